@@ -1,0 +1,10 @@
+//! Peyvand's business types and rules. Nothing here does I/O: storage lives in
+//! `persistence`, HTTP in `api`, models in `analytics`.
+
+pub mod audit;
+pub mod authz;
+pub mod calendar;
+pub mod filter;
+pub mod iran;
+pub mod persian;
+pub mod validation;
