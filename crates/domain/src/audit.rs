@@ -18,7 +18,10 @@ pub fn changed_fields(before: &Value, after: &Value) -> Value {
         let old = before.get(key).unwrap_or(&Value::Null);
         let new = after.get(key).unwrap_or(&Value::Null);
         if old != new {
-            changes.insert(key.clone(), serde_json::json!({"before": old, "after": new}));
+            changes.insert(
+                key.clone(),
+                serde_json::json!({"before": old, "after": new}),
+            );
         }
     }
     Value::Object(changes)
@@ -79,7 +82,11 @@ mod tests {
 
     #[test]
     fn canonical_form_ignores_key_order() {
-        let a: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":1,"y":2}],"c":"x"}}"#).unwrap();
-        assert_eq!(canonical_json(&a), r#"{"a":{"c":"x","d":[1,{"y":2,"z":1}]},"b":1}"#);
+        let a: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":1,"y":2}],"c":"x"}}"#).unwrap();
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"c":"x","d":[1,{"y":2,"z":1}]},"b":1}"#
+        );
     }
 }

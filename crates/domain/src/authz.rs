@@ -64,10 +64,19 @@ impl Role {
             Role::Admin => true,
             Role::Manager => !matches!(permission, UsersManage | AuditRead),
             Role::Sales | Role::Support | Role::Marketing => {
-                matches!(permission, UsersRead | TeamsRead | ApiKeysOwn | JobsRead | RecordsRead | RecordsWrite)
+                matches!(
+                    permission,
+                    UsersRead | TeamsRead | ApiKeysOwn | JobsRead | RecordsRead | RecordsWrite
+                )
             }
-            Role::Analyst => matches!(permission, UsersRead | TeamsRead | ApiKeysOwn | JobsRead | RecordsRead),
-            Role::Partner => matches!(permission, ApiKeysOwn | JobsRead | RecordsRead | RecordsWrite),
+            Role::Analyst => matches!(
+                permission,
+                UsersRead | TeamsRead | ApiKeysOwn | JobsRead | RecordsRead
+            ),
+            Role::Partner => matches!(
+                permission,
+                ApiKeysOwn | JobsRead | RecordsRead | RecordsWrite
+            ),
             Role::ReadOnly => matches!(permission, UsersRead | TeamsRead | JobsRead | RecordsRead),
         }
     }
@@ -153,7 +162,9 @@ impl Visibility {
     }
 
     pub fn parse(value: &str) -> Option<Visibility> {
-        [Visibility::Own, Visibility::Team, Visibility::All].into_iter().find(|v| v.as_str() == value)
+        [Visibility::Own, Visibility::Team, Visibility::All]
+            .into_iter()
+            .find(|v| v.as_str() == value)
     }
 }
 
@@ -171,7 +182,9 @@ pub fn can_see(
     match visibility {
         Visibility::All => true,
         Visibility::Own => owner == Some(viewer),
-        Visibility::Team => owner == Some(viewer) || (viewer_team.is_some() && owner_team == viewer_team),
+        Visibility::Team => {
+            owner == Some(viewer) || (viewer_team.is_some() && owner_team == viewer_team)
+        }
     }
 }
 
@@ -182,8 +195,16 @@ mod tests {
     #[test]
     fn only_admins_manage_users_and_read_audit() {
         for role in Role::ALL {
-            assert_eq!(role.allows(Permission::UsersManage), role == Role::Admin, "{role:?}");
-            assert_eq!(role.allows(Permission::AuditRead), role == Role::Admin, "{role:?}");
+            assert_eq!(
+                role.allows(Permission::UsersManage),
+                role == Role::Admin,
+                "{role:?}"
+            );
+            assert_eq!(
+                role.allows(Permission::AuditRead),
+                role == Role::Admin,
+                "{role:?}"
+            );
         }
     }
 

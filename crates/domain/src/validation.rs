@@ -13,8 +13,16 @@ pub struct FieldViolation {
 }
 
 impl FieldViolation {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldViolation { field: field.into(), code: code.into(), message: message.into() }
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        FieldViolation {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -23,7 +31,12 @@ impl FieldViolation {
 pub struct Violations(pub Vec<FieldViolation>);
 
 impl Violations {
-    pub fn push(&mut self, field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.0.push(FieldViolation::new(field, code, message));
     }
 
@@ -63,8 +76,20 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_or_rejected() {
-        assert_eq!(normalize_email("  Ali@Example.IR "), Some("ali@example.ir".into()));
-        for bad in ["", "ali", "ali@", "@example.com", "a b@example.com", "a@b", "a@@b.com", "a@.com"] {
+        assert_eq!(
+            normalize_email("  Ali@Example.IR "),
+            Some("ali@example.ir".into())
+        );
+        for bad in [
+            "",
+            "ali",
+            "ali@",
+            "@example.com",
+            "a b@example.com",
+            "a@b",
+            "a@@b.com",
+            "a@.com",
+        ] {
             assert_eq!(normalize_email(bad), None, "{bad}");
         }
     }

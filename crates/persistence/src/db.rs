@@ -1,0 +1,183 @@
+//! Connections and the pool. One connection type serves both backends so every query is
+//! written once; the few places that need backend-specific SQL match on [`DbConnection`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::PersistenceError;
+
+/// A connection to either backend. `derive(MultiConnection)` also generates the
+/// `MultiBackend` that the custom SQL types in [`crate::sql_types`] implement.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = r2d2::Pool<DbConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<DbConnectionManager>;
+
+/// Which database a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Postgres,
+    Sqlite,
+}
+
+impl BackendKind {
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            BackendKind::Postgres
+        } else {
+            BackendKind::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Postgres => "postgres",
+            BackendKind::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> BackendKind {
+        match self {
+            DbConnection::Postgres(_) => BackendKind::Postgres,
+            DbConnection::Sqlite(_) => BackendKind::Sqlite,
+        }
+    }
+}
+
+/// How long a SQLite writer waits for the lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// Opens the right connection for a URL. SQLite gets WAL, foreign keys and a busy timeout
+/// on every connection (these pragmas are per connection, not per file).
+pub fn establish(url: &str) -> Result<DbConnection, ConnectionError> {
+    match BackendKind::of_url(url) {
+        BackendKind::Postgres => PgConnection::establish(url).map(DbConnection::Postgres),
+        BackendKind::Sqlite => {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            let mut conn = SqliteConnection::establish(path)?;
+            conn.batch_execute(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+            ))
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// r2d2 manager that picks the backend from the URL scheme instead of trying each
+/// backend in turn.
+#[derive(Debug, Clone)]
+pub struct DbConnectionManager {
+    url: String,
+}
+
+impl ManageConnection for DbConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub url: String,
+    pub max_size: u32,
+    pub connection_timeout: Duration,
+}
+
+impl PoolConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        PoolConfig {
+            url: url.into(),
+            max_size: 16,
+            connection_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Builds a pool; for SQLite the parent directory of the file is created first.
+pub fn build_pool(config: &PoolConfig) -> Result<DbPool, PersistenceError> {
+    if BackendKind::of_url(&config.url) == BackendKind::Sqlite {
+        ensure_sqlite_dir(&config.url)?;
+    }
+    r2d2::Pool::builder()
+        .max_size(config.max_size)
+        .connection_timeout(config.connection_timeout)
+        .build(DbConnectionManager {
+            url: config.url.clone(),
+        })
+        .map_err(|err| PersistenceError::Pool(err.to_string()))
+}
+
+fn ensure_sqlite_dir(url: &str) -> Result<(), PersistenceError> {
+    let path = PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url));
+    match path.parent() {
+        Some(dir) if dir != Path::new("") && !dir.exists() => {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                PersistenceError::Pool(format!("cannot create {}: {err}", dir.display()))
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs `work` in one transaction that may write.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that
+/// reads first and writes later cannot wait for the write lock (SQLite reports BUSY at
+/// once to avoid a deadlock), whereas an immediate one waits up to the busy timeout.
+/// Nested calls become savepoints on both backends.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let already_in_transaction = matches!(
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth(),
+        Ok(Some(_))
+    );
+    match conn {
+        DbConnection::Sqlite(inner) if !already_in_transaction => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            match work(conn) {
+                Ok(value) => {
+                    <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+                    Ok(value)
+                }
+                Err(err) => {
+                    // The original error matters more than a failed rollback.
+                    let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(
+                        conn,
+                    );
+                    Err(err)
+                }
+            }
+        }
+        _ => conn.transaction(work),
+    }
+}
