@@ -1,0 +1,106 @@
+//! Server configuration: every setting is a flag with an environment-variable twin, so
+//! the same binary is configured by flags locally and by the environment in production.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Settings shared by every subcommand that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `postgres://...` for PostgreSQL; a file path (or `sqlite://path`) for SQLite.
+    /// Unset: `<data-dir>/peyvand.db`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Directory for the SQLite database and the generated JWT signing key.
+    #[arg(long, env = "PEYVAND_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "PEYVAND_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => self
+                .data_dir
+                .join("peyvand.db")
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+}
+
+/// Settings of `peyvand serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServerConfig {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "PEYVAND_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// HTTP worker threads (default: number of cores).
+    #[arg(long, env = "PEYVAND_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+
+    /// Background job workers in this process (0 disables the worker pool).
+    #[arg(long, env = "PEYVAND_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+
+    /// HMAC key for access tokens (at least 32 bytes). Unset: a key is generated on first
+    /// start and kept in `<data-dir>/jwt-signing.key` with owner-only permissions.
+    #[arg(long, env = "PEYVAND_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// `iss` claim of issued access tokens, checked on every request.
+    #[arg(long, env = "PEYVAND_JWT_ISSUER", default_value = "peyvand")]
+    pub jwt_issuer: String,
+
+    /// `aud` claim of issued access tokens, checked on every request.
+    #[arg(long, env = "PEYVAND_JWT_AUDIENCE", default_value = "peyvand-api")]
+    pub jwt_audience: String,
+
+    /// Lifetime of access tokens in seconds.
+    #[arg(long, env = "PEYVAND_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_token_ttl_secs: i64,
+
+    /// Lifetime of refresh tokens in seconds.
+    #[arg(long, env = "PEYVAND_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: i64,
+
+    /// Requests per minute allowed to one user or API key (anonymous callers: per IP).
+    #[arg(long, env = "PEYVAND_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "PEYVAND_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Origins allowed by CORS, comma separated; `*` allows any. Empty: CORS off.
+    #[arg(
+        long,
+        env = "PEYVAND_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Log format: `json` (default) or `pretty`.
+    #[arg(long, env = "PEYVAND_LOG_FORMAT", default_value = "json")]
+    pub log_format: String,
+
+    /// Seconds to let in-flight requests finish on shutdown.
+    #[arg(long, env = "PEYVAND_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Bearer token `GET /metrics` requires (`Authorization: Bearer <token>`). Unset: the
+    /// endpoint is open, for deployments that keep it on an internal network.
+    #[arg(long, env = "PEYVAND_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}

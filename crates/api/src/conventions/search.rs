@@ -1,0 +1,246 @@
+//! `POST /{resource}/search` (DESIGN §3): a filter tree, a sort list, a quick-search text
+//! `q` and cursor pagination in one JSON body, validated against the resource's field
+//! catalogue. Every problem in the filter or sort comes back at once as a 422 naming
+//! its path (e.g. `filter.and[1].value`); a bad cursor is a 400 `invalid_cursor`.
+//!
+//! A resource describes itself once with [`Searchable`] and takes [`Search<R>`]:
+//!
+//! ```ignore
+//! pub struct TeamSearch;
+//! impl Searchable for TeamSearch {
+//!     type Columns = persistence::team_search::TeamColumns;
+//!     type Row = TeamRow;
+//!     const CATALOGUE: &'static [FieldSpec] = &[FieldSpec::new("name", FieldKind::Text).sortable()];
+//!     const QUICK_SEARCH: &'static [&'static str] = &["name"];
+//!     fn sort_value(row: &TeamRow, field: &str) -> Option<TypedValue> { ... }
+//!     fn id(row: &TeamRow) -> Uuid { row.id.0 }
+//! }
+//!
+//! #[post("/api/v1/teams/search")]
+//! async fn search_teams(state: web::Data<AppState>, search: Search<TeamSearch>) -> ApiResult<web::Json<Page<TeamDto>>> {
+//!     let (criteria, after, limit) = (search.criteria.clone(), search.after.clone(), search.fetch_limit());
+//!     let rows = state.db(move |conn| Ok(team_search::search(conn, &criteria, after.as_ref(), limit)?)).await?;
+//!     Ok(web::Json(search.page(rows, TeamDto::from)))
+//! }
+//! ```
+
+use std::marker::PhantomData;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use domain::filter::{
+    validate_search, FieldSpec, FilterNode, Predicate, ResolveContext, ResolvedFilter,
+    SearchCriteria, SortSpec, TypedValue,
+};
+use domain::validation::FieldViolation;
+use futures_util::future::LocalBoxFuture;
+use persistence::filter::{
+    keyset_filter, typed_to_json, FilterError, Keyset, SearchError, SearchTable,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::json_body::JsonBody;
+use super::pagination::{checked_limit, Cursor, Page, DEFAULT_LIMIT};
+use super::problem::BadParameter;
+use crate::error::ApiError;
+
+/// Longest quick-search text, in characters.
+pub const MAX_QUERY_LENGTH: usize = 200;
+
+/// The body of `POST /{resource}/search`.
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "filter": {"and": [
+        {"field": "role", "op": "in", "value": ["sales", "manager"]},
+        {"field": "created_at", "op": "eq", "value": {"relative": "this_month", "calendar": "jalali"}}
+    ]},
+    "sort": [{"field": "created_at", "direction": "desc"}],
+    "q": "ali",
+    "limit": 50
+}))]
+pub struct SearchRequest {
+    /// Filter tree: a condition `{field, op, value}` or a group `{and: [...]}` / `{or: [...]}`.
+    #[schema(value_type = Option<FilterNode>)]
+    pub filter: Option<Value>,
+    /// Sort entries applied in order; the id is always the final key.
+    #[schema(value_type = Option<Vec<SortSpec>>)]
+    pub sort: Option<Value>,
+    /// Text looked for (case-insensitively) in the resource's main text fields.
+    #[validate(length(min = 1, max = 200))]
+    pub q: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[schema(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page of the same search.
+    pub cursor: Option<String>,
+}
+
+/// A resource that can be searched.
+pub trait Searchable: 'static {
+    /// The persistence mapping of the catalogue's fields to columns.
+    type Columns: SearchTable;
+    /// The row type the search loads.
+    type Row;
+    /// Fields a filter and sort may name.
+    const CATALOGUE: &'static [FieldSpec];
+    /// Text fields in which `q` is looked for.
+    const QUICK_SEARCH: &'static [&'static str];
+    /// The value of a sortable field of `row` (for the cursor).
+    fn sort_value(row: &Self::Row, field: &str) -> Option<TypedValue>;
+    fn id(row: &Self::Row) -> uuid::Uuid;
+}
+
+/// A validated search request for resource `R`.
+#[derive(Debug)]
+pub struct Search<R> {
+    pub criteria: SearchCriteria,
+    pub limit: usize,
+    pub after: Option<Keyset>,
+    resource: PhantomData<R>,
+}
+
+impl<R: Searchable> Search<R> {
+    /// Checks a search body at the instant `now` (relative dates resolve against it).
+    pub fn resolve(
+        request: SearchRequest,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Search<R>, actix_web::Error> {
+        let context = ResolveContext::new(now);
+        let mut criteria = validate_search(
+            request.filter.as_ref(),
+            request.sort.as_ref(),
+            R::CATALOGUE,
+            &context,
+        )
+        .map_err(|errors| ApiError::Validation(errors.into_violations()))?;
+        let limit = checked_limit(request.limit.unwrap_or(DEFAULT_LIMIT as i64))?;
+        if let Some(text) = request
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+        {
+            criteria.filter = Some(with_quick_search(
+                criteria.filter.take(),
+                R::QUICK_SEARCH,
+                text,
+            )?);
+        }
+        let after = match request.cursor.as_deref() {
+            None => None,
+            Some(raw) => {
+                let keyset = Cursor::decode(raw)?.keyset(&order_of(&criteria))?;
+                // The values must also fit the sort fields' types.
+                keyset_filter::<R::Columns>(&criteria.sort, &keyset).map_err(|err| match err {
+                    FilterError::InvalidCursor => actix_web::Error::from(BadParameter::new(
+                        "cursor",
+                        "invalid_cursor",
+                        "the cursor is not valid",
+                    )),
+                    other => ApiError::Internal(other.to_string()).into(),
+                })?;
+                Some(keyset)
+            }
+        };
+        Ok(Search {
+            criteria,
+            limit,
+            after,
+            resource: PhantomData,
+        })
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether another page follows.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit as i64 + 1
+    }
+
+    /// The page of up to `limit + 1` fetched rows, with the cursor after the last one.
+    pub fn page<T>(&self, rows: Vec<R::Row>, convert: impl FnMut(R::Row) -> T) -> Page<T> {
+        let order = order_of(&self.criteria);
+        let cursor_of = |row: &R::Row| {
+            let values = self
+                .criteria
+                .sort
+                .iter()
+                .map(|entry| {
+                    R::sort_value(row, entry.field)
+                        .map(|value| typed_to_json(&value))
+                        .unwrap_or(Value::Null)
+                })
+                .collect();
+            Cursor::new(order.clone(), values, R::id(row))
+        };
+        Page::from_rows(rows, self.limit, cursor_of, convert)
+    }
+}
+
+impl<R: Searchable> FromRequest for Search<R> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Search<R>, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = JsonBody::<SearchRequest>::from_request(req, payload);
+        Box::pin(async move {
+            let JsonBody(request) = body.await?;
+            Search::resolve(request, persistence::now())
+        })
+    }
+}
+
+/// The order a cursor belongs to, e.g. `created_at:desc,email:asc` (`id` alone when
+/// no sort was given).
+fn order_of(criteria: &SearchCriteria) -> String {
+    let mut order: Vec<String> = criteria
+        .sort
+        .iter()
+        .map(|entry| format!("{}:{:?}", entry.field, entry.direction).to_lowercase())
+        .collect();
+    order.push("id".into());
+    order.join(",")
+}
+
+/// `filter AND (q in any quick-search field)`.
+fn with_quick_search(
+    filter: Option<ResolvedFilter>,
+    fields: &'static [&'static str],
+    text: &str,
+) -> Result<ResolvedFilter, ApiError> {
+    if text.chars().count() > MAX_QUERY_LENGTH {
+        return Err(ApiError::Validation(vec![FieldViolation::new(
+            "q",
+            "too_long",
+            "the search text is too long",
+        )]));
+    }
+    let any_field = ResolvedFilter::Or(
+        fields
+            .iter()
+            .map(|field| ResolvedFilter::Condition {
+                field,
+                predicate: Predicate::Contains(text.to_string()),
+            })
+            .collect(),
+    );
+    Ok(match filter {
+        Some(filter) => ResolvedFilter::And(vec![filter, any_field]),
+        None => any_field,
+    })
+}
+
+/// A failed search: a forged cursor is the client's fault, anything else the server's.
+impl From<SearchError> for ApiError {
+    fn from(err: SearchError) -> Self {
+        match err {
+            SearchError::Filter(FilterError::InvalidCursor) => {
+                ApiError::Malformed("cursor: the cursor is not valid".to_string())
+            }
+            SearchError::Filter(other) => ApiError::Internal(other.to_string()),
+            SearchError::Persistence(other) => other.into(),
+        }
+    }
+}

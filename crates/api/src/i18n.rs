@@ -1,0 +1,149 @@
+//! Localised problem texts (L-5). The request's language comes from `Accept-Language`
+//! (Persian when it prefers `fa`, English otherwise) and is kept in a task-local for the
+//! duration of the request, so errors raised anywhere in a handler speak it.
+
+use actix_web::http::header::{HeaderMap, ACCEPT_LANGUAGE};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Fa,
+}
+
+tokio::task_local! {
+    static REQUEST_LANG: Lang;
+}
+
+impl Lang {
+    /// Picks the highest-weighted supported language from `Accept-Language`.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        let Some(value) = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
+            return Lang::En;
+        };
+        let mut best: Option<(f32, Lang)> = None;
+        for part in value.split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let weight = pieces
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let lang = if tag == "fa" || tag.starts_with("fa-") {
+                Some(Lang::Fa)
+            } else if tag == "en" || tag.starts_with("en-") || tag == "*" {
+                Some(Lang::En)
+            } else {
+                None
+            };
+            if let Some(lang) = lang {
+                if best.is_none_or(|(w, _)| weight > w) {
+                    best = Some((weight, lang));
+                }
+            }
+        }
+        best.map(|(_, lang)| lang).unwrap_or(Lang::En)
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fa => "fa",
+        }
+    }
+
+    /// The language of the request being served (English outside a request).
+    pub fn current() -> Lang {
+        REQUEST_LANG.try_with(|lang| *lang).unwrap_or(Lang::En)
+    }
+
+    /// Runs `future` with `self` as the request language.
+    pub async fn scope<F: std::future::Future>(self, future: F) -> F::Output {
+        REQUEST_LANG.scope(self, future).await
+    }
+}
+
+/// Title of a problem code in the request language.
+pub fn title(code: &str, lang: Lang) -> &'static str {
+    let (en, fa) = match code {
+        "validation_failed" => ("Validation failed", "اعتبارسنجی ناموفق بود"),
+        "malformed_request" => ("Malformed request", "درخواست نامعتبر است"),
+        "unauthenticated" => ("Authentication required", "احراز هویت لازم است"),
+        "invalid_credentials" => ("Invalid credentials", "نام کاربری یا گذرواژه نادرست است"),
+        "invalid_token" => ("Invalid token", "توکن نامعتبر است"),
+        "forbidden" => ("Forbidden", "دسترسی مجاز نیست"),
+        "not_found" => ("Not found", "یافت نشد"),
+        "method_not_allowed" => ("Method not allowed", "این روش مجاز نیست"),
+        "conflict" => ("Conflict", "تعارض با داده‌های موجود"),
+        "precondition_failed" => ("Precondition failed", "پیش‌شرط برقرار نیست"),
+        "precondition_required" => ("Precondition required", "پیش‌شرط لازم است"),
+        "idempotency_key_reused" => (
+            "Idempotency key reused",
+            "کلید یکتایی با بدنهٔ دیگری استفاده شده است",
+        ),
+        "idempotency_in_progress" => (
+            "Request in progress",
+            "درخواست قبلی با همین کلید هنوز در حال انجام است",
+        ),
+        "payload_too_large" => ("Payload too large", "حجم درخواست بیش از حد مجاز است"),
+        "unsupported_media_type" => ("Unsupported media type", "نوع محتوا پشتیبانی نمی‌شود"),
+        "not_acceptable" => ("Not acceptable", "قالب پاسخ درخواستی پشتیبانی نمی‌شود"),
+        "rate_limited" => ("Too many requests", "تعداد درخواست‌ها بیش از حد مجاز است"),
+        "service_unavailable" => ("Service unavailable", "سرویس در دسترس نیست"),
+        _ => ("Internal server error", "خطای داخلی سرور"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Fa => fa,
+    }
+}
+
+/// Message for a field rule code in the request language; `fallback` (English, from the
+/// validator) is used for rules without a catalogue entry.
+pub fn field_message(code: &str, fallback: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return fallback.to_string();
+    }
+    let fa = match code {
+        "required" => "این فیلد الزامی است",
+        "invalid_type" => "نوع مقدار نادرست است",
+        "invalid_format" | "invalid_value" => "مقدار نامعتبر است",
+        "invalid_email" => "نشانی ایمیل نامعتبر است",
+        "too_short" => "مقدار کوتاه‌تر از حد مجاز است",
+        "too_long" => "مقدار طولانی‌تر از حد مجاز است",
+        "out_of_range" => "مقدار خارج از محدوده است",
+        "unknown_field" => "این فیلد شناخته‌شده نیست",
+        "not_allowed" => "تغییر این فیلد مجاز نیست",
+        "operator_not_allowed" => "این عملگر برای این فیلد مجاز نیست",
+        "too_deep" => "عمق فیلتر بیش از حد مجاز است",
+        "too_many_conditions" => "تعداد شرط‌ها بیش از حد مجاز است",
+        "invalid_cursor" => "نشانگر صفحه نامعتبر است",
+        "duplicate" => "این مقدار قبلاً ثبت شده است",
+        _ => return fallback.to_string(),
+    };
+    fa.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    fn lang_of(value: &str) -> Lang {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_str(value).unwrap());
+        Lang::from_headers(&headers)
+    }
+
+    #[test]
+    fn picks_the_preferred_supported_language() {
+        assert_eq!(lang_of("fa"), Lang::Fa);
+        assert_eq!(lang_of("fa-IR,en;q=0.8"), Lang::Fa);
+        assert_eq!(lang_of("en;q=0.9, fa;q=0.5"), Lang::En);
+        assert_eq!(lang_of("de, fa;q=0.3"), Lang::Fa);
+        assert_eq!(lang_of("de"), Lang::En);
+        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::En);
+    }
+}

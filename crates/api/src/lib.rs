@@ -1,0 +1,15 @@
+//! Peyvand's HTTP API, background workers and command line.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod conventions;
+pub mod error;
+pub mod i18n;
+pub mod jobs;
+pub mod observability;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+pub mod telemetry;

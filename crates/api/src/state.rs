@@ -1,0 +1,43 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use persistence::db::{DbConnection, DbPool};
+use persistence::BackendKind;
+
+use crate::auth::jwt::TokenIssuer;
+use crate::config::ServerConfig;
+use crate::error::{ApiError, ApiResult};
+use crate::observability::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub backend: BackendKind,
+    pub config: Arc<ServerConfig>,
+    /// Issues and verifies access tokens with the server's signing key.
+    pub tokens: Arc<TokenIssuer>,
+    /// Prometheus registry of this server (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Runs blocking diesel work on actix's blocking thread pool with a pooled
+    /// connection, so the async executor never waits on the database and a connection is
+    /// never held across an `.await`.
+    pub async fn db<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|err| ApiError::Unavailable(format!("database pool: {err}")))?;
+            work(&mut conn)
+        })
+        .await?
+    }
+}

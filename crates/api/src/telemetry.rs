@@ -1,0 +1,16 @@
+//! Structured logs (P-6). JSON lines by default; request logs carry the request id,
+//! method, route and status, never bodies, tokens or personal data.
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+/// Installs the global subscriber. `RUST_LOG` overrides the default `info` level.
+pub fn init(format: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second init (tests start several servers in one process) is harmless.
+    let _ = if format == "pretty" {
+        builder.pretty().try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
+}
