@@ -1,0 +1,141 @@
+//! The first administrator. A fresh installation has no users, so `serve` creates an
+//! admin on first start (from `PEYVAND_ADMIN_EMAIL` / `PEYVAND_ADMIN_PASSWORD`, or with a
+//! generated one-time password printed once to stdout, never to the logs), and
+//! `peyvand create-admin` adds one at any time.
+
+use domain::authz::Role;
+use domain::validation::normalize_email;
+use persistence::audit::{self, Actor, NewAuditEvent};
+use persistence::db::{write_transaction, DbConnection, DbPool};
+use persistence::sql_types::{DbTime, DbUuid};
+use persistence::users::UserRow;
+use persistence::PersistenceError;
+use uuid::Uuid;
+
+use super::password;
+
+/// Address of the first admin when `PEYVAND_ADMIN_EMAIL` is unset.
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@peyvand.local";
+
+/// Characters of randomness in a generated password (base64url, ~144 bits).
+const GENERATED_PASSWORD_BYTES: usize = 18;
+
+/// A checked e-mail address and password for a new admin.
+pub struct AdminCredentials {
+    pub email: String,
+    pub password: String,
+    /// Whether the password was generated (and so must be shown to the operator).
+    pub generated: bool,
+}
+
+impl AdminCredentials {
+    /// Validates `email` and `password`; without a password one is generated.
+    pub fn new(email: &str, password: Option<String>) -> anyhow::Result<AdminCredentials> {
+        let email = normalize_email(email)
+            .ok_or_else(|| anyhow::anyhow!("{email:?} is not a valid e-mail address"))?;
+        let (password, generated) = match password.filter(|p| !p.is_empty()) {
+            Some(password) => (password, false),
+            None => (super::random_token(GENERATED_PASSWORD_BYTES), true),
+        };
+        if let Some((_, rule)) = password::check_new_password(&password) {
+            anyhow::bail!("the admin password {rule}");
+        }
+        Ok(AdminCredentials {
+            email,
+            password,
+            generated,
+        })
+    }
+}
+
+/// Inserts an active admin (visibility `all`, locale `fa`) and records it in the audit
+/// log as done by `actor`, in one transaction. `only_if_no_users` makes the insert
+/// conditional on an empty users table, checked inside the same transaction so that two
+/// servers starting at once create one admin, not two. Returns `None` when skipped.
+pub fn insert_admin(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    email: &str,
+    password_hash: String,
+    only_if_no_users: bool,
+) -> Result<Option<UserRow>, PersistenceError> {
+    write_transaction(conn, |conn| {
+        if only_if_no_users && persistence::users::count(conn)? > 0 {
+            return Ok(None);
+        }
+        let now = DbTime(persistence::now());
+        let row = UserRow {
+            id: DbUuid(Uuid::now_v7()),
+            email: email.to_string(),
+            display_name: "Administrator".to_string(),
+            password_hash,
+            role: Role::Admin.as_str().to_string(),
+            visibility: Role::Admin.default_visibility().as_str().to_string(),
+            team_id: None,
+            locale: "fa".to_string(),
+            is_active: true,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        persistence::users::insert(conn, &row)?;
+        audit::record(
+            conn,
+            actor,
+            NewAuditEvent {
+                action: "user.create",
+                resource_type: "user",
+                resource_id: Some(row.id.0.to_string()),
+                changes: Some(domain::audit::changed_fields(
+                    &serde_json::json!({}),
+                    &row.audit_snapshot(),
+                )),
+            },
+        )?;
+        Ok(Some(row))
+    })
+}
+
+/// On a database without users, creates the first admin. A generated password is
+/// printed to stdout this once; the log only says that an admin was created.
+pub fn ensure_first_admin(pool: &DbPool) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    if persistence::users::count(&mut conn)? > 0 {
+        return Ok(());
+    }
+    let email =
+        std::env::var("PEYVAND_ADMIN_EMAIL").unwrap_or_else(|_| DEFAULT_ADMIN_EMAIL.to_string());
+    let credentials = AdminCredentials::new(&email, std::env::var("PEYVAND_ADMIN_PASSWORD").ok())?;
+    let hash = password::hash(&credentials.password)?;
+    if let Some(admin) = insert_admin(&mut conn, &Actor::system(), &credentials.email, hash, true)?
+    {
+        tracing::info!(user_id = %admin.id.0, "created the first admin user");
+        if credentials.generated {
+            println!(
+                "Created the first admin {}; one-time password: {}\nLog in and change it (POST /api/v1/users/me/password).",
+                credentials.email, credentials.password
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_checked_or_generated() {
+        let given =
+            AdminCredentials::new(" Boss@Example.com ", Some("a long enough password".into()))
+                .unwrap();
+        assert_eq!(given.email, "boss@example.com");
+        assert!(!given.generated);
+        let generated = AdminCredentials::new(DEFAULT_ADMIN_EMAIL, None).unwrap();
+        assert!(generated.generated);
+        assert!(generated.password.len() >= password::MIN_PASSWORD_CHARS);
+        assert!(AdminCredentials::new("not-an-email", None).is_err());
+        assert!(AdminCredentials::new("a@b.co", Some("short".into())).is_err());
+    }
+}

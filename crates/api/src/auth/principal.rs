@@ -1,0 +1,278 @@
+//! Who is calling: the principal behind an access token or an API key, with the
+//! permission check every handler makes and the actor it is recorded as in the
+//! audit log.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use chrono::Duration;
+use domain::authz::{Permission, Role, Visibility};
+use futures_util::future::LocalBoxFuture;
+use persistence::audit::Actor;
+use persistence::db::{write_transaction, DbConnection};
+use persistence::users::UserRow;
+use persistence::PersistenceError;
+use uuid::Uuid;
+
+use super::api_key;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Header carrying an API key (`Authorization: Bearer pvk_...` works too).
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// A key's `last_used_at` is written at most once per this interval.
+const LAST_USED_GRANULARITY_SECS: i64 = 60;
+
+/// How the principal proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// An access token from a login; `session` is its refresh-token family.
+    User { session: Option<Uuid> },
+    /// An API key acting for its owner, limited to `scopes`.
+    ApiKey {
+        key_id: Uuid,
+        scopes: Vec<Permission>,
+    },
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub team_id: Option<Uuid>,
+    pub visibility: Visibility,
+    pub via: AuthMethod,
+}
+
+impl Principal {
+    /// Whether the principal may do what `permission` names: its role must allow it and,
+    /// for an API key, the key's scopes must include it.
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role.allows(permission)
+            && match &self.via {
+                AuthMethod::User { .. } => true,
+                AuthMethod::ApiKey { scopes, .. } => scopes.contains(&permission),
+            }
+    }
+
+    /// [`Principal::can`] as a guard: [`ApiError::Forbidden`] when not allowed.
+    pub fn require(&self, permission: Permission) -> ApiResult<()> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    /// The audit-log actor for this principal's writes.
+    pub fn actor(&self, request_id: Option<String>) -> Actor {
+        let actor_type = match self.via {
+            AuthMethod::User { .. } => "user",
+            AuthMethod::ApiKey { .. } => "api_key",
+        };
+        Actor {
+            actor_type,
+            actor_id: Some(self.user_id),
+            request_id,
+        }
+    }
+}
+
+/// The credential a request presents.
+enum Credential {
+    AccessToken(String),
+    ApiKey(String),
+}
+
+fn credential(headers: &HeaderMap) -> ApiResult<Credential> {
+    if let Some(value) = headers.get(API_KEY_HEADER) {
+        let key = value.to_str().map_err(|_| ApiError::InvalidToken)?.trim();
+        return Ok(Credential::ApiKey(key.to_string()));
+    }
+    let value = headers
+        .get(AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated)?;
+    let value = value.to_str().map_err(|_| ApiError::InvalidToken)?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthenticated);
+    }
+    let token = token.trim();
+    if token.starts_with(api_key::KEY_MARKER) {
+        Ok(Credential::ApiKey(token.to_string()))
+    } else {
+        Ok(Credential::AccessToken(token.to_string()))
+    }
+}
+
+/// Authenticates the request described by `headers`. Inactive users, revoked or expired
+/// keys and invalid tokens all answer 401 without saying which.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Principal> {
+    match credential(headers)? {
+        Credential::AccessToken(token) => {
+            let claims = state.tokens.verify(&token)?;
+            let user = state
+                .db(move |conn| load_active_user(conn, claims.sub))
+                .await?;
+            principal_of(
+                &user,
+                AuthMethod::User {
+                    session: claims.sid,
+                },
+            )
+        }
+        Credential::ApiKey(presented) => {
+            let (prefix, secret_hash) = api_key::parse(&presented).ok_or(ApiError::InvalidToken)?;
+            state
+                .db(move |conn| authenticate_api_key(conn, &prefix, &secret_hash))
+                .await
+        }
+    }
+}
+
+fn load_active_user(conn: &mut DbConnection, id: Uuid) -> ApiResult<UserRow> {
+    match persistence::users::find(conn, id) {
+        Ok(user) if user.is_active => Ok(user),
+        Ok(_) | Err(PersistenceError::NotFound) => Err(ApiError::InvalidToken),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn authenticate_api_key(
+    conn: &mut DbConnection,
+    prefix: &str,
+    secret_hash: &str,
+) -> ApiResult<Principal> {
+    let key =
+        persistence::api_keys::find_by_hash(conn, secret_hash)?.ok_or(ApiError::InvalidToken)?;
+    let now = persistence::now();
+    let usable = key.prefix == prefix
+        && key.revoked_at.is_none()
+        && key.expires_at.is_none_or(|at| at.0 > now);
+    if !usable {
+        return Err(ApiError::InvalidToken);
+    }
+    let user = load_active_user(conn, key.user_id.0)?;
+    let stale_since = now - Duration::seconds(LAST_USED_GRANULARITY_SECS);
+    if key.last_used_at.is_none_or(|at| at.0 < stale_since) {
+        write_transaction(conn, |conn| {
+            persistence::api_keys::touch_last_used(conn, key.id.0, now, stale_since)
+        })?;
+    }
+    // Scopes that no longer exist are ignored rather than failing the request.
+    let scopes = key
+        .scope_names()
+        .iter()
+        .filter_map(|name| Permission::parse(name))
+        .collect();
+    principal_of(
+        &user,
+        AuthMethod::ApiKey {
+            key_id: key.id.0,
+            scopes,
+        },
+    )
+}
+
+fn principal_of(user: &UserRow, via: AuthMethod) -> ApiResult<Principal> {
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| ApiError::Internal(format!("stored role {:?}", user.role)))?;
+    let visibility = Visibility::parse(&user.visibility)
+        .ok_or_else(|| ApiError::Internal(format!("stored visibility {:?}", user.visibility)))?;
+    Ok(Principal {
+        user_id: user.id.0,
+        role,
+        team_id: user.team_id.map(|id| id.0),
+        visibility,
+        via,
+    })
+}
+
+/// Handlers take a `Principal` argument to require authentication. A principal already
+/// resolved earlier in the request (by a middleware) is reused.
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        if let Some(principal) = req.extensions().get::<Principal>() {
+            let principal = principal.clone();
+            return Box::pin(async move { Ok(principal) });
+        }
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let headers = req.headers().clone();
+        let req = req.clone();
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            let principal = authenticate(&state, &headers).await?;
+            req.extensions_mut().insert(principal.clone());
+            Ok(principal)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::HeaderValue;
+
+    use super::*;
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            actix_web::http::header::HeaderName::from_static(name),
+            HeaderValue::from_str(value).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn credentials_are_recognised() {
+        assert!(
+            matches!(credential(&headers("authorization", "Bearer abc")), Ok(Credential::AccessToken(t)) if t == "abc")
+        );
+        assert!(
+            matches!(credential(&headers("authorization", "bearer pvk_x")), Ok(Credential::ApiKey(k)) if k == "pvk_x")
+        );
+        assert!(
+            matches!(credential(&headers("x-api-key", "pvk_y")), Ok(Credential::ApiKey(k)) if k == "pvk_y")
+        );
+        assert!(matches!(
+            credential(&headers("authorization", "Basic abc")),
+            Err(ApiError::Unauthenticated)
+        ));
+        assert!(matches!(
+            credential(&HeaderMap::new()),
+            Err(ApiError::Unauthenticated)
+        ));
+    }
+
+    #[test]
+    fn api_keys_need_role_and_scope() {
+        let mut principal = Principal {
+            user_id: Uuid::now_v7(),
+            role: Role::Sales,
+            team_id: None,
+            visibility: Visibility::Own,
+            via: AuthMethod::ApiKey {
+                key_id: Uuid::now_v7(),
+                scopes: vec![Permission::UsersRead, Permission::UsersManage],
+            },
+        };
+        assert!(principal.require(Permission::UsersRead).is_ok());
+        assert!(
+            principal.require(Permission::UsersManage).is_err(),
+            "scope without the role permission"
+        );
+        assert!(
+            principal.require(Permission::RecordsRead).is_err(),
+            "role permission without the scope"
+        );
+        principal.via = AuthMethod::User { session: None };
+        assert!(principal.require(Permission::RecordsRead).is_ok());
+        assert_eq!(principal.actor(Some("r1".into())).actor_type, "user");
+    }
+}

@@ -1,0 +1,339 @@
+//! Teams: admins manage them; everyone with `teams:read` sees them.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::authz::Permission;
+use domain::validation::Violations;
+use persistence::audit::{self, Actor, NewAuditEvent};
+use persistence::db::DbConnection;
+use persistence::sql_types::{DbTime, DbUuid};
+use persistence::teams::TeamRow;
+use persistence::PersistenceError;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::plumbing::{created_after, creation_cursor, transaction};
+use crate::auth::Principal;
+use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_team, list_teams, get_team, update_team, delete_team),
+    components(schemas(Team, CreateTeamRequest, TeamPatch))
+)]
+pub struct TeamsApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_team)
+        .service(list_teams)
+        .service(get_team)
+        .service(update_team)
+        .service(delete_team);
+}
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa",
+    "name": "Tehran sales",
+    "description": "Field sales for the Tehran region",
+    "created_at": "2026-11-01T10:00:00Z",
+    "updated_at": "2026-11-01T10:00:00Z"
+}))]
+pub struct Team {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&TeamRow> for Team {
+    fn from(row: &TeamRow) -> Team {
+        Team {
+            id: row.id.0,
+            name: row.name.clone(),
+            description: row.description.clone(),
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Tehran sales", "description": "Field sales for the Tehran region"}))]
+pub struct CreateTeamRequest {
+    /// Unique, case-insensitive; at most 100 characters.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// The fields `PATCH` can change, as a JSON Merge Patch document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"description": null}))]
+pub struct TeamPatch {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+fn validate(name: &str, description: Option<&str>) -> ApiResult<()> {
+    let mut violations = Violations::default();
+    let length = name.trim().chars().count();
+    if length == 0 {
+        violations.push("name", "required", "must not be empty");
+    } else if length > MAX_NAME_CHARS {
+        violations.push(
+            "name",
+            "too_long",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        );
+    }
+    if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
+        violations.push(
+            "description",
+            "too_long",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        );
+    }
+    violations.into_result().map_err(ApiError::Validation)
+}
+
+fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    id: Uuid,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Result<(), PersistenceError> {
+    audit::record(
+        conn,
+        actor,
+        NewAuditEvent {
+            action,
+            resource_type: "team",
+            resource_id: Some(id.to_string()),
+            changes: Some(domain::audit::changed_fields(before, after)),
+        },
+    )?;
+    Ok(())
+}
+
+/// Create a team.
+#[utoipa::path(
+    tag = "teams",
+    operation_id = "create_team",
+    request_body = CreateTeamRequest,
+    responses(
+        (status = 201, description = "Created", body = Team, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, description = "A team with this name exists", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/teams")]
+pub async fn create_team(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    body: JsonBody<CreateTeamRequest>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::UsersManage)?;
+    let request = body.0;
+    validate(&request.name, request.description.as_deref())?;
+    let now = DbTime(persistence::now());
+    let row = TeamRow {
+        id: DbUuid(Uuid::now_v7()),
+        name: request.name.trim().to_string(),
+        description: request.description,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let actor = principal.actor(Some(request_id.to_string()));
+    let row = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                persistence::teams::insert(conn, &row)?;
+                record(
+                    conn,
+                    &actor,
+                    "team.create",
+                    row.id.0,
+                    &serde_json::json!({}),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    let location = format!("/api/v1/teams/{}", row.id.0);
+    Ok(etag::created(
+        &location,
+        row.id.0,
+        row.version,
+        &Team::from(&row),
+    ))
+}
+
+/// List teams, ordered by creation time.
+#[utoipa::path(
+    tag = "teams",
+    operation_id = "list_teams",
+    params(PageParams),
+    responses((status = 200, description = "One page of teams", body = Page<Team>))
+)]
+#[get("/api/v1/teams")]
+pub async fn list_teams(
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: PageParams,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::TeamsRead)?;
+    let after = created_after(&page)?;
+    let limit = page.limit as i64;
+    let rows = state
+        .db(move |conn| Ok(persistence::teams::list(conn, after, limit)?))
+        .await?;
+    let page = Page::from_rows(
+        rows,
+        page.limit,
+        |row| creation_cursor(row.created_at.0, row.id.0),
+        |row| Team::from(&row),
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get a team.
+#[utoipa::path(
+    tag = "teams",
+    operation_id = "get_team",
+    params(("id" = Uuid, Path, description = "Team id")),
+    responses((status = 200, description = "The team", body = Team, headers(("ETag" = String))))
+)]
+#[get("/api/v1/teams/{id}")]
+pub async fn get_team(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::TeamsRead)?;
+    let id = id.into_inner();
+    let row = state
+        .db(move |conn| Ok(persistence::teams::find(conn, id)?))
+        .await?;
+    Ok(etag::single(&req, row.id.0, row.version, &Team::from(&row)))
+}
+
+/// Change a team (JSON Merge Patch).
+#[utoipa::path(
+    tag = "teams",
+    operation_id = "update_team",
+    params(
+        ("id" = Uuid, Path, description = "Team id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; 412 when the record has changed since")
+    ),
+    request_body(content = TeamPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The changed team", body = Team, headers(("ETag" = String))),
+        (status = 409, description = "A team with this name exists", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/api/v1/teams/{id}")]
+pub async fn update_team(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::UsersManage)?;
+    let id = id.into_inner();
+    let current = state
+        .db(move |conn| Ok(persistence::teams::find(conn, id)?))
+        .await?;
+    if_match.check(id, current.version)?;
+    let before = TeamPatch {
+        name: current.name.clone(),
+        description: current.description.clone(),
+    };
+    let after: TeamPatch = patch.apply_to(&before)?;
+    validate(&after.name, after.description.as_deref())?;
+    let actor = principal.actor(Some(request_id.to_string()));
+    let row = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let mut row = current.clone();
+                row.name = after.name.trim().to_string();
+                row.description = after.description;
+                let row = persistence::teams::update(conn, &row)?;
+                record(
+                    conn,
+                    &actor,
+                    "team.update",
+                    id,
+                    &current.audit_snapshot(),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok(etag::single(&req, row.id.0, row.version, &Team::from(&row)))
+}
+
+/// Delete a team that has no members.
+#[utoipa::path(
+    tag = "teams",
+    operation_id = "delete_team",
+    params(
+        ("id" = Uuid, Path, description = "Team id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; 412 when the record has changed since")
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "The team still has members", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[delete("/api/v1/teams/{id}")]
+pub async fn delete_team(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::UsersManage)?;
+    let id = id.into_inner();
+    let actor = principal.actor(Some(request_id.to_string()));
+    state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let current = persistence::teams::find(conn, id)?;
+                if_match.check(id, current.version)?;
+                persistence::teams::delete(conn, id)?;
+                record(
+                    conn,
+                    &actor,
+                    "team.delete",
+                    id,
+                    &current.audit_snapshot(),
+                    &serde_json::json!({}),
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,518 @@
+//! Users: admin-managed accounts, the caller's own profile and password.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use domain::authz::{Permission, Role};
+use domain::validation::{normalize_email, Violations};
+use persistence::audit::{self, Actor, NewAuditEvent};
+use persistence::db::DbConnection;
+use persistence::sql_types::{DbTime, DbUuid};
+use persistence::users::{UserQuery, UserRow};
+use persistence::PersistenceError;
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::auth::plumbing::{created_after, creation_cursor, transaction};
+use crate::auth::{password, AuthMethod, Principal};
+use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+mod model;
+mod search;
+
+pub use model::{ChangePasswordRequest, CreateUserRequest, Locale, User, UserFilters, UserPatch};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create_user,
+        list_users,
+        search::search_users,
+        get_me,
+        change_my_password,
+        get_user,
+        update_user,
+        deactivate_user
+    ),
+    components(schemas(User, CreateUserRequest, UserPatch, ChangePasswordRequest, Locale))
+)]
+pub struct UsersApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // `me` routes first: `/users/{id}` would otherwise claim them.
+    cfg.service(get_me)
+        .service(change_my_password)
+        .service(create_user)
+        .service(list_users)
+        .service(search::search_users)
+        .service(get_user)
+        .service(update_user)
+        .service(deactivate_user);
+}
+
+fn audit_event(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    id: Uuid,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Result<(), PersistenceError> {
+    audit::record(
+        conn,
+        actor,
+        NewAuditEvent {
+            action,
+            resource_type: "user",
+            resource_id: Some(id.to_string()),
+            changes: Some(domain::audit::changed_fields(before, after)),
+        },
+    )?;
+    Ok(())
+}
+
+/// 422 naming `team_id` when the team does not exist.
+fn check_team(conn: &mut DbConnection, team_id: Option<Uuid>) -> ApiResult<()> {
+    match team_id.map(|id| persistence::teams::find(conn, id)) {
+        Some(Err(PersistenceError::NotFound)) => Err(ApiError::field(
+            "team_id",
+            "invalid_value",
+            "no team has this id",
+        )),
+        Some(Err(err)) => Err(err.into()),
+        _ => Ok(()),
+    }
+}
+
+fn user_response(req: &HttpRequest, row: &UserRow) -> ApiResult<HttpResponse> {
+    Ok(etag::single(
+        req,
+        row.id.0,
+        row.version,
+        &User::from_row(row)?,
+    ))
+}
+
+/// Create a user.
+#[utoipa::path(
+    tag = "users",
+    operation_id = "create_user",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = User, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, description = "A user with this e-mail address exists", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    body: JsonBody<CreateUserRequest>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::UsersManage)?;
+    let request = body.0;
+    let mut violations = Violations::default();
+    let email = normalize_email(&request.email);
+    if email.is_none() {
+        violations.push("email", "invalid_email", "not a valid e-mail address");
+    }
+    check_display_name(&mut violations, &request.display_name);
+    if let Some((code, message)) = password::check_new_password(&request.password) {
+        violations.push("password", code, message);
+    }
+    violations.into_result().map_err(ApiError::Validation)?;
+    let password_hash = password::hash_blocking(request.password).await?;
+    let actor = principal.actor(Some(request_id.to_string()));
+    let now = DbTime(persistence::now());
+    let row = UserRow {
+        id: DbUuid(Uuid::now_v7()),
+        email: email.unwrap_or_default(),
+        display_name: request.display_name.trim().to_string(),
+        password_hash,
+        role: request.role.as_str().to_string(),
+        visibility: request
+            .visibility
+            .unwrap_or(request.role.default_visibility())
+            .as_str()
+            .to_string(),
+        team_id: request.team_id.map(DbUuid),
+        locale: request.locale.unwrap_or(Locale::Fa).as_str().to_string(),
+        is_active: true,
+        last_login_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let row = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                check_team(conn, request.team_id)?;
+                persistence::users::insert(conn, &row)?;
+                audit_event(
+                    conn,
+                    &actor,
+                    "user.create",
+                    row.id.0,
+                    &serde_json::json!({}),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    let location = format!("/api/v1/users/{}", row.id.0);
+    Ok(etag::created(
+        &location,
+        row.id.0,
+        row.version,
+        &User::from_row(&row)?,
+    ))
+}
+
+fn check_display_name(violations: &mut Violations, name: &str) {
+    let length = name.trim().chars().count();
+    if length == 0 {
+        violations.push("display_name", "required", "must not be empty");
+    } else if length > 200 {
+        violations.push("display_name", "too_long", "must be at most 200 characters");
+    }
+}
+
+/// List users.
+///
+/// Ordered by creation time; filter by role, team and active state.
+#[utoipa::path(
+    tag = "users",
+    operation_id = "list_users",
+    params(PageParams, UserFilters),
+    responses((status = 200, description = "One page of users", body = Page<User>))
+)]
+#[get("/api/v1/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: PageParams,
+    filters: web::Query<UserFilters>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::UsersRead)?;
+    let after = created_after(&page)?;
+    let filters = filters.into_inner();
+    let query = UserQuery {
+        role: filters.role.map(|role| role.as_str().to_string()),
+        team_id: filters.team_id,
+        is_active: filters.is_active,
+        after,
+        limit: page.limit as i64,
+    };
+    let rows = state
+        .db(move |conn| Ok(persistence::users::list(conn, &query)?))
+        .await?;
+    let users = rows
+        .iter()
+        .map(User::from_row)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let page = Page::from_rows(
+        users,
+        page.limit,
+        |user| creation_cursor(user.created_at, user.id),
+        |user| user,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The caller's own user.
+#[utoipa::path(tag = "users", operation_id = "get_me", responses((status = 200, description = "The caller", body = User, headers(("ETag" = String)))))]
+#[get("/api/v1/users/me")]
+pub async fn get_me(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> ApiResult<HttpResponse> {
+    let id = principal.user_id;
+    let row = state
+        .db(move |conn| Ok(persistence::users::find(conn, id)?))
+        .await?;
+    user_response(&req, &row)
+}
+
+/// Change the caller's own password.
+///
+/// Needs the current password; every other session of the user is signed out.
+#[utoipa::path(
+    tag = "users",
+    operation_id = "change_my_password",
+    request_body = ChangePasswordRequest,
+    responses((status = 204, description = "Password changed"))
+)]
+#[post("/api/v1/users/me/password")]
+pub async fn change_my_password(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    body: JsonBody<ChangePasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    // A leaked integration key must not be able to take over its owner's account.
+    let AuthMethod::User { session } = principal.via else {
+        return Err(ApiError::Forbidden);
+    };
+    let request = body.0;
+    if let Some((code, message)) = password::check_new_password(&request.new_password) {
+        return Err(ApiError::field("new_password", code, message));
+    }
+    let id = principal.user_id;
+    let current = state
+        .db(move |conn| Ok(persistence::users::find(conn, id)?))
+        .await?;
+    if !password::verify_blocking(
+        request.current_password,
+        Some(current.password_hash.clone()),
+    )
+    .await?
+    {
+        return Err(ApiError::field(
+            "current_password",
+            "invalid_value",
+            "the current password is wrong",
+        ));
+    }
+    let new_hash = password::hash_blocking(request.new_password).await?;
+    let actor = principal.actor(Some(request_id.to_string()));
+    state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let mut row = persistence::users::find(conn, id)?;
+                row.password_hash = new_hash;
+                persistence::users::update(conn, &row)?;
+                persistence::refresh_tokens::revoke_all_for_user(
+                    conn,
+                    id,
+                    session,
+                    persistence::now(),
+                )?;
+                audit::record(
+                    conn,
+                    &actor,
+                    NewAuditEvent {
+                        action: "user.password_change",
+                        resource_type: "user",
+                        resource_id: Some(id.to_string()),
+                        // The audit log names the change, never the hash.
+                        changes: None,
+                    },
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Get a user.
+#[utoipa::path(
+    tag = "users",
+    operation_id = "get_user",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = User, headers(("ETag" = String))))
+)]
+#[get("/api/v1/users/{id}")]
+pub async fn get_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    if id != principal.user_id {
+        principal.require(Permission::UsersRead)?;
+    }
+    let row = state
+        .db(move |conn| Ok(persistence::users::find(conn, id)?))
+        .await?;
+    user_response(&req, &row)
+}
+
+/// Change a user (JSON Merge Patch).
+///
+/// Admins change any field; other users change only their own `display_name` and
+/// `locale`. `If-Match` with the ETag makes the change conditional.
+#[utoipa::path(
+    tag = "users",
+    operation_id = "update_user",
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; 412 when the record has changed since")
+    ),
+    request_body(content = UserPatch, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The changed user", body = User, headers(("ETag" = String))))
+)]
+#[patch("/api/v1/users/{id}")]
+pub async fn update_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let is_admin = principal.can(Permission::UsersManage);
+    if !is_admin && id != principal.user_id {
+        return Err(if principal.can(Permission::UsersRead) {
+            ApiError::Forbidden
+        } else {
+            ApiError::NotFound
+        });
+    }
+    let current = state
+        .db(move |conn| Ok(persistence::users::find(conn, id)?))
+        .await?;
+    if_match.check(id, current.version)?;
+    let before = UserPatch::of(&current)?;
+    let after: UserPatch = patch.apply_to(&before)?;
+    let mut violations = Violations::default();
+    if !is_admin {
+        for (field, changed) in [
+            ("email", before.email != after.email),
+            ("role", before.role != after.role),
+            ("visibility", before.visibility != after.visibility),
+            ("team_id", before.team_id != after.team_id),
+            ("is_active", before.is_active != after.is_active),
+            ("password", after.password.is_some()),
+        ] {
+            if changed {
+                violations.push(field, "not_allowed", "only an admin may change this field");
+            }
+        }
+    }
+    let email = normalize_email(&after.email);
+    if email.is_none() {
+        violations.push("email", "invalid_email", "not a valid e-mail address");
+    }
+    check_display_name(&mut violations, &after.display_name);
+    if let Some((code, message)) = after
+        .password
+        .as_deref()
+        .and_then(password::check_new_password)
+    {
+        violations.push("password", code, message);
+    }
+    if is_admin && id == principal.user_id && (!after.is_active || after.role != Role::Admin) {
+        violations.push(
+            if after.is_active { "role" } else { "is_active" },
+            "not_allowed",
+            "admins cannot demote or deactivate themselves",
+        );
+    }
+    violations.into_result().map_err(ApiError::Validation)?;
+    let new_hash = match after.password.clone() {
+        Some(password) => Some(password::hash_blocking(password).await?),
+        None => None,
+    };
+    let actor = principal.actor(Some(request_id.to_string()));
+    let row = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                check_team(conn, after.team_id)?;
+                let mut row = current.clone();
+                row.email = email.unwrap_or_default();
+                row.display_name = after.display_name.trim().to_string();
+                row.role = after.role.as_str().to_string();
+                row.visibility = after.visibility.as_str().to_string();
+                row.team_id = after.team_id.map(DbUuid);
+                row.locale = after.locale.as_str().to_string();
+                row.is_active = after.is_active;
+                let reset = new_hash.is_some();
+                if let Some(hash) = new_hash {
+                    row.password_hash = hash;
+                }
+                let row = persistence::users::update(conn, &row)?;
+                if reset || !row.is_active {
+                    revoke_credentials(conn, id, !row.is_active)?;
+                }
+                audit_event(
+                    conn,
+                    &actor,
+                    "user.update",
+                    id,
+                    &current.audit_snapshot(),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    user_response(&req, &row)
+}
+
+/// Signs a user out everywhere; on deactivation also revokes their API keys.
+fn revoke_credentials(
+    conn: &mut DbConnection,
+    id: Uuid,
+    keys_too: bool,
+) -> Result<(), PersistenceError> {
+    let now = persistence::now();
+    persistence::refresh_tokens::revoke_all_for_user(conn, id, None, now)?;
+    if keys_too {
+        persistence::api_keys::revoke_all_for_user(conn, id, now)?;
+    }
+    Ok(())
+}
+
+/// Deactivate a user.
+///
+/// The user can no longer log in; their sessions and API keys are revoked. Records
+/// they own keep them as owner.
+#[utoipa::path(
+    tag = "users",
+    operation_id = "deactivate_user",
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; 412 when the record has changed since")
+    ),
+    responses(
+        (status = 204, description = "Deactivated"),
+        (status = 409, description = "Admins cannot deactivate themselves", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[delete("/api/v1/users/{id}")]
+pub async fn deactivate_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::UsersManage)?;
+    let id = id.into_inner();
+    if id == principal.user_id {
+        return Err(ApiError::Conflict(
+            "admins cannot deactivate themselves".into(),
+        ));
+    }
+    let actor = principal.actor(Some(request_id.to_string()));
+    state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let current = persistence::users::find(conn, id)?;
+                if_match.check(id, current.version)?;
+                let mut row = current.clone();
+                row.is_active = false;
+                let row = persistence::users::update(conn, &row)?;
+                revoke_credentials(conn, id, true)?;
+                audit_event(
+                    conn,
+                    &actor,
+                    "user.deactivate",
+                    id,
+                    &current.audit_snapshot(),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
