@@ -1,0 +1,140 @@
+//! Building and running the HTTP server.
+
+use std::future::IntoFuture;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use futures_util::future::LocalBoxFuture;
+use persistence::db::{build_pool, PoolConfig};
+use persistence::BackendKind;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::TokenIssuer;
+use crate::auth::signing_key::SigningKey;
+use crate::config::ServerConfig;
+use crate::conventions;
+use crate::jobs::{JobRegistry, WorkerPool, WorkerSettings};
+use crate::observability::{self, Metrics};
+use crate::routes;
+use crate::state::AppState;
+
+/// Opens the pool, applies pending migrations (P-4: migrations run at start) and loads
+/// the token signing key.
+pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
+    let url = config.database.url();
+    let backend = BackendKind::of_url(&url);
+    let pool = build_pool(&PoolConfig {
+        max_size: config.database.db_pool_size,
+        ..PoolConfig::new(url)
+    })?;
+    {
+        let mut conn = pool.get()?;
+        let applied = persistence::migrations::run_pending(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "applied migrations");
+        }
+    }
+    let signing_key = SigningKey::load(config.jwt_secret.as_deref(), &config.database.data_dir)?;
+    let tokens = TokenIssuer::new(
+        &signing_key,
+        &config.jwt_issuer,
+        &config.jwt_audience,
+        config.access_token_ttl_secs,
+    );
+    let metrics = Arc::new(Metrics::new()?);
+    Ok(AppState {
+        pool,
+        backend,
+        config: Arc::new(config),
+        tokens: Arc::new(tokens),
+        metrics,
+    })
+}
+
+/// Starts serving on `listener`, with `ServerConfig::job_workers` background job
+/// workers beside it. Awaiting the returned [`RunningServer`] finishes when the server
+/// stops: SIGINT/SIGTERM (or [`RunningServer::handle`]) stop it gracefully, letting
+/// in-flight requests finish, and then the job workers finish (or release) the job at
+/// hand.
+pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningServer> {
+    let config = state.config.clone();
+    let job_pool = state.pool.clone();
+    let openapi = crate::openapi::document();
+    let data = web::Data::new(state);
+    let rate_limits = web::Data::new(conventions::rate_limit::RateLimits::new(
+        config.rate_limit_per_minute,
+    ));
+    let app_config = config.clone();
+    let mut server = HttpServer::new(move || {
+        let config = &app_config;
+        // `wrap` adds layers outside the previous ones: the last is the outermost.
+        App::new()
+            .app_data(data.clone())
+            .app_data(rate_limits.clone())
+            .app_data(conventions::extractors::json_config(config.max_body_bytes))
+            .app_data(conventions::extractors::query_config())
+            .app_data(conventions::extractors::path_config())
+            .configure(routes::configure)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
+            .default_service(web::to(conventions::extractors::no_route))
+            .wrap(from_fn(conventions::idempotency::idempotency))
+            .wrap(from_fn(conventions::rate_limit::rate_limit))
+            .wrap(conventions::cors::cors(&config.cors_origins))
+            .wrap(from_fn(conventions::language::request_language))
+            .wrap(from_fn(observability::observe))
+            .wrap(from_fn(conventions::request_id::request_id))
+    })
+    .shutdown_timeout(config.shutdown_timeout_secs)
+    .client_request_timeout(Duration::from_secs(30));
+    if let Some(workers) = config.http_workers {
+        server = server.workers(workers);
+    }
+    let server = server.listen(listener)?.run();
+    let workers = match config.job_workers {
+        0 => None,
+        workers => Some(WorkerPool::start(
+            job_pool,
+            JobRegistry::builtin(),
+            WorkerSettings::new(workers),
+        )?),
+    };
+    Ok(RunningServer { server, workers })
+}
+
+/// The HTTP server and its job workers.
+pub struct RunningServer {
+    server: Server,
+    workers: Option<WorkerPool>,
+}
+
+impl RunningServer {
+    /// Stops the server from elsewhere (e.g. a test), as a signal would.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+}
+
+impl IntoFuture for RunningServer {
+    type Output = std::io::Result<()>;
+    type IntoFuture = LocalBoxFuture<'static, std::io::Result<()>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let outcome = self.server.await;
+            if let Some(workers) = self.workers {
+                // Joining the worker threads blocks; keep it off the async executor.
+                if actix_web::rt::task::spawn_blocking(move || workers.stop())
+                    .await
+                    .is_err()
+                {
+                    tracing::error!("stopping the job workers failed");
+                }
+            }
+            outcome
+        })
+    }
+}

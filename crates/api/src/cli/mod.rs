@@ -1,0 +1,75 @@
+//! The `peyvand` command line (P-6).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{DatabaseArgs, ServerConfig};
+
+pub mod analyze;
+pub mod audit;
+
+pub mod create_admin;
+
+#[derive(Debug, Parser)]
+#[command(name = "peyvand", version, about = "Peyvand smart CRM backend")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve the HTTP API (and background workers).
+    Serve(Box<ServerConfig>),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Create an administrator (prints a generated password when none is given).
+    CreateAdmin(create_admin::CreateAdminArgs),
+    /// Customer-base analytics over transaction files (CLV, P(alive), RFM).
+    Analyze(analyze::AnalyzeCommand),
+    /// Audit-log tools.
+    Audit(audit::AuditCommand),
+    /// Write the OpenAPI document to a file (or stdout with `-`).
+    ExportOpenapi {
+        #[arg(long, default_value = "openapi/v1.json")]
+        out: PathBuf,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(config) => serve(*config),
+        Command::Migrate(database) => {
+            crate::telemetry::init("pretty");
+            let pool = persistence::db::build_pool(&persistence::PoolConfig::new(database.url()))?;
+            let applied = persistence::migrations::run_pending(&mut *pool.get()?)?;
+            println!("applied {} migration(s)", applied.len());
+            Ok(())
+        }
+        Command::CreateAdmin(args) => create_admin::run(args),
+        Command::Analyze(command) => analyze::run(command),
+        Command::Audit(command) => audit::run(command),
+        Command::ExportOpenapi { out } => {
+            let json = serde_json::to_string_pretty(&crate::openapi::document())? + "\n";
+            if out.as_os_str() == "-" {
+                print!("{json}");
+            } else {
+                std::fs::write(&out, json)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    crate::telemetry::init(&config.log_format);
+    let listener = TcpListener::bind(&config.bind)?;
+    let state = crate::app::prepare_state(config)?;
+    crate::auth::bootstrap::ensure_first_admin(&state.pool)?;
+    tracing::info!(address = %listener.local_addr()?, backend = state.backend.name(), "serving");
+    actix_web::rt::System::new()
+        .block_on(async move { crate::app::serve(state, listener)?.await })?;
+    Ok(())
+}

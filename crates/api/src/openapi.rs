@@ -1,0 +1,170 @@
+//! The OpenAPI document (P-3), assembled from each route module's `#[derive(OpenApi)]`
+//! and completed by [`Conventions`], which adds what every operation shares: security
+//! schemes and the problem responses of the platform's conventions.
+
+use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{Problem, ProblemFieldError};
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Peyvand CRM API",
+        version = "1.0.0",
+        description = "Smart CRM backend: customers, sales, service, marketing and analytics.\n\n\
+            Conventions: errors are RFC 9457 `application/problem+json` with a stable `code`; \
+            lists use cursor pagination (`limit`, `cursor`; response `data`, `next_cursor`, `has_more`); \
+            `PATCH` takes JSON Merge Patch (RFC 7396); single resources carry an `ETag`, and \
+            `If-Match` on `PATCH`/`DELETE` answers 412 when stale; `POST` accepts an \
+            `Idempotency-Key`; every response has `X-Request-Id` and `RateLimit-*` headers; \
+            texts are localised by `Accept-Language` (`fa`, `en`).",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    servers((url = "/", description = "This server")),
+    components(schemas(Problem, ProblemFieldError))
+)]
+struct ApiDoc;
+
+/// The complete document served at `/api/v1/openapi.json` and committed as
+/// `openapi/v1.json`.
+pub fn document() -> OpenApiDoc {
+    let mut doc = ApiDoc::openapi();
+    for part in routes::openapi_parts() {
+        doc.merge(part);
+    }
+    Conventions.modify(&mut doc);
+    doc
+}
+
+/// Adds the security schemes and, to every operation, the problem responses that the
+/// shared mechanisms can produce for it.
+struct Conventions;
+
+const PUBLIC_OPERATIONS: &[&str] = &["login", "refresh_token", "get_health", "get_readiness"];
+
+impl Modify for Conventions {
+    fn modify(&self, doc: &mut OpenApiDoc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Api-Key",
+                "API key of an integration; sent as `X-Api-Key: pvk_...`",
+            ))),
+        );
+        for item in doc.paths.paths.values_mut() {
+            for (method, operation) in [
+                (HttpMethod::Get, item.get.as_mut()),
+                (HttpMethod::Post, item.post.as_mut()),
+                (HttpMethod::Put, item.put.as_mut()),
+                (HttpMethod::Patch, item.patch.as_mut()),
+                (HttpMethod::Delete, item.delete.as_mut()),
+            ] {
+                if let Some(operation) = operation {
+                    add_convention_responses(method, operation);
+                }
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+fn add_convention_responses(method: HttpMethod, operation: &mut Operation) {
+    let public = operation
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| PUBLIC_OPERATIONS.contains(&id));
+    let has_path_params = operation.parameters.as_ref().is_some_and(|params| {
+        params
+            .iter()
+            .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Path)
+    });
+    let has_query_params = operation.parameters.as_ref().is_some_and(|params| {
+        params
+            .iter()
+            .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+    });
+    let has_body = operation.request_body.is_some();
+    let mut add = |status: &str, description: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| problem(description));
+    };
+    add(
+        "400",
+        "Malformed request: bad JSON, wrong parameter types, bad cursor or filter",
+    );
+    if !public {
+        add("401", "Missing, expired or invalid credentials");
+        add(
+            "403",
+            "The principal's role or scopes do not allow this operation",
+        );
+    }
+    if has_path_params {
+        add("404", "No such record, or not visible to the principal");
+    }
+    if has_body {
+        add("413", "Request body larger than the configured limit");
+        add("415", "Request body is not `application/json`");
+        add(
+            "422",
+            "Validation failed; `errors` names each field and rule",
+        );
+    }
+    if has_query_params {
+        add(
+            "422",
+            "A query parameter is out of range; `errors` names it",
+        );
+    }
+    if matches!(method, HttpMethod::Patch | HttpMethod::Delete) && has_path_params {
+        add("412", "`If-Match` does not match the record's current ETag");
+    }
+    if method == HttpMethod::Post {
+        add(
+            "409",
+            "Conflict with existing data, or a request with the same Idempotency-Key in progress",
+        );
+        add(
+            "422",
+            "Validation failed, or Idempotency-Key reused with a different body",
+        );
+    }
+    add("429", "Rate limit exceeded; see `Retry-After`");
+    add("500", "Unexpected server error");
+    if !public && operation.security.is_none() {
+        operation.security = Some(vec![
+            utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new()),
+            utoipa::openapi::security::SecurityRequirement::new("api_key", Vec::<String>::new()),
+        ]);
+    }
+}

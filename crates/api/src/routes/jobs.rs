@@ -1,0 +1,305 @@
+//! Jobs (P-7): the status of long-running work started through the API. A job is
+//! visible to the user who started it and to administrators (`users:manage`); anyone
+//! else gets 404, as if it did not exist.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::authz::Permission;
+use persistence::audit::{self, NewAuditEvent};
+use persistence::db::write_transaction;
+use persistence::jobs::{Job, JobCursor, JobStatus};
+use persistence::{DbConnection, PersistenceError};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::conventions::pagination::Cursor;
+use crate::conventions::problem::BadParameter;
+use crate::conventions::{Page, PageParams, RequestId};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(get_job, list_jobs, cancel_job),
+    components(schemas(JobResource, JobState))
+)]
+pub struct JobsApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_jobs).service(get_job).service(cancel_job);
+}
+
+/// Sort order of the job listing, as recorded in its cursors.
+const ORDER: &str = "created_at:desc";
+
+/// Where a job is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for a worker (also between retries).
+    Queued,
+    Running,
+    Succeeded,
+    /// Every attempt failed; see `errors`.
+    Failed,
+    Cancelled,
+}
+
+impl From<JobStatus> for JobState {
+    fn from(status: JobStatus) -> Self {
+        match status {
+            JobStatus::Queued => JobState::Queued,
+            JobStatus::Running => JobState::Running,
+            JobStatus::Succeeded => JobState::Succeeded,
+            JobStatus::Failed => JobState::Failed,
+            JobStatus::Cancelled => JobState::Cancelled,
+        }
+    }
+}
+
+/// A unit of background work and its outcome.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a4e2-7c1d-7b3e-9f10-cccccccccccc",
+    "kind": "audit.verify",
+    "status": "succeeded",
+    "progress": 1.0,
+    "attempts": 1,
+    "max_attempts": 3,
+    "result": {"events_checked": 1842, "intact": true},
+    "errors": [],
+    "created_by": "0193a4e2-7c1d-7b3e-9f10-2a4b6c8d0e1f",
+    "created_at": "2026-11-20T08:15:00Z",
+    "updated_at": "2026-11-20T08:15:02Z",
+    "run_at": "2026-11-20T08:15:00Z",
+    "finished_at": "2026-11-20T08:15:02Z"
+}))]
+pub struct JobResource {
+    pub id: Uuid,
+    /// What the job does, e.g. `audit.verify`.
+    pub kind: String,
+    pub status: JobState,
+    /// Share of the work done, 0 to 1.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub progress: f64,
+    /// Attempts started so far.
+    pub attempts: i32,
+    /// Attempts allowed before the job is `failed`.
+    pub max_attempts: i32,
+    /// The outcome of a `succeeded` job; its shape depends on `kind`.
+    pub result: Option<Value>,
+    /// The error of the latest failed attempt, if any.
+    pub errors: Vec<String>,
+    /// The user who started the job; none for jobs the system started.
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When the job runs (next): later than `created_at` while waiting to retry.
+    pub run_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<Job> for JobResource {
+    type Error = ApiError;
+
+    fn try_from(job: Job) -> ApiResult<JobResource> {
+        let status = job.status()?.into();
+        Ok(JobResource {
+            id: job.id.0,
+            kind: job.kind,
+            status,
+            progress: job.progress,
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            result: job.result.map(|result| result.0),
+            errors: job.last_error.into_iter().collect(),
+            created_by: job.created_by.map(|id| id.0),
+            created_at: job.created_at.0,
+            updated_at: job.updated_at.0,
+            run_at: job.run_at.0,
+            finished_at: job.finished_at.map(|at| at.0),
+        })
+    }
+}
+
+/// `GET` location of a job.
+pub fn job_location(id: Uuid) -> String {
+    format!("/api/v1/jobs/{id}")
+}
+
+/// Loads a job the principal may see: its creator, or an administrator. Others get
+/// [`ApiError::NotFound`], so job ids cannot be probed.
+fn visible_job(conn: &mut DbConnection, principal: &Principal, id: Uuid) -> ApiResult<Job> {
+    let job = persistence::jobs::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let own = job
+        .created_by
+        .is_some_and(|creator| creator.0 == principal.user_id);
+    if own || principal.can(Permission::UsersManage) {
+        Ok(job)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Get a job.
+///
+/// Status, progress, attempts, result and errors of a job started by the caller (or, for
+/// administrators, by anyone).
+#[utoipa::path(
+    tag = "jobs",
+    operation_id = "get_job",
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 200, description = "The job", body = JobResource))
+)]
+#[get("/api/v1/jobs/{id}")]
+pub async fn get_job(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::JobsRead)?;
+    let id = id.into_inner();
+    let job = state
+        .db(move |conn| visible_job(conn, &principal, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(JobResource::try_from(job)?))
+}
+
+/// List my jobs.
+///
+/// Jobs started by the caller, newest first.
+#[utoipa::path(
+    tag = "jobs",
+    operation_id = "list_jobs",
+    params(PageParams),
+    responses((status = 200, description = "One page of jobs", body = Page<JobResource>))
+)]
+#[get("/api/v1/jobs")]
+pub async fn list_jobs(
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: PageParams,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::JobsRead)?;
+    let after = page
+        .keyset(ORDER)?
+        .map(|keyset| job_cursor(&keyset.values, keyset.id))
+        .transpose()?;
+    let (user, fetch) = (principal.user_id, page.fetch_limit());
+    let rows = state
+        .db(move |conn| {
+            Ok(persistence::jobs::list_created_by(
+                conn, user, after, fetch,
+            )?)
+        })
+        .await?;
+    let page = Page::from_rows(
+        rows,
+        page.limit,
+        |job| {
+            Cursor::new(
+                ORDER,
+                vec![json!(persistence::sql_types::sqlite_timestamp(
+                    &job.created_at.0
+                ))],
+                job.id.0,
+            )
+        },
+        JobResource::try_from,
+    );
+    let data = page.data.into_iter().collect::<ApiResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(Page {
+        data,
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
+    }))
+}
+
+/// The keyset of a job-listing cursor: the creation time of the last job seen.
+fn job_cursor(values: &[Value], id: Uuid) -> Result<JobCursor, BadParameter> {
+    let created_at = match values {
+        [Value::String(at)] => DateTime::parse_from_rfc3339(at).ok(),
+        _ => None,
+    };
+    created_at
+        .map(|at| JobCursor {
+            created_at: at.with_timezone(&Utc),
+            id,
+        })
+        .ok_or_else(|| {
+            BadParameter::new(
+                "cursor",
+                "invalid_cursor",
+                "the cursor is not valid; use `next_cursor` of a previous page",
+            )
+        })
+}
+
+/// Cancel a job.
+///
+/// A queued job will not run; a running job is told to stop and its result, if it still
+/// produces one, is discarded. A finished job cannot be cancelled (409).
+#[utoipa::path(
+    tag = "jobs",
+    operation_id = "cancel_job",
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 200, description = "The cancelled job", body = JobResource))
+)]
+#[post("/api/v1/jobs/{id}/cancel")]
+pub async fn cancel_job(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::JobsRead)?;
+    let id = id.into_inner();
+    let actor = principal.actor(Some(request_id.to_string()));
+    let job = state
+        .db(move |conn| {
+            let before = visible_job(conn, &principal, id)?;
+            let job = write_transaction(conn, |conn| {
+                let job = persistence::jobs::cancel(conn, id)?;
+                audit::record(
+                    conn,
+                    &actor,
+                    NewAuditEvent {
+                        action: "job.cancel",
+                        resource_type: "job",
+                        resource_id: Some(id.to_string()),
+                        changes: Some(
+                            json!({"status": {"before": before.status, "after": job.status}}),
+                        ),
+                    },
+                )?;
+                Ok::<_, PersistenceError>(job)
+            })?;
+            Ok(job)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(JobResource::try_from(job)?))
+}
+
+/// Queues a job inside the caller's transaction and records its creation in the audit
+/// log; used by every endpoint that answers 202 with a job.
+pub fn enqueue_audited(
+    conn: &mut DbConnection,
+    actor: &audit::Actor,
+    new: persistence::jobs::NewJob<'_>,
+) -> Result<Job, PersistenceError> {
+    let job = persistence::jobs::enqueue(conn, new)?;
+    audit::record(
+        conn,
+        actor,
+        NewAuditEvent {
+            action: "job.create",
+            resource_type: "job",
+            resource_id: Some(job.id.0.to_string()),
+            changes: Some(json!({"kind": {"before": null, "after": job.kind}})),
+        },
+    )?;
+    Ok(job)
+}
