@@ -1,0 +1,277 @@
+//! Login, refresh rotation with reuse detection, logout and token validation.
+
+use api::auth::jwt::{Claims, TokenIssuer};
+use api::auth::signing_key::SigningKey;
+use e2e::support::{for_each_backend, TestApp, TEST_PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn refresh(app: &TestApp, token: &str) -> reqwest::blocking::Response {
+    app.client()
+        .post(app.url("/api/v1/auth/refresh"))
+        .json(&json!({"refresh_token": token}))
+        .send()
+        .unwrap()
+}
+
+fn assert_problem(response: reqwest::blocking::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
+#[test]
+fn login_returns_a_working_token_pair() {
+    for_each_backend(|app| {
+        let (id, email, password) = app.create_user("sales", None);
+        let response = app
+            .client()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": email.to_uppercase(), "password": password}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert!(body["expires_in"].as_i64().unwrap() > 0);
+        assert!(
+            body["refresh_expires_in"].as_i64().unwrap() > body["expires_in"].as_i64().unwrap()
+        );
+        let me: Value = app
+            .authed(
+                Method::GET,
+                "/api/v1/users/me",
+                body["access_token"].as_str().unwrap(),
+            )
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(me["id"], id.to_string());
+        assert!(me["last_login_at"].is_string());
+        assert!(me.get("password_hash").is_none());
+    });
+}
+
+#[test]
+fn failed_logins_look_the_same_for_unknown_users_and_wrong_passwords() {
+    for_each_backend(|app| {
+        let (_, email, _) = app.create_user("support", None);
+        let attempt = |email: &str, password: &str| {
+            let response = app
+                .client()
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({"email": email, "password": password}))
+                .send()
+                .unwrap();
+            assert_problem(response, 401, "invalid_credentials")
+        };
+        let wrong_password = attempt(&email, "not the password at all");
+        let unknown_user = attempt("nobody@example.com", TEST_PASSWORD);
+        assert_eq!(wrong_password, unknown_user);
+        attempt("not an email", TEST_PASSWORD);
+    });
+}
+
+#[test]
+fn refresh_rotates_and_reuse_revokes_the_whole_family() {
+    for_each_backend(|app| {
+        let (_, email, password) = app.create_user("analyst", None);
+        let first = app.login(&email, &password);
+
+        let second: Value = refresh(app, &first.refresh_token).json().unwrap();
+        let second_refresh = second["refresh_token"].as_str().unwrap().to_string();
+        assert_ne!(second_refresh, first.refresh_token);
+        let me = app
+            .authed(
+                Method::GET,
+                "/api/v1/users/me",
+                second["access_token"].as_str().unwrap(),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(me.status(), 200);
+
+        let third: Value = refresh(app, &second_refresh).json().unwrap();
+        let newest = third["refresh_token"].as_str().unwrap().to_string();
+
+        // Someone replays the first (already used) token: the whole family dies.
+        assert_problem(refresh(app, &first.refresh_token), 401, "invalid_token");
+        assert_problem(refresh(app, &newest), 401, "invalid_token");
+
+        // Another login is a separate family and is unaffected.
+        let other = app.login(&email, &password);
+        assert_eq!(refresh(app, &other.refresh_token).status(), 200);
+        assert_problem(refresh(app, "no-such-token"), 401, "invalid_token");
+    });
+}
+
+#[test]
+fn logout_revokes_the_session() {
+    for_each_backend(|app| {
+        let (_, email, password) = app.create_user("marketing", None);
+        let session = app.login(&email, &password);
+        let other_session = app.login(&email, &password);
+        let response = app
+            .authed(Method::POST, "/api/v1/auth/logout", &session.access_token)
+            .json(&json!({"refresh_token": session.refresh_token}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 204);
+        assert_problem(refresh(app, &session.refresh_token), 401, "invalid_token");
+        assert_eq!(refresh(app, &other_session.refresh_token).status(), 200);
+        let anonymous = app
+            .client()
+            .post(app.url("/api/v1/auth/logout"))
+            .json(&json!({"refresh_token": other_session.refresh_token}))
+            .send()
+            .unwrap();
+        assert_problem(anonymous, 401, "unauthenticated");
+    });
+}
+
+/// The server's own key, read from its data directory (tests run without a configured secret).
+fn server_key(app: &TestApp) -> SigningKey {
+    SigningKey::load(None, &app.state.config.database.data_dir).unwrap()
+}
+
+fn claims(app: &TestApp, user: uuid::Uuid) -> Claims {
+    let now = chrono_now();
+    Claims {
+        sub: user,
+        iss: app.state.config.jwt_issuer.clone(),
+        aud: app.state.config.jwt_audience.clone(),
+        iat: now,
+        exp: now + 300,
+        sid: None,
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn bad_access_tokens_are_rejected() {
+    for_each_backend(|app| {
+        let (id, email, password) = app.create_user("sales", None);
+        let good = app.login(&email, &password).access_token;
+        let issuer = TokenIssuer::new(
+            &server_key(app),
+            &app.state.config.jwt_issuer,
+            &app.state.config.jwt_audience,
+            900,
+        );
+        let check = |token: &str, code: &str| {
+            let response = app
+                .authed(Method::GET, "/api/v1/users/me", token)
+                .send()
+                .unwrap();
+            assert_problem(response, 401, code);
+        };
+        assert_eq!(
+            app.authed(Method::GET, "/api/v1/users/me", &good)
+                .send()
+                .unwrap()
+                .status(),
+            200
+        );
+
+        let mut expired = claims(app, id);
+        expired.iat -= 600;
+        expired.exp = expired.iat + 300;
+        check(&issuer.sign(&expired).unwrap(), "invalid_token");
+
+        let mut wrong_audience = claims(app, id);
+        wrong_audience.aud = "another-service".into();
+        check(&issuer.sign(&wrong_audience).unwrap(), "invalid_token");
+
+        let mut wrong_issuer = claims(app, id);
+        wrong_issuer.iss = "someone-else".into();
+        check(&issuer.sign(&wrong_issuer).unwrap(), "invalid_token");
+
+        // Signature of a different payload: tampered.
+        let parts: Vec<&str> = good.split('.').collect();
+        let other_parts: Vec<String> = issuer
+            .sign(&claims(app, uuid::Uuid::now_v7()))
+            .unwrap()
+            .split('.')
+            .map(String::from)
+            .collect();
+        check(
+            &format!("{}.{}.{}", parts[0], other_parts[1], parts[2]),
+            "invalid_token",
+        );
+        let mut flipped = parts[2].to_string();
+        let last = if flipped.ends_with('A') { 'B' } else { 'A' };
+        flipped.pop();
+        flipped.push(last);
+        check(
+            &format!("{}.{}.{}", parts[0], parts[1], flipped),
+            "invalid_token",
+        );
+
+        // {"alg":"none","typ":"JWT"} with the real payload and no signature.
+        check(
+            &format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", parts[1]),
+            "invalid_token",
+        );
+
+        // Another key, so another kid.
+        let foreign =
+            SigningKey::from_bytes(b"a different key, also 32 bytes long".to_vec()).unwrap();
+        assert_ne!(foreign.kid(), server_key(app).kid());
+        let foreign_issuer = TokenIssuer::new(
+            &foreign,
+            &app.state.config.jwt_issuer,
+            &app.state.config.jwt_audience,
+            900,
+        );
+        check(&foreign_issuer.issue(id, None).unwrap(), "invalid_token");
+
+        check("garbage", "invalid_token");
+        let none = app
+            .client()
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .unwrap();
+        assert_problem(none, 401, "unauthenticated");
+    });
+}
+
+#[test]
+fn deactivated_users_lose_access_at_once() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (id, email, password) = app.create_user("sales", None);
+        let session = app.login(&email, &password);
+        let response = app
+            .authed(Method::DELETE, &format!("/api/v1/users/{id}"), &admin)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 204);
+        assert_problem(
+            app.authed(Method::GET, "/api/v1/users/me", &session.access_token)
+                .send()
+                .unwrap(),
+            401,
+            "invalid_token",
+        );
+        assert_problem(refresh(app, &session.refresh_token), 401, "invalid_token");
+        let login = app
+            .client()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .unwrap();
+        assert_problem(login, 401, "invalid_credentials");
+    });
+}

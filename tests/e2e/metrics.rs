@@ -1,0 +1,89 @@
+//! `GET /metrics`: Prometheus text with request counts by route pattern, pool and job
+//! queue gauges; optionally behind a bearer token.
+
+use e2e::support::{for_each_backend, Backend, TestApp};
+use reqwest::Method;
+
+fn scrape(app: &TestApp) -> String {
+    let response = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .expect("scrape");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .expect("content type")
+        .starts_with("text/plain"));
+    response.text().expect("text")
+}
+
+#[test]
+fn requests_are_counted_by_route_pattern_and_gauges_are_exposed() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let id = uuid::Uuid::now_v7();
+        let missing = app
+            .authed(Method::GET, &format!("/api/v1/jobs/{id}"), &admin)
+            .send()
+            .expect("get");
+        assert_eq!(missing.status(), 404);
+        app.client()
+            .get(app.url("/api/v1/health"))
+            .send()
+            .expect("health");
+        app.client()
+            .get(app.url(&format!("/no/such/path/{id}")))
+            .send()
+            .expect("unknown path");
+
+        let text = scrape(app);
+        assert!(
+            text.contains(
+                r#"http_requests_total{method="GET",route="/api/v1/jobs/{id}",status="404"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text
+            .contains(r#"http_requests_total{method="GET",route="/api/v1/health",status="200"}"#));
+        assert!(
+            text.contains(r#"route="unmatched""#),
+            "unknown paths share one series"
+        );
+        assert!(
+            !text.contains(&id.to_string()),
+            "ids never become label values"
+        );
+        assert!(text.contains("http_request_duration_seconds_bucket{"));
+        assert!(text.contains("db_pool_connections "));
+        assert!(text.contains("db_pool_idle_connections "));
+        assert!(text.contains(r#"jobs{status="queued"} 0"#));
+        assert!(text.contains(r#"jobs{status="failed"} 0"#));
+    });
+}
+
+#[test]
+fn a_configured_metrics_token_is_required() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--metrics-token", "scrape-secret"]);
+    let anonymous = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .expect("scrape");
+    assert_eq!(anonymous.status(), 401);
+    let wrong = app
+        .client()
+        .get(app.url("/metrics"))
+        .bearer_auth("guess")
+        .send()
+        .expect("scrape");
+    assert_eq!(wrong.status(), 401);
+    let right = app
+        .client()
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secret")
+        .send()
+        .expect("scrape");
+    assert_eq!(right.status(), 200);
+    assert!(right.text().expect("text").contains("http_requests_total"));
+}

@@ -1,0 +1,253 @@
+//! Test servers over SQLite and PostgreSQL.
+
+use std::net::TcpListener;
+
+use clap::Parser;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+/// The database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// PostgreSQL server for the PostgreSQL runs, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// The backends to run on: SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set.
+/// With `PEYVAND_REQUIRE_POSTGRES=1` (CI) a missing PostgreSQL is a failure, not a skip.
+pub fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if postgres_url().is_some() {
+        backends.push(Backend::Postgres);
+    } else if std::env::var("PEYVAND_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("PEYVAND_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set");
+    }
+    backends
+}
+
+/// Runs `test` against a fresh server on every backend.
+pub fn for_each_backend(test: impl Fn(&TestApp)) {
+    for backend in backends() {
+        let app = TestApp::spawn(backend);
+        test(&app);
+    }
+}
+
+/// A running server and the database it owns.
+pub struct TestApp {
+    pub backend: Backend,
+    pub base_url: String,
+    pub database_url: String,
+    pub state: api::state::AppState,
+    client: reqwest::blocking::Client,
+    // Kept alive so the SQLite file outlives the server.
+    server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    /// Stops the server and its job workers so that each test's database connections
+    /// are released (PostgreSQL has a connection limit shared by the whole suite).
+    fn drop(&mut self) {
+        if let Some((handle, thread)) = self.server.take() {
+            actix_web::rt::System::new().block_on(handle.stop(false));
+            let _ = thread.join();
+        }
+        if self.backend == Backend::Postgres {
+            drop_postgres_database(&self.database_url);
+        }
+    }
+}
+
+impl TestApp {
+    pub fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, &[])
+    }
+
+    /// Starts a server with extra `peyvand serve` flags (e.g. `--rate-limit-per-minute`).
+    pub fn spawn_with(backend: Backend, extra_args: &[&str]) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend {
+            Backend::Sqlite => data_dir
+                .path()
+                .join("peyvand.db")
+                .to_string_lossy()
+                .into_owned(),
+            Backend::Postgres => fresh_postgres_database(),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let address = listener.local_addr().expect("local addr");
+        let data_dir_arg = data_dir.path().to_string_lossy().into_owned();
+        let mut args = vec![
+            "peyvand",
+            "serve",
+            "--database-url",
+            &database_url,
+            "--data-dir",
+            &data_dir_arg,
+            "--http-workers",
+            "1",
+            "--db-pool-size",
+            "4",
+        ];
+        args.extend_from_slice(extra_args);
+        let cli = api::cli::Cli::try_parse_from(args).expect("valid serve flags");
+        let api::cli::Command::Serve(config) = cli.command else {
+            unreachable!("serve was parsed")
+        };
+        let state = api::app::prepare_state(*config).expect("server state");
+        let server_state = state.clone();
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let server_thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = api::app::serve(server_state, listener).expect("server starts");
+                handle_tx
+                    .send(server.handle())
+                    .expect("test waits for the handle");
+                server.await.expect("server runs");
+            })
+        });
+        let handle = handle_rx.recv().expect("server handle");
+        TestApp {
+            backend,
+            base_url: format!("http://{address}"),
+            database_url,
+            state,
+            client: reqwest::blocking::Client::builder()
+                .build()
+                .expect("http client"),
+            server: Some((handle, server_thread)),
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn client(&self) -> &reqwest::blocking::Client {
+        &self.client
+    }
+
+    /// A request with `Authorization: Bearer <token>` (an access token or an API key).
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    /// Logs in and returns the token pair; panics unless the login succeeds.
+    pub fn login(&self, email: &str, password: &str) -> TokenPair {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .expect("login request");
+        assert_eq!(response.status(), 200, "login of {email} failed");
+        let body: serde_json::Value = response.json().expect("token pair");
+        TokenPair {
+            access_token: body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_string(),
+            refresh_token: body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_string(),
+        }
+    }
+
+    /// Creates a fresh admin directly in the database (as the first-start bootstrap
+    /// does) and returns an access token for them.
+    pub fn admin_token(&self) -> String {
+        let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
+        let hash = api::auth::password::hash(TEST_PASSWORD).expect("hash");
+        let mut conn = self.state.pool.get().expect("db connection");
+        api::auth::bootstrap::insert_admin(
+            &mut conn,
+            &persistence::audit::Actor::system(),
+            &email,
+            hash,
+            false,
+        )
+        .expect("insert admin");
+        self.login(&email, TEST_PASSWORD).access_token
+    }
+
+    /// Creates a user through the API (as an admin) with `role` and, if given,
+    /// `visibility`; returns `(id, email, password)`.
+    pub fn create_user(
+        &self,
+        role: &str,
+        visibility: Option<&str>,
+    ) -> (uuid::Uuid, String, String) {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::now_v7().simple());
+        let mut body = serde_json::json!({
+            "email": email, "display_name": format!("Test {role}"), "password": TEST_PASSWORD, "role": role
+        });
+        if let Some(visibility) = visibility {
+            body["visibility"] = visibility.into();
+        }
+        let response = self
+            .authed(reqwest::Method::POST, "/api/v1/users", &self.admin_token())
+            .json(&body)
+            .send()
+            .expect("create user request");
+        assert_eq!(response.status(), 201, "creating a {role} user failed");
+        let created: serde_json::Value = response.json().expect("user");
+        let id = created["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("user id");
+        (id, email, TEST_PASSWORD.to_string())
+    }
+}
+
+/// Password of every user the helpers create.
+pub const TEST_PASSWORD: &str = "correct horse battery";
+
+/// Tokens from a login.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// Creates an empty database on the `TEST_DATABASE_URL` server and returns its URL.
+fn fresh_postgres_database() -> String {
+    let server_url = postgres_url().expect("TEST_DATABASE_URL");
+    let name = format!("peyvand_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::establish(&server_url).expect("connect to TEST_DATABASE_URL");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .expect("create test database");
+    match server_url.rsplit_once('/') {
+        Some((server, _db)) => format!("{server}/{name}"),
+        None => format!("{server_url}/{name}"),
+    }
+}
+
+/// Removes a test database; `FORCE` ends the connections the pool still holds.
+fn drop_postgres_database(database_url: &str) {
+    let (Some(server_url), Some((_, name))) = (postgres_url(), database_url.rsplit_once('/'))
+    else {
+        return;
+    };
+    if let Ok(mut admin) = PgConnection::establish(&server_url) {
+        // Best effort: a leftover database only costs disk space.
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin);
+    }
+}
