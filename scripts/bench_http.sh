@@ -13,7 +13,7 @@ cargo build --release --bin peyvand --example bare_user_lookup
 BIN=target/release/peyvand
 BARE=target/release/examples/bare_user_lookup
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 wait_ready() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 
@@ -45,4 +45,4 @@ run_backend sqlite "$WORK/sqlite/peyvand.db"
 DB="peyvand_bench_$$"
 psql "$PG_SERVER/postgres" -qc "CREATE DATABASE $DB"
 run_backend postgres "$PG_SERVER/$DB"
-psql "$PG_SERVER/postgres" -qc "DROP DATABASE $DB"
+psql "$PG_SERVER/postgres" -qc "DROP DATABASE $DB WITH (FORCE)"

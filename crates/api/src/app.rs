@@ -52,6 +52,7 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         tokens: Arc::new(tokens),
         metrics,
+        principals: Default::default(),
     })
 }
 

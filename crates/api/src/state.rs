@@ -7,6 +7,7 @@ use persistence::db::{DbConnection, DbPool};
 use persistence::BackendKind;
 
 use crate::auth::jwt::TokenIssuer;
+use crate::auth::principal_cache::PrincipalCache;
 use crate::config::ServerConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::observability::Metrics;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     /// Prometheus registry of this server (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// Account facts of recently seen principals (see `auth::principal_cache`).
+    pub principals: PrincipalCache,
 }
 
 impl AppState {

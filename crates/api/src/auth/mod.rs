@@ -7,6 +7,7 @@ pub mod jwt;
 pub mod password;
 pub mod plumbing;
 pub mod principal;
+pub mod principal_cache;
 pub mod signing_key;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

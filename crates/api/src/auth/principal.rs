@@ -15,6 +15,7 @@ use persistence::PersistenceError;
 use uuid::Uuid;
 
 use super::api_key;
+use super::principal_cache::AccountFacts;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -113,15 +114,26 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Pr
     match credential(headers)? {
         Credential::AccessToken(token) => {
             let claims = state.tokens.verify(&token)?;
-            let user = state
-                .db(move |conn| load_active_user(conn, claims.sub))
-                .await?;
-            principal_of(
-                &user,
-                AuthMethod::User {
+            let facts = match state.principals.get(&claims.sub) {
+                Some(facts) => facts,
+                None => {
+                    let user = state
+                        .db(move |conn| load_active_user(conn, claims.sub))
+                        .await?;
+                    let facts = account_facts(&user)?;
+                    state.principals.insert(claims.sub, facts);
+                    facts
+                }
+            };
+            Ok(Principal {
+                user_id: claims.sub,
+                role: facts.role,
+                team_id: facts.team_id,
+                visibility: facts.visibility,
+                via: AuthMethod::User {
                     session: claims.sid,
                 },
-            )
+            })
         }
         Credential::ApiKey(presented) => {
             let (prefix, secret_hash) = api_key::parse(&presented).ok_or(ApiError::InvalidToken)?;
@@ -176,16 +188,25 @@ fn authenticate_api_key(
     )
 }
 
-fn principal_of(user: &UserRow, via: AuthMethod) -> ApiResult<Principal> {
+fn account_facts(user: &UserRow) -> ApiResult<AccountFacts> {
     let role = Role::parse(&user.role)
         .ok_or_else(|| ApiError::Internal(format!("stored role {:?}", user.role)))?;
     let visibility = Visibility::parse(&user.visibility)
         .ok_or_else(|| ApiError::Internal(format!("stored visibility {:?}", user.visibility)))?;
-    Ok(Principal {
-        user_id: user.id.0,
+    Ok(AccountFacts {
         role,
         team_id: user.team_id.map(|id| id.0),
         visibility,
+    })
+}
+
+fn principal_of(user: &UserRow, via: AuthMethod) -> ApiResult<Principal> {
+    let facts = account_facts(user)?;
+    Ok(Principal {
+        user_id: user.id.0,
+        role: facts.role,
+        team_id: facts.team_id,
+        visibility: facts.visibility,
         via,
     })
 }

@@ -444,6 +444,8 @@ pub async fn update_user(
             })
         })
         .await?;
+    // The account changed: the next request rebuilds its principal.
+    state.principals.invalidate(&id);
     user_response(&req, &row)
 }
 
@@ -514,5 +516,7 @@ pub async fn deactivate_user(
             })
         })
         .await?;
+    // The account changed: the next request rebuilds its principal.
+    state.principals.invalidate(&id);
     Ok(HttpResponse::NoContent().finish())
 }
