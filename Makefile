@@ -3,6 +3,7 @@
 CARGO ?= cargo
 PYTHON ?= python3
 VENV ?= .venv
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: run test test-rust contract lint fmt openapi bench-http clean
 
@@ -19,7 +20,7 @@ test-rust:
 
 contract: $(VENV)/.installed
 	$(CARGO) build --bin peyvand
-	PYTHON=$(VENV)/bin/python PEYVAND_BIN=target/debug/peyvand bash tests/contract/run.sh
+	PYTHON=$(VENV)/bin/python PEYVAND_BIN=$(TARGET_DIR)/debug/peyvand bash tests/contract/run.sh
 
 $(VENV)/.installed: tests/contract/requirements.txt
 	$(PYTHON) -m venv $(VENV)

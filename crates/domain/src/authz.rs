@@ -170,8 +170,9 @@ impl Visibility {
 
 /// The record-visibility question every owned resource answers the same way: may a
 /// principal with `visibility`, user id `viewer` and team `viewer_team` see a record owned
-/// by `owner` in `owner_team`? Queries use the same rule in SQL (see
-/// `persistence::visibility`).
+/// by `owner` in `owner_team`? A principal carries its visibility and team, so a handler
+/// answers this for a single record; list and search queries of an owned resource must
+/// apply the same rule as a condition on its owner and team columns.
 pub fn can_see(
     visibility: Visibility,
     viewer: uuid::Uuid,
