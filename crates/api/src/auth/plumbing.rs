@@ -7,8 +7,7 @@ use persistence::PersistenceError;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::conventions::pagination::{Cursor, PageParams};
-use crate::conventions::problem::BadParameter;
+use crate::conventions::pagination::{invalid_cursor, Cursor, PageParams};
 use crate::error::{ApiError, ApiResult};
 
 /// Error inside [`transaction`]: an API error (validation, precondition) or a storage
@@ -72,18 +71,11 @@ pub fn created_after(page: &PageParams) -> ApiResult<Option<(DateTime<Utc>, Uuid
     let Some(keyset) = page.keyset(CREATION_ORDER)? else {
         return Ok(None);
     };
-    let invalid = || {
-        BadParameter::new(
-            "cursor",
-            "invalid_cursor",
-            "the cursor is not valid; use `next_cursor` of a previous page",
-        )
-    };
     let time = match keyset.values.as_slice() {
         [Value::String(time)] => DateTime::parse_from_rfc3339(time)
-            .map_err(|_| invalid())?
+            .map_err(|_| invalid_cursor())?
             .with_timezone(&Utc),
-        _ => return Err(invalid().into()),
+        _ => return Err(invalid_cursor().into()),
     };
     Ok(Some((time, keyset.id)))
 }

@@ -146,18 +146,11 @@ impl Cursor {
     }
 
     pub fn decode(raw: &str) -> Result<Cursor, BadParameter> {
-        let invalid = || {
-            BadParameter::new(
-                "cursor",
-                "invalid_cursor",
-                "the cursor is not valid; use `next_cursor` of a previous page",
-            )
-        };
         if raw.is_empty() || raw.len() > MAX_CURSOR_LEN {
-            return Err(invalid());
+            return Err(invalid_cursor());
         }
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-        serde_json::from_slice(&bytes).map_err(|_| invalid())
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid_cursor())?;
+        serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())
     }
 
     /// The keyset for persistence, if this cursor was made for `order`.
@@ -212,6 +205,15 @@ impl<T> Page<T> {
             has_more,
         }
     }
+}
+
+/// The 400 problem for a cursor that is not one this server issued for this listing.
+pub fn invalid_cursor() -> BadParameter {
+    BadParameter::new(
+        "cursor",
+        "invalid_cursor",
+        "the cursor is not valid; use `next_cursor` of a previous page",
+    )
 }
 
 #[cfg(test)]

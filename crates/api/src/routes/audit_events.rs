@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::jobs::{enqueue_audited, job_location, JobResource};
 use crate::auth::Principal;
-use crate::conventions::pagination::Cursor;
+use crate::conventions::pagination::{invalid_cursor, Cursor};
 use crate::conventions::problem::BadParameter;
 use crate::conventions::{Page, PageParams, RequestId};
 use crate::error::{ApiError, ApiResult};
@@ -197,13 +197,7 @@ fn seq_of(values: &[Value]) -> Result<i64, BadParameter> {
         [value] => value.as_i64(),
         _ => None,
     }
-    .ok_or_else(|| {
-        BadParameter::new(
-            "cursor",
-            "invalid_cursor",
-            "the cursor is not valid; use `next_cursor` of a previous page",
-        )
-    })
+    .ok_or_else(invalid_cursor)
 }
 
 /// Get an audit event.

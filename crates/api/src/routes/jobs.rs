@@ -15,7 +15,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::conventions::pagination::Cursor;
+use crate::conventions::pagination::{invalid_cursor, Cursor};
 use crate::conventions::problem::BadParameter;
 use crate::conventions::{Page, PageParams, RequestId};
 use crate::error::{ApiError, ApiResult};
@@ -229,13 +229,7 @@ fn job_cursor(values: &[Value], id: Uuid) -> Result<JobCursor, BadParameter> {
             created_at: at.with_timezone(&Utc),
             id,
         })
-        .ok_or_else(|| {
-            BadParameter::new(
-                "cursor",
-                "invalid_cursor",
-                "the cursor is not valid; use `next_cursor` of a previous page",
-            )
-        })
+        .ok_or_else(invalid_cursor)
 }
 
 /// Cancel a job.
