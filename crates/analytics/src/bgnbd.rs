@@ -131,28 +131,10 @@ fn log_add_exp(u: f64, v: f64) -> f64 {
     hi + (lo - hi).exp().ln_1p()
 }
 
-/// Fit settings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FitOptions {
-    /// L2 penalty on the parameters, as `lifetimes`' `penalizer_coef`: the objective is the
-    /// mean negative log-likelihood plus penalizer · (r² + α'² + a² + b²), where α' is α in
-    /// time rescaled so that the largest T is 1 (as `lifetimes` rescales before fitting).
-    pub penalizer: f64,
-    pub max_iterations: usize,
-    /// Convergence when every component of the gradient of the mean negative
-    /// log-likelihood with respect to the log-parameters is below this.
-    pub gradient_tolerance: f64,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        FitOptions {
-            penalizer: 0.0,
-            max_iterations: 1000,
-            gradient_tolerance: 1e-7,
-        }
-    }
-}
+/// Fit settings. The L2 penalty is penalizer · (r² + α'² + a² + b²) added to the mean
+/// negative log-likelihood, where α' is α in time rescaled so that the largest T is 1 (as
+/// `lifetimes` rescales before fitting).
+pub use crate::optimize::FitOptions;
 
 /// How a BG/NBD fit went.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -41,24 +41,9 @@ impl GammaGammaParams {
     }
 }
 
-/// Fit settings; `penalizer` adds penalizer · (p² + q² + v²) to the mean negative
+/// Fit settings; the penalty is penalizer · (p² + q² + v²) added to the mean negative
 /// log-likelihood, as `lifetimes`' `penalizer_coef`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FitOptions {
-    pub penalizer: f64,
-    pub max_iterations: usize,
-    pub gradient_tolerance: f64,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        FitOptions {
-            penalizer: 0.0,
-            max_iterations: 1000,
-            gradient_tolerance: 1e-7,
-        }
-    }
-}
+pub use crate::optimize::FitOptions;
 
 /// How a Gamma-Gamma fit went.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -9,6 +9,28 @@
 
 use serde::Serialize;
 
+/// Settings of a maximum-likelihood fit, shared by the BG/NBD and Gamma-Gamma models.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FitOptions {
+    /// L2 penalty on the parameters, as `lifetimes`' `penalizer_coef` (each model documents
+    /// which parameters it penalises).
+    pub penalizer: f64,
+    pub max_iterations: usize,
+    /// Convergence when every component of the gradient of the mean negative
+    /// log-likelihood with respect to the log-parameters is below this.
+    pub gradient_tolerance: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            penalizer: 0.0,
+            max_iterations: 1000,
+            gradient_tolerance: 1e-7,
+        }
+    }
+}
+
 /// How a numerical optimisation ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OptimizerReport {

@@ -230,11 +230,7 @@ pub async fn get_me(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> ApiResult<HttpResponse> {
-    let id = principal.user_id;
-    let row = state
-        .db(move |conn| Ok(persistence::users::find(conn, id)?))
-        .await?;
-    user_response(&req, &row)
+    respond_with_user(&req, &state, principal.user_id).await
 }
 
 /// Change the caller's own password.
@@ -327,10 +323,19 @@ pub async fn get_user(
     if id != principal.user_id {
         principal.require(Permission::UsersRead)?;
     }
+    respond_with_user(&req, &state, id).await
+}
+
+/// Loads a user and answers with it and its ETag.
+async fn respond_with_user(
+    req: &HttpRequest,
+    state: &AppState,
+    id: Uuid,
+) -> ApiResult<HttpResponse> {
     let row = state
         .db(move |conn| Ok(persistence::users::find(conn, id)?))
         .await?;
-    user_response(&req, &row)
+    user_response(req, &row)
 }
 
 /// Change a user (JSON Merge Patch).
