@@ -62,11 +62,23 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Manager => !matches!(permission, UsersManage | AuditRead),
-            Role::Sales | Role::Support | Role::Marketing => {
+            Role::Manager => !matches!(permission, UsersManage | AuditRead | PrivacyManage),
+            Role::Sales | Role::Support => {
                 matches!(
                     permission,
                     UsersRead | TeamsRead | ApiKeysOwn | JobsRead | RecordsRead | RecordsWrite
+                )
+            }
+            Role::Marketing => {
+                matches!(
+                    permission,
+                    UsersRead
+                        | TeamsRead
+                        | ApiKeysOwn
+                        | JobsRead
+                        | RecordsRead
+                        | RecordsWrite
+                        | RecordsImport
                 )
             }
             Role::Analyst => matches!(
@@ -108,10 +120,22 @@ pub enum Permission {
     /// Create and change CRM records within the principal's visibility.
     #[serde(rename = "records:write")]
     RecordsWrite,
+    /// Delete CRM records (within visibility) and merge duplicates away.
+    #[serde(rename = "records:delete")]
+    RecordsDelete,
+    /// Bulk-import records from files.
+    #[serde(rename = "records:import")]
+    RecordsImport,
+    /// Define the business's tags, groups, tiers, custom fields and settings.
+    #[serde(rename = "crm:configure")]
+    CrmConfigure,
+    /// Answer data-subject requests: personal-data export and erasure.
+    #[serde(rename = "privacy:manage")]
+    PrivacyManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 12] = [
         Permission::UsersRead,
         Permission::UsersManage,
         Permission::TeamsRead,
@@ -120,6 +144,10 @@ impl Permission {
         Permission::AuditRead,
         Permission::RecordsRead,
         Permission::RecordsWrite,
+        Permission::RecordsDelete,
+        Permission::RecordsImport,
+        Permission::CrmConfigure,
+        Permission::PrivacyManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +160,10 @@ impl Permission {
             Permission::AuditRead => "audit:read",
             Permission::RecordsRead => "records:read",
             Permission::RecordsWrite => "records:write",
+            Permission::RecordsDelete => "records:delete",
+            Permission::RecordsImport => "records:import",
+            Permission::CrmConfigure => "crm:configure",
+            Permission::PrivacyManage => "privacy:manage",
         }
     }
 

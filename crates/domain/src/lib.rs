@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod authz;
 pub mod calendar;
+pub mod customers;
 pub mod filter;
 pub mod iran;
 pub mod persian;

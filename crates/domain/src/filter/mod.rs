@@ -278,8 +278,20 @@ pub enum FilterValue {
     Text(String),
     Relative(RelativeDate),
     /// Values of `in` / `not_in`, or the `[low, high]` bounds of `between`.
-    #[schema(no_recursion)]
+    #[schema(value_type = Vec<FilterListItem>)]
     List(Vec<FilterValue>),
+}
+
+/// One value of a list in a condition, as documented: lists of lists are never
+/// valid, and a self-referencing value schema defeats some client generators.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FilterListItem {
+    Bool(bool),
+    Integer(i64),
+    /// Text, UUID, enum value, RFC 3339 timestamp or `YYYY-MM-DD` date.
+    Text(String),
+    Relative(RelativeDate),
 }
 
 /// A value checked against its field's kind.
