@@ -2,6 +2,11 @@
 //! the change they describe, numbered without gaps, and each carries a SHA-256 hash over
 //! its content and the previous event's hash, so editing or deleting any event breaks
 //! every later link.
+//!
+//! The hash covers a digest of `changes` rather than the changes themselves. Erasure of
+//! a person can therefore replace the personal data in their events' changes with
+//! `{"redacted": true, "digest": ...}` ([`redact_changes`]) and the chain still verifies,
+//! while any other edit still breaks it.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -70,35 +75,87 @@ pub fn record(
     actor: &Actor,
     event: NewAuditEvent<'_>,
 ) -> Result<AuditEvent, PersistenceError> {
+    let mut recorded = record_many(conn, actor, vec![event])?;
+    recorded
+        .pop()
+        .ok_or_else(|| PersistenceError::Corrupt("no audit event was recorded".into()))
+}
+
+/// Appends `action` on one resource with the fields that differ between `before` and
+/// `after` (D-4's before/after), inside the write transaction of that change.
+pub fn record_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    resource_type: &str,
+    resource_id: Uuid,
+    before: &Value,
+    after: &Value,
+) -> Result<AuditEvent, PersistenceError> {
+    record(
+        conn,
+        actor,
+        NewAuditEvent {
+            action,
+            resource_type,
+            resource_id: Some(resource_id.to_string()),
+            changes: Some(domain::audit::changed_fields(before, after)),
+        },
+    )
+}
+
+/// Rows per multi-row `INSERT` of events: 12 columns each stays under SQLite's 32,766
+/// bound values.
+const APPEND_CHUNK: usize = 2_000;
+
+/// Appends `events` in order, chained to the log's last event, with one read of the
+/// chain's end and multi-row inserts, so a bulk change (an import) costs a few round
+/// trips instead of three per event. Must run inside the write transaction of the
+/// changes recorded.
+pub fn record_many(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    events: Vec<NewAuditEvent<'_>>,
+) -> Result<Vec<AuditEvent>, PersistenceError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     serialize_appends(conn)?;
     let last: Option<(i64, String)> = audit_events::table
         .select((audit_events::seq, audit_events::hash))
         .order(audit_events::seq.desc())
         .first(conn)
         .optional()?;
-    let (seq, prev_hash) = match last {
+    let (mut seq, mut prev_hash) = match last {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_string()),
     };
-    let mut row = AuditEvent {
-        seq,
-        id: DbUuid(Uuid::now_v7()),
-        occurred_at: DbTime(crate::now()),
-        actor_type: actor.actor_type.to_string(),
-        actor_id: actor.actor_id.map(DbUuid),
-        action: event.action.to_string(),
-        resource_type: event.resource_type.to_string(),
-        resource_id: event.resource_id,
-        changes: event.changes.map(DbJson),
-        request_id: actor.request_id.clone(),
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = content_hash(&row);
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)?;
-    Ok(row)
+    let occurred_at = DbTime(crate::now());
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let mut row = AuditEvent {
+            seq,
+            id: DbUuid(Uuid::now_v7()),
+            occurred_at,
+            actor_type: actor.actor_type.to_string(),
+            actor_id: actor.actor_id.map(DbUuid),
+            action: event.action.to_string(),
+            resource_type: event.resource_type.to_string(),
+            resource_id: event.resource_id,
+            changes: event.changes.map(DbJson),
+            request_id: actor.request_id.clone(),
+            prev_hash,
+            hash: String::new(),
+        };
+        row.hash = content_hash(&row);
+        prev_hash = row.hash.clone();
+        seq += 1;
+        rows.push(row);
+    }
+    for chunk in rows.chunks(APPEND_CHUNK) {
+        crate::insert_batch!(conn, audit_events::table, chunk)?;
+    }
+    Ok(rows)
 }
 
 /// On PostgreSQL concurrent writers take a transaction-scoped advisory lock so that
@@ -121,7 +178,7 @@ pub fn content_hash(event: &AuditEvent) -> String {
     let changes = event
         .changes
         .as_ref()
-        .map(|c| domain::audit::canonical_json(&c.0))
+        .map(|c| changes_digest(&c.0))
         .unwrap_or_default();
     let parts = [
         event.prev_hash.as_str(),
@@ -145,6 +202,55 @@ pub fn content_hash(event: &AuditEvent) -> String {
         hasher.update(part.as_bytes());
     }
     hex::encode(hasher.finalize())
+}
+
+/// SHA-256 of the canonical form of `changes`, or the digest a redacted document keeps.
+fn changes_digest(changes: &Value) -> String {
+    if let Some(digest) = redacted_digest(changes) {
+        return digest.to_string();
+    }
+    hex::encode(Sha256::digest(
+        domain::audit::canonical_json(changes).as_bytes(),
+    ))
+}
+
+fn redacted_digest(changes: &Value) -> Option<&str> {
+    let object = changes.as_object()?;
+    if object.len() == 2 && object.get("redacted") == Some(&Value::Bool(true)) {
+        object.get("digest")?.as_str()
+    } else {
+        None
+    }
+}
+
+/// Replaces the changes of every event about `resource_type`/`resource_id` with their
+/// digest (erasure); returns how many events were redacted. Runs inside the erasure's
+/// transaction.
+pub fn redact_changes(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    resource_id: &str,
+) -> Result<usize, PersistenceError> {
+    let events: Vec<(i64, Option<DbJson>)> = audit_events::table
+        .filter(audit_events::resource_type.eq(resource_type))
+        .filter(audit_events::resource_id.eq(resource_id))
+        .select((audit_events::seq, audit_events::changes))
+        .load(conn)?;
+    let mut redacted = 0;
+    for (seq, changes) in events {
+        let Some(DbJson(changes)) = changes else {
+            continue;
+        };
+        if redacted_digest(&changes).is_some() {
+            continue;
+        }
+        let replacement = serde_json::json!({"redacted": true, "digest": changes_digest(&changes)});
+        diesel::update(audit_events::table.find(seq))
+            .set(audit_events::changes.eq(Some(DbJson(replacement))))
+            .execute(conn)?;
+        redacted += 1;
+    }
+    Ok(redacted)
 }
 
 /// Filters of the audit-log listing; `before_seq` is the keyset cursor (newest first).

@@ -66,9 +66,12 @@ pub fn establish(url: &str) -> Result<DbConnection, ConnectionError> {
         BackendKind::Sqlite => {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
             let mut conn = SqliteConnection::establish(path)?;
+            // The busy timeout comes first: switching to WAL takes a lock, and a pool
+            // opening its connections at once would otherwise fail with "database is
+            // locked" instead of waiting its turn.
             conn.batch_execute(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
             ))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
@@ -180,4 +183,23 @@ where
         }
         _ => conn.transaction(work),
     }
+}
+
+/// Multi-row `INSERT` of `$rows` (a slice or vector of insertable rows) into `$table`.
+/// The derived multi-backend connection cannot express SQLite's batch insert, so the
+/// statement is built and run against the concrete backend connection; it is the one
+/// place the write path branches per backend for this.
+#[macro_export]
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::DbConnection::Postgres(pg) => {
+                diesel::insert_into($table).values($rows).execute(pg)
+            }
+            $crate::db::DbConnection::Sqlite(sqlite) => {
+                diesel::insert_into($table).values($rows).execute(sqlite)
+            }
+        }
+    }};
 }

@@ -48,7 +48,7 @@ use diesel::dsl::{Asc, Desc};
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::query_dsl::methods::{FilterDsl, ThenOrderDsl};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use domain::filter::{
     Predicate, ResolvedFilter, ResolvedSort, SearchCriteria, SortDirection, TypedValue,
 };
@@ -71,6 +71,7 @@ pub enum SearchColumn<T> {
     Integer(fn() -> ColumnExpr<T, BigInt>),
     Bool(fn() -> ColumnExpr<T, Bool>),
     Timestamp(fn() -> ColumnExpr<T, UtcTimestamp>),
+    Date(fn() -> ColumnExpr<T, Date>),
 }
 
 /// A resource's mapping from API field names to its table's columns.
@@ -79,6 +80,15 @@ pub trait SearchTable {
 
     /// The column of a catalogue field (and of `id`), or `None` for an unknown name.
     fn column(field: &str) -> Option<SearchColumn<Self::Table>>;
+
+    /// The condition on a field that is not a column of the table (a related table's
+    /// column, a custom field), or `None` when `field` is an ordinary column.
+    fn related_condition(
+        _field: &str,
+        _predicate: &Predicate,
+    ) -> Option<Result<Condition<Self::Table>, FilterError>> {
+        None
+    }
 }
 
 /// The name of the column every searchable table is finally ordered by.
@@ -200,6 +210,9 @@ fn field_condition<S: SearchTable>(
     field: &str,
     predicate: &Predicate,
 ) -> Result<Condition<S::Table>, FilterError> {
+    if let Some(condition) = S::related_condition(field, predicate) {
+        return condition;
+    }
     let column = S::column(field).ok_or_else(|| FilterError::ColumnMismatch(field.to_string()))?;
     match column {
         SearchColumn::Text(column) => match predicate {
@@ -242,6 +255,12 @@ fn field_condition<S: SearchTable>(
                 _ => None,
             })
         }
+        SearchColumn::Date(column) => {
+            compare!(column, predicate, field, |typed: &TypedValue| match typed {
+                TypedValue::Date(date) => Some(*date),
+                _ => None,
+            })
+        }
     }
 }
 
@@ -258,7 +277,7 @@ pub fn like_escape(text: &str) -> String {
 }
 
 /// The condition selecting rows strictly after `after` in the order of `sort` followed
-/// by `id` ascending: `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR ... OR (k1 = v1 AND ... AND
+/// by `id` (in [`tiebreak_direction`]): `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR ... OR (k1 = v1 AND ... AND
 /// id > last_id)`, with `<` for descending keys.
 pub fn keyset_filter<S: SearchTable>(
     sort: &[ResolvedSort],
@@ -274,7 +293,11 @@ pub fn keyset_filter<S: SearchTable>(
         let typed = typed_from_json(&column, value).ok_or(FilterError::InvalidCursor)?;
         keys.push((entry.field, entry.direction, typed));
     }
-    keys.push((ID_FIELD, SortDirection::Asc, TypedValue::Uuid(after.id)));
+    keys.push((
+        ID_FIELD,
+        tiebreak_direction(sort),
+        TypedValue::Uuid(after.id),
+    ));
     let branches = (0..keys.len())
         .map(|position| {
             let mut terms: Vec<ResolvedFilter> = keys[..position]
@@ -320,6 +343,7 @@ pub fn typed_from_json<T>(column: &SearchColumn<T>, value: &Value) -> Option<Typ
             number.as_i64().map(TypedValue::Integer)
         }
         (SearchColumn::Bool(_), Value::Bool(flag)) => Some(TypedValue::Bool(*flag)),
+        (SearchColumn::Date(_), Value::String(text)) => text.parse().ok().map(TypedValue::Date),
         (SearchColumn::Timestamp(_), Value::String(text)) => {
             chrono::DateTime::parse_from_rfc3339(text)
                 .ok()
@@ -344,6 +368,8 @@ pub trait SearchQuery<T>:
     + ThenOrderDsl<Desc<ColumnExpr<T, Bool>>, Output = Self>
     + ThenOrderDsl<Asc<ColumnExpr<T, UtcTimestamp>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, UtcTimestamp>>, Output = Self>
+    + ThenOrderDsl<Asc<ColumnExpr<T, Date>>, Output = Self>
+    + ThenOrderDsl<Desc<ColumnExpr<T, Date>>, Output = Self>
 {
 }
 
@@ -360,6 +386,8 @@ impl<T, Q> SearchQuery<T> for Q where
         + ThenOrderDsl<Desc<ColumnExpr<T, Bool>>, Output = Q>
         + ThenOrderDsl<Asc<ColumnExpr<T, UtcTimestamp>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, UtcTimestamp>>, Output = Q>
+        + ThenOrderDsl<Asc<ColumnExpr<T, Date>>, Output = Q>
+        + ThenOrderDsl<Desc<ColumnExpr<T, Date>>, Output = Q>
 {
 }
 
@@ -383,11 +411,12 @@ fn order_by<S: SearchTable, Q: SearchQuery<S::Table>>(
         SearchColumn::Integer(column) => order!(column),
         SearchColumn::Bool(column) => order!(column),
         SearchColumn::Timestamp(column) => order!(column),
+        SearchColumn::Date(column) => order!(column),
     })
 }
 
 /// Applies the filter, the continuation after `after` and the order (the sort list,
-/// then `id` ascending) to a boxed query. The caller adds `LIMIT` and loads.
+/// then `id` in [`tiebreak_direction`]) to a boxed query. The caller adds `LIMIT` and loads.
 pub fn apply_search<S: SearchTable, Q: SearchQuery<S::Table>>(
     mut query: Q,
     criteria: &SearchCriteria,
@@ -402,7 +431,15 @@ pub fn apply_search<S: SearchTable, Q: SearchQuery<S::Table>>(
     for entry in &criteria.sort {
         query = order_by::<S, Q>(query, entry.field, entry.direction)?;
     }
-    order_by::<S, Q>(query, ID_FIELD, SortDirection::Asc)
+    order_by::<S, Q>(query, ID_FIELD, tiebreak_direction(&criteria.sort))
+}
+
+/// The direction of the final `id` key: that of the last sort key (ascending when there
+/// is none), so that an index on `(key, id)` read forwards or backwards yields the whole
+/// order and the database never sorts rows that tie on the key.
+pub fn tiebreak_direction(sort: &[ResolvedSort]) -> SortDirection {
+    sort.last()
+        .map_or(SortDirection::Asc, |entry| entry.direction)
 }
 
 #[cfg(test)]

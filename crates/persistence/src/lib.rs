@@ -2,13 +2,21 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod consents;
+pub mod custom_fields;
+pub mod customers;
 pub mod db;
+pub mod files;
 pub mod filter;
 pub mod idempotency;
 pub mod jobs;
+pub mod labels;
 pub mod migrations;
+pub mod notes;
+pub mod personnel;
 pub mod refresh_tokens;
 pub mod schema;
+pub mod settings;
 pub mod sql_types;
 pub mod teams;
 pub mod user_search;

@@ -130,9 +130,330 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, UtcTimestamp};
+
+    business_settings (id) {
+        id -> Integer,
+        time_zone -> Text,
+        weekend_days -> Jsonb,
+        holidays -> Jsonb,
+        default_currency -> Text,
+        currency_display -> Text,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    labels (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        name_key -> Text,
+        description -> Nullable<Text>,
+        color -> Nullable<Text>,
+        rank -> Nullable<Integer>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, UtcTimestamp, Uuid};
+
+    custom_field_definitions (id) {
+        id -> Uuid,
+        field_key -> Text,
+        label -> Text,
+        kind -> Text,
+        options -> Jsonb,
+        required -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, UtcTimestamp, Uuid};
+
+    customers (id) {
+        id -> Uuid,
+        kind -> Text,
+        code -> Nullable<Text>,
+        display_name -> Text,
+        title -> Nullable<Text>,
+        gender -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        organization_name -> Nullable<Text>,
+        industry -> Nullable<Text>,
+        website -> Nullable<Text>,
+        primary_email -> Nullable<Text>,
+        primary_phone -> Nullable<Text>,
+        province -> Nullable<Text>,
+        city -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        national_code -> Nullable<Text>,
+        national_id -> Nullable<Text>,
+        birth_certificate_number -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        marriage_date -> Nullable<Date>,
+        founding_date -> Nullable<Date>,
+        field_of_study -> Nullable<Text>,
+        degree -> Nullable<Text>,
+        owner_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        tier_id -> Nullable<Uuid>,
+        lifecycle_stage -> Text,
+        lifecycle_changed_at -> UtcTimestamp,
+        acquisition_source -> Nullable<Text>,
+        acquisition_channel -> Nullable<Text>,
+        acquisition_campaign -> Nullable<Text>,
+        referred_by_customer_id -> Nullable<Uuid>,
+        referred_by_user_id -> Nullable<Uuid>,
+        custom_fields -> Jsonb,
+        search_text -> Text,
+        name_key -> Nullable<Text>,
+        erased_at -> Nullable<UtcTimestamp>,
+        merged_into_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid};
+
+    customer_phones (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        number -> Text,
+        kind -> Text,
+        label -> Nullable<Text>,
+        is_primary -> Bool,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid};
+
+    customer_emails (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        address -> Text,
+        label -> Nullable<Text>,
+        is_primary -> Bool,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid};
+
+    customer_addresses (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        label -> Nullable<Text>,
+        province -> Nullable<Text>,
+        city -> Nullable<Text>,
+        line -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        po_box -> Nullable<Text>,
+        is_primary -> Bool,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid};
+
+    customer_custom_values (customer_id, field_key) {
+        customer_id -> Uuid,
+        field_key -> Text,
+        text_value -> Nullable<Text>,
+        int_value -> Nullable<BigInt>,
+        date_value -> Nullable<Date>,
+        bool_value -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    customer_labels (customer_id, label_id) {
+        customer_id -> Uuid,
+        label_id -> Uuid,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    personnel (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        person_id -> Uuid,
+        role -> Nullable<Text>,
+        unit -> Nullable<Text>,
+        is_primary_contact -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    notes (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        kind -> Text,
+        body -> Text,
+        author_id -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    lifecycle_transitions (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        from_stage -> Nullable<Text>,
+        to_stage -> Text,
+        reason -> Text,
+        changed_by -> Nullable<Uuid>,
+        changed_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    owner_changes (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        from_owner_id -> Nullable<Uuid>,
+        to_owner_id -> Nullable<Uuid>,
+        changed_by -> Nullable<Uuid>,
+        changed_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    consent_events (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        channel -> Text,
+        purpose -> Text,
+        granted -> Bool,
+        source -> Text,
+        evidence -> Nullable<Text>,
+        recorded_by -> Nullable<Uuid>,
+        recorded_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    customer_consents (customer_id, channel, purpose) {
+        customer_id -> Uuid,
+        channel -> Text,
+        purpose -> Text,
+        granted -> Bool,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, UtcTimestamp, Uuid};
+
+    customer_merges (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        loser_ids -> Jsonb,
+        undo_data -> Jsonb,
+        performed_by -> Nullable<Uuid>,
+        performed_at -> UtcTimestamp,
+        undone_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    stored_files (id) {
+        id -> Uuid,
+        purpose -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        completed_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    stored_file_chunks (file_id, seq) {
+        file_id -> Uuid,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(customer_phones -> customers (customer_id));
+diesel::joinable!(customer_emails -> customers (customer_id));
+diesel::joinable!(customer_addresses -> customers (customer_id));
+diesel::joinable!(customer_custom_values -> customers (customer_id));
+diesel::joinable!(customer_labels -> customers (customer_id));
+diesel::joinable!(notes -> customers (customer_id));
+diesel::joinable!(lifecycle_transitions -> customers (customer_id));
+diesel::joinable!(owner_changes -> customers (customer_id));
+diesel::joinable!(consent_events -> customers (customer_id));
+diesel::joinable!(customer_consents -> customers (customer_id));
+diesel::joinable!(customer_labels -> labels (label_id));
+diesel::joinable!(stored_file_chunks -> stored_files (file_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -142,4 +463,22 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     audit_events,
     idempotency_keys,
+    business_settings,
+    labels,
+    custom_field_definitions,
+    customers,
+    customer_phones,
+    customer_emails,
+    customer_addresses,
+    customer_custom_values,
+    customer_labels,
+    personnel,
+    notes,
+    lifecycle_transitions,
+    owner_changes,
+    consent_events,
+    customer_consents,
+    customer_merges,
+    stored_files,
+    stored_file_chunks,
 );

@@ -45,6 +45,18 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<TeamRow, PersistenceErr
         .ok_or(PersistenceError::NotFound)
 }
 
+/// Which of `ids` are teams.
+pub fn existing_ids(conn: &mut DbConnection, ids: &[Uuid]) -> Result<Vec<Uuid>, PersistenceError> {
+    let ids: Vec<DbUuid> = ids.iter().copied().map(DbUuid).collect();
+    Ok(teams::table
+        .filter(teams::id.eq_any(ids))
+        .select(teams::id)
+        .load::<DbUuid>(conn)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
 /// Teams ordered by `(created_at, id)` strictly after `after`; `limit + 1` rows so the
 /// caller can tell whether another page follows.
 pub fn list(

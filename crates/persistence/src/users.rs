@@ -1,5 +1,7 @@
 //! Users: accounts that sign in, with a role, a record visibility and a team.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -70,6 +72,22 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<UserRow, PersistenceErr
         .first(conn)
         .optional()?
         .ok_or(PersistenceError::NotFound)
+}
+
+/// The team of each user among `ids` that exists (`None` for a user without a team);
+/// ids that are not users are left out.
+pub fn teams_of(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Option<Uuid>>, PersistenceError> {
+    let ids: Vec<DbUuid> = ids.iter().copied().map(DbUuid).collect();
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::team_id))
+        .load::<(DbUuid, Option<DbUuid>)>(conn)?
+        .into_iter()
+        .map(|(id, team)| (id.0, team.map(|team| team.0)))
+        .collect())
 }
 
 /// `email` must already be normalised.

@@ -1,0 +1,514 @@
+//! `POST /api/v1/customers/search` in storage: the customers catalogue for the shared
+//! filter translation, conditions on related rows (phones, e-mails, tags, groups, custom
+//! fields), record visibility, and the Persian-aware quick search.
+//!
+//! Quick search matches each term of `q` (reduced by `domain::persian::search_terms`)
+//! as a substring of `customers.search_text`, which holds the same reduction of the
+//! customer's identifying fields. PostgreSQL answers `LIKE '%term%'` from a pg_trgm GIN
+//! index; SQLite answers terms of three or more characters from an FTS5 trigram index
+//! (see the migration) and shorter ones by scanning.
+
+use chrono::NaiveDate;
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
+use domain::authz::Visibility;
+use domain::filter::{Predicate, SearchCriteria, TypedValue};
+use uuid::Uuid;
+
+use super::CustomerRow;
+use crate::db::{DbConnection, MultiBackend};
+use crate::filter::{
+    apply_search, like_escape, Condition, FilterError, Keyset, SearchColumn, SearchError,
+    SearchTable,
+};
+use crate::schema::customers;
+use crate::sql_types::{DbUuid, Uuid as SqlUuid};
+
+/// Prefix of custom-field names in the catalogue: `custom.<key>`.
+pub const CUSTOM_FIELD_PREFIX: &str = "custom.";
+
+/// Column mapping of the customers catalogue.
+pub struct CustomerColumns;
+
+impl SearchTable for CustomerColumns {
+    type Table = customers::table;
+
+    fn column(field: &str) -> Option<SearchColumn<customers::table>> {
+        use customers as c;
+        Some(match field {
+            "id" => SearchColumn::Uuid(|| Box::new(c::id.nullable())),
+            "kind" => SearchColumn::Text(|| Box::new(c::kind.nullable())),
+            "code" => SearchColumn::Text(|| Box::new(c::code)),
+            "display_name" => SearchColumn::Text(|| Box::new(c::display_name.nullable())),
+            "title" => SearchColumn::Text(|| Box::new(c::title)),
+            "gender" => SearchColumn::Text(|| Box::new(c::gender)),
+            "first_name" => SearchColumn::Text(|| Box::new(c::first_name)),
+            "last_name" => SearchColumn::Text(|| Box::new(c::last_name)),
+            "organization_name" => SearchColumn::Text(|| Box::new(c::organization_name)),
+            "industry" => SearchColumn::Text(|| Box::new(c::industry)),
+            "website" => SearchColumn::Text(|| Box::new(c::website)),
+            "primary_email" => SearchColumn::Text(|| Box::new(c::primary_email)),
+            "primary_phone" => SearchColumn::Text(|| Box::new(c::primary_phone)),
+            "province" => SearchColumn::Text(|| Box::new(c::province)),
+            "city" => SearchColumn::Text(|| Box::new(c::city)),
+            "postal_code" => SearchColumn::Text(|| Box::new(c::postal_code)),
+            "national_code" => SearchColumn::Text(|| Box::new(c::national_code)),
+            "national_id" => SearchColumn::Text(|| Box::new(c::national_id)),
+            "birth_certificate_number" => {
+                SearchColumn::Text(|| Box::new(c::birth_certificate_number))
+            }
+            "birth_date" => SearchColumn::Date(|| Box::new(c::birth_date)),
+            "marriage_date" => SearchColumn::Date(|| Box::new(c::marriage_date)),
+            "founding_date" => SearchColumn::Date(|| Box::new(c::founding_date)),
+            "field_of_study" => SearchColumn::Text(|| Box::new(c::field_of_study)),
+            "degree" => SearchColumn::Text(|| Box::new(c::degree)),
+            "owner_id" => SearchColumn::Uuid(|| Box::new(c::owner_id)),
+            "team_id" => SearchColumn::Uuid(|| Box::new(c::team_id)),
+            "tier_id" => SearchColumn::Uuid(|| Box::new(c::tier_id)),
+            "lifecycle_stage" => SearchColumn::Text(|| Box::new(c::lifecycle_stage.nullable())),
+            "lifecycle_changed_at" => {
+                SearchColumn::Timestamp(|| Box::new(c::lifecycle_changed_at.nullable()))
+            }
+            "acquisition_source" => SearchColumn::Text(|| Box::new(c::acquisition_source)),
+            "acquisition_channel" => SearchColumn::Text(|| Box::new(c::acquisition_channel)),
+            "acquisition_campaign" => SearchColumn::Text(|| Box::new(c::acquisition_campaign)),
+            "referred_by_customer_id" => {
+                SearchColumn::Uuid(|| Box::new(c::referred_by_customer_id))
+            }
+            "referred_by_user_id" => SearchColumn::Uuid(|| Box::new(c::referred_by_user_id)),
+            "erased_at" => SearchColumn::Timestamp(|| Box::new(c::erased_at)),
+            "created_by" => SearchColumn::Uuid(|| Box::new(c::created_by)),
+            "created_at" => SearchColumn::Timestamp(|| Box::new(c::created_at.nullable())),
+            "updated_at" => SearchColumn::Timestamp(|| Box::new(c::updated_at.nullable())),
+            _ => return None,
+        })
+    }
+
+    fn related_condition(
+        field: &str,
+        predicate: &Predicate,
+    ) -> Option<Result<Condition<customers::table>, FilterError>> {
+        let (table, column, field_key) = match field {
+            "phone" => ("customer_phones", "number", None),
+            "email" => ("customer_emails", "address", None),
+            "tag_id" | "group_id" => ("customer_labels", "label_id", None),
+            _ => {
+                let key = field.strip_prefix(CUSTOM_FIELD_PREFIX)?;
+                ("customer_custom_values", "", Some(key.to_string()))
+            }
+        };
+        Some(
+            RelatedMatch::new(field, table, column, field_key, predicate)
+                .map(|m| -> Condition<_> { Box::new(m) }),
+        )
+    }
+}
+
+/// A value bound into a [`RelatedMatch`].
+#[derive(Debug, Clone)]
+enum Bound {
+    Text(String),
+    Uuid(DbUuid),
+    Integer(i64),
+    Date(NaiveDate),
+    Bool(bool),
+}
+
+impl Bound {
+    /// The value, and for custom fields the typed column it is compared with.
+    fn of(value: &TypedValue) -> (Bound, &'static str) {
+        match value {
+            TypedValue::Text(text) => (Bound::Text(text.clone()), "text_value"),
+            TypedValue::Uuid(id) => (Bound::Uuid(DbUuid(*id)), "text_value"),
+            TypedValue::Integer(number) => (Bound::Integer(*number), "int_value"),
+            TypedValue::Bool(flag) => (Bound::Bool(*flag), "bool_value"),
+            TypedValue::Date(date) => (Bound::Date(*date), "date_value"),
+            TypedValue::Timestamp(at) => (Bound::Date(at.date_naive()), "date_value"),
+        }
+    }
+
+    fn walk<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        match self {
+            Bound::Text(text) => out.push_bind_param::<Text, _>(text),
+            Bound::Uuid(id) => out.push_bind_param::<SqlUuid, _>(id),
+            Bound::Integer(number) => out.push_bind_param::<BigInt, _>(number),
+            Bound::Date(date) => out.push_bind_param::<Date, _>(date),
+            Bound::Bool(flag) => out.push_bind_param::<Bool, _>(flag),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Test {
+    /// Any row of the related table (for the custom field: any value) exists.
+    Exists,
+    Compare(&'static str, Bound),
+    AnyOf(Vec<Bound>),
+    Like(String),
+}
+
+/// `customers.id [NOT] IN (SELECT customer_id FROM <table> WHERE [field_key = ? AND]
+/// <column> <test>)`: a condition on rows related to the customer.
+#[derive(Debug, Clone)]
+pub struct RelatedMatch {
+    negated: bool,
+    table: &'static str,
+    column: &'static str,
+    field_key: Option<String>,
+    test: Test,
+}
+
+impl RelatedMatch {
+    fn new(
+        field: &str,
+        table: &'static str,
+        column: &'static str,
+        field_key: Option<String>,
+        predicate: &Predicate,
+    ) -> Result<RelatedMatch, FilterError> {
+        let normalise = |value: &TypedValue| -> TypedValue { normalise_related(field, value) };
+        let mut column = column;
+        let mut typed_column = |value: &TypedValue| {
+            let (bound, custom_column) = Bound::of(&normalise(value));
+            if field_key.is_some() {
+                column = custom_column;
+            }
+            bound
+        };
+        let (negated, test) = match predicate {
+            Predicate::Eq(v) => (false, Test::Compare("=", typed_column(v))),
+            Predicate::Neq(v) => (true, Test::Compare("=", typed_column(v))),
+            Predicate::Lt(v) => (false, Test::Compare("<", typed_column(v))),
+            Predicate::Lte(v) => (false, Test::Compare("<=", typed_column(v))),
+            Predicate::Gt(v) => (false, Test::Compare(">", typed_column(v))),
+            Predicate::Gte(v) => (false, Test::Compare(">=", typed_column(v))),
+            Predicate::In(vs) => (
+                false,
+                Test::AnyOf(vs.iter().map(&mut typed_column).collect()),
+            ),
+            Predicate::NotIn(vs) => (
+                true,
+                Test::AnyOf(vs.iter().map(&mut typed_column).collect()),
+            ),
+            Predicate::Contains(needle) => {
+                let needle = related_needle(field, needle);
+                if field_key.is_some() {
+                    column = "text_value";
+                }
+                (false, Test::Like(format!("%{}%", like_escape(&needle))))
+            }
+            Predicate::StartsWith(prefix) => {
+                let prefix = related_needle(field, prefix);
+                if field_key.is_some() {
+                    column = "text_value";
+                }
+                (false, Test::Like(format!("{}%", like_escape(&prefix))))
+            }
+            Predicate::IsNull(is_null) => (*is_null, Test::Exists),
+        };
+        if matches!(&test, Test::AnyOf(values) if values.is_empty()) {
+            return Err(FilterError::ColumnMismatch(field.to_string()));
+        }
+        Ok(RelatedMatch {
+            negated,
+            table,
+            column,
+            field_key,
+            test,
+        })
+    }
+}
+
+/// Phones compare in E.164 and e-mails in lower case, as they are stored.
+fn normalise_related(field: &str, value: &TypedValue) -> TypedValue {
+    match (field, value) {
+        ("phone", TypedValue::Text(text)) => domain::iran::normalize_phone(text)
+            .map(|phone| TypedValue::Text(phone.e164))
+            .unwrap_or_else(|_| value.clone()),
+        ("email", TypedValue::Text(text)) => TypedValue::Text(text.trim().to_lowercase()),
+        _ => value.clone(),
+    }
+}
+
+/// A phone fragment as people type it (`0912…`, `00…`, Persian digits) in the stored
+/// E.164 spelling; other text lower-cased.
+fn related_needle(field: &str, needle: &str) -> String {
+    let text = domain::persian::normalize_digits(needle.trim());
+    if field != "phone" {
+        return text.to_lowercase();
+    }
+    if let Some(rest) = text.strip_prefix("00") {
+        format!("+{rest}")
+    } else if let Some(rest) = text.strip_prefix('0') {
+        format!("+98{rest}")
+    } else {
+        text
+    }
+}
+
+impl Expression for RelatedMatch {
+    type SqlType = Nullable<Bool>;
+}
+
+impl AppearsOnTable<customers::table> for RelatedMatch {}
+impl SelectableExpression<customers::table> for RelatedMatch {}
+
+impl ValidGrouping<()> for RelatedMatch {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl QueryId for RelatedMatch {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for RelatedMatch {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql(if self.negated {
+            "customers.id NOT IN (SELECT customer_id FROM "
+        } else {
+            "customers.id IN (SELECT customer_id FROM "
+        });
+        out.push_sql(self.table);
+        let mut first = true;
+        let mut clause = |out: &mut AstPass<'_, 'b, MultiBackend>| {
+            out.push_sql(if first { " WHERE " } else { " AND " });
+            first = false;
+        };
+        if let Some(key) = &self.field_key {
+            clause(&mut out);
+            out.push_sql("field_key = ");
+            out.push_bind_param::<Text, _>(key)?;
+        }
+        match &self.test {
+            Test::Exists => {}
+            Test::Compare(op, value) => {
+                clause(&mut out);
+                out.push_sql(self.column);
+                out.push_sql(" ");
+                out.push_sql(op);
+                out.push_sql(" ");
+                value.walk(&mut out)?;
+            }
+            Test::AnyOf(values) => {
+                clause(&mut out);
+                out.push_sql(self.column);
+                out.push_sql(" IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push_sql(", ");
+                    }
+                    value.walk(&mut out)?;
+                }
+                out.push_sql(")");
+            }
+            Test::Like(pattern) => {
+                clause(&mut out);
+                out.push_sql("lower(");
+                out.push_sql(self.column);
+                out.push_sql(") LIKE ");
+                out.push_bind_param::<Text, _>(pattern)?;
+                out.push_sql(" ESCAPE '\\'");
+            }
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// The quick-search condition: every term is a substring of the customer's search text.
+#[derive(Debug, Clone)]
+pub struct QuickSearch {
+    /// SQLite FTS5 expression for the terms its trigram index can answer.
+    fts_match: Option<String>,
+    /// `LIKE` patterns for the other terms.
+    like_patterns: Vec<String>,
+}
+
+/// Shortest term the SQLite trigram index can answer.
+const TRIGRAM: usize = 3;
+
+impl QuickSearch {
+    pub fn new(conn: &DbConnection, terms: Vec<String>) -> QuickSearch {
+        let (indexed, scanned): (Vec<String>, Vec<String>) = match conn {
+            DbConnection::Sqlite(_) => terms
+                .into_iter()
+                .partition(|term| term.chars().count() >= TRIGRAM),
+            DbConnection::Postgres(_) => (Vec::new(), terms),
+        };
+        // Terms are search keys (letters and digits only), so quoting them as FTS5
+        // phrases needs no escaping.
+        let fts_match = (!indexed.is_empty()).then(|| {
+            indexed
+                .iter()
+                .map(|term| format!("\"{term}\""))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        });
+        QuickSearch {
+            fts_match,
+            like_patterns: scanned
+                .iter()
+                .map(|term| format!("%{}%", like_escape(term)))
+                .collect(),
+        }
+    }
+}
+
+impl Expression for QuickSearch {
+    type SqlType = Nullable<Bool>;
+}
+
+impl AppearsOnTable<customers::table> for QuickSearch {}
+impl SelectableExpression<customers::table> for QuickSearch {}
+
+impl ValidGrouping<()> for QuickSearch {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl QueryId for QuickSearch {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for QuickSearch {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("(1 = 1");
+        if let Some(expression) = &self.fts_match {
+            out.push_sql(
+                " AND customers.id IN (SELECT customer_id FROM customer_search_docs WHERE rowid IN \
+                 (SELECT rowid FROM customer_search WHERE customer_search MATCH ",
+            );
+            out.push_bind_param::<Text, _>(expression)?;
+            out.push_sql("))");
+        }
+        for pattern in &self.like_patterns {
+            out.push_sql(" AND customers.search_text LIKE ");
+            out.push_bind_param::<Text, _>(pattern)?;
+            out.push_sql(" ESCAPE '\\'");
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// Which customers a principal may see (X-2), as a condition on owner and team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub visibility: Visibility,
+    pub user_id: Uuid,
+    pub team_id: Option<Uuid>,
+}
+
+impl Scope {
+    fn condition(
+        &self,
+    ) -> Option<Box<dyn BoxableExpression<customers::table, MultiBackend, SqlType = Bool>>> {
+        let me = DbUuid(self.user_id);
+        match (self.visibility, self.team_id) {
+            (Visibility::All, _) => None,
+            (Visibility::Own, _) | (Visibility::Team, None) => {
+                Some(Box::new(customers::owner_id.eq(me).assume_not_null()))
+            }
+            (Visibility::Team, Some(team)) => Some(Box::new(
+                customers::owner_id
+                    .eq(me)
+                    .or(customers::team_id.eq(DbUuid(team)))
+                    .assume_not_null(),
+            )),
+        }
+    }
+
+    /// The single-record form of the same rule.
+    pub fn can_see(&self, row: &CustomerRow) -> bool {
+        domain::authz::can_see(
+            self.visibility,
+            self.user_id,
+            self.team_id,
+            row.owner_id.map(|id| id.0),
+            row.team_id.map(|id| id.0),
+        )
+    }
+}
+
+/// At most `limit` visible, unmerged customers matching `criteria` and quick-search
+/// `terms`, after `after`, in the requested order.
+pub fn search(
+    conn: &mut DbConnection,
+    criteria: &SearchCriteria,
+    terms: Vec<String>,
+    scope: &Scope,
+    after: Option<&Keyset>,
+    limit: i64,
+) -> Result<Vec<CustomerRow>, SearchError> {
+    let query = customers::table
+        .select(CustomerRow::as_select())
+        .into_boxed::<MultiBackend>();
+    let query = visible(query, conn, terms, scope);
+    let query = apply_search::<CustomerColumns, _>(query, criteria, after)?;
+    Ok(query
+        .limit(limit)
+        .load(conn)
+        .map_err(crate::PersistenceError::from)?)
+}
+
+/// The rows among `ids` the scope may see (bulk operations by id).
+pub fn visible_rows(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    scope: &Scope,
+) -> Result<Vec<CustomerRow>, crate::PersistenceError> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let mut query = customers::table
+            .select(CustomerRow::as_select())
+            .filter(customers::id.eq_any(chunk))
+            .filter(customers::merged_into_id.is_null())
+            .into_boxed::<MultiBackend>();
+        if let Some(condition) = scope.condition() {
+            query = query.filter(condition);
+        }
+        rows.extend(query.load(conn)?);
+    }
+    Ok(rows)
+}
+
+/// How many customers [`search`] finds in all (its filter, without order or paging),
+/// e.g. to report an export's progress.
+pub fn count(
+    conn: &mut DbConnection,
+    criteria: &SearchCriteria,
+    terms: Vec<String>,
+    scope: &Scope,
+) -> Result<i64, SearchError> {
+    let query = customers::table
+        .select(diesel::dsl::count_star())
+        .into_boxed::<MultiBackend>();
+    let mut query = visible(query, conn, terms, scope);
+    if let Some(filter) = &criteria.filter {
+        query = query.filter(crate::filter::condition::<CustomerColumns>(filter)?);
+    }
+    Ok(query
+        .get_result(conn)
+        .map_err(crate::PersistenceError::from)?)
+}
+
+/// `query` narrowed to the unmerged customers `scope` may see that match `terms`.
+fn visible<'a, ST>(
+    query: customers::BoxedQuery<'a, MultiBackend, ST>,
+    conn: &DbConnection,
+    terms: Vec<String>,
+    scope: &Scope,
+) -> customers::BoxedQuery<'a, MultiBackend, ST> {
+    let mut query = query.filter(customers::merged_into_id.is_null());
+    if let Some(condition) = scope.condition() {
+        query = query.filter(condition);
+    }
+    if !terms.is_empty() {
+        query = query.filter(QuickSearch::new(conn, terms));
+    }
+    query
+}

@@ -1,0 +1,16 @@
+DROP TABLE customer_merges;
+DROP TABLE customer_consents;
+DROP TABLE consent_events;
+DROP TABLE owner_changes;
+DROP TABLE lifecycle_transitions;
+DROP TABLE notes;
+DROP TABLE personnel;
+DROP TABLE customer_labels;
+DROP TABLE customer_custom_values;
+DROP TABLE customer_addresses;
+DROP TABLE customer_emails;
+DROP TABLE customer_phones;
+DROP TABLE customers;
+DROP TABLE custom_field_definitions;
+DROP TABLE labels;
+DROP TABLE business_settings;
