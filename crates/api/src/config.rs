@@ -82,6 +82,10 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Largest accepted file upload (`multipart/form-data`, e.g. an import) in bytes.
+    #[arg(long, env = "PEYVAND_MAX_UPLOAD_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
     /// Origins allowed by CORS, comma separated; `*` allows any. Empty: CORS off.
     #[arg(
         long,

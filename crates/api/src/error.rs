@@ -40,6 +40,11 @@ pub struct Problem {
     /// Per-field problems (validation only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
+    /// Existing records the request probably duplicates (`likely_duplicate` only), each
+    /// with its id, score and reasons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub candidates: Option<serde_json::Value>,
 }
 
 /// One broken rule on one field of the request.
@@ -71,6 +76,10 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The new record probably duplicates `candidates` (a JSON array); the client may
+    /// confirm and create it anyway.
+    #[error("likely duplicate")]
+    LikelyDuplicate(serde_json::Value),
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("idempotency key reused with a different request")]
@@ -100,6 +109,7 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::LikelyDuplicate(_) => "likely_duplicate",
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::IdempotencyInProgress => "idempotency_in_progress",
@@ -133,6 +143,11 @@ impl ApiError {
             }),
             ApiError::Malformed(reason) => Some(reason.clone()),
             ApiError::Conflict(what) => Some(what.clone()),
+            ApiError::LikelyDuplicate(_) => Some(if fa {
+                "مشتری مشابهی وجود دارد؛ برای ثبت با این حال، سرآیند Peyvand-Confirm-Duplicate: true را بفرستید".to_string()
+            } else {
+                "similar customers exist; send the header Peyvand-Confirm-Duplicate: true to create it anyway".to_string()
+            }),
             ApiError::RateLimited { retry_after_secs } => Some(if fa {
                 format!("{retry_after_secs} ثانیه دیگر دوباره تلاش کنید")
             } else {
@@ -167,6 +182,10 @@ impl ApiError {
             detail: self.detail(lang),
             code: code.to_string(),
             errors,
+            candidates: match self {
+                ApiError::LikelyDuplicate(candidates) => Some(candidates.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -181,7 +200,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
+            ApiError::Conflict(_)
+            | ApiError::LikelyDuplicate(_)
+            | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

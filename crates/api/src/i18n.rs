@@ -77,6 +77,7 @@ pub fn title(code: &str, lang: Lang) -> &'static str {
         "not_found" => ("Not found", "یافت نشد"),
         "method_not_allowed" => ("Method not allowed", "این روش مجاز نیست"),
         "conflict" => ("Conflict", "تعارض با داده‌های موجود"),
+        "likely_duplicate" => ("Likely duplicate", "احتمالاً تکراری است"),
         "precondition_failed" => ("Precondition failed", "پیش‌شرط برقرار نیست"),
         "precondition_required" => ("Precondition required", "پیش‌شرط لازم است"),
         "idempotency_key_reused" => (
@@ -121,6 +122,10 @@ pub fn field_message(code: &str, fallback: &str, lang: Lang) -> String {
         "too_many_conditions" => "تعداد شرط‌ها بیش از حد مجاز است",
         "invalid_cursor" => "نشانگر صفحه نامعتبر است",
         "duplicate" => "این مقدار قبلاً ثبت شده است",
+        "kind_mismatch" => "نوع این مشتری با نوع مشتری باقی‌مانده یکی نیست",
+        "not_choosable" => "این فیلد را نمی‌توان از مشتری دیگری برداشت؛ فهرست‌ها ترکیب می‌شوند",
+        "not_involved" => "این مشتری در این ادغام نیست",
+        "is_winner" => "مشتری باقی‌مانده را نمی‌توان در خودش ادغام کرد",
         _ => return fallback.to_string(),
     };
     fa.to_string()

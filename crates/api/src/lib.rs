@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod conventions;
+pub mod customers;
 pub mod error;
 pub mod i18n;
 pub mod jobs;

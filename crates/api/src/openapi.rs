@@ -66,6 +66,14 @@ impl Modify for Conventions {
                 "API key of an integration; sent as `X-Api-Key: pvk_...`",
             ))),
         );
+        // `Customer` extends `CustomerInput` (allOf). A closed input schema would make
+        // every customer response invalid, so it stays open in the document; the server
+        // still refuses unknown members of a request with 422.
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(input))) =
+            components.schemas.get_mut("CustomerInput")
+        {
+            input.additional_properties = None;
+        }
         for item in doc.paths.paths.values_mut() {
             for (method, operation) in [
                 (HttpMethod::Get, item.get.as_mut()),
@@ -146,7 +154,13 @@ fn add_convention_responses(method: HttpMethod, operation: &mut Operation) {
             "A query parameter is out of range; `errors` names it",
         );
     }
-    if matches!(method, HttpMethod::Patch | HttpMethod::Delete) && has_path_params {
+    let has_if_match = operation.parameters.as_ref().is_some_and(|params| {
+        params.iter().any(|p| {
+            p.parameter_in == utoipa::openapi::path::ParameterIn::Header && p.name == "If-Match"
+        })
+    });
+    if has_if_match || (matches!(method, HttpMethod::Patch | HttpMethod::Delete) && has_path_params)
+    {
         add("412", "`If-Match` does not match the record's current ETag");
     }
     if method == HttpMethod::Post {

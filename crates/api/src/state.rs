@@ -26,6 +26,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Today's date in the business time zone (Asia/Tehran, L-4): what "in the future"
+    /// means for birth dates and similar.
+    pub fn today(&self) -> chrono::NaiveDate {
+        business_today()
+    }
+
     /// Runs blocking diesel work on actix's blocking thread pool with a pooled
     /// connection, so the async executor never waits on the database and a connection is
     /// never held across an `.await`.
@@ -43,4 +49,12 @@ impl AppState {
         })
         .await?
     }
+}
+
+/// Today's date in the business time zone (Asia/Tehran, L-4), for work that runs
+/// outside a request (jobs).
+pub fn business_today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tehran)
+        .date_naive()
 }

@@ -9,8 +9,8 @@ use crate::config::{DatabaseArgs, ServerConfig};
 
 pub mod analyze;
 pub mod audit;
-
 pub mod create_admin;
+pub mod demo_data;
 
 #[derive(Debug, Parser)]
 #[command(name = "peyvand", version, about = "Peyvand smart CRM backend")]
@@ -31,6 +31,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeCommand),
     /// Audit-log tools.
     Audit(audit::AuditCommand),
+    /// Load a realistic Persian and English demo customer base (deterministic per seed).
+    DemoData(demo_data::DemoDataArgs),
     /// Write the OpenAPI document to a file (or stdout with `-`).
     ExportOpenapi {
         #[arg(long, default_value = "openapi/v1.json")]
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CreateAdmin(args) => create_admin::run(args),
         Command::Analyze(command) => analyze::run(command),
         Command::Audit(command) => audit::run(command),
+        Command::DemoData(args) => demo_data::run(args),
         Command::ExportOpenapi { out } => {
             let json = serde_json::to_string_pretty(&crate::openapi::document())? + "\n";
             if out.as_os_str() == "-" {

@@ -89,5 +89,6 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
             detail: None,
             code: error.to_string(),
             errors: Vec::new(),
+            candidates: None,
         })
 }

@@ -82,12 +82,20 @@ pub fn require_content_type(req: &HttpRequest, accepted: &[&str]) -> ApiResult<(
     }
 }
 
-/// The configured body limit of this server.
+/// The configured body limit of this server for this request: file uploads
+/// (`multipart/form-data`) have their own, larger limit.
 pub fn body_limit(req: &HttpRequest) -> usize {
+    let upload = media_type(req).as_deref() == Some(MULTIPART_FORM_DATA);
     req.app_data::<web::Data<AppState>>()
-        .map(|state| state.config.max_body_bytes)
+        .map(|state| match upload {
+            true => state.config.max_upload_bytes,
+            false => state.config.max_body_bytes,
+        })
         .unwrap_or(FALLBACK_BODY_LIMIT)
 }
+
+/// The media type of file uploads.
+pub const MULTIPART_FORM_DATA: &str = "multipart/form-data";
 
 /// Reads the whole body, refusing (413) as soon as it exceeds the configured limit, so
 /// an oversized body is never buffered in full.

@@ -42,15 +42,25 @@ impl MergePatch {
         C: Serialize,
         U: DeserializeOwned + Validate,
     {
+        let updated: U = self.apply(current)?;
+        validate(&updated)?;
+        Ok(updated)
+    }
+
+    /// Applies the patch to `current` and parses the result, leaving rule checks to the
+    /// caller (for documents whose rules live in `domain`).
+    pub fn apply<U, C>(&self, current: &C) -> ApiResult<U>
+    where
+        C: Serialize,
+        U: DeserializeOwned,
+    {
         let mut document = serde_json::to_value(current)
             .map_err(|err| ApiError::Internal(format!("record to JSON: {err}")))?;
         json_patch::merge(&mut document, &self.0);
         // Round-trips through text so errors carry the same paths and codes as bodies.
         let text =
             serde_json::to_vec(&document).map_err(|err| ApiError::Internal(err.to_string()))?;
-        let updated: U = parse_json(&text)?;
-        validate(&updated)?;
-        Ok(updated)
+        parse_json(&text)
     }
 
     /// The top-level members the patch sets or removes.

@@ -207,6 +207,21 @@ impl<T> Page<T> {
     }
 }
 
+impl<T> Page<crate::error::ApiResult<T>> {
+    /// The page of converted rows, or the first conversion error (a stored row the API
+    /// cannot show is a server error, not a silently missing record).
+    pub fn collect_results(self) -> crate::error::ApiResult<Page<T>> {
+        Ok(Page {
+            data: self
+                .data
+                .into_iter()
+                .collect::<crate::error::ApiResult<Vec<T>>>()?,
+            next_cursor: self.next_cursor,
+            has_more: self.has_more,
+        })
+    }
+}
+
 /// The 400 problem for a cursor that is not one this server issued for this listing.
 pub fn invalid_cursor() -> BadParameter {
     BadParameter::new(

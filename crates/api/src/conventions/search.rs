@@ -89,6 +89,10 @@ pub trait Searchable: 'static {
     const CATALOGUE: &'static [FieldSpec];
     /// Text fields in which `q` is looked for.
     const QUICK_SEARCH: &'static [&'static str];
+    /// Whether the resource answers `q` itself (from its own search index) instead of
+    /// with `contains` on [`Searchable::QUICK_SEARCH`]; the text is then left in
+    /// [`Search::q`].
+    const OWN_QUICK_SEARCH: bool = false;
     /// The value of a sortable field of `row` (for the cursor).
     fn sort_value(row: &Self::Row, field: &str) -> Option<TypedValue>;
     fn id(row: &Self::Row) -> uuid::Uuid;
@@ -98,6 +102,8 @@ pub trait Searchable: 'static {
 #[derive(Debug)]
 pub struct Search<R> {
     pub criteria: SearchCriteria,
+    /// The quick-search text, for resources with their own quick search.
+    pub q: Option<String>,
     pub limit: usize,
     pub after: Option<Keyset>,
     resource: PhantomData<R>,
@@ -109,26 +115,44 @@ impl<R: Searchable> Search<R> {
         request: SearchRequest,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Search<R>, actix_web::Error> {
+        Self::resolve_with(request, now, R::CATALOGUE)
+    }
+
+    /// [`Search::resolve`] against a catalogue built at run time (e.g. with custom
+    /// fields).
+    pub fn resolve_with(
+        request: SearchRequest,
+        now: chrono::DateTime<chrono::Utc>,
+        catalogue: &[FieldSpec],
+    ) -> Result<Search<R>, actix_web::Error> {
         let context = ResolveContext::new(now);
         let mut criteria = validate_search(
             request.filter.as_ref(),
             request.sort.as_ref(),
-            R::CATALOGUE,
+            catalogue,
             &context,
         )
         .map_err(|errors| ApiError::Validation(errors.into_violations()))?;
         let limit = checked_limit(request.limit.unwrap_or(DEFAULT_LIMIT as i64))?;
-        if let Some(text) = request
+        let text = request
             .q
             .as_deref()
             .map(str::trim)
-            .filter(|text| !text.is_empty())
-        {
-            criteria.filter = Some(with_quick_search(
-                criteria.filter.take(),
-                R::QUICK_SEARCH,
-                text,
-            )?);
+            .filter(|text| !text.is_empty());
+        if let Some(text) = text {
+            check_query_length(text)?;
+        }
+        let mut q = None;
+        match text {
+            Some(text) if R::OWN_QUICK_SEARCH => q = Some(text.to_string()),
+            Some(text) => {
+                criteria.filter = Some(with_quick_search(
+                    criteria.filter.take(),
+                    R::QUICK_SEARCH,
+                    text,
+                ));
+            }
+            None => {}
         }
         let after = match request.cursor.as_deref() {
             None => None,
@@ -148,6 +172,7 @@ impl<R: Searchable> Search<R> {
         };
         Ok(Search {
             criteria,
+            q,
             limit,
             after,
             resource: PhantomData,
@@ -159,11 +184,11 @@ impl<R: Searchable> Search<R> {
         self.limit as i64 + 1
     }
 
-    /// The page of up to `limit + 1` fetched rows, with the cursor after the last one.
-    pub fn page<T>(&self, rows: Vec<R::Row>, convert: impl FnMut(R::Row) -> T) -> Page<T> {
-        let order = order_of(&self.criteria);
-        let cursor_of = |row: &R::Row| {
-            let values = self
+    /// The position right after `row` in this search's order: where the next page
+    /// starts when `row` ends the current one.
+    pub fn keyset_after(&self, row: &R::Row) -> Keyset {
+        Keyset {
+            values: self
                 .criteria
                 .sort
                 .iter()
@@ -172,8 +197,17 @@ impl<R: Searchable> Search<R> {
                         .map(|value| typed_to_json(&value))
                         .unwrap_or(Value::Null)
                 })
-                .collect();
-            Cursor::new(order.clone(), values, R::id(row))
+                .collect(),
+            id: R::id(row),
+        }
+    }
+
+    /// The page of up to `limit + 1` fetched rows, with the cursor after the last one.
+    pub fn page<T>(&self, rows: Vec<R::Row>, convert: impl FnMut(R::Row) -> T) -> Page<T> {
+        let order = order_of(&self.criteria);
+        let cursor_of = |row: &R::Row| {
+            let Keyset { values, id } = self.keyset_after(row);
+            Cursor::new(order.clone(), values, id)
         };
         Page::from_rows(rows, self.limit, cursor_of, convert)
     }
@@ -204,12 +238,7 @@ fn order_of(criteria: &SearchCriteria) -> String {
     order.join(",")
 }
 
-/// `filter AND (q in any quick-search field)`.
-fn with_quick_search(
-    filter: Option<ResolvedFilter>,
-    fields: &'static [&'static str],
-    text: &str,
-) -> Result<ResolvedFilter, ApiError> {
+fn check_query_length(text: &str) -> Result<(), ApiError> {
     if text.chars().count() > MAX_QUERY_LENGTH {
         return Err(ApiError::Validation(vec![FieldViolation::new(
             "q",
@@ -217,6 +246,15 @@ fn with_quick_search(
             "the search text is too long",
         )]));
     }
+    Ok(())
+}
+
+/// `filter AND (q in any quick-search field)`.
+fn with_quick_search(
+    filter: Option<ResolvedFilter>,
+    fields: &'static [&'static str],
+    text: &str,
+) -> ResolvedFilter {
     let any_field = ResolvedFilter::Or(
         fields
             .iter()
@@ -226,10 +264,10 @@ fn with_quick_search(
             })
             .collect(),
     );
-    Ok(match filter {
+    match filter {
         Some(filter) => ResolvedFilter::And(vec![filter, any_field]),
         None => any_field,
-    })
+    }
 }
 
 /// A failed search: a forged cursor is the client's fault, anything else the server's.

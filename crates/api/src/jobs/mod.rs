@@ -7,6 +7,10 @@
 //! to report progress.
 
 mod audit_verify;
+mod customer_export;
+mod customer_import;
+mod duplicate_scan;
+mod on_behalf;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -18,6 +22,15 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use audit_verify::{AuditVerifyJob, ChainVerification, AUDIT_VERIFY};
+pub use customer_export::{
+    download_location, CustomerExportJob, ExportPayload, ExportResult, CUSTOMER_EXPORT,
+};
+pub use customer_import::{CustomerImportJob, ImportPayload, CUSTOMER_IMPORT};
+pub use duplicate_scan::{
+    DuplicateGroup, DuplicatePair, DuplicateScanJob, DuplicateScanPayload, DuplicateScanReport,
+    DUPLICATE_SCAN,
+};
+pub use on_behalf::OnBehalf;
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
 /// Why a job attempt did not produce a result.
@@ -36,6 +49,23 @@ pub enum JobError {
     /// attempt.
     #[error("the worker is shutting down")]
     Interrupted,
+}
+
+impl JobError {
+    /// A payload that no retry can make valid (e.g. it names a custom field deleted since
+    /// the job was queued), naming each broken rule.
+    pub fn invalid(err: crate::error::ApiError) -> JobError {
+        match err {
+            crate::error::ApiError::Validation(violations) => JobError::Permanent(
+                violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            other => JobError::Permanent(other.to_string()),
+        }
+    }
 }
 
 impl From<PersistenceError> for JobError {
@@ -113,6 +143,9 @@ impl JobRegistry {
     pub fn builtin() -> JobRegistry {
         let mut registry = JobRegistry::default();
         registry.register(AUDIT_VERIFY, AuditVerifyJob);
+        registry.register(DUPLICATE_SCAN, DuplicateScanJob);
+        registry.register(CUSTOMER_IMPORT, CustomerImportJob);
+        registry.register(CUSTOMER_EXPORT, CustomerExportJob);
         registry
     }
 

@@ -132,7 +132,11 @@ pub fn job_location(id: Uuid) -> String {
 
 /// Loads a job the principal may see: its creator, or an administrator. Others get
 /// [`ApiError::NotFound`], so job ids cannot be probed.
-fn visible_job(conn: &mut DbConnection, principal: &Principal, id: Uuid) -> ApiResult<Job> {
+pub(crate) fn visible_job(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> ApiResult<Job> {
     let job = persistence::jobs::find(conn, id)?.ok_or(ApiError::NotFound)?;
     let own = job
         .created_by

@@ -7,9 +7,15 @@ use utoipa::OpenApi;
 pub mod api_keys;
 pub mod audit_events;
 pub mod auth;
+pub mod custom_fields;
+pub mod customers;
+pub mod exports;
 pub mod health;
+pub mod imports;
 pub mod jobs;
+pub mod labels;
 pub mod metrics;
+pub mod settings;
 pub mod teams;
 pub mod users;
 
@@ -19,6 +25,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     users::configure(cfg);
     teams::configure(cfg);
+    customers::configure(cfg);
+    labels::configure(cfg);
+    custom_fields::configure(cfg);
+    settings::configure(cfg);
+    imports::configure(cfg);
+    exports::configure(cfg);
     api_keys::configure(cfg);
     jobs::configure(cfg);
     audit_events::configure(cfg);
@@ -32,6 +44,12 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         auth::AuthApi::openapi(),
         users::UsersApi::openapi(),
         teams::TeamsApi::openapi(),
+        customers::CustomersApi::openapi(),
+        labels::LabelsApi::openapi(),
+        custom_fields::CustomFieldsApi::openapi(),
+        settings::SettingsApi::openapi(),
+        imports::ImportsApi::openapi(),
+        exports::ExportsApi::openapi(),
         api_keys::ApiKeysApi::openapi(),
         jobs::JobsApi::openapi(),
         audit_events::AuditEventsApi::openapi(),

@@ -4,11 +4,9 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::validation::Violations;
-use persistence::audit::{self, Actor, NewAuditEvent};
-use persistence::db::DbConnection;
+use persistence::audit;
 use persistence::sql_types::{DbTime, DbUuid};
 use persistence::teams::TeamRow;
-use persistence::PersistenceError;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
@@ -108,27 +106,6 @@ fn validate(name: &str, description: Option<&str>) -> ApiResult<()> {
     violations.into_result().map_err(ApiError::Validation)
 }
 
-fn record(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    action: &str,
-    id: Uuid,
-    before: &serde_json::Value,
-    after: &serde_json::Value,
-) -> Result<(), PersistenceError> {
-    audit::record(
-        conn,
-        actor,
-        NewAuditEvent {
-            action,
-            resource_type: "team",
-            resource_id: Some(id.to_string()),
-            changes: Some(domain::audit::changed_fields(before, after)),
-        },
-    )?;
-    Ok(())
-}
-
 /// Create a team.
 #[utoipa::path(
     tag = "teams",
@@ -163,10 +140,11 @@ pub async fn create_team(
         .db(move |conn| {
             transaction(conn, |conn| {
                 persistence::teams::insert(conn, &row)?;
-                record(
+                audit::record_change(
                     conn,
                     &actor,
                     "team.create",
+                    "team",
                     row.id.0,
                     &serde_json::json!({}),
                     &row.audit_snapshot(),
@@ -278,10 +256,11 @@ pub async fn update_team(
                 row.name = after.name.trim().to_string();
                 row.description = after.description;
                 let row = persistence::teams::update(conn, &row)?;
-                record(
+                audit::record_change(
                     conn,
                     &actor,
                     "team.update",
+                    "team",
                     id,
                     &current.audit_snapshot(),
                     &row.audit_snapshot(),
@@ -323,10 +302,11 @@ pub async fn delete_team(
                 let current = persistence::teams::find(conn, id)?;
                 if_match.check(id, current.version)?;
                 persistence::teams::delete(conn, id)?;
-                record(
+                audit::record_change(
                     conn,
                     &actor,
                     "team.delete",
+                    "team",
                     id,
                     &current.audit_snapshot(),
                     &serde_json::json!({}),

@@ -3,7 +3,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use domain::authz::{Permission, Role};
 use domain::validation::{normalize_email, Violations};
-use persistence::audit::{self, Actor, NewAuditEvent};
+use persistence::audit::{self, NewAuditEvent};
 use persistence::db::DbConnection;
 use persistence::sql_types::{DbTime, DbUuid};
 use persistence::users::{UserQuery, UserRow};
@@ -49,27 +49,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_user)
         .service(update_user)
         .service(deactivate_user);
-}
-
-fn audit_event(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    action: &str,
-    id: Uuid,
-    before: &serde_json::Value,
-    after: &serde_json::Value,
-) -> Result<(), PersistenceError> {
-    audit::record(
-        conn,
-        actor,
-        NewAuditEvent {
-            action,
-            resource_type: "user",
-            resource_id: Some(id.to_string()),
-            changes: Some(domain::audit::changed_fields(before, after)),
-        },
-    )?;
-    Ok(())
 }
 
 /// 422 naming `team_id` when the team does not exist.
@@ -150,10 +129,11 @@ pub async fn create_user(
             transaction(conn, |conn| {
                 check_team(conn, request.team_id)?;
                 persistence::users::insert(conn, &row)?;
-                audit_event(
+                audit::record_change(
                     conn,
                     &actor,
                     "user.create",
+                    "user",
                     row.id.0,
                     &serde_json::json!({}),
                     &row.audit_snapshot(),
@@ -437,10 +417,11 @@ pub async fn update_user(
                 if reset || !row.is_active {
                     revoke_credentials(conn, id, !row.is_active)?;
                 }
-                audit_event(
+                audit::record_change(
                     conn,
                     &actor,
                     "user.update",
+                    "user",
                     id,
                     &current.audit_snapshot(),
                     &row.audit_snapshot(),
@@ -509,10 +490,11 @@ pub async fn deactivate_user(
                 row.is_active = false;
                 let row = persistence::users::update(conn, &row)?;
                 revoke_credentials(conn, id, true)?;
-                audit_event(
+                audit::record_change(
                     conn,
                     &actor,
                     "user.deactivate",
+                    "user",
                     id,
                     &current.audit_snapshot(),
                     &row.audit_snapshot(),

@@ -94,10 +94,6 @@ pub async fn search_users(
         .await?;
     let page = search.page(rows, |row| User::from_row(&row));
     // A stored row the API cannot show is a server error, not a silently missing user.
-    let page = Page {
-        data: page.data.into_iter().collect::<ApiResult<Vec<_>>>()?,
-        next_cursor: page.next_cursor,
-        has_more: page.has_more,
-    };
+    let page = page.collect_results()?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -1,0 +1,472 @@
+//! Merging duplicate customers into one (D-2) and undoing such a merge, inside the
+//! caller's transaction.
+//!
+//! A merge writes the winner's merged document through the shared write path (so it is
+//! checked like any other write), moves the losers' notes, personnel links, lifecycle
+//! and owner history and consent ledger to the winner, marks the losers as merged and
+//! keeps a `customer_merges` record with everything needed to put it all back.
+//!
+//! An undo is refused (409) when it could not restore a consistent state: the merge was
+//! already undone; the winner was erased or merged into another customer since; a later
+//! merge into the winner is still in effect (undo that one first); or a loser was erased
+//! or deleted since. Edits made to the winner after the merge do not block an undo and
+//! are kept: fields still holding what the merge wrote get their earlier value back,
+//! fields changed since keep their current value. Rows created on the winner after the
+//! merge (new notes, links) stay with the winner.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::NaiveDate;
+use domain::customers::{merge_documents, unmerged_document, CustomerInput};
+use persistence::audit::{self, NewAuditEvent};
+use persistence::customers::merges::{
+    self, MergeRow, MovedLink, MovedRow, MovedRows, ReleasedCode, RemovedLink, UndoData,
+};
+use persistence::customers::{history, CustomerRecord};
+use persistence::db::DbConnection;
+use persistence::personnel::PersonnelRow;
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use uuid::Uuid;
+
+use super::{check, definitions, update, Checked, Writer};
+use crate::auth::plumbing::TxError;
+use crate::error::ApiError;
+
+/// A merge worked out but not written: what a dry run shows and a merge performs.
+#[derive(Debug, Clone)]
+pub struct MergePlan {
+    pub winner: CustomerRecord,
+    pub losers: Vec<CustomerRecord>,
+    /// The winner's merged document, checked like any customer write.
+    pub merged: Checked,
+    pub moved: MovedRows,
+    pub removed_personnel: Vec<RemovedLink>,
+    pub released_codes: Vec<ReleasedCode>,
+}
+
+fn conflict(message: impl Into<String>) -> TxError {
+    TxError::Api(ApiError::Conflict(message.into()))
+}
+
+/// Refuses customers that are no longer live: merged ones are already part of another
+/// customer, erased ones hold no data worth merging.
+fn ensure_live(record: &CustomerRecord) -> Result<(), TxError> {
+    let id = record.row.id.0;
+    if record.row.merged_into_id.is_some() {
+        return Err(conflict(format!(
+            "customer {id} was already merged into another"
+        )));
+    }
+    if record.row.erased_at.is_some() {
+        return Err(conflict(format!("customer {id} was erased")));
+    }
+    Ok(())
+}
+
+/// Works out the merge of `losers` into `winner` (all already checked to be visible to
+/// the caller), taking the fields named in `choices` from the customer each names.
+pub fn plan(
+    conn: &mut DbConnection,
+    winner: CustomerRecord,
+    losers: Vec<CustomerRecord>,
+    choices: &BTreeMap<String, Uuid>,
+    today: NaiveDate,
+) -> Result<MergePlan, TxError> {
+    ensure_live(&winner)?;
+    for loser in &losers {
+        ensure_live(loser)?;
+    }
+    let winner_id = winner.row.id.0;
+    let winner_input = winner.to_input()?;
+    let loser_inputs: Vec<(Uuid, CustomerInput)> = losers
+        .iter()
+        .map(|loser| Ok((loser.row.id.0, loser.to_input()?)))
+        .collect::<Result<_, TxError>>()?;
+    let sources: Vec<(Uuid, &CustomerInput)> = loser_inputs
+        .iter()
+        .map(|(id, input)| (*id, input))
+        .collect();
+    let merged = merge_documents((winner_id, &winner_input), &sources, choices)
+        .map_err(|errors| TxError::Api(ApiError::Validation(errors)))?;
+    // Codes are unique: a code taken from a loser is released by the loser.
+    let released_codes: Vec<ReleasedCode> = losers
+        .iter()
+        .filter(|loser| loser.row.code.is_some() && loser.row.code == merged.code)
+        .filter_map(|loser| {
+            Some(ReleasedCode {
+                customer_id: loser.row.id.0,
+                code: loser.row.code.clone()?,
+            })
+        })
+        .collect();
+    let definitions = definitions(conn)?;
+    let merged = check(conn, merged, today, &definitions)?;
+    let mut moved = MovedRows::default();
+    for loser in &losers {
+        let from = loser.row.id.0;
+        let row = |id: DbUuid| MovedRow {
+            id: id.0,
+            from_customer_id: from,
+        };
+        moved.notes.extend(
+            persistence::notes::all_of(conn, from)?
+                .iter()
+                .map(|n| row(n.id)),
+        );
+        moved
+            .lifecycle_transitions
+            .extend(history::transitions(conn, from)?.iter().map(|t| row(t.id)));
+        moved.owner_changes.extend(
+            history::owner_changes(conn, from)?
+                .iter()
+                .map(|o| row(o.id)),
+        );
+        moved.consent_events.extend(
+            persistence::consents::ledger(conn, from)?
+                .iter()
+                .map(|e| row(e.id)),
+        );
+    }
+    let removed_personnel = plan_personnel(conn, winner_id, &losers, &mut moved.personnel)?;
+    Ok(MergePlan {
+        winner,
+        losers,
+        merged,
+        moved,
+        removed_personnel,
+        released_codes,
+    })
+}
+
+/// Personnel links of the losers, on either end (a loser organization's people, the
+/// organizations a loser person works at), re-pointed at the winner; a link that would
+/// then duplicate one the winner has (or one moved before it) is removed instead.
+fn plan_personnel(
+    conn: &mut DbConnection,
+    winner: Uuid,
+    losers: &[CustomerRecord],
+    moved: &mut Vec<MovedLink>,
+) -> Result<Vec<RemovedLink>, TxError> {
+    let mut links: HashSet<(Uuid, Uuid)> = links_of(conn, winner)?
+        .iter()
+        .map(|link| (link.customer_id.0, link.person_id.0))
+        .collect();
+    let mut removed = Vec::new();
+    for loser in losers {
+        let from = loser.row.id.0;
+        for link in links_of(conn, from)? {
+            let (organization, person) = (link.customer_id.0, link.person_id.0);
+            let swap = |end: Uuid| if end == from { winner } else { end };
+            if links.insert((swap(organization), swap(person))) {
+                moved.push(MovedLink {
+                    id: link.id.0,
+                    from_customer_id: from,
+                    organization_id: organization,
+                    person_id: person,
+                });
+            } else {
+                removed.push(RemovedLink {
+                    id: link.id.0,
+                    from_customer_id: from,
+                    organization_id: organization,
+                    person_id: person,
+                    role: link.role,
+                    unit: link.unit,
+                    is_primary_contact: link.is_primary_contact,
+                    created_at: link.created_at.0,
+                    updated_at: link.updated_at.0,
+                    version: link.version,
+                });
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Links where `customer` is the organization or the person.
+fn links_of(conn: &mut DbConnection, customer: Uuid) -> Result<Vec<PersonnelRow>, TxError> {
+    let mut links = persistence::personnel::of_organization(conn, customer)?;
+    links.extend(persistence::personnel::of_person(conn, customer)?);
+    Ok(links)
+}
+
+/// Performs `plan`: returns the merge record and the merged winner.
+pub fn execute(
+    conn: &mut DbConnection,
+    writer: &Writer,
+    plan: MergePlan,
+) -> Result<(MergeRow, CustomerRecord), TxError> {
+    let winner_id = plan.winner.row.id.0;
+    let merge_id = Uuid::now_v7();
+    // Losers first, so that a code the winner takes over is free when it is written.
+    for loser in &plan.losers {
+        let released = plan
+            .released_codes
+            .iter()
+            .any(|code| code.customer_id == loser.row.id.0);
+        let code = if released {
+            None
+        } else {
+            loser.row.code.as_deref()
+        };
+        merges::set_merged_into(
+            conn,
+            loser.row.id.0,
+            loser.row.version,
+            Some(winner_id),
+            code,
+        )?;
+    }
+    let merged = update(conn, writer, &plan.winner, &plan.merged, "customer.merge")?;
+    let moved = &plan.moved;
+    let ids = |rows: &[MovedRow]| rows.iter().map(|row| row.id).collect::<Vec<_>>();
+    persistence::notes::move_to(conn, &ids(&moved.notes), winner_id)?;
+    history::move_rows(
+        conn,
+        &ids(&moved.lifecycle_transitions),
+        &ids(&moved.owner_changes),
+        winner_id,
+    )?;
+    persistence::consents::move_events(conn, &ids(&moved.consent_events), winner_id)?;
+    let removed: Vec<Uuid> = plan.removed_personnel.iter().map(|link| link.id).collect();
+    persistence::personnel::delete_many(conn, &removed)?;
+    for link in &moved.personnel {
+        let swap = |end: Uuid| {
+            if end == link.from_customer_id {
+                winner_id
+            } else {
+                end
+            }
+        };
+        persistence::personnel::relink(
+            conn,
+            link.id,
+            swap(link.organization_id),
+            swap(link.person_id),
+        )?;
+    }
+    persistence::consents::rebuild_current(conn, winner_id)?;
+    let loser_ids: Vec<Uuid> = plan.losers.iter().map(|loser| loser.row.id.0).collect();
+    for loser in &loser_ids {
+        persistence::consents::rebuild_current(conn, *loser)?;
+    }
+    let undo = UndoData {
+        winner_before: plan.winner.to_input()?,
+        // As stored and read back, so that an undo compares like with like.
+        winner_merged: merged.to_input()?,
+        moved: plan.moved,
+        removed_personnel: plan.removed_personnel,
+        released_codes: plan.released_codes,
+    };
+    let row = MergeRow {
+        id: DbUuid(merge_id),
+        customer_id: DbUuid(winner_id),
+        loser_ids: DbJson(serde_json::json!(loser_ids)),
+        undo_data: DbJson(
+            serde_json::to_value(&undo).map_err(|err| ApiError::Internal(err.to_string()))?,
+        ),
+        performed_by: writer.user_id.map(DbUuid),
+        performed_at: DbTime(persistence::now()),
+        undone_at: None,
+    };
+    merges::insert(conn, &row)?;
+    for loser in &loser_ids {
+        audit_loser(
+            conn,
+            writer,
+            "customer.merge",
+            *loser,
+            merge_id,
+            (None, Some(winner_id)),
+        )?;
+    }
+    Ok((row, merged))
+}
+
+/// Records on a loser that it was merged (`merged_into`: before and after).
+fn audit_loser(
+    conn: &mut DbConnection,
+    writer: &Writer,
+    action: &str,
+    loser: Uuid,
+    merge_id: Uuid,
+    merged_into: (Option<Uuid>, Option<Uuid>),
+) -> Result<(), TxError> {
+    audit::record(
+        conn,
+        &writer.actor,
+        NewAuditEvent {
+            action,
+            resource_type: "customer",
+            resource_id: Some(loser.to_string()),
+            changes: Some(serde_json::json!({
+                "merge_id": merge_id,
+                "merged_into_id": {"before": merged_into.0, "after": merged_into.1},
+            })),
+        },
+    )?;
+    Ok(())
+}
+
+/// Undoes `merge` (module documentation: what is restored and when it is refused).
+/// `winner` and `losers` are the customers the merge involved, already checked to be
+/// visible to the caller.
+pub fn undo(
+    conn: &mut DbConnection,
+    writer: &Writer,
+    merge: &MergeRow,
+    winner: &CustomerRecord,
+    losers: &[CustomerRecord],
+    today: NaiveDate,
+) -> Result<(MergeRow, CustomerRecord), TxError> {
+    let winner_id = winner.row.id.0;
+    if merge.undone_at.is_some() {
+        return Err(conflict("the merge was already undone"));
+    }
+    if winner.row.erased_at.is_some() {
+        return Err(conflict(
+            "the surviving customer was erased since the merge",
+        ));
+    }
+    if let Some(other) = winner.row.merged_into_id {
+        return Err(conflict(format!(
+            "the surviving customer was merged into customer {} since",
+            other.0
+        )));
+    }
+    if let Some(later) =
+        merges::later_merge_in_effect(conn, winner_id, merge.performed_at.0, merge.id.0)?
+    {
+        return Err(conflict(format!(
+            "merge {later} into the same customer came later; undo it first"
+        )));
+    }
+    for loser in losers {
+        if loser.row.erased_at.is_some()
+            || loser.row.merged_into_id.map(|id| id.0) != Some(winner_id)
+        {
+            return Err(conflict(format!(
+                "customer {} was erased or changed since the merge",
+                loser.row.id.0
+            )));
+        }
+    }
+    let data: UndoData = merge.undo_data()?;
+    let restored = unmerged_document(
+        &data.winner_before,
+        &data.winner_merged,
+        &winner.to_input()?,
+    )
+    .map_err(|err| ApiError::Internal(format!("merge undo document: {err}")))?;
+    let definitions = definitions(conn)?;
+    let restored = without_vanished_references(conn, restored, &definitions)?;
+    let restored = check(conn, restored, today, &definitions)?;
+    // The winner first, so that codes it took over are free for their losers again.
+    let winner_after = update(conn, writer, winner, &restored, "customer.merge.undo")?;
+    let moved = &data.moved;
+    for loser in losers {
+        let from = loser.row.id.0;
+        let ids_from = |rows: &[MovedRow]| -> Vec<Uuid> {
+            rows.iter()
+                .filter(|row| row.from_customer_id == from)
+                .map(|row| row.id)
+                .collect()
+        };
+        persistence::notes::move_to(conn, &ids_from(&moved.notes), from)?;
+        history::move_rows(
+            conn,
+            &ids_from(&moved.lifecycle_transitions),
+            &ids_from(&moved.owner_changes),
+            from,
+        )?;
+        persistence::consents::move_events(conn, &ids_from(&moved.consent_events), from)?;
+    }
+    for link in &moved.personnel {
+        persistence::personnel::relink(conn, link.id, link.organization_id, link.person_id)?;
+    }
+    let recreated: Vec<PersonnelRow> = data
+        .removed_personnel
+        .iter()
+        .map(|link| PersonnelRow {
+            id: DbUuid(link.id),
+            customer_id: DbUuid(link.organization_id),
+            person_id: DbUuid(link.person_id),
+            role: link.role.clone(),
+            unit: link.unit.clone(),
+            is_primary_contact: link.is_primary_contact,
+            created_at: DbTime(link.created_at),
+            updated_at: DbTime(link.updated_at),
+            version: link.version,
+        })
+        .collect();
+    persistence::personnel::insert_many(conn, &recreated)?;
+    persistence::consents::rebuild_current(conn, winner_id)?;
+    for loser in losers {
+        let id = loser.row.id.0;
+        persistence::consents::rebuild_current(conn, id)?;
+        let code = data
+            .released_codes
+            .iter()
+            .find(|released| released.customer_id == id)
+            .map(|released| released.code.as_str())
+            .or(loser.row.code.as_deref());
+        merges::set_merged_into(conn, id, loser.row.version, None, code)?;
+        audit_loser(
+            conn,
+            writer,
+            "customer.merge.undo",
+            id,
+            merge.id.0,
+            (Some(winner_id), None),
+        )?;
+    }
+    let undone_at = persistence::now();
+    if !merges::mark_undone(conn, merge.id.0, undone_at)? {
+        return Err(conflict("the merge was already undone"));
+    }
+    let mut row = merge.clone();
+    row.undone_at = Some(DbTime(undone_at));
+    Ok((row, winner_after))
+}
+
+/// `input` without references to what was deleted since it was written (tags, groups,
+/// tier, team, users, the referring customer, custom-field definitions): deleting
+/// those removes them from every customer, and the restored document should look as if
+/// it had been stored all along.
+fn without_vanished_references(
+    conn: &mut DbConnection,
+    mut input: CustomerInput,
+    definitions: &[domain::customers::CustomFieldDefinition],
+) -> Result<CustomerInput, TxError> {
+    use persistence::labels::{missing, GROUP, TAG, TIER};
+    let tags = missing(conn, TAG, &input.tag_ids)?;
+    input.tag_ids.retain(|id| !tags.contains(id));
+    let groups = missing(conn, GROUP, &input.group_ids)?;
+    input.group_ids.retain(|id| !groups.contains(id));
+    if let Some(tier) = input.tier_id {
+        if !missing(conn, TIER, &[tier])?.is_empty() {
+            input.tier_id = None;
+        }
+    }
+    if let Some(team) = input.team_id {
+        if persistence::teams::find(conn, team).is_err() {
+            input.team_id = None;
+        }
+    }
+    for user in [&mut input.owner_id, &mut input.referred_by_user_id] {
+        if let Some(id) = *user {
+            if persistence::users::find(conn, id).is_err() {
+                *user = None;
+            }
+        }
+    }
+    if let Some(referrer) = input.referred_by_customer_id {
+        if persistence::customers::existing_ids(conn, &[referrer])?.is_empty() {
+            input.referred_by_customer_id = None;
+        }
+    }
+    input
+        .custom_fields
+        .retain(|key, _| definitions.iter().any(|definition| &definition.key == key));
+    Ok(input)
+}

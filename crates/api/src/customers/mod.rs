@@ -1,0 +1,532 @@
+//! The customer write path shared by the HTTP routes, imports, merges and demo data:
+//! rules of `domain::customers` plus the checks that need the database (referenced
+//! users, teams, tiers, tags, groups, custom-field definitions), history rows
+//! (lifecycle, owner) and the audit event, all inside the caller's transaction.
+
+pub mod duplicates;
+pub mod export;
+pub mod import;
+pub mod merge;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use domain::authz::Visibility;
+use domain::customers::{
+    validate_custom_fields, validate_customer, CustomFieldDefinition, CustomValue, CustomerInput,
+    LifecycleStage,
+};
+use domain::validation::{FieldViolation, Violations};
+use persistence::audit::{self, Actor, NewAuditEvent};
+use persistence::customers::history::{self, LifecycleTransitionRow, OwnerChangeRow};
+use persistence::customers::search::Scope;
+use persistence::customers::{CustomerMeta, CustomerRecord};
+use persistence::db::DbConnection;
+use persistence::sql_types::{DbTime, DbUuid};
+use uuid::Uuid;
+
+use crate::auth::plumbing::TxError;
+use crate::error::ApiError;
+
+/// Who writes, for defaults (owner) and history rows.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub actor: Actor,
+    /// The acting user; the default owner of what they create.
+    pub user_id: Option<Uuid>,
+}
+
+/// A customer ready to be stored: normalised input and typed custom values.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub input: CustomerInput,
+    pub custom: Vec<(String, CustomValue)>,
+}
+
+/// Every rule on `input`: the domain's, then references and custom fields against the
+/// database. All violations are reported together.
+pub fn check(
+    conn: &mut DbConnection,
+    input: CustomerInput,
+    today: NaiveDate,
+    definitions: &[CustomFieldDefinition],
+) -> Result<Checked, TxError> {
+    check_many(conn, vec![input], today, definitions)?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("a checked customer went missing".into()))?
+        .map_err(|errors| TxError::Api(ApiError::Validation(errors)))
+}
+
+/// [`check`] for many inputs at once (imports): the same rules, with the records the
+/// inputs refer to looked up together. One result per input, in order.
+pub fn check_many(
+    conn: &mut DbConnection,
+    inputs: Vec<CustomerInput>,
+    today: NaiveDate,
+    definitions: &[CustomFieldDefinition],
+) -> Result<Vec<Result<Checked, Vec<FieldViolation>>>, TxError> {
+    let validated: Vec<(CustomerInput, Violations, Vec<_>)> = inputs
+        .into_iter()
+        .map(|input| {
+            let mut violations = Violations::default();
+            let input = match validate_customer(input.clone(), today) {
+                Ok(input) => input,
+                Err(errors) => {
+                    violations.0.extend(errors);
+                    input
+                }
+            };
+            let custom = match validate_custom_fields(&input.custom_fields, definitions) {
+                Ok(custom) => custom,
+                Err(errors) => {
+                    violations.0.extend(errors);
+                    Vec::new()
+                }
+            };
+            (input, violations, custom)
+        })
+        .collect();
+    let known = References::load(conn, validated.iter().map(|(input, _, _)| input))?;
+    Ok(validated
+        .into_iter()
+        .map(|(input, mut violations, custom)| {
+            violations.0.extend(known.violations(&input));
+            violations.into_result().map(|()| Checked { input, custom })
+        })
+        .collect())
+}
+
+/// Ids per query when looking references up: SQLite binds each one separately.
+const IDS_PER_QUERY: usize = 5_000;
+
+/// Which of the users, teams, labels and customers that inputs refer to exist.
+#[derive(Default)]
+struct References {
+    users: HashSet<Uuid>,
+    teams: HashSet<Uuid>,
+    tiers: HashSet<Uuid>,
+    tags: HashSet<Uuid>,
+    groups: HashSet<Uuid>,
+    customers: HashSet<Uuid>,
+}
+
+impl References {
+    fn load<'a>(
+        conn: &mut DbConnection,
+        inputs: impl Iterator<Item = &'a CustomerInput>,
+    ) -> Result<References, TxError> {
+        let (mut users, mut teams, mut labels, mut customers) = (
+            BTreeSet::new(),
+            BTreeSet::new(),
+            BTreeSet::new(),
+            BTreeSet::new(),
+        );
+        for input in inputs {
+            users.extend(input.owner_id.into_iter().chain(input.referred_by_user_id));
+            teams.extend(input.team_id);
+            labels.extend(
+                input
+                    .tier_id
+                    .iter()
+                    .chain(&input.tag_ids)
+                    .chain(&input.group_ids),
+            );
+            customers.extend(input.referred_by_customer_id);
+        }
+        let mut known = References::default();
+        for chunk in Vec::from_iter(users).chunks(IDS_PER_QUERY) {
+            known
+                .users
+                .extend(persistence::users::teams_of(conn, chunk)?.into_keys());
+        }
+        for chunk in Vec::from_iter(teams).chunks(IDS_PER_QUERY) {
+            known
+                .teams
+                .extend(persistence::teams::existing_ids(conn, chunk)?);
+        }
+        for chunk in Vec::from_iter(labels).chunks(IDS_PER_QUERY) {
+            for label in persistence::labels::find_many(conn, chunk)? {
+                match label.kind.as_str() {
+                    persistence::labels::TIER => known.tiers.insert(label.id.0),
+                    persistence::labels::TAG => known.tags.insert(label.id.0),
+                    persistence::labels::GROUP => known.groups.insert(label.id.0),
+                    _ => false,
+                };
+            }
+        }
+        for chunk in Vec::from_iter(customers).chunks(IDS_PER_QUERY) {
+            known
+                .customers
+                .extend(persistence::customers::existing_ids(conn, chunk)?);
+        }
+        Ok(known)
+    }
+
+    /// The references of `input` that do not exist.
+    fn violations(&self, input: &CustomerInput) -> Vec<FieldViolation> {
+        let missing = |field: &str, what: &str| {
+            FieldViolation::new(field, "not_found", format!("no {what} with this id"))
+        };
+        let mut v = Vec::new();
+        for (field, id) in [
+            ("owner_id", input.owner_id),
+            ("referred_by_user_id", input.referred_by_user_id),
+        ] {
+            if id.is_some_and(|id| !self.users.contains(&id)) {
+                v.push(missing(field, "user"));
+            }
+        }
+        if input.team_id.is_some_and(|id| !self.teams.contains(&id)) {
+            v.push(missing("team_id", "team"));
+        }
+        if input.tier_id.is_some_and(|id| !self.tiers.contains(&id)) {
+            v.push(missing("tier_id", persistence::labels::TIER));
+        }
+        for (field, kind, ids, known) in [
+            (
+                "tag_ids",
+                persistence::labels::TAG,
+                &input.tag_ids,
+                &self.tags,
+            ),
+            (
+                "group_ids",
+                persistence::labels::GROUP,
+                &input.group_ids,
+                &self.groups,
+            ),
+        ] {
+            for (index, id) in ids.iter().enumerate() {
+                if !known.contains(id) {
+                    v.push(missing(&format!("{field}[{index}]"), kind));
+                }
+            }
+        }
+        if input
+            .referred_by_customer_id
+            .is_some_and(|id| !self.customers.contains(&id))
+        {
+            v.push(missing("referred_by_customer_id", "customer"));
+        }
+        v
+    }
+}
+
+/// Fills the owner (the writer) and team (the owner's) when not given.
+pub fn apply_defaults(
+    conn: &mut DbConnection,
+    input: &mut CustomerInput,
+    writer: &Writer,
+) -> Result<(), TxError> {
+    apply_defaults_many(conn, std::slice::from_mut(input), writer)
+}
+
+/// [`apply_defaults`] for many inputs, with the owners' teams looked up together.
+pub fn apply_defaults_many(
+    conn: &mut DbConnection,
+    inputs: &mut [CustomerInput],
+    writer: &Writer,
+) -> Result<(), TxError> {
+    for input in inputs.iter_mut() {
+        if input.owner_id.is_none() {
+            input.owner_id = writer.user_id;
+        }
+    }
+    let owners: BTreeSet<Uuid> = inputs
+        .iter()
+        .filter(|input| input.team_id.is_none())
+        .filter_map(|input| input.owner_id)
+        .collect();
+    let mut teams = HashMap::new();
+    for chunk in Vec::from_iter(owners).chunks(IDS_PER_QUERY) {
+        teams.extend(persistence::users::teams_of(conn, chunk)?);
+    }
+    for input in inputs.iter_mut().filter(|input| input.team_id.is_none()) {
+        input.team_id = input
+            .owner_id
+            .and_then(|owner| teams.get(&owner).copied().flatten());
+    }
+    Ok(())
+}
+
+/// Owners and teams a caller may hand customers to: anyone with `all` visibility;
+/// otherwise themselves (and, with `team`, their team mates), so that nobody assigns a
+/// record into a scope they cannot see.
+pub fn check_assignment(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    input: &CustomerInput,
+) -> Result<(), TxError> {
+    check_assignments(conn, scope, &[input])?
+        .pop()
+        .unwrap_or_default()
+        .into_result()
+        .map_err(|errors| TxError::Api(ApiError::Validation(errors)))
+}
+
+/// [`check_assignment`] for many inputs, with the owners' teams looked up together; the
+/// violations of each input, in order.
+pub fn check_assignments(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    inputs: &[&CustomerInput],
+) -> Result<Vec<Violations>, TxError> {
+    if scope.visibility == Visibility::All {
+        return Ok(vec![Violations::default(); inputs.len()]);
+    }
+    let others: BTreeSet<Uuid> = inputs
+        .iter()
+        .filter_map(|input| input.owner_id)
+        .filter(|owner| *owner != scope.user_id)
+        .collect();
+    let mut teams = HashMap::new();
+    if scope.visibility == Visibility::Team && scope.team_id.is_some() {
+        for chunk in Vec::from_iter(others).chunks(IDS_PER_QUERY) {
+            teams.extend(persistence::users::teams_of(conn, chunk)?);
+        }
+    }
+    Ok(inputs
+        .iter()
+        .map(|input| {
+            let mut v = Violations::default();
+            if let Some(owner) = input.owner_id.filter(|owner| *owner != scope.user_id) {
+                let same_team = scope.visibility == Visibility::Team
+                    && scope.team_id.is_some()
+                    && teams.get(&owner).copied().flatten() == scope.team_id;
+                if !same_team {
+                    v.push(
+                        "owner_id",
+                        "not_allowed",
+                        "you may assign customers only to yourself or, with team visibility, your team",
+                    );
+                }
+            }
+            if input.team_id.is_some() && input.team_id != scope.team_id {
+                v.push(
+                    "team_id",
+                    "not_allowed",
+                    "you may assign customers only to your own team",
+                );
+            }
+            v
+        })
+        .collect())
+}
+
+/// The audit view of a customer: its input document (custom fields and all).
+fn snapshot(input: &CustomerInput) -> serde_json::Value {
+    serde_json::to_value(input).unwrap_or_default()
+}
+
+/// Stores a new, checked customer with its first lifecycle entry and audit event.
+pub fn create(
+    conn: &mut DbConnection,
+    writer: &Writer,
+    checked: &Checked,
+    reason: &str,
+) -> Result<CustomerRecord, TxError> {
+    let now = persistence::now();
+    let meta = CustomerMeta {
+        id: Uuid::now_v7(),
+        created_by: writer.user_id,
+        created_at: now,
+        updated_at: now,
+        lifecycle_changed_at: now,
+        version: 1,
+        erased_at: None,
+        merged_into_id: None,
+    };
+    let record = CustomerRecord::from_input(&meta, &checked.input, &checked.custom);
+    persistence::customers::insert(conn, &record, &checked.custom)?;
+    history::record_transitions(
+        conn,
+        &[transition(
+            meta.id,
+            None,
+            checked.input.lifecycle_stage,
+            reason,
+            writer,
+        )],
+    )?;
+    audit::record(
+        conn,
+        &writer.actor,
+        NewAuditEvent {
+            action: "customer.create",
+            resource_type: "customer",
+            resource_id: Some(meta.id.to_string()),
+            changes: Some(domain::audit::changed_fields(
+                &serde_json::json!({}),
+                &snapshot(&checked.input),
+            )),
+        },
+    )?;
+    Ok(record)
+}
+
+/// Many new customers in one go (imports): multi-row inserts per table, one lifecycle
+/// row and one audit event per customer.
+pub fn create_many(
+    conn: &mut DbConnection,
+    writer: &Writer,
+    checked: &[Checked],
+    reason: &str,
+) -> Result<Vec<Uuid>, TxError> {
+    let now = persistence::now();
+    let records: Vec<CustomerRecord> = checked
+        .iter()
+        .map(|item| {
+            let meta = CustomerMeta {
+                id: Uuid::now_v7(),
+                created_by: writer.user_id,
+                created_at: now,
+                updated_at: now,
+                lifecycle_changed_at: now,
+                version: 1,
+                erased_at: None,
+                merged_into_id: None,
+            };
+            CustomerRecord::from_input(&meta, &item.input, &item.custom)
+        })
+        .collect();
+    let custom: Vec<&[(String, CustomValue)]> =
+        checked.iter().map(|c| c.custom.as_slice()).collect();
+    persistence::customers::insert_many(conn, &records, &custom)?;
+    let transitions: Vec<LifecycleTransitionRow> = records
+        .iter()
+        .zip(checked)
+        .map(|(record, item)| {
+            transition(
+                record.row.id.0,
+                None,
+                item.input.lifecycle_stage,
+                reason,
+                writer,
+            )
+        })
+        .collect();
+    history::record_transitions(conn, &transitions)?;
+    let events = records
+        .iter()
+        .zip(checked)
+        .map(|(record, item)| NewAuditEvent {
+            action: "customer.create",
+            resource_type: "customer",
+            resource_id: Some(record.row.id.0.to_string()),
+            changes: Some(domain::audit::changed_fields(
+                &serde_json::json!({}),
+                &snapshot(&item.input),
+            )),
+        })
+        .collect();
+    audit::record_many(conn, &writer.actor, events)?;
+    Ok(records.iter().map(|r| r.row.id.0).collect())
+}
+
+/// Replaces `current` with checked content, recording lifecycle and owner changes and
+/// the audit event `action` (`customer.update`, `customer.merge`, ...).
+pub fn update(
+    conn: &mut DbConnection,
+    writer: &Writer,
+    current: &CustomerRecord,
+    checked: &Checked,
+    action: &str,
+) -> Result<CustomerRecord, TxError> {
+    update_many(conn, writer, &[(current, checked)], action)?;
+    Ok(persistence::customers::find(conn, current.row.id.0)?)
+}
+
+/// [`update`] for many customers (imports): the same history and audit rows, written
+/// with multi-row inserts.
+pub fn update_many(
+    conn: &mut DbConnection,
+    writer: &Writer,
+    changes: &[(&CustomerRecord, &Checked)],
+    action: &str,
+) -> Result<(), TxError> {
+    let now = persistence::now();
+    let mut transitions = Vec::new();
+    let mut owner_changes = Vec::new();
+    let mut events = Vec::with_capacity(changes.len());
+    let mut records = Vec::with_capacity(changes.len());
+    for (current, checked) in changes {
+        let before = current.to_input()?;
+        let mut meta = current.meta();
+        meta.updated_at = now;
+        meta.version += 1;
+        if before.lifecycle_stage != checked.input.lifecycle_stage {
+            meta.lifecycle_changed_at = now;
+            transitions.push(transition(
+                meta.id,
+                Some(before.lifecycle_stage),
+                checked.input.lifecycle_stage,
+                "manual",
+                writer,
+            ));
+        }
+        if before.owner_id != checked.input.owner_id {
+            owner_changes.push(OwnerChangeRow {
+                id: DbUuid(Uuid::now_v7()),
+                customer_id: DbUuid(meta.id),
+                from_owner_id: before.owner_id.map(DbUuid),
+                to_owner_id: checked.input.owner_id.map(DbUuid),
+                changed_by: writer.user_id.map(DbUuid),
+                changed_at: DbTime(now),
+            });
+        }
+        events.push(NewAuditEvent {
+            action,
+            resource_type: "customer",
+            resource_id: Some(meta.id.to_string()),
+            changes: Some(domain::audit::changed_fields(
+                &snapshot(&before),
+                &snapshot(&checked.input),
+            )),
+        });
+        records.push(CustomerRecord::from_input(
+            &meta,
+            &checked.input,
+            &checked.custom,
+        ));
+    }
+    let versioned: Vec<(&CustomerRecord, i64)> = records
+        .iter()
+        .zip(changes)
+        .map(|(record, (current, _))| (record, current.row.version))
+        .collect();
+    let custom: Vec<&[(String, CustomValue)]> = changes
+        .iter()
+        .map(|(_, checked)| checked.custom.as_slice())
+        .collect();
+    persistence::customers::update_many(conn, &versioned, &custom)?;
+    history::record_transitions(conn, &transitions)?;
+    history::record_owner_changes(conn, &owner_changes)?;
+    audit::record_many(conn, &writer.actor, events)?;
+    Ok(())
+}
+
+fn transition(
+    customer: Uuid,
+    from: Option<LifecycleStage>,
+    to: LifecycleStage,
+    reason: &str,
+    writer: &Writer,
+) -> LifecycleTransitionRow {
+    LifecycleTransitionRow {
+        id: DbUuid(Uuid::now_v7()),
+        customer_id: DbUuid(customer),
+        from_stage: from.map(|stage| stage.as_str().to_string()),
+        to_stage: to.as_str().to_string(),
+        reason: reason.to_string(),
+        changed_by: writer.user_id.map(DbUuid),
+        changed_at: DbTime(persistence::now()),
+    }
+}
+
+/// The custom-field definitions every customer write is checked against.
+pub fn definitions(conn: &mut DbConnection) -> Result<Vec<CustomFieldDefinition>, TxError> {
+    Ok(persistence::custom_fields::all(conn)?
+        .iter()
+        .map(|row| row.definition())
+        .collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,102 @@
+//! `customers.import`: reads the uploaded file kept with the job, checks every row and,
+//! when none is rejected, writes them all in one transaction (see
+//! `crate::customers::import`). Progress moves while rows are checked; the result is the
+//! import's report. The upload is deleted in the transaction that finishes the import, so
+//! a retry after a crash past that point cannot import the file twice.
+
+use persistence::db::write_transaction;
+use persistence::PersistenceError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tabular::Format;
+use uuid::Uuid;
+
+use super::on_behalf::OnBehalf;
+use super::{connection, JobContext, JobError, JobHandler};
+use crate::auth::plumbing::TxError;
+use crate::customers::import::{
+    self, ColumnPlan, ImportContext, ImportOptions, Importer, BATCH_ROWS,
+};
+use crate::error::ApiError;
+
+pub const CUSTOMER_IMPORT: &str = "customers.import";
+
+/// Share of the progress bar the row checks take; writing takes the rest.
+const CHECKING_SHARE: f64 = 0.8;
+
+/// What a `customers.import` job is given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportPayload {
+    /// The upload, in `persistence::files`.
+    pub file_id: Uuid,
+    /// `csv` or `xlsx`.
+    pub format: String,
+    pub options: ImportOptions,
+    pub on_behalf: OnBehalf,
+}
+
+pub struct CustomerImportJob;
+
+impl JobHandler for CustomerImportJob {
+    fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
+        let payload: ImportPayload = serde_json::from_value(ctx.payload().clone())
+            .map_err(|err| JobError::Permanent(format!("invalid payload: {err}")))?;
+        let format = Format::from_name(&payload.format)
+            .ok_or_else(|| JobError::Permanent(format!("unknown format {:?}", payload.format)))?;
+        let mut conn = connection(ctx.pool())?;
+        let bytes =
+            persistence::files::read_all(&mut conn, payload.file_id).map_err(|err| match err {
+                PersistenceError::NotFound => JobError::Permanent(
+                    "the uploaded file is gone: it was imported already or removed".into(),
+                ),
+                other => other.into(),
+            })?;
+        let sheet = tabular::read(&bytes, format, &import::READ_LIMITS)
+            .map_err(|err| JobError::Permanent(err.to_string()))?;
+        drop(bytes);
+        let definitions = crate::customers::definitions(&mut conn).map_err(failed)?;
+        // Checked when the import was requested; only a custom field deleted since then
+        // fails here.
+        let plan = ColumnPlan::new(&sheet.headers, &payload.options, &definitions)
+            .map_err(JobError::invalid)?;
+        let writer = payload.on_behalf.writer();
+        let mut importer = Importer::new(
+            ImportContext {
+                writer: writer.clone(),
+                scope: payload.on_behalf.scope(),
+                options: payload.options,
+                today: crate::state::business_today(),
+                lang: payload.on_behalf.lang(),
+            },
+            plan,
+            definitions,
+        );
+        let total = sheet.rows.len().max(1) as f64;
+        let mut checked = 0;
+        for batch in sheet.rows.chunks(BATCH_ROWS) {
+            if ctx.should_stop() {
+                return Err(JobError::Interrupted);
+            }
+            importer.add_rows(&mut conn, batch).map_err(failed)?;
+            checked += batch.len();
+            ctx.set_progress(CHECKING_SHARE * checked as f64 / total)?;
+        }
+        let (report, writes) = importer.finish();
+        write_transaction(&mut conn, |conn| {
+            if let Some(writes) = &writes {
+                import::write(conn, &writer, writes)?;
+            }
+            persistence::files::delete(conn, payload.file_id)?;
+            Ok::<_, TxError>(())
+        })
+        .map_err(failed)?;
+        serde_json::to_value(report).map_err(|err| JobError::Permanent(err.to_string()))
+    }
+}
+
+/// Anything that fails after the rows were read (a lost connection, a concurrent change
+/// that broke a unique code or a version check) may pass on the next attempt, which
+/// checks every row again.
+fn failed(err: TxError) -> JobError {
+    JobError::Retryable(ApiError::from(err).to_string())
+}

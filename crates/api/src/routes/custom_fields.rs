@@ -1,0 +1,377 @@
+//! Custom fields of customers: admins (`crm:configure`) define a key, a label and a type;
+//! customer writes are validated against the definitions and searches can filter on
+//! `custom.<key>`. Key and type are fixed after creation, since stored values depend on
+//! them.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::authz::Permission;
+use domain::customers::{is_valid_key, CustomFieldKind, MAX_CUSTOM_FIELD_KEY_CHARS};
+use domain::validation::Violations;
+use persistence::audit;
+use persistence::custom_fields::CustomFieldRow;
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::plumbing::{created_after, creation_cursor, transaction};
+use crate::auth::Principal;
+use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+const MAX_LABEL_CHARS: usize = 100;
+const MAX_OPTIONS: usize = 100;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create_custom_field,
+        list_custom_fields,
+        get_custom_field,
+        update_custom_field,
+        delete_custom_field
+    ),
+    components(schemas(
+        CustomField,
+        CreateCustomFieldRequest,
+        CustomFieldPatch,
+        CustomFieldKind
+    ))
+)]
+pub struct CustomFieldsApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_custom_field)
+        .service(list_custom_fields)
+        .service(get_custom_field)
+        .service(update_custom_field)
+        .service(delete_custom_field);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomField {
+    pub id: Uuid,
+    /// Name in `custom_fields` and in filters as `custom.<key>`.
+    pub key: String,
+    pub label: String,
+    pub kind: CustomFieldKind,
+    /// Allowed values of a `select` field.
+    pub options: Vec<String>,
+    pub required: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl CustomField {
+    fn from_row(row: &CustomFieldRow) -> ApiResult<CustomField> {
+        let definition = row.definition()?;
+        Ok(CustomField {
+            id: row.id.0,
+            key: definition.key,
+            label: row.label.clone(),
+            kind: definition.kind,
+            options: definition.options,
+            required: definition.required,
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "favourite_branch", "label": "شعبهٔ مورد علاقه", "kind": "select", "options": ["Vanak", "Tajrish"], "required": false}))]
+pub struct CreateCustomFieldRequest {
+    /// `[a-z][a-z0-9_]*`, at most 40 characters; fixed after creation.
+    pub key: String,
+    pub label: String,
+    /// Fixed after creation.
+    pub kind: CustomFieldKind,
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// The fields `PATCH` can change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldPatch {
+    pub label: String,
+    pub options: Vec<String>,
+    pub required: bool,
+}
+
+fn check(
+    kind: CustomFieldKind,
+    label: &str,
+    options: &[String],
+) -> ApiResult<(String, Vec<String>)> {
+    let mut v = Violations::default();
+    let label = label.trim().to_string();
+    if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
+        v.push(
+            "label",
+            "invalid_length",
+            format!("must be 1 to {MAX_LABEL_CHARS} characters"),
+        );
+    }
+    let options: Vec<String> = options.iter().map(|o| o.trim().to_string()).collect();
+    match kind {
+        CustomFieldKind::Select => {
+            if options.is_empty() || options.len() > MAX_OPTIONS {
+                v.push(
+                    "options",
+                    "invalid_length",
+                    format!("a select field needs 1 to {MAX_OPTIONS} options"),
+                );
+            }
+            if options.iter().any(|o| o.is_empty()) {
+                v.push("options", "empty_option", "options must not be empty");
+            }
+            let mut unique = options.clone();
+            unique.sort();
+            unique.dedup();
+            if unique.len() != options.len() {
+                v.push("options", "duplicate", "options must be distinct");
+            }
+        }
+        _ if !options.is_empty() => v.push(
+            "options",
+            "not_allowed_for_kind",
+            "only select fields have options",
+        ),
+        _ => {}
+    }
+    v.into_result().map_err(ApiError::Validation)?;
+    Ok((label, options))
+}
+
+/// Define a custom field.
+#[utoipa::path(
+    tag = "custom_fields",
+    operation_id = "create_custom_field",
+    request_body = CreateCustomFieldRequest,
+    responses(
+        (status = 201, description = "Created", body = CustomField, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, description = "The key is taken", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/custom-fields")]
+pub async fn create_custom_field(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    body: JsonBody<CreateCustomFieldRequest>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::CrmConfigure)?;
+    let request = body.0;
+    if !is_valid_key(&request.key) {
+        return Err(ApiError::field(
+            "key",
+            "invalid_format",
+            format!(
+                "must match [a-z][a-z0-9_]* and be at most {MAX_CUSTOM_FIELD_KEY_CHARS} characters"
+            ),
+        ));
+    }
+    let (label, options) = check(request.kind, &request.label, &request.options)?;
+    let now = DbTime(persistence::now());
+    let row = CustomFieldRow {
+        id: DbUuid(Uuid::now_v7()),
+        field_key: request.key,
+        label,
+        kind: request.kind.as_str().to_string(),
+        options: DbJson(serde_json::json!(options)),
+        required: request.required,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let actor = principal.actor(Some(request_id.to_string()));
+    let row = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                persistence::custom_fields::insert(conn, &row)?;
+                audit::record_change(
+                    conn,
+                    &actor,
+                    "custom_field.create",
+                    "custom_field",
+                    row.id.0,
+                    &serde_json::json!({}),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    let location = format!("/api/v1/custom-fields/{}", row.id.0);
+    Ok(etag::created(
+        &location,
+        row.id.0,
+        row.version,
+        &CustomField::from_row(&row)?,
+    ))
+}
+
+/// List custom fields in creation order.
+#[utoipa::path(
+    tag = "custom_fields",
+    operation_id = "list_custom_fields",
+    params(PageParams),
+    responses((status = 200, description = "One page", body = Page<CustomField>))
+)]
+#[get("/api/v1/custom-fields")]
+pub async fn list_custom_fields(
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: PageParams,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsRead)?;
+    let after = created_after(&page)?;
+    let limit = page.limit as i64;
+    let rows = state
+        .db(move |conn| Ok(persistence::custom_fields::list(conn, after, limit)?))
+        .await?;
+    let page = Page::from_rows(
+        rows,
+        page.limit,
+        |row| creation_cursor(row.created_at.0, row.id.0),
+        |row| CustomField::from_row(&row),
+    );
+    Ok(HttpResponse::Ok().json(page.collect_results()?))
+}
+
+/// Get a custom field.
+#[utoipa::path(
+    tag = "custom_fields",
+    operation_id = "get_custom_field",
+    params(("id" = Uuid, Path, description = "Custom field id")),
+    responses((status = 200, description = "Found", body = CustomField, headers(("ETag" = String))))
+)]
+#[get("/api/v1/custom-fields/{id}")]
+pub async fn get_custom_field(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsRead)?;
+    let id = id.into_inner();
+    let row = state
+        .db(move |conn| Ok(persistence::custom_fields::find(conn, id)?))
+        .await?;
+    Ok(etag::single(
+        &req,
+        id,
+        row.version,
+        &CustomField::from_row(&row)?,
+    ))
+}
+
+/// Change a custom field's label, options or required flag (JSON Merge Patch).
+#[utoipa::path(
+    tag = "custom_fields",
+    operation_id = "update_custom_field",
+    params(("id" = Uuid, Path, description = "Custom field id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = CustomFieldPatch, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "Changed", body = CustomField, headers(("ETag" = String))))
+)]
+#[patch("/api/v1/custom-fields/{id}")]
+pub async fn update_custom_field(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::CrmConfigure)?;
+    let id = id.into_inner();
+    let actor = principal.actor(Some(request_id.to_string()));
+    let row = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let current = persistence::custom_fields::find(conn, id)?;
+                if_match.check(id, current.version)?;
+                let definition = current.definition()?;
+                let before = CustomFieldPatch {
+                    label: current.label.clone(),
+                    options: definition.options,
+                    required: current.required,
+                };
+                let after: CustomFieldPatch = patch.apply(&before)?;
+                let (label, options) = check(definition.kind, &after.label, &after.options)?;
+                let mut row = current.clone();
+                row.label = label;
+                row.options = DbJson(serde_json::json!(options));
+                row.required = after.required;
+                let row = persistence::custom_fields::update(conn, &row)?;
+                audit::record_change(
+                    conn,
+                    &actor,
+                    "custom_field.update",
+                    "custom_field",
+                    id,
+                    &current.audit_snapshot(),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok(etag::single(
+        &req,
+        id,
+        row.version,
+        &CustomField::from_row(&row)?,
+    ))
+}
+
+/// Delete a custom field no customer has a value for (409 otherwise).
+#[utoipa::path(
+    tag = "custom_fields",
+    operation_id = "delete_custom_field",
+    params(("id" = Uuid, Path, description = "Custom field id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "Customers have values for it", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[delete("/api/v1/custom-fields/{id}")]
+pub async fn delete_custom_field(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::CrmConfigure)?;
+    let id = id.into_inner();
+    let actor = principal.actor(Some(request_id.to_string()));
+    state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let current = persistence::custom_fields::find(conn, id)?;
+                if_match.check(id, current.version)?;
+                persistence::custom_fields::delete(conn, id)?;
+                audit::record_change(
+                    conn,
+                    &actor,
+                    "custom_field.delete",
+                    "custom_field",
+                    id,
+                    &current.audit_snapshot(),
+                    &serde_json::json!({}),
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

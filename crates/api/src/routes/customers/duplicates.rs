@@ -1,0 +1,122 @@
+//! Duplicate detection (D-2): the likely duplicates of one customer, and a scan of the
+//! whole workspace that runs as a job (`customers.duplicate_scan`).
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpResponse};
+use domain::authz::Permission;
+use domain::customers::DUPLICATE_THRESHOLD;
+use persistence::customers::duplicates::evidence_of;
+use persistence::db::write_transaction;
+use persistence::jobs::NewJob;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{scope_of, visible_customer};
+use crate::auth::Principal;
+use crate::conventions::RequestId;
+use crate::customers::duplicates::{candidates, DuplicateCandidate};
+use crate::error::{ApiError, ApiResult};
+use crate::jobs::{DuplicateScanPayload, DUPLICATE_SCAN};
+use crate::routes::jobs::{enqueue_audited, job_location, JobResource};
+use crate::state::AppState;
+
+/// Attempts of a scan job before it is marked failed.
+const SCAN_MAX_ATTEMPTS: i32 = 3;
+
+/// Customers that may be the same as the one asked about.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "threshold": 80,
+    "data": [
+        {"id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa", "score": 85, "reasons": ["same_phone", "same_name"], "display_name": "علی کریمی", "visible": true},
+        {"id": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb", "score": 50, "reasons": ["same_name"], "display_name": null, "visible": false}
+    ]
+}))]
+pub struct DuplicateList {
+    /// Scores at or above this make a likely duplicate (creating one answers 409).
+    pub threshold: u8,
+    /// Candidates sharing at least one key, best first. Customers the caller may not
+    /// open are listed without their name.
+    pub data: Vec<DuplicateCandidate>,
+}
+
+/// Likely duplicates of a customer.
+///
+/// Live customers sharing a national code or id, an e-mail address, a phone number or
+/// a Persian-normalised name with this one, scored 0–100 with the reasons. A shared
+/// e-mail or national code alone reaches the threshold; a phone or a name alone does
+/// not, both together do.
+#[utoipa::path(
+    tag = "customers",
+    operation_id = "list_customer_duplicates",
+    params(("id" = Uuid, Path, description = "Customer id")),
+    responses((status = 200, description = "Scored candidates", body = DuplicateList))
+)]
+#[get("/api/v1/customers/{id}/duplicates")]
+pub async fn list_customer_duplicates(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsRead)?;
+    let id = id.into_inner();
+    let scope = scope_of(&principal);
+    let data = state
+        .db(move |conn| {
+            let record = visible_customer(conn, &scope, id)?;
+            Ok(candidates(conn, &evidence_of(&record), Some(id), &scope)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(DuplicateList {
+        threshold: DUPLICATE_THRESHOLD,
+        data,
+    }))
+}
+
+/// Scan all customers for duplicates.
+///
+/// Starts a background job that groups the customers by the keys that can make a
+/// likely duplicate, scores every pair sharing one and reports the groups of likely
+/// duplicates (a `DuplicateScanReport`), limited to the customers the caller may see.
+/// Needs `records:delete`, the permission to merge what the scan finds.
+#[utoipa::path(
+    tag = "customers",
+    operation_id = "start_duplicate_scan",
+    responses((
+        status = 202,
+        description = "Scan queued; follow `Location` for its progress and result",
+        body = JobResource,
+        headers(("Location" = String, description = "The job: `/api/v1/jobs/{id}`"))
+    ))
+)]
+#[post("/api/v1/customers/duplicate-scans")]
+pub async fn start_duplicate_scan(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsDelete)?;
+    let actor = principal.actor(Some(request_id.to_string()));
+    let payload = serde_json::to_value(DuplicateScanPayload::for_scope(&scope_of(&principal)))
+        .map_err(|err| ApiError::Internal(err.to_string()))?;
+    let created_by = principal.user_id;
+    let job = state
+        .db(move |conn| {
+            let new = NewJob {
+                kind: DUPLICATE_SCAN,
+                payload,
+                run_at: persistence::now(),
+                max_attempts: SCAN_MAX_ATTEMPTS,
+                created_by: Some(created_by),
+            };
+            Ok(write_transaction(conn, |conn| {
+                enqueue_audited(conn, &actor, new)
+            })?)
+        })
+        .await?;
+    let job = JobResource::try_from(job)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, job_location(job.id)))
+        .json(job))
+}

@@ -1,0 +1,381 @@
+//! Merging duplicate customers (D-2) and undoing a merge; what is merged, moved and
+//! restored, and when an undo is refused, is described in `crate::customers::merge`.
+//! Every customer a merge involves must be visible to the caller (404 otherwise).
+
+use std::collections::{BTreeMap, HashSet};
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::authz::Permission;
+use domain::validation::Violations;
+use persistence::customers::merges::{MergeRow, MovedRow, MovedRows, RemovedLink};
+use persistence::customers::search::Scope;
+use persistence::customers::CustomerRecord;
+use persistence::db::DbConnection;
+use persistence::PersistenceError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::crud::writer;
+use super::model::Customer;
+use super::{scope_of, visible_customer};
+use crate::auth::plumbing::{transaction, TxError};
+use crate::auth::Principal;
+use crate::conventions::{JsonBody, RequestId};
+use crate::customers::merge::{self as service, MergePlan};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Most customers merged into one at a time.
+const MAX_LOSERS: usize = 20;
+
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "winner_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa",
+    "loser_ids": ["0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb"],
+    "field_choices": {"birth_date": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb", "custom_fields.branch": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb"},
+    "dry_run": true
+}))]
+pub struct MergeRequest {
+    /// The customer that survives.
+    pub winner_id: Uuid,
+    /// The customers merged into the winner (1 to 20, of the winner's kind).
+    pub loser_ids: Vec<Uuid>,
+    /// Fields to take from another involved customer instead of the winner: field name
+    /// (a scalar field of `CustomerInput`, or `custom_fields.<key>`) to customer id.
+    /// Phones, e-mails, addresses, tags and groups are always combined; custom fields
+    /// the winner lacks are filled from the losers.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub field_choices: BTreeMap<String, Uuid>,
+    /// Show the merged customer and what would move without writing anything.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A row that moved from a loser to the winner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovedRecord {
+    pub id: Uuid,
+    /// The loser it belonged to.
+    pub from_customer_id: Uuid,
+}
+
+/// What a merge moves to the winner, row by row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeMoves {
+    pub notes: Vec<MovedRecord>,
+    /// Personnel links re-pointed at the winner.
+    pub personnel: Vec<MovedRecord>,
+    /// Personnel links dropped because the winner already had the same one; an undo
+    /// recreates them.
+    pub removed_personnel: Vec<MovedRecord>,
+    pub lifecycle_transitions: Vec<MovedRecord>,
+    pub owner_changes: Vec<MovedRecord>,
+    /// Consent ledger events; the winner's current consents are recomputed from the
+    /// merged ledger (latest event per channel and purpose).
+    pub consent_events: Vec<MovedRecord>,
+}
+
+impl MergeMoves {
+    fn new(moved: &MovedRows, removed: &[RemovedLink]) -> MergeMoves {
+        let rows = |rows: &[MovedRow]| {
+            rows.iter()
+                .map(|row| MovedRecord {
+                    id: row.id,
+                    from_customer_id: row.from_customer_id,
+                })
+                .collect()
+        };
+        MergeMoves {
+            notes: rows(&moved.notes),
+            personnel: moved
+                .personnel
+                .iter()
+                .map(|link| MovedRecord {
+                    id: link.id,
+                    from_customer_id: link.from_customer_id,
+                })
+                .collect(),
+            removed_personnel: removed
+                .iter()
+                .map(|link| MovedRecord {
+                    id: link.id,
+                    from_customer_id: link.from_customer_id,
+                })
+                .collect(),
+            lifecycle_transitions: rows(&moved.lifecycle_transitions),
+            owner_changes: rows(&moved.owner_changes),
+            consent_events: rows(&moved.consent_events),
+        }
+    }
+}
+
+/// The record of a merge.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerMerge {
+    pub id: Uuid,
+    /// The customer that survived.
+    pub winner_id: Uuid,
+    /// The customers merged into it; they keep `merged_into_id` until an undo.
+    pub loser_ids: Vec<Uuid>,
+    pub performed_by: Option<Uuid>,
+    pub performed_at: DateTime<Utc>,
+    /// Set once the merge was undone.
+    pub undone_at: Option<DateTime<Utc>>,
+    pub moved: MergeMoves,
+}
+
+impl CustomerMerge {
+    fn from_row(row: &MergeRow) -> ApiResult<CustomerMerge> {
+        let undo = row.undo_data()?;
+        Ok(CustomerMerge {
+            id: row.id.0,
+            winner_id: row.customer_id.0,
+            loser_ids: row.losers()?,
+            performed_by: row.performed_by.map(|id| id.0),
+            performed_at: row.performed_at.0,
+            undone_at: row.undone_at.map(|at| at.0),
+            moved: MergeMoves::new(&undo.moved, &undo.removed_personnel),
+        })
+    }
+}
+
+/// A merge (or its undo) as performed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeOutcome {
+    pub merge: CustomerMerge,
+    /// The surviving customer as it is now.
+    pub customer: Customer,
+}
+
+/// What a merge would do (dry run); nothing was written.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergePreview {
+    /// The surviving customer as the merge would leave it.
+    pub customer: Customer,
+    pub moved: MergeMoves,
+}
+
+fn check_request(request: &MergeRequest) -> ApiResult<()> {
+    let mut v = Violations::default();
+    if request.loser_ids.is_empty() || request.loser_ids.len() > MAX_LOSERS {
+        v.push(
+            "loser_ids",
+            "invalid_length",
+            format!("must list 1 to {MAX_LOSERS} customers"),
+        );
+    }
+    let mut seen = HashSet::new();
+    for (i, id) in request.loser_ids.iter().enumerate() {
+        if *id == request.winner_id {
+            v.push(
+                format!("loser_ids[{i}]"),
+                "is_winner",
+                "the winner cannot be merged into itself",
+            );
+        } else if !seen.insert(*id) {
+            v.push(format!("loser_ids[{i}]"), "duplicate", "is listed twice");
+        }
+    }
+    v.into_result().map_err(ApiError::Validation)
+}
+
+/// The winner and losers, each visible to `scope`.
+fn load_involved(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    winner: Uuid,
+    losers: &[Uuid],
+) -> ApiResult<(CustomerRecord, Vec<CustomerRecord>)> {
+    let winner = visible_customer(conn, scope, winner)?;
+    let losers = losers
+        .iter()
+        .map(|id| visible_customer(conn, scope, *id))
+        .collect::<ApiResult<_>>()?;
+    Ok((winner, losers))
+}
+
+/// Merge customers.
+///
+/// Merges `loser_ids` into `winner_id` in one transaction: the winner gets the merged
+/// document (see `field_choices`; it is validated like any change), the losers' notes,
+/// personnel links (a link the winner already has is dropped), lifecycle and owner
+/// history and consent ledger move to the winner, and the losers are marked
+/// `merged_into_id` and leave lists and searches. The merge record keeps what is needed
+/// to undo it. With `dry_run` nothing is written and the answer shows the merged
+/// customer and what would move. Needs `records:delete`; every customer must be
+/// visible to the caller.
+#[utoipa::path(
+    tag = "customers",
+    operation_id = "merge_customers",
+    request_body = MergeRequest,
+    responses(
+        (status = 201, description = "Merged", body = MergeOutcome, headers(("Location" = String, description = "The merge record"))),
+        (status = 200, description = "Dry run: what the merge would do", body = MergePreview),
+        (status = 404, description = "A customer is missing or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A customer was already merged or erased", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/customers/merge")]
+pub async fn merge_customers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    body: JsonBody<MergeRequest>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsDelete)?;
+    let request = body.0;
+    check_request(&request)?;
+    let scope = scope_of(&principal);
+    let writer = writer(&principal, &request_id);
+    let today = state.today();
+    let plan_merge = move |conn: &mut DbConnection| -> Result<MergePlan, TxError> {
+        let (winner, losers) = load_involved(conn, &scope, request.winner_id, &request.loser_ids)?;
+        service::plan(conn, winner, losers, &request.field_choices, today)
+    };
+    if request.dry_run {
+        let preview = state
+            .db(move |conn| {
+                let plan = plan_merge(conn)?;
+                let mut meta = plan.winner.meta();
+                meta.version += 1;
+                meta.updated_at = persistence::now();
+                let merged =
+                    CustomerRecord::from_input(&meta, &plan.merged.input, &plan.merged.custom);
+                Ok(MergePreview {
+                    customer: Customer::from_record(&merged)?,
+                    moved: MergeMoves::new(&plan.moved, &plan.removed_personnel),
+                })
+            })
+            .await?;
+        return Ok(HttpResponse::Ok().json(preview));
+    }
+    let outcome = state
+        .db(move |conn| {
+            let (merge, customer) = transaction(conn, |conn| {
+                let plan = plan_merge(conn)?;
+                service::execute(conn, &writer, plan)
+            })?;
+            Ok(MergeOutcome {
+                merge: CustomerMerge::from_row(&merge)?,
+                customer: Customer::from_record(&customer)?,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/customers/merges/{}", outcome.merge.id),
+        ))
+        .json(outcome))
+}
+
+/// The merge `id` with the customers it involved, all visible to `scope` (404
+/// otherwise). A loser deleted since the merge is missing from the list.
+fn visible_merge(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: Uuid,
+) -> ApiResult<(MergeRow, CustomerRecord, Vec<CustomerRecord>)> {
+    let merge = persistence::customers::merges::find(conn, id)?;
+    let winner = visible_customer(conn, scope, merge.customer_id.0)?;
+    let loser_ids = merge.losers()?;
+    let mut losers = Vec::with_capacity(loser_ids.len());
+    for loser in &loser_ids {
+        match visible_customer(conn, scope, *loser) {
+            Ok(record) => losers.push(record),
+            Err(ApiError::NotFound)
+                if matches!(
+                    persistence::customers::find_row(conn, *loser),
+                    Err(PersistenceError::NotFound)
+                ) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok((merge, winner, losers))
+}
+
+/// Get a merge.
+///
+/// Who merged which customers into which, when, everything that moved, and whether
+/// the merge was undone.
+#[utoipa::path(
+    tag = "customers",
+    operation_id = "get_customer_merge",
+    params(("merge_id" = Uuid, Path, description = "Merge id")),
+    responses((status = 200, description = "The merge", body = CustomerMerge))
+)]
+#[get("/api/v1/customers/merges/{merge_id}")]
+pub async fn get_customer_merge(
+    state: web::Data<AppState>,
+    principal: Principal,
+    merge_id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsRead)?;
+    let id = merge_id.into_inner();
+    let scope = scope_of(&principal);
+    let merge = state
+        .db(move |conn| {
+            let (merge, ..) = visible_merge(conn, &scope, id)?;
+            CustomerMerge::from_row(&merge)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(merge))
+}
+
+/// Undo a merge.
+///
+/// Restores the winner's document (fields edited since the merge keep their current
+/// value), moves every moved row back to its customer, recreates dropped personnel
+/// links and brings the losers back into lists and searches. Refused with 409 when the
+/// merge was already undone, the winner was erased or merged into another customer
+/// since, a later merge into the winner is still in effect (undo that first), or a
+/// loser was erased or deleted since. Needs `records:delete`.
+#[utoipa::path(
+    tag = "customers",
+    operation_id = "undo_customer_merge",
+    params(("merge_id" = Uuid, Path, description = "Merge id")),
+    responses(
+        (status = 200, description = "Undone", body = MergeOutcome),
+        (status = 409, description = "The merge cannot be undone (see `detail`)", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/customers/merges/{merge_id}/undo")]
+pub async fn undo_customer_merge(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    merge_id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsDelete)?;
+    let id = merge_id.into_inner();
+    let scope = scope_of(&principal);
+    let writer = writer(&principal, &request_id);
+    let today = state.today();
+    let outcome = state
+        .db(move |conn| {
+            let (merge, customer) = transaction(conn, |conn| {
+                let (merge, winner, losers) = visible_merge(conn, &scope, id)?;
+                if let Some(deleted) = merge
+                    .losers()?
+                    .iter()
+                    .find(|id| !losers.iter().any(|loser| loser.row.id.0 == **id))
+                {
+                    return Err(TxError::Api(ApiError::Conflict(format!(
+                        "customer {deleted} was deleted since the merge"
+                    ))));
+                }
+                service::undo(conn, &writer, &merge, &winner, &losers, today)
+            })?;
+            Ok(MergeOutcome {
+                merge: CustomerMerge::from_row(&merge)?,
+                customer: Customer::from_record(&customer)?,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}

@@ -1,0 +1,311 @@
+//! Imports (D-1): `POST /api/v1/imports` takes a CSV or XLSX file of customers with a
+//! column mapping. A dry run checks every row and answers the report at once; a real run
+//! keeps the file in the database and answers 202 with a `customers.import` job whose
+//! result is the same report. Either way an import is all or nothing.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use domain::authz::Permission;
+use futures_util::StreamExt;
+use persistence::files::{self, NewFile};
+use persistence::jobs::NewJob;
+use tabular::{Format, InputSheet};
+use utoipa::{OpenApi, ToSchema};
+
+use super::jobs::{enqueue_audited, job_location, JobResource};
+use crate::auth::plumbing::transaction;
+use crate::auth::Principal;
+use crate::conventions::json_body::{self, body_limit, MULTIPART_FORM_DATA};
+use crate::conventions::RequestId;
+use crate::customers::import::{
+    self, ColumnPlan, ColumnUse, ImportContext, ImportMode, ImportOptions, ImportOutcome,
+    ImportReport, Importer, MatchOn, RejectedRow, RowError, BATCH_ROWS,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::i18n::Lang;
+use crate::jobs::{ImportPayload, OnBehalf, CUSTOMER_IMPORT};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_import),
+    components(schemas(
+        ImportUpload,
+        ImportOptions,
+        ImportMode,
+        MatchOn,
+        ImportReport,
+        ImportOutcome,
+        ColumnUse,
+        RejectedRow,
+        RowError
+    ))
+)]
+pub struct ImportsApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_import);
+}
+
+/// Attempts of an import job: a retry checks every row again, so a failure caused by a
+/// concurrent change (a code taken meanwhile) is reported instead of repeated forever.
+const IMPORT_MAX_ATTEMPTS: i32 = 3;
+
+/// The parts of an import request.
+#[derive(Debug, ToSchema)]
+pub struct ImportUpload {
+    /// The spreadsheet: CSV (UTF-8; `,`, `;` or tab separated) or XLSX (first visible
+    /// sheet). The format comes from the part's `Content-Type` (`text/csv`,
+    /// `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`) or else from
+    /// the file name's extension. The first non-empty row holds the column headers.
+    #[schema(value_type = String, format = Binary)]
+    pub file: UploadedFile,
+    /// How to read the file; all defaults when left out.
+    pub options: Option<ImportOptions>,
+}
+
+/// An uploaded file part.
+#[derive(Debug)]
+pub struct UploadedFile {
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+impl UploadedFile {
+    /// The format named by the part's content type, else by the file name's extension.
+    fn format(&self) -> Option<Format> {
+        let by_type = match self.content_type.as_deref() {
+            Some("text/csv" | "application/csv" | "text/comma-separated-values") => {
+                Some(Format::Csv)
+            }
+            Some(xlsx) if xlsx == Format::Xlsx.content_type() => Some(Format::Xlsx),
+            _ => None,
+        };
+        by_type
+            .or_else(|| {
+                let (_, extension) = self.file_name.as_deref()?.rsplit_once('.')?;
+                Format::from_name(extension)
+            })
+            .filter(|format| *format != Format::Json)
+    }
+}
+
+/// Reads the `file` and `options` parts, refusing (413) an upload over the server's
+/// upload limit as soon as it is exceeded.
+async fn read_upload(req: &HttpRequest, payload: web::Payload) -> ApiResult<ImportUpload> {
+    json_body::require_content_type(req, &[MULTIPART_FORM_DATA])?;
+    let limit = body_limit(req);
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let (mut file, mut options, mut received) = (None, None, 0_usize);
+    while let Some(part) = multipart.next().await {
+        let mut part = part.map_err(malformed)?;
+        let name = part.name().unwrap_or_default().to_string();
+        let file_name = part
+            .content_disposition()
+            .and_then(|disposition| disposition.get_filename())
+            .map(str::to_string);
+        let content_type = part
+            .content_type()
+            .map(|mime| mime.essence_str().to_string());
+        let mut bytes = BytesMut::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            received += chunk.len();
+            if received > limit {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "file" => {
+                file = Some(UploadedFile {
+                    file_name,
+                    content_type,
+                    bytes: bytes.freeze(),
+                })
+            }
+            "options" => options = Some(options_of(&bytes)?),
+            other => {
+                return Err(ApiError::field(
+                    other,
+                    "unknown_field",
+                    "the parts are `file` and `options`",
+                ))
+            }
+        }
+    }
+    let file = file.ok_or_else(|| {
+        ApiError::field(
+            "file",
+            "required",
+            "send the spreadsheet as the `file` part",
+        )
+    })?;
+    Ok(ImportUpload { file, options })
+}
+
+fn malformed(err: actix_multipart::MultipartError) -> ApiError {
+    match err {
+        actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
+            ApiError::PayloadTooLarge
+        }
+        other => ApiError::Malformed(format!("the multipart body could not be read: {other}")),
+    }
+}
+
+/// The `options` part, with problems reported under `options.…`.
+fn options_of(bytes: &[u8]) -> ApiResult<ImportOptions> {
+    json_body::parse_json(bytes).map_err(|err| match err {
+        ApiError::Validation(violations) => ApiError::Validation(
+            violations
+                .into_iter()
+                .map(|mut violation| {
+                    violation.field = match violation.field.as_str() {
+                        "body" => "options".to_string(),
+                        field => format!("options.{field}"),
+                    };
+                    violation
+                })
+                .collect(),
+        ),
+        other => other,
+    })
+}
+
+/// Reads the spreadsheet off the async executor; a file that cannot be read is a 422 on
+/// `file` naming the row and column where there is one.
+async fn read_sheet(bytes: Bytes, format: Format) -> ApiResult<InputSheet> {
+    web::block(move || tabular::read(&bytes, format, &import::READ_LIMITS))
+        .await?
+        .map_err(|err| ApiError::field("file", err.code(), err.to_string()))
+}
+
+/// Import customers from a spreadsheet.
+///
+/// Send `multipart/form-data` with the file as the `file` part and, optionally, the
+/// `ImportOptions` as a JSON `options` part. Columns are mapped to customer fields by
+/// `options.mapping` or, without one, by header names equal to field names (the headers
+/// of an export): every scalar customer field, `phone`, `mobile`, `phone2`…`phone10`,
+/// `fax`, `email`, `email2`…, `province`, `city`, `address`, `postal_code`, `po_box`
+/// (the primary address), `tag_names` (existing tags, comma separated) and
+/// `custom.<key>`. Persian digits are accepted everywhere; dates may be ISO
+/// (`1990-03-21`) or Jalali (`1369/01/01`). Empty cells leave a field as it is.
+///
+/// Every row goes through the same rules as `POST /customers`, plus duplicates within
+/// the file (the same code, national code or match key twice) and codes or national
+/// codes already taken by other customers.
+///
+/// **All or nothing:** if any row is rejected, nothing is written and the report lists
+/// every rejected row with its row number, the customer field, the source column and the
+/// rule broken. With `dry_run: true` the report comes back at once (200) and nothing is
+/// ever written. Otherwise the answer is 202 with a `customers.import` job: its progress
+/// moves from 0 to 1 while rows are checked and written, and its result is the report
+/// (`outcome` `imported` or `rejected`).
+#[utoipa::path(
+    tag = "imports",
+    operation_id = "create_import",
+    request_body(content(
+        (ImportUpload = "multipart/form-data", encoding(("options" = (content_type = "application/json"))))
+    )),
+    responses(
+        (status = 200, description = "Dry run: the per-row report; nothing was written", body = ImportReport),
+        (status = 202, description = "Import queued; follow `Location` for its progress and report", body = JobResource,
+            headers(("Location" = String, description = "The job: `/api/v1/jobs/{id}`"))),
+        (status = 413, description = "The upload is larger than the server accepts (`PEYVAND_MAX_UPLOAD_BYTES`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `multipart/form-data`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad options, an unreadable file (`errors[0].field` is `file`, with the row and column), or a mapping that does not fit the file", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/imports")]
+pub async fn create_import(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsImport)?;
+    let upload = read_upload(&req, payload).await?;
+    let format = upload.file.format().ok_or_else(|| {
+        ApiError::field(
+            "file",
+            "unsupported_format",
+            "the file must be CSV (text/csv, .csv) or XLSX (.xlsx)",
+        )
+    })?;
+    let options = upload.options.unwrap_or_default();
+    let sheet = read_sheet(upload.file.bytes.clone(), format).await?;
+    let on_behalf = OnBehalf::new(&principal, request_id.to_string(), Lang::current());
+    if options.dry_run {
+        let context = ImportContext {
+            writer: on_behalf.writer(),
+            scope: on_behalf.scope(),
+            today: state.today(),
+            lang: on_behalf.lang(),
+            options,
+        };
+        let report = state
+            .db(move |conn| {
+                let definitions = crate::customers::definitions(conn)?;
+                let plan = ColumnPlan::new(&sheet.headers, &context.options, &definitions)?;
+                let mut importer = Importer::new(context, plan, definitions);
+                for batch in sheet.rows.chunks(BATCH_ROWS) {
+                    importer.add_rows(conn, batch)?;
+                }
+                Ok(importer.finish().0)
+            })
+            .await?;
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let file_name = upload
+        .file
+        .file_name
+        .clone()
+        .unwrap_or_else(|| format!("import.{format}"));
+    let actor = principal.actor(Some(request_id.to_string()));
+    let created_by = principal.user_id;
+    let bytes = upload.file.bytes;
+    let job = state
+        .db(move |conn| {
+            let definitions = crate::customers::definitions(conn)?;
+            ColumnPlan::new(&sheet.headers, &options, &definitions)?;
+            transaction(conn, |conn| {
+                let file = files::store(
+                    conn,
+                    NewFile {
+                        purpose: files::IMPORT_UPLOAD,
+                        file_name: &file_name,
+                        content_type: format.content_type(),
+                        created_by: Some(created_by),
+                    },
+                    &bytes,
+                )?;
+                let payload = serde_json::to_value(ImportPayload {
+                    file_id: file.id.0,
+                    format: format.extension().to_string(),
+                    options,
+                    on_behalf,
+                })
+                .map_err(|err| ApiError::Internal(err.to_string()))?;
+                Ok(enqueue_audited(
+                    conn,
+                    &actor,
+                    NewJob {
+                        kind: CUSTOMER_IMPORT,
+                        payload,
+                        run_at: persistence::now(),
+                        max_attempts: IMPORT_MAX_ATTEMPTS,
+                        created_by: Some(created_by),
+                    },
+                )?)
+            })
+        })
+        .await?;
+    let job = JobResource::try_from(job)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, job_location(job.id)))
+        .json(job))
+}

@@ -1,0 +1,556 @@
+//! Tags, customer groups and tiers (C-4): lists the business defines (`crm:configure`)
+//! and assigns to customers in bulk (`records:write`, within the caller's visibility).
+//! The three share one implementation; each has its own path so that clients and
+//! generated SDKs see three plain resources.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::authz::Permission;
+use domain::validation::Violations;
+use persistence::audit::{self, NewAuditEvent};
+use persistence::labels::LabelRow;
+use persistence::sql_types::{DbTime, DbUuid};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::plumbing::{created_after, creation_cursor, transaction};
+use crate::auth::Principal;
+use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::{MergePatch, Page, PageParams, RequestId};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::customers::scope_of;
+use crate::state::AppState;
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+/// Most customers one bulk assignment may name.
+const MAX_ASSIGNMENT: usize = 1000;
+
+/// A tag, customer group or tier.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a4e2-7c1d-7b3e-9f10-cccccccccccc", "name": "مشتری وفادار", "description": null, "color": "#2e7d32", "rank": null, "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z"}))]
+pub struct Label {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// Display colour as `#rrggbb`.
+    pub color: Option<String>,
+    /// Tiers only: order of the tier, 1 = highest.
+    pub rank: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&LabelRow> for Label {
+    fn from(row: &LabelRow) -> Self {
+        Label {
+            id: row.id.0,
+            name: row.name.clone(),
+            description: row.description.clone(),
+            color: row.color.clone(),
+            rank: row.rank,
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+        }
+    }
+}
+
+/// Create body, and the document a merge patch applies to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "VIP", "color": "#c62828"}))]
+pub struct LabelInput {
+    /// Unique per kind, compared after Persian normalisation and ignoring case.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub color: Option<String>,
+    /// Tiers only.
+    #[serde(default)]
+    pub rank: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentAction {
+    Add,
+    Remove,
+}
+
+#[derive(Debug, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "add", "customer_ids": ["0193a4e2-7c1d-7b3e-9f10-dddddddddddd"]}))]
+pub struct AssignmentRequest {
+    pub action: AssignmentAction,
+    /// 1 to 1,000 customers; ids outside the caller's visibility are reported, not
+    /// assigned.
+    pub customer_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentResult {
+    /// Customers whose assignment changed.
+    pub changed: usize,
+    /// Customers that already had (or lacked) it.
+    pub unchanged: usize,
+    /// Ids that are not customers the caller may change.
+    pub not_found: Vec<Uuid>,
+}
+
+fn checked(kind: &str, input: LabelInput) -> ApiResult<(LabelInput, String)> {
+    let mut v = Violations::default();
+    let name = input.name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let name_key = domain::persian::search_key(&name);
+    if name_key.is_empty() {
+        v.push("name", "required", "must contain letters or digits");
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        v.push(
+            "name",
+            "too_long",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        );
+    }
+    let description = input
+        .description
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        v.push(
+            "description",
+            "too_long",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        );
+    }
+    let color = input.color.map(|c| c.trim().to_lowercase());
+    if let Some(color) = &color {
+        let valid = color.len() == 7
+            && color.starts_with('#')
+            && color[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if !valid {
+            v.push("color", "invalid_format", "must be #rrggbb");
+        }
+    }
+    match (kind, input.rank) {
+        (persistence::labels::TIER, Some(rank)) if !(1..=100).contains(&rank) => {
+            v.push("rank", "out_of_range", "must be 1 to 100")
+        }
+        (persistence::labels::TIER, _) => {}
+        (_, Some(_)) => v.push("rank", "not_allowed_for_kind", "only tiers have a rank"),
+        (_, None) => {}
+    }
+    v.into_result().map_err(ApiError::Validation)?;
+    Ok((
+        LabelInput {
+            name,
+            description,
+            color,
+            rank: input.rank,
+        },
+        name_key,
+    ))
+}
+
+async fn create(
+    kind: &'static str,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    body: LabelInput,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::CrmConfigure)?;
+    let (input, name_key) = checked(kind, body)?;
+    let now = DbTime(persistence::now());
+    let row = LabelRow {
+        id: DbUuid(Uuid::now_v7()),
+        kind: kind.to_string(),
+        name: input.name,
+        name_key,
+        description: input.description,
+        color: input.color,
+        rank: input.rank,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let actor = principal.actor(Some(request_id.to_string()));
+    let row = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                persistence::labels::insert(conn, &row)?;
+                audit::record_change(
+                    conn,
+                    &actor,
+                    &format!("{kind}.create"),
+                    kind,
+                    row.id.0,
+                    &serde_json::json!({}),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    let location = format!("{}/{}", collection_path(kind), row.id.0);
+    Ok(etag::created(
+        &location,
+        row.id.0,
+        row.version,
+        &Label::from(&row),
+    ))
+}
+
+fn collection_path(kind: &str) -> &'static str {
+    match kind {
+        persistence::labels::TAG => "/api/v1/tags",
+        persistence::labels::GROUP => "/api/v1/customer-groups",
+        _ => "/api/v1/tiers",
+    }
+}
+
+async fn list(
+    kind: &'static str,
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: PageParams,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsRead)?;
+    let after = created_after(&page)?;
+    let limit = page.limit as i64;
+    let rows = state
+        .db(move |conn| Ok(persistence::labels::list(conn, kind, after, limit)?))
+        .await?;
+    let page = Page::from_rows(
+        rows,
+        page.limit,
+        |row| creation_cursor(row.created_at.0, row.id.0),
+        |row| Label::from(&row),
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn get(
+    kind: &'static str,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: Uuid,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsRead)?;
+    let row = state
+        .db(move |conn| Ok(persistence::labels::find(conn, kind, id)?))
+        .await?;
+    Ok(etag::single(&req, id, row.version, &Label::from(&row)))
+}
+
+// The arguments are the handler's extractors plus the kind; bundling them would only
+// move the list elsewhere.
+#[allow(clippy::too_many_arguments)]
+async fn update(
+    kind: &'static str,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: Uuid,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::CrmConfigure)?;
+    let actor = principal.actor(Some(request_id.to_string()));
+    let row = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let current = persistence::labels::find(conn, kind, id)?;
+                if_match.check(id, current.version)?;
+                let before = LabelInput {
+                    name: current.name.clone(),
+                    description: current.description.clone(),
+                    color: current.color.clone(),
+                    rank: current.rank,
+                };
+                let (after, name_key) = checked(kind, patch.apply(&before)?)?;
+                let mut row = current.clone();
+                row.name = after.name;
+                row.name_key = name_key;
+                row.description = after.description;
+                row.color = after.color;
+                row.rank = after.rank;
+                let row = persistence::labels::update(conn, &row)?;
+                audit::record_change(
+                    conn,
+                    &actor,
+                    &format!("{kind}.update"),
+                    kind,
+                    id,
+                    &current.audit_snapshot(),
+                    &row.audit_snapshot(),
+                )?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok(etag::single(&req, id, row.version, &Label::from(&row)))
+}
+
+async fn delete(
+    kind: &'static str,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: Uuid,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::CrmConfigure)?;
+    let actor = principal.actor(Some(request_id.to_string()));
+    state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let current = persistence::labels::find(conn, kind, id)?;
+                if_match.check(id, current.version)?;
+                persistence::labels::delete(conn, kind, id)?;
+                audit::record_change(
+                    conn,
+                    &actor,
+                    &format!("{kind}.delete"),
+                    kind,
+                    id,
+                    &current.audit_snapshot(),
+                    &serde_json::json!({}),
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn assign(
+    kind: &'static str,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: Uuid,
+    body: AssignmentRequest,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsWrite)?;
+    if body.customer_ids.is_empty() || body.customer_ids.len() > MAX_ASSIGNMENT {
+        return Err(ApiError::field(
+            "customer_ids",
+            "invalid_length",
+            format!("must list 1 to {MAX_ASSIGNMENT} customers"),
+        ));
+    }
+    let scope = scope_of(&principal);
+    let actor = principal.actor(Some(request_id.to_string()));
+    let attach = body.action == AssignmentAction::Add;
+    let mut ids = body.customer_ids;
+    ids.sort();
+    ids.dedup();
+    let result = state
+        .db(move |conn| {
+            transaction(conn, |conn| {
+                let label = persistence::labels::find(conn, kind, id)?;
+                let rows = persistence::customers::search::visible_rows(conn, &ids, &scope)?;
+                let allowed: Vec<Uuid> = rows.iter().map(|row| row.id.0).collect();
+                let not_found: Vec<Uuid> = ids
+                    .iter()
+                    .copied()
+                    .filter(|id| !allowed.contains(id))
+                    .collect();
+                let changed = persistence::labels::assign(conn, &label, &allowed, attach)?;
+                persistence::customers::history::touch(conn, &allowed)?;
+                audit::record(
+                    conn,
+                    &actor,
+                    NewAuditEvent {
+                        action: &format!("{kind}.{}", if attach { "assign" } else { "unassign" }),
+                        resource_type: kind,
+                        resource_id: Some(id.to_string()),
+                        changes: Some(serde_json::json!({"customer_ids": allowed})),
+                    },
+                )?;
+                Ok(AssignmentResult {
+                    changed,
+                    unchanged: allowed.len() - changed.min(allowed.len()),
+                    not_found,
+                })
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// One set of annotated handlers per label kind, delegating to the shared functions.
+macro_rules! label_routes {
+    ($module:ident, $kind:expr, $path:literal, $item:literal, $assignments:literal, $tag:literal, $singular:literal, $plural:literal,
+     docs: [$create:literal, $list:literal, $get:literal, $update:literal, $delete:literal, $assign:literal]) => {
+        pub mod $module {
+            use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+            use uuid::Uuid;
+
+            use super::{AssignmentRequest, AssignmentResult, Label, LabelInput};
+            use crate::auth::Principal;
+            use crate::conventions::etag::IfMatch;
+            use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+            use crate::error::ApiResult;
+            use crate::state::AppState;
+
+            #[doc = $create]
+            #[utoipa::path(tag = $tag, operation_id = concat!("create_", $singular), request_body = LabelInput,
+                responses((status = 201, description = "Created", body = Label, headers(("Location" = String), ("ETag" = String))),
+                          (status = 409, description = "The name is taken", body = crate::error::Problem, content_type = "application/problem+json")))]
+            #[post($path)]
+            pub async fn create(state: web::Data<AppState>, principal: Principal, request_id: RequestId, body: JsonBody<LabelInput>) -> ApiResult<HttpResponse> {
+                super::create($kind, state, principal, request_id, body.0).await
+            }
+
+            #[doc = $list]
+            #[utoipa::path(tag = $tag, operation_id = concat!("list_", $plural), params(PageParams),
+                responses((status = 200, description = "One page", body = Page<Label>)))]
+            #[get($path)]
+            pub async fn list(state: web::Data<AppState>, principal: Principal, page: PageParams) -> ApiResult<HttpResponse> {
+                super::list($kind, state, principal, page).await
+            }
+
+            #[doc = $get]
+            #[utoipa::path(tag = $tag, operation_id = concat!("get_", $singular), params(("id" = Uuid, Path, description = "Id")),
+                responses((status = 200, description = "Found", body = Label, headers(("ETag" = String)))))]
+            #[get($item)]
+            pub async fn get(req: HttpRequest, state: web::Data<AppState>, principal: Principal, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+                super::get($kind, req, state, principal, id.into_inner()).await
+            }
+
+            #[doc = $update]
+            #[utoipa::path(tag = $tag, operation_id = concat!("update_", $singular),
+                params(("id" = Uuid, Path, description = "Id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+                request_body(content = LabelInput, content_type = "application/merge-patch+json"),
+                responses((status = 200, description = "Changed", body = Label, headers(("ETag" = String))),
+                          (status = 409, description = "The name is taken", body = crate::error::Problem, content_type = "application/problem+json")))]
+            #[patch($item)]
+            #[allow(clippy::too_many_arguments)]
+            pub async fn update(req: HttpRequest, state: web::Data<AppState>, principal: Principal, request_id: RequestId, id: web::Path<Uuid>, if_match: IfMatch, patch: MergePatch) -> ApiResult<HttpResponse> {
+                super::update($kind, req, state, principal, request_id, id.into_inner(), if_match, patch).await
+            }
+
+            #[doc = $delete]
+            #[utoipa::path(tag = $tag, operation_id = concat!("delete_", $singular),
+                params(("id" = Uuid, Path, description = "Id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+                responses((status = 204, description = "Deleted")))]
+            #[delete($item)]
+            pub async fn delete(state: web::Data<AppState>, principal: Principal, request_id: RequestId, id: web::Path<Uuid>, if_match: IfMatch) -> ApiResult<HttpResponse> {
+                super::delete($kind, state, principal, request_id, id.into_inner(), if_match).await
+            }
+
+            #[doc = $assign]
+            #[utoipa::path(tag = $tag, operation_id = concat!("assign_", $singular), params(("id" = Uuid, Path, description = "Id")),
+                request_body = AssignmentRequest,
+                responses((status = 200, description = "Assignment result", body = AssignmentResult)))]
+            #[post($assignments)]
+            pub async fn assign(state: web::Data<AppState>, principal: Principal, request_id: RequestId, id: web::Path<Uuid>, body: JsonBody<AssignmentRequest>) -> ApiResult<HttpResponse> {
+                super::assign($kind, state, principal, request_id, id.into_inner(), body.0).await
+            }
+
+            pub fn configure(cfg: &mut web::ServiceConfig) {
+                cfg.service(create).service(list).service(get).service(update).service(delete).service(assign);
+            }
+        }
+    };
+}
+
+label_routes!(
+    tags,
+    persistence::labels::TAG,
+    "/api/v1/tags",
+    "/api/v1/tags/{id}",
+    "/api/v1/tags/{id}/assignments",
+    "tags",
+    "tag",
+    "tags",
+    docs: [
+        "Create a tag.",
+        "List tags in creation order.",
+        "Get a tag.",
+        "Change a tag (JSON Merge Patch).",
+        "Delete a tag; it is removed from every customer.",
+        "Add or remove a tag on many customers at once."
+    ]
+);
+label_routes!(
+    groups,
+    persistence::labels::GROUP,
+    "/api/v1/customer-groups",
+    "/api/v1/customer-groups/{id}",
+    "/api/v1/customer-groups/{id}/assignments",
+    "customer_groups",
+    "customer_group",
+    "customer_groups",
+    docs: [
+        "Create a customer group.",
+        "List customer groups in creation order.",
+        "Get a customer group.",
+        "Change a customer group (JSON Merge Patch).",
+        "Delete a customer group; it is removed from every customer.",
+        "Add or remove a customer group on many customers at once."
+    ]
+);
+label_routes!(
+    tiers,
+    persistence::labels::TIER,
+    "/api/v1/tiers",
+    "/api/v1/tiers/{id}",
+    "/api/v1/tiers/{id}/assignments",
+    "tiers",
+    "tier",
+    "tiers",
+    docs: [
+        "Create a tier.",
+        "List tiers in creation order.",
+        "Get a tier.",
+        "Change a tier (JSON Merge Patch).",
+        "Delete a tier; it is removed from every customer.",
+        "Add or remove a tier on many customers at once."
+    ]
+);
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        tags::create,
+        tags::list,
+        tags::get,
+        tags::update,
+        tags::delete,
+        tags::assign,
+        groups::create,
+        groups::list,
+        groups::get,
+        groups::update,
+        groups::delete,
+        groups::assign,
+        tiers::create,
+        tiers::list,
+        tiers::get,
+        tiers::update,
+        tiers::delete,
+        tiers::assign,
+    ),
+    components(schemas(
+        Label,
+        LabelInput,
+        AssignmentRequest,
+        AssignmentResult,
+        AssignmentAction
+    ))
+)]
+pub struct LabelsApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    tags::configure(cfg);
+    groups::configure(cfg);
+    tiers::configure(cfg);
+}
