@@ -85,4 +85,26 @@ else:
 
 events = call("audit", "list_audit_events", admin, 200, resource_type="user")
 assert any(str(event.resource_id) == str(user.id) for event in events.data)
+tag = call("tags", "create_tag", admin, 201, body={"name": f"VIP {suffix}"})
+customer = call(
+    "customers",
+    "create_customer",
+    admin,
+    201,
+    body={
+        "kind": "person",
+        "first_name": "علی",
+        "last_name": f"کریمی {suffix}",
+        "phones": [{"number": "۰۹۱۲ ۱۲۳ ۴۵۶۷"}],
+        "national_code": "0076229645",
+        "tag_ids": [str(tag.id)],
+    },
+    peyvand_confirm_duplicate="true",
+)
+assert customer.phones[0].number == "+989121234567"
+found = call("customers", "search_customers", admin, 200, body={"q": f"كريمي {suffix}"})
+assert [str(c.id) for c in found.data] == [str(customer.id)]
+overview = call("customers", "get_customer_overview", admin, 200, id=customer.id)
+assert [t.name for t in overview.tags] == [f"VIP {suffix}"]
+assert overview.orders == []
 print("sdk scenario: ok")
