@@ -26,7 +26,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 const VERIFY_BATCH: i64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditEvent {
     pub seq: i64,
     pub id: DbUuid,
@@ -108,6 +108,29 @@ pub fn record_change(
 /// bound values.
 const APPEND_CHUNK: usize = 2_000;
 
+/// An event with the digest of its changes computed. The digest is the costly part of
+/// hashing an event and needs nothing from the chain, so bulk writers compute it ahead,
+/// off the thread that holds the connection ([`NewAuditEvent::digested`]).
+#[derive(Debug, Clone)]
+pub struct DigestedEvent<'a> {
+    event: NewAuditEvent<'a>,
+    changes_digest: String,
+}
+
+impl<'a> NewAuditEvent<'a> {
+    pub fn digested(self) -> DigestedEvent<'a> {
+        let changes_digest = self
+            .changes
+            .as_ref()
+            .map(changes_digest)
+            .unwrap_or_default();
+        DigestedEvent {
+            event: self,
+            changes_digest,
+        }
+    }
+}
+
 /// Appends `events` in order, chained to the log's last event, with one read of the
 /// chain's end and multi-row inserts, so a bulk change (an import) costs a few round
 /// trips instead of three per event. Must run inside the write transaction of the
@@ -116,6 +139,16 @@ pub fn record_many(
     conn: &mut DbConnection,
     actor: &Actor,
     events: Vec<NewAuditEvent<'_>>,
+) -> Result<Vec<AuditEvent>, PersistenceError> {
+    let events = events.into_iter().map(NewAuditEvent::digested).collect();
+    record_digested(conn, actor, events)
+}
+
+/// [`record_many`] for events whose digests are already computed.
+pub fn record_digested(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    events: Vec<DigestedEvent<'_>>,
 ) -> Result<Vec<AuditEvent>, PersistenceError> {
     if events.is_empty() {
         return Ok(Vec::new());
@@ -132,7 +165,11 @@ pub fn record_many(
     };
     let occurred_at = DbTime(crate::now());
     let mut rows = Vec::with_capacity(events.len());
-    for event in events {
+    for DigestedEvent {
+        event,
+        changes_digest,
+    } in events
+    {
         let mut row = AuditEvent {
             seq,
             id: DbUuid(Uuid::now_v7()),
@@ -147,13 +184,13 @@ pub fn record_many(
             prev_hash,
             hash: String::new(),
         };
-        row.hash = content_hash(&row);
+        row.hash = chain_hash(&row, &changes_digest);
         prev_hash = row.hash.clone();
         seq += 1;
         rows.push(row);
     }
     for chunk in rows.chunks(APPEND_CHUNK) {
-        crate::insert_batch!(conn, audit_events::table, chunk)?;
+        crate::copy_rows!(conn, audit_events::table, chunk)?;
     }
     Ok(rows)
 }
@@ -174,12 +211,17 @@ fn serialize_appends(conn: &mut DbConnection) -> Result<(), PersistenceError> {
 
 /// SHA-256 over every field but the hash itself, in a fixed textual form.
 pub fn content_hash(event: &AuditEvent) -> String {
-    let mut hasher = Sha256::new();
     let changes = event
         .changes
         .as_ref()
         .map(|c| changes_digest(&c.0))
         .unwrap_or_default();
+    chain_hash(event, &changes)
+}
+
+/// [`content_hash`] with the digest of the event's changes given.
+fn chain_hash(event: &AuditEvent, changes: &str) -> String {
+    let mut hasher = Sha256::new();
     let parts = [
         event.prev_hash.as_str(),
         &event.seq.to_string(),
@@ -193,7 +235,7 @@ pub fn content_hash(event: &AuditEvent) -> String {
         &event.action,
         &event.resource_type,
         event.resource_id.as_deref().unwrap_or(""),
-        &changes,
+        changes,
         event.request_id.as_deref().unwrap_or(""),
     ];
     for part in parts {

@@ -71,6 +71,7 @@ impl JobHandler for CustomerImportJob {
             plan,
             definitions,
         );
+        let started = std::time::Instant::now();
         let total = sheet.rows.len().max(1) as f64;
         let mut checked = 0;
         for batch in sheet.rows.chunks(BATCH_ROWS) {
@@ -82,6 +83,7 @@ impl JobHandler for CustomerImportJob {
             ctx.set_progress(CHECKING_SHARE * checked as f64 / total)?;
         }
         let (report, writes) = importer.finish();
+        let checked_in = started.elapsed();
         write_transaction(&mut conn, |conn| {
             if let Some(writes) = &writes {
                 import::write(conn, &writer, writes)?;
@@ -90,6 +92,13 @@ impl JobHandler for CustomerImportJob {
             Ok::<_, TxError>(())
         })
         .map_err(failed)?;
+        // Phase times, so that a slow import shows whether checking or writing is slow.
+        tracing::info!(
+            rows = sheet.rows.len(),
+            check_ms = checked_in.as_millis() as u64,
+            write_ms = (started.elapsed() - checked_in).as_millis() as u64,
+            "import finished"
+        );
         serde_json::to_value(report).map_err(|err| JobError::Permanent(err.to_string()))
     }
 }

@@ -10,7 +10,7 @@ use crate::sql_types::{DbTime, DbUuid};
 use crate::PersistenceError;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = lifecycle_transitions)]
+#[diesel(table_name = lifecycle_transitions, treat_none_as_default_value = false)]
 pub struct LifecycleTransitionRow {
     pub id: DbUuid,
     pub customer_id: DbUuid,
@@ -37,7 +37,7 @@ pub fn record_transitions(
     rows: &[LifecycleTransitionRow],
 ) -> Result<(), PersistenceError> {
     for chunk in rows.chunks(2_000) {
-        crate::insert_batch!(conn, lifecycle_transitions::table, chunk)?;
+        crate::copy_rows!(conn, lifecycle_transitions::table, chunk)?;
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ const DUPLICATE_CODE: &str = "a customer with this code already exists";
 const CHUNK: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = customers, treat_none_as_null = true)]
+#[diesel(table_name = customers, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CustomerRow {
     pub id: DbUuid,
     pub kind: String,
@@ -83,7 +83,7 @@ pub struct CustomerRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = customer_phones)]
+#[diesel(table_name = customer_phones, treat_none_as_default_value = false)]
 pub struct PhoneRow {
     pub id: DbUuid,
     pub customer_id: DbUuid,
@@ -95,7 +95,7 @@ pub struct PhoneRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = customer_emails)]
+#[diesel(table_name = customer_emails, treat_none_as_default_value = false)]
 pub struct EmailRow {
     pub id: DbUuid,
     pub customer_id: DbUuid,
@@ -106,7 +106,7 @@ pub struct EmailRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = customer_addresses)]
+#[diesel(table_name = customer_addresses, treat_none_as_default_value = false)]
 pub struct AddressRow {
     pub id: DbUuid,
     pub customer_id: DbUuid,
@@ -121,7 +121,7 @@ pub struct AddressRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = customer_custom_values)]
+#[diesel(table_name = customer_custom_values, treat_none_as_default_value = false)]
 pub struct CustomValueRow {
     pub customer_id: DbUuid,
     pub field_key: String,
@@ -433,7 +433,7 @@ pub fn insert_many(
 ) -> Result<(), PersistenceError> {
     for chunk in records.chunks(CHUNK) {
         let rows: Vec<&CustomerRow> = chunk.iter().map(|r| &r.row).collect();
-        crate::insert_batch!(conn, customers::table, rows)
+        crate::copy_rows!(conn, customers::table, rows)
             .map_err(|err| PersistenceError::from_write(err, DUPLICATE_CODE))?;
     }
     insert_dependents(conn, &records.iter().collect::<Vec<_>>(), custom)
@@ -464,16 +464,16 @@ fn insert_dependents(
         })
         .collect();
     for chunk in phones.chunks(CHUNK * 4) {
-        crate::insert_batch!(conn, customer_phones::table, chunk.to_vec())?;
+        crate::copy_rows!(conn, customer_phones::table, chunk.to_vec())?;
     }
     for chunk in emails.chunks(CHUNK * 4) {
-        crate::insert_batch!(conn, customer_emails::table, chunk.to_vec())?;
+        crate::copy_rows!(conn, customer_emails::table, chunk.to_vec())?;
     }
     for chunk in addresses.chunks(CHUNK * 2) {
-        crate::insert_batch!(conn, customer_addresses::table, chunk.to_vec())?;
+        crate::copy_rows!(conn, customer_addresses::table, chunk.to_vec())?;
     }
     for chunk in values.chunks(CHUNK * 4) {
-        crate::insert_batch!(conn, customer_custom_values::table, chunk)?;
+        crate::copy_rows!(conn, customer_custom_values::table, chunk)?;
     }
     for chunk in labels.chunks(CHUNK * 4) {
         let rows: Vec<_> = chunk
