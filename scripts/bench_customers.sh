@@ -3,6 +3,7 @@
 # wrk the latency of get-by-id, a filtered search and a Persian quick search on SQLite
 # and PostgreSQL. Run it for 100k and 1M to see how cost grows.
 #   scripts/bench_customers.sh [customers=1000000] [seconds=20] [connections=2]
+# Env: BENCH_BACKENDS ("sqlite postgres"), BENCH_KEEP_DB=1 keeps the PostgreSQL database.
 # Two connections on two cores measure latency without queueing; more connections
 # measure throughput, with latency that is mostly time spent waiting in line.
 set -euo pipefail
@@ -78,6 +79,9 @@ for backend in $BACKENDS; do
         DB="peyvand_bench_$$"
         psql "$PG_SERVER/postgres" -qc "CREATE DATABASE $DB"
         run_backend postgres "$PG_SERVER/$DB"
-        psql "$PG_SERVER/postgres" -qc "DROP DATABASE $DB WITH (FORCE)"
+        # BENCH_KEEP_DB=1 leaves the database for EXPLAIN and re-runs.
+        if [[ ${BENCH_KEEP_DB:-0} == 1 ]]; then echo "kept database $DB"; else
+            psql "$PG_SERVER/postgres" -qc "DROP DATABASE $DB WITH (FORCE)"
+        fi
     fi
 done

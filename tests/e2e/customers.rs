@@ -317,6 +317,7 @@ fn quick_search_is_persian_aware() {
         assert_eq!(q("+98912"), ["علی کریمی"]);
         assert_eq!(q("علی رضا"), ["علی‌رضا محمدی"], "space matches half-space");
         assert_eq!(q("علیرضا"), ["علی‌رضا محمدی"]);
+        assert_eq!(q("علی\u{200C}رضا"), ["علی‌رضا محمدی"], "half-space query");
         assert_eq!(
             q("ALI"),
             ["Ali Rezaei", "علی‌رضا محمدی"],

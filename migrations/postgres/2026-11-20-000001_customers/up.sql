@@ -112,6 +112,11 @@ CREATE INDEX customers_referred_by_customer_idx ON customers (referred_by_custom
 CREATE INDEX customers_merged_into_idx ON customers (merged_into_id) WHERE merged_into_id IS NOT NULL;
 CREATE INDEX customers_acquisition_source_idx ON customers (acquisition_source, created_at, id);
 CREATE INDEX customers_search_text_trgm_idx ON customers USING gin (search_text gin_trgm_ops);
+-- Every search text is distinct, so the planner estimates `LIKE '%term%'` from the
+-- histogram alone; at the default 100 entries a surname held by 2 % of customers is
+-- estimated at 0.01 % and the planner sorts all its matches instead of walking the sort
+-- index (measured at 1M customers: 230 ms against 5 ms).
+ALTER TABLE customers ALTER COLUMN search_text SET STATISTICS 1000;
 
 CREATE TABLE customer_phones (
     id uuid PRIMARY KEY,
