@@ -13,6 +13,21 @@ pub struct TestDb {
     pub url: String,
     pub pool: DbPool,
     _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL only: the server and the database to drop when the test is done.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    /// Drops the PostgreSQL database (its pool's connections with it), so that test
+    /// runs leave no databases behind on the server.
+    fn drop(&mut self) {
+        if let Some((server_url, name)) = &self.postgres {
+            if let Ok(mut admin) = PgConnection::establish(server_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
 }
 
 pub fn postgres_url() -> Option<String> {
@@ -43,6 +58,7 @@ pub fn sqlite() -> TestDb {
         pool: migrated_pool(&url),
         url,
         _dir: Some(dir),
+        postgres: None,
     }
 }
 
@@ -61,6 +77,7 @@ pub fn postgres(server_url: &str) -> TestDb {
         pool: migrated_pool(&url),
         url,
         _dir: None,
+        postgres: Some((server_url.to_string(), name)),
     }
 }
 
