@@ -804,3 +804,84 @@ fn business_settings_default_and_change() {
         assert_eq!(settings["holidays"][0]["name"], "نوروز");
     });
 }
+
+#[test]
+fn batch_creates_each_item_on_its_own_with_a_result_per_item() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (_, email, password) = app.create_user("sales", Some("own"));
+        let sales = app.login(&email, &password).access_token;
+        create(
+            app,
+            &admin,
+            json!({"kind": "person", "last_name": "Existing", "code": "B-1"}),
+        );
+        let batch = |token: &str, body: Value| {
+            let response = app
+                .authed(Method::POST, "/api/v1/customers/batch", token)
+                .json(&body)
+                .send()
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().unwrap())
+        };
+        let (other_id, _, _) = app.create_user("sales", Some("own"));
+
+        let (status, body) = batch(
+            &sales,
+            json!({"items": [
+                {"kind": "person", "last_name": "کریمی", "phones": [{"number": "0912 123 4567"}]},
+                {"kind": "person", "last_name": "Bad", "national_code": "1234567890"},
+                {"kind": "person", "last_name": "Taken", "code": "B-1"},
+                {"kind": "person", "last_name": "Someone else's", "owner_id": other_id.to_string()},
+                {"kind": "organization", "organization_name": "پیوند"}
+            ]}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let statuses: Vec<u64> = body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_u64().unwrap())
+            .collect();
+        assert_eq!(statuses, [201, 422, 409, 422, 201], "{body}");
+        assert_eq!(
+            (body["created"].clone(), body["failed"].clone()),
+            (json!(2), json!(3))
+        );
+        let results = body["results"].as_array().unwrap();
+        assert_eq!(
+            results[0]["customer"]["phones"][0]["number"],
+            "+989121234567"
+        );
+        assert_eq!(results[1]["index"], 1);
+        assert_eq!(
+            field_codes(&results[1]["problem"]),
+            [("national_code".to_string(), "invalid_checksum".to_string())]
+        );
+        assert_eq!(results[3]["problem"]["errors"][0]["field"], "owner_id");
+        // Refused items wrote nothing; the created ones belong to the caller.
+        let mine = search(app, &sales, json!({}));
+        assert_eq!(names(&mine), ["پیوند", "کریمی"]);
+        assert!(search(app, &admin, json!({"q": "bad"})).is_empty());
+
+        let too_many: Vec<Value> = (0..101)
+            .map(|i| json!({"kind": "person", "last_name": format!("P{i}")}))
+            .collect();
+        for (items, code) in [(json!([]), "too_short"), (json!(too_many), "too_long")] {
+            let (status, problem) = batch(&admin, json!({"items": items}));
+            assert_eq!(status, 422, "{problem}");
+            assert_eq!(
+                field_codes(&problem),
+                [("items".to_string(), code.to_string())]
+            );
+        }
+        let (_, email, password) = app.create_user("read_only", None);
+        let reader = app.login(&email, &password).access_token;
+        let (status, _) = batch(
+            &reader,
+            json!({"items": [{"kind": "person", "last_name": "X"}]}),
+        );
+        assert_eq!(status, 403);
+    });
+}

@@ -266,11 +266,12 @@ fn rule_code(error: &validator::ValidationError) -> String {
         "range" => "out_of_range".into(),
         "required" => "required".into(),
         "length" => {
-            let length = error
-                .params
-                .get("value")
-                .and_then(|v| v.as_str())
-                .map(|v| v.chars().count() as u64);
+            // The checked value: text (counted in characters) or a list.
+            let length = error.params.get("value").and_then(|v| {
+                v.as_str()
+                    .map(|text| text.chars().count() as u64)
+                    .or_else(|| v.as_array().map(|list| list.len() as u64))
+            });
             let min = error.params.get("min").and_then(|v| v.as_u64());
             match (length, min) {
                 (Some(length), Some(min)) if length < min => "too_short".into(),

@@ -1,9 +1,13 @@
 //! Create, read, change and delete single customers.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
 use domain::authz::Permission;
 use domain::customers::{CustomerInput, DUPLICATE_THRESHOLD};
 use persistence::audit::{self, NewAuditEvent};
+use persistence::customers::search::Scope;
+use persistence::customers::CustomerRecord;
+use persistence::db::DbConnection;
 use uuid::Uuid;
 
 use super::model::Customer;
@@ -52,11 +56,7 @@ pub async fn create_customer(
     body: JsonBody<CustomerInput>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
-    let confirmed = req
-        .headers()
-        .get(CONFIRM_DUPLICATE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let confirmed = duplicate_confirmed(&req);
     let writer = writer(&principal, &request_id);
     let scope = scope_of(&principal);
     let today = state.today();
@@ -64,24 +64,7 @@ pub async fn create_customer(
     let record = state
         .db(move |conn| {
             transaction(conn, |conn| {
-                let mut input = input;
-                service::apply_defaults(conn, &mut input, &writer)?;
-                service::check_assignment(conn, &scope, &input)?;
-                let definitions = service::definitions(conn)?;
-                let checked = service::check(conn, input, today, &definitions)?;
-                if !confirmed {
-                    let evidence = duplicates::evidence_of_input(&checked.input);
-                    let likely: Vec<_> = duplicates::candidates(conn, &evidence, None, &scope)?
-                        .into_iter()
-                        .filter(|c| c.score >= DUPLICATE_THRESHOLD)
-                        .collect();
-                    if !likely.is_empty() {
-                        let candidates = serde_json::to_value(likely)
-                            .map_err(|err| ApiError::Internal(err.to_string()))?;
-                        return Err(TxError::Api(ApiError::LikelyDuplicate(candidates)));
-                    }
-                }
-                service::create(conn, &writer, &checked, "created")
+                create_one(conn, &writer, &scope, today, input, confirmed)
             })
         })
         .await?;
@@ -92,6 +75,43 @@ pub async fn create_customer(
         record.row.version,
         &Customer::from_record(&record)?,
     ))
+}
+
+/// Whether the request carries `Peyvand-Confirm-Duplicate: true`.
+pub(super) fn duplicate_confirmed(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONFIRM_DUPLICATE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Checks and stores one new customer inside the caller's transaction: defaults, the
+/// assignment rule, every field rule and, unless `confirmed`, the duplicate check.
+pub(super) fn create_one(
+    conn: &mut DbConnection,
+    writer: &Writer,
+    scope: &Scope,
+    today: NaiveDate,
+    mut input: CustomerInput,
+    confirmed: bool,
+) -> Result<CustomerRecord, TxError> {
+    service::apply_defaults(conn, &mut input, writer)?;
+    service::check_assignment(conn, scope, &input)?;
+    let definitions = service::definitions(conn)?;
+    let checked = service::check(conn, input, today, &definitions)?;
+    if !confirmed {
+        let evidence = duplicates::evidence_of_input(&checked.input);
+        let likely: Vec<_> = duplicates::candidates(conn, &evidence, None, scope)?
+            .into_iter()
+            .filter(|c| c.score >= DUPLICATE_THRESHOLD)
+            .collect();
+        if !likely.is_empty() {
+            let candidates =
+                serde_json::to_value(likely).map_err(|err| ApiError::Internal(err.to_string()))?;
+            return Err(TxError::Api(ApiError::LikelyDuplicate(candidates)));
+        }
+    }
+    service::create(conn, writer, &checked, "created")
 }
 
 /// Get a customer.

@@ -3,6 +3,7 @@
 //! then the record's visibility, so a customer outside the caller's scope answers 404
 //! exactly as a missing one does.
 
+mod batch;
 mod crud;
 mod duplicates;
 mod merge;
@@ -29,6 +30,7 @@ pub use search::CustomerSearch;
 #[openapi(
     paths(
         crud::create_customer,
+        batch::create_customers_batch,
         crud::get_customer,
         crud::update_customer,
         crud::delete_customer,
@@ -55,6 +57,9 @@ pub use search::CustomerSearch;
     ),
     components(schemas(
         model::Customer,
+        batch::CustomerBatchRequest,
+        batch::CustomerBatchItem,
+        batch::CustomerBatchResponse,
         domain::customers::CustomerInput,
         domain::customers::CustomerKind,
         domain::customers::Gender,
@@ -84,9 +89,10 @@ pub use search::CustomerSearch;
 pub struct CustomersApi;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Literal paths (`search`, `merge`, `merges`, `duplicate-scans`) before `{id}` so
+    // Literal paths (`search`, `batch`, `merge`, `merges`, `duplicate-scans`) before `{id}` so
     // that they win.
     cfg.service(search::search_customers)
+        .service(batch::create_customers_batch)
         .service(merge::merge_customers)
         .service(merge::get_customer_merge)
         .service(merge::undo_customer_merge)
