@@ -107,4 +107,17 @@ assert [str(c.id) for c in found.data] == [str(customer.id)]
 overview = call("customers", "get_customer_overview", admin, 200, id=customer.id)
 assert [t.name for t in overview.tags] == [f"VIP {suffix}"]
 assert overview.orders == []
+batch = call(
+    "customers",
+    "create_customers_batch",
+    admin,
+    200,
+    body={"items": [
+        {"kind": "organization", "organization_name": f"پیوند {suffix}"},
+        {"kind": "person", "last_name": "Bad", "national_code": "1234567890"},
+    ]},
+)
+assert [item.status for item in batch.results] == [201, 422]
+assert batch.results[0].customer.organization_name == f"پیوند {suffix}"
+assert batch.results[1].problem.errors[0].field == "national_code"
 print("sdk scenario: ok")
