@@ -120,7 +120,7 @@ impl JobHandler for CustomerExportJob {
             rows += records.len() as u64;
             ctx.set_progress(rows as f64 / total)?;
             match records.last() {
-                Some(last) if more => search.after = Some(search.keyset_after(&last.row)),
+                Some(last) if more => search.after = Some(search.keyset_after(last)),
                 _ => break,
             }
         }

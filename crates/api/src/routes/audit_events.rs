@@ -1,7 +1,6 @@
 //! The audit log (D-4), for administrators (`audit:read`): listing with filters, single
 //! events, and verification of the hash chain as a background job.
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
@@ -14,7 +13,7 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::jobs::{enqueue_audited, job_location, JobResource};
+use super::jobs::{accepted, enqueue_audited, JobResource};
 use crate::auth::Principal;
 use crate::conventions::pagination::{invalid_cursor, Cursor};
 use crate::conventions::problem::BadParameter;
@@ -261,8 +260,5 @@ pub async fn verify_audit_chain(
             })?)
         })
         .await?;
-    let job = JobResource::try_from(job)?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, job_location(job.id)))
-        .json(job))
+    accepted(job)
 }

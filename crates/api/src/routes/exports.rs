@@ -2,7 +2,7 @@
 //! search (the caller's visibility applies, as in `POST /customers/search`), and
 //! `GET /api/v1/exports/{job_id}/file` streams the finished file from the database.
 
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::web::Bytes;
 use actix_web::{get, post, web, HttpResponse};
 use domain::authz::Permission;
@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use super::customers::search;
-use super::jobs::{enqueue_audited, job_location, visible_job, JobResource};
+use super::jobs::{accepted, enqueue_audited, visible_job, JobResource};
 use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::{JsonBody, RequestId};
@@ -107,10 +107,7 @@ pub async fn create_export(
             })
         })
         .await?;
-    let job = JobResource::try_from(job)?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, job_location(job.id)))
-        .json(job))
+    Ok(accepted(job)?)
 }
 
 /// Download an export.

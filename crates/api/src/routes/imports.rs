@@ -4,7 +4,6 @@
 //! result is the same report. Either way an import is all or nothing.
 
 use actix_multipart::Multipart;
-use actix_web::http::header;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use domain::authz::Permission;
@@ -14,7 +13,7 @@ use persistence::jobs::NewJob;
 use tabular::{Format, InputSheet};
 use utoipa::{OpenApi, ToSchema};
 
-use super::jobs::{enqueue_audited, job_location, JobResource};
+use super::jobs::{accepted, enqueue_audited, JobResource};
 use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::json_body::{self, body_limit, MULTIPART_FORM_DATA};
@@ -304,8 +303,5 @@ pub async fn create_import(
             })
         })
         .await?;
-    let job = JobResource::try_from(job)?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, job_location(job.id)))
-        .json(job))
+    accepted(job)
 }

@@ -130,6 +130,14 @@ pub fn job_location(id: Uuid) -> String {
     format!("/api/v1/jobs/{id}")
 }
 
+/// The answer to a request that started `job`: 202 with the job and its `Location`.
+pub fn accepted(job: Job) -> ApiResult<HttpResponse> {
+    let job = JobResource::try_from(job)?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((actix_web::http::header::LOCATION, job_location(job.id)))
+        .json(job))
+}
+
 /// Loads a job the principal may see: its creator, or an administrator. Others get
 /// [`ApiError::NotFound`], so job ids cannot be probed.
 pub(crate) fn visible_job(

@@ -87,10 +87,12 @@ pub async fn create_customers_batch(
     let lang = Lang::current();
     let results = state
         .db(move |conn| {
+            // Custom-field definitions change rarely: read once for the whole batch.
+            let definitions = crate::customers::definitions(conn)?;
             let mut results = Vec::with_capacity(items.len());
             for (index, input) in items.into_iter().enumerate() {
                 let created = transaction(conn, |conn| {
-                    create_one(conn, &writer, &scope, today, input, confirmed)
+                    create_one(conn, &writer, &scope, today, &definitions, input, confirmed)
                 })
                 .and_then(|record| Customer::from_record(&record));
                 results.push(match created {

@@ -3,7 +3,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use domain::authz::Permission;
-use domain::customers::{CustomerInput, DUPLICATE_THRESHOLD};
+use domain::customers::{CustomFieldDefinition, CustomerInput, DUPLICATE_THRESHOLD};
 use persistence::audit::{self, NewAuditEvent};
 use persistence::customers::search::Scope;
 use persistence::customers::CustomerRecord;
@@ -64,7 +64,8 @@ pub async fn create_customer(
     let record = state
         .db(move |conn| {
             transaction(conn, |conn| {
-                create_one(conn, &writer, &scope, today, input, confirmed)
+                let definitions = service::definitions(conn)?;
+                create_one(conn, &writer, &scope, today, &definitions, input, confirmed)
             })
         })
         .await?;
@@ -92,13 +93,13 @@ pub(super) fn create_one(
     writer: &Writer,
     scope: &Scope,
     today: NaiveDate,
+    definitions: &[CustomFieldDefinition],
     mut input: CustomerInput,
     confirmed: bool,
 ) -> Result<CustomerRecord, TxError> {
     service::apply_defaults(conn, &mut input, writer)?;
     service::check_assignment(conn, scope, &input)?;
-    let definitions = service::definitions(conn)?;
-    let checked = service::check(conn, input, today, &definitions)?;
+    let checked = service::check(conn, input, today, definitions)?;
     if !confirmed {
         let evidence = duplicates::evidence_of_input(&checked.input);
         let likely: Vec<_> = duplicates::candidates(conn, &evidence, None, scope)?

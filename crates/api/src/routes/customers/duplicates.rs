@@ -1,7 +1,6 @@
 //! Duplicate detection (D-2): the likely duplicates of one customer, and a scan of the
 //! whole workspace that runs as a job (`customers.duplicate_scan`).
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use domain::authz::Permission;
 use domain::customers::DUPLICATE_THRESHOLD;
@@ -18,7 +17,7 @@ use crate::conventions::RequestId;
 use crate::customers::duplicates::{candidates, DuplicateCandidate};
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::{DuplicateScanPayload, DUPLICATE_SCAN};
-use crate::routes::jobs::{enqueue_audited, job_location, JobResource};
+use crate::routes::jobs::{accepted, enqueue_audited, JobResource};
 use crate::state::AppState;
 
 /// Attempts of a scan job before it is marked failed.
@@ -115,8 +114,5 @@ pub async fn start_duplicate_scan(
             })?)
         })
         .await?;
-    let job = JobResource::try_from(job)?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, job_location(job.id)))
-        .json(job))
+    accepted(job)
 }

@@ -12,7 +12,7 @@ use domain::filter::{FieldKind, FieldSpec, TypedValue};
 use persistence::customers::search::{
     self as customer_search, CustomerColumns, Scope, CUSTOM_FIELD_PREFIX,
 };
-use persistence::customers::{CustomerRecord, CustomerRow};
+use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ use super::scope_of;
 use crate::auth::Principal;
 use crate::conventions::search::{Search, SearchRequest, Searchable};
 use crate::conventions::{JsonBody, Page, PageParams};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// The customers catalogue of the search convention.
@@ -29,7 +29,8 @@ pub struct CustomerSearch;
 
 impl Searchable for CustomerSearch {
     type Columns = CustomerColumns;
-    type Row = CustomerRow;
+    // Whole records, so that a page converts them without looking them up again.
+    type Row = CustomerRecord;
 
     // Sortable fields are the NOT NULL columns with an index that ends in (…, id).
     const CATALOGUE: &'static [FieldSpec] = &[
@@ -80,7 +81,8 @@ impl Searchable for CustomerSearch {
     const QUICK_SEARCH: &'static [&'static str] = &[];
     const OWN_QUICK_SEARCH: bool = true;
 
-    fn sort_value(row: &CustomerRow, field: &str) -> Option<TypedValue> {
+    fn sort_value(record: &CustomerRecord, field: &str) -> Option<TypedValue> {
+        let row = &record.row;
         Some(match field {
             "id" => TypedValue::Uuid(row.id.0),
             "display_name" => TypedValue::Text(row.display_name.clone()),
@@ -90,8 +92,8 @@ impl Searchable for CustomerSearch {
         })
     }
 
-    fn id(row: &CustomerRow) -> Uuid {
-        row.id.0
+    fn id(record: &CustomerRecord) -> Uuid {
+        record.row.id.0
     }
 }
 
@@ -177,15 +179,7 @@ async fn run_search(
             Ok((search, records))
         })
         .await?;
-    let rows: Vec<CustomerRow> = records.iter().map(|r| r.row.clone()).collect();
-    let mut by_id: std::collections::HashMap<Uuid, CustomerRecord> =
-        records.into_iter().map(|r| (r.row.id.0, r)).collect();
-    let page = search.page(rows, |row| {
-        by_id
-            .remove(&row.id.0)
-            .ok_or_else(|| ApiError::Internal("customer vanished while paging".into()))
-            .and_then(|record| Customer::from_record(&record))
-    });
+    let page = search.page(records, |record| Customer::from_record(&record));
     Ok(page.collect_results()?)
 }
 
