@@ -5,7 +5,7 @@ lifetimes_cdnow_params.csv (the fitted parameters). The Rust tests feed these pa
 to their own prediction functions, so the comparison checks the prediction formulas
 independently of the optimiser.
 
-Usage (from the repository root, with ../shared beside it):
+Usage (from the repository root):
     pip install -r scripts/requirements-lifetimes.txt
     python scripts/lifetimes_reference.py
 """
@@ -17,7 +17,7 @@ import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"
+DATA = ROOT / "testdata" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"
 OUT = ROOT / "crates" / "analytics" / "tests" / "fixtures"
 
 HORIZON_WEEKS = 39

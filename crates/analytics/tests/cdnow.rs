@@ -1,11 +1,11 @@
-//! Reference values on the CDNOW sample (see `shared/data/cdnow/README.md`).
+//! Reference values on the CDNOW sample (see `testdata/cdnow/README.md`).
 
 use analytics::bgnbd::{self, BgNbdParams};
 use analytics::gamma_gamma;
 use analytics::summary::{CustomerSummary, PurchaseHistory, SummaryBuilder, TimeUnit};
 use chrono::NaiveDate;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/cdnow/");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/cdnow/");
 
 /// Relative difference of `value` from `expected`, for "three significant figures" checks.
 fn assert_3sf(name: &str, value: f64, expected: f64) {

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 const CDNOW_SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/cdnow/CDNOW_sample.txt"
+    "/../../testdata/cdnow/CDNOW_sample.txt"
 );
 
 fn scratch(name: &str) -> PathBuf {
