@@ -48,7 +48,7 @@ pub struct Problem {
     /// How many further per-field problems were found but left out of `errors`, which
     /// lists only the first 100. Absent when none were left out.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, nullable = false)]
     pub errors_omitted: Option<usize>,
     /// Existing records the request probably duplicates (`likely_duplicate` only), each
     /// with its id, score and reasons.
