@@ -17,4 +17,5 @@ mod metrics;
 mod openapi;
 mod search;
 mod teams;
+mod text_input;
 mod users;

@@ -83,6 +83,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
             .default_service(web::to(conventions::extractors::no_route))
             .wrap(from_fn(conventions::idempotency::idempotency))
+            .wrap(from_fn(conventions::parameters::refuse_control_characters))
             .wrap(from_fn(conventions::rate_limit::rate_limit))
             .wrap(conventions::cors::cors(&config.cors_origins))
             .wrap(from_fn(conventions::language::request_language))

@@ -14,6 +14,11 @@ use crate::i18n::{self, Lang};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Most entries a problem's `errors` list carries; the rest are only counted in
+/// `errors_omitted`, so a request with thousands of bad entries cannot make the server
+/// build (and the client download) a response many times its own size.
+pub const MAX_PROBLEM_ERRORS: usize = 100;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -37,9 +42,14 @@ pub struct Problem {
     pub detail: Option<String>,
     /// Stable machine-readable code, e.g. `validation_failed`, `not_found`.
     pub code: String,
-    /// Per-field problems (validation only).
+    /// Per-field problems (validation only), at most 100; see `errors_omitted`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
+    /// How many further per-field problems were found but left out of `errors`, which
+    /// lists only the first 100. Absent when none were left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, nullable = false)]
+    pub errors_omitted: Option<usize>,
     /// Existing records the request probably duplicates (`likely_duplicate` only), each
     /// with its id, score and reasons.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -164,16 +174,15 @@ impl ApiError {
 
     pub fn to_problem(&self, lang: Lang) -> Problem {
         let code = self.code();
-        let errors = match self {
-            ApiError::Validation(errors) => errors
-                .iter()
-                .map(|e| ProblemFieldError {
-                    field: e.field.clone(),
-                    code: e.code.clone(),
-                    message: i18n::field_message(&e.code, &e.message, lang),
-                })
-                .collect(),
-            _ => Vec::new(),
+        let (errors, errors_omitted) = match self {
+            ApiError::Validation(errors) => (
+                listed_errors(errors, lang),
+                errors
+                    .len()
+                    .checked_sub(MAX_PROBLEM_ERRORS)
+                    .filter(|&n| n > 0),
+            ),
+            _ => (Vec::new(), None),
         };
         Problem {
             problem_type: format!("/problems/{code}"),
@@ -182,12 +191,26 @@ impl ApiError {
             detail: self.detail(lang),
             code: code.to_string(),
             errors,
+            errors_omitted,
             candidates: match self {
                 ApiError::LikelyDuplicate(candidates) => Some(candidates.clone()),
                 _ => None,
             },
         }
     }
+}
+
+/// The first [`MAX_PROBLEM_ERRORS`] violations, localised.
+fn listed_errors(errors: &[FieldViolation], lang: Lang) -> Vec<ProblemFieldError> {
+    errors
+        .iter()
+        .take(MAX_PROBLEM_ERRORS)
+        .map(|e| ProblemFieldError {
+            field: e.field.clone(),
+            code: e.code.clone(),
+            message: i18n::field_message(&e.code, &e.message, lang),
+        })
+        .collect()
 }
 
 impl ResponseError for ApiError {
@@ -250,3 +273,41 @@ impl From<actix_web::error::BlockingError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn violations(count: usize) -> ApiError {
+        ApiError::Validation(
+            (0..count)
+                .map(|i| FieldViolation::new(format!("items[{i}]"), "invalid_value", "bad"))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_error_list_is_capped_and_the_rest_counted() {
+        let problem = violations(MAX_PROBLEM_ERRORS + 7).to_problem(Lang::En);
+        assert_eq!(problem.errors.len(), MAX_PROBLEM_ERRORS);
+        assert_eq!(problem.errors[0].field, "items[0]");
+        assert_eq!(problem.errors_omitted, Some(7));
+        assert_eq!(
+            problem.detail.as_deref(),
+            Some(format!("{} fields are invalid", MAX_PROBLEM_ERRORS + 7).as_str())
+        );
+        let json = serde_json::to_value(&problem).unwrap();
+        assert_eq!(json["errors_omitted"], 7);
+    }
+
+    #[test]
+    fn nothing_is_omitted_up_to_the_cap() {
+        for count in [1, MAX_PROBLEM_ERRORS] {
+            let problem = violations(count).to_problem(Lang::En);
+            assert_eq!(problem.errors.len(), count);
+            assert_eq!(problem.errors_omitted, None);
+            let json = serde_json::to_value(&problem).unwrap();
+            assert!(json.get("errors_omitted").is_none());
+        }
+    }
+}

@@ -126,6 +126,12 @@ pub fn field_message(code: &str, fallback: &str, lang: Lang) -> String {
         "not_choosable" => "این فیلد را نمی‌توان از مشتری دیگری برداشت؛ فهرست‌ها ترکیب می‌شوند",
         "not_involved" => "این مشتری در این ادغام نیست",
         "is_winner" => "مشتری باقی‌مانده را نمی‌توان در خودش ادغام کرد",
+        "nul_character" => "نویسهٔ NUL (U+0000) مجاز نیست",
+        "control_character" => "نویسه‌های کنترلی مجاز نیستند",
+        "line_break" => "مقدار باید یک‌خطی باشد، بدون شکست خط",
+        "bidi_control" => {
+            "نویسه‌های کنترل جهت متن (U+202A تا U+202E و U+2066 تا U+2069) مجاز نیستند"
+        }
         _ => return fallback.to_string(),
     };
     fa.to_string()

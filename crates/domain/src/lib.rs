@@ -8,4 +8,5 @@ pub mod customers;
 pub mod filter;
 pub mod iran;
 pub mod persian;
+pub mod text;
 pub mod validation;

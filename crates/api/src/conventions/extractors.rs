@@ -89,6 +89,7 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
             detail: None,
             code: error.to_string(),
             errors: Vec::new(),
+            errors_omitted: None,
             candidates: None,
         })
 }

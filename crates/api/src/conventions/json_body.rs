@@ -3,7 +3,14 @@
 //!
 //! * `Content-Type` other than `application/json` → 415 `unsupported_media_type`;
 //! * a body over `ServerConfig::max_body_bytes` → 413 `payload_too_large`;
-//! * malformed JSON → 400 `malformed_request` with the line and column;
+//! * malformed JSON → 400 `malformed_request` with the line and column, checked on the
+//!   whole document before its shape, so a truncated body is never reported as a field
+//!   error;
+//! * a string or object key holding NUL or another control character (tab, line feed
+//!   and carriage return excepted) → 422 `validation_failed`, one entry per offending
+//!   string with its JSON path and code `nul_character` or `control_character`. This is
+//!   the one check every JSON body gets; field-specific rules (single-line names, …)
+//!   stay with the field's validator;
 //! * a wrong type, an unknown field (DTOs use `#[serde(deny_unknown_fields)]`) or a
 //!   missing field → 422 `validation_failed`, `errors[].field` being the JSON path and
 //!   `code` one of `invalid_type`, `unknown_field`, `required`, `invalid_value`;
@@ -26,11 +33,13 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, FromRequest, HttpRequest};
+use domain::text::{check_char, check_text, TextKind};
 use domain::validation::FieldViolation;
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
+use serde_json::Value;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::error::{ApiError, ApiResult};
@@ -122,33 +131,80 @@ pub async fn read_body(req: &HttpRequest, mut payload: Payload) -> ApiResult<Byt
     Ok(body.freeze())
 }
 
-/// Deserialises `bytes`, reporting syntax errors as 400 and shape errors as 422 with the
-/// JSON path of the offending member.
+/// Deserialises `bytes`, reporting syntax errors as 400, then text with forbidden
+/// characters and shape errors as 422 with the JSON path of the offending member.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    // Syntax first, on the whole document: deserialising straight into `T` would report
+    // the first shape problem it meets (`{"x":` is an unknown field) before the end of a
+    // truncated body.
+    let document: Value = serde_json::from_slice(bytes).map_err(|err| syntax_error(&err))?;
+    let forbidden = forbidden_text(&document);
+    if !forbidden.is_empty() {
+        return Err(ApiError::Validation(forbidden));
+    }
+    // `T` is read from the bytes rather than from `document` so that a member given
+    // twice stays an error instead of the last one silently winning.
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let err = err.into_inner();
         match err.classify() {
             Category::Data => ApiError::Validation(vec![data_violation(&path, &message_of(&err))]),
             // serde_json reports a value of the wrong JSON type where an enum is expected
-            // (`"role": 5`) as a syntax error ("expected value"). When the document itself
-            // is well-formed, the fault is the member's type, not the JSON.
-            _ if is_well_formed(bytes) => ApiError::Validation(vec![FieldViolation::new(
+            // (`"role": 5`) as a syntax error ("expected value"); the document is known
+            // to be well-formed, so the fault is the member's type.
+            _ => ApiError::Validation(vec![FieldViolation::new(
                 field_at(&path),
                 "invalid_type",
                 "the value has the wrong type for this field",
             )]),
-            _ => syntax_error(&err),
         }
-    })?;
-    deserializer.end().map_err(|err| syntax_error(&err))?;
-    Ok(value)
+    })
 }
 
-/// Whether `bytes` is one complete JSON document, whatever its shape.
-fn is_well_formed(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+/// A violation for every string and object key in `document` that breaks the text rule
+/// all input obeys ([`TextKind::MultiLine`]), with paths written as serde paths are
+/// (`emails[1].label`). A bad key is named by its path with the offending characters
+/// escaped, so the problem document itself never carries them.
+pub fn forbidden_text(document: &Value) -> Vec<FieldViolation> {
+    let mut found = Vec::new();
+    collect_forbidden(document, "", &mut found);
+    found
+}
+
+fn collect_forbidden(value: &Value, path: &str, found: &mut Vec<FieldViolation>) {
+    match value {
+        Value::String(text) => {
+            if let Some(violation) = check_text(text, TextKind::MultiLine) {
+                found.push(violation.at(field_at(path)));
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                collect_forbidden(item, &format!("{path}[{index}]"), found);
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members {
+                let member_path = join_path(path, &escape_forbidden(key));
+                if let Some(violation) = check_text(key, TextKind::MultiLine) {
+                    found.push(violation.at(member_path.clone()));
+                }
+                collect_forbidden(member, &member_path, found);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// `text` with every character the text rule refuses written as `\u{XXXX}`.
+pub fn escape_forbidden(text: &str) -> String {
+    text.chars()
+        .map(|c| match check_char(c, TextKind::MultiLine) {
+            Some(_) => format!("\\u{{{:04X}}}", u32::from(c)),
+            None => c.to_string(),
+        })
+        .collect()
 }
 
 fn syntax_error(err: &serde_json::Error) -> ApiError {
@@ -425,5 +481,58 @@ mod tests {
                 other => panic!("{body}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn truncated_bodies_are_malformed_whatever_they_start_with() {
+        for body in [
+            r#"{"x":"#,
+            r#"{"x": 1"#,
+            r#"{"name": 5"#,
+            r#"["#,
+            r#"{"items": [{"count": "#,
+        ] {
+            assert!(
+                matches!(
+                    parse_json::<Input>(body.as_bytes()),
+                    Err(ApiError::Malformed(_))
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn forbidden_characters_are_named_by_path_in_values_and_keys() {
+        assert_eq!(
+            violations_of("{\"name\": \"a\\u0000b\"}"),
+            [pair("name", "nul_character")]
+        );
+        assert_eq!(
+            violations_of(
+                "{\"name\": \"ab\", \"items\": [{\"count\": 1}, {\"x\\u0007\": \"\\u0000\"}]}"
+            ),
+            [
+                pair("items[1].x\\u{0007}", "control_character"),
+                pair("items[1].x\\u{0007}", "nul_character")
+            ]
+        );
+        // Checked before the shape: an unknown member holding NUL is reported for NUL.
+        assert_eq!(
+            violations_of("{\"nope\": [\"\\u0000\"]}"),
+            [pair("nope[0]", "nul_character")]
+        );
+        assert_eq!(
+            forbidden_text(&serde_json::json!("\u{9b}"))
+                .iter()
+                .map(|v| (v.field.as_str(), v.code.as_str()))
+                .collect::<Vec<_>>(),
+            [("body", "control_character")]
+        );
+        // Layout characters and Persian joiners and marks pass.
+        assert!(forbidden_text(
+            &serde_json::json!({"note": "a\n\tb\r\n", "name": "می\u{200c}خواهم\u{200f}"})
+        )
+        .is_empty());
     }
 }

@@ -7,10 +7,10 @@
 //! | cursor pagination | take [`PageParams`](pagination::PageParams), answer [`Page<T>`](pagination::Page) |
 //! | `POST /{resource}/search` | take [`SearchRequest`](search::SearchRequest), call `resolve::<Columns>(CATALOGUE)` |
 //! | `ETag` / `If-Match` / `If-None-Match` | [`etag`] helpers |
-//! | `Idempotency-Key`, rate limits, `X-Request-Id`, language, CORS | middleware, nothing to do |
+//! | `Idempotency-Key`, rate limits, `X-Request-Id`, language, CORS, control characters in query and path parameters | middleware, nothing to do |
 //!
 //! `app::serve` wires the middleware, outermost first: request id, language, CORS,
-//! rate limit, idempotency. The id comes first so everything after it (logging
+//! rate limit, the parameter check, idempotency. The id comes first so everything after it (logging
 //! included) can read it and every response carries it; the language scope wraps all
 //! that can produce a problem; CORS answers preflights before they are counted.
 
@@ -23,6 +23,7 @@ pub mod json_body;
 pub mod language;
 pub mod merge_patch;
 pub mod pagination;
+pub mod parameters;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_id;

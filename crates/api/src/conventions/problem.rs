@@ -46,6 +46,7 @@ impl BadParameter {
                 code: self.code.to_string(),
                 message,
             }],
+            errors_omitted: None,
             candidates: None,
         }
     }

@@ -15,8 +15,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
-use domain::customers::sheet::{apply_row, MappedRow, SheetCell, SheetField};
+use domain::customers::sheet::{
+    apply_row, refuse_forbidden_cells, MappedRow, SheetCell, SheetField,
+};
 use domain::customers::{CustomFieldDefinition, CustomerInput, CustomerKind};
+use domain::text::{check_text, TextKind};
 use domain::validation::{normalize_email, FieldViolation};
 use persistence::customers::matching::{find_by_key, CustomerKey};
 use persistence::customers::search::Scope;
@@ -245,6 +248,21 @@ impl ColumnPlan {
         definitions: &[CustomFieldDefinition],
     ) -> Result<ColumnPlan, ApiError> {
         let mut violations = Vec::new();
+        // Headers end up in the report (and a job's stored result), so one holding a
+        // control character refuses the file rather than being echoed.
+        for (index, header) in headers.iter().enumerate() {
+            if let Some(violation) = check_text(header, TextKind::MultiLine) {
+                violations.push(FieldViolation::new(
+                    "file",
+                    violation.code(),
+                    format!(
+                        "the header of column {}: {}",
+                        index + 1,
+                        violation.message()
+                    ),
+                ));
+            }
+        }
         let fields: Vec<Option<SheetField>> = match &options.mapping {
             None => headers.iter().map(|h| SheetField::parse(h)).collect(),
             Some(mapping) => {
@@ -456,7 +474,10 @@ impl Importer {
     ) -> Result<Vec<Pending>, TxError> {
         let options = &self.context.options;
         let kind = options.kind.unwrap_or(CustomerKind::Person);
-        let cells: Vec<Vec<SheetCell<'_>>> = rows.iter().map(|row| self.plan.cells(row)).collect();
+        let (cells, refused): (Vec<Vec<SheetCell<'_>>>, Vec<_>) = rows
+            .iter()
+            .map(|row| refuse_forbidden_cells(self.plan.cells(row)))
+            .unzip();
         let keys: Vec<Vec<String>> = match (options.mode, options.match_on) {
             (ImportMode::Upsert, Some(key)) => cells
                 .iter()
@@ -474,9 +495,16 @@ impl Importer {
         };
         let targets = self.targets(conn, &keys)?;
         let mut pending = Vec::with_capacity(rows.len());
-        for ((row, cells), (keys, target)) in rows.iter().zip(&cells).zip(keys.iter().zip(targets))
+        for (((row, cells), refused), (keys, target)) in rows
+            .iter()
+            .zip(&cells)
+            .zip(refused)
+            .zip(keys.iter().zip(targets))
         {
-            let mut problems = Vec::new();
+            let mut problems: Vec<_> = refused
+                .into_iter()
+                .map(|(problem, column)| (problem, Some(column)))
+                .collect();
             let target = target.unwrap_or_else(|problem| {
                 problems.push((problem, None));
                 None

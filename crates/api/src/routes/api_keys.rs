@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, SubsecRound, Utc};
 use domain::authz::Permission;
+use domain::text::TextKind;
 use domain::validation::Violations;
 use persistence::api_keys::{ApiKeyQuery, ApiKeyRow};
 use persistence::audit::{self, NewAuditEvent};
@@ -143,6 +144,7 @@ pub async fn create_api_key(
     let request = body.0;
     let mut violations = Violations::default();
     let name_chars = request.name.trim().chars().count();
+    violations.check_text("name", &request.name, TextKind::SingleLine);
     if name_chars == 0 {
         violations.push("name", "required", "must not be empty");
     } else if name_chars > MAX_NAME_CHARS {

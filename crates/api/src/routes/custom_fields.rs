@@ -7,6 +7,7 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::customers::{is_valid_key, CustomFieldKind, MAX_CUSTOM_FIELD_KEY_CHARS};
+use domain::text::TextKind;
 use domain::validation::Violations;
 use persistence::audit;
 use persistence::custom_fields::CustomFieldRow;
@@ -111,7 +112,11 @@ fn check(
     options: &[String],
 ) -> ApiResult<(String, Vec<String>)> {
     let mut v = Violations::default();
+    for (index, option) in options.iter().enumerate() {
+        v.check_text(format!("options[{index}]"), option, TextKind::SingleLine);
+    }
     let label = label.trim().to_string();
+    v.check_text("label", &label, TextKind::SingleLine);
     if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
         v.push(
             "label",

@@ -7,6 +7,7 @@ use actix_multipart::Multipart;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use domain::authz::Permission;
+use domain::text::{check_text, TextKind};
 use futures_util::StreamExt;
 use persistence::files::{self, NewFile};
 use persistence::jobs::NewJob;
@@ -120,6 +121,14 @@ async fn read_upload(req: &HttpRequest, payload: web::Payload) -> ApiResult<Impo
         }
         match name.as_str() {
             "file" => {
+                // The file name is stored with the upload and shown in job listings:
+                // single-line, so that no control or bidi character can disguise it.
+                if let Some(violation) = file_name
+                    .as_deref()
+                    .and_then(|name| check_text(name, TextKind::SingleLine))
+                {
+                    return Err(ApiError::Validation(vec![violation.at("file")]));
+                }
                 file = Some(UploadedFile {
                     file_name,
                     content_type,
@@ -129,7 +138,7 @@ async fn read_upload(req: &HttpRequest, payload: web::Payload) -> ApiResult<Impo
             "options" => options = Some(options_of(&bytes)?),
             other => {
                 return Err(ApiError::field(
-                    other,
+                    json_body::escape_forbidden(other),
                     "unknown_field",
                     "the parts are `file` and `options`",
                 ))

@@ -6,6 +6,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
+use domain::text::TextKind;
 use domain::validation::Violations;
 use persistence::audit::{self, NewAuditEvent};
 use persistence::labels::LabelRow;
@@ -103,6 +104,7 @@ fn checked(kind: &str, input: LabelInput) -> ApiResult<(LabelInput, String)> {
     let mut v = Violations::default();
     let name = input.name.split_whitespace().collect::<Vec<_>>().join(" ");
     let name_key = domain::persian::search_key(&name);
+    v.check_text("name", &input.name, TextKind::SingleLine);
     if name_key.is_empty() {
         v.push("name", "required", "must contain letters or digits");
     } else if name.chars().count() > MAX_NAME_CHARS {

@@ -3,6 +3,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
+use domain::text::TextKind;
 use domain::validation::Violations;
 use persistence::audit;
 use persistence::sql_types::{DbTime, DbUuid};
@@ -87,6 +88,7 @@ pub struct TeamPatch {
 fn validate(name: &str, description: Option<&str>) -> ApiResult<()> {
     let mut violations = Violations::default();
     let length = name.trim().chars().count();
+    violations.check_text("name", name, TextKind::SingleLine);
     if length == 0 {
         violations.push("name", "required", "must not be empty");
     } else if length > MAX_NAME_CHARS {

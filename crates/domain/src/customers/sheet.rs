@@ -32,6 +32,7 @@ use super::input::{
 use super::validate::MAX_CONTACT_ENTRIES;
 use crate::calendar::JalaliDate;
 use crate::persian::normalize_digits;
+use crate::text::{check_text, TextKind};
 use crate::validation::FieldViolation;
 
 /// Prefix of custom-field columns: `custom.<key>`.
@@ -305,6 +306,27 @@ impl MappedRow {
             .max_by_key(|(origin, _)| origin.len())
             .map(|(_, column)| *column)
     }
+}
+
+/// Splits the cells of a row into those that may be read and a violation (with its
+/// column) for each whose text breaks the rule all text input obeys (no NUL or other
+/// control character, see [`crate::text`]). A refused cell is left out entirely, so no
+/// rule, lookup or report downstream ever sees its text.
+pub fn refuse_forbidden_cells(
+    cells: Vec<SheetCell<'_>>,
+) -> (Vec<SheetCell<'_>>, Vec<(FieldViolation, usize)>) {
+    let mut refused = Vec::new();
+    let kept = cells
+        .into_iter()
+        .filter(|cell| match check_text(cell.text, TextKind::MultiLine) {
+            Some(violation) => {
+                refused.push((violation.at(cell.field.name()), cell.column));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (kept, refused)
 }
 
 /// Applies the non-empty `cells` of a row to `base`: [`CustomerInput::empty`] for a new
@@ -751,6 +773,32 @@ mod tests {
             text,
             column,
         }
+    }
+
+    #[test]
+    fn cells_with_control_characters_are_refused_on_their_field_and_column() {
+        let first = SheetField::parse("first_name").unwrap();
+        let branch = SheetField::Custom("branch".into());
+        let mobile = SheetField::parse("mobile").unwrap();
+        let cells = vec![
+            cell(&first, "Ali\0", 0),
+            cell(&branch, "Tehran\nNorth", 2),
+            cell(&mobile, "0912\u{7}", 3),
+        ];
+        let (kept, refused) = refuse_forbidden_cells(cells);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].column, 2);
+        let refused: Vec<_> = refused
+            .iter()
+            .map(|(v, column)| (v.field.as_str(), v.code.as_str(), *column))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                ("first_name", "nul_character", 0),
+                ("mobile", "control_character", 3)
+            ]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use super::input::{CustomerInput, CustomerKind, PhoneInput, PhoneType};
 use crate::iran::{self, PhoneKind};
 use crate::persian::normalize_digits;
+use crate::text::TextKind;
 use crate::validation::{normalize_email, FieldViolation, Violations};
 
 /// Most phones, e-mails or addresses one customer can have.
@@ -127,8 +128,14 @@ pub fn validate_customer(
 }
 
 /// Trims and collapses inner whitespace; empty becomes `None`; too long is reported.
+/// Every such field is single-line: a line break, tab or bidi control in the input is
+/// reported rather than collapsed away, so what was sent is what is stored.
 fn tidy(field: &str, value: &mut Option<String>, max: usize, v: &mut Violations) {
     if let Some(text) = value.take() {
+        if !v.check_text(field, &text, TextKind::SingleLine) {
+            *value = Some(text);
+            return;
+        }
         let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if collapsed.is_empty() {
             return;
@@ -301,6 +308,9 @@ fn normalize_phones(phones: &mut [PhoneInput], v: &mut Violations) {
     for (i, phone) in phones.iter_mut().enumerate() {
         let field = format!("phones[{i}].number");
         check_label(format!("phones[{i}].label"), &mut phone.label, v);
+        if !v.check_text(&field, &phone.number, TextKind::SingleLine) {
+            continue;
+        }
         match iran::normalize_phone(&phone.number) {
             Ok(normal) => {
                 let inferred = match normal.kind {
@@ -342,6 +352,13 @@ fn normalize_emails(input: &mut CustomerInput, v: &mut Violations) {
     let mut seen = Vec::new();
     for (i, email) in input.emails.iter_mut().enumerate() {
         check_label(format!("emails[{i}].label"), &mut email.label, v);
+        if !v.check_text(
+            format!("emails[{i}].address"),
+            &email.address,
+            TextKind::SingleLine,
+        ) {
+            continue;
+        }
         match normalize_email(&email.address) {
             Some(address) => {
                 if seen.contains(&address) {

@@ -4,6 +4,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
+use domain::text::TextKind;
 use domain::validation::Violations;
 use persistence::audit::{self, NewAuditEvent};
 use persistence::personnel::PersonnelRow;
@@ -76,6 +77,9 @@ pub struct PersonnelPatch {
 fn tidy(role: Option<String>, unit: Option<String>) -> ApiResult<(Option<String>, Option<String>)> {
     let mut v = Violations::default();
     let mut clean = |field: &str, value: Option<String>| {
+        if let Some(text) = &value {
+            v.check_text(field, text, TextKind::SingleLine);
+        }
         let value = value
             .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|t| !t.is_empty());

@@ -2,6 +2,7 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use domain::authz::{Permission, Role};
+use domain::text::TextKind;
 use domain::validation::{normalize_email, Violations};
 use persistence::audit::{self, NewAuditEvent};
 use persistence::db::DbConnection;
@@ -94,6 +95,7 @@ pub async fn create_user(
     let request = body.0;
     let mut violations = Violations::default();
     let email = normalize_email(&request.email);
+    violations.check_text("email", &request.email, TextKind::SingleLine);
     if email.is_none() {
         violations.push("email", "invalid_email", "not a valid e-mail address");
     }
@@ -153,6 +155,7 @@ pub async fn create_user(
 
 fn check_display_name(violations: &mut Violations, name: &str) {
     let length = name.trim().chars().count();
+    violations.check_text("display_name", name, TextKind::SingleLine);
     if length == 0 {
         violations.push("display_name", "required", "must not be empty");
     } else if length > 200 {
@@ -373,6 +376,7 @@ pub async fn update_user(
         }
     }
     let email = normalize_email(&after.email);
+    violations.check_text("email", &after.email, TextKind::SingleLine);
     if email.is_none() {
         violations.push("email", "invalid_email", "not a valid e-mail address");
     }
