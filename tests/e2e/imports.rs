@@ -593,6 +593,76 @@ fn uploads_over_the_limit_are_refused_with_413() {
     }
 }
 
+/// A real customer workbook (`first_name`, `last_name`) with a shared-string table that
+/// unpacks to 80 MB from under 1 MB, a zip bomb calamine would load whole.
+fn shared_string_bomb() -> Vec<u8> {
+    use std::io::{Cursor, Write};
+
+    let mut workbook = Vec::new();
+    let headers = ["first_name".to_string(), "last_name".to_string()];
+    let mut sink = tabular::writer(
+        tabular::Format::Xlsx,
+        &mut workbook,
+        &headers,
+        &Default::default(),
+    )
+    .expect("xlsx writer");
+    sink.write_row(&[
+        tabular::Cell::Text("Ali".into()),
+        tabular::Cell::Text("Karimi".into()),
+    ])
+    .expect("row");
+    sink.finish().expect("xlsx");
+
+    let mut table = String::from(r#"<sst uniqueCount="4000000">"#);
+    table.push_str(&"<si><t>bomb</t></si>".repeat(4_000_000));
+    table.push_str("</sst>");
+    let mut archive = zip::ZipArchive::new(Cursor::new(workbook)).expect("xlsx is a zip");
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for index in 0..archive.len() {
+        out.raw_copy_file(archive.by_index_raw(index).expect("part"))
+            .expect("copy");
+    }
+    out.start_file(
+        "xl/sharedStrings.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .expect("bomb part");
+    out.write_all(table.as_bytes()).expect("bomb");
+    out.finish().expect("zip").into_inner()
+}
+
+#[test]
+fn a_zip_bomb_is_a_problem_on_the_file_not_a_full_server() {
+    let bomb = shared_string_bomb();
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        for options in [json!({"dry_run": true}), json!({})] {
+            let response = upload(app, &admin, "bomb.xlsx", XLSX, bomb.clone(), options);
+            assert_eq!(response.status(), 422);
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
+            let problem: Value = response.json().expect("problem");
+            assert_eq!(problem["code"], "validation_failed", "{problem}");
+            assert_eq!(problem["errors"][0]["field"], "file", "{problem}");
+            assert_eq!(
+                problem["errors"][0]["code"], "compression_ratio_too_high",
+                "{problem}"
+            );
+            assert!(
+                problem["errors"][0]["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains("xl/sharedStrings.xml")),
+                "{problem}"
+            );
+        }
+        assert_eq!(customer_count(app), 0);
+    });
+}
+
 #[test]
 fn only_importers_may_import() {
     for_each_backend(|app| {

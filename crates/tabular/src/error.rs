@@ -58,6 +58,31 @@ pub enum TabularError {
         column: usize,
         max: usize,
     },
+    /// The rows read so far take more memory than [`crate::ReadLimits::max_sheet_bytes`]: many
+    /// long cells, or many columns that every row pads with empty cells.
+    #[error("the sheet needs more than {max} bytes of memory; split it into smaller files")]
+    SheetTooLarge { max: usize },
+    /// The parts of an XLSX workbook unpack to more than
+    /// [`crate::ReadLimits::max_unpacked_bytes`], by their declared sizes or while unpacking.
+    #[error("the workbook unpacks to more than {max} bytes")]
+    UnpackedTooLarge { max: u64 },
+    /// A part of an XLSX workbook is compressed more than
+    /// [`crate::ReadLimits::max_compression_ratio`] to one, as zip bombs are and spreadsheets
+    /// are not.
+    #[error("the workbook part {part} is compressed more than {max} to 1, like a zip bomb")]
+    CompressionRatio { part: String, max: u64 },
+    /// The shared-string table of an XLSX workbook declares or holds more strings than
+    /// [`crate::ReadLimits::max_shared_strings`].
+    #[error("the workbook has more than {max} shared strings")]
+    TooManySharedStrings { max: usize },
+    /// The shared-string table of an XLSX workbook unpacks to more than
+    /// [`crate::ReadLimits::max_shared_strings_bytes`].
+    #[error("the workbook's shared strings unpack to more than {max} bytes")]
+    SharedStringsTooLarge { max: u64 },
+    /// A part of an XLSX workbook holds one XML item (a tag, a text, or the text of one string
+    /// or cell value) longer than any spreadsheet program writes.
+    #[error("the workbook part {part} holds a single XML item longer than {max} bytes")]
+    XmlItemTooLarge { part: String, max: u64 },
     /// An XLSX cell holds a spreadsheet error such as `#DIV/0!` or `#REF!` instead of a value;
     /// `cell` is its A1 reference.
     #[error("cell {cell} holds the spreadsheet error {value} instead of a value")]
@@ -94,6 +119,12 @@ impl TabularError {
             TabularError::TooManyRows { .. } => "too_many_rows",
             TabularError::TooManyColumns { .. } => "too_many_columns",
             TabularError::CellTooLong { .. } => "cell_too_long",
+            TabularError::SheetTooLarge { .. } => "sheet_too_large",
+            TabularError::UnpackedTooLarge { .. } => "unpacked_too_large",
+            TabularError::CompressionRatio { .. } => "compression_ratio_too_high",
+            TabularError::TooManySharedStrings { .. } => "too_many_shared_strings",
+            TabularError::SharedStringsTooLarge { .. } => "shared_strings_too_large",
+            TabularError::XmlItemTooLarge { .. } => "xml_item_too_large",
             TabularError::ErrorCell { .. } => "error_cell",
             TabularError::RowWidth { .. } => "row_width",
             TabularError::Io(_) => "io",

@@ -40,15 +40,42 @@ pub struct ReadLimits {
     pub max_columns: usize,
     /// Most characters (Unicode scalar values, not bytes) in one cell, header cells included.
     pub max_cell_chars: usize,
+    /// Most bytes of memory the rows may take: their text plus the bookkeeping of every cell,
+    /// empty ones included (each row has one cell per header). The row, column and cell limits
+    /// multiply to far more than a server has.
+    pub max_sheet_bytes: usize,
+    /// XLSX: most bytes all parts of the workbook together may unpack to. Checked against the
+    /// sizes the archive declares before unpacking anything, and again while unpacking, since
+    /// declared sizes can lie.
+    pub max_unpacked_bytes: u64,
+    /// XLSX: most times a part may unpack to its compressed size. Spreadsheet XML compresses
+    /// about ten to one; zip bombs a thousand to one. Parts that unpack to at most 1 MiB are
+    /// exempt.
+    pub max_compression_ratio: u64,
+    /// XLSX: most strings in the shared-string table, declared or actual. calamine keeps the
+    /// whole table in memory, about 50 bytes per string on top of its text.
+    pub max_shared_strings: usize,
+    /// XLSX: most bytes the shared-string table may unpack to; a bound on the text it holds.
+    pub max_shared_strings_bytes: u64,
+}
+
+impl ReadLimits {
+    /// The defaults: generous for a workstation-sized import, each a bound on memory or time.
+    pub const DEFAULT: ReadLimits = ReadLimits {
+        max_rows: 1_000_000,
+        max_columns: 200,
+        max_cell_chars: 10_000,
+        max_sheet_bytes: 1 << 30,
+        max_unpacked_bytes: 1 << 30,
+        max_compression_ratio: 100,
+        max_shared_strings: 2_000_000,
+        max_shared_strings_bytes: 128 << 20,
+    };
 }
 
 impl Default for ReadLimits {
     fn default() -> Self {
-        ReadLimits {
-            max_rows: 1_000_000,
-            max_columns: 200,
-            max_cell_chars: 10_000,
-        }
+        ReadLimits::DEFAULT
     }
 }
 
@@ -76,6 +103,8 @@ struct Assembler<'a> {
     /// `None` until the first non-empty row has been taken as the header.
     headers: Option<Vec<String>>,
     rows: Vec<InputRow>,
+    /// Memory the header and rows take, as counted by [`Assembler::charge`].
+    bytes: usize,
 }
 
 impl<'a> Assembler<'a> {
@@ -84,6 +113,7 @@ impl<'a> Assembler<'a> {
             limits,
             headers: None,
             rows: Vec::new(),
+            bytes: 0,
         }
     }
 
@@ -121,16 +151,39 @@ impl<'a> Assembler<'a> {
         }
         self.check_lengths(number, &cells)?;
         match &self.headers {
-            None => self.headers = Some(header_names(cells)?),
+            None => {
+                let headers = header_names(cells)?;
+                self.charge(&headers, 0)?;
+                self.headers = Some(headers);
+            }
             Some(_) => {
                 if self.rows.len() == self.limits.max_rows {
                     return Err(TabularError::TooManyRows {
                         max: self.limits.max_rows,
                     });
                 }
+                // Charged before padding, so a row that would not fit is never widened.
+                self.charge(&cells, width - cells.len())?;
                 cells.resize(width, String::new());
                 self.rows.push(InputRow { number, cells });
             }
+        }
+        Ok(())
+    }
+
+    /// Counts a row of `cells` followed by `padding` empty cells against
+    /// [`ReadLimits::max_sheet_bytes`]: each cell's text plus the `String` holding it, and the
+    /// row's own entry in the list.
+    fn charge(&mut self, cells: &[String], padding: usize) -> Result<(), TabularError> {
+        let text: usize = cells.iter().map(String::len).sum();
+        let row = size_of::<InputRow>()
+            .saturating_add((cells.len() + padding).saturating_mul(size_of::<String>()))
+            .saturating_add(text);
+        self.bytes = self.bytes.saturating_add(row);
+        if self.bytes > self.limits.max_sheet_bytes {
+            return Err(TabularError::SheetTooLarge {
+                max: self.limits.max_sheet_bytes,
+            });
         }
         Ok(())
     }

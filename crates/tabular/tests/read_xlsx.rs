@@ -349,3 +349,250 @@ fn other_files_are_unreadable() {
         );
     }
 }
+
+// Zip bombs: workbooks whose parts unpack to far more than their upload size. Each is built in
+// memory the way an attacker would: a real workbook with one part replaced.
+
+/// A real one-column workbook (`name` / `Ali`, the text in a shared-string table) with `parts`
+/// added, replacing any part of the same name.
+fn with_parts(parts: &[(&str, &[u8])]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "name")?;
+    sheet.write_string(1, 0, "Ali")?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(workbook.save_to_buffer()?))?;
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for index in 0..archive.len() {
+        let part = archive.by_index_raw(index)?;
+        let name = part.name()?.into_owned();
+        if !parts.iter().any(|(replaced, _)| *replaced == name) {
+            out.raw_copy_file(part)?;
+        }
+    }
+    for (name, content) in parts {
+        out.start_file(*name, zip::write::SimpleFileOptions::default())?;
+        out.write_all(content)?;
+    }
+    Ok(out.finish()?.into_inner())
+}
+
+/// A shared-string table of `count` copies of `text`.
+fn shared_strings(count: usize, text: &str) -> Vec<u8> {
+    let mut xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{count}" uniqueCount="{count}">"#
+    );
+    // The sheet refers to string 0 for its header and 1 for its value.
+    xml.push_str("<si><t>name</t></si><si><t>Ali</t></si>");
+    for _ in 2..count {
+        xml.push_str("<si><t>");
+        xml.push_str(text);
+        xml.push_str("</t></si>");
+    }
+    xml.push_str("</sst>");
+    xml.into_bytes()
+}
+
+/// A first worksheet whose cells are inline strings: a `name` header, then `rows` rows of
+/// `text`.
+fn inline_sheet(rows: usize, text: &str) -> Vec<u8> {
+    let mut xml = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row>"#,
+    );
+    for row in 2..rows + 2 {
+        xml.push_str(&format!(
+            r#"<row r="{row}"><c r="A{row}" t="inlineStr"><is><t>{text}</t></is></c></row>"#
+        ));
+    }
+    xml.push_str("</sheetData></worksheet>");
+    xml.into_bytes()
+}
+
+/// Limits with the compression ratio out of the way, to reach the limits behind it.
+fn any_ratio() -> ReadLimits {
+    ReadLimits {
+        max_compression_ratio: u64::MAX,
+        ..ReadLimits::default()
+    }
+}
+
+/// Rewrites the uncompressed size a part declares, in its local header and in the central
+/// directory, the way a crafted archive lies about it.
+fn declare_size(bytes: &mut [u8], part: &str, size: u32) {
+    let mut patched = 0;
+    for at in 0..bytes.len().saturating_sub(46) {
+        let (name_len_at, name_at, size_at) = match &bytes[at..at + 4] {
+            b"PK\x03\x04" => (at + 26, at + 30, at + 22),
+            b"PK\x01\x02" => (at + 28, at + 46, at + 24),
+            _ => continue,
+        };
+        let name_len = usize::from(u16::from_le_bytes([
+            bytes[name_len_at],
+            bytes[name_len_at + 1],
+        ]));
+        if bytes.get(name_at..name_at + name_len) == Some(part.as_bytes()) {
+            bytes[size_at..size_at + 4].copy_from_slice(&size.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "the local header and the directory entry");
+}
+
+#[test]
+fn a_shared_string_bomb_is_refused_before_it_is_unpacked() -> Result<(), Box<dyn std::error::Error>>
+{
+    // 80 MB of strings in under 1 MB: what calamine would load whole.
+    let bomb = shared_strings(4_000_000, "bomb");
+    let bytes = with_parts(&[("xl/sharedStrings.xml", &bomb)])?;
+    assert!(bytes.len() < 1 << 20, "{} bytes", bytes.len());
+    let error = read_xlsx(&bytes).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            TabularError::CompressionRatio { part, max: 100 } if part == "xl/sharedStrings.xml"
+        ),
+        "{error}"
+    );
+    assert_eq!(error.code(), "compression_ratio_too_high");
+
+    let total = ReadLimits {
+        max_unpacked_bytes: 16 << 20,
+        ..any_ratio()
+    };
+    let error = read(&bytes, Format::Xlsx, &total).unwrap_err();
+    assert!(
+        matches!(error, TabularError::UnpackedTooLarge { max } if max == 16 << 20),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[test]
+fn shared_strings_are_bounded_in_number_and_size() -> Result<(), Box<dyn std::error::Error>> {
+    let bytes = with_parts(&[("xl/sharedStrings.xml", &shared_strings(1_001, "x"))])?;
+    let count = ReadLimits {
+        max_shared_strings: 1_000,
+        ..ReadLimits::default()
+    };
+    let error = read(&bytes, Format::Xlsx, &count).unwrap_err();
+    assert!(matches!(
+        error,
+        TabularError::TooManySharedStrings { max: 1_000 }
+    ));
+    assert_eq!(error.code(), "too_many_shared_strings");
+    let fits = ReadLimits {
+        max_shared_strings: 1_001,
+        ..ReadLimits::default()
+    };
+    assert_eq!(cells(&read(&bytes, Format::Xlsx, &fits)?), [["Ali"]]);
+
+    // calamine reserves room for the declared count before reading a string.
+    let declared = String::from_utf8(shared_strings(2, ""))?
+        .replace(r#"uniqueCount="2""#, r#"uniqueCount="4000000000000""#);
+    let bytes = with_parts(&[("xl/sharedStrings.xml", declared.as_bytes())])?;
+    let error = read_xlsx(&bytes).unwrap_err();
+    assert!(matches!(
+        error,
+        TabularError::TooManySharedStrings { max: 2_000_000 }
+    ));
+
+    let text = "بمب".repeat(100);
+    let bytes = with_parts(&[("xl/sharedStrings.xml", &shared_strings(10_000, &text))])?;
+    let size = ReadLimits {
+        max_shared_strings_bytes: 1 << 20,
+        ..any_ratio()
+    };
+    let error = read(&bytes, Format::Xlsx, &size).unwrap_err();
+    assert!(matches!(error, TabularError::SharedStringsTooLarge { max } if max == 1 << 20));
+    assert_eq!(error.code(), "shared_strings_too_large");
+    Ok(())
+}
+
+#[test]
+fn an_inline_string_sheet_bomb_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+    // 64 MiB of rows within the row and cell limits, in well under a megabyte.
+    let text = "x".repeat(1_000);
+    let bomb = inline_sheet(64_000, &text);
+    let bytes = with_parts(&[("xl/worksheets/sheet1.xml", &bomb)])?;
+    let error = read_xlsx(&bytes).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            TabularError::CompressionRatio { part, .. } if part == "xl/worksheets/sheet1.xml"
+        ),
+        "{error}"
+    );
+
+    // Past the ratio, the rows' memory is what stops it, before they are all held.
+    let budget = ReadLimits {
+        max_sheet_bytes: 8 << 20,
+        ..any_ratio()
+    };
+    let error = read(&bytes, Format::Xlsx, &budget).unwrap_err();
+    assert!(matches!(error, TabularError::SheetTooLarge { max } if max == 8 << 20));
+    assert_eq!(error.code(), "sheet_too_large");
+    let roomy = ReadLimits {
+        max_sheet_bytes: 128 << 20,
+        ..any_ratio()
+    };
+    assert_eq!(read(&bytes, Format::Xlsx, &roomy)?.rows.len(), 64_000);
+    Ok(())
+}
+
+#[test]
+fn one_huge_cell_is_refused_before_it_is_gathered() -> Result<(), Box<dyn std::error::Error>> {
+    // One text event, and one text calamine would gather from many small events: both would be
+    // held whole before the cell length limit could look at them.
+    for text in ["x".repeat(3 << 20), "x&amp;".repeat(600_000)] {
+        let bytes = with_parts(&[("xl/worksheets/sheet1.xml", &inline_sheet(1, &text))])?;
+        let error = read(&bytes, Format::Xlsx, &any_ratio()).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                TabularError::XmlItemTooLarge { part, max } if part == "xl/worksheets/sheet1.xml" && *max == 1 << 20
+            ),
+            "{error}"
+        );
+        assert_eq!(error.code(), "xml_item_too_large");
+    }
+    // The same sheet with cells of an ordinary size reads.
+    let bytes = with_parts(&[(
+        "xl/worksheets/sheet1.xml",
+        &inline_sheet(3, &"x&amp;".repeat(1_000)),
+    )])?;
+    assert_eq!(read_xlsx(&bytes)?.rows.len(), 3);
+    Ok(())
+}
+
+#[test]
+fn a_part_whose_declared_size_lies_is_stopped_while_unpacking(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut bytes = with_parts(&[("xl/sharedStrings.xml", &shared_strings(4_000_000, "bomb"))])?;
+    // Small enough for every check on declared sizes.
+    declare_size(&mut bytes, "xl/sharedStrings.xml", 4_096);
+    let error = read_xlsx(&bytes).unwrap_err();
+    assert_eq!(error.code(), "unreadable", "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("xl/sharedStrings.xml is damaged"),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[test]
+fn every_part_is_held_to_the_ratio() -> Result<(), Box<dyn std::error::Error>> {
+    // Which parts calamine reads is up to the package's own relationships, so every part is
+    // held to it, an image as much as a worksheet.
+    let zeros = vec![0_u8; 8 << 20];
+    let bytes = with_parts(&[("xl/media/image1.png", &zeros)])?;
+    let error = read_xlsx(&bytes).unwrap_err();
+    assert!(
+        matches!(&error, TabularError::CompressionRatio { part, .. } if part == "xl/media/image1.png"),
+        "{error}"
+    );
+    // Small parts compress as well as they like.
+    let bytes = with_parts(&[("xl/media/image1.png", &zeros[..1 << 20])])?;
+    assert_eq!(cells(&read_xlsx(&bytes)?), [["Ali"]]);
+    Ok(())
+}

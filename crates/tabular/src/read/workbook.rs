@@ -1,18 +1,36 @@
 //! XLSX imports.
 //!
-//! The worksheet is streamed cell by cell instead of loaded as a whole range, so the row and
-//! column limits stop an oversized (or zip-bomb) sheet before its cells are all in memory. The
-//! shared-string table is still loaded whole by calamine when the workbook is opened; callers
-//! should bound the upload size.
+//! The package is first checked for zip bombs (see [`archive`]): calamine loads the shared-string
+//! table and the styles whole when it opens a workbook, so their size must be known to be safe
+//! before it does. The worksheet is then streamed cell by cell instead of loaded as a whole
+//! range, so the row, column and memory limits stop an oversized sheet before its cells are all
+//! in memory.
+
+mod archive;
 
 use std::io::Cursor;
 
 use calamine::{DataRef, ExcelDateTime, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
+use zip::ZipArchive;
 
 use super::{Assembler, InputSheet, ReadLimits};
 use crate::TabularError;
 
 pub(super) fn read(bytes: &[u8], limits: &ReadLimits) -> Result<InputSheet, TabularError> {
+    let mut package = match ZipArchive::new(Cursor::new(bytes)) {
+        Ok(package) => package,
+        // Not a ZIP archive, so calamine, which opens it the same way, fails too; its error tells
+        // a password-protected workbook (an OLE file) from other files.
+        Err(error) => {
+            let error = Xlsx::new(Cursor::new(bytes))
+                .err()
+                .unwrap_or(XlsxError::Zip(error));
+            return Err(unreadable(error));
+        }
+    };
+    archive::check(&mut package, limits)?;
+    // Before calamine builds its own copy of the directory.
+    drop(package);
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     let sheet = first_worksheet(&workbook)?;
     let mut cells = workbook
