@@ -41,7 +41,7 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
     /// Existing records the request probably duplicates (`likely_duplicate` only), each
-    /// with its id, score and reasons.
+    /// with its score and reasons, and its id only when the caller may see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub candidates: Option<serde_json::Value>,
