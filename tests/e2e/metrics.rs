@@ -1,13 +1,23 @@
 //! `GET /metrics`: Prometheus text with request counts by route pattern, pool and job
-//! queue gauges; optionally behind a bearer token.
+//! queue gauges; served only behind a configured bearer token.
 
-use e2e::support::{for_each_backend, Backend, TestApp};
+use e2e::support::{backends, TestApp};
 use reqwest::Method;
+
+const TOKEN: &str = "scrape-secret";
+
+/// Runs `test` against a fresh server with a metrics token on every backend.
+fn for_each_backend_with_token(test: impl Fn(&TestApp)) {
+    for backend in backends() {
+        test(&TestApp::spawn_with(backend, &["--metrics-token", TOKEN]));
+    }
+}
 
 fn scrape(app: &TestApp) -> String {
     let response = app
         .client()
         .get(app.url("/metrics"))
+        .bearer_auth(TOKEN)
         .send()
         .expect("scrape");
     assert_eq!(response.status(), 200);
@@ -20,7 +30,7 @@ fn scrape(app: &TestApp) -> String {
 
 #[test]
 fn requests_are_counted_by_route_pattern_and_gauges_are_exposed() {
-    for_each_backend(|app| {
+    for_each_backend_with_token(|app| {
         let admin = app.admin_token();
         let id = uuid::Uuid::now_v7();
         let missing = app
@@ -63,27 +73,38 @@ fn requests_are_counted_by_route_pattern_and_gauges_are_exposed() {
 }
 
 #[test]
+fn without_a_token_metrics_are_not_served() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend);
+        for request in [
+            app.client().get(app.url("/metrics")),
+            app.client().get(app.url("/metrics")).bearer_auth(""),
+            app.client().get(app.url("/metrics")).bearer_auth("guess"),
+        ] {
+            let response = request.send().expect("scrape");
+            assert_eq!(response.status(), 404);
+            let problem: serde_json::Value = response.json().expect("problem");
+            assert_eq!(problem["code"], "not_found");
+        }
+    }
+}
+
+#[test]
 fn a_configured_metrics_token_is_required() {
-    let app = TestApp::spawn_with(Backend::Sqlite, &["--metrics-token", "scrape-secret"]);
-    let anonymous = app
-        .client()
-        .get(app.url("/metrics"))
-        .send()
-        .expect("scrape");
-    assert_eq!(anonymous.status(), 401);
-    let wrong = app
-        .client()
-        .get(app.url("/metrics"))
-        .bearer_auth("guess")
-        .send()
-        .expect("scrape");
-    assert_eq!(wrong.status(), 401);
-    let right = app
-        .client()
-        .get(app.url("/metrics"))
-        .bearer_auth("scrape-secret")
-        .send()
-        .expect("scrape");
-    assert_eq!(right.status(), 200);
-    assert!(right.text().expect("text").contains("http_requests_total"));
+    for_each_backend_with_token(|app| {
+        let anonymous = app
+            .client()
+            .get(app.url("/metrics"))
+            .send()
+            .expect("scrape");
+        assert_eq!(anonymous.status(), 401);
+        let wrong = app
+            .client()
+            .get(app.url("/metrics"))
+            .bearer_auth("guess")
+            .send()
+            .expect("scrape");
+        assert_eq!(wrong.status(), 401);
+        assert!(scrape(app).contains("http_requests_total"));
+    });
 }

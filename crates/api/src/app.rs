@@ -85,10 +85,12 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
             .wrap(from_fn(conventions::idempotency::idempotency))
             .wrap(from_fn(conventions::parameters::refuse_control_characters))
             .wrap(from_fn(conventions::rate_limit::rate_limit))
+            .wrap(from_fn(conventions::request_limits::request_limits))
             .wrap(conventions::cors::cors(&config.cors_origins))
             .wrap(from_fn(conventions::language::request_language))
             .wrap(from_fn(observability::observe))
             .wrap(from_fn(conventions::request_id::request_id))
+            .wrap(from_fn(conventions::security_headers::security_headers))
     })
     .shutdown_timeout(config.shutdown_timeout_secs)
     .client_request_timeout(Duration::from_secs(30));

@@ -103,8 +103,8 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
 
-    /// Bearer token `GET /metrics` requires (`Authorization: Bearer <token>`). Unset: the
-    /// endpoint is open, for deployments that keep it on an internal network.
+    /// Bearer token `GET /metrics` requires (`Authorization: Bearer <token>`). Unset:
+    /// the endpoint is not served (404).
     #[arg(long, env = "PEYVAND_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 }

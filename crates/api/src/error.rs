@@ -51,7 +51,7 @@ pub struct Problem {
     #[schema(minimum = 1, nullable = false)]
     pub errors_omitted: Option<usize>,
     /// Existing records the request probably duplicates (`likely_duplicate` only), each
-    /// with its id, score and reasons.
+    /// with its score and reasons, and its id only when the caller may see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub candidates: Option<serde_json::Value>,
@@ -98,6 +98,12 @@ pub enum ApiError {
     IdempotencyInProgress,
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The request target (path and query) is longer than `max_bytes`.
+    #[error("request target too long")]
+    UriTooLong { max_bytes: usize },
+    /// The header section breaks a limit, described in English by the text.
+    #[error("request headers too large: {0}")]
+    HeadersTooLarge(String),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("rate limited")]
@@ -124,6 +130,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::IdempotencyInProgress => "idempotency_in_progress",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::HeadersTooLarge(_) => "headers_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "service_unavailable",
@@ -163,12 +171,30 @@ impl ApiError {
             } else {
                 format!("retry in {retry_after_secs} s")
             }),
+            ApiError::UriTooLong { max_bytes } => Some(if fa {
+                format!("مسیر و پرس‌وجوی درخواست بیش از {max_bytes} بایت است")
+            } else {
+                format!("the path and query take more than {max_bytes} bytes")
+            }),
+            ApiError::HeadersTooLarge(what) => Some(if fa {
+                "سرآیندهای درخواست بیش از حد مجاز است".to_string()
+            } else {
+                what.clone()
+            }),
             ApiError::PreconditionFailed => Some(if fa {
                 "نسخهٔ رکورد تغییر کرده است؛ آن را دوباره بخوانید".to_string()
             } else {
                 "the record has changed since the given ETag; fetch it again".to_string()
             }),
             _ => None,
+        }
+    }
+
+    fn part_error(&self, field: &str, rule: &str, lang: Lang) -> ProblemFieldError {
+        ProblemFieldError {
+            field: field.to_string(),
+            code: rule.to_string(),
+            message: self.detail(lang).unwrap_or_default(),
         }
     }
 
@@ -182,6 +208,11 @@ impl ApiError {
                     .checked_sub(MAX_PROBLEM_ERRORS)
                     .filter(|&n| n > 0),
             ),
+            // The request part at fault, as data for clients, like a malformed parameter.
+            ApiError::UriTooLong { .. } => (vec![self.part_error("uri", "too_long", lang)], None),
+            ApiError::HeadersTooLarge(_) => {
+                (vec![self.part_error("headers", "too_large", lang)], None)
+            }
             _ => (Vec::new(), None),
         };
         Problem {
@@ -229,6 +260,8 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -89,6 +89,11 @@ pub fn title(code: &str, lang: Lang) -> &'static str {
             "درخواست قبلی با همین کلید هنوز در حال انجام است",
         ),
         "payload_too_large" => ("Payload too large", "حجم درخواست بیش از حد مجاز است"),
+        "uri_too_long" => ("URI too long", "نشانی درخواست بیش از حد طولانی است"),
+        "headers_too_large" => (
+            "Request headers too large",
+            "سرآیندهای درخواست بیش از حد بزرگ است",
+        ),
         "unsupported_media_type" => ("Unsupported media type", "نوع محتوا پشتیبانی نمی‌شود"),
         "not_acceptable" => ("Not acceptable", "قالب پاسخ درخواستی پشتیبانی نمی‌شود"),
         "rate_limited" => ("Too many requests", "تعداد درخواست‌ها بیش از حد مجاز است"),

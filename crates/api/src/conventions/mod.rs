@@ -7,12 +7,14 @@
 //! | cursor pagination | take [`PageParams`](pagination::PageParams), answer [`Page<T>`](pagination::Page) |
 //! | `POST /{resource}/search` | take [`SearchRequest`](search::SearchRequest), call `resolve::<Columns>(CATALOGUE)` |
 //! | `ETag` / `If-Match` / `If-None-Match` | [`etag`] helpers |
-//! | `Idempotency-Key`, rate limits, `X-Request-Id`, language, CORS, control characters in query and path parameters | middleware, nothing to do |
+//! | `Idempotency-Key`, rate limits, `X-Request-Id`, language, CORS, URI and header limits, control characters in query and path parameters, security headers | middleware, nothing to do |
 //!
-//! `app::serve` wires the middleware, outermost first: request id, language, CORS,
-//! rate limit, the parameter check, idempotency. The id comes first so everything after it (logging
-//! included) can read it and every response carries it; the language scope wraps all
-//! that can produce a problem; CORS answers preflights before they are counted.
+//! `app::serve` wires the middleware, outermost first: security headers, request id,
+//! language, CORS, URI and header limits, rate limit, the parameter check, idempotency.
+//! The security headers come first so that every answer carries them; the id next so
+//! everything after it (logging included) can read it and every response carries it;
+//! the language scope wraps all that can produce a problem; CORS answers preflights
+//! before they are counted.
 
 pub mod caller;
 pub mod cors;
@@ -27,7 +29,9 @@ pub mod parameters;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_id;
+pub mod request_limits;
 pub mod search;
+pub mod security_headers;
 
 pub use json_body::JsonBody;
 pub use merge_patch::MergePatch;

@@ -13,10 +13,13 @@ use uuid::Uuid;
 /// (a company switchboard) to single out duplicates anyway.
 const CANDIDATES_PER_KEY: i64 = 50;
 
-/// An existing customer that may be the same as the one in question.
+/// An existing customer that may be the same as the one in question. One the caller
+/// may not see is reported only as existing, with its score and reasons: no id and no
+/// other data of it, so that it cannot be looked up or told apart from another.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DuplicateCandidate {
-    pub id: Uuid,
+    /// Shown only when the caller may see the candidate.
+    pub id: Option<Uuid>,
     /// 0–100: how likely the two are the same customer.
     pub score: u8,
     pub reasons: Vec<DuplicateReason>,
@@ -40,7 +43,7 @@ pub fn candidates(
             let (score, reasons) = duplicate_score(evidence, &evidence_of(record));
             let visible = scope.can_see(&record.row);
             (score > 0).then(|| DuplicateCandidate {
-                id: record.row.id.0,
+                id: visible.then_some(record.row.id.0),
                 score,
                 reasons,
                 display_name: visible.then(|| record.row.display_name.clone()),
@@ -48,7 +51,15 @@ pub fn candidates(
             })
         })
         .collect();
-    found.sort_by(|a, b| b.score.cmp(&a.score).then(a.id.cmp(&b.id)));
+    // Visible candidates first among equals, so that the position of a hidden one says
+    // nothing about how its id compares with the visible ones'.
+    found.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(b.visible.cmp(&a.visible))
+            .then(a.id.cmp(&b.id))
+            .then_with(|| a.reasons.cmp(&b.reasons))
+    });
     Ok(found)
 }
 

@@ -22,7 +22,6 @@ use domain::customers::{CustomFieldDefinition, CustomerInput, CustomerKind};
 use domain::text::{check_text, TextKind};
 use domain::validation::{normalize_email, FieldViolation};
 use persistence::customers::matching::{find_by_key, CustomerKey};
-use persistence::customers::search::Scope;
 use persistence::customers::{CustomerRecord, CustomerRow};
 use persistence::db::DbConnection;
 use serde::{Deserialize, Serialize};
@@ -30,7 +29,7 @@ use tabular::{InputRow, ReadLimits};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Checked, Writer};
+use super::{Author, Checked, HeldReferences, Viewer, Writer};
 use crate::auth::plumbing::TxError;
 use crate::error::ApiError;
 use crate::i18n::{self, Lang};
@@ -387,7 +386,7 @@ impl ColumnPlan {
 /// Who imports, in what scope, and how.
 pub struct ImportContext {
     pub writer: Writer,
-    pub scope: Scope,
+    pub viewer: Viewer,
     pub options: ImportOptions,
     pub today: NaiveDate,
     pub lang: Lang,
@@ -579,7 +578,7 @@ impl Importer {
         pending: &mut [Pending],
     ) -> Result<(), TxError> {
         let inputs: Vec<&CustomerInput> = pending.iter().map(|p| &p.mapped.input).collect();
-        let assignments = super::check_assignments(conn, &self.context.scope, &inputs)?;
+        let assignments = super::check_assignments(conn, &self.context.viewer.scope, &inputs)?;
         for (row, violations) in pending.iter_mut().zip(assignments) {
             let reassigned = row.target.as_ref().is_none_or(|record| {
                 record.row.owner_id.map(|id| id.0) != row.mapped.input.owner_id
@@ -601,7 +600,17 @@ impl Importer {
     ) -> Result<Vec<Option<Checked>>, TxError> {
         let checked = super::check_many(
             conn,
-            pending.iter().map(|p| p.mapped.input.clone()).collect(),
+            pending
+                .iter()
+                .map(|p| {
+                    let held = p
+                        .target
+                        .as_ref()
+                        .map(|record| HeldReferences::of(&record.row));
+                    (p.mapped.input.clone(), held.unwrap_or_default())
+                })
+                .collect(),
+            Author::Caller(self.context.viewer),
             self.context.today,
             &self.definitions,
         )?;
@@ -677,7 +686,7 @@ impl Importer {
                         let record = records.get(id).ok_or_else(|| {
                             FieldViolation::new(field, "not_found", "the matching customer vanished")
                         })?;
-                        if !self.context.scope.can_see(&record.row) {
+                        if !self.context.viewer.scope.can_see(&record.row) {
                             Err(FieldViolation::new(
                                 field,
                                 "not_allowed",

@@ -28,7 +28,7 @@ use persistence::personnel::PersonnelRow;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use uuid::Uuid;
 
-use super::{check, definitions, update, Checked, Writer};
+use super::{check, definitions, update, Author, Checked, HeldReferences, Writer};
 use crate::auth::plumbing::TxError;
 use crate::error::ApiError;
 
@@ -100,7 +100,14 @@ pub fn plan(
         })
         .collect();
     let definitions = definitions(conn)?;
-    let merged = check(conn, merged, today, &definitions)?;
+    let merged = check(
+        conn,
+        merged,
+        HeldReferences::default(),
+        Author::Service,
+        today,
+        &definitions,
+    )?;
     let mut moved = MovedRows::default();
     for loser in &losers {
         let from = loser.row.id.0;
@@ -360,7 +367,14 @@ pub fn undo(
     .map_err(|err| ApiError::Internal(format!("merge undo document: {err}")))?;
     let definitions = definitions(conn)?;
     let restored = without_vanished_references(conn, restored, &definitions)?;
-    let restored = check(conn, restored, today, &definitions)?;
+    let restored = check(
+        conn,
+        restored,
+        HeldReferences::default(),
+        Author::Service,
+        today,
+        &definitions,
+    )?;
     // The winner first, so that codes it took over are free for their losers again.
     let winner_after = update(conn, writer, winner, &restored, "customer.merge.undo")?;
     let moved = &data.moved;

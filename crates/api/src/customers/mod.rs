@@ -20,7 +20,7 @@ use domain::validation::{FieldViolation, Violations};
 use persistence::audit::{self, Actor, DigestedEvent, NewAuditEvent};
 use persistence::customers::history::{self, LifecycleTransitionRow, OwnerChangeRow};
 use persistence::customers::search::Scope;
-use persistence::customers::{CustomerMeta, CustomerRecord};
+use persistence::customers::{CustomerMeta, CustomerRecord, CustomerRow};
 use persistence::db::DbConnection;
 use persistence::sql_types::{DbTime, DbUuid};
 use uuid::Uuid;
@@ -43,15 +43,57 @@ pub struct Checked {
     pub custom: Vec<(String, CustomValue)>,
 }
 
-/// Every rule on `input`: the domain's, then references and custom fields against the
-/// database. All violations are reported together.
+/// What a caller may look up: the customers in `scope`, and other users only with
+/// `users:read`.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer {
+    pub scope: Scope,
+    pub reads_users: bool,
+}
+
+/// Who wrote the input being checked, which decides what its references may name.
+#[derive(Debug, Clone, Copy)]
+pub enum Author {
+    /// The service itself (a merge or its undo combines values already stored):
+    /// references only need to exist.
+    Service,
+    /// A caller: a reference they add must also be one they may look up, so that a
+    /// record they may not see answers exactly as a missing one and its id cannot be
+    /// probed.
+    Caller(Viewer),
+}
+
+/// The references a stored record already holds. Keeping one is no probe (the caller
+/// was shown it on the record), so it is checked only for existence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeldReferences {
+    pub owner_id: Option<Uuid>,
+    pub referred_by_user_id: Option<Uuid>,
+    pub referred_by_customer_id: Option<Uuid>,
+}
+
+impl HeldReferences {
+    pub fn of(row: &CustomerRow) -> HeldReferences {
+        HeldReferences {
+            owner_id: row.owner_id.map(|id| id.0),
+            referred_by_user_id: row.referred_by_user_id.map(|id| id.0),
+            referred_by_customer_id: row.referred_by_customer_id.map(|id| id.0),
+        }
+    }
+}
+
+/// Every rule on `input` (a new record, or a change of one holding `held`): the
+/// domain's, then references and custom fields against the database. All violations
+/// are reported together.
 pub fn check(
     conn: &mut DbConnection,
     input: CustomerInput,
+    held: HeldReferences,
+    author: Author,
     today: NaiveDate,
     definitions: &[CustomFieldDefinition],
 ) -> Result<Checked, TxError> {
-    check_many(conn, vec![input], today, definitions)?
+    check_many(conn, vec![(input, held)], author, today, definitions)?
         .pop()
         .ok_or_else(|| ApiError::Internal("a checked customer went missing".into()))?
         .map_err(|errors| TxError::Api(ApiError::Validation(errors)))
@@ -61,13 +103,14 @@ pub fn check(
 /// inputs refer to looked up together. One result per input, in order.
 pub fn check_many(
     conn: &mut DbConnection,
-    inputs: Vec<CustomerInput>,
+    inputs: Vec<(CustomerInput, HeldReferences)>,
+    author: Author,
     today: NaiveDate,
     definitions: &[CustomFieldDefinition],
 ) -> Result<Vec<Result<Checked, Vec<FieldViolation>>>, TxError> {
-    let validated: Vec<(CustomerInput, Violations, Vec<_>)> = inputs
+    let validated: Vec<(CustomerInput, HeldReferences, Violations, Vec<_>)> = inputs
         .into_iter()
-        .map(|input| {
+        .map(|(input, held)| {
             let mut violations = Violations::default();
             let input = match validate_customer(input.clone(), today) {
                 Ok(input) => input,
@@ -83,14 +126,20 @@ pub fn check_many(
                     Vec::new()
                 }
             };
-            (input, violations, custom)
+            (input, held, violations, custom)
         })
         .collect();
-    let known = References::load(conn, validated.iter().map(|(input, _, _)| input))?;
+    let known = References::load(
+        conn,
+        validated.iter().map(|(input, _, _, _)| input),
+        &author,
+    )?;
     Ok(validated
         .into_iter()
-        .map(|(input, mut violations, custom)| {
-            violations.0.extend(known.violations(&input));
+        .map(|(input, held, mut violations, custom)| {
+            violations
+                .0
+                .extend(known.violations(&input, &held, &author));
             violations.into_result().map(|()| Checked { input, custom })
         })
         .collect())
@@ -99,7 +148,8 @@ pub fn check_many(
 /// Ids per query when looking references up: SQLite binds each one separately.
 const IDS_PER_QUERY: usize = 5_000;
 
-/// Which of the users, teams, labels and customers that inputs refer to exist.
+/// Which of the users, teams, labels and customers that inputs refer to exist, and
+/// which of those customers a calling author may see.
 #[derive(Default)]
 struct References {
     users: HashSet<Uuid>,
@@ -108,12 +158,14 @@ struct References {
     tags: HashSet<Uuid>,
     groups: HashSet<Uuid>,
     customers: HashSet<Uuid>,
+    visible_customers: HashSet<Uuid>,
 }
 
 impl References {
     fn load<'a>(
         conn: &mut DbConnection,
         inputs: impl Iterator<Item = &'a CustomerInput>,
+        author: &Author,
     ) -> Result<References, TxError> {
         let (mut users, mut teams, mut labels, mut customers) = (
             BTreeSet::new(),
@@ -158,21 +210,46 @@ impl References {
             known
                 .customers
                 .extend(persistence::customers::existing_ids(conn, chunk)?);
+            if let Author::Caller(viewer) = author {
+                known
+                    .visible_customers
+                    .extend(persistence::customers::search::visible_ids(
+                        conn,
+                        chunk,
+                        &viewer.scope,
+                    )?);
+            }
         }
         Ok(known)
     }
 
-    /// The references of `input` that do not exist.
-    fn violations(&self, input: &CustomerInput) -> Vec<FieldViolation> {
+    /// The references of `input` that do not exist or, for a caller, that they may not
+    /// look up and the record did not already hold: both answer the same violation.
+    fn violations(
+        &self,
+        input: &CustomerInput,
+        held: &HeldReferences,
+        author: &Author,
+    ) -> Vec<FieldViolation> {
         let missing = |field: &str, what: &str| {
             FieldViolation::new(field, "not_found", format!("no {what} with this id"))
         };
+        let user_hidden = |id: Uuid, held: Option<Uuid>| match author {
+            Author::Caller(viewer) if !viewer.reads_users => {
+                id != viewer.scope.user_id && Some(id) != held
+            }
+            _ => false,
+        };
         let mut v = Vec::new();
-        for (field, id) in [
-            ("owner_id", input.owner_id),
-            ("referred_by_user_id", input.referred_by_user_id),
+        for (field, id, held) in [
+            ("owner_id", input.owner_id, held.owner_id),
+            (
+                "referred_by_user_id",
+                input.referred_by_user_id,
+                held.referred_by_user_id,
+            ),
         ] {
-            if id.is_some_and(|id| !self.users.contains(&id)) {
+            if id.is_some_and(|id| !self.users.contains(&id) || user_hidden(id, held)) {
                 v.push(missing(field, "user"));
             }
         }
@@ -202,9 +279,15 @@ impl References {
                 }
             }
         }
+        let customer_hidden = |id: Uuid| match author {
+            Author::Caller(_) => {
+                !self.visible_customers.contains(&id) && Some(id) != held.referred_by_customer_id
+            }
+            Author::Service => false,
+        };
         if input
             .referred_by_customer_id
-            .is_some_and(|id| !self.customers.contains(&id))
+            .is_some_and(|id| !self.customers.contains(&id) || customer_hidden(id))
         {
             v.push(missing("referred_by_customer_id", "customer"));
         }

@@ -63,7 +63,7 @@ impl JobHandler for CustomerImportJob {
         let mut importer = Importer::new(
             ImportContext {
                 writer: writer.clone(),
-                scope: payload.on_behalf.scope(),
+                viewer: payload.on_behalf.viewer(),
                 options: payload.options,
                 today: crate::state::business_today(),
                 lang: payload.on_behalf.lang(),

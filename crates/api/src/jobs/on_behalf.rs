@@ -2,14 +2,14 @@
 //! language at the time of the request, kept in the job's payload so that the job writes
 //! and reads exactly as the request would have.
 
-use domain::authz::Visibility;
+use domain::authz::{Permission, Visibility};
 use persistence::audit::Actor;
 use persistence::customers::search::Scope;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::customers::Writer;
+use crate::customers::{Viewer, Writer};
 use crate::i18n::Lang;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +22,14 @@ pub struct OnBehalf {
     pub request_id: Option<String>,
     /// `en` or `fa`.
     pub lang: String,
+    /// Whether the caller held `users:read` (jobs queued before this was recorded did
+    /// not check it).
+    #[serde(default = "held_before_recorded")]
+    pub reads_users: bool,
+}
+
+fn held_before_recorded() -> bool {
+    true
 }
 
 impl OnBehalf {
@@ -34,6 +42,7 @@ impl OnBehalf {
             actor_type: actor.actor_type.to_string(),
             request_id: actor.request_id,
             lang: lang.tag().to_string(),
+            reads_users: principal.can(Permission::UsersRead),
         }
     }
 
@@ -42,6 +51,14 @@ impl OnBehalf {
             visibility: self.visibility,
             user_id: self.user_id,
             team_id: self.team_id,
+        }
+    }
+
+    /// What the caller may look up, for the references of what the job writes.
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            scope: self.scope(),
+            reads_users: self.reads_users,
         }
     }
 

@@ -250,7 +250,7 @@ pub async fn create_import(
     if options.dry_run {
         let context = ImportContext {
             writer: on_behalf.writer(),
-            scope: on_behalf.scope(),
+            viewer: on_behalf.viewer(),
             today: state.today(),
             lang: on_behalf.lang(),
             options,

@@ -1,9 +1,11 @@
 //! `GET /metrics`: Prometheus text exposition (P-6). Outside `/api/v1` and the OpenAPI
 //! document: it is for the operator's scraper, not for API clients.
 //!
-//! Protection: when `PEYVAND_METRICS_TOKEN` (`--metrics-token`) is set, scrapers must
-//! send `Authorization: Bearer <token>`; otherwise the endpoint is open, for deployments
-//! that keep it on an internal network. Either way it shows only aggregate figures.
+//! Protection: the endpoint exists only when `PEYVAND_METRICS_TOKEN` (`--metrics-token`)
+//! is set, and then scrapers must send `Authorization: Bearer <token>` (401 otherwise).
+//! Without a token it answers 404 like any unknown path: the figures (request counts
+//! per route, pool and queue sizes) describe the deployment and its load, which is not
+//! for anyone who can reach the API.
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -23,21 +25,22 @@ pub async fn get_metrics(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    if let Some(expected) = state
+    let Some(expected) = state
         .config
         .metrics_token
         .as_deref()
         .filter(|token| !token.is_empty())
-    {
-        let presented = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-            return Err(ApiError::Unauthenticated);
-        }
+    else {
+        return Err(ApiError::NotFound);
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+        return Err(ApiError::Unauthenticated);
     }
     let pool_state = state.pool.state();
     let pool = PoolFigures {

@@ -521,6 +521,28 @@ pub fn visible_rows(
     Ok(rows)
 }
 
+/// Which of `ids` are customers the scope may see, merged ones included (as a lookup
+/// by id finds them), e.g. to check references a caller gives.
+pub fn visible_ids(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    scope: &Scope,
+) -> Result<Vec<Uuid>, crate::PersistenceError> {
+    let mut visible = Vec::new();
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let mut query = customers::table
+            .select(customers::id)
+            .filter(customers::id.eq_any(chunk))
+            .into_boxed::<MultiBackend>();
+        if let Some(condition) = scope.condition() {
+            query = query.filter(condition);
+        }
+        visible.extend(query.load::<DbUuid>(conn)?.into_iter().map(|id| id.0));
+    }
+    Ok(visible)
+}
+
 /// How many customers [`search`] finds in all (its filter, without order or paging),
 /// e.g. to report an export's progress.
 pub fn count(

@@ -10,7 +10,7 @@ use validator::Validate;
 
 use super::crud::{create_one, duplicate_confirmed, writer};
 use super::model::Customer;
-use super::scope_of;
+use super::viewer_of;
 use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::{JsonBody, RequestId};
@@ -81,7 +81,7 @@ pub async fn create_customers_batch(
     let items = body.0.items;
     let confirmed = duplicate_confirmed(&req);
     let writer = writer(&principal, &request_id);
-    let scope = scope_of(&principal);
+    let viewer = viewer_of(&principal);
     let today = state.today();
     // The request language is task-local; the blocking closure runs on another thread.
     let lang = Lang::current();
@@ -92,7 +92,15 @@ pub async fn create_customers_batch(
             let mut results = Vec::with_capacity(items.len());
             for (index, input) in items.into_iter().enumerate() {
                 let created = transaction(conn, |conn| {
-                    create_one(conn, &writer, &scope, today, &definitions, input, confirmed)
+                    create_one(
+                        conn,
+                        &writer,
+                        &viewer,
+                        today,
+                        &definitions,
+                        input,
+                        confirmed,
+                    )
                 })
                 .and_then(|record| Customer::from_record(&record));
                 results.push(match created {

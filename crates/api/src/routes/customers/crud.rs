@@ -5,18 +5,17 @@ use chrono::NaiveDate;
 use domain::authz::Permission;
 use domain::customers::{CustomFieldDefinition, CustomerInput, DUPLICATE_THRESHOLD};
 use persistence::audit::{self, NewAuditEvent};
-use persistence::customers::search::Scope;
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
 use uuid::Uuid;
 
 use super::model::Customer;
-use super::{scope_of, visible_customer};
+use super::{scope_of, viewer_of, visible_customer};
 use crate::auth::plumbing::{transaction, TxError};
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
 use crate::conventions::{JsonBody, MergePatch, RequestId};
-use crate::customers::{self as service, duplicates, Writer};
+use crate::customers::{self as service, duplicates, Author, HeldReferences, Viewer, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -58,14 +57,22 @@ pub async fn create_customer(
     principal.require(Permission::RecordsWrite)?;
     let confirmed = duplicate_confirmed(&req);
     let writer = writer(&principal, &request_id);
-    let scope = scope_of(&principal);
+    let viewer = viewer_of(&principal);
     let today = state.today();
     let input = body.0;
     let record = state
         .db(move |conn| {
             transaction(conn, |conn| {
                 let definitions = service::definitions(conn)?;
-                create_one(conn, &writer, &scope, today, &definitions, input, confirmed)
+                create_one(
+                    conn,
+                    &writer,
+                    &viewer,
+                    today,
+                    &definitions,
+                    input,
+                    confirmed,
+                )
             })
         })
         .await?;
@@ -91,18 +98,25 @@ pub(super) fn duplicate_confirmed(req: &HttpRequest) -> bool {
 pub(super) fn create_one(
     conn: &mut DbConnection,
     writer: &Writer,
-    scope: &Scope,
+    viewer: &Viewer,
     today: NaiveDate,
     definitions: &[CustomFieldDefinition],
     mut input: CustomerInput,
     confirmed: bool,
 ) -> Result<CustomerRecord, TxError> {
     service::apply_defaults(conn, &mut input, writer)?;
-    service::check_assignment(conn, scope, &input)?;
-    let checked = service::check(conn, input, today, definitions)?;
+    service::check_assignment(conn, &viewer.scope, &input)?;
+    let checked = service::check(
+        conn,
+        input,
+        HeldReferences::default(),
+        Author::Caller(*viewer),
+        today,
+        definitions,
+    )?;
     if !confirmed {
         let evidence = duplicates::evidence_of_input(&checked.input);
-        let likely: Vec<_> = duplicates::candidates(conn, &evidence, None, scope)?
+        let likely: Vec<_> = duplicates::candidates(conn, &evidence, None, &viewer.scope)?
             .into_iter()
             .filter(|c| c.score >= DUPLICATE_THRESHOLD)
             .collect();
@@ -170,7 +184,8 @@ pub async fn update_customer(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let id = id.into_inner();
-    let scope = scope_of(&principal);
+    let viewer = viewer_of(&principal);
+    let scope = viewer.scope;
     let writer = writer(&principal, &request_id);
     let today = state.today();
     let record = state
@@ -189,7 +204,14 @@ pub async fn update_customer(
                     service::check_assignment(conn, &scope, &after)?;
                 }
                 let definitions = service::definitions(conn)?;
-                let checked = service::check(conn, after, today, &definitions)?;
+                let checked = service::check(
+                    conn,
+                    after,
+                    HeldReferences::of(&current.row),
+                    Author::Caller(viewer),
+                    today,
+                    &definitions,
+                )?;
                 service::update(conn, &writer, &current, &checked, "customer.update")
             })
         })

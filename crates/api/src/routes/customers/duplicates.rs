@@ -29,14 +29,15 @@ const SCAN_MAX_ATTEMPTS: i32 = 3;
     "threshold": 80,
     "data": [
         {"id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa", "score": 85, "reasons": ["same_phone", "same_name"], "display_name": "علی کریمی", "visible": true},
-        {"id": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb", "score": 50, "reasons": ["same_name"], "display_name": null, "visible": false}
+        {"id": null, "score": 50, "reasons": ["same_name"], "display_name": null, "visible": false}
     ]
 }))]
 pub struct DuplicateList {
     /// Scores at or above this make a likely duplicate (creating one answers 409).
     pub threshold: u8,
     /// Candidates sharing at least one key, best first. Customers the caller may not
-    /// open are listed without their name.
+    /// open are listed without their id and name: only that they exist, their score and
+    /// reasons.
     pub data: Vec<DuplicateCandidate>,
 }
 

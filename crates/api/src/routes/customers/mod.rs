@@ -15,6 +15,7 @@ mod privacy;
 pub mod search;
 
 use actix_web::web;
+use domain::authz::Permission;
 use persistence::customers::search::Scope;
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
@@ -22,6 +23,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::customers::Viewer;
 use crate::error::{ApiError, ApiResult};
 
 pub use search::CustomerSearch;
@@ -124,6 +126,14 @@ pub fn scope_of(principal: &Principal) -> Scope {
         visibility: principal.visibility,
         user_id: principal.user_id,
         team_id: principal.team_id,
+    }
+}
+
+/// What the caller may look up, for the references of what they write.
+pub fn viewer_of(principal: &Principal) -> Viewer {
+    Viewer {
+        scope: scope_of(principal),
+        reads_users: principal.can(Permission::UsersRead),
     }
 }
 
