@@ -42,6 +42,6 @@ impl JobHandler for AuditVerifyJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let report = persistence::audit::verify(&mut *connection(ctx.pool())?)?;
         serde_json::to_value(ChainVerification::from(report))
-            .map_err(|err| JobError::Permanent(err.to_string()))
+            .map_err(JobError::internal)
     }
 }
