@@ -89,7 +89,11 @@ fn crossed_merges_never_fail_with_a_server_error() {
             );
             let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
             statuses.sort_unstable();
-            assert_eq!(statuses, [201, 409], "{backend:?} round {round}: {answers:?}");
+            assert_eq!(
+                statuses,
+                [201, 409],
+                "{backend:?} round {round}: {answers:?}"
+            );
             let (_, refused) = answers
                 .iter()
                 .find(|(status, _)| *status == 409)
@@ -168,8 +172,7 @@ fn a_lock_conflict_inside_a_write_transaction_is_a_retryable_409() {
             }
             Backend::Sqlite => {
                 let mut holder = persistence::db::establish(&app.database_url).expect("connect");
-                let mut impatient =
-                    persistence::db::establish(&app.database_url).expect("connect");
+                let mut impatient = persistence::db::establish(&app.database_url).expect("connect");
                 diesel::connection::SimpleConnection::batch_execute(
                     &mut impatient,
                     "PRAGMA busy_timeout = 0",
@@ -191,11 +194,17 @@ fn a_lock_conflict_inside_a_write_transaction_is_a_retryable_409() {
         let response = failure.error_response();
         assert_eq!(response.status().as_u16(), 409, "{backend:?}");
         assert_eq!(
-            response.headers().get("retry-after").map(|v| v.to_str().unwrap()),
+            response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap()),
             Some("1"),
             "{backend:?}"
         );
-        assert_eq!(failure.to_problem(api::i18n::Lang::En).code, "concurrent_update");
+        assert_eq!(
+            failure.to_problem(api::i18n::Lang::En).code,
+            "concurrent_update"
+        );
     }
 }
 
@@ -243,7 +252,10 @@ fn if_match_takes_a_list_of_tags_or_a_star() {
         assert_eq!(body["code"], "precondition_failed");
 
         let (status, body) = patch(&[&format!("W/{}", current())], "weak");
-        assert_eq!(status, 412, "{backend:?}: If-Match compares strongly: {body}");
+        assert_eq!(
+            status, 412,
+            "{backend:?}: If-Match compares strongly: {body}"
+        );
 
         let (status, body) = patch(&["not-a-tag"], "malformed");
         assert_eq!(status, 400, "{backend:?}: {body}");

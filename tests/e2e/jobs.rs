@@ -465,8 +465,17 @@ fn a_storage_failure_shows_a_code_not_the_database_error() {
                 .expect("get job");
             assert_eq!(response.status(), 200);
             let text = response.text().expect("body");
-            for leak in ["audit_events", "relation", "no such table", "database error"] {
-                assert!(!text.contains(leak), "{:?} shows {leak:?}: {text}", app.backend);
+            for leak in [
+                "audit_events",
+                "relation",
+                "no such table",
+                "database error",
+            ] {
+                assert!(
+                    !text.contains(leak),
+                    "{:?} shows {leak:?}: {text}",
+                    app.backend
+                );
             }
             let body: Value = serde_json::from_str(&text).expect("JSON");
             assert_eq!(body["status"], "failed");
@@ -475,7 +484,10 @@ fn a_storage_failure_shows_a_code_not_the_database_error() {
             assert_eq!(errors[0]["code"], "storage_error");
             assert_eq!(errors[0]["detail"], Value::Null);
             assert!(
-                errors[0]["message"].as_str().expect("message").contains(message),
+                errors[0]["message"]
+                    .as_str()
+                    .expect("message")
+                    .contains(message),
                 "{language}: {body}"
             );
         }

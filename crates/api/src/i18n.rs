@@ -79,10 +79,7 @@ pub fn title(code: &str, lang: Lang) -> &'static str {
         "conflict" => ("Conflict", "تعارض با داده‌های موجود"),
         "likely_duplicate" => ("Likely duplicate", "احتمالاً تکراری است"),
         "precondition_failed" => ("Precondition failed", "پیش‌شرط برقرار نیست"),
-        "concurrent_update" => (
-            "Concurrent update",
-            "تغییر همزمان",
-        ),
+        "concurrent_update" => ("Concurrent update", "تغییر همزمان"),
         "precondition_required" => ("Precondition required", "پیش‌شرط لازم است"),
         "idempotency_key_reused" => (
             "Idempotency key reused",

@@ -117,7 +117,10 @@ mod tests {
     #[test]
     fn lock_conflicts_are_told_from_other_database_errors() {
         for contention in [
-            database_error(DatabaseErrorKind::SerializationFailure, "could not serialize"),
+            database_error(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize",
+            ),
             database_error(DatabaseErrorKind::Unknown, "deadlock detected"),
             database_error(DatabaseErrorKind::Unknown, "database is locked"),
             database_error(DatabaseErrorKind::Unknown, "database table is locked"),

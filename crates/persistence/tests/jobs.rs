@@ -102,7 +102,8 @@ fn failed_attempts_retry_at_the_given_time_then_fail_for_good() {
         assert_eq!(claimed.len(), 1);
 
         let retry_at = Utc::now() + Duration::minutes(10);
-        let status = jobs::fail(&mut conn, id, "w1", &failure("boom 1"), Some(retry_at)).expect("fail");
+        let status =
+            jobs::fail(&mut conn, id, "w1", &failure("boom 1"), Some(retry_at)).expect("fail");
         assert_eq!(status, Some(JobStatus::Queued), "{}", db.name);
         let job = status_of(&db.pool, id);
         assert_eq!(job.last_error.as_deref(), Some("boom 1"));

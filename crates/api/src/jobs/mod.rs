@@ -16,9 +16,9 @@ mod worker;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use persistence::db::DbPool;
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use persistence::db::DbPool;
 use persistence::PersistenceError;
 use serde_json::Value;
 use uuid::Uuid;
@@ -147,9 +147,7 @@ pub const STORAGE_ERROR: &str = "storage_error";
 impl From<PersistenceError> for JobError {
     fn from(err: PersistenceError) -> Self {
         let code = match err {
-            PersistenceError::Contention(_) | PersistenceError::StaleVersion => {
-                "concurrent_update"
-            }
+            PersistenceError::Contention(_) | PersistenceError::StaleVersion => "concurrent_update",
             _ => STORAGE_ERROR,
         };
         JobError::Retryable(JobFailure::internal(code, err))
@@ -276,8 +274,14 @@ mod tests {
         let internal = JobFailure::from_api(ApiError::Internal(
             "database error: relation \"audit_events\" does not exist".into(),
         ));
-        assert_eq!((internal.code, internal.detail.as_deref()), (INTERNAL_ERROR, None));
-        assert!(internal.to_string().contains("audit_events"), "kept for the log");
+        assert_eq!(
+            (internal.code, internal.detail.as_deref()),
+            (INTERNAL_ERROR, None)
+        );
+        assert!(
+            internal.to_string().contains("audit_events"),
+            "kept for the log"
+        );
 
         let JobError::Retryable(storage) = JobError::from(PersistenceError::Pool("gone".into()))
         else {

@@ -351,7 +351,9 @@ impl Worker {
             Some(_) => {
                 tracing::error!(job_id = %id, kind, attempt, error = %failure, "job failed")
             }
-            None => tracing::info!(job_id = %id, kind, error = %failure, "job failed after it was cancelled"),
+            None => {
+                tracing::info!(job_id = %id, kind, error = %failure, "job failed after it was cancelled")
+            }
         }
         Ok(())
     }

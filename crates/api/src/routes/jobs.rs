@@ -144,7 +144,9 @@ impl TryFrom<Job> for JobResource {
 
     fn try_from(job: Job) -> ApiResult<JobResource> {
         let status = job.status()?.into();
-        let errors = JobErrorEntry::of(&job, Lang::current()).into_iter().collect();
+        let errors = JobErrorEntry::of(&job, Lang::current())
+            .into_iter()
+            .collect();
         Ok(JobResource {
             id: job.id.0,
             kind: job.kind,
