@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use api::jobs::{JobContext, JobError, JobHandler, JobRegistry, WorkerPool, WorkerSettings};
+use api::jobs::{
+    JobContext, JobError, JobFailure, JobHandler, JobRegistry, WorkerPool, WorkerSettings,
+    AUDIT_VERIFY,
+};
 use e2e::support::{for_each_backend, TestApp};
 use persistence::db::{build_pool, write_transaction, DbPool, PoolConfig};
 use persistence::jobs::{self, NewJob};
@@ -46,9 +49,9 @@ struct FlakyJob {
 impl JobHandler for FlakyJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         if ctx.attempt() <= self.failures {
-            Err(JobError::Retryable(format!(
-                "attempt {} failed",
-                ctx.attempt()
+            Err(JobError::Retryable(JobFailure::for_user(
+                "test_flaky",
+                format!("attempt {} failed", ctx.attempt()),
             )))
         } else {
             ctx.set_progress(0.5)?;
@@ -61,7 +64,10 @@ struct BrokenJob;
 
 impl JobHandler for BrokenJob {
     fn run(&self, _ctx: &JobContext<'_>) -> Result<Value, JobError> {
-        Err(JobError::Retryable("always broken".into()))
+        Err(JobError::Retryable(JobFailure::for_user(
+            "test_broken",
+            "always broken",
+        )))
     }
 }
 
@@ -212,6 +218,7 @@ fn failed_attempts_are_retried_with_back_off_until_max_attempts() {
         assert_eq!(broken.status, "failed", "{:?}", app.backend);
         assert_eq!(broken.attempts, 3);
         assert_eq!(broken.last_error.as_deref(), Some("always broken"));
+        assert_eq!(broken.error_code.as_deref(), Some("test_broken"));
         assert!(broken.finished_at.is_some());
     });
 }
@@ -423,4 +430,66 @@ fn queued_jobs_can_be_cancelled_and_are_paged_newest_first() {
             .collect();
         assert_eq!(actions, ["job.cancel", "job.create"], "{backend:?}");
     }
+}
+
+/// A job that fails on a storage error shows a stable code and a localised message, and
+/// none of the database's own text (which names tables, columns and SQL).
+#[test]
+fn a_storage_failure_shows_a_code_not_the_database_error() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let pool = app.state.pool.clone();
+        // The verification reads the audit trail; without its table every attempt
+        // fails in the database.
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *pool.get().expect("connection"),
+            "DROP TABLE audit_events",
+        )
+        .expect("drop the audit trail");
+        let id = enqueue(&pool, AUDIT_VERIFY, 1);
+        wait_until("the verification to fail", || {
+            job(&pool, id).status == "failed"
+        });
+        let stored = job(&pool, id);
+        assert_eq!(stored.error_code.as_deref(), Some("storage_error"));
+        assert_eq!(stored.last_error, None, "{:?}", app.backend);
+
+        for (language, message) in [
+            ("en", "The database failed while the job ran"),
+            ("fa", "پایگاه داده"),
+        ] {
+            let response = app
+                .authed(Method::GET, &format!("/api/v1/jobs/{id}"), &admin)
+                .header("accept-language", language)
+                .send()
+                .expect("get job");
+            assert_eq!(response.status(), 200);
+            let text = response.text().expect("body");
+            for leak in [
+                "audit_events",
+                "relation",
+                "no such table",
+                "database error",
+            ] {
+                assert!(
+                    !text.contains(leak),
+                    "{:?} shows {leak:?}: {text}",
+                    app.backend
+                );
+            }
+            let body: Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(body["status"], "failed");
+            let errors = body["errors"].as_array().expect("errors");
+            assert_eq!(errors.len(), 1, "{body}");
+            assert_eq!(errors[0]["code"], "storage_error");
+            assert_eq!(errors[0]["detail"], Value::Null);
+            assert!(
+                errors[0]["message"]
+                    .as_str()
+                    .expect("message")
+                    .contains(message),
+                "{language}: {body}"
+            );
+        }
+    });
 }

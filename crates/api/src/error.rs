@@ -19,6 +19,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// build (and the client download) a response many times its own size.
 pub const MAX_PROBLEM_ERRORS: usize = 100;
 
+/// `Retry-After` of a `concurrent_update` answer: the competing transaction is usually
+/// done well within a second.
+pub const CONCURRENT_UPDATE_RETRY_AFTER_SECS: u64 = 1;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -92,6 +96,11 @@ pub enum ApiError {
     LikelyDuplicate(serde_json::Value),
     #[error("precondition failed")]
     PreconditionFailed,
+    /// Another request changed the same records at the same moment (a lock conflict or
+    /// a version check the client did not ask for); nothing was written and the same
+    /// request can be sent again.
+    #[error("concurrent update: {0}")]
+    ConcurrentUpdate(String),
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,
     #[error("a request with this idempotency key is in progress")]
@@ -127,6 +136,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::LikelyDuplicate(_) => "likely_duplicate",
             ApiError::PreconditionFailed => "precondition_failed",
+            ApiError::ConcurrentUpdate(_) => "concurrent_update",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::IdempotencyInProgress => "idempotency_in_progress",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -165,6 +175,11 @@ impl ApiError {
                 "مشتری مشابهی وجود دارد؛ برای ثبت با این حال، سرآیند Peyvand-Confirm-Duplicate: true را بفرستید".to_string()
             } else {
                 "similar customers exist; send the header Peyvand-Confirm-Duplicate: true to create it anyway".to_string()
+            }),
+            ApiError::ConcurrentUpdate(_) => Some(if fa {
+                format!("درخواست دیگری همزمان همین رکوردها را تغییر داد و چیزی ذخیره نشد؛ {CONCURRENT_UPDATE_RETRY_AFTER_SECS} ثانیه دیگر دوباره تلاش کنید")
+            } else {
+                format!("another request changed the same records at the same time and nothing was saved; retry in {CONCURRENT_UPDATE_RETRY_AFTER_SECS} s")
             }),
             ApiError::RateLimited { retry_after_secs } => Some(if fa {
                 format!("{retry_after_secs} ثانیه دیگر دوباره تلاش کنید")
@@ -256,7 +271,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_)
             | ApiError::LikelyDuplicate(_)
-            | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
+            | ApiError::IdempotencyInProgress
+            | ApiError::ConcurrentUpdate(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -270,8 +286,14 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(reason) | ApiError::Unavailable(reason) = self {
-            tracing::error!(error = %reason, "request failed");
+        match self {
+            ApiError::Internal(reason) | ApiError::Unavailable(reason) => {
+                tracing::error!(error = %reason, "request failed");
+            }
+            ApiError::ConcurrentUpdate(reason) => {
+                tracing::warn!(error = %reason, "request lost a race with a concurrent write");
+            }
+            _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
@@ -281,6 +303,12 @@ impl ResponseError for ApiError {
             }
             ApiError::RateLimited { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::ConcurrentUpdate(_) => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    CONCURRENT_UPDATE_RETRY_AFTER_SECS.to_string(),
+                ));
             }
             _ => {}
         }
@@ -293,7 +321,12 @@ impl From<PersistenceError> for ApiError {
         match err {
             PersistenceError::NotFound => ApiError::NotFound,
             PersistenceError::Conflict(what) => ApiError::Conflict(what),
-            PersistenceError::StaleVersion => ApiError::PreconditionFailed,
+            // 412 answers only an `If-Match` the client sent (`IfMatch::check`); a version
+            // check that fails later is a concurrent writer, and worth a retry.
+            PersistenceError::StaleVersion => {
+                ApiError::ConcurrentUpdate("a version check failed".into())
+            }
+            PersistenceError::Contention(reason) => ApiError::ConcurrentUpdate(reason),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -341,6 +374,28 @@ mod tests {
             assert_eq!(problem.errors_omitted, None);
             let json = serde_json::to_value(&problem).unwrap();
             assert!(json.get("errors_omitted").is_none());
+        }
+    }
+
+    #[test]
+    fn lost_races_are_retryable_conflicts_not_failed_preconditions() {
+        for err in [
+            PersistenceError::StaleVersion,
+            PersistenceError::Contention("deadlock detected".into()),
+        ] {
+            let err = ApiError::from(err);
+            let response = err.error_response();
+            assert_eq!(response.status(), StatusCode::CONFLICT);
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER),
+                Some(&HeaderValue::from(CONCURRENT_UPDATE_RETRY_AFTER_SECS))
+            );
+            let problem = err.to_problem(Lang::En);
+            assert_eq!(problem.code, "concurrent_update");
+            assert!(
+                !problem.detail.unwrap_or_default().contains("deadlock"),
+                "the database's words stay in the log"
+            );
         }
     }
 }

@@ -79,6 +79,7 @@ pub fn title(code: &str, lang: Lang) -> &'static str {
         "conflict" => ("Conflict", "تعارض با داده‌های موجود"),
         "likely_duplicate" => ("Likely duplicate", "احتمالاً تکراری است"),
         "precondition_failed" => ("Precondition failed", "پیش‌شرط برقرار نیست"),
+        "concurrent_update" => ("Concurrent update", "تغییر همزمان"),
         "precondition_required" => ("Precondition required", "پیش‌شرط لازم است"),
         "idempotency_key_reused" => (
             "Idempotency key reused",
@@ -99,6 +100,50 @@ pub fn title(code: &str, lang: Lang) -> &'static str {
         "rate_limited" => ("Too many requests", "تعداد درخواست‌ها بیش از حد مجاز است"),
         "service_unavailable" => ("Service unavailable", "سرویس در دسترس نیست"),
         _ => ("Internal server error", "خطای داخلی سرور"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Fa => fa,
+    }
+}
+
+/// What a job failure code means, in `lang`. Codes a job shares with problem responses
+/// (`conflict`, `not_found`, ...) fall back to the problem title.
+pub fn job_error_message(code: &str, lang: Lang) -> &'static str {
+    let (en, fa) = match code {
+        "storage_error" => (
+            "The database failed while the job ran; the details are in the server log",
+            "هنگام اجرای کار، پایگاه داده با خطا روبه‌رو شد؛ جزئیات در گزارش کارگزار ثبت شده است",
+        ),
+        "concurrent_update" => (
+            "Another change to the same records got in the way",
+            "تغییر دیگری روی همین رکوردها مانع شد",
+        ),
+        "internal_error" => (
+            "The job failed inside the server; the details are in the server log",
+            "کار در کارگزار با خطا متوقف شد؛ جزئیات در گزارش کارگزار ثبت شده است",
+        ),
+        "validation_failed" => (
+            "Some values break the rules; see detail",
+            "برخی مقادیر با قواعد سازگار نیستند؛ جزئیات را ببینید",
+        ),
+        "unreadable_file" => (
+            "The file could not be read; see detail",
+            "پرونده خوانده نشد؛ جزئیات را ببینید",
+        ),
+        "file_missing" => (
+            "The file the job needs is gone",
+            "پرونده‌ای که کار به آن نیاز دارد دیگر وجود ندارد",
+        ),
+        "file_format_error" => (
+            "The file could not be written in this format; see detail",
+            "پرونده در این قالب نوشته نشد؛ جزئیات را ببینید",
+        ),
+        "worker_lost" => (
+            "The worker running the job stopped responding",
+            "پردازشگری که کار را اجرا می‌کرد پاسخ نداد",
+        ),
+        other => return title(other, lang),
     };
     match lang {
         Lang::En => en,

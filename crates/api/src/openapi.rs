@@ -20,7 +20,8 @@ use crate::routes;
             Conventions: errors are RFC 9457 `application/problem+json` with a stable `code`; \
             lists use cursor pagination (`limit`, `cursor`; response `data`, `next_cursor`, `has_more`); \
             `PATCH` takes JSON Merge Patch (RFC 7396); single resources carry an `ETag`, and \
-            `If-Match` on `PATCH`/`DELETE` answers 412 when stale; `POST` accepts an \
+            `If-Match` on `PATCH`/`DELETE` answers 412 when stale; a write that loses a race with \
+            another one answers 409 `concurrent_update` with `Retry-After`; `POST` accepts an \
             `Idempotency-Key`; every response has `X-Request-Id` and `RateLimit-*` headers; \
             texts are localised by `Accept-Language` (`fa`, `en`).",
         license(name = "AGPL-3.0-or-later")
@@ -163,10 +164,22 @@ fn add_convention_responses(method: HttpMethod, operation: &mut Operation) {
     {
         add("412", "`If-Match` does not match the record's current ETag");
     }
+    if matches!(
+        method,
+        HttpMethod::Patch | HttpMethod::Put | HttpMethod::Delete
+    ) {
+        add(
+            "409",
+            "`concurrent_update`: another request changed the same records at the same moment; \
+             nothing was written, retry after `Retry-After`",
+        );
+    }
     if method == HttpMethod::Post {
         add(
             "409",
-            "Conflict with existing data, or a request with the same Idempotency-Key in progress",
+            "Conflict with existing data, a request with the same Idempotency-Key in progress, \
+             or `concurrent_update`: another request changed the same records at the same \
+             moment (retry after `Retry-After`)",
         );
         add(
             "422",

@@ -82,11 +82,15 @@ pub struct Job {
     pub locked_by: Option<String>,
     pub locked_at: Option<DbTime>,
     pub result: Option<DbJson>,
+    /// What the owner may read about the latest failure: the detail of a failure they
+    /// can fix (bad rows, an unreadable file), never internal error text.
     pub last_error: Option<String>,
     pub created_by: Option<DbUuid>,
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub finished_at: Option<DbTime>,
+    /// Stable code of the latest failure, e.g. `storage_error`, `validation_failed`.
+    pub error_code: Option<String>,
 }
 
 impl Job {
@@ -134,6 +138,7 @@ pub fn enqueue(conn: &mut DbConnection, new: NewJob<'_>) -> Result<Job, Persiste
         created_at: now,
         updated_at: now,
         finished_at: None,
+        error_code: None,
     };
     diesel::insert_into(jobs::table)
         .values(&row)
@@ -326,6 +331,7 @@ pub fn complete(
             jobs::progress.eq(1.0),
             jobs::result.eq(Some(DbJson(result))),
             jobs::last_error.eq(None::<String>),
+            jobs::error_code.eq(None::<String>),
             jobs::locked_by.eq(None::<String>),
             jobs::locked_at.eq(None::<DbTime>),
             jobs::updated_at.eq(now),
@@ -333,6 +339,15 @@ pub fn complete(
         ))
         .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// A failed attempt as recorded on its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobFailureRecord<'a> {
+    /// Stable code, e.g. `storage_error`.
+    pub code: &'a str,
+    /// What the job's owner may read; `None` for internal failures.
+    pub detail: Option<&'a str>,
 }
 
 /// Records a failed attempt. While attempts remain and `retry_at` is given, the job goes
@@ -343,7 +358,7 @@ pub fn fail(
     conn: &mut DbConnection,
     id: Uuid,
     worker: &str,
-    error: &str,
+    error: &JobFailureRecord<'_>,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<Option<JobStatus>, PersistenceError> {
     write_transaction(conn, |conn| {
@@ -364,7 +379,8 @@ pub fn fail(
                 .set((
                     jobs::status.eq(JobStatus::Queued.as_str()),
                     jobs::run_at.eq(DbTime(retry_at)),
-                    jobs::last_error.eq(Some(error)),
+                    jobs::last_error.eq(error.detail),
+                    jobs::error_code.eq(Some(error.code)),
                     unlock,
                     jobs::updated_at.eq(now),
                 ))
@@ -374,7 +390,8 @@ pub fn fail(
             diesel::update(jobs::table.filter(jobs::id.eq(DbUuid(id))))
                 .set((
                     jobs::status.eq(JobStatus::Failed.as_str()),
-                    jobs::last_error.eq(Some(error)),
+                    jobs::last_error.eq(error.detail),
+                    jobs::error_code.eq(Some(error.code)),
                     unlock,
                     jobs::updated_at.eq(now),
                     jobs::finished_at.eq(Some(now)),
@@ -411,6 +428,8 @@ pub struct Recovered {
 
 /// Error recorded on a job whose worker vanished during its last attempt.
 pub const LOST_WORKER_ERROR: &str = "the worker running this job stopped responding";
+/// Its code.
+pub const LOST_WORKER_CODE: &str = "worker_lost";
 
 /// Jobs `running` whose lock is older than `locked_before` belong to a worker that died
 /// (or stopped reporting progress): they return to the queue, or become `failed` when
@@ -432,6 +451,7 @@ pub fn recover_stale(
         .set((
             jobs::status.eq(JobStatus::Failed.as_str()),
             jobs::last_error.eq(Some(LOST_WORKER_ERROR)),
+            jobs::error_code.eq(Some(LOST_WORKER_CODE)),
             jobs::locked_by.eq(None::<String>),
             jobs::locked_at.eq(None::<DbTime>),
             jobs::updated_at.eq(now),
@@ -442,6 +462,7 @@ pub fn recover_stale(
             .set((
                 jobs::status.eq(JobStatus::Queued.as_str()),
                 jobs::last_error.eq(Some(LOST_WORKER_ERROR)),
+                jobs::error_code.eq(Some(LOST_WORKER_CODE)),
                 jobs::locked_by.eq(None::<String>),
                 jobs::locked_at.eq(None::<DbTime>),
                 jobs::updated_at.eq(now),

@@ -31,16 +31,55 @@ pub enum PersistenceError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A row's version is no longer the one read earlier in the transaction: another
+    /// writer changed it in between.
     #[error("stale version")]
     StaleVersion,
+    /// Another transaction held what this one needed: a PostgreSQL deadlock (SQLSTATE
+    /// 40P01) or serialization failure (40001), or a SQLite database that stayed locked
+    /// past the busy timeout. Nothing was written; running the transaction again can
+    /// succeed.
+    #[error("concurrent update: {0}")]
+    Contention(String),
     #[error("database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
     #[error("connection pool error: {0}")]
     Pool(String),
     #[error("migration error: {0}")]
     Migration(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+}
+
+/// Database errors are sorted here, once, so that every caller (and every transaction)
+/// tells lock contention, which a retry can cure, from real failures.
+impl From<diesel::result::Error> for PersistenceError {
+    fn from(err: diesel::result::Error) -> Self {
+        if is_contention(&err) {
+            PersistenceError::Contention(err.to_string())
+        } else {
+            PersistenceError::Database(err)
+        }
+    }
+}
+
+/// Whether `err` says that another transaction was in the way.
+///
+/// diesel names SQLSTATE 40001 (serialization failure) but reports a PostgreSQL deadlock
+/// (40P01) and SQLite's BUSY/LOCKED only as unknown errors with their message, so those
+/// are recognised by the server's (English) message text.
+fn is_contention(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            message.starts_with("deadlock detected")
+                || message.starts_with("database is locked")
+                || message.starts_with("database table is locked")
+        }
+        _ => false,
+    }
 }
 
 impl PersistenceError {
@@ -53,7 +92,7 @@ impl PersistenceError {
                 _,
             ) => PersistenceError::Conflict(what.to_string()),
             diesel::result::Error::NotFound => PersistenceError::NotFound,
-            other => PersistenceError::Database(other),
+            other => other.into(),
         }
     }
 }
@@ -63,4 +102,52 @@ impl PersistenceError {
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::{SubsecRound, Utc};
     Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn lock_conflicts_are_told_from_other_database_errors() {
+        for contention in [
+            database_error(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize",
+            ),
+            database_error(DatabaseErrorKind::Unknown, "deadlock detected"),
+            database_error(DatabaseErrorKind::Unknown, "database is locked"),
+            database_error(DatabaseErrorKind::Unknown, "database table is locked"),
+        ] {
+            assert!(
+                matches!(
+                    PersistenceError::from(contention),
+                    PersistenceError::Contention(_)
+                ),
+                "contention"
+            );
+        }
+        for other in [
+            database_error(DatabaseErrorKind::Unknown, "relation \"x\" does not exist"),
+            Error::NotFound,
+        ] {
+            assert!(matches!(
+                PersistenceError::from(other),
+                PersistenceError::Database(_)
+            ));
+        }
+        assert!(matches!(
+            PersistenceError::from_write(
+                database_error(DatabaseErrorKind::Unknown, "deadlock detected"),
+                "x"
+            ),
+            PersistenceError::Contention(_)
+        ));
+    }
 }

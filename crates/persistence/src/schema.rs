@@ -91,6 +91,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         finished_at -> Nullable<UtcTimestamp>,
+        error_code -> Nullable<Text>,
     }
 }
 

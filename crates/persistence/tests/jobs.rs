@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
-use persistence::jobs::{self, JobStatus, NewJob};
+use persistence::jobs::{self, JobFailureRecord, JobStatus, NewJob};
 use persistence::PersistenceError;
 use serde_json::json;
 use uuid::Uuid;
@@ -86,6 +86,13 @@ fn concurrent_claimers_never_share_a_job() {
     }
 }
 
+fn failure(detail: &str) -> JobFailureRecord<'_> {
+    JobFailureRecord {
+        code: "test_failure",
+        detail: Some(detail),
+    }
+}
+
 #[test]
 fn failed_attempts_retry_at_the_given_time_then_fail_for_good() {
     for db in common::databases() {
@@ -95,10 +102,12 @@ fn failed_attempts_retry_at_the_given_time_then_fail_for_good() {
         assert_eq!(claimed.len(), 1);
 
         let retry_at = Utc::now() + Duration::minutes(10);
-        let status = jobs::fail(&mut conn, id, "w1", "boom 1", Some(retry_at)).expect("fail");
+        let status =
+            jobs::fail(&mut conn, id, "w1", &failure("boom 1"), Some(retry_at)).expect("fail");
         assert_eq!(status, Some(JobStatus::Queued), "{}", db.name);
         let job = status_of(&db.pool, id);
         assert_eq!(job.last_error.as_deref(), Some("boom 1"));
+        assert_eq!(job.error_code.as_deref(), Some("test_failure"));
         assert!(job.locked_by.is_none());
         assert!(
             jobs::claim(&mut conn, claim_request("w1", 10, Utc::now()))
@@ -112,12 +121,12 @@ fn failed_attempts_retry_at_the_given_time_then_fail_for_good() {
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].attempts, 2);
         assert_eq!(
-            jobs::fail(&mut conn, id, "w1", "not mine", Some(retry_at)).expect("fail"),
+            jobs::fail(&mut conn, id, "w1", &failure("not mine"), Some(retry_at)).expect("fail"),
             None,
             "foreign lock"
         );
         assert_eq!(
-            jobs::fail(&mut conn, id, "w2", "boom 2", Some(retry_at)).expect("fail"),
+            jobs::fail(&mut conn, id, "w2", &failure("boom 2"), Some(retry_at)).expect("fail"),
             Some(JobStatus::Failed)
         );
         let job = status_of(&db.pool, id);
@@ -140,7 +149,7 @@ fn a_permanent_failure_skips_the_remaining_attempts() {
         let mut conn = db.pool.get().expect("connection");
         jobs::claim(&mut conn, claim_request("w1", 1, Utc::now())).expect("claim");
         assert_eq!(
-            jobs::fail(&mut conn, id, "w1", "bad payload", None).expect("fail"),
+            jobs::fail(&mut conn, id, "w1", &failure("bad payload"), None).expect("fail"),
             Some(JobStatus::Failed)
         );
         let job = status_of(&db.pool, id);
@@ -221,6 +230,7 @@ fn stale_locks_are_recovered_and_the_old_worker_loses_the_job() {
         assert_eq!(job.status, "queued");
         assert!(job.locked_by.is_none() && job.locked_at.is_none());
         assert_eq!(job.last_error.as_deref(), Some(jobs::LOST_WORKER_ERROR));
+        assert_eq!(job.error_code.as_deref(), Some(jobs::LOST_WORKER_CODE));
         assert_eq!(status_of(&db.pool, exhausted).status, "failed");
 
         assert!(!jobs::complete(&mut conn, retried, "lost", json!({})).expect("late completion"));

@@ -41,7 +41,6 @@ pub struct AuditVerifyJob;
 impl JobHandler for AuditVerifyJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let report = persistence::audit::verify(&mut *connection(ctx.pool())?)?;
-        serde_json::to_value(ChainVerification::from(report))
-            .map_err(|err| JobError::Permanent(err.to_string()))
+        serde_json::to_value(ChainVerification::from(report)).map_err(JobError::internal)
     }
 }

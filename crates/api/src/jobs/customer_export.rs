@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::on_behalf::OnBehalf;
-use super::{connection, JobContext, JobError, JobHandler};
+use super::{connection, JobContext, JobError, JobFailure, JobHandler};
 use crate::customers::export::{self, ExportRequest};
 use crate::error::ApiError;
 use crate::routes::customers::search;
@@ -64,7 +64,7 @@ pub struct CustomerExportJob;
 impl JobHandler for CustomerExportJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let payload: ExportPayload = serde_json::from_value(ctx.payload().clone())
-            .map_err(|err| JobError::Permanent(format!("invalid payload: {err}")))?;
+            .map_err(|err| JobError::internal(format!("invalid payload: {err}")))?;
         let request = &payload.request;
         let format = request.format.format();
         let scope = payload.on_behalf.scope();
@@ -79,8 +79,10 @@ impl JobHandler for CustomerExportJob {
             &definitions,
         )
         .map_err(JobError::invalid)?;
-        let mut search = search::resolve(request.search(), &definitions)
-            .map_err(|err| JobError::Permanent(err.to_string()))?;
+        // The search refers to a custom field deleted since: the message names it.
+        let mut search = search::resolve(request.search(), &definitions).map_err(|err| {
+            JobError::Permanent(JobFailure::for_user("validation_failed", err.to_string()))
+        })?;
         search.limit = PAGE_ROWS;
         let total =
             customer_search::count(&mut conn, &search.criteria, search::terms(&search), &scope)
@@ -134,18 +136,21 @@ impl JobHandler for CustomerExportJob {
             size_bytes: stored.size_bytes,
             download: download_location(ctx.job_id()),
         })
-        .map_err(|err| JobError::Permanent(err.to_string()))
+        .map_err(JobError::internal)
     }
 }
 
 fn retryable(err: ApiError) -> JobError {
-    JobError::Retryable(err.to_string())
+    JobError::Retryable(JobFailure::from_api(err))
 }
 
-/// Writing failed: the database behind the file (retry) or the file format itself.
+/// Writing failed: the database behind the file (retry) or the file format itself, whose
+/// message (e.g. a limit of the format) is meant for the user.
 fn written(err: tabular::TabularError) -> JobError {
     match err {
-        tabular::TabularError::Io(io) => JobError::Retryable(io.to_string()),
-        other => JobError::Permanent(other.to_string()),
+        tabular::TabularError::Io(io) => {
+            JobError::Retryable(JobFailure::internal(super::STORAGE_ERROR, io))
+        }
+        other => JobError::Permanent(JobFailure::for_user("file_format_error", other.to_string())),
     }
 }

@@ -12,12 +12,11 @@ use tabular::Format;
 use uuid::Uuid;
 
 use super::on_behalf::OnBehalf;
-use super::{connection, JobContext, JobError, JobHandler};
+use super::{connection, JobContext, JobError, JobFailure, JobHandler};
 use crate::auth::plumbing::TxError;
 use crate::customers::import::{
     self, ColumnPlan, ImportContext, ImportOptions, Importer, BATCH_ROWS,
 };
-use crate::error::ApiError;
 
 pub const CUSTOMER_IMPORT: &str = "customers.import";
 
@@ -40,19 +39,19 @@ pub struct CustomerImportJob;
 impl JobHandler for CustomerImportJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let payload: ImportPayload = serde_json::from_value(ctx.payload().clone())
-            .map_err(|err| JobError::Permanent(format!("invalid payload: {err}")))?;
+            .map_err(|err| JobError::internal(format!("invalid payload: {err}")))?;
         let format = Format::from_name(&payload.format)
-            .ok_or_else(|| JobError::Permanent(format!("unknown format {:?}", payload.format)))?;
+            .ok_or_else(|| JobError::internal(format!("unknown format {:?}", payload.format)))?;
         let mut conn = connection(ctx.pool())?;
         let bytes =
             persistence::files::read_all(&mut conn, payload.file_id).map_err(|err| match err {
-                PersistenceError::NotFound => JobError::Permanent(
-                    "the uploaded file is gone: it was imported already or removed".into(),
-                ),
+                PersistenceError::NotFound => JobError::Permanent(JobFailure::for_user(
+                    "file_missing",
+                    "the uploaded file is gone: it was imported already or removed",
+                )),
                 other => other.into(),
             })?;
-        let sheet = tabular::read(&bytes, format, &import::READ_LIMITS)
-            .map_err(|err| JobError::Permanent(err.to_string()))?;
+        let sheet = tabular::read(&bytes, format, &import::READ_LIMITS).map_err(unreadable)?;
         drop(bytes);
         let definitions = crate::customers::definitions(&mut conn).map_err(failed)?;
         // Checked when the import was requested; only a custom field deleted since then
@@ -99,7 +98,7 @@ impl JobHandler for CustomerImportJob {
             write_ms = (started.elapsed() - checked_in).as_millis() as u64,
             "import finished"
         );
-        serde_json::to_value(report).map_err(|err| JobError::Permanent(err.to_string()))
+        serde_json::to_value(report).map_err(JobError::internal)
     }
 }
 
@@ -107,5 +106,17 @@ impl JobHandler for CustomerImportJob {
 /// that broke a unique code or a version check) may pass on the next attempt, which
 /// checks every row again.
 fn failed(err: TxError) -> JobError {
-    JobError::Retryable(ApiError::from(err).to_string())
+    match err {
+        TxError::Storage(err) => err.into(),
+        TxError::Api(err) => JobError::Retryable(JobFailure::from_api(err)),
+    }
+}
+
+/// The upload is not a readable sheet: the reader's message says what to fix in the
+/// file (it never holds internal text, except for an I/O error, which is logged only).
+fn unreadable(err: tabular::TabularError) -> JobError {
+    match err {
+        tabular::TabularError::Io(io) => JobError::internal(io),
+        other => JobError::Permanent(JobFailure::for_user("unreadable_file", other.to_string())),
+    }
 }

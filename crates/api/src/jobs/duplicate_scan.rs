@@ -108,9 +108,9 @@ pub struct DuplicateScanJob;
 impl JobHandler for DuplicateScanJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let payload: DuplicateScanPayload = serde_json::from_value(ctx.payload().clone())
-            .map_err(|err| JobError::Permanent(format!("invalid payload: {err}")))?;
+            .map_err(|err| JobError::internal(format!("invalid payload: {err}")))?;
         let report = scan(ctx, &payload.scope())?;
-        serde_json::to_value(report).map_err(|err| JobError::Permanent(err.to_string()))
+        serde_json::to_value(report).map_err(JobError::internal)
     }
 }
 

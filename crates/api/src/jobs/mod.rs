@@ -16,6 +16,8 @@ mod worker;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::error::ApiError;
+use crate::i18n::Lang;
 use persistence::db::DbPool;
 use persistence::PersistenceError;
 use serde_json::Value;
@@ -33,15 +35,85 @@ pub use duplicate_scan::{
 pub use on_behalf::OnBehalf;
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
+/// Why a job attempt failed, split by audience: a stable code and, for failures the
+/// job's owner can fix (rows that break rules, an unreadable file), a detail for them;
+/// internal error text (SQL, driver, I/O) only for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFailure {
+    /// Stable code shown on the job, e.g. `storage_error`, `validation_failed`.
+    pub code: &'static str,
+    /// Shown on the job: what the owner can act on. Never internal error text.
+    pub detail: Option<String>,
+    /// Logged with the job id, never shown.
+    pub internal: Option<String>,
+}
+
+impl JobFailure {
+    /// A failure the owner can fix; `detail` tells them what to change.
+    pub fn for_user(code: &'static str, detail: impl Into<String>) -> JobFailure {
+        JobFailure {
+            code,
+            detail: Some(detail.into()),
+            internal: None,
+        }
+    }
+
+    /// A failure inside the system: the caller sees `code`, the log sees `reason`.
+    pub fn internal(code: &'static str, reason: impl std::fmt::Display) -> JobFailure {
+        JobFailure {
+            code,
+            detail: None,
+            internal: Some(reason.to_string()),
+        }
+    }
+
+    /// An API error met while doing the job's work: what the API would show a client
+    /// (validation rules, a conflict) stays visible; internal errors go to the log.
+    pub fn from_api(err: ApiError) -> JobFailure {
+        match err {
+            ApiError::Validation(violations) => JobFailure::for_user(
+                "validation_failed",
+                violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            ApiError::Internal(_) | ApiError::Unavailable(_) | ApiError::ConcurrentUpdate(_) => {
+                JobFailure::internal(err.code(), &err)
+            }
+            other => JobFailure {
+                code: other.code(),
+                detail: other.to_problem(Lang::En).detail,
+                internal: None,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for JobFailure {
+    /// The full story, for logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        if let Some(internal) = &self.internal {
+            write!(f, " ({internal})")?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a job attempt did not produce a result.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// The attempt failed; it is retried with back-off while attempts remain.
     #[error("{0}")]
-    Retryable(String),
+    Retryable(JobFailure),
     /// Retrying cannot help (e.g. an invalid payload): the job fails at once.
     #[error("{0}")]
-    Permanent(String),
+    Permanent(JobFailure),
     /// The job was cancelled or taken over while running; its outcome is discarded.
     #[error("the job was cancelled or taken over by another worker")]
     Lost,
@@ -54,30 +126,42 @@ pub enum JobError {
 impl JobError {
     /// A payload that no retry can make valid (e.g. it names a custom field deleted since
     /// the job was queued), naming each broken rule.
-    pub fn invalid(err: crate::error::ApiError) -> JobError {
-        match err {
-            crate::error::ApiError::Validation(violations) => JobError::Permanent(
-                violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.field, v.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            other => JobError::Permanent(other.to_string()),
-        }
+    pub fn invalid(err: ApiError) -> JobError {
+        JobError::Permanent(JobFailure::from_api(err))
+    }
+
+    /// A broken payload or result document: the job's own data, which no retry mends
+    /// and nothing the owner can fix.
+    pub fn internal(reason: impl std::fmt::Display) -> JobError {
+        JobError::Permanent(JobFailure::internal(INTERNAL_ERROR, reason))
     }
 }
 
+/// Code of a failure inside the system that is neither storage nor contention.
+pub const INTERNAL_ERROR: &str = "internal_error";
+/// Code of a failure of the database (or of reaching it).
+pub const STORAGE_ERROR: &str = "storage_error";
+
+/// Storage failures are retried; a retry may find the database back or the competing
+/// transaction gone.
 impl From<PersistenceError> for JobError {
     fn from(err: PersistenceError) -> Self {
-        JobError::Retryable(err.to_string())
+        let code = match err {
+            PersistenceError::Contention(_) | PersistenceError::StaleVersion => "concurrent_update",
+            _ => STORAGE_ERROR,
+        };
+        JobError::Retryable(JobFailure::internal(code, err))
     }
 }
 
 /// A pooled connection; a pool timeout is a retryable failure.
 pub fn connection(pool: &DbPool) -> Result<persistence::db::PooledConnection, JobError> {
-    pool.get()
-        .map_err(|err| JobError::Retryable(format!("database pool: {err}")))
+    pool.get().map_err(|err| {
+        JobError::Retryable(JobFailure::internal(
+            STORAGE_ERROR,
+            format!("database pool: {err}"),
+        ))
+    })
 }
 
 /// The work of one job kind.
@@ -159,5 +243,50 @@ impl JobRegistry {
 
     pub fn kinds(&self) -> Vec<&'static str> {
         self.handlers.keys().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::validation::FieldViolation;
+
+    use super::*;
+
+    #[test]
+    fn failures_show_what_the_owner_can_fix_and_log_the_rest() {
+        let rows = JobFailure::from_api(ApiError::Validation(vec![FieldViolation::new(
+            "custom_fields.branch",
+            "unknown_field",
+            "no such custom field",
+        )]));
+        assert_eq!(rows.code, "validation_failed");
+        assert_eq!(
+            rows.detail.as_deref(),
+            Some("custom_fields.branch: no such custom field")
+        );
+
+        let conflict = JobFailure::from_api(ApiError::Conflict("the code is taken".into()));
+        assert_eq!(
+            (conflict.code, conflict.detail.as_deref()),
+            ("conflict", Some("the code is taken"))
+        );
+
+        let internal = JobFailure::from_api(ApiError::Internal(
+            "database error: relation \"audit_events\" does not exist".into(),
+        ));
+        assert_eq!(
+            (internal.code, internal.detail.as_deref()),
+            (INTERNAL_ERROR, None)
+        );
+        assert!(
+            internal.to_string().contains("audit_events"),
+            "kept for the log"
+        );
+
+        let JobError::Retryable(storage) = JobError::from(PersistenceError::Pool("gone".into()))
+        else {
+            panic!("storage failures are retried");
+        };
+        assert_eq!((storage.code, storage.detail), (STORAGE_ERROR, None));
     }
 }

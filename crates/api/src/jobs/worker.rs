@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use persistence::db::DbPool;
-use persistence::jobs::{self, ClaimRequest, Job, JobStatus};
+use persistence::jobs::{self, ClaimRequest, Job, JobFailureRecord, JobStatus};
 use rand::Rng;
 
-use super::{connection, JobContext, JobError, JobRegistry};
+use super::{connection, JobContext, JobError, JobFailure, JobRegistry, INTERNAL_ERROR};
 
 /// How the pool behaves; [`WorkerSettings::new`] has the production values.
 #[derive(Debug, Clone)]
@@ -236,7 +236,7 @@ impl Worker {
         let id = job.id.0;
         let started = Instant::now();
         let outcome = match self.registry.get(&job.kind) {
-            None => Err(JobError::Permanent(format!(
+            None => Err(JobError::internal(format!(
                 "no handler for job kind {:?}",
                 job.kind
             ))),
@@ -256,7 +256,10 @@ impl Worker {
                     // A panicking handler fails its attempt instead of killing the worker.
                     let outcome = catch_unwind(AssertUnwindSafe(|| handler.run(&ctx)))
                         .unwrap_or_else(|_| {
-                            Err(JobError::Retryable("the job handler panicked".into()))
+                            Err(JobError::Retryable(JobFailure::internal(
+                                INTERNAL_ERROR,
+                                "the job handler panicked",
+                            )))
                         });
                     finished.stop();
                     outcome
@@ -307,32 +310,49 @@ impl Worker {
                 jobs::release(conn, id, &self.name)?;
                 tracing::info!(job_id = %id, kind, "job released for another worker at shutdown");
             }
-            Err(err) => {
-                let retry_at = match &err {
-                    JobError::Retryable(_) => {
-                        let jitter = rand::thread_rng().gen::<f64>();
-                        let delay = retry_delay(
-                            attempt,
-                            self.settings.retry_base,
-                            self.settings.retry_max,
-                            jitter,
-                        );
-                        chrono::Duration::from_std(delay)
-                            .ok()
-                            .map(|delay| persistence::now() + delay)
-                    }
-                    _ => None,
-                };
-                let message = err.to_string();
-                match jobs::fail(conn, id, &self.name, &message, retry_at)? {
-                    Some(JobStatus::Queued) => {
-                        tracing::warn!(job_id = %id, kind, attempt, error = %message, "job attempt failed; will retry")
-                    }
-                    Some(_) => {
-                        tracing::error!(job_id = %id, kind, attempt, error = %message, "job failed")
-                    }
-                    None => tracing::info!(job_id = %id, kind, "job failed after it was cancelled"),
-                }
+            Err(JobError::Retryable(failure)) => {
+                let jitter = rand::thread_rng().gen::<f64>();
+                let delay = retry_delay(
+                    attempt,
+                    self.settings.retry_base,
+                    self.settings.retry_max,
+                    jitter,
+                );
+                let retry_at = chrono::Duration::from_std(delay)
+                    .ok()
+                    .map(|delay| persistence::now() + delay);
+                self.record_failure(conn, job, &failure, retry_at)?;
+            }
+            Err(JobError::Permanent(failure)) => {
+                self.record_failure(conn, job, &failure, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the code and the owner-facing detail of a failed attempt; the whole
+    /// failure, internal text included, goes to the log with the job id.
+    fn record_failure(
+        &self,
+        conn: &mut persistence::DbConnection,
+        job: &Job,
+        failure: &JobFailure,
+        retry_at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<(), JobError> {
+        let (id, kind, attempt) = (job.id.0, job.kind.as_str(), job.attempts);
+        let record = JobFailureRecord {
+            code: failure.code,
+            detail: failure.detail.as_deref(),
+        };
+        match jobs::fail(conn, id, &self.name, &record, retry_at)? {
+            Some(JobStatus::Queued) => {
+                tracing::warn!(job_id = %id, kind, attempt, error = %failure, "job attempt failed; will retry")
+            }
+            Some(_) => {
+                tracing::error!(job_id = %id, kind, attempt, error = %failure, "job failed")
+            }
+            None => {
+                tracing::info!(job_id = %id, kind, error = %failure, "job failed after it was cancelled")
             }
         }
         Ok(())

@@ -19,12 +19,13 @@ use crate::conventions::pagination::{invalid_cursor, Cursor};
 use crate::conventions::problem::BadParameter;
 use crate::conventions::{Page, PageParams, RequestId};
 use crate::error::{ApiError, ApiResult};
+use crate::i18n::{self, Lang};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     paths(get_job, list_jobs, cancel_job),
-    components(schemas(JobResource, JobState))
+    components(schemas(JobResource, JobState, JobErrorEntry))
 )]
 pub struct JobsApi;
 
@@ -60,6 +61,42 @@ impl From<JobStatus> for JobState {
     }
 }
 
+/// Why a job attempt failed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "code": "validation_failed",
+    "message": "Some values break the rules; see detail",
+    "detail": "custom_fields.branch: no such custom field"
+}))]
+pub struct JobErrorEntry {
+    /// Stable code, e.g. `storage_error`, `validation_failed`, `unreadable_file`,
+    /// `file_missing`, `worker_lost`, `internal_error`.
+    pub code: String,
+    /// What the code means, localised by `Accept-Language`.
+    pub message: String,
+    /// For a failure the caller can fix (bad rows, an unreadable file): what to change.
+    /// Internal failures have none; their details are in the server log under the
+    /// job id.
+    pub detail: Option<String>,
+}
+
+impl JobErrorEntry {
+    /// The stored failure of `job`. A failure recorded without a code (before codes
+    /// were kept) may hold internal text, so it is shown as an internal error.
+    fn of(job: &Job, lang: Lang) -> Option<JobErrorEntry> {
+        let (code, detail) = match (&job.error_code, &job.last_error) {
+            (Some(code), detail) => (code.as_str(), detail.clone()),
+            (None, Some(_)) => (crate::jobs::INTERNAL_ERROR, None),
+            (None, None) => return None,
+        };
+        Some(JobErrorEntry {
+            code: code.to_string(),
+            message: i18n::job_error_message(code, lang).to_string(),
+            detail,
+        })
+    }
+}
+
 /// A unit of background work and its outcome.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -91,8 +128,8 @@ pub struct JobResource {
     pub max_attempts: i32,
     /// The outcome of a `succeeded` job; its shape depends on `kind`.
     pub result: Option<Value>,
-    /// The error of the latest failed attempt, if any.
-    pub errors: Vec<String>,
+    /// Why the latest attempt failed, if it did (at most one entry).
+    pub errors: Vec<JobErrorEntry>,
     /// The user who started the job; none for jobs the system started.
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -107,6 +144,9 @@ impl TryFrom<Job> for JobResource {
 
     fn try_from(job: Job) -> ApiResult<JobResource> {
         let status = job.status()?.into();
+        let errors = JobErrorEntry::of(&job, Lang::current())
+            .into_iter()
+            .collect();
         Ok(JobResource {
             id: job.id.0,
             kind: job.kind,
@@ -115,7 +155,7 @@ impl TryFrom<Job> for JobResource {
             attempts: job.attempts,
             max_attempts: job.max_attempts,
             result: job.result.map(|result| result.0),
-            errors: job.last_error.into_iter().collect(),
+            errors,
             created_by: job.created_by.map(|id| id.0),
             created_at: job.created_at.0,
             updated_at: job.updated_at.0,

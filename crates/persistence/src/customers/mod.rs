@@ -552,6 +552,26 @@ fn delete_dependents(conn: &mut DbConnection, ids: &[DbUuid]) -> Result<(), Pers
     Ok(())
 }
 
+/// Locks the rows of `ids` for the rest of the transaction, in id order.
+///
+/// A write that changes several customers (a merge) takes their locks up front and
+/// always in the same order, so two such writes over the same customers queue behind
+/// each other instead of each locking one row and waiting for the other's (a
+/// deadlock). The customers read after this see what the previous writer committed.
+/// SQLite needs nothing: a write transaction holds the whole database from its start.
+pub fn lock_for_update(conn: &mut DbConnection, ids: &[Uuid]) -> Result<(), PersistenceError> {
+    if let DbConnection::Postgres(pg) = conn {
+        let ids: Vec<DbUuid> = ids.iter().copied().map(DbUuid).collect();
+        customers::table
+            .filter(customers::id.eq_any(&ids))
+            .order(customers::id)
+            .select(customers::id)
+            .for_update()
+            .load::<DbUuid>(pg)?;
+    }
+    Ok(())
+}
+
 pub fn find_row(conn: &mut DbConnection, id: Uuid) -> Result<CustomerRow, PersistenceError> {
     customers::table
         .find(DbUuid(id))

@@ -233,6 +233,9 @@ pub async fn merge_customers(
     let scope = scope_of(&principal);
     let writer = writer(&principal, &request_id);
     let today = state.today();
+    let involved: Vec<Uuid> = std::iter::once(request.winner_id)
+        .chain(request.loser_ids.iter().copied())
+        .collect();
     let plan_merge = move |conn: &mut DbConnection| -> Result<MergePlan, TxError> {
         let (winner, losers) = load_involved(conn, &scope, request.winner_id, &request.loser_ids)?;
         service::plan(conn, winner, losers, &request.field_choices, today)
@@ -257,6 +260,10 @@ pub async fn merge_customers(
     let outcome = state
         .db(move |conn| {
             let (merge, customer) = transaction(conn, |conn| {
+                // Concurrent merges over the same customers wait here for each other,
+                // and the later one then finds a customer already merged (409) instead
+                // of deadlocking or failing a version check.
+                persistence::customers::lock_for_update(conn, &involved)?;
                 let plan = plan_merge(conn)?;
                 service::execute(conn, &writer, plan)
             })?;
@@ -359,6 +366,12 @@ pub async fn undo_customer_merge(
     let outcome = state
         .db(move |conn| {
             let (merge, customer) = transaction(conn, |conn| {
+                // The same lock order as a merge, so an undo and a merge (or two undos)
+                // over the same customers queue instead of deadlocking.
+                let recorded = persistence::customers::merges::find(conn, id)?;
+                let mut involved = recorded.losers()?;
+                involved.push(recorded.customer_id.0);
+                persistence::customers::lock_for_update(conn, &involved)?;
                 let (merge, winner, losers) = visible_merge(conn, &scope, id)?;
                 if let Some(deleted) = merge
                     .losers()?
