@@ -8,6 +8,7 @@ mod conventions;
 mod customers;
 mod demo_data;
 mod duplicates;
+mod erasure;
 mod exports;
 mod health;
 mod imports;

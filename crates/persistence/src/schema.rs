@@ -127,6 +127,8 @@ diesel::table! {
         response_headers -> Nullable<Jsonb>,
         created_at -> UtcTimestamp,
         expires_at -> UtcTimestamp,
+        request_path -> Nullable<Text>,
+        withdrawn_at -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -439,6 +441,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    stored_file_customers (file_id, customer_id) {
+        file_id -> Uuid,
+        customer_id -> Uuid,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -454,6 +466,7 @@ diesel::joinable!(consent_events -> customers (customer_id));
 diesel::joinable!(customer_consents -> customers (customer_id));
 diesel::joinable!(customer_labels -> labels (label_id));
 diesel::joinable!(stored_file_chunks -> stored_files (file_id));
+diesel::joinable!(stored_file_customers -> stored_files (file_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -481,4 +494,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_merges,
     stored_files,
     stored_file_chunks,
+    stored_file_customers,
 );
