@@ -9,6 +9,7 @@ mod conventions;
 mod customers;
 mod demo_data;
 mod duplicates;
+mod erasure;
 mod existence;
 mod exports;
 mod health;

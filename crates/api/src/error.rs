@@ -90,6 +90,9 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// What was asked for existed but was removed for good (e.g. by an erasure).
+    #[error("gone: {0}")]
+    Gone(String),
     /// The new record probably duplicates `candidates` (a JSON array); the client may
     /// confirm and create it anyway.
     #[error("likely duplicate")]
@@ -134,6 +137,7 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Gone(_) => "gone",
             ApiError::LikelyDuplicate(_) => "likely_duplicate",
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::ConcurrentUpdate(_) => "concurrent_update",
@@ -170,7 +174,7 @@ impl ApiError {
                 format!("{} fields are invalid", errors.len())
             }),
             ApiError::Malformed(reason) => Some(reason.clone()),
-            ApiError::Conflict(what) => Some(what.clone()),
+            ApiError::Conflict(what) | ApiError::Gone(what) => Some(what.clone()),
             ApiError::LikelyDuplicate(_) => Some(if fa {
                 "مشتری مشابهی وجود دارد؛ برای ثبت با این حال، سرآیند Peyvand-Confirm-Duplicate: true را بفرستید".to_string()
             } else {
@@ -273,6 +277,7 @@ impl ResponseError for ApiError {
             | ApiError::LikelyDuplicate(_)
             | ApiError::IdempotencyInProgress
             | ApiError::ConcurrentUpdate(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

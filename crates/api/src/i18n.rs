@@ -77,6 +77,7 @@ pub fn title(code: &str, lang: Lang) -> &'static str {
         "not_found" => ("Not found", "یافت نشد"),
         "method_not_allowed" => ("Method not allowed", "این روش مجاز نیست"),
         "conflict" => ("Conflict", "تعارض با داده‌های موجود"),
+        "gone" => ("Gone", "دیگر در دسترس نیست"),
         "likely_duplicate" => ("Likely duplicate", "احتمالاً تکراری است"),
         "precondition_failed" => ("Precondition failed", "پیش‌شرط برقرار نیست"),
         "concurrent_update" => ("Concurrent update", "تغییر همزمان"),

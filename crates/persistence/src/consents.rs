@@ -131,9 +131,12 @@ pub fn rebuild_current(conn: &mut DbConnection, customer: Uuid) -> Result<(), Pe
 
 /// Erasure: evidence text may hold personal data (a message, a recording id); the
 /// grants themselves stay so that nobody is contacted against a withdrawal.
-pub fn redact_evidence(conn: &mut DbConnection, customer: Uuid) -> Result<(), PersistenceError> {
-    diesel::update(consent_events::table.filter(consent_events::customer_id.eq(DbUuid(customer))))
-        .set(consent_events::evidence.eq(None::<String>))
-        .execute(conn)?;
-    Ok(())
+pub fn redact_evidence(conn: &mut DbConnection, customer: Uuid) -> Result<usize, PersistenceError> {
+    Ok(diesel::update(
+        consent_events::table
+            .filter(consent_events::customer_id.eq(DbUuid(customer)))
+            .filter(consent_events::evidence.is_not_null()),
+    )
+    .set(consent_events::evidence.eq(None::<String>))
+    .execute(conn)?)
 }

@@ -58,8 +58,10 @@ impl DbConnection {
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
-/// Opens the right connection for a URL. SQLite gets WAL, foreign keys and a busy timeout
-/// on every connection (these pragmas are per connection, not per file).
+/// Opens the right connection for a URL. SQLite gets WAL, foreign keys, a busy timeout
+/// and `secure_delete` on every connection (these pragmas are per connection, not per
+/// file). `secure_delete` overwrites deleted and replaced content with zeros, so that
+/// what an erasure removed does not linger in free space of the database file.
 pub fn establish(url: &str) -> Result<DbConnection, ConnectionError> {
     match BackendKind::of_url(url) {
         BackendKind::Postgres => PgConnection::establish(url).map(DbConnection::Postgres),
@@ -71,10 +73,34 @@ pub fn establish(url: &str) -> Result<DbConnection, ConnectionError> {
             // locked" instead of waiting its turn.
             conn.batch_execute(&format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA secure_delete = ON;"
             ))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct CheckpointOutcome {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+}
+
+/// On SQLite, copies the write-ahead log into the database file and truncates the log
+/// to zero bytes, so that earlier versions of pages (which `secure_delete` cannot reach:
+/// they are old frames of the log, not free space) are gone from disk too. Returns
+/// whether it completed: a reader still using an old snapshot makes it give up after
+/// the busy timeout, and the next checkpoint then does the work. `None` on PostgreSQL,
+/// which has no such file.
+pub fn truncate_wal(conn: &mut DbConnection) -> Result<Option<bool>, PersistenceError> {
+    match conn {
+        DbConnection::Postgres(_) => Ok(None),
+        DbConnection::Sqlite(sqlite) => {
+            let outcome: CheckpointOutcome =
+                diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(sqlite)?;
+            Ok(Some(outcome.busy == 0))
         }
     }
 }

@@ -7,6 +7,12 @@
 //! a download can be streamed chunk by chunk. A file is written front to back with
 //! [`FileWriter`] and only counts as present once [`FileWriter::finish`] has set its size,
 //! digest and `completed_at`: a writer that dies half-way leaves a file nobody can read.
+//!
+//! A file that holds customers (an export) lists them in `stored_file_customers`
+//! ([`record_customers`]) before their rows are written, so that an erasure
+//! finds every file, finished or not, with the customer in it ([`containing_customers`])
+//! and deletes it in the erasure's own transaction: the bytes live in the database, so
+//! once the erasure commits no copy can be downloaded and none is left to clean up.
 
 use std::io;
 use std::ops::DerefMut;
@@ -16,7 +22,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::DbConnection;
-use crate::schema::{stored_file_chunks, stored_files};
+use crate::schema::{stored_file_chunks, stored_file_customers, stored_files};
 use crate::sql_types::{DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -217,4 +223,58 @@ pub fn read_all(conn: &mut DbConnection, id: Uuid) -> Result<Vec<u8>, Persistenc
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     diesel::delete(stored_files::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
+}
+
+/// Records that file `id` is about to hold `customers`. Call it, committed, before their
+/// rows are written: an erasure that commits after this finds the file.
+pub fn record_customers(
+    conn: &mut DbConnection,
+    id: Uuid,
+    customers: &[Uuid],
+) -> Result<(), PersistenceError> {
+    let rows: Vec<_> = customers
+        .iter()
+        .map(|customer| {
+            (
+                stored_file_customers::file_id.eq(DbUuid(id)),
+                stored_file_customers::customer_id.eq(DbUuid(*customer)),
+            )
+        })
+        .collect();
+    // Two columns per row keeps a chunk far below SQLite's bound-value limit.
+    for chunk in rows.chunks(5_000) {
+        crate::insert_batch!(conn, stored_file_customers::table, chunk)?;
+    }
+    Ok(())
+}
+
+/// Files, finished or not, that hold one of `customers`.
+pub fn containing_customers(
+    conn: &mut DbConnection,
+    customers: &[Uuid],
+) -> Result<Vec<Uuid>, PersistenceError> {
+    let mut files: Vec<Uuid> = Vec::new();
+    for chunk in customers.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let found: Vec<DbUuid> = stored_file_customers::table
+            .filter(stored_file_customers::customer_id.eq_any(chunk))
+            .select(stored_file_customers::file_id)
+            .distinct()
+            .load(conn)?;
+        files.extend(found.into_iter().map(|id| id.0));
+    }
+    files.sort_unstable();
+    files.dedup();
+    Ok(files)
+}
+
+/// Deletes the files `ids` with their chunks; returns how many there were.
+pub fn delete_many(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, PersistenceError> {
+    let mut deleted = 0;
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        deleted += diesel::delete(stored_files::table.filter(stored_files::id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(deleted)
 }

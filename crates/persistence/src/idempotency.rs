@@ -4,9 +4,15 @@
 //! response, which marks the request in flight. When the handler has answered,
 //! [`complete`] stores the response for replay; when it failed in a way worth retrying
 //! (a server error), [`release`] deletes the row so the client may try again.
+//!
+//! A stored response may hold a customer's personal data (the created customer, a
+//! search page). An erasure [`withdraw_concerning`]s every response whose request path
+//! or body names an erased customer: the key keeps guarding against a second run of
+//! the request, but answers [`Claim::Withdrawn`] instead of replaying the response.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
+use uuid::Uuid;
 
 use crate::db::{write_transaction, DbConnection};
 use crate::schema::idempotency_keys;
@@ -31,6 +37,9 @@ struct IdempotencyRow {
     response_headers: Option<DbJson>,
     created_at: DbTime,
     expires_at: DbTime,
+    /// Lower-cased, so that an id in it is found whatever case the client wrote.
+    request_path: Option<String>,
+    withdrawn_at: Option<DbTime>,
 }
 
 /// A response kept for replay.
@@ -53,15 +62,19 @@ pub enum Claim {
     InProgress,
     /// The key was used for a different request.
     Mismatch,
+    /// The same request completed, but its response was withdrawn because it concerned
+    /// a customer whose personal data was erased since.
+    Withdrawn,
 }
 
-/// Claims `key` for `principal` and a request whose method, path and body hash to
-/// `request_hash`.
+/// Claims `key` for `principal` and a request to `request_path` whose method, path and
+/// body hash to `request_hash`.
 pub fn claim(
     conn: &mut DbConnection,
     principal: &str,
     key: &str,
     request_hash: &str,
+    request_path: &str,
     now: DateTime<Utc>,
 ) -> Result<Claim, PersistenceError> {
     let result = write_transaction(conn, |conn| -> Result<Claim, PersistenceError> {
@@ -79,12 +92,13 @@ pub fn claim(
         match existing {
             None => {
                 diesel::insert_into(idempotency_keys::table)
-                    .values(fresh_row(principal, key, request_hash, now))
+                    .values(fresh_row(principal, key, request_hash, request_path, now))
                     .execute(conn)
                     .map_err(|err| PersistenceError::from_write(err, "idempotency key"))?;
                 Ok(Claim::Started)
             }
             Some(row) if row.request_hash != request_hash => Ok(Claim::Mismatch),
+            Some(row) if row.withdrawn_at.is_some() => Ok(Claim::Withdrawn),
             Some(row) => match (row.response_status, row.response_body) {
                 (Some(status), Some(body)) => Ok(Claim::Replay(StoredResponse {
                     status: u16::try_from(status)
@@ -109,7 +123,13 @@ pub fn claim(
     }
 }
 
-fn fresh_row(principal: &str, key: &str, request_hash: &str, now: DateTime<Utc>) -> IdempotencyRow {
+fn fresh_row(
+    principal: &str,
+    key: &str,
+    request_hash: &str,
+    request_path: &str,
+    now: DateTime<Utc>,
+) -> IdempotencyRow {
     IdempotencyRow {
         principal: principal.to_string(),
         idempotency_key: key.to_string(),
@@ -119,6 +139,8 @@ fn fresh_row(principal: &str, key: &str, request_hash: &str, now: DateTime<Utc>)
         response_headers: None,
         created_at: DbTime(now),
         expires_at: DbTime(now + Duration::hours(RETENTION_HOURS)),
+        request_path: Some(request_path.to_ascii_lowercase()),
+        withdrawn_at: None,
     }
 }
 
@@ -130,25 +152,110 @@ fn stored_headers(value: Option<DbJson>) -> Result<Vec<(String, String)>, Persis
     }
 }
 
-/// Stores the response of a claimed request for replay.
+/// Stores the response of a claimed request for replay. `mentioned` are the ids its
+/// request path and response name: when one of them is a customer erased meanwhile
+/// (the response may have been produced before the erasure, which could not see it
+/// yet), the response is withdrawn instead of stored.
 pub fn complete(
     conn: &mut DbConnection,
     principal: &str,
     key: &str,
     response: &StoredResponse,
+    mentioned: &[Uuid],
 ) -> Result<(), PersistenceError> {
     let headers = serde_json::to_value(&response.headers)
         .map_err(|err| PersistenceError::Corrupt(err.to_string()))?;
     write_transaction(conn, |conn| {
-        diesel::update(idempotency_keys::table.find((principal, key)))
-            .set((
-                idempotency_keys::response_status.eq(Some(i32::from(response.status))),
-                idempotency_keys::response_body.eq(Some(&response.body)),
-                idempotency_keys::response_headers.eq(Some(DbJson(headers))),
+        let row = idempotency_keys::table
+            .find((principal, key))
+            .filter(idempotency_keys::withdrawn_at.is_null());
+        if crate::customers::erasure::erased_among(conn, mentioned)?.is_empty() {
+            diesel::update(row)
+                .set((
+                    idempotency_keys::response_status.eq(Some(i32::from(response.status))),
+                    idempotency_keys::response_body.eq(Some(&response.body)),
+                    idempotency_keys::response_headers.eq(Some(DbJson(headers))),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::update(row)
+                .set(withdrawn(crate::now()))
+                .execute(conn)?;
+        }
+        Ok::<_, PersistenceError>(())
+    })
+}
+
+/// The changes that withdraw a stored response: its body and headers go, the key stays.
+#[allow(clippy::type_complexity)]
+fn withdrawn(
+    now: DateTime<Utc>,
+) -> (
+    diesel::dsl::Eq<idempotency_keys::response_body, Option<String>>,
+    diesel::dsl::Eq<idempotency_keys::response_headers, Option<DbJson>>,
+    diesel::dsl::Eq<idempotency_keys::withdrawn_at, Option<DbTime>>,
+) {
+    (
+        idempotency_keys::response_body.eq(None::<String>),
+        idempotency_keys::response_headers.eq(None::<DbJson>),
+        idempotency_keys::withdrawn_at.eq(Some(DbTime(now))),
+    )
+}
+
+/// `LIKE` pattern finding `id` in a path or body. A UUID's text holds no `%` or `_`.
+/// The table only holds a day of responses, so scanning it is bounded.
+fn mentioning(id: &Uuid) -> String {
+    format!("%{id}%")
+}
+
+/// Withdraws every stored response whose request path or body names one of `customers`
+/// (erasure); returns how many. Runs inside the erasure's transaction.
+pub fn withdraw_concerning(
+    conn: &mut DbConnection,
+    customers: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<usize, PersistenceError> {
+    let mut withdrawn_rows = 0;
+    for id in customers {
+        let pattern = mentioning(id);
+        withdrawn_rows += diesel::update(
+            idempotency_keys::table
+                .filter(idempotency_keys::withdrawn_at.is_null())
+                .filter(
+                    idempotency_keys::request_path
+                        .like(&pattern)
+                        .or(idempotency_keys::response_body.like(&pattern)),
+                ),
+        )
+        .set(withdrawn(now))
+        .execute(conn)?;
+    }
+    Ok(withdrawn_rows)
+}
+
+/// How many stored responses (not withdrawn) name one of `customers`.
+pub fn count_concerning(
+    conn: &mut DbConnection,
+    customers: &[Uuid],
+) -> Result<usize, PersistenceError> {
+    let mut keys = std::collections::HashSet::new();
+    for id in customers {
+        let pattern = mentioning(id);
+        let found: Vec<(String, String)> = idempotency_keys::table
+            .filter(idempotency_keys::withdrawn_at.is_null())
+            .filter(
+                idempotency_keys::request_path
+                    .like(&pattern)
+                    .or(idempotency_keys::response_body.like(&pattern)),
+            )
+            .select((
+                idempotency_keys::principal,
+                idempotency_keys::idempotency_key,
             ))
-            .execute(conn)
-    })?;
-    Ok(())
+            .load(conn)?;
+        keys.extend(found);
+    }
+    Ok(keys.len())
 }
 
 /// Forgets a claim whose request failed in a way the client should be able to retry.

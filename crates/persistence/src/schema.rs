@@ -128,6 +128,8 @@ diesel::table! {
         response_headers -> Nullable<Jsonb>,
         created_at -> UtcTimestamp,
         expires_at -> UtcTimestamp,
+        request_path -> Nullable<Text>,
+        withdrawn_at -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -440,6 +442,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    stored_file_customers (file_id, customer_id) {
+        file_id -> Uuid,
+        customer_id -> Uuid,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -455,6 +467,7 @@ diesel::joinable!(consent_events -> customers (customer_id));
 diesel::joinable!(customer_consents -> customers (customer_id));
 diesel::joinable!(customer_labels -> labels (label_id));
 diesel::joinable!(stored_file_chunks -> stored_files (file_id));
+diesel::joinable!(stored_file_customers -> stored_files (file_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -482,4 +495,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_merges,
     stored_files,
     stored_file_chunks,
+    stored_file_customers,
 );

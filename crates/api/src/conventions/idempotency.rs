@@ -9,7 +9,10 @@
 //! * while the first request is still running, a duplicate gets 409
 //!   `idempotency_in_progress`;
 //! * 2xx and 4xx outcomes are kept for 24 hours; a 5xx is forgotten so the client can
-//!   retry.
+//!   retry;
+//! * an outcome that concerns a customer whose personal data was erased (its id is in
+//!   the path or the response) is withdrawn: the same request then gets 410 `gone`
+//!   rather than the data again or a second run.
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -19,6 +22,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, HttpResponse};
 use persistence::idempotency::{self, Claim, StoredResponse};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use super::caller::Caller;
 use super::json_body::read_body;
@@ -59,8 +63,9 @@ pub async fn idempotency(
         Err(err) => return Ok(req.error_response(err)),
     };
     let hash = request_hash(req.method(), &req.uri().to_string(), &body);
+    let path = req.path().to_string();
     let claim = {
-        let (scope, key) = (scope.clone(), key.clone());
+        let (scope, key, path) = (scope.clone(), key.clone(), path.clone());
         state
             .db(move |conn| {
                 Ok(idempotency::claim(
@@ -68,6 +73,7 @@ pub async fn idempotency(
                     &scope,
                     &key,
                     &hash,
+                    &path,
                     persistence::now(),
                 )?)
             })
@@ -78,10 +84,13 @@ pub async fn idempotency(
         Ok(Claim::Mismatch) => Ok(req.error_response(ApiError::IdempotencyKeyReused)),
         Ok(Claim::InProgress) => Ok(req.error_response(ApiError::IdempotencyInProgress)),
         Ok(Claim::Replay(stored)) => Ok(req.into_response(replay(stored))),
+        Ok(Claim::Withdrawn) => Ok(req.error_response(ApiError::Gone(
+            "the response to this request was withdrawn because it concerned a customer whose personal data was erased".into(),
+        ))),
         Ok(Claim::Started) => {
             req.set_payload(Payload::from(body));
             let response = super::request_id::respond(req, next).await?;
-            Ok(record(&state, scope, key, response).await)
+            Ok(record(&state, scope, key, &path, response).await)
         }
     }
 }
@@ -124,12 +133,43 @@ fn replay(stored: StoredResponse) -> HttpResponse {
     response.body(stored.body)
 }
 
+/// Every UUID written out in `text` (hyphenated, either case), the way a path or a JSON
+/// body names a resource.
+fn mentioned_ids(text: &str) -> Vec<Uuid> {
+    const LEN: usize = 36;
+    let bytes = text.as_bytes();
+    let mut ids = Vec::new();
+    let mut at = 0;
+    while at + LEN <= bytes.len() {
+        let window = &bytes[at..at + LEN];
+        let shaped = window.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+        match std::str::from_utf8(window)
+            .ok()
+            .filter(|_| shaped)
+            .map(Uuid::parse_str)
+        {
+            Some(Ok(id)) => {
+                ids.push(id);
+                at += LEN;
+            }
+            _ => at += 1,
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Stores a 2xx/4xx outcome for replay or releases the key after a 5xx; the response
 /// is passed on unchanged either way.
 async fn record(
     state: &AppState,
     scope: String,
     key: String,
+    path: &str,
     response: ServiceResponse<BoxBody>,
 ) -> ServiceResponse<BoxBody> {
     let status = response.status();
@@ -152,9 +192,15 @@ async fn record(
         }),
         _ => None,
     };
+    let mut mentioned = mentioned_ids(path);
+    if let Some(outcome) = &outcome {
+        mentioned.extend(mentioned_ids(&outcome.body));
+    }
     let saved = state
         .db(move |conn| match outcome {
-            Some(outcome) => Ok(idempotency::complete(conn, &scope, &key, &outcome)?),
+            Some(outcome) => Ok(idempotency::complete(
+                conn, &scope, &key, &outcome, &mentioned,
+            )?),
             None => Ok(idempotency::release(conn, &scope, &key)?),
         })
         .await;
@@ -178,6 +224,18 @@ mod tests {
         assert!(valid_key(&HeaderValue::from_static("order-42 retry")).is_ok());
         assert!(valid_key(&HeaderValue::from_static("")).is_err());
         assert!(valid_key(&HeaderValue::from_str(&"k".repeat(256)).unwrap()).is_err());
+    }
+
+    #[test]
+    fn ids_are_found_in_paths_and_bodies_whatever_their_case() {
+        let a = "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa";
+        let b = "0193A4E2-7C1D-7B3E-9F10-BBBBBBBBBBBB";
+        let text = format!("/api/v1/customers/{b}/notes {{\"id\":\"{a}\",\"n\":\"x-{a}z\"}}");
+        let found = mentioned_ids(&text);
+        assert_eq!(found.len(), 2);
+        assert!(found.contains(&Uuid::parse_str(a).unwrap()));
+        assert!(found.contains(&Uuid::parse_str(b).unwrap()));
+        assert!(mentioned_ids("no ids here, not even 0193a4e2-7c1d-7b3e-9f10").is_empty());
     }
 
     #[test]

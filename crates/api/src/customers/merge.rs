@@ -264,6 +264,7 @@ pub fn execute(
         moved: plan.moved,
         removed_personnel: plan.removed_personnel,
         released_codes: plan.released_codes,
+        erased: false,
     };
     let row = MergeRow {
         id: DbUuid(merge_id),
@@ -359,6 +360,10 @@ pub fn undo(
         }
     }
     let data: UndoData = merge.undo_data()?;
+    if data.erased {
+        // Its documents were emptied; the checks above already refuse every such case.
+        return Err(conflict("a customer the merge involved was erased"));
+    }
     let restored = unmerged_document(
         &data.winner_before,
         &data.winner_merged,

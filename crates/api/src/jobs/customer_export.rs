@@ -2,6 +2,12 @@
 //! whole table at once), streams each page's rows into the format's writer, and streams
 //! the file into the database as it grows. The result names the stored file, which
 //! `GET /api/v1/exports/{job_id}/file` serves.
+//!
+//! The file lists the customers it holds (`persistence::files`), page by page before
+//! their rows are written, so that an erasure finds and deletes it. A customer erased
+//! between reading a page and listing it would escape that; the page's customers are
+//! therefore checked again once listed, and if one was erased meanwhile the file is
+//! discarded and the attempt retried.
 
 use persistence::customers::search as customer_search;
 use persistence::files::{FileWriter, NewFile, StoredFile};
@@ -98,6 +104,7 @@ impl JobHandler for CustomerExportJob {
                 created_by: Some(payload.on_behalf.user_id),
             },
         )?;
+        let file_id = file.id();
         let headers: Vec<String> = columns.iter().map(export::ExportColumn::name).collect();
         let options = WriteOptions {
             right_to_left: payload.right_to_left,
@@ -114,6 +121,22 @@ impl JobHandler for CustomerExportJob {
             let mut records = search::fetch(&mut conn, &search, &scope).map_err(retryable)?;
             let more = records.len() > search.limit;
             records.truncate(search.limit);
+            let ids: Vec<Uuid> = records.iter().map(|record| record.row.id.0).collect();
+            persistence::files::record_customers(&mut conn, file_id, &ids)?;
+            let read_before_erasure: Vec<Uuid> = records
+                .iter()
+                .filter(|record| record.row.erased_at.is_none())
+                .map(|record| record.row.id.0)
+                .collect();
+            let erased_since =
+                persistence::customers::erasure::erased_among(&mut conn, &read_before_erasure)?;
+            if !erased_since.is_empty() {
+                persistence::files::delete(&mut conn, file_id)?;
+                return Err(JobError::Retryable(format!(
+                    "customer {} was erased while the export read it; starting again",
+                    erased_since[0]
+                )));
+            }
             let tags = export::tag_names(&mut conn, &records)?;
             for record in &records {
                 let cells = export::cells(record, &columns, dates, &definitions, &tags)?;

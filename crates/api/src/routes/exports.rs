@@ -114,7 +114,8 @@ pub async fn create_export(
 ///
 /// The file of a finished `customers.export` job, streamed with its content type and a
 /// `Content-Disposition` file name. Visible to the user who started the export (and to
-/// administrators); 409 while the export is not finished.
+/// administrators); 409 while the export is not finished; 410 once the file was deleted
+/// because it held a customer whose personal data was erased.
 #[utoipa::path(
     tag = "exports",
     operation_id = "download_export",
@@ -125,7 +126,8 @@ pub async fn create_export(
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             (Vec<Object> = "application/json")
         ), headers(("Content-Disposition" = String, description = "`attachment` with the file name"))),
-        (status = 409, description = "The export has not finished", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 409, description = "The export has not finished", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The file was deleted by an erasure", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/api/v1/exports/{job_id}/file")]
@@ -154,7 +156,13 @@ pub async fn download_export(
                 .transpose()
                 .map_err(|err| ApiError::Internal(err.to_string()))?
                 .ok_or_else(|| ApiError::Internal("the export has no result".into()))?;
-            Ok(persistence::files::find(conn, result.file_id)?)
+            // Only an erasure deletes an export's file (it held the erased customer).
+            persistence::files::find(conn, result.file_id).map_err(|err| match err {
+                persistence::PersistenceError::NotFound => ApiError::Gone(
+                    "the file was deleted because it held a customer whose personal data was erased; export again".into(),
+                ),
+                other => other.into(),
+            })
         })
         .await?;
     let file_id = file.id.0;

@@ -58,6 +58,26 @@ pub struct UndoData {
     /// Business codes the winner took over from losers (codes are unique), given back
     /// on undo.
     pub released_codes: Vec<ReleasedCode>,
+    /// Set when a customer the merge involved was erased: the documents above were
+    /// emptied then (an undo is refused from that moment on anyway).
+    #[serde(default)]
+    pub erased: bool,
+}
+
+impl UndoData {
+    /// This record without personal data: the winner's documents become empty ones of
+    /// its kind and removed personnel links lose their role and unit. What moved where
+    /// (ids only) stays, so the merge still tells its story.
+    pub fn without_personal_data(mut self) -> UndoData {
+        self.winner_before = CustomerInput::empty(self.winner_before.kind);
+        self.winner_merged = CustomerInput::empty(self.winner_merged.kind);
+        for link in &mut self.removed_personnel {
+            link.role = None;
+            link.unit = None;
+        }
+        self.erased = true;
+        self
+    }
 }
 
 /// Rows that changed owner from a loser to the winner, each with its original customer.
@@ -121,6 +141,50 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<MergeRow, PersistenceEr
         .first(conn)
         .optional()?
         .ok_or(PersistenceError::NotFound)
+}
+
+/// Merges in which one of `customers` took part, as winner or as loser.
+pub fn involving(
+    conn: &mut DbConnection,
+    customers: &[Uuid],
+) -> Result<Vec<MergeRow>, PersistenceError> {
+    // The loser ids are a JSON array; its text form holds each id as written by serde.
+    let loser_ids_text = match conn {
+        DbConnection::Postgres(_) => "loser_ids::text LIKE ",
+        DbConnection::Sqlite(_) => "loser_ids LIKE ",
+    };
+    let mut found: Vec<MergeRow> = Vec::new();
+    for customer in customers {
+        let rows: Vec<MergeRow> = customer_merges::table
+            .filter(
+                customer_merges::customer_id
+                    .eq(DbUuid(*customer))
+                    .or(diesel::dsl::sql::<diesel::sql_types::Bool>(loser_ids_text)
+                        .bind::<diesel::sql_types::Text, _>(format!("%{customer}%"))),
+            )
+            .select(MergeRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            if !found.iter().any(|known| known.id == row.id) {
+                found.push(row);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Replaces the undo record of merge `id`.
+pub fn set_undo_data(
+    conn: &mut DbConnection,
+    id: Uuid,
+    undo: &UndoData,
+) -> Result<(), PersistenceError> {
+    let value =
+        serde_json::to_value(undo).map_err(|err| PersistenceError::Corrupt(err.to_string()))?;
+    diesel::update(customer_merges::table.find(DbUuid(id)))
+        .set(customer_merges::undo_data.eq(DbJson(value)))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The latest merge into `winner` that is still in effect, other than `except`, if it

@@ -4,8 +4,11 @@
 //! Erasure removes every personal field, contact point, address, custom value, note text
 //! and consent evidence, empties the search text so no search can find the person
 //! again, and redacts the changes of the customer's audit events to their digests (the
-//! chain still verifies). What is not personal stays, so counts, lifecycle, ownership,
-//! acquisition and (later) orders keep adding up.
+//! chain still verifies). It reaches every copy the product keeps: the customers merged
+//! into the erased one (their own records stay for an undo), the documents a merge
+//! record keeps for its undo, stored idempotent responses and export files. What is not
+//! personal stays, so counts, lifecycle, ownership, acquisition and (later) orders keep
+//! adding up.
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -14,7 +17,7 @@ use domain::customers::{ConsentChannel, ConsentPurpose, CustomerInput};
 use domain::validation::Violations;
 use persistence::audit::{self, NewAuditEvent};
 use persistence::consents::{ConsentEventRow, ConsentStateRow};
-use persistence::customers::CustomerRecord;
+use persistence::customers::{merges, CustomerRecord};
 use persistence::sql_types::{DbTime, DbUuid};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -213,27 +216,90 @@ pub fn consents_of(
     })
 }
 
+/// Where a customer's personal data is held, place by place. In the personal-data
+/// export: how many records in each place hold it now. In an erasure: how many were
+/// erased, redacted, withdrawn or deleted there.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1}))]
+pub struct DataPlaces {
+    /// Customer records: the customer and every customer merged into it (directly or
+    /// through a chain of merges), which keep their own records. Erasure anonymises them.
+    pub customers: usize,
+    /// Notes on those customers. Erasure replaces their text.
+    pub notes: usize,
+    /// Consent ledger events (with evidence, for an erasure, which removes it; the
+    /// grants and withdrawals themselves stay).
+    pub consent_events: usize,
+    /// Audit events about those customers. Erasure replaces their changes with a digest
+    /// (the audit chain still verifies).
+    pub audit_events: usize,
+    /// Merge records whose undo data held the customers' documents. Erasure empties
+    /// those documents; such a merge can no longer be undone.
+    pub merge_records: usize,
+    /// Responses stored for replay of requests sent with an `Idempotency-Key` (kept a
+    /// day) whose path or body names the customers. Erasure withdraws them: replaying
+    /// such a request answers 410.
+    pub idempotent_responses: usize,
+    /// Export files, finished or not, that hold the customers. Erasure deletes them;
+    /// downloading one answers 410.
+    pub export_files: usize,
+}
+
 /// Everything held about a person, machine-readable (data-subject access request).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PersonalData {
     pub generated_at: DateTime<Utc>,
     pub customer: Customer,
+    /// Customers merged into this one (directly or through a chain of merges): each
+    /// keeps its own record, so an undo of the merge can bring it back.
+    pub merged_customers: Vec<Customer>,
+    /// Notes on the customer and on the merged customers.
     pub notes: Vec<super::notes::Note>,
     pub personnel: Vec<super::personnel::Personnel>,
     pub consents: Consents,
     pub lifecycle_history: Vec<super::overview::LifecycleTransition>,
     pub owner_history: Vec<super::overview::OwnerChange>,
-    /// Audit events about the customer (who changed what, when).
+    /// Audit events about the customer and the merged customers (who changed what,
+    /// when), each with the `customer_id` it is about.
     #[schema(value_type = Vec<Object>)]
     pub audit_events: Vec<serde_json::Value>,
+    /// Where the data is held, place by place.
+    pub held_in: DataPlaces,
+}
+
+/// The customer `root` and every customer merged into it.
+fn with_merged(conn: &mut persistence::db::DbConnection, root: Uuid) -> ApiResult<Vec<Uuid>> {
+    let mut ids = vec![root];
+    ids.extend(persistence::customers::erasure::merged_away(conn, root)?);
+    Ok(ids)
+}
+
+/// Refuses a customer merged into another: its data lives on in that customer, whose
+/// erasure reaches it too.
+fn refuse_merged(record: &CustomerRecord) -> ApiResult<()> {
+    match record.row.merged_into_id {
+        Some(winner) => Err(ApiError::Conflict(format!(
+            "the customer was merged into customer {}, which holds its data; erase that customer",
+            winner.0
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Export everything held about a customer.
+///
+/// The customer, the customers merged into it, their notes, personnel links, consents,
+/// lifecycle and owner history and audit events, and `held_in`: in how many records of
+/// each place their personal data is held (what an erasure reaches). A customer merged
+/// into another is answered with 409 naming the customer that holds its data.
 #[utoipa::path(
     tag = "customers",
     operation_id = "get_personal_data",
     params(("id" = Uuid, Path, description = "Customer id")),
-    responses((status = 200, description = "The customer's personal data", body = PersonalData))
+    responses(
+        (status = 200, description = "The customer's personal data", body = PersonalData),
+        (status = 409, description = "The customer was merged into another", body = crate::error::Problem, content_type = "application/problem+json")
+    )
 )]
 #[get("/api/v1/customers/{id}/personal-data")]
 pub async fn get_personal_data(
@@ -247,37 +313,67 @@ pub async fn get_personal_data(
     let data = state
         .db(move |conn| {
             let record = visible_customer(conn, &scope, customer)?;
+            refuse_merged(&record)?;
+            let ids = with_merged(conn, customer)?;
             let mut personnel = persistence::personnel::of_organization(conn, customer)?;
             personnel.extend(persistence::personnel::of_person(conn, customer)?);
-            let events = persistence::audit::list(
-                conn,
-                &persistence::audit::AuditQuery {
-                    resource_type: Some("customer".into()),
-                    resource_id: Some(customer.to_string()),
-                    limit: 10_000,
-                    ..Default::default()
-                },
-            )?;
+            let mut merged_customers = Vec::new();
+            let mut notes = Vec::new();
+            let mut consent_events = 0;
+            let mut audit_events = Vec::new();
+            for id in &ids {
+                if *id != customer {
+                    merged_customers.push(Customer::from_record(&persistence::customers::find(
+                        conn, *id,
+                    )?)?);
+                }
+                for note in persistence::notes::all_of(conn, *id)? {
+                    notes.push(super::notes::Note::from_row(&note)?);
+                }
+                consent_events += persistence::consents::ledger(conn, *id)?.len();
+                let events = persistence::audit::list(
+                    conn,
+                    &persistence::audit::AuditQuery {
+                        resource_type: Some("customer".into()),
+                        resource_id: Some(id.to_string()),
+                        limit: 10_000,
+                        ..Default::default()
+                    },
+                )?;
+                audit_events.extend(events.iter().map(|e| {
+                    serde_json::json!({
+                        "customer_id": id,
+                        "occurred_at": e.occurred_at.0, "action": e.action,
+                        "actor_id": e.actor_id.map(|id| id.0), "changes": e.changes.as_ref().map(|c| &c.0),
+                    })
+                }));
+            }
+            let held_in = DataPlaces {
+                customers: ids.len(),
+                notes: notes.len(),
+                consent_events,
+                audit_events: audit_events.len(),
+                merge_records: merges::involving(conn, &ids)?
+                    .iter()
+                    .map(|merge| merge.undo_data())
+                    .collect::<Result<Vec<_>, _>>()?
+                    .iter()
+                    .filter(|undo| !undo.erased)
+                    .count(),
+                idempotent_responses: persistence::idempotency::count_concerning(conn, &ids)?,
+                export_files: persistence::files::containing_customers(conn, &ids)?.len(),
+            };
             Ok(PersonalData {
                 generated_at: persistence::now(),
                 customer: Customer::from_record(&record)?,
-                notes: persistence::notes::all_of(conn, customer)?
-                    .iter()
-                    .map(super::notes::Note::from_row)
-                    .collect::<ApiResult<_>>()?,
+                merged_customers,
+                notes,
                 personnel: personnel.iter().map(super::personnel::Personnel::from).collect(),
                 consents: consents_of(conn, customer)?,
                 lifecycle_history: super::overview::lifecycle_history(conn, customer)?,
                 owner_history: super::overview::owner_history(conn, customer)?,
-                audit_events: events
-                    .iter()
-                    .map(|e| {
-                        serde_json::json!({
-                            "occurred_at": e.occurred_at.0, "action": e.action,
-                            "actor_id": e.actor_id.map(|id| id.0), "changes": e.changes.as_ref().map(|c| &c.0),
-                        })
-                    })
-                    .collect(),
+                audit_events,
+                held_in,
             })
         })
         .await?;
@@ -302,14 +398,53 @@ fn anonymised(record: &CustomerRecord) -> ApiResult<CustomerInput> {
     Ok(input)
 }
 
+/// Replaces `current`'s record with its anonymised form, marked erased at `now`.
+fn anonymise(
+    conn: &mut persistence::db::DbConnection,
+    current: &CustomerRecord,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let input = anonymised(current)?;
+    let mut meta = current.meta();
+    meta.erased_at = Some(now);
+    meta.updated_at = now;
+    meta.version += 1;
+    let mut erased = CustomerRecord::from_input(&meta, &input, &[]);
+    erased.row.display_name = ERASED_NAME.to_string();
+    persistence::customers::update(conn, &erased, &[], current.row.version)?;
+    Ok(())
+}
+
+/// An erasure as performed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Erasure {
+    /// The anonymised customer.
+    pub customer: Customer,
+    /// What was erased, redacted, withdrawn or deleted, place by place.
+    pub erased: DataPlaces,
+    /// SQLite only (absent on PostgreSQL): whether the write-ahead log, which still held
+    /// earlier versions of the erased data, was copied into the database and truncated.
+    /// `false` when a long-running reader kept it; the next checkpoint does it then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_truncated: Option<bool>,
+}
+
 /// Erase a customer's personal data by anonymisation. Irreversible.
+///
+/// In one transaction: the customer and every customer merged into it (directly or
+/// through a chain of merges) are anonymised; their notes' text, consent evidence and
+/// audit changes are redacted (the audit chain still verifies); merge records involving
+/// them lose the documents kept for an undo; stored idempotent responses naming them
+/// are withdrawn (a replay answers 410); export files holding them are deleted (a
+/// download answers 410). `erased` counts what was done in each place. A customer
+/// merged into another is refused with 409 naming the customer that holds its data.
 #[utoipa::path(
     tag = "customers",
     operation_id = "erase_customer",
     params(("id" = Uuid, Path, description = "Customer id")),
     responses(
-        (status = 200, description = "The anonymised customer", body = Customer),
-        (status = 409, description = "Already erased", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 200, description = "The anonymised customer and what was erased where", body = Erasure),
+        (status = 409, description = "Already erased, or merged into another customer", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/api/v1/customers/{id}/erasure")]
@@ -323,40 +458,76 @@ pub async fn erase_customer(
     let customer = id.into_inner();
     let scope = scope_of(&principal);
     let actor = principal.actor(Some(request_id.to_string()));
-    let record = state
+    let (record, erased, log_truncated) = state
         .db(move |conn| {
-            transaction(conn, |conn| {
+            let (record, erased) = transaction(conn, |conn| {
                 let current = visible_customer(conn, &scope, customer)?;
                 if current.row.erased_at.is_some() {
                     return Err(TxError::Api(ApiError::Conflict(
                         "the customer was already erased".into(),
                     )));
                 }
-                let input = anonymised(&current)?;
+                refuse_merged(&current)?;
                 let now = persistence::now();
-                let mut meta = current.meta();
-                meta.erased_at = Some(now);
-                meta.updated_at = now;
-                meta.version += 1;
-                let mut erased = CustomerRecord::from_input(&meta, &input, &[]);
-                erased.row.display_name = ERASED_NAME.to_string();
-                persistence::customers::update(conn, &erased, &[], current.row.version)?;
-                persistence::notes::redact_all(conn, customer, ERASED_NOTE)?;
-                persistence::consents::redact_evidence(conn, customer)?;
-                let redacted = audit::redact_changes(conn, "customer", &customer.to_string())?;
-                audit::record(
-                    conn,
-                    &actor,
-                    NewAuditEvent {
-                        action: "customer.erase",
-                        resource_type: "customer",
-                        resource_id: Some(customer.to_string()),
-                        changes: Some(serde_json::json!({"redacted_audit_events": redacted})),
-                    },
-                )?;
-                Ok(persistence::customers::find(conn, customer)?)
-            })
+                let ids = with_merged(conn, customer)?;
+                // The customers are changed first: a concurrent writer of a copy (an
+                // export page, an idempotent response) that read them before waits on
+                // these rows and then sees the erasure, or its copy was stored before
+                // the places below are searched (`persistence::customers::erasure`).
+                anonymise(conn, &current, now)?;
+                let mut erased = DataPlaces {
+                    customers: 1,
+                    ..DataPlaces::default()
+                };
+                for id in &ids {
+                    if *id != customer {
+                        let merged = persistence::customers::find(conn, *id)?;
+                        anonymise(conn, &merged, now)?;
+                        erased.customers += 1;
+                    }
+                    erased.notes += persistence::notes::redact_all(conn, *id, ERASED_NOTE)?;
+                    erased.consent_events += persistence::consents::redact_evidence(conn, *id)?;
+                    erased.audit_events +=
+                        audit::redact_changes(conn, "customer", &id.to_string())?;
+                }
+                for merge in merges::involving(conn, &ids)? {
+                    let undo = merge.undo_data()?;
+                    if !undo.erased {
+                        merges::set_undo_data(conn, merge.id.0, &undo.without_personal_data())?;
+                        erased.merge_records += 1;
+                    }
+                }
+                erased.idempotent_responses =
+                    persistence::idempotency::withdraw_concerning(conn, &ids, now)?;
+                let files = persistence::files::containing_customers(conn, &ids)?;
+                erased.export_files = persistence::files::delete_many(conn, &files)?;
+                for id in &ids {
+                    audit::record(
+                        conn,
+                        &actor,
+                        NewAuditEvent {
+                            action: "customer.erase",
+                            resource_type: "customer",
+                            resource_id: Some(id.to_string()),
+                            changes: Some(if *id == customer {
+                                serde_json::to_value(&erased)
+                                    .map_err(|err| ApiError::Internal(err.to_string()))?
+                            } else {
+                                serde_json::json!({"erased_with": customer})
+                            }),
+                        },
+                    )?;
+                }
+                Ok((persistence::customers::find(conn, customer)?, erased))
+            })?;
+            // After the commit, so that the log holds nothing older than the erasure.
+            let log_truncated = persistence::db::truncate_wal(conn)?;
+            Ok((record, erased, log_truncated))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Customer::from_record(&record)?))
+    Ok(HttpResponse::Ok().json(Erasure {
+        customer: Customer::from_record(&record)?,
+        erased,
+        log_truncated,
+    }))
 }

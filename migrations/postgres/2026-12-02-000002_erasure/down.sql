@@ -1,0 +1,3 @@
+DROP TABLE stored_file_customers;
+ALTER TABLE idempotency_keys DROP COLUMN withdrawn_at;
+ALTER TABLE idempotency_keys DROP COLUMN request_path;
