@@ -132,9 +132,12 @@ impl JobHandler for CustomerExportJob {
                 persistence::customers::erasure::erased_among(&mut conn, &read_before_erasure)?;
             if !erased_since.is_empty() {
                 persistence::files::delete(&mut conn, file_id)?;
-                return Err(JobError::Retryable(format!(
-                    "customer {} was erased while the export read it; starting again",
-                    erased_since[0]
+                return Err(JobError::Retryable(JobFailure::internal(
+                    "concurrent_update",
+                    format!(
+                        "customer {} was erased while the export read it; starting again",
+                        erased_since[0]
+                    ),
                 )));
             }
             let tags = export::tag_names(&mut conn, &records)?;
