@@ -162,7 +162,9 @@ enum Rotation {
         token: String,
     },
     /// The token had been used already: its family is now revoked.
-    ReuseDetected,
+    ReuseDetected {
+        family: Uuid,
+    },
     Rejected,
 }
 
@@ -211,7 +213,7 @@ pub async fn refresh_token(
                 {
                     refresh_tokens::revoke_family(conn, family, now)?;
                     record(conn, &actor, "auth.refresh_reuse_detected", user_id)?;
-                    return Ok(Rotation::ReuseDetected);
+                    return Ok(Rotation::ReuseDetected { family });
                 }
                 let active = persistence::users::find(conn, user_id)?.is_active;
                 if !active {
@@ -233,14 +235,19 @@ pub async fn refresh_token(
             family,
             token,
         } => Ok(HttpResponse::Ok().json(token_pair(&state, user_id, family, token)?)),
-        Rotation::ReuseDetected | Rotation::Rejected => Err(ApiError::InvalidToken),
+        Rotation::ReuseDetected { family } => {
+            // The access tokens of the stolen session stop working at once.
+            state.principals.end_sessions(&[family]);
+            Err(ApiError::InvalidToken)
+        }
+        Rotation::Rejected => Err(ApiError::InvalidToken),
     }
 }
 
 /// Log out: revoke the session of a refresh token.
 ///
-/// Every refresh token of the session stops working; access tokens already issued
-/// expire on their own. A token that is unknown, or not the caller's, changes nothing.
+/// Every refresh token and every access token of the session stops working. A token
+/// that is unknown, or not the caller's, changes nothing.
 #[utoipa::path(
     tag = "auth",
     operation_id = "logout",
@@ -256,20 +263,24 @@ pub async fn logout(
 ) -> ApiResult<HttpResponse> {
     let token_hash = sha256_hex(&body.0.refresh_token);
     let actor = principal.actor(Some(request_id.to_string()));
-    state
+    let ended = state
         .db(move |conn| {
             transaction(conn, |conn| {
                 match refresh_tokens::find_by_hash(conn, &token_hash)? {
                     Some(token) if token.user_id.0 == principal.user_id => {
-                        refresh_tokens::revoke_family(conn, token.family_id.0, persistence::now())?;
+                        let family = token.family_id.0;
+                        refresh_tokens::revoke_family(conn, family, persistence::now())?;
                         record(conn, &actor, "auth.logout", principal.user_id)?;
+                        Ok(Some(family))
                     }
-                    _ => {}
+                    _ => Ok(None),
                 }
-                Ok(())
             })
         })
         .await?;
+    if let Some(family) = ended {
+        state.principals.end_sessions(&[family]);
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -324,7 +335,7 @@ fn token_pair(
     refresh: String,
 ) -> ApiResult<TokenPair> {
     Ok(TokenPair {
-        access_token: state.tokens.issue(user_id, Some(family))?,
+        access_token: state.tokens.issue(user_id, family)?,
         token_type: "Bearer".to_string(),
         expires_in: state.tokens.ttl_secs(),
         refresh_token: refresh,

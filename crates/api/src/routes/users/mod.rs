@@ -255,16 +255,16 @@ pub async fn change_my_password(
     }
     let new_hash = password::hash_blocking(request.new_password).await?;
     let actor = principal.actor(Some(request_id.to_string()));
-    state
+    let ended = state
         .db(move |conn| {
             transaction(conn, |conn| {
                 let mut row = persistence::users::find(conn, id)?;
                 row.password_hash = new_hash;
                 persistence::users::update(conn, &row)?;
-                persistence::refresh_tokens::revoke_all_for_user(
+                let ended = persistence::refresh_tokens::revoke_all_for_user(
                     conn,
                     id,
-                    session,
+                    Some(session),
                     persistence::now(),
                 )?;
                 audit::record(
@@ -278,10 +278,12 @@ pub async fn change_my_password(
                         changes: None,
                     },
                 )?;
-                Ok(())
+                Ok(ended)
             })
         })
         .await?;
+    // The other sessions' access tokens stop working at once.
+    state.principals.end_sessions(&ended);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -397,7 +399,7 @@ pub async fn update_user(
         None => None,
     };
     let actor = principal.actor(Some(request_id.to_string()));
-    let row = state
+    let (row, ended) = state
         .db(move |conn| {
             transaction(conn, |conn| {
                 check_team(conn, after.team_id)?;
@@ -414,9 +416,11 @@ pub async fn update_user(
                     row.password_hash = hash;
                 }
                 let row = persistence::users::update(conn, &row)?;
-                if reset || !row.is_active {
-                    revoke_credentials(conn, id, !row.is_active)?;
-                }
+                let ended = if reset || !row.is_active {
+                    revoke_credentials(conn, id, !row.is_active)?
+                } else {
+                    Vec::new()
+                };
                 audit::record_change(
                     conn,
                     &actor,
@@ -426,27 +430,29 @@ pub async fn update_user(
                     &current.audit_snapshot(),
                     &row.audit_snapshot(),
                 )?;
-                Ok(row)
+                Ok((row, ended))
             })
         })
         .await?;
     // The account changed: the next request rebuilds its principal.
     state.principals.invalidate(&id);
+    state.principals.end_sessions(&ended);
     user_response(&req, &row)
 }
 
-/// Signs a user out everywhere; on deactivation also revokes their API keys.
+/// Signs a user out everywhere and returns the ended sessions; on deactivation also
+/// revokes their API keys.
 fn revoke_credentials(
     conn: &mut DbConnection,
     id: Uuid,
     keys_too: bool,
-) -> Result<(), PersistenceError> {
+) -> Result<Vec<Uuid>, PersistenceError> {
     let now = persistence::now();
-    persistence::refresh_tokens::revoke_all_for_user(conn, id, None, now)?;
+    let ended = persistence::refresh_tokens::revoke_all_for_user(conn, id, None, now)?;
     if keys_too {
         persistence::api_keys::revoke_all_for_user(conn, id, now)?;
     }
-    Ok(())
+    Ok(ended)
 }
 
 /// Deactivate a user.
