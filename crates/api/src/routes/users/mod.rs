@@ -98,7 +98,9 @@ pub async fn create_user(
         violations.push("email", "invalid_email", "not a valid e-mail address");
     }
     check_display_name(&mut violations, &request.display_name);
-    if let Some((code, message)) = password::check_new_password(&request.password) {
+    if let Some((code, message)) =
+        password::check_new_password(&request.password, &[&request.email, &request.display_name])
+    {
         violations.push("password", code, message);
     }
     violations.into_result().map_err(ApiError::Validation)?;
@@ -234,13 +236,16 @@ pub async fn change_my_password(
         return Err(ApiError::Forbidden);
     };
     let request = body.0;
-    if let Some((code, message)) = password::check_new_password(&request.new_password) {
-        return Err(ApiError::field("new_password", code, message));
-    }
     let id = principal.user_id;
     let current = state
         .db(move |conn| Ok(persistence::users::find(conn, id)?))
         .await?;
+    if let Some((code, message)) = password::check_new_password(
+        &request.new_password,
+        &[&current.email, &current.display_name],
+    ) {
+        return Err(ApiError::field("new_password", code, message));
+    }
     if !password::verify_blocking(
         request.current_password,
         Some(current.password_hash.clone()),
@@ -379,11 +384,9 @@ pub async fn update_user(
         violations.push("email", "invalid_email", "not a valid e-mail address");
     }
     check_display_name(&mut violations, &after.display_name);
-    if let Some((code, message)) = after
-        .password
-        .as_deref()
-        .and_then(password::check_new_password)
-    {
+    if let Some((code, message)) = after.password.as_deref().and_then(|new_password| {
+        password::check_new_password(new_password, &[&after.email, &after.display_name])
+    }) {
         violations.push("password", code, message);
     }
     if is_admin && id == principal.user_id && (!after.is_active || after.role != Role::Admin) {
