@@ -92,6 +92,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// Too many failed logins for the e-mail address or from the client address.
+    #[error("too many failed logins")]
+    LoginThrottled { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -116,6 +119,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::LoginThrottled { .. } => "too_many_login_attempts",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -148,7 +152,8 @@ impl ApiError {
             } else {
                 "similar customers exist; send the header Peyvand-Confirm-Duplicate: true to create it anyway".to_string()
             }),
-            ApiError::RateLimited { retry_after_secs } => Some(if fa {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::LoginThrottled { retry_after_secs } => Some(if fa {
                 format!("{retry_after_secs} ثانیه دیگر دوباره تلاش کنید")
             } else {
                 format!("retry in {retry_after_secs} s")
@@ -207,7 +212,9 @@ impl ResponseError for ApiError {
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::LoginThrottled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -223,7 +230,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated | ApiError::InvalidToken => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"peyvand\""));
             }
-            ApiError::RateLimited { retry_after_secs } => {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::LoginThrottled { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}

@@ -7,5 +7,6 @@ pub mod calendar;
 pub mod customers;
 pub mod filter;
 pub mod iran;
+pub mod login_throttle;
 pub mod persian;
 pub mod validation;

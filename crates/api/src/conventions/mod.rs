@@ -15,6 +15,7 @@
 //! that can produce a problem; CORS answers preflights before they are counted.
 
 pub mod caller;
+pub mod client_address;
 pub mod cors;
 pub mod etag;
 pub mod extractors;
