@@ -148,7 +148,7 @@ fn claims(app: &TestApp, user: uuid::Uuid) -> Claims {
         aud: app.state.config.jwt_audience.clone(),
         iat: now,
         exp: now + 300,
-        sid: None,
+        sid: uuid::Uuid::now_v7(),
     }
 }
 
@@ -235,7 +235,10 @@ fn bad_access_tokens_are_rejected() {
             &app.state.config.jwt_audience,
             900,
         );
-        check(&foreign_issuer.issue(id, None).unwrap(), "invalid_token");
+        check(
+            &foreign_issuer.issue(id, uuid::Uuid::now_v7()).unwrap(),
+            "invalid_token",
+        );
 
         check("garbage", "invalid_token");
         let none = app
@@ -273,5 +276,110 @@ fn deactivated_users_lose_access_at_once() {
             .send()
             .unwrap();
         assert_problem(login, 401, "invalid_credentials");
+    });
+}
+
+fn me_status(app: &TestApp, access_token: &str) -> u16 {
+    app.authed(Method::GET, "/api/v1/users/me", access_token)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn logout_ends_the_access_token_at_once() {
+    for_each_backend(|app| {
+        let (_, email, password) = app.create_user("sales", None);
+        let session = app.login(&email, &password);
+        let other_session = app.login(&email, &password);
+        // Both are now known live (and cached) before the logout.
+        assert_eq!(me_status(app, &session.access_token), 200);
+        assert_eq!(me_status(app, &other_session.access_token), 200);
+        let response = app
+            .authed(Method::POST, "/api/v1/auth/logout", &session.access_token)
+            .json(&json!({"refresh_token": session.refresh_token}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 204);
+        assert_problem(
+            app.authed(Method::GET, "/api/v1/users/me", &session.access_token)
+                .send()
+                .unwrap(),
+            401,
+            "invalid_token",
+        );
+        assert_eq!(me_status(app, &other_session.access_token), 200);
+    });
+}
+
+#[test]
+fn refresh_token_reuse_ends_the_access_tokens_of_its_session() {
+    for_each_backend(|app| {
+        let (_, email, password) = app.create_user("analyst", None);
+        let first = app.login(&email, &password);
+        let second: Value = refresh(app, &first.refresh_token).json().unwrap();
+        let second_access = second["access_token"].as_str().unwrap().to_string();
+        assert_eq!(me_status(app, &first.access_token), 200);
+        assert_eq!(me_status(app, &second_access), 200);
+
+        // The first refresh token is replayed: whoever holds the session loses it.
+        assert_problem(refresh(app, &first.refresh_token), 401, "invalid_token");
+        assert_eq!(me_status(app, &first.access_token), 401);
+        assert_eq!(me_status(app, &second_access), 401);
+    });
+}
+
+#[test]
+fn a_password_change_ends_the_access_tokens_of_other_sessions() {
+    for_each_backend(|app| {
+        let (_, email, password) = app.create_user("marketing", None);
+        let current = app.login(&email, &password);
+        let other = app.login(&email, &password);
+        assert_eq!(me_status(app, &other.access_token), 200);
+        let response = app
+            .authed(
+                Method::POST,
+                "/api/v1/users/me/password",
+                &current.access_token,
+            )
+            .json(&json!({"current_password": password, "new_password": "another long password"}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 204);
+        assert_eq!(me_status(app, &other.access_token), 401);
+        assert_eq!(me_status(app, &current.access_token), 200);
+    });
+}
+
+#[test]
+fn a_session_revoked_by_another_process_ends_within_the_cache_lifetime() {
+    use api::auth::principal_cache::FRESHNESS;
+    use std::time::{Duration, Instant};
+
+    for_each_backend(|app| {
+        let (id, email, password) = app.create_user("sales", None);
+        let session = app.login(&email, &password);
+        assert_eq!(me_status(app, &session.access_token), 200);
+        // Another server sharing the database revokes every session of the user; this
+        // process's cache knows nothing of it.
+        let mut conn = app.state.pool.get().unwrap();
+        let ended = persistence::refresh_tokens::revoke_all_for_user(
+            &mut conn,
+            id,
+            None,
+            persistence::now(),
+        )
+        .unwrap();
+        assert_eq!(ended.len(), 1);
+        let deadline = Instant::now() + FRESHNESS + Duration::from_secs(2);
+        while me_status(app, &session.access_token) == 200 {
+            assert!(
+                Instant::now() < deadline,
+                "the revoked session still works after the cache lifetime"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(me_status(app, &session.access_token), 401);
     });
 }

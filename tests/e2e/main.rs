@@ -15,6 +15,7 @@ mod exports;
 mod health;
 mod imports;
 mod jobs;
+mod login_throttle;
 mod merge;
 mod metrics;
 mod openapi;

@@ -342,3 +342,48 @@ fn changing_the_password_signs_out_other_sessions() {
         app.login(&email, "another long password");
     });
 }
+
+#[test]
+fn guessable_passwords_are_refused_naming_the_field() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let weak = [
+            "aaaaaaaaaaaa",
+            "password1234",
+            "            ",
+            "sara.ahmadi.2024",
+        ];
+        for password in weak {
+            let mut body = new_user("sara.ahmadi@example.com");
+            body["password"] = password.into();
+            let errors = field_errors(create(app, &admin, body), 422);
+            assert!(
+                errors.contains(&("password".into(), "too_weak".into())),
+                "{password:?}: {errors:?}"
+            );
+        }
+
+        let (id, email, password) = app.create_user("analyst", None);
+        let session = app.login(&email, &password);
+        let change = app
+            .authed(
+                Method::POST,
+                "/api/v1/users/me/password",
+                &session.access_token,
+            )
+            .json(&json!({"current_password": password, "new_password": "password1234"}))
+            .send()
+            .unwrap();
+        assert!(field_errors(change, 422).contains(&("new_password".into(), "too_weak".into())));
+
+        let reset = app
+            .authed(Method::PATCH, &format!("/api/v1/users/{id}"), &admin)
+            .header("content-type", "application/merge-patch+json")
+            .body(json!({"password": "aaaaaaaaaaaa"}).to_string())
+            .send()
+            .unwrap();
+        assert!(field_errors(reset, 422).contains(&("password".into(), "too_weak".into())));
+        // Nothing changed: the old password still works.
+        app.login(&email, &password);
+    });
+}

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use ipnet::IpNet;
 
 /// Settings shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Args)]
@@ -78,6 +79,22 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u32,
 
+    /// Reverse proxies whose `X-Forwarded-For` header is believed: addresses or CIDR
+    /// blocks, comma separated (e.g. `10.0.0.0/8,127.0.0.1`). The client address used by
+    /// rate limits and login throttling is then the nearest address in the header that is
+    /// not a trusted proxy. Empty (the default): the header is ignored and the client is
+    /// the TCP peer, because any client can set it.
+    #[arg(
+        long,
+        env = "PEYVAND_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_proxy
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    #[command(flatten)]
+    pub login_throttle: LoginThrottleArgs,
+
     /// Largest accepted request body in bytes.
     #[arg(long, env = "PEYVAND_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -107,4 +124,82 @@ pub struct ServerConfig {
     /// the endpoint is not served (404).
     #[arg(long, env = "PEYVAND_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+}
+
+/// A trusted proxy: one address or a CIDR block.
+fn parse_proxy(value: &str) -> Result<IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{value:?} is neither an IP address nor a CIDR block"))
+}
+
+/// Login throttling: failed logins lock an e-mail address, and (with a higher limit) a
+/// client address, for a while that doubles with each lockout. The state is in the
+/// database, so every server process enforces it.
+#[derive(Debug, Clone, Args)]
+pub struct LoginThrottleArgs {
+    /// Failed logins for one e-mail address within the window that lock it.
+    #[arg(
+        long = "login-max-failures-per-account",
+        env = "PEYVAND_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_failures_per_account: u32,
+
+    /// Failed logins from one client address within the window that lock it.
+    #[arg(
+        long = "login-max-failures-per-address",
+        env = "PEYVAND_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        default_value_t = 50,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_failures_per_address: u32,
+
+    /// Seconds over which failed logins add up.
+    #[arg(
+        long = "login-failure-window",
+        env = "PEYVAND_LOGIN_FAILURE_WINDOW",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(u32).range(1..=86_400)
+    )]
+    pub failure_window_secs: u32,
+
+    /// Seconds of the first lockout; each further lockout of the same account or address
+    /// lasts twice as long as the one before.
+    #[arg(
+        long = "login-lockout",
+        env = "PEYVAND_LOGIN_LOCKOUT",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u32).range(1..=86_400)
+    )]
+    pub lockout_secs: u32,
+
+    /// Longest lockout in seconds.
+    #[arg(
+        long = "login-max-lockout",
+        env = "PEYVAND_LOGIN_MAX_LOCKOUT",
+        default_value_t = 3600,
+        value_parser = clap::value_parser!(u32).range(1..=604_800)
+    )]
+    pub max_lockout_secs: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxies_are_addresses_or_blocks() {
+        assert_eq!(parse_proxy("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            parse_proxy(" 127.0.0.1 ").unwrap().to_string(),
+            "127.0.0.1/32"
+        );
+        assert_eq!(parse_proxy("::1").unwrap().to_string(), "::1/128");
+        assert!(parse_proxy("proxy.local").is_err());
+        assert!(parse_proxy("10.0.0.0/33").is_err());
+    }
 }

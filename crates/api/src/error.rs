@@ -120,6 +120,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// Too many failed logins for the e-mail address or from the client address.
+    #[error("too many failed logins")]
+    LoginThrottled { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -148,6 +151,7 @@ impl ApiError {
             ApiError::HeadersTooLarge(_) => "headers_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::LoginThrottled { .. } => "too_many_login_attempts",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -185,7 +189,8 @@ impl ApiError {
             } else {
                 format!("another request changed the same records at the same time and nothing was saved; retry in {CONCURRENT_UPDATE_RETRY_AFTER_SECS} s")
             }),
-            ApiError::RateLimited { retry_after_secs } => Some(if fa {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::LoginThrottled { retry_after_secs } => Some(if fa {
                 format!("{retry_after_secs} ثانیه دیگر دوباره تلاش کنید")
             } else {
                 format!("retry in {retry_after_secs} s")
@@ -284,7 +289,9 @@ impl ResponseError for ApiError {
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::LoginThrottled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -306,7 +313,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated | ApiError::InvalidToken => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"peyvand\""));
             }
-            ApiError::RateLimited { retry_after_secs } => {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::LoginThrottled { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::ConcurrentUpdate(_) => {

@@ -99,6 +99,10 @@ pub fn title(code: &str, lang: Lang) -> &'static str {
         "unsupported_media_type" => ("Unsupported media type", "نوع محتوا پشتیبانی نمی‌شود"),
         "not_acceptable" => ("Not acceptable", "قالب پاسخ درخواستی پشتیبانی نمی‌شود"),
         "rate_limited" => ("Too many requests", "تعداد درخواست‌ها بیش از حد مجاز است"),
+        "too_many_login_attempts" => (
+            "Too many failed logins",
+            "تلاش‌های ناموفق ورود بیش از حد مجاز است",
+        ),
         "service_unavailable" => ("Service unavailable", "سرویس در دسترس نیست"),
         _ => ("Internal server error", "خطای داخلی سرور"),
     };

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod customers;
 pub mod filter;
 pub mod iran;
+pub mod login_throttle;
 pub mod persian;
 pub mod text;
 pub mod validation;

@@ -77,13 +77,13 @@ pub fn revoke_family(
 }
 
 /// Revokes every session of a user except the family `keep` (the caller's own session
-/// when a user changes their password).
+/// when a user changes their password); returns the revoked families.
 pub fn revoke_all_for_user(
     conn: &mut DbConnection,
     user_id: Uuid,
     keep: Option<Uuid>,
     at: DateTime<Utc>,
-) -> Result<usize, PersistenceError> {
+) -> Result<Vec<Uuid>, PersistenceError> {
     let mut target = refresh_tokens::table
         .filter(refresh_tokens::user_id.eq(DbUuid(user_id)))
         .filter(refresh_tokens::revoked_at.is_null())
@@ -91,13 +91,18 @@ pub fn revoke_all_for_user(
     if let Some(family) = keep {
         target = target.filter(refresh_tokens::family_id.ne(DbUuid(family)));
     }
-    let ids: Vec<DbUuid> = target.select(refresh_tokens::id).load(conn)?;
-    if ids.is_empty() {
-        return Ok(0);
+    let tokens: Vec<(DbUuid, DbUuid)> = target
+        .select((refresh_tokens::id, refresh_tokens::family_id))
+        .load(conn)?;
+    if tokens.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(
-        diesel::update(refresh_tokens::table.filter(refresh_tokens::id.eq_any(ids)))
-            .set(refresh_tokens::revoked_at.eq(DbTime(at)))
-            .execute(conn)?,
-    )
+    let (ids, families): (Vec<DbUuid>, Vec<DbUuid>) = tokens.into_iter().unzip();
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::id.eq_any(ids)))
+        .set(refresh_tokens::revoked_at.eq(DbTime(at)))
+        .execute(conn)?;
+    let mut families: Vec<Uuid> = families.into_iter().map(|family| family.0).collect();
+    families.sort_unstable();
+    families.dedup();
+    Ok(families)
 }

@@ -452,6 +452,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    login_throttles (subject_hash) {
+        subject_hash -> Text,
+        failures -> Integer,
+        window_started_at -> UtcTimestamp,
+        lockouts -> Integer,
+        locked_until -> Nullable<UtcTimestamp>,
+        expires_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -496,4 +510,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     stored_files,
     stored_file_chunks,
     stored_file_customers,
+    login_throttles,
 );

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::DbConnection;
-use crate::schema::users;
+use crate::schema::{refresh_tokens, users};
 use crate::sql_types::{DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -69,6 +69,27 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<UserRow, PersistenceErr
     users::table
         .find(DbUuid(id))
         .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(PersistenceError::NotFound)
+}
+
+/// A user and whether `session` (a refresh-token family of theirs) is live, i.e. not
+/// revoked, in one round trip: what every request with an access token checks.
+pub fn find_with_session(
+    conn: &mut DbConnection,
+    id: Uuid,
+    session: Uuid,
+) -> Result<(UserRow, bool), PersistenceError> {
+    let live = diesel::dsl::exists(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(DbUuid(session)))
+            .filter(refresh_tokens::user_id.eq(DbUuid(id)))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    );
+    users::table
+        .find(DbUuid(id))
+        .select((UserRow::as_select(), live))
         .first(conn)
         .optional()?
         .ok_or(PersistenceError::NotFound)

@@ -17,6 +17,9 @@ use super::password;
 /// Address of the first admin when `PEYVAND_ADMIN_EMAIL` is unset.
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@peyvand.local";
 
+/// Display name of admins created here.
+const ADMIN_NAME: &str = "Administrator";
+
 /// Characters of randomness in a generated password (base64url, ~144 bits).
 const GENERATED_PASSWORD_BYTES: usize = 18;
 
@@ -37,7 +40,7 @@ impl AdminCredentials {
             Some(password) => (password, false),
             None => (super::random_token(GENERATED_PASSWORD_BYTES), true),
         };
-        if let Some((_, rule)) = password::check_new_password(&password) {
+        if let Some((_, rule)) = password::check_new_password(&password, &[&email, ADMIN_NAME]) {
             anyhow::bail!("the admin password {rule}");
         }
         Ok(AdminCredentials {
@@ -67,7 +70,7 @@ pub fn insert_admin(
         let row = UserRow {
             id: DbUuid(Uuid::now_v7()),
             email: email.to_string(),
-            display_name: "Administrator".to_string(),
+            display_name: ADMIN_NAME.to_string(),
             password_hash,
             role: Role::Admin.as_str().to_string(),
             visibility: Role::Admin.default_visibility().as_str().to_string(),
@@ -137,5 +140,9 @@ mod tests {
         assert!(generated.password.len() >= password::MIN_PASSWORD_CHARS);
         assert!(AdminCredentials::new("not-an-email", None).is_err());
         assert!(AdminCredentials::new("a@b.co", Some("short".into())).is_err());
+        let weak = AdminCredentials::new("a@b.co", Some("password1234".into()));
+        assert!(weak
+            .err()
+            .is_some_and(|err| err.to_string().contains("too easy to guess")));
     }
 }

@@ -20,9 +20,9 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
-    /// The refresh-token family (login session) the token was issued for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<Uuid>,
+    /// The refresh-token family (login session) the token was issued for: every request
+    /// checks that it is still live, so logging out ends the token at once.
+    pub sid: Uuid,
 }
 
 /// Issues and checks access tokens with one key.
@@ -64,7 +64,7 @@ impl TokenIssuer {
     }
 
     /// A signed token for `user` in session `sid`, valid for the configured lifetime.
-    pub fn issue(&self, user: Uuid, sid: Option<Uuid>) -> ApiResult<String> {
+    pub fn issue(&self, user: Uuid, sid: Uuid) -> ApiResult<String> {
         let now = chrono::Utc::now().timestamp();
         self.sign(&Claims {
             sub: user,
@@ -117,7 +117,7 @@ mod tests {
             aud: issuer.audience.clone(),
             iat: now,
             exp: now + 60,
-            sid: None,
+            sid: Uuid::now_v7(),
         }
     }
 
@@ -129,7 +129,7 @@ mod tests {
     fn round_trip() {
         let issuer = issuer();
         let user = Uuid::now_v7();
-        let sid = Some(Uuid::now_v7());
+        let sid = Uuid::now_v7();
         let claims = issuer.verify(&issuer.issue(user, sid).unwrap()).unwrap();
         assert_eq!((claims.sub, claims.sid), (user, sid));
         assert_eq!(claims.exp - claims.iat, 900);
@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn tampered_payload_or_other_key_is_rejected() {
         let issuer = issuer();
-        let token = issuer.issue(Uuid::now_v7(), None).unwrap();
+        let token = issuer.issue(Uuid::now_v7(), Uuid::now_v7()).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let forged_claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(&issuer)).unwrap());
         assert!(is_invalid(issuer.verify(&format!(
@@ -172,7 +172,7 @@ mod tests {
             900,
         );
         assert!(is_invalid(
-            issuer.verify(&other.issue(Uuid::now_v7(), None).unwrap())
+            issuer.verify(&other.issue(Uuid::now_v7(), Uuid::now_v7()).unwrap())
         ));
     }
 

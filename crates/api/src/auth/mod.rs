@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod bootstrap;
 pub mod jwt;
+pub mod login_throttle;
 pub mod password;
 pub mod plumbing;
 pub mod principal;

@@ -29,7 +29,7 @@ const LAST_USED_GRANULARITY_SECS: i64 = 60;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {
     /// An access token from a login; `session` is its refresh-token family.
-    User { session: Option<Uuid> },
+    User { session: Uuid },
     /// An API key acting for its owner, limited to `scopes`.
     ApiKey {
         key_id: Uuid,
@@ -114,25 +114,24 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Pr
     match credential(headers)? {
         Credential::AccessToken(token) => {
             let claims = state.tokens.verify(&token)?;
-            let facts = match state.principals.get(&claims.sub) {
+            let (user_id, session) = (claims.sub, claims.sid);
+            let facts = match state.principals.get(&user_id, &session) {
                 Some(facts) => facts,
                 None => {
                     let user = state
-                        .db(move |conn| load_active_user(conn, claims.sub))
+                        .db(move |conn| load_session_user(conn, user_id, session))
                         .await?;
                     let facts = account_facts(&user)?;
-                    state.principals.insert(claims.sub, facts);
+                    state.principals.insert(user_id, session, facts);
                     facts
                 }
             };
             Ok(Principal {
-                user_id: claims.sub,
+                user_id,
                 role: facts.role,
                 team_id: facts.team_id,
                 visibility: facts.visibility,
-                via: AuthMethod::User {
-                    session: claims.sid,
-                },
+                via: AuthMethod::User { session },
             })
         }
         Credential::ApiKey(presented) => {
@@ -141,6 +140,16 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Pr
                 .db(move |conn| authenticate_api_key(conn, &prefix, &secret_hash))
                 .await
         }
+    }
+}
+
+/// The user of an access token, in one query with the state of its session: an inactive
+/// user or a revoked session is [`ApiError::InvalidToken`].
+fn load_session_user(conn: &mut DbConnection, id: Uuid, session: Uuid) -> ApiResult<UserRow> {
+    match persistence::users::find_with_session(conn, id, session) {
+        Ok((user, live)) if user.is_active && live => Ok(user),
+        Ok(_) | Err(PersistenceError::NotFound) => Err(ApiError::InvalidToken),
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -292,7 +301,9 @@ mod tests {
             principal.require(Permission::RecordsRead).is_err(),
             "role permission without the scope"
         );
-        principal.via = AuthMethod::User { session: None };
+        principal.via = AuthMethod::User {
+            session: Uuid::now_v7(),
+        };
         assert!(principal.require(Permission::RecordsRead).is_ok());
         assert_eq!(principal.actor(Some("r1".into())).actor_type, "user");
     }

@@ -1,11 +1,12 @@
-//! A short-lived, per-process cache of the account facts a principal is built from, so
-//! that an authenticated request costs no extra database round trip (the load test in
-//! `docs/benchmarks.md` shows that round trip halving throughput).
+//! A short-lived, per-process cache of what a principal is built from: the account facts
+//! of a user and which login sessions are live. An authenticated request whose user and
+//! session are both cached costs no database round trip (the load test in
+//! `docs/benchmarks.md` shows that round trip halving throughput); a miss loads both in
+//! one query.
 //!
-//! Writes to a user in this process invalidate its entry at once; another process
-//! sharing the database sees a role change or deactivation within [`FRESHNESS`]. Access
-//! tokens are short-lived anyway, so this bounds how long a deactivated user's token
-//! keeps working elsewhere, and keeps it well under the token lifetime.
+//! Writes to a user and revoked sessions in this process invalidate their entries at
+//! once; another process sharing the database sees a role change, a deactivation or a
+//! revoked session (logout, refresh-token reuse, password change) within [`FRESHNESS`].
 
 use std::time::Duration;
 
@@ -13,10 +14,10 @@ use domain::authz::{Role, Visibility};
 use moka::sync::Cache;
 use uuid::Uuid;
 
-/// How long cached account facts are trusted.
+/// How long cached account facts and live sessions are trusted.
 pub const FRESHNESS: Duration = Duration::from_secs(5);
 
-/// Entries kept at most; the least recently used go first.
+/// Entries kept at most in each map; the least recently used go first.
 const CAPACITY: u64 = 100_000;
 
 /// What a principal needs to know about an active user.
@@ -29,33 +30,54 @@ pub struct AccountFacts {
 
 #[derive(Clone)]
 pub struct PrincipalCache {
-    entries: Cache<Uuid, AccountFacts>,
+    accounts: Cache<Uuid, AccountFacts>,
+    /// Live sessions (refresh-token families), each with the user it belongs to.
+    sessions: Cache<Uuid, Uuid>,
 }
 
 impl Default for PrincipalCache {
     fn default() -> Self {
         PrincipalCache {
-            entries: Cache::builder()
-                .max_capacity(CAPACITY)
-                .time_to_live(FRESHNESS)
-                .build(),
+            accounts: short_lived(),
+            sessions: short_lived(),
         }
     }
 }
 
+fn short_lived<V: Clone + Send + Sync + 'static>() -> Cache<Uuid, V> {
+    Cache::builder()
+        .max_capacity(CAPACITY)
+        .time_to_live(FRESHNESS)
+        .build()
+}
+
 impl PrincipalCache {
-    pub fn get(&self, user_id: &Uuid) -> Option<AccountFacts> {
-        self.entries.get(user_id)
+    /// The facts of `user_id` if both they and the live `session` of that user are cached.
+    pub fn get(&self, user_id: &Uuid, session: &Uuid) -> Option<AccountFacts> {
+        if self.sessions.get(session) != Some(*user_id) {
+            return None;
+        }
+        self.accounts.get(user_id)
     }
 
-    pub fn insert(&self, user_id: Uuid, facts: AccountFacts) {
-        self.entries.insert(user_id, facts);
+    /// Remembers an active user and one of their live sessions.
+    pub fn insert(&self, user_id: Uuid, session: Uuid, facts: AccountFacts) {
+        self.accounts.insert(user_id, facts);
+        self.sessions.insert(session, user_id);
     }
 
     /// Forgets a user after any change to their account (role, team, visibility,
     /// password, deactivation).
     pub fn invalidate(&self, user_id: &Uuid) {
-        self.entries.invalidate(user_id);
+        self.accounts.invalidate(user_id);
+    }
+
+    /// Forgets revoked sessions, so their access tokens stop working in this process at
+    /// once.
+    pub fn end_sessions(&self, sessions: &[Uuid]) {
+        for session in sessions {
+            self.sessions.invalidate(session);
+        }
     }
 }
 
@@ -63,18 +85,39 @@ impl PrincipalCache {
 mod tests {
     use super::*;
 
+    const FACTS: AccountFacts = AccountFacts {
+        role: Role::Sales,
+        team_id: None,
+        visibility: Visibility::Own,
+    };
+
     #[test]
     fn invalidation_forgets_the_user() {
         let cache = PrincipalCache::default();
-        let id = Uuid::now_v7();
-        let facts = AccountFacts {
-            role: Role::Sales,
-            team_id: None,
-            visibility: Visibility::Own,
-        };
-        cache.insert(id, facts);
-        assert_eq!(cache.get(&id), Some(facts));
+        let (id, session) = (Uuid::now_v7(), Uuid::now_v7());
+        cache.insert(id, session, FACTS);
+        assert_eq!(cache.get(&id, &session), Some(FACTS));
         cache.invalidate(&id);
-        assert_eq!(cache.get(&id), None);
+        assert_eq!(cache.get(&id, &session), None);
+    }
+
+    #[test]
+    fn ended_sessions_are_forgotten_and_others_kept() {
+        let cache = PrincipalCache::default();
+        let (id, ended, kept) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        cache.insert(id, ended, FACTS);
+        cache.insert(id, kept, FACTS);
+        cache.end_sessions(&[ended]);
+        assert_eq!(cache.get(&id, &ended), None);
+        assert_eq!(cache.get(&id, &kept), Some(FACTS));
+    }
+
+    #[test]
+    fn a_session_counts_only_for_its_own_user() {
+        let cache = PrincipalCache::default();
+        let (id, other, session) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        cache.insert(id, session, FACTS);
+        cache.insert(other, Uuid::now_v7(), FACTS);
+        assert_eq!(cache.get(&other, &session), None);
     }
 }

@@ -6,12 +6,13 @@
 //! of its secret for idempotency, so a stored response is only replayed to the holder
 //! of the same secret). A credential that cannot be verified counts as its client IP
 //! address, so forged tokens cannot spend someone else's quota. The address is the TCP
-//! peer's: forwarding headers are not trusted because any client can set them.
+//! peer's, or the one a trusted proxy forwarded (see [`super::client_address`]).
 
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::HttpRequest;
 use uuid::Uuid;
 
+use super::client_address::client_address_key;
 use crate::auth::api_key;
 use crate::auth::principal::API_KEY_HEADER;
 use crate::state::AppState;
@@ -30,10 +31,7 @@ pub enum Caller {
 
 impl Caller {
     pub fn identify(req: &HttpRequest, state: &AppState) -> Caller {
-        let ip = req
-            .peer_addr()
-            .map(|addr| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let ip = client_address_key(req, &state.config.trusted_proxies);
         match presented_credential(req.headers()) {
             None => Caller::Anonymous { ip },
             Some(credential) if credential.starts_with(api_key::KEY_MARKER) => {

@@ -17,6 +17,7 @@
 //! before they are counted.
 
 pub mod caller;
+pub mod client_address;
 pub mod cors;
 pub mod etag;
 pub mod extractors;

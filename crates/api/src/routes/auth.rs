@@ -1,6 +1,6 @@
 //! Login, token refresh and logout.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::Duration;
 use domain::validation::normalize_email;
 use persistence::audit::{self, Actor, NewAuditEvent};
@@ -12,8 +12,10 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::auth::login_throttle::{LoginSubjects, LoginThrottle};
 use crate::auth::plumbing::transaction;
 use crate::auth::{password, random_token, sha256_hex, Principal};
+use crate::conventions::client_address::client_address_key;
 use crate::conventions::{JsonBody, RequestId};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -74,7 +76,9 @@ pub struct TokenPair {
 /// Log in with e-mail and password.
 ///
 /// Returns a short-lived access token and a refresh token. A wrong password and an
-/// unknown address get the same answer.
+/// unknown address get the same answer. Repeated failures for one e-mail address, or
+/// from one client address, lock it for a while (429 with `Retry-After`); the lockout
+/// grows with each repetition.
 #[utoipa::path(
     tag = "auth",
     operation_id = "login",
@@ -82,24 +86,36 @@ pub struct TokenPair {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
-        (status = 401, description = "Unknown e-mail, wrong password or inactive user (`invalid_credentials`)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 401, description = "Unknown e-mail, wrong password or inactive user (`invalid_credentials`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this e-mail address or from this client address (`too_many_login_attempts`), or over the rate limit (`rate_limited`); see `Retry-After`", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/api/v1/auth/login")]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     request_id: RequestId,
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let LoginRequest { email, password } = body.0;
-    let user = match normalize_email(&email) {
-        Some(email) => {
-            state
-                .db(move |conn| Ok(persistence::users::find_by_email(conn, &email)?))
-                .await?
-        }
-        None => None,
-    };
+    let normalized = normalize_email(&email);
+    // Unknown and malformed addresses are throttled under what was typed, like known ones.
+    let subject = normalized
+        .clone()
+        .unwrap_or_else(|| email.trim().to_lowercase());
+    let address = client_address_key(&req, &state.config.trusted_proxies);
+    let subjects = LoginSubjects::new(&subject, &address);
+    let throttle = LoginThrottle::from(&state.config.login_throttle);
+    let checked = subjects.clone();
+    let user = state
+        .db(move |conn| {
+            LoginThrottle::check(conn, &checked, persistence::now())?;
+            match normalized {
+                Some(email) => Ok(persistence::users::find_by_email(conn, &email)?),
+                None => Ok(None),
+            }
+        })
+        .await?;
     let matches =
         password::verify_blocking(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let request_id = Some(request_id.to_string());
@@ -118,6 +134,7 @@ pub async fn login(
                         let now = persistence::now();
                         let issued = issue_refresh_token(conn, user_id, Uuid::now_v7(), ttl)?;
                         persistence::users::touch_last_login(conn, user_id, now)?;
+                        LoginThrottle::record_success(conn, &subjects)?;
                         record(conn, &actor, "auth.login", user_id)?;
                         Ok(issued)
                     })
@@ -145,6 +162,7 @@ pub async fn login(
                                 changes: None,
                             },
                         )?;
+                        throttle.record_failure(conn, &subjects, persistence::now())?;
                         Ok(())
                     })
                 })
@@ -162,7 +180,9 @@ enum Rotation {
         token: String,
     },
     /// The token had been used already: its family is now revoked.
-    ReuseDetected,
+    ReuseDetected {
+        family: Uuid,
+    },
     Rejected,
 }
 
@@ -211,7 +231,7 @@ pub async fn refresh_token(
                 {
                     refresh_tokens::revoke_family(conn, family, now)?;
                     record(conn, &actor, "auth.refresh_reuse_detected", user_id)?;
-                    return Ok(Rotation::ReuseDetected);
+                    return Ok(Rotation::ReuseDetected { family });
                 }
                 let active = persistence::users::find(conn, user_id)?.is_active;
                 if !active {
@@ -233,14 +253,19 @@ pub async fn refresh_token(
             family,
             token,
         } => Ok(HttpResponse::Ok().json(token_pair(&state, user_id, family, token)?)),
-        Rotation::ReuseDetected | Rotation::Rejected => Err(ApiError::InvalidToken),
+        Rotation::ReuseDetected { family } => {
+            // The access tokens of the stolen session stop working at once.
+            state.principals.end_sessions(&[family]);
+            Err(ApiError::InvalidToken)
+        }
+        Rotation::Rejected => Err(ApiError::InvalidToken),
     }
 }
 
 /// Log out: revoke the session of a refresh token.
 ///
-/// Every refresh token of the session stops working; access tokens already issued
-/// expire on their own. A token that is unknown, or not the caller's, changes nothing.
+/// Every refresh token and every access token of the session stops working. A token
+/// that is unknown, or not the caller's, changes nothing.
 #[utoipa::path(
     tag = "auth",
     operation_id = "logout",
@@ -256,20 +281,24 @@ pub async fn logout(
 ) -> ApiResult<HttpResponse> {
     let token_hash = sha256_hex(&body.0.refresh_token);
     let actor = principal.actor(Some(request_id.to_string()));
-    state
+    let ended = state
         .db(move |conn| {
             transaction(conn, |conn| {
                 match refresh_tokens::find_by_hash(conn, &token_hash)? {
                     Some(token) if token.user_id.0 == principal.user_id => {
-                        refresh_tokens::revoke_family(conn, token.family_id.0, persistence::now())?;
+                        let family = token.family_id.0;
+                        refresh_tokens::revoke_family(conn, family, persistence::now())?;
                         record(conn, &actor, "auth.logout", principal.user_id)?;
+                        Ok(Some(family))
                     }
-                    _ => {}
+                    _ => Ok(None),
                 }
-                Ok(())
             })
         })
         .await?;
+    if let Some(family) = ended {
+        state.principals.end_sessions(&[family]);
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -324,7 +353,7 @@ fn token_pair(
     refresh: String,
 ) -> ApiResult<TokenPair> {
     Ok(TokenPair {
-        access_token: state.tokens.issue(user_id, Some(family))?,
+        access_token: state.tokens.issue(user_id, family)?,
         token_type: "Bearer".to_string(),
         expires_in: state.tokens.ttl_secs(),
         refresh_token: refresh,

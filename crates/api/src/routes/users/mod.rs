@@ -100,7 +100,9 @@ pub async fn create_user(
         violations.push("email", "invalid_email", "not a valid e-mail address");
     }
     check_display_name(&mut violations, &request.display_name);
-    if let Some((code, message)) = password::check_new_password(&request.password) {
+    if let Some((code, message)) =
+        password::check_new_password(&request.password, &[&request.email, &request.display_name])
+    {
         violations.push("password", code, message);
     }
     violations.into_result().map_err(ApiError::Validation)?;
@@ -237,13 +239,16 @@ pub async fn change_my_password(
         return Err(ApiError::Forbidden);
     };
     let request = body.0;
-    if let Some((code, message)) = password::check_new_password(&request.new_password) {
-        return Err(ApiError::field("new_password", code, message));
-    }
     let id = principal.user_id;
     let current = state
         .db(move |conn| Ok(persistence::users::find(conn, id)?))
         .await?;
+    if let Some((code, message)) = password::check_new_password(
+        &request.new_password,
+        &[&current.email, &current.display_name],
+    ) {
+        return Err(ApiError::field("new_password", code, message));
+    }
     if !password::verify_blocking(
         request.current_password,
         Some(current.password_hash.clone()),
@@ -258,16 +263,16 @@ pub async fn change_my_password(
     }
     let new_hash = password::hash_blocking(request.new_password).await?;
     let actor = principal.actor(Some(request_id.to_string()));
-    state
+    let ended = state
         .db(move |conn| {
             transaction(conn, |conn| {
                 let mut row = persistence::users::find(conn, id)?;
                 row.password_hash = new_hash;
                 persistence::users::update(conn, &row)?;
-                persistence::refresh_tokens::revoke_all_for_user(
+                let ended = persistence::refresh_tokens::revoke_all_for_user(
                     conn,
                     id,
-                    session,
+                    Some(session),
                     persistence::now(),
                 )?;
                 audit::record(
@@ -281,10 +286,12 @@ pub async fn change_my_password(
                         changes: None,
                     },
                 )?;
-                Ok(())
+                Ok(ended)
             })
         })
         .await?;
+    // The other sessions' access tokens stop working at once.
+    state.principals.end_sessions(&ended);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -381,11 +388,9 @@ pub async fn update_user(
         violations.push("email", "invalid_email", "not a valid e-mail address");
     }
     check_display_name(&mut violations, &after.display_name);
-    if let Some((code, message)) = after
-        .password
-        .as_deref()
-        .and_then(password::check_new_password)
-    {
+    if let Some((code, message)) = after.password.as_deref().and_then(|new_password| {
+        password::check_new_password(new_password, &[&after.email, &after.display_name])
+    }) {
         violations.push("password", code, message);
     }
     if is_admin && id == principal.user_id && (!after.is_active || after.role != Role::Admin) {
@@ -401,7 +406,7 @@ pub async fn update_user(
         None => None,
     };
     let actor = principal.actor(Some(request_id.to_string()));
-    let row = state
+    let (row, ended) = state
         .db(move |conn| {
             transaction(conn, |conn| {
                 check_team(conn, after.team_id)?;
@@ -418,9 +423,11 @@ pub async fn update_user(
                     row.password_hash = hash;
                 }
                 let row = persistence::users::update(conn, &row)?;
-                if reset || !row.is_active {
-                    revoke_credentials(conn, id, !row.is_active)?;
-                }
+                let ended = if reset || !row.is_active {
+                    revoke_credentials(conn, id, !row.is_active)?
+                } else {
+                    Vec::new()
+                };
                 audit::record_change(
                     conn,
                     &actor,
@@ -430,27 +437,29 @@ pub async fn update_user(
                     &current.audit_snapshot(),
                     &row.audit_snapshot(),
                 )?;
-                Ok(row)
+                Ok((row, ended))
             })
         })
         .await?;
     // The account changed: the next request rebuilds its principal.
     state.principals.invalidate(&id);
+    state.principals.end_sessions(&ended);
     user_response(&req, &row)
 }
 
-/// Signs a user out everywhere; on deactivation also revokes their API keys.
+/// Signs a user out everywhere and returns the ended sessions; on deactivation also
+/// revokes their API keys.
 fn revoke_credentials(
     conn: &mut DbConnection,
     id: Uuid,
     keys_too: bool,
-) -> Result<(), PersistenceError> {
+) -> Result<Vec<Uuid>, PersistenceError> {
     let now = persistence::now();
-    persistence::refresh_tokens::revoke_all_for_user(conn, id, None, now)?;
+    let ended = persistence::refresh_tokens::revoke_all_for_user(conn, id, None, now)?;
     if keys_too {
         persistence::api_keys::revoke_all_for_user(conn, id, now)?;
     }
-    Ok(())
+    Ok(ended)
 }
 
 /// Deactivate a user.
