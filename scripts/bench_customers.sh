@@ -54,7 +54,7 @@ run_backend() {
     # Fresh planner statistics, as autovacuum (PostgreSQL) or a periodic
     # `PRAGMA optimize` (SQLite) would have them on a live database.
     if [[ $url == postgres* ]]; then psql "$url" -qc ANALYZE; else python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('ANALYZE'); c.commit()" "$url"; fi
-    "$BIN" create-admin --database-url "$url" --data-dir "$WORK/$name" --email bench@example.com --password bench-password-123 >/dev/null
+    "$BIN" create-admin --database-url "$url" --data-dir "$WORK/$name" --email bench@example.com --password quiet-harbor-lantern-42 >/dev/null
     sample "$url"
     "$BIN" serve --database-url "$url" --data-dir "$WORK/$name" --bind 127.0.0.1:8090 \
         --rate-limit-per-minute 100000000 --job-workers 0 --log-format json >"$WORK/$name.out" 2>"$WORK/$name.log" &
@@ -62,7 +62,7 @@ run_backend() {
     wait_ready http://127.0.0.1:8090/api/v1/ready
     local token
     token=$(curl -fs -X POST http://127.0.0.1:8090/api/v1/auth/login -H 'content-type: application/json' \
-        -d '{"email":"bench@example.com","password":"bench-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+        -d '{"email":"bench@example.com","password":"quiet-harbor-lantern-42"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
     for scenario in get_customer search_filter search_q; do
         echo "### $name: $scenario"
         wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "authorization: Bearer $token" \

@@ -19,14 +19,14 @@ wait_ready() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return
 
 run_backend() {
     local name=$1 url=$2
-    PEYVAND_ADMIN_EMAIL=bench@example.com PEYVAND_ADMIN_PASSWORD=bench-password-123 \
+    PEYVAND_ADMIN_EMAIL=bench@example.com PEYVAND_ADMIN_PASSWORD=quiet-harbor-lantern-42 \
         "$BIN" serve --database-url "$url" --data-dir "$WORK/$name" --bind 127.0.0.1:8090 \
         --rate-limit-per-minute 100000000 --log-format json >"$WORK/$name.out" 2>"$WORK/$name.log" &
     local server=$!
     wait_ready http://127.0.0.1:8090/api/v1/ready
     local token user_id
     token=$(curl -fs -X POST http://127.0.0.1:8090/api/v1/auth/login -H 'content-type: application/json' \
-        -d '{"email":"bench@example.com","password":"bench-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+        -d '{"email":"bench@example.com","password":"quiet-harbor-lantern-42"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
     user_id=$(curl -fs http://127.0.0.1:8090/api/v1/users/me -H "authorization: Bearer $token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     "$BARE" "$url" 127.0.0.1:8091 >/dev/null 2>&1 &
     local bare=$!

@@ -43,14 +43,14 @@ json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 run_backend() {
     local name=$1 url=$2
-    PEYVAND_ADMIN_EMAIL=bench@example.com PEYVAND_ADMIN_PASSWORD=bench-password-123 \
+    PEYVAND_ADMIN_EMAIL=bench@example.com PEYVAND_ADMIN_PASSWORD=quiet-harbor-lantern-42 \
         "$BIN" serve --database-url "$url" --data-dir "$WORK/$name" --bind "127.0.0.1:$PORT" \
         --job-workers 1 --log-format json >"$WORK/$name.out" 2>"$WORK/$name.log" &
     local server=$!
     wait_ready "$BASE/api/v1/ready"
     local token job status started finished elapsed_ms
     token=$(curl -fs -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-        -d '{"email":"bench@example.com","password":"bench-password-123"}' | json '["access_token"]')
+        -d '{"email":"bench@example.com","password":"quiet-harbor-lantern-42"}' | json '["access_token"]')
     started=$(date +%s.%N)
     job=$(curl -fs -X POST "$BASE/api/v1/imports" -H "authorization: Bearer $token" \
         -F "file=@$WORK/customers.csv;type=text/csv" -F 'options={};type=application/json' | json '["id"]')

@@ -58,7 +58,7 @@ user = call(
     body={
         "email": f"sara.{suffix}@example.com",
         "display_name": "سارا کریمی",
-        "password": "a-long-enough-password",
+        "password": "amber-quokka-violin-1405",
         "role": "sales",
         "team_id": str(team.id),
     },
