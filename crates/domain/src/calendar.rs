@@ -1,4 +1,4 @@
-//! Calendar arithmetic for the business calendar (SPEC L-3, L-4): the Gregorian
+//! Calendar arithmetic for the business calendar (L-3, L-4): the Gregorian
 //! calendar and the Jalali (Persian solar hijri) calendar used in Iran, the business
 //! time zone (Asia/Tehran by default) and the first day of the week (Saturday in Iran).
 //!
@@ -24,11 +24,11 @@ use icu_calendar::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Business time zone used when none is configured (SPEC L-4).
+/// Business time zone used when none is configured (L-4).
 pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Asia::Tehran;
 
 /// First day of the week used when none is configured: the Iranian week starts on
-/// Saturday and ends with the Friday weekend (SPEC L-4).
+/// Saturday and ends with the Friday weekend (L-4).
 pub const DEFAULT_FIRST_WEEKDAY: Weekday = Weekday::Sat;
 
 /// The calendar in which months, quarters and years are counted.

@@ -1,5 +1,5 @@
 //! Persian text normalisation for storage keys, search and duplicate detection
-//! (SPEC L-1, C-9, D-2).
+//! (L-1, C-9, D-2).
 //!
 //! Persian is typed on many keyboards (Persian, Arabic, Urdu, phone layouts), so one
 //! word reaches us in several byte forms that readers see as the same: "علي"/"علی",
@@ -163,7 +163,7 @@ pub fn search_terms(query: &str) -> Vec<String> {
         .collect()
 }
 
-/// The key used to find people who may be the same person (SPEC D-2): first and last
+/// The key used to find people who may be the same person (D-2): first and last
 /// name normalised, leading honorifics ("دکتر", "مهندس", "سید", "Dr.", "Eng.", … see
 /// `HONORIFICS`) removed, then reduced like [`search_key`] so that "علیرضا",
 /// "علی رضا" and "علی‌رضا" agree. An honorific is never removed when it is the only

@@ -1,4 +1,4 @@
-//! Stored outcomes of `POST` requests sent with an `Idempotency-Key` (DESIGN §3).
+//! Stored outcomes of `POST` requests sent with an `Idempotency-Key` (`docs/API-CONVENTIONS.md`).
 //!
 //! A request first [`claim`]s its `(principal, key)`: the row is inserted with no
 //! response, which marks the request in flight. When the handler has answered,

@@ -1,4 +1,4 @@
-//! CORS from `ServerConfig::cors_origins` (DESIGN §4): none configured means no CORS
+//! CORS from `ServerConfig::cors_origins` (`docs/security.md`): none configured means no CORS
 //! headers at all (browsers then refuse cross-origin calls); `*` allows any origin but
 //! without credentials, as the Fetch standard requires; otherwise only the listed
 //! origins, with credentials. The headers clients need to read are exposed.

@@ -1,4 +1,4 @@
-//! Optimistic concurrency (DESIGN §3): single resources carry a strong `ETag` made of
+//! Optimistic concurrency (`docs/API-CONVENTIONS.md`): single resources carry a strong `ETag` made of
 //! their id and version; `If-Match` on `PATCH`/`DELETE` must name the current one (412
 //! `precondition_failed` otherwise); `If-None-Match` on `GET` answers 304 when the
 //! client's copy is current.

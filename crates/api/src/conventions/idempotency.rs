@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on `POST` (DESIGN §3), as middleware, so every create endpoint has
+//! `Idempotency-Key` on `POST` (`docs/API-CONVENTIONS.md`), as middleware, so every create endpoint has
 //! it without a line of its own:
 //!
 //! * the key (1 to 255 printable ASCII characters, else 400) is scoped to the caller

@@ -1,4 +1,4 @@
-//! JSON Merge Patch (RFC 7396) for `PATCH` (DESIGN §3). The patch is applied to the JSON
+//! JSON Merge Patch (RFC 7396) for `PATCH` (`docs/API-CONVENTIONS.md`). The patch is applied to the JSON
 //! form of the record's *editable* view and the result deserialised into the update DTO,
 //! which has `#[serde(deny_unknown_fields)]`: a patch that names a read-only or unknown
 //! member (`id`, `version`, `password_hash`, ...) is a 422 `unknown_field` naming it, a

@@ -1,4 +1,4 @@
-//! The shared HTTP conventions of DESIGN §3, as mechanisms every resource gets by reuse:
+//! The shared HTTP conventions of `docs/API-CONVENTIONS.md`, as mechanisms every resource gets by reuse:
 //!
 //! | mechanism | how a handler uses it |
 //! |-----------|-----------------------|

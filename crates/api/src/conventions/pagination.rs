@@ -1,4 +1,4 @@
-//! Cursor pagination (DESIGN §3): `?limit=&cursor=` in, `{data, next_cursor, has_more}`
+//! Cursor pagination (`docs/API-CONVENTIONS.md`): `?limit=&cursor=` in, `{data, next_cursor, has_more}`
 //! out, in a stable order by (sort key, id).
 //!
 //! A cursor is opaque to clients: base64url (no padding) of

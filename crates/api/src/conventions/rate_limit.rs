@@ -1,4 +1,4 @@
-//! Per-principal rate limits (DESIGN §3): `ServerConfig::rate_limit_per_minute`
+//! Per-principal rate limits (`docs/API-CONVENTIONS.md`): `ServerConfig::rate_limit_per_minute`
 //! requests per user, API key or (anonymous) client address, reported on every
 //! response with the IETF draft headers `RateLimit-Limit`, `RateLimit-Remaining` and
 //! `RateLimit-Reset` (seconds until the quota is whole again); over the limit the answer

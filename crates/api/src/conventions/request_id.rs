@@ -1,4 +1,4 @@
-//! `X-Request-Id` on every response (DESIGN §3): a well-formed id sent by the client
+//! `X-Request-Id` on every response (`docs/API-CONVENTIONS.md`): a well-formed id sent by the client
 //! (1 to 128 visible ASCII characters) is echoed, otherwise a UUIDv7 is generated.
 //!
 //! Handlers and other middleware read it with the [`RequestId`] extractor or from the

@@ -1,4 +1,4 @@
-//! `POST /{resource}/search` (DESIGN §3): a filter tree, a sort list, a quick-search text
+//! `POST /{resource}/search` (`docs/API-CONVENTIONS.md`): a filter tree, a sort list, a quick-search text
 //! `q` and cursor pagination in one JSON body, validated against the resource's field
 //! catalogue. Every problem in the filter or sort comes back at once as a 422 naming
 //! its path (e.g. `filter.and[1].value`); a bad cursor is a 400 `invalid_cursor`.

@@ -1,4 +1,4 @@
-//! Customers (SPEC C-1..C-9): persons and organizations, their contact points, ownership,
+//! Customers (C-1..C-9): persons and organizations, their contact points, ownership,
 //! lifecycle, acquisition and custom fields, with the rules that turn what a client
 //! sends into the normalised form that is stored and searched.
 

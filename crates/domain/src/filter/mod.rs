@@ -1,4 +1,4 @@
-//! The filter tree and sort list of `POST /{resource}/search` (DESIGN §3).
+//! The filter tree and sort list of `POST /{resource}/search` (`docs/API-CONVENTIONS.md`).
 //!
 //! A filter is a condition `{"field": "email", "op": "contains", "value": "x"}` or a
 //! group `{"and": [...]}` / `{"or": [...]}` of nodes. Each resource supplies a
@@ -30,7 +30,7 @@
 //! `low <= high`, both inclusive. `neq` and `not_in` follow SQL and never match a
 //! null; combine them with `is_null` in an `or` group to include nulls.
 //! `contains` and `starts_with` take a non-empty text; how text is compared (case,
-//! Persian normalisation per SPEC L-1, escaping of `LIKE` wildcards) is the storage
+//! Persian normalisation per L-1, escaping of `LIKE` wildcards) is the storage
 //! layer's business.
 //!
 //! # Values

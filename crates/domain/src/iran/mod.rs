@@ -1,4 +1,4 @@
-//! Validators for Iranian identifiers and phone numbers (SPEC L-2): national code
+//! Validators for Iranian identifiers and phone numbers (L-2): national code
 //! (کد ملی), legal-entity national id (شناسه ملی اشخاص حقوقی), postal code (کد پستی)
 //! and phone numbers normalised to E.164.
 //!

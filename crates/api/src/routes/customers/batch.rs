@@ -1,5 +1,5 @@
 //! `POST /api/v1/customers/batch`: up to 100 new customers in one request, each checked
-//! and stored on its own, with a result per item (DESIGN §3 batch endpoints).
+//! and stored on its own, with a result per item (`docs/API-CONVENTIONS.md`, writes).
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use domain::authz::Permission;
