@@ -144,10 +144,6 @@ impl IfMatch {
             _ => Ok(()),
         }
     }
-
-    pub fn is_present(&self) -> bool {
-        self.0.is_some()
-    }
 }
 
 fn malformed_if_match() -> actix_web::Error {
