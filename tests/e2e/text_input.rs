@@ -37,6 +37,13 @@ fn refused(request: RequestBuilder, field: &str, rule: &str) -> Value {
     body
 }
 
+/// A malformed query or path parameter: 400 naming the parameter and the rule.
+fn refused_parameter(request: RequestBuilder, parameter: &str, rule: &str) {
+    let body = problem(request, 400, "malformed_request");
+    assert_eq!(body["errors"][0]["field"], parameter, "{body}");
+    assert_eq!(body["errors"][0]["code"], rule, "{body}");
+}
+
 fn create_customer(app: &TestApp, token: &str, body: Value) -> Value {
     let response = app
         .authed(Method::POST, "/api/v1/customers", token)
@@ -161,7 +168,7 @@ fn nul_in_search_filters_query_and_path_parameters_is_refused() {
             "q",
             "nul_character",
         );
-        refused(
+        refused_parameter(
             app.authed(
                 Method::GET,
                 "/api/v1/audit-events?action=customer%00",
@@ -170,7 +177,7 @@ fn nul_in_search_filters_query_and_path_parameters_is_refused() {
             "action",
             "nul_character",
         );
-        refused(
+        refused_parameter(
             app.authed(
                 Method::GET,
                 "/api/v1/audit-events?resource_type=a%07b",
@@ -179,7 +186,7 @@ fn nul_in_search_filters_query_and_path_parameters_is_refused() {
             "resource_type",
             "control_character",
         );
-        refused(
+        refused_parameter(
             app.authed(Method::GET, "/api/v1/customers/ab%00cd", &admin),
             "id",
             "nul_character",

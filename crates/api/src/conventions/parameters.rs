@@ -1,24 +1,29 @@
 //! Middleware refusing query and path parameters that hold NUL or another control
 //! character (tab, line feed and carriage return excepted), before any handler, the
 //! idempotency store or the database sees them: PostgreSQL cannot store or compare NUL
-//! and would answer 500, SQLite would store it. The answer is the same 422
-//! `validation_failed` a JSON body gets (see [`super::json_body`]), naming the query
-//! parameter, or the path parameter from the route's pattern (`path` when no route
-//! matches).
+//! and would answer 500, SQLite would store it. A parameter is part of the request's
+//! address, not of the data it sends, so the answer is the 400 `malformed_request` every
+//! other malformed parameter gets (see [`super::extractors`]), with one `errors` entry
+//! per offending parameter: the query parameter's name, or the path parameter's from the
+//! route's pattern (`path` when no route matches), and the rule (`nul_character`,
+//! `control_character`) that a JSON body's field would get.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpRequest, ResponseError};
+use actix_web::{Error, HttpRequest, HttpResponse};
 use domain::text::{check_text, TextKind};
 use domain::validation::FieldViolation;
 use percent_encoding::percent_decode_str;
 
 use super::json_body::escape_forbidden;
 use super::request_id::respond;
-use crate::error::ApiError;
+use crate::error::{ApiError, PROBLEM_JSON};
+use crate::i18n::{self, Lang};
 
-/// Middleware: 422 when a query or path parameter holds a forbidden character.
+/// Middleware: 400 when a query or path parameter holds a forbidden character.
 pub async fn refuse_control_characters(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -27,8 +32,20 @@ pub async fn refuse_control_characters(
     if violations.is_empty() {
         return respond(req, next).await;
     }
-    let response = ApiError::Validation(violations).error_response();
-    Ok(req.into_response(response))
+    Ok(req.into_response(malformed_parameters(violations, Lang::current())))
+}
+
+/// The field errors of a validation problem, told as a malformed request.
+fn malformed_parameters(violations: Vec<FieldViolation>, lang: Lang) -> HttpResponse {
+    const CODE: &str = "malformed_request";
+    let mut problem = ApiError::Validation(violations).to_problem(lang);
+    problem.problem_type = format!("/problems/{CODE}");
+    problem.title = i18n::title(CODE, lang).to_string();
+    problem.status = StatusCode::BAD_REQUEST.as_u16();
+    problem.code = CODE.to_string();
+    HttpResponse::BadRequest()
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
+        .json(problem)
 }
 
 /// One violation per offending query parameter (named by its escaped name) and path
