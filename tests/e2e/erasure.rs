@@ -3,29 +3,13 @@
 //! stored idempotent responses, export files, and (on SQLite) free space and the
 //! write-ahead log of the database file.
 
-use e2e::support::{for_each_backend, Backend, TestApp};
+use e2e::support::{for_each_backend, send, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::duplicates::{create_customer, id_of, person};
 use crate::imports::finished_job;
-
-fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.authed(method, path, token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().unwrap_or(Value::Null))
-}
 
 fn erase(app: &TestApp, token: &str, id: &str) -> Value {
     let (status, body) = send(

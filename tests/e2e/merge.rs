@@ -1,7 +1,7 @@
 //! Merging duplicate customers and undoing merges (D-2): what moves, what a dry run
 //! leaves alone, what an undo restores, when an undo is refused, and who may merge.
 
-use e2e::support::{for_each_backend, TestApp};
+use e2e::support::{for_each_backend, send, TestApp};
 use persistence::labels::{LabelRow, TAG};
 use persistence::sql_types::{DbTime, DbUuid};
 use reqwest::Method;
@@ -31,22 +31,6 @@ fn tag(app: &TestApp, name: &str) -> String {
 
 fn organization(name: &str, email: &str) -> Value {
     json!({"kind": "organization", "organization_name": name, "emails": [{"address": email}]})
-}
-
-fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.authed(method, path, token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().unwrap_or(Value::Null))
 }
 
 fn get(app: &TestApp, path: &str, token: &str) -> Value {

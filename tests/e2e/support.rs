@@ -251,3 +251,21 @@ fn drop_postgres_database(database_url: &str) {
             .execute(&mut admin);
     }
 }
+
+/// Sends `body` (if any) as JSON with the bearer `token`; returns the status and the
+/// JSON answer (`null` when the answer has no JSON body).
+pub fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = app.authed(method, path, token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(serde_json::Value::Null))
+}
