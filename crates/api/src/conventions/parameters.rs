@@ -60,14 +60,17 @@ fn parameter_violations(req: &HttpRequest) -> Vec<FieldViolation> {
             found.push(violation.at(escape_forbidden(&name)));
         }
     }
-    let pattern = req.match_pattern().unwrap_or_default();
-    let pattern_segments: Vec<&str> = pattern.split('/').collect();
+    // The route's pattern is looked up only for a segment at fault: outside a handler,
+    // `match_pattern` matches the path against every route again.
+    let mut pattern: Option<String> = None;
     for (index, segment) in req.path().split('/').enumerate() {
         let decoded = percent_decode_str(segment).decode_utf8_lossy();
         if let Some(violation) = check_text(&decoded, TextKind::MultiLine) {
-            let name = pattern_segments
-                .get(index)
-                .and_then(|segment| parameter_name(segment))
+            let pattern = pattern.get_or_insert_with(|| req.match_pattern().unwrap_or_default());
+            let name = pattern
+                .split('/')
+                .nth(index)
+                .and_then(parameter_name)
                 .unwrap_or("path");
             found.push(violation.at(name));
         }
