@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 use futures_util::future::LocalBoxFuture;
 use persistence::db::{build_pool, PoolConfig};
 use persistence::BackendKind;
+use secrecy::ExposeSecret;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::TokenIssuer;
@@ -38,7 +39,10 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
             tracing::info!(count = applied.len(), "applied migrations");
         }
     }
-    let signing_key = SigningKey::load(config.jwt_secret.as_deref(), &config.database.data_dir)?;
+    let signing_key = SigningKey::load(
+        config.jwt_secret.as_ref().map(ExposeSecret::expose_secret),
+        &config.database.data_dir,
+    )?;
     let tokens = TokenIssuer::new(
         &signing_key,
         &config.jwt_issuer,

@@ -1,10 +1,12 @@
 //! Server configuration: every setting is a flag with an environment-variable twin, so
 //! the same binary is configured by flags locally and by the environment in production.
 
+use std::convert::Infallible;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use ipnet::IpNet;
+use secrecy::SecretString;
 
 /// Settings shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Args)]
@@ -56,8 +58,8 @@ pub struct ServerConfig {
 
     /// HMAC key for access tokens (at least 32 bytes). Unset: a key is generated on first
     /// start and kept in `<data-dir>/jwt-signing.key` with owner-only permissions.
-    #[arg(long, env = "PEYVAND_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    #[arg(long, env = "PEYVAND_JWT_SECRET", hide_env_values = true, value_parser = secret)]
+    pub jwt_secret: Option<SecretString>,
 
     /// `iss` claim of issued access tokens, checked on every request.
     #[arg(long, env = "PEYVAND_JWT_ISSUER", default_value = "peyvand")]
@@ -113,8 +115,8 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
 
     /// Log format: `json` (default) or `pretty`.
-    #[arg(long, env = "PEYVAND_LOG_FORMAT", default_value = "json")]
-    pub log_format: String,
+    #[arg(long, env = "PEYVAND_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
 
     /// Seconds to let in-flight requests finish on shutdown.
     #[arg(long, env = "PEYVAND_SHUTDOWN_TIMEOUT", default_value_t = 30)]
@@ -122,8 +124,23 @@ pub struct ServerConfig {
 
     /// Bearer token `GET /metrics` requires (`Authorization: Bearer <token>`). Unset:
     /// the endpoint is not served (404).
-    #[arg(long, env = "PEYVAND_METRICS_TOKEN", hide_env_values = true)]
-    pub metrics_token: Option<String>,
+    #[arg(long, env = "PEYVAND_METRICS_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub metrics_token: Option<SecretString>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object a line, for log collectors.
+    Json,
+    /// Multi-line human-readable text, for a terminal.
+    Pretty,
+}
+
+/// A secret from a flag or the environment, wrapped so that printing the configuration
+/// (`Debug`, a log line, a panic message) shows `[REDACTED]` instead of it.
+fn secret(value: &str) -> Result<SecretString, Infallible> {
+    Ok(SecretString::from(value))
 }
 
 /// A trusted proxy: one address or a CIDR block.
@@ -201,5 +218,40 @@ mod tests {
         assert_eq!(parse_proxy("::1").unwrap().to_string(), "::1/128");
         assert!(parse_proxy("proxy.local").is_err());
         assert!(parse_proxy("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_show_when_the_configuration_is_printed() {
+        use clap::Parser;
+        use secrecy::ExposeSecret;
+
+        let cli = crate::cli::Cli::try_parse_from([
+            "peyvand",
+            "serve",
+            "--jwt-secret",
+            "jwt-secret-that-must-not-leak-0123456789",
+            "--metrics-token",
+            "metrics-token-that-must-not-leak",
+            "--log-format",
+            "pretty",
+        ])
+        .expect("valid flags");
+        let crate::cli::Command::Serve(config) = cli.command else {
+            panic!("serve was parsed")
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("must-not-leak"), "{printed}");
+        assert_eq!(config.log_format, LogFormat::Pretty);
+        let token = config.metrics_token.as_ref().expect("token");
+        assert_eq!(token.expose_secret(), "metrics-token-that-must-not-leak");
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_refused() {
+        use clap::Parser;
+
+        assert!(
+            crate::cli::Cli::try_parse_from(["peyvand", "serve", "--log-format", "xml"]).is_err()
+        );
     }
 }

@@ -44,7 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => serve(*config),
         Command::Migrate(database) => {
-            crate::telemetry::init("pretty");
+            crate::telemetry::init(crate::config::LogFormat::Pretty);
             let pool = persistence::db::build_pool(&persistence::PoolConfig::new(database.url()))?;
             let applied = persistence::migrations::run_pending(&mut *pool.get()?)?;
             println!("applied {} migration(s)", applied.len());
@@ -67,7 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn serve(config: ServerConfig) -> anyhow::Result<()> {
-    crate::telemetry::init(&config.log_format);
+    crate::telemetry::init(config.log_format);
     let listener = TcpListener::bind(&config.bind)?;
     let state = crate::app::prepare_state(config)?;
     crate::auth::bootstrap::ensure_first_admin(&state.pool)?;

@@ -10,6 +10,7 @@
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use persistence::jobs::JobStatus;
+use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
@@ -28,7 +29,8 @@ pub async fn get_metrics(
     let Some(expected) = state
         .config
         .metrics_token
-        .as_deref()
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
         .filter(|token| !token.is_empty())
     else {
         return Err(ApiError::NotFound);
