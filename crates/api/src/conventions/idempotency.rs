@@ -141,21 +141,13 @@ fn mentioned_ids(text: &str) -> Vec<Uuid> {
     let mut ids = Vec::new();
     let mut at = 0;
     while at + LEN <= bytes.len() {
-        let window = &bytes[at..at + LEN];
-        let shaped = window.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        });
-        match std::str::from_utf8(window)
-            .ok()
-            .filter(|_| shaped)
-            .map(Uuid::parse_str)
-        {
-            Some(Ok(id)) => {
+        // A 36-byte input parses only in the hyphenated form.
+        match Uuid::try_parse_ascii(&bytes[at..at + LEN]) {
+            Ok(id) => {
                 ids.push(id);
                 at += LEN;
             }
-            _ => at += 1,
+            Err(_) => at += 1,
         }
     }
     ids.sort_unstable();
