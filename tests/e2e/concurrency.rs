@@ -4,7 +4,7 @@
 use std::sync::{Arc, Barrier};
 
 use actix_web::ResponseError;
-use api::auth::plumbing::{transaction, TxError};
+use application::{transaction, AppError};
 use api::error::ApiError;
 use e2e::support::{Backend, TestApp};
 use reqwest::Method;
@@ -159,8 +159,9 @@ fn a_lock_conflict_inside_a_write_transaction_is_a_retryable_409() {
                             persistence::customers::lock_for_update(conn, &[first])?;
                             both_hold_one.wait();
                             persistence::customers::lock_for_update(conn, &[second])?;
-                            Ok::<_, TxError>(())
+                            Ok::<_, AppError>(())
                         })
+                        .map_err(ApiError::from)
                     })
                 };
                 let one = lock_crosswise(a, b);
@@ -179,7 +180,7 @@ fn a_lock_conflict_inside_a_write_transaction_is_a_retryable_409() {
                 )
                 .expect("no busy wait");
                 let held = transaction(&mut holder, |_| {
-                    Ok(transaction(&mut impatient, |_| Ok::<_, TxError>(())))
+                    Ok(transaction(&mut impatient, |_| Ok(())).map_err(ApiError::from))
                 })
                 .expect("the holder commits");
                 held.err().into_iter().collect()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use api::jobs::{
+use application::jobs::{
     JobContext, JobError, JobFailure, JobHandler, JobRegistry, WorkerPool, WorkerSettings,
     AUDIT_VERIFY,
 };

@@ -18,6 +18,7 @@ mod jobs;
 mod login_throttle;
 mod merge;
 mod metrics;
+mod observability;
 mod openapi;
 mod search;
 mod security_headers;

@@ -18,10 +18,10 @@ use crate::auth::jwt::TokenIssuer;
 use crate::auth::signing_key::SigningKey;
 use crate::config::ServerConfig;
 use crate::conventions;
-use crate::jobs::{JobRegistry, WorkerPool, WorkerSettings};
 use crate::observability::{self, Metrics};
 use crate::routes;
 use crate::state::AppState;
+use application::jobs::{JobRegistry, WorkerPool, WorkerSettings};
 
 /// Opens the pool, applies pending migrations (P-4: migrations run at start) and loads
 /// the token signing key.

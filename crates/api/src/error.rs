@@ -1,10 +1,12 @@
 //! One error type for every handler, rendered in one place as RFC 9457
 //! `application/problem+json` with a stable `code`, localised title/detail and, for
-//! validation, the list of broken field rules.
+//! validation, the list of broken field rules. The use cases' `AppError` becomes an
+//! `ApiError` here, in `From<AppError>`, and nowhere else.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use application::AppError;
 use domain::validation::FieldViolation;
 use persistence::PersistenceError;
 use serde::Serialize;
@@ -78,6 +80,14 @@ pub enum ApiError {
     Validation(Vec<FieldViolation>),
     #[error("malformed request: {0}")]
     Malformed(String),
+    /// Request parts that cannot be read (query or path parameters, a header, a cursor):
+    /// 400 with the problem code `code` (`malformed_request`, `invalid_cursor`, ...) and
+    /// each part named in `errors` with its rule.
+    #[error("malformed request parts ({code})")]
+    BadParameters {
+        code: String,
+        violations: Vec<FieldViolation>,
+    },
     #[error("authentication required")]
     Unauthenticated,
     #[error("invalid credentials")]
@@ -133,7 +143,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Validation(_) => "validation_failed",
-            ApiError::Malformed(_) => "malformed_request",
+            ApiError::Malformed(_) | ApiError::BadParameters { .. } => "malformed_request",
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",
@@ -166,6 +176,19 @@ impl ApiError {
         ApiError::Validation(vec![FieldViolation::new(field, code, message)])
     }
 
+    /// A request part that cannot be read, with its stable rule code.
+    pub fn bad_parameter(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let violation = FieldViolation::new(field, code, message);
+        ApiError::BadParameters {
+            code: violation.code.clone(),
+            violations: vec![violation],
+        }
+    }
+
     /// A localised explanation of this occurrence. Internal details are never exposed.
     fn detail(&self, lang: Lang) -> Option<String> {
         let fa = lang == Lang::Fa;
@@ -178,6 +201,15 @@ impl ApiError {
                 format!("{} fields are invalid", errors.len())
             }),
             ApiError::Malformed(reason) => Some(reason.clone()),
+            ApiError::BadParameters { violations, .. } => Some(match violations.as_slice() {
+                [violation] => format!(
+                    "{}: {}",
+                    violation.field,
+                    i18n::field_message(&violation.code, &violation.message, lang)
+                ),
+                _ if fa => format!("{} بخش درخواست نامعتبر است", violations.len()),
+                _ => format!("{} request parts are malformed", violations.len()),
+            }),
             ApiError::Conflict(what) | ApiError::Gone(what) => Some(what.clone()),
             ApiError::LikelyDuplicate(_) => Some(if fa {
                 "مشتری مشابهی وجود دارد؛ برای ثبت با این حال، سرآیند Peyvand-Confirm-Duplicate: true را بفرستید".to_string()
@@ -223,8 +255,13 @@ impl ApiError {
     }
 
     pub fn to_problem(&self, lang: Lang) -> Problem {
-        let code = self.code();
+        // A part that cannot be read names its own rule as the problem code.
+        let code = match self {
+            ApiError::BadParameters { code, .. } => code.as_str(),
+            _ => self.code(),
+        };
         let (errors, errors_omitted) = match self {
+            ApiError::BadParameters { violations, .. } => (listed_errors(violations, lang), None),
             ApiError::Validation(errors) => (
                 listed_errors(errors, lang),
                 errors
@@ -241,7 +278,7 @@ impl ApiError {
         };
         Problem {
             problem_type: format!("/problems/{code}"),
-            title: i18n::title(code, lang).to_string(),
+            title: i18n::title(self.code(), lang).to_string(),
             status: self.status_code().as_u16(),
             detail: self.detail(lang),
             code: code.to_string(),
@@ -272,7 +309,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Malformed(_) | ApiError::BadParameters { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::InvalidToken => {
                 StatusCode::UNAUTHORIZED
             }
@@ -325,23 +362,51 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.json(self.to_problem(Lang::current()))
+        response.json(self.to_problem(crate::i18n::current()))
     }
 }
 
+/// The one place a use case's error becomes an HTTP problem.
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Invalid(violations) => ApiError::Validation(violations),
+            AppError::BadParameter(violation) => ApiError::BadParameters {
+                code: violation.code.clone(),
+                violations: vec![violation],
+            },
+            AppError::NotFound => ApiError::NotFound,
+            AppError::Forbidden => ApiError::Forbidden,
+            AppError::Conflict(what) => ApiError::Conflict(what),
+            AppError::Gone(what) => ApiError::Gone(what),
+            AppError::Stale => ApiError::PreconditionFailed,
+            AppError::ConcurrentUpdate(reason) => ApiError::ConcurrentUpdate(reason),
+            AppError::LikelyDuplicate(candidates) => ApiError::LikelyDuplicate(candidates),
+            AppError::Unavailable(reason) => ApiError::Unavailable(reason),
+            AppError::Storage(err) => ApiError::Internal(err.to_string()),
+            AppError::Internal(reason) => ApiError::Internal(reason),
+        }
+    }
+}
+
+/// Storage errors sorted as the use cases sort them.
 impl From<PersistenceError> for ApiError {
     fn from(err: PersistenceError) -> Self {
-        match err {
-            PersistenceError::NotFound => ApiError::NotFound,
-            PersistenceError::Conflict(what) => ApiError::Conflict(what),
-            // 412 answers only an `If-Match` the client sent (`IfMatch::check`); a version
-            // check that fails later is a concurrent writer, and worth a retry.
-            PersistenceError::StaleVersion => {
-                ApiError::ConcurrentUpdate("a version check failed".into())
-            }
-            PersistenceError::Contention(reason) => ApiError::ConcurrentUpdate(reason),
-            other => ApiError::Internal(other.to_string()),
-        }
+        AppError::from(err).into()
+    }
+}
+
+/// A failed search, sorted as the use cases sort it.
+impl From<persistence::filter::SearchError> for ApiError {
+    fn from(err: persistence::filter::SearchError) -> Self {
+        AppError::from(err).into()
+    }
+}
+
+/// For `persistence::db::write_transaction`, whose own statements fail with diesel errors.
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        PersistenceError::from(err).into()
     }
 }
 

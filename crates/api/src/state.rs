@@ -41,7 +41,10 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        // The blocking thread logs in the request's span too.
+        let span = tracing::Span::current();
         web::block(move || {
+            let _in_request = span.enter();
             let mut conn = pool
                 .get()
                 .map_err(|err| ApiError::Unavailable(format!("database pool: {err}")))?;
@@ -53,7 +56,7 @@ impl AppState {
 
 /// Today's date in the business time zone (Asia/Tehran, L-4), for work that runs
 /// outside a request (jobs).
-pub fn business_today() -> chrono::NaiveDate {
+fn business_today() -> chrono::NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Tehran)
         .date_naive()

@@ -1,5 +1,7 @@
-//! Structured logs (P-6). JSON lines by default; request logs carry the request id,
-//! method, route and status, never bodies, tokens or personal data.
+//! Structured logs (P-6). JSON lines by default. Every line logged while a request is
+//! served carries its span (`request_id`, `method`, `route`, `principal`), every line of
+//! a job its `job` span (`job_id`, `kind`, `request_id`); never bodies, tokens or personal
+//! data.
 
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -12,6 +14,11 @@ pub fn init(format: LogFormat) {
     // A second init (tests start several servers in one process) is harmless.
     let _ = match format {
         LogFormat::Pretty => builder.pretty().try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
     };
 }

@@ -3,53 +3,19 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use persistence::db::{write_transaction, DbConnection};
-use persistence::PersistenceError;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::conventions::pagination::{invalid_cursor, Cursor, PageParams};
-use crate::error::{ApiError, ApiResult};
-
-/// Error inside [`transaction`]: an API error (validation, precondition) or a storage
-/// error; either rolls the transaction back.
-#[derive(Debug)]
-pub enum TxError {
-    Api(ApiError),
-    Storage(PersistenceError),
-}
-
-impl From<ApiError> for TxError {
-    fn from(err: ApiError) -> Self {
-        TxError::Api(err)
-    }
-}
-
-/// Storage errors, and the database errors `write_transaction` itself may raise.
-impl<E> From<E> for TxError
-where
-    PersistenceError: From<E>,
-{
-    fn from(err: E) -> Self {
-        TxError::Storage(PersistenceError::from(err))
-    }
-}
-
-impl From<TxError> for ApiError {
-    fn from(err: TxError) -> Self {
-        match err {
-            TxError::Api(err) => err,
-            TxError::Storage(err) => err.into(),
-        }
-    }
-}
+use crate::error::ApiResult;
 
 /// Runs `work` in one write transaction (see `persistence::db::write_transaction`);
 /// any error, including a validation error found inside, rolls everything back.
 pub fn transaction<T>(
     conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
+    work: impl FnOnce(&mut DbConnection) -> ApiResult<T>,
 ) -> ApiResult<T> {
-    Ok(write_transaction(conn, work)?)
+    write_transaction(conn, work)
 }
 
 /// Sort order name of listings in creation order, `(created_at, id)`.
@@ -75,7 +41,7 @@ pub fn created_after(page: &PageParams) -> ApiResult<Option<(DateTime<Utc>, Uuid
         [Value::String(time)] => DateTime::parse_from_rfc3339(time)
             .map_err(|_| invalid_cursor())?
             .with_timezone(&Utc),
-        _ => return Err(invalid_cursor().into()),
+        _ => return Err(invalid_cursor()),
     };
     Ok(Some((time, keyset.id)))
 }

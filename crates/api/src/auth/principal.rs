@@ -1,14 +1,14 @@
-//! Who is calling: the principal behind an access token or an API key, with the
-//! permission check every handler makes and the actor it is recorded as in the
-//! audit log.
+//! Who is calling: the principal behind an access token or an API key, as the acting
+//! context (`application::Acting`) the use cases take: identity, role and scopes,
+//! visibility, team, the request's language and its id.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use application::{Acting, Credential};
 use chrono::Duration;
 use domain::authz::{Permission, Role, Visibility};
 use futures_util::future::LocalBoxFuture;
-use persistence::audit::Actor;
 use persistence::db::{write_transaction, DbConnection};
 use persistence::users::UserRow;
 use persistence::PersistenceError;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::api_key;
 use super::principal_cache::AccountFacts;
+use crate::conventions::RequestId;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -25,72 +26,48 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// A key's `last_used_at` is written at most once per this interval.
 const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
-/// How the principal proved who it is.
+/// The authenticated caller of a request, as a handler argument: its acting context.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// An access token from a login; `session` is its refresh-token family.
-    User { session: Uuid },
-    /// An API key acting for its owner, limited to `scopes`.
-    ApiKey {
-        key_id: Uuid,
-        scopes: Vec<Permission>,
-    },
-}
+pub struct Principal(pub Acting);
 
-/// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: Uuid,
-    pub role: Role,
-    pub team_id: Option<Uuid>,
-    pub visibility: Visibility,
-    pub via: AuthMethod,
+impl std::ops::Deref for Principal {
+    type Target = Acting;
+
+    fn deref(&self) -> &Acting {
+        &self.0
+    }
 }
 
 impl Principal {
-    /// Whether the principal may do what `permission` names: its role must allow it and,
-    /// for an API key, the key's scopes must include it.
-    pub fn can(&self, permission: Permission) -> bool {
-        self.role.allows(permission)
-            && match &self.via {
-                AuthMethod::User { .. } => true,
-                AuthMethod::ApiKey { scopes, .. } => scopes.contains(&permission),
-            }
+    /// The signed-in user (an API key's owner).
+    pub fn id(&self) -> Uuid {
+        // Every authenticated caller is a user; only the system acts without one.
+        self.0.user_id.unwrap_or_default()
     }
 
-    /// [`Principal::can`] as a guard: [`ApiError::Forbidden`] when not allowed.
+    /// [`Acting::can`] as a guard answering 403.
     pub fn require(&self, permission: Permission) -> ApiResult<()> {
-        if self.can(permission) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
-    }
-
-    /// The audit-log actor for this principal's writes.
-    pub fn actor(&self, request_id: Option<String>) -> Actor {
-        let actor_type = match self.via {
-            AuthMethod::User { .. } => "user",
-            AuthMethod::ApiKey { .. } => "api_key",
-        };
-        Actor {
-            actor_type,
-            actor_id: Some(self.user_id),
-            request_id,
-        }
+        Ok(self.0.require(permission)?)
     }
 }
 
+/// Who a verified credential names, before the request's id and language are added.
+struct Identity {
+    user_id: Uuid,
+    facts: AccountFacts,
+    credential: Credential,
+}
+
 /// The credential a request presents.
-enum Credential {
+enum Presented {
     AccessToken(String),
     ApiKey(String),
 }
 
-fn credential(headers: &HeaderMap) -> ApiResult<Credential> {
+fn credential(headers: &HeaderMap) -> ApiResult<Presented> {
     if let Some(value) = headers.get(API_KEY_HEADER) {
         let key = value.to_str().map_err(|_| ApiError::InvalidToken)?.trim();
-        return Ok(Credential::ApiKey(key.to_string()));
+        return Ok(Presented::ApiKey(key.to_string()));
     }
     let value = headers
         .get(AUTHORIZATION)
@@ -102,17 +79,17 @@ fn credential(headers: &HeaderMap) -> ApiResult<Credential> {
     }
     let token = token.trim();
     if token.starts_with(api_key::KEY_MARKER) {
-        Ok(Credential::ApiKey(token.to_string()))
+        Ok(Presented::ApiKey(token.to_string()))
     } else {
-        Ok(Credential::AccessToken(token.to_string()))
+        Ok(Presented::AccessToken(token.to_string()))
     }
 }
 
 /// Authenticates the request described by `headers`. Inactive users, revoked or expired
 /// keys and invalid tokens all answer 401 without saying which.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Principal> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Identity> {
     match credential(headers)? {
-        Credential::AccessToken(token) => {
+        Presented::AccessToken(token) => {
             let claims = state.tokens.verify(&token)?;
             let (user_id, session) = (claims.sub, claims.sid);
             let facts = match state.principals.get(&user_id, &session) {
@@ -126,15 +103,13 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Pr
                     facts
                 }
             };
-            Ok(Principal {
+            Ok(Identity {
                 user_id,
-                role: facts.role,
-                team_id: facts.team_id,
-                visibility: facts.visibility,
-                via: AuthMethod::User { session },
+                facts,
+                credential: Credential::Session { session },
             })
         }
-        Credential::ApiKey(presented) => {
+        Presented::ApiKey(presented) => {
             let (prefix, secret_hash) = api_key::parse(&presented).ok_or(ApiError::InvalidToken)?;
             state
                 .db(move |conn| authenticate_api_key(conn, &prefix, &secret_hash))
@@ -165,7 +140,7 @@ fn authenticate_api_key(
     conn: &mut DbConnection,
     prefix: &str,
     secret_hash: &str,
-) -> ApiResult<Principal> {
+) -> ApiResult<Identity> {
     let key =
         persistence::api_keys::find_by_hash(conn, secret_hash)?.ok_or(ApiError::InvalidToken)?;
     let now = persistence::now();
@@ -188,13 +163,14 @@ fn authenticate_api_key(
         .iter()
         .filter_map(|name| Permission::parse(name))
         .collect();
-    principal_of(
-        &user,
-        AuthMethod::ApiKey {
+    Ok(Identity {
+        user_id: user.id.0,
+        facts: account_facts(&user)?,
+        credential: Credential::ApiKey {
             key_id: key.id.0,
             scopes,
         },
-    )
+    })
 }
 
 fn account_facts(user: &UserRow) -> ApiResult<AccountFacts> {
@@ -206,17 +182,6 @@ fn account_facts(user: &UserRow) -> ApiResult<AccountFacts> {
         role,
         team_id: user.team_id.map(|id| id.0),
         visibility,
-    })
-}
-
-fn principal_of(user: &UserRow, via: AuthMethod) -> ApiResult<Principal> {
-    let facts = account_facts(user)?;
-    Ok(Principal {
-        user_id: user.id.0,
-        role: facts.role,
-        team_id: facts.team_id,
-        visibility: facts.visibility,
-        via,
     })
 }
 
@@ -237,7 +202,17 @@ impl FromRequest for Principal {
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let principal = authenticate(&state, &headers).await?;
+            let identity = authenticate(&state, &headers).await?;
+            tracing::Span::current().record("principal", tracing::field::display(identity.user_id));
+            let principal = Principal(Acting {
+                user_id: Some(identity.user_id),
+                role: identity.facts.role,
+                team_id: identity.facts.team_id,
+                visibility: identity.facts.visibility,
+                credential: identity.credential,
+                lang: crate::i18n::from_headers(&headers),
+                request_id: Some(RequestId::of(&req).to_string()),
+            });
             req.extensions_mut().insert(principal.clone());
             Ok(principal)
         })
@@ -262,13 +237,13 @@ mod tests {
     #[test]
     fn credentials_are_recognised() {
         assert!(
-            matches!(credential(&headers("authorization", "Bearer abc")), Ok(Credential::AccessToken(t)) if t == "abc")
+            matches!(credential(&headers("authorization", "Bearer abc")), Ok(Presented::AccessToken(t)) if t == "abc")
         );
         assert!(
-            matches!(credential(&headers("authorization", "bearer pvk_x")), Ok(Credential::ApiKey(k)) if k == "pvk_x")
+            matches!(credential(&headers("authorization", "bearer pvk_x")), Ok(Presented::ApiKey(k)) if k == "pvk_x")
         );
         assert!(
-            matches!(credential(&headers("x-api-key", "pvk_y")), Ok(Credential::ApiKey(k)) if k == "pvk_y")
+            matches!(credential(&headers("x-api-key", "pvk_y")), Ok(Presented::ApiKey(k)) if k == "pvk_y")
         );
         assert!(matches!(
             credential(&headers("authorization", "Basic abc")),
@@ -278,33 +253,5 @@ mod tests {
             credential(&HeaderMap::new()),
             Err(ApiError::Unauthenticated)
         ));
-    }
-
-    #[test]
-    fn api_keys_need_role_and_scope() {
-        let mut principal = Principal {
-            user_id: Uuid::now_v7(),
-            role: Role::Sales,
-            team_id: None,
-            visibility: Visibility::Own,
-            via: AuthMethod::ApiKey {
-                key_id: Uuid::now_v7(),
-                scopes: vec![Permission::UsersRead, Permission::UsersManage],
-            },
-        };
-        assert!(principal.require(Permission::UsersRead).is_ok());
-        assert!(
-            principal.require(Permission::UsersManage).is_err(),
-            "scope without the role permission"
-        );
-        assert!(
-            principal.require(Permission::RecordsRead).is_err(),
-            "role permission without the scope"
-        );
-        principal.via = AuthMethod::User {
-            session: Uuid::now_v7(),
-        };
-        assert!(principal.require(Permission::RecordsRead).is_ok());
-        assert_eq!(principal.actor(Some("r1".into())).actor_type, "user");
     }
 }

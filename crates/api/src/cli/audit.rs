@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 
 use crate::config::DatabaseArgs;
-use crate::jobs::ChainVerification;
+use application::jobs::ChainVerification;
 
 #[derive(clap::Args, Debug)]
 pub struct AuditCommand {

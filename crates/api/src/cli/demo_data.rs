@@ -8,7 +8,7 @@
 //! or same e-mail), so duplicate detection has something to find.
 //!
 //! The same seed gives the same data. Customers go through the shared write path
-//! (`crate::customers::create_many`), a chunk of them per transaction, so they are
+//! (`application::customers::create_many`), a chunk of them per transaction, so they are
 //! validated, indexed for search and audited like any others. Their references (owners,
 //! teams, labels) are the ones this command creates, so only the domain rules are
 //! checked per customer, not the references, which keeps a million customers fast.
@@ -30,7 +30,7 @@ use domain::customers::{
 };
 use domain::iran::{legal_entity_check_digit, national_code_check_digit};
 use persistence::audit::{self, Actor, NewAuditEvent};
-use persistence::db::{write_transaction, DbConnection};
+use persistence::db::DbConnection;
 use persistence::labels::{LabelRow, GROUP, TAG, TIER};
 use persistence::notes::NoteRow;
 use persistence::personnel::PersonnelRow;
@@ -42,9 +42,10 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use crate::auth::plumbing::TxError;
 use crate::config::DatabaseArgs;
-use crate::customers::{create_many, Checked, Writer};
+use application::customers::{create_many, Checked};
+use application::i18n::Lang;
+use application::{Acting, AppResult};
 use pools::*;
 
 #[derive(Debug, Args)]
@@ -107,25 +108,20 @@ pub fn run(args: DemoDataArgs) -> anyhow::Result<()> {
     }
     let password = crate::auth::random_token(12);
     let password_hash = crate::auth::password::hash(&password)?;
-    let setup = write_transaction(&mut conn, |conn| Setup::ensure(conn, &password_hash))
-        .map_err(anyhow_of)?;
+    let setup = application::transaction(&mut conn, |conn| Setup::ensure(conn, &password_hash))?;
     let mut generator = Generator {
         rng: StdRng::seed_from_u64(args.seed),
         run,
         setup: &setup,
     };
-    let writer = Writer {
-        actor: Actor::system(),
-        user_id: None,
-    };
+    let acting = Acting::system(Lang::En);
     let started = Instant::now();
     let mut totals = Totals::default();
     let mut done = 0;
     while done < args.customers {
         let size = CHUNK.min(args.customers - done);
         let chunk = generator.chunk(done, size)?;
-        let written =
-            write_transaction(&mut conn, |conn| chunk.write(conn, &writer)).map_err(anyhow_of)?;
+        let written = application::transaction(&mut conn, |conn| chunk.write(conn, &acting))?;
         totals.add(&written);
         done += size;
         println!(
@@ -150,13 +146,6 @@ pub fn run(args: DemoDataArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn anyhow_of(err: TxError) -> anyhow::Error {
-    match err {
-        TxError::Api(err) => anyhow::anyhow!("{err}"),
-        TxError::Storage(err) => err.into(),
-    }
 }
 
 fn customer_code(run: u64, index: u64) -> String {
@@ -185,7 +174,7 @@ struct Setup {
 
 impl Setup {
     /// Finds or creates everything; new demo users get `password_hash`.
-    fn ensure(conn: &mut DbConnection, password_hash: &str) -> Result<Setup, TxError> {
+    fn ensure(conn: &mut DbConnection, password_hash: &str) -> AppResult<Setup> {
         let actor = Actor::system();
         let existing_teams = persistence::teams::list(conn, None, 10_000)?;
         let mut teams = Vec::new();
@@ -235,7 +224,7 @@ impl Setup {
             users.push((user.id.0, teams[team]));
             users_created = true;
         }
-        let mut labels = |kind: &str, names: &[&str]| -> Result<Vec<Uuid>, TxError> {
+        let mut labels = |kind: &str, names: &[&str]| -> AppResult<Vec<Uuid>> {
             names
                 .iter()
                 .enumerate()
@@ -259,7 +248,7 @@ fn label(
     kind: &str,
     name: &str,
     rank: usize,
-) -> Result<Uuid, TxError> {
+) -> AppResult<Uuid> {
     let name_key = domain::persian::normalize_text(name);
     if let Some(existing) = persistence::labels::find_by_name_key(conn, kind, &name_key)? {
         return Ok(existing.id.0);
@@ -289,7 +278,7 @@ fn created(
     resource: &str,
     id: Uuid,
     snapshot: serde_json::Value,
-) -> Result<(), TxError> {
+) -> AppResult<()> {
     let action = format!("{resource}.create");
     audit::record(
         conn,
@@ -334,8 +323,8 @@ impl Totals {
 }
 
 impl Chunk {
-    fn write(&self, conn: &mut DbConnection, writer: &Writer) -> Result<Totals, TxError> {
-        let ids = create_many(conn, writer, &self.customers, "demo_data")?;
+    fn write(&self, conn: &mut DbConnection, acting: &Acting) -> AppResult<Totals> {
+        let ids = create_many(conn, acting, &self.customers, "demo_data")?;
         let ids = &ids;
         let now = persistence::now();
         let personnel: Vec<PersonnelRow> = self

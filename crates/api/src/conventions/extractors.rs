@@ -12,9 +12,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::problem::BadParameter;
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::i18n::{self, Lang};
+use crate::i18n;
 
 /// `web::Json` settings: the server's body limit and problem responses.
 pub fn json_config(max_body_bytes: usize) -> web::JsonConfig {
@@ -39,7 +38,7 @@ pub fn query_config() -> web::QueryConfig {
         };
         let message = inner.to_string();
         let parameter = message.split('`').nth(1).unwrap_or("query").to_string();
-        BadParameter::new(parameter, "malformed_request", message).into()
+        ApiError::bad_parameter(parameter, "malformed_request", message).into()
     })
 }
 
@@ -49,7 +48,7 @@ pub fn path_config() -> web::PathConfig {
         let PathError::Deserialize(inner) = &err else {
             return ApiError::Malformed(err.to_string()).into();
         };
-        BadParameter::new(
+        ApiError::bad_parameter(
             offending_path_parameter(req),
             "malformed_request",
             inner.to_string(),
@@ -79,7 +78,7 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
     } else {
         return actix_web::ResponseError::error_response(&ApiError::NotFound);
     };
-    let lang = Lang::current();
+    let lang = crate::i18n::current();
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
         .json(crate::error::Problem {

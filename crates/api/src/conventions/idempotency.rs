@@ -26,7 +26,6 @@ use uuid::Uuid;
 
 use super::caller::Caller;
 use super::json_body::read_body;
-use super::problem::BadParameter;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -95,12 +94,12 @@ pub async fn idempotency(
     }
 }
 
-fn valid_key(value: &HeaderValue) -> Result<String, BadParameter> {
+fn valid_key(value: &HeaderValue) -> Result<String, ApiError> {
     let bytes = value.as_bytes();
     if (1..=MAX_KEY_LEN).contains(&bytes.len()) && bytes.iter().all(|b| (0x20..=0x7e).contains(b)) {
         Ok(String::from_utf8_lossy(bytes).into_owned())
     } else {
-        Err(BadParameter::new(
+        Err(ApiError::bad_parameter(
             "Idempotency-Key",
             "malformed_request",
             format!("the key must be 1 to {MAX_KEY_LEN} printable ASCII characters"),

@@ -9,15 +9,14 @@ use actix_web::middleware::Next;
 use actix_web::Error;
 
 use super::request_id::respond;
-use crate::i18n::Lang;
 
 /// Middleware: runs the rest of the chain in the request's language scope.
 pub async fn request_language(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let lang = Lang::from_headers(req.headers());
-    let mut response = lang.scope(respond(req, next)).await?;
+    let lang = crate::i18n::from_headers(req.headers());
+    let mut response = crate::i18n::scope(lang, respond(req, next)).await?;
     response
         .headers_mut()
         .insert(CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag()));

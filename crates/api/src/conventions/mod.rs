@@ -27,7 +27,6 @@ pub mod language;
 pub mod merge_patch;
 pub mod pagination;
 pub mod parameters;
-pub mod problem;
 pub mod rate_limit;
 pub mod request_id;
 pub mod request_limits;

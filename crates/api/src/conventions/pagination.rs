@@ -21,21 +21,13 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use domain::validation::FieldViolation;
 use persistence::filter::Keyset;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::problem::BadParameter;
-use crate::error::ApiError;
+pub use application::paging::{checked_limit, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 
-pub const DEFAULT_LIMIT: usize = 50;
-pub const MAX_LIMIT: usize = 200;
-/// Longest cursor accepted; real ones are far shorter.
-const MAX_CURSOR_LEN: usize = 4096;
+use crate::error::ApiError;
 
 /// `limit` and `cursor` of a list request (query parameters), checked: `limit` is
 /// 1..=200 (422 naming `limit` otherwise), `cursor` is a well-formed cursor (400).
@@ -59,12 +51,15 @@ impl PageParams {
         let limit = match limit {
             None => DEFAULT_LIMIT as i64,
             Some(raw) => raw.trim().parse::<i64>().map_err(|_| {
-                BadParameter::new("limit", "malformed_request", "`limit` must be an integer")
+                ApiError::bad_parameter("limit", "malformed_request", "`limit` must be an integer")
             })?,
         };
         Ok(PageParams {
-            limit: checked_limit(limit)?,
-            cursor: cursor.map(Cursor::decode).transpose()?,
+            limit: checked_limit(limit).map_err(ApiError::from)?,
+            cursor: cursor
+                .map(Cursor::decode)
+                .transpose()
+                .map_err(ApiError::from)?,
         })
     }
 
@@ -74,23 +69,12 @@ impl PageParams {
     }
 
     /// The position to continue after, checked to belong to `order`.
-    pub fn keyset(&self, order: &str) -> Result<Option<Keyset>, BadParameter> {
+    pub fn keyset(&self, order: &str) -> Result<Option<Keyset>, ApiError> {
         self.cursor
             .as_ref()
             .map(|cursor| cursor.keyset(order))
             .transpose()
-    }
-}
-
-/// 422 naming `limit` unless it is 1..=[`MAX_LIMIT`].
-pub fn checked_limit(limit: i64) -> Result<usize, ApiError> {
-    match usize::try_from(limit) {
-        Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-        _ => Err(ApiError::Validation(vec![FieldViolation::new(
-            "limit",
-            "out_of_range",
-            format!("`limit` must be between 1 and {MAX_LIMIT}"),
-        )])),
+            .map_err(ApiError::from)
     }
 }
 
@@ -119,54 +103,9 @@ fn web_query_pairs(query: &str) -> Result<Vec<(String, String)>, actix_web::Erro
         .map_err(|err| ApiError::Malformed(format!("the query string is not valid: {err}")).into())
 }
 
-/// A decoded cursor: the order it belongs to and where the previous page ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cursor {
-    #[serde(rename = "o")]
-    order: String,
-    #[serde(rename = "k")]
-    values: Vec<Value>,
-    id: uuid::Uuid,
-}
-
-impl Cursor {
-    /// The cursor after a row whose sort key values (in sort order) are `values`.
-    pub fn new(order: impl Into<String>, values: Vec<Value>, id: uuid::Uuid) -> Cursor {
-        Cursor {
-            order: order.into(),
-            values,
-            id,
-        }
-    }
-
-    pub fn encode(&self) -> String {
-        // Serialising plain JSON values cannot fail.
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
-    }
-
-    pub fn decode(raw: &str) -> Result<Cursor, BadParameter> {
-        if raw.is_empty() || raw.len() > MAX_CURSOR_LEN {
-            return Err(invalid_cursor());
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid_cursor())?;
-        serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())
-    }
-
-    /// The keyset for persistence, if this cursor was made for `order`.
-    pub fn keyset(&self, order: &str) -> Result<Keyset, BadParameter> {
-        if self.order != order {
-            return Err(BadParameter::new(
-                "cursor",
-                "invalid_cursor",
-                "the cursor belongs to a different sort order",
-            ));
-        }
-        Ok(Keyset {
-            values: self.values.clone(),
-            id: self.id,
-        })
-    }
+/// The 400 problem for a cursor that is not one this server issued for this listing.
+pub fn invalid_cursor() -> ApiError {
+    application::paging::invalid_cursor().into()
 }
 
 /// One page of a list.
@@ -222,40 +161,11 @@ impl<T> Page<crate::error::ApiResult<T>> {
     }
 }
 
-/// The 400 problem for a cursor that is not one this server issued for this listing.
-pub fn invalid_cursor() -> BadParameter {
-    BadParameter::new(
-        "cursor",
-        "invalid_cursor",
-        "the cursor is not valid; use `next_cursor` of a previous page",
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde_json::Value;
 
-    #[test]
-    fn cursors_round_trip_and_reject_tampering() {
-        let id = uuid::Uuid::now_v7();
-        let cursor = Cursor::new(
-            "created_at:desc",
-            vec![Value::from("2024-01-01T00:00:00.000000Z")],
-            id,
-        );
-        let encoded = cursor.encode();
-        assert_eq!(Cursor::decode(&encoded).unwrap(), cursor);
-        assert_eq!(cursor.keyset("created_at:desc").unwrap().id, id);
-        assert!(cursor.keyset("email:asc").is_err());
-        for bad in [
-            "",
-            "!!!",
-            "bm90IGpzb24",
-            &URL_SAFE_NO_PAD.encode(br#"{"o":"x","k":[],"id":"1","extra":1}"#),
-        ] {
-            assert!(Cursor::decode(bad).is_err(), "{bad}");
-        }
-    }
+    use super::*;
 
     #[test]
     fn limits_are_checked() {

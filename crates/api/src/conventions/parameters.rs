@@ -10,18 +10,15 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpRequest, HttpResponse};
+use actix_web::{Error, HttpRequest, ResponseError};
 use domain::text::{check_text, TextKind};
 use domain::validation::FieldViolation;
 use percent_encoding::percent_decode_str;
 
 use super::json_body::escape_forbidden;
 use super::request_id::respond;
-use crate::error::{ApiError, PROBLEM_JSON};
-use crate::i18n::{self, Lang};
+use crate::error::ApiError;
 
 /// Middleware: 400 when a query or path parameter holds a forbidden character.
 pub async fn refuse_control_characters(
@@ -32,20 +29,11 @@ pub async fn refuse_control_characters(
     if violations.is_empty() {
         return respond(req, next).await;
     }
-    Ok(req.into_response(malformed_parameters(violations, Lang::current())))
-}
-
-/// The field errors of a validation problem, told as a malformed request.
-fn malformed_parameters(violations: Vec<FieldViolation>, lang: Lang) -> HttpResponse {
-    const CODE: &str = "malformed_request";
-    let mut problem = ApiError::Validation(violations).to_problem(lang);
-    problem.problem_type = format!("/problems/{CODE}");
-    problem.title = i18n::title(CODE, lang).to_string();
-    problem.status = StatusCode::BAD_REQUEST.as_u16();
-    problem.code = CODE.to_string();
-    HttpResponse::BadRequest()
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
-        .json(problem)
+    let refused = ApiError::BadParameters {
+        code: "malformed_request".into(),
+        violations,
+    };
+    Ok(req.into_response(refused.error_response()))
 }
 
 /// One violation per offending query parameter (named by its escaped name) and path

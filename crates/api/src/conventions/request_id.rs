@@ -6,7 +6,7 @@
 //!
 //! ```ignore
 //! async fn create(principal: Principal, request_id: RequestId, ...) -> ApiResult<HttpResponse> {
-//!     let actor = principal.actor(Some(request_id.to_string()));
+//!     let actor = principal.audit_actor();
 //! ```
 //!
 //! The middleware is the outermost layer so the id exists before anything logs and is

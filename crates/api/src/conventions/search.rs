@@ -3,7 +3,9 @@
 //! catalogue. Every problem in the filter or sort comes back at once as a 422 naming
 //! its path (e.g. `filter.and[1].value`); a bad cursor is a 400 `invalid_cursor`.
 //!
-//! A resource describes itself once with [`Searchable`] and takes [`Search<R>`]:
+//! The rules live in `application::search`; this module reads the body as an extractor
+//! and turns the fetched rows into a [`Page`]. A resource describes itself once with
+//! [`Searchable`] and takes [`SearchBody<R>`]:
 //!
 //! ```ignore
 //! pub struct TeamSearch;
@@ -17,268 +19,64 @@
 //! }
 //!
 //! #[post("/api/v1/teams/search")]
-//! async fn search_teams(state: web::Data<AppState>, search: Search<TeamSearch>) -> ApiResult<web::Json<Page<TeamDto>>> {
+//! async fn search_teams(state: web::Data<AppState>, search: SearchBody<TeamSearch>) -> ApiResult<web::Json<Page<TeamDto>>> {
 //!     let (criteria, after, limit) = (search.criteria.clone(), search.after.clone(), search.fetch_limit());
 //!     let rows = state.db(move |conn| Ok(team_search::search(conn, &criteria, after.as_ref(), limit)?)).await?;
 //!     Ok(web::Json(search.page(rows, TeamDto::from)))
 //! }
 //! ```
 
-use std::marker::PhantomData;
+use std::ops::Deref;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use domain::filter::{
-    validate_search, FieldSpec, FilterNode, Predicate, ResolveContext, ResolvedFilter,
-    SearchCriteria, SortSpec, TypedValue,
-};
-use domain::validation::FieldViolation;
+pub use application::search::{Search, SearchRequest, Searchable};
 use futures_util::future::LocalBoxFuture;
-use persistence::filter::{
-    keyset_filter, typed_to_json, FilterError, Keyset, SearchError, SearchTable,
-};
-use serde::Deserialize;
-use serde_json::Value;
-use utoipa::ToSchema;
-use validator::Validate;
+use persistence::filter::Keyset;
 
 use super::json_body::JsonBody;
-use super::pagination::{checked_limit, Cursor, Page, DEFAULT_LIMIT};
-use super::problem::BadParameter;
+use super::pagination::{Cursor, Page};
 use crate::error::ApiError;
 
-/// Longest quick-search text, in characters.
-pub const MAX_QUERY_LENGTH: usize = 200;
-
-/// The body of `POST /{resource}/search`.
-#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "filter": {"and": [
-        {"field": "role", "op": "in", "value": ["sales", "manager"]},
-        {"field": "created_at", "op": "eq", "value": {"relative": "this_month", "calendar": "jalali"}}
-    ]},
-    "sort": [{"field": "created_at", "direction": "desc"}],
-    "q": "ali",
-    "limit": 50
-}))]
-pub struct SearchRequest {
-    /// Filter tree: a condition `{field, op, value}` or a group `{and: [...]}` / `{or: [...]}`.
-    #[schema(value_type = Option<FilterNode>)]
-    pub filter: Option<Value>,
-    /// Sort entries applied in order; the id is always the final key.
-    #[schema(value_type = Option<Vec<SortSpec>>)]
-    pub sort: Option<Value>,
-    /// Text looked for (case-insensitively) in the resource's main text fields.
-    #[validate(length(min = 1, max = 200))]
-    pub q: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[schema(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page of the same search.
-    pub cursor: Option<String>,
-}
-
-/// A resource that can be searched.
-pub trait Searchable: 'static {
-    /// The persistence mapping of the catalogue's fields to columns.
-    type Columns: SearchTable;
-    /// The row type the search loads.
-    type Row;
-    /// Fields a filter and sort may name.
-    const CATALOGUE: &'static [FieldSpec];
-    /// Text fields in which `q` is looked for.
-    const QUICK_SEARCH: &'static [&'static str];
-    /// Whether the resource answers `q` itself (from its own search index) instead of
-    /// with `contains` on [`Searchable::QUICK_SEARCH`]; the text is then left in
-    /// [`Search::q`].
-    const OWN_QUICK_SEARCH: bool = false;
-    /// The value of a sortable field of `row` (for the cursor).
-    fn sort_value(row: &Self::Row, field: &str) -> Option<TypedValue>;
-    fn id(row: &Self::Row) -> uuid::Uuid;
-}
-
-/// A validated search request for resource `R`.
+/// A checked search body for resource `R`, as a handler argument.
 #[derive(Debug)]
-pub struct Search<R> {
-    pub criteria: SearchCriteria,
-    /// The quick-search text, for resources with their own quick search.
-    pub q: Option<String>,
-    pub limit: usize,
-    pub after: Option<Keyset>,
-    resource: PhantomData<R>,
-}
+pub struct SearchBody<R>(pub Search<R>);
 
-impl<R: Searchable> Search<R> {
-    /// Checks a search body at the instant `now` (relative dates resolve against it).
-    pub fn resolve(
-        request: SearchRequest,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Search<R>, actix_web::Error> {
-        Self::resolve_with(request, now, R::CATALOGUE)
-    }
+impl<R> Deref for SearchBody<R> {
+    type Target = Search<R>;
 
-    /// [`Search::resolve`] against a catalogue built at run time (e.g. with custom
-    /// fields).
-    pub fn resolve_with(
-        request: SearchRequest,
-        now: chrono::DateTime<chrono::Utc>,
-        catalogue: &[FieldSpec],
-    ) -> Result<Search<R>, actix_web::Error> {
-        let context = ResolveContext::new(now);
-        let mut criteria = validate_search(
-            request.filter.as_ref(),
-            request.sort.as_ref(),
-            catalogue,
-            &context,
-        )
-        .map_err(|errors| ApiError::Validation(errors.into_violations()))?;
-        let limit = checked_limit(request.limit.unwrap_or(DEFAULT_LIMIT as i64))?;
-        let text = request
-            .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|text| !text.is_empty());
-        if let Some(text) = text {
-            check_query_length(text)?;
-        }
-        let mut q = None;
-        match text {
-            Some(text) if R::OWN_QUICK_SEARCH => q = Some(text.to_string()),
-            Some(text) => {
-                criteria.filter = Some(with_quick_search(
-                    criteria.filter.take(),
-                    R::QUICK_SEARCH,
-                    text,
-                ));
-            }
-            None => {}
-        }
-        let after = match request.cursor.as_deref() {
-            None => None,
-            Some(raw) => {
-                let keyset = Cursor::decode(raw)?.keyset(&order_of(&criteria))?;
-                // The values must also fit the sort fields' types.
-                keyset_filter::<R::Columns>(&criteria.sort, &keyset).map_err(|err| match err {
-                    FilterError::InvalidCursor => actix_web::Error::from(BadParameter::new(
-                        "cursor",
-                        "invalid_cursor",
-                        "the cursor is not valid",
-                    )),
-                    other => ApiError::Internal(other.to_string()).into(),
-                })?;
-                Some(keyset)
-            }
-        };
-        Ok(Search {
-            criteria,
-            q,
-            limit,
-            after,
-            resource: PhantomData,
-        })
-    }
-
-    /// Rows to fetch: one more than the page, to learn whether another page follows.
-    pub fn fetch_limit(&self) -> i64 {
-        self.limit as i64 + 1
-    }
-
-    /// The position right after `row` in this search's order: where the next page
-    /// starts when `row` ends the current one.
-    pub fn keyset_after(&self, row: &R::Row) -> Keyset {
-        Keyset {
-            values: self
-                .criteria
-                .sort
-                .iter()
-                .map(|entry| {
-                    R::sort_value(row, entry.field)
-                        .map(|value| typed_to_json(&value))
-                        .unwrap_or(Value::Null)
-                })
-                .collect(),
-            id: R::id(row),
-        }
-    }
-
-    /// The page of up to `limit + 1` fetched rows, with the cursor after the last one.
-    pub fn page<T>(&self, rows: Vec<R::Row>, convert: impl FnMut(R::Row) -> T) -> Page<T> {
-        let order = order_of(&self.criteria);
-        let cursor_of = |row: &R::Row| {
-            let Keyset { values, id } = self.keyset_after(row);
-            Cursor::new(order.clone(), values, id)
-        };
-        Page::from_rows(rows, self.limit, cursor_of, convert)
+    fn deref(&self) -> &Search<R> {
+        &self.0
     }
 }
 
-impl<R: Searchable> FromRequest for Search<R> {
+impl<R: Searchable> FromRequest for SearchBody<R> {
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Search<R>, actix_web::Error>>;
+    type Future = LocalBoxFuture<'static, Result<SearchBody<R>, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = JsonBody::<SearchRequest>::from_request(req, payload);
         Box::pin(async move {
             let JsonBody(request) = body.await?;
-            Search::resolve(request, persistence::now())
+            let search = Search::resolve(request, persistence::now()).map_err(ApiError::from)?;
+            Ok(SearchBody(search))
         })
     }
 }
 
-/// The order a cursor belongs to, e.g. `created_at:desc,email:asc` (`id` alone when
-/// no sort was given).
-fn order_of(criteria: &SearchCriteria) -> String {
-    let mut order: Vec<String> = criteria
-        .sort
-        .iter()
-        .map(|entry| format!("{}:{:?}", entry.field, entry.direction).to_lowercase())
-        .collect();
-    order.push("id".into());
-    order.join(",")
+/// The page of a search's fetched rows.
+pub trait SearchPage<R: Searchable> {
+    /// The page of up to `limit + 1` fetched rows, with the cursor after the last one.
+    fn page<T>(&self, rows: Vec<R::Row>, convert: impl FnMut(R::Row) -> T) -> Page<T>;
 }
 
-fn check_query_length(text: &str) -> Result<(), ApiError> {
-    if text.chars().count() > MAX_QUERY_LENGTH {
-        return Err(ApiError::Validation(vec![FieldViolation::new(
-            "q",
-            "too_long",
-            "the search text is too long",
-        )]));
-    }
-    Ok(())
-}
-
-/// `filter AND (q in any quick-search field)`.
-fn with_quick_search(
-    filter: Option<ResolvedFilter>,
-    fields: &'static [&'static str],
-    text: &str,
-) -> ResolvedFilter {
-    let any_field = ResolvedFilter::Or(
-        fields
-            .iter()
-            .map(|field| ResolvedFilter::Condition {
-                field,
-                predicate: Predicate::Contains(text.to_string()),
-            })
-            .collect(),
-    );
-    match filter {
-        Some(filter) => ResolvedFilter::And(vec![filter, any_field]),
-        None => any_field,
-    }
-}
-
-/// A failed search: a forged cursor is the client's fault, anything else the server's.
-impl From<SearchError> for ApiError {
-    fn from(err: SearchError) -> Self {
-        match err {
-            SearchError::Filter(FilterError::InvalidCursor) => {
-                ApiError::Malformed("cursor: the cursor is not valid".to_string())
-            }
-            SearchError::Filter(other) => ApiError::Internal(other.to_string()),
-            SearchError::Persistence(other) => other.into(),
-        }
+impl<R: Searchable> SearchPage<R> for Search<R> {
+    fn page<T>(&self, rows: Vec<R::Row>, convert: impl FnMut(R::Row) -> T) -> Page<T> {
+        let order = self.order();
+        let cursor_of = |row: &R::Row| {
+            let Keyset { values, id } = self.keyset_after(row);
+            Cursor::new(order.clone(), values, id)
+        };
+        Page::from_rows(rows, self.limit, cursor_of, convert)
     }
 }

@@ -17,7 +17,7 @@ use validator::Validate;
 
 use crate::auth::plumbing::{created_after, creation_cursor, transaction};
 use crate::auth::{api_key, Principal};
-use crate::conventions::{JsonBody, Page, PageParams, RequestId};
+use crate::conventions::{JsonBody, Page, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -137,7 +137,6 @@ pub struct ApiKeyListFilters {
 pub async fn create_api_key(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<CreateApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::ApiKeysOwn)?;
@@ -184,7 +183,7 @@ pub async fn create_api_key(
     let generated = api_key::generate();
     let row = ApiKeyRow {
         id: DbUuid(Uuid::now_v7()),
-        user_id: DbUuid(principal.user_id),
+        user_id: DbUuid(principal.id()),
         name: request.name.trim().to_string(),
         prefix: generated.prefix,
         key_hash: generated.secret_hash,
@@ -197,7 +196,7 @@ pub async fn create_api_key(
         last_used_at: None,
         revoked_at: None,
     };
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -246,7 +245,7 @@ pub async fn list_api_keys(
         principal.require(Permission::UsersManage)?;
     }
     let query = ApiKeyQuery {
-        user_id: (!filters.all).then_some(principal.user_id),
+        user_id: (!filters.all).then_some(principal.id()),
         after: created_after(&page)?,
         limit: page.limit as i64,
     };
@@ -269,7 +268,7 @@ async fn visible_key(state: &AppState, principal: &Principal, id: Uuid) -> ApiRe
     let row = state
         .db(move |conn| Ok(persistence::api_keys::find(conn, id)?))
         .await?;
-    if row.user_id.0 == principal.user_id || principal.can(Permission::UsersManage) {
+    if row.user_id.0 == principal.id() || principal.can(Permission::UsersManage) {
         Ok(row)
     } else {
         Err(ApiError::NotFound)
@@ -304,11 +303,10 @@ pub async fn get_api_key(
 pub async fn revoke_api_key(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let current = visible_key(&state, &principal, id.into_inner()).await?;
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     state
         .db(move |conn| {
             transaction(conn, |conn| {

@@ -16,11 +16,10 @@ use uuid::Uuid;
 use super::jobs::{accepted, enqueue_audited, JobResource};
 use crate::auth::Principal;
 use crate::conventions::pagination::{invalid_cursor, Cursor};
-use crate::conventions::problem::BadParameter;
-use crate::conventions::{Page, PageParams, RequestId};
+use crate::conventions::{Page, PageParams};
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::{ChainVerification, AUDIT_VERIFY};
 use crate::state::AppState;
+use application::jobs::{ChainVerification, AUDIT_VERIFY};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -191,7 +190,7 @@ pub async fn list_audit_events(
     Ok(HttpResponse::Ok().json(page))
 }
 
-fn seq_of(values: &[Value]) -> Result<i64, BadParameter> {
+fn seq_of(values: &[Value]) -> Result<i64, ApiError> {
     match values {
         [value] => value.as_i64(),
         _ => None,
@@ -241,11 +240,10 @@ pub async fn get_audit_event(
 pub async fn verify_audit_chain(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::AuditRead)?;
-    let actor = principal.actor(Some(request_id.to_string()));
-    let created_by = principal.user_id;
+    let actor = principal.audit_actor();
+    let created_by = principal.id();
     let job = state
         .db(move |conn| {
             let new = NewJob {

@@ -276,19 +276,18 @@ pub async fn refresh_token(
 pub async fn logout(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let token_hash = sha256_hex(&body.0.refresh_token);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let ended = state
         .db(move |conn| {
             transaction(conn, |conn| {
                 match refresh_tokens::find_by_hash(conn, &token_hash)? {
-                    Some(token) if token.user_id.0 == principal.user_id => {
+                    Some(token) if token.user_id.0 == principal.id() => {
                         let family = token.family_id.0;
                         refresh_tokens::revoke_family(conn, family, persistence::now())?;
-                        record(conn, &actor, "auth.logout", principal.user_id)?;
+                        record(conn, &actor, "auth.logout", principal.id())?;
                         Ok(Some(family))
                     }
                     _ => Ok(None),

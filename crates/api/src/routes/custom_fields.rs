@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::auth::plumbing::{created_after, creation_cursor, transaction};
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
-use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -169,7 +169,6 @@ fn check(
 pub async fn create_custom_field(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<CreateCustomFieldRequest>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::CrmConfigure)?;
@@ -196,7 +195,7 @@ pub async fn create_custom_field(
         updated_at: now,
         version: 1,
     };
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -291,14 +290,13 @@ pub async fn update_custom_field(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::CrmConfigure)?;
     let id = id.into_inner();
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -352,13 +350,12 @@ pub async fn update_custom_field(
 pub async fn delete_custom_field(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::CrmConfigure)?;
     let id = id.into_inner();
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     state
         .db(move |conn| {
             transaction(conn, |conn| {

@@ -11,16 +11,16 @@ use persistence::jobs::{JobStatus, NewJob};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
-use super::customers::search;
 use super::jobs::{accepted, enqueue_audited, visible_job, JobResource};
 use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
-use crate::conventions::{JsonBody, RequestId};
-use crate::customers::export::{self, ExportCalendar, ExportFormat, ExportRequest};
+use crate::conventions::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::Lang;
-use crate::jobs::{ExportPayload, ExportResult, OnBehalf, CUSTOMER_EXPORT};
 use crate::state::AppState;
+use application::customers::export::{self, ExportCalendar, ExportFormat, ExportRequest};
+use application::customers::search;
+use application::jobs::{ExportPayload, ExportResult, CUSTOMER_EXPORT};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,22 +60,22 @@ const EXPORT_MAX_ATTEMPTS: i32 = 3;
 pub async fn create_export(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<ExportRequest>,
 ) -> Result<HttpResponse, actix_web::Error> {
     principal.require(Permission::RecordsRead)?;
     let request = body.0;
     // Checked now so that a bad column or filter is a 422 here, not a failed job.
     let definitions = state
-        .db(|conn| Ok(crate::customers::definitions(conn)?))
+        .db(|conn| Ok(application::customers::definitions(conn)?))
         .await?;
     export::columns(
         request.columns.as_deref(),
         request.include_custom_fields,
         &definitions,
-    )?;
-    search::resolve(request.search(), &definitions)?;
-    let lang = Lang::current();
+    )
+    .map_err(ApiError::from)?;
+    search::resolve(request.search(), &definitions).map_err(ApiError::from)?;
+    let lang = principal.lang;
     let payload = ExportPayload {
         right_to_left: request.right_to_left.unwrap_or(lang == Lang::Fa),
         file_name: format!(
@@ -83,13 +83,13 @@ pub async fn create_export(
             chrono::Utc::now().format("%Y%m%d-%H%M%S"),
             request.format.format().extension()
         ),
-        on_behalf: OnBehalf::new(&principal, request_id.to_string(), lang),
+        acting: principal.0.clone(),
         request,
     };
     let payload =
         serde_json::to_value(payload).map_err(|err| ApiError::Internal(err.to_string()))?;
-    let actor = principal.actor(Some(request_id.to_string()));
-    let created_by = principal.user_id;
+    let actor = principal.audit_actor();
+    let created_by = principal.id();
     let job = state
         .db(move |conn| {
             transaction(conn, |conn| {

@@ -18,15 +18,13 @@ use super::jobs::{accepted, enqueue_audited, JobResource};
 use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::json_body::{self, body_limit, MULTIPART_FORM_DATA};
-use crate::conventions::RequestId;
-use crate::customers::import::{
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use application::customers::import::{
     self, ColumnPlan, ColumnUse, ImportContext, ImportMode, ImportOptions, ImportOutcome,
     ImportReport, Importer, MatchOn, RejectedRow, RowError, BATCH_ROWS,
 };
-use crate::error::{ApiError, ApiResult};
-use crate::i18n::Lang;
-use crate::jobs::{ImportPayload, OnBehalf, CUSTOMER_IMPORT};
-use crate::state::AppState;
+use application::jobs::{ImportPayload, CUSTOMER_IMPORT};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -232,7 +230,6 @@ pub async fn create_import(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsImport)?;
@@ -246,18 +243,16 @@ pub async fn create_import(
     })?;
     let options = upload.options.unwrap_or_default();
     let sheet = read_sheet(upload.file.bytes.clone(), format).await?;
-    let on_behalf = OnBehalf::new(&principal, request_id.to_string(), Lang::current());
+    let today = state.today();
     if options.dry_run {
         let context = ImportContext {
-            writer: on_behalf.writer(),
-            viewer: on_behalf.viewer(),
-            today: state.today(),
-            lang: on_behalf.lang(),
+            acting: principal.0.clone(),
+            today,
             options,
         };
         let report = state
             .db(move |conn| {
-                let definitions = crate::customers::definitions(conn)?;
+                let definitions = application::customers::definitions(conn)?;
                 let plan = ColumnPlan::new(&sheet.headers, &context.options, &definitions)?;
                 let mut importer = Importer::new(context, plan, definitions);
                 for batch in sheet.rows.chunks(BATCH_ROWS) {
@@ -273,12 +268,13 @@ pub async fn create_import(
         .file_name
         .clone()
         .unwrap_or_else(|| format!("import.{format}"));
-    let actor = principal.actor(Some(request_id.to_string()));
-    let created_by = principal.user_id;
+    let actor = principal.audit_actor();
+    let created_by = principal.id();
+    let acting = principal.0.clone();
     let bytes = upload.file.bytes;
     let job = state
         .db(move |conn| {
-            let definitions = crate::customers::definitions(conn)?;
+            let definitions = application::customers::definitions(conn)?;
             ColumnPlan::new(&sheet.headers, &options, &definitions)?;
             transaction(conn, |conn| {
                 let file = files::store(
@@ -295,7 +291,8 @@ pub async fn create_import(
                     file_id: file.id.0,
                     format: format.extension().to_string(),
                     options,
-                    on_behalf,
+                    acting,
+                    today,
                 })
                 .map_err(|err| ApiError::Internal(err.to_string()))?;
                 Ok(enqueue_audited(

@@ -16,8 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::conventions::pagination::{invalid_cursor, Cursor};
-use crate::conventions::problem::BadParameter;
-use crate::conventions::{Page, PageParams, RequestId};
+use crate::conventions::{Page, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::{self, Lang};
 use crate::state::AppState;
@@ -86,7 +85,7 @@ impl JobErrorEntry {
     fn of(job: &Job, lang: Lang) -> Option<JobErrorEntry> {
         let (code, detail) = match (&job.error_code, &job.last_error) {
             (Some(code), detail) => (code.as_str(), detail.clone()),
-            (None, Some(_)) => (crate::jobs::INTERNAL_ERROR, None),
+            (None, Some(_)) => (application::jobs::INTERNAL_ERROR, None),
             (None, None) => return None,
         };
         Some(JobErrorEntry {
@@ -144,7 +143,7 @@ impl TryFrom<Job> for JobResource {
 
     fn try_from(job: Job) -> ApiResult<JobResource> {
         let status = job.status()?.into();
-        let errors = JobErrorEntry::of(&job, Lang::current())
+        let errors = JobErrorEntry::of(&job, crate::i18n::current())
             .into_iter()
             .collect();
         Ok(JobResource {
@@ -188,7 +187,7 @@ pub(crate) fn visible_job(
     let job = persistence::jobs::find(conn, id)?.ok_or(ApiError::NotFound)?;
     let own = job
         .created_by
-        .is_some_and(|creator| creator.0 == principal.user_id);
+        .is_some_and(|creator| creator.0 == principal.id());
     if own || principal.can(Permission::UsersManage) {
         Ok(job)
     } else {
@@ -240,7 +239,7 @@ pub async fn list_jobs(
         .keyset(ORDER)?
         .map(|keyset| job_cursor(&keyset.values, keyset.id))
         .transpose()?;
-    let (user, fetch) = (principal.user_id, page.fetch_limit());
+    let (user, fetch) = (principal.id(), page.fetch_limit());
     let rows = state
         .db(move |conn| {
             Ok(persistence::jobs::list_created_by(
@@ -271,7 +270,7 @@ pub async fn list_jobs(
 }
 
 /// The keyset of a job-listing cursor: the creation time of the last job seen.
-fn job_cursor(values: &[Value], id: Uuid) -> Result<JobCursor, BadParameter> {
+fn job_cursor(values: &[Value], id: Uuid) -> Result<JobCursor, ApiError> {
     let created_at = match values {
         [Value::String(at)] => DateTime::parse_from_rfc3339(at).ok(),
         _ => None,
@@ -298,12 +297,11 @@ fn job_cursor(values: &[Value], id: Uuid) -> Result<JobCursor, BadParameter> {
 pub async fn cancel_job(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::JobsRead)?;
     let id = id.into_inner();
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let job = state
         .db(move |conn| {
             let before = visible_job(conn, &principal, id)?;

@@ -18,9 +18,9 @@ use uuid::Uuid;
 use crate::auth::plumbing::{created_after, creation_cursor, transaction};
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
-use crate::conventions::{MergePatch, Page, PageParams, RequestId};
+use crate::conventions::{MergePatch, Page, PageParams};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::customers::scope_of;
+
 use crate::state::AppState;
 
 const MAX_NAME_CHARS: usize = 100;
@@ -161,7 +161,6 @@ async fn create(
     kind: &'static str,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: LabelInput,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::CrmConfigure)?;
@@ -179,7 +178,7 @@ async fn create(
         updated_at: now,
         version: 1,
     };
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -257,13 +256,12 @@ async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: Uuid,
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::CrmConfigure)?;
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -303,12 +301,11 @@ async fn delete(
     kind: &'static str,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: Uuid,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::CrmConfigure)?;
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -335,7 +332,6 @@ async fn assign(
     kind: &'static str,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: Uuid,
     body: AssignmentRequest,
 ) -> ApiResult<HttpResponse> {
@@ -347,8 +343,8 @@ async fn assign(
             format!("must list 1 to {MAX_ASSIGNMENT} customers"),
         ));
     }
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     let attach = body.action == AssignmentAction::Add;
     let mut ids = body.customer_ids;
     ids.sort();
@@ -357,7 +353,8 @@ async fn assign(
         .db(move |conn| {
             transaction(conn, |conn| {
                 let label = persistence::labels::find(conn, kind, id)?;
-                let rows = persistence::customers::search::visible_rows(conn, &ids, &scope)?;
+                let rows =
+                    persistence::customers::search::visible_rows(conn, &ids, &acting.scope())?;
                 let allowed: Vec<Uuid> = rows.iter().map(|row| row.id.0).collect();
                 let not_found: Vec<Uuid> = ids
                     .iter()
@@ -398,7 +395,7 @@ macro_rules! label_routes {
             use super::{AssignmentRequest, AssignmentResult, Label, LabelInput};
             use crate::auth::Principal;
             use crate::conventions::etag::IfMatch;
-            use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+            use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
             use crate::error::ApiResult;
             use crate::state::AppState;
 
@@ -407,8 +404,8 @@ macro_rules! label_routes {
                 responses((status = 201, description = "Created", body = Label, headers(("Location" = String), ("ETag" = String))),
                           (status = 409, description = "The name is taken", body = crate::error::Problem, content_type = "application/problem+json")))]
             #[post($path)]
-            pub async fn create(state: web::Data<AppState>, principal: Principal, request_id: RequestId, body: JsonBody<LabelInput>) -> ApiResult<HttpResponse> {
-                super::create($kind, state, principal, request_id, body.0).await
+            pub async fn create(state: web::Data<AppState>, principal: Principal, body: JsonBody<LabelInput>) -> ApiResult<HttpResponse> {
+                super::create($kind, state, principal, body.0).await
             }
 
             #[doc = $list]
@@ -434,9 +431,8 @@ macro_rules! label_routes {
                 responses((status = 200, description = "Changed", body = Label, headers(("ETag" = String))),
                           (status = 409, description = "The name is taken", body = crate::error::Problem, content_type = "application/problem+json")))]
             #[patch($item)]
-            #[allow(clippy::too_many_arguments)]
-            pub async fn update(req: HttpRequest, state: web::Data<AppState>, principal: Principal, request_id: RequestId, id: web::Path<Uuid>, if_match: IfMatch, patch: MergePatch) -> ApiResult<HttpResponse> {
-                super::update($kind, req, state, principal, request_id, id.into_inner(), if_match, patch).await
+            pub async fn update(req: HttpRequest, state: web::Data<AppState>, principal: Principal, id: web::Path<Uuid>, if_match: IfMatch, patch: MergePatch) -> ApiResult<HttpResponse> {
+                super::update($kind, req, state, principal, id.into_inner(), if_match, patch).await
             }
 
             #[doc = $delete]
@@ -444,8 +440,8 @@ macro_rules! label_routes {
                 params(("id" = Uuid, Path, description = "Id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
                 responses((status = 204, description = "Deleted")))]
             #[delete($item)]
-            pub async fn delete(state: web::Data<AppState>, principal: Principal, request_id: RequestId, id: web::Path<Uuid>, if_match: IfMatch) -> ApiResult<HttpResponse> {
-                super::delete($kind, state, principal, request_id, id.into_inner(), if_match).await
+            pub async fn delete(state: web::Data<AppState>, principal: Principal, id: web::Path<Uuid>, if_match: IfMatch) -> ApiResult<HttpResponse> {
+                super::delete($kind, state, principal, id.into_inner(), if_match).await
             }
 
             #[doc = $assign]
@@ -453,8 +449,8 @@ macro_rules! label_routes {
                 request_body = AssignmentRequest,
                 responses((status = 200, description = "Assignment result", body = AssignmentResult)))]
             #[post($assignments)]
-            pub async fn assign(state: web::Data<AppState>, principal: Principal, request_id: RequestId, id: web::Path<Uuid>, body: JsonBody<AssignmentRequest>) -> ApiResult<HttpResponse> {
-                super::assign($kind, state, principal, request_id, id.into_inner(), body.0).await
+            pub async fn assign(state: web::Data<AppState>, principal: Principal, id: web::Path<Uuid>, body: JsonBody<AssignmentRequest>) -> ApiResult<HttpResponse> {
+                super::assign($kind, state, principal, id.into_inner(), body.0).await
             }
 
             pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
-use crate::conventions::{MergePatch, RequestId};
+use crate::conventions::MergePatch;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -210,12 +210,11 @@ pub async fn update_business_settings(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::CrmConfigure)?;
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let (settings, version) = state
         .db(move |conn| {
             transaction(conn, |conn| {

@@ -16,7 +16,7 @@ use validator::Validate;
 use crate::auth::plumbing::{created_after, creation_cursor, transaction};
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
-use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -122,7 +122,6 @@ fn validate(name: &str, description: Option<&str>) -> ApiResult<()> {
 pub async fn create_team(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<CreateTeamRequest>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::UsersManage)?;
@@ -137,7 +136,7 @@ pub async fn create_team(
         updated_at: now,
         version: 1,
     };
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -233,7 +232,6 @@ pub async fn update_team(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     patch: MergePatch,
@@ -250,7 +248,7 @@ pub async fn update_team(
     };
     let after: TeamPatch = patch.apply_to(&before)?;
     validate(&after.name, after.description.as_deref())?;
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -291,13 +289,12 @@ pub async fn update_team(
 pub async fn delete_team(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::UsersManage)?;
     let id = id.into_inner();
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     state
         .db(move |conn| {
             transaction(conn, |conn| {

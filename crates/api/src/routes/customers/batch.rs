@@ -8,14 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::crud::{create_one, duplicate_confirmed, writer};
+use super::crud::{create_one, duplicate_confirmed};
 use super::model::Customer;
-use super::viewer_of;
-use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
-use crate::conventions::{JsonBody, RequestId};
+use crate::conventions::JsonBody;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::i18n::Lang;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
@@ -74,34 +71,24 @@ pub async fn create_customers_batch(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<CustomerBatchRequest>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let items = body.0.items;
     let confirmed = duplicate_confirmed(&req);
-    let writer = writer(&principal, &request_id);
-    let viewer = viewer_of(&principal);
+    let acting = principal.0.clone();
     let today = state.today();
-    // The request language is task-local; the blocking closure runs on another thread.
-    let lang = Lang::current();
+    let lang = acting.lang;
     let results = state
         .db(move |conn| {
             // Custom-field definitions change rarely: read once for the whole batch.
-            let definitions = crate::customers::definitions(conn)?;
+            let definitions = application::customers::definitions(conn)?;
             let mut results = Vec::with_capacity(items.len());
             for (index, input) in items.into_iter().enumerate() {
-                let created = transaction(conn, |conn| {
-                    create_one(
-                        conn,
-                        &writer,
-                        &viewer,
-                        today,
-                        &definitions,
-                        input,
-                        confirmed,
-                    )
+                let created = application::transaction(conn, |conn| {
+                    create_one(conn, &acting, today, &definitions, input, confirmed)
                 })
+                .map_err(ApiError::from)
                 .and_then(|record| Customer::from_record(&record));
                 results.push(match created {
                     Ok(customer) => CustomerBatchItem {

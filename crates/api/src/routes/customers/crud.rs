@@ -10,25 +10,18 @@ use persistence::db::DbConnection;
 use uuid::Uuid;
 
 use super::model::Customer;
-use super::{scope_of, viewer_of, visible_customer};
-use crate::auth::plumbing::{transaction, TxError};
+use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
-use crate::conventions::{JsonBody, MergePatch, RequestId};
-use crate::customers::{self as service, duplicates, Author, HeldReferences, Viewer, Writer};
+use crate::conventions::{JsonBody, MergePatch};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use application::customers::{self as service, duplicates, Author, HeldReferences};
+use application::{Acting, AppError, AppResult};
 
 /// Header with which a client confirms it knows the new customer resembles existing
 /// ones and wants it created anyway.
 pub const CONFIRM_DUPLICATE_HEADER: &str = "Peyvand-Confirm-Duplicate";
-
-pub(super) fn writer(principal: &Principal, request_id: &RequestId) -> Writer {
-    Writer {
-        actor: principal.actor(Some(request_id.to_string())),
-        user_id: Some(principal.user_id),
-    }
-}
 
 /// Create a customer.
 ///
@@ -51,29 +44,19 @@ pub async fn create_customer(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<CustomerInput>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let confirmed = duplicate_confirmed(&req);
-    let writer = writer(&principal, &request_id);
-    let viewer = viewer_of(&principal);
+    let acting = principal.0.clone();
     let today = state.today();
     let input = body.0;
     let record = state
         .db(move |conn| {
-            transaction(conn, |conn| {
+            Ok(application::transaction(conn, |conn| {
                 let definitions = service::definitions(conn)?;
-                create_one(
-                    conn,
-                    &writer,
-                    &viewer,
-                    today,
-                    &definitions,
-                    input,
-                    confirmed,
-                )
-            })
+                create_one(conn, &acting, today, &definitions, input, confirmed)
+            })?)
         })
         .await?;
     let location = format!("/api/v1/customers/{}", record.row.id.0);
@@ -97,36 +80,35 @@ pub(super) fn duplicate_confirmed(req: &HttpRequest) -> bool {
 /// assignment rule, every field rule and, unless `confirmed`, the duplicate check.
 pub(super) fn create_one(
     conn: &mut DbConnection,
-    writer: &Writer,
-    viewer: &Viewer,
+    acting: &Acting,
     today: NaiveDate,
     definitions: &[CustomFieldDefinition],
     mut input: CustomerInput,
     confirmed: bool,
-) -> Result<CustomerRecord, TxError> {
-    service::apply_defaults(conn, &mut input, writer)?;
-    service::check_assignment(conn, &viewer.scope, &input)?;
+) -> AppResult<CustomerRecord> {
+    service::apply_defaults(conn, &mut input, acting)?;
+    service::check_assignment(conn, acting, &input)?;
     let checked = service::check(
         conn,
         input,
         HeldReferences::default(),
-        Author::Caller(*viewer),
+        Author::Caller(acting),
         today,
         definitions,
     )?;
     if !confirmed {
         let evidence = duplicates::evidence_of_input(&checked.input);
-        let likely: Vec<_> = duplicates::candidates(conn, &evidence, None, &viewer.scope)?
+        let likely: Vec<_> = duplicates::candidates(conn, &evidence, None, acting)?
             .into_iter()
             .filter(|c| c.score >= DUPLICATE_THRESHOLD)
             .collect();
         if !likely.is_empty() {
             let candidates =
-                serde_json::to_value(likely).map_err(|err| ApiError::Internal(err.to_string()))?;
-            return Err(TxError::Api(ApiError::LikelyDuplicate(candidates)));
+                serde_json::to_value(likely).map_err(|err| AppError::Internal(err.to_string()))?;
+            return Err(AppError::LikelyDuplicate(candidates));
         }
     }
-    service::create(conn, writer, &checked, "created")
+    service::create(conn, acting, &checked, "created")
 }
 
 /// Get a customer.
@@ -145,9 +127,9 @@ pub async fn get_customer(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsRead)?;
     let id = id.into_inner();
-    let scope = scope_of(&principal);
+    let acting = principal.0.clone();
     let record = state
-        .db(move |conn| visible_customer(conn, &scope, id))
+        .db(move |conn| Ok(application::customers::visible(conn, &acting, id)?))
         .await?;
     Ok(etag::single(
         &req,
@@ -177,42 +159,45 @@ pub async fn update_customer(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let id = id.into_inner();
-    let viewer = viewer_of(&principal);
-    let scope = viewer.scope;
-    let writer = writer(&principal, &request_id);
+    let acting = principal.0.clone();
     let today = state.today();
     let record = state
         .db(move |conn| {
             transaction(conn, |conn| {
-                let current = visible_customer(conn, &scope, id)?;
+                let current = application::customers::visible(conn, &acting, id)?;
                 if_match.check(id, current.row.version)?;
                 if current.row.erased_at.is_some() || current.row.merged_into_id.is_some() {
-                    return Err(TxError::Api(ApiError::Conflict(
+                    return Err(ApiError::Conflict(
                         "the customer was erased or merged and can no longer change".into(),
-                    )));
+                    ));
                 }
                 let before = current.to_input()?;
                 let after: CustomerInput = patch.apply(&before)?;
                 if after.owner_id != before.owner_id || after.team_id != before.team_id {
-                    service::check_assignment(conn, &scope, &after)?;
+                    service::check_assignment(conn, &acting, &after)?;
                 }
                 let definitions = service::definitions(conn)?;
                 let checked = service::check(
                     conn,
                     after,
                     HeldReferences::of(&current.row),
-                    Author::Caller(viewer),
+                    Author::Caller(&acting),
                     today,
                     &definitions,
                 )?;
-                service::update(conn, &writer, &current, &checked, "customer.update")
+                Ok(service::update(
+                    conn,
+                    &acting,
+                    &current,
+                    &checked,
+                    "customer.update",
+                )?)
             })
         })
         .await?;
@@ -239,18 +224,17 @@ pub async fn update_customer(
 pub async fn delete_customer(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsDelete)?;
     let id = id.into_inner();
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     state
         .db(move |conn| {
             transaction(conn, |conn| {
-                let current = visible_customer(conn, &scope, id)?;
+                let current = application::customers::visible(conn, &acting, id)?;
                 if_match.check(id, current.row.version)?;
                 persistence::customers::delete(conn, id)?;
                 audit::record(

@@ -11,14 +11,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{scope_of, visible_customer};
 use crate::auth::Principal;
-use crate::conventions::RequestId;
-use crate::customers::duplicates::{candidates, DuplicateCandidate};
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::{DuplicateScanPayload, DUPLICATE_SCAN};
 use crate::routes::jobs::{accepted, enqueue_audited, JobResource};
 use crate::state::AppState;
+use application::customers::duplicates::{candidates, DuplicateCandidate};
+use application::jobs::{DuplicateScanPayload, DUPLICATE_SCAN};
 
 /// Attempts of a scan job before it is marked failed.
 const SCAN_MAX_ATTEMPTS: i32 = 3;
@@ -61,11 +59,11 @@ pub async fn list_customer_duplicates(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsRead)?;
     let id = id.into_inner();
-    let scope = scope_of(&principal);
+    let acting = principal.0.clone();
     let data = state
         .db(move |conn| {
-            let record = visible_customer(conn, &scope, id)?;
-            Ok(candidates(conn, &evidence_of(&record), Some(id), &scope)?)
+            let record = application::customers::visible(conn, &acting, id)?;
+            Ok(candidates(conn, &evidence_of(&record), Some(id), &acting)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(DuplicateList {
@@ -94,13 +92,14 @@ pub async fn list_customer_duplicates(
 pub async fn start_duplicate_scan(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsDelete)?;
-    let actor = principal.actor(Some(request_id.to_string()));
-    let payload = serde_json::to_value(DuplicateScanPayload::for_scope(&scope_of(&principal)))
-        .map_err(|err| ApiError::Internal(err.to_string()))?;
-    let created_by = principal.user_id;
+    let actor = principal.audit_actor();
+    let payload = serde_json::to_value(DuplicateScanPayload {
+        acting: principal.0.clone(),
+    })
+    .map_err(|err| ApiError::Internal(err.to_string()))?;
+    let created_by = principal.id();
     let job = state
         .db(move |conn| {
             let new = NewJob {

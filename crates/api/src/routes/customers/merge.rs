@@ -1,35 +1,25 @@
 //! Merging duplicate customers (D-2) and undoing a merge; what is merged, moved and
-//! restored, and when an undo is refused, is described in `crate::customers::merge`.
+//! restored, and when an undo is refused, is described in `application::customers::merge`.
 //! Every customer a merge involves must be visible to the caller (404 otherwise).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
-use domain::validation::Violations;
 use persistence::customers::merges::{MergeRow, MovedRow, MovedRows, RemovedLink};
-use persistence::customers::search::Scope;
 use persistence::customers::CustomerRecord;
-use persistence::db::DbConnection;
-use persistence::PersistenceError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::crud::writer;
 use super::model::Customer;
-use super::{scope_of, visible_customer};
-use crate::auth::plumbing::{transaction, TxError};
 use crate::auth::Principal;
-use crate::conventions::{JsonBody, RequestId};
-use crate::customers::merge::{self as service, MergePlan};
-use crate::error::{ApiError, ApiResult};
+use crate::conventions::JsonBody;
+use crate::error::ApiResult;
 use crate::state::AppState;
-
-/// Most customers merged into one at a time.
-const MAX_LOSERS: usize = 20;
+use application::customers::merge::{self as service, MergeOrder};
 
 #[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
@@ -160,43 +150,14 @@ pub struct MergePreview {
     pub moved: MergeMoves,
 }
 
-fn check_request(request: &MergeRequest) -> ApiResult<()> {
-    let mut v = Violations::default();
-    if request.loser_ids.is_empty() || request.loser_ids.len() > MAX_LOSERS {
-        v.push(
-            "loser_ids",
-            "invalid_length",
-            format!("must list 1 to {MAX_LOSERS} customers"),
-        );
-    }
-    let mut seen = HashSet::new();
-    for (i, id) in request.loser_ids.iter().enumerate() {
-        if *id == request.winner_id {
-            v.push(
-                format!("loser_ids[{i}]"),
-                "is_winner",
-                "the winner cannot be merged into itself",
-            );
-        } else if !seen.insert(*id) {
-            v.push(format!("loser_ids[{i}]"), "duplicate", "is listed twice");
+impl MergeRequest {
+    fn order(&self) -> MergeOrder {
+        MergeOrder {
+            winner_id: self.winner_id,
+            loser_ids: self.loser_ids.clone(),
+            field_choices: self.field_choices.clone(),
         }
     }
-    v.into_result().map_err(ApiError::Validation)
-}
-
-/// The winner and losers, each visible to `scope`.
-fn load_involved(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    winner: Uuid,
-    losers: &[Uuid],
-) -> ApiResult<(CustomerRecord, Vec<CustomerRecord>)> {
-    let winner = visible_customer(conn, scope, winner)?;
-    let losers = losers
-        .iter()
-        .map(|id| visible_customer(conn, scope, *id))
-        .collect::<ApiResult<_>>()?;
-    Ok((winner, losers))
 }
 
 /// Merge customers.
@@ -224,26 +185,17 @@ fn load_involved(
 pub async fn merge_customers(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<MergeRequest>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsDelete)?;
     let request = body.0;
-    check_request(&request)?;
-    let scope = scope_of(&principal);
-    let writer = writer(&principal, &request_id);
+    let order = request.order();
+    let acting = principal.0.clone();
     let today = state.today();
-    let involved: Vec<Uuid> = std::iter::once(request.winner_id)
-        .chain(request.loser_ids.iter().copied())
-        .collect();
-    let plan_merge = move |conn: &mut DbConnection| -> Result<MergePlan, TxError> {
-        let (winner, losers) = load_involved(conn, &scope, request.winner_id, &request.loser_ids)?;
-        service::plan(conn, winner, losers, &request.field_choices, today)
-    };
     if request.dry_run {
         let preview = state
             .db(move |conn| {
-                let plan = plan_merge(conn)?;
+                let plan = service::preview(conn, &acting, &order, today)?;
                 let mut meta = plan.winner.meta();
                 meta.version += 1;
                 meta.updated_at = persistence::now();
@@ -259,14 +211,7 @@ pub async fn merge_customers(
     }
     let outcome = state
         .db(move |conn| {
-            let (merge, customer) = transaction(conn, |conn| {
-                // Concurrent merges over the same customers wait here for each other,
-                // and the later one then finds a customer already merged (409) instead
-                // of deadlocking or failing a version check.
-                persistence::customers::lock_for_update(conn, &involved)?;
-                let plan = plan_merge(conn)?;
-                service::execute(conn, &writer, plan)
-            })?;
+            let (merge, customer) = service::merge(conn, &acting, &order, today)?;
             Ok(MergeOutcome {
                 merge: CustomerMerge::from_row(&merge)?,
                 customer: Customer::from_record(&customer)?,
@@ -279,31 +224,6 @@ pub async fn merge_customers(
             format!("/api/v1/customers/merges/{}", outcome.merge.id),
         ))
         .json(outcome))
-}
-
-/// The merge `id` with the customers it involved, all visible to `scope` (404
-/// otherwise). A loser deleted since the merge is missing from the list.
-fn visible_merge(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    id: Uuid,
-) -> ApiResult<(MergeRow, CustomerRecord, Vec<CustomerRecord>)> {
-    let merge = persistence::customers::merges::find(conn, id)?;
-    let winner = visible_customer(conn, scope, merge.customer_id.0)?;
-    let loser_ids = merge.losers()?;
-    let mut losers = Vec::with_capacity(loser_ids.len());
-    for loser in &loser_ids {
-        match visible_customer(conn, scope, *loser) {
-            Ok(record) => losers.push(record),
-            Err(ApiError::NotFound)
-                if matches!(
-                    persistence::customers::find_row(conn, *loser),
-                    Err(PersistenceError::NotFound)
-                ) => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok((merge, winner, losers))
 }
 
 /// Get a merge.
@@ -324,10 +244,10 @@ pub async fn get_customer_merge(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsRead)?;
     let id = merge_id.into_inner();
-    let scope = scope_of(&principal);
+    let acting = principal.0.clone();
     let merge = state
         .db(move |conn| {
-            let (merge, ..) = visible_merge(conn, &scope, id)?;
+            let (merge, ..) = service::visible_merge(conn, &acting, id)?;
             CustomerMerge::from_row(&merge)
         })
         .await?;
@@ -355,35 +275,15 @@ pub async fn get_customer_merge(
 pub async fn undo_customer_merge(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     merge_id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsDelete)?;
     let id = merge_id.into_inner();
-    let scope = scope_of(&principal);
-    let writer = writer(&principal, &request_id);
+    let acting = principal.0.clone();
     let today = state.today();
     let outcome = state
         .db(move |conn| {
-            let (merge, customer) = transaction(conn, |conn| {
-                // The same lock order as a merge, so an undo and a merge (or two undos)
-                // over the same customers queue instead of deadlocking.
-                let recorded = persistence::customers::merges::find(conn, id)?;
-                let mut involved = recorded.losers()?;
-                involved.push(recorded.customer_id.0);
-                persistence::customers::lock_for_update(conn, &involved)?;
-                let (merge, winner, losers) = visible_merge(conn, &scope, id)?;
-                if let Some(deleted) = merge
-                    .losers()?
-                    .iter()
-                    .find(|id| !losers.iter().any(|loser| loser.row.id.0 == **id))
-                {
-                    return Err(TxError::Api(ApiError::Conflict(format!(
-                        "customer {deleted} was deleted since the merge"
-                    ))));
-                }
-                service::undo(conn, &writer, &merge, &winner, &losers, today)
-            })?;
+            let (merge, customer) = service::undo_merge(conn, &acting, id, today)?;
             Ok(MergeOutcome {
                 merge: CustomerMerge::from_row(&merge)?,
                 customer: Customer::from_record(&customer)?,

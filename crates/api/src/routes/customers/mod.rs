@@ -12,21 +12,10 @@ mod notes;
 mod overview;
 mod personnel;
 mod privacy;
-pub mod search;
+mod search;
 
 use actix_web::web;
-use domain::authz::Permission;
-use persistence::customers::search::Scope;
-use persistence::customers::CustomerRecord;
-use persistence::db::DbConnection;
 use utoipa::OpenApi;
-use uuid::Uuid;
-
-use crate::auth::Principal;
-use crate::customers::Viewer;
-use crate::error::{ApiError, ApiResult};
-
-pub use search::CustomerSearch;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -75,11 +64,11 @@ pub use search::CustomerSearch;
         domain::customers::ConsentChannel,
         domain::customers::ConsentPurpose,
         domain::customers::DuplicateReason,
-        crate::customers::duplicates::DuplicateCandidate,
+        application::customers::duplicates::DuplicateCandidate,
         duplicates::DuplicateList,
-        crate::jobs::DuplicateScanReport,
-        crate::jobs::DuplicateGroup,
-        crate::jobs::DuplicatePair,
+        application::jobs::DuplicateScanReport,
+        application::jobs::DuplicateGroup,
+        application::jobs::DuplicatePair,
         merge::MergeRequest,
         merge::MergeOutcome,
         merge::MergePreview,
@@ -118,36 +107,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(privacy::get_personal_data)
         .service(privacy::erase_customer)
         .service(duplicates::list_customer_duplicates);
-}
-
-/// The caller's visibility as a query scope.
-pub fn scope_of(principal: &Principal) -> Scope {
-    Scope {
-        visibility: principal.visibility,
-        user_id: principal.user_id,
-        team_id: principal.team_id,
-    }
-}
-
-/// What the caller may look up, for the references of what they write.
-pub fn viewer_of(principal: &Principal) -> Viewer {
-    Viewer {
-        scope: scope_of(principal),
-        reads_users: principal.can(Permission::UsersRead),
-    }
-}
-
-/// The customer `id` if the scope may see it; 404 otherwise (not 403, so that ids of
-/// other owners' customers cannot be probed).
-pub fn visible_customer(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    id: Uuid,
-) -> ApiResult<CustomerRecord> {
-    let record = persistence::customers::find(conn, id)?;
-    if scope.can_see(&record.row) {
-        Ok(record)
-    } else {
-        Err(ApiError::NotFound)
-    }
 }

@@ -14,12 +14,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{scope_of, visible_customer};
-use crate::auth::plumbing::{transaction, TxError};
+use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
 use crate::conventions::pagination::{invalid_cursor, Cursor};
-use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -87,7 +86,7 @@ fn audit_note(
     actor: &persistence::audit::Actor,
     action: &str,
     note: &NoteRow,
-) -> Result<(), TxError> {
+) -> Result<(), ApiError> {
     // Recorded against the customer so that erasure finds and redacts it.
     audit::record(
         conn,
@@ -116,22 +115,21 @@ fn audit_note(
 pub async fn create_note(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     body: JsonBody<NoteInput>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let customer = id.into_inner();
     let text = validate(&body.0)?;
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     let now = DbTime(persistence::now());
     let row = NoteRow {
         id: DbUuid(Uuid::now_v7()),
         customer_id: DbUuid(customer),
         kind: body.0.kind.as_str().to_string(),
         body: text,
-        author_id: Some(DbUuid(principal.user_id)),
+        author_id: Some(DbUuid(principal.id())),
         created_at: now,
         updated_at: now,
         version: 1,
@@ -139,7 +137,7 @@ pub async fn create_note(
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
-                visible_customer(conn, &scope, customer)?;
+                application::customers::visible(conn, &acting, customer)?;
                 persistence::notes::insert(conn, &row)?;
                 audit_note(conn, &actor, "customer.note.create", &row)?;
                 Ok(row)
@@ -172,7 +170,7 @@ pub async fn list_notes(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsRead)?;
     let customer = id.into_inner();
-    let scope = scope_of(&principal);
+    let acting = principal.0.clone();
     let before = match page.keyset(NOTE_ORDER)? {
         None => None,
         Some(keyset) => match keyset.values.as_slice() {
@@ -182,13 +180,13 @@ pub async fn list_notes(
                     .with_timezone(&Utc),
                 keyset.id,
             )),
-            _ => return Err(invalid_cursor().into()),
+            _ => return Err(invalid_cursor()),
         },
     };
     let limit = page.limit as i64;
     let rows = state
         .db(move |conn| {
-            visible_customer(conn, &scope, customer)?;
+            application::customers::visible(conn, &acting, customer)?;
             Ok(persistence::notes::list(conn, customer, before, limit)?)
         })
         .await?;
@@ -212,8 +210,7 @@ pub async fn list_notes(
 }
 
 fn may_edit(principal: &Principal, note: &NoteRow) -> bool {
-    principal.visibility == Visibility::All
-        || note.author_id.map(|id| id.0) == Some(principal.user_id)
+    principal.visibility == Visibility::All || note.author_id.map(|id| id.0) == Some(principal.id())
 }
 
 /// Change a note (JSON Merge Patch; author or `all` visibility only).
@@ -233,22 +230,21 @@ pub async fn update_note(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let (customer, note_id) = path.into_inner();
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
-                visible_customer(conn, &scope, customer)?;
+                application::customers::visible(conn, &acting, customer)?;
                 let current = persistence::notes::find(conn, customer, note_id)?;
                 if !may_edit(&principal, &current) {
-                    return Err(TxError::Api(ApiError::Forbidden));
+                    return Err(ApiError::Forbidden);
                 }
                 if_match.check(note_id, current.version)?;
                 let before = NoteInput {
@@ -289,21 +285,20 @@ pub async fn update_note(
 pub async fn delete_note(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let (customer, note_id) = path.into_inner();
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     state
         .db(move |conn| {
             transaction(conn, |conn| {
-                visible_customer(conn, &scope, customer)?;
+                application::customers::visible(conn, &acting, customer)?;
                 let current = persistence::notes::find(conn, customer, note_id)?;
                 if !may_edit(&principal, &current) {
-                    return Err(TxError::Api(ApiError::Forbidden));
+                    return Err(ApiError::Forbidden);
                 }
                 if_match.check(note_id, current.version)?;
                 persistence::notes::delete(conn, customer, note_id)?;

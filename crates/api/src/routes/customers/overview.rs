@@ -15,7 +15,7 @@ use super::model::Customer;
 use super::notes::Note;
 use super::personnel::Personnel;
 use super::privacy::{consents_of, Consents};
-use super::{scope_of, visible_customer};
+
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -138,10 +138,10 @@ pub async fn get_customer_overview(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsRead)?;
     let customer = id.into_inner();
-    let scope = scope_of(&principal);
+    let acting = principal.0.clone();
     let overview = state
         .db(move |conn| {
-            let record = visible_customer(conn, &scope, customer)?;
+            let record = application::customers::visible(conn, &acting, customer)?;
             let owner = match record.row.owner_id {
                 Some(owner) => {
                     persistence::users::find(conn, owner.0)

@@ -13,11 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{scope_of, visible_customer};
-use crate::auth::plumbing::{transaction, TxError};
+use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
-use crate::conventions::{JsonBody, MergePatch, RequestId};
+use crate::conventions::{JsonBody, MergePatch};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -106,7 +105,7 @@ fn audit_link(
     actor: &persistence::audit::Actor,
     action: &str,
     row: &PersonnelRow,
-) -> Result<(), TxError> {
+) -> Result<(), ApiError> {
     audit::record(
         conn,
         actor,
@@ -138,7 +137,6 @@ fn audit_link(
 pub async fn add_personnel(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     body: JsonBody<AddPersonnelRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -146,8 +144,8 @@ pub async fn add_personnel(
     let organization = id.into_inner();
     let request = body.0;
     let (role, unit) = tidy(request.role, request.unit)?;
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     let now = DbTime(persistence::now());
     let row = PersonnelRow {
         id: DbUuid(Uuid::now_v7()),
@@ -163,30 +161,30 @@ pub async fn add_personnel(
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
-                let org = visible_customer(conn, &scope, organization)?;
+                let org = application::customers::visible(conn, &acting, organization)?;
                 if org.row.kind != "organization" {
-                    return Err(TxError::Api(ApiError::field(
+                    return Err(ApiError::field(
                         "id",
                         "not_an_organization",
                         "personnel can be listed only at an organization",
-                    )));
+                    ));
                 }
                 let person = persistence::customers::find(conn, row.person_id.0).map_err(|_| {
                     ApiError::field("person_id", "not_found", "no customer with this id")
                 })?;
-                if !scope.can_see(&person.row) {
-                    return Err(TxError::Api(ApiError::field(
+                if !acting.scope().can_see(&person.row) {
+                    return Err(ApiError::field(
                         "person_id",
                         "not_found",
                         "no customer with this id",
-                    )));
+                    ));
                 }
                 if person.row.kind != "person" {
-                    return Err(TxError::Api(ApiError::field(
+                    return Err(ApiError::field(
                         "person_id",
                         "not_a_person",
                         "must be a customer of kind person",
-                    )));
+                    ));
                 }
                 persistence::personnel::insert(conn, &row)?;
                 audit_link(conn, &actor, "customer.personnel.add", &row)?;
@@ -219,10 +217,10 @@ pub async fn list_personnel(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsRead)?;
     let customer = id.into_inner();
-    let scope = scope_of(&principal);
+    let acting = principal.0.clone();
     let rows = state
         .db(move |conn| {
-            let record = visible_customer(conn, &scope, customer)?;
+            let record = application::customers::visible(conn, &acting, customer)?;
             Ok(persistence::personnel::of_customer(
                 conn,
                 customer,
@@ -250,19 +248,18 @@ pub async fn update_personnel(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let (organization, link) = path.into_inner();
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
-                visible_customer(conn, &scope, organization)?;
+                application::customers::visible(conn, &acting, organization)?;
                 let current = persistence::personnel::find(conn, organization, link)?;
                 if_match.check(link, current.version)?;
                 let before = PersonnelPatch {
@@ -305,18 +302,17 @@ pub async fn update_personnel(
 pub async fn remove_personnel(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsWrite)?;
     let (organization, link) = path.into_inner();
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     state
         .db(move |conn| {
             transaction(conn, |conn| {
-                visible_customer(conn, &scope, organization)?;
+                application::customers::visible(conn, &acting, organization)?;
                 let current = persistence::personnel::find(conn, organization, link)?;
                 if_match.check(link, current.version)?;
                 persistence::personnel::delete(conn, organization, link)?;

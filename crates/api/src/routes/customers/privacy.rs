@@ -24,10 +24,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::Customer;
-use super::{scope_of, visible_customer};
-use crate::auth::plumbing::{transaction, TxError};
+
+use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
-use crate::conventions::{JsonBody, RequestId};
+use crate::conventions::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -117,7 +117,6 @@ pub struct Consents {
 pub async fn record_consent(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     body: JsonBody<ConsentRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -137,8 +136,8 @@ pub async fn record_consent(
         v.push("evidence", "too_long", "must be at most 500 characters");
     }
     v.into_result().map_err(ApiError::Validation)?;
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     let row = ConsentEventRow {
         id: DbUuid(Uuid::now_v7()),
         customer_id: DbUuid(customer),
@@ -147,15 +146,15 @@ pub async fn record_consent(
         granted: request.granted,
         source,
         evidence,
-        recorded_by: Some(DbUuid(principal.user_id)),
+        recorded_by: Some(DbUuid(principal.id())),
         recorded_at: DbTime(persistence::now()),
     };
     let row = state
         .db(move |conn| {
             transaction(conn, |conn| {
-                let record = visible_customer(conn, &scope, customer)?;
+                let record = application::customers::visible(conn, &acting, customer)?;
                 if record.row.erased_at.is_some() {
-                    return Err(TxError::Api(ApiError::Conflict("the customer was erased".into())));
+                    return Err(ApiError::Conflict("the customer was erased".into()));
                 }
                 persistence::consents::record(conn, &row)?;
                 audit::record(
@@ -190,10 +189,10 @@ pub async fn list_consents(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsRead)?;
     let customer = id.into_inner();
-    let scope = scope_of(&principal);
+    let acting = principal.0.clone();
     let consents = state
         .db(move |conn| {
-            visible_customer(conn, &scope, customer)?;
+            application::customers::visible(conn, &acting, customer)?;
             consents_of(conn, customer)
         })
         .await?;
@@ -309,10 +308,10 @@ pub async fn get_personal_data(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::PrivacyManage)?;
     let customer = id.into_inner();
-    let scope = scope_of(&principal);
+    let acting = principal.0.clone();
     let data = state
         .db(move |conn| {
-            let record = visible_customer(conn, &scope, customer)?;
+            let record = application::customers::visible(conn, &acting, customer)?;
             refuse_merged(&record)?;
             let ids = with_merged(conn, customer)?;
             let mut personnel = persistence::personnel::of_organization(conn, customer)?;
@@ -451,21 +450,18 @@ pub struct Erasure {
 pub async fn erase_customer(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::PrivacyManage)?;
     let customer = id.into_inner();
-    let scope = scope_of(&principal);
-    let actor = principal.actor(Some(request_id.to_string()));
+    let acting = principal.0.clone();
+    let actor = principal.audit_actor();
     let (record, erased, log_truncated) = state
         .db(move |conn| {
             let (record, erased) = transaction(conn, |conn| {
-                let current = visible_customer(conn, &scope, customer)?;
+                let current = application::customers::visible(conn, &acting, customer)?;
                 if current.row.erased_at.is_some() {
-                    return Err(TxError::Api(ApiError::Conflict(
-                        "the customer was already erased".into(),
-                    )));
+                    return Err(ApiError::Conflict("the customer was already erased".into()));
                 }
                 refuse_merged(&current)?;
                 let now = persistence::now();

@@ -13,9 +13,9 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::auth::plumbing::{created_after, creation_cursor, transaction};
-use crate::auth::{password, AuthMethod, Principal};
+use crate::auth::{password, Principal};
 use crate::conventions::etag::{self, IfMatch};
-use crate::conventions::{JsonBody, MergePatch, Page, PageParams, RequestId};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -88,7 +88,6 @@ fn user_response(req: &HttpRequest, row: &UserRow) -> ApiResult<HttpResponse> {
 pub async fn create_user(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::UsersManage)?;
@@ -107,7 +106,7 @@ pub async fn create_user(
     }
     violations.into_result().map_err(ApiError::Validation)?;
     let password_hash = password::hash_blocking(request.password).await?;
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let now = DbTime(persistence::now());
     let row = UserRow {
         id: DbUuid(Uuid::now_v7()),
@@ -215,7 +214,7 @@ pub async fn get_me(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> ApiResult<HttpResponse> {
-    respond_with_user(&req, &state, principal.user_id).await
+    respond_with_user(&req, &state, principal.id()).await
 }
 
 /// Change the caller's own password.
@@ -231,15 +230,14 @@ pub async fn get_me(
 pub async fn change_my_password(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     body: JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     // A leaked integration key must not be able to take over its owner's account.
-    let AuthMethod::User { session } = principal.via else {
+    let Some(session) = principal.session() else {
         return Err(ApiError::Forbidden);
     };
     let request = body.0;
-    let id = principal.user_id;
+    let id = principal.id();
     let current = state
         .db(move |conn| Ok(persistence::users::find(conn, id)?))
         .await?;
@@ -262,7 +260,7 @@ pub async fn change_my_password(
         ));
     }
     let new_hash = password::hash_blocking(request.new_password).await?;
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let ended = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -310,7 +308,7 @@ pub async fn get_user(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    if id != principal.user_id {
+    if id != principal.id() {
         principal.require(Permission::UsersRead)?;
     }
     respond_with_user(&req, &state, id).await
@@ -347,14 +345,13 @@ pub async fn update_user(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let is_admin = principal.can(Permission::UsersManage);
-    if !is_admin && id != principal.user_id {
+    if !is_admin && id != principal.id() {
         return Err(if principal.can(Permission::UsersRead) {
             ApiError::Forbidden
         } else {
@@ -393,7 +390,7 @@ pub async fn update_user(
     }) {
         violations.push("password", code, message);
     }
-    if is_admin && id == principal.user_id && (!after.is_active || after.role != Role::Admin) {
+    if is_admin && id == principal.id() && (!after.is_active || after.role != Role::Admin) {
         violations.push(
             if after.is_active { "role" } else { "is_active" },
             "not_allowed",
@@ -405,7 +402,7 @@ pub async fn update_user(
         Some(password) => Some(password::hash_blocking(password).await?),
         None => None,
     };
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     let (row, ended) = state
         .db(move |conn| {
             transaction(conn, |conn| {
@@ -482,18 +479,17 @@ fn revoke_credentials(
 pub async fn deactivate_user(
     state: web::Data<AppState>,
     principal: Principal,
-    request_id: RequestId,
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::UsersManage)?;
     let id = id.into_inner();
-    if id == principal.user_id {
+    if id == principal.id() {
         return Err(ApiError::Conflict(
             "admins cannot deactivate themselves".into(),
         ));
     }
-    let actor = principal.actor(Some(request_id.to_string()));
+    let actor = principal.audit_actor();
     state
         .db(move |conn| {
             transaction(conn, |conn| {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::model::User;
 use crate::auth::Principal;
-use crate::conventions::search::{Search, SearchRequest, Searchable};
+use crate::conventions::search::{SearchBody, SearchPage, SearchRequest, Searchable};
 use crate::conventions::Page;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -81,7 +81,7 @@ impl Searchable for UserSearch {
 pub async fn search_users(
     state: web::Data<AppState>,
     principal: Principal,
-    search: Search<UserSearch>,
+    search: SearchBody<UserSearch>,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::UsersRead)?;
     let criteria = search.criteria.clone();

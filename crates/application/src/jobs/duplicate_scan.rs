@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use domain::authz::Visibility;
 use domain::customers::{
     duplicate_score, scan_keys, DuplicateEvidence, DuplicateReason, DUPLICATE_THRESHOLD,
 };
@@ -22,6 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{connection, JobContext, JobError, JobHandler};
+use crate::acting::Acting;
 
 pub const DUPLICATE_SCAN: &str = "customers.duplicate_scan";
 
@@ -35,30 +35,11 @@ const MAX_GROUPS: usize = 1_000;
 /// Share of the progress bar the grouping queries take; scoring takes the rest.
 const GROUPING_SHARE: f64 = 0.4;
 
-/// Whose view the scan reports in: the scope of the user who started it.
+/// What a `customers.duplicate_scan` job is given.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DuplicateScanPayload {
-    pub visibility: Visibility,
-    pub user_id: Uuid,
-    pub team_id: Option<Uuid>,
-}
-
-impl DuplicateScanPayload {
-    pub fn for_scope(scope: &Scope) -> DuplicateScanPayload {
-        DuplicateScanPayload {
-            visibility: scope.visibility,
-            user_id: scope.user_id,
-            team_id: scope.team_id,
-        }
-    }
-
-    fn scope(&self) -> Scope {
-        Scope {
-            visibility: self.visibility,
-            user_id: self.user_id,
-            team_id: self.team_id,
-        }
-    }
+    /// Who started the scan, as they were then: the report shows only what they saw.
+    pub acting: Acting,
 }
 
 /// The result of a `customers.duplicate_scan` job.
@@ -109,7 +90,7 @@ impl JobHandler for DuplicateScanJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let payload: DuplicateScanPayload = serde_json::from_value(ctx.payload().clone())
             .map_err(|err| JobError::internal(format!("invalid payload: {err}")))?;
-        let report = scan(ctx, &payload.scope())?;
+        let report = scan(ctx, &payload.acting.scope())?;
         serde_json::to_value(report).map_err(JobError::internal)
     }
 }

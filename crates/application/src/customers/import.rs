@@ -29,10 +29,10 @@ use tabular::{InputRow, ReadLimits};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Author, Checked, HeldReferences, Viewer, Writer};
-use crate::auth::plumbing::TxError;
-use crate::error::ApiError;
-use crate::i18n::{self, Lang};
+use super::{Author, Checked, HeldReferences};
+use crate::acting::Acting;
+use crate::error::{AppError, AppResult};
+use crate::i18n;
 
 /// Rows listed in a report at most; the counts stay exact beyond it. Keeps the stored
 /// job result (and the dry-run response) bounded when a whole file is wrong.
@@ -250,7 +250,7 @@ impl ColumnPlan {
         headers: &[String],
         options: &ImportOptions,
         definitions: &[CustomFieldDefinition],
-    ) -> Result<ColumnPlan, ApiError> {
+    ) -> AppResult<ColumnPlan> {
         let mut violations = Vec::new();
         // Headers end up in the report (and a job's stored result), so one holding a
         // control character refuses the file rather than being echoed.
@@ -339,7 +339,7 @@ impl ColumnPlan {
                 fields,
             })
         } else {
-            Err(ApiError::Validation(violations))
+            Err(AppError::Invalid(violations))
         }
     }
 
@@ -383,13 +383,11 @@ impl ColumnPlan {
     }
 }
 
-/// Who imports, in what scope, and how.
+/// Who imports, on which day, and how.
 pub struct ImportContext {
-    pub writer: Writer,
-    pub viewer: Viewer,
+    pub acting: Acting,
     pub options: ImportOptions,
     pub today: NaiveDate,
-    pub lang: Lang,
 }
 
 /// The writes of an import that passed.
@@ -449,7 +447,7 @@ impl Importer {
     }
 
     /// Checks the next rows of the file (in file order).
-    pub fn add_rows(&mut self, conn: &mut DbConnection, rows: &[InputRow]) -> Result<(), TxError> {
+    pub fn add_rows(&mut self, conn: &mut DbConnection, rows: &[InputRow]) -> AppResult<()> {
         self.rows += rows.len();
         let mut pending = self.map_rows(conn, rows)?;
         self.resolve_tags(conn, &mut pending)?;
@@ -471,11 +469,7 @@ impl Importer {
 
     /// Applies each row to the customer it updates (found by its match key) or to a new
     /// one of the default kind.
-    fn map_rows(
-        &mut self,
-        conn: &mut DbConnection,
-        rows: &[InputRow],
-    ) -> Result<Vec<Pending>, TxError> {
+    fn map_rows(&mut self, conn: &mut DbConnection, rows: &[InputRow]) -> AppResult<Vec<Pending>> {
         let options = &self.context.options;
         let kind = options.kind.unwrap_or(CustomerKind::Person);
         let (cells, refused): (Vec<Vec<SheetCell<'_>>>, Vec<_>) = rows
@@ -549,17 +543,13 @@ impl Importer {
     }
 
     /// Owners and teams of new customers default as in `POST /customers`.
-    fn fill_defaults(
-        &self,
-        conn: &mut DbConnection,
-        pending: &mut [Pending],
-    ) -> Result<(), TxError> {
+    fn fill_defaults(&self, conn: &mut DbConnection, pending: &mut [Pending]) -> AppResult<()> {
         let mut new_inputs: Vec<CustomerInput> = pending
             .iter()
             .filter(|p| p.target.is_none())
             .map(|p| p.mapped.input.clone())
             .collect();
-        super::apply_defaults_many(conn, &mut new_inputs, &self.context.writer)?;
+        super::apply_defaults_many(conn, &mut new_inputs, &self.context.acting)?;
         for (row, input) in pending
             .iter_mut()
             .filter(|p| p.target.is_none())
@@ -572,13 +562,9 @@ impl Importer {
 
     /// The assignment rule of `POST`/`PATCH /customers`: it applies to new customers and
     /// to changed owners or teams.
-    fn check_assignments(
-        &self,
-        conn: &mut DbConnection,
-        pending: &mut [Pending],
-    ) -> Result<(), TxError> {
+    fn check_assignments(&self, conn: &mut DbConnection, pending: &mut [Pending]) -> AppResult<()> {
         let inputs: Vec<&CustomerInput> = pending.iter().map(|p| &p.mapped.input).collect();
-        let assignments = super::check_assignments(conn, &self.context.viewer.scope, &inputs)?;
+        let assignments = super::check_assignments(conn, &self.context.acting, &inputs)?;
         for (row, violations) in pending.iter_mut().zip(assignments) {
             let reassigned = row.target.as_ref().is_none_or(|record| {
                 record.row.owner_id.map(|id| id.0) != row.mapped.input.owner_id
@@ -597,7 +583,7 @@ impl Importer {
         &self,
         conn: &mut DbConnection,
         pending: &mut [Pending],
-    ) -> Result<Vec<Option<Checked>>, TxError> {
+    ) -> AppResult<Vec<Option<Checked>>> {
         let checked = super::check_many(
             conn,
             pending
@@ -610,7 +596,7 @@ impl Importer {
                     (p.mapped.input.clone(), held.unwrap_or_default())
                 })
                 .collect(),
-            Author::Caller(self.context.viewer),
+            Author::Caller(&self.context.acting),
             self.context.today,
             &self.definitions,
         )?;
@@ -638,10 +624,11 @@ impl Importer {
         &self,
         conn: &mut DbConnection,
         keys: &[Vec<String>],
-    ) -> Result<Vec<Result<Option<CustomerRecord>, FieldViolation>>, TxError> {
+    ) -> AppResult<Vec<Result<Option<CustomerRecord>, FieldViolation>>> {
         let Some(key) = self.context.options.match_on else {
             return Ok(keys.iter().map(|_| Ok(None)).collect());
         };
+        let scope = self.context.acting.scope();
         let values: Vec<String> = keys
             .iter()
             .flatten()
@@ -686,7 +673,7 @@ impl Importer {
                         let record = records.get(id).ok_or_else(|| {
                             FieldViolation::new(field, "not_found", "the matching customer vanished")
                         })?;
-                        if !self.context.viewer.scope.can_see(&record.row) {
+                        if !scope.can_see(&record.row) {
                             Err(FieldViolation::new(
                                 field,
                                 "not_allowed",
@@ -714,11 +701,7 @@ impl Importer {
 
     /// Turns the `tag_names` of each row into tag ids (added to the customer's tags);
     /// names that are no tag are problems of the row.
-    fn resolve_tags(
-        &self,
-        conn: &mut DbConnection,
-        pending: &mut [Pending],
-    ) -> Result<(), TxError> {
+    fn resolve_tags(&self, conn: &mut DbConnection, pending: &mut [Pending]) -> AppResult<()> {
         let keys: Vec<String> = pending
             .iter()
             .flat_map(|p| &p.mapped.tag_names)
@@ -763,7 +746,7 @@ impl Importer {
         conn: &mut DbConnection,
         pending: &mut [Pending],
         checked: &[Option<Checked>],
-    ) -> Result<(), TxError> {
+    ) -> AppResult<()> {
         let national_of = |input: &CustomerInput| {
             input
                 .national_code
@@ -832,7 +815,7 @@ impl Importer {
         if self.rejected.len() >= MAX_REPORTED_ROWS {
             return;
         }
-        let lang = self.context.lang;
+        let lang = self.context.acting.lang;
         let errors = row
             .problems
             .into_iter()
@@ -881,7 +864,7 @@ fn holders(
     conn: &mut DbConnection,
     key: CustomerKey,
     values: &[String],
-) -> Result<HashMap<String, Vec<Uuid>>, TxError> {
+) -> AppResult<HashMap<String, Vec<Uuid>>> {
     let mut holders: HashMap<String, Vec<Uuid>> = HashMap::new();
     for (value, row) in find_by_key(conn, key, values)? {
         holders.entry(value).or_default().push(row.id.0);
@@ -899,16 +882,12 @@ fn duplicate_in_file(field: &str, first_row: usize) -> FieldViolation {
 
 /// Writes an import that passed; call it inside one transaction, which the caller
 /// commits only when everything is written.
-pub fn write(
-    conn: &mut DbConnection,
-    writer: &Writer,
-    writes: &ImportWrites,
-) -> Result<(), TxError> {
-    super::create_many(conn, writer, &writes.creates, "imported")?;
+pub fn write(conn: &mut DbConnection, acting: &Acting, writes: &ImportWrites) -> AppResult<()> {
+    super::create_many(conn, acting, &writes.creates, "imported")?;
     let updates: Vec<(&CustomerRecord, &Checked)> = writes
         .updates
         .iter()
         .map(|(record, checked)| (record, checked))
         .collect();
-    super::update_many(conn, writer, &updates, "customer.update")
+    super::update_many(conn, acting, &updates, "customer.update")
 }

@@ -10,18 +10,17 @@ mod audit_verify;
 mod customer_export;
 mod customer_import;
 mod duplicate_scan;
-mod on_behalf;
 mod worker;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::error::ApiError;
-use crate::i18n::Lang;
 use persistence::db::DbPool;
 use persistence::PersistenceError;
 use serde_json::Value;
 use uuid::Uuid;
+
+use crate::error::AppError;
 
 pub use audit_verify::{AuditVerifyJob, ChainVerification, AUDIT_VERIFY};
 pub use customer_export::{
@@ -32,7 +31,6 @@ pub use duplicate_scan::{
     DuplicateGroup, DuplicatePair, DuplicateScanJob, DuplicateScanPayload, DuplicateScanReport,
     DUPLICATE_SCAN,
 };
-pub use on_behalf::OnBehalf;
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
 /// Why a job attempt failed, split by audience: a stable code and, for failures the
@@ -67,11 +65,11 @@ impl JobFailure {
         }
     }
 
-    /// An API error met while doing the job's work: what the API would show a client
-    /// (validation rules, a conflict) stays visible; internal errors go to the log.
-    pub fn from_api(err: ApiError) -> JobFailure {
+    /// The one place a use case's error becomes a job failure: what the API would show
+    /// a client (broken rules, a conflict) stays visible; the rest goes to the log.
+    pub fn from_app(err: AppError) -> JobFailure {
         match err {
-            ApiError::Validation(violations) => JobFailure::for_user(
+            AppError::Invalid(violations) => JobFailure::for_user(
                 "validation_failed",
                 violations
                     .iter()
@@ -79,12 +77,19 @@ impl JobFailure {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            ApiError::Internal(_) | ApiError::Unavailable(_) | ApiError::ConcurrentUpdate(_) => {
-                JobFailure::internal(err.code(), &err)
-            }
+            AppError::Storage(_)
+            | AppError::Internal(_)
+            | AppError::Unavailable(_)
+            | AppError::ConcurrentUpdate(_) => JobFailure::internal(err.code(), &err),
+            AppError::BadParameter(violation) => JobFailure::for_user(
+                "validation_failed",
+                format!("{}: {}", violation.field, violation.message),
+            ),
+            AppError::Conflict(what) => JobFailure::for_user("conflict", what),
+            AppError::Gone(what) => JobFailure::for_user("gone", what),
             other => JobFailure {
                 code: other.code(),
-                detail: other.to_problem(Lang::En).detail,
+                detail: None,
                 internal: None,
             },
         }
@@ -126,8 +131,8 @@ pub enum JobError {
 impl JobError {
     /// A payload that no retry can make valid (e.g. it names a custom field deleted since
     /// the job was queued), naming each broken rule.
-    pub fn invalid(err: ApiError) -> JobError {
-        JobError::Permanent(JobFailure::from_api(err))
+    pub fn invalid(err: AppError) -> JobError {
+        JobError::Permanent(JobFailure::from_app(err))
     }
 
     /// A broken payload or result document: the job's own data, which no retry mends
@@ -146,11 +151,16 @@ pub const STORAGE_ERROR: &str = "storage_error";
 /// transaction gone.
 impl From<PersistenceError> for JobError {
     fn from(err: PersistenceError) -> Self {
-        let code = match err {
-            PersistenceError::Contention(_) | PersistenceError::StaleVersion => "concurrent_update",
-            _ => STORAGE_ERROR,
-        };
-        JobError::Retryable(JobFailure::internal(code, err))
+        JobError::Retryable(JobFailure::from_app(err.into()))
+    }
+}
+
+/// A use case failing inside a job: anything may pass on a later attempt (a lost
+/// connection, a concurrent change that broke a unique code or a version check), which
+/// does the work again from the start.
+impl From<AppError> for JobError {
+    fn from(err: AppError) -> Self {
+        JobError::Retryable(JobFailure::from_app(err))
     }
 }
 
@@ -254,7 +264,7 @@ mod tests {
 
     #[test]
     fn failures_show_what_the_owner_can_fix_and_log_the_rest() {
-        let rows = JobFailure::from_api(ApiError::Validation(vec![FieldViolation::new(
+        let rows = JobFailure::from_app(AppError::Invalid(vec![FieldViolation::new(
             "custom_fields.branch",
             "unknown_field",
             "no such custom field",
@@ -265,13 +275,13 @@ mod tests {
             Some("custom_fields.branch: no such custom field")
         );
 
-        let conflict = JobFailure::from_api(ApiError::Conflict("the code is taken".into()));
+        let conflict = JobFailure::from_app(AppError::Conflict("the code is taken".into()));
         assert_eq!(
             (conflict.code, conflict.detail.as_deref()),
             ("conflict", Some("the code is taken"))
         );
 
-        let internal = JobFailure::from_api(ApiError::Internal(
+        let internal = JobFailure::from_app(AppError::Internal(
             "database error: relation \"audit_events\" does not exist".into(),
         ));
         assert_eq!(

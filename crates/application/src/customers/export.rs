@@ -17,8 +17,8 @@ use tabular::{Cell, Format};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::conventions::search::SearchRequest;
-use crate::error::ApiError;
+use crate::error::{AppError, AppResult};
+use crate::search::SearchRequest;
 
 /// A column of an export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub fn columns(
     requested: Option<&[String]>,
     include_custom: bool,
     definitions: &[CustomFieldDefinition],
-) -> Result<Vec<ExportColumn>, ApiError> {
+) -> AppResult<Vec<ExportColumn>> {
     let mut columns = match requested {
         None => std::iter::once(ExportColumn::Id)
             .chain(default_fields().into_iter().map(ExportColumn::Field))
@@ -94,10 +94,10 @@ pub fn columns(
                 }
             }
             if !violations.is_empty() {
-                return Err(ApiError::Validation(violations));
+                return Err(AppError::Invalid(violations));
             }
             if columns.is_empty() {
-                return Err(ApiError::field(
+                return Err(AppError::field(
                     "columns",
                     "too_short",
                     "name at least one column",

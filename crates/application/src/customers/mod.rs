@@ -7,6 +7,7 @@ pub mod duplicates;
 pub mod export;
 pub mod import;
 pub mod merge;
+pub mod search;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -17,24 +18,15 @@ use domain::customers::{
     LifecycleStage,
 };
 use domain::validation::{FieldViolation, Violations};
-use persistence::audit::{self, Actor, DigestedEvent, NewAuditEvent};
+use persistence::audit::{self, DigestedEvent, NewAuditEvent};
 use persistence::customers::history::{self, LifecycleTransitionRow, OwnerChangeRow};
-use persistence::customers::search::Scope;
 use persistence::customers::{CustomerMeta, CustomerRecord, CustomerRow};
 use persistence::db::DbConnection;
 use persistence::sql_types::{DbTime, DbUuid};
 use uuid::Uuid;
 
-use crate::auth::plumbing::TxError;
-use crate::error::ApiError;
-
-/// Who writes, for defaults (owner) and history rows.
-#[derive(Debug, Clone)]
-pub struct Writer {
-    pub actor: Actor,
-    /// The acting user; the default owner of what they create.
-    pub user_id: Option<Uuid>,
-}
+use crate::acting::Acting;
+use crate::error::{AppError, AppResult};
 
 /// A customer ready to be stored: normalised input and typed custom values.
 #[derive(Debug, Clone)]
@@ -43,24 +35,16 @@ pub struct Checked {
     pub custom: Vec<(String, CustomValue)>,
 }
 
-/// What a caller may look up: the customers in `scope`, and other users only with
-/// `users:read`.
-#[derive(Debug, Clone, Copy)]
-pub struct Viewer {
-    pub scope: Scope,
-    pub reads_users: bool,
-}
-
 /// Who wrote the input being checked, which decides what its references may name.
 #[derive(Debug, Clone, Copy)]
-pub enum Author {
-    /// The service itself (a merge or its undo combines values already stored):
-    /// references only need to exist.
-    Service,
+pub enum Author<'a> {
+    /// Values already stored (a merge or its undo combines them): references only need
+    /// to exist.
+    Stored,
     /// A caller: a reference they add must also be one they may look up, so that a
     /// record they may not see answers exactly as a missing one and its id cannot be
     /// probed.
-    Caller(Viewer),
+    Caller(&'a Acting),
 }
 
 /// The references a stored record already holds. Keeping one is no probe (the caller
@@ -89,14 +73,14 @@ pub fn check(
     conn: &mut DbConnection,
     input: CustomerInput,
     held: HeldReferences,
-    author: Author,
+    author: Author<'_>,
     today: NaiveDate,
     definitions: &[CustomFieldDefinition],
-) -> Result<Checked, TxError> {
+) -> AppResult<Checked> {
     check_many(conn, vec![(input, held)], author, today, definitions)?
         .pop()
-        .ok_or_else(|| ApiError::Internal("a checked customer went missing".into()))?
-        .map_err(|errors| TxError::Api(ApiError::Validation(errors)))
+        .ok_or_else(|| AppError::Internal("a checked customer went missing".into()))?
+        .map_err(AppError::Invalid)
 }
 
 /// [`check`] for many inputs at once (imports): the same rules, with the records the
@@ -104,10 +88,10 @@ pub fn check(
 pub fn check_many(
     conn: &mut DbConnection,
     inputs: Vec<(CustomerInput, HeldReferences)>,
-    author: Author,
+    author: Author<'_>,
     today: NaiveDate,
     definitions: &[CustomFieldDefinition],
-) -> Result<Vec<Result<Checked, Vec<FieldViolation>>>, TxError> {
+) -> AppResult<Vec<Result<Checked, Vec<FieldViolation>>>> {
     let validated: Vec<(CustomerInput, HeldReferences, Violations, Vec<_>)> = inputs
         .into_iter()
         .map(|(input, held)| {
@@ -165,8 +149,8 @@ impl References {
     fn load<'a>(
         conn: &mut DbConnection,
         inputs: impl Iterator<Item = &'a CustomerInput>,
-        author: &Author,
-    ) -> Result<References, TxError> {
+        author: &Author<'_>,
+    ) -> AppResult<References> {
         let (mut users, mut teams, mut labels, mut customers) = (
             BTreeSet::new(),
             BTreeSet::new(),
@@ -210,13 +194,13 @@ impl References {
             known
                 .customers
                 .extend(persistence::customers::existing_ids(conn, chunk)?);
-            if let Author::Caller(viewer) = author {
+            if let Author::Caller(acting) = author {
                 known
                     .visible_customers
                     .extend(persistence::customers::search::visible_ids(
                         conn,
                         chunk,
-                        &viewer.scope,
+                        &acting.scope(),
                     )?);
             }
         }
@@ -229,14 +213,14 @@ impl References {
         &self,
         input: &CustomerInput,
         held: &HeldReferences,
-        author: &Author,
+        author: &Author<'_>,
     ) -> Vec<FieldViolation> {
         let missing = |field: &str, what: &str| {
             FieldViolation::new(field, "not_found", format!("no {what} with this id"))
         };
         let user_hidden = |id: Uuid, held: Option<Uuid>| match author {
-            Author::Caller(viewer) if !viewer.reads_users => {
-                id != viewer.scope.user_id && Some(id) != held
+            Author::Caller(acting) if !acting.reads_users() => {
+                Some(id) != acting.user_id && Some(id) != held
             }
             _ => false,
         };
@@ -283,7 +267,7 @@ impl References {
             Author::Caller(_) => {
                 !self.visible_customers.contains(&id) && Some(id) != held.referred_by_customer_id
             }
-            Author::Service => false,
+            Author::Stored => false,
         };
         if input
             .referred_by_customer_id
@@ -295,24 +279,24 @@ impl References {
     }
 }
 
-/// Fills the owner (the writer) and team (the owner's) when not given.
+/// Fills the owner (the acting user) and team (the owner's) when not given.
 pub fn apply_defaults(
     conn: &mut DbConnection,
     input: &mut CustomerInput,
-    writer: &Writer,
-) -> Result<(), TxError> {
-    apply_defaults_many(conn, std::slice::from_mut(input), writer)
+    acting: &Acting,
+) -> AppResult<()> {
+    apply_defaults_many(conn, std::slice::from_mut(input), acting)
 }
 
 /// [`apply_defaults`] for many inputs, with the owners' teams looked up together.
 pub fn apply_defaults_many(
     conn: &mut DbConnection,
     inputs: &mut [CustomerInput],
-    writer: &Writer,
-) -> Result<(), TxError> {
+    acting: &Acting,
+) -> AppResult<()> {
     for input in inputs.iter_mut() {
         if input.owner_id.is_none() {
-            input.owner_id = writer.user_id;
+            input.owner_id = acting.user_id;
         }
     }
     let owners: BTreeSet<Uuid> = inputs
@@ -337,23 +321,24 @@ pub fn apply_defaults_many(
 /// record into a scope they cannot see.
 pub fn check_assignment(
     conn: &mut DbConnection,
-    scope: &Scope,
+    acting: &Acting,
     input: &CustomerInput,
-) -> Result<(), TxError> {
-    check_assignments(conn, scope, &[input])?
+) -> AppResult<()> {
+    check_assignments(conn, acting, &[input])?
         .pop()
         .unwrap_or_default()
         .into_result()
-        .map_err(|errors| TxError::Api(ApiError::Validation(errors)))
+        .map_err(AppError::Invalid)
 }
 
 /// [`check_assignment`] for many inputs, with the owners' teams looked up together; the
 /// violations of each input, in order.
 pub fn check_assignments(
     conn: &mut DbConnection,
-    scope: &Scope,
+    acting: &Acting,
     inputs: &[&CustomerInput],
-) -> Result<Vec<Violations>, TxError> {
+) -> AppResult<Vec<Violations>> {
+    let scope = acting.scope();
     if scope.visibility == Visibility::All {
         return Ok(vec![Violations::default(); inputs.len()]);
     }
@@ -404,14 +389,14 @@ fn snapshot(input: &CustomerInput) -> serde_json::Value {
 /// Stores a new, checked customer with its first lifecycle entry and audit event.
 pub fn create(
     conn: &mut DbConnection,
-    writer: &Writer,
+    acting: &Acting,
     checked: &Checked,
     reason: &str,
-) -> Result<CustomerRecord, TxError> {
+) -> AppResult<CustomerRecord> {
     let now = persistence::now();
     let meta = CustomerMeta {
         id: Uuid::now_v7(),
-        created_by: writer.user_id,
+        created_by: acting.user_id,
         created_at: now,
         updated_at: now,
         lifecycle_changed_at: now,
@@ -428,12 +413,12 @@ pub fn create(
             None,
             checked.input.lifecycle_stage,
             reason,
-            writer,
+            acting,
         )],
     )?;
     audit::record(
         conn,
-        &writer.actor,
+        &acting.audit_actor(),
         NewAuditEvent {
             action: "customer.create",
             resource_type: "customer",
@@ -458,17 +443,17 @@ const CREATE_STEP: usize = 2_000;
 /// written (on PostgreSQL that takes about a fifth off a 100,000-row import).
 pub fn create_many(
     conn: &mut DbConnection,
-    writer: &Writer,
+    acting: &Acting,
     checked: &[Checked],
     reason: &str,
-) -> Result<Vec<Uuid>, TxError> {
+) -> AppResult<Vec<Uuid>> {
     std::thread::scope(|scope| {
         let (prepared, steps) = std::sync::mpsc::sync_channel(1);
         scope.spawn(move || {
             for step in checked.chunks(CREATE_STEP) {
                 // A closed channel means the writer failed; the rest is not needed.
                 if prepared
-                    .send(prepare_creates(writer, step, reason))
+                    .send(prepare_creates(acting, step, reason))
                     .is_err()
                 {
                     break;
@@ -477,7 +462,7 @@ pub fn create_many(
         });
         let mut ids = Vec::with_capacity(checked.len());
         for step in steps {
-            ids.extend(write_creates(conn, writer, step)?);
+            ids.extend(write_creates(conn, acting, step)?);
         }
         Ok(ids)
     })
@@ -492,7 +477,7 @@ struct PreparedCreates<'a> {
 }
 
 fn prepare_creates<'a>(
-    writer: &Writer,
+    acting: &Acting,
     checked: &'a [Checked],
     reason: &str,
 ) -> PreparedCreates<'a> {
@@ -502,7 +487,7 @@ fn prepare_creates<'a>(
         .map(|item| {
             let meta = CustomerMeta {
                 id: Uuid::now_v7(),
-                created_by: writer.user_id,
+                created_by: acting.user_id,
                 created_at: now,
                 updated_at: now,
                 lifecycle_changed_at: now,
@@ -522,7 +507,7 @@ fn prepare_creates<'a>(
                 None,
                 item.input.lifecycle_stage,
                 reason,
-                writer,
+                acting,
             )
         })
         .collect();
@@ -552,14 +537,14 @@ fn prepare_creates<'a>(
 
 fn write_creates(
     conn: &mut DbConnection,
-    writer: &Writer,
+    acting: &Acting,
     step: PreparedCreates<'_>,
-) -> Result<Vec<Uuid>, TxError> {
+) -> AppResult<Vec<Uuid>> {
     let custom: Vec<&[(String, CustomValue)]> =
         step.checked.iter().map(|c| c.custom.as_slice()).collect();
     persistence::customers::insert_many(conn, &step.records, &custom)?;
     history::record_transitions(conn, &step.transitions)?;
-    audit::record_digested(conn, &writer.actor, step.events)?;
+    audit::record_digested(conn, &acting.audit_actor(), step.events)?;
     Ok(step.records.iter().map(|r| r.row.id.0).collect())
 }
 
@@ -567,12 +552,12 @@ fn write_creates(
 /// the audit event `action` (`customer.update`, `customer.merge`, ...).
 pub fn update(
     conn: &mut DbConnection,
-    writer: &Writer,
+    acting: &Acting,
     current: &CustomerRecord,
     checked: &Checked,
     action: &str,
-) -> Result<CustomerRecord, TxError> {
-    update_many(conn, writer, &[(current, checked)], action)?;
+) -> AppResult<CustomerRecord> {
+    update_many(conn, acting, &[(current, checked)], action)?;
     Ok(persistence::customers::find(conn, current.row.id.0)?)
 }
 
@@ -580,10 +565,10 @@ pub fn update(
 /// with multi-row inserts.
 pub fn update_many(
     conn: &mut DbConnection,
-    writer: &Writer,
+    acting: &Acting,
     changes: &[(&CustomerRecord, &Checked)],
     action: &str,
-) -> Result<(), TxError> {
+) -> AppResult<()> {
     let now = persistence::now();
     let mut transitions = Vec::new();
     let mut owner_changes = Vec::new();
@@ -601,7 +586,7 @@ pub fn update_many(
                 Some(before.lifecycle_stage),
                 checked.input.lifecycle_stage,
                 "manual",
-                writer,
+                acting,
             ));
         }
         if before.owner_id != checked.input.owner_id {
@@ -610,7 +595,7 @@ pub fn update_many(
                 customer_id: DbUuid(meta.id),
                 from_owner_id: before.owner_id.map(DbUuid),
                 to_owner_id: checked.input.owner_id.map(DbUuid),
-                changed_by: writer.user_id.map(DbUuid),
+                changed_by: acting.user_id.map(DbUuid),
                 changed_at: DbTime(now),
             });
         }
@@ -641,7 +626,7 @@ pub fn update_many(
     persistence::customers::update_many(conn, &versioned, &custom)?;
     history::record_transitions(conn, &transitions)?;
     history::record_owner_changes(conn, &owner_changes)?;
-    audit::record_many(conn, &writer.actor, events)?;
+    audit::record_many(conn, &acting.audit_actor(), events)?;
     Ok(())
 }
 
@@ -650,7 +635,7 @@ fn transition(
     from: Option<LifecycleStage>,
     to: LifecycleStage,
     reason: &str,
-    writer: &Writer,
+    acting: &Acting,
 ) -> LifecycleTransitionRow {
     LifecycleTransitionRow {
         id: DbUuid(Uuid::now_v7()),
@@ -658,15 +643,26 @@ fn transition(
         from_stage: from.map(|stage| stage.as_str().to_string()),
         to_stage: to.as_str().to_string(),
         reason: reason.to_string(),
-        changed_by: writer.user_id.map(DbUuid),
+        changed_by: acting.user_id.map(DbUuid),
         changed_at: DbTime(persistence::now()),
     }
 }
 
 /// The custom-field definitions every customer write is checked against.
-pub fn definitions(conn: &mut DbConnection) -> Result<Vec<CustomFieldDefinition>, TxError> {
+pub fn definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefinition>> {
     Ok(persistence::custom_fields::all(conn)?
         .iter()
         .map(|row| row.definition())
         .collect::<Result<_, _>>()?)
+}
+
+/// The customer `id` if `acting` may see it; one it may not see is not found, exactly
+/// as a missing one.
+pub fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<CustomerRecord> {
+    let record = persistence::customers::find(conn, id)?;
+    if acting.scope().can_see(&record.row) {
+        Ok(record)
+    } else {
+        Err(AppError::NotFound)
+    }
 }

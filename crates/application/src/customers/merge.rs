@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use domain::customers::{merge_documents, unmerged_document, CustomerInput};
+use domain::validation::Violations;
 use persistence::audit::{self, NewAuditEvent};
 use persistence::customers::merges::{
     self, MergeRow, MovedLink, MovedRow, MovedRows, ReleasedCode, RemovedLink, UndoData,
@@ -26,11 +27,12 @@ use persistence::customers::{history, CustomerRecord};
 use persistence::db::DbConnection;
 use persistence::personnel::PersonnelRow;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use persistence::PersistenceError;
 use uuid::Uuid;
 
-use super::{check, definitions, update, Author, Checked, HeldReferences, Writer};
-use crate::auth::plumbing::TxError;
-use crate::error::ApiError;
+use super::{check, definitions, update, Author, Checked, HeldReferences};
+use crate::acting::Acting;
+use crate::error::{AppError, AppResult};
 
 /// A merge worked out but not written: what a dry run shows and a merge performs.
 #[derive(Debug, Clone)]
@@ -44,13 +46,13 @@ pub struct MergePlan {
     pub released_codes: Vec<ReleasedCode>,
 }
 
-fn conflict(message: impl Into<String>) -> TxError {
-    TxError::Api(ApiError::Conflict(message.into()))
+fn conflict(message: impl Into<String>) -> AppError {
+    AppError::Conflict(message.into())
 }
 
 /// Refuses customers that are no longer live: merged ones are already part of another
 /// customer, erased ones hold no data worth merging.
-fn ensure_live(record: &CustomerRecord) -> Result<(), TxError> {
+fn ensure_live(record: &CustomerRecord) -> AppResult<()> {
     let id = record.row.id.0;
     if record.row.merged_into_id.is_some() {
         return Err(conflict(format!(
@@ -71,7 +73,7 @@ pub fn plan(
     losers: Vec<CustomerRecord>,
     choices: &BTreeMap<String, Uuid>,
     today: NaiveDate,
-) -> Result<MergePlan, TxError> {
+) -> AppResult<MergePlan> {
     ensure_live(&winner)?;
     for loser in &losers {
         ensure_live(loser)?;
@@ -81,13 +83,13 @@ pub fn plan(
     let loser_inputs: Vec<(Uuid, CustomerInput)> = losers
         .iter()
         .map(|loser| Ok((loser.row.id.0, loser.to_input()?)))
-        .collect::<Result<_, TxError>>()?;
+        .collect::<AppResult<_>>()?;
     let sources: Vec<(Uuid, &CustomerInput)> = loser_inputs
         .iter()
         .map(|(id, input)| (*id, input))
         .collect();
     let merged = merge_documents((winner_id, &winner_input), &sources, choices)
-        .map_err(|errors| TxError::Api(ApiError::Validation(errors)))?;
+        .map_err(AppError::Invalid)?;
     // Codes are unique: a code taken from a loser is released by the loser.
     let released_codes: Vec<ReleasedCode> = losers
         .iter()
@@ -104,7 +106,7 @@ pub fn plan(
         conn,
         merged,
         HeldReferences::default(),
-        Author::Service,
+        Author::Stored,
         today,
         &definitions,
     )?;
@@ -153,7 +155,7 @@ fn plan_personnel(
     winner: Uuid,
     losers: &[CustomerRecord],
     moved: &mut Vec<MovedLink>,
-) -> Result<Vec<RemovedLink>, TxError> {
+) -> AppResult<Vec<RemovedLink>> {
     let mut links: HashSet<(Uuid, Uuid)> = links_of(conn, winner)?
         .iter()
         .map(|link| (link.customer_id.0, link.person_id.0))
@@ -191,7 +193,7 @@ fn plan_personnel(
 }
 
 /// Links where `customer` is the organization or the person.
-fn links_of(conn: &mut DbConnection, customer: Uuid) -> Result<Vec<PersonnelRow>, TxError> {
+fn links_of(conn: &mut DbConnection, customer: Uuid) -> AppResult<Vec<PersonnelRow>> {
     let mut links = persistence::personnel::of_organization(conn, customer)?;
     links.extend(persistence::personnel::of_person(conn, customer)?);
     Ok(links)
@@ -200,9 +202,9 @@ fn links_of(conn: &mut DbConnection, customer: Uuid) -> Result<Vec<PersonnelRow>
 /// Performs `plan`: returns the merge record and the merged winner.
 pub fn execute(
     conn: &mut DbConnection,
-    writer: &Writer,
+    acting: &Acting,
     plan: MergePlan,
-) -> Result<(MergeRow, CustomerRecord), TxError> {
+) -> AppResult<(MergeRow, CustomerRecord)> {
     let winner_id = plan.winner.row.id.0;
     let merge_id = Uuid::now_v7();
     // Losers first, so that a code the winner takes over is free when it is written.
@@ -224,7 +226,7 @@ pub fn execute(
             code,
         )?;
     }
-    let merged = update(conn, writer, &plan.winner, &plan.merged, "customer.merge")?;
+    let merged = update(conn, acting, &plan.winner, &plan.merged, "customer.merge")?;
     let moved = &plan.moved;
     let ids = |rows: &[MovedRow]| rows.iter().map(|row| row.id).collect::<Vec<_>>();
     persistence::notes::move_to(conn, &ids(&moved.notes), winner_id)?;
@@ -271,9 +273,9 @@ pub fn execute(
         customer_id: DbUuid(winner_id),
         loser_ids: DbJson(serde_json::json!(loser_ids)),
         undo_data: DbJson(
-            serde_json::to_value(&undo).map_err(|err| ApiError::Internal(err.to_string()))?,
+            serde_json::to_value(&undo).map_err(|err| AppError::Internal(err.to_string()))?,
         ),
-        performed_by: writer.user_id.map(DbUuid),
+        performed_by: acting.user_id.map(DbUuid),
         performed_at: DbTime(persistence::now()),
         undone_at: None,
     };
@@ -281,7 +283,7 @@ pub fn execute(
     for loser in &loser_ids {
         audit_loser(
             conn,
-            writer,
+            acting,
             "customer.merge",
             *loser,
             merge_id,
@@ -294,15 +296,15 @@ pub fn execute(
 /// Records on a loser that it was merged (`merged_into`: before and after).
 fn audit_loser(
     conn: &mut DbConnection,
-    writer: &Writer,
+    acting: &Acting,
     action: &str,
     loser: Uuid,
     merge_id: Uuid,
     merged_into: (Option<Uuid>, Option<Uuid>),
-) -> Result<(), TxError> {
+) -> AppResult<()> {
     audit::record(
         conn,
-        &writer.actor,
+        &acting.audit_actor(),
         NewAuditEvent {
             action,
             resource_type: "customer",
@@ -321,12 +323,12 @@ fn audit_loser(
 /// visible to the caller.
 pub fn undo(
     conn: &mut DbConnection,
-    writer: &Writer,
+    acting: &Acting,
     merge: &MergeRow,
     winner: &CustomerRecord,
     losers: &[CustomerRecord],
     today: NaiveDate,
-) -> Result<(MergeRow, CustomerRecord), TxError> {
+) -> AppResult<(MergeRow, CustomerRecord)> {
     let winner_id = winner.row.id.0;
     if merge.undone_at.is_some() {
         return Err(conflict("the merge was already undone"));
@@ -369,19 +371,19 @@ pub fn undo(
         &data.winner_merged,
         &winner.to_input()?,
     )
-    .map_err(|err| ApiError::Internal(format!("merge undo document: {err}")))?;
+    .map_err(|err| AppError::Internal(format!("merge undo document: {err}")))?;
     let definitions = definitions(conn)?;
     let restored = without_vanished_references(conn, restored, &definitions)?;
     let restored = check(
         conn,
         restored,
         HeldReferences::default(),
-        Author::Service,
+        Author::Stored,
         today,
         &definitions,
     )?;
     // The winner first, so that codes it took over are free for their losers again.
-    let winner_after = update(conn, writer, winner, &restored, "customer.merge.undo")?;
+    let winner_after = update(conn, acting, winner, &restored, "customer.merge.undo")?;
     let moved = &data.moved;
     for loser in losers {
         let from = loser.row.id.0;
@@ -432,7 +434,7 @@ pub fn undo(
         merges::set_merged_into(conn, id, loser.row.version, None, code)?;
         audit_loser(
             conn,
-            writer,
+            acting,
             "customer.merge.undo",
             id,
             merge.id.0,
@@ -456,7 +458,7 @@ fn without_vanished_references(
     conn: &mut DbConnection,
     mut input: CustomerInput,
     definitions: &[domain::customers::CustomFieldDefinition],
-) -> Result<CustomerInput, TxError> {
+) -> AppResult<CustomerInput> {
     use persistence::labels::{missing, GROUP, TAG, TIER};
     let tags = missing(conn, TAG, &input.tag_ids)?;
     input.tag_ids.retain(|id| !tags.contains(id));
@@ -488,4 +490,138 @@ fn without_vanished_references(
         .custom_fields
         .retain(|key, _| definitions.iter().any(|definition| &definition.key == key));
     Ok(input)
+}
+
+/// Most customers merged into one at a time.
+pub const MAX_LOSERS: usize = 20;
+
+/// What a caller asks to merge.
+#[derive(Debug, Clone)]
+pub struct MergeOrder {
+    pub winner_id: Uuid,
+    pub loser_ids: Vec<Uuid>,
+    /// Field name to the involved customer it is taken from.
+    pub field_choices: BTreeMap<String, Uuid>,
+}
+
+impl MergeOrder {
+    /// The shape rules: 1 to [`MAX_LOSERS`] losers, none twice, the winner not among them.
+    pub fn check(&self) -> AppResult<()> {
+        let mut v = Violations::default();
+        if self.loser_ids.is_empty() || self.loser_ids.len() > MAX_LOSERS {
+            v.push(
+                "loser_ids",
+                "invalid_length",
+                format!("must list 1 to {MAX_LOSERS} customers"),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (i, id) in self.loser_ids.iter().enumerate() {
+            if *id == self.winner_id {
+                v.push(
+                    format!("loser_ids[{i}]"),
+                    "is_winner",
+                    "the winner cannot be merged into itself",
+                );
+            } else if !seen.insert(*id) {
+                v.push(format!("loser_ids[{i}]"), "duplicate", "is listed twice");
+            }
+        }
+        v.into_result().map_err(AppError::Invalid)
+    }
+
+    fn involved(&self) -> Vec<Uuid> {
+        std::iter::once(self.winner_id)
+            .chain(self.loser_ids.iter().copied())
+            .collect()
+    }
+}
+
+/// The merge `order` worked out without writing anything (a dry run). Every customer
+/// must be visible to `acting` (404 otherwise).
+pub fn preview(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    order: &MergeOrder,
+    today: NaiveDate,
+) -> AppResult<MergePlan> {
+    order.check()?;
+    let winner = super::visible(conn, acting, order.winner_id)?;
+    let losers = order
+        .loser_ids
+        .iter()
+        .map(|id| super::visible(conn, acting, *id))
+        .collect::<AppResult<_>>()?;
+    plan(conn, winner, losers, &order.field_choices, today)
+}
+
+/// Merges as `order` says, in one transaction: the merge record and the merged winner.
+pub fn merge(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    order: &MergeOrder,
+    today: NaiveDate,
+) -> AppResult<(MergeRow, CustomerRecord)> {
+    order.check()?;
+    crate::transaction(conn, |conn| {
+        // Concurrent merges over the same customers wait here for each other, and the
+        // later one then finds a customer already merged (409) instead of deadlocking or
+        // failing a version check.
+        persistence::customers::lock_for_update(conn, &order.involved())?;
+        let plan = preview(conn, acting, order, today)?;
+        execute(conn, acting, plan)
+    })
+}
+
+/// The merge `id` with the customers it involved, all visible to `acting` (404
+/// otherwise). A loser deleted since the merge is missing from the list.
+pub fn visible_merge(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+) -> AppResult<(MergeRow, CustomerRecord, Vec<CustomerRecord>)> {
+    let merge = merges::find(conn, id)?;
+    let winner = super::visible(conn, acting, merge.customer_id.0)?;
+    let loser_ids = merge.losers()?;
+    let mut losers = Vec::with_capacity(loser_ids.len());
+    for loser in &loser_ids {
+        match super::visible(conn, acting, *loser) {
+            Ok(record) => losers.push(record),
+            Err(AppError::NotFound)
+                if matches!(
+                    persistence::customers::find_row(conn, *loser),
+                    Err(PersistenceError::NotFound)
+                ) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok((merge, winner, losers))
+}
+
+/// Undoes the merge `id` in one transaction (see [`undo`] for when it is refused).
+pub fn undo_merge(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    today: NaiveDate,
+) -> AppResult<(MergeRow, CustomerRecord)> {
+    crate::transaction(conn, |conn| {
+        // The same lock order as a merge, so an undo and a merge (or two undos) over the
+        // same customers queue instead of deadlocking.
+        let recorded = merges::find(conn, id)?;
+        let mut involved = recorded.losers()?;
+        involved.push(recorded.customer_id.0);
+        persistence::customers::lock_for_update(conn, &involved)?;
+        let (merge, winner, losers) = visible_merge(conn, acting, id)?;
+        if let Some(deleted) = merge
+            .losers()?
+            .iter()
+            .find(|id| !losers.iter().any(|loser| loser.row.id.0 == **id))
+        {
+            return Err(conflict(format!(
+                "customer {deleted} was deleted since the merge"
+            )));
+        }
+        undo(conn, acting, &merge, &winner, &losers, today)
+    })
 }

@@ -11,9 +11,8 @@ use serde_json::Value;
 use tabular::Format;
 use uuid::Uuid;
 
-use super::on_behalf::OnBehalf;
 use super::{connection, JobContext, JobError, JobFailure, JobHandler};
-use crate::auth::plumbing::TxError;
+use crate::acting::Acting;
 use crate::customers::import::{
     self, ColumnPlan, ImportContext, ImportOptions, Importer, BATCH_ROWS,
 };
@@ -31,7 +30,11 @@ pub struct ImportPayload {
     /// `csv` or `xlsx`.
     pub format: String,
     pub options: ImportOptions,
-    pub on_behalf: OnBehalf,
+    /// Who asked for it, as they were when they asked.
+    pub acting: Acting,
+    /// The business day the import was asked on, for rules such as "a birth date is not
+    /// in the future".
+    pub today: chrono::NaiveDate,
 }
 
 pub struct CustomerImportJob;
@@ -53,19 +56,16 @@ impl JobHandler for CustomerImportJob {
             })?;
         let sheet = tabular::read(&bytes, format, &import::READ_LIMITS).map_err(unreadable)?;
         drop(bytes);
-        let definitions = crate::customers::definitions(&mut conn).map_err(failed)?;
+        let definitions = crate::customers::definitions(&mut conn)?;
         // Checked when the import was requested; only a custom field deleted since then
         // fails here.
         let plan = ColumnPlan::new(&sheet.headers, &payload.options, &definitions)
             .map_err(JobError::invalid)?;
-        let writer = payload.on_behalf.writer();
         let mut importer = Importer::new(
             ImportContext {
-                writer: writer.clone(),
-                viewer: payload.on_behalf.viewer(),
+                acting: payload.acting.clone(),
                 options: payload.options,
-                today: crate::state::business_today(),
-                lang: payload.on_behalf.lang(),
+                today: payload.today,
             },
             plan,
             definitions,
@@ -77,7 +77,7 @@ impl JobHandler for CustomerImportJob {
             if ctx.should_stop() {
                 return Err(JobError::Interrupted);
             }
-            importer.add_rows(&mut conn, batch).map_err(failed)?;
+            importer.add_rows(&mut conn, batch)?;
             checked += batch.len();
             ctx.set_progress(CHECKING_SHARE * checked as f64 / total)?;
         }
@@ -85,12 +85,11 @@ impl JobHandler for CustomerImportJob {
         let checked_in = started.elapsed();
         write_transaction(&mut conn, |conn| {
             if let Some(writes) = &writes {
-                import::write(conn, &writer, writes)?;
+                import::write(conn, &payload.acting, writes)?;
             }
             persistence::files::delete(conn, payload.file_id)?;
-            Ok::<_, TxError>(())
-        })
-        .map_err(failed)?;
+            Ok::<_, crate::error::AppError>(())
+        })?;
         // Phase times, so that a slow import shows whether checking or writing is slow.
         tracing::info!(
             rows = sheet.rows.len(),
@@ -99,16 +98,6 @@ impl JobHandler for CustomerImportJob {
             "import finished"
         );
         serde_json::to_value(report).map_err(JobError::internal)
-    }
-}
-
-/// Anything that fails after the rows were read (a lost connection, a concurrent change
-/// that broke a unique code or a version check) may pass on the next attempt, which
-/// checks every row again.
-fn failed(err: TxError) -> JobError {
-    match err {
-        TxError::Storage(err) => err.into(),
-        TxError::Api(err) => JobError::Retryable(JobFailure::from_api(err)),
     }
 }
 

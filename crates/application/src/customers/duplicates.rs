@@ -2,8 +2,9 @@
 
 use domain::customers::{duplicate_score, DuplicateEvidence, DuplicateReason};
 use persistence::customers::duplicates::{candidate_ids, evidence_of, load_candidates};
-use persistence::customers::search::Scope;
 use persistence::db::DbConnection;
+
+use crate::acting::Acting;
 use persistence::PersistenceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -34,14 +35,14 @@ pub fn candidates(
     conn: &mut DbConnection,
     evidence: &DuplicateEvidence,
     exclude: Option<Uuid>,
-    scope: &Scope,
+    acting: &Acting,
 ) -> Result<Vec<DuplicateCandidate>, PersistenceError> {
     let ids = candidate_ids(conn, evidence, exclude, CANDIDATES_PER_KEY)?;
     let mut found: Vec<DuplicateCandidate> = load_candidates(conn, &ids)?
         .iter()
         .filter_map(|record| {
             let (score, reasons) = duplicate_score(evidence, &evidence_of(record));
-            let visible = scope.can_see(&record.row);
+            let visible = acting.scope().can_see(&record.row);
             (score > 0).then(|| DuplicateCandidate {
                 id: visible.then_some(record.row.id.0),
                 score,

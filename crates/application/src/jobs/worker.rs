@@ -231,9 +231,18 @@ impl Worker {
         }
     }
 
-    /// Runs one claimed job with a heartbeat beside it, then records the outcome.
+    /// Runs one claimed job with a heartbeat beside it, then records the outcome, all in
+    /// the job's span: its id, kind and the id of the request that queued it.
     fn execute(&self, job: Job) {
         let id = job.id.0;
+        let request_id = job
+            .payload
+            .0
+            .pointer("/acting/request_id")
+            .and_then(|id| id.as_str())
+            .unwrap_or_default();
+        let span = tracing::info_span!("job", job_id = %id, kind = %job.kind, request_id);
+        let _in_job = span.enter();
         let started = Instant::now();
         let outcome = match self.registry.get(&job.kind) {
             None => Err(JobError::internal(format!(
@@ -252,7 +261,8 @@ impl Worker {
                 };
                 let finished = StopSignal::default();
                 std::thread::scope(|scope| {
-                    scope.spawn(|| self.heartbeat(id, &finished));
+                    let (span, finished) = (&span, &finished);
+                    scope.spawn(move || span.in_scope(|| self.heartbeat(id, finished)));
                     // A panicking handler fails its attempt instead of killing the worker.
                     let outcome = catch_unwind(AssertUnwindSafe(|| handler.run(&ctx)))
                         .unwrap_or_else(|_| {

@@ -17,11 +17,10 @@ use tabular::{RowSink, WriteOptions};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::on_behalf::OnBehalf;
 use super::{connection, JobContext, JobError, JobFailure, JobHandler};
+use crate::acting::Acting;
 use crate::customers::export::{self, ExportRequest};
-use crate::error::ApiError;
-use crate::routes::customers::search;
+use crate::customers::search;
 
 pub const CUSTOMER_EXPORT: &str = "customers.export";
 
@@ -36,7 +35,8 @@ pub struct ExportPayload {
     pub right_to_left: bool,
     /// The download's name.
     pub file_name: String,
-    pub on_behalf: OnBehalf,
+    /// Who asked for it, as they were when they asked.
+    pub acting: Acting,
 }
 
 /// The result of a `customers.export` job.
@@ -73,10 +73,9 @@ impl JobHandler for CustomerExportJob {
             .map_err(|err| JobError::internal(format!("invalid payload: {err}")))?;
         let request = &payload.request;
         let format = request.format.format();
-        let scope = payload.on_behalf.scope();
+        let scope = payload.acting.scope();
         let mut conn = connection(ctx.pool())?;
-        let definitions =
-            crate::customers::definitions(&mut conn).map_err(|err| retryable(err.into()))?;
+        let definitions = crate::customers::definitions(&mut conn)?;
         // Both were checked when the export was requested; only a custom field deleted
         // since then fails here.
         let columns = export::columns(
@@ -86,13 +85,12 @@ impl JobHandler for CustomerExportJob {
         )
         .map_err(JobError::invalid)?;
         // The search refers to a custom field deleted since: the message names it.
-        let mut search = search::resolve(request.search(), &definitions).map_err(|err| {
-            JobError::Permanent(JobFailure::for_user("validation_failed", err.to_string()))
-        })?;
+        let mut search =
+            search::resolve(request.search(), &definitions).map_err(JobError::invalid)?;
         search.limit = PAGE_ROWS;
         let total =
             customer_search::count(&mut conn, &search.criteria, search::terms(&search), &scope)
-                .map_err(|err| retryable(err.into()))?
+                .map_err(crate::error::AppError::from)?
                 .max(1) as f64;
 
         let mut file = FileWriter::create(
@@ -101,7 +99,7 @@ impl JobHandler for CustomerExportJob {
                 purpose: persistence::files::EXPORT_RESULT,
                 file_name: &payload.file_name,
                 content_type: format.content_type(),
-                created_by: Some(payload.on_behalf.user_id),
+                created_by: payload.acting.user_id,
             },
         )?;
         let file_id = file.id();
@@ -118,7 +116,7 @@ impl JobHandler for CustomerExportJob {
             if ctx.should_stop() {
                 return Err(JobError::Interrupted);
             }
-            let mut records = search::fetch(&mut conn, &search, &scope).map_err(retryable)?;
+            let mut records = search::fetch(&mut conn, &search, &scope)?;
             let more = records.len() > search.limit;
             records.truncate(search.limit);
             let ids: Vec<Uuid> = records.iter().map(|record| record.row.id.0).collect();
@@ -164,10 +162,6 @@ impl JobHandler for CustomerExportJob {
         })
         .map_err(JobError::internal)
     }
-}
-
-fn retryable(err: ApiError) -> JobError {
-    JobError::Retryable(JobFailure::from_api(err))
 }
 
 /// Writing failed: the database behind the file (retry) or the file format itself, whose

@@ -1,0 +1,158 @@
+//! The customers catalogue of the search convention: every stored field, related
+//! phones/e-mails/tags/groups, and `custom.<key>` for each custom field; sorting by the
+//! indexed fields; the Persian-aware quick search.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use domain::customers::{CustomFieldKind, CustomerKind, EducationDegree, Gender, LifecycleStage};
+use domain::filter::{FieldKind, FieldSpec, TypedValue};
+use persistence::customers::search::{
+    self as customer_search, CustomerColumns, Scope, CUSTOM_FIELD_PREFIX,
+};
+use persistence::customers::CustomerRecord;
+use persistence::db::DbConnection;
+use uuid::Uuid;
+
+use crate::error::AppResult;
+use crate::search::{Search, SearchRequest, Searchable};
+
+/// The customers catalogue of the search convention.
+pub struct CustomerSearch;
+
+impl Searchable for CustomerSearch {
+    type Columns = CustomerColumns;
+    // Whole records, so that a page converts them without looking them up again.
+    type Row = CustomerRecord;
+
+    // Sortable fields are the NOT NULL columns with an index that ends in (…, id).
+    const CATALOGUE: &'static [FieldSpec] = &[
+        FieldSpec::new("id", FieldKind::Uuid).sortable(),
+        FieldSpec::new("kind", FieldKind::Enum(CustomerKind::NAMES)),
+        FieldSpec::new("code", FieldKind::Text).nullable(),
+        FieldSpec::new("display_name", FieldKind::Text).sortable(),
+        FieldSpec::new("title", FieldKind::Text).nullable(),
+        FieldSpec::new("gender", FieldKind::Enum(Gender::NAMES)).nullable(),
+        FieldSpec::new("first_name", FieldKind::Text).nullable(),
+        FieldSpec::new("last_name", FieldKind::Text).nullable(),
+        FieldSpec::new("organization_name", FieldKind::Text).nullable(),
+        FieldSpec::new("industry", FieldKind::Text).nullable(),
+        FieldSpec::new("website", FieldKind::Text).nullable(),
+        FieldSpec::new("primary_email", FieldKind::Text).nullable(),
+        FieldSpec::new("primary_phone", FieldKind::Text).nullable(),
+        FieldSpec::new("phone", FieldKind::Text).nullable(),
+        FieldSpec::new("email", FieldKind::Text).nullable(),
+        FieldSpec::new("province", FieldKind::Text).nullable(),
+        FieldSpec::new("city", FieldKind::Text).nullable(),
+        FieldSpec::new("postal_code", FieldKind::Text).nullable(),
+        FieldSpec::new("national_code", FieldKind::Text).nullable(),
+        FieldSpec::new("national_id", FieldKind::Text).nullable(),
+        FieldSpec::new("birth_certificate_number", FieldKind::Text).nullable(),
+        FieldSpec::new("birth_date", FieldKind::Date).nullable(),
+        FieldSpec::new("marriage_date", FieldKind::Date).nullable(),
+        FieldSpec::new("founding_date", FieldKind::Date).nullable(),
+        FieldSpec::new("field_of_study", FieldKind::Text).nullable(),
+        FieldSpec::new("degree", FieldKind::Enum(EducationDegree::NAMES)).nullable(),
+        FieldSpec::new("owner_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("team_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("tier_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("tag_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("group_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("lifecycle_stage", FieldKind::Enum(LifecycleStage::NAMES)),
+        FieldSpec::new("lifecycle_changed_at", FieldKind::Timestamp),
+        FieldSpec::new("acquisition_source", FieldKind::Text).nullable(),
+        FieldSpec::new("acquisition_channel", FieldKind::Text).nullable(),
+        FieldSpec::new("acquisition_campaign", FieldKind::Text).nullable(),
+        FieldSpec::new("referred_by_customer_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("referred_by_user_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("erased_at", FieldKind::Timestamp).nullable(),
+        FieldSpec::new("created_by", FieldKind::Uuid).nullable(),
+        FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
+        FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
+    ];
+
+    const QUICK_SEARCH: &'static [&'static str] = &[];
+    const OWN_QUICK_SEARCH: bool = true;
+
+    fn sort_value(record: &CustomerRecord, field: &str) -> Option<TypedValue> {
+        let row = &record.row;
+        Some(match field {
+            "id" => TypedValue::Uuid(row.id.0),
+            "display_name" => TypedValue::Text(row.display_name.clone()),
+            "created_at" => TypedValue::Timestamp(row.created_at.0),
+            "updated_at" => TypedValue::Timestamp(row.updated_at.0),
+            _ => return None,
+        })
+    }
+
+    fn id(record: &CustomerRecord) -> Uuid {
+        record.row.id.0
+    }
+}
+
+/// A `&'static` name for a custom field's catalogue entry. The filter machinery names
+/// fields by `&'static str`; custom fields are few and made by admins, so each distinct
+/// name is kept once for the life of the process.
+fn field_name(key: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let name = format!("{CUSTOM_FIELD_PREFIX}{key}");
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(existing) = names.get(name.as_str()) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+/// The static catalogue plus one `custom.<key>` entry per defined custom field.
+fn catalogue(definitions: &[domain::customers::CustomFieldDefinition]) -> Vec<FieldSpec> {
+    let mut catalogue = CustomerSearch::CATALOGUE.to_vec();
+    catalogue.extend(definitions.iter().map(|definition| {
+        let kind = match definition.kind {
+            CustomFieldKind::Text | CustomFieldKind::Select => FieldKind::Text,
+            CustomFieldKind::Integer => FieldKind::Integer,
+            CustomFieldKind::Boolean => FieldKind::Bool,
+            CustomFieldKind::Date => FieldKind::Date,
+        };
+        FieldSpec::new(field_name(&definition.key), kind).nullable()
+    }));
+    catalogue
+}
+
+/// Checks a search body against the catalogue, custom fields included.
+pub fn resolve(
+    request: SearchRequest,
+    definitions: &[domain::customers::CustomFieldDefinition],
+) -> AppResult<Search<CustomerSearch>> {
+    Search::<CustomerSearch>::resolve_with(request, persistence::now(), &catalogue(definitions))
+}
+
+/// The next `search.fetch_limit()` customers of `search` that `scope` may see, whole.
+pub fn fetch(
+    conn: &mut DbConnection,
+    search: &Search<CustomerSearch>,
+    scope: &Scope,
+) -> AppResult<Vec<CustomerRecord>> {
+    let rows = customer_search::search(
+        conn,
+        &search.criteria,
+        terms(search),
+        scope,
+        search.after.as_ref(),
+        search.fetch_limit(),
+    )?;
+    Ok(persistence::customers::load_many(conn, rows)?)
+}
+
+/// The quick-search terms of a resolved search.
+pub fn terms(search: &Search<CustomerSearch>) -> Vec<String> {
+    search
+        .q
+        .as_deref()
+        .map(domain::persian::search_terms)
+        .unwrap_or_default()
+}

@@ -1,0 +1,27 @@
+//! Peyvand's use cases, between the HTTP API (and the job runner and command line) and
+//! persistence: the rules that need the database, transactions, audit recording and
+//! record visibility, for whoever acts ([`Acting`]), failing with one error type
+//! ([`AppError`]).
+
+pub mod acting;
+pub mod customers;
+pub mod error;
+pub mod i18n;
+pub mod jobs;
+pub mod paging;
+pub mod search;
+
+use persistence::db::{write_transaction, DbConnection};
+
+pub use acting::{Acting, Credential};
+pub use error::{AppError, AppResult};
+
+/// Runs `work` in one write transaction (`BEGIN IMMEDIATE` on SQLite, see
+/// `persistence::db::write_transaction`); any error, including a rule found broken
+/// inside, rolls everything back.
+pub fn transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    write_transaction(conn, work)
+}
