@@ -9,12 +9,14 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod paging;
+pub mod precondition;
 pub mod search;
 
 use persistence::db::{write_transaction, DbConnection};
 
 pub use acting::{Acting, Credential};
 pub use error::{AppError, AppResult};
+pub use precondition::Precondition;
 
 /// Runs `work` in one write transaction (`BEGIN IMMEDIATE` on SQLite, see
 /// `persistence::db::write_transaction`); any error, including a rule found broken
