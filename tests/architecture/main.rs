@@ -79,14 +79,22 @@ fn named_paths(code: &str, module: &Module, is_mod_file: bool) -> Vec<Module> {
     // The module `super` and `self` are relative to.
     let here: Module = module.clone();
     let parent: Module = if is_mod_file || module.is_empty() {
-        module.iter().take(module.len().saturating_sub(1)).cloned().collect()
+        module
+            .iter()
+            .take(module.len().saturating_sub(1))
+            .cloned()
+            .collect()
     } else {
         module.iter().take(module.len() - 1).cloned().collect()
     };
     let mut found = Vec::new();
     let tokens: Vec<char> = code.chars().collect();
     let text: String = tokens.iter().collect();
-    for (start, root) in [("crate::", None), ("super::", Some(&parent)), ("self::", Some(&here))] {
+    for (start, root) in [
+        ("crate::", None),
+        ("super::", Some(&parent)),
+        ("self::", Some(&here)),
+    ] {
         let mut from = 0;
         while let Some(offset) = text[from..].find(start) {
             let at = from + offset;
@@ -263,7 +271,13 @@ fn loops(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<Module>> {
 fn crates() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(crates_dir())
         .expect("crates")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
     names
@@ -278,7 +292,11 @@ fn no_two_modules_import_each_other() {
             failures.push(format!("{krate}: {}", names.join(" ↔ ")));
         }
     }
-    assert!(failures.is_empty(), "module loops:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "module loops:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -306,14 +324,25 @@ fn imports_are_read_from_code_with_groups() {
     assert!(paths.contains(&vec!["a".into(), "b".into(), "C".into()]));
     assert!(paths.contains(&vec!["a".into(), "d".into()]));
     assert!(paths.contains(&vec!["m".into(), "e".into(), "f".into()]));
-    assert!(!paths.iter().any(|p| p.first().is_some_and(|s| s == "x" || s == "z")));
+    assert!(!paths
+        .iter()
+        .any(|p| p.first().is_some_and(|s| s == "x" || s == "z")));
 }
 
 /// What each layer may name of the others.
 #[test]
 fn layers_depend_one_way() {
     let forbidden: [(&str, &[&str]); 4] = [
-        ("domain", &["persistence::", "application::", "api::", "actix_web", "diesel"]),
+        (
+            "domain",
+            &[
+                "persistence::",
+                "application::",
+                "api::",
+                "actix_web",
+                "diesel",
+            ],
+        ),
         ("persistence", &["application::", "api::", "actix_web"]),
         ("application", &["api::", "actix_web"]),
         ("analytics", &["persistence::", "application::", "api::"]),

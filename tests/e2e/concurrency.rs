@@ -4,8 +4,8 @@
 use std::sync::{Arc, Barrier};
 
 use actix_web::ResponseError;
-use application::{transaction, AppError};
 use api::error::ApiError;
+use application::{transaction, AppError};
 use e2e::support::{Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -43,7 +43,10 @@ mod tests {
         let named = Precondition::AnyOf(vec![(other, 3), (id, 2), (id, 3)]);
         assert!(named.check(id, 3).is_ok());
         assert!(matches!(named.check(id, 4), Err(AppError::Stale)));
-        assert!(matches!(named.check(Uuid::now_v7(), 3), Err(AppError::Stale)));
+        assert!(matches!(
+            named.check(Uuid::now_v7(), 3),
+            Err(AppError::Stale)
+        ));
         assert!(Precondition::AnyOf(Vec::new()).check(id, 1).is_err());
     }
 }

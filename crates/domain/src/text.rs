@@ -25,6 +25,8 @@
 
 use std::fmt;
 
+use crate::validation::Violations;
+
 /// The class of a text field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextKind {
@@ -116,11 +118,40 @@ pub fn check_char(c: char, kind: TextKind) -> Option<TextViolation> {
     }
 }
 
+/// Text rules as one more check of a validation.
+impl Violations {
+    /// Reports on `field` the first character rule `text` breaks as text of `kind`
+    /// (see [`check_text`]); answers whether it passed.
+    pub fn check_text(&mut self, field: impl Into<String>, text: &str, kind: TextKind) -> bool {
+        match check_text(text, kind) {
+            Some(violation) => {
+                self.0.push(violation.at(field));
+                false
+            }
+            None => true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn text_rules_are_reported_on_the_field() {
+        let mut v = Violations::default();
+        assert!(v.check_text("note", "a\nb", TextKind::MultiLine));
+        assert!(!v.check_text("name", "a\nb", TextKind::SingleLine));
+        assert!(!v.check_text("note", "a\0b", TextKind::MultiLine));
+        assert_eq!(
+            v.0.iter()
+                .map(|f| (f.field.as_str(), f.code.as_str()))
+                .collect::<Vec<_>>(),
+            [("name", "line_break"), ("note", "nul_character")]
+        );
+    }
 
     use TextKind::{MultiLine, SingleLine};
 

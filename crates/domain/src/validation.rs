@@ -3,8 +3,6 @@
 
 use serde::Serialize;
 
-use crate::text::{check_text, TextKind};
-
 /// One broken rule on one field. `field` is a dotted/bracketed path into the request
 /// body (e.g. `emails[1].value`); `code` is stable and machine-readable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,18 +40,6 @@ impl Violations {
         self.0.push(FieldViolation::new(field, code, message));
     }
 
-    /// Reports on `field` the first character rule `text` breaks as text of `kind`
-    /// (see [`crate::text`]); answers whether it passed.
-    pub fn check_text(&mut self, field: impl Into<String>, text: &str, kind: TextKind) -> bool {
-        match check_text(text, kind) {
-            Some(violation) => {
-                self.0.push(violation.at(field));
-                false
-            }
-            None => true,
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -87,20 +73,6 @@ pub fn normalize_email(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_rules_are_reported_on_the_field() {
-        let mut v = Violations::default();
-        assert!(v.check_text("note", "a\nb", TextKind::MultiLine));
-        assert!(!v.check_text("name", "a\nb", TextKind::SingleLine));
-        assert!(!v.check_text("note", "a\0b", TextKind::MultiLine));
-        assert_eq!(
-            v.0.iter()
-                .map(|f| (f.field.as_str(), f.code.as_str()))
-                .collect::<Vec<_>>(),
-            [("name", "line_break"), ("note", "nul_character")]
-        );
-    }
 
     #[test]
     fn emails_are_normalised_or_rejected() {

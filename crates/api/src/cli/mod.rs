@@ -76,3 +76,41 @@ fn serve(config: ServerConfig) -> anyhow::Result<()> {
         .block_on(async move { crate::app::serve(state, listener)?.await })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_show_when_the_configuration_is_printed() {
+        use clap::Parser;
+        use secrecy::ExposeSecret;
+
+        let cli = Cli::try_parse_from([
+            "peyvand",
+            "serve",
+            "--jwt-secret",
+            "jwt-secret-that-must-not-leak-0123456789",
+            "--metrics-token",
+            "metrics-token-that-must-not-leak",
+            "--log-format",
+            "pretty",
+        ])
+        .expect("valid flags");
+        let Command::Serve(config) = cli.command else {
+            panic!("serve was parsed")
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("must-not-leak"), "{printed}");
+        assert_eq!(config.log_format, crate::config::LogFormat::Pretty);
+        let token = config.metrics_token.as_ref().expect("token");
+        assert_eq!(token.expose_secret(), "metrics-token-that-must-not-leak");
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_refused() {
+        use clap::Parser;
+
+        assert!(Cli::try_parse_from(["peyvand", "serve", "--log-format", "xml"]).is_err());
+    }
+}

@@ -165,8 +165,16 @@ impl IfMatch {
 fn parse_etag(tag: &str) -> Option<(Uuid, i64)> {
     let inner = tag.strip_prefix('"')?.strip_suffix('"')?;
     let (id, version) = inner.split_once('-')?;
-    let id = Uuid::try_parse(id).ok().filter(|parsed| parsed.simple().to_string() == id)?;
-    Some((id, version.parse().ok().filter(|v: &i64| *v >= 0 && v.to_string() == version)?))
+    let id = Uuid::try_parse(id)
+        .ok()
+        .filter(|parsed| parsed.simple().to_string() == id)?;
+    Some((
+        id,
+        version
+            .parse()
+            .ok()
+            .filter(|v: &i64| *v >= 0 && v.to_string() == version)?,
+    ))
 }
 
 fn malformed_if_match() -> actix_web::Error {
@@ -248,7 +256,11 @@ mod tests {
         let passes = |lines: &[&str]| {
             let header = if_match(lines).expect("parses");
             let here = header.check(id, 3).is_ok();
-            assert_eq!(here, header.precondition().check(id, 3).is_ok(), "{lines:?}");
+            assert_eq!(
+                here,
+                header.precondition().check(id, 3).is_ok(),
+                "{lines:?}"
+            );
             here
         };
         assert!(IfMatch(None).check(id, 3).is_ok());

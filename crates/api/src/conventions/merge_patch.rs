@@ -26,6 +26,8 @@ use serde_json::Value;
 use validator::Validate;
 
 use super::json_body::{parse_json, read_body, require_content_type, validate};
+use application::{AppError, AppResult};
+
 use crate::error::{ApiError, ApiResult};
 
 pub const MERGE_PATCH_JSON: &str = "application/merge-patch+json";
@@ -48,19 +50,24 @@ impl MergePatch {
     }
 
     /// Applies the patch to `current` and parses the result, leaving rule checks to the
-    /// caller (for documents whose rules live in `domain`).
-    pub fn apply<U, C>(&self, current: &C) -> ApiResult<U>
+    /// caller (for documents whose rules live in `domain` or a use case). Fails as a use
+    /// case fails, so that it can run inside one (see `application::Precondition`).
+    pub fn apply<U, C>(&self, current: &C) -> AppResult<U>
     where
         C: Serialize,
         U: DeserializeOwned,
     {
         let mut document = serde_json::to_value(current)
-            .map_err(|err| ApiError::Internal(format!("record to JSON: {err}")))?;
+            .map_err(|err| AppError::Internal(format!("record to JSON: {err}")))?;
         json_patch::merge(&mut document, &self.0);
         // Round-trips through text so errors carry the same paths and codes as bodies.
         let text =
-            serde_json::to_vec(&document).map_err(|err| ApiError::Internal(err.to_string()))?;
-        parse_json(&text)
+            serde_json::to_vec(&document).map_err(|err| AppError::Internal(err.to_string()))?;
+        parse_json(&text).map_err(|err| match err {
+            ApiError::Validation(violations) => AppError::Invalid(violations),
+            // The patched document is JSON this process wrote.
+            other => AppError::Internal(other.to_string()),
+        })
     }
 
     /// The top-level members the patch sets or removes.

@@ -76,3 +76,18 @@ pub fn evidence_of_input(input: &domain::customers::CustomerInput) -> DuplicateE
         name_key: domain::customers::name_key_of(input),
     }
 }
+
+/// The likely twins of a customer visible to the caller.
+pub fn of_customer(
+    conn: &mut DbConnection,
+    acting: &crate::acting::Acting,
+    id: Uuid,
+) -> crate::error::AppResult<Vec<DuplicateCandidate>> {
+    let record = super::visible(conn, acting, id)?;
+    Ok(candidates(
+        conn,
+        &persistence::customers::duplicates::evidence_of(&record),
+        Some(id),
+        acting,
+    )?)
+}

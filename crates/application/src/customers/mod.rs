@@ -7,6 +7,11 @@ pub mod duplicates;
 pub mod export;
 pub mod import;
 pub mod merge;
+pub mod notes;
+pub mod overview;
+pub mod personnel;
+pub mod privacy;
+pub mod records;
 pub mod search;
 
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::crud::{create_one, duplicate_confirmed};
+use application::customers::records::create_checked;
+
+use super::crud::duplicate_confirmed;
 use super::model::Customer;
 use crate::auth::Principal;
 use crate::conventions::JsonBody;
@@ -86,7 +88,7 @@ pub async fn create_customers_batch(
             let mut results = Vec::with_capacity(items.len());
             for (index, input) in items.into_iter().enumerate() {
                 let created = application::transaction(conn, |conn| {
-                    create_one(conn, &acting, today, &definitions, input, confirmed)
+                    create_checked(conn, &acting, today, &definitions, input, confirmed)
                 })
                 .map_err(ApiError::from)
                 .and_then(|record| Customer::from_record(&record));

@@ -1,23 +1,17 @@
 //! Create, read, change and delete single customers.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
+use application::customers::records;
 use domain::authz::Permission;
-use domain::customers::{CustomFieldDefinition, CustomerInput, DUPLICATE_THRESHOLD};
-use persistence::audit::{self, NewAuditEvent};
-use persistence::customers::CustomerRecord;
-use persistence::db::DbConnection;
+use domain::customers::CustomerInput;
 use uuid::Uuid;
 
 use super::model::Customer;
-use crate::auth::plumbing::transaction;
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
 use crate::conventions::{JsonBody, MergePatch};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-use application::customers::{self as service, duplicates, Author, HeldReferences};
-use application::{Acting, AppError, AppResult};
 
 /// Header with which a client confirms it knows the new customer resembles existing
 /// ones and wants it created anyway.
@@ -52,12 +46,7 @@ pub async fn create_customer(
     let today = state.today();
     let input = body.0;
     let record = state
-        .db(move |conn| {
-            Ok(application::transaction(conn, |conn| {
-                let definitions = service::definitions(conn)?;
-                create_one(conn, &acting, today, &definitions, input, confirmed)
-            })?)
-        })
+        .db(move |conn| Ok(records::create(conn, &acting, today, input, confirmed)?))
         .await?;
     let location = format!("/api/v1/customers/{}", record.row.id.0);
     Ok(etag::created(
@@ -74,41 +63,6 @@ pub(super) fn duplicate_confirmed(req: &HttpRequest) -> bool {
         .get(CONFIRM_DUPLICATE_HEADER)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-}
-
-/// Checks and stores one new customer inside the caller's transaction: defaults, the
-/// assignment rule, every field rule and, unless `confirmed`, the duplicate check.
-pub(super) fn create_one(
-    conn: &mut DbConnection,
-    acting: &Acting,
-    today: NaiveDate,
-    definitions: &[CustomFieldDefinition],
-    mut input: CustomerInput,
-    confirmed: bool,
-) -> AppResult<CustomerRecord> {
-    service::apply_defaults(conn, &mut input, acting)?;
-    service::check_assignment(conn, acting, &input)?;
-    let checked = service::check(
-        conn,
-        input,
-        HeldReferences::default(),
-        Author::Caller(acting),
-        today,
-        definitions,
-    )?;
-    if !confirmed {
-        let evidence = duplicates::evidence_of_input(&checked.input);
-        let likely: Vec<_> = duplicates::candidates(conn, &evidence, None, acting)?
-            .into_iter()
-            .filter(|c| c.score >= DUPLICATE_THRESHOLD)
-            .collect();
-        if !likely.is_empty() {
-            let candidates =
-                serde_json::to_value(likely).map_err(|err| AppError::Internal(err.to_string()))?;
-            return Err(AppError::LikelyDuplicate(candidates));
-        }
-    }
-    service::create(conn, acting, &checked, "created")
 }
 
 /// Get a customer.
@@ -167,38 +121,17 @@ pub async fn update_customer(
     let id = id.into_inner();
     let acting = principal.0.clone();
     let today = state.today();
+    let precondition = if_match.precondition();
     let record = state
         .db(move |conn| {
-            transaction(conn, |conn| {
-                let current = application::customers::visible(conn, &acting, id)?;
-                if_match.check(id, current.row.version)?;
-                if current.row.erased_at.is_some() || current.row.merged_into_id.is_some() {
-                    return Err(ApiError::Conflict(
-                        "the customer was erased or merged and can no longer change".into(),
-                    ));
-                }
-                let before = current.to_input()?;
-                let after: CustomerInput = patch.apply(&before)?;
-                if after.owner_id != before.owner_id || after.team_id != before.team_id {
-                    service::check_assignment(conn, &acting, &after)?;
-                }
-                let definitions = service::definitions(conn)?;
-                let checked = service::check(
-                    conn,
-                    after,
-                    HeldReferences::of(&current.row),
-                    Author::Caller(&acting),
-                    today,
-                    &definitions,
-                )?;
-                Ok(service::update(
-                    conn,
-                    &acting,
-                    &current,
-                    &checked,
-                    "customer.update",
-                )?)
-            })
+            Ok(records::update(
+                conn,
+                &acting,
+                id,
+                &precondition,
+                today,
+                |before| patch.apply(before),
+            )?)
         })
         .await?;
     Ok(etag::single(
@@ -230,26 +163,9 @@ pub async fn delete_customer(
     principal.require(Permission::RecordsDelete)?;
     let id = id.into_inner();
     let acting = principal.0.clone();
-    let actor = principal.audit_actor();
+    let precondition = if_match.precondition();
     state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                let current = application::customers::visible(conn, &acting, id)?;
-                if_match.check(id, current.row.version)?;
-                persistence::customers::delete(conn, id)?;
-                audit::record(
-                    conn,
-                    &actor,
-                    NewAuditEvent {
-                        action: "customer.delete",
-                        resource_type: "customer",
-                        resource_id: Some(id.to_string()),
-                        changes: None,
-                    },
-                )?;
-                Ok(())
-            })
-        })
+        .db(move |conn| Ok(records::delete(conn, &acting, id, &precondition)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,7 +4,6 @@
 use actix_web::{get, post, web, HttpResponse};
 use domain::authz::Permission;
 use domain::customers::DUPLICATE_THRESHOLD;
-use persistence::customers::duplicates::evidence_of;
 use persistence::db::write_transaction;
 use persistence::jobs::NewJob;
 use serde::Serialize;
@@ -15,7 +14,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::jobs::{accepted, enqueue_audited, JobResource};
 use crate::state::AppState;
-use application::customers::duplicates::{candidates, DuplicateCandidate};
+use application::customers::duplicates::{self, DuplicateCandidate};
 use application::jobs::{DuplicateScanPayload, DUPLICATE_SCAN};
 
 /// Attempts of a scan job before it is marked failed.
@@ -61,10 +60,7 @@ pub async fn list_customer_duplicates(
     let id = id.into_inner();
     let acting = principal.0.clone();
     let data = state
-        .db(move |conn| {
-            let record = application::customers::visible(conn, &acting, id)?;
-            Ok(candidates(conn, &evidence_of(&record), Some(id), &acting)?)
-        })
+        .db(move |conn| Ok(duplicates::of_customer(conn, &acting, id)?))
         .await?;
     Ok(HttpResponse::Ok().json(DuplicateList {
         threshold: DUPLICATE_THRESHOLD,

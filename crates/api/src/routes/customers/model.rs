@@ -1,8 +1,12 @@
 //! The API shapes of customers.
 
 use chrono::{DateTime, Utc};
-use domain::customers::CustomerInput;
+use domain::customers::{CustomerInput, NoteKind};
+use persistence::consents::{ConsentEventRow, ConsentStateRow};
+use persistence::customers::history::{LifecycleTransitionRow, OwnerChangeRow};
 use persistence::customers::CustomerRecord;
+use persistence::notes::NoteRow;
+use persistence::personnel::PersonnelRow;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -65,5 +69,169 @@ impl Customer {
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
         })
+    }
+}
+
+/// A note on a customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Note {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub kind: NoteKind,
+    pub body: String,
+    pub author_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Note {
+    pub fn from_row(row: &NoteRow) -> ApiResult<Note> {
+        Ok(Note {
+            id: row.id.0,
+            customer_id: row.customer_id.0,
+            kind: NoteKind::parse(&row.kind)
+                .ok_or_else(|| ApiError::Internal(format!("stored note kind {:?}", row.kind)))?,
+            body: row.body.clone(),
+            author_id: row.author_id.map(|id| id.0),
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+        })
+    }
+}
+
+/// A person listed at an organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Personnel {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub person_id: Uuid,
+    /// Role or responsibility, e.g. "مدیر خرید".
+    pub role: Option<String>,
+    /// Organizational unit, e.g. "واحد بازرگانی".
+    pub unit: Option<String>,
+    pub is_primary_contact: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&PersonnelRow> for Personnel {
+    fn from(row: &PersonnelRow) -> Self {
+        Personnel {
+            id: row.id.0,
+            organization_id: row.customer_id.0,
+            person_id: row.person_id.0,
+            role: row.role.clone(),
+            unit: row.unit.clone(),
+            is_primary_contact: row.is_primary_contact,
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+        }
+    }
+}
+
+/// One grant or withdrawal in a customer's consent ledger.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentEvent {
+    pub id: Uuid,
+    pub channel: String,
+    pub purpose: String,
+    pub granted: bool,
+    pub source: String,
+    pub evidence: Option<String>,
+    pub recorded_by: Option<Uuid>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<&ConsentEventRow> for ConsentEvent {
+    fn from(row: &ConsentEventRow) -> Self {
+        ConsentEvent {
+            id: row.id.0,
+            channel: row.channel.clone(),
+            purpose: row.purpose.clone(),
+            granted: row.granted,
+            source: row.source.clone(),
+            evidence: row.evidence.clone(),
+            recorded_by: row.recorded_by.map(|id| id.0),
+            recorded_at: row.recorded_at.0,
+        }
+    }
+}
+
+/// The current answer for one channel and purpose.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentState {
+    pub channel: String,
+    pub purpose: String,
+    pub granted: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ConsentStateRow> for ConsentState {
+    fn from(row: &ConsentStateRow) -> Self {
+        ConsentState {
+            channel: row.channel.clone(),
+            purpose: row.purpose.clone(),
+            granted: row.granted,
+            updated_at: row.updated_at.0,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Consents {
+    /// Current state per channel and purpose; absent means never asked (no consent).
+    pub current: Vec<ConsentState>,
+    /// Every grant and withdrawal, oldest first.
+    pub ledger: Vec<ConsentEvent>,
+}
+
+impl Consents {
+    pub fn from_rows(consents: &application::customers::privacy::Consents) -> Consents {
+        Consents {
+            current: consents.current.iter().map(ConsentState::from).collect(),
+            ledger: consents.ledger.iter().map(ConsentEvent::from).collect(),
+        }
+    }
+}
+
+/// One move between lifecycle stages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LifecycleTransition {
+    pub from_stage: Option<String>,
+    pub to_stage: String,
+    /// `created`, `manual`, `import`, `merge`, or the automation rule that moved it.
+    pub reason: String,
+    pub changed_by: Option<Uuid>,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnerChange {
+    pub from_owner_id: Option<Uuid>,
+    pub to_owner_id: Option<Uuid>,
+    pub changed_by: Option<Uuid>,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl From<&LifecycleTransitionRow> for LifecycleTransition {
+    fn from(row: &LifecycleTransitionRow) -> Self {
+        LifecycleTransition {
+            from_stage: row.from_stage.clone(),
+            to_stage: row.to_stage.clone(),
+            reason: row.reason.clone(),
+            changed_by: row.changed_by.map(|id| id.0),
+            changed_at: row.changed_at.0,
+        }
+    }
+}
+
+impl From<&OwnerChangeRow> for OwnerChange {
+    fn from(row: &OwnerChangeRow) -> Self {
+        OwnerChange {
+            from_owner_id: row.from_owner_id.map(|id| id.0),
+            to_owner_id: row.to_owner_id.map(|id| id.0),
+            changed_by: row.changed_by.map(|id| id.0),
+            changed_at: row.changed_at.0,
+        }
     }
 }

@@ -4,24 +4,16 @@
 //! as empty lists so clients can be written against the final shape.
 
 use actix_web::{get, web, HttpResponse};
-use chrono::{DateTime, Utc};
+use application::customers::overview::overview;
 use domain::authz::Permission;
-use persistence::db::DbConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::model::Customer;
-use super::notes::Note;
-use super::personnel::Personnel;
-use super::privacy::{consents_of, Consents};
-
+use super::model::{Consents, Customer, LifecycleTransition, Note, OwnerChange, Personnel};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::state::AppState;
-
-/// Notes included in the overview; the rest are paged at `/customers/{id}/notes`.
-const RECENT_NOTES: i64 = 10;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserSummary {
@@ -34,24 +26,6 @@ pub struct UserSummary {
 pub struct LabelSummary {
     pub id: Uuid,
     pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LifecycleTransition {
-    pub from_stage: Option<String>,
-    pub to_stage: String,
-    /// `created`, `manual`, `import`, `merge`, or the automation rule that moved it.
-    pub reason: String,
-    pub changed_by: Option<Uuid>,
-    pub changed_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OwnerChange {
-    pub from_owner_id: Option<Uuid>,
-    pub to_owner_id: Option<Uuid>,
-    pub changed_by: Option<Uuid>,
-    pub changed_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -91,38 +65,6 @@ pub struct CustomerOverview {
     pub loyalty: Vec<serde_json::Value>,
 }
 
-pub fn lifecycle_history(
-    conn: &mut DbConnection,
-    customer: Uuid,
-) -> ApiResult<Vec<LifecycleTransition>> {
-    Ok(
-        persistence::customers::history::transitions(conn, customer)?
-            .into_iter()
-            .map(|row| LifecycleTransition {
-                from_stage: row.from_stage,
-                to_stage: row.to_stage,
-                reason: row.reason,
-                changed_by: row.changed_by.map(|id| id.0),
-                changed_at: row.changed_at.0,
-            })
-            .collect(),
-    )
-}
-
-pub fn owner_history(conn: &mut DbConnection, customer: Uuid) -> ApiResult<Vec<OwnerChange>> {
-    Ok(
-        persistence::customers::history::owner_changes(conn, customer)?
-            .into_iter()
-            .map(|row| OwnerChange {
-                from_owner_id: row.from_owner_id.map(|id| id.0),
-                to_owner_id: row.to_owner_id.map(|id| id.0),
-                changed_by: row.changed_by.map(|id| id.0),
-                changed_at: row.changed_at.0,
-            })
-            .collect(),
-    )
-}
-
 /// The 360-degree view of a customer.
 #[utoipa::path(
     tag = "customers",
@@ -139,60 +81,56 @@ pub async fn get_customer_overview(
     principal.require(Permission::RecordsRead)?;
     let customer = id.into_inner();
     let acting = principal.0.clone();
-    let overview = state
-        .db(move |conn| {
-            let record = application::customers::visible(conn, &acting, customer)?;
-            let owner = match record.row.owner_id {
-                Some(owner) => {
-                    persistence::users::find(conn, owner.0)
-                        .ok()
-                        .map(|user| UserSummary {
-                            id: user.id.0,
-                            display_name: user.display_name,
-                            email: user.email,
-                        })
-                }
-                None => None,
-            };
-            let mut label_ids = record.tag_ids.clone();
-            label_ids.extend(&record.group_ids);
-            label_ids.extend(record.row.tier_id.map(|id| id.0));
-            let labels = persistence::labels::find_many(conn, &label_ids)?;
-            let summary = |id: &Uuid| {
-                labels.iter().find(|l| l.id.0 == *id).map(|l| LabelSummary {
-                    id: l.id.0,
-                    name: l.name.clone(),
-                })
-            };
-            let personnel = persistence::personnel::of_customer(
-                conn,
-                customer,
-                record.row.kind == "organization",
-            )?;
-            Ok(CustomerOverview {
-                owner,
-                tier: record.row.tier_id.and_then(|id| summary(&id.0)),
-                tags: record.tag_ids.iter().filter_map(summary).collect(),
-                groups: record.group_ids.iter().filter_map(summary).collect(),
-                personnel: personnel.iter().map(Personnel::from).collect(),
-                recent_notes: persistence::notes::list(conn, customer, None, RECENT_NOTES)?
-                    .iter()
-                    .take(RECENT_NOTES as usize)
-                    .map(Note::from_row)
-                    .collect::<ApiResult<_>>()?,
-                lifecycle_history: lifecycle_history(conn, customer)?,
-                owner_history: owner_history(conn, customer)?,
-                consents: consents_of(conn, customer)?,
-                customer: Customer::from_record(&record)?,
-                open_deals: Vec::new(),
-                orders: Vec::new(),
-                tickets: Vec::new(),
-                recent_interactions: Vec::new(),
-                campaigns: Vec::new(),
-                scores: Vec::new(),
-                loyalty: Vec::new(),
-            })
-        })
+    let found = state
+        .db(move |conn| Ok(overview(conn, &acting, customer)?))
         .await?;
+    let summary = |id: &Uuid| {
+        found
+            .labels
+            .iter()
+            .find(|l| l.id.0 == *id)
+            .map(|l| LabelSummary {
+                id: l.id.0,
+                name: l.name.clone(),
+            })
+    };
+    let record = &found.record;
+    let overview = CustomerOverview {
+        owner: found.owner.as_ref().map(|user| UserSummary {
+            id: user.id.0,
+            display_name: user.display_name.clone(),
+            email: user.email.clone(),
+        }),
+        tier: record.row.tier_id.and_then(|id| summary(&id.0)),
+        tags: record.tag_ids.iter().filter_map(summary).collect(),
+        groups: record.group_ids.iter().filter_map(summary).collect(),
+        personnel: found.personnel.iter().map(Personnel::from).collect(),
+        recent_notes: found
+            .recent_notes
+            .iter()
+            .map(Note::from_row)
+            .collect::<ApiResult<_>>()?,
+        lifecycle_history: found
+            .history
+            .transitions
+            .iter()
+            .map(LifecycleTransition::from)
+            .collect(),
+        owner_history: found
+            .history
+            .owner_changes
+            .iter()
+            .map(OwnerChange::from)
+            .collect(),
+        consents: Consents::from_rows(&found.consents),
+        customer: Customer::from_record(record)?,
+        open_deals: Vec::new(),
+        orders: Vec::new(),
+        tickets: Vec::new(),
+        recent_interactions: Vec::new(),
+        campaigns: Vec::new(),
+        scores: Vec::new(),
+        loyalty: Vec::new(),
+    };
     Ok(HttpResponse::Ok().json(overview))
 }

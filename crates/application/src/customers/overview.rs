@@ -1,0 +1,59 @@
+//! The 360 view (C-7): a customer with its owner, classification labels, personnel,
+//! newest notes, lifecycle and owner history and consents, read in one go.
+
+use persistence::customers::CustomerRecord;
+use persistence::db::DbConnection;
+use persistence::labels::LabelRow;
+use persistence::notes::NoteRow;
+use persistence::personnel::PersonnelRow;
+use persistence::users::UserRow;
+use uuid::Uuid;
+
+use super::privacy::{consents_of, history_of, Consents, History};
+use super::visible;
+use crate::acting::Acting;
+use crate::error::AppResult;
+
+/// Notes included in the overview; the rest are paged separately.
+pub const RECENT_NOTES: i64 = 10;
+
+/// What the 360 view shows of a customer.
+pub struct Overview {
+    pub record: CustomerRecord,
+    /// The owner, if one is set and still exists.
+    pub owner: Option<UserRow>,
+    /// The tier, tags and groups the customer carries.
+    pub labels: Vec<LabelRow>,
+    /// For an organization its people; for a person the organizations they work at.
+    pub personnel: Vec<PersonnelRow>,
+    /// The newest notes, at most [`RECENT_NOTES`].
+    pub recent_notes: Vec<NoteRow>,
+    pub history: History,
+    pub consents: Consents,
+}
+
+/// The 360 view of a customer visible to the caller.
+pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppResult<Overview> {
+    let record = visible(conn, acting, customer)?;
+    let owner = match record.row.owner_id {
+        Some(owner) => persistence::users::find(conn, owner.0).ok(),
+        None => None,
+    };
+    let mut label_ids = record.tag_ids.clone();
+    label_ids.extend(&record.group_ids);
+    label_ids.extend(record.row.tier_id.map(|id| id.0));
+    let labels = persistence::labels::find_many(conn, &label_ids)?;
+    let personnel =
+        persistence::personnel::of_customer(conn, customer, record.row.kind == "organization")?;
+    let mut recent_notes = persistence::notes::list(conn, customer, None, RECENT_NOTES)?;
+    recent_notes.truncate(RECENT_NOTES as usize);
+    Ok(Overview {
+        owner,
+        labels,
+        personnel,
+        recent_notes,
+        history: history_of(conn, customer)?,
+        consents: consents_of(conn, customer)?,
+        record,
+    })
+}

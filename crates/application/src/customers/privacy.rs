@@ -1,0 +1,379 @@
+//! Consent and data-subject rights: the consent ledger, the personal-data export
+//! and erasure by anonymisation.
+//!
+//! Erasure removes every personal field, contact point, address, custom value, note text
+//! and consent evidence, empties the search text so no search can find the person
+//! again, and redacts the changes of the customer's audit events to their digests (the
+//! chain still verifies). It reaches every copy the product keeps: the customers merged
+//! into the erased one (their own records stay for an undo), the documents a merge
+//! record keeps for its undo, stored idempotent responses and export files. What is not
+//! personal stays, so counts, lifecycle, ownership, acquisition and (later) orders keep
+//! adding up.
+
+use chrono::{DateTime, Utc};
+use domain::customers::{ConsentChannel, ConsentPurpose, CustomerInput};
+use domain::validation::Violations;
+use persistence::audit::{self, AuditEvent, NewAuditEvent};
+use persistence::consents::{ConsentEventRow, ConsentStateRow};
+use persistence::customers::history::{LifecycleTransitionRow, OwnerChangeRow};
+use persistence::customers::{merges, CustomerRecord};
+use persistence::db::DbConnection;
+use persistence::notes::NoteRow;
+use persistence::personnel::PersonnelRow;
+use persistence::sql_types::{DbTime, DbUuid};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::visible;
+use crate::acting::Acting;
+use crate::error::{AppError, AppResult};
+
+/// What an erased customer is called.
+pub const ERASED_NAME: &str = "—";
+/// What an erased note says.
+const ERASED_NOTE: &str = "[erased]";
+
+/// A grant or withdrawal of consent, as the caller reports it.
+#[derive(Debug, Clone)]
+pub struct ConsentInput {
+    pub channel: ConsentChannel,
+    pub purpose: ConsentPurpose,
+    pub granted: bool,
+    /// How the customer said it, e.g. `web_form`, `phone_call`.
+    pub source: String,
+    /// Reference to the proof (form id, message id).
+    pub evidence: Option<String>,
+}
+
+/// Records that a customer (visible to the caller, not erased) gave or withdrew consent.
+pub fn record_consent(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    customer: Uuid,
+    input: ConsentInput,
+) -> AppResult<ConsentEventRow> {
+    let mut v = Violations::default();
+    let source = input.source.trim().to_string();
+    if source.is_empty() || source.chars().count() > 50 {
+        v.push("source", "invalid_length", "must be 1 to 50 characters");
+    }
+    let evidence = input
+        .evidence
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty());
+    if evidence.as_ref().is_some_and(|e| e.chars().count() > 500) {
+        v.push("evidence", "too_long", "must be at most 500 characters");
+    }
+    v.into_result().map_err(AppError::Invalid)?;
+    let row = ConsentEventRow {
+        id: DbUuid(Uuid::now_v7()),
+        customer_id: DbUuid(customer),
+        channel: input.channel.as_str().to_string(),
+        purpose: input.purpose.as_str().to_string(),
+        granted: input.granted,
+        source,
+        evidence,
+        recorded_by: acting.user_id.map(DbUuid),
+        recorded_at: DbTime(persistence::now()),
+    };
+    crate::transaction(conn, |conn| {
+        let record = visible(conn, acting, customer)?;
+        if record.row.erased_at.is_some() {
+            return Err(AppError::Conflict("the customer was erased".into()));
+        }
+        persistence::consents::record(conn, &row)?;
+        audit::record(
+            conn,
+            &acting.audit_actor(),
+            NewAuditEvent {
+                action: if row.granted {
+                    "customer.consent.grant"
+                } else {
+                    "customer.consent.withdraw"
+                },
+                resource_type: "customer",
+                resource_id: Some(customer.to_string()),
+                changes: Some(
+                    serde_json::json!({"channel": row.channel, "purpose": row.purpose, "source": row.source}),
+                ),
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+/// A customer's consents: the current state per channel and purpose, and the ledger.
+pub struct Consents {
+    pub current: Vec<ConsentStateRow>,
+    pub ledger: Vec<ConsentEventRow>,
+}
+
+/// The consents of `customer`, whom the caller has already been shown.
+pub fn consents_of(conn: &mut DbConnection, customer: Uuid) -> AppResult<Consents> {
+    Ok(Consents {
+        current: persistence::consents::current(conn, customer)?,
+        ledger: persistence::consents::ledger(conn, customer)?,
+    })
+}
+
+/// The consents of a customer visible to the caller.
+pub fn consents(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppResult<Consents> {
+    visible(conn, acting, customer)?;
+    consents_of(conn, customer)
+}
+
+/// Where a customer's personal data is held, place by place. In the personal-data
+/// export: how many records in each place hold it now. In an erasure: how many were
+/// erased, redacted, withdrawn or deleted there.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1}))]
+pub struct DataPlaces {
+    /// Customer records: the customer and every customer merged into it (directly or
+    /// through a chain of merges), which keep their own records. Erasure anonymises them.
+    pub customers: usize,
+    /// Notes on those customers. Erasure replaces their text.
+    pub notes: usize,
+    /// Consent ledger events (with evidence, for an erasure, which removes it; the
+    /// grants and withdrawals themselves stay).
+    pub consent_events: usize,
+    /// Audit events about those customers. Erasure replaces their changes with a digest
+    /// (the audit chain still verifies).
+    pub audit_events: usize,
+    /// Merge records whose undo data held the customers' documents. Erasure empties
+    /// those documents; such a merge can no longer be undone.
+    pub merge_records: usize,
+    /// Responses stored for replay of requests sent with an `Idempotency-Key` (kept a
+    /// day) whose path or body names the customers. Erasure withdraws them: replaying
+    /// such a request answers 410.
+    pub idempotent_responses: usize,
+    /// Export files, finished or not, that hold the customers. Erasure deletes them;
+    /// downloading one answers 410.
+    pub export_files: usize,
+}
+
+/// The lifecycle and owner history of a customer.
+pub struct History {
+    pub transitions: Vec<LifecycleTransitionRow>,
+    pub owner_changes: Vec<OwnerChangeRow>,
+}
+
+/// The history of `customer`, whom the caller has already been shown.
+pub fn history_of(conn: &mut DbConnection, customer: Uuid) -> AppResult<History> {
+    Ok(History {
+        transitions: persistence::customers::history::transitions(conn, customer)?,
+        owner_changes: persistence::customers::history::owner_changes(conn, customer)?,
+    })
+}
+
+/// Everything held about a person (data-subject access request).
+pub struct PersonalData {
+    pub generated_at: DateTime<Utc>,
+    pub record: CustomerRecord,
+    /// Customers merged into this one (directly or through a chain of merges).
+    pub merged: Vec<CustomerRecord>,
+    /// Notes on the customer and on the merged customers.
+    pub notes: Vec<NoteRow>,
+    pub personnel: Vec<PersonnelRow>,
+    pub consents: Consents,
+    pub history: History,
+    /// Audit events about the customer and the merged customers, each with the id of
+    /// the customer it is about.
+    pub audit_events: Vec<(Uuid, AuditEvent)>,
+    pub held_in: DataPlaces,
+}
+
+/// The customer `root` and every customer merged into it.
+fn with_merged(conn: &mut DbConnection, root: Uuid) -> AppResult<Vec<Uuid>> {
+    let mut ids = vec![root];
+    ids.extend(persistence::customers::erasure::merged_away(conn, root)?);
+    Ok(ids)
+}
+
+/// Refuses a customer merged into another: its data lives on in that customer, whose
+/// export and erasure reach it too.
+fn refuse_merged(record: &CustomerRecord) -> AppResult<()> {
+    match record.row.merged_into_id {
+        Some(winner) => Err(AppError::Conflict(format!(
+            "the customer was merged into customer {}, which holds its data; erase that customer",
+            winner.0
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Gathers everything held about a customer visible to the caller, and where.
+pub fn personal_data(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    customer: Uuid,
+) -> AppResult<PersonalData> {
+    let record = visible(conn, acting, customer)?;
+    refuse_merged(&record)?;
+    let ids = with_merged(conn, customer)?;
+    let mut personnel = persistence::personnel::of_organization(conn, customer)?;
+    personnel.extend(persistence::personnel::of_person(conn, customer)?);
+    let mut merged = Vec::new();
+    let mut notes = Vec::new();
+    let mut consent_events = 0;
+    let mut audit_events = Vec::new();
+    for id in &ids {
+        if *id != customer {
+            merged.push(persistence::customers::find(conn, *id)?);
+        }
+        notes.extend(persistence::notes::all_of(conn, *id)?);
+        consent_events += persistence::consents::ledger(conn, *id)?.len();
+        let events = persistence::audit::list(
+            conn,
+            &persistence::audit::AuditQuery {
+                resource_type: Some("customer".into()),
+                resource_id: Some(id.to_string()),
+                limit: 10_000,
+                ..Default::default()
+            },
+        )?;
+        audit_events.extend(events.into_iter().map(|event| (*id, event)));
+    }
+    let held_in = DataPlaces {
+        customers: ids.len(),
+        notes: notes.len(),
+        consent_events,
+        audit_events: audit_events.len(),
+        merge_records: merges::involving(conn, &ids)?
+            .iter()
+            .map(|merge| merge.undo_data())
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .filter(|undo| !undo.erased)
+            .count(),
+        idempotent_responses: persistence::idempotency::count_concerning(conn, &ids)?,
+        export_files: persistence::files::containing_customers(conn, &ids)?.len(),
+    };
+    Ok(PersonalData {
+        generated_at: persistence::now(),
+        consents: consents_of(conn, customer)?,
+        history: history_of(conn, customer)?,
+        record,
+        merged,
+        notes,
+        personnel,
+        audit_events,
+        held_in,
+    })
+}
+
+/// The anonymised form of `record`: kind, ownership, classification, lifecycle and
+/// acquisition stay; everything that identifies the person goes.
+fn anonymised(record: &CustomerRecord) -> AppResult<CustomerInput> {
+    let current = record.to_input()?;
+    let mut input = CustomerInput::empty(current.kind);
+    input.owner_id = current.owner_id;
+    input.team_id = current.team_id;
+    input.tier_id = current.tier_id;
+    input.lifecycle_stage = current.lifecycle_stage;
+    input.acquisition_source = current.acquisition_source;
+    input.acquisition_channel = current.acquisition_channel;
+    input.acquisition_campaign = current.acquisition_campaign;
+    input.tag_ids = current.tag_ids;
+    input.group_ids = current.group_ids;
+    input.code = current.code;
+    Ok(input)
+}
+
+/// Replaces `current`'s record with its anonymised form, marked erased at `now`.
+fn anonymise(
+    conn: &mut DbConnection,
+    current: &CustomerRecord,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let input = anonymised(current)?;
+    let mut meta = current.meta();
+    meta.erased_at = Some(now);
+    meta.updated_at = now;
+    meta.version += 1;
+    let mut erased = CustomerRecord::from_input(&meta, &input, &[]);
+    erased.row.display_name = ERASED_NAME.to_string();
+    persistence::customers::update(conn, &erased, &[], current.row.version)?;
+    Ok(())
+}
+
+/// An erasure as performed.
+pub struct Erasure {
+    /// The anonymised customer.
+    pub record: CustomerRecord,
+    /// What was erased, redacted, withdrawn or deleted, place by place.
+    pub erased: DataPlaces,
+    /// SQLite only: whether the write-ahead log, which still held earlier versions of
+    /// the erased data, was copied into the database and truncated.
+    pub log_truncated: Option<bool>,
+}
+
+/// Erases a customer visible to the caller, and every customer merged into it, by
+/// anonymisation, in one transaction (module documentation: what is reached).
+pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppResult<Erasure> {
+    let (record, erased) = crate::transaction(conn, |conn| {
+        let current = visible(conn, acting, customer)?;
+        if current.row.erased_at.is_some() {
+            return Err(AppError::Conflict("the customer was already erased".into()));
+        }
+        refuse_merged(&current)?;
+        let now = persistence::now();
+        let ids = with_merged(conn, customer)?;
+        // The customers are changed first: a concurrent writer of a copy (an export
+        // page, an idempotent response) that read them before waits on these rows and
+        // then sees the erasure, or its copy was stored before the places below are
+        // searched (`persistence::customers::erasure`).
+        anonymise(conn, &current, now)?;
+        let mut erased = DataPlaces {
+            customers: 1,
+            ..DataPlaces::default()
+        };
+        for id in &ids {
+            if *id != customer {
+                let merged = persistence::customers::find(conn, *id)?;
+                anonymise(conn, &merged, now)?;
+                erased.customers += 1;
+            }
+            erased.notes += persistence::notes::redact_all(conn, *id, ERASED_NOTE)?;
+            erased.consent_events += persistence::consents::redact_evidence(conn, *id)?;
+            erased.audit_events += audit::redact_changes(conn, "customer", &id.to_string())?;
+        }
+        for merge in merges::involving(conn, &ids)? {
+            let undo = merge.undo_data()?;
+            if !undo.erased {
+                merges::set_undo_data(conn, merge.id.0, &undo.without_personal_data())?;
+                erased.merge_records += 1;
+            }
+        }
+        erased.idempotent_responses =
+            persistence::idempotency::withdraw_concerning(conn, &ids, now)?;
+        let files = persistence::files::containing_customers(conn, &ids)?;
+        erased.export_files = persistence::files::delete_many(conn, &files)?;
+        let actor = acting.audit_actor();
+        for id in &ids {
+            audit::record(
+                conn,
+                &actor,
+                NewAuditEvent {
+                    action: "customer.erase",
+                    resource_type: "customer",
+                    resource_id: Some(id.to_string()),
+                    changes: Some(if *id == customer {
+                        serde_json::to_value(&erased)
+                            .map_err(|err| AppError::Internal(err.to_string()))?
+                    } else {
+                        serde_json::json!({"erased_with": customer})
+                    }),
+                },
+            )?;
+        }
+        Ok((persistence::customers::find(conn, customer)?, erased))
+    })?;
+    // After the commit, so that the log holds nothing older than the erasure.
+    let log_truncated = persistence::db::truncate_wal(conn)?;
+    Ok(Erasure {
+        record,
+        erased,
+        log_truncated,
+    })
+}
