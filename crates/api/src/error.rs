@@ -182,11 +182,7 @@ impl ApiError {
         code: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        let violation = FieldViolation::new(field, code, message);
-        ApiError::BadParameters {
-            code: violation.code.clone(),
-            violations: vec![violation],
-        }
+        AppError::bad_parameter(field, code, message).into()
     }
 
     /// A localised explanation of this occurrence. Internal details are never exposed.

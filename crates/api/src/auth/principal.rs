@@ -210,7 +210,7 @@ impl FromRequest for Principal {
                 team_id: identity.facts.team_id,
                 visibility: identity.facts.visibility,
                 credential: identity.credential,
-                lang: crate::i18n::from_headers(&headers),
+                lang: crate::i18n::current(),
                 request_id: Some(RequestId::of(&req).to_string()),
             });
             req.extensions_mut().insert(principal.clone());

@@ -5,6 +5,7 @@ use persistence::customers::duplicates::{candidate_ids, evidence_of, load_candid
 use persistence::db::DbConnection;
 
 use crate::acting::Acting;
+use crate::error::AppResult;
 use persistence::PersistenceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -38,11 +39,12 @@ pub fn candidates(
     acting: &Acting,
 ) -> Result<Vec<DuplicateCandidate>, PersistenceError> {
     let ids = candidate_ids(conn, evidence, exclude, CANDIDATES_PER_KEY)?;
+    let scope = acting.scope();
     let mut found: Vec<DuplicateCandidate> = load_candidates(conn, &ids)?
         .iter()
         .filter_map(|record| {
             let (score, reasons) = duplicate_score(evidence, &evidence_of(record));
-            let visible = acting.scope().can_see(&record.row);
+            let visible = scope.can_see(&record.row);
             (score > 0).then(|| DuplicateCandidate {
                 id: visible.then_some(record.row.id.0),
                 score,
@@ -80,9 +82,9 @@ pub fn evidence_of_input(input: &domain::customers::CustomerInput) -> DuplicateE
 /// The likely twins of a customer visible to the caller.
 pub fn of_customer(
     conn: &mut DbConnection,
-    acting: &crate::acting::Acting,
+    acting: &Acting,
     id: Uuid,
-) -> crate::error::AppResult<Vec<DuplicateCandidate>> {
+) -> AppResult<Vec<DuplicateCandidate>> {
     let record = super::visible(conn, acting, id)?;
     Ok(candidates(
         conn,

@@ -391,15 +391,9 @@ fn snapshot(input: &CustomerInput) -> serde_json::Value {
     serde_json::to_value(input).unwrap_or_default()
 }
 
-/// Stores a new, checked customer with its first lifecycle entry and audit event.
-pub fn create(
-    conn: &mut DbConnection,
-    acting: &Acting,
-    checked: &Checked,
-    reason: &str,
-) -> AppResult<CustomerRecord> {
-    let now = persistence::now();
-    let meta = CustomerMeta {
+/// The bookkeeping of a customer `acting` creates at `now`.
+fn new_meta(acting: &Acting, now: chrono::DateTime<chrono::Utc>) -> CustomerMeta {
+    CustomerMeta {
         id: Uuid::now_v7(),
         created_by: acting.user_id,
         created_at: now,
@@ -408,7 +402,31 @@ pub fn create(
         version: 1,
         erased_at: None,
         merged_into_id: None,
-    };
+    }
+}
+
+/// The audit event of creating customer `id` from `input`.
+fn creation_event(id: Uuid, input: &CustomerInput) -> NewAuditEvent<'static> {
+    NewAuditEvent {
+        action: "customer.create",
+        resource_type: "customer",
+        resource_id: Some(id.to_string()),
+        changes: Some(domain::audit::changed_fields(
+            &serde_json::json!({}),
+            &snapshot(input),
+        )),
+    }
+}
+
+/// Stores a new, checked customer with its first lifecycle entry and audit event.
+pub fn create(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    checked: &Checked,
+    reason: &str,
+) -> AppResult<CustomerRecord> {
+    let now = persistence::now();
+    let meta = new_meta(acting, now);
     let record = CustomerRecord::from_input(&meta, &checked.input, &checked.custom);
     persistence::customers::insert(conn, &record, &checked.custom)?;
     history::record_transitions(
@@ -424,15 +442,7 @@ pub fn create(
     audit::record(
         conn,
         &acting.audit_actor(),
-        NewAuditEvent {
-            action: "customer.create",
-            resource_type: "customer",
-            resource_id: Some(meta.id.to_string()),
-            changes: Some(domain::audit::changed_fields(
-                &serde_json::json!({}),
-                &snapshot(&checked.input),
-            )),
-        },
+        creation_event(meta.id, &checked.input),
     )?;
     Ok(record)
 }
@@ -489,19 +499,7 @@ fn prepare_creates<'a>(
     let now = persistence::now();
     let records: Vec<CustomerRecord> = checked
         .iter()
-        .map(|item| {
-            let meta = CustomerMeta {
-                id: Uuid::now_v7(),
-                created_by: acting.user_id,
-                created_at: now,
-                updated_at: now,
-                lifecycle_changed_at: now,
-                version: 1,
-                erased_at: None,
-                merged_into_id: None,
-            };
-            CustomerRecord::from_input(&meta, &item.input, &item.custom)
-        })
+        .map(|item| CustomerRecord::from_input(&new_meta(acting, now), &item.input, &item.custom))
         .collect();
     let transitions = records
         .iter()
@@ -519,18 +517,7 @@ fn prepare_creates<'a>(
     let events = records
         .iter()
         .zip(checked)
-        .map(|(record, item)| {
-            NewAuditEvent {
-                action: "customer.create",
-                resource_type: "customer",
-                resource_id: Some(record.row.id.0.to_string()),
-                changes: Some(domain::audit::changed_fields(
-                    &serde_json::json!({}),
-                    &snapshot(&item.input),
-                )),
-            }
-            .digested()
-        })
+        .map(|(record, item)| creation_event(record.row.id.0, &item.input).digested())
         .collect();
     PreparedCreates {
         checked,
