@@ -7,8 +7,9 @@
 //! astronomical (vernal equinox at 52.5°E) calendar from 1178 to 3000 AP, which is
 //! where hand-rolled arithmetic algorithms usually go wrong.
 //!
-//! Periods are computed on local calendar dates (`NaiveDate`); [`BusinessCalendar`]
-//! turns them into UTC instants in the business time zone. Every function that moves
+//! Periods are computed on local calendar dates (`NaiveDate`); [`LocalCalendar`]
+//! turns them into UTC instants in the business time zone. Working hours and holidays
+//! live one level up, in [`crate::business_calendar`]. Every function that moves
 //! across dates returns `Option` because chrono's date range is finite; `None` only
 //! happens some 262,000 years away from today.
 
@@ -272,14 +273,16 @@ fn next_month_start(start: NaiveDate, system: CalendarSystem) -> Option<NaiveDat
     start.checked_add_days(Days::new(u64::from(days)))
 }
 
-/// Where the business is: its time zone and the day its week starts.
+/// How the business reads the clock: its time zone and the day its week starts. Enough
+/// to turn instants into local dates and periods; whether a moment is working time is
+/// the [`crate::business_calendar::BusinessCalendar`]'s question.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BusinessCalendar {
+pub struct LocalCalendar {
     pub time_zone: Tz,
     pub first_weekday: Weekday,
 }
 
-impl Default for BusinessCalendar {
+impl Default for LocalCalendar {
     fn default() -> Self {
         Self {
             time_zone: DEFAULT_TIME_ZONE,
@@ -288,7 +291,7 @@ impl Default for BusinessCalendar {
     }
 }
 
-impl BusinessCalendar {
+impl LocalCalendar {
     /// The local date at the instant `now`.
     pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
         now.with_timezone(&self.time_zone).date_naive()
@@ -320,16 +323,27 @@ impl BusinessCalendar {
     /// daylight saving began (until 2022), so the day then starts at the first local
     /// time that exists. When midnight happens twice the earlier one is taken.
     pub fn start_of_day(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
-        let midnight = date.and_hms_opt(0, 0, 0)?;
-        if let Some(start) = self.earliest_instant(midnight) {
-            return Some(start);
+        self.instant_at(date.and_hms_opt(0, 0, 0)?)
+    }
+
+    /// The instant the local wall-clock time `local` shows: the earlier one when the
+    /// clocks went back and `local` happened twice, the moment the clocks jumped when
+    /// `local` was skipped.
+    pub fn instant_at(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+        if let Some(instant) = self.earliest_instant(local) {
+            return Some(instant);
         }
         // Inside a gap: the first existing local minute is the instant the clocks
         // jumped. Gaps last hours in practice; a whole skipped day (Samoa, 2011)
         // still ends within 48 hours.
         (1..=48 * 60)
-            .filter_map(|minutes| midnight.checked_add_signed(TimeDelta::minutes(minutes)))
-            .find_map(|local| self.earliest_instant(local))
+            .filter_map(|minutes| local.checked_add_signed(TimeDelta::minutes(minutes)))
+            .find_map(|later| self.earliest_instant(later))
+    }
+
+    /// The local wall-clock time at the instant `at`.
+    pub fn local_time(&self, at: DateTime<Utc>) -> NaiveDateTime {
+        at.with_timezone(&self.time_zone).naive_local()
     }
 
     /// The UTC instants `[start, end)` covering the local dates of `range`.
@@ -482,7 +496,7 @@ mod tests {
 
     #[test]
     fn day_starts_in_the_business_time_zone() {
-        let tehran = BusinessCalendar::default();
+        let tehran = LocalCalendar::default();
         let start = tehran.start_of_day(date(2024, 3, 20));
         assert_eq!(
             start.map(|s| s.to_rfc3339()),
@@ -497,7 +511,7 @@ mod tests {
     #[test]
     fn day_without_a_midnight_starts_when_the_clocks_jump() {
         // On 1400/01/02 (2021-03-22) Tehran clocks went from 00:00 to 01:00 (+04:30).
-        let tehran = BusinessCalendar::default();
+        let tehran = LocalCalendar::default();
         let start = tehran.start_of_day(date(2021, 3, 22));
         assert_eq!(
             start.map(|s| s.to_rfc3339()),
@@ -587,7 +601,7 @@ mod tests {
         fn local_days_map_to_ordered_utc_ranges(
             day in dates(date(1900, 1, 1), date(2100, 1, 1)),
         ) {
-            let tehran = BusinessCalendar::default();
+            let tehran = LocalCalendar::default();
             let range = DateRange { start: day, end: day + Days::new(1) };
             let utc = tehran.utc_range(range);
             prop_assert!(utc.is_some_and(|(start, end)| start < end));

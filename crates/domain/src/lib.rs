@@ -3,11 +3,13 @@
 
 pub mod audit;
 pub mod authz;
+pub mod business_calendar;
 pub mod calendar;
 pub mod customers;
 pub mod filter;
 pub mod iran;
 pub mod login_throttle;
 pub mod persian;
+pub mod settings;
 pub mod text;
 pub mod validation;

@@ -73,7 +73,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::calendar::BusinessCalendar;
+use crate::calendar::LocalCalendar;
 use crate::validation::FieldViolation;
 
 pub use relative::{RelativeDate, RelativePeriod};
@@ -346,17 +346,13 @@ pub enum ResolvedFilter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResolveContext {
     pub now: DateTime<Utc>,
-    pub calendar: BusinessCalendar,
+    pub calendar: LocalCalendar,
 }
 
 impl ResolveContext {
-    /// Resolves at `now` with the default business calendar (Asia/Tehran, weeks from
-    /// Saturday).
-    pub fn new(now: DateTime<Utc>) -> Self {
-        Self {
-            now,
-            calendar: BusinessCalendar::default(),
-        }
+    /// Resolves at `now` in the business's time zone and week.
+    pub fn new(now: DateTime<Utc>, calendar: LocalCalendar) -> Self {
+        Self { now, calendar }
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::tests::{CATALOGUE, STATUSES};
 use super::*;
-use crate::calendar::{BusinessCalendar, CalendarSystem, JalaliDate};
+use crate::calendar::{CalendarSystem, JalaliDate, LocalCalendar};
 
 const PERIODS: [RelativePeriod; 11] = [
     RelativePeriod::Today,
@@ -47,7 +47,7 @@ fn any_relative() -> impl Strategy<Value = RelativeDate> {
         })
 }
 
-fn any_business_calendar() -> impl Strategy<Value = BusinessCalendar> {
+fn any_local_calendar() -> impl Strategy<Value = LocalCalendar> {
     let zones = [
         chrono_tz::Asia::Tehran,
         chrono_tz::UTC,
@@ -55,7 +55,7 @@ fn any_business_calendar() -> impl Strategy<Value = BusinessCalendar> {
         chrono_tz::Pacific::Apia,
     ];
     (prop::sample::select(zones.to_vec()), 0u8..7).prop_filter_map("weekday", |(time_zone, day)| {
-        Some(BusinessCalendar {
+        Some(LocalCalendar {
             time_zone,
             first_weekday: Weekday::try_from(day).ok()?,
         })
@@ -236,13 +236,13 @@ proptest! {
     #[test]
     fn generated_valid_trees_validate(tree in any_tree(), now in any_now()) {
         let json = serde_json::to_value(&tree).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let result = validate_filter(&json, CATALOGUE, &ResolveContext::new(now));
+        let result = validate_filter(&json, CATALOGUE, &ResolveContext::new(now, LocalCalendar::default()));
         prop_assert!(result.is_ok(), "{json} -> {result:?}");
     }
 
     #[test]
     fn arbitrary_json_never_panics(filter in any_json(), sort in any_json(), now in any_now()) {
-        let context = ResolveContext::new(now);
+        let context = ResolveContext::new(now, LocalCalendar::default());
         for result in [
             validate_filter(&filter, CATALOGUE, &context).map(|_| ()),
             validate_sort(&sort, CATALOGUE).map(|_| ()),
@@ -258,7 +258,7 @@ proptest! {
     fn relative_periods_are_non_empty_and_placed_around_now(
         relative in any_relative(),
         now in any_now(),
-        business in any_business_calendar(),
+        business in any_local_calendar(),
     ) {
         let today = business.today(now);
         let range = relative.local_range(now, &business);
@@ -289,13 +289,13 @@ proptest! {
     #[test]
     fn jalali_this_month_starts_on_the_first_at_tehran_midnight(now in any_now()) {
         let filter = json!({"field": "created_at", "op": "gte", "value": {"relative": "this_month", "calendar": "jalali"}});
-        let resolved = validate_filter(&filter, CATALOGUE, &ResolveContext::new(now));
+        let resolved = validate_filter(&filter, CATALOGUE, &ResolveContext::new(now, LocalCalendar::default()));
         let Ok(ResolvedFilter::Condition { predicate: Predicate::Gte(TypedValue::Timestamp(start)), .. }) = resolved else {
             return Err(TestCaseError::fail(format!("unexpected {resolved:?}")));
         };
         let local = start.with_timezone(&chrono_tz::Asia::Tehran);
         let first = JalaliDate::from_gregorian(local.date_naive());
-        let today = JalaliDate::from_gregorian(BusinessCalendar::default().today(now));
+        let today = JalaliDate::from_gregorian(LocalCalendar::default().today(now));
         prop_assert_eq!((first.year(), first.month(), first.day()), (today.year(), today.month(), 1));
         // The first instant of that local day: midnight, or 01:00 on the days Iran's
         // daylight saving began at midnight (1 Farvardin in some years, e.g. 1359).

@@ -5,7 +5,7 @@ use chrono::{DateTime, Days, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::calendar::{BusinessCalendar, CalendarSystem, DateRange, Period};
+use crate::calendar::{CalendarSystem, DateRange, LocalCalendar, Period};
 
 /// A period named relative to the current day in the business time zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -49,11 +49,7 @@ impl RelativeDate {
     ///
     /// `None` when `last_n_days` lacks a positive `n`, or when the period falls outside
     /// the dates chrono can represent.
-    pub fn local_range(
-        &self,
-        now: DateTime<Utc>,
-        business: &BusinessCalendar,
-    ) -> Option<DateRange> {
+    pub fn local_range(&self, now: DateTime<Utc>, business: &LocalCalendar) -> Option<DateRange> {
         let today = business.today(now);
         let system = self.calendar.unwrap_or_default();
         let current = |period| business.period_containing(today, period, system);

@@ -31,7 +31,7 @@ fn date(text: &str) -> NaiveDate {
 
 /// 2026-11-23 13:30 in Tehran, which is 1405/09/02, a Monday.
 fn context() -> ResolveContext {
-    ResolveContext::new(instant("2026-11-23T10:00:00Z"))
+    ResolveContext::new(instant("2026-11-23T10:00:00Z"), LocalCalendar::default())
 }
 
 fn validate(filter: Value) -> Result<ResolvedFilter, FilterErrors> {
@@ -292,7 +292,7 @@ fn jalali_this_month_covers_the_jalali_month_in_tehran() {
 #[test]
 fn a_month_starting_on_a_day_without_midnight_starts_at_one_o_clock() {
     // 1 Farvardin 1359 (1980-03-21): Tehran clocks went from 00:00 to 01:00 (+04:30).
-    let context = ResolveContext::new(instant("1980-04-01T12:00:00Z"));
+    let context = ResolveContext::new(instant("1980-04-01T12:00:00Z"), LocalCalendar::default());
     let filter = json!({"field": "created_at", "op": "gte", "value": {"relative": "this_month", "calendar": "jalali"}});
     let expected = leaf("created_at", Predicate::Gte(at("1980-03-20T20:30:00Z")));
     assert_eq!(validate_filter(&filter, CATALOGUE, &context), Ok(expected));
