@@ -4,6 +4,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod bad_input;
+mod business_calendar;
 mod concurrency;
 mod conventions;
 mod customers;

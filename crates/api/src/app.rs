@@ -57,6 +57,7 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
         tokens: Arc::new(tokens),
         metrics,
         principals: Default::default(),
+        calendar: Default::default(),
     })
 }
 

@@ -1,8 +1,12 @@
 //! Shared application state handed to every handler.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
+use domain::business_calendar::BusinessCalendar;
+use domain::filter::ResolveContext;
+use moka::sync::Cache;
 use persistence::db::{DbConnection, DbPool};
 use persistence::BackendKind;
 
@@ -23,13 +27,60 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Account facts of recently seen principals (see `auth::principal_cache`).
     pub principals: PrincipalCache,
+    /// The business calendar of the stored settings.
+    pub calendar: CalendarCache,
+}
+
+/// How long this process trusts the business calendar it loaded: a settings change made
+/// here applies at once, one made through another server within this time.
+pub const CALENDAR_FRESHNESS: Duration = Duration::from_secs(30);
+
+/// The business calendar, loaded from the settings at most once per
+/// [`CALENDAR_FRESHNESS`], so "today" costs no database round trip.
+#[derive(Clone)]
+pub struct CalendarCache(Cache<(), Arc<BusinessCalendar>>);
+
+impl Default for CalendarCache {
+    fn default() -> Self {
+        CalendarCache(
+            Cache::builder()
+                .max_capacity(1)
+                .time_to_live(CALENDAR_FRESHNESS)
+                .build(),
+        )
+    }
 }
 
 impl AppState {
-    /// Today's date in the business time zone (Asia/Tehran, L-4): what "in the future"
-    /// means for birth dates and similar.
-    pub fn today(&self) -> chrono::NaiveDate {
-        business_today()
+    /// The business calendar (time zone, week, working hours, holidays) of the settings.
+    pub async fn calendar(&self) -> ApiResult<Arc<BusinessCalendar>> {
+        if let Some(calendar) = self.calendar.0.get(&()) {
+            return Ok(calendar);
+        }
+        let calendar = Arc::new(
+            self.db(|conn| Ok(application::settings::calendar(conn)?))
+                .await?,
+        );
+        self.calendar.0.insert((), calendar.clone());
+        Ok(calendar)
+    }
+
+    /// Forgets the cached calendar: the settings changed.
+    pub fn settings_changed(&self) {
+        self.calendar.0.invalidate_all();
+    }
+
+    /// Today's date in the business time zone: what "in the future" means for birth
+    /// dates and similar.
+    pub async fn today(&self) -> ApiResult<chrono::NaiveDate> {
+        Ok(self.calendar().await?.today(chrono::Utc::now()))
+    }
+
+    /// Now, in the business's time zone and week: where relative dates in searches
+    /// ("this month") resolve.
+    pub async fn resolve_context(&self) -> ApiResult<ResolveContext> {
+        let local = self.calendar().await?.local();
+        Ok(ResolveContext::new(persistence::now(), local))
     }
 
     /// Runs blocking diesel work on actix's blocking thread pool with a pooled
@@ -52,12 +103,4 @@ impl AppState {
         })
         .await?
     }
-}
-
-/// Today's date in the business time zone (Asia/Tehran, L-4), for work that runs
-/// outside a request (jobs).
-fn business_today() -> chrono::NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Tehran)
-        .date_naive()
 }

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod paging;
 pub mod precondition;
 pub mod search;
+pub mod settings;
 
 use persistence::db::{write_transaction, DbConnection};
 

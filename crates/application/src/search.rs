@@ -88,27 +88,23 @@ pub struct Search<R> {
 }
 
 impl<R: Searchable> Search<R> {
-    /// Checks a search body at the instant `now` (relative dates resolve against it).
-    pub fn resolve(
-        request: SearchRequest,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> AppResult<Search<R>> {
-        Self::resolve_with(request, now, R::CATALOGUE)
+    /// Checks a search body; relative dates ("this week") resolve in `context`.
+    pub fn resolve(request: SearchRequest, context: &ResolveContext) -> AppResult<Search<R>> {
+        Self::resolve_with(request, context, R::CATALOGUE)
     }
 
     /// [`Search::resolve`] against a catalogue built at run time (e.g. with custom
     /// fields).
     pub fn resolve_with(
         request: SearchRequest,
-        now: chrono::DateTime<chrono::Utc>,
+        context: &ResolveContext,
         catalogue: &[FieldSpec],
     ) -> AppResult<Search<R>> {
-        let context = ResolveContext::new(now);
         let mut criteria = validate_search(
             request.filter.as_ref(),
             request.sort.as_ref(),
             catalogue,
-            &context,
+            context,
         )
         .map_err(|errors| AppError::Invalid(errors.into_violations()))?;
         let limit = checked_limit(request.limit.unwrap_or(DEFAULT_LIMIT as i64))?;

@@ -146,6 +146,9 @@ diesel::table! {
         currency_display -> Text,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        first_day_of_week -> Text,
+        working_hours -> Jsonb,
+        recurring_holidays -> Jsonb,
     }
 }
 

@@ -1,5 +1,6 @@
-//! Business settings (L-4): one row holding the business time zone, weekend days,
-//! holidays and default currency. Absent until first changed; readers get defaults.
+//! Business settings (L-4): one row holding the business time zone, week, working
+//! hours, holidays and default currency. Absent until first changed; readers get
+//! defaults.
 
 use diesel::prelude::*;
 
@@ -23,6 +24,10 @@ pub struct SettingsRow {
     pub currency_display: String,
     pub updated_at: DbTime,
     pub version: i64,
+    /// `saturday` to `friday`.
+    pub first_day_of_week: String,
+    pub working_hours: DbJson,
+    pub recurring_holidays: DbJson,
 }
 
 pub fn find(conn: &mut DbConnection) -> Result<Option<SettingsRow>, PersistenceError> {
@@ -66,6 +71,9 @@ pub fn save(
         business_settings::currency_display.eq(&row.currency_display),
         business_settings::updated_at.eq(row.updated_at),
         business_settings::version.eq(row.version),
+        business_settings::first_day_of_week.eq(&row.first_day_of_week),
+        business_settings::working_hours.eq(&row.working_hours),
+        business_settings::recurring_holidays.eq(&row.recurring_holidays),
     ))
     .execute(conn)?;
     if updated == 0 {

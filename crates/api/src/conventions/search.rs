@@ -29,7 +29,7 @@
 use std::ops::Deref;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 pub use application::search::{Search, SearchRequest, Searchable};
 use futures_util::future::LocalBoxFuture;
 use persistence::filter::Keyset;
@@ -37,6 +37,7 @@ use persistence::filter::Keyset;
 use super::json_body::JsonBody;
 use super::pagination::{Cursor, Page};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A checked search body for resource `R`, as a handler argument.
 #[derive(Debug)]
@@ -56,9 +57,12 @@ impl<R: Searchable> FromRequest for SearchBody<R> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = JsonBody::<SearchRequest>::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let JsonBody(request) = body.await?;
-            let search = Search::resolve(request, persistence::now()).map_err(ApiError::from)?;
+            let state = state.ok_or_else(|| ApiError::Internal("no application state".into()))?;
+            let context = state.resolve_context().await?;
+            let search = Search::resolve(request, &context).map_err(ApiError::from)?;
             Ok(SearchBody(search))
         })
     }

@@ -74,7 +74,8 @@ pub async fn create_export(
         &definitions,
     )
     .map_err(ApiError::from)?;
-    search::resolve(request.search(), &definitions).map_err(ApiError::from)?;
+    let context = state.resolve_context().await?;
+    search::resolve(request.search(), &definitions, &context).map_err(ApiError::from)?;
     let lang = principal.lang;
     let payload = ExportPayload {
         right_to_left: request.right_to_left.unwrap_or(lang == Lang::Fa),

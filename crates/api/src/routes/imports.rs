@@ -243,7 +243,7 @@ pub async fn create_import(
     })?;
     let options = upload.options.unwrap_or_default();
     let sheet = read_sheet(upload.file.bytes.clone(), format).await?;
-    let today = state.today();
+    let today = state.today().await?;
     if options.dry_run {
         let context = ImportContext {
             acting: principal.0.clone(),

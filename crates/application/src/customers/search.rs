@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
 
 use domain::customers::{CustomFieldKind, CustomerKind, EducationDegree, Gender, LifecycleStage};
-use domain::filter::{FieldKind, FieldSpec, TypedValue};
+use domain::filter::{FieldKind, FieldSpec, ResolveContext, TypedValue};
 use persistence::customers::search::{
     self as customer_search, CustomerColumns, Scope, CUSTOM_FIELD_PREFIX,
 };
@@ -123,12 +123,14 @@ fn catalogue(definitions: &[domain::customers::CustomFieldDefinition]) -> Vec<Fi
     catalogue
 }
 
-/// Checks a search body against the catalogue, custom fields included.
+/// Checks a search body against the catalogue, custom fields included; relative dates
+/// resolve in `context`.
 pub fn resolve(
     request: SearchRequest,
     definitions: &[domain::customers::CustomFieldDefinition],
+    context: &ResolveContext,
 ) -> AppResult<Search<CustomerSearch>> {
-    Search::<CustomerSearch>::resolve_with(request, persistence::now(), &catalogue(definitions))
+    Search::<CustomerSearch>::resolve_with(request, context, &catalogue(definitions))
 }
 
 /// The next `search.fetch_limit()` customers of `search` that `scope` may see, whole.

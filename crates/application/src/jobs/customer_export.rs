@@ -9,6 +9,7 @@
 //! therefore checked again once listed, and if one was erased meanwhile the file is
 //! discarded and the attempt retried.
 
+use domain::filter::ResolveContext;
 use persistence::customers::search as customer_search;
 use persistence::files::{FileWriter, NewFile, StoredFile};
 use serde::{Deserialize, Serialize};
@@ -84,9 +85,12 @@ impl JobHandler for CustomerExportJob {
             &definitions,
         )
         .map_err(JobError::invalid)?;
+        // Relative dates resolve now, in the business's time zone and week.
+        let calendar = crate::settings::calendar(&mut conn)?;
+        let context = ResolveContext::new(persistence::now(), calendar.local());
         // The search refers to a custom field deleted since: the message names it.
         let mut search =
-            search::resolve(request.search(), &definitions).map_err(JobError::invalid)?;
+            search::resolve(request.search(), &definitions, &context).map_err(JobError::invalid)?;
         search.limit = PAGE_ROWS;
         let total =
             customer_search::count(&mut conn, &search.criteria, search::terms(&search), &scope)

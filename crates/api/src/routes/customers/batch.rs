@@ -79,7 +79,7 @@ pub async fn create_customers_batch(
     let items = body.0.items;
     let confirmed = duplicate_confirmed(&req);
     let acting = principal.0.clone();
-    let today = state.today();
+    let today = state.today().await?;
     let lang = acting.lang;
     let results = state
         .db(move |conn| {

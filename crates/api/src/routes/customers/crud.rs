@@ -43,7 +43,7 @@ pub async fn create_customer(
     principal.require(Permission::RecordsWrite)?;
     let confirmed = duplicate_confirmed(&req);
     let acting = principal.0.clone();
-    let today = state.today();
+    let today = state.today().await?;
     let input = body.0;
     let record = state
         .db(move |conn| Ok(records::create(conn, &acting, today, input, confirmed)?))
@@ -120,7 +120,7 @@ pub async fn update_customer(
     principal.require(Permission::RecordsWrite)?;
     let id = id.into_inner();
     let acting = principal.0.clone();
-    let today = state.today();
+    let today = state.today().await?;
     let precondition = if_match.precondition();
     let record = state
         .db(move |conn| {

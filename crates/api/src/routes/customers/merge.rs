@@ -191,7 +191,7 @@ pub async fn merge_customers(
     let request = body.0;
     let order = request.order();
     let acting = principal.0.clone();
-    let today = state.today();
+    let today = state.today().await?;
     if request.dry_run {
         let preview = state
             .db(move |conn| {
@@ -280,7 +280,7 @@ pub async fn undo_customer_merge(
     principal.require(Permission::RecordsDelete)?;
     let id = merge_id.into_inner();
     let acting = principal.0.clone();
-    let today = state.today();
+    let today = state.today().await?;
     let outcome = state
         .db(move |conn| {
             let (merge, customer) = service::undo_merge(conn, &acting, id, today)?;

@@ -23,7 +23,8 @@ async fn run_search(
     let definitions = state
         .db(|conn| Ok(application::customers::definitions(conn)?))
         .await?;
-    let search = resolve(request, &definitions)?;
+    let context = state.resolve_context().await?;
+    let search = resolve(request, &definitions, &context)?;
     let (search, records) = state
         .db(move |conn| {
             let records = fetch(conn, &search, &scope)?;
