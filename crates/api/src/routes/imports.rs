@@ -18,8 +18,8 @@ use crate::conventions::json_body::{self, body_limit, MULTIPART_FORM_DATA};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use application::customers::import::{
-    self, ColumnPlan, ColumnUse, ImportContext, ImportMode, ImportOptions, ImportOutcome,
-    ImportReport, Importer, MatchOn, RejectedRow, RowError, BATCH_ROWS,
+    self, ColumnUse, ImportContext, ImportMode, ImportOptions, ImportOutcome, ImportReport,
+    MatchOn, RejectedRow, RowError,
 };
 use application::jobs::queue::{self, ImportFile};
 
@@ -244,15 +244,7 @@ pub async fn create_import(
             options,
         };
         let report = state
-            .db(move |conn| {
-                let definitions = application::customers::definitions(conn)?;
-                let plan = ColumnPlan::new(&sheet.headers, &context.options, &definitions)?;
-                let mut importer = Importer::new(context, plan, definitions);
-                for batch in sheet.rows.chunks(BATCH_ROWS) {
-                    importer.add_rows(conn, batch)?;
-                }
-                Ok(importer.finish().0)
-            })
+            .db(move |conn| Ok(import::dry_run(conn, context, &sheet)?))
             .await?;
         return Ok(HttpResponse::Ok().json(report));
     }
