@@ -173,13 +173,16 @@ impl TestApp {
     /// does) and returns an access token for them.
     pub fn admin_token(&self) -> String {
         let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
-        let hash = api::auth::password::hash(TEST_PASSWORD).expect("hash");
+        let credentials = application::accounts::bootstrap::AdminCredentials::new(
+            &email,
+            Some(TEST_PASSWORD.to_string()),
+        )
+        .expect("admin credentials");
         let mut conn = self.state.pool.get().expect("db connection");
-        api::auth::bootstrap::insert_admin(
+        application::accounts::bootstrap::insert_admin(
             &mut conn,
             &persistence::audit::Actor::system(),
-            &email,
-            hash,
+            &credentials,
             false,
         )
         .expect("insert admin");

@@ -204,6 +204,19 @@ pub struct LoginThrottleArgs {
     pub max_lockout_secs: u32,
 }
 
+impl From<&LoginThrottleArgs> for application::accounts::login_throttle::LoginThrottle {
+    fn from(args: &LoginThrottleArgs) -> Self {
+        application::accounts::login_throttle::ThrottleLimits {
+            max_failures_per_account: args.max_failures_per_account,
+            max_failures_per_address: args.max_failures_per_address,
+            failure_window_secs: args.failure_window_secs,
+            lockout_secs: args.lockout_secs,
+            max_lockout_secs: args.max_lockout_secs,
+        }
+        .into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -371,6 +371,11 @@ impl From<AppError> for ApiError {
                 code: violation.code.clone(),
                 violations: vec![violation],
             },
+            AppError::InvalidCredentials => ApiError::InvalidCredentials,
+            AppError::InvalidToken => ApiError::InvalidToken,
+            AppError::LoginThrottled { retry_after_secs } => {
+                ApiError::LoginThrottled { retry_after_secs }
+            }
             AppError::NotFound => ApiError::NotFound,
             AppError::Forbidden => ApiError::Forbidden,
             AppError::Conflict(what) => ApiError::Conflict(what),

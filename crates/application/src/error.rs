@@ -18,6 +18,17 @@ pub enum AppError {
     /// apart, so ids cannot be probed.
     #[error("not found")]
     NotFound,
+    /// An e-mail address and password that do not sign in (unknown address, wrong
+    /// password or an inactive user: never told apart).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A refresh token that is unknown, expired, revoked or used already.
+    #[error("invalid token")]
+    InvalidToken,
+    /// Too many failed logins for the e-mail address or from the client address; the
+    /// next attempt is heard after this many seconds.
+    #[error("too many failed logins")]
+    LoginThrottled { retry_after_secs: u64 },
     /// The caller's role, API-key scopes or visibility do not allow the operation.
     #[error("forbidden")]
     Forbidden,
@@ -76,6 +87,9 @@ impl AppError {
         match self {
             AppError::Invalid(_) => "validation_failed",
             AppError::BadParameter(_) => "malformed_request",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::InvalidToken => "invalid_token",
+            AppError::LoginThrottled { .. } => "too_many_login_attempts",
             AppError::NotFound => "not_found",
             AppError::Forbidden => "forbidden",
             AppError::Conflict(_) => "conflict",

@@ -3,7 +3,9 @@
 //! record visibility, for whoever acts ([`Acting`]), failing with one error type
 //! ([`AppError`]).
 
+pub mod accounts;
 pub mod acting;
+pub mod administration;
 pub mod customers;
 pub mod error;
 pub mod i18n;

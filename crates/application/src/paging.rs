@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
 use persistence::filter::Keyset;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -84,6 +85,37 @@ pub fn invalid_cursor() -> AppError {
     )
 }
 
+/// Sort order name of listings in creation order, `(created_at, id)`.
+pub const CREATION_ORDER: &str = "created_at";
+
+/// The cursor after a row created at `created_at` with id `id`.
+pub fn creation_cursor(created_at: DateTime<Utc>, id: uuid::Uuid) -> Cursor {
+    Cursor::new(
+        CREATION_ORDER,
+        vec![Value::from(
+            created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        )],
+        id,
+    )
+}
+
+/// Where a creation-order page continues, from its cursor.
+pub fn created_after(cursor: Option<&Cursor>) -> AppResult<Option<(DateTime<Utc>, uuid::Uuid)>> {
+    let Some(keyset) = cursor
+        .map(|cursor| cursor.keyset(CREATION_ORDER))
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let time = match keyset.values.as_slice() {
+        [Value::String(time)] => DateTime::parse_from_rfc3339(time)
+            .map_err(|_| invalid_cursor())?
+            .with_timezone(&Utc),
+        _ => return Err(invalid_cursor()),
+    };
+    Ok(Some((time, keyset.id)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +140,18 @@ mod tests {
         ] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn creation_cursors_round_trip() {
+        let (time, id) = (persistence::now(), uuid::Uuid::now_v7());
+        let cursor = Cursor::decode(&creation_cursor(time, id).encode()).unwrap();
+        assert_eq!(created_after(Some(&cursor)).unwrap(), Some((time, id)));
+        assert_eq!(created_after(None).unwrap(), None);
+        let foreign = Cursor::new("email", vec![Value::from("a")], id);
+        assert!(created_after(Some(&foreign)).is_err());
+        let garbled = Cursor::new(CREATION_ORDER, vec![Value::from("yesterday")], id);
+        assert!(created_after(Some(&garbled)).is_err());
     }
 
     #[test]

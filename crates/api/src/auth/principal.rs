@@ -5,16 +5,14 @@
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use application::accounts::{api_key_format, api_keys, sessions, users};
 use application::{Acting, Credential};
-use chrono::Duration;
-use domain::authz::{Permission, Role, Visibility};
+use domain::authz::Permission;
 use futures_util::future::LocalBoxFuture;
-use persistence::db::{write_transaction, DbConnection};
+use persistence::db::DbConnection;
 use persistence::users::UserRow;
-use persistence::PersistenceError;
 use uuid::Uuid;
 
-use super::api_key;
 use super::principal_cache::AccountFacts;
 use crate::conventions::RequestId;
 use crate::error::{ApiError, ApiResult};
@@ -22,9 +20,6 @@ use crate::state::AppState;
 
 /// Header carrying an API key (`Authorization: Bearer pvk_...` works too).
 pub const API_KEY_HEADER: &str = "x-api-key";
-
-/// A key's `last_used_at` is written at most once per this interval.
-const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
 /// The authenticated caller of a request, as a handler argument: its acting context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +73,7 @@ fn credential(headers: &HeaderMap) -> ApiResult<Presented> {
         return Err(ApiError::Unauthenticated);
     }
     let token = token.trim();
-    if token.starts_with(api_key::KEY_MARKER) {
+    if token.starts_with(api_key_format::KEY_MARKER) {
         Ok(Presented::ApiKey(token.to_string()))
     } else {
         Ok(Presented::AccessToken(token.to_string()))
@@ -96,7 +91,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Identi
                 Some(facts) => facts,
                 None => {
                     let user = state
-                        .db(move |conn| load_session_user(conn, user_id, session))
+                        .db(move |conn| Ok(sessions::session_user(conn, user_id, session)?))
                         .await?;
                     let facts = account_facts(&user)?;
                     state.principals.insert(user_id, session, facts);
@@ -110,29 +105,12 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Identi
             })
         }
         Presented::ApiKey(presented) => {
-            let (prefix, secret_hash) = api_key::parse(&presented).ok_or(ApiError::InvalidToken)?;
+            let (prefix, secret_hash) =
+                api_key_format::parse(&presented).ok_or(ApiError::InvalidToken)?;
             state
                 .db(move |conn| authenticate_api_key(conn, &prefix, &secret_hash))
                 .await
         }
-    }
-}
-
-/// The user of an access token, in one query with the state of its session: an inactive
-/// user or a revoked session is [`ApiError::InvalidToken`].
-fn load_session_user(conn: &mut DbConnection, id: Uuid, session: Uuid) -> ApiResult<UserRow> {
-    match persistence::users::find_with_session(conn, id, session) {
-        Ok((user, live)) if user.is_active && live => Ok(user),
-        Ok(_) | Err(PersistenceError::NotFound) => Err(ApiError::InvalidToken),
-        Err(err) => Err(err.into()),
-    }
-}
-
-fn load_active_user(conn: &mut DbConnection, id: Uuid) -> ApiResult<UserRow> {
-    match persistence::users::find(conn, id) {
-        Ok(user) if user.is_active => Ok(user),
-        Ok(_) | Err(PersistenceError::NotFound) => Err(ApiError::InvalidToken),
-        Err(err) => Err(err.into()),
     }
 }
 
@@ -141,47 +119,22 @@ fn authenticate_api_key(
     prefix: &str,
     secret_hash: &str,
 ) -> ApiResult<Identity> {
-    let key =
-        persistence::api_keys::find_by_hash(conn, secret_hash)?.ok_or(ApiError::InvalidToken)?;
-    let now = persistence::now();
-    let usable = key.prefix == prefix
-        && key.revoked_at.is_none()
-        && key.expires_at.is_none_or(|at| at.0 > now);
-    if !usable {
-        return Err(ApiError::InvalidToken);
-    }
-    let user = load_active_user(conn, key.user_id.0)?;
-    let stale_since = now - Duration::seconds(LAST_USED_GRANULARITY_SECS);
-    if key.last_used_at.is_none_or(|at| at.0 < stale_since) {
-        write_transaction(conn, |conn| {
-            persistence::api_keys::touch_last_used(conn, key.id.0, now, stale_since)
-        })?;
-    }
-    // Scopes that no longer exist are ignored rather than failing the request.
-    let scopes = key
-        .scope_names()
-        .iter()
-        .filter_map(|name| Permission::parse(name))
-        .collect();
+    let holder = api_keys::authenticate(conn, prefix, secret_hash)?;
     Ok(Identity {
-        user_id: user.id.0,
-        facts: account_facts(&user)?,
+        user_id: holder.user.id.0,
+        facts: account_facts(&holder.user)?,
         credential: Credential::ApiKey {
-            key_id: key.id.0,
-            scopes,
+            key_id: holder.key_id,
+            scopes: holder.scopes,
         },
     })
 }
 
 fn account_facts(user: &UserRow) -> ApiResult<AccountFacts> {
-    let role = Role::parse(&user.role)
-        .ok_or_else(|| ApiError::Internal(format!("stored role {:?}", user.role)))?;
-    let visibility = Visibility::parse(&user.visibility)
-        .ok_or_else(|| ApiError::Internal(format!("stored visibility {:?}", user.visibility)))?;
     Ok(AccountFacts {
-        role,
+        role: users::stored_role(user)?,
         team_id: user.team_id.map(|id| id.0),
-        visibility,
+        visibility: users::stored_visibility(user)?,
     })
 }
 

@@ -1,11 +1,11 @@
 //! `peyvand create-admin`: adds an administrator without prompting (for scripts and for
 //! recovering access).
 
+use application::accounts::bootstrap::{insert_admin, AdminCredentials};
+use application::AppError;
 use clap::Args;
 use persistence::audit::Actor;
 
-use crate::auth::bootstrap::{insert_admin, AdminCredentials};
-use crate::auth::password;
 use crate::config::DatabaseArgs;
 
 #[derive(Debug, Args)]
@@ -27,10 +27,9 @@ pub fn run(args: CreateAdminArgs) -> anyhow::Result<()> {
     let pool = persistence::db::build_pool(&persistence::PoolConfig::new(args.database.url()))?;
     let mut conn = pool.get()?;
     persistence::migrations::run_pending(&mut conn)?;
-    let hash = password::hash(&credentials.password)?;
-    let admin = insert_admin(&mut conn, &Actor::system(), &credentials.email, hash, false)
+    let admin = insert_admin(&mut conn, &Actor::system(), &credentials, false)
         .map_err(|err| match err {
-            persistence::PersistenceError::Conflict(_) => {
+            AppError::Conflict(_) => {
                 anyhow::anyhow!("a user with e-mail {} already exists", credentials.email)
             }
             other => other.into(),

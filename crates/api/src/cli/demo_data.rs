@@ -106,8 +106,8 @@ pub fn run(args: DemoDataArgs) -> anyhow::Result<()> {
             customer_code(1, 0)
         );
     }
-    let password = crate::auth::random_token(12);
-    let password_hash = crate::auth::password::hash(&password)?;
+    let password = application::accounts::random_token(12);
+    let password_hash = application::accounts::password::hash(&password)?;
     let setup = application::transaction(&mut conn, |conn| Setup::ensure(conn, &password_hash))?;
     let mut generator = Generator {
         rng: StdRng::seed_from_u64(args.seed),

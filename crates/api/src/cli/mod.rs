@@ -66,11 +66,33 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// On a database without users, creates the first admin from `PEYVAND_ADMIN_EMAIL` and
+/// `PEYVAND_ADMIN_PASSWORD`. A generated password is printed to stdout this once; the
+/// log only says that an admin was created.
+fn ensure_first_admin(pool: &persistence::db::DbPool) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    let created = application::accounts::bootstrap::ensure_first_admin(
+        &mut conn,
+        std::env::var("PEYVAND_ADMIN_EMAIL").ok(),
+        std::env::var("PEYVAND_ADMIN_PASSWORD").ok(),
+    )?;
+    if let Some((admin, credentials)) = created {
+        tracing::info!(user_id = %admin.id.0, "created the first admin user");
+        if credentials.generated {
+            println!(
+                "Created the first admin {}; one-time password: {}\nLog in and change it (POST /api/v1/users/me/password).",
+                credentials.email, credentials.password
+            );
+        }
+    }
+    Ok(())
+}
+
 fn serve(config: ServerConfig) -> anyhow::Result<()> {
     crate::telemetry::init(config.log_format);
     let listener = TcpListener::bind(&config.bind)?;
     let state = crate::app::prepare_state(config)?;
-    crate::auth::bootstrap::ensure_first_admin(&state.pool)?;
+    ensure_first_admin(&state.pool)?;
     tracing::info!(address = %listener.local_addr()?, backend = state.backend.name(), "serving");
     actix_web::rt::System::new()
         .block_on(async move { crate::app::serve(state, listener)?.await })?;

@@ -13,9 +13,9 @@ use actix_web::HttpRequest;
 use uuid::Uuid;
 
 use super::client_address::client_address_key;
-use crate::auth::api_key;
 use crate::auth::principal::API_KEY_HEADER;
 use crate::state::AppState;
+use application::accounts::api_key_format;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
@@ -34,8 +34,8 @@ impl Caller {
         let ip = client_address_key(req, &state.config.trusted_proxies);
         match presented_credential(req.headers()) {
             None => Caller::Anonymous { ip },
-            Some(credential) if credential.starts_with(api_key::KEY_MARKER) => {
-                match api_key::parse(&credential) {
+            Some(credential) if credential.starts_with(api_key_format::KEY_MARKER) => {
+                match api_key_format::parse(&credential) {
                     Some((prefix, secret_hash)) => Caller::ApiKey {
                         prefix,
                         secret_hash,

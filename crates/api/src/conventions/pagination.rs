@@ -25,7 +25,9 @@ use persistence::filter::Keyset;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-pub use application::paging::{checked_limit, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
+pub use application::paging::{
+    checked_limit, created_after, creation_cursor, Cursor, DEFAULT_LIMIT, MAX_LIMIT,
+};
 
 use crate::error::ApiError;
 

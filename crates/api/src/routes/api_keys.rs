@@ -3,22 +3,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, web, HttpResponse};
-use chrono::{DateTime, SubsecRound, Utc};
-use domain::authz::Permission;
-use domain::text::TextKind;
-use domain::validation::Violations;
-use persistence::api_keys::{ApiKeyQuery, ApiKeyRow};
-use persistence::audit::{self, NewAuditEvent};
-use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use application::accounts::api_keys::{self, NewApiKey};
+use chrono::{DateTime, Utc};
+use persistence::api_keys::ApiKeyRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::plumbing::{created_after, creation_cursor, transaction};
-use crate::auth::{api_key, Principal};
+use crate::auth::Principal;
+use crate::conventions::pagination::creation_cursor;
 use crate::conventions::{JsonBody, Page, PageParams};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -34,8 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_api_key)
         .service(revoke_api_key);
 }
-
-const MAX_NAME_CHARS: usize = 100;
 
 /// An API key without its secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,90 +133,21 @@ pub async fn create_api_key(
     principal: Principal,
     body: JsonBody<CreateApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::ApiKeysOwn)?;
     let request = body.0;
-    let mut violations = Violations::default();
-    let name_chars = request.name.trim().chars().count();
-    violations.check_text("name", &request.name, TextKind::SingleLine);
-    if name_chars == 0 {
-        violations.push("name", "required", "must not be empty");
-    } else if name_chars > MAX_NAME_CHARS {
-        violations.push(
-            "name",
-            "too_long",
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        );
-    }
-    if request.scopes.is_empty() {
-        violations.push("scopes", "required", "name at least one scope");
-    }
-    let mut scopes: Vec<Permission> = Vec::new();
-    for (i, name) in request.scopes.iter().enumerate() {
-        match Permission::parse(name) {
-            None => violations.push(
-                format!("scopes[{i}]"),
-                "invalid_value",
-                format!("{name:?} is not a known scope"),
-            ),
-            // A key never holds more than its creator (or, for a key made by a key, the
-            // creating key) may do.
-            Some(permission) if !principal.can(permission) => violations.push(
-                format!("scopes[{i}]"),
-                "not_allowed",
-                format!("{name:?} is not among the creator's permissions"),
-            ),
-            Some(permission) if !scopes.contains(&permission) => scopes.push(permission),
-            Some(_) => {}
-        }
-    }
-    let now = persistence::now();
-    if request.expires_at.is_some_and(|at| at <= now) {
-        violations.push("expires_at", "out_of_range", "must be in the future");
-    }
-    violations.into_result().map_err(ApiError::Validation)?;
-    let generated = api_key::generate();
-    let row = ApiKeyRow {
-        id: DbUuid(Uuid::now_v7()),
-        user_id: DbUuid(principal.id()),
-        name: request.name.trim().to_string(),
-        prefix: generated.prefix,
-        key_hash: generated.secret_hash,
-        scopes: DbJson(serde_json::json!(scopes
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>())),
-        created_at: DbTime(now),
-        expires_at: request.expires_at.map(|at| DbTime(at.trunc_subsecs(6))),
-        last_used_at: None,
-        revoked_at: None,
+    let new = NewApiKey {
+        name: request.name,
+        scopes: request.scopes,
+        expires_at: request.expires_at,
     };
-    let actor = principal.audit_actor();
-    let row = state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                persistence::api_keys::insert(conn, &row)?;
-                audit::record(
-                    conn,
-                    &actor,
-                    NewAuditEvent {
-                        action: "api_key.create",
-                        resource_type: "api_key",
-                        resource_id: Some(row.id.0.to_string()),
-                        changes: Some(domain::audit::changed_fields(
-                            &serde_json::json!({}),
-                            &row.audit_snapshot(),
-                        )),
-                    },
-                )?;
-                Ok(row)
-            })
-        })
+    let created = state
+        .db(move |conn| Ok(api_keys::create(conn, &principal, new)?))
         .await?;
+    let row = created.row;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header(("Location", format!("/api/v1/api-keys/{}", row.id.0)))
         .json(CreatedApiKey {
             api_key: ApiKey::from(&row),
-            key: generated.full,
+            key: created.key,
         }))
 }
 
@@ -240,17 +165,18 @@ pub async fn list_api_keys(
     page: PageParams,
     filters: web::Query<ApiKeyListFilters>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::ApiKeysOwn)?;
-    if filters.all {
-        principal.require(Permission::UsersManage)?;
-    }
-    let query = ApiKeyQuery {
-        user_id: (!filters.all).then_some(principal.id()),
-        after: created_after(&page)?,
-        limit: page.limit as i64,
-    };
+    let everyone = filters.all;
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let rows = state
-        .db(move |conn| Ok(persistence::api_keys::list(conn, &query)?))
+        .db(move |conn| {
+            Ok(api_keys::list(
+                conn,
+                &principal,
+                everyone,
+                cursor.as_ref(),
+                limit,
+            )?)
+        })
         .await?;
     let page = Page::from_rows(
         rows,
@@ -259,20 +185,6 @@ pub async fn list_api_keys(
         |row| ApiKey::from(&row),
     );
     Ok(HttpResponse::Ok().json(page))
-}
-
-/// The key `id` if the principal may see it: its own, or any with `users:manage`.
-/// Another user's key is "not found" rather than "forbidden", so ids cannot be probed.
-async fn visible_key(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<ApiKeyRow> {
-    principal.require(Permission::ApiKeysOwn)?;
-    let row = state
-        .db(move |conn| Ok(persistence::api_keys::find(conn, id)?))
-        .await?;
-    if row.user_id.0 == principal.id() || principal.can(Permission::UsersManage) {
-        Ok(row)
-    } else {
-        Err(ApiError::NotFound)
-    }
 }
 
 /// Get an API key (without its secret).
@@ -288,7 +200,10 @@ pub async fn get_api_key(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let row = visible_key(&state, &principal, id.into_inner()).await?;
+    let id = id.into_inner();
+    let row = state
+        .db(move |conn| Ok(api_keys::get(conn, &principal, id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(ApiKey::from(&row)))
 }
 
@@ -305,34 +220,9 @@ pub async fn revoke_api_key(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let current = visible_key(&state, &principal, id.into_inner()).await?;
-    let actor = principal.audit_actor();
+    let id = id.into_inner();
     state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                if current.revoked_at.is_some() {
-                    return Ok(());
-                }
-                let now = persistence::now();
-                persistence::api_keys::revoke(conn, current.id.0, now)?;
-                let mut after = current.clone();
-                after.revoked_at = Some(DbTime(now));
-                audit::record(
-                    conn,
-                    &actor,
-                    NewAuditEvent {
-                        action: "api_key.revoke",
-                        resource_type: "api_key",
-                        resource_id: Some(current.id.0.to_string()),
-                        changes: Some(domain::audit::changed_fields(
-                            &current.audit_snapshot(),
-                            &after.audit_snapshot(),
-                        )),
-                    },
-                )?;
-                Ok(())
-            })
-        })
+        .db(move |conn| Ok(api_keys::revoke(conn, &principal, id)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,24 +2,20 @@
 //! events, and verification of the hash chain as a background job.
 
 use actix_web::{get, post, web, HttpResponse};
+use application::administration::audit_log::{self, AuditFilter};
+use application::jobs::{queue, ChainVerification};
 use chrono::{DateTime, Utc};
-use domain::authz::Permission;
-use domain::validation::Violations;
-use persistence::audit::{AuditEvent, AuditQuery};
-use persistence::db::write_transaction;
-use persistence::jobs::NewJob;
+use persistence::audit::AuditEvent;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::jobs::{accepted, enqueue_audited, JobResource};
+use super::jobs::{accepted, JobResource};
 use crate::auth::Principal;
-use crate::conventions::pagination::{invalid_cursor, Cursor};
 use crate::conventions::{Page, PageParams};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-use application::jobs::{ChainVerification, AUDIT_VERIFY};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,12 +29,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(verify_audit_chain)
         .service(get_audit_event);
 }
-
-/// Sort order of the listing, as recorded in its cursors.
-const ORDER: &str = "seq:desc";
-
-/// Attempts of a verification job: it only reads, so a retry is always safe.
-const VERIFY_MAX_ATTEMPTS: i32 = 3;
 
 /// One recorded change.
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,34 +104,16 @@ pub struct AuditEventFilters {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Longest accepted text filter; real values are short identifiers.
-const MAX_FILTER_CHARS: usize = 200;
-
-impl AuditEventFilters {
-    fn check(&self) -> ApiResult<()> {
-        let mut violations = Violations::default();
-        for (field, value) in [
-            ("resource_type", &self.resource_type),
-            ("resource_id", &self.resource_id),
-            ("action", &self.action),
-        ] {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.chars().count() > MAX_FILTER_CHARS)
-            {
-                violations.push(
-                    field,
-                    "too_long",
-                    format!("must be at most {MAX_FILTER_CHARS} characters"),
-                );
-            }
+impl From<AuditEventFilters> for AuditFilter {
+    fn from(filters: AuditEventFilters) -> AuditFilter {
+        AuditFilter {
+            actor_id: filters.actor_id,
+            resource_type: filters.resource_type,
+            resource_id: filters.resource_id,
+            action: filters.action,
+            since: filters.since,
+            until: filters.until,
         }
-        if let (Some(since), Some(until)) = (self.since, self.until) {
-            if since >= until {
-                violations.push("until", "out_of_range", "must be after `since`");
-            }
-        }
-        violations.into_result().map_err(ApiError::Validation)
     }
 }
 
@@ -161,41 +133,26 @@ pub async fn list_audit_events(
     page: PageParams,
     filters: web::Query<AuditEventFilters>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::AuditRead)?;
-    let filters = filters.into_inner();
-    filters.check()?;
-    let before_seq = page
-        .keyset(ORDER)?
-        .map(|keyset| seq_of(&keyset.values))
-        .transpose()?;
-    let query = AuditQuery {
-        actor_id: filters.actor_id,
-        resource_type: filters.resource_type,
-        resource_id: filters.resource_id,
-        action: filters.action,
-        since: filters.since,
-        until: filters.until,
-        before_seq,
-        limit: page.limit as i64,
-    };
+    let filter = AuditFilter::from(filters.into_inner());
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let rows = state
-        .db(move |conn| Ok(persistence::audit::list(conn, &query)?))
+        .db(move |conn| {
+            Ok(audit_log::list(
+                conn,
+                &principal,
+                filter,
+                cursor.as_ref(),
+                limit,
+            )?)
+        })
         .await?;
     let page = Page::from_rows(
         rows,
         page.limit,
-        |event| Cursor::new(ORDER, vec![json!(event.seq)], event.id.0),
+        audit_log::cursor_after,
         AuditEventResource::from,
     );
     Ok(HttpResponse::Ok().json(page))
-}
-
-fn seq_of(values: &[Value]) -> Result<i64, ApiError> {
-    match values {
-        [value] => value.as_i64(),
-        _ => None,
-    }
-    .ok_or_else(invalid_cursor)
 }
 
 /// Get an audit event.
@@ -213,10 +170,9 @@ pub async fn get_audit_event(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::AuditRead)?;
     let id = id.into_inner();
     let event = state
-        .db(move |conn| persistence::audit::find(conn, id)?.ok_or(ApiError::NotFound))
+        .db(move |conn| Ok(audit_log::get(conn, &principal, id)?))
         .await?;
     Ok(HttpResponse::Ok().json(AuditEventResource::from(event)))
 }
@@ -241,22 +197,8 @@ pub async fn verify_audit_chain(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::AuditRead)?;
-    let actor = principal.audit_actor();
-    let created_by = principal.id();
     let job = state
-        .db(move |conn| {
-            let new = NewJob {
-                kind: AUDIT_VERIFY,
-                payload: json!({}),
-                run_at: persistence::now(),
-                max_attempts: VERIFY_MAX_ATTEMPTS,
-                created_by: Some(created_by),
-            };
-            Ok(write_transaction(conn, |conn| {
-                enqueue_audited(conn, &actor, new)
-            })?)
-        })
+        .db(move |conn| Ok(queue::audit_verification(conn, &principal)?))
         .await?;
     accepted(job)
 }

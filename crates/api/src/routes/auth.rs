@@ -1,20 +1,13 @@
 //! Login, token refresh and logout.
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use chrono::Duration;
-use domain::validation::normalize_email;
-use persistence::audit::{self, Actor, NewAuditEvent};
-use persistence::db::DbConnection;
-use persistence::refresh_tokens::{self, RefreshTokenRow};
-use persistence::sql_types::{DbTime, DbUuid};
+use application::accounts::login_throttle::LoginThrottle;
+use application::accounts::sessions::{self, IssuedToken, LoginAttempt, Rotation, SessionPolicy};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::login_throttle::{LoginSubjects, LoginThrottle};
-use crate::auth::plumbing::transaction;
-use crate::auth::{password, random_token, sha256_hex, Principal};
+use crate::auth::Principal;
 use crate::conventions::client_address::client_address_key;
 use crate::conventions::{JsonBody, RequestId};
 use crate::error::{ApiError, ApiResult};
@@ -30,9 +23,6 @@ pub struct AuthApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login).service(refresh_token).service(logout);
 }
-
-/// Random bytes in a refresh token.
-const REFRESH_TOKEN_BYTES: usize = 32;
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -98,92 +88,20 @@ pub async fn login(
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let LoginRequest { email, password } = body.0;
-    let normalized = normalize_email(&email);
-    // Unknown and malformed addresses are throttled under what was typed, like known ones.
-    let subject = normalized
-        .clone()
-        .unwrap_or_else(|| email.trim().to_lowercase());
-    let address = client_address_key(&req, &state.config.trusted_proxies);
-    let subjects = LoginSubjects::new(&subject, &address);
-    let throttle = LoginThrottle::from(&state.config.login_throttle);
-    let checked = subjects.clone();
-    let user = state
-        .db(move |conn| {
-            LoginThrottle::check(conn, &checked, persistence::now())?;
-            match normalized {
-                Some(email) => Ok(persistence::users::find_by_email(conn, &email)?),
-                None => Ok(None),
-            }
-        })
+    let attempt = LoginAttempt {
+        email,
+        password,
+        client_address: client_address_key(&req, &state.config.trusted_proxies),
+        request_id: Some(request_id.to_string()),
+    };
+    let policy = SessionPolicy {
+        refresh_ttl_secs: state.config.refresh_token_ttl_secs,
+        throttle: LoginThrottle::from(&state.config.login_throttle),
+    };
+    let issued = state
+        .db(move |conn| Ok(sessions::login(conn, &policy, attempt)?))
         .await?;
-    let matches =
-        password::verify_blocking(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let request_id = Some(request_id.to_string());
-    match user {
-        Some(user) if matches && user.is_active => {
-            let user_id = user.id.0;
-            let actor = Actor {
-                actor_type: "user",
-                actor_id: Some(user_id),
-                request_id,
-            };
-            let ttl = state.config.refresh_token_ttl_secs;
-            let (family, refresh) = state
-                .db(move |conn| {
-                    transaction(conn, |conn| {
-                        let now = persistence::now();
-                        let issued = issue_refresh_token(conn, user_id, Uuid::now_v7(), ttl)?;
-                        persistence::users::touch_last_login(conn, user_id, now)?;
-                        LoginThrottle::record_success(conn, &subjects)?;
-                        record(conn, &actor, "auth.login", user_id)?;
-                        Ok(issued)
-                    })
-                })
-                .await?;
-            Ok(HttpResponse::Ok().json(token_pair(&state, user_id, family, refresh)?))
-        }
-        _ => {
-            let known = user.map(|u| u.id.0);
-            let actor = Actor {
-                actor_type: if known.is_some() { "user" } else { "anonymous" },
-                actor_id: known,
-                request_id,
-            };
-            state
-                .db(move |conn| {
-                    transaction(conn, |conn| {
-                        audit::record(
-                            conn,
-                            &actor,
-                            NewAuditEvent {
-                                action: "auth.login_failed",
-                                resource_type: "user",
-                                resource_id: known.map(|id| id.to_string()),
-                                changes: None,
-                            },
-                        )?;
-                        throttle.record_failure(conn, &subjects, persistence::now())?;
-                        Ok(())
-                    })
-                })
-                .await?;
-            Err(ApiError::InvalidCredentials)
-        }
-    }
-}
-
-/// What presenting a refresh token led to.
-enum Rotation {
-    Rotated {
-        user_id: Uuid,
-        family: Uuid,
-        token: String,
-    },
-    /// The token had been used already: its family is now revoked.
-    ReuseDetected {
-        family: Uuid,
-    },
-    Rejected,
+    Ok(HttpResponse::Ok().json(token_pair(&state, issued)?))
 }
 
 /// Exchange a refresh token for a new token pair.
@@ -207,55 +125,23 @@ pub async fn refresh_token(
     request_id: RequestId,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    let token_hash = sha256_hex(&body.0.refresh_token);
     let ttl = state.config.refresh_token_ttl_secs;
     let request_id = Some(request_id.to_string());
     let outcome = state
         .db(move |conn| {
-            transaction(conn, |conn| {
-                let Some(presented) = refresh_tokens::find_by_hash(conn, &token_hash)? else {
-                    return Ok(Rotation::Rejected);
-                };
-                let now = persistence::now();
-                let (user_id, family) = (presented.user_id.0, presented.family_id.0);
-                let actor = Actor {
-                    actor_type: "user",
-                    actor_id: Some(user_id),
-                    request_id,
-                };
-                if presented.revoked_at.is_some() || presented.expires_at.0 <= now {
-                    return Ok(Rotation::Rejected);
-                }
-                if presented.used_at.is_some()
-                    || !refresh_tokens::mark_used(conn, presented.id.0, now)?
-                {
-                    refresh_tokens::revoke_family(conn, family, now)?;
-                    record(conn, &actor, "auth.refresh_reuse_detected", user_id)?;
-                    return Ok(Rotation::ReuseDetected { family });
-                }
-                let active = persistence::users::find(conn, user_id)?.is_active;
-                if !active {
-                    return Ok(Rotation::Rejected);
-                }
-                let (_, token) = issue_refresh_token(conn, user_id, family, ttl)?;
-                record(conn, &actor, "auth.refresh", user_id)?;
-                Ok(Rotation::Rotated {
-                    user_id,
-                    family,
-                    token,
-                })
-            })
+            Ok(sessions::refresh(
+                conn,
+                ttl,
+                &body.0.refresh_token,
+                request_id,
+            )?)
         })
         .await?;
     match outcome {
-        Rotation::Rotated {
-            user_id,
-            family,
-            token,
-        } => Ok(HttpResponse::Ok().json(token_pair(&state, user_id, family, token)?)),
-        Rotation::ReuseDetected { family } => {
+        Rotation::Rotated(issued) => Ok(HttpResponse::Ok().json(token_pair(&state, issued)?)),
+        Rotation::ReuseDetected { session } => {
             // The access tokens of the stolen session stop working at once.
-            state.principals.end_sessions(&[family]);
+            state.principals.end_sessions(&[session]);
             Err(ApiError::InvalidToken)
         }
         Rotation::Rejected => Err(ApiError::InvalidToken),
@@ -278,84 +164,21 @@ pub async fn logout(
     principal: Principal,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    let token_hash = sha256_hex(&body.0.refresh_token);
-    let actor = principal.audit_actor();
     let ended = state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                match refresh_tokens::find_by_hash(conn, &token_hash)? {
-                    Some(token) if token.user_id.0 == principal.id() => {
-                        let family = token.family_id.0;
-                        refresh_tokens::revoke_family(conn, family, persistence::now())?;
-                        record(conn, &actor, "auth.logout", principal.id())?;
-                        Ok(Some(family))
-                    }
-                    _ => Ok(None),
-                }
-            })
-        })
+        .db(move |conn| Ok(sessions::logout(conn, &principal, &body.0.refresh_token)?))
         .await?;
-    if let Some(family) = ended {
-        state.principals.end_sessions(&[family]);
+    if let Some(session) = ended {
+        state.principals.end_sessions(&[session]);
     }
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Stores a new refresh token of `family` and returns `(family, token)`.
-fn issue_refresh_token(
-    conn: &mut DbConnection,
-    user_id: Uuid,
-    family: Uuid,
-    ttl_secs: i64,
-) -> Result<(Uuid, String), persistence::PersistenceError> {
-    let token = random_token(REFRESH_TOKEN_BYTES);
-    let now = persistence::now();
-    refresh_tokens::insert(
-        conn,
-        &RefreshTokenRow {
-            id: DbUuid(Uuid::now_v7()),
-            user_id: DbUuid(user_id),
-            family_id: DbUuid(family),
-            token_hash: sha256_hex(&token),
-            created_at: DbTime(now),
-            expires_at: DbTime(now + Duration::seconds(ttl_secs)),
-            used_at: None,
-            revoked_at: None,
-        },
-    )?;
-    Ok((family, token))
-}
-
-fn record(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    action: &str,
-    user_id: Uuid,
-) -> Result<(), persistence::PersistenceError> {
-    audit::record(
-        conn,
-        actor,
-        NewAuditEvent {
-            action,
-            resource_type: "user",
-            resource_id: Some(user_id.to_string()),
-            changes: None,
-        },
-    )?;
-    Ok(())
-}
-
-fn token_pair(
-    state: &AppState,
-    user_id: Uuid,
-    family: Uuid,
-    refresh: String,
-) -> ApiResult<TokenPair> {
+fn token_pair(state: &AppState, issued: IssuedToken) -> ApiResult<TokenPair> {
     Ok(TokenPair {
-        access_token: state.tokens.issue(user_id, family)?,
+        access_token: state.tokens.issue(issued.user_id, issued.session)?,
         token_type: "Bearer".to_string(),
         expires_in: state.tokens.ttl_secs(),
-        refresh_token: refresh,
+        refresh_token: issued.refresh_token,
         refresh_expires_in: state.config.refresh_token_ttl_secs,
     })
 }

@@ -4,27 +4,20 @@
 //! them.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use application::administration::custom_fields::{self, CustomFieldChanges, NewCustomField};
 use chrono::{DateTime, Utc};
-use domain::authz::Permission;
-use domain::customers::{is_valid_key, CustomFieldKind, MAX_CUSTOM_FIELD_KEY_CHARS};
-use domain::text::TextKind;
-use domain::validation::Violations;
-use persistence::audit;
+use domain::customers::CustomFieldKind;
 use persistence::custom_fields::CustomFieldRow;
-use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::plumbing::{created_after, creation_cursor, transaction};
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::pagination::creation_cursor;
 use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-
-const MAX_LABEL_CHARS: usize = 100;
-const MAX_OPTIONS: usize = 100;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -106,53 +99,24 @@ pub struct CustomFieldPatch {
     pub required: bool,
 }
 
-fn check(
-    kind: CustomFieldKind,
-    label: &str,
-    options: &[String],
-) -> ApiResult<(String, Vec<String>)> {
-    let mut v = Violations::default();
-    for (index, option) in options.iter().enumerate() {
-        v.check_text(format!("options[{index}]"), option, TextKind::SingleLine);
-    }
-    let label = label.trim().to_string();
-    v.check_text("label", &label, TextKind::SingleLine);
-    if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
-        v.push(
-            "label",
-            "invalid_length",
-            format!("must be 1 to {MAX_LABEL_CHARS} characters"),
-        );
-    }
-    let options: Vec<String> = options.iter().map(|o| o.trim().to_string()).collect();
-    match kind {
-        CustomFieldKind::Select => {
-            if options.is_empty() || options.len() > MAX_OPTIONS {
-                v.push(
-                    "options",
-                    "invalid_length",
-                    format!("a select field needs 1 to {MAX_OPTIONS} options"),
-                );
-            }
-            if options.iter().any(|o| o.is_empty()) {
-                v.push("options", "empty_option", "options must not be empty");
-            }
-            let mut unique = options.clone();
-            unique.sort();
-            unique.dedup();
-            if unique.len() != options.len() {
-                v.push("options", "duplicate", "options must be distinct");
-            }
+impl From<&CustomFieldChanges> for CustomFieldPatch {
+    fn from(changes: &CustomFieldChanges) -> CustomFieldPatch {
+        CustomFieldPatch {
+            label: changes.label.clone(),
+            options: changes.options.clone(),
+            required: changes.required,
         }
-        _ if !options.is_empty() => v.push(
-            "options",
-            "not_allowed_for_kind",
-            "only select fields have options",
-        ),
-        _ => {}
     }
-    v.into_result().map_err(ApiError::Validation)?;
-    Ok((label, options))
+}
+
+impl From<CustomFieldPatch> for CustomFieldChanges {
+    fn from(patch: CustomFieldPatch) -> CustomFieldChanges {
+        CustomFieldChanges {
+            label: patch.label,
+            options: patch.options,
+            required: patch.required,
+        }
+    }
 }
 
 /// Define a custom field.
@@ -171,47 +135,16 @@ pub async fn create_custom_field(
     principal: Principal,
     body: JsonBody<CreateCustomFieldRequest>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::CrmConfigure)?;
     let request = body.0;
-    if !is_valid_key(&request.key) {
-        return Err(ApiError::field(
-            "key",
-            "invalid_format",
-            format!(
-                "must match [a-z][a-z0-9_]* and be at most {MAX_CUSTOM_FIELD_KEY_CHARS} characters"
-            ),
-        ));
-    }
-    let (label, options) = check(request.kind, &request.label, &request.options)?;
-    let now = DbTime(persistence::now());
-    let row = CustomFieldRow {
-        id: DbUuid(Uuid::now_v7()),
-        field_key: request.key,
-        label,
-        kind: request.kind.as_str().to_string(),
-        options: DbJson(serde_json::json!(options)),
+    let new = NewCustomField {
+        key: request.key,
+        label: request.label,
+        kind: request.kind,
+        options: request.options,
         required: request.required,
-        created_at: now,
-        updated_at: now,
-        version: 1,
     };
-    let actor = principal.audit_actor();
     let row = state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                persistence::custom_fields::insert(conn, &row)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "custom_field.create",
-                    "custom_field",
-                    row.id.0,
-                    &serde_json::json!({}),
-                    &row.audit_snapshot(),
-                )?;
-                Ok(row)
-            })
-        })
+        .db(move |conn| Ok(custom_fields::create(conn, &principal, new)?))
         .await?;
     let location = format!("/api/v1/custom-fields/{}", row.id.0);
     Ok(etag::created(
@@ -235,11 +168,16 @@ pub async fn list_custom_fields(
     principal: Principal,
     page: PageParams,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::RecordsRead)?;
-    let after = created_after(&page)?;
-    let limit = page.limit as i64;
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let rows = state
-        .db(move |conn| Ok(persistence::custom_fields::list(conn, after, limit)?))
+        .db(move |conn| {
+            Ok(custom_fields::list(
+                conn,
+                &principal,
+                cursor.as_ref(),
+                limit,
+            )?)
+        })
         .await?;
     let page = Page::from_rows(
         rows,
@@ -264,10 +202,9 @@ pub async fn get_custom_field(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::RecordsRead)?;
     let id = id.into_inner();
     let row = state
-        .db(move |conn| Ok(persistence::custom_fields::find(conn, id)?))
+        .db(move |conn| Ok(custom_fields::get(conn, &principal, id)?))
         .await?;
     Ok(etag::single(
         &req,
@@ -294,38 +231,20 @@ pub async fn update_custom_field(
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::CrmConfigure)?;
     let id = id.into_inner();
-    let actor = principal.audit_actor();
+    let precondition = if_match.precondition();
     let row = state
         .db(move |conn| {
-            transaction(conn, |conn| {
-                let current = persistence::custom_fields::find(conn, id)?;
-                if_match.check(id, current.version)?;
-                let definition = current.definition()?;
-                let before = CustomFieldPatch {
-                    label: current.label.clone(),
-                    options: definition.options,
-                    required: current.required,
-                };
-                let after: CustomFieldPatch = patch.apply(&before)?;
-                let (label, options) = check(definition.kind, &after.label, &after.options)?;
-                let mut row = current.clone();
-                row.label = label;
-                row.options = DbJson(serde_json::json!(options));
-                row.required = after.required;
-                let row = persistence::custom_fields::update(conn, &row)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "custom_field.update",
-                    "custom_field",
-                    id,
-                    &current.audit_snapshot(),
-                    &row.audit_snapshot(),
-                )?;
-                Ok(row)
-            })
+            Ok(custom_fields::update(
+                conn,
+                &principal,
+                id,
+                &precondition,
+                |before| {
+                    let after: CustomFieldPatch = patch.apply(&CustomFieldPatch::from(before))?;
+                    Ok(after.into())
+                },
+            )?)
         })
         .await?;
     Ok(etag::single(
@@ -353,27 +272,10 @@ pub async fn delete_custom_field(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::CrmConfigure)?;
     let id = id.into_inner();
-    let actor = principal.audit_actor();
+    let precondition = if_match.precondition();
     state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                let current = persistence::custom_fields::find(conn, id)?;
-                if_match.check(id, current.version)?;
-                persistence::custom_fields::delete(conn, id)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "custom_field.delete",
-                    "custom_field",
-                    id,
-                    &current.audit_snapshot(),
-                    &serde_json::json!({}),
-                )?;
-                Ok(())
-            })
-        })
+        .db(move |conn| Ok(custom_fields::delete(conn, &principal, id, &precondition)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,22 +5,17 @@
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::web::Bytes;
 use actix_web::{get, post, web, HttpResponse};
-use domain::authz::Permission;
 use futures_util::stream;
-use persistence::jobs::{JobStatus, NewJob};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
-use super::jobs::{accepted, enqueue_audited, visible_job, JobResource};
-use crate::auth::plumbing::transaction;
+use super::jobs::{accepted, JobResource};
 use crate::auth::Principal;
 use crate::conventions::JsonBody;
-use crate::error::{ApiError, ApiResult};
-use crate::i18n::Lang;
+use crate::error::ApiResult;
 use crate::state::AppState;
-use application::customers::export::{self, ExportCalendar, ExportFormat, ExportRequest};
-use application::customers::search;
-use application::jobs::{ExportPayload, ExportResult, CUSTOMER_EXPORT};
+use application::customers::export::{ExportCalendar, ExportFormat, ExportRequest};
+use application::jobs::{queue, ExportResult};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,9 +27,6 @@ pub struct ExportsApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_export).service(download_export);
 }
-
-/// Attempts of an export job; each starts the file afresh.
-const EXPORT_MAX_ATTEMPTS: i32 = 3;
 
 /// Export customers.
 ///
@@ -62,51 +54,9 @@ pub async fn create_export(
     principal: Principal,
     body: JsonBody<ExportRequest>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    principal.require(Permission::RecordsRead)?;
     let request = body.0;
-    // Checked now so that a bad column or filter is a 422 here, not a failed job.
-    let definitions = state
-        .db(|conn| Ok(application::customers::definitions(conn)?))
-        .await?;
-    export::columns(
-        request.columns.as_deref(),
-        request.include_custom_fields,
-        &definitions,
-    )
-    .map_err(ApiError::from)?;
-    let context = state.resolve_context().await?;
-    search::resolve(request.search(), &definitions, &context).map_err(ApiError::from)?;
-    let lang = principal.lang;
-    let payload = ExportPayload {
-        right_to_left: request.right_to_left.unwrap_or(lang == Lang::Fa),
-        file_name: format!(
-            "customers-{}.{}",
-            chrono::Utc::now().format("%Y%m%d-%H%M%S"),
-            request.format.format().extension()
-        ),
-        acting: principal.0.clone(),
-        request,
-    };
-    let payload =
-        serde_json::to_value(payload).map_err(|err| ApiError::Internal(err.to_string()))?;
-    let actor = principal.audit_actor();
-    let created_by = principal.id();
     let job = state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                Ok(enqueue_audited(
-                    conn,
-                    &actor,
-                    NewJob {
-                        kind: CUSTOMER_EXPORT,
-                        payload,
-                        run_at: persistence::now(),
-                        max_attempts: EXPORT_MAX_ATTEMPTS,
-                        created_by: Some(created_by),
-                    },
-                )?)
-            })
-        })
+        .db(move |conn| Ok(queue::customer_export(conn, &principal, request)?))
         .await?;
     Ok(accepted(job)?)
 }
@@ -137,34 +87,9 @@ pub async fn download_export(
     principal: Principal,
     job_id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::RecordsRead)?;
     let job_id = job_id.into_inner();
     let file = state
-        .db(move |conn| {
-            let job = visible_job(conn, &principal, job_id)?;
-            if job.kind != CUSTOMER_EXPORT {
-                return Err(ApiError::NotFound);
-            }
-            if job.status()? != JobStatus::Succeeded {
-                return Err(ApiError::Conflict(format!(
-                    "the export is {}; download it once it has succeeded",
-                    job.status
-                )));
-            }
-            let result: ExportResult = job
-                .result
-                .map(|result| serde_json::from_value(result.0))
-                .transpose()
-                .map_err(|err| ApiError::Internal(err.to_string()))?
-                .ok_or_else(|| ApiError::Internal("the export has no result".into()))?;
-            // Only an erasure deletes an export's file (it held the erased customer).
-            persistence::files::find(conn, result.file_id).map_err(|err| match err {
-                persistence::PersistenceError::NotFound => ApiError::Gone(
-                    "the file was deleted because it held a customer whose personal data was erased; export again".into(),
-                ),
-                other => other.into(),
-            })
-        })
+        .db(move |conn| Ok(queue::export_file(conn, &principal, job_id)?))
         .await?;
     let file_id = file.id.0;
     // One chunk per database round trip, so the download never sits in memory whole.

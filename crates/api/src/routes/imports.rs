@@ -9,22 +9,19 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use domain::authz::Permission;
 use domain::text::{check_text, TextKind};
 use futures_util::StreamExt;
-use persistence::files::{self, NewFile};
-use persistence::jobs::NewJob;
 use tabular::{Format, InputSheet};
 use utoipa::{OpenApi, ToSchema};
 
-use super::jobs::{accepted, enqueue_audited, JobResource};
-use crate::auth::plumbing::transaction;
+use super::jobs::{accepted, JobResource};
 use crate::auth::Principal;
 use crate::conventions::json_body::{self, body_limit, MULTIPART_FORM_DATA};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use application::customers::import::{
-    self, ColumnPlan, ColumnUse, ImportContext, ImportMode, ImportOptions, ImportOutcome,
-    ImportReport, Importer, MatchOn, RejectedRow, RowError, BATCH_ROWS,
+    self, ColumnUse, ImportContext, ImportMode, ImportOptions, ImportOutcome, ImportReport,
+    MatchOn, RejectedRow, RowError,
 };
-use application::jobs::{ImportPayload, CUSTOMER_IMPORT};
+use application::jobs::queue::{self, ImportFile};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,10 +43,6 @@ pub struct ImportsApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_import);
 }
-
-/// Attempts of an import job: a retry checks every row again, so a failure caused by a
-/// concurrent change (a code taken meanwhile) is reported instead of repeated forever.
-const IMPORT_MAX_ATTEMPTS: i32 = 3;
 
 /// The parts of an import request.
 #[derive(Debug, ToSchema)]
@@ -251,15 +244,7 @@ pub async fn create_import(
             options,
         };
         let report = state
-            .db(move |conn| {
-                let definitions = application::customers::definitions(conn)?;
-                let plan = ColumnPlan::new(&sheet.headers, &context.options, &definitions)?;
-                let mut importer = Importer::new(context, plan, definitions);
-                for batch in sheet.rows.chunks(BATCH_ROWS) {
-                    importer.add_rows(conn, batch)?;
-                }
-                Ok(importer.finish().0)
-            })
+            .db(move |conn| Ok(import::dry_run(conn, context, &sheet)?))
             .await?;
         return Ok(HttpResponse::Ok().json(report));
     }
@@ -268,45 +253,18 @@ pub async fn create_import(
         .file_name
         .clone()
         .unwrap_or_else(|| format!("import.{format}"));
-    let actor = principal.audit_actor();
-    let created_by = principal.id();
-    let acting = principal.0.clone();
     let bytes = upload.file.bytes;
     let job = state
         .db(move |conn| {
-            let definitions = application::customers::definitions(conn)?;
-            ColumnPlan::new(&sheet.headers, &options, &definitions)?;
-            transaction(conn, |conn| {
-                let file = files::store(
-                    conn,
-                    NewFile {
-                        purpose: files::IMPORT_UPLOAD,
-                        file_name: &file_name,
-                        content_type: format.content_type(),
-                        created_by: Some(created_by),
-                    },
-                    &bytes,
-                )?;
-                let payload = serde_json::to_value(ImportPayload {
-                    file_id: file.id.0,
-                    format: format.extension().to_string(),
-                    options,
-                    acting,
-                    today,
-                })
-                .map_err(|err| ApiError::Internal(err.to_string()))?;
-                Ok(enqueue_audited(
-                    conn,
-                    &actor,
-                    NewJob {
-                        kind: CUSTOMER_IMPORT,
-                        payload,
-                        run_at: persistence::now(),
-                        max_attempts: IMPORT_MAX_ATTEMPTS,
-                        created_by: Some(created_by),
-                    },
-                )?)
-            })
+            let upload = ImportFile {
+                file_name: &file_name,
+                format,
+                bytes: &bytes,
+                headers: &sheet.headers,
+            };
+            Ok(queue::customer_import(
+                conn, &principal, upload, options, today,
+            )?)
         })
         .await?;
     accepted(job)

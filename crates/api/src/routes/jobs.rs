@@ -3,19 +3,15 @@
 //! else gets 404, as if it did not exist.
 
 use actix_web::{get, post, web, HttpResponse};
+use application::jobs::queue;
 use chrono::{DateTime, Utc};
-use domain::authz::Permission;
-use persistence::audit::{self, NewAuditEvent};
-use persistence::db::write_transaction;
-use persistence::jobs::{Job, JobCursor, JobStatus};
-use persistence::{DbConnection, PersistenceError};
+use persistence::jobs::{Job, JobStatus};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::conventions::pagination::{invalid_cursor, Cursor};
 use crate::conventions::{Page, PageParams};
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::{self, Lang};
@@ -31,9 +27,6 @@ pub struct JobsApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_jobs).service(get_job).service(cancel_job);
 }
-
-/// Sort order of the job listing, as recorded in its cursors.
-const ORDER: &str = "created_at:desc";
 
 /// Where a job is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -177,24 +170,6 @@ pub fn accepted(job: Job) -> ApiResult<HttpResponse> {
         .json(job))
 }
 
-/// Loads a job the principal may see: its creator, or an administrator. Others get
-/// [`ApiError::NotFound`], so job ids cannot be probed.
-pub(crate) fn visible_job(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    id: Uuid,
-) -> ApiResult<Job> {
-    let job = persistence::jobs::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    let own = job
-        .created_by
-        .is_some_and(|creator| creator.0 == principal.id());
-    if own || principal.can(Permission::UsersManage) {
-        Ok(job)
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
-
 /// Get a job.
 ///
 /// Status, progress, attempts, result and errors of a job started by the caller (or, for
@@ -211,10 +186,9 @@ pub async fn get_job(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::JobsRead)?;
     let id = id.into_inner();
     let job = state
-        .db(move |conn| visible_job(conn, &principal, id))
+        .db(move |conn| Ok(queue::get(conn, &principal, id)?))
         .await?;
     Ok(HttpResponse::Ok().json(JobResource::try_from(job)?))
 }
@@ -234,53 +208,17 @@ pub async fn list_jobs(
     principal: Principal,
     page: PageParams,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::JobsRead)?;
-    let after = page
-        .keyset(ORDER)?
-        .map(|keyset| job_cursor(&keyset.values, keyset.id))
-        .transpose()?;
-    let (user, fetch) = (principal.id(), page.fetch_limit());
+    let (cursor, fetch) = (page.cursor.clone(), page.fetch_limit());
     let rows = state
-        .db(move |conn| {
-            Ok(persistence::jobs::list_created_by(
-                conn, user, after, fetch,
-            )?)
-        })
+        .db(move |conn| Ok(queue::list(conn, &principal, cursor.as_ref(), fetch)?))
         .await?;
-    let page = Page::from_rows(
-        rows,
-        page.limit,
-        |job| {
-            Cursor::new(
-                ORDER,
-                vec![json!(persistence::sql_types::sqlite_timestamp(
-                    &job.created_at.0
-                ))],
-                job.id.0,
-            )
-        },
-        JobResource::try_from,
-    );
+    let page = Page::from_rows(rows, page.limit, queue::cursor_after, JobResource::try_from);
     let data = page.data.into_iter().collect::<ApiResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(Page {
         data,
         next_cursor: page.next_cursor,
         has_more: page.has_more,
     }))
-}
-
-/// The keyset of a job-listing cursor: the creation time of the last job seen.
-fn job_cursor(values: &[Value], id: Uuid) -> Result<JobCursor, ApiError> {
-    let created_at = match values {
-        [Value::String(at)] => DateTime::parse_from_rfc3339(at).ok(),
-        _ => None,
-    };
-    created_at
-        .map(|at| JobCursor {
-            created_at: at.with_timezone(&Utc),
-            id,
-        })
-        .ok_or_else(invalid_cursor)
 }
 
 /// Cancel a job.
@@ -299,51 +237,9 @@ pub async fn cancel_job(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::JobsRead)?;
     let id = id.into_inner();
-    let actor = principal.audit_actor();
     let job = state
-        .db(move |conn| {
-            let before = visible_job(conn, &principal, id)?;
-            let job = write_transaction(conn, |conn| {
-                let job = persistence::jobs::cancel(conn, id)?;
-                audit::record(
-                    conn,
-                    &actor,
-                    NewAuditEvent {
-                        action: "job.cancel",
-                        resource_type: "job",
-                        resource_id: Some(id.to_string()),
-                        changes: Some(
-                            json!({"status": {"before": before.status, "after": job.status}}),
-                        ),
-                    },
-                )?;
-                Ok::<_, PersistenceError>(job)
-            })?;
-            Ok(job)
-        })
+        .db(move |conn| Ok(queue::cancel(conn, &principal, id)?))
         .await?;
     Ok(HttpResponse::Ok().json(JobResource::try_from(job)?))
-}
-
-/// Queues a job inside the caller's transaction and records its creation in the audit
-/// log; used by every endpoint that answers 202 with a job.
-pub fn enqueue_audited(
-    conn: &mut DbConnection,
-    actor: &audit::Actor,
-    new: persistence::jobs::NewJob<'_>,
-) -> Result<Job, PersistenceError> {
-    let job = persistence::jobs::enqueue(conn, new)?;
-    audit::record(
-        conn,
-        actor,
-        NewAuditEvent {
-            action: "job.create",
-            resource_type: "job",
-            resource_id: Some(job.id.0.to_string()),
-            changes: Some(json!({"kind": {"before": null, "after": job.kind}})),
-        },
-    )?;
-    Ok(job)
 }

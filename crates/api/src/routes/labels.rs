@@ -4,29 +4,19 @@
 //! generated SDKs see three plain resources.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use application::administration::labels::{self, Assignment, LabelFields};
 use chrono::{DateTime, Utc};
-use domain::authz::Permission;
-use domain::text::TextKind;
-use domain::validation::Violations;
-use persistence::audit::{self, NewAuditEvent};
 use persistence::labels::LabelRow;
-use persistence::sql_types::{DbTime, DbUuid};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::plumbing::{created_after, creation_cursor, transaction};
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::pagination::creation_cursor;
 use crate::conventions::{MergePatch, Page, PageParams};
-use crate::error::{ApiError, ApiResult};
-
+use crate::error::ApiResult;
 use crate::state::AppState;
-
-const MAX_NAME_CHARS: usize = 100;
-const MAX_DESCRIPTION_CHARS: usize = 1000;
-/// Most customers one bulk assignment may name.
-const MAX_ASSIGNMENT: usize = 1000;
 
 /// A tag, customer group or tier.
 #[derive(Debug, Serialize, ToSchema)]
@@ -100,61 +90,36 @@ pub struct AssignmentResult {
     pub not_found: Vec<Uuid>,
 }
 
-fn checked(kind: &str, input: LabelInput) -> ApiResult<(LabelInput, String)> {
-    let mut v = Violations::default();
-    let name = input.name.split_whitespace().collect::<Vec<_>>().join(" ");
-    let name_key = domain::persian::search_key(&name);
-    v.check_text("name", &input.name, TextKind::SingleLine);
-    if name_key.is_empty() {
-        v.push("name", "required", "must contain letters or digits");
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        v.push(
-            "name",
-            "too_long",
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        );
-    }
-    let description = input
-        .description
-        .map(|d| d.trim().to_string())
-        .filter(|d| !d.is_empty());
-    if description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
-    {
-        v.push(
-            "description",
-            "too_long",
-            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
-        );
-    }
-    let color = input.color.map(|c| c.trim().to_lowercase());
-    if let Some(color) = &color {
-        let valid = color.len() == 7
-            && color.starts_with('#')
-            && color[1..].chars().all(|c| c.is_ascii_hexdigit());
-        if !valid {
-            v.push("color", "invalid_format", "must be #rrggbb");
-        }
-    }
-    match (kind, input.rank) {
-        (persistence::labels::TIER, Some(rank)) if !(1..=100).contains(&rank) => {
-            v.push("rank", "out_of_range", "must be 1 to 100")
-        }
-        (persistence::labels::TIER, _) => {}
-        (_, Some(_)) => v.push("rank", "not_allowed_for_kind", "only tiers have a rank"),
-        (_, None) => {}
-    }
-    v.into_result().map_err(ApiError::Validation)?;
-    Ok((
+impl From<&LabelFields> for LabelInput {
+    fn from(fields: &LabelFields) -> LabelInput {
         LabelInput {
-            name,
-            description,
-            color,
+            name: fields.name.clone(),
+            description: fields.description.clone(),
+            color: fields.color.clone(),
+            rank: fields.rank,
+        }
+    }
+}
+
+impl From<LabelInput> for LabelFields {
+    fn from(input: LabelInput) -> LabelFields {
+        LabelFields {
+            name: input.name,
+            description: input.description,
+            color: input.color,
             rank: input.rank,
-        },
-        name_key,
-    ))
+        }
+    }
+}
+
+impl From<Assignment> for AssignmentResult {
+    fn from(assignment: Assignment) -> AssignmentResult {
+        AssignmentResult {
+            changed: assignment.changed,
+            unchanged: assignment.unchanged,
+            not_found: assignment.not_found,
+        }
+    }
 }
 
 async fn create(
@@ -163,38 +128,9 @@ async fn create(
     principal: Principal,
     body: LabelInput,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::CrmConfigure)?;
-    let (input, name_key) = checked(kind, body)?;
-    let now = DbTime(persistence::now());
-    let row = LabelRow {
-        id: DbUuid(Uuid::now_v7()),
-        kind: kind.to_string(),
-        name: input.name,
-        name_key,
-        description: input.description,
-        color: input.color,
-        rank: input.rank,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    let actor = principal.audit_actor();
+    let fields = LabelFields::from(body);
     let row = state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                persistence::labels::insert(conn, &row)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    &format!("{kind}.create"),
-                    kind,
-                    row.id.0,
-                    &serde_json::json!({}),
-                    &row.audit_snapshot(),
-                )?;
-                Ok(row)
-            })
-        })
+        .db(move |conn| Ok(labels::create(conn, &principal, kind, fields)?))
         .await?;
     let location = format!("{}/{}", collection_path(kind), row.id.0);
     Ok(etag::created(
@@ -219,11 +155,17 @@ async fn list(
     principal: Principal,
     page: PageParams,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::RecordsRead)?;
-    let after = created_after(&page)?;
-    let limit = page.limit as i64;
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let rows = state
-        .db(move |conn| Ok(persistence::labels::list(conn, kind, after, limit)?))
+        .db(move |conn| {
+            Ok(labels::list(
+                conn,
+                &principal,
+                kind,
+                cursor.as_ref(),
+                limit,
+            )?)
+        })
         .await?;
     let page = Page::from_rows(
         rows,
@@ -241,9 +183,8 @@ async fn get(
     principal: Principal,
     id: Uuid,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::RecordsRead)?;
     let row = state
-        .db(move |conn| Ok(persistence::labels::find(conn, kind, id)?))
+        .db(move |conn| Ok(labels::get(conn, &principal, kind, id)?))
         .await?;
     Ok(etag::single(&req, id, row.version, &Label::from(&row)))
 }
@@ -260,38 +201,20 @@ async fn update(
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::CrmConfigure)?;
-    let actor = principal.audit_actor();
+    let precondition = if_match.precondition();
     let row = state
         .db(move |conn| {
-            transaction(conn, |conn| {
-                let current = persistence::labels::find(conn, kind, id)?;
-                if_match.check(id, current.version)?;
-                let before = LabelInput {
-                    name: current.name.clone(),
-                    description: current.description.clone(),
-                    color: current.color.clone(),
-                    rank: current.rank,
-                };
-                let (after, name_key) = checked(kind, patch.apply(&before)?)?;
-                let mut row = current.clone();
-                row.name = after.name;
-                row.name_key = name_key;
-                row.description = after.description;
-                row.color = after.color;
-                row.rank = after.rank;
-                let row = persistence::labels::update(conn, &row)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    &format!("{kind}.update"),
-                    kind,
-                    id,
-                    &current.audit_snapshot(),
-                    &row.audit_snapshot(),
-                )?;
-                Ok(row)
-            })
+            Ok(labels::update(
+                conn,
+                &principal,
+                kind,
+                id,
+                &precondition,
+                |before| {
+                    let after: LabelInput = patch.apply(&LabelInput::from(before))?;
+                    Ok(after.into())
+                },
+            )?)
         })
         .await?;
     Ok(etag::single(&req, id, row.version, &Label::from(&row)))
@@ -304,26 +227,9 @@ async fn delete(
     id: Uuid,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::CrmConfigure)?;
-    let actor = principal.audit_actor();
+    let precondition = if_match.precondition();
     state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                let current = persistence::labels::find(conn, kind, id)?;
-                if_match.check(id, current.version)?;
-                persistence::labels::delete(conn, kind, id)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    &format!("{kind}.delete"),
-                    kind,
-                    id,
-                    &current.audit_snapshot(),
-                    &serde_json::json!({}),
-                )?;
-                Ok(())
-            })
-        })
+        .db(move |conn| Ok(labels::delete(conn, &principal, kind, id, &precondition)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -335,53 +241,20 @@ async fn assign(
     id: Uuid,
     body: AssignmentRequest,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::RecordsWrite)?;
-    if body.customer_ids.is_empty() || body.customer_ids.len() > MAX_ASSIGNMENT {
-        return Err(ApiError::field(
-            "customer_ids",
-            "invalid_length",
-            format!("must list 1 to {MAX_ASSIGNMENT} customers"),
-        ));
-    }
-    let acting = principal.0.clone();
-    let actor = principal.audit_actor();
     let attach = body.action == AssignmentAction::Add;
-    let mut ids = body.customer_ids;
-    ids.sort();
-    ids.dedup();
-    let result = state
+    let assignment = state
         .db(move |conn| {
-            transaction(conn, |conn| {
-                let label = persistence::labels::find(conn, kind, id)?;
-                let rows =
-                    persistence::customers::search::visible_rows(conn, &ids, &acting.scope())?;
-                let allowed: Vec<Uuid> = rows.iter().map(|row| row.id.0).collect();
-                let not_found: Vec<Uuid> = ids
-                    .iter()
-                    .copied()
-                    .filter(|id| !allowed.contains(id))
-                    .collect();
-                let changed = persistence::labels::assign(conn, &label, &allowed, attach)?;
-                persistence::customers::history::touch(conn, &allowed)?;
-                audit::record(
-                    conn,
-                    &actor,
-                    NewAuditEvent {
-                        action: &format!("{kind}.{}", if attach { "assign" } else { "unassign" }),
-                        resource_type: kind,
-                        resource_id: Some(id.to_string()),
-                        changes: Some(serde_json::json!({"customer_ids": allowed})),
-                    },
-                )?;
-                Ok(AssignmentResult {
-                    changed,
-                    unchanged: allowed.len() - changed.min(allowed.len()),
-                    not_found,
-                })
-            })
+            Ok(labels::assign(
+                conn,
+                &principal,
+                kind,
+                id,
+                attach,
+                &body.customer_ids,
+            )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(HttpResponse::Ok().json(AssignmentResult::from(assignment)))
 }
 
 /// One set of annotated handlers per label kind, delegating to the shared functions.

@@ -1,23 +1,19 @@
 //! Teams: admins manage them; everyone with `teams:read` sees them.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use application::accounts::teams::{self, TeamFields};
 use chrono::{DateTime, Utc};
-use domain::authz::Permission;
-use domain::text::TextKind;
-use domain::validation::Violations;
-use persistence::audit;
-use persistence::sql_types::{DbTime, DbUuid};
 use persistence::teams::TeamRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::plumbing::{created_after, creation_cursor, transaction};
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::pagination::creation_cursor;
 use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -34,9 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(update_team)
         .service(delete_team);
 }
-
-const MAX_NAME_CHARS: usize = 100;
-const MAX_DESCRIPTION_CHARS: usize = 2000;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -85,27 +78,22 @@ pub struct TeamPatch {
     pub description: Option<String>,
 }
 
-fn validate(name: &str, description: Option<&str>) -> ApiResult<()> {
-    let mut violations = Violations::default();
-    let length = name.trim().chars().count();
-    violations.check_text("name", name, TextKind::SingleLine);
-    if length == 0 {
-        violations.push("name", "required", "must not be empty");
-    } else if length > MAX_NAME_CHARS {
-        violations.push(
-            "name",
-            "too_long",
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        );
+impl From<&TeamFields> for TeamPatch {
+    fn from(fields: &TeamFields) -> TeamPatch {
+        TeamPatch {
+            name: fields.name.clone(),
+            description: fields.description.clone(),
+        }
     }
-    if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
-        violations.push(
-            "description",
-            "too_long",
-            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
-        );
+}
+
+impl From<TeamPatch> for TeamFields {
+    fn from(patch: TeamPatch) -> TeamFields {
+        TeamFields {
+            name: patch.name,
+            description: patch.description,
+        }
     }
-    violations.into_result().map_err(ApiError::Validation)
 }
 
 /// Create a team.
@@ -124,35 +112,13 @@ pub async fn create_team(
     principal: Principal,
     body: JsonBody<CreateTeamRequest>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::UsersManage)?;
     let request = body.0;
-    validate(&request.name, request.description.as_deref())?;
-    let now = DbTime(persistence::now());
-    let row = TeamRow {
-        id: DbUuid(Uuid::now_v7()),
-        name: request.name.trim().to_string(),
+    let fields = TeamFields {
+        name: request.name,
         description: request.description,
-        created_at: now,
-        updated_at: now,
-        version: 1,
     };
-    let actor = principal.audit_actor();
     let row = state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                persistence::teams::insert(conn, &row)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "team.create",
-                    "team",
-                    row.id.0,
-                    &serde_json::json!({}),
-                    &row.audit_snapshot(),
-                )?;
-                Ok(row)
-            })
-        })
+        .db(move |conn| Ok(teams::create(conn, &principal, fields)?))
         .await?;
     let location = format!("/api/v1/teams/{}", row.id.0);
     Ok(etag::created(
@@ -176,11 +142,9 @@ pub async fn list_teams(
     principal: Principal,
     page: PageParams,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::TeamsRead)?;
-    let after = created_after(&page)?;
-    let limit = page.limit as i64;
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let rows = state
-        .db(move |conn| Ok(persistence::teams::list(conn, after, limit)?))
+        .db(move |conn| Ok(teams::list(conn, &principal, cursor.as_ref(), limit)?))
         .await?;
     let page = Page::from_rows(
         rows,
@@ -205,10 +169,9 @@ pub async fn get_team(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::TeamsRead)?;
     let id = id.into_inner();
     let row = state
-        .db(move |conn| Ok(persistence::teams::find(conn, id)?))
+        .db(move |conn| Ok(teams::get(conn, &principal, id)?))
         .await?;
     Ok(etag::single(&req, row.id.0, row.version, &Team::from(&row)))
 }
@@ -236,37 +199,20 @@ pub async fn update_team(
     if_match: IfMatch,
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::UsersManage)?;
     let id = id.into_inner();
-    let current = state
-        .db(move |conn| Ok(persistence::teams::find(conn, id)?))
-        .await?;
-    if_match.check(id, current.version)?;
-    let before = TeamPatch {
-        name: current.name.clone(),
-        description: current.description.clone(),
-    };
-    let after: TeamPatch = patch.apply_to(&before)?;
-    validate(&after.name, after.description.as_deref())?;
-    let actor = principal.audit_actor();
+    let precondition = if_match.precondition();
     let row = state
         .db(move |conn| {
-            transaction(conn, |conn| {
-                let mut row = current.clone();
-                row.name = after.name.trim().to_string();
-                row.description = after.description;
-                let row = persistence::teams::update(conn, &row)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "team.update",
-                    "team",
-                    id,
-                    &current.audit_snapshot(),
-                    &row.audit_snapshot(),
-                )?;
-                Ok(row)
-            })
+            Ok(teams::update(
+                conn,
+                &principal,
+                id,
+                &precondition,
+                |before| {
+                    let after: TeamPatch = patch.apply(&TeamPatch::from(before))?;
+                    Ok(after.into())
+                },
+            )?)
         })
         .await?;
     Ok(etag::single(&req, row.id.0, row.version, &Team::from(&row)))
@@ -292,27 +238,10 @@ pub async fn delete_team(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::UsersManage)?;
     let id = id.into_inner();
-    let actor = principal.audit_actor();
+    let precondition = if_match.precondition();
     state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                let current = persistence::teams::find(conn, id)?;
-                if_match.check(id, current.version)?;
-                persistence::teams::delete(conn, id)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "team.delete",
-                    "team",
-                    id,
-                    &current.audit_snapshot(),
-                    &serde_json::json!({}),
-                )?;
-                Ok(())
-            })
-        })
+        .db(move |conn| Ok(teams::delete(conn, &principal, id, &precondition)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

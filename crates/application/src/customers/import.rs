@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
+use domain::authz::Permission;
 use domain::customers::sheet::{
     apply_row, refuse_forbidden_cells, MappedRow, SheetCell, SheetField,
 };
@@ -25,7 +26,7 @@ use persistence::customers::matching::{find_by_key, CustomerKey};
 use persistence::customers::{CustomerRecord, CustomerRow};
 use persistence::db::DbConnection;
 use serde::{Deserialize, Serialize};
-use tabular::{InputRow, ReadLimits};
+use tabular::{InputRow, InputSheet, ReadLimits};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -878,6 +879,23 @@ fn duplicate_in_file(field: &str, first_row: usize) -> FieldViolation {
         "duplicate_in_file",
         format!("row {first_row} of the file has the same value"),
     )
+}
+
+/// Checks every row of `sheet` as an import with `context` would and reports what it
+/// would do; nothing is written (`records:import`).
+pub fn dry_run(
+    conn: &mut DbConnection,
+    context: ImportContext,
+    sheet: &InputSheet,
+) -> AppResult<ImportReport> {
+    context.acting.require(Permission::RecordsImport)?;
+    let definitions = super::definitions(conn)?;
+    let plan = ColumnPlan::new(&sheet.headers, &context.options, &definitions)?;
+    let mut importer = Importer::new(context, plan, definitions);
+    for batch in sheet.rows.chunks(BATCH_ROWS) {
+        importer.add_rows(conn, batch)?;
+    }
+    Ok(importer.finish().0)
 }
 
 /// Writes an import that passed; call it inside one transaction, which the caller

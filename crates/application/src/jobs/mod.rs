@@ -10,6 +10,7 @@ mod audit_verify;
 mod customer_export;
 mod customer_import;
 mod duplicate_scan;
+pub mod queue;
 mod worker;
 
 use std::collections::BTreeMap;

@@ -4,21 +4,16 @@
 use actix_web::{get, post, web, HttpResponse};
 use domain::authz::Permission;
 use domain::customers::DUPLICATE_THRESHOLD;
-use persistence::db::write_transaction;
-use persistence::jobs::NewJob;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
-use crate::routes::jobs::{accepted, enqueue_audited, JobResource};
+use crate::error::ApiResult;
+use crate::routes::jobs::{accepted, JobResource};
 use crate::state::AppState;
 use application::customers::duplicates::{self, DuplicateCandidate};
-use application::jobs::{DuplicateScanPayload, DUPLICATE_SCAN};
-
-/// Attempts of a scan job before it is marked failed.
-const SCAN_MAX_ATTEMPTS: i32 = 3;
+use application::jobs::queue;
 
 /// Customers that may be the same as the one asked about.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,26 +84,8 @@ pub async fn start_duplicate_scan(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::RecordsDelete)?;
-    let actor = principal.audit_actor();
-    let payload = serde_json::to_value(DuplicateScanPayload {
-        acting: principal.0.clone(),
-    })
-    .map_err(|err| ApiError::Internal(err.to_string()))?;
-    let created_by = principal.id();
     let job = state
-        .db(move |conn| {
-            let new = NewJob {
-                kind: DUPLICATE_SCAN,
-                payload,
-                run_at: persistence::now(),
-                max_attempts: SCAN_MAX_ATTEMPTS,
-                created_by: Some(created_by),
-            };
-            Ok(write_transaction(conn, |conn| {
-                enqueue_audited(conn, &actor, new)
-            })?)
-        })
+        .db(move |conn| Ok(queue::duplicate_scan(conn, &principal)?))
         .await?;
     accepted(job)
 }

@@ -1,22 +1,16 @@
 //! Users: admin-managed accounts, the caller's own profile and password.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use domain::authz::{Permission, Role};
-use domain::text::TextKind;
-use domain::validation::{normalize_email, Violations};
-use persistence::audit::{self, NewAuditEvent};
-use persistence::db::DbConnection;
-use persistence::sql_types::{DbTime, DbUuid};
-use persistence::users::{UserQuery, UserRow};
-use persistence::PersistenceError;
+use application::accounts::{sessions, users};
+use persistence::users::UserRow;
 use utoipa::OpenApi;
 use uuid::Uuid;
 
-use crate::auth::plumbing::{created_after, creation_cursor, transaction};
-use crate::auth::{password, Principal};
+use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::pagination::creation_cursor;
 use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 mod model;
@@ -52,19 +46,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(deactivate_user);
 }
 
-/// 422 naming `team_id` when the team does not exist.
-fn check_team(conn: &mut DbConnection, team_id: Option<Uuid>) -> ApiResult<()> {
-    match team_id.map(|id| persistence::teams::find(conn, id)) {
-        Some(Err(PersistenceError::NotFound)) => Err(ApiError::field(
-            "team_id",
-            "invalid_value",
-            "no team has this id",
-        )),
-        Some(Err(err)) => Err(err.into()),
-        _ => Ok(()),
-    }
-}
-
 fn user_response(req: &HttpRequest, row: &UserRow) -> ApiResult<HttpResponse> {
     Ok(etag::single(
         req,
@@ -90,60 +71,10 @@ pub async fn create_user(
     principal: Principal,
     body: JsonBody<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::UsersManage)?;
-    let request = body.0;
-    let mut violations = Violations::default();
-    let email = normalize_email(&request.email);
-    violations.check_text("email", &request.email, TextKind::SingleLine);
-    if email.is_none() {
-        violations.push("email", "invalid_email", "not a valid e-mail address");
-    }
-    check_display_name(&mut violations, &request.display_name);
-    if let Some((code, message)) =
-        password::check_new_password(&request.password, &[&request.email, &request.display_name])
-    {
-        violations.push("password", code, message);
-    }
-    violations.into_result().map_err(ApiError::Validation)?;
-    let password_hash = password::hash_blocking(request.password).await?;
-    let actor = principal.audit_actor();
-    let now = DbTime(persistence::now());
-    let row = UserRow {
-        id: DbUuid(Uuid::now_v7()),
-        email: email.unwrap_or_default(),
-        display_name: request.display_name.trim().to_string(),
-        password_hash,
-        role: request.role.as_str().to_string(),
-        visibility: request
-            .visibility
-            .unwrap_or(request.role.default_visibility())
-            .as_str()
-            .to_string(),
-        team_id: request.team_id.map(DbUuid),
-        locale: request.locale.unwrap_or(Locale::Fa).as_str().to_string(),
-        is_active: true,
-        last_login_at: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
+    let acting = principal.0;
+    let new = body.0.into_new_user();
     let row = state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                check_team(conn, request.team_id)?;
-                persistence::users::insert(conn, &row)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "user.create",
-                    "user",
-                    row.id.0,
-                    &serde_json::json!({}),
-                    &row.audit_snapshot(),
-                )?;
-                Ok(row)
-            })
-        })
+        .db(move |conn| Ok(users::create(conn, &acting, new)?))
         .await?;
     let location = format!("/api/v1/users/{}", row.id.0);
     Ok(etag::created(
@@ -152,16 +83,6 @@ pub async fn create_user(
         row.version,
         &User::from_row(&row)?,
     ))
-}
-
-fn check_display_name(violations: &mut Violations, name: &str) {
-    let length = name.trim().chars().count();
-    violations.check_text("display_name", name, TextKind::SingleLine);
-    if length == 0 {
-        violations.push("display_name", "required", "must not be empty");
-    } else if length > 200 {
-        violations.push("display_name", "too_long", "must be at most 200 characters");
-    }
 }
 
 /// List users.
@@ -180,18 +101,16 @@ pub async fn list_users(
     page: PageParams,
     filters: web::Query<UserFilters>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::UsersRead)?;
-    let after = created_after(&page)?;
+    let acting = principal.0;
     let filters = filters.into_inner();
-    let query = UserQuery {
-        role: filters.role.map(|role| role.as_str().to_string()),
+    let filter = users::UserFilter {
+        role: filters.role,
         team_id: filters.team_id,
         is_active: filters.is_active,
-        after,
-        limit: page.limit as i64,
     };
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let rows = state
-        .db(move |conn| Ok(persistence::users::list(conn, &query)?))
+        .db(move |conn| Ok(users::list(conn, &acting, &filter, cursor.as_ref(), limit)?))
         .await?;
     let users = rows
         .iter()
@@ -214,7 +133,8 @@ pub async fn get_me(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> ApiResult<HttpResponse> {
-    respond_with_user(&req, &state, principal.id()).await
+    let id = principal.id();
+    respond_with_user(&req, &state, principal, id).await
 }
 
 /// Change the caller's own password.
@@ -232,60 +152,15 @@ pub async fn change_my_password(
     principal: Principal,
     body: JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
-    // A leaked integration key must not be able to take over its owner's account.
-    let Some(session) = principal.session() else {
-        return Err(ApiError::Forbidden);
-    };
     let request = body.0;
-    let id = principal.id();
-    let current = state
-        .db(move |conn| Ok(persistence::users::find(conn, id)?))
-        .await?;
-    if let Some((code, message)) = password::check_new_password(
-        &request.new_password,
-        &[&current.email, &current.display_name],
-    ) {
-        return Err(ApiError::field("new_password", code, message));
-    }
-    if !password::verify_blocking(
-        request.current_password,
-        Some(current.password_hash.clone()),
-    )
-    .await?
-    {
-        return Err(ApiError::field(
-            "current_password",
-            "invalid_value",
-            "the current password is wrong",
-        ));
-    }
-    let new_hash = password::hash_blocking(request.new_password).await?;
-    let actor = principal.audit_actor();
     let ended = state
         .db(move |conn| {
-            transaction(conn, |conn| {
-                let mut row = persistence::users::find(conn, id)?;
-                row.password_hash = new_hash;
-                persistence::users::update(conn, &row)?;
-                let ended = persistence::refresh_tokens::revoke_all_for_user(
-                    conn,
-                    id,
-                    Some(session),
-                    persistence::now(),
-                )?;
-                audit::record(
-                    conn,
-                    &actor,
-                    NewAuditEvent {
-                        action: "user.password_change",
-                        resource_type: "user",
-                        resource_id: Some(id.to_string()),
-                        // The audit log names the change, never the hash.
-                        changes: None,
-                    },
-                )?;
-                Ok(ended)
-            })
+            Ok(sessions::change_password(
+                conn,
+                &principal,
+                &request.current_password,
+                &request.new_password,
+            )?)
         })
         .await?;
     // The other sessions' access tokens stop working at once.
@@ -307,21 +182,18 @@ pub async fn get_user(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    if id != principal.id() {
-        principal.require(Permission::UsersRead)?;
-    }
-    respond_with_user(&req, &state, id).await
+    respond_with_user(&req, &state, principal, id.into_inner()).await
 }
 
-/// Loads a user and answers with it and its ETag.
+/// Loads a user for the principal and answers with it and its ETag.
 async fn respond_with_user(
     req: &HttpRequest,
     state: &AppState,
+    principal: Principal,
     id: Uuid,
 ) -> ApiResult<HttpResponse> {
     let row = state
-        .db(move |conn| Ok(persistence::users::find(conn, id)?))
+        .db(move |conn| Ok(users::get(conn, &principal, id)?))
         .await?;
     user_response(req, &row)
 }
@@ -350,113 +222,25 @@ pub async fn update_user(
     patch: MergePatch,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let is_admin = principal.can(Permission::UsersManage);
-    if !is_admin && id != principal.id() {
-        return Err(if principal.can(Permission::UsersRead) {
-            ApiError::Forbidden
-        } else {
-            ApiError::NotFound
-        });
-    }
-    let current = state
-        .db(move |conn| Ok(persistence::users::find(conn, id)?))
-        .await?;
-    if_match.check(id, current.version)?;
-    let before = UserPatch::of(&current)?;
-    let after: UserPatch = patch.apply_to(&before)?;
-    let mut violations = Violations::default();
-    if !is_admin {
-        for (field, changed) in [
-            ("email", before.email != after.email),
-            ("role", before.role != after.role),
-            ("visibility", before.visibility != after.visibility),
-            ("team_id", before.team_id != after.team_id),
-            ("is_active", before.is_active != after.is_active),
-            ("password", after.password.is_some()),
-        ] {
-            if changed {
-                violations.push(field, "not_allowed", "only an admin may change this field");
-            }
-        }
-    }
-    let email = normalize_email(&after.email);
-    violations.check_text("email", &after.email, TextKind::SingleLine);
-    if email.is_none() {
-        violations.push("email", "invalid_email", "not a valid e-mail address");
-    }
-    check_display_name(&mut violations, &after.display_name);
-    if let Some((code, message)) = after.password.as_deref().and_then(|new_password| {
-        password::check_new_password(new_password, &[&after.email, &after.display_name])
-    }) {
-        violations.push("password", code, message);
-    }
-    if is_admin && id == principal.id() && (!after.is_active || after.role != Role::Admin) {
-        violations.push(
-            if after.is_active { "role" } else { "is_active" },
-            "not_allowed",
-            "admins cannot demote or deactivate themselves",
-        );
-    }
-    violations.into_result().map_err(ApiError::Validation)?;
-    let new_hash = match after.password.clone() {
-        Some(password) => Some(password::hash_blocking(password).await?),
-        None => None,
-    };
-    let actor = principal.audit_actor();
-    let (row, ended) = state
+    let precondition = if_match.precondition();
+    let change = state
         .db(move |conn| {
-            transaction(conn, |conn| {
-                check_team(conn, after.team_id)?;
-                let mut row = current.clone();
-                row.email = email.unwrap_or_default();
-                row.display_name = after.display_name.trim().to_string();
-                row.role = after.role.as_str().to_string();
-                row.visibility = after.visibility.as_str().to_string();
-                row.team_id = after.team_id.map(DbUuid);
-                row.locale = after.locale.as_str().to_string();
-                row.is_active = after.is_active;
-                let reset = new_hash.is_some();
-                if let Some(hash) = new_hash {
-                    row.password_hash = hash;
-                }
-                let row = persistence::users::update(conn, &row)?;
-                let ended = if reset || !row.is_active {
-                    revoke_credentials(conn, id, !row.is_active)?
-                } else {
-                    Vec::new()
-                };
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "user.update",
-                    "user",
-                    id,
-                    &current.audit_snapshot(),
-                    &row.audit_snapshot(),
-                )?;
-                Ok((row, ended))
-            })
+            Ok(users::update(
+                conn,
+                &principal,
+                id,
+                &precondition,
+                |before| {
+                    let after: UserPatch = patch.apply(&UserPatch::from(before))?;
+                    Ok(after.into())
+                },
+            )?)
         })
         .await?;
     // The account changed: the next request rebuilds its principal.
     state.principals.invalidate(&id);
-    state.principals.end_sessions(&ended);
-    user_response(&req, &row)
-}
-
-/// Signs a user out everywhere and returns the ended sessions; on deactivation also
-/// revokes their API keys.
-fn revoke_credentials(
-    conn: &mut DbConnection,
-    id: Uuid,
-    keys_too: bool,
-) -> Result<Vec<Uuid>, PersistenceError> {
-    let now = persistence::now();
-    let ended = persistence::refresh_tokens::revoke_all_for_user(conn, id, None, now)?;
-    if keys_too {
-        persistence::api_keys::revoke_all_for_user(conn, id, now)?;
-    }
-    Ok(ended)
+    state.principals.end_sessions(&change.ended_sessions);
+    user_response(&req, &change.user)
 }
 
 /// Deactivate a user.
@@ -482,35 +266,10 @@ pub async fn deactivate_user(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::UsersManage)?;
     let id = id.into_inner();
-    if id == principal.id() {
-        return Err(ApiError::Conflict(
-            "admins cannot deactivate themselves".into(),
-        ));
-    }
-    let actor = principal.audit_actor();
+    let precondition = if_match.precondition();
     state
-        .db(move |conn| {
-            transaction(conn, |conn| {
-                let current = persistence::users::find(conn, id)?;
-                if_match.check(id, current.version)?;
-                let mut row = current.clone();
-                row.is_active = false;
-                let row = persistence::users::update(conn, &row)?;
-                revoke_credentials(conn, id, true)?;
-                audit::record_change(
-                    conn,
-                    &actor,
-                    "user.deactivate",
-                    "user",
-                    id,
-                    &current.audit_snapshot(),
-                    &row.audit_snapshot(),
-                )?;
-                Ok(())
-            })
-        })
+        .db(move |conn| Ok(users::deactivate(conn, &principal, id, &precondition)?))
         .await?;
     // The account changed: the next request rebuilds its principal.
     state.principals.invalidate(&id);

@@ -1,6 +1,7 @@
 //! The API shapes of users: responses, requests and the editable view that merge
 //! patches apply to.
 
+use application::accounts::users::{NewUser, UserFields};
 use chrono::{DateTime, Utc};
 use domain::authz::{Role, Visibility};
 use persistence::users::UserRow;
@@ -153,19 +154,48 @@ pub struct UserFilters {
     pub is_active: Option<bool>,
 }
 
-impl UserPatch {
-    /// The editable view of a stored user, which a merge patch applies to.
-    pub fn of(row: &UserRow) -> ApiResult<UserPatch> {
-        let user = User::from_row(row)?;
-        Ok(UserPatch {
-            email: user.email,
-            display_name: user.display_name,
-            role: user.role,
-            visibility: user.visibility,
-            team_id: user.team_id,
-            locale: user.locale,
-            is_active: user.is_active,
-            password: None,
-        })
+impl CreateUserRequest {
+    /// The use case's input: the role's default visibility and `fa` unless given.
+    pub fn into_new_user(self) -> NewUser {
+        NewUser {
+            email: self.email,
+            display_name: self.display_name,
+            password: self.password,
+            role: self.role,
+            team_id: self.team_id,
+            visibility: self.visibility,
+            locale: self.locale.unwrap_or(Locale::Fa).as_str().to_string(),
+        }
+    }
+}
+
+/// The editable view of a stored user, which a merge patch applies to.
+impl From<&UserFields> for UserPatch {
+    fn from(fields: &UserFields) -> UserPatch {
+        UserPatch {
+            email: fields.email.clone(),
+            display_name: fields.display_name.clone(),
+            role: fields.role,
+            visibility: fields.visibility,
+            team_id: fields.team_id,
+            locale: Locale::parse(&fields.locale),
+            is_active: fields.is_active,
+            password: fields.password.clone(),
+        }
+    }
+}
+
+impl From<UserPatch> for UserFields {
+    fn from(patch: UserPatch) -> UserFields {
+        UserFields {
+            email: patch.email,
+            display_name: patch.display_name,
+            role: patch.role,
+            visibility: patch.visibility,
+            team_id: patch.team_id,
+            locale: patch.locale.as_str().to_string(),
+            is_active: patch.is_active,
+            password: patch.password,
+        }
     }
 }

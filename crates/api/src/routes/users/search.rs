@@ -3,9 +3,9 @@
 //! listing.
 
 use actix_web::{post, web, HttpResponse};
-use domain::authz::Permission;
+use application::accounts::users;
 use domain::filter::{FieldKind, FieldSpec, TypedValue};
-use persistence::user_search::{self, UserColumns};
+use persistence::user_search::UserColumns;
 use persistence::users::UserRow;
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use super::model::User;
 use crate::auth::Principal;
 use crate::conventions::search::{SearchBody, SearchPage, SearchRequest, Searchable};
 use crate::conventions::Page;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// API names of the roles, the values a `role` condition accepts.
@@ -83,13 +83,18 @@ pub async fn search_users(
     principal: Principal,
     search: SearchBody<UserSearch>,
 ) -> ApiResult<HttpResponse> {
-    principal.require(Permission::UsersRead)?;
     let criteria = search.criteria.clone();
     let after = search.after.clone();
     let limit = search.fetch_limit();
     let rows = state
         .db(move |conn| {
-            user_search::search(conn, &criteria, after.as_ref(), limit).map_err(ApiError::from)
+            Ok(users::search(
+                conn,
+                &principal,
+                &criteria,
+                after.as_ref(),
+                limit,
+            )?)
         })
         .await?;
     let page = search.page(rows, |row| User::from_row(&row));

@@ -1,18 +1,19 @@
 //! The first administrator. A fresh installation has no users, so `serve` creates an
 //! admin on first start (from `PEYVAND_ADMIN_EMAIL` / `PEYVAND_ADMIN_PASSWORD`, or with a
-//! generated one-time password printed once to stdout, never to the logs), and
-//! `peyvand create-admin` adds one at any time.
+//! generated one-time password the server prints once to stdout, never to the logs),
+//! and `peyvand create-admin` adds one at any time.
 
 use domain::authz::Role;
 use domain::validation::normalize_email;
 use persistence::audit::{self, Actor, NewAuditEvent};
-use persistence::db::{write_transaction, DbConnection, DbPool};
+use persistence::db::DbConnection;
 use persistence::sql_types::{DbTime, DbUuid};
 use persistence::users::UserRow;
-use persistence::PersistenceError;
 use uuid::Uuid;
 
 use super::password;
+use crate::error::{AppError, AppResult};
+use crate::transaction;
 
 /// Address of the first admin when `PEYVAND_ADMIN_EMAIL` is unset.
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@peyvand.local";
@@ -22,6 +23,25 @@ const ADMIN_NAME: &str = "Administrator";
 
 /// Characters of randomness in a generated password (base64url, ~144 bits).
 const GENERATED_PASSWORD_BYTES: usize = 18;
+
+/// Why an e-mail address and password cannot be an admin's.
+#[derive(Debug, thiserror::Error)]
+pub enum BadAdminCredentials {
+    #[error("{0:?} is not a valid e-mail address")]
+    Email(String),
+    /// The password breaks the rule described.
+    #[error("the admin password {0}")]
+    Password(String),
+}
+
+/// Why the first admin could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum FirstAdminError {
+    #[error(transparent)]
+    Credentials(#[from] BadAdminCredentials),
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
 
 /// A checked e-mail address and password for a new admin.
 pub struct AdminCredentials {
@@ -33,15 +53,18 @@ pub struct AdminCredentials {
 
 impl AdminCredentials {
     /// Validates `email` and `password`; without a password one is generated.
-    pub fn new(email: &str, password: Option<String>) -> anyhow::Result<AdminCredentials> {
-        let email = normalize_email(email)
-            .ok_or_else(|| anyhow::anyhow!("{email:?} is not a valid e-mail address"))?;
+    pub fn new(
+        email: &str,
+        password: Option<String>,
+    ) -> Result<AdminCredentials, BadAdminCredentials> {
+        let email =
+            normalize_email(email).ok_or_else(|| BadAdminCredentials::Email(email.to_string()))?;
         let (password, generated) = match password.filter(|p| !p.is_empty()) {
             Some(password) => (password, false),
             None => (super::random_token(GENERATED_PASSWORD_BYTES), true),
         };
         if let Some((_, rule)) = password::check_new_password(&password, &[&email, ADMIN_NAME]) {
-            anyhow::bail!("the admin password {rule}");
+            return Err(BadAdminCredentials::Password(rule));
         }
         Ok(AdminCredentials {
             email,
@@ -51,25 +74,26 @@ impl AdminCredentials {
     }
 }
 
-/// Inserts an active admin (visibility `all`, locale `fa`) and records it in the audit
-/// log as done by `actor`, in one transaction. `only_if_no_users` makes the insert
-/// conditional on an empty users table, checked inside the same transaction so that two
-/// servers starting at once create one admin, not two. Returns `None` when skipped.
+/// Inserts an active admin (visibility `all`, locale `fa`) with `credentials` and
+/// records it in the audit log as done by `actor`, in one transaction.
+/// `only_if_no_users` makes the insert conditional on an empty users table, checked
+/// inside the same transaction so that two servers starting at once create one admin,
+/// not two. Returns `None` when skipped; an address in use is a conflict.
 pub fn insert_admin(
     conn: &mut DbConnection,
     actor: &Actor,
-    email: &str,
-    password_hash: String,
+    credentials: &AdminCredentials,
     only_if_no_users: bool,
-) -> Result<Option<UserRow>, PersistenceError> {
-    write_transaction(conn, |conn| {
+) -> AppResult<Option<UserRow>> {
+    let password_hash = password::hash(&credentials.password)?;
+    transaction(conn, |conn| {
         if only_if_no_users && persistence::users::count(conn)? > 0 {
             return Ok(None);
         }
         let now = DbTime(persistence::now());
         let row = UserRow {
             id: DbUuid(Uuid::now_v7()),
-            email: email.to_string(),
+            email: credentials.email.clone(),
             display_name: ADMIN_NAME.to_string(),
             password_hash,
             role: Role::Admin.as_str().to_string(),
@@ -100,28 +124,22 @@ pub fn insert_admin(
     })
 }
 
-/// On a database without users, creates the first admin. A generated password is
-/// printed to stdout this once; the log only says that an admin was created.
-pub fn ensure_first_admin(pool: &DbPool) -> anyhow::Result<()> {
-    let mut conn = pool.get()?;
-    if persistence::users::count(&mut conn)? > 0 {
-        return Ok(());
+/// On a database without users, creates the first admin from `email` (else
+/// [`DEFAULT_ADMIN_EMAIL`]) and `password` (else a generated one), as the system.
+/// Returns the admin and the credentials, whose generated password the operator must
+/// be shown; `None` when there were users already.
+pub fn ensure_first_admin(
+    conn: &mut DbConnection,
+    email: Option<String>,
+    password: Option<String>,
+) -> Result<Option<(UserRow, AdminCredentials)>, FirstAdminError> {
+    if persistence::users::count(conn).map_err(AppError::from)? > 0 {
+        return Ok(None);
     }
-    let email =
-        std::env::var("PEYVAND_ADMIN_EMAIL").unwrap_or_else(|_| DEFAULT_ADMIN_EMAIL.to_string());
-    let credentials = AdminCredentials::new(&email, std::env::var("PEYVAND_ADMIN_PASSWORD").ok())?;
-    let hash = password::hash(&credentials.password)?;
-    if let Some(admin) = insert_admin(&mut conn, &Actor::system(), &credentials.email, hash, true)?
-    {
-        tracing::info!(user_id = %admin.id.0, "created the first admin user");
-        if credentials.generated {
-            println!(
-                "Created the first admin {}; one-time password: {}\nLog in and change it (POST /api/v1/users/me/password).",
-                credentials.email, credentials.password
-            );
-        }
-    }
-    Ok(())
+    let email = email.unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string());
+    let credentials = AdminCredentials::new(&email, password)?;
+    let admin = insert_admin(conn, &Actor::system(), &credentials, true)?;
+    Ok(admin.map(|admin| (admin, credentials)))
 }
 
 #[cfg(test)]

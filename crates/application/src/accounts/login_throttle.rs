@@ -1,8 +1,8 @@
 //! Login throttling: failed logins count against the e-mail address they named and the
 //! client address they came from, and either subject is locked out for a while once it
-//! has failed too often (rules in `domain::login_throttle`, limits in
-//! `ServerConfig::login_throttle`). A locked subject's attempts answer 429
-//! `too_many_login_attempts` with `Retry-After` before any password is checked.
+//! has failed too often (rules in `domain::login_throttle`, limits from the server's
+//! configuration). A locked subject's attempts fail with [`AppError::LoginThrottled`]
+//! (429 `too_many_login_attempts` with `Retry-After`) before any password is checked.
 //!
 //! The account subject is the e-mail address as typed (normalised), whether or not an
 //! account has it, so an unknown address is throttled exactly like a known one and the
@@ -17,8 +17,7 @@ use persistence::login_throttles::{self, LoginThrottleRow};
 use persistence::PersistenceError;
 
 use super::sha256_hex;
-use crate::config::LoginThrottleArgs;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 
 /// How long after its last failure or lockout a subject is remembered (lockouts keep
 /// doubling within it).
@@ -48,36 +47,48 @@ impl LoginSubjects {
     }
 }
 
-impl From<&LoginThrottleArgs> for LoginThrottle {
-    fn from(args: &LoginThrottleArgs) -> Self {
+/// The limits of a [`LoginThrottle`], as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    pub max_failures_per_account: u32,
+    pub max_failures_per_address: u32,
+    /// Failures count within this many seconds of each other.
+    pub failure_window_secs: u32,
+    /// The first lockout; each further one doubles, up to `max_lockout_secs`.
+    pub lockout_secs: u32,
+    pub max_lockout_secs: u32,
+}
+
+impl From<ThrottleLimits> for LoginThrottle {
+    fn from(limits: ThrottleLimits) -> Self {
         let policy = |max_failures| ThrottlePolicy {
             max_failures,
-            window: Duration::seconds(i64::from(args.failure_window_secs)),
-            first_lockout: Duration::seconds(i64::from(args.lockout_secs)),
-            max_lockout: Duration::seconds(i64::from(args.max_lockout_secs)),
+            window: Duration::seconds(i64::from(limits.failure_window_secs)),
+            first_lockout: Duration::seconds(i64::from(limits.lockout_secs)),
+            max_lockout: Duration::seconds(i64::from(limits.max_lockout_secs)),
             memory: MEMORY,
         };
         LoginThrottle {
-            account: policy(args.max_failures_per_account),
-            address: policy(args.max_failures_per_address),
+            account: policy(limits.max_failures_per_account),
+            address: policy(limits.max_failures_per_address),
         }
     }
 }
 
 impl LoginThrottle {
-    /// [`ApiError::LoginThrottled`] while either subject is locked, with the longer wait.
+    /// [`AppError::LoginThrottled`] while either subject is locked, with the longer wait.
     pub fn check(
         conn: &mut DbConnection,
         subjects: &LoginSubjects,
         now: DateTime<Utc>,
-    ) -> ApiResult<()> {
+    ) -> AppResult<()> {
         let rows = login_throttles::find(conn, &[&subjects.account, &subjects.address])?;
         let wait = rows
             .iter()
             .filter_map(|row| row.state().locked_for(now))
             .max();
         match wait {
-            Some(wait) => Err(ApiError::LoginThrottled {
+            Some(wait) => Err(AppError::LoginThrottled {
                 // Whole seconds, rounded up so that a retry after it is not refused.
                 retry_after_secs: u64::try_from((wait.num_milliseconds() + 999) / 1000)
                     .unwrap_or(1)

@@ -1,6 +1,6 @@
 //! Password hashing with argon2id and the rules for new passwords. Hashing is
-//! deliberately slow, so the async wrappers run it on the blocking thread pool instead
-//! of the request executor.
+//! deliberately slow; use cases run on the blocking thread pool, never on the request
+//! executor.
 //!
 //! A new password must be long enough and hard to guess. Strength is estimated by
 //! `zxcvbn`, which models how password crackers work: its dictionaries (about 30,000
@@ -12,13 +12,12 @@
 
 use std::sync::OnceLock;
 
-use actix_web::web;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use zxcvbn::{zxcvbn, Score};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 
 /// Shortest accepted password (characters).
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -34,12 +33,12 @@ const MIN_STRENGTH: Score = Score::Three;
 const SCORED_CHARS: usize = 100;
 
 /// The argon2id hash (PHC string) of `password`, with a fresh random salt.
-pub fn hash(password: &str) -> ApiResult<String> {
+pub fn hash(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|err| ApiError::Internal(format!("password hashing failed: {err}")))
+        .map_err(|err| AppError::Internal(format!("password hashing failed: {err}")))
 }
 
 /// Whether `password` matches the stored PHC string. An unparsable stored hash never
@@ -58,26 +57,21 @@ pub fn verify(password: &str, stored: &str) -> bool {
 pub fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
-        let random = crate::auth::random_token(32);
+        let random = super::random_token(32);
         hash(&random).unwrap_or_default()
     })
 }
 
-/// [`hash`] on the blocking pool.
-pub async fn hash_blocking(password: String) -> ApiResult<String> {
-    web::block(move || hash(&password)).await?
-}
-
-/// [`verify`] on the blocking pool; `None` verifies against [`dummy_hash`] and fails.
-pub async fn verify_blocking(password: String, stored: Option<String>) -> ApiResult<bool> {
-    Ok(web::block(move || match stored {
-        Some(stored) => verify(&password, &stored),
+/// Whether `password` matches `stored`; without a stored hash (no such account) it is
+/// verified against [`dummy_hash`] and fails, taking as long as a wrong password.
+pub fn verify_or_dummy(password: &str, stored: Option<&str>) -> bool {
+    match stored {
+        Some(stored) => verify(password, stored),
         None => {
-            verify(&password, dummy_hash());
+            verify(password, dummy_hash());
             false
         }
-    })
-    .await?)
+    }
 }
 
 /// The rules for a new password, as `(code, message)` when broken: its length, then its
