@@ -177,7 +177,15 @@ fn validate(settings: &mut BusinessSettings) -> ApiResult<()> {
     v.into_result().map_err(ApiError::Validation)
 }
 
-/// The business settings.
+/// Get the business settings.
+///
+/// The time zone of the business day, the weekend days, the holidays, the default currency
+/// and whether IRR amounts are shown in toman or rial. They decide what "today", relative
+/// search periods (`this_month`, Jalali or Gregorian) and business days mean. Until an
+/// admin changes them the defaults apply: `Asia/Tehran`, Friday weekend, no holidays, `IRR`
+/// shown in toman.
+///
+/// Any authenticated caller may read them. Answers with an `ETag` for a later `If-Match`.
 #[utoipa::path(
     tag = "settings",
     operation_id = "get_business_settings",
@@ -198,11 +206,27 @@ pub async fn get_business_settings(
 }
 
 /// Change the business settings (JSON Merge Patch).
+///
+/// Members present are set; `weekend_days` and `holidays` are replaced whole (sorted and
+/// de-duplicated as stored). Holidays are Gregorian dates with a name, e.g. Nowruz
+/// («نوروز») on 2027-03-21.
+///
+/// Needs `crm:configure` (admins and managers). Honours `If-Match` (412
+/// `precondition_failed` when stale). Audited as `settings.update` with the changed fields.
+///
+/// Problems: 422 `validation_failed` for a `time_zone` that is not an IANA zone
+/// (`unknown_time_zone`), more than three `weekend_days` or 400 `holidays` (`too_many`), a
+/// holiday name not 1 to 100 characters, or a `default_currency` that is not an ISO 4217
+/// code (`invalid_format`).
 #[utoipa::path(
     tag = "settings",
     operation_id = "update_business_settings",
     params(("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
-    request_body(content = BusinessSettings, content_type = "application/merge-patch+json"),
+    request_body(
+        content = BusinessSettings,
+        content_type = "application/merge-patch+json",
+        example = json!({"weekend_days": ["thursday", "friday"], "holidays": [{"date": "2027-03-21", "name": "نوروز"}, {"date": "2027-04-01", "name": "روز جمهوری اسلامی"}]})
+    ),
     responses((status = 200, description = "The changed settings", body = BusinessSettings, headers(("ETag" = String))))
 )]
 #[patch("/api/v1/settings/business")]
