@@ -74,8 +74,8 @@ pub struct CustomerBatchResponse {
 
 /// Create customers in a batch.
 ///
-/// Each item is checked and stored in its own transaction with the rules of `POST
-/// /customers` (normalisation, field rules, assignment, likely duplicates unless
+/// Each item is checked and stored in its own transaction with the rules of
+/// `POST /customers` (normalisation, field rules, assignment, likely duplicates unless
 /// `Peyvand-Confirm-Duplicate: true`), so a refused item writes nothing and does not stop
 /// the others. The answer is 200 with a result per item, in order: its status (201, or the
 /// status `POST /customers` would have answered) and the customer or the problem.

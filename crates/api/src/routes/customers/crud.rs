@@ -20,12 +20,12 @@ pub const CONFIRM_DUPLICATE_HEADER: &str = "Peyvand-Confirm-Duplicate";
 /// Create a customer.
 ///
 /// Creates a person or an organization. Fields that do not fit the `kind` are refused.
-/// Values are normalised as they are stored: phone numbers in any usual Iranian form (`0912
-/// 123 4567`, `+98 912…`, Persian or Arabic-Indic digits) become E.164 (`+989121234567`),
-/// digits in codes become ASCII, and the national code (کد ملی) and national id (شناسه ملی)
-/// are checksum-verified. `owner_id` defaults to the caller and `team_id` to the owner's
-/// team; the answer also carries the birth, marriage and founding dates on the Jalali
-/// calendar.
+/// Values are normalised as they are stored: phone numbers in any usual Iranian form
+/// (`0912 123 4567`, `+98 912…`, Persian or Arabic-Indic digits) become E.164
+/// (`+989121234567`), digits in codes become ASCII, and the national code (کد ملی) and
+/// national id (شناسه ملی) are checksum-verified. `owner_id` defaults to the caller and
+/// `team_id` to the owner's team; the answer also carries the birth, marriage and founding
+/// dates on the Jalali calendar.
 ///
 /// Needs `records:write`. Unless the caller's visibility is `all`, the owner must be the
 /// caller (or, with `team` visibility, a team mate) and the team the caller's own (422
@@ -193,8 +193,8 @@ pub async fn update_customer(
 /// Delete a customer.
 ///
 /// Removes the customer and everything attached to it (notes, personnel links, consents,
-/// history) for good. For a person who asked to be forgotten use `POST
-/// /customers/{id}/erasure` instead, which removes the personal data but keeps the
+/// history) for good. For a person who asked to be forgotten use
+/// `POST /customers/{id}/erasure` instead, which removes the personal data but keeps the
 /// aggregates.
 ///
 /// Needs `records:delete` (admins and managers); the customer must be within the caller's
