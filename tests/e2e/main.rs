@@ -21,6 +21,7 @@ mod merge;
 mod metrics;
 mod observability;
 mod openapi;
+mod request_examples;
 mod search;
 mod security_headers;
 mod teams;

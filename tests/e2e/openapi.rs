@@ -1,7 +1,9 @@
 //! The committed `openapi/v1.json` is what the code generates, every operation carries
 //! what SDK generators and readers need, and the served document and docs UI work.
 
-use e2e::support::{Backend, TestApp};
+use std::collections::BTreeSet;
+
+use e2e::support::{request_example, Backend, TestApp};
 use serde_json::Value;
 
 fn committed() -> Value {
@@ -49,9 +51,23 @@ fn every_operation_is_fully_described() {
                 "{id}: tag"
             );
             assert!(
-                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                op["summary"].as_str().is_some_and(|s| !s.trim().is_empty()),
                 "{id}: summary"
             );
+            assert!(
+                op["description"]
+                    .as_str()
+                    .is_some_and(|s| !s.trim().is_empty()),
+                "{id}: description"
+            );
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                for (media_type, media) in content {
+                    assert!(
+                        request_example(&doc, media).is_some(),
+                        "{id}: the {media_type} request body has an example"
+                    );
+                }
+            }
             assert!(op.get("security").is_some(), "{id}: security requirement");
             let responses = op["responses"].as_object().expect("responses");
             assert!(
@@ -66,6 +82,43 @@ fn every_operation_is_fully_described() {
             }
         }
     }
+}
+
+#[test]
+fn every_tag_is_declared_with_a_description_and_used() {
+    let doc = generated();
+    let declared: Vec<&str> = doc["tags"]
+        .as_array()
+        .expect("top-level tags")
+        .iter()
+        .map(|tag| {
+            let name = tag["name"].as_str().expect("tag name");
+            assert!(
+                tag["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.trim().is_empty()),
+                "tag {name}: description"
+            );
+            name
+        })
+        .collect();
+    let unique: BTreeSet<&str> = declared.iter().copied().collect();
+    assert_eq!(unique.len(), declared.len(), "a tag is declared twice");
+    let mut used = BTreeSet::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("path item").values() {
+            for tag in operation["tags"].as_array().into_iter().flatten() {
+                used.insert(tag.as_str().expect("tag name"));
+            }
+        }
+    }
+    let undeclared: Vec<_> = used.difference(&unique).collect();
+    assert!(
+        undeclared.is_empty(),
+        "tags used but not declared: {undeclared:?}"
+    );
+    let unused: Vec<_> = unique.difference(&used).collect();
+    assert!(unused.is_empty(), "tags declared but not used: {unused:?}");
 }
 
 #[test]

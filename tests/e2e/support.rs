@@ -172,6 +172,12 @@ impl TestApp {
     /// Creates a fresh admin directly in the database (as the first-start bootstrap
     /// does) and returns an access token for them.
     pub fn admin_token(&self) -> String {
+        self.admin().access_token
+    }
+
+    /// Creates a fresh admin (password [`TEST_PASSWORD`]) directly in the database, as
+    /// the first-start bootstrap does, and logs them in: a session of their own.
+    pub fn admin(&self) -> TokenPair {
         let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
         let credentials = application::accounts::bootstrap::AdminCredentials::new(
             &email,
@@ -186,7 +192,7 @@ impl TestApp {
             false,
         )
         .expect("insert admin");
-        self.login(&email, TEST_PASSWORD).access_token
+        self.login(&email, TEST_PASSWORD)
     }
 
     /// Creates a user through the API (as an admin) with `role` and, if given,
@@ -271,4 +277,32 @@ pub fn send(
     let response = request.send().expect("request");
     let status = response.status().as_u16();
     (status, response.json().unwrap_or(serde_json::Value::Null))
+}
+
+/// The request example of a media type in the OpenAPI `doc`: its own `example` (or first
+/// of its `examples`), else the example of the schema it refers to.
+pub fn request_example(
+    doc: &serde_json::Value,
+    media: &serde_json::Value,
+) -> Option<serde_json::Value> {
+    if let Some(example) = media.get("example") {
+        return Some(example.clone());
+    }
+    if let Some(example) = media["examples"]
+        .as_object()
+        .and_then(|all| all.values().next())
+    {
+        return example.get("value").cloned();
+    }
+    let schema = match media["schema"]["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.strip_prefix("#/components/schemas/")?;
+            &doc["components"]["schemas"][name]
+        }
+        None => &media["schema"],
+    };
+    schema
+        .get("example")
+        .or_else(|| schema["examples"].as_array().and_then(|all| all.first()))
+        .cloned()
 }

@@ -23,10 +23,63 @@ use crate::routes;
             `If-Match` on `PATCH`/`DELETE` answers 412 when stale; a write that loses a race with \
             another one answers 409 `concurrent_update` with `Retry-After`; `POST` accepts an \
             `Idempotency-Key`; every response has `X-Request-Id` and `RateLimit-*` headers; \
-            texts are localised by `Accept-Language` (`fa`, `en`).",
+            texts are localised by `Accept-Language` (`fa`, `en`). `docs/API-CONVENTIONS.md` \
+            explains each of these once; the operations below name the ones they use.\n\n\
+            Each operation says which permission it needs (e.g. `records:write`, `crm:configure`; \
+            a role holds a fixed set and an API key its scopes), whether the caller's record \
+            visibility applies, what it changes and records in the audit log, and the problem \
+            `code`s it answers besides the shared ones. Request examples are complete requests \
+            the server accepts; ids in them stand for records of your own.",
         license(name = "AGPL-3.0-or-later")
     ),
     servers((url = "/", description = "This server")),
+    // The order in which the reference presents the areas: signing in, then the people
+    // and keys that act, the customers and what describes them, bulk data in and out,
+    // configuration, background work, the audit log and running the service.
+    tags(
+        (name = "auth", description = "Log in with e-mail and password, keep a session alive with its \
+            refresh token, and log out. Access tokens are sent as `Authorization: Bearer <token>`; \
+            see *Authentication* in `docs/API-CONVENTIONS.md`."),
+        (name = "users", description = "The people who use the CRM: accounts, roles (`admin`, `manager`, \
+            `sales`, `support`, `marketing`, `analyst`, `partner`, `read_only`) and record visibility \
+            (`own`, `team`, `all`). Admins manage accounts (`users:manage`); everyone may read and \
+            change parts of their own."),
+        (name = "teams", description = "Teams group users; `team` visibility opens the records owned by a \
+            user's team mates. Admins manage teams (`users:manage`); roles with `teams:read` see them."),
+        (name = "api_keys", description = "Keys for integrations, sent as `Authorization: Bearer <key>` or \
+            `X-Api-Key: <key>`. A \
+            key acts for the user who created it, limited to the scopes (permissions) it was given; \
+            its secret is shown only once."),
+        (name = "customers", description = "People and organizations the business serves: create, change, \
+            search and delete them, their notes, personnel links and consents, the 360-degree view, \
+            duplicates and merges, and data-subject requests (personal-data export, erasure). Every \
+            operation applies the caller's record visibility: a customer outside it answers 404, \
+            as if it did not exist. Text search and phone numbers are Persian-aware."),
+        (name = "tags", description = "Free labels the business defines (`crm:configure`) and puts on \
+            customers in bulk (`records:write`)."),
+        (name = "customer_groups", description = "Customer groups (segments such as wholesale buyers) the \
+            business defines (`crm:configure`) and assigns to customers in bulk (`records:write`)."),
+        (name = "tiers", description = "Ranked customer tiers (gold, silver…; rank 1 is the highest) the \
+            business defines (`crm:configure`) and assigns to customers in bulk (`records:write`); \
+            a customer has at most one tier."),
+        (name = "custom_fields", description = "Extra customer fields the business defines \
+            (`crm:configure`); their values travel in a customer's `custom_fields` and are \
+            searched as `custom.<key>`."),
+        (name = "imports", description = "Bulk creation and update of customers from CSV or XLSX \
+            spreadsheets (`records:import`), all or nothing, with a per-row report; Persian digits \
+            and Jalali dates are read."),
+        (name = "exports", description = "Customers a search finds, written to CSV, XLSX or JSON by a \
+            background job and downloaded when it is done; dates optionally on the Jalali calendar."),
+        (name = "settings", description = "The business settings: time zone, weekend, holidays and \
+            currency display, which decide what \"today\", relative periods and business days mean."),
+        (name = "jobs", description = "Background work (imports, exports, duplicate scans, audit \
+            verification): status, progress, result and errors, and cancellation. See *Long-running \
+            work: jobs* in `docs/API-CONVENTIONS.md`."),
+        (name = "audit", description = "The tamper-evident audit log of every change, readable by admins \
+            (`audit:read`), and verification of its hash chain."),
+        (name = "operations", description = "Liveness and readiness probes for load balancers and \
+            orchestrators; no authentication.")
+    ),
     components(schemas(Problem, ProblemFieldError))
 )]
 struct ApiDoc;

@@ -100,7 +100,7 @@ pub struct CreatedApiKey {
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Website forms", "scopes": ["records:read", "records:write"], "expires_at": "2027-11-01T00:00:00Z"}))]
+#[schema(example = json!({"name": "فرم‌های وب‌سایت", "scopes": ["records:read", "records:write"], "expires_at": "2031-03-21T00:00:00Z"}))]
 pub struct CreateApiKeyRequest {
     pub name: String,
     /// Permissions for the key: a subset of the creator's own (e.g. `users:read`).
@@ -120,7 +120,18 @@ pub struct ApiKeyListFilters {
 
 /// Create an API key.
 ///
-/// The response holds the full key once; only its hash is stored.
+/// A key lets an integration call the API as the creating user, limited to `scopes`:
+/// permission names such as `records:read`, each of which the creator must hold. Send it as
+/// `Authorization: Bearer <key>` or `X-Api-Key: <key>`. The answer holds the full key once;
+/// only its hash is stored, so it cannot be shown again.
+///
+/// Needs `api_keys:own` (every role but `read_only`). Audited as `api_key.create` (never
+/// with the secret). A retry with the same `Idempotency-Key` replays the first answer,
+/// secret included, so a key lost to a timeout is not created twice.
+///
+/// Problems: 422 `validation_failed` for an empty or over-long `name`, no `scopes`, a scope
+/// that is unknown (`invalid_value`) or beyond the creator's permissions (`not_allowed`),
+/// or an `expires_at` that is not in the future (`out_of_range`).
 #[utoipa::path(
     tag = "api_keys",
     operation_id = "create_api_key",
@@ -151,7 +162,12 @@ pub async fn create_api_key(
         }))
 }
 
-/// List API keys: the caller's own, or with `all=true` (admins) everyone's.
+/// List API keys.
+///
+/// The caller's own keys, revoked and expired ones included, in creation order; never their
+/// secrets. With `all=true` admins (`users:manage`) list every user's keys.
+///
+/// Needs `api_keys:own`; `all=true` without `users:manage` is 403 `forbidden`.
 #[utoipa::path(
     tag = "api_keys",
     operation_id = "list_api_keys",
@@ -187,7 +203,11 @@ pub async fn list_api_keys(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Get an API key (without its secret).
+/// Get an API key.
+///
+/// A key without its secret: name, scopes, expiry, last use and revocation. Needs
+/// `api_keys:own`; the caller's own keys, or any key for admins (`users:manage`). Another
+/// user's key answers 404 `not_found`, so key ids cannot be probed.
 #[utoipa::path(
     tag = "api_keys",
     operation_id = "get_api_key",
@@ -207,7 +227,12 @@ pub async fn get_api_key(
     Ok(HttpResponse::Ok().json(ApiKey::from(&row)))
 }
 
-/// Revoke an API key; it stops working at once.
+/// Revoke an API key.
+///
+/// The key stops working at once. Revoking a revoked key changes nothing and answers 204
+/// again. Needs `api_keys:own`; the caller's own keys, or any key for admins
+/// (`users:manage`); another user's key answers 404 `not_found`. Audited as
+/// `api_key.revoke`.
 #[utoipa::path(
     tag = "api_keys",
     operation_id = "revoke_api_key",

@@ -119,7 +119,14 @@ impl From<AuditEventFilters> for AuditFilter {
 
 /// List audit events.
 ///
-/// Newest first. Administrators only (`audit:read`).
+/// Every recorded change, newest first: who (`actor_type`, `actor_id`) did what (`action`,
+/// e.g. `customer.update`) to which record, when, from which request (`request_id`), with
+/// the changed fields as `{field: {before, after}}` (secrets never appear). Filter by
+/// actor, resource type and id, action and time range, combined with AND.
+///
+/// Needs `audit:read` (admins only). Problems: 400 `invalid_cursor` for a cursor that was
+/// altered or came from another listing; 422 `validation_failed` for an over-long filter or
+/// `until` not after `since`.
 #[utoipa::path(
     tag = "audit",
     operation_id = "list_audit_events",
@@ -157,7 +164,8 @@ pub async fn list_audit_events(
 
 /// Get an audit event.
 ///
-/// Administrators only (`audit:read`).
+/// One event with its chain link (`prev_hash`, `hash`). Needs `audit:read` (admins only);
+/// 404 `not_found` for an unknown id.
 #[utoipa::path(
     tag = "audit",
     operation_id = "get_audit_event",
@@ -179,9 +187,11 @@ pub async fn get_audit_event(
 
 /// Verify the audit chain.
 ///
-/// Starts a background job that walks the whole log and checks every link; its result
-/// (a `ChainVerification`) reports the number of events checked and the first broken
-/// link, if any. Administrators only (`audit:read`).
+/// Starts a background `audit.verify` job that walks the whole log and checks every link of
+/// the hash chain; its result (a `ChainVerification`) reports the number of events checked
+/// and the first broken link, if any. Answers 202 with the job and its `Location`.
+///
+/// Needs `audit:read` (admins only). The job's creation is audited (`job.create`).
 #[utoipa::path(
     tag = "audit",
     operation_id = "verify_audit_chain",

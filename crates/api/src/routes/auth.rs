@@ -65,10 +65,15 @@ pub struct TokenPair {
 
 /// Log in with e-mail and password.
 ///
-/// Returns a short-lived access token and a refresh token. A wrong password and an
-/// unknown address get the same answer. Repeated failures for one e-mail address, or
-/// from one client address, lock it for a while (429 with `Retry-After`); the lockout
-/// grows with each repetition.
+/// Answers a short-lived access token (a JWT to send as `Authorization: Bearer <token>`)
+/// and a refresh token for `POST /auth/refresh`; see *Authentication* in the API
+/// conventions. The e-mail address is compared ignoring case. No credentials are needed.
+///
+/// A wrong password, an unknown address and a deactivated user all get the same 401
+/// `invalid_credentials`, so addresses cannot be probed. Repeated failures for one e-mail
+/// address, or from one client address, lock it for a while: 429 `too_many_login_attempts`
+/// with `Retry-After`, growing with each repetition. Successful and failed logins are
+/// audited (`auth.login`, `auth.login_failed`).
 #[utoipa::path(
     tag = "auth",
     operation_id = "login",
@@ -106,9 +111,13 @@ pub async fn login(
 
 /// Exchange a refresh token for a new token pair.
 ///
-/// The presented token is used up and replaced by a new one of the same session.
-/// Presenting a token that was already used revokes the whole session (every token
-/// issued from the same login) and answers 401.
+/// The presented refresh token is used up and replaced by a new one of the same session,
+/// together with a fresh access token. No other credentials are needed.
+///
+/// Presenting a refresh token that was already used is taken as theft: the whole session
+/// (every token issued from the same login) is revoked and the answer is 401
+/// `invalid_token`, as it is for an unknown, expired or revoked token or a deactivated
+/// user. Audited as `auth.refresh` (`auth.refresh_reuse_detected` on reuse).
 #[utoipa::path(
     tag = "auth",
     operation_id = "refresh_token",
@@ -150,8 +159,10 @@ pub async fn refresh_token(
 
 /// Log out: revoke the session of a refresh token.
 ///
-/// Every refresh token and every access token of the session stops working. A token
-/// that is unknown, or not the caller's, changes nothing.
+/// Every refresh token and every access token of the session stops working at once. Any
+/// authenticated caller may log out their own session; a token that is unknown, or that
+/// belongs to another user, changes nothing and also answers 204, so the call is safe to
+/// repeat. Audited as `auth.logout`.
 #[utoipa::path(
     tag = "auth",
     operation_id = "logout",

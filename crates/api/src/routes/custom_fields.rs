@@ -77,7 +77,7 @@ impl CustomField {
 
 #[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"key": "favourite_branch", "label": "شعبهٔ مورد علاقه", "kind": "select", "options": ["Vanak", "Tajrish"], "required": false}))]
+#[schema(example = json!({"key": "preferred_contact_time", "label": "زمان مناسب تماس", "kind": "select", "options": ["صبح", "عصر"], "required": false}))]
 pub struct CreateCustomFieldRequest {
     /// `[a-z][a-z0-9_]*`, at most 40 characters; fixed after creation.
     pub key: String,
@@ -120,6 +120,19 @@ impl From<CustomFieldPatch> for CustomFieldChanges {
 }
 
 /// Define a custom field.
+///
+/// Adds a field every customer can then carry in `custom_fields` under its `key`, and that
+/// searches and exports name `custom.<key>`: `text`, `integer`, `boolean`, `date`
+/// (`YYYY-MM-DD`) or `select` (one of `options`). A `required` field must be given on every
+/// customer written afterwards. The `key` and `kind` are fixed once created.
+///
+/// Needs `crm:configure` (admins and managers). Audited as `custom_field.create`; safe to
+/// retry with an `Idempotency-Key`.
+///
+/// Problems: 409 `conflict` when the key is taken; 422 `validation_failed` for a `key` not
+/// matching `[a-z][a-z0-9_]*` or longer than 40 characters (`invalid_format`), a `label`
+/// not 1 to 100 characters, or `options` that are missing on a `select` field (1 to 100,
+/// distinct, not empty) or given on another kind (`not_allowed_for_kind`).
 #[utoipa::path(
     tag = "custom_fields",
     operation_id = "create_custom_field",
@@ -155,7 +168,10 @@ pub async fn create_custom_field(
     ))
 }
 
-/// List custom fields in creation order.
+/// List custom fields.
+///
+/// Every custom field definition in creation order, one page at a time, for a client to
+/// render and validate the customer form. Needs `records:read`.
 #[utoipa::path(
     tag = "custom_fields",
     operation_id = "list_custom_fields",
@@ -189,6 +205,9 @@ pub async fn list_custom_fields(
 }
 
 /// Get a custom field.
+///
+/// Needs `records:read`. Answers with an `ETag` for a later `If-Match`; 404 `not_found`
+/// when no custom field has this id.
 #[utoipa::path(
     tag = "custom_fields",
     operation_id = "get_custom_field",
@@ -214,12 +233,24 @@ pub async fn get_custom_field(
     ))
 }
 
-/// Change a custom field's label, options or required flag (JSON Merge Patch).
+/// Change a custom field (JSON Merge Patch).
+///
+/// Changes the `label`, the `options` of a `select` field or the `required` flag; `key` and
+/// `kind` cannot change. Values customers already hold are kept as they are.
+///
+/// Needs `crm:configure` (admins and managers). Honours `If-Match` (412
+/// `precondition_failed` when stale). Audited as `custom_field.update`. Problems: 422
+/// `validation_failed` for the label and option rules of creation, or a member other than
+/// `label`, `options` and `required` (`unknown_field`).
 #[utoipa::path(
     tag = "custom_fields",
     operation_id = "update_custom_field",
     params(("id" = Uuid, Path, description = "Custom field id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
-    request_body(content = CustomFieldPatch, content_type = "application/merge-patch+json"),
+    request_body(
+        content = CustomFieldPatch,
+        content_type = "application/merge-patch+json",
+        example = json!({"label": "زمان ترجیحی تماس", "options": ["صبح", "ظهر", "عصر"]})
+    ),
     responses((status = 200, description = "Changed", body = CustomField, headers(("ETag" = String))))
 )]
 #[patch("/api/v1/custom-fields/{id}")]
@@ -255,7 +286,13 @@ pub async fn update_custom_field(
     ))
 }
 
-/// Delete a custom field no customer has a value for (409 otherwise).
+/// Delete a custom field.
+///
+/// Only a field no customer has a value for can go: clear the values first.
+///
+/// Needs `crm:configure` (admins and managers). Honours `If-Match` (412
+/// `precondition_failed` when stale). Audited as `custom_field.delete`. Problems: 409
+/// `conflict` while customers have values for it.
 #[utoipa::path(
     tag = "custom_fields",
     operation_id = "delete_custom_field",

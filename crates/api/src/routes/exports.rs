@@ -30,13 +30,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Export customers.
 ///
-/// Writes the customers a search finds (the body takes `filter`, `sort` and `q` as
-/// `POST /customers/search` does, within the caller's visibility) to CSV, XLSX or JSON
-/// in a background `customers.export` job; its result (`ExportResult`) links the file.
-/// Columns are named like the import's fields, so a CSV or XLSX export with the default
-/// columns imports back unchanged. With `calendar: jalali` dates are written as Jalali
-/// `YYYY/MM/DD`; an XLSX sheet is laid out right to left when `Accept-Language` prefers
-/// Persian or `right_to_left` is true.
+/// Writes the customers a search finds (`filter`, `sort` and `q` as `POST
+/// /customers/search` takes them, within the caller's visibility) to CSV, XLSX or JSON in a
+/// background `customers.export` job. Answers 202 with the job and its `Location`; once it
+/// has succeeded its result (`ExportResult`) links the file for `GET
+/// /exports/{job_id}/file`. Columns are named like the import's fields, so a CSV or XLSX
+/// export with the default columns imports back unchanged. With `calendar: jalali` dates
+/// are written as Jalali `YYYY/MM/DD`; an XLSX sheet is laid out right to left when
+/// `Accept-Language` prefers Persian or `right_to_left` is true.
+///
+/// Needs `records:read`. The job's creation is audited (`job.create`); a retry with the
+/// same `Idempotency-Key` answers the same job instead of exporting twice. Problems: 422
+/// `validation_failed` for an unknown column or a bad filter or sort, checked before the
+/// job is queued.
 #[utoipa::path(
     tag = "exports",
     operation_id = "create_export",
@@ -64,9 +70,13 @@ pub async fn create_export(
 /// Download an export.
 ///
 /// The file of a finished `customers.export` job, streamed with its content type and a
-/// `Content-Disposition` file name. Visible to the user who started the export (and to
-/// administrators); 409 while the export is not finished; 410 once the file was deleted
-/// because it held a customer whose personal data was erased.
+/// `Content-Disposition` file name.
+///
+/// Needs `records:read`; only the user who started the export, or an admin
+/// (`users:manage`), may download it (404 `not_found` for others, as for a job that is not
+/// an export). Problems: 409 `conflict` while the export has not succeeded; 410 `gone` once
+/// the file was deleted because it held a customer whose personal data was erased (export
+/// again).
 #[utoipa::path(
     tag = "exports",
     operation_id = "download_export",

@@ -28,7 +28,10 @@ pub struct HealthStatus {
     pub migrations: Option<String>,
 }
 
-/// Liveness: the process is up and serving HTTP.
+/// Liveness: the process is up.
+///
+/// Answers 200 as long as the process serves HTTP, without touching the database: for a
+/// load balancer or orchestrator to restart a hung process. No authentication.
 #[utoipa::path(
     tag = "operations",
     operation_id = "get_health",
@@ -45,6 +48,10 @@ pub async fn get_health() -> HttpResponse {
 }
 
 /// Readiness: the database answers and every migration is applied.
+///
+/// For a load balancer to send traffic only to instances that can serve it. No
+/// authentication. Problems: 503 `service_unavailable` while the database is unreachable or
+/// migrations are pending.
 #[utoipa::path(
     tag = "operations",
     operation_id = "get_readiness",

@@ -184,18 +184,20 @@ async fn read_sheet(bytes: Bytes, format: Format) -> ApiResult<InputSheet> {
 
 /// Import customers from a spreadsheet.
 ///
-/// Send `multipart/form-data` with the file as the `file` part and, optionally, the
-/// `ImportOptions` as a JSON `options` part. Columns are mapped to customer fields by
-/// `options.mapping` or, without one, by header names equal to field names (the headers
-/// of an export): every scalar customer field, `phone`, `mobile`, `phone2`…`phone10`,
-/// `fax`, `email`, `email2`…, `province`, `city`, `address`, `postal_code`, `po_box`
-/// (the primary address), `tag_names` (existing tags, comma separated) and
-/// `custom.<key>`. Persian digits are accepted everywhere; dates may be ISO
-/// (`1990-03-21`) or Jalali (`1369/01/01`). Empty cells leave a field as it is.
+/// Send `multipart/form-data` with the file as the `file` part (CSV or XLSX) and,
+/// optionally, the `ImportOptions` as a JSON `options` part. Columns are mapped to customer
+/// fields by `options.mapping` or, without one, by header names equal to field names (the
+/// headers of an export): every scalar customer field, `phone`, `mobile`,
+/// `phone2`…`phone10`, `fax`, `email`, `email2`…, `province`, `city`, `address`,
+/// `postal_code`, `po_box` (the primary address), `tag_names` (existing tags, comma
+/// separated) and `custom.<key>`. Persian digits are accepted everywhere, phone numbers in
+/// any usual Iranian form, and dates as ISO (`1990-03-21`) or Jalali (`1369/01/01`). Empty
+/// cells leave a field as it is. With `mode: upsert` rows update the customer they match on
+/// `match_on`.
 ///
-/// Every row goes through the same rules as `POST /customers`, plus duplicates within
-/// the file (the same code, national code or match key twice) and codes or national
-/// codes already taken by other customers.
+/// Every row goes through the same rules as `POST /customers`, plus duplicates within the
+/// file (the same code, national code or match key twice) and codes or national codes
+/// already taken by other customers.
 ///
 /// **All or nothing:** if any row is rejected, nothing is written and the report lists
 /// every rejected row with its row number, the customer field, the source column and the
@@ -203,11 +205,33 @@ async fn read_sheet(bytes: Bytes, format: Format) -> ApiResult<InputSheet> {
 /// ever written. Otherwise the answer is 202 with a `customers.import` job: its progress
 /// moves from 0 to 1 while rows are checked and written, and its result is the report
 /// (`outcome` `imported` or `rejected`).
+///
+/// Needs `records:import` (admins, managers and marketing); updated customers must be
+/// within the caller's record visibility. The job's creation is audited (`job.create`), and
+/// so is every customer written; a retry with the same `Idempotency-Key` answers the same
+/// job instead of importing twice.
+///
+/// Problems: 413 `payload_too_large` over `PEYVAND_MAX_UPLOAD_BYTES`; 415 when the body is
+/// not multipart; 422 `validation_failed` for a missing `file` part (`required`), a file
+/// that is neither CSV nor XLSX (`unsupported_format`) or cannot be read (with the row and
+/// column), bad `options` (under `options.…`), or a mapping that does not fit the file.
 #[utoipa::path(
     tag = "imports",
     operation_id = "create_import",
     request_body(content(
-        (ImportUpload = "multipart/form-data", encoding(("options" = (content_type = "application/json"))))
+        (ImportUpload = "multipart/form-data",
+            encoding(("options" = (content_type = "application/json"))),
+            // The `file` part holds the spreadsheet itself: here a CSV file's text.
+            example = json!({
+                "file": "نام,نام خانوادگی,موبایل,کد ملی,تاریخ تولد\nمریم,احمدی,۰۹۱۲۳۴۵۶۷۸۹,۰۰۱۲۳۴۵۶۷۹,۱۳۶۹/۰۱/۰۱\nرضا,کریمی,09191112233,0088776654,1365/07/15\n",
+                "options": {
+                    "mapping": {"نام": "first_name", "نام خانوادگی": "last_name", "موبایل": "mobile", "کد ملی": "national_code", "تاریخ تولد": "birth_date"},
+                    "kind": "person",
+                    "mode": "upsert",
+                    "match_on": "national_code",
+                    "dry_run": true
+                }
+            }))
     )),
     responses(
         (status = 200, description = "Dry run: the per-row report; nothing was written", body = ImportReport),

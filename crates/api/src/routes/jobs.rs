@@ -172,8 +172,13 @@ pub fn accepted(job: Job) -> ApiResult<HttpResponse> {
 
 /// Get a job.
 ///
-/// Status, progress, attempts, result and errors of a job started by the caller (or, for
-/// administrators, by anyone).
+/// Status (`queued`, `running`, `succeeded`, `failed`, `cancelled`), progress from 0 to 1,
+/// attempts, the result of a succeeded job (its shape depends on `kind`) and the error of a
+/// failed attempt, with a stable `code`. Poll it after a 202 until the status is final; see
+/// *Long-running work: jobs* in the API conventions.
+///
+/// Needs `jobs:read`; a job is visible to the user who started it and to admins
+/// (`users:manage`); anyone else gets 404 `not_found`, so job ids cannot be probed.
 #[utoipa::path(
     tag = "jobs",
     operation_id = "get_job",
@@ -195,7 +200,9 @@ pub async fn get_job(
 
 /// List my jobs.
 ///
-/// Jobs started by the caller, newest first.
+/// Jobs started by the caller, newest first, one page at a time. Needs `jobs:read`.
+/// Problems: 400 `invalid_cursor` for a cursor that was altered or came from another
+/// listing.
 #[utoipa::path(
     tag = "jobs",
     operation_id = "list_jobs",
@@ -224,7 +231,11 @@ pub async fn list_jobs(
 /// Cancel a job.
 ///
 /// A queued job will not run; a running job is told to stop and its result, if it still
-/// produces one, is discarded. A finished job cannot be cancelled (409).
+/// produces one, is discarded.
+///
+/// Needs `jobs:read`; the caller's own jobs, or any for admins (`users:manage`); others get
+/// 404 `not_found`. Audited as `job.cancel`. Problems: 409 `conflict` when the job has
+/// already finished (succeeded, failed or cancelled).
 #[utoipa::path(
     tag = "jobs",
     operation_id = "cancel_job",

@@ -260,7 +260,12 @@ async fn assign(
 /// One set of annotated handlers per label kind, delegating to the shared functions.
 macro_rules! label_routes {
     ($module:ident, $kind:expr, $path:literal, $item:literal, $assignments:literal, $tag:literal, $singular:literal, $plural:literal,
-     docs: [$create:literal, $list:literal, $get:literal, $update:literal, $delete:literal, $assign:literal]) => {
+     // Each operation's summary and description (utoipa reads the doc paragraphs).
+     docs: [($create:literal, $create_more:literal), ($list:literal, $list_more:literal),
+            ($get:literal, $get_more:literal), ($update:literal, $update_more:literal),
+            ($delete:literal, $delete_more:literal), ($assign:literal, $assign_more:literal)],
+     // Request examples of create and update, which differ by kind (tiers have a rank).
+     examples: [$create_example:tt, $update_example:tt]) => {
         pub mod $module {
             use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
             use uuid::Uuid;
@@ -273,7 +278,10 @@ macro_rules! label_routes {
             use crate::state::AppState;
 
             #[doc = $create]
-            #[utoipa::path(tag = $tag, operation_id = concat!("create_", $singular), request_body = LabelInput,
+            #[doc = ""]
+            #[doc = $create_more]
+            #[utoipa::path(tag = $tag, operation_id = concat!("create_", $singular),
+                request_body(content = LabelInput, example = json!($create_example)),
                 responses((status = 201, description = "Created", body = Label, headers(("Location" = String), ("ETag" = String))),
                           (status = 409, description = "The name is taken", body = crate::error::Problem, content_type = "application/problem+json")))]
             #[post($path)]
@@ -282,6 +290,8 @@ macro_rules! label_routes {
             }
 
             #[doc = $list]
+            #[doc = ""]
+            #[doc = $list_more]
             #[utoipa::path(tag = $tag, operation_id = concat!("list_", $plural), params(PageParams),
                 responses((status = 200, description = "One page", body = Page<Label>)))]
             #[get($path)]
@@ -290,6 +300,8 @@ macro_rules! label_routes {
             }
 
             #[doc = $get]
+            #[doc = ""]
+            #[doc = $get_more]
             #[utoipa::path(tag = $tag, operation_id = concat!("get_", $singular), params(("id" = Uuid, Path, description = "Id")),
                 responses((status = 200, description = "Found", body = Label, headers(("ETag" = String)))))]
             #[get($item)]
@@ -298,9 +310,11 @@ macro_rules! label_routes {
             }
 
             #[doc = $update]
+            #[doc = ""]
+            #[doc = $update_more]
             #[utoipa::path(tag = $tag, operation_id = concat!("update_", $singular),
                 params(("id" = Uuid, Path, description = "Id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
-                request_body(content = LabelInput, content_type = "application/merge-patch+json"),
+                request_body(content = LabelInput, content_type = "application/merge-patch+json", example = json!($update_example)),
                 responses((status = 200, description = "Changed", body = Label, headers(("ETag" = String))),
                           (status = 409, description = "The name is taken", body = crate::error::Problem, content_type = "application/problem+json")))]
             #[patch($item)]
@@ -309,6 +323,8 @@ macro_rules! label_routes {
             }
 
             #[doc = $delete]
+            #[doc = ""]
+            #[doc = $delete_more]
             #[utoipa::path(tag = $tag, operation_id = concat!("delete_", $singular),
                 params(("id" = Uuid, Path, description = "Id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
                 responses((status = 204, description = "Deleted")))]
@@ -318,6 +334,8 @@ macro_rules! label_routes {
             }
 
             #[doc = $assign]
+            #[doc = ""]
+            #[doc = $assign_more]
             #[utoipa::path(tag = $tag, operation_id = concat!("assign_", $singular), params(("id" = Uuid, Path, description = "Id")),
                 request_body = AssignmentRequest,
                 responses((status = 200, description = "Assignment result", body = AssignmentResult)))]
@@ -343,13 +361,43 @@ label_routes!(
     "tag",
     "tags",
     docs: [
-        "Create a tag.",
-        "List tags in creation order.",
-        "Get a tag.",
-        "Change a tag (JSON Merge Patch).",
-        "Delete a tag; it is removed from every customer.",
-        "Add or remove a tag on many customers at once."
-    ]
+        ("Create a tag.",
+         "A free label to mark customers with, e.g. «VIP» or «خریدار عمده», for search \
+             (`tag_id`), imports (`tag_names`) and bulk assignment. Names are unique among \
+             tags, compared after Persian normalisation (Arabic and Persian letter forms, \
+             digits, spacing) and ignoring case; `color` is `#rrggbb`.\n\n\
+             Needs `crm:configure` (admins and managers). Audited as `tag.create`; safe to \
+             retry with an `Idempotency-Key`.\n\n\
+             Problems: 409 `conflict` when the name is taken; 422 `validation_failed` for a \
+             name without letters or digits (`required`) or over 100 characters, a \
+             description over 1,000 characters, a colour that is not `#rrggbb` \
+             (`invalid_format`), or a `rank` (`not_allowed_for_kind`)."),
+        ("List tags.",
+         "Every tag in creation order, one page at a time. Needs `records:read`."),
+        ("Get a tag.",
+         "Needs `records:read`. Answers with an `ETag` for a later `If-Match`; 404 \
+             `not_found` when no tag has this id."),
+        ("Change a tag (JSON Merge Patch).",
+         "Renames it or changes its description or colour; customers keep it.\n\n\
+             Needs `crm:configure` (admins and managers). Honours `If-Match` (412 \
+             `precondition_failed` when stale). Audited as `tag.update`. Problems: 409 \
+             `conflict` when another tag has the new name; 422 `validation_failed` as for \
+             creation."),
+        ("Delete a tag.",
+         "It is removed from every customer that has it; the customers stay.\n\n\
+             Needs `crm:configure` (admins and managers). Honours `If-Match` (412 \
+             `precondition_failed` when stale). Audited as `tag.delete`."),
+        ("Add or remove a tag on many customers at once.",
+         "`action: add` gives the tag to each listed customer, `remove` takes it away; \
+             customers that already had (or lacked) it count as `unchanged`. Ids of customers \
+             that do not exist or are outside the caller's record visibility are returned in \
+             `not_found` and left alone.\n\n\
+             Needs `records:write`. Audited as `tag.assign` or `tag.unassign` with the \
+             customers it reached. Problems: 404 `not_found` for an unknown tag; 422 \
+             `validation_failed` when `customer_ids` is empty or lists more than 1,000 \
+             (`invalid_length`).")
+    ],
+    examples: [{"name": "خریدار عمده", "description": "Buys in bulk for resale", "color": "#c62828"}, {"color": "#ad1457"}]
 );
 label_routes!(
     groups,
@@ -361,13 +409,44 @@ label_routes!(
     "customer_group",
     "customer_groups",
     docs: [
-        "Create a customer group.",
-        "List customer groups in creation order.",
-        "Get a customer group.",
-        "Change a customer group (JSON Merge Patch).",
-        "Delete a customer group; it is removed from every customer.",
-        "Add or remove a customer group on many customers at once."
-    ]
+        ("Create a customer group.",
+         "A segment of customers, e.g. «همکاران تجاری» (trade partners), for search \
+             (`group_id`) and bulk assignment. Names are unique among customer groups, \
+             compared after Persian normalisation (Arabic and Persian letter forms, digits, \
+             spacing) and ignoring case; `color` is `#rrggbb`.\n\n\
+             Needs `crm:configure` (admins and managers). Audited as `group.create`; \
+             safe to retry with an `Idempotency-Key`.\n\n\
+             Problems: 409 `conflict` when the name is taken; 422 `validation_failed` for a \
+             name without letters or digits (`required`) or over 100 characters, a \
+             description over 1,000 characters, a colour that is not `#rrggbb` \
+             (`invalid_format`), or a `rank` (`not_allowed_for_kind`)."),
+        ("List customer groups.",
+         "Every customer group in creation order, one page at a time. Needs \
+             `records:read`."),
+        ("Get a customer group.",
+         "Needs `records:read`. Answers with an `ETag` for a later `If-Match`; 404 \
+             `not_found` when no customer group has this id."),
+        ("Change a customer group (JSON Merge Patch).",
+         "Renames it or changes its description or colour; customers keep it.\n\n\
+             Needs `crm:configure` (admins and managers). Honours `If-Match` (412 \
+             `precondition_failed` when stale). Audited as `group.update`. Problems: \
+             409 `conflict` when another customer group has the new name; 422 \
+             `validation_failed` as for creation."),
+        ("Delete a customer group.",
+         "It is removed from every customer that has it; the customers stay.\n\n\
+             Needs `crm:configure` (admins and managers). Honours `If-Match` (412 \
+             `precondition_failed` when stale). Audited as `group.delete`."),
+        ("Add or remove a customer group on many customers at once.",
+         "`action: add` gives the customer group to each listed customer, `remove` takes \
+             it away; customers that already had (or lacked) it count as `unchanged`. Ids of \
+             customers that do not exist or are outside the caller's record visibility are \
+             returned in `not_found` and left alone.\n\n\
+             Needs `records:write`. Audited as `group.assign` or \
+             `group.unassign` with the customers it reached. Problems: 404 \
+             `not_found` for an unknown customer group; 422 `validation_failed` when \
+             `customer_ids` is empty or lists more than 1,000 (`invalid_length`).")
+    ],
+    examples: [{"name": "همکاران تجاری", "description": "Resellers and trade partners", "color": "#1565c0"}, {"description": "Resellers, distributors and trade partners"}]
 );
 label_routes!(
     tiers,
@@ -379,13 +458,43 @@ label_routes!(
     "tier",
     "tiers",
     docs: [
-        "Create a tier.",
-        "List tiers in creation order.",
-        "Get a tier.",
-        "Change a tier (JSON Merge Patch).",
-        "Delete a tier; it is removed from every customer.",
-        "Add or remove a tier on many customers at once."
-    ]
+        ("Create a tier.",
+         "A ranked level of customers, e.g. «طلایی» (gold) with `rank` 1 as the highest; a \
+             customer has at most one tier (`tier_id`). Names are unique among tiers, \
+             compared after Persian normalisation (Arabic and Persian letter forms, digits, \
+             spacing) and ignoring case; `color` is `#rrggbb`.\n\n\
+             Needs `crm:configure` (admins and managers). Audited as `tier.create`; safe to \
+             retry with an `Idempotency-Key`.\n\n\
+             Problems: 409 `conflict` when the name is taken; 422 `validation_failed` for a \
+             name without letters or digits (`required`) or over 100 characters, a \
+             description over 1,000 characters, a colour that is not `#rrggbb` \
+             (`invalid_format`), or a `rank` outside 1 to 100 (`out_of_range`)."),
+        ("List tiers.",
+         "Every tier in creation order, one page at a time. Needs `records:read`."),
+        ("Get a tier.",
+         "Needs `records:read`. Answers with an `ETag` for a later `If-Match`; 404 \
+             `not_found` when no tier has this id."),
+        ("Change a tier (JSON Merge Patch).",
+         "Renames it or changes its description, colour or rank; customers keep it.\n\n\
+             Needs `crm:configure` (admins and managers). Honours `If-Match` (412 \
+             `precondition_failed` when stale). Audited as `tier.update`. Problems: 409 \
+             `conflict` when another tier has the new name; 422 `validation_failed` as for \
+             creation."),
+        ("Delete a tier.",
+         "It is removed from every customer that has it; the customers stay.\n\n\
+             Needs `crm:configure` (admins and managers). Honours `If-Match` (412 \
+             `precondition_failed` when stale). Audited as `tier.delete`."),
+        ("Add or remove a tier on many customers at once.",
+         "`action: add` gives the tier to each listed customer, replacing the tier it had, \
+             `remove` takes it away; customers that already had (or lacked) it count as \
+             `unchanged`. Ids of customers that do not exist or are outside the caller's \
+             record visibility are returned in `not_found` and left alone.\n\n\
+             Needs `records:write`. Audited as `tier.assign` or `tier.unassign` with the \
+             customers it reached. Problems: 404 `not_found` for an unknown tier; 422 \
+             `validation_failed` when `customer_ids` is empty or lists more than 1,000 \
+             (`invalid_length`).")
+    ],
+    examples: [{"name": "طلایی", "description": "Yearly purchases over 500 million rials", "color": "#f9a825", "rank": 1}, {"rank": 2}]
 );
 
 #[derive(OpenApi)]

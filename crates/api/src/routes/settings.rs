@@ -37,7 +37,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(update_business_settings);
 }
 
-/// The business settings.
+/// Get the business settings.
+///
+/// The time zone of the business day, the first day of the week, the weekend days, the
+/// working hours per weekday, the holidays (dates, and Jalali days kept every year), the
+/// default currency and whether IRR amounts are shown in toman or rial. They decide what
+/// "today", relative search periods (`this_month`, Jalali or Gregorian), business days
+/// and business hours mean. Until an admin changes them the defaults apply:
+/// `Asia/Tehran`, weeks from Saturday, Saturday to Wednesday 08:00–16:00 and Thursday
+/// 08:00–12:00, Friday weekend, the fixed Iranian solar holidays, `IRR` shown in toman.
+///
+/// Any authenticated caller may read them. Answers with an `ETag` for a later `If-Match`.
 #[utoipa::path(
     tag = "settings",
     operation_id = "get_business_settings",
@@ -56,11 +66,32 @@ pub async fn get_business_settings(
 }
 
 /// Change the business settings (JSON Merge Patch).
+///
+/// Members present are set; lists (`weekend_days`, `holidays`, `recurring_holidays`, a
+/// day's `working_hours`) are replaced whole, sorted and de-duplicated as stored; days
+/// missing from a `working_hours` patch keep their hours. Holidays are Gregorian dates
+/// with a name (enter lunar holidays per year); recurring holidays are a Jalali `month`
+/// and `day`, e.g. Nowruz («نوروز») on 1/1. Working spans are local `HH:MM` times.
+///
+/// Needs `crm:configure` (admins and managers). Honours `If-Match` (412
+/// `precondition_failed` when stale). Audited as `settings.update` with the changed fields.
+///
+/// Problems: 422 `validation_failed` for a `time_zone` that is not an IANA zone
+/// (`unknown_time_zone`), more than three `weekend_days` or 400 `holidays` (`too_many`), a
+/// holiday name not 1 to 100 characters, a `default_currency` that is not an ISO 4217
+/// code (`invalid_format`), a working time that is not `HH:MM` (`invalid_time`), a span
+/// that ends before it starts (`invalid_range`), spans of a day that overlap
+/// (`overlapping`), a Jalali day that no year has (`invalid_date`), or a week without any
+/// working time (`no_working_time`).
 #[utoipa::path(
     tag = "settings",
     operation_id = "update_business_settings",
     params(("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
-    request_body(content = BusinessSettings, content_type = "application/merge-patch+json"),
+    request_body(
+        content = BusinessSettings,
+        content_type = "application/merge-patch+json",
+        example = json!({"weekend_days": ["thursday", "friday"], "holidays": [{"date": "2027-03-21", "name": "نوروز"}, {"date": "2027-04-01", "name": "روز جمهوری اسلامی"}]})
+    ),
     responses((status = 200, description = "The changed settings", body = BusinessSettings, headers(("ETag" = String))))
 )]
 #[patch("/api/v1/settings/business")]

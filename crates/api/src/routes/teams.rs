@@ -61,7 +61,7 @@ impl From<&TeamRow> for Team {
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Tehran sales", "description": "Field sales for the Tehran region"}))]
+#[schema(example = json!({"name": "فروش تهران", "description": "فروش حضوری منطقهٔ تهران"}))]
 pub struct CreateTeamRequest {
     /// Unique, case-insensitive; at most 100 characters.
     pub name: String,
@@ -72,7 +72,7 @@ pub struct CreateTeamRequest {
 /// The fields `PATCH` can change, as a JSON Merge Patch document.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"description": null}))]
+#[schema(example = json!({"name": "فروش تهران و البرز", "description": null}))]
 pub struct TeamPatch {
     pub name: String,
     pub description: Option<String>,
@@ -97,6 +97,14 @@ impl From<TeamPatch> for TeamFields {
 }
 
 /// Create a team.
+///
+/// Users placed in a team (`team_id`) with `team` visibility see and change the customers
+/// owned by their team mates.
+///
+/// Needs `users:manage` (admins). Audited as `team.create`; safe to retry with an
+/// `Idempotency-Key`. Problems: 409 `conflict` when a team already has this name; 422
+/// `validation_failed` for an empty or over-long `name` (100 characters) or `description`
+/// (2,000 characters).
 #[utoipa::path(
     tag = "teams",
     operation_id = "create_team",
@@ -129,7 +137,10 @@ pub async fn create_team(
     ))
 }
 
-/// List teams, ordered by creation time.
+/// List teams.
+///
+/// Every team in creation order, one page at a time. Needs `teams:read` (every role but
+/// `partner`).
 #[utoipa::path(
     tag = "teams",
     operation_id = "list_teams",
@@ -156,6 +167,9 @@ pub async fn list_teams(
 }
 
 /// Get a team.
+///
+/// Needs `teams:read`. Answers with an `ETag` for a later `If-Match`; 404 `not_found` when
+/// no team has this id.
 #[utoipa::path(
     tag = "teams",
     operation_id = "get_team",
@@ -177,6 +191,12 @@ pub async fn get_team(
 }
 
 /// Change a team (JSON Merge Patch).
+///
+/// Renames a team or changes its description; members are not affected.
+///
+/// Needs `users:manage` (admins). Honours `If-Match` (412 `precondition_failed` when
+/// stale). Audited as `team.update`. Problems: 409 `conflict` when another team has the new
+/// name; 422 `validation_failed` as for creation.
 #[utoipa::path(
     tag = "teams",
     operation_id = "update_team",
@@ -218,7 +238,13 @@ pub async fn update_team(
     Ok(etag::single(&req, row.id.0, row.version, &Team::from(&row)))
 }
 
-/// Delete a team that has no members.
+/// Delete a team.
+///
+/// Only a team without members can go: move its users elsewhere first.
+///
+/// Needs `users:manage` (admins). Honours `If-Match` (412 `precondition_failed` when
+/// stale). Audited as `team.delete`. Problems: 409 `conflict` while the team still has
+/// members.
 #[utoipa::path(
     tag = "teams",
     operation_id = "delete_team",

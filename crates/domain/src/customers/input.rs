@@ -165,7 +165,7 @@ pub struct AddressInput {
     "birth_date": "1985-03-21",
     "lifecycle_stage": "consideration",
     "acquisition_source": "exhibition",
-    "custom_fields": {"favourite_branch": "Vanak"}
+    "custom_fields": {"favourite_branch": "ونک"}
 }))]
 pub struct CustomerInput {
     pub kind: CustomerKind,

@@ -19,6 +19,27 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"items": [
+    {
+        "kind": "person",
+        "gender": "female",
+        "first_name": "مریم",
+        "last_name": "احمدی",
+        "phones": [{"number": "۰۹۳۵ ۱۱۱ ۲۲۳۳"}],
+        "emails": [{"address": "maryam.ahmadi@example.ir"}],
+        "addresses": [{"province": "اصفهان", "city": "اصفهان", "line": "خیابان چهارباغ بالا، کوچهٔ ۱۲"}],
+        "birth_date": "1992-08-14",
+        "acquisition_source": "instagram"
+    },
+    {
+        "kind": "organization",
+        "organization_name": "بازرگانی نوآوران پارس",
+        "industry": "پخش مواد غذایی",
+        "website": "https://novavaran.example.ir",
+        "phones": [{"number": "021-88001122", "label": "دفتر مرکزی"}],
+        "lifecycle_stage": "consideration"
+    }
+]}))]
 pub struct CustomerBatchRequest {
     /// The customers to create, each as `POST /customers` takes it.
     #[schema(min_items = 1, max_items = 100)]
@@ -54,10 +75,16 @@ pub struct CustomerBatchResponse {
 /// Create customers in a batch.
 ///
 /// Each item is checked and stored in its own transaction with the rules of
-/// `POST /customers` (field rules, assignment, likely duplicates unless
+/// `POST /customers` (normalisation, field rules, assignment, likely duplicates unless
 /// `Peyvand-Confirm-Duplicate: true`), so a refused item writes nothing and does not stop
-/// the others. The answer is 200 with a result per item; a request whose `items` is empty
-/// or longer than 100 is refused whole with 422.
+/// the others. The answer is 200 with a result per item, in order: its status (201, or the
+/// status `POST /customers` would have answered) and the customer or the problem.
+///
+/// Needs `records:write`. Every created item is audited as `customer.create`; a retry with
+/// the same `Idempotency-Key` replays the first answer instead of creating the items again.
+///
+/// Problems: 422 `validation_failed` for the whole request when `items` is empty or holds
+/// more than 100 customers.
 #[utoipa::path(
     tag = "customers",
     operation_id = "create_customers_batch",

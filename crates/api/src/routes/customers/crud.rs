@@ -19,10 +19,28 @@ pub const CONFIRM_DUPLICATE_HEADER: &str = "Peyvand-Confirm-Duplicate";
 
 /// Create a customer.
 ///
-/// A customer that probably duplicates an existing one (same e-mail or national code,
-/// or same phone and name; see `GET /customers/{id}/duplicates`) is refused with 409
-/// `likely_duplicate` listing the candidates, unless the request carries
-/// `Peyvand-Confirm-Duplicate: true`.
+/// Creates a person or an organization. Fields that do not fit the `kind` are refused.
+/// Values are normalised as they are stored: phone numbers in any usual Iranian form
+/// (`0912 123 4567`, `+98 912…`, Persian or Arabic-Indic digits) become E.164
+/// (`+989121234567`), digits in codes become ASCII, and the national code (کد ملی) and
+/// national id (شناسه ملی) are checksum-verified. `owner_id` defaults to the caller and
+/// `team_id` to the owner's team; the answer also carries the birth, marriage and founding
+/// dates on the Jalali calendar.
+///
+/// Needs `records:write`. Unless the caller's visibility is `all`, the owner must be the
+/// caller (or, with `team` visibility, a team mate) and the team the caller's own (422
+/// `not_allowed`). Audited as `customer.create`; safe to retry with an `Idempotency-Key`.
+///
+/// A customer that probably duplicates an existing one (same e-mail or national code, or
+/// same phone and name; see `GET /customers/{id}/duplicates`) is refused with 409
+/// `likely_duplicate` listing the candidates (ids only of those the caller may see), unless
+/// the request carries `Peyvand-Confirm-Duplicate: true`.
+///
+/// Problems: 409 `conflict` when another customer has the same `code`; 422
+/// `validation_failed` with every broken field rule at once, including references
+/// (`owner_id`, `team_id`, `tier_id`, `tag_ids[i]`, `group_ids[i]`, `referred_by_…`) to
+/// records that do not exist or the caller may not see (`not_found`) and `custom_fields`
+/// that break their definitions.
 #[utoipa::path(
     tag = "customers",
     operation_id = "create_customer",
@@ -66,6 +84,14 @@ pub(super) fn duplicate_confirmed(req: &HttpRequest) -> bool {
 }
 
 /// Get a customer.
+///
+/// The customer with its phones, e-mails, addresses, labels, custom fields and the Jalali
+/// form of its dates, and an `ETag` for a later `If-Match` (`If-None-Match` answers 304
+/// when unchanged). A customer merged into another keeps answering, with `merged_into_id`
+/// set.
+///
+/// Needs `records:read`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one).
 #[utoipa::path(
     tag = "customers",
     operation_id = "get_customer",
@@ -93,8 +119,22 @@ pub async fn get_customer(
     ))
 }
 
-/// Change a customer (JSON Merge Patch over the fields of `CustomerInput`; lists such
-/// as `phones` are replaced whole). Lifecycle and owner changes are recorded.
+/// Change a customer (JSON Merge Patch).
+///
+/// The patch applies to the fields of `CustomerInput`: members present are set, `null`
+/// clears, and lists (`phones`, `emails`, `addresses`, `tag_ids`, `group_ids`) are replaced
+/// whole. The result is checked and normalised exactly like a new customer; references the
+/// customer already holds only need to exist. Changes of the lifecycle stage and of the
+/// owner are recorded in the customer's history.
+///
+/// Needs `records:write`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). A change of owner or team follows
+/// the assignment rule of creation (422 `not_allowed`). Send the `ETag` as `If-Match` to
+/// make the change conditional (412 `precondition_failed` when stale). Audited as
+/// `customer.update` with the changed fields.
+///
+/// Problems: 409 `conflict` when the customer was erased or merged into another, or the new
+/// `code` is taken; 422 `validation_failed` for the field rules.
 #[utoipa::path(
     tag = "customers",
     operation_id = "update_customer",
@@ -102,7 +142,15 @@ pub async fn get_customer(
         ("id" = Uuid, Path, description = "Customer id"),
         ("If-Match" = Option<String>, Header, description = "ETag the change is based on; 412 when the record has changed since")
     ),
-    request_body(content = CustomerInput, content_type = "application/merge-patch+json"),
+    request_body(
+        content = CustomerInput,
+        content_type = "application/merge-patch+json",
+        example = json!({
+            "lifecycle_stage": "purchase",
+            "phones": [{"number": "۰۹۱۲ ۱۲۳ ۴۵۶۷", "primary": true}, {"number": "021-88001122", "label": "office"}],
+            "title": null
+        })
+    ),
     responses(
         (status = 200, description = "The changed customer", body = Customer, headers(("ETag" = String))),
         (status = 409, description = "The code is taken", body = crate::error::Problem, content_type = "application/problem+json")
@@ -142,8 +190,16 @@ pub async fn update_customer(
     ))
 }
 
-/// Delete a customer and everything attached to it. For people who asked to be
-/// forgotten use erasure instead, which keeps aggregates.
+/// Delete a customer.
+///
+/// Removes the customer and everything attached to it (notes, personnel links, consents,
+/// history) for good. For a person who asked to be forgotten use
+/// `POST /customers/{id}/erasure` instead, which removes the personal data but keeps the
+/// aggregates.
+///
+/// Needs `records:delete` (admins and managers); the customer must be within the caller's
+/// record visibility (404 `not_found` otherwise, exactly as for a missing one). Honours
+/// `If-Match` (412 `precondition_failed` when stale). Audited as `customer.delete`.
 #[utoipa::path(
     tag = "customers",
     operation_id = "delete_customer",

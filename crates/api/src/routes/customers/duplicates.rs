@@ -33,12 +33,16 @@ pub struct DuplicateList {
     pub data: Vec<DuplicateCandidate>,
 }
 
-/// Likely duplicates of a customer.
+/// List likely duplicates of a customer.
 ///
-/// Live customers sharing a national code or id, an e-mail address, a phone number or
-/// a Persian-normalised name with this one, scored 0–100 with the reasons. A shared
-/// e-mail or national code alone reaches the threshold; a phone or a name alone does
-/// not, both together do.
+/// Live customers sharing a national code or id, an e-mail address, a phone number or a
+/// Persian-normalised name with this one, scored 0–100 with the reasons, best first. A
+/// shared e-mail or national code alone reaches the threshold of a likely duplicate; a
+/// phone or a name alone does not, both together do. Candidates the caller may not open are
+/// listed without id and name.
+///
+/// Needs `records:read`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Reading changes nothing.
 #[utoipa::path(
     tag = "customers",
     operation_id = "list_customer_duplicates",
@@ -65,10 +69,14 @@ pub async fn list_customer_duplicates(
 
 /// Scan all customers for duplicates.
 ///
-/// Starts a background job that groups the customers by the keys that can make a
-/// likely duplicate, scores every pair sharing one and reports the groups of likely
-/// duplicates (a `DuplicateScanReport`), limited to the customers the caller may see.
-/// Needs `records:delete`, the permission to merge what the scan finds.
+/// Starts a background `customers.duplicate_scan` job that groups the customers by the keys
+/// that can make a likely duplicate, scores every pair sharing one and reports the groups
+/// of likely duplicates (a `DuplicateScanReport`), limited to the customers the caller may
+/// see. Answers 202 with the job and its `Location`; follow it with `GET /jobs/{id}`.
+///
+/// Needs `records:delete` (admins and managers), the permission to merge what the scan
+/// finds. The job's creation is audited (`job.create`); a retry with the same
+/// `Idempotency-Key` answers the same job instead of starting another.
 #[utoipa::path(
     tag = "customers",
     operation_id = "start_duplicate_scan",

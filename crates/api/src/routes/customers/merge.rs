@@ -24,9 +24,9 @@ use application::customers::merge::{self as service, MergeOrder};
 #[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "winner_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa",
-    "loser_ids": ["0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb"],
-    "field_choices": {"birth_date": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb", "custom_fields.branch": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb"},
+    "winner_id": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb",
+    "loser_ids": ["0193a4e2-7c1d-7b3e-9f10-dddddddddddd"],
+    "field_choices": {"birth_date": "0193a4e2-7c1d-7b3e-9f10-dddddddddddd", "custom_fields.favourite_branch": "0193a4e2-7c1d-7b3e-9f10-dddddddddddd"},
     "dry_run": true
 }))]
 pub struct MergeRequest {
@@ -162,14 +162,24 @@ impl MergeRequest {
 
 /// Merge customers.
 ///
-/// Merges `loser_ids` into `winner_id` in one transaction: the winner gets the merged
-/// document (see `field_choices`; it is validated like any change), the losers' notes,
-/// personnel links (a link the winner already has is dropped), lifecycle and owner
-/// history and consent ledger move to the winner, and the losers are marked
-/// `merged_into_id` and leave lists and searches. The merge record keeps what is needed
-/// to undo it. With `dry_run` nothing is written and the answer shows the merged
-/// customer and what would move. Needs `records:delete`; every customer must be
-/// visible to the caller.
+/// Merges `loser_ids` (1 to 20 customers of the winner's kind) into `winner_id` in one
+/// transaction: the winner gets the merged document (its own fields unless `field_choices`
+/// takes one from a loser; phones, e-mails, addresses, tags and groups are combined; it is
+/// validated like any change), the losers' notes, personnel links (a link the winner
+/// already has is dropped), lifecycle and owner history and consent ledger move to the
+/// winner, and the losers are marked `merged_into_id` and leave lists and searches. The
+/// merge record keeps what is needed to undo it. With `dry_run: true` nothing is written
+/// and the answer (200) shows the merged customer and what would move.
+///
+/// Needs `records:delete` (admins and managers); every customer must be within the caller's
+/// record visibility (404 `not_found` otherwise). Audited as `customer.merge`; safe to
+/// retry with an `Idempotency-Key`.
+///
+/// Problems: 409 `conflict` when a customer was already merged or erased; 422
+/// `validation_failed` for an empty or over-long `loser_ids`, the winner among the losers
+/// (`is_winner`), a loser listed twice (`duplicate`) or of another kind (`kind_mismatch`),
+/// a `field_choices` entry that names no field or an uninvolved customer, or a merged
+/// document that breaks a field rule.
 #[utoipa::path(
     tag = "customers",
     operation_id = "merge_customers",
@@ -228,8 +238,11 @@ pub async fn merge_customers(
 
 /// Get a merge.
 ///
-/// Who merged which customers into which, when, everything that moved, and whether
-/// the merge was undone.
+/// Who merged which customers into which, when, everything that moved, and whether the
+/// merge was undone.
+///
+/// Needs `records:read`; the winner and the losers must be within the caller's record
+/// visibility (404 `not_found` otherwise).
 #[utoipa::path(
     tag = "customers",
     operation_id = "get_customer_merge",
@@ -256,12 +269,17 @@ pub async fn get_customer_merge(
 
 /// Undo a merge.
 ///
-/// Restores the winner's document (fields edited since the merge keep their current
-/// value), moves every moved row back to its customer, recreates dropped personnel
-/// links and brings the losers back into lists and searches. Refused with 409 when the
-/// merge was already undone, the winner was erased or merged into another customer
-/// since, a later merge into the winner is still in effect (undo that first), or a
-/// loser was erased or deleted since. Needs `records:delete`.
+/// Restores the winner's document (fields edited since the merge keep their current value),
+/// moves every moved row back to its customer, recreates dropped personnel links and brings
+/// the losers back into lists and searches, in one transaction.
+///
+/// Needs `records:delete` (admins and managers); every customer involved must be within the
+/// caller's record visibility (404 `not_found` otherwise). Audited as
+/// `customer.merge.undo`.
+///
+/// Problems: 409 `conflict` when the merge was already undone, the winner was erased or
+/// merged into another customer since, a later merge into the winner is still in effect
+/// (undo that first), or a loser was erased or deleted since.
 #[utoipa::path(
     tag = "customers",
     operation_id = "undo_customer_merge",

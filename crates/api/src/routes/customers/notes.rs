@@ -20,6 +20,14 @@ use crate::state::AppState;
 const NOTE_ORDER: &str = "created_at:desc";
 
 /// Add a note to a customer.
+///
+/// A note records what the team learnt: a call summary, a complaint, a communication
+/// preference. The caller becomes its author.
+///
+/// Needs `records:write`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Audited as `customer.note.create`;
+/// safe to retry with an `Idempotency-Key`. Problems: 422 `validation_failed` when `body`
+/// is empty (`required`) or longer than 20,000 characters (`too_long`).
 #[utoipa::path(
     tag = "customers",
     operation_id = "create_note",
@@ -50,8 +58,13 @@ pub async fn create_note(
     ))
 }
 
-/// List a customer's notes, newest first. Notes stay with the customer when its owner
-/// changes.
+/// List a customer's notes.
+///
+/// Newest first, one page at a time. Notes stay with the customer when its owner changes.
+///
+/// Needs `records:read`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Problems: 400 `invalid_cursor` for
+/// a cursor that was altered or came from another listing.
 #[utoipa::path(
     tag = "customers",
     operation_id = "list_notes",
@@ -103,7 +116,16 @@ pub async fn list_notes(
     Ok(HttpResponse::Ok().json(page.collect_results()?))
 }
 
-/// Change a note (JSON Merge Patch; author or `all` visibility only).
+/// Change a note (JSON Merge Patch).
+///
+/// Changes the `kind` or `body` of a note. Only its author, or a caller with `all`
+/// visibility, may change it (403 `forbidden` otherwise).
+///
+/// Needs `records:write`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Honours `If-Match` (412
+/// `precondition_failed` when stale). Audited as `customer.note.update`. Problems: 404
+/// `not_found` when the note does not belong to this customer; 422 `validation_failed` as
+/// for creation.
 #[utoipa::path(
     tag = "customers",
     operation_id = "update_note",
@@ -112,7 +134,11 @@ pub async fn list_notes(
         ("note_id" = Uuid, Path, description = "Note id"),
         ("If-Match" = Option<String>, Header, description = "ETag the change is based on")
     ),
-    request_body(content = NoteInput, content_type = "application/merge-patch+json"),
+    request_body(
+        content = NoteInput,
+        content_type = "application/merge-patch+json",
+        example = json!({"body": "ترجیح می‌دهد فقط پیامک دریافت کند؛ تماس تلفنی فقط بعد از ساعت ۱۶."})
+    ),
     responses((status = 200, description = "The changed note", body = Note, headers(("ETag" = String))))
 )]
 #[patch("/api/v1/customers/{id}/notes/{note_id}")]
@@ -148,7 +174,15 @@ pub async fn update_note(
     ))
 }
 
-/// Delete a note (author or `all` visibility only).
+/// Delete a note.
+///
+/// Only its author, or a caller with `all` visibility, may delete it (403 `forbidden`
+/// otherwise).
+///
+/// Needs `records:write`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Honours `If-Match` (412
+/// `precondition_failed` when stale). Audited as `customer.note.delete`. Problems: 404
+/// `not_found` when the note does not belong to this customer.
 #[utoipa::path(
     tag = "customers",
     operation_id = "delete_note",

@@ -65,7 +65,16 @@ pub struct CustomerOverview {
     pub loyalty: Vec<serde_json::Value>,
 }
 
-/// The 360-degree view of a customer.
+/// Get a customer's 360-degree view.
+///
+/// Everything about a customer in one call, for a customer page: the customer with its
+/// owner, tier, tags and groups, its consents, lifecycle and owner history, its people (for
+/// an organization) or organizations (for a person), the ten newest notes, and the sections
+/// of capabilities that fill them (deals, orders, tickets, interactions, campaigns, scores,
+/// loyalty), empty until those are in use.
+///
+/// Needs `records:read`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one).
 #[utoipa::path(
     tag = "customers",
     operation_id = "get_customer_overview",

@@ -30,6 +30,17 @@ pub struct AddPersonnelRequest {
 }
 
 /// List a person at an organization.
+///
+/// Links a customer of kind `person` to an organization customer, with their role and unit
+/// there (e.g. «مدیر خرید», «واحد بازرگانی») and whether they are the primary contact.
+///
+/// Needs `records:write`; both customers must be within the caller's record visibility (404
+/// for the organization, 422 `not_found` on `person_id` otherwise). Audited as
+/// `customer.personnel.add`; safe to retry with an `Idempotency-Key`.
+///
+/// Problems: 409 `conflict` when the person is already listed there; 422
+/// `validation_failed` when the path names a person (`not_an_organization`), `person_id` is
+/// not a person (`not_a_person`), or `role` or `unit` is longer than 200 characters.
 #[utoipa::path(
     tag = "customers",
     operation_id = "add_personnel",
@@ -69,8 +80,13 @@ pub async fn add_personnel(
     ))
 }
 
-/// The people listed at an organization (or, for a person, the organizations they are
-/// listed at).
+/// List personnel links.
+///
+/// For an organization the people listed there; for a person the organizations they are
+/// listed at.
+///
+/// Needs `records:read`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one).
 #[utoipa::path(
     tag = "customers",
     operation_id = "list_personnel",
@@ -93,6 +109,14 @@ pub async fn list_personnel(
 }
 
 /// Change a personnel link (JSON Merge Patch).
+///
+/// Changes the role, unit or primary-contact flag of a person at an organization.
+///
+/// Needs `records:write`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Honours `If-Match` (412
+/// `precondition_failed` when stale). Audited as `customer.personnel.update`. Problems: 404
+/// `not_found` when the link does not belong to this customer; 422 `validation_failed` for
+/// a `role` or `unit` longer than 200 characters.
 #[utoipa::path(
     tag = "customers",
     operation_id = "update_personnel",
@@ -101,7 +125,11 @@ pub async fn list_personnel(
         ("personnel_id" = Uuid, Path, description = "Personnel link id"),
         ("If-Match" = Option<String>, Header, description = "ETag the change is based on")
     ),
-    request_body(content = PersonnelPatch, content_type = "application/merge-patch+json"),
+    request_body(
+        content = PersonnelPatch,
+        content_type = "application/merge-patch+json",
+        example = json!({"role": "مدیر فروش", "is_primary_contact": false})
+    ),
     responses((status = 200, description = "The changed link", body = Personnel, headers(("ETag" = String))))
 )]
 #[patch("/api/v1/customers/{id}/personnel/{personnel_id}")]
@@ -138,6 +166,13 @@ pub async fn update_personnel(
 }
 
 /// Remove a person from an organization.
+///
+/// Deletes the link; both customers stay.
+///
+/// Needs `records:write`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Honours `If-Match` (412
+/// `precondition_failed` when stale). Audited as `customer.personnel.remove`. Problems: 404
+/// `not_found` when the link does not belong to this customer.
 #[utoipa::path(
     tag = "customers",
     operation_id = "remove_personnel",

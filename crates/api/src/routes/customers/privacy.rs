@@ -43,6 +43,19 @@ pub struct ConsentRequest {
 }
 
 /// Record that a customer gave or withdrew consent.
+///
+/// Appends a grant (`granted: true`) or withdrawal to the customer's consent ledger for one
+/// channel (SMS, e-mail, phone…) and purpose, with how it was given and a reference to the
+/// proof. The latest event per channel and purpose is the current state; nothing in the
+/// ledger is ever changed.
+///
+/// Needs `records:write`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Audited as
+/// `customer.consent.grant` or `customer.consent.withdraw`; safe to retry with an
+/// `Idempotency-Key`.
+///
+/// Problems: 409 `conflict` when the customer's personal data was erased; 422
+/// `validation_failed` for a `source` not 1 to 50 characters or an `evidence` over 500.
 #[utoipa::path(
     tag = "customers",
     operation_id = "record_consent",
@@ -74,7 +87,13 @@ pub async fn record_consent(
     Ok(HttpResponse::Created().json(ConsentEvent::from(&row)))
 }
 
-/// A customer's consents: the current state and the full ledger.
+/// List a customer's consents.
+///
+/// The current state per channel and purpose (absent means never asked, which is no
+/// consent) and the full ledger, oldest first.
+///
+/// Needs `records:read`; the customer must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one).
 #[utoipa::path(
     tag = "customers",
     operation_id = "list_consents",
@@ -120,10 +139,15 @@ pub struct PersonalData {
 
 /// Export everything held about a customer.
 ///
-/// The customer, the customers merged into it, their notes, personnel links, consents,
-/// lifecycle and owner history and audit events, and `held_in`: in how many records of
-/// each place their personal data is held (what an erasure reaches). A customer merged
-/// into another is answered with 409 naming the customer that holds its data.
+/// The answer to a data-subject access request, machine-readable: the customer, the
+/// customers merged into it, their notes, personnel links, consents, lifecycle and owner
+/// history and audit events, and `held_in`: in how many records of each place their
+/// personal data is held (what an erasure reaches).
+///
+/// Needs `privacy:manage` (admins); the customer must be within the caller's record
+/// visibility (404 `not_found` otherwise, exactly as for a missing one). Reading changes
+/// nothing. Problems: 409 `conflict` for a customer merged into another, naming the
+/// customer that holds its data.
 #[utoipa::path(
     tag = "customers",
     operation_id = "get_personal_data",
@@ -200,13 +224,18 @@ pub struct Erasure {
 
 /// Erase a customer's personal data by anonymisation. Irreversible.
 ///
-/// In one transaction: the customer and every customer merged into it (directly or
-/// through a chain of merges) are anonymised; their notes' text, consent evidence and
-/// audit changes are redacted (the audit chain still verifies); merge records involving
-/// them lose the documents kept for an undo; stored idempotent responses naming them
-/// are withdrawn (a replay answers 410); export files holding them are deleted (a
-/// download answers 410). `erased` counts what was done in each place. A customer
-/// merged into another is refused with 409 naming the customer that holds its data.
+/// In one transaction: the customer and every customer merged into it (directly or through
+/// a chain of merges) are anonymised; their notes' text, consent evidence and audit changes
+/// are redacted (the audit chain still verifies); merge records involving them lose the
+/// documents kept for an undo; stored idempotent responses naming them are withdrawn (a
+/// replay answers 410 `gone`); export files holding them are deleted (a download answers
+/// 410). What is not personal (lifecycle, owner, acquisition, counts) stays. `erased`
+/// counts what was done in each place.
+///
+/// Needs `privacy:manage` (admins); the customer must be within the caller's record
+/// visibility (404 `not_found` otherwise, exactly as for a missing one). Audited as
+/// `customer.erase`. Problems: 409 `conflict` when the customer was already erased, or was
+/// merged into another (naming the customer that holds its data).
 #[utoipa::path(
     tag = "customers",
     operation_id = "erase_customer",

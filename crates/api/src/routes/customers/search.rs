@@ -37,16 +37,42 @@ async fn run_search(
 
 /// Search customers.
 ///
-/// Filter on any field of the customer (`phone`, `email`, `tag_id` and `group_id` match
-/// any of the customer's entries; custom fields are `custom.<key>`), sort by `id`,
-/// `display_name`, `created_at` or `updated_at`, and find `q` in names, codes, national
-/// codes, phones (as typed: `0912…`, `+98912…`, Persian digits), e-mails and cities.
-/// Quick search is Persian-aware: Arabic and Persian letter forms, half-spaces and
-/// spaces, diacritics and digits are unified, and Latin letters ignore case.
+/// The search convention (see *Search* in the API conventions) over the customers the
+/// caller may see; merged customers are left out. Filter on any field of the customer: text
+/// fields (names, `code`, `national_code`, `phone`, `email`, `province`, `city`…), enums
+/// (`kind`, `gender`, `degree`, `lifecycle_stage`), ids (`owner_id`, `team_id`, `tier_id`,
+/// `tag_id`, `group_id`…), dates (`birth_date`, `marriage_date`, `founding_date`) and
+/// instants (`created_at`, `updated_at`, `lifecycle_changed_at`, `erased_at`), with
+/// relative periods on the Gregorian or Jalali calendar. `phone`, `email`, `tag_id` and
+/// `group_id` match any of the customer's entries; custom fields are `custom.<key>`. Sort
+/// by `id`, `display_name`, `created_at` or `updated_at`.
+///
+/// `q` finds names, codes, national codes, phones (as typed: `0912…`, `+98912…`, Persian
+/// digits), e-mails and cities. It is Persian-aware: Arabic and Persian letter forms,
+/// half-spaces and spaces, diacritics and digits are unified, and Latin letters ignore
+/// case.
+///
+/// Needs `records:read`. Problems: 400 `invalid_cursor` for a cursor that was altered or
+/// came from another listing; 422 `validation_failed` naming every unknown field, wrong
+/// operator or bad value, each with its path (e.g. `filter.and[1].value`).
 #[utoipa::path(
     tag = "customers",
     operation_id = "search_customers",
-    request_body = SearchRequest,
+    request_body(
+        content = SearchRequest,
+        example = json!({
+            "filter": {"and": [
+                {"field": "province", "op": "eq", "value": "تهران"},
+                {"or": [
+                    {"field": "lifecycle_stage", "op": "in", "value": ["purchase", "retention"]},
+                    {"field": "created_at", "op": "gte", "value": {"relative": "this_month", "calendar": "jalali"}}
+                ]}
+            ]},
+            "sort": [{"field": "created_at", "direction": "desc"}],
+            "q": "علی",
+            "limit": 50
+        })
+    ),
     responses((status = 200, description = "One page of matching customers", body = Page<Customer>))
 )]
 #[post("/api/v1/customers/search")]
@@ -60,7 +86,13 @@ pub async fn search_customers(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// List customers, newest first.
+/// List customers.
+///
+/// The customers the caller may see, newest first, one page at a time; merged customers are
+/// left out. For filters, other orders or text search use `POST /customers/search`.
+///
+/// Needs `records:read`; record visibility applies. Problems: 400 `invalid_cursor` for a
+/// cursor that was altered or came from another listing; 422 for a `limit` out of range.
 #[utoipa::path(
     tag = "customers",
     operation_id = "list_customers",

@@ -56,6 +56,19 @@ fn user_response(req: &HttpRequest, row: &UserRow) -> ApiResult<HttpResponse> {
 }
 
 /// Create a user.
+///
+/// Adds an account that can log in at once. `visibility` defaults by role (`all` for admin,
+/// manager, analyst and read_only; `team` for support and marketing; `own` for sales and
+/// partner) and `locale` to `fa`.
+///
+/// Needs `users:manage` (admins). Audited as `user.create` (never with the password); safe
+/// to retry with an `Idempotency-Key`.
+///
+/// Problems: 409 `conflict` when a user already has this e-mail address (compared ignoring
+/// case); 422 `validation_failed` for an invalid `email` (`invalid_email`), an empty or
+/// over-long `display_name` (200 characters), a `password` that is shorter than 12
+/// characters, `too_weak` or built from the e-mail or name, or a `team_id` that names no
+/// team (`invalid_value`).
 #[utoipa::path(
     tag = "users",
     operation_id = "create_user",
@@ -87,7 +100,14 @@ pub async fn create_user(
 
 /// List users.
 ///
-/// Ordered by creation time; filter by role, team and active state.
+/// The user directory in creation order, one page at a time, optionally narrowed to a
+/// `role`, a `team_id` or active or deactivated users (`is_active`). For anything richer
+/// use `POST /users/search`.
+///
+/// Needs `users:read` (every role but `partner`); user records are not subject to record
+/// visibility. Problems: 400 `invalid_cursor` for a cursor that was altered or came from
+/// another listing, 400 `malformed_request` for a filter of the wrong type, 422 for a
+/// `limit` out of range.
 #[utoipa::path(
     tag = "users",
     operation_id = "list_users",
@@ -125,7 +145,10 @@ pub async fn list_users(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// The caller's own user.
+/// Get the caller's own user.
+///
+/// The account behind the access token or API key: role, visibility, team and locale, for a
+/// frontend to decide what to show. Any authenticated caller may read it.
 #[utoipa::path(tag = "users", operation_id = "get_me", responses((status = 200, description = "The caller", body = User, headers(("ETag" = String)))))]
 #[get("/api/v1/users/me")]
 pub async fn get_me(
@@ -139,7 +162,14 @@ pub async fn get_me(
 
 /// Change the caller's own password.
 ///
-/// Needs the current password; every other session of the user is signed out.
+/// Needs the current password. Every other session of the user is signed out (their refresh
+/// and access tokens stop working); the session making the call stays logged in. Only a
+/// signed-in user may do this, never an API key (403 `forbidden`), so a leaked key cannot
+/// take over its owner's account. Audited as `user.password_change`.
+///
+/// Problems: 422 `validation_failed` on `current_password` (`invalid_value`) when it is
+/// wrong, or on `new_password` when it is shorter than 12 characters, `too_weak` or built
+/// from the user's e-mail or name.
 #[utoipa::path(
     tag = "users",
     operation_id = "change_my_password",
@@ -169,6 +199,10 @@ pub async fn change_my_password(
 }
 
 /// Get a user.
+///
+/// Anyone may read their own user; reading another needs `users:read` (403 `forbidden`
+/// otherwise). Answers with an `ETag` for a later `If-Match`. 404 `not_found` when no user
+/// has this id.
 #[utoipa::path(
     tag = "users",
     operation_id = "get_user",
@@ -200,8 +234,19 @@ async fn respond_with_user(
 
 /// Change a user (JSON Merge Patch).
 ///
-/// Admins change any field; other users change only their own `display_name` and
-/// `locale`. `If-Match` with the ETag makes the change conditional.
+/// Admins (`users:manage`) may change every field of any user, including `role`,
+/// `visibility`, `team_id`, `is_active` and a new `password`. Everyone else may change only
+/// their own `display_name` and `locale`: another user answers 403 `forbidden` (404 without
+/// `users:read`), and a field they may not change 422 `not_allowed`. An admin may not
+/// demote or deactivate themselves (422 `not_allowed`).
+///
+/// A new password or deactivation signs the user out everywhere, and deactivation also
+/// revokes their API keys. Send the `ETag` as `If-Match` to make the change conditional
+/// (412 `precondition_failed` when stale). Audited as `user.update` with the changed
+/// fields.
+///
+/// Problems: 409 `conflict` when the new e-mail address belongs to another user; 422
+/// `validation_failed` for the same field rules as creation.
 #[utoipa::path(
     tag = "users",
     operation_id = "update_user",
@@ -245,8 +290,13 @@ pub async fn update_user(
 
 /// Deactivate a user.
 ///
-/// The user can no longer log in; their sessions and API keys are revoked. Records
-/// they own keep them as owner.
+/// The user can no longer log in; their sessions and API keys are revoked at once. Records
+/// they own keep them as owner, and the account can be reactivated with `PATCH`
+/// (`is_active: true`). Nothing is deleted.
+///
+/// Needs `users:manage` (admins). Honours `If-Match` (412 `precondition_failed` when
+/// stale). Audited as `user.deactivate`. Problems: 409 `conflict` when admins try to
+/// deactivate themselves; 404 `not_found` for an unknown id.
 #[utoipa::path(
     tag = "users",
     operation_id = "deactivate_user",

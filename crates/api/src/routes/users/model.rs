@@ -90,8 +90,8 @@ impl User {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "email": "ali.rezaei@example.ir",
-    "display_name": "Ali Rezaei",
+    "email": "sara.mohammadi@example.ir",
+    "display_name": "سارا محمدی",
     "password": "correct horse battery",
     "role": "sales",
     "team_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa",
@@ -121,7 +121,7 @@ pub struct CreateUserRequest {
 /// signs the user out everywhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"display_name": "Ali R.", "team_id": null}))]
+#[schema(example = json!({"display_name": "علی رضایی", "team_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa"}))]
 pub struct UserPatch {
     pub email: String,
     pub display_name: String,

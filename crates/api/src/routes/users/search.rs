@@ -68,9 +68,15 @@ impl Searchable for UserSearch {
 
 /// Search users.
 ///
-/// Filter by any catalogue field (`id`, `email`, `display_name`, `role`, `team_id`,
-/// `is_active`, `created_at`, `last_login_at`), sort by `id`, `email`, `display_name`,
-/// `role` or `created_at`, and look for `q` in the e-mail address and display name.
+/// The search convention (see *Search* in the API conventions) over the user directory.
+/// Filter fields: `id`, `team_id` (ids), `email`, `display_name` (text), `role` (enum),
+/// `is_active` (boolean), `created_at`, `last_login_at` (instants, relative periods
+/// allowed, Jalali with `calendar: jalali`). Sort by `id`, `email`, `display_name`, `role`
+/// or `created_at`. `q` looks in the e-mail address and display name, Persian-aware.
+///
+/// Needs `users:read`. Problems: 400 `invalid_cursor` for a cursor that was altered or came
+/// from another listing; 422 `validation_failed` naming every unknown field, wrong operator
+/// or bad value in the filter and sort, each with its path.
 #[utoipa::path(
     tag = "users",
     operation_id = "search_users",

@@ -1,0 +1,305 @@
+//! Every request example in the OpenAPI document is one the server accepts: for each
+//! operation with a request body, its example is sent by an admin, after the records
+//! the path names were created, and must answer 2xx. A client developer can paste any
+//! example from the reference and see it work.
+//!
+//! Examples name the records they refer to (a team, customers, a refresh token) by the
+//! fixed placeholders below; the test creates such records and sends their real ids in
+//! their place.
+
+use e2e::support::{for_each_backend, request_example, TestApp, TokenPair};
+use reqwest::blocking::multipart::{Form, Part};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The team examples assign users and customers to.
+const TEAM: &str = "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa";
+/// A person: listed at an organization, the winner of a merge.
+const PERSON: &str = "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb";
+/// Another person: the loser of a merge, a customer labels are assigned to.
+const OTHER_PERSON: &str = "0193a4e2-7c1d-7b3e-9f10-dddddddddddd";
+/// The refresh token of the caller's session.
+const REFRESH_TOKEN: &str = "kX3v9bq0Vt7Qe1m2P5sZ8yA4cD6fH0jL2nR4tW6xY8z";
+/// The custom field the customer examples fill in, and the value they give it.
+const CUSTOM_FIELD: (&str, &str) = ("favourite_branch", "ونک");
+
+/// One operation's request example.
+struct Example {
+    operation_id: String,
+    method: Method,
+    path: String,
+    content_type: String,
+    body: Value,
+}
+
+/// The request example of every operation that takes a body; panics for a body
+/// without one.
+fn examples(doc: &Value) -> Vec<Example> {
+    let mut examples = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let Some(content) = operation["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            let operation_id = operation["operationId"].as_str().expect("operationId");
+            let (content_type, media) = content.iter().next().expect("a media type");
+            let body = request_example(doc, media)
+                .unwrap_or_else(|| panic!("{operation_id}: the request body has no example"));
+            examples.push(Example {
+                operation_id: operation_id.to_string(),
+                method: method.to_uppercase().parse().expect("HTTP method"),
+                path: path.clone(),
+                content_type: content_type.clone(),
+                body,
+            });
+        }
+    }
+    examples
+}
+
+#[test]
+fn every_request_example_is_accepted() {
+    let doc = serde_json::to_value(api::openapi::document()).expect("document serialises");
+    let examples = examples(&doc);
+    assert!(
+        examples.len() >= 30,
+        "only {} operations have a request body",
+        examples.len()
+    );
+    for_each_backend(|app| {
+        let setup = Setup {
+            app,
+            token: app.admin_token(),
+        };
+        setup.create(
+            "/api/v1/custom-fields",
+            json!({"key": CUSTOM_FIELD.0, "label": "شعبهٔ محبوب", "kind": "select",
+                   "options": [CUSTOM_FIELD.1, "تجریش"]}),
+        );
+        for example in &examples {
+            // Each example runs in a session of its own: logging out or changing the
+            // password must not disturb the others.
+            let caller = app.admin();
+            let path = setup.path_for(example);
+            let mut body = example.body.clone();
+            if example.operation_id == "login" {
+                setup.user_who_can_log_in_with(&body);
+            }
+            setup.replace_placeholders(&mut body, &caller);
+            let (status, answer) = send_example(app, example, &path, &caller, body);
+            assert!(
+                (200..300).contains(&status),
+                "{} on {:?}: {} {} answered {status}: {answer}",
+                example.operation_id,
+                app.backend,
+                example.method,
+                example.path
+            );
+            // A batch or an import reports its items or rows one by one.
+            assert!(
+                answer.get("failed").is_none_or(|failed| failed == 0),
+                "{}: items of the example were refused: {answer}",
+                example.operation_id
+            );
+            assert!(
+                answer
+                    .get("outcome")
+                    .is_none_or(|outcome| outcome != "rejected"),
+                "{}: rows of the example were rejected: {answer}",
+                example.operation_id
+            );
+        }
+    });
+}
+
+/// Creates the records examples need, as an admin.
+struct Setup<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl Setup<'_> {
+    /// `POST`s `body` to `collection` and returns the new record's id.
+    fn create(&self, collection: &str, body: Value) -> String {
+        let response = self
+            .app
+            .authed(Method::POST, collection, &self.token)
+            // Customers made here are meant to look alike (placeholders).
+            .header("Peyvand-Confirm-Duplicate", "true")
+            .json(&body)
+            .send()
+            .expect("request");
+        let status = response.status();
+        let created: Value = response.json().unwrap_or(Value::Null);
+        assert_eq!(status, 201, "creating in {collection}: {created}");
+        created["id"].as_str().expect("id").to_string()
+    }
+
+    fn unique(prefix: &str) -> String {
+        format!("{prefix} {}", uuid::Uuid::now_v7().simple())
+    }
+
+    fn person(&self) -> String {
+        self.create(
+            "/api/v1/customers",
+            json!({"kind": "person", "first_name": "نمونه", "last_name": Self::unique("مشتری")}),
+        )
+    }
+
+    fn organization(&self) -> String {
+        self.create(
+            "/api/v1/customers",
+            json!({"kind": "organization", "organization_name": Self::unique("شرکت نمونه")}),
+        )
+    }
+
+    /// The example's path with the records it names created.
+    fn path_for(&self, example: &Example) -> String {
+        let label = |collection: &str, extra: Value| {
+            let mut body = json!({"name": Self::unique("برچسب")});
+            body.as_object_mut()
+                .expect("object")
+                .extend(extra.as_object().expect("object").clone());
+            self.create(collection, body)
+        };
+        let template = example.path.as_str();
+        if !template.contains('{') {
+            return template.to_string();
+        }
+        let id = match template {
+            "/api/v1/custom-fields/{id}" => self.create(
+                "/api/v1/custom-fields",
+                json!({"key": format!("field_{}", uuid::Uuid::now_v7().simple()),
+                       "label": "فیلد نمونه", "kind": "select", "options": ["صبح", "عصر"]}),
+            ),
+            "/api/v1/tags/{id}" | "/api/v1/tags/{id}/assignments" => {
+                label("/api/v1/tags", json!({}))
+            }
+            "/api/v1/customer-groups/{id}" | "/api/v1/customer-groups/{id}/assignments" => {
+                label("/api/v1/customer-groups", json!({}))
+            }
+            "/api/v1/tiers/{id}" | "/api/v1/tiers/{id}/assignments" => {
+                label("/api/v1/tiers", json!({"rank": 5}))
+            }
+            "/api/v1/teams/{id}" => {
+                self.create("/api/v1/teams", json!({"name": Self::unique("تیم")}))
+            }
+            "/api/v1/users/{id}" => self.app.create_user("sales", None).0.to_string(),
+            "/api/v1/customers/{id}/personnel" => self.organization(),
+            "/api/v1/customers/{id}"
+            | "/api/v1/customers/{id}/notes"
+            | "/api/v1/customers/{id}/consents" => self.person(),
+            "/api/v1/customers/{id}/notes/{note_id}" => {
+                let customer = self.person();
+                let note = self.create(
+                    &format!("/api/v1/customers/{customer}/notes"),
+                    json!({"body": "تماس اول: علاقه‌مند به خرید عمده"}),
+                );
+                return format!("/api/v1/customers/{customer}/notes/{note}");
+            }
+            "/api/v1/customers/{id}/personnel/{personnel_id}" => {
+                let organization = self.organization();
+                let link = self.create(
+                    &format!("/api/v1/customers/{organization}/personnel"),
+                    json!({"person_id": self.person(), "role": "کارشناس خرید"}),
+                );
+                return format!("/api/v1/customers/{organization}/personnel/{link}");
+            }
+            other => panic!(
+                "{}: create the records {other} names here",
+                example.operation_id
+            ),
+        };
+        template.replacen("{id}", &id, 1)
+    }
+
+    /// Makes the user whose e-mail and password the login example sends.
+    fn user_who_can_log_in_with(&self, credentials: &Value) {
+        self.create(
+            "/api/v1/users",
+            json!({"email": credentials["email"], "password": credentials["password"],
+                   "display_name": "علی رضایی", "role": "sales"}),
+        );
+    }
+
+    /// Puts real records in the place of the placeholders anywhere in `body`; each
+    /// placeholder stands for one record throughout the example.
+    fn replace_placeholders(&self, body: &mut Value, caller: &TokenPair) {
+        let mut records = Vec::new();
+        self.replace_in(body, caller, &mut records);
+    }
+
+    fn replace_in(
+        &self,
+        value: &mut Value,
+        caller: &TokenPair,
+        records: &mut Vec<(&'static str, String)>,
+    ) {
+        match value {
+            Value::String(text) => {
+                let Some(placeholder) = [TEAM, PERSON, OTHER_PERSON, REFRESH_TOKEN]
+                    .into_iter()
+                    .find(|placeholder| text == placeholder)
+                else {
+                    return;
+                };
+                if let Some((_, real)) = records.iter().find(|(p, _)| *p == placeholder) {
+                    *text = real.clone();
+                    return;
+                }
+                let real = match placeholder {
+                    TEAM => self.create("/api/v1/teams", json!({"name": Self::unique("تیم")})),
+                    REFRESH_TOKEN => caller.refresh_token.clone(),
+                    _ => self.person(),
+                };
+                records.push((placeholder, real.clone()));
+                *text = real;
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.replace_in(item, caller, records);
+                }
+            }
+            Value::Object(members) => {
+                for member in members.values_mut() {
+                    self.replace_in(member, caller, records);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends `body` with the example's content type. A multipart example is an object of
+/// parts: a text member is a file (the spreadsheet's CSV text), any other a JSON part.
+fn send_example(
+    app: &TestApp,
+    example: &Example,
+    path: &str,
+    caller: &TokenPair,
+    body: Value,
+) -> (u16, Value) {
+    let request = app.authed(example.method.clone(), path, &caller.access_token);
+    let request = if example.content_type == "multipart/form-data" {
+        let mut form = Form::new();
+        for (name, part) in body.as_object().expect("multipart example is an object") {
+            let part = match part {
+                Value::String(text) => Part::bytes(text.as_bytes().to_vec())
+                    .file_name("customers.csv")
+                    .mime_str("text/csv"),
+                json => Part::bytes(json.to_string().into_bytes()).mime_str("application/json"),
+            }
+            .expect("mime type");
+            form = form.part(name.clone(), part);
+        }
+        request.multipart(form)
+    } else {
+        request
+            .header(CONTENT_TYPE, &example.content_type)
+            .body(body.to_string())
+    };
+    let response = request.send().expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
