@@ -1,6 +1,9 @@
 //! The OpenAPI document (P-3), assembled from each route module's `#[derive(OpenApi)]`
 //! and completed by [`Conventions`], which adds what every operation shares: security
-//! schemes and the problem responses of the platform's conventions.
+//! schemes and the problem responses of the platform's conventions, and by [`links::Links`],
+//! which links each created record to the operations that take its id.
+
+mod links;
 
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::response::ResponseBuilder;
@@ -92,6 +95,7 @@ pub fn document() -> OpenApiDoc {
         doc.merge(part);
     }
     Conventions.modify(&mut doc);
+    links::Links.modify(&mut doc);
     doc
 }
 
