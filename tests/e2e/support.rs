@@ -3,33 +3,8 @@
 use std::net::TcpListener;
 
 use clap::Parser;
-use diesel::{Connection, PgConnection, RunQueryDsl};
-
-/// The database a test server runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// PostgreSQL server for the PostgreSQL runs, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.
-pub fn postgres_url() -> Option<String> {
-    std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-}
-
-/// The backends to run on: SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set.
-/// With `PEYVAND_REQUIRE_POSTGRES=1` (CI) a missing PostgreSQL is a failure, not a skip.
-pub fn backends() -> Vec<Backend> {
-    let mut backends = vec![Backend::Sqlite];
-    if postgres_url().is_some() {
-        backends.push(Backend::Postgres);
-    } else if std::env::var("PEYVAND_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-        panic!("PEYVAND_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set");
-    }
-    backends
-}
+use test_databases::TestDatabase;
+pub use test_databases::{backends, Backend};
 
 /// Runs `test` against a fresh server on every backend.
 pub fn for_each_backend(test: impl Fn(&TestApp)) {
@@ -46,9 +21,10 @@ pub struct TestApp {
     pub database_url: String,
     pub state: api::state::AppState,
     client: reqwest::blocking::Client,
-    // Kept alive so the SQLite file outlives the server.
     server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
     _data_dir: tempfile::TempDir,
+    /// Removed after the server has stopped (see `Drop`): fields drop after `drop`.
+    _database: TestDatabase,
 }
 
 impl Drop for TestApp {
@@ -59,9 +35,6 @@ impl Drop for TestApp {
             actix_web::rt::System::new().block_on(handle.stop(false));
             let _ = thread.join();
         }
-        if self.backend == Backend::Postgres {
-            drop_postgres_database(&self.database_url);
-        }
     }
 }
 
@@ -70,17 +43,13 @@ impl TestApp {
         Self::spawn_with(backend, &[])
     }
 
-    /// Starts a server with extra `peyvand serve` flags (e.g. `--rate-limit-per-minute`).
+    /// Starts a server with extra `peyvand serve` flags (e.g. `--rate-limit-per-minute`)
+    /// on a fresh database that is already migrated, so the server's own migration run
+    /// at start finds nothing to do.
     pub fn spawn_with(backend: Backend, extra_args: &[&str]) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let database_url = match backend {
-            Backend::Sqlite => data_dir
-                .path()
-                .join("peyvand.db")
-                .to_string_lossy()
-                .into_owned(),
-            Backend::Postgres => fresh_postgres_database(),
-        };
+        let database = TestDatabase::new(backend);
+        let database_url = database.url().to_string();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let address = listener.local_addr().expect("local addr");
         let data_dir_arg = data_dir.path().to_string_lossy().into_owned();
@@ -124,6 +93,7 @@ impl TestApp {
                 .expect("http client"),
             server: Some((handle, server_thread)),
             _data_dir: data_dir,
+            _database: database,
         }
     }
 
@@ -223,33 +193,6 @@ pub const TEST_PASSWORD: &str = "correct horse battery";
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
-}
-
-/// Creates an empty database on the `TEST_DATABASE_URL` server and returns its URL.
-fn fresh_postgres_database() -> String {
-    let server_url = postgres_url().expect("TEST_DATABASE_URL");
-    let name = format!("peyvand_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::establish(&server_url).expect("connect to TEST_DATABASE_URL");
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .expect("create test database");
-    match server_url.rsplit_once('/') {
-        Some((server, _db)) => format!("{server}/{name}"),
-        None => format!("{server_url}/{name}"),
-    }
-}
-
-/// Removes a test database; `FORCE` ends the connections the pool still holds.
-fn drop_postgres_database(database_url: &str) {
-    let (Some(server_url), Some((_, name))) = (postgres_url(), database_url.rsplit_once('/'))
-    else {
-        return;
-    };
-    if let Ok(mut admin) = PgConnection::establish(&server_url) {
-        // Best effort: a leftover database only costs disk space.
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin);
-    }
 }
 
 /// Sends `body` (if any) as JSON with the bearer `token`; returns the status and the
