@@ -1,8 +1,12 @@
-//! Test servers over SQLite and PostgreSQL.
+//! Test servers over SQLite and PostgreSQL, and the requests many suites make.
 
 use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
+use reqwest::blocking::{RequestBuilder, Response};
+use reqwest::Method;
+use serde_json::{json, Value};
 use test_databases::TestDatabase;
 pub use test_databases::{backends, Backend};
 
@@ -211,4 +215,139 @@ pub fn send(
     let response = request.send().expect("request");
     let status = response.status().as_u16();
     (status, response.json().unwrap_or(serde_json::Value::Null))
+}
+
+/// A JSON Merge Patch request (`application/merge-patch+json`) of `path` as `token`,
+/// for the caller to add headers such as `If-Match` and the body.
+pub fn merge_patch_request(app: &TestApp, path: &str, token: &str) -> RequestBuilder {
+    app.authed(Method::PATCH, path, token)
+        .header("content-type", "application/merge-patch+json")
+}
+
+/// Sends `body` as a JSON Merge Patch of `path`; returns the status and the JSON answer.
+pub fn merge_patch(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    let response = merge_patch_request(app, path, token)
+        .body(body.to_string())
+        .send()
+        .expect("patch request");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+/// The status and body of a problem answer, checking its media type.
+pub fn problem(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(content_type, "application/problem+json", "status {status}");
+    (status, response.json().expect("problem body"))
+}
+
+/// Expects a problem answer with `status` and `code`; returns its body.
+pub fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    let (actual, body) = problem(response);
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
+/// A problem's field errors as `(field, code)` pairs, in the problem's order.
+pub fn field_codes(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or("").to_string(),
+                        e["code"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Creates a customer through the API, confirming a likely duplicate; returns it.
+pub fn create_customer(app: &TestApp, token: &str, body: Value) -> Value {
+    let response = app
+        .authed(Method::POST, "/api/v1/customers", token)
+        .header("Peyvand-Confirm-Duplicate", "true")
+        .json(&body)
+        .send()
+        .expect("create customer");
+    let status = response.status();
+    let created: Value = response.json().expect("customer");
+    assert_eq!(status, 201, "creating {body}: {created}");
+    created
+}
+
+/// A person with a name, a mobile and an e-mail address.
+pub fn person(first: &str, last: &str, mobile: &str, email: &str) -> Value {
+    json!({
+        "kind": "person",
+        "first_name": first,
+        "last_name": last,
+        "phones": [{"number": mobile}],
+        "emails": [{"address": email}],
+    })
+}
+
+/// The `id` of a resource as the API returned it.
+pub fn id_of(resource: &Value) -> String {
+    resource["id"].as_str().expect("id").to_string()
+}
+
+/// Stores a tag straight in the database, for suites that are not about the label
+/// routes; returns its id.
+pub fn insert_tag(app: &TestApp, name: &str) -> uuid::Uuid {
+    let mut conn = app.state.pool.get().expect("connection");
+    let now = persistence::sql_types::DbTime(persistence::now());
+    let id = uuid::Uuid::now_v7();
+    persistence::labels::insert(
+        &mut conn,
+        &persistence::labels::LabelRow {
+            id: persistence::sql_types::DbUuid(id),
+            kind: persistence::labels::TAG.to_string(),
+            name: name.to_string(),
+            name_key: domain::persian::search_key(name),
+            description: None,
+            color: None,
+            rank: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        },
+    )
+    .expect("insert tag");
+    id
+}
+
+/// Follows a 202 job answer until the job has finished (succeeded, failed or
+/// cancelled); returns the job.
+pub fn finished_job(app: &TestApp, token: &str, response: Response) -> Value {
+    assert_eq!(response.status(), 202, "a job was started");
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let job: Value = app
+            .authed(Method::GET, &location, token)
+            .send()
+            .expect("get job")
+            .json()
+            .expect("job");
+        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or("")) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the job did not finish: {job}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
