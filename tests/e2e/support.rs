@@ -27,7 +27,8 @@ pub struct TestApp {
     client: reqwest::blocking::Client,
     server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
     _data_dir: tempfile::TempDir,
-    /// Removed after the server has stopped (see `Drop`): fields drop after `drop`.
+    /// Last field: it is removed after `Drop::drop` has stopped the server and after
+    /// `state` has closed its pool.
     _database: TestDatabase,
 }
 
