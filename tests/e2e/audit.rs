@@ -1,24 +1,17 @@
 //! The audit log over HTTP (filters, pages, single events, admin only) and the
 //! tamper-evidence check, from the command line and as a job.
 
-use std::time::{Duration, Instant};
-
 use api::cli::{run, Cli};
 use clap::Parser;
 use diesel::prelude::*;
-use e2e::support::{for_each_backend, TestApp};
+use e2e::support::{finished_job, for_each_backend, send, TestApp};
 use persistence::schema::audit_events;
 use persistence::sql_types::DbJson;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = app
-        .authed(Method::GET, path, token)
-        .send()
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().unwrap_or(Value::Null))
+    send(app, Method::GET, path, token, None)
 }
 
 /// `peyvand audit verify` on the app's database; the error text on a broken chain.
@@ -40,23 +33,9 @@ fn verify_via_api(app: &TestApp, admin: &str) -> Value {
         .authed(Method::POST, "/api/v1/audit-events/verifications", admin)
         .send()
         .expect("post");
-    assert_eq!(started.status(), 202);
-    let location = started.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (_, job) = get(app, &location, admin);
-        if job["status"] == "succeeded" {
-            return job;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "verification did not finish: {job}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let job = finished_job(app, admin, started);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    job
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use api::auth::jwt::{Claims, TokenIssuer};
 use api::auth::signing_key::SigningKey;
-use e2e::support::{for_each_backend, TestApp, TEST_PASSWORD};
+use e2e::support::{assert_problem, for_each_backend, TestApp, TEST_PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -12,17 +12,6 @@ fn refresh(app: &TestApp, token: &str) -> reqwest::blocking::Response {
         .json(&json!({"refresh_token": token}))
         .send()
         .unwrap()
-}
-
-fn assert_problem(response: reqwest::blocking::Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    body
 }
 
 #[test]

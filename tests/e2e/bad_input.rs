@@ -1,30 +1,18 @@
 //! Bad input over HTTP: every rejected request is a 4xx problem naming the problem, and
 //! no rejected write leaves anything behind.
 
-use e2e::support::{backends, for_each_backend, TestApp, TEST_PASSWORD};
-use reqwest::blocking::{RequestBuilder, Response};
+use e2e::support::{
+    assert_problem, backends, for_each_backend, merge_patch_request, problem, TestApp,
+    TEST_PASSWORD,
+};
+use reqwest::blocking::RequestBuilder;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// Status and body of a problem response, checking its media type.
-fn problem(response: Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    assert_eq!(content_type, "application/problem+json", "status {status}");
-    (status, response.json().expect("problem body"))
-}
 
 /// Sends `request`, expecting a problem with `status` and `code` whose first field
 /// error names `field`.
 fn expect_problem(request: RequestBuilder, status: u16, code: &str, field: Option<&str>) -> Value {
-    let (actual, body) = problem(request.send().unwrap());
-    assert_eq!(actual, status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
+    let body = assert_problem(request.send().unwrap(), status, code);
     if let Some(field) = field {
         let named = body["errors"]
             .as_array()
@@ -222,8 +210,7 @@ fn bad_query_and_path_parameters_are_named() {
         );
         let before = counts(app, &admin);
         expect_problem(
-            app.authed(Method::PATCH, "/api/v1/teams/not-a-uuid", &admin)
-                .header("content-type", "application/merge-patch+json")
+            merge_patch_request(app, "/api/v1/teams/not-a-uuid", &admin)
                 .body(json!({"name": "Renamed"}).to_string()),
             400,
             "malformed_request",
@@ -247,8 +234,7 @@ fn a_stale_if_match_is_412_and_changes_nothing() {
         let team: Value = created.json().unwrap();
         let path = format!("/api/v1/teams/{}", team["id"].as_str().unwrap());
         let patch = |etag: &str, body: Value| {
-            app.authed(Method::PATCH, &path, &admin)
-                .header("content-type", "application/merge-patch+json")
+            merge_patch_request(app, &path, &admin)
                 .header("if-match", etag)
                 .body(body.to_string())
                 .send()

@@ -6,12 +6,10 @@ use std::sync::{Arc, Barrier};
 use actix_web::ResponseError;
 use api::error::ApiError;
 use application::{transaction, AppError};
-use e2e::support::{Backend, TestApp};
+use e2e::support::{create_customer, id_of, merge_patch_request, person, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-use crate::duplicates::{create_customer, id_of, person};
 
 fn merge(app: &TestApp, token: &str, winner: &str, losers: &[&str]) -> (u16, Value) {
     let response = app
@@ -225,9 +223,7 @@ fn if_match_takes_a_list_of_tags_or_a_star() {
             response.headers()["etag"].to_str().unwrap().to_string()
         };
         let patch = |if_match: &[&str], title: &str| {
-            let mut request = app
-                .authed(Method::PATCH, &path, &admin)
-                .header("content-type", "application/merge-patch+json");
+            let mut request = merge_patch_request(&app, &path, &admin);
             for line in if_match {
                 request = request.header("if-match", *line);
             }

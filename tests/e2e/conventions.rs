@@ -1,21 +1,7 @@
 //! The shared HTTP conventions that need no account: problem responses for unknown
 //! routes and methods (localised), request ids, rate limits and CORS.
 
-use e2e::support::{backends, for_each_backend, TestApp};
-use reqwest::blocking::Response;
-use serde_json::Value;
-
-fn problem(response: Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    assert_eq!(content_type, "application/problem+json", "status {status}");
-    (status, response.json().expect("problem body"))
-}
+use e2e::support::{backends, for_each_backend, problem, TestApp};
 
 #[test]
 fn unknown_routes_and_methods_are_localised_problems() {

@@ -2,22 +2,11 @@
 //! notes, personnel, labels, custom fields, the 360 view, duplicates on create, consent
 //! and erasure, business settings.
 
-use e2e::support::{for_each_backend, TestApp};
+use e2e::support::{
+    create_customer, field_codes, for_each_backend, merge_patch, merge_patch_request, TestApp,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let response = app
-        .authed(Method::POST, "/api/v1/customers", token)
-        .header("Peyvand-Confirm-Duplicate", "true")
-        .json(&body)
-        .send()
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().unwrap();
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 fn search(app: &TestApp, token: &str, body: Value) -> Vec<Value> {
     let response = app
@@ -38,31 +27,6 @@ fn names(found: &[Value]) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::blocking::Response {
-    app.authed(Method::PATCH, path, token)
-        .header("content-type", "application/merge-patch+json")
-        .body(body.to_string())
-        .send()
-        .unwrap()
-}
-
-fn field_codes(problem: &Value) -> Vec<(String, String)> {
-    problem["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| {
-                    (
-                        e["field"].as_str().unwrap().to_string(),
-                        e["code"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]
@@ -96,7 +60,7 @@ fn every_field_round_trips_for_persons_and_organizations() {
             .send()
             .unwrap();
         assert_eq!(field.status(), 201);
-        let organization = create(
+        let organization = create_customer(
             app,
             &admin,
             json!({
@@ -111,7 +75,7 @@ fn every_field_round_trips_for_persons_and_organizations() {
                 "custom_fields": {"employees": "۱۲۰"}
             }),
         );
-        let person = create(
+        let person = create_customer(
             app,
             &admin,
             json!({
@@ -172,14 +136,13 @@ fn every_field_round_trips_for_persons_and_organizations() {
 
         // A merge patch changes one field, keeps the others, and moves the lifecycle.
         let path = format!("/api/v1/customers/{}", person["id"].as_str().unwrap());
-        let changed = patch(
+        let (status, changed) = merge_patch(
             app,
-            &admin,
             &path,
-            json!({"lifecycle_stage": "purchase", "title": null}),
+            &admin,
+            &json!({"lifecycle_stage": "purchase", "title": null}),
         );
-        assert_eq!(changed.status(), 200);
-        let changed: Value = changed.json().unwrap();
+        assert_eq!(status, 200, "{changed}");
         assert_eq!(changed["lifecycle_stage"], "purchase");
         assert!(changed["title"].is_null());
         assert_eq!(changed["national_code"], "0076229645");
@@ -284,22 +247,22 @@ fn validators_name_the_field_and_rule_and_write_nothing() {
 fn quick_search_is_persian_aware() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        create(
+        create_customer(
             app,
             &admin,
             json!({"kind": "person", "first_name": "علی", "last_name": "کریمی", "phones": [{"number": "09121234567"}]}),
         );
-        create(
+        create_customer(
             app,
             &admin,
             json!({"kind": "person", "first_name": "علی‌رضا", "last_name": "محمدی", "emails": [{"address": "alireza@example.ir"}]}),
         );
-        create(
+        create_customer(
             app,
             &admin,
             json!({"kind": "person", "first_name": "Ali", "last_name": "Rezaei", "national_code": "0011537027"}),
         );
-        create(
+        create_customer(
             app,
             &admin,
             json!({"kind": "organization", "organization_name": "كافه نادري", "addresses": [{"city": "تهران"}]}),
@@ -372,12 +335,12 @@ fn custom_fields_are_validated_and_searchable() {
                 .unwrap();
             assert_eq!(response.status(), 201);
         }
-        create(
+        create_customer(
             app,
             &admin,
             json!({"kind": "person", "last_name": "A", "custom_fields": {"branch": "Vanak", "visits": 3, "member_since": "2020-01-01"}}),
         );
-        create(
+        create_customer(
             app,
             &admin,
             json!({"kind": "person", "last_name": "B", "custom_fields": {"branch": "Tajrish", "visits": 12}}),
@@ -423,8 +386,8 @@ fn own_visibility_hides_other_owners_customers_everywhere() {
         let (_, other_email, other_password) = app.create_user("sales", Some("own"));
         let other = app.login(&other_email, &other_password).access_token;
 
-        let mine = create(app, &sales, json!({"kind": "person", "last_name": "Mine"}));
-        let theirs = create(
+        let mine = create_customer(app, &sales, json!({"kind": "person", "last_name": "Mine"}));
+        let theirs = create_customer(
             app,
             &other,
             json!({"kind": "person", "last_name": "Theirs"}),
@@ -442,7 +405,7 @@ fn own_visibility_hides_other_owners_customers_everywhere() {
             assert_eq!(response.status(), 404, "{path}");
         }
         assert_eq!(
-            patch(app, &sales, &theirs_path, json!({"last_name": "Stolen"})).status(),
+            merge_patch(app, &theirs_path, &sales, &json!({"last_name": "Stolen"})).0,
             404
         );
         let note = app
@@ -462,13 +425,13 @@ fn own_visibility_hides_other_owners_customers_everywhere() {
         assert_eq!(listed["data"].as_array().unwrap().len(), 1);
         // Nor can they hand a customer to someone else's scope.
         let (other_id, _, _) = app.create_user("sales", Some("own"));
-        let handed = patch(
+        let handed = merge_patch(
             app,
-            &sales,
             &format!("/api/v1/customers/{}", mine["id"].as_str().unwrap()),
-            json!({"owner_id": other_id}),
+            &sales,
+            &json!({"owner_id": other_id}),
         );
-        assert_eq!(handed.status(), 422);
+        assert_eq!(handed.0, 422, "{}", handed.1);
         // The admin sees both; a read-only user cannot write.
         assert_eq!(names(&search(app, &admin, json!({}))), ["Mine", "Theirs"]);
         let (_, ro_email, ro_password) = app.create_user("read_only", None);
@@ -495,17 +458,17 @@ fn notes_personnel_and_owner_changes() {
     for_each_backend(|app| {
         let admin = app.admin_token();
         let (seller, _, _) = app.create_user("sales", Some("own"));
-        let org = create(
+        let org = create_customer(
             app,
             &admin,
             json!({"kind": "organization", "organization_name": "Acme"}),
         );
-        let org2 = create(
+        let org2 = create_customer(
             app,
             &admin,
             json!({"kind": "organization", "organization_name": "Beta"}),
         );
-        let person = create(
+        let person = create_customer(
             app,
             &admin,
             json!({"kind": "person", "first_name": "Sara", "last_name": "Ahmadi"}),
@@ -547,8 +510,8 @@ fn notes_personnel_and_owner_changes() {
             .send()
             .unwrap();
         assert_eq!(note.status(), 201);
-        let changed = patch(app, &admin, &org_path, json!({"owner_id": seller}));
-        assert_eq!(changed.status(), 200);
+        let changed = merge_patch(app, &org_path, &admin, &json!({"owner_id": seller}));
+        assert_eq!(changed.0, 200, "{}", changed.1);
         let overview: Value = app
             .authed(Method::GET, &format!("{org_path}/overview"), &admin)
             .send()
@@ -589,7 +552,7 @@ fn labels_are_assigned_in_bulk_and_filterable() {
         );
         let ids: Vec<Value> = (0..3)
             .map(|i| {
-                create(
+                create_customer(
                     app,
                     &admin,
                     json!({"kind": "person", "last_name": format!("P{i}")}),
@@ -636,7 +599,7 @@ fn labels_are_assigned_in_bulk_and_filterable() {
 fn likely_duplicates_need_confirmation() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        let first = create(
+        let first = create_customer(
             app,
             &admin,
             json!({"kind": "person", "first_name": "رضا", "last_name": "احمدی", "emails": [{"address": "reza@example.ir"}]}),
@@ -652,7 +615,7 @@ fn likely_duplicates_need_confirmation() {
         assert_eq!(problem["candidates"][0]["id"], first["id"]);
         assert_eq!(problem["candidates"][0]["reasons"], json!(["same_email"]));
         // Same name alone is not enough to refuse.
-        create(
+        create_customer(
             app,
             &admin,
             json!({"kind": "person", "first_name": "رضا", "last_name": "احمدي"}),
@@ -664,7 +627,7 @@ fn likely_duplicates_need_confirmation() {
 fn erasure_leaves_no_personal_data_findable() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        let person = create(
+        let person = create_customer(
             app,
             &admin,
             json!({
@@ -771,24 +734,20 @@ fn business_settings_default_and_change() {
         assert_eq!(settings["weekend_days"], json!(["friday"]));
         assert_eq!(settings["default_currency"], "IRR");
         assert_eq!(settings["currency_display"], "toman");
-        let bad = patch(
+        let bad = merge_patch(
             app,
-            &admin,
             "/api/v1/settings/business",
-            json!({"time_zone": "Mars/Base"}),
+            &admin,
+            &json!({"time_zone": "Mars/Base"}),
         );
-        assert_eq!(bad.status(), 422);
-        let changed = app
-            .authed(Method::PATCH, "/api/v1/settings/business", &admin)
-            .header("content-type", "application/merge-patch+json")
+        assert_eq!(bad.0, 422, "{}", bad.1);
+        let changed = merge_patch_request(app, "/api/v1/settings/business", &admin)
             .header("if-match", etag.clone())
             .body(json!({"weekend_days": ["thursday", "friday"], "holidays": [{"date": "2027-03-21", "name": "نوروز"}]}).to_string())
             .send()
             .unwrap();
         assert_eq!(changed.status(), 200);
-        let stale = app
-            .authed(Method::PATCH, "/api/v1/settings/business", &admin)
-            .header("content-type", "application/merge-patch+json")
+        let stale = merge_patch_request(app, "/api/v1/settings/business", &admin)
             .header("if-match", etag)
             .body(json!({"default_currency": "USD"}).to_string())
             .send()
@@ -811,7 +770,7 @@ fn batch_creates_each_item_on_its_own_with_a_result_per_item() {
         let admin = app.admin_token();
         let (_, email, password) = app.create_user("sales", Some("own"));
         let sales = app.login(&email, &password).access_token;
-        create(
+        create_customer(
             app,
             &admin,
             json!({"kind": "person", "last_name": "Existing", "code": "B-1"}),

@@ -1,38 +1,9 @@
 //! Duplicate detection (D-2): candidates of one customer with scores and reasons, the
 //! 409 on creating a likely duplicate, and the workspace scan job.
 
-use std::time::{Duration, Instant};
-
-use e2e::support::{for_each_backend, TestApp};
+use e2e::support::{create_customer, finished_job, for_each_backend, id_of, person, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// Creates a customer, confirming a likely duplicate; returns its JSON.
-pub fn create_customer(app: &TestApp, token: &str, body: Value) -> Value {
-    let response = app
-        .authed(Method::POST, "/api/v1/customers", token)
-        .header("Peyvand-Confirm-Duplicate", "true")
-        .json(&body)
-        .send()
-        .expect("create customer");
-    assert_eq!(response.status(), 201, "creating {body} failed");
-    response.json().expect("customer")
-}
-
-/// A person with a name, a mobile and an e-mail address.
-pub fn person(first: &str, last: &str, mobile: &str, email: &str) -> Value {
-    json!({
-        "kind": "person",
-        "first_name": first,
-        "last_name": last,
-        "phones": [{"number": mobile}],
-        "emails": [{"address": email}],
-    })
-}
-
-pub fn id_of(customer: &Value) -> String {
-    customer["id"].as_str().expect("id").to_string()
-}
 
 fn duplicates(app: &TestApp, token: &str, id: &str) -> (u16, Value) {
     let response = app
@@ -143,28 +114,11 @@ fn scan(app: &TestApp, token: &str) -> Value {
         .authed(Method::POST, "/api/v1/customers/duplicate-scans", token)
         .send()
         .unwrap();
-    assert_eq!(started.status(), 202);
-    let location = started.headers()["location"].to_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let job: Value = app
-            .authed(Method::GET, &location, token)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if job["status"] == "succeeded" {
-            assert_eq!(job["kind"], "customers.duplicate_scan");
-            assert_eq!(job["progress"], 1.0);
-            return job["result"].clone();
-        }
-        assert!(
-            ["queued", "running"].contains(&job["status"].as_str().unwrap()),
-            "scan failed: {job}"
-        );
-        assert!(Instant::now() < deadline, "scan did not finish: {job}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let job = finished_job(app, token, started);
+    assert_eq!(job["status"], "succeeded", "scan failed: {job}");
+    assert_eq!(job["kind"], "customers.duplicate_scan");
+    assert_eq!(job["progress"], 1.0);
+    job["result"].clone()
 }
 
 fn pair_ids(group: &Value) -> Vec<String> {

@@ -3,13 +3,13 @@
 //! stored idempotent responses, export files, and (on SQLite) free space and the
 //! write-ahead log of the database file.
 
-use e2e::support::{for_each_backend, send, Backend, TestApp};
+use e2e::support::{
+    create_customer, finished_job, for_each_backend, id_of, merge_patch_request, person, send,
+    Backend, TestApp,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-use crate::duplicates::{create_customer, id_of, person};
-use crate::imports::finished_job;
 
 fn erase(app: &TestApp, token: &str, id: &str) -> Value {
     let (status, body) = send(
@@ -380,9 +380,7 @@ fn the_database_file_keeps_no_trace_of_the_erased_customer() {
             .expect("create");
         assert_eq!(response.status(), 201);
         let id = id_of(&response.json().unwrap());
-        let patched = app
-            .authed(Method::PATCH, &format!("/api/v1/customers/{id}"), &admin)
-            .header("content-type", "application/merge-patch+json")
+        let patched = merge_patch_request(app, &format!("/api/v1/customers/{id}"), &admin)
             .body(json!({"title": "Jamshidbytes Kavehfilename"}).to_string())
             .send()
             .expect("patch");

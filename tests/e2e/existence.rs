@@ -2,34 +2,9 @@
 //! exactly as a reference to a missing one, and likely duplicates outside the caller's
 //! view are reported without their id or data.
 
-use e2e::support::{for_each_backend, TestApp};
+use e2e::support::{create_customer, for_each_backend, id_of, merge_patch, person, send, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-use crate::duplicates::{create_customer, id_of, person};
-
-/// The status and body of `method path` with `body` as `token`.
-fn send(app: &TestApp, method: Method, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .authed(method, path, token)
-        .json(body)
-        .send()
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().expect("json body"))
-}
-
-/// The status and body of a JSON Merge Patch of `path` as `token`.
-fn patch(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .authed(Method::PATCH, path, token)
-        .header("content-type", "application/merge-patch+json")
-        .body(body.to_string())
-        .send()
-        .expect("patch");
-    let status = response.status().as_u16();
-    (status, response.json().expect("json body"))
-}
 
 fn login_as(app: &TestApp, role: &str, visibility: Option<&str>) -> (String, String) {
     let (id, email, password) = app.create_user(role, visibility);
@@ -64,7 +39,7 @@ fn a_referrer_the_caller_cannot_see_answers_as_a_missing_one() {
             Method::POST,
             "/api/v1/customers",
             &sales,
-            &referred(&random),
+            Some(referred(&random)),
         );
         assert_eq!(missing.0, 422, "{}", missing.1);
         assert_eq!(missing.1["errors"][0]["field"], "referred_by_customer_id");
@@ -73,7 +48,7 @@ fn a_referrer_the_caller_cannot_see_answers_as_a_missing_one() {
             Method::POST,
             "/api/v1/customers",
             &sales,
-            &referred(&hidden),
+            Some(referred(&hidden)),
         );
         assert_eq!(invisible, missing);
 
@@ -84,7 +59,7 @@ fn a_referrer_the_caller_cannot_see_answers_as_a_missing_one() {
                 Method::POST,
                 "/api/v1/customers/batch",
                 &sales,
-                &json!({"items": [referred(referrer)]}),
+                Some(json!({"items": [referred(referrer)]})),
             );
             assert_eq!(status, 200, "{body}");
             body["results"][0].clone()
@@ -96,7 +71,7 @@ fn a_referrer_the_caller_cannot_see_answers_as_a_missing_one() {
         // Update.
         let path = format!("/api/v1/customers/{mine}");
         let refer = |referrer: &str| {
-            patch(
+            merge_patch(
                 app,
                 &path,
                 &sales,
@@ -113,20 +88,20 @@ fn a_referrer_the_caller_cannot_see_answers_as_a_missing_one() {
             Method::POST,
             "/api/v1/customers",
             &sales,
-            &referred(&mine),
+            Some(referred(&mine)),
         );
         assert_eq!(visible.0, 201, "{}", visible.1);
 
         // A reference the record already holds (set by someone who sees the referrer)
         // does not stop the caller from changing other fields.
-        let set = patch(
+        let set = merge_patch(
             app,
             &path,
             &admin,
             &json!({"referred_by_customer_id": hidden}),
         );
         assert_eq!(set.0, 200, "{}", set.1);
-        let kept = patch(
+        let kept = merge_patch(
             app,
             &path,
             &sales,
@@ -152,7 +127,7 @@ fn a_user_reference_without_users_read_answers_as_a_missing_one() {
             Method::POST,
             "/api/v1/customers",
             &partner,
-            &referred(&random),
+            Some(referred(&random)),
         );
         assert_eq!(missing.0, 422, "{}", missing.1);
         assert_eq!(missing.1["errors"][0]["field"], "referred_by_user_id");
@@ -161,7 +136,7 @@ fn a_user_reference_without_users_read_answers_as_a_missing_one() {
             Method::POST,
             "/api/v1/customers",
             &partner,
-            &referred(&colleague),
+            Some(referred(&colleague)),
         );
         assert_eq!(existing, missing);
         // Naming oneself needs no directory.
@@ -170,7 +145,7 @@ fn a_user_reference_without_users_read_answers_as_a_missing_one() {
             Method::POST,
             "/api/v1/customers",
             &partner,
-            &referred(&partner_id),
+            Some(referred(&partner_id)),
         );
         assert_eq!(own.0, 201, "{}", own.1);
     });

@@ -4,25 +4,11 @@
 
 use std::io::Read;
 
-use e2e::support::{for_each_backend, TestApp};
+use e2e::support::{create_customer, finished_job, for_each_backend, insert_tag, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::imports::{
-    by_code, customer_count, finished_job, import, insert_tag, national_code, search_all, CSV, XLSX,
-};
-
-/// Creates a customer through the API and returns it.
-fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let response = app
-        .authed(Method::POST, "/api/v1/customers", token)
-        .header("Peyvand-Confirm-Duplicate", "true")
-        .json(&body)
-        .send()
-        .expect("create customer");
-    assert_eq!(response.status(), 201, "creating {body}");
-    response.json().expect("customer")
-}
+use crate::imports::{by_code, customer_count, import, national_code, search_all, CSV, XLSX};
 
 /// Runs an export to its end; returns the job's result and the file's response.
 fn export(
@@ -142,8 +128,8 @@ fn xlsx_entry(bytes: &[u8], name: &str) -> String {
 fn customers_export_to_csv_xlsx_and_json() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        create(app, &admin, rich_person("E-1", 1_000_001));
-        create(app, &admin, organization("E-2"));
+        create_customer(app, &admin, rich_person("E-1", 1_000_001));
+        create_customer(app, &admin, organization("E-2"));
 
         let (result, file) = export(
             app,
@@ -235,7 +221,7 @@ fn customers_export_to_csv_xlsx_and_json() {
 fn persian_xlsx_is_right_to_left_and_jalali_dates_are_asked_for() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        create(app, &admin, rich_person("J-1", 1_000_002));
+        create_customer(app, &admin, rich_person("J-1", 1_000_002));
 
         let (_, file) = export(
             app,
@@ -288,9 +274,9 @@ fn an_export_imports_back_into_the_same_customers() {
         let mut person = rich_person("R-1", 1_000_003);
         person["tag_ids"] = json!(tags);
         let originals = [
-            create(app, &admin, person),
-            create(app, &admin, rich_person("R-2", 1_000_004)),
-            create(app, &admin, organization("R-3")),
+            create_customer(app, &admin, person),
+            create_customer(app, &admin, rich_person("R-2", 1_000_004)),
+            create_customer(app, &admin, organization("R-3")),
         ];
         let mut current = originals.to_vec();
         for (format, file_name, content_type) in
@@ -336,11 +322,11 @@ fn an_export_imports_back_into_the_same_customers() {
 fn an_export_holds_only_what_its_creator_may_see() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        create(app, &admin, rich_person("V-1", 1_000_005));
-        create(app, &admin, rich_person("V-2", 1_000_006));
+        create_customer(app, &admin, rich_person("V-1", 1_000_005));
+        create_customer(app, &admin, rich_person("V-2", 1_000_006));
         let (_, email, password) = app.create_user("sales", Some("own"));
         let sales = app.login(&email, &password).access_token;
-        create(app, &sales, rich_person("V-3", 1_000_007));
+        create_customer(app, &sales, rich_person("V-3", 1_000_007));
 
         let response = app
             .authed(Method::POST, "/api/v1/exports", &sales)

@@ -2,10 +2,8 @@
 //! all-or-nothing real runs as jobs, upserts, Persian digits and Jalali dates, large
 //! files, upload limits and permissions.
 
-use std::time::{Duration, Instant};
-
 use diesel::{QueryDsl, RunQueryDsl};
-use e2e::support::{backends, for_each_backend, TestApp};
+use e2e::support::{backends, finished_job, for_each_backend, insert_tag, TestApp};
 use reqwest::blocking::multipart::{Form, Part};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -52,33 +50,6 @@ pub(crate) fn upload(
         .multipart(form)
         .send()
         .expect("import request")
-}
-
-/// Follows a 202 job response until the job has finished; returns the job.
-pub(crate) fn finished_job(
-    app: &TestApp,
-    token: &str,
-    response: reqwest::blocking::Response,
-) -> Value {
-    assert_eq!(response.status(), 202, "a job was started");
-    let location = response.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let job: Value = app
-            .authed(Method::GET, &location, token)
-            .send()
-            .expect("get job")
-            .json()
-            .expect("job");
-        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or("")) {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "the job did not finish: {job}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Runs an import to its end and returns the job's report.
@@ -333,30 +304,6 @@ fn persian_digits_jalali_dates_and_tags_are_read_into_stored_form() {
         let report = import(app, &admin, "tags.csv", CSV, csv.into(), json!({}));
         has_error(&report, 2, "tag_ids", "tag_names", "not_found");
     });
-}
-
-/// Inserts a tag straight into the database (the labels API is not part of this suite).
-pub(crate) fn insert_tag(app: &TestApp, name: &str) -> uuid::Uuid {
-    let mut conn = app.state.pool.get().expect("connection");
-    let now = persistence::sql_types::DbTime(persistence::now());
-    let id = uuid::Uuid::now_v7();
-    persistence::labels::insert(
-        &mut conn,
-        &persistence::labels::LabelRow {
-            id: persistence::sql_types::DbUuid(id),
-            kind: persistence::labels::TAG.to_string(),
-            name: name.to_string(),
-            name_key: domain::persian::search_key(name),
-            description: None,
-            color: None,
-            rank: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        },
-    )
-    .expect("insert tag");
-    id
 }
 
 #[test]

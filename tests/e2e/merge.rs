@@ -1,33 +1,10 @@
 //! Merging duplicate customers and undoing merges (D-2): what moves, what a dry run
 //! leaves alone, what an undo restores, when an undo is refused, and who may merge.
 
-use e2e::support::{for_each_backend, send, TestApp};
-use persistence::labels::{LabelRow, TAG};
-use persistence::sql_types::{DbTime, DbUuid};
+use e2e::support::{create_customer, for_each_backend, id_of, insert_tag, person, send, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-use crate::duplicates::{create_customer, id_of, person};
-
-/// Stores a tag directly: this suite is about merges, not about the label routes.
-fn tag(app: &TestApp, name: &str) -> String {
-    let now = DbTime(persistence::now());
-    let row = LabelRow {
-        id: DbUuid(Uuid::now_v7()),
-        kind: TAG.to_string(),
-        name: name.to_string(),
-        name_key: name.to_lowercase(),
-        description: None,
-        color: None,
-        rank: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    persistence::labels::insert(&mut app.state.pool.get().unwrap(), &row).unwrap();
-    row.id.0.to_string()
-}
 
 fn organization(name: &str, email: &str) -> Value {
     json!({"kind": "organization", "organization_name": name, "emails": [{"address": email}]})
@@ -139,7 +116,10 @@ fn ids(moved: &Value) -> usize {
 fn merging_moves_notes_personnel_tags_and_consent_and_undo_restores_them() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        let (loyal, vip) = (tag(app, "loyal"), tag(app, "vip"));
+        let (loyal, vip) = (
+            insert_tag(app, "loyal").to_string(),
+            insert_tag(app, "vip").to_string(),
+        );
         let mut winner = person("علی", "کریمی", "09121234567", "ali@example.ir");
         winner["tag_ids"] = json!([loyal]);
         let winner = id_of(&create_customer(app, &admin, winner));

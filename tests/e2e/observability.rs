@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use e2e::support::{Backend, TestApp};
+use e2e::support::{finished_job, Backend, TestApp};
 use reqwest::Method;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -16,8 +16,6 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 use uuid::Uuid;
-
-use crate::imports::finished_job;
 
 /// Request ids of this module's requests start with this, so that the capture keeps
 /// only their lines among everything the other suites log in the same process.

@@ -1,35 +1,14 @@
-//! Test servers over SQLite and PostgreSQL.
+//! Test servers over SQLite and PostgreSQL, and the requests many suites make.
 
 use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
-use diesel::{Connection, PgConnection, RunQueryDsl};
-
-/// The database a test server runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// PostgreSQL server for the PostgreSQL runs, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.
-pub fn postgres_url() -> Option<String> {
-    std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-}
-
-/// The backends to run on: SQLite always; PostgreSQL when `TEST_DATABASE_URL` is set.
-/// With `PEYVAND_REQUIRE_POSTGRES=1` (CI) a missing PostgreSQL is a failure, not a skip.
-pub fn backends() -> Vec<Backend> {
-    let mut backends = vec![Backend::Sqlite];
-    if postgres_url().is_some() {
-        backends.push(Backend::Postgres);
-    } else if std::env::var("PEYVAND_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-        panic!("PEYVAND_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set");
-    }
-    backends
-}
+use reqwest::blocking::{RequestBuilder, Response};
+use reqwest::Method;
+use serde_json::{json, Value};
+use test_databases::TestDatabase;
+pub use test_databases::{backends, Backend};
 
 /// Runs `test` against a fresh server on every backend.
 pub fn for_each_backend(test: impl Fn(&TestApp)) {
@@ -46,9 +25,11 @@ pub struct TestApp {
     pub database_url: String,
     pub state: api::state::AppState,
     client: reqwest::blocking::Client,
-    // Kept alive so the SQLite file outlives the server.
     server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
     _data_dir: tempfile::TempDir,
+    /// Last field: it is removed after `Drop::drop` has stopped the server and after
+    /// `state` has closed its pool.
+    _database: TestDatabase,
 }
 
 impl Drop for TestApp {
@@ -59,9 +40,6 @@ impl Drop for TestApp {
             actix_web::rt::System::new().block_on(handle.stop(false));
             let _ = thread.join();
         }
-        if self.backend == Backend::Postgres {
-            drop_postgres_database(&self.database_url);
-        }
     }
 }
 
@@ -70,17 +48,13 @@ impl TestApp {
         Self::spawn_with(backend, &[])
     }
 
-    /// Starts a server with extra `peyvand serve` flags (e.g. `--rate-limit-per-minute`).
+    /// Starts a server with extra `peyvand serve` flags (e.g. `--rate-limit-per-minute`)
+    /// on a fresh database that is already migrated, so the server's own migration run
+    /// at start finds nothing to do.
     pub fn spawn_with(backend: Backend, extra_args: &[&str]) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let database_url = match backend {
-            Backend::Sqlite => data_dir
-                .path()
-                .join("peyvand.db")
-                .to_string_lossy()
-                .into_owned(),
-            Backend::Postgres => fresh_postgres_database(),
-        };
+        let database = TestDatabase::new(backend);
+        let database_url = database.url().to_string();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let address = listener.local_addr().expect("local addr");
         let data_dir_arg = data_dir.path().to_string_lossy().into_owned();
@@ -124,6 +98,7 @@ impl TestApp {
                 .expect("http client"),
             server: Some((handle, server_thread)),
             _data_dir: data_dir,
+            _database: database,
         }
     }
 
@@ -234,33 +209,6 @@ pub struct TokenPair {
     pub refresh_token: String,
 }
 
-/// Creates an empty database on the `TEST_DATABASE_URL` server and returns its URL.
-fn fresh_postgres_database() -> String {
-    let server_url = postgres_url().expect("TEST_DATABASE_URL");
-    let name = format!("peyvand_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::establish(&server_url).expect("connect to TEST_DATABASE_URL");
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .expect("create test database");
-    match server_url.rsplit_once('/') {
-        Some((server, _db)) => format!("{server}/{name}"),
-        None => format!("{server_url}/{name}"),
-    }
-}
-
-/// Removes a test database; `FORCE` ends the connections the pool still holds.
-fn drop_postgres_database(database_url: &str) {
-    let (Some(server_url), Some((_, name))) = (postgres_url(), database_url.rsplit_once('/'))
-    else {
-        return;
-    };
-    if let Ok(mut admin) = PgConnection::establish(&server_url) {
-        // Best effort: a leftover database only costs disk space.
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin);
-    }
-}
-
 /// Sends `body` (if any) as JSON with the bearer `token`; returns the status and the
 /// JSON answer (`null` when the answer has no JSON body).
 pub fn send(
@@ -305,4 +253,139 @@ pub fn request_example(
         .get("example")
         .or_else(|| schema["examples"].as_array().and_then(|all| all.first()))
         .cloned()
+}
+
+/// A JSON Merge Patch request (`application/merge-patch+json`) of `path` as `token`,
+/// for the caller to add headers such as `If-Match` and the body.
+pub fn merge_patch_request(app: &TestApp, path: &str, token: &str) -> RequestBuilder {
+    app.authed(Method::PATCH, path, token)
+        .header("content-type", "application/merge-patch+json")
+}
+
+/// Sends `body` as a JSON Merge Patch of `path`; returns the status and the JSON answer.
+pub fn merge_patch(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    let response = merge_patch_request(app, path, token)
+        .body(body.to_string())
+        .send()
+        .expect("patch request");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+/// The status and body of a problem answer, checking its media type.
+pub fn problem(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(content_type, "application/problem+json", "status {status}");
+    (status, response.json().expect("problem body"))
+}
+
+/// Expects a problem answer with `status` and `code`; returns its body.
+pub fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    let (actual, body) = problem(response);
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
+/// A problem's field errors as `(field, code)` pairs, in the problem's order.
+pub fn field_codes(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or("").to_string(),
+                        e["code"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Creates a customer through the API, confirming a likely duplicate; returns it.
+pub fn create_customer(app: &TestApp, token: &str, body: Value) -> Value {
+    let response = app
+        .authed(Method::POST, "/api/v1/customers", token)
+        .header("Peyvand-Confirm-Duplicate", "true")
+        .json(&body)
+        .send()
+        .expect("create customer");
+    let status = response.status();
+    let created: Value = response.json().expect("customer");
+    assert_eq!(status, 201, "creating {body}: {created}");
+    created
+}
+
+/// A person with a name, a mobile and an e-mail address.
+pub fn person(first: &str, last: &str, mobile: &str, email: &str) -> Value {
+    json!({
+        "kind": "person",
+        "first_name": first,
+        "last_name": last,
+        "phones": [{"number": mobile}],
+        "emails": [{"address": email}],
+    })
+}
+
+/// The `id` of a resource as the API returned it.
+pub fn id_of(resource: &Value) -> String {
+    resource["id"].as_str().expect("id").to_string()
+}
+
+/// Stores a tag straight in the database, for suites that are not about the label
+/// routes; returns its id.
+pub fn insert_tag(app: &TestApp, name: &str) -> uuid::Uuid {
+    let mut conn = app.state.pool.get().expect("connection");
+    let now = persistence::sql_types::DbTime(persistence::now());
+    let id = uuid::Uuid::now_v7();
+    persistence::labels::insert(
+        &mut conn,
+        &persistence::labels::LabelRow {
+            id: persistence::sql_types::DbUuid(id),
+            kind: persistence::labels::TAG.to_string(),
+            name: name.to_string(),
+            name_key: domain::persian::search_key(name),
+            description: None,
+            color: None,
+            rank: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        },
+    )
+    .expect("insert tag");
+    id
+}
+
+/// Follows a 202 job answer until the job has finished (succeeded, failed or
+/// cancelled); returns the job.
+pub fn finished_job(app: &TestApp, token: &str, response: Response) -> Value {
+    assert_eq!(response.status(), 202, "a job was started");
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let job: Value = app
+            .authed(Method::GET, &location, token)
+            .send()
+            .expect("get job")
+            .json()
+            .expect("job");
+        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or("")) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the job did not finish: {job}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -1,6 +1,6 @@
 //! Teams: admin-managed, readable by members of the organisation.
 
-use e2e::support::for_each_backend;
+use e2e::support::{for_each_backend, merge_patch_request};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -24,9 +24,7 @@ fn team_lifecycle() {
             .unwrap();
         assert_eq!(duplicate.status(), 409);
 
-        let patched = app
-            .authed(Method::PATCH, &path, &admin)
-            .header("content-type", "application/merge-patch+json")
+        let patched = merge_patch_request(app, &path, &admin)
             .body(json!({"description": "Field sales"}).to_string())
             .send()
             .unwrap();
@@ -86,16 +84,14 @@ fn team_lifecycle() {
             .unwrap();
         assert_eq!(denied.status(), 403);
 
-        let moved = app
-            .authed(
-                Method::PATCH,
-                &format!("/api/v1/users/{}", member["id"].as_str().unwrap()),
-                &admin,
-            )
-            .header("content-type", "application/merge-patch+json")
-            .body(json!({"team_id": null}).to_string())
-            .send()
-            .unwrap();
+        let moved = merge_patch_request(
+            app,
+            &format!("/api/v1/users/{}", member["id"].as_str().unwrap()),
+            &admin,
+        )
+        .body(json!({"team_id": null}).to_string())
+        .send()
+        .unwrap();
         assert_eq!(moved.status(), 200);
         assert_eq!(
             app.authed(Method::DELETE, &path, &admin)

@@ -2,27 +2,17 @@
 //! bodies, query and path parameters, import cells), line breaks and bidirectional
 //! overrides in single-line fields; the cap on a problem's error list; and malformed JSON.
 
-use e2e::support::{for_each_backend, TestApp};
+use e2e::support::{assert_problem, create_customer, finished_job, for_each_backend};
 use reqwest::blocking::{RequestBuilder, Response};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tabular::{Cell, Format, WriteOptions};
 
-use crate::imports::{customer_count, finished_job, upload, CSV, XLSX};
+use crate::imports::{customer_count, upload, CSV, XLSX};
 
 /// Sends `request` and expects a problem with `status` and `code`; returns its body.
 fn problem(request: RequestBuilder, status: u16, code: &str) -> Value {
-    let response: Response = request.send().expect("request");
-    let actual = response.status().as_u16();
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .expect("content type")
-        .to_string();
-    let body: Value = response.json().expect("problem body");
-    assert_eq!(actual, status, "{body}");
-    assert_eq!(content_type, "application/problem+json");
-    assert_eq!(body["code"], code, "{body}");
-    body
+    assert_problem(request.send().expect("request"), status, code)
 }
 
 /// Expects a 422 whose errors include `field` with rule `rule`.
@@ -42,16 +32,6 @@ fn refused_parameter(request: RequestBuilder, parameter: &str, rule: &str) {
     let body = problem(request, 400, "malformed_request");
     assert_eq!(body["errors"][0]["field"], parameter, "{body}");
     assert_eq!(body["errors"][0]["code"], rule, "{body}");
-}
-
-fn create_customer(app: &TestApp, token: &str, body: Value) -> Value {
-    let response = app
-        .authed(Method::POST, "/api/v1/customers", token)
-        .json(&body)
-        .send()
-        .expect("create");
-    assert_eq!(response.status(), 201);
-    response.json().expect("customer")
 }
 
 #[test]

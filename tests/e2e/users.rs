@@ -1,6 +1,6 @@
 //! User management: roles, merge patches, pagination, validation and audit.
 
-use e2e::support::{for_each_backend, TestApp};
+use e2e::support::{field_codes, for_each_backend, merge_patch_request, problem, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -15,28 +15,11 @@ fn new_user(email: &str) -> Value {
     json!({"email": email, "display_name": "Sara Ahmadi", "password": "a long enough password", "role": "sales"})
 }
 
-/// The problem's field errors as `(field, code)` pairs.
+/// The field errors of a problem answer with `status`, as `(field, code)` pairs.
 fn field_errors(response: reqwest::blocking::Response, status: u16) -> Vec<(String, String)> {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().unwrap();
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| {
-                    (
-                        e["field"].as_str().unwrap_or("").to_string(),
-                        e["code"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let (actual, body) = problem(response);
+    assert_eq!(actual, status, "{body}");
+    field_codes(&body)
 }
 
 #[test]
@@ -151,8 +134,7 @@ fn users_edit_only_their_own_profile_fields() {
         let token = app.login(&email, &password).access_token;
         let path = format!("/api/v1/users/{id}");
         let patch = |path: &str, body: Value| {
-            app.authed(Method::PATCH, path, &token)
-                .header("content-type", "application/merge-patch+json")
+            merge_patch_request(app, path, &token)
                 .body(body.to_string())
                 .send()
                 .unwrap()
@@ -207,8 +189,7 @@ fn admin_patch_with_if_match_and_audit_trail() {
         let current = app.authed(Method::GET, &path, &admin).send().unwrap();
         let etag = current.headers()["etag"].to_str().unwrap().to_string();
         let patch = |if_match: &str, body: Value| {
-            app.authed(Method::PATCH, &path, &admin)
-                .header("content-type", "application/merge-patch+json")
+            merge_patch_request(app, &path, &admin)
                 .header("if-match", if_match)
                 .body(body.to_string())
                 .send()
@@ -376,9 +357,7 @@ fn guessable_passwords_are_refused_naming_the_field() {
             .unwrap();
         assert!(field_errors(change, 422).contains(&("new_password".into(), "too_weak".into())));
 
-        let reset = app
-            .authed(Method::PATCH, &format!("/api/v1/users/{id}"), &admin)
-            .header("content-type", "application/merge-patch+json")
+        let reset = merge_patch_request(app, &format!("/api/v1/users/{id}"), &admin)
             .body(json!({"password": "aaaaaaaaaaaa"}).to_string())
             .send()
             .unwrap();

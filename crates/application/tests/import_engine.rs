@@ -9,17 +9,14 @@ use application::i18n::Lang;
 use application::{Acting, AppError};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use persistence::db::{build_pool, DbConnection, DbPool};
-use persistence::PoolConfig;
+use persistence::db::{DbConnection, DbPool};
 use tabular::Format;
+use test_databases::{Backend, TestDatabase};
 
-/// A migrated database in a temporary directory (kept alive by the returned guard).
-fn database() -> (DbPool, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("import.db");
-    let pool = build_pool(&PoolConfig::new(path.to_string_lossy())).expect("pool");
-    persistence::migrations::run_pending(&mut pool.get().expect("connection")).expect("migrate");
-    (pool, dir)
+/// A fresh migrated SQLite database, removed when the returned database drops.
+fn database() -> (DbPool, TestDatabase) {
+    let database = TestDatabase::new(Backend::Sqlite);
+    (database.pool(), database)
 }
 
 fn today() -> NaiveDate {
@@ -88,7 +85,7 @@ fn persian_mapping() -> ImportOptions {
 
 #[test]
 fn a_dry_run_reports_every_row_and_writes_nothing() {
-    let (pool, _dir) = database();
+    let (pool, _database) = database();
     let mut conn = pool.get().expect("connection");
     let report = run(
         &mut conn,
@@ -108,7 +105,7 @@ fn a_dry_run_reports_every_row_and_writes_nothing() {
 
 #[test]
 fn a_passing_file_is_written_whole_with_persian_digits_and_jalali_dates_read() {
-    let (pool, _dir) = database();
+    let (pool, _database) = database();
     let mut conn = pool.get().expect("connection");
     let report = run(&mut conn, PEOPLE, persian_mapping()).expect("imported");
     assert_eq!(report.outcome, ImportOutcome::Imported);
@@ -125,7 +122,7 @@ fn a_passing_file_is_written_whole_with_persian_digits_and_jalali_dates_read() {
 
 #[test]
 fn one_bad_row_rejects_the_whole_file_and_names_the_cell() {
-    let (pool, _dir) = database();
+    let (pool, _database) = database();
     let mut conn = pool.get().expect("connection");
     let csv = format!("{PEOPLE}رضا,کریمی,09121111111,0012345678,1365/01/01\n");
     let report = run(&mut conn, &csv, persian_mapping()).expect("checked");
@@ -145,7 +142,7 @@ fn one_bad_row_rejects_the_whole_file_and_names_the_cell() {
 
 #[test]
 fn the_same_person_twice_in_a_file_is_a_rejected_row() {
-    let (pool, _dir) = database();
+    let (pool, _database) = database();
     let mut conn = pool.get().expect("connection");
     let csv = format!("{PEOPLE}علی,رضایی,09120000000,0012345679,1370/05/12\n");
     let report = run(&mut conn, &csv, persian_mapping()).expect("checked");
@@ -160,7 +157,7 @@ fn the_same_person_twice_in_a_file_is_a_rejected_row() {
 
 #[test]
 fn upsert_updates_the_customer_its_key_matches() {
-    let (pool, _dir) = database();
+    let (pool, _database) = database();
     let mut conn = pool.get().expect("connection");
     run(&mut conn, PEOPLE, persian_mapping()).expect("first import");
     // The national code written with Persian digits still matches the stored one.
@@ -187,7 +184,7 @@ fn upsert_updates_the_customer_its_key_matches() {
 
 #[test]
 fn a_mapping_that_names_a_missing_column_or_field_is_refused_before_any_row() {
-    let (pool, _dir) = database();
+    let (pool, _database) = database();
     let mut conn = pool.get().expect("connection");
     let mut options = persian_mapping();
     let mapping = options.mapping.as_mut().expect("mapping");

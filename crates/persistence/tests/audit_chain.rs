@@ -1,8 +1,6 @@
 //! The audit chain on both backends: an untouched log verifies; editing an event's
 //! changes or deleting an event is reported at the first broken sequence number.
 
-mod common;
-
 use diesel::prelude::*;
 use persistence::audit::{self, Actor, NewAuditEvent};
 use persistence::db::write_transaction;
@@ -34,21 +32,23 @@ fn record_events(conn: &mut DbConnection, count: usize) {
 
 #[test]
 fn an_untouched_chain_is_intact() {
-    for db in common::databases() {
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let mut conn = pool.get().expect("connection");
         let empty = audit::verify(&mut conn).expect("verify");
         assert_eq!((empty.events_checked, empty.first_broken), (0, None));
         record_events(&mut conn, 5);
         let report = audit::verify(&mut conn).expect("verify");
-        assert_eq!(report.events_checked, 5, "{}", db.name);
-        assert_eq!(report.first_broken, None, "{}", db.name);
+        assert_eq!(report.events_checked, 5, "{}", db.backend());
+        assert_eq!(report.first_broken, None, "{}", db.backend());
     }
 }
 
 #[test]
 fn edited_changes_break_the_chain_at_that_event() {
-    for db in common::databases() {
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let mut conn = pool.get().expect("connection");
         record_events(&mut conn, 6);
         diesel::update(audit_events::table.filter(audit_events::seq.eq(4)))
             .set(audit_events::changes.eq(Some(DbJson(
@@ -57,28 +57,29 @@ fn edited_changes_break_the_chain_at_that_event() {
             .execute(&mut conn)
             .expect("tamper");
         let report = audit::verify(&mut conn).expect("verify");
-        assert_eq!(report.events_checked, 3, "{}", db.name);
+        assert_eq!(report.events_checked, 3, "{}", db.backend());
         assert_eq!(
             report.first_broken.map(|(seq, _)| seq),
             Some(4),
             "{}",
-            db.name
+            db.backend()
         );
     }
 }
 
 #[test]
 fn a_deleted_event_breaks_the_chain_at_its_number() {
-    for db in common::databases() {
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let mut conn = pool.get().expect("connection");
         record_events(&mut conn, 6);
         diesel::delete(audit_events::table.filter(audit_events::seq.eq(2)))
             .execute(&mut conn)
             .expect("delete");
         let report = audit::verify(&mut conn).expect("verify");
-        assert_eq!(report.events_checked, 1, "{}", db.name);
+        assert_eq!(report.events_checked, 1, "{}", db.backend());
         let (seq, reason) = report.first_broken.expect("broken");
-        assert_eq!(seq, 2, "{}", db.name);
+        assert_eq!(seq, 2, "{}", db.backend());
         assert!(reason.contains("gap"), "{reason}");
     }
 }

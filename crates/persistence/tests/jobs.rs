@@ -1,8 +1,6 @@
 //! The job queue on both backends: exclusive claims under concurrency, retries with
 //! back-off and the final `failed` state, stale-lock recovery, release and cancel.
 
-mod common;
-
 use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
@@ -43,12 +41,13 @@ fn status_of(pool: &persistence::DbPool, id: Uuid) -> jobs::Job {
 
 #[test]
 fn concurrent_claimers_never_share_a_job() {
-    for db in common::databases() {
-        let ids: HashSet<Uuid> = (0..120).map(|_| enqueue(&db.pool, 3)).collect();
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let ids: HashSet<Uuid> = (0..120).map(|_| enqueue(&pool, 3)).collect();
         let claimers: Vec<_> = (0..4)
             .map(|n| {
                 // Separate pools: separate connections, like separate server processes.
-                let pool = common::pool_for(&db.url, 2);
+                let pool = db.pool_with(2);
                 std::thread::spawn(move || {
                     let worker = format!("claimer-{n}");
                     let mut claimed = Vec::new();
@@ -80,9 +79,9 @@ fn concurrent_claimers_never_share_a_job() {
             all.len(),
             ids.len(),
             "{}: every job claimed exactly once",
-            db.name
+            db.backend()
         );
-        assert_eq!(unique, ids, "{}", db.name);
+        assert_eq!(unique, ids, "{}", db.backend());
     }
 }
 
@@ -95,17 +94,18 @@ fn failure(detail: &str) -> JobFailureRecord<'_> {
 
 #[test]
 fn failed_attempts_retry_at_the_given_time_then_fail_for_good() {
-    for db in common::databases() {
-        let id = enqueue(&db.pool, 2);
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let id = enqueue(&pool, 2);
+        let mut conn = pool.get().expect("connection");
         let claimed = jobs::claim(&mut conn, claim_request("w1", 10, Utc::now())).expect("claim");
         assert_eq!(claimed.len(), 1);
 
         let retry_at = Utc::now() + Duration::minutes(10);
         let status =
             jobs::fail(&mut conn, id, "w1", &failure("boom 1"), Some(retry_at)).expect("fail");
-        assert_eq!(status, Some(JobStatus::Queued), "{}", db.name);
-        let job = status_of(&db.pool, id);
+        assert_eq!(status, Some(JobStatus::Queued), "{}", db.backend());
+        let job = status_of(&pool, id);
         assert_eq!(job.last_error.as_deref(), Some("boom 1"));
         assert_eq!(job.error_code.as_deref(), Some("test_failure"));
         assert!(job.locked_by.is_none());
@@ -129,8 +129,8 @@ fn failed_attempts_retry_at_the_given_time_then_fail_for_good() {
             jobs::fail(&mut conn, id, "w2", &failure("boom 2"), Some(retry_at)).expect("fail"),
             Some(JobStatus::Failed)
         );
-        let job = status_of(&db.pool, id);
-        assert_eq!(job.status, "failed", "{}", db.name);
+        let job = status_of(&pool, id);
+        assert_eq!(job.status, "failed", "{}", db.backend());
         assert_eq!(job.last_error.as_deref(), Some("boom 2"));
         assert!(job.finished_at.is_some());
         assert!(jobs::claim(
@@ -144,29 +144,31 @@ fn failed_attempts_retry_at_the_given_time_then_fail_for_good() {
 
 #[test]
 fn a_permanent_failure_skips_the_remaining_attempts() {
-    for db in common::databases() {
-        let id = enqueue(&db.pool, 5);
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let id = enqueue(&pool, 5);
+        let mut conn = pool.get().expect("connection");
         jobs::claim(&mut conn, claim_request("w1", 1, Utc::now())).expect("claim");
         assert_eq!(
             jobs::fail(&mut conn, id, "w1", &failure("bad payload"), None).expect("fail"),
             Some(JobStatus::Failed)
         );
-        let job = status_of(&db.pool, id);
+        let job = status_of(&pool, id);
         assert_eq!(
             (job.status.as_str(), job.attempts),
             ("failed", 1),
             "{}",
-            db.name
+            db.backend()
         );
     }
 }
 
 #[test]
 fn completion_records_result_and_progress() {
-    for db in common::databases() {
-        let id = enqueue(&db.pool, 1);
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let id = enqueue(&pool, 1);
+        let mut conn = pool.get().expect("connection");
         let unknown_kinds = jobs::ClaimRequest {
             worker: "w0",
             kinds: &["other.kind"],
@@ -185,12 +187,12 @@ fn completion_records_result_and_progress() {
             !jobs::set_progress(&mut conn, id, "w2", 0.5).expect("progress"),
             "foreign lock"
         );
-        assert_eq!(status_of(&db.pool, id).progress, 0.25);
+        assert_eq!(status_of(&pool, id).progress, 0.25);
         assert!(jobs::set_progress(&mut conn, id, "w1", 7.0).expect("progress"));
-        assert_eq!(status_of(&db.pool, id).progress, 1.0, "clamped");
+        assert_eq!(status_of(&pool, id).progress, 1.0, "clamped");
         assert!(jobs::complete(&mut conn, id, "w1", json!({"ok": true})).expect("complete"));
-        let job = status_of(&db.pool, id);
-        assert_eq!(job.status, "succeeded", "{}", db.name);
+        let job = status_of(&pool, id);
+        assert_eq!(job.status, "succeeded", "{}", db.backend());
         assert_eq!(job.result.map(|r| r.0), Some(json!({"ok": true})));
         assert!(!jobs::complete(&mut conn, id, "w1", json!({})).expect("complete twice"));
         let counts = jobs::count_by_status(&mut conn).expect("counts");
@@ -200,10 +202,11 @@ fn completion_records_result_and_progress() {
 
 #[test]
 fn stale_locks_are_recovered_and_the_old_worker_loses_the_job() {
-    for db in common::databases() {
-        let retried = enqueue(&db.pool, 3);
-        let exhausted = enqueue(&db.pool, 1);
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let retried = enqueue(&pool, 3);
+        let exhausted = enqueue(&pool, 1);
+        let mut conn = pool.get().expect("connection");
         assert_eq!(
             jobs::claim(&mut conn, claim_request("lost", 10, Utc::now()))
                 .expect("claim")
@@ -224,14 +227,14 @@ fn stale_locks_are_recovered_and_the_old_worker_loses_the_job() {
                 failed: 1
             },
             "{}",
-            db.name
+            db.backend()
         );
-        let job = status_of(&db.pool, retried);
+        let job = status_of(&pool, retried);
         assert_eq!(job.status, "queued");
         assert!(job.locked_by.is_none() && job.locked_at.is_none());
         assert_eq!(job.last_error.as_deref(), Some(jobs::LOST_WORKER_ERROR));
         assert_eq!(job.error_code.as_deref(), Some(jobs::LOST_WORKER_CODE));
-        assert_eq!(status_of(&db.pool, exhausted).status, "failed");
+        assert_eq!(status_of(&pool, exhausted).status, "failed");
 
         assert!(!jobs::complete(&mut conn, retried, "lost", json!({})).expect("late completion"));
         let reclaimed =
@@ -243,17 +246,18 @@ fn stale_locks_are_recovered_and_the_old_worker_loses_the_job() {
 
 #[test]
 fn release_returns_the_attempt_and_cancel_stops_the_job() {
-    for db in common::databases() {
-        let id = enqueue(&db.pool, 3);
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let id = enqueue(&pool, 3);
+        let mut conn = pool.get().expect("connection");
         jobs::claim(&mut conn, claim_request("w1", 1, Utc::now())).expect("claim");
         assert!(jobs::release(&mut conn, id, "w1").expect("release"));
-        let job = status_of(&db.pool, id);
+        let job = status_of(&pool, id);
         assert_eq!(
             (job.status.as_str(), job.attempts),
             ("queued", 0),
             "{}",
-            db.name
+            db.backend()
         );
 
         jobs::claim(&mut conn, claim_request("w1", 1, Utc::now())).expect("claim");
@@ -265,7 +269,7 @@ fn release_returns_the_attempt_and_cancel_stops_the_job() {
             "worker is told to stop"
         );
         assert!(!jobs::complete(&mut conn, id, "w1", json!({})).expect("complete"));
-        assert_eq!(status_of(&db.pool, id).status, "cancelled");
+        assert_eq!(status_of(&pool, id).status, "cancelled");
         assert!(matches!(
             jobs::cancel(&mut conn, id),
             Err(PersistenceError::Conflict(_))
@@ -305,8 +309,9 @@ fn insert_user(conn: &mut persistence::DbConnection) -> Uuid {
 
 #[test]
 fn listing_is_newest_first_with_a_keyset_cursor() {
-    for db in common::databases() {
-        let mut conn = db.pool.get().expect("connection");
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let mut conn = pool.get().expect("connection");
         let owner = insert_user(&mut conn);
         let other = insert_user(&mut conn);
         let mut mine: Vec<Uuid> = Vec::new();
@@ -328,7 +333,7 @@ fn listing_is_newest_first_with_a_keyset_cursor() {
         let first = jobs::list_created_by(&mut conn, owner, None, 3).expect("first page");
         assert_eq!(first.len(), 4, "limit + 1 rows tell that more follow");
         let first_ids: Vec<Uuid> = first.iter().take(3).map(|job| job.id.0).collect();
-        assert_eq!(first_ids, mine[..3], "{}", db.name);
+        assert_eq!(first_ids, mine[..3], "{}", db.backend());
         let last = &first[2];
         let cursor = jobs::JobCursor {
             created_at: last.created_at.0,
@@ -336,6 +341,6 @@ fn listing_is_newest_first_with_a_keyset_cursor() {
         };
         let second = jobs::list_created_by(&mut conn, owner, Some(cursor), 3).expect("second page");
         let second_ids: Vec<Uuid> = second.iter().map(|job| job.id.0).collect();
-        assert_eq!(second_ids, mine[3..], "{}", db.name);
+        assert_eq!(second_ids, mine[3..], "{}", db.backend());
     }
 }

@@ -1,13 +1,12 @@
 //! Both backends' migrations produce the same schema: the same tables, per table the same
 //! columns with the same nullability, and the same index names.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use persistence::DbConnection;
+use test_databases::{Backend, TestDatabase};
 
 /// table -> column -> nullable
 type Columns = BTreeMap<String, BTreeMap<String, bool>>;
@@ -118,18 +117,18 @@ fn index_names(conn: &mut DbConnection) -> Vec<String> {
 
 #[test]
 fn sqlite_and_postgres_schemas_match() {
-    let Some(server) = common::postgres_url() else {
+    if test_databases::postgres_url().is_none() {
         assert!(
             std::env::var("PEYVAND_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
             "PEYVAND_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
         );
         eprintln!("schema parity needs TEST_DATABASE_URL; skipped");
         return;
-    };
-    let sqlite = common::sqlite();
-    let postgres = common::postgres(&server);
-    let mut sqlite_conn = sqlite.pool.get().expect("sqlite connection");
-    let mut pg_conn = postgres.pool.get().expect("postgres connection");
+    }
+    let sqlite = TestDatabase::new(Backend::Sqlite);
+    let postgres = TestDatabase::new(Backend::Postgres);
+    let mut sqlite_conn = sqlite.pool().get().expect("sqlite connection");
+    let mut pg_conn = postgres.pool().get().expect("postgres connection");
 
     let sqlite_columns = columns(&mut sqlite_conn);
     let pg_columns = columns(&mut pg_conn);
