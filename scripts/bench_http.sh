@@ -10,8 +10,9 @@ CONNECTIONS=${2:-64}
 PG_SERVER=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 
 cargo build --release --bin peyvand --example bare_user_lookup
-BIN=target/release/peyvand
-BARE=target/release/examples/bare_user_lookup
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET_DIR/release/peyvand
+BARE=$TARGET_DIR/release/examples/bare_user_lookup
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
