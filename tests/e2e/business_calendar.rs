@@ -166,3 +166,56 @@ fn the_time_zone_decides_what_today_is() {
         assert_eq!(status, 201, "{created}");
     });
 }
+
+#[test]
+fn only_configurers_change_the_calendar_and_hostile_values_are_refused() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (_, email, password) = app.create_user("sales", None);
+        let sales = app.login(&email, &password).access_token;
+        let (status, _) = send(app, Method::GET, "/api/v1/settings/business", &sales, None);
+        assert_eq!(status, 200, "every signed-in user reads the settings");
+        let (status, problem) =
+            patch_settings(app, &sales, json!({"working_hours": {"friday": []}}));
+        assert_eq!(status, 403, "{problem}");
+        let anonymous = app
+            .client()
+            .get(app.url("/api/v1/settings/business"))
+            .send()
+            .expect("request");
+        assert_eq!(anonymous.status(), 401);
+
+        let many: Vec<Value> = (1..=41)
+            .map(|day| json!({"month": 7, "day": (day % 30) + 1, "name": "x"}))
+            .collect();
+        let (status, problem) = patch_settings(app, &admin, json!({"recurring_holidays": many}));
+        assert_eq!(status, 422, "{problem}");
+        assert!(violations(&problem).contains(&("recurring_holidays".into(), "too_many".into())));
+        let spans: Vec<Value> = (0..7)
+            .map(|hour| json!({"start": format!("0{hour}:00"), "end": format!("0{hour}:30")}))
+            .collect();
+        let (status, problem) =
+            patch_settings(app, &admin, json!({"working_hours": {"sunday": spans}}));
+        assert_eq!(status, 422, "{problem}");
+        assert!(violations(&problem).contains(&("working_hours.sunday".into(), "too_many".into())));
+        for hostile in ["08:00\u{0}", "08\u{7}:00"] {
+            let (status, problem) = patch_settings(
+                app,
+                &admin,
+                json!({"working_hours": {"sunday": [{"start": hostile, "end": "12:00"}]}}),
+            );
+            assert_eq!(status, 422, "{problem}");
+        }
+        let (status, problem) = patch_settings(
+            app,
+            &admin,
+            json!({"recurring_holidays": [{"month": 300, "day": 1, "name": "x"}]}),
+        );
+        assert!((400..500).contains(&status), "{status} {problem}");
+        let (_, after) = send(app, Method::GET, "/api/v1/settings/business", &admin, None);
+        assert_eq!(
+            after["recurring_holidays"].as_array().map(Vec::len),
+            Some(10)
+        );
+    });
+}

@@ -204,7 +204,10 @@ fn admin_patch_with_if_match_and_audit_trail() {
         let events = persistence::audit::list(
             &mut conn,
             &persistence::audit::AuditQuery {
-                resource_id: Some(id.to_string()),
+                filter: persistence::audit::AuditFilter {
+                    resource_id: Some(id.to_string()),
+                    ..Default::default()
+                },
                 limit: 10,
                 ..Default::default()
             },

@@ -90,10 +90,6 @@ fn to_row(
     now: chrono::DateTime<chrono::Utc>,
     version: i64,
 ) -> AppResult<SettingsRow> {
-    let text = |value: serde_json::Value| match value {
-        serde_json::Value::String(text) => Ok(text),
-        other => Err(AppError::Internal(format!("not a text value: {other}"))),
-    };
     Ok(SettingsRow {
         id: 1,
         time_zone: settings.time_zone.clone(),
@@ -103,7 +99,7 @@ fn to_row(
         currency_display: settings.currency_display.as_str().into(),
         updated_at: DbTime(now),
         version,
-        first_day_of_week: text(to_json(&settings.first_day_of_week)?)?,
+        first_day_of_week: settings.first_day_of_week.as_str().into(),
         working_hours: DbJson(to_json(&settings.working_hours)?),
         recurring_holidays: DbJson(to_json(&settings.recurring_holidays)?),
     })

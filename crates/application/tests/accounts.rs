@@ -58,12 +58,11 @@ fn user(conn: &mut DbConnection, admin: &Acting, role: Role, team: Option<Uuid>)
 
 fn audit_actions(conn: &mut DbConnection, user: Uuid) -> Vec<String> {
     let query = persistence::audit::AuditQuery {
-        actor_id: None,
-        resource_type: Some("user".into()),
-        resource_id: Some(user.to_string()),
-        action: None,
-        since: None,
-        until: None,
+        filter: persistence::audit::AuditFilter {
+            resource_type: Some("user".into()),
+            resource_id: Some(user.to_string()),
+            ..Default::default()
+        },
         before_seq: None,
         limit: 100,
     };

@@ -112,14 +112,9 @@ impl WeeklyHours {
         hours
     }
 
-    /// Sets the spans of `day`, sorted; overlapping or touching-in-reverse spans are
-    /// refused (spans that merely touch, 08:00–12:00 and 12:00–16:00, are accepted).
-    pub fn set(&mut self, day: Weekday, mut spans: Vec<WorkingSpan>) -> Result<(), HoursError> {
-        spans.sort();
-        if spans.windows(2).any(|pair| pair[0].end > pair[1].start) {
-            return Err(HoursError::Overlapping);
-        }
-        self.days[day.num_days_from_monday() as usize] = spans;
+    /// Sets the spans of `day` (see [`day_spans`]).
+    pub fn set(&mut self, day: Weekday, spans: Vec<WorkingSpan>) -> Result<(), HoursError> {
+        self.days[day.num_days_from_monday() as usize] = day_spans(spans)?;
         Ok(())
     }
 
@@ -136,6 +131,16 @@ impl WeeklyHours {
     pub fn is_open_some_day(&self) -> bool {
         self.days.iter().any(|spans| !spans.is_empty())
     }
+}
+
+/// One day's spans, sorted; overlapping spans are refused (spans that merely touch,
+/// 08:00–12:00 and 12:00–16:00, are accepted).
+pub fn day_spans(mut spans: Vec<WorkingSpan>) -> Result<Vec<WorkingSpan>, HoursError> {
+    spans.sort();
+    if spans.windows(2).any(|pair| pair[0].end > pair[1].start) {
+        return Err(HoursError::Overlapping);
+    }
+    Ok(spans)
 }
 
 /// A holiday that recurs every year on the same Jalali month and day.

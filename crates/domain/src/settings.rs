@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::business_calendar::{
-    BusinessCalendar, HoursError, JalaliDay, WeeklyHours, WorkingSpan, IRANIAN_SOLAR_HOLIDAYS,
-    MINUTES_PER_DAY,
+    day_spans, BusinessCalendar, HoursError, JalaliDay, WeeklyHours, WorkingSpan,
+    IRANIAN_SOLAR_HOLIDAYS, MINUTES_PER_DAY,
 };
 use crate::calendar::LocalCalendar;
 use crate::validation::{FieldViolation, Violations};
@@ -35,6 +35,21 @@ pub enum WeekDay {
     Wednesday,
     Thursday,
     Friday,
+}
+
+impl WeekDay {
+    /// The name as clients send it and as it is stored, e.g. `saturday`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WeekDay::Saturday => "saturday",
+            WeekDay::Sunday => "sunday",
+            WeekDay::Monday => "monday",
+            WeekDay::Tuesday => "tuesday",
+            WeekDay::Wednesday => "wednesday",
+            WeekDay::Thursday => "thursday",
+            WeekDay::Friday => "friday",
+        }
+    }
 }
 
 impl From<WeekDay> for Weekday {
@@ -129,15 +144,15 @@ impl WorkingHours {
         ]
     }
 
-    fn days_mut(&mut self) -> [(&'static str, &mut Vec<OpeningHours>); 7] {
+    fn days_mut(&mut self) -> [(WeekDay, &mut Vec<OpeningHours>); 7] {
         [
-            ("saturday", &mut self.saturday),
-            ("sunday", &mut self.sunday),
-            ("monday", &mut self.monday),
-            ("tuesday", &mut self.tuesday),
-            ("wednesday", &mut self.wednesday),
-            ("thursday", &mut self.thursday),
-            ("friday", &mut self.friday),
+            (WeekDay::Saturday, &mut self.saturday),
+            (WeekDay::Sunday, &mut self.sunday),
+            (WeekDay::Monday, &mut self.monday),
+            (WeekDay::Tuesday, &mut self.tuesday),
+            (WeekDay::Wednesday, &mut self.wednesday),
+            (WeekDay::Thursday, &mut self.thursday),
+            (WeekDay::Friday, &mut self.friday),
         ]
     }
 }
@@ -246,7 +261,7 @@ impl BusinessSettings {
             v.push("weekend_days", "too_many", "at most three weekend days");
         }
         for (day, spans) in self.working_hours.days_mut() {
-            check_day_hours(&mut v, day, spans);
+            check_day_hours(&mut v, day.as_str(), spans);
         }
         if self
             .weekly_hours()
@@ -389,7 +404,7 @@ fn check_day_hours(v: &mut Violations, day: &str, spans: &mut [OpeningHours]) {
         }
     }
     spans.sort_by(|a, b| a.start.cmp(&b.start));
-    if let Err(HoursError::Overlapping) = WeeklyHours::closed().set(Weekday::Sat, parsed) {
+    if let Err(HoursError::Overlapping) = day_spans(parsed) {
         v.push(
             format!("working_hours.{day}"),
             "overlapping",

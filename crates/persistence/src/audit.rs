@@ -295,15 +295,25 @@ pub fn redact_changes(
     Ok(redacted)
 }
 
-/// Filters of the audit-log listing; `before_seq` is the keyset cursor (newest first).
+/// Which events the audit-log listing shows; every condition is optional, combined
+/// with AND.
 #[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
+pub struct AuditFilter {
+    /// Events by this user (directly or through one of their API keys).
     pub actor_id: Option<Uuid>,
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
     pub action: Option<String>,
+    /// At or after this instant.
     pub since: Option<DateTime<Utc>>,
+    /// Before this instant.
     pub until: Option<DateTime<Utc>>,
+}
+
+/// A page of the audit-log listing; `before_seq` is the keyset cursor (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub filter: AuditFilter,
     pub before_seq: Option<i64>,
     pub limit: i64,
 }
@@ -316,22 +326,23 @@ pub fn list(
     let mut select = audit_events::table
         .select(AuditEvent::as_select())
         .into_boxed();
-    if let Some(actor_id) = query.actor_id {
+    let filter = &query.filter;
+    if let Some(actor_id) = filter.actor_id {
         select = select.filter(audit_events::actor_id.eq(DbUuid(actor_id)));
     }
-    if let Some(resource_type) = &query.resource_type {
+    if let Some(resource_type) = &filter.resource_type {
         select = select.filter(audit_events::resource_type.eq(resource_type.clone()));
     }
-    if let Some(resource_id) = &query.resource_id {
+    if let Some(resource_id) = &filter.resource_id {
         select = select.filter(audit_events::resource_id.eq(resource_id.clone()));
     }
-    if let Some(action) = &query.action {
+    if let Some(action) = &filter.action {
         select = select.filter(audit_events::action.eq(action.clone()));
     }
-    if let Some(since) = query.since {
+    if let Some(since) = filter.since {
         select = select.filter(audit_events::occurred_at.ge(DbTime(since)));
     }
-    if let Some(until) = query.until {
+    if let Some(until) = filter.until {
         select = select.filter(audit_events::occurred_at.lt(DbTime(until)));
     }
     if let Some(before) = query.before_seq {

@@ -2,9 +2,9 @@
 //! filtered, and single events. Verifying its hash chain is a job
 //! (`jobs::queue::audit_verification`).
 
-use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::validation::Violations;
+pub use persistence::audit::AuditFilter;
 use persistence::audit::{AuditEvent, AuditQuery};
 use persistence::db::DbConnection;
 use serde_json::{json, Value};
@@ -20,46 +20,31 @@ pub const ORDER: &str = "seq:desc";
 /// Longest accepted text filter; real values are short identifiers.
 const MAX_FILTER_CHARS: usize = 200;
 
-/// Which events a listing shows; every condition is optional, combined with AND.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    /// Events by this user (directly or through one of their API keys).
-    pub actor_id: Option<Uuid>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-    pub action: Option<String>,
-    /// At or after this instant.
-    pub since: Option<DateTime<Utc>>,
-    /// Before this instant.
-    pub until: Option<DateTime<Utc>>,
-}
-
-impl AuditFilter {
-    fn check(&self) -> AppResult<()> {
-        let mut violations = Violations::default();
-        for (field, value) in [
-            ("resource_type", &self.resource_type),
-            ("resource_id", &self.resource_id),
-            ("action", &self.action),
-        ] {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.chars().count() > MAX_FILTER_CHARS)
-            {
-                violations.push(
-                    field,
-                    "too_long",
-                    format!("must be at most {MAX_FILTER_CHARS} characters"),
-                );
-            }
+/// Refuses filters no event can match or that are too long to be real values.
+fn check(filter: &AuditFilter) -> AppResult<()> {
+    let mut violations = Violations::default();
+    for (field, value) in [
+        ("resource_type", &filter.resource_type),
+        ("resource_id", &filter.resource_id),
+        ("action", &filter.action),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > MAX_FILTER_CHARS)
+        {
+            violations.push(
+                field,
+                "too_long",
+                format!("must be at most {MAX_FILTER_CHARS} characters"),
+            );
         }
-        if let (Some(since), Some(until)) = (self.since, self.until) {
-            if since >= until {
-                violations.push("until", "out_of_range", "must be after `since`");
-            }
-        }
-        violations.into_result().map_err(AppError::Invalid)
     }
+    if let (Some(since), Some(until)) = (filter.since, filter.until) {
+        if since >= until {
+            violations.push("until", "out_of_range", "must be after `since`");
+        }
+    }
+    violations.into_result().map_err(AppError::Invalid)
 }
 
 /// The cursor after `event` in [`ORDER`].
@@ -77,19 +62,14 @@ pub fn list(
     limit: i64,
 ) -> AppResult<Vec<AuditEvent>> {
     acting.require(Permission::AuditRead)?;
-    filter.check()?;
+    check(&filter)?;
     let before_seq = cursor
         .map(|cursor| cursor.keyset(ORDER))
         .transpose()?
         .map(|keyset| seq_of(&keyset.values))
         .transpose()?;
     let query = AuditQuery {
-        actor_id: filter.actor_id,
-        resource_type: filter.resource_type,
-        resource_id: filter.resource_id,
-        action: filter.action,
-        since: filter.since,
-        until: filter.until,
+        filter,
         before_seq,
         limit,
     };

@@ -226,8 +226,11 @@ pub fn personal_data(
         let events = persistence::audit::list(
             conn,
             &persistence::audit::AuditQuery {
-                resource_type: Some("customer".into()),
-                resource_id: Some(id.to_string()),
+                filter: persistence::audit::AuditFilter {
+                    resource_type: Some("customer".into()),
+                    resource_id: Some(id.to_string()),
+                    ..Default::default()
+                },
                 limit: 10_000,
                 ..Default::default()
             },
