@@ -1,7 +1,9 @@
 //! Merging duplicate customers and undoing merges (D-2): what moves, what a dry run
 //! leaves alone, what an undo restores, when an undo is refused, and who may merge.
 
-use e2e::support::{create_customer, for_each_backend, id_of, insert_tag, person, send, TestApp};
+use e2e::support::{
+    create_customer, for_each_backend, id_of, insert_tag, merge_patch, person, send, TestApp,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -479,5 +481,180 @@ fn merging_needs_records_delete_and_every_customer_visible() {
         assert_eq!(send(app, Method::GET, &record, &manager, None).0, 404);
         assert_eq!(undo(app, &manager, merge_id).0, 404);
         assert_eq!(send(app, Method::GET, &record, &admin, None).0, 200);
+    });
+}
+
+fn delete_customer(app: &TestApp, token: &str, id: &str) {
+    let (status, body) = send(
+        app,
+        Method::DELETE,
+        &format!("/api/v1/customers/{id}"),
+        token,
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+}
+
+/// Merges `loser` into `winner` (taking the fields named in `choices` from the loser);
+/// returns the merge id.
+fn merged(app: &TestApp, token: &str, winner: &str, loser: &str, choices: Value) -> String {
+    let (status, body) = merge(
+        app,
+        token,
+        json!({"winner_id": winner, "loser_ids": [loser], "field_choices": choices}),
+    );
+    assert_eq!(status, 201, "{body}");
+    body["merge"]["id"].as_str().unwrap().to_string()
+}
+
+/// Asserts a 409 of an undo whose detail names `mentions`, and that the undo wrote
+/// nothing: the loser is still merged and the merge still in effect.
+fn assert_undo_refused(app: &TestApp, token: &str, merge_id: &str, loser: &str, mentions: &str) {
+    let (status, problem) = undo(app, token, merge_id);
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "conflict", "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(mentions), "{mentions} in {problem}");
+    let record = get(app, &format!("/api/v1/customers/merges/{merge_id}"), token);
+    assert_eq!(record["undone_at"], Value::Null);
+    let loser = get(app, &format!("/api/v1/customers/{loser}"), token);
+    assert_eq!(loser["merged_into_id"], record["winner_id"]);
+}
+
+#[test]
+fn undo_restores_the_personnel_links_whose_customers_are_left() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let winner = id_of(&create_customer(
+            app,
+            &admin,
+            person("سارا", "احمدی", "09123000001", "s1@x.ir"),
+        ));
+        let loser = id_of(&create_customer(
+            app,
+            &admin,
+            person("سارا", "احمدی", "09123000001", "s2@x.ir"),
+        ));
+        let shared = id_of(&create_customer(
+            app,
+            &admin,
+            organization("شرکت البرز", "info@alborz.ir"),
+        ));
+        let pars = id_of(&create_customer(
+            app,
+            &admin,
+            organization("شرکت پارس", "info@pars.ir"),
+        ));
+        let pars_twin = id_of(&create_customer(
+            app,
+            &admin,
+            organization("شركت پارس", "office@pars.ir"),
+        ));
+        link(app, &admin, &shared, &loser, "مشاور");
+        link(app, &admin, &shared, &winner, "مدیرعامل");
+        link(app, &admin, &pars, &loser, "مدیر خرید");
+        // The loser's link at the shared organization is removed, the one at Pars moves.
+        let merge_id = merged(app, &admin, &winner, &loser, json!({}));
+        // Since: the shared organization is deleted, and Pars is merged into its twin
+        // (taking the moved link along) and then deleted.
+        delete_customer(app, &admin, &shared);
+        merged(app, &admin, &pars_twin, &pars, json!({}));
+        assert_eq!(
+            links(app, &admin, &winner),
+            vec![(pars_twin.clone(), winner.clone(), "مدیر خرید".to_string())]
+        );
+        delete_customer(app, &admin, &pars);
+
+        let (status, undone) = undo(app, &admin, &merge_id);
+        assert_eq!(status, 200, "{undone}");
+        // The removed link went with the deleted organization; the moved one goes back
+        // to the loser at the organization it is listed at now.
+        assert_eq!(
+            links(app, &admin, &loser),
+            vec![(pars_twin.clone(), loser.clone(), "مدیر خرید".to_string())]
+        );
+        assert!(links(app, &admin, &winner).is_empty());
+        assert_eq!(
+            get(app, &format!("/api/v1/customers/{loser}"), &admin)["merged_into_id"],
+            Value::Null
+        );
+    });
+}
+
+#[test]
+fn undo_refuses_what_clashes_with_later_writes_and_writes_nothing() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let customer = |code: &str, email: &str| {
+            let mut body = person("نیما", "رحیمی", "09124000001", email);
+            body["code"] = json!(code);
+            id_of(&create_customer(app, &admin, body))
+        };
+
+        // The code the loser released went to a new customer after the winner let go of it.
+        let (winner, loser) = (customer("W-1", "w1@x.ir"), customer("L-1", "l1@x.ir"));
+        let merge_id = merged(app, &admin, &winner, &loser, json!({"code": loser}));
+        let path = format!("/api/v1/customers/{winner}");
+        let (status, body) = merge_patch(app, &path, &admin, &json!({"code": "W-2"}));
+        assert_eq!(status, 200, "{body}");
+        let taker = customer("L-1", "t1@x.ir");
+        assert_undo_refused(app, &admin, &merge_id, &loser, "L-1");
+        assert_eq!(get(app, &path, &admin)["code"], "W-2");
+        delete_customer(app, &admin, &taker);
+        assert_eq!(undo(app, &admin, &merge_id).0, 200);
+        assert_eq!(
+            get(app, &format!("/api/v1/customers/{loser}"), &admin)["code"],
+            "L-1"
+        );
+
+        // The winner's own earlier code went to a new customer.
+        let (winner, loser) = (customer("W-3", "w3@x.ir"), customer("L-3", "l3@x.ir"));
+        let merge_id = merged(app, &admin, &winner, &loser, json!({"code": loser}));
+        customer("W-3", "t3@x.ir");
+        assert_undo_refused(app, &admin, &merge_id, &loser, "W-3");
+        assert_eq!(
+            get(app, &format!("/api/v1/customers/{winner}"), &admin)["code"],
+            "L-3"
+        );
+
+        // The loser was listed again where its moved link now lists the winner.
+        let (winner, loser) = (customer("W-4", "w4@x.ir"), customer("L-4", "l4@x.ir"));
+        let org = id_of(&create_customer(
+            app,
+            &admin,
+            organization("شرکت کوثر", "info@kowsar.ir"),
+        ));
+        link(app, &admin, &org, &loser, "حسابدار");
+        let merge_id = merged(app, &admin, &winner, &loser, json!({}));
+        link(app, &admin, &org, &loser, "حسابدار ارشد");
+        assert_undo_refused(app, &admin, &merge_id, &loser, &org);
+        assert_eq!(
+            links(app, &admin, &winner),
+            vec![(org.clone(), winner.clone(), "حسابدار".to_string())]
+        );
+
+        // A select option the winner's earlier value used was withdrawn.
+        let response = app
+            .authed(Method::POST, "/api/v1/custom-fields", &admin)
+            .json(&json!({"key": "branch", "label": "شعبه", "kind": "select", "options": ["Vanak", "Tajrish"]}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let field = id_of(&response.json::<Value>().unwrap());
+        let mut body = person("رضا", "موسوی", "09125000001", "r1@x.ir");
+        body["custom_fields"] = json!({"branch": "Vanak"});
+        let winner = id_of(&create_customer(app, &admin, body));
+        let mut body = person("رضا", "موسوی", "09125000001", "r2@x.ir");
+        body["custom_fields"] = json!({"branch": "Tajrish"});
+        let loser = id_of(&create_customer(app, &admin, body));
+        let merge_id = merged(app, &admin, &winner, &loser, json!({}));
+        let (status, body) = merge_patch(
+            app,
+            &format!("/api/v1/custom-fields/{field}"),
+            &admin,
+            &json!({"options": ["Tajrish"]}),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_undo_refused(app, &admin, &merge_id, &loser, "custom_fields.branch");
     });
 }

@@ -42,6 +42,25 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[PersonnelRow]) -> Result<(),
     Ok(())
 }
 
+/// The links among `ids` that still exist, in no particular order.
+pub fn find_many(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+) -> Result<Vec<PersonnelRow>, PersistenceError> {
+    let mut found = Vec::new();
+    // Well under SQLite's bound-value limit per statement.
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        found.extend(
+            personnel::table
+                .filter(personnel::id.eq_any(chunk))
+                .select(PersonnelRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
 pub fn find(
     conn: &mut DbConnection,
     organization: Uuid,

@@ -12,7 +12,10 @@
 //! or deleted since. Edits made to the winner after the merge do not block an undo and
 //! are kept: fields still holding what the merge wrote get their earlier value back,
 //! fields changed since keep their current value. Rows created on the winner after the
-//! merge (new notes, links) stay with the winner.
+//! merge (new notes, links) stay with the winner. Personnel links are restored as far as
+//! their customers still exist (see `restore_personnel`); an undo is also refused when
+//! what it would restore clashes with what was written since: a code another customer
+//! has taken, a link made again, or an earlier document that breaks rules changed since.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -381,9 +384,33 @@ pub fn undo(
         Author::Stored,
         today,
         &definitions,
-    )?;
+    )
+    .map_err(|err| match err {
+        // The caller sent no document: a rule the earlier one breaks now (a select
+        // option removed since, say) is a state that blocks the undo, not bad input.
+        AppError::Invalid(violations) => conflict(format!(
+            "the surviving customer as it was before the merge breaks rules in force now \
+             ({}); change those fields first",
+            violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        other => other,
+    })?;
     // The winner first, so that codes it took over are free for their losers again.
-    let winner_after = update(conn, acting, winner, &restored, "customer.merge.undo")?;
+    let winner_after = update(conn, acting, winner, &restored, "customer.merge.undo").map_err(
+        |err| match err {
+            // Codes are unique, and the winner's earlier one was free for others since.
+            AppError::Conflict(_) => conflict(format!(
+                "the surviving customer's code {} from before the merge belongs to another \
+                 customer now",
+                restored.input.code.as_deref().unwrap_or_default()
+            )),
+            other => other,
+        },
+    )?;
     let moved = &data.moved;
     for loser in losers {
         let from = loser.row.id.0;
@@ -402,25 +429,7 @@ pub fn undo(
         )?;
         persistence::consents::move_events(conn, &ids_from(&moved.consent_events), from)?;
     }
-    for link in &moved.personnel {
-        persistence::personnel::relink(conn, link.id, link.organization_id, link.person_id)?;
-    }
-    let recreated: Vec<PersonnelRow> = data
-        .removed_personnel
-        .iter()
-        .map(|link| PersonnelRow {
-            id: DbUuid(link.id),
-            customer_id: DbUuid(link.organization_id),
-            person_id: DbUuid(link.person_id),
-            role: link.role.clone(),
-            unit: link.unit.clone(),
-            is_primary_contact: link.is_primary_contact,
-            created_at: DbTime(link.created_at),
-            updated_at: DbTime(link.updated_at),
-            version: link.version,
-        })
-        .collect();
-    persistence::personnel::insert_many(conn, &recreated)?;
+    restore_personnel(conn, &moved.personnel, &data.removed_personnel)?;
     persistence::consents::rebuild_current(conn, winner_id)?;
     for loser in losers {
         let id = loser.row.id.0;
@@ -431,7 +440,16 @@ pub fn undo(
             .find(|released| released.customer_id == id)
             .map(|released| released.code.as_str())
             .or(loser.row.code.as_deref());
-        merges::set_merged_into(conn, id, loser.row.version, None, code)?;
+        merges::set_merged_into(conn, id, loser.row.version, None, code).map_err(|err| {
+            match err {
+                // Codes are unique, and one the loser released was free for others since.
+                PersistenceError::Conflict(_) => conflict(format!(
+                    "customer {id} cannot take back its code {}: another customer has it now",
+                    code.unwrap_or_default()
+                )),
+                other => other.into(),
+            }
+        })?;
         audit_loser(
             conn,
             acting,
@@ -448,6 +466,79 @@ pub fn undo(
     let mut row = merge.clone();
     row.undone_at = Some(DbTime(undone_at));
     Ok((row, winner_after))
+}
+
+/// Gives the losers their personnel links back: moved ones are pointed at their loser
+/// again, removed ones are recreated.
+///
+/// A moved link keeps the other end it has now: a later merge of that customer may have
+/// moved it (and an undo of that merge moves it back), and the customer it named at this
+/// merge may have been deleted since. A link removed since stays removed. A removed link
+/// comes back only while both its customers exist: deleting a customer deletes its links,
+/// and this one would have gone with it had the merge not removed it. A link that would
+/// duplicate one made since refuses the undo (409).
+fn restore_personnel(
+    conn: &mut DbConnection,
+    moved: &[MovedLink],
+    removed: &[RemovedLink],
+) -> AppResult<()> {
+    let ids: Vec<Uuid> = moved.iter().map(|link| link.id).collect();
+    let current = persistence::personnel::find_many(conn, &ids)?;
+    for link in moved {
+        let Some(now) = current.iter().find(|row| row.id.0 == link.id) else {
+            continue;
+        };
+        let loser = link.from_customer_id;
+        let organization = if link.organization_id == loser {
+            loser
+        } else {
+            now.customer_id.0
+        };
+        let person = if link.person_id == loser {
+            loser
+        } else {
+            now.person_id.0
+        };
+        persistence::personnel::relink(conn, link.id, organization, person)
+            .map_err(|err| listed_again(err, organization, person))?;
+    }
+    let ends: Vec<Uuid> = removed
+        .iter()
+        .flat_map(|link| [link.organization_id, link.person_id])
+        .collect();
+    let existing: HashSet<Uuid> = persistence::customers::existing_ids(conn, &ends)?
+        .into_iter()
+        .collect();
+    for link in removed {
+        if !existing.contains(&link.organization_id) || !existing.contains(&link.person_id) {
+            continue;
+        }
+        let row = PersonnelRow {
+            id: DbUuid(link.id),
+            customer_id: DbUuid(link.organization_id),
+            person_id: DbUuid(link.person_id),
+            role: link.role.clone(),
+            unit: link.unit.clone(),
+            is_primary_contact: link.is_primary_contact,
+            created_at: DbTime(link.created_at),
+            updated_at: DbTime(link.updated_at),
+            version: link.version,
+        };
+        persistence::personnel::insert(conn, &row)
+            .map_err(|err| listed_again(err, link.organization_id, link.person_id))?;
+    }
+    Ok(())
+}
+
+/// A personnel link an undo would restore that duplicates one made since the merge.
+fn listed_again(err: PersistenceError, organization: Uuid, person: Uuid) -> AppError {
+    match err {
+        PersistenceError::Conflict(_) => conflict(format!(
+            "customer {person} was listed at organization {organization} again since the \
+             merge; remove that link first"
+        )),
+        other => other.into(),
+    }
 }
 
 /// `input` without references to what was deleted since it was written (tags, groups,

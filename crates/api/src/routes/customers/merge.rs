@@ -271,7 +271,8 @@ pub async fn get_customer_merge(
 ///
 /// Restores the winner's document (fields edited since the merge keep their current value),
 /// moves every moved row back to its customer, recreates dropped personnel links and brings
-/// the losers back into lists and searches, in one transaction.
+/// the losers back into lists and searches, in one transaction. A personnel link whose
+/// organization or person was deleted since is not restored.
 ///
 /// Needs `records:delete` (admins and managers); every customer involved must be within the
 /// caller's record visibility (404 `not_found` otherwise). Audited as
@@ -279,7 +280,10 @@ pub async fn get_customer_merge(
 ///
 /// Problems: 409 `conflict` when the merge was already undone, the winner was erased or
 /// merged into another customer since, a later merge into the winner is still in effect
-/// (undo that first), or a loser was erased or deleted since.
+/// (undo that first), or a loser was erased or deleted since; and when what the undo would
+/// restore clashes with what was written since: a code another customer holds now, a
+/// personnel link made again, or an earlier value that breaks a rule changed since (a
+/// select option withdrawn, say).
 #[utoipa::path(
     tag = "customers",
     operation_id = "undo_customer_merge",
