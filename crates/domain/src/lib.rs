@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authz;
 pub mod business_calendar;
 pub mod calendar;
+pub mod commerce;
 pub mod customers;
 pub mod filter;
 pub mod iran;

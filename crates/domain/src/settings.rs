@@ -211,7 +211,7 @@ pub struct BusinessSettings {
     pub holidays: Vec<Holiday>,
     /// Holidays on the same Jalali day every year.
     pub recurring_holidays: Vec<RecurringHoliday>,
-    /// ISO 4217 code.
+    /// ISO 4217 code; orders are taken in it. It cannot change once an order exists.
     pub default_currency: String,
     pub currency_display: CurrencyDisplay,
     /// When the settings were last changed (absent while the defaults apply).
@@ -312,7 +312,7 @@ impl BusinessSettings {
         self.recurring_holidays
             .dedup_by_key(|holiday| (holiday.month, holiday.day));
         let currency = self.default_currency.trim().to_uppercase();
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        if iso_currency::Currency::from_code(&currency).is_none() {
             v.push(
                 "default_currency",
                 "invalid_format",

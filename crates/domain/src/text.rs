@@ -131,6 +131,53 @@ impl Violations {
             None => true,
         }
     }
+
+    /// One-line text in its stored form: inner whitespace collapsed, blank made `None`,
+    /// longer than `max` characters reported. A line break, tab or bidi control is
+    /// reported rather than collapsed away, so what was sent is what is stored.
+    pub fn tidy_line(&mut self, field: &str, value: &mut Option<String>, max: usize) {
+        if let Some(text) = value.take() {
+            if !self.check_text(field, &text, TextKind::SingleLine) {
+                *value = Some(text);
+                return;
+            }
+            let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if collapsed.is_empty() {
+                return;
+            }
+            if collapsed.chars().count() > max {
+                self.push(
+                    field,
+                    "too_long",
+                    format!("must be at most {max} characters"),
+                );
+            }
+            *value = Some(collapsed);
+        }
+    }
+
+    /// Free text (notes, reasons) in its stored form: trimmed, blank made `None`,
+    /// longer than `max` characters reported, forbidden characters reported.
+    pub fn tidy_text(&mut self, field: &str, value: &mut Option<String>, max: usize) {
+        if let Some(text) = value.take() {
+            if !self.check_text(field, &text, TextKind::MultiLine) {
+                *value = Some(text);
+                return;
+            }
+            let trimmed = text.trim();
+            if trimmed.is_empty() {
+                return;
+            }
+            if trimmed.chars().count() > max {
+                self.push(
+                    field,
+                    "too_long",
+                    format!("must be at most {max} characters"),
+                );
+            }
+            *value = Some(trimmed.to_string());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,9 @@ pub struct Job {
     pub finished_at: Option<DbTime>,
     /// Stable code of the latest failure, e.g. `storage_error`, `validation_failed`.
     pub error_code: Option<String>,
+    /// For one occurrence of a scheduled job (e.g. `lifecycle_churn_check:2026-12-04`):
+    /// unique, so every process that schedules it agrees on one row.
+    pub occurrence_key: Option<String>,
 }
 
 impl Job {
@@ -139,11 +142,55 @@ pub fn enqueue(conn: &mut DbConnection, new: NewJob<'_>) -> Result<Job, Persiste
         updated_at: now,
         finished_at: None,
         error_code: None,
+        occurrence_key: None,
     };
     diesel::insert_into(jobs::table)
         .values(&row)
         .execute(conn)?;
     Ok(row)
+}
+
+/// Queues the occurrence `key` of a scheduled job unless it is queued (or ran)
+/// already; answers whether this call queued it. Any number of processes may call it
+/// for the same occurrence: the unique key leaves one row, and the claim's row lock
+/// lets one of them run it.
+pub fn schedule(
+    conn: &mut DbConnection,
+    new: NewJob<'_>,
+    key: &str,
+) -> Result<bool, PersistenceError> {
+    let now = DbTime(crate::now());
+    let row = Job {
+        id: DbUuid(Uuid::now_v7()),
+        kind: new.kind.to_string(),
+        payload: DbJson(new.payload),
+        status: JobStatus::Queued.as_str().to_string(),
+        progress: 0.0,
+        attempts: 0,
+        max_attempts: new.max_attempts.max(1),
+        run_at: DbTime(new.run_at),
+        locked_by: None,
+        locked_at: None,
+        result: None,
+        last_error: None,
+        created_by: new.created_by.map(DbUuid),
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+        error_code: None,
+        occurrence_key: Some(key.to_string()),
+    };
+    let inserted = match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(jobs::table)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(jobs::table)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .execute(sqlite)?,
+    };
+    Ok(inserted == 1)
 }
 
 pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<Job>, PersistenceError> {

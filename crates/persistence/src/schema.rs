@@ -92,6 +92,7 @@ diesel::table! {
         updated_at -> UtcTimestamp,
         finished_at -> Nullable<UtcTimestamp>,
         error_code -> Nullable<Text>,
+        occurrence_key -> Nullable<Text>,
     }
 }
 
@@ -235,6 +236,10 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        order_count -> BigInt,
+        revenue -> BigInt,
+        first_order_at -> Nullable<UtcTimestamp>,
+        last_order_at -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -469,6 +474,127 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    product_categories (id) {
+        id -> Uuid,
+        name -> Text,
+        name_key -> Text,
+        parent_id -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    products (id) {
+        id -> Uuid,
+        sku -> Text,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        description -> Nullable<Text>,
+        category_id -> Nullable<Uuid>,
+        unit_price -> BigInt,
+        unit_cost -> Nullable<BigInt>,
+        currency -> Text,
+        active -> Bool,
+        search_text -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    orders (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        placed_at -> UtcTimestamp,
+        status -> Text,
+        channel -> Nullable<Text>,
+        campaign -> Nullable<Text>,
+        source -> Nullable<Text>,
+        external_reference -> Nullable<Text>,
+        currency -> Text,
+        subtotal -> BigInt,
+        discount_total -> BigInt,
+        total -> BigInt,
+        refunded_total -> BigInt,
+        notes -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    order_lines (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        position -> Integer,
+        product_id -> Uuid,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        unit_cost -> Nullable<BigInt>,
+        discount -> BigInt,
+        total -> BigInt,
+        returned_quantity -> BigInt,
+        refunded -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{UtcTimestamp, Uuid};
+
+    order_returns (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        reason -> Text,
+        refund_total -> BigInt,
+        returned_at -> UtcTimestamp,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    order_return_lines (return_id, order_line_id) {
+        return_id -> Uuid,
+        order_line_id -> Uuid,
+        quantity -> BigInt,
+        refund -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, UtcTimestamp};
+
+    lifecycle_rules (id) {
+        id -> Integer,
+        rules -> Jsonb,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -483,6 +609,13 @@ diesel::joinable!(owner_changes -> customers (customer_id));
 diesel::joinable!(consent_events -> customers (customer_id));
 diesel::joinable!(customer_consents -> customers (customer_id));
 diesel::joinable!(customer_labels -> labels (label_id));
+diesel::joinable!(products -> product_categories (category_id));
+diesel::joinable!(orders -> customers (customer_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_lines -> products (product_id));
+diesel::joinable!(order_returns -> orders (order_id));
+diesel::joinable!(order_return_lines -> order_returns (return_id));
+diesel::joinable!(order_return_lines -> order_lines (order_line_id));
 diesel::joinable!(stored_file_chunks -> stored_files (file_id));
 diesel::joinable!(stored_file_customers -> stored_files (file_id));
 
@@ -514,4 +647,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     stored_file_chunks,
     stored_file_customers,
     login_throttles,
+    product_categories,
+    products,
+    orders,
+    order_lines,
+    order_returns,
+    order_return_lines,
+    lifecycle_rules,
 );

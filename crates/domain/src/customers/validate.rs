@@ -69,7 +69,7 @@ pub fn validate_customer(
         ("national_id", &mut input.national_id, MAX_CODE_CHARS),
     ];
     for (field, value, max) in texts {
-        tidy(field, value, max, &mut v);
+        v.tidy_line(field, value, max);
     }
     check_kind_fields(&input, &mut v);
     if let Some(code) = input.code.as_mut() {
@@ -125,30 +125,6 @@ pub fn validate_customer(
     dedup_ids("tag_ids", &mut input.tag_ids, &mut v);
     dedup_ids("group_ids", &mut input.group_ids, &mut v);
     v.into_result().map(|()| input)
-}
-
-/// Trims and collapses inner whitespace; empty becomes `None`; too long is reported.
-/// Every such field is single-line: a line break, tab or bidi control in the input is
-/// reported rather than collapsed away, so what was sent is what is stored.
-fn tidy(field: &str, value: &mut Option<String>, max: usize, v: &mut Violations) {
-    if let Some(text) = value.take() {
-        if !v.check_text(field, &text, TextKind::SingleLine) {
-            *value = Some(text);
-            return;
-        }
-        let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if collapsed.is_empty() {
-            return;
-        }
-        if collapsed.chars().count() > max {
-            v.push(
-                field,
-                "too_long",
-                format!("must be at most {max} characters"),
-            );
-        }
-        *value = Some(collapsed);
-    }
 }
 
 fn check_kind_fields(input: &CustomerInput, v: &mut Violations) {
@@ -268,7 +244,7 @@ fn normalize_website(raw: &str) -> Option<String> {
 }
 
 fn check_label(field: String, label: &mut Option<String>, v: &mut Violations) {
-    tidy(&field, label, MAX_LABEL_CHARS, v);
+    v.tidy_line(&field, label, MAX_LABEL_CHARS);
 }
 
 /// Makes exactly one entry primary: the first marked one (more than one marked is an
@@ -388,35 +364,30 @@ fn normalize_addresses(input: &mut CustomerInput, v: &mut Violations) {
     too_many("addresses", input.addresses.len(), v);
     for (i, address) in input.addresses.iter_mut().enumerate() {
         check_label(format!("addresses[{i}].label"), &mut address.label, v);
-        tidy(
+        v.tidy_line(
             &format!("addresses[{i}].province"),
             &mut address.province,
             MAX_NAME_CHARS,
-            v,
         );
-        tidy(
+        v.tidy_line(
             &format!("addresses[{i}].city"),
             &mut address.city,
             MAX_NAME_CHARS,
-            v,
         );
-        tidy(
+        v.tidy_line(
             &format!("addresses[{i}].line"),
             &mut address.line,
             MAX_ADDRESS_CHARS,
-            v,
         );
-        tidy(
+        v.tidy_line(
             &format!("addresses[{i}].po_box"),
             &mut address.po_box,
             MAX_CODE_CHARS,
-            v,
         );
-        tidy(
+        v.tidy_line(
             &format!("addresses[{i}].postal_code"),
             &mut address.postal_code,
             MAX_CODE_CHARS,
-            v,
         );
         if let Some(raw) = address.postal_code.take() {
             match iran::validate_postal_code(&raw) {

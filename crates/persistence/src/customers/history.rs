@@ -109,3 +109,25 @@ pub fn touch(conn: &mut DbConnection, ids: &[Uuid]) -> Result<(), PersistenceErr
     }
     Ok(())
 }
+
+/// Moves customers to `stage` outside a whole-record write (the lifecycle rules),
+/// bumping their versions so their ETags change. The caller records the transitions.
+pub fn set_stage(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    stage: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), PersistenceError> {
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        diesel::update(customers::table.filter(customers::id.eq_any(chunk)))
+            .set((
+                customers::lifecycle_stage.eq(stage),
+                customers::lifecycle_changed_at.eq(DbTime(at)),
+                customers::version.eq(customers::version + 1),
+                customers::updated_at.eq(DbTime(at)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -88,6 +88,9 @@ pub struct MovedRows {
     pub owner_changes: Vec<MovedRow>,
     pub consent_events: Vec<MovedRow>,
     pub personnel: Vec<MovedLink>,
+    /// Absent in merges recorded before customers had orders.
+    #[serde(default)]
+    pub orders: Vec<MovedRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

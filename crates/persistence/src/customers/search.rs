@@ -84,6 +84,10 @@ impl SearchTable for CustomerColumns {
             "created_by" => SearchColumn::Uuid(|| Box::new(c::created_by)),
             "created_at" => SearchColumn::Timestamp(|| Box::new(c::created_at.nullable())),
             "updated_at" => SearchColumn::Timestamp(|| Box::new(c::updated_at.nullable())),
+            "order_count" => SearchColumn::Integer(|| Box::new(c::order_count.nullable())),
+            "revenue" => SearchColumn::Integer(|| Box::new(c::revenue.nullable())),
+            "first_order_at" => SearchColumn::Timestamp(|| Box::new(c::first_order_at)),
+            "last_order_at" => SearchColumn::Timestamp(|| Box::new(c::last_order_at)),
             _ => return None,
         })
     }

@@ -1,0 +1,155 @@
+//! Money: an integer count of the currency's smallest unit and the currency, never a
+//! float. ISO 4217 decides which codes exist and how many decimals a unit has, except
+//! that the Iranian rial is counted in whole rials: ISO lists two decimals, but no
+//! sub-rial coin circulates and every Iranian price, invoice and bank statement is in
+//! whole rials.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::settings::CurrencyDisplay;
+
+/// An ISO 4217 currency, written as its three-letter code (`IRR`, `USD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency(iso_currency::Currency);
+
+impl Currency {
+    /// The Iranian rial, the default currency of a new installation.
+    pub const IRR: Currency = Currency(iso_currency::Currency::IRR);
+
+    /// The currency of a code, ignoring case and surrounding spaces.
+    pub fn parse(code: &str) -> Option<Currency> {
+        iso_currency::Currency::from_code(&code.trim().to_ascii_uppercase()).map(Currency)
+    }
+
+    pub fn code(self) -> &'static str {
+        self.0.code()
+    }
+
+    /// Decimals of one unit: how many minor units make a major one is 10^this.
+    pub fn minor_unit_digits(self) -> u32 {
+        if self == Currency::IRR {
+            return 0;
+        }
+        // Funds and metals (XAU, XDR) have no minor unit.
+        self.0.exponent().map_or(0, u32::from)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Currency::parse(&code).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{code}` is not an ISO 4217 currency code"))
+        })
+    }
+}
+
+impl PartialSchema for Currency {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z]{3}$"))
+            .description(Some("ISO 4217 currency code"))
+            .examples([serde_json::json!("IRR")])
+            .into()
+    }
+}
+
+impl ToSchema for Currency {}
+
+/// An amount as a report shows it: IRR in Toman (a tenth of the amount, with one
+/// decimal when it is not whole) when the business asked for it, every other amount in
+/// its major unit with the currency's decimals. Exact: made from the integer by
+/// placing the decimal point, never through a float.
+pub fn display_amount(
+    minor: i64,
+    currency: Currency,
+    display: CurrencyDisplay,
+) -> (String, &'static str) {
+    if currency == Currency::IRR && display == CurrencyDisplay::Toman {
+        return (with_decimals(minor, 1), "toman");
+    }
+    (
+        with_decimals(minor, currency.minor_unit_digits()),
+        currency.code(),
+    )
+}
+
+/// `minor` with the decimal point `digits` places from the right; trailing zero
+/// decimals kept so that a column of amounts lines up, except for Toman whose tenth is
+/// shown only when present.
+fn with_decimals(minor: i64, digits: u32) -> String {
+    if digits == 0 {
+        return minor.to_string();
+    }
+    let scale = 10_i128.pow(digits);
+    let value = i128::from(minor);
+    let (whole, fraction) = (value / scale, (value % scale).abs());
+    let sign = if value < 0 && whole == 0 { "-" } else { "" };
+    if digits == 1 && fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    format!("{sign}{whole}.{fraction:0width$}", width = digits as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_iso_4217_and_the_rial_has_no_minor_unit() {
+        assert_eq!(Currency::parse(" irr "), Some(Currency::IRR));
+        assert_eq!(Currency::IRR.minor_unit_digits(), 0);
+        assert_eq!(Currency::parse("USD").unwrap().minor_unit_digits(), 2);
+        assert_eq!(Currency::parse("KWD").unwrap().minor_unit_digits(), 3);
+        assert_eq!(Currency::parse("JPY").unwrap().minor_unit_digits(), 0);
+        assert_eq!(Currency::parse("TMN"), None);
+        assert_eq!(Currency::parse(""), None);
+        let parsed: Currency = serde_json::from_str("\"eur\"").unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), "\"EUR\"");
+        assert!(serde_json::from_str::<Currency>("\"XYZ\"").is_err());
+    }
+
+    #[test]
+    fn amounts_display_exactly_in_toman_or_the_major_unit() {
+        let toman = CurrencyDisplay::Toman;
+        let rial = CurrencyDisplay::Rial;
+        assert_eq!(
+            display_amount(1_250_000, Currency::IRR, toman),
+            ("125000".into(), "toman")
+        );
+        assert_eq!(
+            display_amount(1_250_005, Currency::IRR, toman),
+            ("125000.5".into(), "toman")
+        );
+        assert_eq!(
+            display_amount(1_250_005, Currency::IRR, rial),
+            ("1250005".into(), "IRR")
+        );
+        let usd = Currency::parse("USD").unwrap();
+        assert_eq!(display_amount(1999, usd, toman), ("19.99".into(), "USD"));
+        assert_eq!(display_amount(-5, usd, toman), ("-0.05".into(), "USD"));
+        assert_eq!(display_amount(-105, usd, toman), ("-1.05".into(), "USD"));
+        assert_eq!(
+            display_amount(i64::MAX, usd, toman).0,
+            "92233720368547758.07"
+        );
+    }
+}

@@ -1,0 +1,682 @@
+//! Orders, their lines and returns (S-8), and the purchase facts each customer carries
+//! (order count, revenue net of refunds, first and last purchase), which every write
+//! here keeps current through [`refresh_facts`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::authz::Visibility;
+use domain::commerce::orders::OrderStatus;
+use domain::filter::{Predicate, SearchCriteria};
+use uuid::Uuid;
+
+use crate::customers::search::Scope;
+use crate::db::{DbConnection, MultiBackend};
+use crate::filter::{
+    apply_search, Condition, FilterError, Keyset, SearchColumn, SearchError, SearchTable,
+};
+use crate::schema::{customers, order_lines, order_return_lines, order_returns, orders};
+use crate::sql_types::{DbTime, DbUuid};
+use crate::PersistenceError;
+
+const DUPLICATE_REFERENCE: &str =
+    "an order with this external reference from this source already exists";
+
+/// The stored names of the statuses that make an order a purchase.
+fn purchase_statuses() -> Vec<&'static str> {
+    OrderStatus::ALL
+        .iter()
+        .filter(|status| status.is_purchase())
+        .map(|status| status.as_str())
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub id: DbUuid,
+    pub customer_id: DbUuid,
+    pub placed_at: DbTime,
+    pub status: String,
+    pub channel: Option<String>,
+    pub campaign: Option<String>,
+    pub source: Option<String>,
+    pub external_reference: Option<String>,
+    pub currency: String,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub total: i64,
+    pub refunded_total: i64,
+    pub notes: Option<String>,
+    pub created_by: Option<DbUuid>,
+    pub created_at: DbTime,
+    pub updated_at: DbTime,
+    pub version: i64,
+}
+
+impl OrderRow {
+    /// The stored status; an unknown value is corrupt data, never guessed.
+    pub fn status(&self) -> Result<OrderStatus, PersistenceError> {
+        OrderStatus::parse(&self.status).ok_or_else(|| {
+            PersistenceError::Corrupt(format!("order {} has status {:?}", self.id.0, self.status))
+        })
+    }
+
+    pub fn audit_snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "customer_id": self.customer_id.0,
+            "placed_at": self.placed_at.0,
+            "status": self.status,
+            "channel": self.channel,
+            "campaign": self.campaign,
+            "source": self.source,
+            "external_reference": self.external_reference,
+            "currency": self.currency,
+            "total": self.total,
+            "refunded_total": self.refunded_total,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_lines)]
+pub struct OrderLineRow {
+    pub id: DbUuid,
+    pub order_id: DbUuid,
+    pub position: i32,
+    pub product_id: DbUuid,
+    pub quantity: i64,
+    pub unit_price: i64,
+    /// The product's unit cost when the order was placed, for profitability.
+    pub unit_cost: Option<i64>,
+    pub discount: i64,
+    pub total: i64,
+    pub returned_quantity: i64,
+    pub refunded: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_returns)]
+pub struct ReturnRow {
+    pub id: DbUuid,
+    pub order_id: DbUuid,
+    pub reason: String,
+    pub refund_total: i64,
+    pub returned_at: DbTime,
+    pub created_by: Option<DbUuid>,
+    pub created_at: DbTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_return_lines)]
+pub struct ReturnLineRow {
+    pub return_id: DbUuid,
+    pub order_line_id: DbUuid,
+    pub quantity: i64,
+    pub refund: i64,
+}
+
+/// An order with its lines, in line order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRecord {
+    pub row: OrderRow,
+    pub lines: Vec<OrderLineRow>,
+}
+
+/// Writes an order and its lines.
+pub fn insert(conn: &mut DbConnection, record: &OrderRecord) -> Result<(), PersistenceError> {
+    diesel::insert_into(orders::table)
+        .values(&record.row)
+        .execute(conn)
+        .map_err(|err| PersistenceError::from_write(err, DUPLICATE_REFERENCE))?;
+    for chunk in record.lines.chunks(1_000) {
+        crate::insert_batch!(conn, order_lines::table, chunk)?;
+    }
+    Ok(())
+}
+
+/// Many orders and their lines at once (imports): `COPY` on PostgreSQL.
+pub fn insert_many(
+    conn: &mut DbConnection,
+    records: &[OrderRecord],
+) -> Result<(), PersistenceError> {
+    let rows: Vec<&OrderRow> = records.iter().map(|record| &record.row).collect();
+    for chunk in rows.chunks(2_000) {
+        crate::insert_batch!(
+            conn,
+            orders::table,
+            chunk.iter().copied().cloned().collect::<Vec<_>>()
+        )
+        .map_err(|err| PersistenceError::from_write(err, DUPLICATE_REFERENCE))?;
+    }
+    let lines: Vec<OrderLineRow> = records
+        .iter()
+        .flat_map(|record| record.lines.clone())
+        .collect();
+    for chunk in lines.chunks(2_000) {
+        crate::insert_batch!(conn, order_lines::table, chunk)?;
+    }
+    Ok(())
+}
+
+pub fn find_row(conn: &mut DbConnection, id: Uuid) -> Result<OrderRow, PersistenceError> {
+    orders::table
+        .find(DbUuid(id))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(PersistenceError::NotFound)
+}
+
+pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<OrderRecord, PersistenceError> {
+    let row = find_row(conn, id)?;
+    Ok(with_lines(conn, vec![row])?.remove(0))
+}
+
+/// The orders with their lines, in the given order.
+pub fn with_lines(
+    conn: &mut DbConnection,
+    rows: Vec<OrderRow>,
+) -> Result<Vec<OrderRecord>, PersistenceError> {
+    let mut by_order: HashMap<DbUuid, Vec<OrderLineRow>> = HashMap::new();
+    let ids: Vec<DbUuid> = rows.iter().map(|row| row.id).collect();
+    for chunk in ids.chunks(500) {
+        let lines: Vec<OrderLineRow> = order_lines::table
+            .filter(order_lines::order_id.eq_any(chunk))
+            .order((order_lines::order_id, order_lines::position))
+            .select(OrderLineRow::as_select())
+            .load(conn)?;
+        for line in lines {
+            by_order.entry(line.order_id).or_default().push(line);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| OrderRecord {
+            lines: by_order.remove(&row.id).unwrap_or_default(),
+            row,
+        })
+        .collect())
+}
+
+/// Holds the order's row until the transaction ends (PostgreSQL; SQLite writers are
+/// serialised already), so that two returns of the same order queue.
+pub fn lock(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
+    if let DbConnection::Postgres(pg) = conn {
+        orders::table
+            .find(DbUuid(id))
+            .select(orders::id)
+            .for_update()
+            .load::<DbUuid>(pg)?;
+    }
+    Ok(())
+}
+
+/// Writes the mutable fields of `row` if its version is still the stored one.
+pub fn update(conn: &mut DbConnection, row: &OrderRow) -> Result<OrderRow, PersistenceError> {
+    let updated = diesel::update(
+        orders::table
+            .filter(orders::id.eq(row.id))
+            .filter(orders::version.eq(row.version)),
+    )
+    .set((
+        orders::status.eq(&row.status),
+        orders::channel.eq(&row.channel),
+        orders::campaign.eq(&row.campaign),
+        orders::notes.eq(&row.notes),
+        orders::refunded_total.eq(row.refunded_total),
+        orders::updated_at.eq(DbTime(crate::now())),
+        orders::version.eq(row.version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        find_row(conn, row.id.0)?;
+        return Err(PersistenceError::StaleVersion);
+    }
+    find_row(conn, row.id.0)
+}
+
+/// Records a return: its rows, and each returned line's units and refund. A line that
+/// would pass its bought quantity is refused as a conflict (the use case checks first,
+/// under the order's lock; this is the guard of last resort).
+pub fn record_return(
+    conn: &mut DbConnection,
+    row: &ReturnRow,
+    lines: &[ReturnLineRow],
+) -> Result<(), PersistenceError> {
+    diesel::insert_into(order_returns::table)
+        .values(row)
+        .execute(conn)?;
+    crate::insert_batch!(conn, order_return_lines::table, lines)?;
+    for line in lines {
+        let updated = diesel::update(
+            order_lines::table
+                .filter(order_lines::id.eq(line.order_line_id))
+                .filter(order_lines::order_id.eq(row.order_id))
+                .filter((order_lines::returned_quantity + line.quantity).le(order_lines::quantity)),
+        )
+        .set((
+            order_lines::returned_quantity.eq(order_lines::returned_quantity + line.quantity),
+            order_lines::refunded.eq(order_lines::refunded + line.refund),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(PersistenceError::Conflict(format!(
+                "line {} has fewer units left to return",
+                line.order_line_id.0
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The order's returns with their lines, oldest first.
+pub fn returns_of(
+    conn: &mut DbConnection,
+    order: Uuid,
+) -> Result<Vec<(ReturnRow, Vec<ReturnLineRow>)>, PersistenceError> {
+    let returns: Vec<ReturnRow> = order_returns::table
+        .filter(order_returns::order_id.eq(DbUuid(order)))
+        .order((order_returns::created_at, order_returns::id))
+        .select(ReturnRow::as_select())
+        .load(conn)?;
+    let ids: Vec<DbUuid> = returns.iter().map(|row| row.id).collect();
+    let lines: Vec<ReturnLineRow> = order_return_lines::table
+        .filter(order_return_lines::return_id.eq_any(&ids))
+        .select(ReturnLineRow::as_select())
+        .load(conn)?;
+    Ok(returns
+        .into_iter()
+        .map(|row| {
+            let mine = lines
+                .iter()
+                .filter(|line| line.return_id == row.id)
+                .cloned()
+                .collect();
+            (row, mine)
+        })
+        .collect())
+}
+
+/// A customer's newest orders, at most `limit`.
+pub fn latest_of_customer(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    limit: i64,
+) -> Result<Vec<OrderRow>, PersistenceError> {
+    Ok(orders::table
+        .filter(orders::customer_id.eq(DbUuid(customer)))
+        .order((orders::placed_at.desc(), orders::id.desc()))
+        .limit(limit)
+        .select(OrderRow::as_select())
+        .load(conn)?)
+}
+
+/// Whether the customer has any order (such a customer is erased, never deleted).
+pub fn customer_has_orders(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<bool, PersistenceError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        orders::table.filter(orders::customer_id.eq(DbUuid(customer))),
+    ))
+    .get_result(conn)?)
+}
+
+/// The ids of the orders of `customer`.
+pub fn ids_of_customer(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    Ok(orders::table
+        .filter(orders::customer_id.eq(DbUuid(customer)))
+        .select(orders::id)
+        .load::<DbUuid>(conn)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// Moves orders to another customer (merges and their undo).
+pub fn move_to(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    customer: Uuid,
+) -> Result<(), PersistenceError> {
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        diesel::update(orders::table.filter(orders::id.eq_any(chunk)))
+            .set(orders::customer_id.eq(DbUuid(customer)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Empties the free text of a customer's orders (erasure): notes may name the person.
+pub fn erase_notes(conn: &mut DbConnection, customer: Uuid) -> Result<usize, PersistenceError> {
+    Ok(diesel::update(
+        orders::table
+            .filter(orders::customer_id.eq(DbUuid(customer)))
+            .filter(orders::notes.is_not_null()),
+    )
+    .set(orders::notes.eq(None::<String>))
+    .execute(conn)?)
+}
+
+/// A customer's purchase facts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurchaseFacts {
+    pub order_count: i64,
+    /// Σ (total − refunded) over purchases, in the business currency.
+    pub revenue: i64,
+    pub first_order_at: Option<DateTime<Utc>>,
+    pub last_order_at: Option<DateTime<Utc>>,
+}
+
+/// The facts of `customer` computed from its orders.
+pub fn facts_of(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<PurchaseFacts, PersistenceError> {
+    let rows: Vec<(i64, i64, DbTime)> = orders::table
+        .filter(orders::customer_id.eq(DbUuid(customer)))
+        .filter(orders::status.eq_any(purchase_statuses()))
+        .select((orders::total, orders::refunded_total, orders::placed_at))
+        .load(conn)?;
+    let mut facts = PurchaseFacts::default();
+    for (total, refunded, placed_at) in rows {
+        facts.order_count += 1;
+        facts.revenue = facts.revenue.saturating_add(total - refunded);
+        facts.first_order_at = Some(
+            facts
+                .first_order_at
+                .map_or(placed_at.0, |at| at.min(placed_at.0)),
+        );
+        facts.last_order_at = Some(
+            facts
+                .last_order_at
+                .map_or(placed_at.0, |at| at.max(placed_at.0)),
+        );
+    }
+    Ok(facts)
+}
+
+/// Recomputes and stores the purchase facts of each of `customer_ids`; answers them in
+/// the same order. The caller holds the customers' locks.
+pub fn refresh_facts(
+    conn: &mut DbConnection,
+    customer_ids: &[Uuid],
+) -> Result<Vec<PurchaseFacts>, PersistenceError> {
+    let mut all = Vec::with_capacity(customer_ids.len());
+    for &customer in customer_ids {
+        let facts = facts_of(conn, customer)?;
+        diesel::update(customers::table.find(DbUuid(customer)))
+            .set((
+                customers::order_count.eq(facts.order_count),
+                customers::revenue.eq(facts.revenue),
+                customers::first_order_at.eq(facts.first_order_at.map(DbTime)),
+                customers::last_order_at.eq(facts.last_order_at.map(DbTime)),
+            ))
+            .execute(conn)?;
+        all.push(facts);
+    }
+    Ok(all)
+}
+
+/// The stored purchase facts of a customer.
+pub fn stored_facts(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<PurchaseFacts, PersistenceError> {
+    let (order_count, revenue, first, last): (i64, i64, Option<DbTime>, Option<DbTime>) =
+        customers::table
+            .find(DbUuid(customer))
+            .select((
+                customers::order_count,
+                customers::revenue,
+                customers::first_order_at,
+                customers::last_order_at,
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or(PersistenceError::NotFound)?;
+    Ok(PurchaseFacts {
+        order_count,
+        revenue,
+        first_order_at: first.map(|at| at.0),
+        last_order_at: last.map(|at| at.0),
+    })
+}
+
+/// The latest purchase of `customer` other than `order` placed at or before `at`.
+pub fn purchase_before(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    order: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, PersistenceError> {
+    Ok(orders::table
+        .filter(orders::customer_id.eq(DbUuid(customer)))
+        .filter(orders::status.eq_any(purchase_statuses()))
+        .filter(orders::id.ne(DbUuid(order)))
+        .filter(orders::placed_at.le(DbTime(at)))
+        .order(orders::placed_at.desc())
+        .select(orders::placed_at)
+        .first::<DbTime>(conn)
+        .optional()?
+        .map(|at| at.0))
+}
+
+/// A product a customer bought, with units kept (bought less returned) and what was
+/// paid for them net of refunds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductBought {
+    pub product_id: Uuid,
+    pub units: i64,
+    pub amount: i64,
+}
+
+/// The products `customer` bought most of (by amount paid), at most `limit`.
+pub fn top_products(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    limit: usize,
+) -> Result<Vec<ProductBought>, PersistenceError> {
+    let rows: Vec<(DbUuid, i64, i64, i64, i64)> = order_lines::table
+        .inner_join(orders::table)
+        .filter(orders::customer_id.eq(DbUuid(customer)))
+        .filter(orders::status.eq_any(purchase_statuses()))
+        .select((
+            order_lines::product_id,
+            order_lines::quantity,
+            order_lines::returned_quantity,
+            order_lines::total,
+            order_lines::refunded,
+        ))
+        .load(conn)?;
+    let mut by_product: HashMap<Uuid, ProductBought> = HashMap::new();
+    for (product, quantity, returned, total, refunded) in rows {
+        let entry = by_product.entry(product.0).or_insert(ProductBought {
+            product_id: product.0,
+            units: 0,
+            amount: 0,
+        });
+        entry.units += quantity - returned;
+        entry.amount = entry.amount.saturating_add(total - refunded);
+    }
+    let mut products: Vec<ProductBought> = by_product
+        .into_values()
+        .filter(|bought| bought.units > 0)
+        .collect();
+    products.sort_by(|a, b| {
+        b.amount
+            .cmp(&a.amount)
+            .then(a.product_id.cmp(&b.product_id))
+    });
+    products.truncate(limit);
+    Ok(products)
+}
+
+/// Customers at one of `stages` whose last purchase was before `cutoff`, at most
+/// `limit`, in id order after `after` (the churn check walks them in batches).
+pub fn lapsed_customers(
+    conn: &mut DbConnection,
+    stages: &[&str],
+    cutoff: DateTime<Utc>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    let mut query = customers::table
+        .filter(customers::last_order_at.lt(DbTime(cutoff)))
+        .filter(customers::lifecycle_stage.eq_any(stages))
+        .filter(customers::merged_into_id.is_null())
+        .filter(customers::erased_at.is_null())
+        .select(customers::id)
+        .order(customers::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(customers::id.gt(DbUuid(after)));
+    }
+    Ok(query
+        .load::<DbUuid>(conn)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// Those of `ids` still at one of `stages` with their last purchase before `cutoff`,
+/// with their stage (read under the caller's lock).
+pub fn still_lapsed(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    stages: &[&str],
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<(Uuid, String)>, PersistenceError> {
+    let ids: Vec<DbUuid> = ids.iter().copied().map(DbUuid).collect();
+    Ok(customers::table
+        .filter(customers::id.eq_any(ids))
+        .filter(customers::last_order_at.lt(DbTime(cutoff)))
+        .filter(customers::lifecycle_stage.eq_any(stages))
+        .order(customers::id)
+        .select((customers::id, customers::lifecycle_stage))
+        .load::<(DbUuid, String)>(conn)?
+        .into_iter()
+        .map(|(id, stage)| (id.0, stage))
+        .collect())
+}
+
+/// Column mapping of the orders catalogue.
+pub struct OrderColumns;
+
+impl SearchTable for OrderColumns {
+    type Table = orders::table;
+
+    fn column(field: &str) -> Option<SearchColumn<orders::table>> {
+        use orders as o;
+        Some(match field {
+            "id" => SearchColumn::Uuid(|| Box::new(o::id.nullable())),
+            "customer_id" => SearchColumn::Uuid(|| Box::new(o::customer_id.nullable())),
+            "placed_at" => SearchColumn::Timestamp(|| Box::new(o::placed_at.nullable())),
+            "status" => SearchColumn::Text(|| Box::new(o::status.nullable())),
+            "channel" => SearchColumn::Text(|| Box::new(o::channel)),
+            "campaign" => SearchColumn::Text(|| Box::new(o::campaign)),
+            "source" => SearchColumn::Text(|| Box::new(o::source)),
+            "external_reference" => SearchColumn::Text(|| Box::new(o::external_reference)),
+            "currency" => SearchColumn::Text(|| Box::new(o::currency.nullable())),
+            "subtotal" => SearchColumn::Integer(|| Box::new(o::subtotal.nullable())),
+            "discount_total" => SearchColumn::Integer(|| Box::new(o::discount_total.nullable())),
+            "total" => SearchColumn::Integer(|| Box::new(o::total.nullable())),
+            "refunded_total" => SearchColumn::Integer(|| Box::new(o::refunded_total.nullable())),
+            "created_by" => SearchColumn::Uuid(|| Box::new(o::created_by)),
+            "created_at" => SearchColumn::Timestamp(|| Box::new(o::created_at.nullable())),
+            "updated_at" => SearchColumn::Timestamp(|| Box::new(o::updated_at.nullable())),
+            _ => return None,
+        })
+    }
+
+    fn related_condition(
+        field: &str,
+        predicate: &Predicate,
+    ) -> Option<Result<Condition<orders::table>, FilterError>> {
+        (field == "product_id").then(|| product_condition(predicate))
+    }
+}
+
+/// `product_id` conditions: whether the order has a line of the product(s).
+fn product_condition(predicate: &Predicate) -> Result<Condition<orders::table>, FilterError> {
+    use domain::filter::TypedValue;
+    let ids = |values: &[TypedValue]| -> Result<Vec<DbUuid>, FilterError> {
+        values
+            .iter()
+            .map(|value| match value {
+                TypedValue::Uuid(id) => Ok(DbUuid(*id)),
+                _ => Err(FilterError::ColumnMismatch("product_id".into())),
+            })
+            .collect()
+    };
+    let has = |ids: Vec<DbUuid>, present: bool| -> Condition<orders::table> {
+        let lines = diesel::dsl::exists(
+            order_lines::table
+                .filter(order_lines::order_id.eq(orders::id))
+                .filter(order_lines::product_id.eq_any(ids)),
+        );
+        if present {
+            Box::new(lines.nullable())
+        } else {
+            Box::new(diesel::dsl::not(lines).nullable())
+        }
+    };
+    Ok(match predicate {
+        Predicate::Eq(value) => has(ids(std::slice::from_ref(value))?, true),
+        Predicate::In(values) => has(ids(values)?, true),
+        Predicate::Neq(value) => has(ids(std::slice::from_ref(value))?, false),
+        Predicate::NotIn(values) => has(ids(values)?, false),
+        // The catalogue offers only the comparisons above for `product_id`.
+        _ => return Err(FilterError::ColumnMismatch("product_id".into())),
+    })
+}
+
+/// The next `limit` orders of a search whose customers `scope` may see.
+pub fn search(
+    conn: &mut DbConnection,
+    criteria: &SearchCriteria,
+    scope: &Scope,
+    after: Option<&Keyset>,
+    limit: i64,
+) -> Result<Vec<OrderRow>, SearchError> {
+    let mut query = orders::table
+        .select(OrderRow::as_select())
+        .into_boxed::<MultiBackend>();
+    // The customers' visibility rule (`Scope`), as a subquery the planner turns into
+    // a semi-join on the owner and team indexes.
+    let me = DbUuid(scope.user_id);
+    match (scope.visibility, scope.team_id) {
+        (Visibility::All, _) => {}
+        (Visibility::Own, _) | (Visibility::Team, None) => {
+            let visible = customers::table
+                .select(customers::id)
+                .filter(customers::owner_id.eq(me));
+            query = query.filter(orders::customer_id.eq_any(visible));
+        }
+        (Visibility::Team, Some(team)) => {
+            let visible = customers::table.select(customers::id).filter(
+                customers::owner_id
+                    .eq(me)
+                    .or(customers::team_id.eq(DbUuid(team))),
+            );
+            query = query.filter(orders::customer_id.eq_any(visible));
+        }
+    }
+    let query = apply_search::<OrderColumns, _>(query, criteria, after)?;
+    Ok(query
+        .limit(limit)
+        .load(conn)
+        .map_err(PersistenceError::from)?)
+}
+
+/// Whether any order exists (the business currency cannot change once one does).
+pub fn any_exist(conn: &mut DbConnection) -> Result<bool, PersistenceError> {
+    Ok(diesel::select(diesel::dsl::exists(orders::table.select(orders::id))).get_result(conn)?)
+}

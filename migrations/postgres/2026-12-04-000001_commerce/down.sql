@@ -1,0 +1,16 @@
+DROP INDEX jobs_occurrence_key;
+ALTER TABLE jobs DROP COLUMN occurrence_key;
+DROP TABLE lifecycle_rules;
+DROP INDEX customers_last_order_at_idx;
+DROP INDEX customers_order_count_idx;
+DROP INDEX customers_revenue_idx;
+ALTER TABLE customers DROP COLUMN last_order_at;
+ALTER TABLE customers DROP COLUMN first_order_at;
+ALTER TABLE customers DROP COLUMN revenue;
+ALTER TABLE customers DROP COLUMN order_count;
+DROP TABLE order_return_lines;
+DROP TABLE order_returns;
+DROP TABLE order_lines;
+DROP TABLE orders;
+DROP TABLE products;
+DROP TABLE product_categories;
