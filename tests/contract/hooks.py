@@ -88,6 +88,9 @@ class Created:
     # (organization id, personnel id)
     personnel = []
     merges = []
+    products = []
+    # (order id, its first line id), for returns.
+    orders = []
 
     @classmethod
     def forget_customer(cls, customer_id):
@@ -184,6 +187,18 @@ def map_case(context, case):
         if pair and take_turn(operation_id):
             organization, personnel = pair[0]
             case.path_parameters = {"id": organization, "personnel_id": personnel}
+    elif operation_id == "create_order" and isinstance(body, dict):
+        customer = recent(Created.customers["person"] + Created.customers["organization"])
+        product = recent(Created.products)
+        if customer and product and take_turn(operation_id):
+            case.body = {"customer_id": customer[0], "status": random.choice(["pending", "paid"]),
+                         "lines": [{"product_id": product[0], "quantity": random.randint(1, 5)}]}
+    elif operation_id == "create_order_return" and isinstance(body, dict):
+        order = recent(Created.orders)
+        if order and take_turn(operation_id):
+            case.path_parameters = {"id": order[0][0]}
+            case.body = {"lines": [{"order_line_id": order[0][1], "quantity": 1}],
+                         "reason": "contract"}
     elif operation_id in ("get_customer_merge", "undo_customer_merge"):
         merge = recent(Created.merges)
         if merge and take_turn(operation_id):
@@ -232,6 +247,11 @@ def after_call(context, case, response):
         pair = (case.path_parameters["id"], case.path_parameters["personnel_id"])
         if pair in Created.personnel:
             Created.personnel.remove(pair)
+    elif operation_id == "create_product" and status == 201:
+        Created.products.append(response.json()["id"])
+    elif operation_id == "create_order" and status == 201:
+        order = response.json()
+        Created.orders.append((order["id"], order["lines"][0]["id"]))
     elif operation_id == "merge_customers" and status == 201:
         Created.merges.append(response.json()["merge"]["id"])
         for loser in case.body["loser_ids"]:

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod business_calendar;
+mod commerce;
 mod concurrency;
 mod conventions;
 mod customers;

@@ -19,6 +19,10 @@ const TEAM: &str = "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa";
 const PERSON: &str = "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb";
 /// Another person: the loser of a merge, a customer labels are assigned to.
 const OTHER_PERSON: &str = "0193a4e2-7c1d-7b3e-9f10-dddddddddddd";
+/// A product of the catalogue that orders name.
+const PRODUCT: &str = "0193a4e2-7c1d-7b3e-9f10-ffffffffffff";
+/// A line of the order whose return the example records.
+const ORDER_LINE: &str = "0193a4e2-7c1d-7b3e-9f10-eeeeeeeeeeee";
 /// The refresh token of the caller's session.
 const REFRESH_TOKEN: &str = "kX3v9bq0Vt7Qe1m2P5sZ8yA4cD6fH0jL2nR4tW6xY8z";
 /// The custom field the customer examples fill in, and the value they give it.
@@ -71,6 +75,7 @@ fn every_request_example_is_accepted() {
         let setup = Setup {
             app,
             token: app.admin_token(),
+            order_line: Default::default(),
         };
         setup.create(
             "/api/v1/custom-fields",
@@ -117,6 +122,8 @@ fn every_request_example_is_accepted() {
 struct Setup<'a> {
     app: &'a TestApp,
     token: String,
+    /// The line of the order made for the return example.
+    order_line: std::cell::RefCell<Option<String>>,
 }
 
 impl Setup<'_> {
@@ -154,6 +161,26 @@ impl Setup<'_> {
         )
     }
 
+    fn product(&self) -> String {
+        self.create(
+            "/api/v1/products",
+            json!({"sku": Self::unique("SKU"), "name": Self::unique("کالا"), "unit_price": 1_850_000}),
+        )
+    }
+
+    /// A paid order of one line (two units) of a new product; answers the order.
+    fn order(&self) -> Value {
+        let response = self
+            .app
+            .authed(Method::POST, "/api/v1/orders", &self.token)
+            .json(&json!({"customer_id": self.person(), "status": "paid",
+                          "lines": [{"product_id": self.product(), "quantity": 2}]}))
+            .send()
+            .expect("request");
+        assert_eq!(response.status(), 201, "creating an order");
+        response.json().expect("order")
+    }
+
     /// The example's path with the records it names created.
     fn path_for(&self, example: &Example) -> String {
         let label = |collection: &str, extra: Value| {
@@ -186,6 +213,17 @@ impl Setup<'_> {
                 self.create("/api/v1/teams", json!({"name": Self::unique("تیم")}))
             }
             "/api/v1/users/{id}" => self.app.create_user("sales", None).0.to_string(),
+            "/api/v1/products/{id}" => self.product(),
+            "/api/v1/product-categories/{id}" => self.create(
+                "/api/v1/product-categories",
+                json!({"name": Self::unique("دسته")}),
+            ),
+            "/api/v1/orders/{id}" => self.order()["id"].as_str().expect("id").to_string(),
+            "/api/v1/orders/{id}/returns" => {
+                let order = self.order();
+                *self.order_line.borrow_mut() = order["lines"][0]["id"].as_str().map(String::from);
+                order["id"].as_str().expect("id").to_string()
+            }
             "/api/v1/customers/{id}/personnel" => self.organization(),
             "/api/v1/customers/{id}"
             | "/api/v1/customers/{id}/notes"
@@ -238,10 +276,16 @@ impl Setup<'_> {
     ) {
         match value {
             Value::String(text) => {
-                let Some(placeholder) = [TEAM, PERSON, OTHER_PERSON, REFRESH_TOKEN]
-                    .into_iter()
-                    .find(|placeholder| text == placeholder)
-                else {
+                let Some(placeholder) = [
+                    TEAM,
+                    PERSON,
+                    OTHER_PERSON,
+                    REFRESH_TOKEN,
+                    PRODUCT,
+                    ORDER_LINE,
+                ]
+                .into_iter()
+                .find(|placeholder| text == placeholder) else {
                     return;
                 };
                 if let Some((_, real)) = records.iter().find(|(p, _)| *p == placeholder) {
@@ -251,6 +295,12 @@ impl Setup<'_> {
                 let real = match placeholder {
                     TEAM => self.create("/api/v1/teams", json!({"name": Self::unique("تیم")})),
                     REFRESH_TOKEN => caller.refresh_token.clone(),
+                    PRODUCT => self.product(),
+                    ORDER_LINE => self
+                        .order_line
+                        .borrow()
+                        .clone()
+                        .expect("the return example's order was made for its path"),
                     _ => self.person(),
                 };
                 records.push((placeholder, real.clone()));

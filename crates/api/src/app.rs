@@ -61,6 +61,23 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
     })
 }
 
+/// Makes sure the next occurrence of each recurring job is queued (every process does
+/// it; the occurrence key keeps one). A failure is logged: the server still serves,
+/// and the next process start or run schedules again.
+fn schedule_recurring_jobs(pool: &persistence::DbPool) {
+    let scheduled = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
+            application::jobs::churn_check::schedule_next(&mut conn, persistence::now())
+                .map_err(|err| err.to_string())
+        });
+    match scheduled {
+        Ok((run_at, _)) => tracing::info!(%run_at, "churn check scheduled"),
+        Err(error) => tracing::error!(%error, "scheduling the churn check failed"),
+    }
+}
+
 /// Starts serving on `listener`, with `ServerConfig::job_workers` background job
 /// workers beside it. Awaiting the returned [`RunningServer`] finishes when the server
 /// stops: SIGINT/SIGTERM (or [`RunningServer::handle`]) stop it gracefully, letting
@@ -105,11 +122,14 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
     let server = server.listen(listener)?.run();
     let workers = match config.job_workers {
         0 => None,
-        workers => Some(WorkerPool::start(
-            job_pool,
-            JobRegistry::builtin(),
-            WorkerSettings::new(workers),
-        )?),
+        workers => Some({
+            schedule_recurring_jobs(&job_pool);
+            WorkerPool::start(
+                job_pool,
+                JobRegistry::builtin(),
+                WorkerSettings::new(workers),
+            )?
+        }),
     };
     Ok(RunningServer { server, workers })
 }

@@ -74,7 +74,14 @@ use crate::routes;
         (name = "exports", description = "Customers a search finds, written to CSV, XLSX or JSON by a \
             background job and downloaded when it is done; dates optionally on the Jalali calendar."),
         (name = "settings", description = "The business settings: time zone, weekend, holidays and \
-            currency display, which decide what \"today\", relative periods and business days mean."),
+            currency display, which decide what \"today\", relative periods and business days mean; \
+            and the lifecycle rules that move customers between stages as they buy or stop buying."),
+        (name = "products", description = "The product catalogue: products with SKU, names, unit price \
+            and cost in integer minor units, and a category tree. Everyone reads it \
+            (`records:read`); `crm:configure` changes it."),
+        (name = "orders", description = "Customers' purchases: orders with lines priced by the server, \
+            their status, returns and refunds. An order is visible exactly when its customer is; \
+            paid orders make the customer's purchase facts and drive the lifecycle rules."),
         (name = "jobs", description = "Background work (imports, exports, duplicate scans, audit \
             verification): status, progress, result and errors, and cancellation. See *Long-running \
             work: jobs* in `docs/API-CONVENTIONS.md`."),

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod acting;
 pub mod administration;
+pub mod commerce;
 pub mod customers;
 pub mod error;
 pub mod i18n;

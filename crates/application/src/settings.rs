@@ -27,6 +27,13 @@ pub fn current(conn: &mut DbConnection) -> AppResult<(BusinessSettings, i64)> {
     Ok((from_row(row)?, version))
 }
 
+/// The business currency orders are taken in.
+pub fn currency(conn: &mut DbConnection) -> AppResult<domain::commerce::Currency> {
+    let code = current(conn)?.0.default_currency;
+    domain::commerce::Currency::parse(&code)
+        .ok_or_else(|| AppError::Internal(format!("stored business currency {code:?}")))
+}
+
 /// The business calendar the stored settings describe.
 pub fn calendar(conn: &mut DbConnection) -> AppResult<BusinessCalendar> {
     Ok(current(conn)?.0.calendar())
@@ -51,6 +58,13 @@ pub fn update(
         let mut after = edit(&before)?;
         after.updated_at = None;
         after.normalize().map_err(AppError::Invalid)?;
+        if after.default_currency != before.default_currency
+            && persistence::orders::any_exist(conn)?
+        {
+            return Err(AppError::Conflict(
+                "orders exist in the business currency, so it can no longer change".into(),
+            ));
+        }
         let now = persistence::now();
         persistence::settings::save(conn, &to_row(&after, now, version + 1)?, version)?;
         audit::record(

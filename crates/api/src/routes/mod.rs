@@ -15,6 +15,8 @@ pub mod imports;
 pub mod jobs;
 pub mod labels;
 pub mod metrics;
+pub mod orders;
+pub mod products;
 pub mod settings;
 pub mod teams;
 pub mod users;
@@ -29,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     labels::configure(cfg);
     custom_fields::configure(cfg);
     settings::configure(cfg);
+    products::configure(cfg);
+    orders::configure(cfg);
     imports::configure(cfg);
     exports::configure(cfg);
     api_keys::configure(cfg);
@@ -48,6 +52,8 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         labels::LabelsApi::openapi(),
         custom_fields::CustomFieldsApi::openapi(),
         settings::SettingsApi::openapi(),
+        products::ProductsApi::openapi(),
+        orders::OrdersApi::openapi(),
         imports::ImportsApi::openapi(),
         exports::ExportsApi::openapi(),
         api_keys::ApiKeysApi::openapi(),

@@ -4,7 +4,9 @@
 //! "today", "this month" and business hours mean everywhere.
 
 use actix_web::{get, patch, web, HttpRequest, HttpResponse};
+use application::commerce::lifecycle::{self, RULES_ID};
 use application::settings::SETTINGS_ID;
+use domain::commerce::lifecycle::{Churn, LifecycleRules, RepeatPurchase, Toggle};
 use domain::settings::{
     BusinessSettings, CurrencyDisplay, Holiday, OpeningHours, RecurringHoliday, WeekDay,
     WorkingHours,
@@ -19,8 +21,17 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_business_settings, update_business_settings),
+    paths(
+        get_business_settings,
+        update_business_settings,
+        get_lifecycle_rules,
+        update_lifecycle_rules
+    ),
     components(schemas(
+        LifecycleRules,
+        Toggle,
+        RepeatPurchase,
+        Churn,
         BusinessSettings,
         Holiday,
         RecurringHoliday,
@@ -34,7 +45,9 @@ pub struct SettingsApi;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(get_business_settings)
-        .service(update_business_settings);
+        .service(update_business_settings)
+        .service(get_lifecycle_rules)
+        .service(update_lifecycle_rules);
 }
 
 /// Get the business settings.
@@ -116,4 +129,76 @@ pub async fn update_business_settings(
         .await?;
     state.settings_changed();
     Ok(etag::single(&req, SETTINGS_ID, version, &settings))
+}
+
+/// Get the lifecycle rules.
+///
+/// The rules that move customers between lifecycle stages as they buy: a first purchase
+/// moves an `awareness` or `consideration` customer to `purchase`; a purchase within
+/// `repeat_purchase.within_days` of the previous one moves a customer at `purchase` (or
+/// earlier) to `retention`; a purchase by a `churned` customer moves them back to
+/// `retention` (`win_back`); and no purchase for `churn.after_days` moves a `purchase`,
+/// `retention` or `advocacy` customer to `churned`, checked once a day at midnight in the
+/// business time zone. Each rule can be switched off. Every automatic move is recorded in
+/// the customer's lifecycle history with the rule as its reason (`rule:first_purchase`,
+/// `rule:repeat_purchase`, `rule:win_back`, `rule:churn`); a change by a user is
+/// recorded as `manual`. Until changed the defaults apply: all on, 365 and 180 days.
+///
+/// Needs `records:read`. Answers with an `ETag` for a later `If-Match`.
+#[utoipa::path(
+    tag = "settings",
+    operation_id = "get_lifecycle_rules",
+    responses((status = 200, description = "The rules", body = LifecycleRules, headers(("ETag" = String))))
+)]
+#[get("/api/v1/settings/lifecycle-rules")]
+pub async fn get_lifecycle_rules(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> ApiResult<HttpResponse> {
+    let acting = principal.0;
+    let (rules, version) = state
+        .db(move |conn| Ok(lifecycle::get(conn, &acting)?))
+        .await?;
+    Ok(etag::single(&req, RULES_ID, version, &rules))
+}
+
+/// Change the lifecycle rules (JSON Merge Patch).
+///
+/// Members present are set, e.g. `{"churn": {"after_days": 90}}`. Applies to purchases
+/// and churn checks from now on; stages already reached stay. Needs `crm:configure`.
+/// Honours `If-Match` (412 when stale). Audited as `lifecycle_rules.update`. Problems:
+/// 422 `validation_failed` for a window outside 1 to 3,650 days (`out_of_range`).
+#[utoipa::path(
+    tag = "settings",
+    operation_id = "update_lifecycle_rules",
+    params(("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(
+        content = LifecycleRules,
+        content_type = "application/merge-patch+json",
+        example = json!({"churn": {"after_days": 90}, "win_back": {"enabled": false}})
+    ),
+    responses((status = 200, description = "The changed rules", body = LifecycleRules, headers(("ETag" = String))))
+)]
+#[patch("/api/v1/settings/lifecycle-rules")]
+pub async fn update_lifecycle_rules(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> ApiResult<HttpResponse> {
+    let acting = principal.0;
+    let precondition = if_match.precondition();
+    let (rules, version) = state
+        .db(move |conn| {
+            Ok(lifecycle::update(
+                conn,
+                &acting,
+                &precondition,
+                |current| patch.apply(current),
+            )?)
+        })
+        .await?;
+    Ok(etag::single(&req, RULES_ID, version, &rules))
 }

@@ -138,6 +138,11 @@ pub fn plan(
                 .iter()
                 .map(|e| row(e.id)),
         );
+        moved.orders.extend(
+            persistence::orders::ids_of_customer(conn, from)?
+                .into_iter()
+                .map(|id| row(DbUuid(id))),
+        );
     }
     let removed_personnel = plan_personnel(conn, winner_id, &losers, &mut moved.personnel)?;
     Ok(MergePlan {
@@ -240,6 +245,10 @@ pub fn execute(
         winner_id,
     )?;
     persistence::consents::move_events(conn, &ids(&moved.consent_events), winner_id)?;
+    persistence::orders::move_to(conn, &ids(&moved.orders), winner_id)?;
+    let mut with_facts = vec![winner_id];
+    with_facts.extend(plan.losers.iter().map(|loser| loser.row.id.0));
+    persistence::orders::refresh_facts(conn, &with_facts)?;
     let removed: Vec<Uuid> = plan.removed_personnel.iter().map(|link| link.id).collect();
     persistence::personnel::delete_many(conn, &removed)?;
     for link in &moved.personnel {
@@ -428,7 +437,11 @@ pub fn undo(
             from,
         )?;
         persistence::consents::move_events(conn, &ids_from(&moved.consent_events), from)?;
+        persistence::orders::move_to(conn, &ids_from(&moved.orders), from)?;
     }
+    let mut with_facts = vec![winner_id];
+    with_facts.extend(losers.iter().map(|loser| loser.row.id.0));
+    persistence::orders::refresh_facts(conn, &with_facts)?;
     restore_personnel(conn, &moved.personnel, &data.removed_personnel)?;
     persistence::consents::rebuild_current(conn, winner_id)?;
     for loser in losers {

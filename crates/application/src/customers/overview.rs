@@ -30,6 +30,8 @@ pub struct Overview {
     pub recent_notes: Vec<NoteRow>,
     pub history: History,
     pub consents: Consents,
+    /// Purchase facts, top products and the newest orders.
+    pub purchases: crate::commerce::orders::PurchaseSummary,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -54,6 +56,7 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
         recent_notes,
         history: history_of(conn, customer)?,
         consents: consents_of(conn, customer)?,
+        purchases: crate::commerce::orders::summary(conn, customer)?,
         record,
     })
 }

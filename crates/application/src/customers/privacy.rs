@@ -150,6 +150,9 @@ pub struct DataPlaces {
     /// Export files, finished or not, that hold the customers. Erasure deletes them;
     /// downloading one answers 410.
     pub export_files: usize,
+    /// Orders of those customers. Erasure empties their notes; the purchases stay, as
+    /// records of the anonymised customer.
+    pub orders: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -180,6 +183,8 @@ pub struct PersonalData {
     /// Audit events about the customer and the merged customers, each with the id of
     /// the customer it is about.
     pub audit_events: Vec<(Uuid, AuditEvent)>,
+    /// Orders of the customer and the merged customers, with their lines.
+    pub orders: Vec<persistence::orders::OrderRecord>,
     pub held_in: DataPlaces,
 }
 
@@ -217,10 +222,13 @@ pub fn personal_data(
     let mut notes = Vec::new();
     let mut consent_events = 0;
     let mut audit_events = Vec::new();
+    let mut orders = Vec::new();
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
         }
+        let rows = persistence::orders::latest_of_customer(conn, *id, i64::MAX)?;
+        orders.extend(persistence::orders::with_lines(conn, rows)?);
         notes.extend(persistence::notes::all_of(conn, *id)?);
         consent_events += persistence::consents::ledger(conn, *id)?.len();
         let events = persistence::audit::list(
@@ -251,6 +259,7 @@ pub fn personal_data(
             .count(),
         idempotent_responses: persistence::idempotency::count_concerning(conn, &ids)?,
         export_files: persistence::files::containing_customers(conn, &ids)?.len(),
+        orders: orders.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -261,6 +270,7 @@ pub fn personal_data(
         notes,
         personnel,
         audit_events,
+        orders,
         held_in,
     })
 }
@@ -340,6 +350,8 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             erased.notes += persistence::notes::redact_all(conn, *id, ERASED_NOTE)?;
             erased.consent_events += persistence::consents::redact_evidence(conn, *id)?;
             erased.audit_events += audit::redact_changes(conn, "customer", &id.to_string())?;
+            erased.orders += persistence::orders::ids_of_customer(conn, *id)?.len();
+            persistence::orders::erase_notes(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

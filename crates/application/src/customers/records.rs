@@ -116,6 +116,11 @@ pub fn delete(
     crate::transaction(conn, |conn| {
         let current = visible(conn, acting, id)?;
         precondition.check(id, current.row.version)?;
+        if persistence::orders::customer_has_orders(conn, id)? {
+            return Err(AppError::Conflict(
+                "the customer has orders, which keep the business's sales history; erase the customer instead".into(),
+            ));
+        }
         persistence::customers::delete(conn, id)?;
         audit::record(
             conn,

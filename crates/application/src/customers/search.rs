@@ -69,6 +69,11 @@ impl Searchable for CustomerSearch {
         FieldSpec::new("created_by", FieldKind::Uuid).nullable(),
         FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
         FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
+        // Purchase facts, kept by every order write, return and merge.
+        FieldSpec::new("order_count", FieldKind::Integer),
+        FieldSpec::new("revenue", FieldKind::Integer),
+        FieldSpec::new("first_order_at", FieldKind::Timestamp).nullable(),
+        FieldSpec::new("last_order_at", FieldKind::Timestamp).nullable(),
     ];
 
     const QUICK_SEARCH: &'static [&'static str] = &[];

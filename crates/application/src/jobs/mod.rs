@@ -7,6 +7,7 @@
 //! to report progress.
 
 mod audit_verify;
+pub mod churn_check;
 mod customer_export;
 mod customer_import;
 mod duplicate_scan;
@@ -241,6 +242,7 @@ impl JobRegistry {
         registry.register(DUPLICATE_SCAN, DuplicateScanJob);
         registry.register(CUSTOMER_IMPORT, CustomerImportJob);
         registry.register(CUSTOMER_EXPORT, CustomerExportJob);
+        registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
         registry
     }
 

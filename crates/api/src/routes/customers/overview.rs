@@ -1,7 +1,8 @@
 //! The 360 view (C-7): one call with the profile, owner, classification, personnel,
-//! notes, lifecycle and owner history and consent, plus the sections later capabilities
-//! fill (deals, orders, tickets, interactions, campaigns, scores, loyalty), present now
-//! as empty lists so clients can be written against the final shape.
+//! notes, lifecycle and owner history and consent, purchases and the newest orders,
+//! plus the sections later capabilities fill (deals, tickets, interactions, campaigns,
+//! scores, loyalty), present now as empty lists so clients can be written against the
+//! final shape.
 
 use actix_web::{get, web, HttpResponse};
 use application::customers::overview::overview;
@@ -13,6 +14,7 @@ use uuid::Uuid;
 use super::model::{Consents, Customer, LifecycleTransition, Note, OwnerChange, Personnel};
 use crate::auth::Principal;
 use crate::error::ApiResult;
+use crate::routes::orders::Order;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -26,6 +28,35 @@ pub struct UserSummary {
 pub struct LabelSummary {
     pub id: Uuid,
     pub name: String,
+}
+
+/// A product among those a customer bought most of.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductBought {
+    pub product_id: Uuid,
+    /// Absent when the product was deleted.
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    /// Units bought and kept (returns deducted).
+    pub units: i64,
+    /// What was paid for them, net of refunds.
+    pub amount: i64,
+}
+
+/// A customer's purchase facts (purchases are paid, fulfilled or partly returned
+/// orders), in integer minor units of the business currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Purchases {
+    pub order_count: i64,
+    /// Σ order totals less refunds.
+    pub revenue: i64,
+    /// revenue ÷ order_count, rounded down; null before the first purchase.
+    pub average_order_value: Option<i64>,
+    pub currency: String,
+    pub first_order_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_order_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Up to five products, most paid for first.
+    pub top_products: Vec<ProductBought>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,9 +76,10 @@ pub struct CustomerOverview {
     /// Open deals (sales pipeline); empty until the sales capability is enabled.
     #[schema(value_type = Vec<Object>)]
     pub open_deals: Vec<serde_json::Value>,
-    /// Orders, newest first; empty until orders are recorded.
-    #[schema(value_type = Vec<Object>)]
-    pub orders: Vec<serde_json::Value>,
+    /// What the customer bought: purchase facts, top products.
+    pub purchases: Purchases,
+    /// The five newest orders, whatever their status, newest first.
+    pub orders: Vec<Order>,
     /// Open and recent service tickets; empty until the service capability is enabled.
     #[schema(value_type = Vec<Object>)]
     pub tickets: Vec<serde_json::Value>,
@@ -69,9 +101,11 @@ pub struct CustomerOverview {
 ///
 /// Everything about a customer in one call, for a customer page: the customer with its
 /// owner, tier, tags and groups, its consents, lifecycle and owner history, its people (for
-/// an organization) or organizations (for a person), the ten newest notes, and the sections
-/// of capabilities that fill them (deals, orders, tickets, interactions, campaigns, scores,
-/// loyalty), empty until those are in use.
+/// an organization) or organizations (for a person), the ten newest notes, its purchases
+/// (order count, revenue net of refunds, average order value, first and last purchase,
+/// top products) and five newest orders, and the sections of capabilities that fill them
+/// (deals, tickets, interactions, campaigns, scores, loyalty), empty until those are in
+/// use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
 /// `not_found` otherwise, exactly as for a missing one).
@@ -90,9 +124,13 @@ pub async fn get_customer_overview(
     principal.require(Permission::RecordsRead)?;
     let customer = id.into_inner();
     let acting = principal.0.clone();
-    let found = state
-        .db(move |conn| Ok(overview(conn, &acting, customer)?))
+    let (found, currency) = state
+        .db(move |conn| {
+            let currency = application::settings::currency(conn)?;
+            Ok((overview(conn, &acting, customer)?, currency))
+        })
         .await?;
+    let purchases = &found.purchases;
     let summary = |id: &Uuid| {
         found
             .labels
@@ -134,7 +172,30 @@ pub async fn get_customer_overview(
         consents: Consents::from_rows(&found.consents),
         customer: Customer::from_record(record)?,
         open_deals: Vec::new(),
-        orders: Vec::new(),
+        purchases: Purchases {
+            order_count: purchases.facts.order_count,
+            revenue: purchases.facts.revenue,
+            average_order_value: purchases.average_order_value,
+            currency: currency.code().to_string(),
+            first_order_at: purchases.facts.first_order_at,
+            last_order_at: purchases.facts.last_order_at,
+            top_products: purchases
+                .top_products
+                .iter()
+                .map(|(bought, row)| ProductBought {
+                    product_id: bought.product_id,
+                    sku: row.as_ref().map(|row| row.sku.clone()),
+                    name: row.as_ref().map(|row| row.name.clone()),
+                    units: bought.units,
+                    amount: bought.amount,
+                })
+                .collect(),
+        },
+        orders: purchases
+            .latest_orders
+            .iter()
+            .map(Order::from_record)
+            .collect::<ApiResult<_>>()?,
         tickets: Vec::new(),
         recent_interactions: Vec::new(),
         campaigns: Vec::new(),

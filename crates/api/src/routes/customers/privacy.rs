@@ -133,6 +133,8 @@ pub struct PersonalData {
     /// when), each with the `customer_id` it is about.
     #[schema(value_type = Vec<Object>)]
     pub audit_events: Vec<serde_json::Value>,
+    /// Orders of the customer and the merged customers, with their lines.
+    pub orders: Vec<crate::routes::orders::Order>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -141,7 +143,7 @@ pub struct PersonalData {
 ///
 /// The answer to a data-subject access request, machine-readable: the customer, the
 /// customers merged into it, their notes, personnel links, consents, lifecycle and owner
-/// history and audit events, and `held_in`: in how many records of each place their
+/// history, audit events and orders, and `held_in`: in how many records of each place their
 /// personal data is held (what an erasure reaches).
 ///
 /// Needs `privacy:manage` (admins); the customer must be within the caller's record
@@ -203,6 +205,11 @@ pub async fn get_personal_data(
                 })
             })
             .collect(),
+        orders: data
+            .orders
+            .iter()
+            .map(crate::routes::orders::Order::from_record)
+            .collect::<ApiResult<_>>()?,
         held_in: data.held_in,
     };
     Ok(HttpResponse::Ok().json(data))

@@ -1,0 +1,7 @@
+//! Commerce use cases (S-8, C-7, C-8): the catalogue, orders and returns, and what
+//! purchases do to a customer: its purchase facts and lifecycle stage.
+
+pub mod catalogue;
+pub mod lifecycle;
+pub mod orders;
+pub mod returns;

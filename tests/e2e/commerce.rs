@@ -1,0 +1,703 @@
+//! Commerce (S-8, C-7, C-8): products, orders priced by the server, returns and
+//! refunds, the purchase facts on customers, the lifecycle rules, and record visibility
+//! of orders.
+
+use chrono::{Duration, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use e2e::support::{
+    assert_problem, create_customer, field_codes, for_each_backend, id_of, merge_patch, send,
+    TestApp, TEST_PASSWORD,
+};
+
+fn product(app: &TestApp, token: &str, sku: &str, price: i64) -> String {
+    let (status, body) = send(
+        app,
+        Method::POST,
+        "/api/v1/products",
+        token,
+        Some(
+            json!({"sku": sku, "name": format!("کالا {sku}"), "unit_price": price, "unit_cost": price / 2}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    id_of(&body)
+}
+
+fn customer(app: &TestApp, token: &str, last: &str) -> String {
+    id_of(&create_customer(
+        app,
+        token,
+        json!({"kind": "person", "first_name": "مشتری", "last_name": last}),
+    ))
+}
+
+fn order(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    send(app, Method::POST, "/api/v1/orders", token, Some(body))
+}
+
+fn placed(app: &TestApp, token: &str, body: Value) -> Value {
+    let (status, created) = order(app, token, body);
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
+fn overview(app: &TestApp, token: &str, customer: &str) -> Value {
+    let (status, body) = send(
+        app,
+        Method::GET,
+        &format!("/api/v1/customers/{customer}/overview"),
+        token,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn reasons(overview: &Value) -> Vec<String> {
+    overview["lifecycle_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}:{}",
+                t["to_stage"].as_str().unwrap(),
+                t["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"].as_array().unwrap().iter().map(id_of).collect()
+}
+
+#[test]
+fn orders_are_priced_exactly_and_purchases_drive_facts_and_lifecycle() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let tea = product(app, &admin, "TEA-1", 333_333);
+        let cup = product(app, &admin, "CUP-1", 1_000_000);
+        let ali = customer(app, &admin, "کریمی");
+
+        // The server prices the lines; a total the client got wrong is refused.
+        let lines = json!([
+            {"product_id": tea, "quantity": 3, "discount": 1},
+            {"product_id": cup, "quantity": 1, "unit_price": 900_000}
+        ]);
+        let (status, problem) = order(
+            app,
+            &admin,
+            json!({"customer_id": ali, "status": "paid", "lines": lines, "total": 1_900_000}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            vec![("total".into(), "mismatch".into())]
+        );
+        let placed_at = (Utc::now() - Duration::days(30)).to_rfc3339();
+        let first = placed(
+            app,
+            &admin,
+            json!({"customer_id": ali, "status": "paid", "lines": lines, "total": 1_899_998,
+                   "placed_at": placed_at, "channel": "store"}),
+        );
+        assert_eq!(first["subtotal"], 1_899_999);
+        assert_eq!(first["discount_total"], 1);
+        assert_eq!(first["total"], 1_899_998);
+        assert_eq!(first["lines"][0]["total"], 999_998);
+        assert_eq!(first["lines"][0]["unit_cost"], 166_666);
+        assert_eq!(first["lines"][1]["unit_price"], 900_000);
+        assert_eq!(first["currency"], "IRR");
+
+        // The first purchase: facts and the first-purchase rule.
+        let view = overview(app, &admin, &ali);
+        assert_eq!(view["purchases"]["order_count"], 1);
+        assert_eq!(view["purchases"]["revenue"], 1_899_998);
+        assert_eq!(view["purchases"]["average_order_value"], 1_899_998);
+        assert_eq!(view["customer"]["lifecycle_stage"], "purchase");
+        assert!(reasons(&view).contains(&"purchase:rule:first_purchase".to_string()));
+        assert_eq!(view["orders"][0]["id"], first["id"]);
+        assert_eq!(
+            view["purchases"]["top_products"][0]["product_id"],
+            json!(tea)
+        );
+
+        // A pending order is no purchase until it is paid; paying it repeats a purchase.
+        let second = placed(
+            app,
+            &admin,
+            json!({"customer_id": ali, "lines": [{"product_id": cup, "quantity": 2}]}),
+        );
+        assert_eq!(second["status"], "pending");
+        assert_eq!(overview(app, &admin, &ali)["purchases"]["order_count"], 1);
+        let path = format!("/api/v1/orders/{}", id_of(&second));
+        let (status, paid) = merge_patch(app, &path, &admin, &json!({"status": "paid"}));
+        assert_eq!(status, 200, "{paid}");
+        let view = overview(app, &admin, &ali);
+        assert_eq!(view["purchases"]["order_count"], 2);
+        assert_eq!(view["purchases"]["revenue"], 1_899_998 + 2_000_000);
+        assert_eq!(view["customer"]["lifecycle_stage"], "retention");
+        assert!(reasons(&view).contains(&"retention:rule:repeat_purchase".to_string()));
+
+        // Orders cannot go back, nor into a return state by hand.
+        let (status, problem) = merge_patch(app, &path, &admin, &json!({"status": "pending"}));
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("status".into(), "invalid_transition".into())]
+        );
+
+        // Cancelling the paid order takes it out of the facts.
+        let (status, _) = merge_patch(app, &path, &admin, &json!({"status": "cancelled"}));
+        assert_eq!(status, 200);
+        let view = overview(app, &admin, &ali);
+        assert_eq!(view["purchases"]["order_count"], 1);
+        assert_eq!(view["purchases"]["revenue"], 1_899_998);
+
+        // Purchase facts are fields of the customer search.
+        let bob = customer(app, &admin, "بی‌خرید");
+        let (status, page) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/search",
+            &admin,
+            Some(json!({"filter": {"and": [
+                {"field": "revenue", "op": "gt", "value": 1_000_000},
+                {"field": "last_order_at", "op": "lt", "value": (Utc::now() - Duration::days(7)).to_rfc3339()}
+            ]}})),
+        );
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(ids(&page), vec![ali.clone()]);
+        let (_, page) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/search",
+            &admin,
+            Some(json!({"filter": {"field": "order_count", "op": "eq", "value": 0}})),
+        );
+        assert!(ids(&page).contains(&bob));
+        assert!(!ids(&page).contains(&ali));
+
+        // Orders are searched by customer, product, period and status.
+        let (status, page) = send(
+            app,
+            Method::POST,
+            "/api/v1/orders/search",
+            &admin,
+            Some(json!({"filter": {"and": [
+                {"field": "customer_id", "op": "eq", "value": ali},
+                {"field": "product_id", "op": "eq", "value": tea},
+                {"field": "placed_at", "op": "gte", "value": (Utc::now() - Duration::days(60)).to_rfc3339()},
+                {"field": "status", "op": "in", "value": ["paid", "fulfilled"]}
+            ]}, "sort": [{"field": "placed_at", "direction": "desc"}]})),
+        );
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(ids(&page), vec![id_of(&first)]);
+
+        // What orders name cannot be deleted; the business currency cannot change.
+        let response = app
+            .authed(Method::DELETE, &format!("/api/v1/products/{tea}"), &admin)
+            .send()
+            .unwrap();
+        assert_problem(response, 409, "conflict");
+        let response = app
+            .authed(Method::DELETE, &format!("/api/v1/customers/{ali}"), &admin)
+            .send()
+            .unwrap();
+        assert_problem(response, 409, "conflict");
+        let (status, _) = merge_patch(
+            app,
+            "/api/v1/settings/business",
+            &admin,
+            &json!({"default_currency": "USD"}),
+        );
+        assert_eq!(status, 409);
+    });
+}
+
+#[test]
+fn bad_orders_name_every_broken_rule_and_write_nothing() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let tea = product(app, &admin, "TEA-2", 100);
+        let retired = product(app, &admin, "OLD-2", 100);
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/products/{retired}"),
+            &admin,
+            &json!({"active": false}),
+        );
+        assert_eq!(status, 200);
+        let ali = customer(app, &admin, "بد");
+        let (status, problem) = order(
+            app,
+            &admin,
+            json!({"customer_id": uuid::Uuid::now_v7(), "channel": "store\nfront", "currency": "USD",
+            "placed_at": (Utc::now() + Duration::days(2)).to_rfc3339(),
+            "lines": [
+                {"product_id": tea, "quantity": 0},
+                {"product_id": retired, "quantity": 1},
+                {"product_id": uuid::Uuid::now_v7(), "quantity": 1},
+                {"product_id": tea, "quantity": 1, "discount": 101}
+            ]}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let codes = field_codes(&problem);
+        for expected in [
+            ("channel", "line_break"),
+            ("placed_at", "in_future"),
+            ("lines[0].quantity", "out_of_range"),
+        ] {
+            assert!(
+                codes.contains(&(expected.0.to_string(), expected.1.to_string())),
+                "{expected:?} in {codes:?}"
+            );
+        }
+        // NUL is refused wherever it is, before any field rule.
+        let (status, problem) = order(
+            app,
+            &admin,
+            json!({"customer_id": ali, "notes": "a\u{0}b", "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("notes".into(), "nul_character".into())]
+        );
+        let (status, problem) = order(
+            app,
+            &admin,
+            json!({"customer_id": uuid::Uuid::now_v7(), "currency": "USD",
+            "lines": [
+                {"product_id": retired, "quantity": 1},
+                {"product_id": uuid::Uuid::now_v7(), "quantity": 1}
+            ]}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![
+                ("currency".into(), "unsupported_currency".into()),
+                ("customer_id".into(), "not_found".into()),
+                ("lines[0].product_id".into(), "inactive".into()),
+                ("lines[1].product_id".into(), "not_found".into()),
+            ]
+        );
+        let (status, problem) = order(
+            app,
+            &admin,
+            json!({"customer_id": ali, "lines": [{"product_id": tea, "quantity": 1, "discount": 101}]}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("lines[0].discount".into(), "exceeds_line_amount".into())]
+        );
+        let many: Vec<Value> = (0..501)
+            .map(|_| json!({"product_id": tea, "quantity": 1}))
+            .collect();
+        let (status, problem) = order(app, &admin, json!({"customer_id": ali, "lines": many}));
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("lines".into(), "invalid_length".into())]
+        );
+        let (status, problem) = order(
+            app,
+            &admin,
+            json!({"customer_id": ali, "lines": [{"product_id": tea, "quantity": i64::MAX, "unit_price": i64::MAX}]}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let (status, problem) = order(
+            app,
+            &admin,
+            json!({"customer_id": ali, "placed_at": "0001-01-01T00:00:00Z",
+                   "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("placed_at".into(), "out_of_range".into())]
+        );
+        // A taken external reference is a conflict, per source.
+        let body = json!({"customer_id": ali, "source": "pos", "external_reference": "INV-1",
+                          "lines": [{"product_id": tea, "quantity": 1}]});
+        placed(app, &admin, body.clone());
+        let (status, _) = order(app, &admin, body.clone());
+        assert_eq!(status, 409);
+        let mut other_source = body;
+        other_source["source"] = json!("shop");
+        placed(app, &admin, other_source);
+        let (_, page) = send(app, Method::GET, "/api/v1/orders", &admin, None);
+        assert_eq!(
+            page["data"].as_array().unwrap().len(),
+            2,
+            "nothing else was written"
+        );
+        assert_eq!(overview(app, &admin, &ali)["purchases"]["order_count"], 0);
+    });
+}
+
+#[test]
+fn returns_refund_exactly_and_never_past_what_was_bought() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let tea = product(app, &admin, "TEA-3", 1_000_000);
+        let ali = customer(app, &admin, "مرجوعی");
+        // 3 units for 1,000,000 − 1 = 2,999,999 rials.
+        let bought = placed(
+            app,
+            &admin,
+            json!({"customer_id": ali, "status": "fulfilled",
+                   "lines": [{"product_id": tea, "quantity": 3, "discount": 1}]}),
+        );
+        let line = bought["lines"][0]["id"].as_str().unwrap().to_string();
+        let returns = format!("/api/v1/orders/{}/returns", id_of(&bought));
+        let give_back = |quantity: i64| {
+            send(
+                app,
+                Method::POST,
+                &returns,
+                &admin,
+                Some(
+                    json!({"lines": [{"order_line_id": line, "quantity": quantity}], "reason": "شکسته"}),
+                ),
+            )
+        };
+        let (status, first) = give_back(1);
+        assert_eq!(status, 201, "{first}");
+        assert_eq!(first["return"]["refund_total"], 999_999);
+        assert_eq!(first["order"]["status"], "partially_returned");
+        assert_eq!(first["order"]["net_total"], 2_000_000);
+        assert_eq!(
+            overview(app, &admin, &ali)["purchases"]["revenue"],
+            2_000_000
+        );
+
+        let (status, problem) = give_back(3);
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("lines[0].quantity".into(), "exceeds_remaining".into())]
+        );
+        let (status, last) = give_back(2);
+        assert_eq!(status, 201);
+        assert_eq!(last["return"]["refund_total"], 2_000_000);
+        assert_eq!(last["order"]["status"], "returned");
+        assert_eq!(last["order"]["refunded_total"], 2_999_999);
+        let view = overview(app, &admin, &ali);
+        assert_eq!(view["purchases"]["revenue"], 0);
+        assert_eq!(view["purchases"]["order_count"], 0);
+        let (status, listed) = send(app, Method::GET, &returns, &admin, None);
+        assert_eq!(status, 200);
+        assert_eq!(listed.as_array().unwrap().len(), 2);
+
+        // A pending order takes no returns.
+        let pending = placed(
+            app,
+            &admin,
+            json!({"customer_id": ali, "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        let (status, _) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/orders/{}/returns", id_of(&pending)),
+            &admin,
+            Some(
+                json!({"lines": [{"order_line_id": pending["lines"][0]["id"], "quantity": 1}], "reason": "x"}),
+            ),
+        );
+        assert_eq!(status, 409);
+    });
+}
+
+#[test]
+fn two_concurrent_returns_of_the_last_unit_refund_it_once() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let tea = product(app, &admin, "TEA-4", 500);
+        let ali = customer(app, &admin, "همزمان");
+        for _ in 0..3 {
+            let bought = placed(
+                app,
+                &admin,
+                json!({"customer_id": ali, "status": "paid", "lines": [{"product_id": tea, "quantity": 1}]}),
+            );
+            let path = format!("/api/v1/orders/{}/returns", id_of(&bought));
+            let body = json!({"lines": [{"order_line_id": bought["lines"][0]["id"], "quantity": 1}], "reason": "دوبار"});
+            let statuses: Vec<u16> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| send(app, Method::POST, &path, &admin, Some(body.clone())).0)
+                    })
+                    .collect();
+                racers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            let mut sorted = statuses.clone();
+            sorted.sort();
+            assert!(
+                sorted == vec![201, 409] || sorted == vec![201, 422],
+                "one return wins, the other is refused: {statuses:?}"
+            );
+            let (_, now) = send(
+                app,
+                Method::GET,
+                &format!("/api/v1/orders/{}", id_of(&bought)),
+                &admin,
+                None,
+            );
+            assert_eq!(now["refunded_total"], 500);
+            assert_eq!(now["lines"][0]["returned_quantity"], 1);
+        }
+    });
+}
+
+#[test]
+fn merges_move_orders_to_the_winner_and_undo_moves_them_back() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let tea = product(app, &admin, "TEA-5", 1_000);
+        let winner = customer(app, &admin, "برنده");
+        let loser = customer(app, &admin, "بازنده");
+        placed(
+            app,
+            &admin,
+            json!({"customer_id": winner, "status": "paid", "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        let lost = placed(
+            app,
+            &admin,
+            json!({"customer_id": loser, "status": "paid", "lines": [{"product_id": tea, "quantity": 2}]}),
+        );
+        let (status, merged) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/merge",
+            &admin,
+            Some(json!({"winner_id": winner, "loser_ids": [loser]})),
+        );
+        assert_eq!(status, 201, "{merged}");
+        let view = overview(app, &admin, &winner);
+        assert_eq!(view["purchases"]["order_count"], 2);
+        assert_eq!(view["purchases"]["revenue"], 3_000);
+        let (_, moved) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/orders/{}", id_of(&lost)),
+            &admin,
+            None,
+        );
+        assert_eq!(moved["customer_id"], json!(winner));
+        let merge_id = merged["merge"]["id"].as_str().unwrap();
+        let (status, undone) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/merges/{merge_id}/undo"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{undone}");
+        assert_eq!(
+            overview(app, &admin, &winner)["purchases"]["revenue"],
+            1_000
+        );
+        assert_eq!(overview(app, &admin, &loser)["purchases"]["revenue"], 2_000);
+        let (_, back) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/orders/{}", id_of(&lost)),
+            &admin,
+            None,
+        );
+        assert_eq!(back["customer_id"], json!(loser));
+    });
+}
+
+#[test]
+fn a_sales_user_sees_only_the_orders_of_customers_they_may_see() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (_, email, _) = app.create_user("sales", Some("own"));
+        let sales = app.login(&email, TEST_PASSWORD).access_token;
+        let tea = product(app, &admin, "TEA-6", 1_000);
+        let theirs = customer(app, &admin, "دیگری");
+        let hidden = placed(
+            app,
+            &admin,
+            json!({"customer_id": theirs, "status": "paid", "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        let mine = id_of(&create_customer(
+            app,
+            &sales,
+            json!({"kind": "person", "last_name": "خودم"}),
+        ));
+        let visible = placed(
+            app,
+            &sales,
+            json!({"customer_id": mine, "status": "paid", "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        let hidden_path = format!("/api/v1/orders/{}", id_of(&hidden));
+
+        let (status, _) = send(app, Method::GET, &hidden_path, &sales, None);
+        assert_eq!(status, 404);
+        let (status, _) = merge_patch(app, &hidden_path, &sales, &json!({"status": "fulfilled"}));
+        assert_eq!(status, 404);
+        let (status, _) = send(
+            app,
+            Method::POST,
+            &format!("{hidden_path}/returns"),
+            &sales,
+            Some(
+                json!({"lines": [{"order_line_id": hidden["lines"][0]["id"], "quantity": 1}], "reason": "x"}),
+            ),
+        );
+        assert_eq!(status, 404);
+        let (status, _) = send(
+            app,
+            Method::GET,
+            &format!("{hidden_path}/returns"),
+            &sales,
+            None,
+        );
+        assert_eq!(status, 404);
+        let (_, page) = send(app, Method::GET, "/api/v1/orders", &sales, None);
+        assert_eq!(ids(&page), vec![id_of(&visible)]);
+        let (_, page) = send(
+            app,
+            Method::POST,
+            "/api/v1/orders/search",
+            &sales,
+            Some(json!({"filter": {"field": "customer_id", "op": "eq", "value": theirs}})),
+        );
+        assert!(ids(&page).is_empty());
+        let (status, _) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{theirs}/overview"),
+            &sales,
+            None,
+        );
+        assert_eq!(status, 404);
+        let (status, problem) = order(
+            app,
+            &sales,
+            json!({"customer_id": theirs, "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("customer_id".into(), "not_found".into())]
+        );
+        // The catalogue is read by everyone and changed only with crm:configure.
+        let (status, _) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/products/{tea}"),
+            &sales,
+            None,
+        );
+        assert_eq!(status, 200);
+        let (status, _) = send(
+            app,
+            Method::POST,
+            "/api/v1/products",
+            &sales,
+            Some(json!({"sku": "X", "name": "x", "unit_price": 1})),
+        );
+        assert_eq!(status, 403);
+        let (status, _) = merge_patch(
+            app,
+            "/api/v1/settings/lifecycle-rules",
+            &sales,
+            &json!({"churn": {"after_days": 1}}),
+        );
+        assert_eq!(status, 403);
+    });
+}
+
+#[test]
+fn the_churn_check_moves_lapsed_customers_once_and_buying_wins_them_back() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let tea = product(app, &admin, "TEA-7", 1_000);
+        let lapsed = customer(app, &admin, "قدیمی");
+        let recent = customer(app, &admin, "تازه");
+        let long_ago = (Utc::now() - Duration::days(200)).to_rfc3339();
+        placed(
+            app,
+            &admin,
+            json!({"customer_id": lapsed, "status": "paid", "placed_at": long_ago, "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        placed(
+            app,
+            &admin,
+            json!({"customer_id": recent, "status": "paid", "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+
+        // Rules are configurable; windows are bounded.
+        let (status, problem) = merge_patch(
+            app,
+            "/api/v1/settings/lifecycle-rules",
+            &admin,
+            &json!({"churn": {"after_days": 0}}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("churn.after_days".into(), "out_of_range".into())]
+        );
+        let (status, rules) = merge_patch(
+            app,
+            "/api/v1/settings/lifecycle-rules",
+            &admin,
+            &json!({"churn": {"after_days": 150}}),
+        );
+        assert_eq!(status, 200, "{rules}");
+        assert_eq!(rules["churn"], json!({"enabled": true, "after_days": 150}));
+
+        let mut conn = app.state.pool.get().expect("connection");
+        let check =
+            application::commerce::lifecycle::check_churn(&mut conn, persistence::now()).unwrap();
+        assert_eq!(check.churned, 1);
+        let again =
+            application::commerce::lifecycle::check_churn(&mut conn, persistence::now()).unwrap();
+        assert_eq!(again.churned, 0, "a second run moves nobody");
+        let view = overview(app, &admin, &lapsed);
+        assert_eq!(view["customer"]["lifecycle_stage"], "churned");
+        assert!(reasons(&view).contains(&"churned:rule:churn".to_string()));
+        assert_eq!(
+            overview(app, &admin, &recent)["customer"]["lifecycle_stage"],
+            "purchase"
+        );
+
+        // Two processes scheduling the same day's check leave one job.
+        use application::jobs::churn_check::schedule_next;
+        let (first_run, first) = schedule_next(&mut conn, persistence::now()).unwrap();
+        let (second_run, second) = schedule_next(&mut conn, persistence::now()).unwrap();
+        assert_eq!(first_run, second_run);
+        assert!(!(first && second), "the occurrence is scheduled once");
+        drop(conn);
+
+        placed(
+            app,
+            &admin,
+            json!({"customer_id": lapsed, "status": "paid", "lines": [{"product_id": tea, "quantity": 1}]}),
+        );
+        let view = overview(app, &admin, &lapsed);
+        assert_eq!(view["customer"]["lifecycle_stage"], "retention");
+        assert!(reasons(&view).contains(&"retention:rule:win_back".to_string()));
+
+        // A manual change is recorded as manual.
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/customers/{lapsed}"),
+            &admin,
+            &json!({"lifecycle_stage": "advocacy"}),
+        );
+        assert_eq!(status, 200);
+        assert!(reasons(&overview(app, &admin, &lapsed)).contains(&"advocacy:manual".to_string()));
+    });
+}
