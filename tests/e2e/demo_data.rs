@@ -64,6 +64,55 @@ fn demo_data_loads_a_searchable_customer_base_once() {
             .get_result(&mut conn)
             .unwrap();
         assert_eq!(demo_users, 5);
+
+        // A purchase history: most customers bought, many more than once, some came
+        // back with returns, and the facts and stages agree with the orders.
+        use persistence::schema::{order_returns, orders};
+        let buyers: i64 = customers::table
+            .filter(customers::order_count.gt(0))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        let repeat: i64 = customers::table
+            .filter(customers::order_count.ge(2))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert!((150..=260).contains(&buyers), "{buyers} buyers of 300");
+        assert!(repeat > 30, "{repeat} repeat buyers");
+        let order_count: i64 = orders::table.count().get_result(&mut conn).unwrap();
+        let returns: i64 = order_returns::table.count().get_result(&mut conn).unwrap();
+        assert!(
+            order_count > buyers && returns > 0,
+            "{order_count} orders, {returns} returns"
+        );
+        let nets: Vec<(String, i64, i64)> = orders::table
+            .select((orders::status, orders::total, orders::refunded_total))
+            .load(&mut conn)
+            .unwrap();
+        let revenue: i64 = nets
+            .iter()
+            .filter(|(status, _, _)| status != "returned")
+            .map(|(_, total, refunded)| total - refunded)
+            .sum();
+        let facts: Vec<i64> = customers::table
+            .select(customers::revenue)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(facts.iter().sum::<i64>(), revenue);
+        let stages_without_orders: i64 = customers::table
+            .filter(customers::order_count.eq(0))
+            .filter(customers::lifecycle_stage.eq_any(["purchase", "retention"]))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(stages_without_orders, 0);
+        let churned: i64 = customers::table
+            .filter(customers::lifecycle_stage.eq("churned"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert!(churned > 10, "{churned} churned");
         let (id, last_name): (persistence::sql_types::DbUuid, String) = customers::table
             .filter(customers::kind.eq("person"))
             .filter(customers::last_name.like("%ی%"))

@@ -271,6 +271,22 @@ pub fn record_return(
     Ok(())
 }
 
+/// Stores returns as they were (demo data, imports of history): the rows only; the
+/// caller wrote the lines' returned units and the orders' refunds with the orders.
+pub fn insert_returns(
+    conn: &mut DbConnection,
+    returns: &[ReturnRow],
+    lines: &[ReturnLineRow],
+) -> Result<(), PersistenceError> {
+    for chunk in returns.chunks(2_000) {
+        crate::insert_batch!(conn, order_returns::table, chunk)?;
+    }
+    for chunk in lines.chunks(2_000) {
+        crate::insert_batch!(conn, order_return_lines::table, chunk)?;
+    }
+    Ok(())
+}
+
 /// The order's returns with their lines, oldest first.
 pub fn returns_of(
     conn: &mut DbConnection,

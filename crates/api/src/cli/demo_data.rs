@@ -3,7 +3,9 @@
 //! codes, Iranian mobiles and landlines, e-mails, provinces and cities, valid postal
 //! codes, birth dates, studies), organizations (industries, valid legal-entity ids) with
 //! their personnel, notes (communication preferences among them), tags, groups and
-//! tiers, lifecycle stages, acquisition sources, and demo sales users who own it all.
+//! tiers, lifecycle stages, acquisition sources, and demo sales users who own it all;
+//! a small catalogue and three years of orders with returns (`orders`), the lifecycle
+//! stages following from them.
 //! About one person in fifty registered twice (same mobile and name in Arabic letters,
 //! or same e-mail), so duplicate detection has something to find.
 //!
@@ -16,6 +18,7 @@
 //! Every run numbers its customers' codes `DEMO-<run>-<n>`; a database that already has
 //! run 1 is refused unless `--force` adds another run.
 
+mod orders;
 mod pools;
 
 use std::time::Instant;
@@ -113,6 +116,8 @@ pub fn run(args: DemoDataArgs) -> anyhow::Result<()> {
         rng: StdRng::seed_from_u64(args.seed),
         run,
         setup: &setup,
+        simulator: analytics::simulate::Simulator::new(&CDNOW_BGNBD, &CDNOW_GAMMA_GAMMA)?,
+        now: persistence::now(),
     };
     let acting = Acting::system(Lang::En);
     let started = Instant::now();
@@ -121,7 +126,9 @@ pub fn run(args: DemoDataArgs) -> anyhow::Result<()> {
     while done < args.customers {
         let size = CHUNK.min(args.customers - done);
         let chunk = generator.chunk(done, size)?;
-        let written = application::transaction(&mut conn, |conn| chunk.write(conn, &acting))?;
+        let written = application::transaction(&mut conn, |conn| {
+            chunk.write(conn, &acting, &setup.products, generator.now)
+        })?;
         totals.add(&written);
         done += size;
         println!(
@@ -131,11 +138,12 @@ pub fn run(args: DemoDataArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "created {} persons, {} organizations, {} personnel links and {} notes in {:.1} s (run {run}, codes {}…)",
+        "created {} persons, {} organizations, {} personnel links, {} notes and {} orders in {:.1} s (run {run}, codes {}…)",
         totals.persons,
         totals.organizations,
         totals.personnel,
         totals.notes,
+        totals.orders,
         started.elapsed().as_secs_f64(),
         customer_code(run, 0),
     );
@@ -170,6 +178,7 @@ struct Setup {
     tags: Vec<Uuid>,
     groups: Vec<Uuid>,
     tiers: Vec<Uuid>,
+    products: Vec<persistence::products::ProductRow>,
 }
 
 impl Setup {
@@ -237,6 +246,7 @@ impl Setup {
             tags: labels(TAG, TAGS)?,
             groups: labels(GROUP, GROUPS)?,
             tiers: labels(TIER, TIERS)?,
+            products: orders::ensure_catalogue(conn)?,
         })
     }
 }
@@ -303,6 +313,7 @@ struct Chunk {
     personnel: Vec<(usize, Vec<usize>)>,
     /// Customer, kind, text, days ago, author.
     notes: Vec<(usize, NoteKind, &'static str, i64, Uuid)>,
+    orders: Vec<orders::DemoOrder>,
 }
 
 #[derive(Debug, Default)]
@@ -311,6 +322,7 @@ struct Totals {
     organizations: usize,
     personnel: usize,
     notes: usize,
+    orders: usize,
 }
 
 impl Totals {
@@ -319,11 +331,18 @@ impl Totals {
         self.organizations += other.organizations;
         self.personnel += other.personnel;
         self.notes += other.notes;
+        self.orders += other.orders;
     }
 }
 
 impl Chunk {
-    fn write(&self, conn: &mut DbConnection, acting: &Acting) -> AppResult<Totals> {
+    fn write(
+        &self,
+        conn: &mut DbConnection,
+        acting: &Acting,
+        products: &[persistence::products::ProductRow],
+        history_end: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<Totals> {
         let ids = create_many(conn, acting, &self.customers, "demo_data")?;
         let ids = &ids;
         let now = persistence::now();
@@ -366,12 +385,14 @@ impl Chunk {
             })
             .collect();
         persistence::notes::insert_many(conn, &notes)?;
+        let orders = orders::write(conn, &self.orders, ids, products, history_end)?;
         let organizations = self.personnel.len();
         Ok(Totals {
             persons: self.customers.len() - organizations,
             organizations,
             personnel: personnel.len(),
             notes: notes.len(),
+            orders,
         })
     }
 }
@@ -381,10 +402,28 @@ const ORGANIZATION_PERCENT: u32 = 15;
 /// Share of persons registered a second time, in percent.
 const DUPLICATE_PERCENT: u32 = 2;
 
+/// BG/NBD parameters published for the CDNOW sample (weeks).
+const CDNOW_BGNBD: analytics::bgnbd::BgNbdParams = analytics::bgnbd::BgNbdParams {
+    r: 0.243,
+    alpha: 4.414,
+    a: 0.793,
+    b: 2.426,
+};
+/// Gamma-Gamma parameters published for the CDNOW sample (dollars).
+const CDNOW_GAMMA_GAMMA: analytics::gamma_gamma::GammaGammaParams =
+    analytics::gamma_gamma::GammaGammaParams {
+        p: 6.25,
+        q: 3.74,
+        v: 15.44,
+    };
+
 struct Generator<'a> {
     rng: StdRng,
     run: u64,
     setup: &'a Setup,
+    simulator: analytics::simulate::Simulator,
+    /// The moment the purchase histories end.
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 impl Generator<'_> {
@@ -397,6 +436,7 @@ impl Generator<'_> {
         let mut drafts: Vec<CustomerInput> = Vec::new();
         let mut personnel = Vec::new();
         let mut notes = Vec::new();
+        let mut orders = Vec::new();
         let mut persons: Vec<usize> = Vec::new();
         for offset in 0..size {
             let index = start + offset;
@@ -432,6 +472,15 @@ impl Generator<'_> {
                     notes.push((position, kind, text, self.rng.gen_range(0..700), author));
                 }
             }
+            let (history, stage) = orders::history(
+                &mut self.rng,
+                &self.simulator,
+                position,
+                input.lifecycle_stage,
+                self.now,
+            );
+            input.lifecycle_stage = stage;
+            orders.extend(history);
             drafts.push(input);
         }
         let today = chrono::Utc::now().date_naive();
@@ -451,6 +500,7 @@ impl Generator<'_> {
             customers,
             personnel,
             notes,
+            orders,
         })
     }
 
@@ -767,12 +817,17 @@ mod tests {
             tags: vec![Uuid::now_v7()],
             groups: vec![Uuid::now_v7()],
             tiers: vec![Uuid::now_v7()],
+            products: Vec::new(),
         };
+        let now = persistence::now();
         let chunk = |seed| {
             let mut generator = Generator {
                 rng: StdRng::seed_from_u64(seed),
                 run: 1,
                 setup: &setup,
+                simulator: analytics::simulate::Simulator::new(&CDNOW_BGNBD, &CDNOW_GAMMA_GAMMA)
+                    .unwrap(),
+                now,
             };
             generator.chunk(0, 400).unwrap()
         };
@@ -782,6 +837,15 @@ mod tests {
         };
         assert_eq!(inputs(&a), inputs(&b));
         assert_eq!(a.personnel, b.personnel);
+        let placed = |chunk: &Chunk| -> Vec<_> {
+            chunk
+                .orders
+                .iter()
+                .map(|o| (o.customer, o.placed_at, o.lines.clone()))
+                .collect()
+        };
+        assert_eq!(placed(&a), placed(&b));
+        assert!(a.orders.len() > 200, "{} orders", a.orders.len());
         assert_ne!(inputs(&a), inputs(&chunk(8)));
         assert!(a
             .customers
