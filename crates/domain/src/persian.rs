@@ -115,6 +115,41 @@ pub fn normalize_digits(text: &str) -> String {
     text.chars().map(|c| ascii_digit(c).unwrap_or(c)).collect()
 }
 
+/// A number as people write it in a spreadsheet cell, in canonical ASCII form
+/// (`-12500.75`): Persian and Arabic-Indic digits, the thousands separators `,`, `٬`
+/// (Arabic thousands separator), `'` and the spaces Persian text puts between groups,
+/// the decimal separators `.` and `٫`, and a leading `-` or `−`. `None` for anything
+/// else: no digits, two decimal points, a sign inside, letters. Thousands separators are
+/// accepted anywhere in the whole part because files differ in grouping (Indian
+/// `1,00,000`) and dropping them never changes the value.
+pub fn decimal_text(text: &str) -> Option<String> {
+    let text = text.trim();
+    let (negative, rest) = match text.strip_prefix(['-', '\u{2212}']) {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, text),
+    };
+    let mut out = String::with_capacity(rest.len() + 1);
+    if negative {
+        out.push('-');
+    }
+    let (mut digits, mut point) = (0, false);
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => {
+                out.push(c);
+                digits += 1;
+            }
+            '.' | '\u{066B}' if !point => {
+                out.push('.');
+                point = true;
+            }
+            ',' | '\u{066C}' | '\'' | ' ' | '\u{00A0}' | '\u{2009}' | '\u{202F}' if !point => {}
+            c => out.push(ascii_digit(c).inspect(|_| digits += 1)?),
+        }
+    }
+    (digits > 0 && !out.ends_with('.')).then_some(out)
+}
+
 /// The canonical form of `text` for storage keys and comparison (rules in the module
 /// documentation): Persian letters unified, marks and invisible characters removed,
 /// digits in ASCII, lower case, spaces unified and collapsed, ends trimmed.
@@ -186,6 +221,31 @@ fn is_honorific(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn numbers_are_read_as_people_write_them() {
+        assert_eq!(decimal_text(" ۱۲٬۵۰۰ ").as_deref(), Some("12500"));
+        assert_eq!(decimal_text("12,500.75").as_deref(), Some("12500.75"));
+        assert_eq!(decimal_text("۱۲٫۵").as_deref(), Some("12.5"));
+        assert_eq!(decimal_text("−٣٠٠").as_deref(), Some("-300"));
+        assert_eq!(decimal_text("- 1 000").as_deref(), Some("-1000"));
+        assert_eq!(decimal_text("1,00,000").as_deref(), Some("100000"));
+        for junk in [
+            "",
+            "-",
+            "12a",
+            "1.2.3",
+            "1-2",
+            "۱۲.",
+            ".",
+            "1.2,3",
+            "12 ریال",
+        ] {
+            assert_eq!(decimal_text(junk), None, "{junk:?}");
+        }
+        assert_eq!(decimal_text(".5").as_deref(), Some(".5"));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -109,6 +109,71 @@ fn with_decimals(minor: i64, digits: u32) -> String {
     format!("{sign}{whole}.{fraction:0width$}", width = digits as usize)
 }
 
+/// Why a written amount cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountError {
+    /// Not a number (see [`crate::persian::decimal_text`]).
+    NotANumber,
+    /// More decimals than the unit has (a fraction of a rial, a tenth of a cent).
+    TooPrecise { digits: u32 },
+    /// Beyond what an amount in minor units can hold.
+    OutOfRange,
+}
+
+impl AmountError {
+    /// The rule's code in a field violation.
+    pub fn code(self) -> &'static str {
+        match self {
+            AmountError::NotANumber => "invalid_number",
+            AmountError::TooPrecise { .. } => "too_precise",
+            AmountError::OutOfRange => "out_of_range",
+        }
+    }
+
+    pub fn message(self) -> String {
+        match self {
+            AmountError::NotANumber => "is not an amount".into(),
+            AmountError::TooPrecise { digits: 0 } => "must be a whole amount".into(),
+            AmountError::TooPrecise { digits } => format!("must have at most {digits} decimals"),
+            AmountError::OutOfRange => "is too large".into(),
+        }
+    }
+}
+
+/// An amount written in `currency`'s major unit (`12,500` rials, `19.99` dollars, with
+/// Persian digits and thousands separators as people write them) in minor units.
+/// Exact: the decimal point is moved on the digits, never through a float.
+pub fn parse_major_amount(text: &str, currency: Currency) -> Result<i64, AmountError> {
+    scaled(text, currency.minor_unit_digits())
+}
+
+/// An amount written in toman (one decimal at most) in rials.
+pub fn parse_toman(text: &str) -> Result<i64, AmountError> {
+    scaled(text, 1)
+}
+
+/// `text` times 10^`digits`, refusing more than `digits` decimals.
+fn scaled(text: &str, digits: u32) -> Result<i64, AmountError> {
+    let canonical = crate::persian::decimal_text(text).ok_or(AmountError::NotANumber)?;
+    let (negative, unsigned) = match canonical.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, canonical.as_str()),
+    };
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > digits as usize {
+        return Err(AmountError::TooPrecise { digits });
+    }
+    let padded = format!("{whole}{fraction:0<width$}", width = digits as usize);
+    let significant = padded.trim_start_matches('0');
+    let magnitude: i64 = if significant.is_empty() {
+        0
+    } else {
+        significant.parse().map_err(|_| AmountError::OutOfRange)?
+    };
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +190,53 @@ mod tests {
         let parsed: Currency = serde_json::from_str("\"eur\"").unwrap();
         assert_eq!(serde_json::to_string(&parsed).unwrap(), "\"EUR\"");
         assert!(serde_json::from_str::<Currency>("\"XYZ\"").is_err());
+    }
+
+    #[test]
+    fn written_amounts_are_read_exactly_in_minor_units() {
+        let usd = Currency::parse("USD").unwrap();
+        assert_eq!(parse_major_amount("۱۲٬۵۰۰", Currency::IRR), Ok(12_500));
+        assert_eq!(
+            parse_major_amount("1,250,000", Currency::IRR),
+            Ok(1_250_000)
+        );
+        assert_eq!(parse_major_amount("12500.0", Currency::IRR), Ok(12_500));
+        assert_eq!(
+            parse_major_amount("12500.5", Currency::IRR),
+            Err(AmountError::TooPrecise { digits: 0 })
+        );
+        assert_eq!(parse_major_amount("19.99", usd), Ok(1999));
+        assert_eq!(parse_major_amount("19.9", usd), Ok(1990));
+        assert_eq!(parse_major_amount("-0.05", usd), Ok(-5));
+        assert_eq!(parse_major_amount(".5", usd), Ok(50));
+        assert_eq!(parse_major_amount("0", usd), Ok(0));
+        assert_eq!(parse_major_amount("000", usd), Ok(0));
+        assert_eq!(
+            parse_major_amount("19.999", usd),
+            Err(AmountError::TooPrecise { digits: 2 })
+        );
+        assert_eq!(parse_major_amount("ده", usd), Err(AmountError::NotANumber));
+        assert_eq!(
+            parse_major_amount("92233720368547758.08", usd),
+            Err(AmountError::OutOfRange)
+        );
+        assert_eq!(
+            parse_major_amount("92233720368547758.07", usd),
+            Ok(i64::MAX)
+        );
+        assert_eq!(parse_toman("۱۲۵٬۰۰۰"), Ok(1_250_000));
+        assert_eq!(parse_toman("12.5"), Ok(125));
+        assert_eq!(
+            parse_toman("12.55"),
+            Err(AmountError::TooPrecise { digits: 1 })
+        );
+        // Every displayed amount reads back as itself.
+        for minor in [0, 7, -105, 1_250_005, i64::MAX] {
+            let (shown, _) = display_amount(minor, usd, CurrencyDisplay::Rial);
+            assert_eq!(parse_major_amount(&shown, usd), Ok(minor));
+            let (shown, _) = display_amount(minor, Currency::IRR, CurrencyDisplay::Toman);
+            assert_eq!(parse_toman(&shown), Ok(minor));
+        }
     }
 
     #[test]
