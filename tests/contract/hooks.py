@@ -36,6 +36,10 @@ ASSIGNMENTS = {
 PROTECTED_IDS = frozenset(filter(None, os.environ["CONTRACT_PROTECTED_IDS"].split(",")))
 BASE_URL = os.environ["CONTRACT_BASE_URL"]
 STATUS_LOG = os.environ["CONTRACT_STATUS_LOG"]
+ORDER_IMPORT_CSV = (
+    "customer,customer_last_name,placed_at,sku,product_name,unit_price\n"
+    "C-CONTRACT,قراردادی,1403/01/15,SKU-CONTRACT,کالا,1000\n"
+).encode()
 IMPORT_CSV = "first_name,last_name,mobile\nNima,Rahimi,09121110001\n".encode()
 
 # Every other case of an operation keeps what was generated, so the failure paths of the
@@ -221,6 +225,8 @@ def before_call(context, case, kwargs):
     operation_id = operation_id_of(case)
     if operation_id == "create_import" and take_turn(operation_id):
         kwargs["files"] = [("file", ("customers.csv", IMPORT_CSV, "text/csv"))]
+    elif operation_id == "create_order_import" and take_turn(operation_id):
+        kwargs["files"] = [("file", ("orders.csv", ORDER_IMPORT_CSV, "text/csv"))]
 
 
 @schemathesis.hook

@@ -32,6 +32,24 @@ pub(crate) fn upload(
     bytes: Vec<u8>,
     options: Value,
 ) -> reqwest::blocking::Response {
+    upload_to(
+        app,
+        "/api/v1/imports",
+        token,
+        (file_name, content_type, bytes),
+        options,
+    )
+}
+
+/// A multipart import to `path`: `file` is the file's name, content type and bytes.
+pub(crate) fn upload_to(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    file: (&str, &str, Vec<u8>),
+    options: Value,
+) -> reqwest::blocking::Response {
+    let (file_name, content_type, bytes) = file;
     let form = Form::new()
         .part(
             "file",
@@ -46,7 +64,7 @@ pub(crate) fn upload(
                 .mime_str("application/json")
                 .expect("mime"),
         );
-    app.authed(Method::POST, "/api/v1/imports", token)
+    app.authed(Method::POST, path, token)
         .multipart(form)
         .send()
         .expect("import request")

@@ -484,6 +484,46 @@ pub fn purchase_before(
         .map(|at| at.0))
 }
 
+/// The purchase instants of each of `customer_ids` (imports replay the lifecycle rules
+/// over them).
+pub fn purchase_times(
+    conn: &mut DbConnection,
+    customer_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<DateTime<Utc>>>, PersistenceError> {
+    let mut times: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
+    for chunk in customer_ids.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let rows: Vec<(DbUuid, DbTime)> = orders::table
+            .filter(orders::customer_id.eq_any(ids))
+            .filter(orders::status.eq_any(purchase_statuses()))
+            .select((orders::customer_id, orders::placed_at))
+            .load(conn)?;
+        for (customer, at) in rows {
+            times.entry(customer.0).or_default().push(at.0);
+        }
+    }
+    Ok(times)
+}
+
+/// Which of `references` already name an order from `source`.
+pub fn taken_references(
+    conn: &mut DbConnection,
+    source: &str,
+    references: &[String],
+) -> Result<Vec<String>, PersistenceError> {
+    let mut taken = Vec::new();
+    for chunk in references.chunks(500) {
+        taken.extend(
+            orders::table
+                .filter(orders::source.eq(source))
+                .filter(orders::external_reference.eq_any(chunk))
+                .select(orders::external_reference.assume_not_null())
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(taken)
+}
+
 /// A product a customer bought, with units kept (bought less returned) and what was
 /// paid for them net of refunds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use domain::authz::Permission;
 use domain::text::{check_text, TextKind};
 use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
 use tabular::{Format, InputSheet};
 use utoipa::{OpenApi, ToSchema};
 
@@ -17,6 +18,7 @@ use crate::auth::Principal;
 use crate::conventions::json_body::{self, body_limit, MULTIPART_FORM_DATA};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use application::commerce::order_import::{self, AmountsIn, OrderImportOptions, OrderImportReport};
 use application::customers::import::{
     self, ColumnUse, ImportContext, ImportMode, ImportOptions, ImportOutcome, ImportReport,
     MatchOn, RejectedRow, RowError,
@@ -25,9 +27,13 @@ use application::jobs::queue::{self, ImportFile};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_import),
+    paths(create_import, create_order_import),
     components(schemas(
         ImportUpload,
+        OrderImportUpload,
+        OrderImportOptions,
+        OrderImportReport,
+        AmountsIn,
         ImportOptions,
         ImportMode,
         MatchOn,
@@ -41,7 +47,7 @@ use application::jobs::queue::{self, ImportFile};
 pub struct ImportsApi;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_import);
+    cfg.service(create_import).service(create_order_import);
 }
 
 /// The parts of an import request.
@@ -84,9 +90,23 @@ impl UploadedFile {
     }
 }
 
+/// The parts of a purchase-history import request.
+#[derive(Debug, ToSchema)]
+pub struct OrderImportUpload {
+    /// The spreadsheet, as for `POST /imports`: CSV or XLSX, headers in the first
+    /// non-empty row.
+    #[schema(value_type = String, format = Binary)]
+    pub file: UploadedFile,
+    /// How to read the file; all defaults when left out.
+    pub options: Option<OrderImportOptions>,
+}
+
 /// Reads the `file` and `options` parts, refusing (413) an upload over the server's
 /// upload limit as soon as it is exceeded.
-async fn read_upload(req: &HttpRequest, payload: web::Payload) -> ApiResult<ImportUpload> {
+async fn read_upload<O: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<(UploadedFile, Option<O>)> {
     json_body::require_content_type(req, &[MULTIPART_FORM_DATA])?;
     let limit = body_limit(req);
     let mut multipart = Multipart::new(req.headers(), payload);
@@ -143,7 +163,7 @@ async fn read_upload(req: &HttpRequest, payload: web::Payload) -> ApiResult<Impo
             "send the spreadsheet as the `file` part",
         )
     })?;
-    Ok(ImportUpload { file, options })
+    Ok((file, options))
 }
 
 fn malformed(err: actix_multipart::MultipartError) -> ApiError {
@@ -156,7 +176,7 @@ fn malformed(err: actix_multipart::MultipartError) -> ApiError {
 }
 
 /// The `options` part, with problems reported under `options.…`.
-fn options_of(bytes: &[u8]) -> ApiResult<ImportOptions> {
+fn options_of<O: DeserializeOwned>(bytes: &[u8]) -> ApiResult<O> {
     json_body::parse_json(bytes).map_err(|err| match err {
         ApiError::Validation(violations) => ApiError::Validation(
             violations
@@ -171,6 +191,17 @@ fn options_of(bytes: &[u8]) -> ApiResult<ImportOptions> {
                 .collect(),
         ),
         other => other,
+    })
+}
+
+/// The file's format, which must be a spreadsheet's.
+fn spreadsheet_format(file: &UploadedFile) -> ApiResult<Format> {
+    file.format().ok_or_else(|| {
+        ApiError::field(
+            "file",
+            "unsupported_format",
+            "the file must be CSV (text/csv, .csv) or XLSX (.xlsx)",
+        )
     })
 }
 
@@ -250,16 +281,10 @@ pub async fn create_import(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsImport)?;
-    let upload = read_upload(&req, payload).await?;
-    let format = upload.file.format().ok_or_else(|| {
-        ApiError::field(
-            "file",
-            "unsupported_format",
-            "the file must be CSV (text/csv, .csv) or XLSX (.xlsx)",
-        )
-    })?;
-    let options = upload.options.unwrap_or_default();
-    let sheet = read_sheet(upload.file.bytes.clone(), format).await?;
+    let (file, options) = read_upload::<ImportOptions>(&req, payload).await?;
+    let format = spreadsheet_format(&file)?;
+    let options = options.unwrap_or_default();
+    let sheet = read_sheet(file.bytes.clone(), format).await?;
     let today = state.today().await?;
     if options.dry_run {
         let context = ImportContext {
@@ -272,12 +297,11 @@ pub async fn create_import(
             .await?;
         return Ok(HttpResponse::Ok().json(report));
     }
-    let file_name = upload
-        .file
+    let file_name = file
         .file_name
         .clone()
         .unwrap_or_else(|| format!("import.{format}"));
-    let bytes = upload.file.bytes;
+    let bytes = file.bytes;
     let job = state
         .db(move |conn| {
             let upload = ImportFile {
@@ -289,6 +313,105 @@ pub async fn create_import(
             Ok(queue::customer_import(
                 conn, &principal, upload, options, today,
             )?)
+        })
+        .await?;
+    accepted(job)
+}
+
+/// Import a purchase history.
+///
+/// Brings years of orders in at once from a CSV or XLSX file: send `multipart/form-data`
+/// with the file as the `file` part and, optionally, the `OrderImportOptions` as a JSON
+/// `options` part. Each row is one order line; rows with the same `order_reference` are
+/// one order and must agree on its fields (customer, date, status, channel, campaign,
+/// notes, total); a row without a reference is an order of its own. Columns are mapped by
+/// `options.mapping` or by headers equal to the field names; `customer`, `placed_at` and
+/// `sku` are required.
+///
+/// The `customer` column is matched on `match_customer_on` (`code`, `email`, `phone` or
+/// `national_code`, normalised as the customer rules store them); the product by its SKU.
+/// With `create_missing_customers` a key no customer has creates a customer (named by
+/// `customer_first_name`/`customer_last_name`, or an organization by
+/// `customer_organization_name`); with `create_missing_products` an unknown SKU creates a
+/// product priced by the row's `unit_price`. Dates are Jalali (`1403/01/15`) or ISO, with
+/// an optional time of day in the business time zone (a date alone is the start of that
+/// day) or an RFC 3339 instant; digits may be Persian; amounts are in the business
+/// currency's major unit (or toman with `amounts_in: toman`), with thousands separators.
+/// `status` defaults to `fulfilled`, `quantity` to 1, `unit_price` to the product's price.
+/// Orders are priced by the server; `line_total` and `order_total`, when given, must
+/// match. `order_reference` is stored as the order's external reference from `source`
+/// (default `import`): a reference already stored is refused, so the same file cannot be
+/// imported twice.
+///
+/// **All or nothing:** if any row is rejected nothing is written and the report lists
+/// every rejected row with its number, field, column and rule. With `dry_run: true` the
+/// report comes back at once (200). Otherwise the answer is 202 with an `orders.import`
+/// job whose result is the report. A real import also updates the buyers' purchase facts
+/// and moves them through the lifecycle rules by replaying the imported purchases in time
+/// order (recorded in the stage history with each rule's name).
+///
+/// Needs `records:import`, and `crm:configure` to create products; matched customers
+/// must be within the caller's record visibility. Every order is audited
+/// (`order.import`), as are created customers and products; a retry with the same
+/// `Idempotency-Key` answers the same job.
+///
+/// Problems: 403 `forbidden`; 413 `payload_too_large`; 415 when the body is not
+/// multipart; 422 `validation_failed` for a missing or unreadable `file`, bad `options`
+/// or a mapping that does not fit the file.
+#[utoipa::path(
+    tag = "imports",
+    operation_id = "create_order_import",
+    request_body(content(
+        (OrderImportUpload = "multipart/form-data",
+            encoding(("options" = (content_type = "application/json"))),
+            example = json!({
+                "file": "order_reference,customer,customer_first_name,customer_last_name,placed_at,sku,product_name,quantity,unit_price\nINV-1,C-1001,مریم,احمدی,1403/01/15 10:30,TEA-500,چای سیاه ۵۰۰ گرمی,2,\"1,850,000\"\nINV-1,C-1001,,,,COF-250,قهوه ۲۵۰ گرمی,1,900000\n",
+                "options": {"match_customer_on": "code", "source": "pos-vanak", "create_missing_customers": true, "create_missing_products": true, "dry_run": true}
+            }))
+    )),
+    responses(
+        (status = 200, description = "Dry run: the per-row report; nothing was written", body = OrderImportReport),
+        (status = 202, description = "Import queued; follow `Location` for its progress and report", body = JobResource,
+            headers(("Location" = String, description = "The job: `/api/v1/jobs/{id}`"))),
+        (status = 403, description = "The caller may not import (or create products)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The upload is larger than the server accepts (`PEYVAND_MAX_UPLOAD_BYTES`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `multipart/form-data`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad options, an unreadable file, or a mapping that does not fit the file", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/orders/imports")]
+pub async fn create_order_import(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsImport)?;
+    let (file, options) = read_upload::<OrderImportOptions>(&req, payload).await?;
+    let format = spreadsheet_format(&file)?;
+    let options = options.unwrap_or_default();
+    let sheet = read_sheet(file.bytes.clone(), format).await?;
+    let acting = principal.0.clone();
+    if options.dry_run {
+        let report = state
+            .db(move |conn| Ok(order_import::dry_run(conn, acting, options, &sheet)?))
+            .await?;
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let file_name = file
+        .file_name
+        .clone()
+        .unwrap_or_else(|| format!("orders.{format}"));
+    let bytes = file.bytes;
+    let job = state
+        .db(move |conn| {
+            let upload = ImportFile {
+                file_name: &file_name,
+                format,
+                bytes: &bytes,
+                headers: &sheet.headers,
+            };
+            Ok(queue::order_import(conn, &acting, upload, options)?)
         })
         .await?;
     accepted(job)

@@ -127,39 +127,58 @@ pub fn create_product(
     acting.require(Permission::CrmConfigure)?;
     transaction(conn, |conn| {
         let input = checked_product(conn, input, business_currency)?;
-        let now = DbTime(persistence::now());
-        let row = ProductRow {
-            id: DbUuid(Uuid::now_v7()),
-            search_text: search_text(&input),
-            sku: input.sku,
-            name: input.name,
-            name_en: input.name_en,
-            description: input.description,
-            category_id: input.category_id.map(DbUuid),
-            unit_price: input.unit_price,
-            unit_cost: input.unit_cost,
-            currency: input
-                .currency
-                .unwrap_or(business_currency)
-                .code()
-                .to_string(),
-            active: input.active,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        persistence::products::insert(conn, &row)?;
-        audit::record_change(
-            conn,
-            &acting.audit_actor(),
-            "product.create",
-            "product",
-            row.id.0,
-            &serde_json::json!({}),
-            &row.audit_snapshot(),
-        )?;
+        let row = new_product_row(input, business_currency, persistence::now());
+        insert_product(conn, acting, &row)?;
         Ok(row)
     })
+}
+
+/// The stored row of a new product checked by the catalogue's rules.
+pub(crate) fn new_product_row(
+    input: ProductInput,
+    business_currency: Currency,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ProductRow {
+    let now = DbTime(now);
+    ProductRow {
+        id: DbUuid(Uuid::now_v7()),
+        search_text: search_text(&input),
+        sku: input.sku,
+        name: input.name,
+        name_en: input.name_en,
+        description: input.description,
+        category_id: input.category_id.map(DbUuid),
+        unit_price: input.unit_price,
+        unit_cost: input.unit_cost,
+        currency: input
+            .currency
+            .unwrap_or(business_currency)
+            .code()
+            .to_string(),
+        active: input.active,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
+/// Stores a new product with its audit event; a taken SKU is a conflict.
+pub(crate) fn insert_product(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    row: &ProductRow,
+) -> AppResult<()> {
+    persistence::products::insert(conn, row)?;
+    audit::record_change(
+        conn,
+        &acting.audit_actor(),
+        "product.create",
+        "product",
+        row.id.0,
+        &serde_json::json!({}),
+        &row.audit_snapshot(),
+    )?;
+    Ok(())
 }
 
 /// A product (`records:read`).

@@ -92,13 +92,28 @@ impl MatchOn {
     }
 
     /// The row's field a violation about the match is reported on.
-    fn field(self) -> &'static str {
+    pub fn field(self) -> &'static str {
         match self {
             MatchOn::Code => "code",
             MatchOn::Email => "emails",
             MatchOn::Phone => "phones",
             MatchOn::NationalCode => "national_code",
         }
+    }
+
+    /// `text` as this key is stored (`None` when it cannot be one): what a customer is
+    /// matched on.
+    pub fn normalize(self, text: &str) -> Option<String> {
+        let fields: &[SheetField] = match self {
+            MatchOn::Code => &[SheetField::Code],
+            MatchOn::Email => &[SheetField::Email(1)],
+            MatchOn::Phone => &[SheetField::Mobile],
+            // A person's national code or an organization's national id.
+            MatchOn::NationalCode => &[SheetField::NationalCode, SheetField::NationalId],
+        };
+        fields
+            .iter()
+            .find_map(|field| self.value(field, text).flatten())
     }
 
     /// Whether a column holds this key, and its value in stored form (`None` when the

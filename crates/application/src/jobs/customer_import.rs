@@ -5,10 +5,11 @@
 //! a retry after a crash past that point cannot import the file twice.
 
 use persistence::db::write_transaction;
+use persistence::db::DbConnection;
 use persistence::PersistenceError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tabular::Format;
+use tabular::{Format, InputSheet};
 use uuid::Uuid;
 
 use super::{connection, JobContext, JobError, JobFailure, JobHandler};
@@ -43,19 +44,8 @@ impl JobHandler for CustomerImportJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let payload: ImportPayload = serde_json::from_value(ctx.payload().clone())
             .map_err(|err| JobError::internal(format!("invalid payload: {err}")))?;
-        let format = Format::from_name(&payload.format)
-            .ok_or_else(|| JobError::internal(format!("unknown format {:?}", payload.format)))?;
         let mut conn = connection(ctx.pool())?;
-        let bytes =
-            persistence::files::read_all(&mut conn, payload.file_id).map_err(|err| match err {
-                PersistenceError::NotFound => JobError::Permanent(JobFailure::for_user(
-                    "file_missing",
-                    "the uploaded file is gone: it was imported already or removed",
-                )),
-                other => other.into(),
-            })?;
-        let sheet = tabular::read(&bytes, format, &import::READ_LIMITS).map_err(unreadable)?;
-        drop(bytes);
+        let sheet = read_upload(&mut conn, payload.file_id, &payload.format)?;
         let definitions = crate::customers::definitions(&mut conn)?;
         // Checked when the import was requested; only a custom field deleted since then
         // fails here.
@@ -99,6 +89,24 @@ impl JobHandler for CustomerImportJob {
         );
         serde_json::to_value(report).map_err(JobError::internal)
     }
+}
+
+/// The sheet of the upload kept as `file_id` in `format` (`csv` or `xlsx`).
+pub(super) fn read_upload(
+    conn: &mut DbConnection,
+    file_id: Uuid,
+    format: &str,
+) -> Result<InputSheet, JobError> {
+    let format = Format::from_name(format)
+        .ok_or_else(|| JobError::internal(format!("unknown format {format:?}")))?;
+    let bytes = persistence::files::read_all(conn, file_id).map_err(|err| match err {
+        PersistenceError::NotFound => JobError::Permanent(JobFailure::for_user(
+            "file_missing",
+            "the uploaded file is gone: it was imported already or removed",
+        )),
+        other => other.into(),
+    })?;
+    tabular::read(&bytes, format, &import::READ_LIMITS).map_err(unreadable)
 }
 
 /// The upload is not a readable sheet: the reader's message says what to fix in the

@@ -18,10 +18,11 @@ use tabular::Format;
 use uuid::Uuid;
 
 use super::{
-    DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, AUDIT_VERIFY,
-    CUSTOMER_EXPORT, CUSTOMER_IMPORT, DUPLICATE_SCAN,
+    DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, OrderImportPayload,
+    AUDIT_VERIFY, CUSTOMER_EXPORT, CUSTOMER_IMPORT, DUPLICATE_SCAN, ORDER_IMPORT,
 };
 use crate::acting::Acting;
+use crate::commerce::order_import::{OrderColumnPlan, OrderImportContext, OrderImportOptions};
 use crate::customers::export::{self, ExportRequest};
 use crate::customers::import::{ColumnPlan, ImportOptions};
 use crate::customers::search;
@@ -120,16 +121,7 @@ pub fn customer_import(
     let definitions = crate::customers::definitions(conn)?;
     ColumnPlan::new(upload.headers, &options, &definitions)?;
     transaction(conn, |conn| {
-        let file = files::store(
-            conn,
-            NewFile {
-                purpose: files::IMPORT_UPLOAD,
-                file_name: upload.file_name,
-                content_type: upload.format.content_type(),
-                created_by: acting.user_id,
-            },
-            upload.bytes,
-        )?;
+        let file = store_upload(conn, acting, &upload)?;
         let payload = to_payload(&ImportPayload {
             file_id: file.id.0,
             format: upload.format.extension().to_string(),
@@ -139,6 +131,47 @@ pub fn customer_import(
         })?;
         enqueue(conn, acting, CUSTOMER_IMPORT, payload, IMPORT_MAX_ATTEMPTS)
     })
+}
+
+/// Queues an import of a purchase history (`records:import`): the mapping and options
+/// are checked against the file's headers now, and the file is kept for the job.
+pub fn order_import(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    upload: ImportFile<'_>,
+    options: OrderImportOptions,
+) -> AppResult<Job> {
+    acting.require(Permission::RecordsImport)?;
+    let mut context = OrderImportContext::load(conn, acting.clone(), options)?;
+    OrderColumnPlan::new(upload.headers, &mut context)?;
+    transaction(conn, |conn| {
+        let file = store_upload(conn, acting, &upload)?;
+        let payload = to_payload(&OrderImportPayload {
+            file_id: file.id.0,
+            format: upload.format.extension().to_string(),
+            options: context.options.clone(),
+            acting: acting.clone(),
+        })?;
+        enqueue(conn, acting, ORDER_IMPORT, payload, IMPORT_MAX_ATTEMPTS)
+    })
+}
+
+/// Keeps an import's upload in the database for its job.
+fn store_upload(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    upload: &ImportFile<'_>,
+) -> AppResult<StoredFile> {
+    Ok(files::store(
+        conn,
+        NewFile {
+            purpose: files::IMPORT_UPLOAD,
+            file_name: upload.file_name,
+            content_type: upload.format.content_type(),
+            created_by: acting.user_id,
+        },
+        upload.bytes,
+    )?)
 }
 
 /// A job the caller may see (`jobs:read`).

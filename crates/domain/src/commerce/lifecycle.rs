@@ -148,6 +148,49 @@ impl LifecycleRules {
             .then(|| now - Duration::days(i64::from(self.churn.after_days)))
     }
 
+    /// Where a customer now at `stage` ends up when `new` purchases (a history being
+    /// imported, any order) join the purchases it already had (`earlier`), and by the
+    /// last rule that moved it; `None` when it stays. The new purchases are replayed in
+    /// time order as if each had been placed then: a gap longer than the churn window
+    /// before one churns the customer first (so the purchase wins it back), and a last
+    /// purchase older than the window at `now` leaves it churned.
+    pub fn after_history(
+        &self,
+        stage: LifecycleStage,
+        earlier: &[DateTime<Utc>],
+        new: &[DateTime<Utc>],
+        now: DateTime<Utc>,
+    ) -> Option<(LifecycleStage, LifecycleRule)> {
+        let mut history: Vec<(DateTime<Utc>, bool)> = earlier
+            .iter()
+            .map(|at| (*at, false))
+            .chain(new.iter().map(|at| (*at, true)))
+            .collect();
+        history.sort();
+        let churn_window = Duration::days(i64::from(self.churn.after_days));
+        let (mut current, mut rule, mut previous) = (stage, None, None);
+        for (at, is_new) in history {
+            if is_new {
+                let lapsed = previous.is_some_and(|previous| at - previous > churn_window);
+                if self.churn.enabled && lapsed && Self::CHURNABLE.contains(&current) {
+                    (current, rule) = (LifecycleStage::Churned, Some(LifecycleRule::Churn));
+                }
+                if let Some((to, by)) = self.after_purchase(current, previous, at) {
+                    (current, rule) = (to, Some(by));
+                }
+            }
+            previous = Some(at);
+        }
+        let lapsed_now = previous
+            .zip(self.churned_before(now))
+            .is_some_and(|(last, cutoff)| last < cutoff);
+        if lapsed_now && Self::CHURNABLE.contains(&current) {
+            (current, rule) = (LifecycleStage::Churned, Some(LifecycleRule::Churn));
+        }
+        rule.filter(|_| current != stage)
+            .map(|rule| (current, rule))
+    }
+
     /// The stages the churn rule moves from.
     pub const CHURNABLE: [LifecycleStage; 3] = [
         LifecycleStage::Purchase,
@@ -184,6 +227,45 @@ mod tests {
             Some((Retention, LifecycleRule::WinBack))
         );
         assert_eq!(rules.churned_before(at(200)), Some(at(20)));
+    }
+
+    #[test]
+    fn an_imported_history_is_replayed_in_time_order() {
+        let rules = LifecycleRules::default();
+        let now = at(1000);
+        // Two purchases a month apart, the last recent: retained.
+        assert_eq!(
+            rules.after_history(Awareness, &[], &[at(990), at(960)], now),
+            Some((Retention, LifecycleRule::RepeatPurchase))
+        );
+        // One purchase long ago: bought, then churned.
+        assert_eq!(
+            rules.after_history(Consideration, &[], &[at(100)], now),
+            Some((Churned, LifecycleRule::Churn))
+        );
+        // A two-year gap churns the customer before the later purchase wins it back.
+        assert_eq!(
+            rules.after_history(Awareness, &[], &[at(100), at(900)], now),
+            Some((Retention, LifecycleRule::WinBack))
+        );
+        // Stored purchases count as earlier ones: a new purchase soon after is a repeat.
+        assert_eq!(
+            rules.after_history(Purchase, &[at(950)], &[at(980)], now),
+            Some((Retention, LifecycleRule::RepeatPurchase))
+        );
+        // Nothing moves a retained customer with a recent purchase, nor an advocate.
+        assert_eq!(
+            rules.after_history(Retention, &[at(900)], &[at(990)], now),
+            None
+        );
+        assert_eq!(rules.after_history(Advocacy, &[], &[at(999)], now), None);
+        // Without the churn rule an old purchase is only a purchase.
+        let mut no_churn = rules;
+        no_churn.churn.enabled = false;
+        assert_eq!(
+            no_churn.after_history(Awareness, &[], &[at(100)], now),
+            Some((Purchase, LifecycleRule::FirstPurchase))
+        );
     }
 
     #[test]

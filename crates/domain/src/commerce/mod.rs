@@ -5,6 +5,7 @@
 
 pub mod lifecycle;
 pub mod money;
+pub mod order_sheet;
 pub mod orders;
 pub mod products;
 pub mod returns;

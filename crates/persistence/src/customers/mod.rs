@@ -573,6 +573,23 @@ pub fn lock_for_update(conn: &mut DbConnection, ids: &[Uuid]) -> Result<(), Pers
     Ok(())
 }
 
+/// The lifecycle stage of each of `ids` that exists.
+pub fn stages(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, PersistenceError> {
+    let mut stages = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let rows: Vec<(DbUuid, String)> = customers::table
+            .filter(customers::id.eq_any(chunk))
+            .select((customers::id, customers::lifecycle_stage))
+            .load(conn)?;
+        stages.extend(rows.into_iter().map(|(id, stage)| (id.0, stage)));
+    }
+    Ok(stages)
+}
+
 pub fn find_row(conn: &mut DbConnection, id: Uuid) -> Result<CustomerRow, PersistenceError> {
     customers::table
         .find(DbUuid(id))
