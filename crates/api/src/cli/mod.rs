@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod audit;
 pub mod create_admin;
 pub mod demo_data;
+pub mod import;
 
 #[derive(Debug, Parser)]
 #[command(name = "peyvand", version, about = "Peyvand smart CRM backend")]
@@ -31,6 +32,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeCommand),
     /// Audit-log tools.
     Audit(audit::AuditCommand),
+    /// Import customers or a purchase history from a CSV or XLSX file (all or nothing).
+    Import(import::ImportCommand),
     /// Load a realistic Persian and English demo customer base (deterministic per seed).
     DemoData(demo_data::DemoDataArgs),
     /// Write the OpenAPI document to a file (or stdout with `-`).
@@ -54,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(command) => analyze::run(command),
         Command::Audit(command) => audit::run(command),
         Command::DemoData(args) => demo_data::run(args),
+        Command::Import(command) => import::run(command),
         Command::ExportOpenapi { out } => {
             let json = serde_json::to_string_pretty(&crate::openapi::document())? + "\n";
             if out.as_os_str() == "-" {
