@@ -22,6 +22,7 @@ mod merge;
 mod metrics;
 mod observability;
 mod openapi;
+mod order_exports;
 mod request_examples;
 mod search;
 mod security_headers;

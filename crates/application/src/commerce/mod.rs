@@ -3,5 +3,6 @@
 
 pub mod catalogue;
 pub mod lifecycle;
+pub mod order_export;
 pub mod orders;
 pub mod returns;

@@ -11,6 +11,7 @@ pub mod churn_check;
 mod customer_export;
 mod customer_import;
 mod duplicate_scan;
+mod order_export;
 pub mod queue;
 mod worker;
 
@@ -33,6 +34,7 @@ pub use duplicate_scan::{
     DuplicateGroup, DuplicatePair, DuplicateScanJob, DuplicateScanPayload, DuplicateScanReport,
     DUPLICATE_SCAN,
 };
+pub use order_export::{OrderExportJob, OrderExportPayload, ORDER_EXPORT};
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
 /// Why a job attempt failed, split by audience: a stable code and, for failures the
@@ -242,6 +244,7 @@ impl JobRegistry {
         registry.register(DUPLICATE_SCAN, DuplicateScanJob);
         registry.register(CUSTOMER_IMPORT, CustomerImportJob);
         registry.register(CUSTOMER_EXPORT, CustomerExportJob);
+        registry.register(ORDER_EXPORT, OrderExportJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
         registry
     }
