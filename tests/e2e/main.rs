@@ -23,6 +23,7 @@ mod metrics;
 mod observability;
 mod openapi;
 mod order_exports;
+mod product_imports;
 mod request_examples;
 mod search;
 mod security_headers;

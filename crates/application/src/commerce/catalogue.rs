@@ -127,39 +127,50 @@ pub fn create_product(
     acting.require(Permission::CrmConfigure)?;
     transaction(conn, |conn| {
         let input = checked_product(conn, input, business_currency)?;
-        let now = DbTime(persistence::now());
-        let row = ProductRow {
-            id: DbUuid(Uuid::now_v7()),
-            search_text: search_text(&input),
-            sku: input.sku,
-            name: input.name,
-            name_en: input.name_en,
-            description: input.description,
-            category_id: input.category_id.map(DbUuid),
-            unit_price: input.unit_price,
-            unit_cost: input.unit_cost,
-            currency: input
-                .currency
-                .unwrap_or(business_currency)
-                .code()
-                .to_string(),
-            active: input.active,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        persistence::products::insert(conn, &row)?;
-        audit::record_change(
-            conn,
-            &acting.audit_actor(),
-            "product.create",
-            "product",
-            row.id.0,
-            &serde_json::json!({}),
-            &row.audit_snapshot(),
-        )?;
-        Ok(row)
+        insert_checked(conn, acting, input, business_currency)
     })
+}
+
+/// Stores a product already checked by [`checked_product`] (or an import's equivalent)
+/// and audits it, inside the caller's transaction.
+pub(super) fn insert_checked(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    input: ProductInput,
+    business_currency: Currency,
+) -> AppResult<ProductRow> {
+    let now = DbTime(persistence::now());
+    let row = ProductRow {
+        id: DbUuid(Uuid::now_v7()),
+        search_text: search_text(&input),
+        sku: input.sku,
+        name: input.name,
+        name_en: input.name_en,
+        description: input.description,
+        category_id: input.category_id.map(DbUuid),
+        unit_price: input.unit_price,
+        unit_cost: input.unit_cost,
+        currency: input
+            .currency
+            .unwrap_or(business_currency)
+            .code()
+            .to_string(),
+        active: input.active,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    persistence::products::insert(conn, &row)?;
+    audit::record_change(
+        conn,
+        &acting.audit_actor(),
+        "product.create",
+        "product",
+        row.id.0,
+        &serde_json::json!({}),
+        &row.audit_snapshot(),
+    )?;
+    Ok(row)
 }
 
 /// A product (`records:read`).
@@ -198,33 +209,45 @@ pub fn update_product(
         let current = persistence::products::find(conn, id)?;
         precondition.check(id, current.version)?;
         let after = checked_product(conn, edit(&product_input(&current)?)?, business_currency)?;
-        let mut row = current.clone();
-        row.search_text = search_text(&after);
-        row.sku = after.sku;
-        row.name = after.name;
-        row.name_en = after.name_en;
-        row.description = after.description;
-        row.category_id = after.category_id.map(DbUuid);
-        row.unit_price = after.unit_price;
-        row.unit_cost = after.unit_cost;
-        row.currency = after
-            .currency
-            .unwrap_or(business_currency)
-            .code()
-            .to_string();
-        row.active = after.active;
-        let row = persistence::products::update(conn, &row)?;
-        audit::record_change(
-            conn,
-            &acting.audit_actor(),
-            "product.update",
-            "product",
-            id,
-            &current.audit_snapshot(),
-            &row.audit_snapshot(),
-        )?;
-        Ok(row)
+        update_checked(conn, acting, &current, after, business_currency)
     })
+}
+
+/// Writes `after`, already checked, over `current` if `current` is still the stored
+/// version, and audits the change, inside the caller's transaction.
+pub(super) fn update_checked(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    current: &ProductRow,
+    after: ProductInput,
+    business_currency: Currency,
+) -> AppResult<ProductRow> {
+    let mut row = current.clone();
+    row.search_text = search_text(&after);
+    row.sku = after.sku;
+    row.name = after.name;
+    row.name_en = after.name_en;
+    row.description = after.description;
+    row.category_id = after.category_id.map(DbUuid);
+    row.unit_price = after.unit_price;
+    row.unit_cost = after.unit_cost;
+    row.currency = after
+        .currency
+        .unwrap_or(business_currency)
+        .code()
+        .to_string();
+    row.active = after.active;
+    let row = persistence::products::update(conn, &row)?;
+    audit::record_change(
+        conn,
+        &acting.audit_actor(),
+        "product.update",
+        "product",
+        current.id.0,
+        &current.audit_snapshot(),
+        &row.audit_snapshot(),
+    )?;
+    Ok(row)
 }
 
 /// Deletes a product no order names (`crm:configure`).

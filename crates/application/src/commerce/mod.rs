@@ -5,4 +5,5 @@ pub mod catalogue;
 pub mod lifecycle;
 pub mod order_export;
 pub mod orders;
+pub mod product_import;
 pub mod returns;

@@ -103,7 +103,7 @@ impl JobHandler for CustomerImportJob {
 
 /// The upload is not a readable sheet: the reader's message says what to fix in the
 /// file (it never holds internal text, except for an I/O error, which is logged only).
-fn unreadable(err: tabular::TabularError) -> JobError {
+pub(super) fn unreadable(err: tabular::TabularError) -> JobError {
     match err {
         tabular::TabularError::Io(io) => JobError::internal(io),
         other => JobError::Permanent(JobFailure::for_user("unreadable_file", other.to_string())),

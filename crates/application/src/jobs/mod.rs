@@ -12,6 +12,7 @@ mod customer_export;
 mod customer_import;
 mod duplicate_scan;
 mod order_export;
+mod product_import;
 pub mod queue;
 mod worker;
 
@@ -35,6 +36,7 @@ pub use duplicate_scan::{
     DUPLICATE_SCAN,
 };
 pub use order_export::{OrderExportJob, OrderExportPayload, ORDER_EXPORT};
+pub use product_import::{ProductImportJob, ProductImportPayload, PRODUCT_IMPORT};
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
 /// Why a job attempt failed, split by audience: a stable code and, for failures the
@@ -245,6 +247,7 @@ impl JobRegistry {
         registry.register(CUSTOMER_IMPORT, CustomerImportJob);
         registry.register(CUSTOMER_EXPORT, CustomerExportJob);
         registry.register(ORDER_EXPORT, OrderExportJob);
+        registry.register(PRODUCT_IMPORT, ProductImportJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
         registry
     }

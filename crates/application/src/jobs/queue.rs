@@ -19,11 +19,13 @@ use uuid::Uuid;
 
 use super::{
     DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, OrderExportPayload,
-    AUDIT_VERIFY, CUSTOMER_EXPORT, CUSTOMER_IMPORT, DUPLICATE_SCAN, ORDER_EXPORT,
+    ProductImportPayload, AUDIT_VERIFY, CUSTOMER_EXPORT, CUSTOMER_IMPORT, DUPLICATE_SCAN,
+    ORDER_EXPORT, PRODUCT_IMPORT,
 };
 use crate::acting::Acting;
 use crate::commerce::order_export::{self, OrderExportRequest};
 use crate::commerce::orders::OrderSearch;
+use crate::commerce::product_import::{self, ProductColumnPlan, ProductImportOptions};
 use crate::customers::export::{self, ExportRequest};
 use crate::customers::import::{ColumnPlan, ImportOptions};
 use crate::customers::search;
@@ -168,6 +170,38 @@ pub fn customer_import(
             today,
         })?;
         enqueue(conn, acting, CUSTOMER_IMPORT, payload, IMPORT_MAX_ATTEMPTS)
+    })
+}
+
+/// Queues an import of products from `upload` (`records:import` and `crm:configure`):
+/// the mapping is checked against the file's headers now, and the file is kept in the
+/// database for the job.
+pub fn product_import(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    upload: ImportFile<'_>,
+    options: ProductImportOptions,
+) -> AppResult<Job> {
+    product_import::require(acting)?;
+    ProductColumnPlan::new(upload.headers, &options)?;
+    transaction(conn, |conn| {
+        let file = files::store(
+            conn,
+            NewFile {
+                purpose: files::IMPORT_UPLOAD,
+                file_name: upload.file_name,
+                content_type: upload.format.content_type(),
+                created_by: acting.user_id,
+            },
+            upload.bytes,
+        )?;
+        let payload = to_payload(&ProductImportPayload {
+            file_id: file.id.0,
+            format: upload.format.extension().to_string(),
+            options,
+            acting: acting.clone(),
+        })?;
+        enqueue(conn, acting, PRODUCT_IMPORT, payload, IMPORT_MAX_ATTEMPTS)
     })
 }
 
