@@ -180,67 +180,72 @@ fn orders_export_in_every_format_and_layout_with_their_exact_figures() {
         assert_eq!(first["lines"][0]["returned_quantity"], 1);
         let orders = [&first, &second];
 
-        // CSV, one row per order, amounts in toman (the default display).
-        let (result, bytes) = export(app, &admin, json!({"format": "csv"}));
-        assert_eq!(result["rows"], 2);
-        let sheet = read(&bytes, Format::Csv);
-        check_order_rows(&sheet, &orders, "toman", |text| {
-            parse_toman(text).expect("toman")
-        });
-        assert!(!sheet.headers.contains(&"sku".to_string()));
-        let at = column(&sheet, "order_id")
-            .iter()
-            .position(|id| *id == id_of(&second))
-            .unwrap();
-        assert_eq!(column(&sheet, "placed_at")[at], "2026-03-20T21:00:00Z");
-        assert_eq!(
-            column(&sheet, "placed_on")[at],
-            "2026-03-21",
-            "Tehran's date"
-        );
-        assert_eq!(column(&sheet, "total (toman)")[at], "200000");
+        for (format, name) in [(Format::Csv, "csv"), (Format::Xlsx, "xlsx")] {
+            // One row per order, amounts in toman (the default display).
+            let (result, bytes) = export(app, &admin, json!({"format": name}));
+            assert_eq!(result["rows"], 2);
+            let sheet = read(&bytes, format);
+            check_order_rows(&sheet, &orders, "toman", |text| {
+                parse_toman(text).expect("toman")
+            });
+            assert!(!sheet.headers.contains(&"sku".to_string()));
+            let at = column(&sheet, "order_id")
+                .iter()
+                .position(|id| *id == id_of(&second))
+                .unwrap();
+            assert_eq!(column(&sheet, "placed_at")[at], "2026-03-20T21:00:00Z");
+            assert_eq!(
+                column(&sheet, "placed_on")[at],
+                "2026-03-21",
+                "Tehran's date"
+            );
+            assert_eq!(column(&sheet, "total (toman)")[at], "200000");
 
-        // XLSX, one row per line, in the Jalali calendar.
-        let (result, bytes) = export(
-            app,
-            &admin,
-            json!({"format": "xlsx", "layout": "lines", "calendar": "jalali",
-                   "sort": [{"field": "placed_at", "direction": "asc"}]}),
-        );
-        assert_eq!(result["rows"], 3);
-        let sheet = read(&bytes, Format::Xlsx);
-        assert_eq!(
-            column(&sheet, "order_id"),
-            [id_of(&second), id_of(&first), id_of(&first)]
-        );
-        assert_eq!(column(&sheet, "placed_on")[0], "1405/01/01");
-        assert_eq!(column(&sheet, "line_number"), ["1", "1", "2"]);
-        assert_eq!(column(&sheet, "sku"), ["CUP-X1", "TEA-X1", "CUP-X1"]);
-        assert_eq!(column(&sheet, "product_name")[1], "چای سیاه");
-        let lines = [&second["lines"][0], &first["lines"][0], &first["lines"][1]];
-        for (row, line) in lines.iter().enumerate() {
-            for (header, member) in LINE_AMOUNTS {
-                let shown = &column(&sheet, &format!("{header} (toman)"))[row];
+            // One row per line, in the Jalali calendar.
+            let (result, bytes) = export(
+                app,
+                &admin,
+                json!({"format": name, "layout": "lines", "calendar": "jalali",
+                       "sort": [{"field": "placed_at", "direction": "asc"}]}),
+            );
+            assert_eq!(result["rows"], 3);
+            let sheet = read(&bytes, format);
+            assert_eq!(
+                column(&sheet, "order_id"),
+                [id_of(&second), id_of(&first), id_of(&first)]
+            );
+            assert_eq!(column(&sheet, "placed_on")[0], "1405/01/01");
+            assert_eq!(column(&sheet, "line_number"), ["1", "1", "2"]);
+            assert_eq!(column(&sheet, "sku"), ["CUP-X1", "TEA-X1", "CUP-X1"]);
+            assert_eq!(column(&sheet, "product_name")[1], "چای سیاه");
+            let lines = [&second["lines"][0], &first["lines"][0], &first["lines"][1]];
+            for (row, line) in lines.iter().enumerate() {
+                for (header, member) in LINE_AMOUNTS {
+                    let shown = &column(&sheet, &format!("{header} (toman)"))[row];
+                    assert_eq!(
+                        parse_toman(shown),
+                        Ok(line[member].as_i64().unwrap()),
+                        "{header}"
+                    );
+                }
                 assert_eq!(
-                    parse_toman(shown),
-                    Ok(line[member].as_i64().unwrap()),
-                    "{header}"
+                    column(&sheet, "quantity")[row],
+                    line["quantity"].to_string()
                 );
+                assert_eq!(
+                    column(&sheet, "returned_quantity")[row],
+                    line["returned_quantity"].to_string()
+                );
+                // The order's columns are repeated on each of its lines.
+                let order = if row == 0 { &second } else { &first };
+                for (header, member) in ORDER_AMOUNTS {
+                    assert_eq!(
+                        parse_toman(&column(&sheet, &format!("{header} (toman)"))[row]),
+                        Ok(order[member].as_i64().unwrap()),
+                        "{header}"
+                    );
+                }
             }
-            assert_eq!(
-                column(&sheet, "quantity")[row],
-                line["quantity"].to_string()
-            );
-            assert_eq!(
-                column(&sheet, "returned_quantity")[row],
-                line["returned_quantity"].to_string()
-            );
-            // The order's columns are repeated on each of its lines.
-            let order = if row == 0 { &second } else { &first };
-            assert_eq!(
-                parse_toman(&column(&sheet, "net_total (toman)")[row]),
-                Ok(order["net_total"].as_i64().unwrap())
-            );
         }
 
         // JSON: integer minor units, whatever the display.
