@@ -369,3 +369,44 @@ fn an_order_export_holds_only_the_orders_its_creator_may_see() {
         assert_eq!(status, 404);
     });
 }
+
+#[test]
+fn an_order_export_naming_an_erased_customer_is_deleted() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let cup = product(app, &admin, "CUP-E1", "فنجان", 500_000);
+        let customer = id_of(&create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "first_name": "Hamid", "last_name": "Ordersonce"}),
+        ));
+        place(
+            app,
+            &admin,
+            json!({"customer_id": customer, "status": "paid", "lines": [{"product_id": cup, "quantity": 1}]}),
+        );
+        let (result, bytes) = export(app, &admin, json!({"format": "csv"}));
+        assert!(String::from_utf8(bytes).unwrap().contains("Ordersonce"));
+        let (status, erasure) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{customer}/erasure"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{erasure}");
+        assert_eq!(erasure["erased"]["export_files"], 1, "{erasure}");
+        let response = app
+            .authed(Method::GET, result["download"].as_str().unwrap(), &admin)
+            .send()
+            .expect("download");
+        assert_problem(response, 410, "gone");
+        // The order stays, under the anonymised customer.
+        let (_, bytes) = export(app, &admin, json!({"format": "csv"}));
+        let file = String::from_utf8(bytes).unwrap();
+        assert!(
+            !file.contains("Ordersonce") && file.contains(&customer),
+            "{file}"
+        );
+    });
+}
