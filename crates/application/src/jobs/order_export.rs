@@ -67,6 +67,9 @@ impl JobHandler for OrderExportJob {
         let total = persistence::orders::count(&mut conn, &search.criteria, &acting.scope())
             .map_err(crate::error::AppError::from)?
             .max(1) as f64;
+        // The file holds a connection of its own while it grows; pages take another only
+        // while they are read, so two exports never hold a small pool for their whole run.
+        drop(conn);
         let style = CellStyle {
             dates: request.calendar.date_style(),
             local: calendar.local(),
@@ -96,10 +99,12 @@ impl JobHandler for OrderExportJob {
             if ctx.should_stop() {
                 return Err(JobError::Interrupted);
             }
+            let mut conn = connection(ctx.pool())?;
             let mut records = orders::search(&mut conn, acting, &search)?;
             let more = records.len() > search.limit;
             records.truncate(search.limit);
             let refs = page_refs(&mut conn, file_id, &records)?;
+            drop(conn);
             for record in &records {
                 for cells in order_export::rows(record, request.layout, &columns, &style, &refs)? {
                     sink.write_row(&cells).map_err(written)?;
