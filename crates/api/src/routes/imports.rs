@@ -282,11 +282,10 @@ pub async fn create_import(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsImport)?;
-    let (file, options) = read_upload(&req, payload).await?;
-    let upload = ImportUpload { file, options };
-    let format = spreadsheet_format(&upload.file)?;
-    let options = upload.options.unwrap_or_default();
-    let sheet = read_sheet(upload.file.bytes.clone(), format).await?;
+    let (file, options) = read_upload::<ImportOptions>(&req, payload).await?;
+    let format = spreadsheet_format(&file)?;
+    let options = options.unwrap_or_default();
+    let sheet = read_sheet(file.bytes.clone(), format).await?;
     let today = state.today().await?;
     if options.dry_run {
         let context = ImportContext {
@@ -299,12 +298,11 @@ pub async fn create_import(
             .await?;
         return Ok(HttpResponse::Ok().json(report));
     }
-    let file_name = upload
-        .file
+    let file_name = file
         .file_name
         .clone()
         .unwrap_or_else(|| format!("import.{format}"));
-    let bytes = upload.file.bytes;
+    let bytes = file.bytes;
     let job = state
         .db(move |conn| {
             let upload = ImportFile {
@@ -392,11 +390,10 @@ pub async fn create_product_import(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsImport)?;
     principal.require(Permission::CrmConfigure)?;
-    let (file, options) = read_upload(&req, payload).await?;
-    let upload = ProductImportUpload { file, options };
-    let format = spreadsheet_format(&upload.file)?;
-    let options = upload.options.unwrap_or_default();
-    let sheet = read_sheet(upload.file.bytes.clone(), format).await?;
+    let (file, options) = read_upload::<ProductImportOptions>(&req, payload).await?;
+    let format = spreadsheet_format(&file)?;
+    let options = options.unwrap_or_default();
+    let sheet = read_sheet(file.bytes.clone(), format).await?;
     if options.dry_run {
         let report = state
             .db(move |conn| {
@@ -408,12 +405,11 @@ pub async fn create_product_import(
             .await?;
         return Ok(HttpResponse::Ok().json(report));
     }
-    let file_name = upload
-        .file
+    let file_name = file
         .file_name
         .clone()
         .unwrap_or_else(|| format!("products.{format}"));
-    let bytes = upload.file.bytes;
+    let bytes = file.bytes;
     let job = state
         .db(move |conn| {
             let upload = ImportFile {
