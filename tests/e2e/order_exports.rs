@@ -410,3 +410,77 @@ fn an_order_export_naming_an_erased_customer_is_deleted() {
         );
     });
 }
+
+#[test]
+fn a_customer_whose_orders_span_several_pages_is_exported_in_full() {
+    for_each_backend(|app| {
+        use persistence::orders::{OrderLineRow, OrderRecord, OrderRow};
+        use persistence::sql_types::{DbTime, DbUuid};
+
+        let admin = app.admin_token();
+        let cup: uuid::Uuid = product(app, &admin, "CUP-P1", "فنجان", 1_000)
+            .parse()
+            .unwrap();
+        let customer: uuid::Uuid = id_of(&create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "first_name": "پر", "last_name": "خرید"}),
+        ))
+        .parse()
+        .unwrap();
+        // More orders of one customer than an export reads per page, stored directly.
+        let now = persistence::now();
+        let records: Vec<OrderRecord> = (0..1_201)
+            .map(|n| {
+                let id = uuid::Uuid::now_v7();
+                let placed = DbTime(now - chrono::Duration::minutes(n));
+                OrderRecord {
+                    row: OrderRow {
+                        id: DbUuid(id),
+                        customer_id: DbUuid(customer),
+                        placed_at: placed,
+                        status: "paid".into(),
+                        channel: None,
+                        campaign: None,
+                        source: None,
+                        external_reference: None,
+                        currency: "IRR".into(),
+                        subtotal: 1_000,
+                        discount_total: 0,
+                        total: 1_000,
+                        refunded_total: 0,
+                        notes: None,
+                        created_by: None,
+                        created_at: placed,
+                        updated_at: placed,
+                        version: 1,
+                    },
+                    lines: vec![OrderLineRow {
+                        id: DbUuid(uuid::Uuid::now_v7()),
+                        order_id: DbUuid(id),
+                        position: 0,
+                        product_id: DbUuid(cup),
+                        quantity: 1,
+                        unit_price: 1_000,
+                        unit_cost: None,
+                        discount: 0,
+                        total: 1_000,
+                        returned_quantity: 0,
+                        refunded: 0,
+                    }],
+                }
+            })
+            .collect();
+        let mut conn = app.state.pool.get().expect("connection");
+        persistence::orders::insert_many(&mut conn, &records).expect("orders");
+        drop(conn);
+
+        let (result, bytes) = export(app, &admin, json!({"format": "csv", "layout": "lines"}));
+        assert_eq!(result["rows"], 1_201);
+        let sheet = read(&bytes, Format::Csv);
+        assert_eq!(sheet.rows.len(), 1_201);
+        assert!(column(&sheet, "total (toman)")
+            .iter()
+            .all(|total| total == "100"));
+    });
+}
