@@ -68,11 +68,12 @@ use crate::routes;
         (name = "custom_fields", description = "Extra customer fields the business defines \
             (`crm:configure`); their values travel in a customer's `custom_fields` and are \
             searched as `custom.<key>`."),
-        (name = "imports", description = "Bulk creation and update of customers from CSV or XLSX \
-            spreadsheets (`records:import`), all or nothing, with a per-row report; Persian digits \
-            and Jalali dates are read."),
-        (name = "exports", description = "Customers a search finds, written to CSV, XLSX or JSON by a \
-            background job and downloaded when it is done; dates optionally on the Jalali calendar."),
+        (name = "imports", description = "Bulk creation and update of customers (`records:import`) \
+            and of products (also `crm:configure`) from CSV or XLSX spreadsheets, all or nothing, \
+            with a per-row report; Persian digits and Jalali dates are read."),
+        (name = "exports", description = "Customers or orders a search finds, written to CSV, XLSX or \
+            JSON by a background job and downloaded when it is done; dates optionally on the Jalali \
+            calendar."),
         (name = "settings", description = "The business settings: time zone, weekend, holidays and \
             currency display, which decide what \"today\", relative periods and business days mean; \
             and the lifecycle rules that move customers between stages as they buy or stop buying."),

@@ -146,3 +146,43 @@ fn bad_options_and_files_are_refused_before_any_row() {
         "{stderr}"
     );
 }
+
+#[test]
+fn products_import_from_the_command_line_and_upsert_by_sku() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let file = write(
+        dir,
+        "products.csv",
+        "sku,name_fa,unit_price\nTEA-500,چای,\"۱٬۸۵۰٬۰۰۰\"\nCUP-12,فنجان,950000\n",
+    );
+    let file = file.to_str().unwrap();
+    let output = peyvand(dir, &["import", "products", file]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(report(&output)["created"], 2);
+    // Created already: a second create is refused, an upsert updates.
+    let output = peyvand(dir, &["import", "products", file]);
+    assert!(!output.status.success());
+    assert_eq!(report(&output)["outcome"], "rejected");
+    let options = write(dir, "upsert.json", r#"{"mode": "upsert"}"#);
+    let output = peyvand(
+        dir,
+        &[
+            "import",
+            "products",
+            file,
+            "--options",
+            options.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(report(&output)["updated"], 2);
+}

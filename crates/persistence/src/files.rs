@@ -14,6 +14,7 @@
 //! and deletes it in the erasure's own transaction: the bytes live in the database, so
 //! once the erasure commits no copy can be downloaded and none is left to clean up.
 
+use std::collections::HashSet;
 use std::io;
 use std::ops::DerefMut;
 
@@ -226,14 +227,27 @@ pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError>
 }
 
 /// Records that file `id` is about to hold `customers`. Call it, committed, before their
-/// rows are written: an erasure that commits after this finds the file.
+/// rows are written: an erasure that commits after this finds the file. Customers the
+/// file already holds are skipped: a file of orders meets a customer again on later
+/// pages.
 pub fn record_customers(
     conn: &mut DbConnection,
     id: Uuid,
     customers: &[Uuid],
 ) -> Result<(), PersistenceError> {
+    let mut held: HashSet<Uuid> = HashSet::new();
+    for chunk in customers.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let found: Vec<DbUuid> = stored_file_customers::table
+            .filter(stored_file_customers::file_id.eq(DbUuid(id)))
+            .filter(stored_file_customers::customer_id.eq_any(chunk))
+            .select(stored_file_customers::customer_id)
+            .load(conn)?;
+        held.extend(found.into_iter().map(|customer| customer.0));
+    }
     let rows: Vec<_> = customers
         .iter()
+        .filter(|customer| !held.contains(customer))
         .map(|customer| {
             (
                 stored_file_customers::file_id.eq(DbUuid(id)),

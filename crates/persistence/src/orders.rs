@@ -702,19 +702,50 @@ pub fn search(
     after: Option<&Keyset>,
     limit: i64,
 ) -> Result<Vec<OrderRow>, SearchError> {
-    let mut query = orders::table
+    let query = orders::table
         .select(OrderRow::as_select())
         .into_boxed::<MultiBackend>();
-    // The customers' visibility rule (`Scope`), as a subquery the planner turns into
-    // a semi-join on the owner and team indexes.
+    let query = apply_search::<OrderColumns, _>(visible_to(query, scope), criteria, after)?;
+    Ok(query
+        .limit(limit)
+        .load(conn)
+        .map_err(PersistenceError::from)?)
+}
+
+/// How many orders [`search`] finds in all (its filter, without order or paging), e.g.
+/// to report an export's progress.
+pub fn count(
+    conn: &mut DbConnection,
+    criteria: &SearchCriteria,
+    scope: &Scope,
+) -> Result<i64, SearchError> {
+    let mut query = visible_to(
+        orders::table
+            .select(diesel::dsl::count_star())
+            .into_boxed::<MultiBackend>(),
+        scope,
+    );
+    if let Some(filter) = &criteria.filter {
+        query = query.filter(crate::filter::condition::<OrderColumns>(filter)?);
+    }
+    Ok(query.get_result(conn).map_err(PersistenceError::from)?)
+}
+
+/// `query` narrowed to the orders of customers `scope` may see: the customers'
+/// visibility rule as a subquery the planner turns into a semi-join on the owner and
+/// team indexes.
+fn visible_to<'a, ST: 'a>(
+    query: orders::BoxedQuery<'a, MultiBackend, ST>,
+    scope: &Scope,
+) -> orders::BoxedQuery<'a, MultiBackend, ST> {
     let me = DbUuid(scope.user_id);
     match (scope.visibility, scope.team_id) {
-        (Visibility::All, _) => {}
+        (Visibility::All, _) => query,
         (Visibility::Own, _) | (Visibility::Team, None) => {
             let visible = customers::table
                 .select(customers::id)
                 .filter(customers::owner_id.eq(me));
-            query = query.filter(orders::customer_id.eq_any(visible));
+            query.filter(orders::customer_id.eq_any(visible))
         }
         (Visibility::Team, Some(team)) => {
             let visible = customers::table.select(customers::id).filter(
@@ -722,14 +753,9 @@ pub fn search(
                     .eq(me)
                     .or(customers::team_id.eq(DbUuid(team))),
             );
-            query = query.filter(orders::customer_id.eq_any(visible));
+            query.filter(orders::customer_id.eq_any(visible))
         }
     }
-    let query = apply_search::<OrderColumns, _>(query, criteria, after)?;
-    Ok(query
-        .limit(limit)
-        .load(conn)
-        .map_err(PersistenceError::from)?)
 }
 
 /// Whether any order exists (the business currency cannot change once one does).

@@ -335,3 +335,15 @@ pub fn delete_category(conn: &mut DbConnection, id: Uuid) -> Result<(), Persiste
     diesel::delete(product_categories::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
 }
+
+/// Every category: the tree is configuration, a few hundred rows at most, which an
+/// import resolves names and paths against.
+pub fn all_categories(conn: &mut DbConnection) -> Result<Vec<CategoryRow>, PersistenceError> {
+    Ok(product_categories::table
+        .select(CategoryRow::as_select())
+        .order((
+            product_categories::created_at.asc(),
+            product_categories::id.asc(),
+        ))
+        .load(conn)?)
+}

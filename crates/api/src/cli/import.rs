@@ -1,5 +1,5 @@
-//! `peyvand import customers|orders FILE`: the imports of `POST /imports` and
-//! `POST /orders/imports` from the command line, for the first day's history and for
+//! `peyvand import customers|orders|products FILE`: the imports of `POST /imports`,
+//! `POST /orders/imports` and `POST /products/imports` from the command line, for the first day's history and for
 //! scripts. The same engine checks every row with the same rules and writes all or
 //! nothing in one transaction, acting as the system; the report printed on stdout is
 //! the one the API answers. On a terminal a progress bar shows the rows checked.
@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use application::commerce::order_import::{self, OrderColumnPlan, OrderImportContext};
+use application::commerce::product_import::{self, ProductColumnPlan, ProductImportOptions};
 use application::customers::import::{
     self, ColumnPlan, ImportContext, ImportOptions, ImportOutcome, Importer, BATCH_ROWS,
 };
@@ -34,6 +35,8 @@ pub enum ImportWhat {
     Customers(ImportFileArgs),
     /// Orders and their lines (a purchase history), as `POST /api/v1/orders/imports`.
     Orders(ImportFileArgs),
+    /// Products, as `POST /api/v1/products/imports`.
+    Products(ImportFileArgs),
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +66,7 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
     let (args, import): (&ImportFileArgs, Import) = match &command.what {
         ImportWhat::Customers(args) => (args, import_customers),
         ImportWhat::Orders(args) => (args, import_orders),
+        ImportWhat::Products(args) => (args, import_products),
     };
     let sheet = read_sheet(&args.file)?;
     let pool = persistence::db::build_pool(&persistence::PoolConfig::new(args.database.url()))?;
@@ -133,6 +137,26 @@ fn import_orders(
     if let (Some(writes), false) = (writes, context.options.dry_run) {
         write_transaction(conn, |conn| order_import::write(conn, &context, writes))
             .map_err(problem)?;
+    }
+    Ok((report.outcome, serde_json::to_value(&report)?))
+}
+
+fn import_products(
+    conn: &mut DbConnection,
+    args: &ImportFileArgs,
+    sheet: &InputSheet,
+) -> anyhow::Result<(ImportOutcome, serde_json::Value)> {
+    let options: ProductImportOptions = options(args)?;
+    let acting = Acting::system(Lang::En);
+    let plan = ProductColumnPlan::new(&sheet.headers, &options).map_err(problem)?;
+    let currency = application::settings::currency(conn)?;
+    let (report, writes) =
+        product_import::check(conn, &acting, &options, &plan, sheet, currency).map_err(problem)?;
+    if let (Some(writes), false) = (writes, options.dry_run) {
+        write_transaction(conn, |conn| {
+            product_import::write(conn, &acting, &writes, currency)
+        })
+        .map_err(problem)?;
     }
     Ok((report.outcome, serde_json::to_value(&report)?))
 }

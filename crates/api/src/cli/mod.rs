@@ -32,7 +32,7 @@ pub enum Command {
     Analyze(analyze::AnalyzeCommand),
     /// Audit-log tools.
     Audit(audit::AuditCommand),
-    /// Import customers or a purchase history from a CSV or XLSX file (all or nothing).
+    /// Import customers, products or a purchase history from CSV or XLSX (all or nothing).
     Import(import::ImportCommand),
     /// Load a realistic Persian and English demo customer base (deterministic per seed).
     DemoData(demo_data::DemoDataArgs),

@@ -1,6 +1,7 @@
 //! Exports (D-3): `POST /api/v1/exports` starts a `customers.export` job over a customer
-//! search (the caller's visibility applies, as in `POST /customers/search`), and
-//! `GET /api/v1/exports/{job_id}/file` streams the finished file from the database.
+//! search (the caller's visibility applies, as in `POST /customers/search`),
+//! `POST /api/v1/orders/exports` an `orders.export` job over an order search, and
+//! `GET /api/v1/exports/{job_id}/file` streams either's finished file from the database.
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::web::Bytes;
@@ -14,18 +15,28 @@ use crate::auth::Principal;
 use crate::conventions::JsonBody;
 use crate::error::ApiResult;
 use crate::state::AppState;
+use application::commerce::order_export::{ExportLayout, OrderExportRequest};
 use application::customers::export::{ExportCalendar, ExportFormat, ExportRequest};
 use application::jobs::{queue, ExportResult};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_export, download_export),
-    components(schemas(ExportRequest, ExportFormat, ExportCalendar, ExportResult))
+    paths(create_export, create_order_export, download_export),
+    components(schemas(
+        ExportRequest,
+        ExportFormat,
+        ExportCalendar,
+        ExportResult,
+        OrderExportRequest,
+        ExportLayout
+    ))
 )]
 pub struct ExportsApi;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_export).service(download_export);
+    cfg.service(create_export)
+        .service(create_order_export)
+        .service(download_export);
 }
 
 /// Export customers.
@@ -67,10 +78,61 @@ pub async fn create_export(
     Ok(accepted(job)?)
 }
 
+/// Export orders.
+///
+/// Writes the orders a search finds (`filter`, `sort` and `q` as `POST /orders/search`
+/// takes them, within the caller's visibility: a caller who sees only their own customers
+/// exports only their orders) to CSV, XLSX or JSON in a background `orders.export` job.
+/// Answers 202 with the job and its `Location`; once it has succeeded its result
+/// (`ExportResult`) links the file for `GET /exports/{job_id}/file`.
+///
+/// `layout: orders` writes one row per order; `layout: lines` one row per order line with
+/// the order's columns repeated. Columns (all of the layout's by default, or those named
+/// in `columns`): `order_id`, `external_reference`, `source`, `customer_id`,
+/// `customer_code`, `customer_name`, `placed_at` (RFC 3339, UTC), `placed_on` (the
+/// business-local date, Jalali `YYYY/MM/DD` with `calendar: jalali`), `status`, `channel`,
+/// `campaign`, `currency`, `subtotal`, `discount_total`, `total`, `refunded_total`,
+/// `net_total`; and for lines `line_number`, `product_id`, `sku`, `product_name`,
+/// `quantity`, `unit_price`, `line_discount`, `line_total`, `returned_quantity`,
+/// `line_refunded`. Amounts are integer minor units in JSON, as everywhere in the API; in
+/// CSV and XLSX they are exact decimals in the currency's major unit (IRR in toman when the
+/// business setting `currency_display` is `toman`), and the header names the unit, e.g.
+/// `total (toman)`. An XLSX sheet is laid out right to left when `Accept-Language` prefers
+/// Persian or `right_to_left` is true.
+///
+/// Needs `records:read`. The job's creation is audited (`job.create`); a retry with the
+/// same `Idempotency-Key` answers the same job instead of exporting twice. Problems: 422
+/// `validation_failed` for an unknown or repeated column, a line column without `layout:
+/// lines` (`needs_lines_layout`), or a bad filter or sort, checked before the job is
+/// queued.
+#[utoipa::path(
+    tag = "exports",
+    operation_id = "create_order_export",
+    request_body = OrderExportRequest,
+    responses((
+        status = 202,
+        description = "Export queued; follow `Location` for its progress and result",
+        body = JobResource,
+        headers(("Location" = String, description = "The job: `/api/v1/jobs/{id}`"))
+    ))
+)]
+#[post("/api/v1/orders/exports")]
+pub async fn create_order_export(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: JsonBody<OrderExportRequest>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let request = body.0;
+    let job = state
+        .db(move |conn| Ok(queue::order_export(conn, &principal, request)?))
+        .await?;
+    Ok(accepted(job)?)
+}
+
 /// Download an export.
 ///
-/// The file of a finished `customers.export` job, streamed with its content type and a
-/// `Content-Disposition` file name.
+/// The file of a finished `customers.export` or `orders.export` job, streamed with its
+/// content type and a `Content-Disposition` file name.
 ///
 /// Needs `records:read`; only the user who started the export, or an admin
 /// (`users:manage`), may download it (404 `not_found` for others, as for a job that is not
@@ -80,7 +142,7 @@ pub async fn create_export(
 #[utoipa::path(
     tag = "exports",
     operation_id = "download_export",
-    params(("job_id" = Uuid, Path, description = "Id of the `customers.export` job")),
+    params(("job_id" = Uuid, Path, description = "Id of the `customers.export` or `orders.export` job")),
     responses(
         (status = 200, description = "The exported file", content(
             (String = "text/csv"),

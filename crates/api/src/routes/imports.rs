@@ -1,6 +1,7 @@
-//! Imports (D-1): `POST /api/v1/imports` takes a CSV or XLSX file of customers with a
-//! column mapping. A dry run checks every row and answers the report at once; a real run
-//! keeps the file in the database and answers 202 with a `customers.import` job whose
+//! Imports (D-1): `POST /api/v1/imports` takes a CSV or XLSX file of customers, and
+//! `POST /api/v1/products/imports` one of products, with a column mapping. A dry run
+//! checks every row and answers the report at once; a real run keeps the file in the
+//! database and answers 202 with a `customers.import` or `products.import` job whose
 //! result is the same report. Either way an import is all or nothing.
 
 use actix_multipart::Multipart;
@@ -19,6 +20,7 @@ use crate::conventions::json_body::{self, body_limit, MULTIPART_FORM_DATA};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use application::commerce::order_import::{self, AmountsIn, OrderImportOptions, OrderImportReport};
+use application::commerce::product_import::{self, ProductImportMode, ProductImportOptions};
 use application::customers::import::{
     self, ColumnUse, ImportContext, ImportMode, ImportOptions, ImportOutcome, ImportReport,
     MatchOn, RejectedRow, RowError,
@@ -27,13 +29,16 @@ use application::jobs::queue::{self, ImportFile};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_import, create_order_import),
+    paths(create_import, create_product_import, create_order_import),
     components(schemas(
         ImportUpload,
+        ProductImportUpload,
         OrderImportUpload,
         OrderImportOptions,
         OrderImportReport,
         AmountsIn,
+        ProductImportOptions,
+        ProductImportMode,
         ImportOptions,
         ImportMode,
         MatchOn,
@@ -47,7 +52,9 @@ use application::jobs::queue::{self, ImportFile};
 pub struct ImportsApi;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_import).service(create_order_import);
+    cfg.service(create_import)
+        .service(create_product_import)
+        .service(create_order_import);
 }
 
 /// The parts of an import request.
@@ -61,6 +68,29 @@ pub struct ImportUpload {
     pub file: UploadedFile,
     /// How to read the file; all defaults when left out.
     pub options: Option<ImportOptions>,
+}
+
+/// The parts of a product import request.
+#[derive(Debug, ToSchema)]
+pub struct ProductImportUpload {
+    /// The spreadsheet: CSV (UTF-8; `,`, `;` or tab separated) or XLSX (first visible
+    /// sheet), its format from the part's `Content-Type` or else from the file name's
+    /// extension. The first non-empty row holds the column headers.
+    #[schema(value_type = String, format = Binary)]
+    pub file: UploadedFile,
+    /// How to read the file; all defaults when left out.
+    pub options: Option<ProductImportOptions>,
+}
+
+/// The parts of a purchase-history import request.
+#[derive(Debug, ToSchema)]
+pub struct OrderImportUpload {
+    /// The spreadsheet, as for `POST /imports`: CSV or XLSX, headers in the first
+    /// non-empty row.
+    #[schema(value_type = String, format = Binary)]
+    pub file: UploadedFile,
+    /// How to read the file; all defaults when left out.
+    pub options: Option<OrderImportOptions>,
 }
 
 /// An uploaded file part.
@@ -90,19 +120,8 @@ impl UploadedFile {
     }
 }
 
-/// The parts of a purchase-history import request.
-#[derive(Debug, ToSchema)]
-pub struct OrderImportUpload {
-    /// The spreadsheet, as for `POST /imports`: CSV or XLSX, headers in the first
-    /// non-empty row.
-    #[schema(value_type = String, format = Binary)]
-    pub file: UploadedFile,
-    /// How to read the file; all defaults when left out.
-    pub options: Option<OrderImportOptions>,
-}
-
-/// Reads the `file` and `options` parts, refusing (413) an upload over the server's
-/// upload limit as soon as it is exceeded.
+/// Reads the `file` and `options` parts (the options of the import at hand), refusing
+/// (413) an upload over the server's upload limit as soon as it is exceeded.
 async fn read_upload<O: DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
@@ -194,7 +213,7 @@ fn options_of<O: DeserializeOwned>(bytes: &[u8]) -> ApiResult<O> {
     })
 }
 
-/// The file's format, which must be a spreadsheet's.
+/// The format of an uploaded spreadsheet; anything but CSV and XLSX is refused.
 fn spreadsheet_format(file: &UploadedFile) -> ApiResult<Format> {
     file.format().ok_or_else(|| {
         ApiError::field(
@@ -313,6 +332,111 @@ pub async fn create_import(
             Ok(queue::customer_import(
                 conn, &principal, upload, options, today,
             )?)
+        })
+        .await?;
+    accepted(job)
+}
+
+/// Import products from a spreadsheet.
+///
+/// Send `multipart/form-data` with the file as the `file` part (CSV or XLSX) and,
+/// optionally, the `ProductImportOptions` as a JSON `options` part, exactly as for `POST
+/// /imports`. Columns are mapped to product fields by `options.mapping` or, without one, by
+/// header names equal to field names: `sku` (required: it identifies each product),
+/// `name_fa` (the product's `name`), `name_en`, `description`, `category` (a category's
+/// name, or its path from the root such as `نوشیدنی/چای`), `unit_price` and `unit_cost`
+/// (in the major unit of the product's currency, e.g. rials for IRR or `19.99` dollars,
+/// with Persian digits and thousands separators accepted), `currency` (ISO 4217; the
+/// business currency by default) and `active` (`true`/`false`, `yes`/`no`, `بله`/`خیر`).
+/// With `mode: upsert` a row whose SKU is in the catalogue updates that product and empty
+/// cells leave its fields as they are; with `mode: create` (the default) such a row is
+/// rejected.
+///
+/// Every row goes through the same rules as `POST /products`, plus a SKU twice in the file
+/// (`duplicate_in_file`), a SKU already taken in `create` mode (`already_exists`), a
+/// category that does not exist (`not_found`), an amount that cannot be read
+/// (`invalid_number`, `too_precise`, `out_of_range`) and a new product without a unit price
+/// (`required`).
+///
+/// **All or nothing:** if any row is rejected, nothing is written and the report lists
+/// every rejected row with its row number, the product field, the source column and the
+/// rule broken. With `dry_run: true` the report comes back at once (200) and nothing is
+/// ever written. Otherwise the answer is 202 with a `products.import` job whose result is
+/// the report (`outcome` `imported` or `rejected`).
+///
+/// Needs `records:import` and `crm:configure` (the permission every catalogue change
+/// needs), so admins and managers. The job's creation is audited (`job.create`), and so is
+/// every product written (`product.create`, `product.update`); a retry with the same
+/// `Idempotency-Key` answers the same job instead of importing twice.
+///
+/// Problems: 413 `payload_too_large` over `PEYVAND_MAX_UPLOAD_BYTES`; 415 when the body is
+/// not multipart; 422 `validation_failed` for a missing `file` part (`required`), a file
+/// that is neither CSV nor XLSX (`unsupported_format`) or cannot be read (with the row and
+/// column), bad `options` (under `options.…`), or a mapping that does not fit the file
+/// (including one without a `sku` column).
+#[utoipa::path(
+    tag = "imports",
+    operation_id = "create_product_import",
+    request_body(content(
+        (ProductImportUpload = "multipart/form-data",
+            encoding(("options" = (content_type = "application/json"))),
+            // The `file` part holds the spreadsheet itself: here a CSV file's text.
+            example = json!({
+                "file": "کد کالا,نام,قیمت\nTEA-۵۰۰,چای سیاه ۵۰۰ گرمی,\"۱٬۸۵۰٬۰۰۰\"\nCUP-12,فنجان,950000\n",
+                "options": {
+                    "mapping": {"کد کالا": "sku", "نام": "name_fa", "قیمت": "unit_price"},
+                    "mode": "upsert",
+                    "dry_run": true
+                }
+            }))
+    )),
+    responses(
+        (status = 200, description = "Dry run: the per-row report; nothing was written", body = ImportReport),
+        (status = 202, description = "Import queued; follow `Location` for its progress and report", body = JobResource,
+            headers(("Location" = String, description = "The job: `/api/v1/jobs/{id}`"))),
+        (status = 413, description = "The upload is larger than the server accepts (`PEYVAND_MAX_UPLOAD_BYTES`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `multipart/form-data`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad options, an unreadable file (`errors[0].field` is `file`, with the row and column), or a mapping that does not fit the file", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/products/imports")]
+pub async fn create_product_import(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsImport)?;
+    principal.require(Permission::CrmConfigure)?;
+    let (file, options) = read_upload::<ProductImportOptions>(&req, payload).await?;
+    let format = spreadsheet_format(&file)?;
+    let options = options.unwrap_or_default();
+    let sheet = read_sheet(file.bytes.clone(), format).await?;
+    if options.dry_run {
+        let report = state
+            .db(move |conn| {
+                let currency = application::settings::currency(conn)?;
+                Ok(product_import::dry_run(
+                    conn, &principal, &options, &sheet, currency,
+                )?)
+            })
+            .await?;
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let file_name = file
+        .file_name
+        .clone()
+        .unwrap_or_else(|| format!("products.{format}"));
+    let bytes = file.bytes;
+    let job = state
+        .db(move |conn| {
+            let upload = ImportFile {
+                file_name: &file_name,
+                format,
+                bytes: &bytes,
+                headers: &sheet.headers,
+            };
+            Ok(queue::product_import(conn, &principal, upload, options)?)
         })
         .await?;
     accepted(job)

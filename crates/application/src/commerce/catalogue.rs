@@ -127,14 +127,25 @@ pub fn create_product(
     acting.require(Permission::CrmConfigure)?;
     transaction(conn, |conn| {
         let input = checked_product(conn, input, business_currency)?;
-        let row = new_product_row(input, business_currency, persistence::now());
-        insert_product(conn, acting, &row)?;
-        Ok(row)
+        insert_checked(conn, acting, input, business_currency)
     })
 }
 
+/// Stores a product already checked by [`checked_product`] (or an import's equivalent)
+/// and audits it, inside the caller's transaction.
+pub(super) fn insert_checked(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    input: ProductInput,
+    business_currency: Currency,
+) -> AppResult<ProductRow> {
+    let row = new_product_row(input, business_currency, persistence::now());
+    insert_product(conn, acting, &row)?;
+    Ok(row)
+}
+
 /// The stored row of a new product checked by the catalogue's rules.
-pub(crate) fn new_product_row(
+pub(super) fn new_product_row(
     input: ProductInput,
     business_currency: Currency,
     now: chrono::DateTime<chrono::Utc>,
@@ -163,7 +174,7 @@ pub(crate) fn new_product_row(
 }
 
 /// Stores a new product with its audit event; a taken SKU is a conflict.
-pub(crate) fn insert_product(
+pub(super) fn insert_product(
     conn: &mut DbConnection,
     acting: &Acting,
     row: &ProductRow,
@@ -217,33 +228,45 @@ pub fn update_product(
         let current = persistence::products::find(conn, id)?;
         precondition.check(id, current.version)?;
         let after = checked_product(conn, edit(&product_input(&current)?)?, business_currency)?;
-        let mut row = current.clone();
-        row.search_text = search_text(&after);
-        row.sku = after.sku;
-        row.name = after.name;
-        row.name_en = after.name_en;
-        row.description = after.description;
-        row.category_id = after.category_id.map(DbUuid);
-        row.unit_price = after.unit_price;
-        row.unit_cost = after.unit_cost;
-        row.currency = after
-            .currency
-            .unwrap_or(business_currency)
-            .code()
-            .to_string();
-        row.active = after.active;
-        let row = persistence::products::update(conn, &row)?;
-        audit::record_change(
-            conn,
-            &acting.audit_actor(),
-            "product.update",
-            "product",
-            id,
-            &current.audit_snapshot(),
-            &row.audit_snapshot(),
-        )?;
-        Ok(row)
+        update_checked(conn, acting, &current, after, business_currency)
     })
+}
+
+/// Writes `after`, already checked, over `current` if `current` is still the stored
+/// version, and audits the change, inside the caller's transaction.
+pub(super) fn update_checked(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    current: &ProductRow,
+    after: ProductInput,
+    business_currency: Currency,
+) -> AppResult<ProductRow> {
+    let mut row = current.clone();
+    row.search_text = search_text(&after);
+    row.sku = after.sku;
+    row.name = after.name;
+    row.name_en = after.name_en;
+    row.description = after.description;
+    row.category_id = after.category_id.map(DbUuid);
+    row.unit_price = after.unit_price;
+    row.unit_cost = after.unit_cost;
+    row.currency = after
+        .currency
+        .unwrap_or(business_currency)
+        .code()
+        .to_string();
+    row.active = after.active;
+    let row = persistence::products::update(conn, &row)?;
+    audit::record_change(
+        conn,
+        &acting.audit_actor(),
+        "product.update",
+        "product",
+        current.id.0,
+        &current.audit_snapshot(),
+        &row.audit_snapshot(),
+    )?;
+    Ok(row)
 }
 
 /// Deletes a product no order names (`crm:configure`).

@@ -177,7 +177,7 @@ pub struct ImportOptions {
 pub struct ColumnUse {
     /// The header in the file.
     pub column: String,
-    /// The customer field it is imported into.
+    /// The field it is imported into.
     pub field: String,
 }
 
@@ -196,8 +196,9 @@ pub enum ImportOutcome {
 /// One broken rule of one row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RowError {
-    /// Path of the customer field, as in the customer API (`national_code`,
-    /// `phones[1].number`, `addresses[0].postal_code`, `custom_fields.branch`).
+    /// Path of the field, as in the customer API (`national_code`, `phones[1].number`,
+    /// `addresses[0].postal_code`, `custom_fields.branch`), or the product import field
+    /// (`sku`, `unit_price`).
     pub field: String,
     /// Header of the column the value came from; none when the problem is not about one
     /// cell (e.g. a person without any name column).
@@ -217,7 +218,7 @@ pub struct RejectedRow {
 }
 
 /// The per-row report of an import (the dry-run response, and the result of a
-/// `customers.import` job).
+/// `customers.import` or `products.import` job).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "outcome": "rejected",
@@ -236,9 +237,9 @@ pub struct ImportReport {
     pub dry_run: bool,
     /// Data rows in the file (empty rows are skipped and not counted).
     pub rows: usize,
-    /// Customers created (in a dry run: that a real run would create).
+    /// Records created (in a dry run: that a real run would create).
     pub created: usize,
-    /// Customers updated (in a dry run: that a real run would update).
+    /// Records updated (in a dry run: that a real run would update).
     pub updated: usize,
     /// Rows rejected.
     pub rejected: usize,

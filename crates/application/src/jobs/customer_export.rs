@@ -40,7 +40,7 @@ pub struct ExportPayload {
     pub acting: Acting,
 }
 
-/// The result of a `customers.export` job.
+/// The result of a `customers.export` or `orders.export` job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "file_id": "0193a4e2-7c1d-7b3e-9f10-dddddddddddd",
@@ -54,7 +54,7 @@ pub struct ExportResult {
     pub file_id: Uuid,
     pub file_name: String,
     pub content_type: String,
-    /// Customers written.
+    /// Rows written: customers, orders or order lines.
     pub rows: u64,
     pub size_bytes: i64,
     /// Where to download the file.
@@ -170,7 +170,7 @@ impl JobHandler for CustomerExportJob {
 
 /// Writing failed: the database behind the file (retry) or the file format itself, whose
 /// message (e.g. a limit of the format) is meant for the user.
-fn written(err: tabular::TabularError) -> JobError {
+pub(super) fn written(err: tabular::TabularError) -> JobError {
     match err {
         tabular::TabularError::Io(io) => {
             JobError::Retryable(JobFailure::internal(super::STORAGE_ERROR, io))

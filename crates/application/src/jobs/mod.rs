@@ -11,7 +11,9 @@ pub mod churn_check;
 mod customer_export;
 mod customer_import;
 mod duplicate_scan;
+mod order_export;
 mod order_import;
+mod product_import;
 pub mod queue;
 mod worker;
 
@@ -34,7 +36,9 @@ pub use duplicate_scan::{
     DuplicateGroup, DuplicatePair, DuplicateScanJob, DuplicateScanPayload, DuplicateScanReport,
     DUPLICATE_SCAN,
 };
+pub use order_export::{OrderExportJob, OrderExportPayload, ORDER_EXPORT};
 pub use order_import::{OrderImportJob, OrderImportPayload, ORDER_IMPORT};
+pub use product_import::{ProductImportJob, ProductImportPayload, PRODUCT_IMPORT};
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
 /// Why a job attempt failed, split by audience: a stable code and, for failures the
@@ -245,6 +249,8 @@ impl JobRegistry {
         registry.register(CUSTOMER_IMPORT, CustomerImportJob);
         registry.register(CUSTOMER_EXPORT, CustomerExportJob);
         registry.register(ORDER_IMPORT, OrderImportJob);
+        registry.register(ORDER_EXPORT, OrderExportJob);
+        registry.register(PRODUCT_IMPORT, ProductImportJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
         registry
     }

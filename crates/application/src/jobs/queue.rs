@@ -18,17 +18,22 @@ use tabular::Format;
 use uuid::Uuid;
 
 use super::{
-    DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, OrderImportPayload,
-    AUDIT_VERIFY, CUSTOMER_EXPORT, CUSTOMER_IMPORT, DUPLICATE_SCAN, ORDER_IMPORT,
+    DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, OrderExportPayload,
+    OrderImportPayload, ProductImportPayload, AUDIT_VERIFY, CUSTOMER_EXPORT, CUSTOMER_IMPORT,
+    DUPLICATE_SCAN, ORDER_EXPORT, ORDER_IMPORT, PRODUCT_IMPORT,
 };
 use crate::acting::Acting;
+use crate::commerce::order_export::{self, OrderExportRequest};
 use crate::commerce::order_import::{OrderColumnPlan, OrderImportContext, OrderImportOptions};
+use crate::commerce::orders::OrderSearch;
+use crate::commerce::product_import::{self, ProductColumnPlan, ProductImportOptions};
 use crate::customers::export::{self, ExportRequest};
 use crate::customers::import::{ColumnPlan, ImportOptions};
 use crate::customers::search;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::{invalid_cursor, Cursor};
+use crate::search::Search;
 use crate::transaction;
 
 /// Sort order of the job listing, as recorded in its cursors.
@@ -94,6 +99,33 @@ pub fn customer_export(
     })?;
     transaction(conn, |conn| {
         enqueue(conn, acting, CUSTOMER_EXPORT, payload, EXPORT_MAX_ATTEMPTS)
+    })
+}
+
+/// Queues an export of the orders a search finds (`records:read`), within the caller's
+/// visibility as in the order search. Its columns and search are checked now.
+pub fn order_export(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    request: OrderExportRequest,
+) -> AppResult<Job> {
+    acting.require(Permission::RecordsRead)?;
+    order_export::columns(request.columns.as_deref(), request.layout)?;
+    let calendar = crate::settings::calendar(conn)?;
+    let context = ResolveContext::new(persistence::now(), calendar.local());
+    Search::<OrderSearch>::resolve(request.search(), &context)?;
+    let payload = to_payload(&OrderExportPayload {
+        right_to_left: request.right_to_left.unwrap_or(acting.lang == Lang::Fa),
+        file_name: format!(
+            "orders-{}.{}",
+            Utc::now().format("%Y%m%d-%H%M%S"),
+            request.format.format().extension()
+        ),
+        acting: acting.clone(),
+        request,
+    })?;
+    transaction(conn, |conn| {
+        enqueue(conn, acting, ORDER_EXPORT, payload, EXPORT_MAX_ATTEMPTS)
     })
 }
 
@@ -174,6 +206,29 @@ fn store_upload(
     )?)
 }
 
+/// Queues an import of products from `upload` (`records:import` and `crm:configure`):
+/// the mapping is checked against the file's headers now, and the file is kept in the
+/// database for the job.
+pub fn product_import(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    upload: ImportFile<'_>,
+    options: ProductImportOptions,
+) -> AppResult<Job> {
+    product_import::require(acting)?;
+    ProductColumnPlan::new(upload.headers, &options)?;
+    transaction(conn, |conn| {
+        let file = store_upload(conn, acting, &upload)?;
+        let payload = to_payload(&ProductImportPayload {
+            file_id: file.id.0,
+            format: upload.format.extension().to_string(),
+            options,
+            acting: acting.clone(),
+        })?;
+        enqueue(conn, acting, PRODUCT_IMPORT, payload, IMPORT_MAX_ATTEMPTS)
+    })
+}
+
 /// A job the caller may see (`jobs:read`).
 pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<Job> {
     acting.require(Permission::JobsRead)?;
@@ -245,8 +300,9 @@ pub fn cancel(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<J
     })
 }
 
-/// The file of a finished export the caller may see (`records:read`). An export that
-/// has not succeeded is a conflict; a file deleted by an erasure is gone.
+/// The file of a finished export (of customers or orders) the caller may see
+/// (`records:read`). An export that has not succeeded is a conflict; a file deleted by
+/// an erasure is gone.
 pub fn export_file(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -254,7 +310,7 @@ pub fn export_file(
 ) -> AppResult<StoredFile> {
     acting.require(Permission::RecordsRead)?;
     let job = visible(conn, acting, job_id)?;
-    if job.kind != CUSTOMER_EXPORT {
+    if job.kind != CUSTOMER_EXPORT && job.kind != ORDER_EXPORT {
         return Err(AppError::NotFound);
     }
     if job.status()? != JobStatus::Succeeded {

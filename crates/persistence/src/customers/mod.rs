@@ -712,3 +712,42 @@ pub fn existing_ids(conn: &mut DbConnection, ids: &[Uuid]) -> Result<Vec<Uuid>, 
         .map(|id| id.0)
         .collect())
 }
+
+/// What a list of other records shows of a customer: its code and display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerLabel {
+    pub code: Option<String>,
+    pub display_name: String,
+    pub erased: bool,
+}
+
+/// The code and display name of each of `ids` that exists, with one query per 500 ids.
+pub fn labels_of(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, CustomerLabel>, PersistenceError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let rows: Vec<(DbUuid, Option<String>, String, Option<DbTime>)> = customers::table
+            .filter(customers::id.eq_any(chunk))
+            .select((
+                customers::id,
+                customers::code,
+                customers::display_name,
+                customers::erased_at,
+            ))
+            .load(conn)?;
+        for (id, code, display_name, erased_at) in rows {
+            found.insert(
+                id.0,
+                CustomerLabel {
+                    code,
+                    display_name,
+                    erased: erased_at.is_some(),
+                },
+            );
+        }
+    }
+    Ok(found)
+}
