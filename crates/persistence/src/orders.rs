@@ -390,52 +390,55 @@ pub struct PurchaseFacts {
     pub last_order_at: Option<DateTime<Utc>>,
 }
 
-/// The facts of `customer` computed from its orders.
-pub fn facts_of(
-    conn: &mut DbConnection,
-    customer: Uuid,
-) -> Result<PurchaseFacts, PersistenceError> {
-    let rows: Vec<(i64, i64, DbTime)> = orders::table
-        .filter(orders::customer_id.eq(DbUuid(customer)))
-        .filter(orders::status.eq_any(purchase_statuses()))
-        .select((orders::total, orders::refunded_total, orders::placed_at))
-        .load(conn)?;
-    let mut facts = PurchaseFacts::default();
-    for (total, refunded, placed_at) in rows {
-        facts.order_count += 1;
-        facts.revenue = facts.revenue.saturating_add(total - refunded);
-        facts.first_order_at = Some(
-            facts
-                .first_order_at
-                .map_or(placed_at.0, |at| at.min(placed_at.0)),
-        );
-        facts.last_order_at = Some(
-            facts
-                .last_order_at
-                .map_or(placed_at.0, |at| at.max(placed_at.0)),
-        );
+impl PurchaseFacts {
+    /// Counts one purchase of net amount `net` placed at `at`.
+    fn add(&mut self, net: i64, at: DateTime<Utc>) {
+        self.order_count += 1;
+        self.revenue = self.revenue.saturating_add(net);
+        self.first_order_at = Some(self.first_order_at.map_or(at, |first| first.min(at)));
+        self.last_order_at = Some(self.last_order_at.map_or(at, |last| last.max(at)));
     }
-    Ok(facts)
 }
 
 /// Recomputes and stores the purchase facts of each of `customer_ids`; answers them in
-/// the same order. The caller holds the customers' locks.
+/// the same order. The caller holds the customers' locks. The purchases of a chunk of
+/// customers are read in one query; each customer's row is then updated.
 pub fn refresh_facts(
     conn: &mut DbConnection,
     customer_ids: &[Uuid],
 ) -> Result<Vec<PurchaseFacts>, PersistenceError> {
     let mut all = Vec::with_capacity(customer_ids.len());
-    for &customer in customer_ids {
-        let facts = facts_of(conn, customer)?;
-        diesel::update(customers::table.find(DbUuid(customer)))
-            .set((
-                customers::order_count.eq(facts.order_count),
-                customers::revenue.eq(facts.revenue),
-                customers::first_order_at.eq(facts.first_order_at.map(DbTime)),
-                customers::last_order_at.eq(facts.last_order_at.map(DbTime)),
+    for chunk in customer_ids.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let rows: Vec<(DbUuid, i64, i64, DbTime)> = orders::table
+            .filter(orders::customer_id.eq_any(ids))
+            .filter(orders::status.eq_any(purchase_statuses()))
+            .select((
+                orders::customer_id,
+                orders::total,
+                orders::refunded_total,
+                orders::placed_at,
             ))
-            .execute(conn)?;
-        all.push(facts);
+            .load(conn)?;
+        let mut facts: HashMap<Uuid, PurchaseFacts> = HashMap::with_capacity(chunk.len());
+        for (customer, total, refunded, placed_at) in rows {
+            facts
+                .entry(customer.0)
+                .or_default()
+                .add(total - refunded, placed_at.0);
+        }
+        for &customer in chunk {
+            let facts = facts.get(&customer).copied().unwrap_or_default();
+            diesel::update(customers::table.find(DbUuid(customer)))
+                .set((
+                    customers::order_count.eq(facts.order_count),
+                    customers::revenue.eq(facts.revenue),
+                    customers::first_order_at.eq(facts.first_order_at.map(DbTime)),
+                    customers::last_order_at.eq(facts.last_order_at.map(DbTime)),
+                ))
+                .execute(conn)?;
+            all.push(facts);
+        }
     }
     Ok(all)
 }

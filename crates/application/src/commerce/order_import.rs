@@ -1166,6 +1166,19 @@ pub fn write(
     persistence::customers::lock_for_update(conn, &buyers)?;
     let earlier = persistence::orders::purchase_times(conn, &buyers)?;
     persistence::orders::insert_many(conn, &records)?;
+    persistence::orders::refresh_facts(conn, &buyers)?;
+    let mut imported: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
+    for record in &records {
+        let purchase = OrderStatus::parse(&record.row.status).is_some_and(OrderStatus::is_purchase);
+        if purchase {
+            imported
+                .entry(record.row.customer_id.0)
+                .or_default()
+                .push(record.row.placed_at.0);
+        }
+    }
+    apply_lifecycle(conn, acting, &earlier, &imported, context.now)?;
+    // Last, so that the audit chain's lock is held only until the commit.
     audit::record_many(
         conn,
         &acting.audit_actor(),
@@ -1179,18 +1192,7 @@ pub fn write(
             })
             .collect(),
     )?;
-    persistence::orders::refresh_facts(conn, &buyers)?;
-    let mut imported: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
-    for record in &records {
-        let purchase = OrderStatus::parse(&record.row.status).is_some_and(OrderStatus::is_purchase);
-        if purchase {
-            imported
-                .entry(record.row.customer_id.0)
-                .or_default()
-                .push(record.row.placed_at.0);
-        }
-    }
-    apply_lifecycle(conn, acting, &earlier, &imported, context.now)
+    Ok(())
 }
 
 /// Moves each buyer through the lifecycle rules by its imported purchases.

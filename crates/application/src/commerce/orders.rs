@@ -185,6 +185,15 @@ pub fn create_checked(
         .collect();
     let record = OrderRecord { row, lines };
     persistence::orders::insert(conn, &record)?;
+    lifecycle::after_order_change(
+        conn,
+        acting,
+        input.customer_id,
+        &record.row,
+        input.status.is_purchase(),
+    )?;
+    // Last: appending to the audit chain serialises writers until they commit, so the
+    // less that follows it, the more orders are placed at once.
     audit::record_change(
         conn,
         &acting.audit_actor(),
@@ -193,13 +202,6 @@ pub fn create_checked(
         id,
         &serde_json::json!({}),
         &record.row.audit_snapshot(),
-    )?;
-    lifecycle::after_order_change(
-        conn,
-        acting,
-        input.customer_id,
-        &record.row,
-        input.status.is_purchase(),
     )?;
     Ok(record)
 }
