@@ -402,6 +402,7 @@ fn new_meta(acting: &Acting, now: chrono::DateTime<chrono::Utc>) -> CustomerMeta
         version: 1,
         erased_at: None,
         merged_into_id: None,
+        facts: Default::default(),
     }
 }
 

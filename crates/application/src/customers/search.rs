@@ -25,7 +25,9 @@ impl Searchable for CustomerSearch {
     // Whole records, so that a page converts them without looking them up again.
     type Row = CustomerRecord;
 
-    // Sortable fields are the NOT NULL columns with an index that ends in (…, id).
+    // Sortable fields are the columns with an index that ends in (…, id); a nullable
+    // one sorts its nulls first (see `persistence::filter`), and its PostgreSQL index is
+    // `(column NULLS FIRST, id)`.
     const CATALOGUE: &'static [FieldSpec] = &[
         FieldSpec::new("id", FieldKind::Uuid).sortable(),
         FieldSpec::new("kind", FieldKind::Enum(CustomerKind::NAMES)),
@@ -70,10 +72,14 @@ impl Searchable for CustomerSearch {
         FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
         FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
         // Purchase facts, kept by every order write, return and merge.
-        FieldSpec::new("order_count", FieldKind::Integer),
-        FieldSpec::new("revenue", FieldKind::Integer),
-        FieldSpec::new("first_order_at", FieldKind::Timestamp).nullable(),
-        FieldSpec::new("last_order_at", FieldKind::Timestamp).nullable(),
+        FieldSpec::new("order_count", FieldKind::Integer).sortable(),
+        FieldSpec::new("revenue", FieldKind::Integer).sortable(),
+        FieldSpec::new("first_order_at", FieldKind::Timestamp)
+            .nullable()
+            .sortable(),
+        FieldSpec::new("last_order_at", FieldKind::Timestamp)
+            .nullable()
+            .sortable(),
     ];
 
     const QUICK_SEARCH: &'static [&'static str] = &[];
@@ -86,6 +92,11 @@ impl Searchable for CustomerSearch {
             "display_name" => TypedValue::Text(row.display_name.clone()),
             "created_at" => TypedValue::Timestamp(row.created_at.0),
             "updated_at" => TypedValue::Timestamp(row.updated_at.0),
+            "order_count" => TypedValue::Integer(row.order_count),
+            "revenue" => TypedValue::Integer(row.revenue),
+            // `None` for a customer without purchases: the cursor's null.
+            "first_order_at" => TypedValue::Timestamp(row.first_order_at?.0),
+            "last_order_at" => TypedValue::Timestamp(row.last_order_at?.0),
             _ => return None,
         })
     }
