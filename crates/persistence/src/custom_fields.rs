@@ -1,8 +1,8 @@
-//! Definitions of customer custom fields, made by admins.
+//! Definitions of custom fields of customers and products, made by admins.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::customers::{CustomFieldDefinition, CustomFieldKind};
+use domain::customers::{CustomFieldDefinition, CustomFieldEntity, CustomFieldKind};
 use uuid::Uuid;
 
 use crate::db::DbConnection;
@@ -24,6 +24,8 @@ pub struct CustomFieldRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// `customer` or `product` (`CustomFieldEntity`).
+    pub entity: String,
 }
 
 impl CustomFieldRow {
@@ -46,6 +48,7 @@ impl CustomFieldRow {
             "kind": self.kind,
             "options": self.options.0,
             "required": self.required,
+            "entity": self.entity,
         })
     }
 }
@@ -67,9 +70,13 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<CustomFieldRow, Persist
         .ok_or(PersistenceError::NotFound)
 }
 
-/// Every definition, oldest first (there are few: they are made by hand).
-pub fn all(conn: &mut DbConnection) -> Result<Vec<CustomFieldRow>, PersistenceError> {
+/// Every definition of `entity`, oldest first (there are few: they are made by hand).
+pub fn all(
+    conn: &mut DbConnection,
+    entity: CustomFieldEntity,
+) -> Result<Vec<CustomFieldRow>, PersistenceError> {
     Ok(custom_field_definitions::table
+        .filter(custom_field_definitions::entity.eq(entity.as_str()))
         .order((
             custom_field_definitions::created_at,
             custom_field_definitions::id,

@@ -185,6 +185,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        entity -> Text,
     }
 }
 
