@@ -941,3 +941,126 @@ fn a_customer_change_never_writes_the_purchase_facts() {
         assert_eq!(after["order_count"], 2);
     });
 }
+
+#[test]
+fn products_carry_custom_fields_checked_against_the_product_definitions() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let define = |body: Value| {
+            let (status, field) = send(
+                app,
+                Method::POST,
+                "/api/v1/custom-fields",
+                &admin,
+                Some(body),
+            );
+            assert_eq!(status, 201, "{field}");
+            id_of(&field)
+        };
+        let grade = define(json!({"key": "grade", "label": "درجه", "kind": "select",
+                                  "options": ["A", "B"], "entity": "product"}));
+        define(
+            json!({"key": "warranty_months", "label": "گارانتی", "kind": "integer", "entity": "product"}),
+        );
+        define(json!({"key": "branch", "label": "شعبه", "kind": "text"}));
+
+        let create = |body: Value| send(app, Method::POST, "/api/v1/products", &admin, Some(body));
+        let (status, tea) = create(json!({"sku": "TEA-9", "name": "چای", "unit_price": 100,
+            "custom_fields": {"grade": "A", "warranty_months": "۱۲"}}));
+        assert_eq!(status, 201, "{tea}");
+        assert_eq!(
+            tea["custom_fields"],
+            json!({"grade": "A", "warranty_months": 12})
+        );
+        let path = format!("/api/v1/products/{}", id_of(&tea));
+        let (_, read) = send(app, Method::GET, &path, &admin, None);
+        assert_eq!(read["custom_fields"], tea["custom_fields"]);
+
+        // Every broken value is named, with the product's own rules, and nothing is written.
+        let (status, problem) = create(json!({"sku": "", "name": "قهوه", "unit_price": 100,
+            "custom_fields": {"grade": "C", "warranty_months": "many", "branch": "Vanak"}}));
+        assert_eq!(status, 422, "{problem}");
+        let mut codes = field_codes(&problem);
+        codes.sort();
+        assert_eq!(
+            codes,
+            vec![
+                (
+                    "custom_fields.branch".to_string(),
+                    "unknown_field".to_string()
+                ),
+                (
+                    "custom_fields.grade".to_string(),
+                    "not_an_option".to_string()
+                ),
+                (
+                    "custom_fields.warranty_months".to_string(),
+                    "invalid_type".to_string()
+                ),
+                ("sku".to_string(), "required".to_string()),
+            ]
+        );
+        // A customer field is no product field, and a product field no customer field.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers",
+            &admin,
+            Some(json!({"kind": "person", "last_name": "ب", "custom_fields": {"grade": "A"}})),
+        );
+        assert_eq!(status, 422, "{problem}");
+
+        // Merge Patch: members merge, `null` removes, a bad value changes nothing.
+        let (status, patched) = merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"grade": "B"}}),
+        );
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(
+            patched["custom_fields"],
+            json!({"grade": "B", "warranty_months": 12})
+        );
+        let (status, problem) = merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"grade": "Z"}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            vec![(
+                "custom_fields.grade".to_string(),
+                "not_an_option".to_string()
+            )]
+        );
+        let (_, read) = send(app, Method::GET, &path, &admin, None);
+        assert_eq!(
+            read["custom_fields"],
+            json!({"grade": "B", "warranty_months": 12})
+        );
+
+        // A product field with values cannot be deleted, as a customer field cannot.
+        let grade_path = format!("/api/v1/custom-fields/{grade}");
+        let response = app
+            .authed(Method::DELETE, &grade_path, &admin)
+            .send()
+            .unwrap();
+        assert_problem(response, 409, "conflict");
+        let (status, patched) = merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"grade": null}}),
+        );
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(patched["custom_fields"], json!({"warranty_months": 12}));
+        let response = app
+            .authed(Method::DELETE, &grade_path, &admin)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    });
+}

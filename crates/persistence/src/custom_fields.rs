@@ -137,16 +137,25 @@ pub fn update(
     find(conn, row.id.0)
 }
 
-/// Deletes a definition that no customer has a value for.
+/// Deletes a definition that no customer (or, for a product field, no product) has a
+/// value for.
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     let row = find(conn, id)?;
-    let in_use: i64 = customer_custom_values::table
-        .filter(customer_custom_values::field_key.eq(&row.field_key))
-        .count()
-        .get_result(conn)?;
+    let (in_use, holders) = if row.entity == CustomFieldEntity::Product.as_str() {
+        (
+            crate::products::count_with_custom_value(conn, &row.field_key)?,
+            "products",
+        )
+    } else {
+        let in_use: i64 = customer_custom_values::table
+            .filter(customer_custom_values::field_key.eq(&row.field_key))
+            .count()
+            .get_result(conn)?;
+        (in_use, "customers")
+    };
     if in_use > 0 {
         return Err(PersistenceError::Conflict(format!(
-            "{in_use} customers have a value for this field"
+            "{in_use} {holders} have a value for this field"
         )));
     }
     diesel::delete(custom_field_definitions::table.find(DbUuid(id))).execute(conn)?;

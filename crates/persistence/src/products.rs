@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::{DbConnection, MultiBackend};
 use crate::filter::{apply_search, Keyset, SearchColumn, SearchError, SearchTable};
 use crate::schema::{product_categories, products};
-use crate::sql_types::{DbTime, DbUuid};
+use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
 const DUPLICATE_SKU: &str = "a product with this SKU already exists";
@@ -32,6 +32,8 @@ pub struct ProductRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// Values of the product custom fields by key, as checked against their definitions.
+    pub custom_fields: DbJson,
 }
 
 impl ProductRow {
@@ -45,8 +47,32 @@ impl ProductRow {
             "unit_cost": self.unit_cost,
             "currency": self.currency,
             "active": self.active,
+            "custom_fields": self.custom_fields.0,
         })
     }
+}
+
+/// How many products hold a value for custom field `key`.
+pub fn count_with_custom_value(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<i64, PersistenceError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        found: i64,
+    }
+    let sql = match conn {
+        DbConnection::Postgres(_) => "SELECT count(*) AS found FROM products WHERE custom_fields ? $1",
+        // `->` answers NULL for a missing member (a stored JSON null is never kept).
+        DbConnection::Sqlite(_) => {
+            "SELECT count(*) AS found FROM products WHERE custom_fields -> ('$.\"' || ? || '\"') IS NOT NULL"
+        }
+    };
+    let found: Found = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(key)
+        .get_result(conn)?;
+    Ok(found.found)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -136,6 +162,7 @@ pub fn update(conn: &mut DbConnection, row: &ProductRow) -> Result<ProductRow, P
         products::unit_cost.eq(row.unit_cost),
         products::currency.eq(&row.currency),
         products::active.eq(row.active),
+        products::custom_fields.eq(&row.custom_fields),
         products::search_text.eq(&row.search_text),
         products::updated_at.eq(DbTime(crate::now())),
         products::version.eq(row.version + 1),

@@ -136,9 +136,9 @@ impl From<CustomFieldPatch> for CustomFieldChanges {
 /// (`YYYY-MM-DD`) or `select` (one of `options`). A `required` field must be given on every
 /// customer written afterwards. The `key` and `kind` are fixed once created.
 ///
-/// `entity` says what the field belongs to: `customer` (the default) or `product`. Customer
-/// writes, imports and searches use only the customers' fields. A key is unique across
-/// both entities.
+/// `entity` says what the field belongs to: `customer` (the default) or `product`; products
+/// carry product fields in their own `custom_fields`. Customer writes, imports and searches
+/// use only the customers' fields. A key is unique across both entities.
 ///
 /// Needs `crm:configure` (admins and managers). Audited as `custom_field.create`; safe to
 /// retry with an `Idempotency-Key`.
@@ -303,11 +303,12 @@ pub async fn update_custom_field(
 
 /// Delete a custom field.
 ///
-/// Only a field no customer has a value for can go: clear the values first.
+/// Only a field no customer (for a product field: no product) has a value for can go:
+/// clear the values first.
 ///
 /// Needs `crm:configure` (admins and managers). Honours `If-Match` (412
 /// `precondition_failed` when stale). Audited as `custom_field.delete`. Problems: 409
-/// `conflict` while customers have values for it.
+/// `conflict` while customers or products have values for it.
 #[utoipa::path(
     tag = "custom_fields",
     operation_id = "delete_custom_field",

@@ -1,8 +1,8 @@
 //! Custom fields of customers and products: administrators (`crm:configure`) define a
-//! key, a label, a type and the entity it belongs to; customer writes are validated
-//! against the customers' definitions. Key and type are
-//! fixed after creation, since stored values depend on them, and a field that customers
-//! have values for cannot be deleted.
+//! key, a label, a type and the entity it belongs to; customer and product writes are
+//! validated against their entity's definitions. Key and type are fixed after creation,
+//! since stored values depend on them, and a field that customers (or products) have
+//! values for cannot be deleted.
 
 use domain::authz::Permission;
 use domain::customers::{

@@ -6,11 +6,12 @@ use domain::commerce::products::{
     check_category_parent, ProductCategoryInput, ProductInput, MAX_CATEGORY_DEPTH,
 };
 use domain::commerce::Currency;
+use domain::customers::{validate_custom_fields, CustomFieldDefinition, CustomFieldEntity};
 use domain::filter::{FieldKind, FieldSpec, TypedValue};
 use persistence::audit;
 use persistence::db::DbConnection;
 use persistence::products::{CategoryRow, ProductColumns, ProductRow};
-use persistence::sql_types::{DbTime, DbUuid};
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use uuid::Uuid;
 
 use crate::acting::Acting;
@@ -83,6 +84,14 @@ pub fn product_input(row: &ProductRow) -> AppResult<ProductInput> {
         unit_cost: row.unit_cost,
         currency: Some(stored_currency(&row.currency)?),
         active: row.active,
+        custom_fields: match &row.custom_fields.0 {
+            serde_json::Value::Object(values) => values.clone(),
+            other => {
+                return Err(AppError::Internal(format!(
+                    "stored product custom fields {other}"
+                )))
+            }
+        },
     })
 }
 
@@ -99,7 +108,29 @@ fn checked_product(
     business_currency: Currency,
 ) -> AppResult<ProductInput> {
     input.currency.get_or_insert(business_currency);
-    let input = input.validated().map_err(AppError::Invalid)?;
+    // The product's own rules and its custom fields are reported together.
+    let definitions: Vec<CustomFieldDefinition> =
+        persistence::custom_fields::all(conn, CustomFieldEntity::Product)?
+            .iter()
+            .map(|row| row.definition())
+            .collect::<Result<_, _>>()?;
+    let custom = validate_custom_fields(&input.custom_fields, &definitions);
+    let input = match (input.validated(), custom) {
+        // Values are stored in their checked form (text trimmed, numbers and dates
+        // read); a `null` removes one.
+        (Ok(input), Ok(values)) => ProductInput {
+            custom_fields: values
+                .into_iter()
+                .map(|(key, value)| (key, value.to_json()))
+                .collect(),
+            ..input
+        },
+        (own, custom) => {
+            let mut violations = own.err().unwrap_or_default();
+            violations.extend(custom.err().unwrap_or_default());
+            return Err(AppError::Invalid(violations));
+        }
+    };
     if let Some(category) = input.category_id {
         match persistence::products::find_category(conn, category) {
             Err(persistence::PersistenceError::NotFound) => {
@@ -144,6 +175,7 @@ pub fn create_product(
                 .code()
                 .to_string(),
             active: input.active,
+            custom_fields: DbJson(serde_json::Value::Object(input.custom_fields)),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -213,6 +245,7 @@ pub fn update_product(
             .code()
             .to_string();
         row.active = after.active;
+        row.custom_fields = DbJson(serde_json::Value::Object(after.custom_fields));
         let row = persistence::products::update(conn, &row)?;
         audit::record_change(
             conn,
