@@ -963,6 +963,9 @@ fn products_carry_custom_fields_checked_against_the_product_definitions() {
             json!({"key": "warranty_months", "label": "گارانتی", "kind": "integer", "entity": "product"}),
         );
         define(json!({"key": "branch", "label": "شعبه", "kind": "text"}));
+        define(
+            json!({"key": "fragile", "label": "شکستنی", "kind": "boolean", "entity": "product"}),
+        );
 
         let create = |body: Value| send(app, Method::POST, "/api/v1/products", &admin, Some(body));
         let (status, tea) = create(json!({"sku": "TEA-9", "name": "چای", "unit_price": 100,
@@ -1041,6 +1044,73 @@ fn products_carry_custom_fields_checked_against_the_product_definitions() {
             read["custom_fields"],
             json!({"grade": "B", "warranty_months": 12})
         );
+
+        // Product searches filter on `custom.<key>` by the field's type.
+        let (status, cup) = create(json!({"sku": "CUP-9", "name": "فنجان", "unit_price": 50,
+            "custom_fields": {"warranty_months": 6, "fragile": true}}));
+        assert_eq!(status, 201, "{cup}");
+        let found = |filter: Value| -> (u16, Vec<String>) {
+            let (status, page) = send(
+                app,
+                Method::POST,
+                "/api/v1/products/search",
+                &admin,
+                Some(json!({"filter": filter, "sort": [{"field": "name"}]})),
+            );
+            let skus = page["data"]
+                .as_array()
+                .map(|data| {
+                    data.iter()
+                        .map(|p| p["sku"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (status, skus)
+        };
+        let skus = |list: &[&str]| (200, list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            found(json!({"field": "custom.grade", "op": "eq", "value": "B"})),
+            skus(&["TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.grade", "op": "is_null", "value": true})),
+            skus(&["CUP-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.grade", "op": "neq", "value": "A"})),
+            skus(&["TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.warranty_months", "op": "gte", "value": 10})),
+            skus(&["TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.warranty_months", "op": "in", "value": [6, 12]})),
+            skus(&["CUP-9", "TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.grade", "op": "contains", "value": "b"})),
+            skus(&["TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.fragile", "op": "eq", "value": true})),
+            skus(&["CUP-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.fragile", "op": "eq", "value": false})),
+            skus(&[])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.fragile", "op": "neq", "value": false})),
+            skus(&["CUP-9"])
+        );
+        for unknown in ["custom.branch", "custom.nope"] {
+            let (status, _) = found(json!({"field": unknown, "op": "eq", "value": "x"}));
+            assert_eq!(status, 422, "{unknown}");
+        }
+        let (status, _) =
+            found(json!({"field": "custom.warranty_months", "op": "eq", "value": "many"}));
+        assert_eq!(status, 422);
 
         // A product field with values cannot be deleted, as a customer field cannot.
         let grade_path = format!("/api/v1/custom-fields/{grade}");

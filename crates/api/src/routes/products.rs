@@ -178,8 +178,11 @@ async fn run_product_search(
     principal: Principal,
     request: SearchRequest,
 ) -> ApiResult<Page<Product>> {
+    let definitions = state
+        .db(|conn| Ok(catalogue::product_definitions(conn)?))
+        .await?;
     let context = state.resolve_context().await?;
-    let search = catalogue::resolve_search(request, &context)?;
+    let search = catalogue::resolve_search(request, &definitions, &context)?;
     let acting = principal.0;
     let (search, rows) = state
         .db(move |conn| {
@@ -218,8 +221,9 @@ pub async fn list_products(
 /// Search products.
 ///
 /// The search convention over the catalogue: filter on `sku`, `name`, `name_en`,
-/// `category_id`, `unit_price`, `unit_cost`, `currency`, `active`, `created_at` and
-/// `updated_at`; sort by `id`, `name` or `created_at`. `q` finds the name, English name
+/// `category_id`, `unit_price`, `unit_cost`, `currency`, `active`, `created_at`,
+/// `updated_at`, and each product custom field as `custom.<key>` with its type's
+/// operators; sort by `id`, `name` or `created_at`. `q` finds the name, English name
 /// or SKU, with Arabic and Persian letter forms, digits and spacing unified.
 ///
 /// Needs `records:read`. Problems: 400 `invalid_cursor`; 422 `validation_failed` naming

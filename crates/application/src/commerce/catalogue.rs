@@ -18,7 +18,7 @@ use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::paging::{created_after, Cursor};
 use crate::precondition::Precondition;
-use crate::search::{Search, Searchable};
+use crate::search::{custom_field_specs, Search, Searchable};
 use crate::transaction;
 
 /// The products catalogue of the search convention; `q` looks in the name, English
@@ -100,6 +100,17 @@ pub fn stored_currency(code: &str) -> AppResult<Currency> {
     Currency::parse(code).ok_or_else(|| AppError::Internal(format!("stored currency {code:?}")))
 }
 
+/// The custom-field definitions every product write is checked against and product
+/// searches may name.
+pub fn product_definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefinition>> {
+    Ok(
+        persistence::custom_fields::all(conn, CustomFieldEntity::Product)?
+            .iter()
+            .map(|row| row.definition())
+            .collect::<Result<_, _>>()?,
+    )
+}
+
 /// `input` checked, with the business currency filled in, and the category it names
 /// found.
 fn checked_product(
@@ -109,11 +120,7 @@ fn checked_product(
 ) -> AppResult<ProductInput> {
     input.currency.get_or_insert(business_currency);
     // The product's own rules and its custom fields are reported together.
-    let definitions: Vec<CustomFieldDefinition> =
-        persistence::custom_fields::all(conn, CustomFieldEntity::Product)?
-            .iter()
-            .map(|row| row.definition())
-            .collect::<Result<_, _>>()?;
+    let definitions = product_definitions(conn)?;
     let custom = validate_custom_fields(&input.custom_fields, &definitions);
     let input = match (input.validated(), custom) {
         // Values are stored in their checked form (text trimmed, numbers and dates
@@ -432,10 +439,12 @@ pub fn delete_category(
     })
 }
 
-/// Checks a product search body; `q` is compared in its Persian-normalised form, as
-/// the names are stored in the search text.
+/// Checks a product search body against the catalogue and `custom.<key>` for each
+/// product custom field of `definitions`; `q` is compared in its Persian-normalised
+/// form, as the names are stored in the search text.
 pub fn resolve_search(
     mut request: crate::search::SearchRequest,
+    definitions: &[CustomFieldDefinition],
     context: &domain::filter::ResolveContext,
 ) -> AppResult<Search<ProductSearch>> {
     request.q = request.q.map(|q| {
@@ -447,5 +456,7 @@ pub fn resolve_search(
             key
         }
     });
-    Search::resolve(request, context)
+    let mut catalogue = ProductSearch::CATALOGUE.to_vec();
+    catalogue.extend(custom_field_specs(definitions));
+    Search::resolve_with(request, context, &catalogue)
 }

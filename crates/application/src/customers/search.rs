@@ -2,20 +2,15 @@
 //! phones/e-mails/tags/groups, and `custom.<key>` for each custom field; sorting by the
 //! indexed fields; the Persian-aware quick search.
 
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
-
-use domain::customers::{CustomFieldKind, CustomerKind, EducationDegree, Gender, LifecycleStage};
+use domain::customers::{CustomerKind, EducationDegree, Gender, LifecycleStage};
 use domain::filter::{FieldKind, FieldSpec, ResolveContext, TypedValue};
-use persistence::customers::search::{
-    self as customer_search, CustomerColumns, Scope, CUSTOM_FIELD_PREFIX,
-};
+use persistence::customers::search::{self as customer_search, CustomerColumns, Scope};
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::search::{Search, SearchRequest, Searchable};
+use crate::search::{custom_field_specs, Search, SearchRequest, Searchable};
 
 /// The customers catalogue of the search convention.
 pub struct CustomerSearch;
@@ -106,36 +101,10 @@ impl Searchable for CustomerSearch {
     }
 }
 
-/// A `&'static` name for a custom field's catalogue entry. The filter machinery names
-/// fields by `&'static str`; custom fields are few and made by admins, so each distinct
-/// name is kept once for the life of the process.
-fn field_name(key: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let name = format!("{CUSTOM_FIELD_PREFIX}{key}");
-    let mut names = NAMES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(existing) = names.get(name.as_str()) {
-        return existing;
-    }
-    let leaked: &'static str = Box::leak(name.into_boxed_str());
-    names.insert(leaked);
-    leaked
-}
-
 /// The static catalogue plus one `custom.<key>` entry per defined custom field.
 fn catalogue(definitions: &[domain::customers::CustomFieldDefinition]) -> Vec<FieldSpec> {
     let mut catalogue = CustomerSearch::CATALOGUE.to_vec();
-    catalogue.extend(definitions.iter().map(|definition| {
-        let kind = match definition.kind {
-            CustomFieldKind::Text | CustomFieldKind::Select => FieldKind::Text,
-            CustomFieldKind::Integer => FieldKind::Integer,
-            CustomFieldKind::Boolean => FieldKind::Bool,
-            CustomFieldKind::Date => FieldKind::Date,
-        };
-        FieldSpec::new(field_name(&definition.key), kind).nullable()
-    }));
+    catalogue.extend(custom_field_specs(definitions));
     catalogue
 }
 
