@@ -701,3 +701,436 @@ fn the_churn_check_moves_lapsed_customers_once_and_buying_wins_them_back() {
         assert!(reasons(&overview(app, &admin, &lapsed)).contains(&"advocacy:manual".to_string()));
     });
 }
+
+/// Every page of a customer search with `sort`, `limit` customers at a time.
+fn all_pages(app: &TestApp, token: &str, filter: Value, sort: Value, limit: u32) -> Vec<Value> {
+    let mut customers = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let (status, page) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/search",
+            token,
+            Some(json!({"filter": filter, "sort": sort, "limit": limit, "cursor": cursor})),
+        );
+        assert_eq!(status, 200, "{page}");
+        customers.extend(page["data"].as_array().unwrap().iter().cloned());
+        if page["has_more"] != true {
+            return customers;
+        }
+        cursor = page["next_cursor"].clone();
+    }
+}
+
+/// A paid order of `quantity` units of `product` placed `days_ago` days ago.
+fn buy(app: &TestApp, token: &str, customer: &str, product: &str, quantity: i64, days_ago: i64) {
+    placed(
+        app,
+        token,
+        json!({"customer_id": customer, "status": "paid",
+               "lines": [{"product_id": product, "quantity": quantity}],
+               "placed_at": (Utc::now() - Duration::days(days_ago)).to_rfc3339()}),
+    );
+}
+
+#[test]
+fn customers_sort_by_purchase_facts_across_pages_with_empty_dates_first() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let pen = product(app, &admin, "PEN-1", 1_000);
+        // (revenue in units, days since the last purchase): ties on revenue, and three
+        // customers who never bought.
+        let plan: [(i64, Option<i64>); 8] = [
+            (5, Some(40)),
+            (2, Some(3)),
+            (5, Some(10)),
+            (9, Some(20)),
+            (0, None),
+            (2, Some(60)),
+            (0, None),
+            (0, None),
+        ];
+        let mut customers = Vec::new();
+        for (i, (units, days_ago)) in plan.iter().enumerate() {
+            let id = customer(app, &admin, &format!("خریدار {i}"));
+            if let Some(days_ago) = days_ago {
+                // Two orders, so that first and last purchase differ.
+                buy(app, &admin, &id, &pen, 1, days_ago + 100);
+                if *units > 1 {
+                    buy(app, &admin, &id, &pen, units - 1, *days_ago);
+                }
+            }
+            customers.push((id, units * 1_000, *days_ago));
+        }
+        let ids = |page: &[Value]| -> Vec<String> { page.iter().map(id_of).collect() };
+
+        // The facts are on the customer resource, read-only.
+        let (_, one) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{}", customers[3].0),
+            &admin,
+            None,
+        );
+        assert_eq!(one["revenue"], 9_000, "{one}");
+        assert_eq!(one["order_count"], 2);
+        assert!(one["first_order_at"].as_str().unwrap() < one["last_order_at"].as_str().unwrap());
+
+        // Revenue, descending, two at a time: every customer once, ties by id descending.
+        let page = all_pages(
+            app,
+            &admin,
+            Value::Null,
+            json!([{"field": "revenue", "direction": "desc"}]),
+            2,
+        );
+        let mut expected = customers.clone();
+        expected.sort_by(|a, b| (b.1, &b.0).cmp(&(a.1, &a.0)));
+        assert_eq!(
+            ids(&page),
+            expected.iter().map(|c| c.0.clone()).collect::<Vec<_>>()
+        );
+        let revenues: Vec<i64> = page
+            .iter()
+            .map(|c| c["revenue"].as_i64().unwrap())
+            .collect();
+        assert_eq!(revenues, vec![9_000, 5_000, 5_000, 2_000, 2_000, 0, 0, 0]);
+        // Order count ascending, three at a time.
+        let page = all_pages(
+            app,
+            &admin,
+            Value::Null,
+            json!([{"field": "order_count"}]),
+            3,
+        );
+        let counts: Vec<i64> = page
+            .iter()
+            .map(|c| c["order_count"].as_i64().unwrap())
+            .collect();
+        assert_eq!(counts, vec![0, 0, 0, 2, 2, 2, 2, 2]);
+        assert_eq!(page.len(), 8);
+
+        // The last purchase: customers without one come before every date ascending and
+        // after every date descending, pages crossing from one to the other.
+        let mut with_dates: Vec<&(String, i64, Option<i64>)> =
+            customers.iter().filter(|c| c.2.is_some()).collect();
+        with_dates.sort_by_key(|c| std::cmp::Reverse(c.2));
+        let mut never: Vec<String> = customers
+            .iter()
+            .filter(|c| c.2.is_none())
+            .map(|c| c.0.clone())
+            .collect();
+        never.sort();
+        let ascending: Vec<String> = never
+            .iter()
+            .cloned()
+            .chain(with_dates.iter().map(|c| c.0.clone()))
+            .collect();
+        for limit in [1, 2, 4] {
+            let page = all_pages(
+                app,
+                &admin,
+                Value::Null,
+                json!([{"field": "last_order_at", "direction": "asc"}]),
+                limit,
+            );
+            assert_eq!(ids(&page), ascending, "limit {limit}");
+            let page = all_pages(
+                app,
+                &admin,
+                Value::Null,
+                json!([{"field": "last_order_at", "direction": "desc"}]),
+                limit,
+            );
+            let mut descending = ascending.clone();
+            descending.reverse();
+            assert_eq!(ids(&page), descending, "limit {limit}");
+        }
+        // First purchase, with the nulls in a multi-key sort.
+        let page = all_pages(
+            app,
+            &admin,
+            Value::Null,
+            json!([{"field": "first_order_at", "direction": "desc"}, {"field": "revenue"}]),
+            3,
+        );
+        assert_eq!(page.len(), 8);
+        assert!(
+            page[5..].iter().all(|c| c["first_order_at"].is_null()),
+            "{page:?}"
+        );
+
+        // A filter on both facts, sorted by revenue: bought more than 1,000 and last
+        // bought over a week ago.
+        let page = all_pages(
+            app,
+            &admin,
+            json!({"and": [
+                {"field": "revenue", "op": "gt", "value": 1_000},
+                {"field": "last_order_at", "op": "lt", "value": (Utc::now() - Duration::days(7)).to_rfc3339()}
+            ]}),
+            json!([{"field": "revenue", "direction": "asc"}]),
+            1,
+        );
+        let mut expected: Vec<&(String, i64, Option<i64>)> = customers
+            .iter()
+            .filter(|c| c.1 > 1_000 && c.2.is_some_and(|days| days > 7))
+            .collect();
+        expected.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        assert_eq!(
+            ids(&page),
+            expected.iter().map(|c| c.0.clone()).collect::<Vec<_>>()
+        );
+        assert_eq!(page.len(), 4);
+
+        // A cursor of one sort does not continue another.
+        let (_, first) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/search",
+            &admin,
+            Some(json!({"sort": [{"field": "last_order_at"}], "limit": 1})),
+        );
+        let response = app
+            .authed(Method::POST, "/api/v1/customers/search", &admin)
+            .json(&json!({"sort": [{"field": "revenue"}], "cursor": first["next_cursor"]}))
+            .send()
+            .unwrap();
+        assert_problem(response, 400, "invalid_cursor");
+    });
+}
+
+#[test]
+fn a_customer_change_never_writes_the_purchase_facts() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let pen = product(app, &admin, "PEN-2", 1_500);
+        let ali = customer(app, &admin, "ثابت");
+        buy(app, &admin, &ali, &pen, 2, 5);
+        let path = format!("/api/v1/customers/{ali}");
+        let (_, before) = send(app, Method::GET, &path, &admin, None);
+        assert_eq!(before["revenue"], 3_000, "{before}");
+
+        // The facts are no members of the writable customer.
+        for (member, value) in [
+            ("revenue", json!(0)),
+            ("order_count", json!(0)),
+            ("first_order_at", json!("2020-01-01T00:00:00Z")),
+            ("last_order_at", json!("2020-01-01T00:00:00Z")),
+        ] {
+            let (status, problem) = merge_patch(app, &path, &admin, &json!({member: value}));
+            assert_eq!(status, 422, "{problem}");
+            assert_eq!(
+                field_codes(&problem),
+                vec![(member.to_string(), "unknown_field".to_string())]
+            );
+        }
+        // A change of the profile keeps them, in the answer and as stored.
+        let (status, changed) = merge_patch(app, &path, &admin, &json!({"title": "دکتر"}));
+        assert_eq!(status, 200, "{changed}");
+        let (_, after) = send(app, Method::GET, &path, &admin, None);
+        for fact in ["revenue", "order_count", "first_order_at", "last_order_at"] {
+            assert_eq!(changed[fact], before[fact], "{fact}");
+            assert_eq!(after[fact], before[fact], "{fact}");
+        }
+        // A purchase after the change counts as before.
+        buy(app, &admin, &ali, &pen, 1, 1);
+        let (_, after) = send(app, Method::GET, &path, &admin, None);
+        assert_eq!(after["revenue"], 4_500);
+        assert_eq!(after["order_count"], 2);
+    });
+}
+
+#[test]
+fn products_carry_custom_fields_checked_against_the_product_definitions() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let define = |body: Value| {
+            let (status, field) = send(
+                app,
+                Method::POST,
+                "/api/v1/custom-fields",
+                &admin,
+                Some(body),
+            );
+            assert_eq!(status, 201, "{field}");
+            id_of(&field)
+        };
+        let grade = define(json!({"key": "grade", "label": "درجه", "kind": "select",
+                                  "options": ["A", "B"], "entity": "product"}));
+        define(
+            json!({"key": "warranty_months", "label": "گارانتی", "kind": "integer", "entity": "product"}),
+        );
+        define(json!({"key": "branch", "label": "شعبه", "kind": "text"}));
+        define(
+            json!({"key": "fragile", "label": "شکستنی", "kind": "boolean", "entity": "product"}),
+        );
+
+        let create = |body: Value| send(app, Method::POST, "/api/v1/products", &admin, Some(body));
+        let (status, tea) = create(json!({"sku": "TEA-9", "name": "چای", "unit_price": 100,
+            "custom_fields": {"grade": "A", "warranty_months": "۱۲"}}));
+        assert_eq!(status, 201, "{tea}");
+        assert_eq!(
+            tea["custom_fields"],
+            json!({"grade": "A", "warranty_months": 12})
+        );
+        let path = format!("/api/v1/products/{}", id_of(&tea));
+        let (_, read) = send(app, Method::GET, &path, &admin, None);
+        assert_eq!(read["custom_fields"], tea["custom_fields"]);
+
+        // Every broken value is named, with the product's own rules, and nothing is written.
+        let (status, problem) = create(json!({"sku": "", "name": "قهوه", "unit_price": 100,
+            "custom_fields": {"grade": "C", "warranty_months": "many", "branch": "Vanak"}}));
+        assert_eq!(status, 422, "{problem}");
+        let mut codes = field_codes(&problem);
+        codes.sort();
+        assert_eq!(
+            codes,
+            vec![
+                (
+                    "custom_fields.branch".to_string(),
+                    "unknown_field".to_string()
+                ),
+                (
+                    "custom_fields.grade".to_string(),
+                    "not_an_option".to_string()
+                ),
+                (
+                    "custom_fields.warranty_months".to_string(),
+                    "invalid_type".to_string()
+                ),
+                ("sku".to_string(), "required".to_string()),
+            ]
+        );
+        // A customer field is no product field, and a product field no customer field.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers",
+            &admin,
+            Some(json!({"kind": "person", "last_name": "ب", "custom_fields": {"grade": "A"}})),
+        );
+        assert_eq!(status, 422, "{problem}");
+
+        // Merge Patch: members merge, `null` removes, a bad value changes nothing.
+        let (status, patched) = merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"grade": "B"}}),
+        );
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(
+            patched["custom_fields"],
+            json!({"grade": "B", "warranty_months": 12})
+        );
+        let (status, problem) = merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"grade": "Z"}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            vec![(
+                "custom_fields.grade".to_string(),
+                "not_an_option".to_string()
+            )]
+        );
+        let (_, read) = send(app, Method::GET, &path, &admin, None);
+        assert_eq!(
+            read["custom_fields"],
+            json!({"grade": "B", "warranty_months": 12})
+        );
+
+        // Product searches filter on `custom.<key>` by the field's type.
+        let (status, cup) = create(json!({"sku": "CUP-9", "name": "فنجان", "unit_price": 50,
+            "custom_fields": {"warranty_months": 6, "fragile": true}}));
+        assert_eq!(status, 201, "{cup}");
+        let found = |filter: Value| -> (u16, Vec<String>) {
+            let (status, page) = send(
+                app,
+                Method::POST,
+                "/api/v1/products/search",
+                &admin,
+                Some(json!({"filter": filter, "sort": [{"field": "name"}]})),
+            );
+            let skus = page["data"]
+                .as_array()
+                .map(|data| {
+                    data.iter()
+                        .map(|p| p["sku"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (status, skus)
+        };
+        let skus = |list: &[&str]| (200, list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            found(json!({"field": "custom.grade", "op": "eq", "value": "B"})),
+            skus(&["TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.grade", "op": "is_null", "value": true})),
+            skus(&["CUP-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.grade", "op": "neq", "value": "A"})),
+            skus(&["TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.warranty_months", "op": "gte", "value": 10})),
+            skus(&["TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.warranty_months", "op": "in", "value": [6, 12]})),
+            skus(&["CUP-9", "TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.grade", "op": "contains", "value": "b"})),
+            skus(&["TEA-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.fragile", "op": "eq", "value": true})),
+            skus(&["CUP-9"])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.fragile", "op": "eq", "value": false})),
+            skus(&[])
+        );
+        assert_eq!(
+            found(json!({"field": "custom.fragile", "op": "neq", "value": false})),
+            skus(&["CUP-9"])
+        );
+        for unknown in ["custom.branch", "custom.nope"] {
+            let (status, _) = found(json!({"field": unknown, "op": "eq", "value": "x"}));
+            assert_eq!(status, 422, "{unknown}");
+        }
+        let (status, _) =
+            found(json!({"field": "custom.warranty_months", "op": "eq", "value": "many"}));
+        assert_eq!(status, 422);
+
+        // A product field with values cannot be deleted, as a customer field cannot.
+        let grade_path = format!("/api/v1/custom-fields/{grade}");
+        let response = app
+            .authed(Method::DELETE, &grade_path, &admin)
+            .send()
+            .unwrap();
+        assert_problem(response, 409, "conflict");
+        let (status, patched) = merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"grade": null}}),
+        );
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(patched["custom_fields"], json!({"warranty_months": 12}));
+        let response = app
+            .authed(Method::DELETE, &grade_path, &admin)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    });
+}

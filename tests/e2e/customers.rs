@@ -3,7 +3,7 @@
 //! and erasure, business settings.
 
 use e2e::support::{
-    create_customer, field_codes, for_each_backend, merge_patch, merge_patch_request, TestApp,
+    create_customer, field_codes, for_each_backend, merge_patch, merge_patch_request, send, TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -374,6 +374,62 @@ fn custom_fields_are_validated_and_searchable() {
             .send()
             .unwrap();
         assert_eq!(unknown.status(), 422);
+
+        // A definition without `entity` is the customers'; a product's field, even a
+        // required one, is no field of customers.
+        let (status, fields) = send(app, Method::GET, "/api/v1/custom-fields", &admin, None);
+        assert_eq!(status, 200, "{fields}");
+        assert!(fields["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["entity"] == "customer"));
+        let (status, product_field) = send(
+            app,
+            Method::POST,
+            "/api/v1/custom-fields",
+            &admin,
+            Some(
+                json!({"key": "warranty_months", "label": "گارانتی", "kind": "integer",
+                        "required": true, "entity": "product"}),
+            ),
+        );
+        assert_eq!(status, 201, "{product_field}");
+        assert_eq!(product_field["entity"], "product");
+        create_customer(app, &admin, json!({"kind": "person", "last_name": "D"}));
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers",
+            &admin,
+            Some(
+                json!({"kind": "person", "last_name": "E", "custom_fields": {"warranty_months": 3}}),
+            ),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            vec![(
+                "custom_fields.warranty_months".to_string(),
+                "unknown_field".to_string()
+            )]
+        );
+        let (status, _) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/search",
+            &admin,
+            Some(json!({"filter": {"field": "custom.warranty_months", "op": "eq", "value": 3}})),
+        );
+        assert_eq!(status, 422);
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/custom-fields",
+            &admin,
+            Some(json!({"key": "size", "label": "Size", "kind": "text", "entity": "order"})),
+        );
+        assert_eq!(status, 422, "{problem}");
     });
 }
 

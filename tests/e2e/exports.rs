@@ -380,6 +380,7 @@ fn define_custom_field(app: &TestApp, key: &str, kind: &str, options: Value) {
             created_at: now,
             updated_at: now,
             version: 1,
+            entity: "customer".to_string(),
         },
     )
     .expect("insert custom field");

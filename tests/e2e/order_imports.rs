@@ -382,3 +382,49 @@ fn importers_only_and_within_their_visibility() {
         assert!(fields.contains(&"options.mapping"), "{problem}");
     });
 }
+
+#[test]
+fn products_an_import_creates_obey_the_required_product_fields() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (status, field) = send(
+            app,
+            Method::POST,
+            "/api/v1/custom-fields",
+            &admin,
+            Some(json!({"key": "grade", "label": "درجه", "kind": "text",
+                        "required": true, "entity": "product"})),
+        );
+        assert_eq!(status, 201, "{field}");
+        create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "code": "C-1", "first_name": "الف", "last_name": "ب"}),
+        );
+        let csv = "customer,placed_at,sku,unit_price\nC-1,2025-01-01,NEW-1,1000\n";
+        let report = dry_run(app, &admin, csv, json!({"create_missing_products": true}));
+        assert_eq!(
+            errors(&report),
+            vec![(2, "custom_fields.grade".into(), None, "required".into())]
+        );
+        // The product import holds new products to the same rule.
+        let response = upload_to(
+            app,
+            "/api/v1/products/imports",
+            &admin,
+            (
+                "p.csv",
+                CSV,
+                "sku,name_fa,unit_price\nNEW-1,کالا,1000\n".into(),
+            ),
+            json!({"dry_run": true}),
+        );
+        assert_eq!(response.status(), 200);
+        let report: Value = response.json().unwrap();
+        assert_eq!(report["outcome"], "rejected", "{report}");
+        assert_eq!(
+            report["rejected_rows"][0]["errors"][0]["field"],
+            "custom_fields.grade"
+        );
+    });
+}

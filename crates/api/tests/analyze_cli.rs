@@ -276,3 +276,93 @@ fn errors_in_the_second_half_of_a_large_file_name_their_line() {
         "{stderr}"
     );
 }
+
+/// Latin digits as Persian (`۰`–`۹`) or Arabic-Indic (`٠`–`٩`) ones.
+fn eastern_digits(text: &str, arabic: bool) -> String {
+    let zero = if arabic { '\u{0660}' } else { '\u{06F0}' };
+    text.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32(zero as u32 + d).expect("a digit"),
+            None => c,
+        })
+        .collect()
+}
+
+/// `n` with a thousands separator between groups of three digits.
+fn grouped(n: u64, separator: &str) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out += separator;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn jalali_dates_and_persian_digits_give_the_same_figures_as_iso() {
+    // The CDNOW sample with amounts in cents, so that many have thousands; once as ISO
+    // dates and plain numbers, once as Jalali dates (both separators, some with a time)
+    // and amounts in Persian or Arabic-Indic digits with thousands separators.
+    let text = std::fs::read_to_string(CDNOW_SAMPLE).expect("CDNOW sample");
+    let mut iso = String::from("customer_id,date,amount\n");
+    let mut jalali = iso.clone();
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let date = chrono::NaiveDate::parse_from_str(f[2], "%Y%m%d").expect("a date");
+        let cents = (f[4].parse::<f64>().expect("an amount") * 100.0).round() as u64;
+        iso += &format!("{},{date},{cents}\n", f[1]);
+        let written = domain::calendar::JalaliDate::from_gregorian(date).to_string();
+        let (date, amount) = match i % 4 {
+            0 => (eastern_digits(&written, false), grouped(cents, "٬")),
+            1 => (
+                written.replace('/', "-"),
+                format!("\"{}\"", grouped(cents, ",")),
+            ),
+            2 => (
+                eastern_digits(&format!("{written} 12:00:00"), true),
+                eastern_digits(&cents.to_string(), true),
+            ),
+            _ => (
+                written,
+                format!("\"{}\"", eastern_digits(&grouped(cents, ","), false)),
+            ),
+        };
+        jalali += &format!("{},{date},{amount}\n", f[1]);
+    }
+    assert!(
+        jalali.contains("۱۳۷۶/") && jalali.contains('٬'),
+        "{jalali:.200}"
+    );
+    let mut results = Vec::new();
+    for (name, csv, end) in [
+        ("iso_dates", iso, "1997-09-30"),
+        ("jalali_dates", jalali, "1376/07/08"),
+    ] {
+        let input = scratch(&format!("{name}.csv"));
+        std::fs::write(&input, csv).expect("write input");
+        let out = scratch(&format!("{name}_scores.csv"));
+        let output = analyze(&input, &out, &["--calibration-end", end]);
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        results.push((
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            score_lines(&out),
+        ));
+    }
+    let (iso_fit, iso_scores) = &results[0];
+    let (jalali_fit, jalali_scores) = &results[1];
+    assert!(
+        (parameter(iso_fit, "bgnbd.r") - 0.243).abs() < 0.0005,
+        "{iso_fit}"
+    );
+    assert_eq!(parameter(iso_fit, "transactions_used"), 4960.0, "{iso_fit}");
+    assert_eq!(jalali_fit, iso_fit);
+    assert_eq!(iso_scores.len(), 2358);
+    assert_eq!(jalali_scores, iso_scores);
+}

@@ -7,8 +7,12 @@
 //! [`SearchRequest`] into criteria persistence can run, and [`Search::keyset_after`]
 //! says where the next page starts.
 
+use std::collections::HashSet;
 use std::marker::PhantomData;
+use std::sync::{Mutex, OnceLock};
 
+use domain::customers::{CustomFieldDefinition, CustomFieldKind};
+use domain::filter::FieldKind;
 use domain::filter::{
     validate_search, FieldSpec, FilterNode, Predicate, ResolveContext, ResolvedFilter,
     SearchCriteria, SortSpec, TypedValue,
@@ -224,6 +228,43 @@ fn with_quick_search(
         Some(filter) => ResolvedFilter::And(vec![filter, any_field]),
         None => any_field,
     }
+}
+
+/// Prefix of custom fields in a catalogue: `custom.<key>`.
+pub const CUSTOM_FIELD_PREFIX: &str = "custom.";
+
+/// A `&'static` name for a custom field's catalogue entry. The filter machinery names
+/// fields by `&'static str`; custom fields are few and made by admins, so each distinct
+/// name is kept once for the life of the process.
+fn custom_field_name(key: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let name = format!("{CUSTOM_FIELD_PREFIX}{key}");
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(existing) = names.get(name.as_str()) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+/// One nullable `custom.<key>` catalogue entry per custom field, of the field's type
+/// (customers and products alike).
+pub fn custom_field_specs(
+    definitions: &[CustomFieldDefinition],
+) -> impl Iterator<Item = FieldSpec> + '_ {
+    definitions.iter().map(|definition| {
+        let kind = match definition.kind {
+            CustomFieldKind::Text | CustomFieldKind::Select => FieldKind::Text,
+            CustomFieldKind::Integer => FieldKind::Integer,
+            CustomFieldKind::Boolean => FieldKind::Bool,
+            CustomFieldKind::Date => FieldKind::Date,
+        };
+        FieldSpec::new(custom_field_name(&definition.key), kind).nullable()
+    })
 }
 
 /// A failed search: a forged cursor is the client's fault, anything else the server's.

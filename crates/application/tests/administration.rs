@@ -153,6 +153,7 @@ fn custom_fields_and_the_audit_log_are_for_administrators() {
             kind: CustomFieldKind::Select,
             options: vec!["Vanak".into(), "Tajrish".into()],
             required: false,
+            entity: Default::default(),
         };
         assert!(matches!(
             custom_fields::create(conn, &ali, new.clone()),

@@ -225,6 +225,8 @@ mod tests {
     #[test]
     fn numbers_are_read_as_people_write_them() {
         assert_eq!(decimal_text(" ۱۲٬۵۰۰ ").as_deref(), Some("12500"));
+        assert_eq!(decimal_text("12,500").as_deref(), Some("12500"));
+        assert_eq!(decimal_text("12500.75").as_deref(), Some("12500.75"));
         assert_eq!(decimal_text("12,500.75").as_deref(), Some("12500.75"));
         assert_eq!(decimal_text("۱۲٫۵").as_deref(), Some("12.5"));
         assert_eq!(decimal_text("−٣٠٠").as_deref(), Some("-300"));

@@ -1,8 +1,8 @@
-//! Definitions of customer custom fields, made by admins.
+//! Definitions of custom fields of customers and products, made by admins.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::customers::{CustomFieldDefinition, CustomFieldKind};
+use domain::customers::{CustomFieldDefinition, CustomFieldEntity, CustomFieldKind};
 use uuid::Uuid;
 
 use crate::db::DbConnection;
@@ -24,6 +24,8 @@ pub struct CustomFieldRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// `customer` or `product` (`CustomFieldEntity`).
+    pub entity: String,
 }
 
 impl CustomFieldRow {
@@ -46,6 +48,7 @@ impl CustomFieldRow {
             "kind": self.kind,
             "options": self.options.0,
             "required": self.required,
+            "entity": self.entity,
         })
     }
 }
@@ -67,9 +70,13 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<CustomFieldRow, Persist
         .ok_or(PersistenceError::NotFound)
 }
 
-/// Every definition, oldest first (there are few: they are made by hand).
-pub fn all(conn: &mut DbConnection) -> Result<Vec<CustomFieldRow>, PersistenceError> {
+/// Every definition of `entity`, oldest first (there are few: they are made by hand).
+pub fn all(
+    conn: &mut DbConnection,
+    entity: CustomFieldEntity,
+) -> Result<Vec<CustomFieldRow>, PersistenceError> {
     Ok(custom_field_definitions::table
+        .filter(custom_field_definitions::entity.eq(entity.as_str()))
         .order((
             custom_field_definitions::created_at,
             custom_field_definitions::id,
@@ -130,16 +137,25 @@ pub fn update(
     find(conn, row.id.0)
 }
 
-/// Deletes a definition that no customer has a value for.
+/// Deletes a definition that no customer (or, for a product field, no product) has a
+/// value for.
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     let row = find(conn, id)?;
-    let in_use: i64 = customer_custom_values::table
-        .filter(customer_custom_values::field_key.eq(&row.field_key))
-        .count()
-        .get_result(conn)?;
+    let (in_use, holders) = if row.entity == CustomFieldEntity::Product.as_str() {
+        (
+            crate::products::count_with_custom_value(conn, &row.field_key)?,
+            "products",
+        )
+    } else {
+        let in_use: i64 = customer_custom_values::table
+            .filter(customer_custom_values::field_key.eq(&row.field_key))
+            .count()
+            .get_result(conn)?;
+        (in_use, "customers")
+    };
     if in_use > 0 {
         return Err(PersistenceError::Conflict(format!(
-            "{in_use} customers have a value for this field"
+            "{in_use} {holders} have a value for this field"
         )));
     }
     diesel::delete(custom_field_definitions::table.find(DbUuid(id))).execute(conn)?;

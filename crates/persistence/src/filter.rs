@@ -33,8 +33,16 @@
 //! ```
 //!
 //! The column named `id` (a UUID) must exist: it is the final sort key that makes the
-//! order total and pages stable. Sort fields must be `NOT NULL` columns, because SQL
-//! backends disagree on where nulls sort and a null cannot be compared in a keyset.
+//! order total and pages stable.
+//!
+//! # Nullable sort fields
+//!
+//! The backends disagree on where nulls sort (SQLite: before every value, PostgreSQL:
+//! after), and a null cannot be compared in a keyset. So a sort field the catalogue
+//! marks nullable is ordered `ASC NULLS FIRST` / `DESC NULLS LAST` on both — a null
+//! sorts before every value, SQLite's own order — and the keyset condition tests nulls
+//! with `IS NULL`. Its index must keep the same order: `(column, id)` on SQLite,
+//! `(column NULLS FIRST, id)` on PostgreSQL, read forwards or backwards.
 //!
 //! # Text matching
 //!
@@ -47,6 +55,7 @@
 use diesel::dsl::{Asc, Desc};
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
 use diesel::query_dsl::methods::{FilterDsl, ThenOrderDsl};
 use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use domain::filter::{
@@ -278,7 +287,9 @@ pub fn like_escape(text: &str) -> String {
 
 /// The condition selecting rows strictly after `after` in the order of `sort` followed
 /// by `id` (in [`tiebreak_direction`]): `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR ... OR (k1 = v1 AND ... AND
-/// id > last_id)`, with `<` for descending keys.
+/// id > last_id)`, with `<` for descending keys. A null value of a nullable key (which
+/// sorts before every value) is matched with `IS NULL`; after it ascending come all
+/// values, descending nothing; descending after a value come also the nulls.
 pub fn keyset_filter<S: SearchTable>(
     sort: &[ResolvedSort],
     after: &Keyset,
@@ -290,30 +301,47 @@ pub fn keyset_filter<S: SearchTable>(
     for (entry, value) in sort.iter().zip(&after.values) {
         let column = S::column(entry.field)
             .ok_or_else(|| FilterError::ColumnMismatch(entry.field.to_string()))?;
-        let typed = typed_from_json(&column, value).ok_or(FilterError::InvalidCursor)?;
-        keys.push((entry.field, entry.direction, typed));
+        let typed = match value {
+            Value::Null if entry.nullable => None,
+            value => Some(typed_from_json(&column, value).ok_or(FilterError::InvalidCursor)?),
+        };
+        keys.push((entry.field, entry.direction, entry.nullable, typed));
     }
     keys.push((
         ID_FIELD,
         tiebreak_direction(sort),
-        TypedValue::Uuid(after.id),
+        false,
+        Some(TypedValue::Uuid(after.id)),
     ));
+    let condition = |field: &'static str, predicate| ResolvedFilter::Condition { field, predicate };
     let branches = (0..keys.len())
-        .map(|position| {
+        .filter_map(|position| {
             let mut terms: Vec<ResolvedFilter> = keys[..position]
                 .iter()
-                .map(|(field, _, value)| ResolvedFilter::Condition {
-                    field,
-                    predicate: Predicate::Eq(value.clone()),
+                .map(|(field, _, _, value)| {
+                    condition(
+                        field,
+                        match value {
+                            Some(value) => Predicate::Eq(value.clone()),
+                            None => Predicate::IsNull(true),
+                        },
+                    )
                 })
                 .collect();
-            let (field, direction, value) = &keys[position];
-            let predicate = match direction {
-                SortDirection::Asc => Predicate::Gt(value.clone()),
-                SortDirection::Desc => Predicate::Lt(value.clone()),
-            };
-            terms.push(ResolvedFilter::Condition { field, predicate });
-            ResolvedFilter::And(terms)
+            let (field, direction, nullable, value) = &keys[position];
+            terms.push(match (direction, value) {
+                (SortDirection::Asc, Some(value)) => condition(field, Predicate::Gt(value.clone())),
+                (SortDirection::Asc, None) => condition(field, Predicate::IsNull(false)),
+                (SortDirection::Desc, Some(value)) if *nullable => ResolvedFilter::Or(vec![
+                    condition(field, Predicate::Lt(value.clone())),
+                    condition(field, Predicate::IsNull(true)),
+                ]),
+                (SortDirection::Desc, Some(value)) => {
+                    condition(field, Predicate::Lt(value.clone()))
+                }
+                (SortDirection::Desc, None) => return None,
+            });
+            Some(ResolvedFilter::And(terms))
         })
         .collect();
     Ok(ResolvedFilter::Or(branches))
@@ -360,16 +388,22 @@ pub trait SearchQuery<T>:
     + FilterDsl<Condition<T>, Output = Self>
     + ThenOrderDsl<Asc<ColumnExpr<T, Text>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, Text>>, Output = Self>
+    + ThenOrderDsl<NullsFirst<ColumnExpr<T, Text>>, Output = Self>
     + ThenOrderDsl<Asc<ColumnExpr<T, Uuid>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, Uuid>>, Output = Self>
+    + ThenOrderDsl<NullsFirst<ColumnExpr<T, Uuid>>, Output = Self>
     + ThenOrderDsl<Asc<ColumnExpr<T, BigInt>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, BigInt>>, Output = Self>
+    + ThenOrderDsl<NullsFirst<ColumnExpr<T, BigInt>>, Output = Self>
     + ThenOrderDsl<Asc<ColumnExpr<T, Bool>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, Bool>>, Output = Self>
+    + ThenOrderDsl<NullsFirst<ColumnExpr<T, Bool>>, Output = Self>
     + ThenOrderDsl<Asc<ColumnExpr<T, UtcTimestamp>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, UtcTimestamp>>, Output = Self>
+    + ThenOrderDsl<NullsFirst<ColumnExpr<T, UtcTimestamp>>, Output = Self>
     + ThenOrderDsl<Asc<ColumnExpr<T, Date>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, Date>>, Output = Self>
+    + ThenOrderDsl<NullsFirst<ColumnExpr<T, Date>>, Output = Self>
 {
 }
 
@@ -378,16 +412,22 @@ impl<T, Q> SearchQuery<T> for Q where
         + FilterDsl<Condition<T>, Output = Q>
         + ThenOrderDsl<Asc<ColumnExpr<T, Text>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, Text>>, Output = Q>
+        + ThenOrderDsl<NullsFirst<ColumnExpr<T, Text>>, Output = Q>
         + ThenOrderDsl<Asc<ColumnExpr<T, Uuid>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, Uuid>>, Output = Q>
+        + ThenOrderDsl<NullsFirst<ColumnExpr<T, Uuid>>, Output = Q>
         + ThenOrderDsl<Asc<ColumnExpr<T, BigInt>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, BigInt>>, Output = Q>
+        + ThenOrderDsl<NullsFirst<ColumnExpr<T, BigInt>>, Output = Q>
         + ThenOrderDsl<Asc<ColumnExpr<T, Bool>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, Bool>>, Output = Q>
+        + ThenOrderDsl<NullsFirst<ColumnExpr<T, Bool>>, Output = Q>
         + ThenOrderDsl<Asc<ColumnExpr<T, UtcTimestamp>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, UtcTimestamp>>, Output = Q>
+        + ThenOrderDsl<NullsFirst<ColumnExpr<T, UtcTimestamp>>, Output = Q>
         + ThenOrderDsl<Asc<ColumnExpr<T, Date>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, Date>>, Output = Q>
+        + ThenOrderDsl<NullsFirst<ColumnExpr<T, Date>>, Output = Q>
 {
 }
 
@@ -395,13 +435,18 @@ fn order_by<S: SearchTable, Q: SearchQuery<S::Table>>(
     query: Q,
     field: &str,
     direction: SortDirection,
+    nullable: bool,
 ) -> Result<Q, FilterError> {
     let column = S::column(field).ok_or_else(|| FilterError::ColumnMismatch(field.to_string()))?;
     macro_rules! order {
         ($column:expr) => {
-            match direction {
-                SortDirection::Asc => query.then_order_by($column().asc()),
-                SortDirection::Desc => query.then_order_by($column().desc()),
+            match (direction, nullable) {
+                (SortDirection::Asc, false) => query.then_order_by($column().asc()),
+                (SortDirection::Desc, false) => query.then_order_by($column().desc()),
+                (direction, true) => query.then_order_by(NullsFirst {
+                    column: $column(),
+                    direction,
+                }),
             }
         };
     }
@@ -429,9 +474,47 @@ pub fn apply_search<S: SearchTable, Q: SearchQuery<S::Table>>(
         query = query.filter(condition::<S>(&keyset_filter::<S>(&criteria.sort, after)?)?);
     }
     for entry in &criteria.sort {
-        query = order_by::<S, Q>(query, entry.field, entry.direction)?;
+        query = order_by::<S, Q>(query, entry.field, entry.direction, entry.nullable)?;
     }
-    order_by::<S, Q>(query, ID_FIELD, tiebreak_direction(&criteria.sort))
+    order_by::<S, Q>(query, ID_FIELD, tiebreak_direction(&criteria.sort), false)
+}
+
+/// `column ASC NULLS FIRST` or `column DESC NULLS LAST`: a nullable sort key with its
+/// nulls before every value on both backends (see "Nullable sort fields" above).
+pub struct NullsFirst<E> {
+    column: E,
+    direction: SortDirection,
+}
+
+impl<E: Expression> Expression for NullsFirst<E> {
+    type SqlType = E::SqlType;
+}
+
+impl<E: diesel::expression::ValidGrouping<()>> diesel::expression::ValidGrouping<()>
+    for NullsFirst<E>
+{
+    type IsAggregate = E::IsAggregate;
+}
+
+impl<E, QS> AppearsOnTable<QS> for NullsFirst<E> where E: AppearsOnTable<QS> {}
+
+impl<E> diesel::query_builder::QueryId for NullsFirst<E> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<E: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for NullsFirst<E> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
+    ) -> QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(match self.direction {
+            SortDirection::Asc => " ASC NULLS FIRST",
+            SortDirection::Desc => " DESC NULLS LAST",
+        });
+        Ok(())
+    }
 }
 
 /// The direction of the final `id` key: that of the last sort key (ascending when there

@@ -380,15 +380,7 @@ pub fn erase_notes(conn: &mut DbConnection, customer: Uuid) -> Result<usize, Per
     .execute(conn)?)
 }
 
-/// A customer's purchase facts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PurchaseFacts {
-    pub order_count: i64,
-    /// Σ (total − refunded) over purchases, in the business currency.
-    pub revenue: i64,
-    pub first_order_at: Option<DateTime<Utc>>,
-    pub last_order_at: Option<DateTime<Utc>>,
-}
+pub use crate::customers::PurchaseFacts;
 
 impl PurchaseFacts {
     /// Counts one purchase of net amount `net` placed at `at`.

@@ -185,6 +185,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        entity -> Text,
     }
 }
 
@@ -491,7 +492,7 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
-    use crate::sql_types::{UtcTimestamp, Uuid};
+    use crate::sql_types::{Jsonb, UtcTimestamp, Uuid};
 
     products (id) {
         id -> Uuid,
@@ -508,6 +509,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        custom_fields -> Jsonb,
     }
 }
 

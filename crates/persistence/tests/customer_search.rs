@@ -156,6 +156,7 @@ fn insert(conn: &mut DbConnection, person: Person<'_>) -> Uuid {
         version: 1,
         erased_at: None,
         merged_into_id: None,
+        facts: Default::default(),
     };
     customers::insert(conn, &CustomerRecord::from_input(&meta, &input, &[]), &[]).expect("insert");
     meta.id
@@ -177,7 +178,11 @@ fn criteria(
         filter,
         sort: sort
             .iter()
-            .map(|&(field, direction)| ResolvedSort { field, direction })
+            .map(|&(field, direction)| ResolvedSort {
+                field,
+                direction,
+                nullable: false,
+            })
             .collect(),
     }
 }
@@ -654,5 +659,35 @@ fn visibility_limits_search_and_count_to_what_the_caller_may_see() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn writing_a_customer_never_writes_its_purchase_facts() {
+    for db in test_databases::databases() {
+        let backend = db.backend();
+        let mut conn = db.pool().get().expect("connection");
+        use diesel::prelude::*;
+        use persistence::schema::customers as c;
+        let id = insert(&mut conn, Person::default());
+        diesel::update(c::table)
+            .set(c::revenue.eq(7_000_i64))
+            .execute(&mut conn)
+            .expect("stored facts");
+        // A record read before the facts changed, written back: the stored facts stay.
+        let mut stale = customers::find(&mut conn, id).expect("record");
+        assert_eq!(stale.row.revenue, 7_000, "{backend:?}");
+        stale.row.revenue = 1;
+        stale.row.order_count = 5;
+        stale.row.last_order_at = Some(DbTime(at(3)));
+        stale.row.title = Some("دکتر".into());
+        let version = stale.row.version;
+        stale.row.version += 1;
+        customers::update(&mut conn, &stale, &[], version).expect("update");
+        let stored = customers::find(&mut conn, id).expect("record");
+        assert_eq!(stored.row.title.as_deref(), Some("دکتر"), "{backend:?}");
+        assert_eq!(stored.facts().revenue, 7_000, "{backend:?}");
+        assert_eq!(stored.facts().order_count, 0, "{backend:?}");
+        assert_eq!(stored.facts().last_order_at, None, "{backend:?}");
     }
 }

@@ -21,6 +21,8 @@ use analytics::summary::{
 };
 use anyhow::{anyhow, bail, Context};
 use chrono::{NaiveDate, NaiveDateTime};
+use domain::customers::sheet::{parse_date, FIRST_GREGORIAN_YEAR};
+use domain::persian::{decimal_text, normalize_digits};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args, Debug)]
@@ -41,8 +43,9 @@ pub struct ClvArgs {
     /// CSV with a header row: one transaction per row.
     #[arg(long)]
     pub transactions: PathBuf,
-    /// Last day of the calibration period (YYYY-MM-DD); later transactions are ignored.
-    #[arg(long)]
+    /// Last day of the calibration period (ISO `YYYY-MM-DD` or Jalali `YYYY/MM/DD`); later
+    /// transactions are ignored.
+    #[arg(long, value_parser = parse_calibration_end)]
     pub calibration_end: NaiveDate,
     /// Time unit of recency and T: day, week or month.
     #[arg(long, default_value = "week")]
@@ -61,10 +64,13 @@ pub struct ClvArgs {
     pub penalizer: f64,
     #[arg(long, default_value = "customer_id")]
     pub customer_column: String,
-    /// ISO 8601 date or date-time; the date as written is the purchase day.
+    /// Date or date-time as the customer import reads it: ISO 8601 or Jalali
+    /// (`1403/01/15`, `1403-01-15`), Persian digits too; the date as written is the
+    /// purchase day.
     #[arg(long, default_value = "date")]
     pub date_column: String,
-    /// Non-negative amount of the transaction.
+    /// Non-negative amount of the transaction; Persian digits and thousands separators
+    /// (`۱۲٬۵۰۰`, `12,500`) are read as people write them.
     #[arg(long, default_value = "amount")]
     pub amount_column: String,
     /// Where to write one row of scores per customer.
@@ -544,17 +550,13 @@ fn read_part(
         let raw_date = &record[layout.date];
         let day = parse_day(raw_date).ok_or_else(|| {
             bad(format!(
-                "`{}` is not an ISO 8601 date or date-time",
+                "`{}` is not a date or date-time (ISO 8601 or Jalali YYYY/MM/DD)",
                 String::from_utf8_lossy(raw_date)
             ))
         })?;
         let raw_amount = std::str::from_utf8(&record[layout.amount])
             .map_err(|_| bad("amount is not valid UTF-8".into()))?;
-        let amount: f64 = raw_amount
-            .trim()
-            .parse()
-            .ok()
-            .filter(|a: &f64| a.is_finite())
+        let amount = parse_amount(raw_amount)
             .ok_or_else(|| bad(format!("amount `{raw_amount}` is not a number")))?;
         if amount < 0.0 {
             return Err(bad(format!("amount {raw_amount} is negative")));
@@ -594,10 +596,41 @@ fn progress_bar(path: &Path, size: u64) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// The purchase day (see [`day_number`]) of an ISO 8601 date (`2024-03-01`) or date-time
-/// (`2024-03-01T10:00:00`, with an optional fraction and `Z` or offset, or a space instead
-/// of `T`). The day is the one written, not converted to another time zone.
+/// `--calibration-end`: a date as the transactions file may write it.
+fn parse_calibration_end(text: &str) -> Result<NaiveDate, String> {
+    parse_date(text).ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD or YYYY/MM/DD)"))
+}
+
+/// An amount as a number, read as the customer import reads numbers
+/// ([`decimal_text`]: Persian digits, thousands separators). Plain ASCII numbers, the
+/// common case, skip the copy that reading the other forms takes.
+fn parse_amount(raw: &str) -> Option<f64> {
+    let plain = raw.trim().parse::<f64>().ok();
+    plain
+        .or_else(|| decimal_text(raw)?.parse().ok())
+        .filter(|a| a.is_finite())
+}
+
+/// The purchase day (see [`day_number`]) of a date written as the customer import reads
+/// it: ISO 8601 (`2024-03-01`), or Jalali `1403/01/15` (also with `-`), in ASCII,
+/// Persian or Arabic-Indic digits ([`parse_date`]); optionally followed by a time
+/// (`T10:00:00` or ` 10:00:00`, with an optional fraction and `Z` or offset). The day is
+/// the one written, not converted to another time zone.
 fn parse_day(raw: &[u8]) -> Option<i32> {
+    parse_iso_day(raw).or_else(|| {
+        // The other forms: the date through the import's reader, then the time part
+        // checked as after an ISO date.
+        let text = std::str::from_utf8(raw).ok()?.trim();
+        let text = normalize_digits(text);
+        let (date, time) = text.split_at(text.find(['T', ' ']).unwrap_or(text.len()));
+        let iso = format!("{}{time}", parse_date(date)?);
+        parse_iso_day(iso.as_bytes())
+    })
+}
+
+/// [`parse_day`] for an ISO 8601 date or date-time in ASCII digits, without allocating:
+/// the form of nearly every row.
+fn parse_iso_day(raw: &[u8]) -> Option<i32> {
     let raw = raw.trim_ascii();
     let (date, time) = raw.split_at_checked(10)?;
     let day = parse_ymd(date)?;
@@ -630,6 +663,8 @@ fn is_plain_time(t: &[u8]) -> bool {
 }
 
 /// `YYYY-MM-DD` without the cost of a general format parser (this runs once per row).
+/// A year before [`FIRST_GREGORIAN_YEAR`] is Jalali, as in the import, and left to
+/// [`parse_date`].
 fn parse_ymd(b: &[u8]) -> Option<i32> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -639,7 +674,11 @@ fn parse_ymd(b: &[u8]) -> Option<i32> {
             c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
         })
     };
-    day_number(number(0..4)? as i32, number(5..7)?, number(8..10)?)
+    let year = number(0..4)? as i32;
+    if year < FIRST_GREGORIAN_YEAR {
+        return None;
+    }
+    day_number(year, number(5..7)?, number(8..10)?)
 }
 
 #[cfg(test)]
@@ -656,7 +695,6 @@ mod tests {
         assert_eq!(parse_day(b"2024-03-01T10:00:00+03:30"), day);
         assert_eq!(parse_day(b"2024-03-01T10:00:00Z"), day);
         for bad in [
-            "2024-3-1",
             "2024-02-30",
             "01/03/2024",
             "2024-03-01Tnoon",
@@ -666,6 +704,52 @@ mod tests {
             "",
         ] {
             assert_eq!(parse_day(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_jalali_dates_and_persian_digits_as_the_import_does() {
+        let day = NaiveDate::from_ymd_opt(2024, 4, 3).map(day_number_of);
+        for written in [
+            "1403/01/15",
+            "1403-01-15",
+            "۱۴۰۳/۰۱/۱۵",
+            "١٤٠٣-٠١-١٥",
+            "1403/1/15",
+            "2024/04/03",
+            "2024-4-3",
+            "۲۰۲۴-۰۴-۰۳",
+            "1403/01/15 10:30:00",
+            "۱۴۰۳/۰۱/۱۵T۱۰:۳۰:۰۰",
+            "1403/01/15T10:30:00+03:30",
+        ] {
+            assert_eq!(parse_day(written.as_bytes()), day, "{written}");
+        }
+        for bad in [
+            "1403/12/31",
+            "1403/01/15 noon",
+            "1403/01/15T25:00:00",
+            "15/01/1403",
+            "۱۴۰۳/۰۱",
+        ] {
+            assert_eq!(parse_day(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(
+            parse_calibration_end("1403/01/15"),
+            Ok(NaiveDate::from_ymd_opt(2024, 4, 3).unwrap())
+        );
+        assert!(parse_calibration_end("1403/13/01").is_err());
+    }
+
+    #[test]
+    fn parses_amounts_as_people_write_them() {
+        assert_eq!(parse_amount("12500.75"), Some(12_500.75));
+        assert_eq!(parse_amount(" 12,500 "), Some(12_500.0));
+        assert_eq!(parse_amount("۱۲٬۵۰۰"), Some(12_500.0));
+        assert_eq!(parse_amount("٣٫٥"), Some(3.5));
+        assert_eq!(parse_amount("−۳"), Some(-3.0));
+        for junk in ["", "five", "12 ریال", "1.2.3", "inf", "NaN"] {
+            assert_eq!(parse_amount(junk), None, "{junk}");
         }
     }
 }

@@ -1,12 +1,12 @@
-//! Custom fields of customers: admins (`crm:configure`) define a key, a label and a type;
-//! customer writes are validated against the definitions and searches can filter on
-//! `custom.<key>`. Key and type are fixed after creation, since stored values depend on
+//! Custom fields of customers and products: admins (`crm:configure`) define a key, a
+//! label, a type and the entity the field belongs to; customer writes are validated
+//! against the customers' definitions and searches can filter on `custom.<key>`. Key and type are fixed after creation, since stored values depend on
 //! them.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use application::administration::custom_fields::{self, CustomFieldChanges, NewCustomField};
 use chrono::{DateTime, Utc};
-use domain::customers::CustomFieldKind;
+use domain::customers::{CustomFieldEntity, CustomFieldKind};
 use persistence::custom_fields::CustomFieldRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -32,7 +32,8 @@ use crate::state::AppState;
         CustomField,
         CreateCustomFieldRequest,
         CustomFieldPatch,
-        CustomFieldKind
+        CustomFieldKind,
+        CustomFieldEntity
     ))
 )]
 pub struct CustomFieldsApi;
@@ -55,6 +56,8 @@ pub struct CustomField {
     /// Allowed values of a `select` field.
     pub options: Vec<String>,
     pub required: bool,
+    /// What the field belongs to.
+    pub entity: CustomFieldEntity,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -69,6 +72,9 @@ impl CustomField {
             kind: definition.kind,
             options: definition.options,
             required: definition.required,
+            entity: CustomFieldEntity::parse(&row.entity).ok_or_else(|| {
+                crate::error::ApiError::Internal(format!("custom field entity `{}`", row.entity))
+            })?,
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
         })
@@ -88,6 +94,10 @@ pub struct CreateCustomFieldRequest {
     pub options: Vec<String>,
     #[serde(default)]
     pub required: bool,
+    /// `customer` (the default, as before products had custom fields) or `product`;
+    /// fixed after creation.
+    #[serde(default)]
+    pub entity: CustomFieldEntity,
 }
 
 /// The fields `PATCH` can change.
@@ -126,6 +136,10 @@ impl From<CustomFieldPatch> for CustomFieldChanges {
 /// (`YYYY-MM-DD`) or `select` (one of `options`). A `required` field must be given on every
 /// customer written afterwards. The `key` and `kind` are fixed once created.
 ///
+/// `entity` says what the field belongs to: `customer` (the default) or `product`; products
+/// carry product fields in their own `custom_fields`. Customer writes, imports and searches
+/// use only the customers' fields. A key is unique across both entities.
+///
 /// Needs `crm:configure` (admins and managers). Audited as `custom_field.create`; safe to
 /// retry with an `Idempotency-Key`.
 ///
@@ -155,6 +169,7 @@ pub async fn create_custom_field(
         kind: request.kind,
         options: request.options,
         required: request.required,
+        entity: request.entity,
     };
     let row = state
         .db(move |conn| Ok(custom_fields::create(conn, &principal, new)?))
@@ -288,11 +303,12 @@ pub async fn update_custom_field(
 
 /// Delete a custom field.
 ///
-/// Only a field no customer has a value for can go: clear the values first.
+/// Only a field no customer (for a product field: no product) has a value for can go:
+/// clear the values first.
 ///
 /// Needs `crm:configure` (admins and managers). Honours `If-Match` (412
 /// `precondition_failed` when stale). Audited as `custom_field.delete`. Problems: 409
-/// `conflict` while customers have values for it.
+/// `conflict` while customers or products have values for it.
 #[utoipa::path(
     tag = "custom_fields",
     operation_id = "delete_custom_field",

@@ -71,6 +71,9 @@ pub struct Product {
     pub unit_cost: Option<i64>,
     pub currency: String,
     pub active: bool,
+    /// Values of the product custom fields by key.
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -88,6 +91,7 @@ impl From<&ProductRow> for Product {
             unit_cost: row.unit_cost,
             currency: row.currency.clone(),
             active: row.active,
+            custom_fields: row.custom_fields.0.clone(),
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
         }
@@ -128,13 +132,17 @@ pub(super) async fn business_currency(state: &AppState) -> ApiResult<domain::com
 /// A product with a unique `sku` (Persian digits are stored as ASCII digits), a name
 /// (usually Persian) and an optional English name, a category, a unit price and unit cost
 /// in integer minor units of `currency` (whole rials for IRR; the business currency when
-/// omitted). Inactive products stay on past orders but cannot be ordered.
+/// omitted). Inactive products stay on past orders but cannot be ordered. `custom_fields`
+/// holds values of the product custom fields (`/custom-fields` with `entity: product`),
+/// checked against their definitions as customers' are.
 ///
 /// Needs `crm:configure`. Audited as `product.create`; safe to retry with an
 /// `Idempotency-Key`. Problems: 409 `conflict` when the SKU is taken; 422
 /// `validation_failed` for a blank `sku` or `name` (`required`), text over its length,
 /// control characters, a negative price or cost (`negative`), a currency that is not
-/// ISO 4217, or a `category_id` that is not a category (`not_found`).
+/// ISO 4217, a `category_id` that is not a category (`not_found`), or a custom value
+/// that breaks its definition, named `custom_fields.<key>` (`unknown_field`,
+/// `invalid_type`, `not_an_option`, `required`…).
 #[utoipa::path(
     tag = "products",
     operation_id = "create_product",
@@ -170,8 +178,11 @@ async fn run_product_search(
     principal: Principal,
     request: SearchRequest,
 ) -> ApiResult<Page<Product>> {
+    let definitions = state
+        .db(|conn| Ok(catalogue::product_definitions(conn)?))
+        .await?;
     let context = state.resolve_context().await?;
-    let search = catalogue::resolve_search(request, &context)?;
+    let search = catalogue::resolve_search(request, &definitions, &context)?;
     let acting = principal.0;
     let (search, rows) = state
         .db(move |conn| {
@@ -210,8 +221,9 @@ pub async fn list_products(
 /// Search products.
 ///
 /// The search convention over the catalogue: filter on `sku`, `name`, `name_en`,
-/// `category_id`, `unit_price`, `unit_cost`, `currency`, `active`, `created_at` and
-/// `updated_at`; sort by `id`, `name` or `created_at`. `q` finds the name, English name
+/// `category_id`, `unit_price`, `unit_cost`, `currency`, `active`, `created_at`,
+/// `updated_at`, and each product custom field as `custom.<key>` with its type's
+/// operators; sort by `id`, `name` or `created_at`. `q` finds the name, English name
 /// or SKU, with Arabic and Persian letter forms, digits and spacing unified.
 ///
 /// Needs `records:read`. Problems: 400 `invalid_cursor`; 422 `validation_failed` naming
@@ -262,7 +274,8 @@ pub async fn get_product(
 /// Change a product (JSON Merge Patch).
 ///
 /// Any field of the product may change; orders already placed keep the price and cost
-/// they were placed with. Needs `crm:configure`; honours `If-Match` (412
+/// they were placed with. `custom_fields` merges member by member (`null` removes a
+/// value) and the result is checked against the product custom fields. Needs `crm:configure`; honours `If-Match` (412
 /// `precondition_failed` when stale). Audited as `product.update`. Problems as for
 /// creation.
 #[utoipa::path(

@@ -1,10 +1,13 @@
-//! Custom fields of customers: administrators (`crm:configure`) define a key, a label
-//! and a type; customer writes are validated against the definitions. Key and type are
-//! fixed after creation, since stored values depend on them, and a field that customers
-//! have values for cannot be deleted.
+//! Custom fields of customers and products: administrators (`crm:configure`) define a
+//! key, a label, a type and the entity it belongs to; customer and product writes are
+//! validated against their entity's definitions. Key and type are fixed after creation,
+//! since stored values depend on them, and a field that customers (or products) have
+//! values for cannot be deleted.
 
 use domain::authz::Permission;
-use domain::customers::{is_valid_key, CustomFieldKind, MAX_CUSTOM_FIELD_KEY_CHARS};
+use domain::customers::{
+    is_valid_key, CustomFieldEntity, CustomFieldKind, MAX_CUSTOM_FIELD_KEY_CHARS,
+};
 use domain::text::TextKind;
 use domain::validation::Violations;
 use persistence::audit;
@@ -32,6 +35,8 @@ pub struct NewCustomField {
     /// Allowed values of a `select` field; none for other kinds.
     pub options: Vec<String>,
     pub required: bool,
+    /// What the field belongs to; fixed after creation.
+    pub entity: CustomFieldEntity,
 }
 
 /// The fields of a definition a change may set.
@@ -120,6 +125,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         version: 1,
+        entity: new.entity.as_str().to_string(),
     };
     transaction(conn, |conn| {
         persistence::custom_fields::insert(conn, &row)?;

@@ -6,18 +6,20 @@ use domain::commerce::products::{
     check_category_parent, ProductCategoryInput, ProductInput, MAX_CATEGORY_DEPTH,
 };
 use domain::commerce::Currency;
+use domain::customers::{validate_custom_fields, CustomFieldDefinition, CustomFieldEntity};
 use domain::filter::{FieldKind, FieldSpec, TypedValue};
+use domain::validation::FieldViolation;
 use persistence::audit;
 use persistence::db::DbConnection;
 use persistence::products::{CategoryRow, ProductColumns, ProductRow};
-use persistence::sql_types::{DbTime, DbUuid};
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use uuid::Uuid;
 
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::paging::{created_after, Cursor};
 use crate::precondition::Precondition;
-use crate::search::{Search, Searchable};
+use crate::search::{custom_field_specs, Search, Searchable};
 use crate::transaction;
 
 /// The products catalogue of the search convention; `q` looks in the name, English
@@ -83,6 +85,14 @@ pub fn product_input(row: &ProductRow) -> AppResult<ProductInput> {
         unit_cost: row.unit_cost,
         currency: Some(stored_currency(&row.currency)?),
         active: row.active,
+        custom_fields: match &row.custom_fields.0 {
+            serde_json::Value::Object(values) => values.clone(),
+            other => {
+                return Err(AppError::Internal(format!(
+                    "stored product custom fields {other}"
+                )))
+            }
+        },
     })
 }
 
@@ -91,15 +101,51 @@ pub fn stored_currency(code: &str) -> AppResult<Currency> {
     Currency::parse(code).ok_or_else(|| AppError::Internal(format!("stored currency {code:?}")))
 }
 
+/// The custom-field definitions every product write is checked against and product
+/// searches may name.
+pub fn product_definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefinition>> {
+    Ok(
+        persistence::custom_fields::all(conn, CustomFieldEntity::Product)?
+            .iter()
+            .map(|row| row.definition())
+            .collect::<Result<_, _>>()?,
+    )
+}
+
 /// `input` checked, with the business currency filled in, and the category it names
 /// found.
+/// The custom-field values of `input` in their checked form (text trimmed, numbers
+/// and dates read; a `null` removes one), or every broken rule of the product fields.
+pub(super) fn checked_custom_fields(
+    input: &ProductInput,
+    definitions: &[CustomFieldDefinition],
+) -> Result<serde_json::Map<String, serde_json::Value>, Vec<FieldViolation>> {
+    Ok(validate_custom_fields(&input.custom_fields, definitions)?
+        .into_iter()
+        .map(|(key, value)| (key, value.to_json()))
+        .collect())
+}
+
 fn checked_product(
     conn: &mut DbConnection,
     mut input: ProductInput,
     business_currency: Currency,
 ) -> AppResult<ProductInput> {
     input.currency.get_or_insert(business_currency);
-    let input = input.validated().map_err(AppError::Invalid)?;
+    // The product's own rules and its custom fields are reported together.
+    let definitions = product_definitions(conn)?;
+    let custom = checked_custom_fields(&input, &definitions);
+    let input = match (input.validated(), custom) {
+        (Ok(input), Ok(custom_fields)) => ProductInput {
+            custom_fields,
+            ..input
+        },
+        (own, custom) => {
+            let mut violations = own.err().unwrap_or_default();
+            violations.extend(custom.err().unwrap_or_default());
+            return Err(AppError::Invalid(violations));
+        }
+    };
     if let Some(category) = input.category_id {
         match persistence::products::find_category(conn, category) {
             Err(persistence::PersistenceError::NotFound) => {
@@ -167,6 +213,7 @@ pub(super) fn new_product_row(
             .code()
             .to_string(),
         active: input.active,
+        custom_fields: DbJson(serde_json::Value::Object(input.custom_fields)),
         created_at: now,
         updated_at: now,
         version: 1,
@@ -256,6 +303,7 @@ pub(super) fn update_checked(
         .code()
         .to_string();
     row.active = after.active;
+    row.custom_fields = DbJson(serde_json::Value::Object(after.custom_fields));
     let row = persistence::products::update(conn, &row)?;
     audit::record_change(
         conn,
@@ -441,10 +489,12 @@ pub fn delete_category(
     })
 }
 
-/// Checks a product search body; `q` is compared in its Persian-normalised form, as
-/// the names are stored in the search text.
+/// Checks a product search body against the catalogue and `custom.<key>` for each
+/// product custom field of `definitions`; `q` is compared in its Persian-normalised
+/// form, as the names are stored in the search text.
 pub fn resolve_search(
     mut request: crate::search::SearchRequest,
+    definitions: &[CustomFieldDefinition],
     context: &domain::filter::ResolveContext,
 ) -> AppResult<Search<ProductSearch>> {
     request.q = request.q.map(|q| {
@@ -456,5 +506,7 @@ pub fn resolve_search(
             key
         }
     });
-    Search::resolve(request, context)
+    let mut catalogue = ProductSearch::CATALOGUE.to_vec();
+    catalogue.extend(custom_field_specs(definitions));
+    Search::resolve_with(request, context, &catalogue)
 }

@@ -836,6 +836,11 @@ fn match_products(
             .into_iter()
             .map(|row| (row.sku.clone(), row))
             .collect();
+    let definitions = if context.options.create_missing_products {
+        catalogue::product_definitions(conn)?
+    } else {
+        Vec::new()
+    };
     let mut created = Vec::new();
     let mut products = Vec::with_capacity(read.len());
     for ((row, sheet), sku) in rows.iter().zip(read).zip(skus) {
@@ -898,8 +903,15 @@ fn match_products(
             unit_cost: None,
             currency: Some(context.currency),
             active: true,
+            custom_fields: Default::default(),
         };
-        match input.validated() {
+        let custom = catalogue::checked_custom_fields(&input, &definitions);
+        match input.validated().and_then(|input| {
+            Ok(ProductInput {
+                custom_fields: custom?,
+                ..input
+            })
+        }) {
             Ok(input) => {
                 let product = catalogue::new_product_row(input, context.currency, context.now);
                 stored.insert(sku, product.clone());

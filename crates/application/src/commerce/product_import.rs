@@ -324,6 +324,7 @@ pub fn check(
     business_currency: Currency,
 ) -> AppResult<(ImportReport, Option<ProductWrites>)> {
     let categories = Categories::load(conn)?;
+    let definitions = super::catalogue::product_definitions(conn)?;
     let skus: Vec<String> = sheet
         .rows
         .iter()
@@ -388,8 +389,17 @@ pub fn check(
             business_currency,
             &mut problems,
         )?;
+        // The product fields' rules (a required one the file cannot fill) as for
+        // `POST /products`.
+        let custom = super::catalogue::checked_custom_fields(&input, &definitions);
         let checked = input
             .validated()
+            .and_then(|input| {
+                Ok(ProductInput {
+                    custom_fields: custom?,
+                    ..input
+                })
+            })
             .map_err(|violations| {
                 for mut violation in violations {
                     violation.field = Field::of_input_field(&violation.field).to_string();
@@ -456,6 +466,7 @@ fn apply_row(
             unit_cost: None,
             currency: None,
             active: true,
+            custom_fields: Default::default(),
         },
     };
     let problem = |field: Field, column: usize, code: &str, message: String| {

@@ -19,8 +19,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::NaiveDate;
 use domain::authz::Visibility;
 use domain::customers::{
-    validate_custom_fields, validate_customer, CustomFieldDefinition, CustomValue, CustomerInput,
-    LifecycleStage,
+    validate_custom_fields, validate_customer, CustomFieldDefinition, CustomFieldEntity,
+    CustomValue, CustomerInput, LifecycleStage,
 };
 use domain::validation::{FieldViolation, Violations};
 use persistence::audit::{self, DigestedEvent, NewAuditEvent};
@@ -402,6 +402,7 @@ fn new_meta(acting: &Acting, now: chrono::DateTime<chrono::Utc>) -> CustomerMeta
         version: 1,
         erased_at: None,
         merged_into_id: None,
+        facts: Default::default(),
     }
 }
 
@@ -640,12 +641,15 @@ fn transition(
     }
 }
 
-/// The custom-field definitions every customer write is checked against.
+/// The custom-field definitions every customer write is checked against: the
+/// customers' (products have their own).
 pub fn definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefinition>> {
-    Ok(persistence::custom_fields::all(conn)?
-        .iter()
-        .map(|row| row.definition())
-        .collect::<Result<_, _>>()?)
+    Ok(
+        persistence::custom_fields::all(conn, CustomFieldEntity::Customer)?
+            .iter()
+            .map(|row| row.definition())
+            .collect::<Result<_, _>>()?,
+    )
 }
 
 /// The customer `id` if `acting` may see it; one it may not see is not found, exactly

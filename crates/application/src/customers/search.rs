@@ -2,20 +2,15 @@
 //! phones/e-mails/tags/groups, and `custom.<key>` for each custom field; sorting by the
 //! indexed fields; the Persian-aware quick search.
 
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
-
-use domain::customers::{CustomFieldKind, CustomerKind, EducationDegree, Gender, LifecycleStage};
+use domain::customers::{CustomerKind, EducationDegree, Gender, LifecycleStage};
 use domain::filter::{FieldKind, FieldSpec, ResolveContext, TypedValue};
-use persistence::customers::search::{
-    self as customer_search, CustomerColumns, Scope, CUSTOM_FIELD_PREFIX,
-};
+use persistence::customers::search::{self as customer_search, CustomerColumns, Scope};
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::search::{Search, SearchRequest, Searchable};
+use crate::search::{custom_field_specs, Search, SearchRequest, Searchable};
 
 /// The customers catalogue of the search convention.
 pub struct CustomerSearch;
@@ -25,7 +20,9 @@ impl Searchable for CustomerSearch {
     // Whole records, so that a page converts them without looking them up again.
     type Row = CustomerRecord;
 
-    // Sortable fields are the NOT NULL columns with an index that ends in (…, id).
+    // Sortable fields are the columns with an index that ends in (…, id); a nullable
+    // one sorts its nulls first (see `persistence::filter`), and its PostgreSQL index is
+    // `(column NULLS FIRST, id)`.
     const CATALOGUE: &'static [FieldSpec] = &[
         FieldSpec::new("id", FieldKind::Uuid).sortable(),
         FieldSpec::new("kind", FieldKind::Enum(CustomerKind::NAMES)),
@@ -70,10 +67,14 @@ impl Searchable for CustomerSearch {
         FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
         FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
         // Purchase facts, kept by every order write, return and merge.
-        FieldSpec::new("order_count", FieldKind::Integer),
-        FieldSpec::new("revenue", FieldKind::Integer),
-        FieldSpec::new("first_order_at", FieldKind::Timestamp).nullable(),
-        FieldSpec::new("last_order_at", FieldKind::Timestamp).nullable(),
+        FieldSpec::new("order_count", FieldKind::Integer).sortable(),
+        FieldSpec::new("revenue", FieldKind::Integer).sortable(),
+        FieldSpec::new("first_order_at", FieldKind::Timestamp)
+            .nullable()
+            .sortable(),
+        FieldSpec::new("last_order_at", FieldKind::Timestamp)
+            .nullable()
+            .sortable(),
     ];
 
     const QUICK_SEARCH: &'static [&'static str] = &[];
@@ -86,6 +87,11 @@ impl Searchable for CustomerSearch {
             "display_name" => TypedValue::Text(row.display_name.clone()),
             "created_at" => TypedValue::Timestamp(row.created_at.0),
             "updated_at" => TypedValue::Timestamp(row.updated_at.0),
+            "order_count" => TypedValue::Integer(row.order_count),
+            "revenue" => TypedValue::Integer(row.revenue),
+            // `None` for a customer without purchases: the cursor's null.
+            "first_order_at" => TypedValue::Timestamp(row.first_order_at?.0),
+            "last_order_at" => TypedValue::Timestamp(row.last_order_at?.0),
             _ => return None,
         })
     }
@@ -95,36 +101,10 @@ impl Searchable for CustomerSearch {
     }
 }
 
-/// A `&'static` name for a custom field's catalogue entry. The filter machinery names
-/// fields by `&'static str`; custom fields are few and made by admins, so each distinct
-/// name is kept once for the life of the process.
-fn field_name(key: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let name = format!("{CUSTOM_FIELD_PREFIX}{key}");
-    let mut names = NAMES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(existing) = names.get(name.as_str()) {
-        return existing;
-    }
-    let leaked: &'static str = Box::leak(name.into_boxed_str());
-    names.insert(leaked);
-    leaked
-}
-
 /// The static catalogue plus one `custom.<key>` entry per defined custom field.
 fn catalogue(definitions: &[domain::customers::CustomFieldDefinition]) -> Vec<FieldSpec> {
     let mut catalogue = CustomerSearch::CATALOGUE.to_vec();
-    catalogue.extend(definitions.iter().map(|definition| {
-        let kind = match definition.kind {
-            CustomFieldKind::Text | CustomFieldKind::Select => FieldKind::Text,
-            CustomFieldKind::Integer => FieldKind::Integer,
-            CustomFieldKind::Boolean => FieldKind::Bool,
-            CustomFieldKind::Date => FieldKind::Date,
-        };
-        FieldSpec::new(field_name(&definition.key), kind).nullable()
-    }));
+    catalogue.extend(custom_field_specs(definitions));
     catalogue
 }
 

@@ -50,6 +50,11 @@ pub struct ProductInput {
     /// Inactive products cannot be ordered but stay on past orders.
     #[serde(default = "active_default")]
     pub active: bool,
+    /// Values of the product custom fields (`/custom-fields` with `entity: product`) by
+    /// key, checked against their definitions; `null` removes a value.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 fn active_default() -> bool {
@@ -144,6 +149,7 @@ mod tests {
 
     fn tea() -> ProductInput {
         ProductInput {
+            custom_fields: Default::default(),
             sku: " TEA-۵۰۰ ".into(),
             name: "  چای   سیاه ".into(),
             name_en: Some(" ".into()),

@@ -38,6 +38,22 @@ snake_names!(CustomFieldKind {
     Select => "select",
 });
 
+/// What a custom field belongs to. Each record is checked against the definitions of
+/// its own entity only; definitions made before products had custom fields are the
+/// customers'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomFieldEntity {
+    #[default]
+    Customer,
+    Product,
+}
+
+snake_names!(CustomFieldEntity {
+    Customer => "customer",
+    Product => "product",
+});
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomFieldDefinition {
     pub key: String,

@@ -11,8 +11,8 @@ pub mod sheet;
 mod validate;
 
 pub use custom_fields::{
-    is_valid_key, validate_custom_fields, CustomFieldDefinition, CustomFieldKind, CustomValue,
-    MAX_CUSTOM_FIELD_KEY_CHARS,
+    is_valid_key, validate_custom_fields, CustomFieldDefinition, CustomFieldEntity,
+    CustomFieldKind, CustomValue, MAX_CUSTOM_FIELD_KEY_CHARS,
 };
 pub use duplicates::{
     duplicate_score, scan_keys, score_of, DuplicateEvidence, DuplicateReason, DUPLICATE_THRESHOLD,

@@ -39,7 +39,7 @@ use crate::validation::FieldViolation;
 pub const CUSTOM_PREFIX: &str = "custom.";
 
 /// Years below this are Jalali: the Jalali calendar is some 621 years behind.
-const FIRST_GREGORIAN_YEAR: i32 = 1700;
+pub const FIRST_GREGORIAN_YEAR: i32 = 1700;
 
 /// A column a customer sheet can have.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -34,6 +34,9 @@ pub struct SortSpec {
 pub struct ResolvedSort {
     pub field: &'static str,
     pub direction: SortDirection,
+    /// Whether the field may be empty. An empty value sorts before every value: first
+    /// in ascending order, last in descending order, on every backend.
+    pub nullable: bool,
 }
 
 /// Checks a sort list against a resource's field catalogue: at most
@@ -141,7 +144,7 @@ fn entry(
     };
     let sortable = || field_names(catalogue, |spec| spec.sortable);
     let field = match catalogue.iter().find(|spec| spec.name == name) {
-        Some(spec) if spec.sortable => Some(spec.name),
+        Some(spec) if spec.sortable => Some(spec),
         Some(spec) => {
             sink.push(
                 field_path,
@@ -168,5 +171,9 @@ fn entry(
         }
     };
     let (field, direction) = (field?, direction?);
-    valid.then_some(ResolvedSort { field, direction })
+    valid.then_some(ResolvedSort {
+        field: field.name,
+        direction,
+        nullable: field.nullable,
+    })
 }

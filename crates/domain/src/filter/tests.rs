@@ -441,10 +441,12 @@ fn validates_sort_lists() {
         ResolvedSort {
             field: "created_at",
             direction: SortDirection::Desc,
+            nullable: false,
         },
         ResolvedSort {
             field: "email",
             direction: SortDirection::Asc,
+            nullable: false,
         },
     ];
     assert_eq!(validate_sort(&sort, CATALOGUE), Ok(expected));
@@ -510,6 +512,7 @@ fn search_reports_filter_and_sort_errors_together() {
         sort: vec![ResolvedSort {
             field: "email",
             direction: SortDirection::Asc,
+            nullable: false,
         }],
     };
     assert_eq!(criteria, Ok(expected));

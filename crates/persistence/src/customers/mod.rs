@@ -81,6 +81,29 @@ pub struct CustomerRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    // The purchase facts are read with the row (to show and sort by them) but never
+    // written through it: only `orders::refresh_facts` sets them, under the customer's
+    // lock, so a profile change made from an older read cannot overwrite them.
+    #[diesel(skip_insertion, skip_update)]
+    pub order_count: i64,
+    #[diesel(skip_insertion, skip_update)]
+    pub revenue: i64,
+    #[diesel(skip_insertion, skip_update)]
+    pub first_order_at: Option<DbTime>,
+    #[diesel(skip_insertion, skip_update)]
+    pub last_order_at: Option<DbTime>,
+}
+
+/// A customer's purchase facts: its purchases (orders paid, fulfilled or partly
+/// returned) counted and summed, kept on the customer's row by
+/// `orders::refresh_facts`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurchaseFacts {
+    pub order_count: i64,
+    /// Σ (total − refunded) over purchases, in the business currency.
+    pub revenue: i64,
+    pub first_order_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_order_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -155,6 +178,8 @@ pub struct CustomerMeta {
     pub version: i64,
     pub erased_at: Option<chrono::DateTime<chrono::Utc>>,
     pub merged_into_id: Option<Uuid>,
+    /// As stored; carried into the record a change builds, never written by it.
+    pub facts: PurchaseFacts,
 }
 
 fn parse<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, PersistenceError> {
@@ -235,6 +260,10 @@ impl CustomerRecord {
             created_at: DbTime(meta.created_at),
             updated_at: DbTime(meta.updated_at),
             version: meta.version,
+            order_count: meta.facts.order_count,
+            revenue: meta.facts.revenue,
+            first_order_at: meta.facts.first_order_at.map(DbTime),
+            last_order_at: meta.facts.last_order_at.map(DbTime),
         };
         let position = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
         CustomerRecord {
@@ -389,6 +418,18 @@ impl CustomerRecord {
             version: row.version,
             erased_at: row.erased_at.map(|at| at.0),
             merged_into_id: row.merged_into_id.map(|id| id.0),
+            facts: self.facts(),
+        }
+    }
+
+    /// The purchase facts as read with the row.
+    pub fn facts(&self) -> PurchaseFacts {
+        let row = &self.row;
+        PurchaseFacts {
+            order_count: row.order_count,
+            revenue: row.revenue,
+            first_order_at: row.first_order_at.map(|at| at.0),
+            last_order_at: row.last_order_at.map(|at| at.0),
         }
     }
 }

@@ -128,6 +128,7 @@ pub fn ensure_catalogue(conn: &mut DbConnection) -> AppResult<Vec<ProductRow>> {
             unit_cost: Some(cost),
             currency: "IRR".to_string(),
             active: true,
+            custom_fields: persistence::sql_types::DbJson(serde_json::json!({})),
             search_text: format!(
                 "{} {} {}",
                 domain::persian::search_key(name),

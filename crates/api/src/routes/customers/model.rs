@@ -34,6 +34,16 @@ pub struct Customer {
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Purchases so far (paid, fulfilled or partly returned orders). The four purchase
+    /// facts are kept by the server from the customer's orders and cannot be written.
+    pub order_count: i64,
+    /// The purchases' totals less refunds, in integer minor units of the business
+    /// currency.
+    pub revenue: i64,
+    /// When the first purchase was placed; null before it.
+    pub first_order_at: Option<DateTime<Utc>>,
+    /// When the latest purchase was placed; null before the first.
+    pub last_order_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,6 +78,10 @@ impl Customer {
             created_by: row.created_by.map(|id| id.0),
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
+            order_count: row.order_count,
+            revenue: row.revenue,
+            first_order_at: row.first_order_at.map(|at| at.0),
+            last_order_at: row.last_order_at.map(|at| at.0),
         })
     }
 }

@@ -43,9 +43,13 @@ async fn run_search(
 /// (`kind`, `gender`, `degree`, `lifecycle_stage`), ids (`owner_id`, `team_id`, `tier_id`,
 /// `tag_id`, `group_id`…), dates (`birth_date`, `marriage_date`, `founding_date`) and
 /// instants (`created_at`, `updated_at`, `lifecycle_changed_at`, `erased_at`), with
-/// relative periods on the Gregorian or Jalali calendar. `phone`, `email`, `tag_id` and
-/// `group_id` match any of the customer's entries; custom fields are `custom.<key>`. Sort
-/// by `id`, `display_name`, `created_at` or `updated_at`.
+/// relative periods on the Gregorian or Jalali calendar, and the purchase facts
+/// (`order_count`, `revenue`, `first_order_at`, `last_order_at`). `phone`, `email`,
+/// `tag_id` and `group_id` match any of the customer's entries; custom fields are
+/// `custom.<key>`. Sort by `id`, `display_name`, `created_at`, `updated_at`,
+/// `order_count`, `revenue`, `first_order_at` or `last_order_at`; customers without a
+/// purchase have no `first_order_at`/`last_order_at` and come first ascending, last
+/// descending.
 ///
 /// `q` finds names, codes, national codes, phones (as typed: `0912…`, `+98912…`, Persian
 /// digits), e-mails and cities. It is Persian-aware: Arabic and Persian letter forms,

@@ -1,0 +1,3 @@
+-- Products carry the values of the product custom fields, checked against their
+-- definitions by every write.
+ALTER TABLE products ADD COLUMN custom_fields jsonb NOT NULL DEFAULT '{}';

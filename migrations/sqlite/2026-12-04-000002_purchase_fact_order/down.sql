@@ -1,0 +1,1 @@
+DROP INDEX customers_first_order_at_idx;
