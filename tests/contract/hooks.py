@@ -40,6 +40,7 @@ ORDER_IMPORT_CSV = (
     "customer,customer_last_name,placed_at,sku,product_name,unit_price\n"
     "C-CONTRACT,قراردادی,1403/01/15,SKU-CONTRACT,کالا,1000\n"
 ).encode()
+PRODUCT_IMPORT_CSV = "sku,name_fa,unit_price\nSKU-CONTRACT-P,کالا,1000\n".encode()
 IMPORT_CSV = "first_name,last_name,mobile\nNima,Rahimi,09121110001\n".encode()
 
 # Every other case of an operation keeps what was generated, so the failure paths of the
@@ -227,6 +228,8 @@ def before_call(context, case, kwargs):
         kwargs["files"] = [("file", ("customers.csv", IMPORT_CSV, "text/csv"))]
     elif operation_id == "create_order_import" and take_turn(operation_id):
         kwargs["files"] = [("file", ("orders.csv", ORDER_IMPORT_CSV, "text/csv"))]
+    elif operation_id == "create_product_import" and take_turn(operation_id):
+        kwargs["files"] = [("file", ("products.csv", PRODUCT_IMPORT_CSV, "text/csv"))]
 
 
 @schemathesis.hook
