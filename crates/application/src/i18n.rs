@@ -173,6 +173,24 @@ pub fn field_message(code: &str, fallback: &str, lang: Lang) -> String {
         "bidi_control" => {
             "نویسه‌های کنترل جهت متن (U+202A تا U+202E و U+2066 تا U+2069) مجاز نیستند"
         }
+        "invalid_date" => "تاریخ نامعتبر است (مانند ۱۴۰۳/۰۱/۱۵ یا 2024-04-03)",
+        "in_future" => "تاریخ نباید در آینده باشد",
+        "invalid_number" => "عدد نامعتبر است",
+        "too_precise" => "رقم‌های اعشار بیش از واحد پول است",
+        "mismatch" => "جمع اعلام‌شده با جمع محاسبه‌شده یکی نیست",
+        "exceeds_line_amount" => "تخفیف نباید از مبلغ سطر بیشتر باشد",
+        "not_found" => "پیدا نشد",
+        "already_exists" => "این مقدار قبلاً ثبت شده است",
+        "duplicate_in_file" => "این مقدار در ردیف دیگری از همین فایل تکرار شده است",
+        "ambiguous_match" => "بیش از یک مشتری با این مقدار پیدا شد",
+        "erased" => "اطلاعات شخصی این مشتری پاک شده است",
+        "merged" => "این مشتری در مشتری دیگری ادغام شده است",
+        "inconsistent_order" => "با ردیف‌های دیگر همین سفارش یکی نیست",
+        "currency_mismatch" => "واحد پول کالا با واحد پول سفارش یکی نیست",
+        "unknown_currency" => "کد واحد پول در ISO 4217 نیست",
+        "inactive" => "این کالا دیگر فروخته نمی‌شود",
+        "invalid_transition" => "این تغییر وضعیت مجاز نیست",
+        "needs_lines_layout" => "این ستون فقط در خروجی سطر به سطر (layout: lines) هست",
         _ => return fallback.to_string(),
     };
     fa.to_string()
@@ -190,6 +208,20 @@ mod tests {
         assert_eq!(Lang::from_accept_language("de, fa;q=0.3"), Lang::Fa);
         assert_eq!(Lang::from_accept_language("de"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::En);
+    }
+
+    #[test]
+    fn commerce_and_import_rules_speak_persian() {
+        for code in [
+            "too_precise",
+            "inconsistent_order",
+            "mismatch",
+            "invalid_date",
+        ] {
+            let message = field_message(code, "english", Lang::Fa);
+            assert_ne!(message, "english", "{code}");
+            assert_eq!(field_message(code, "english", Lang::En), "english");
+        }
     }
 
     #[test]
