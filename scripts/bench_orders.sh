@@ -5,7 +5,7 @@
 # also POST /orders (three lines) at 64 connections against a bare insert of the same
 # rows with pgbench in the same run, and the purchase-history import (`peyvand import
 # orders`, lines per second) of a generated file.
-#   scripts/bench_orders.sh [customers=100000] [seconds=15] [import_lines=100000]
+#   scripts/bench_orders.sh [customers=100000] [seconds=15] [import_lines=100000 (at most 250000)]
 # Env: BENCH_BACKENDS ("sqlite postgres").
 set -euo pipefail
 cd "$(dirname "$0")/.."
