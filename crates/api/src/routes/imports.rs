@@ -10,6 +10,8 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use domain::authz::Permission;
 use domain::text::{check_text, TextKind};
 use futures_util::StreamExt;
+use persistence::db::DbConnection;
+use persistence::jobs::Job;
 use serde::de::DeserializeOwned;
 use tabular::{Format, InputSheet};
 use utoipa::{OpenApi, ToSchema};
@@ -232,6 +234,34 @@ async fn read_sheet(bytes: Bytes, format: Format) -> ApiResult<InputSheet> {
         .map_err(|err| ApiError::field("file", err.code(), err.to_string()))
 }
 
+/// Keeps `file` for an import job that `queue` makes of it (answering 202 with the
+/// job); a file sent without a name is called `<default_name>.<format>`.
+async fn queue_upload(
+    state: &AppState,
+    file: UploadedFile,
+    format: Format,
+    sheet: InputSheet,
+    default_name: &'static str,
+    queue: impl FnOnce(&mut DbConnection, ImportFile<'_>) -> ApiResult<Job> + Send + 'static,
+) -> ApiResult<HttpResponse> {
+    let file_name = file
+        .file_name
+        .unwrap_or_else(|| format!("{default_name}.{format}"));
+    let bytes = file.bytes;
+    let job = state
+        .db(move |conn| {
+            let upload = ImportFile {
+                file_name: &file_name,
+                format,
+                bytes: &bytes,
+                headers: &sheet.headers,
+            };
+            queue(conn, upload)
+        })
+        .await?;
+    accepted(job)
+}
+
 /// Import customers from a spreadsheet.
 ///
 /// Send `multipart/form-data` with the file as the `file` part (CSV or XLSX) and,
@@ -316,25 +346,19 @@ pub async fn create_import(
             .await?;
         return Ok(HttpResponse::Ok().json(report));
     }
-    let file_name = file
-        .file_name
-        .clone()
-        .unwrap_or_else(|| format!("import.{format}"));
-    let bytes = file.bytes;
-    let job = state
-        .db(move |conn| {
-            let upload = ImportFile {
-                file_name: &file_name,
-                format,
-                bytes: &bytes,
-                headers: &sheet.headers,
-            };
+    queue_upload(
+        &state,
+        file,
+        format,
+        sheet,
+        "import",
+        move |conn, upload| {
             Ok(queue::customer_import(
                 conn, &principal, upload, options, today,
             )?)
-        })
-        .await?;
-    accepted(job)
+        },
+    )
+    .await
 }
 
 /// Import products from a spreadsheet.
@@ -423,23 +447,15 @@ pub async fn create_product_import(
             .await?;
         return Ok(HttpResponse::Ok().json(report));
     }
-    let file_name = file
-        .file_name
-        .clone()
-        .unwrap_or_else(|| format!("products.{format}"));
-    let bytes = file.bytes;
-    let job = state
-        .db(move |conn| {
-            let upload = ImportFile {
-                file_name: &file_name,
-                format,
-                bytes: &bytes,
-                headers: &sheet.headers,
-            };
-            Ok(queue::product_import(conn, &principal, upload, options)?)
-        })
-        .await?;
-    accepted(job)
+    queue_upload(
+        &state,
+        file,
+        format,
+        sheet,
+        "products",
+        move |conn, upload| Ok(queue::product_import(conn, &principal, upload, options)?),
+    )
+    .await
 }
 
 /// Import a purchase history.
@@ -522,21 +538,13 @@ pub async fn create_order_import(
             .await?;
         return Ok(HttpResponse::Ok().json(report));
     }
-    let file_name = file
-        .file_name
-        .clone()
-        .unwrap_or_else(|| format!("orders.{format}"));
-    let bytes = file.bytes;
-    let job = state
-        .db(move |conn| {
-            let upload = ImportFile {
-                file_name: &file_name,
-                format,
-                bytes: &bytes,
-                headers: &sheet.headers,
-            };
-            Ok(queue::order_import(conn, &acting, upload, options)?)
-        })
-        .await?;
-    accepted(job)
+    queue_upload(
+        &state,
+        file,
+        format,
+        sheet,
+        "orders",
+        move |conn, upload| Ok(queue::order_import(conn, &acting, upload, options)?),
+    )
+    .await
 }

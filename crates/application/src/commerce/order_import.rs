@@ -633,7 +633,7 @@ fn match_buyers(
     lookup.sort();
     lookup.dedup();
     let mut found: HashMap<String, Vec<CustomerRow>> = HashMap::new();
-    for (value, row) in find_by_key(conn, key_of(key), &lookup)? {
+    for (value, row) in find_by_key(conn, key.key(), &lookup)? {
         let rows = found.entry(value).or_default();
         if !rows.iter().any(|r| r.id == row.id) {
             rows.push(row);
@@ -681,16 +681,6 @@ fn match_buyers(
             }
         })
         .collect())
-}
-
-fn key_of(key: MatchOn) -> persistence::customers::matching::CustomerKey {
-    use persistence::customers::matching::CustomerKey;
-    match key {
-        MatchOn::Code => CustomerKey::Code,
-        MatchOn::Email => CustomerKey::Email,
-        MatchOn::Phone => CustomerKey::Phone,
-        MatchOn::NationalCode => CustomerKey::National,
-    }
 }
 
 /// The customers the import creates, one per new key in order of first appearance,

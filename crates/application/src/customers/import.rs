@@ -82,7 +82,8 @@ pub enum MatchOn {
 }
 
 impl MatchOn {
-    fn key(self) -> CustomerKey {
+    /// The stored key this value matches.
+    pub fn key(self) -> CustomerKey {
         match self {
             MatchOn::Code => CustomerKey::Code,
             MatchOn::Email => CustomerKey::Email,
