@@ -96,6 +96,7 @@ class Created:
     products = []
     # (order id, its first line id), for returns.
     orders = []
+    model_runs = []
 
     @classmethod
     def forget_customer(cls, customer_id):
@@ -204,6 +205,12 @@ def map_case(context, case):
             case.path_parameters = {"id": order[0][0]}
             case.body = {"lines": [{"order_line_id": order[0][1], "quantity": 1}],
                          "reason": "contract"}
+    elif operation_id == "create_model_run" and take_turn(operation_id):
+        case.body = {"kind": random.choice(["rfm", "clv"])}
+    elif operation_id in ("get_model_run", "cancel_model_run", "rerun_model_run"):
+        run = recent(Created.model_runs)
+        if run and take_turn(operation_id):
+            case.path_parameters = {"id": run[0]}
     elif operation_id in ("get_customer_merge", "undo_customer_merge"):
         merge = recent(Created.merges)
         if merge and take_turn(operation_id):
@@ -261,6 +268,8 @@ def after_call(context, case, response):
     elif operation_id == "create_order" and status == 201:
         order = response.json()
         Created.orders.append((order["id"], order["lines"][0]["id"]))
+    elif operation_id in ("create_model_run", "rerun_model_run") and status == 202:
+        Created.model_runs.append(response.json()["id"])
     elif operation_id == "merge_customers" and status == 201:
         Created.merges.append(response.json()["merge"]["id"])
         for loser in case.body["loser_ids"]:

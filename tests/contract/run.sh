@@ -82,7 +82,8 @@ THROWAWAY_ID=$(post /api/v1/users "{\"email\":\"$THROWAWAY_EMAIL\",\"display_nam
 \"password\":\"$THROWAWAY_PASSWORD\",\"role\":\"sales\"}" "$TOKEN" id)
 FUZZER_TOKEN=$(login "$FUZZER_EMAIL" "$FUZZER_PASSWORD")
 SCOPES='["users:read","users:manage","teams:read","api_keys:own","jobs:read","audit:read",
-"records:read","records:write","records:delete","records:import","crm:configure","privacy:manage"]'
+"records:read","records:write","records:delete","records:import","crm:configure","privacy:manage",
+"analytics:run"]'
 KEY_JSON=$(curl -fsS -X POST "$BASE/api/v1/api-keys" -H 'Content-Type: application/json' \
     -H "Authorization: Bearer $FUZZER_TOKEN" -d "{\"name\":\"contract run\",\"scopes\":$SCOPES}")
 API_KEY=$(echo "$KEY_JSON" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["key"])')

@@ -10,8 +10,9 @@ use application::jobs::{
     AUDIT_VERIFY,
 };
 use e2e::support::{for_each_backend, TestApp};
-use persistence::db::{build_pool, write_transaction, DbPool, PoolConfig};
+use persistence::db::{build_pool, DbPool, PoolConfig};
 use persistence::jobs::{self, NewJob};
+use persistence::transaction::write_transaction;
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;

@@ -1,5 +1,6 @@
 //! End-to-end suites: each module drives the real server over HTTP on both backends.
 
+mod analytics;
 mod api_keys;
 mod audit;
 mod auth;

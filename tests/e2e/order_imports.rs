@@ -14,7 +14,7 @@ use e2e::support::{
 
 const PATH: &str = "/api/v1/orders/imports";
 
-fn product(app: &TestApp, token: &str, sku: &str, price: i64) -> String {
+pub(crate) fn product(app: &TestApp, token: &str, sku: &str, price: i64) -> String {
     let (status, body) = send(
         app,
         Method::POST,

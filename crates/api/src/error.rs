@@ -404,7 +404,7 @@ impl From<persistence::filter::SearchError> for ApiError {
     }
 }
 
-/// For `persistence::db::write_transaction`, whose own statements fail with diesel errors.
+/// For `persistence::transaction::write_transaction`, whose own statements fail with diesel errors.
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
         PersistenceError::from(err).into()

@@ -83,6 +83,10 @@ use crate::routes;
         (name = "orders", description = "Customers' purchases: orders with lines priced by the server, \
             their status, returns and refunds. An order is visible exactly when its customer is; \
             paid orders make the customer's purchase facts and drive the lifecycle rules."),
+        (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
+            BG/NBD and Gamma-Gamma CLV with P(alive) — queued as jobs, with their fitted parameters \
+            and quality checks; a succeeded run's scores are on every customer it covers (the \
+            customer's `scores`, searchable as `score.*`). Starting runs needs `analytics:run`."),
         (name = "jobs", description = "Background work (imports, exports, duplicate scans, audit \
             verification): status, progress, result and errors, and cancellation. See *Long-running \
             work: jobs* in `docs/API-CONVENTIONS.md`."),

@@ -122,7 +122,7 @@ impl From<PersistenceError> for AppError {
     }
 }
 
-/// For `persistence::db::write_transaction`, whose own statements fail with diesel errors.
+/// For `persistence::transaction::write_transaction`, whose own statements fail with diesel errors.
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         PersistenceError::from(err).into()

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod acting;
 pub mod administration;
+pub mod analytics;
 pub mod commerce;
 pub mod customers;
 pub mod error;
@@ -16,14 +17,15 @@ pub mod precondition;
 pub mod search;
 pub mod settings;
 
-use persistence::db::{write_transaction, DbConnection};
+use persistence::db::DbConnection;
+use persistence::transaction::write_transaction;
 
 pub use acting::{Acting, Credential};
 pub use error::{AppError, AppResult};
 pub use precondition::Precondition;
 
 /// Runs `work` in one write transaction (`BEGIN IMMEDIATE` on SQLite, see
-/// `persistence::db::write_transaction`); any error, including a rule found broken
+/// `persistence::transaction::write_transaction`); any error, including a rule found broken
 /// inside, rolls everything back.
 pub fn transaction<T>(
     conn: &mut DbConnection,

@@ -83,7 +83,7 @@ impl Role {
             }
             Role::Analyst => matches!(
                 permission,
-                UsersRead | TeamsRead | ApiKeysOwn | JobsRead | RecordsRead
+                UsersRead | TeamsRead | ApiKeysOwn | JobsRead | RecordsRead | AnalyticsRun
             ),
             Role::Partner => matches!(
                 permission,
@@ -132,10 +132,13 @@ pub enum Permission {
     /// Answer data-subject requests: personal-data export and erasure.
     #[serde(rename = "privacy:manage")]
     PrivacyManage,
+    /// Start, re-run and cancel model runs (RFM, CLV) whose scores land on customers.
+    #[serde(rename = "analytics:run")]
+    AnalyticsRun,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::UsersRead,
         Permission::UsersManage,
         Permission::TeamsRead,
@@ -148,6 +151,7 @@ impl Permission {
         Permission::RecordsImport,
         Permission::CrmConfigure,
         Permission::PrivacyManage,
+        Permission::AnalyticsRun,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -164,6 +168,7 @@ impl Permission {
             Permission::RecordsImport => "records:import",
             Permission::CrmConfigure => "crm:configure",
             Permission::PrivacyManage => "privacy:manage",
+            Permission::AnalyticsRun => "analytics:run",
         }
     }
 

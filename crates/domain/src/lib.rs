@@ -10,6 +10,7 @@ pub mod customers;
 pub mod filter;
 pub mod iran;
 pub mod login_throttle;
+pub mod model_runs;
 pub mod persian;
 pub mod settings;
 pub mod text;

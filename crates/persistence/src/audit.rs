@@ -1,7 +1,18 @@
-//! The tamper-evident audit log (D-4). Events are appended inside the transaction of
-//! the change they describe, numbered without gaps, and each carries a SHA-256 hash over
-//! its content and the previous event's hash, so editing or deleting any event breaks
-//! every later link.
+//! The tamper-evident audit log (D-4). Events are recorded inside the transaction of the
+//! change they describe, numbered without gaps, and each carries a SHA-256 hash over its
+//! content and the previous event's hash, so editing or deleting any event breaks every
+//! later link.
+//!
+//! Linking an event needs the chain's end, so linking is serialised. SQLite serialises
+//! write transactions anyway and links events inside them. On PostgreSQL a lock held
+//! from the append through the commit would also serialise the commits of every write
+//! (one order at a time, no group commit), so a transaction stores its events in
+//! `audit_pending`, unlinked, and they are *sealed* into the chain right after its
+//! commit ([`seal_after_commit`], called by [`crate::transaction::write_transaction`]): a short
+//! transaction under an advisory lock that links every pending event it finds, oldest
+//! first. Readers of the log seal first ([`seal_pending`]), so a committed change's
+//! event is always listed, and an event whose sealing was cut short (a crash between
+//! the commit and the seal) is sealed by the next write or read.
 //!
 //! The hash covers a digest of `changes` rather than the changes themselves. Erasure of
 //! a person can therefore replace the personal data in their events' changes with
@@ -15,7 +26,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::DbConnection;
-use crate::schema::audit_events;
+use crate::schema::{audit_events, audit_pending};
 use crate::sql_types::{sqlite_timestamp, DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -69,16 +80,13 @@ pub struct NewAuditEvent<'a> {
     pub changes: Option<Value>,
 }
 
-/// Appends one event. Must run inside the write transaction of the change it records.
+/// Records one event. Must run inside the write transaction of the change it records.
 pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,
     event: NewAuditEvent<'_>,
-) -> Result<AuditEvent, PersistenceError> {
-    let mut recorded = record_many(conn, actor, vec![event])?;
-    recorded
-        .pop()
-        .ok_or_else(|| PersistenceError::Corrupt("no audit event was recorded".into()))
+) -> Result<(), PersistenceError> {
+    record_many(conn, actor, vec![event])
 }
 
 /// Appends `action` on one resource with the fields that differ between `before` and
@@ -91,7 +99,7 @@ pub fn record_change(
     resource_id: Uuid,
     before: &Value,
     after: &Value,
-) -> Result<AuditEvent, PersistenceError> {
+) -> Result<(), PersistenceError> {
     record(
         conn,
         actor,
@@ -131,15 +139,14 @@ impl<'a> NewAuditEvent<'a> {
     }
 }
 
-/// Appends `events` in order, chained to the log's last event, with one read of the
-/// chain's end and multi-row inserts, so a bulk change (an import) costs a few round
-/// trips instead of three per event. Must run inside the write transaction of the
-/// changes recorded.
+/// Records `events` in order with multi-row inserts, so a bulk change (an import) costs
+/// a few round trips instead of a few per event. Must run inside the write transaction
+/// of the changes recorded.
 pub fn record_many(
     conn: &mut DbConnection,
     actor: &Actor,
     events: Vec<NewAuditEvent<'_>>,
-) -> Result<Vec<AuditEvent>, PersistenceError> {
+) -> Result<(), PersistenceError> {
     let events = events.into_iter().map(NewAuditEvent::digested).collect();
     record_digested(conn, actor, events)
 }
@@ -149,11 +156,63 @@ pub fn record_digested(
     conn: &mut DbConnection,
     actor: &Actor,
     events: Vec<DigestedEvent<'_>>,
-) -> Result<Vec<AuditEvent>, PersistenceError> {
+) -> Result<(), PersistenceError> {
     if events.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    serialize_appends(conn)?;
+    let occurred_at = DbTime(crate::now());
+    // `now_v7` is monotonic within the process, so the ids keep the events' order
+    // until they are sealed.
+    let rows = events
+        .into_iter()
+        .map(
+            |DigestedEvent {
+                 event,
+                 changes_digest,
+             }| PendingEvent {
+                id: DbUuid(Uuid::now_v7()),
+                occurred_at,
+                actor_type: actor.actor_type.to_string(),
+                actor_id: actor.actor_id.map(DbUuid),
+                action: event.action.to_string(),
+                resource_type: event.resource_type.to_string(),
+                resource_id: event.resource_id,
+                changes: event.changes.map(DbJson),
+                request_id: actor.request_id.clone(),
+                changes_digest,
+            },
+        )
+        .collect::<Vec<_>>();
+    match conn {
+        DbConnection::Sqlite(_) => link(conn, rows),
+        DbConnection::Postgres(_) => {
+            for chunk in rows.chunks(APPEND_CHUNK) {
+                crate::copy_rows!(conn, audit_pending::table, chunk)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// An event recorded and not yet linked into the chain.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_pending, treat_none_as_default_value = false)]
+struct PendingEvent {
+    id: DbUuid,
+    occurred_at: DbTime,
+    actor_type: String,
+    actor_id: Option<DbUuid>,
+    action: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    changes: Option<DbJson>,
+    request_id: Option<String>,
+    changes_digest: String,
+}
+
+/// Appends `events` to the chain in the order given, after the log's last event. The
+/// caller holds the chain: a SQLite write transaction, or the sealing lock.
+fn link(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Result<(), PersistenceError> {
     let last: Option<(i64, String)> = audit_events::table
         .select((audit_events::seq, audit_events::hash))
         .order(audit_events::seq.desc())
@@ -163,28 +222,23 @@ pub fn record_digested(
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_string()),
     };
-    let occurred_at = DbTime(crate::now());
     let mut rows = Vec::with_capacity(events.len());
-    for DigestedEvent {
-        event,
-        changes_digest,
-    } in events
-    {
+    for pending in events {
         let mut row = AuditEvent {
             seq,
-            id: DbUuid(Uuid::now_v7()),
-            occurred_at,
-            actor_type: actor.actor_type.to_string(),
-            actor_id: actor.actor_id.map(DbUuid),
-            action: event.action.to_string(),
-            resource_type: event.resource_type.to_string(),
-            resource_id: event.resource_id,
-            changes: event.changes.map(DbJson),
-            request_id: actor.request_id.clone(),
+            id: pending.id,
+            occurred_at: pending.occurred_at,
+            actor_type: pending.actor_type,
+            actor_id: pending.actor_id,
+            action: pending.action,
+            resource_type: pending.resource_type,
+            resource_id: pending.resource_id,
+            changes: pending.changes,
+            request_id: pending.request_id,
             prev_hash,
             hash: String::new(),
         };
-        row.hash = chain_hash(&row, &changes_digest);
+        row.hash = chain_hash(&row, &pending.changes_digest);
         prev_hash = row.hash.clone();
         seq += 1;
         rows.push(row);
@@ -192,21 +246,87 @@ pub fn record_digested(
     for chunk in rows.chunks(APPEND_CHUNK) {
         crate::copy_rows!(conn, audit_events::table, chunk)?;
     }
-    Ok(rows)
+    Ok(())
 }
 
-/// On PostgreSQL concurrent writers take a transaction-scoped advisory lock so that
-/// sequence numbers and the chain stay linear; SQLite write transactions are already
-/// serialised (`BEGIN IMMEDIATE`).
-fn serialize_appends(conn: &mut DbConnection) -> Result<(), PersistenceError> {
-    if let DbConnection::Postgres(pg) = conn {
-        /// Arbitrary constant naming the audit-append lock.
-        const AUDIT_LOCK_KEY: i64 = 0x5045_5956_4155_4454;
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(AUDIT_LOCK_KEY)
-            .execute(pg)?;
+/// Arbitrary constant naming the advisory lock that serialises sealing on PostgreSQL.
+const SEAL_LOCK_KEY: i64 = 0x5045_5956_4155_4454;
+
+#[derive(QueryableByName)]
+struct LockTaken {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    taken: bool,
+}
+
+/// Seals after a write transaction committed (PostgreSQL): if events are pending and no
+/// other connection is sealing, links them. A connection that is sealing links every
+/// event committed before its last look, and the next write or read seals the rest, so
+/// writers never queue behind each other here. Errors are logged, not returned: the
+/// change itself is committed, and its events stay pending until the next seal.
+pub fn seal_after_commit(conn: &mut DbConnection) {
+    if let Err(err) = seal(conn, false) {
+        tracing::warn!(error = %err, "audit events stay pending until the next seal");
     }
-    Ok(())
+}
+
+/// Links every pending event into the chain, waiting for a connection that is sealing;
+/// called before reading the log so that every committed change's event is there.
+/// Returns how many events it linked. Does nothing inside a transaction (whose own
+/// events are not committed yet) and on SQLite (where nothing is ever pending).
+pub fn seal_pending(conn: &mut DbConnection) -> Result<usize, PersistenceError> {
+    seal(conn, true)
+}
+
+fn seal(conn: &mut DbConnection, wait: bool) -> Result<usize, PersistenceError> {
+    if !matches!(conn, DbConnection::Postgres(_)) || crate::db::in_transaction(conn) {
+        return Ok(0);
+    }
+    let pending: bool = diesel::select(diesel::dsl::exists(
+        audit_pending::table.select(audit_pending::id),
+    ))
+    .get_result(conn)?;
+    if !pending {
+        return Ok(0);
+    }
+    conn.transaction(|conn| {
+        let function = if wait {
+            "SELECT true AS taken FROM (SELECT pg_advisory_xact_lock($1)) AS locked"
+        } else {
+            "SELECT pg_try_advisory_xact_lock($1) AS taken"
+        };
+        let lock: LockTaken = diesel::sql_query(function)
+            .bind::<diesel::sql_types::BigInt, _>(SEAL_LOCK_KEY)
+            .get_result(conn)?;
+        if !lock.taken {
+            return Ok(0);
+        }
+        // Losing this commit in a crash loses nothing: the pending rows it deletes come
+        // back with it and are sealed again. So the sealer does not wait for its WAL
+        // flush, and the time under the lock stays short.
+        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+        let mut sealed = 0;
+        loop {
+            let batch: Vec<PendingEvent> = audit_pending::table
+                .select(PendingEvent::as_select())
+                .order(audit_pending::id)
+                .limit(APPEND_CHUNK as i64)
+                .load(conn)?;
+            let count = batch.len();
+            if count == 0 {
+                return Ok(sealed);
+            }
+            // By id, not by a range: a transaction that commits meanwhile may add events
+            // below the largest id seen, and they must stay until sealed.
+            let ids: Vec<DbUuid> = batch.iter().map(|event| event.id).collect();
+            link(conn, batch)?;
+            diesel::delete(audit_pending::table.filter(audit_pending::id.eq_any(ids)))
+                .execute(conn)?;
+            sealed += count;
+            if count < APPEND_CHUNK {
+                return Ok(sealed);
+            }
+        }
+    })
 }
 
 /// SHA-256 over every field but the hash itself, in a fixed textual form.
@@ -279,20 +399,37 @@ pub fn redact_changes(
         .select((audit_events::seq, audit_events::changes))
         .load(conn)?;
     let mut redacted = 0;
-    for (seq, changes) in events {
-        let Some(DbJson(changes)) = changes else {
-            continue;
-        };
-        if redacted_digest(&changes).is_some() {
-            continue;
+    // Events not sealed yet carry the same personal data.
+    let pending: Vec<(DbUuid, Option<DbJson>)> = audit_pending::table
+        .filter(audit_pending::resource_type.eq(resource_type))
+        .filter(audit_pending::resource_id.eq(resource_id))
+        .select((audit_pending::id, audit_pending::changes))
+        .load(conn)?;
+    for (id, changes) in pending {
+        if let Some(replacement) = changes.and_then(|DbJson(changes)| redacted_form(&changes)) {
+            diesel::update(audit_pending::table.find(id))
+                .set(audit_pending::changes.eq(Some(DbJson(replacement))))
+                .execute(conn)?;
+            redacted += 1;
         }
-        let replacement = serde_json::json!({"redacted": true, "digest": changes_digest(&changes)});
-        diesel::update(audit_events::table.find(seq))
-            .set(audit_events::changes.eq(Some(DbJson(replacement))))
-            .execute(conn)?;
-        redacted += 1;
+    }
+    for (seq, changes) in events {
+        if let Some(replacement) = changes.and_then(|DbJson(changes)| redacted_form(&changes)) {
+            diesel::update(audit_events::table.find(seq))
+                .set(audit_events::changes.eq(Some(DbJson(replacement))))
+                .execute(conn)?;
+            redacted += 1;
+        }
     }
     Ok(redacted)
+}
+
+/// What `changes` become when redacted, or `None` when they already are.
+fn redacted_form(changes: &Value) -> Option<Value> {
+    if redacted_digest(changes).is_some() {
+        return None;
+    }
+    Some(serde_json::json!({"redacted": true, "digest": changes_digest(changes)}))
 }
 
 /// Which events the audit-log listing shows; every condition is optional, combined
@@ -323,6 +460,7 @@ pub fn list(
     conn: &mut DbConnection,
     query: &AuditQuery,
 ) -> Result<Vec<AuditEvent>, PersistenceError> {
+    seal_pending(conn)?;
     let mut select = audit_events::table
         .select(AuditEvent::as_select())
         .into_boxed();
@@ -356,6 +494,7 @@ pub fn list(
 
 /// One event by its id.
 pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<AuditEvent>, PersistenceError> {
+    seal_pending(conn)?;
     Ok(audit_events::table
         .select(AuditEvent::as_select())
         .filter(audit_events::id.eq(DbUuid(id)))
@@ -375,6 +514,7 @@ pub struct ChainReport {
 /// numbering, a `prev_hash` that is not the previous event's hash, or a hash that does
 /// not match the event's content.
 pub fn verify(conn: &mut DbConnection) -> Result<ChainReport, PersistenceError> {
+    seal_pending(conn)?;
     let mut expected_prev = GENESIS_HASH.to_string();
     let mut expected_seq = 1_i64;
     let mut checked = 0_u64;

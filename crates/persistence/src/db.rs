@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{PgConnection, SqliteConnection};
@@ -58,8 +58,8 @@ impl DbConnection {
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
-/// Opens the right connection for a URL. SQLite gets WAL, foreign keys, a busy timeout
-/// and `secure_delete` on every connection (these pragmas are per connection, not per
+/// Opens the right connection for a URL. SQLite gets WAL, foreign keys, a busy timeout,
+/// `secure_delete` and the `local_day` function (`crate::sqlite_functions`) on every connection (these pragmas are per connection, not per
 /// file). `secure_delete` overwrites deleted and replaced content with zeros, so that
 /// what an erasure removed does not linger in free space of the database file.
 pub fn establish(url: &str) -> Result<DbConnection, ConnectionError> {
@@ -77,6 +77,8 @@ pub fn establish(url: &str) -> Result<DbConnection, ConnectionError> {
                  PRAGMA secure_delete = ON;"
             ))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            crate::sqlite_functions::register_local_day(&mut conn)
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
         }
     }
@@ -174,41 +176,13 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), PersistenceError> {
     }
 }
 
-/// Runs `work` in one transaction that may write.
-///
-/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that
-/// reads first and writes later cannot wait for the write lock (SQLite reports BUSY at
-/// once to avoid a deadlock), whereas an immediate one waits up to the busy timeout.
-/// Nested calls become savepoints on both backends.
-pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    let already_in_transaction = matches!(
+/// Whether `conn` is inside a transaction (or a savepoint).
+pub fn in_transaction(conn: &mut DbConnection) -> bool {
+    matches!(
         <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
             .transaction_depth(),
         Ok(Some(_))
-    );
-    match conn {
-        DbConnection::Sqlite(inner) if !already_in_transaction => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-            match work(conn) {
-                Ok(value) => {
-                    <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
-                    Ok(value)
-                }
-                Err(err) => {
-                    // The original error matters more than a failed rollback.
-                    let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(
-                        conn,
-                    );
-                    Err(err)
-                }
-            }
-        }
-        _ => conn.transaction(work),
-    }
+    )
 }
 
 /// Multi-row `INSERT` of `$rows` (a slice or vector of insertable rows) into `$table`.

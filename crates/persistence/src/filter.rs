@@ -57,7 +57,7 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use diesel::query_dsl::methods::{FilterDsl, ThenOrderDsl};
-use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Double, Nullable, Text};
 use domain::filter::{
     Predicate, ResolvedFilter, ResolvedSort, SearchCriteria, SortDirection, TypedValue,
 };
@@ -78,6 +78,7 @@ pub enum SearchColumn<T> {
     Text(fn() -> ColumnExpr<T, Text>),
     Uuid(fn() -> ColumnExpr<T, Uuid>),
     Integer(fn() -> ColumnExpr<T, BigInt>),
+    Double(fn() -> ColumnExpr<T, Double>),
     Bool(fn() -> ColumnExpr<T, Bool>),
     Timestamp(fn() -> ColumnExpr<T, UtcTimestamp>),
     Date(fn() -> ColumnExpr<T, Date>),
@@ -252,6 +253,12 @@ fn field_condition<S: SearchTable>(
                 _ => None,
             })
         }
+        SearchColumn::Double(column) => {
+            compare!(column, predicate, field, |typed: &TypedValue| match typed {
+                TypedValue::Number(number) => Some(number.get()),
+                _ => None,
+            })
+        }
         SearchColumn::Bool(column) => {
             compare!(column, predicate, field, |typed: &TypedValue| match typed {
                 TypedValue::Bool(flag) => Some(*flag),
@@ -353,6 +360,7 @@ pub fn typed_to_json(value: &TypedValue) -> Value {
         TypedValue::Text(text) => Value::String(text.clone()),
         TypedValue::Uuid(id) => Value::String(id.to_string()),
         TypedValue::Integer(number) => Value::from(*number),
+        TypedValue::Number(number) => Value::from(number.get()),
         TypedValue::Bool(flag) => Value::Bool(*flag),
         TypedValue::Timestamp(at) => Value::String(crate::sql_types::sqlite_timestamp(at)),
         TypedValue::Date(date) => Value::String(date.to_string()),
@@ -370,6 +378,10 @@ pub fn typed_from_json<T>(column: &SearchColumn<T>, value: &Value) -> Option<Typ
         (SearchColumn::Integer(_), Value::Number(number)) => {
             number.as_i64().map(TypedValue::Integer)
         }
+        (SearchColumn::Double(_), Value::Number(number)) => number
+            .as_f64()
+            .and_then(domain::filter::Finite::new)
+            .map(TypedValue::Number),
         (SearchColumn::Bool(_), Value::Bool(flag)) => Some(TypedValue::Bool(*flag)),
         (SearchColumn::Date(_), Value::String(text)) => text.parse().ok().map(TypedValue::Date),
         (SearchColumn::Timestamp(_), Value::String(text)) => {
@@ -395,6 +407,9 @@ pub trait SearchQuery<T>:
     + ThenOrderDsl<Asc<ColumnExpr<T, BigInt>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, BigInt>>, Output = Self>
     + ThenOrderDsl<NullsFirst<ColumnExpr<T, BigInt>>, Output = Self>
+    + ThenOrderDsl<Asc<ColumnExpr<T, Double>>, Output = Self>
+    + ThenOrderDsl<Desc<ColumnExpr<T, Double>>, Output = Self>
+    + ThenOrderDsl<NullsFirst<ColumnExpr<T, Double>>, Output = Self>
     + ThenOrderDsl<Asc<ColumnExpr<T, Bool>>, Output = Self>
     + ThenOrderDsl<Desc<ColumnExpr<T, Bool>>, Output = Self>
     + ThenOrderDsl<NullsFirst<ColumnExpr<T, Bool>>, Output = Self>
@@ -419,6 +434,9 @@ impl<T, Q> SearchQuery<T> for Q where
         + ThenOrderDsl<Asc<ColumnExpr<T, BigInt>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, BigInt>>, Output = Q>
         + ThenOrderDsl<NullsFirst<ColumnExpr<T, BigInt>>, Output = Q>
+        + ThenOrderDsl<Asc<ColumnExpr<T, Double>>, Output = Q>
+        + ThenOrderDsl<Desc<ColumnExpr<T, Double>>, Output = Q>
+        + ThenOrderDsl<NullsFirst<ColumnExpr<T, Double>>, Output = Q>
         + ThenOrderDsl<Asc<ColumnExpr<T, Bool>>, Output = Q>
         + ThenOrderDsl<Desc<ColumnExpr<T, Bool>>, Output = Q>
         + ThenOrderDsl<NullsFirst<ColumnExpr<T, Bool>>, Output = Q>
@@ -454,6 +472,7 @@ fn order_by<S: SearchTable, Q: SearchQuery<S::Table>>(
         SearchColumn::Text(column) => order!(column),
         SearchColumn::Uuid(column) => order!(column),
         SearchColumn::Integer(column) => order!(column),
+        SearchColumn::Double(column) => order!(column),
         SearchColumn::Bool(column) => order!(column),
         SearchColumn::Timestamp(column) => order!(column),
         SearchColumn::Date(column) => order!(column),

@@ -14,9 +14,10 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::{write_transaction, DbConnection};
+use crate::db::DbConnection;
 use crate::schema::idempotency_keys;
 use crate::sql_types::{DbJson, DbTime};
+use crate::transaction::write_transaction;
 use crate::PersistenceError;
 
 /// How long a stored outcome is replayed.

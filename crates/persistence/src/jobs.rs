@@ -17,9 +17,10 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::db::{write_transaction, DbConnection};
+use crate::db::DbConnection;
 use crate::schema::jobs;
 use crate::sql_types::{DbJson, DbTime, DbUuid};
+use crate::transaction::write_transaction;
 use crate::PersistenceError;
 
 /// Lifecycle of a job: `queued` → `running` → `succeeded` | `failed` (or back to `queued`

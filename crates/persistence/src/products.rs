@@ -281,7 +281,7 @@ impl CustomValueMatch {
                 }
                 TypedValue::Text(text) => MemberValue::Text(text.clone()),
                 TypedValue::Date(date) => MemberValue::Text(date.to_string()),
-                TypedValue::Uuid(_) | TypedValue::Timestamp(_) => {
+                TypedValue::Uuid(_) | TypedValue::Timestamp(_) | TypedValue::Number(_) => {
                     return Err(FilterError::ColumnMismatch(format!("custom.{key}")))
                 }
             })

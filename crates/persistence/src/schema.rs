@@ -100,6 +100,24 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
 
+    audit_pending (id) {
+        id -> Uuid,
+        occurred_at -> UtcTimestamp,
+        actor_type -> Text,
+        actor_id -> Nullable<Uuid>,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        changes -> Nullable<Jsonb>,
+        request_id -> Nullable<Text>,
+        changes_digest -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
+
     audit_events (seq) {
         seq -> BigInt,
         id -> Uuid,
@@ -241,6 +259,33 @@ diesel::table! {
         revenue -> BigInt,
         first_order_at -> Nullable<UtcTimestamp>,
         last_order_at -> Nullable<UtcTimestamp>,
+        rfm_run_id -> Nullable<Uuid>,
+        rfm_recency -> Nullable<BigInt>,
+        rfm_frequency -> Nullable<BigInt>,
+        rfm_monetary -> Nullable<BigInt>,
+        rfm_segment -> Nullable<Text>,
+        clv_run_id -> Nullable<Uuid>,
+        p_alive -> Nullable<Double>,
+        expected_purchases -> Nullable<Double>,
+        expected_spend -> Nullable<BigInt>,
+        clv -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
+
+    model_runs (id) {
+        id -> Uuid,
+        kind -> Text,
+        request -> Jsonb,
+        parameters -> Jsonb,
+        job_id -> Uuid,
+        result -> Nullable<Jsonb>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        succeeded_at -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -628,6 +673,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     jobs,
     audit_events,
+    audit_pending,
+    model_runs,
     idempotency_keys,
     business_settings,
     labels,

@@ -3,9 +3,9 @@
 
 use diesel::prelude::*;
 use persistence::audit::{self, Actor, NewAuditEvent};
-use persistence::db::write_transaction;
 use persistence::schema::audit_events;
 use persistence::sql_types::DbJson;
+use persistence::transaction::write_transaction;
 use persistence::{DbConnection, PersistenceError};
 use serde_json::json;
 
@@ -81,5 +81,84 @@ fn a_deleted_event_breaks_the_chain_at_its_number() {
         let (seq, reason) = report.first_broken.expect("broken");
         assert_eq!(seq, 2, "{}", db.backend());
         assert!(reason.contains("gap"), "{reason}");
+    }
+}
+
+/// Many connections writing at once (on PostgreSQL each commit seals its own and its
+/// neighbours' events) leave one gapless chain holding every event.
+#[test]
+fn concurrent_writers_leave_one_intact_chain() {
+    const WRITERS: usize = 8;
+    const EACH: usize = 25;
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        std::thread::scope(|scope| {
+            for _ in 0..WRITERS {
+                let pool = pool.clone();
+                scope.spawn(move || {
+                    let mut conn = pool.get().expect("connection");
+                    record_events(&mut conn, EACH);
+                });
+            }
+        });
+        let mut conn = pool.get().expect("connection");
+        let report = audit::verify(&mut conn).expect("verify");
+        assert_eq!(
+            report.events_checked,
+            (WRITERS * EACH) as u64,
+            "{}",
+            db.backend()
+        );
+        assert_eq!(report.first_broken, None, "{}", db.backend());
+        let pending: i64 = persistence::schema::audit_pending::table
+            .count()
+            .get_result(&mut conn)
+            .expect("count");
+        assert_eq!(pending, 0, "{}", db.backend());
+    }
+}
+
+/// A transaction that committed without being sealed (as when the process dies between
+/// the commit and the seal) still has its event listed, and the chain stays whole.
+#[test]
+fn an_unsealed_commit_is_sealed_by_the_next_reader() {
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        let mut conn = pool.get().expect("connection");
+        record_events(&mut conn, 2);
+        conn.transaction(|conn| {
+            audit::record(
+                conn,
+                &Actor::system(),
+                NewAuditEvent {
+                    action: "delete",
+                    resource_type: "user",
+                    resource_id: Some("left-pending".into()),
+                    changes: None,
+                },
+            )
+        })
+        .expect("commit without sealing");
+        let listed = audit::list(
+            &mut conn,
+            &audit::AuditQuery {
+                filter: audit::AuditFilter {
+                    resource_id: Some("left-pending".into()),
+                    ..Default::default()
+                },
+                before_seq: None,
+                limit: 10,
+            },
+        )
+        .expect("list");
+        assert_eq!(listed.len(), 1, "{}", db.backend());
+        assert_eq!(listed[0].seq, 3, "{}", db.backend());
+        let report = audit::verify(&mut conn).expect("verify");
+        assert_eq!(
+            (report.events_checked, report.first_broken),
+            (3, None),
+            "{}",
+            db.backend()
+        );
     }
 }

@@ -157,6 +157,7 @@ fn insert(conn: &mut DbConnection, person: Person<'_>) -> Uuid {
         erased_at: None,
         merged_into_id: None,
         facts: Default::default(),
+        scores: Default::default(),
     };
     customers::insert(conn, &CustomerRecord::from_input(&meta, &input, &[]), &[]).expect("insert");
     meta.id

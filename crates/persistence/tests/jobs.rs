@@ -18,7 +18,7 @@ fn enqueue(pool: &persistence::DbPool, max_attempts: i32) -> Uuid {
         max_attempts,
         created_by: None,
     };
-    persistence::db::write_transaction(&mut conn, |conn| jobs::enqueue(conn, new))
+    persistence::transaction::write_transaction(&mut conn, |conn| jobs::enqueue(conn, new))
         .expect("enqueue")
         .id
         .0

@@ -17,7 +17,8 @@ use application::i18n::Lang;
 use application::{Acting, AppError};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use persistence::db::{write_transaction, DbConnection};
+use persistence::db::DbConnection;
+use persistence::transaction::write_transaction;
 use serde::de::DeserializeOwned;
 use tabular::{Format, InputSheet};
 

@@ -76,8 +76,17 @@ impl JobErrorEntry {
     /// The stored failure of `job`. A failure recorded without a code (before codes
     /// were kept) may hold internal text, so it is shown as an internal error.
     fn of(job: &Job, lang: Lang) -> Option<JobErrorEntry> {
-        let (code, detail) = match (&job.error_code, &job.last_error) {
-            (Some(code), detail) => (code.as_str(), detail.clone()),
+        Self::from_stored(job.error_code.as_deref(), job.last_error.clone(), lang)
+    }
+
+    /// The failure stored as a job's `error_code` and `last_error`.
+    pub fn from_stored(
+        error_code: Option<&str>,
+        last_error: Option<String>,
+        lang: Lang,
+    ) -> Option<JobErrorEntry> {
+        let (code, detail) = match (error_code, last_error) {
+            (Some(code), detail) => (code, detail),
             (None, Some(_)) => (application::jobs::INTERNAL_ERROR, None),
             (None, None) => return None,
         };

@@ -4,6 +4,7 @@
 use actix_web::web;
 use utoipa::OpenApi;
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit_events;
 pub mod auth;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     settings::configure(cfg);
     products::configure(cfg);
     orders::configure(cfg);
+    analytics::configure(cfg);
     imports::configure(cfg);
     exports::configure(cfg);
     api_keys::configure(cfg);
@@ -54,6 +56,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         settings::SettingsApi::openapi(),
         products::ProductsApi::openapi(),
         orders::OrdersApi::openapi(),
+        analytics::AnalyticsApi::openapi(),
         imports::ImportsApi::openapi(),
         exports::ExportsApi::openapi(),
         api_keys::ApiKeysApi::openapi(),

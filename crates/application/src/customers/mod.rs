@@ -403,6 +403,7 @@ fn new_meta(acting: &Acting, now: chrono::DateTime<chrono::Utc>) -> CustomerMeta
         erased_at: None,
         merged_into_id: None,
         facts: Default::default(),
+        scores: Default::default(),
     }
 }
 

@@ -75,6 +75,24 @@ impl Searchable for CustomerSearch {
         FieldSpec::new("last_order_at", FieldKind::Timestamp)
             .nullable()
             .sortable(),
+        // Scores of the current model runs; null for a customer no run has scored.
+        FieldSpec::new("score.rfm_recency", FieldKind::Integer).nullable(),
+        FieldSpec::new("score.rfm_frequency", FieldKind::Integer).nullable(),
+        FieldSpec::new("score.rfm_monetary", FieldKind::Integer).nullable(),
+        FieldSpec::new(
+            "score.rfm_segment",
+            FieldKind::Enum(domain::model_runs::RFM_SEGMENTS),
+        )
+        .nullable()
+        .sortable(),
+        FieldSpec::new("score.rfm_run_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("score.p_alive", FieldKind::Number).nullable(),
+        FieldSpec::new("score.expected_purchases", FieldKind::Number).nullable(),
+        FieldSpec::new("score.expected_spend", FieldKind::Integer).nullable(),
+        FieldSpec::new("score.clv", FieldKind::Integer)
+            .nullable()
+            .sortable(),
+        FieldSpec::new("score.clv_run_id", FieldKind::Uuid).nullable(),
     ];
 
     const QUICK_SEARCH: &'static [&'static str] = &[];
@@ -92,6 +110,8 @@ impl Searchable for CustomerSearch {
             // `None` for a customer without purchases: the cursor's null.
             "first_order_at" => TypedValue::Timestamp(row.first_order_at?.0),
             "last_order_at" => TypedValue::Timestamp(row.last_order_at?.0),
+            "score.rfm_segment" => TypedValue::Text(row.rfm_segment.clone()?),
+            "score.clv" => TypedValue::Integer(row.clv?),
             _ => return None,
         })
     }

@@ -4,8 +4,8 @@
 //! import's report. The upload is deleted in the transaction that finishes the import, so
 //! a retry after a crash past that point cannot import the file twice.
 
-use persistence::db::write_transaction;
 use persistence::db::DbConnection;
+use persistence::transaction::write_transaction;
 use persistence::PersistenceError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

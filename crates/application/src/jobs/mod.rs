@@ -11,6 +11,7 @@ pub mod churn_check;
 mod customer_export;
 mod customer_import;
 mod duplicate_scan;
+mod model_run;
 mod order_export;
 mod order_import;
 mod product_import;
@@ -36,6 +37,7 @@ pub use duplicate_scan::{
     DuplicateGroup, DuplicatePair, DuplicateScanJob, DuplicateScanPayload, DuplicateScanReport,
     DUPLICATE_SCAN,
 };
+pub use model_run::{ModelRunJob, MODEL_RUN};
 pub use order_export::{OrderExportJob, OrderExportPayload, ORDER_EXPORT};
 pub use order_import::{OrderImportJob, OrderImportPayload, ORDER_IMPORT};
 pub use product_import::{ProductImportJob, ProductImportPayload, PRODUCT_IMPORT};
@@ -251,6 +253,7 @@ impl JobRegistry {
         registry.register(ORDER_IMPORT, OrderImportJob);
         registry.register(ORDER_EXPORT, OrderExportJob);
         registry.register(PRODUCT_IMPORT, ProductImportJob);
+        registry.register(MODEL_RUN, ModelRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
         registry
     }

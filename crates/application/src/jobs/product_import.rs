@@ -4,7 +4,7 @@
 //! deleted in the transaction that finishes the import, so a retry after a crash past
 //! that point cannot import the file twice.
 
-use persistence::db::write_transaction;
+use persistence::transaction::write_transaction;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;

@@ -353,7 +353,7 @@ fn to_payload(payload: &impl Serialize) -> AppResult<Value> {
 }
 
 /// Queues a job for the caller inside their transaction and records its creation.
-fn enqueue(
+pub(crate) fn enqueue(
     conn: &mut DbConnection,
     acting: &Acting,
     kind: &str,

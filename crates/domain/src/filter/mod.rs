@@ -106,6 +106,8 @@ pub enum FieldKind {
     Text,
     Uuid,
     Integer,
+    /// A finite decimal number (a probability, an expected count).
+    Number,
     Bool,
     Timestamp,
     Date,
@@ -123,7 +125,7 @@ impl FieldKind {
             Contains | StartsWith => self == FieldKind::Text,
             Lt | Lte | Gt | Gte | Between => matches!(
                 self,
-                FieldKind::Integer | FieldKind::Timestamp | FieldKind::Date
+                FieldKind::Integer | FieldKind::Number | FieldKind::Timestamp | FieldKind::Date
             ),
             IsNull => true,
         }
@@ -273,7 +275,9 @@ pub struct Condition {
 #[serde(untagged)]
 pub enum FilterValue {
     Bool(bool),
-    Integer(i64),
+    /// A number: whole for whole-number fields (counts, money; `5e8` is whole), any
+    /// finite number for decimal fields.
+    Integer(FilterNumber),
     /// Text, UUID, enum value, RFC 3339 timestamp or `YYYY-MM-DD` date.
     Text(String),
     Relative(RelativeDate),
@@ -282,13 +286,19 @@ pub enum FilterValue {
     List(Vec<FilterValue>),
 }
 
+/// A number in a condition as the document shows it: whole for whole-number fields
+/// (counts, money; `5e8` is whole), any finite number for decimal fields.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, ToSchema)]
+#[schema(value_type = f64)]
+pub struct FilterNumber(pub i64);
+
 /// One value of a list in a condition, as documented: lists of lists are never
 /// valid, and a self-referencing value schema defeats some client generators.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum FilterListItem {
     Bool(bool),
-    Integer(i64),
+    Integer(FilterNumber),
     /// Text, UUID, enum value, RFC 3339 timestamp or `YYYY-MM-DD` date.
     Text(String),
     Relative(RelativeDate),
@@ -301,9 +311,52 @@ pub enum TypedValue {
     Text(String),
     Uuid(Uuid),
     Integer(i64),
+    Number(Finite),
     Bool(bool),
     Timestamp(DateTime<Utc>),
     Date(NaiveDate),
+}
+
+/// A finite `f64`, so that typed values can be compared, ordered and hashed (no NaN or
+/// infinity ever reaches a filter).
+#[derive(Clone, Copy, Debug)]
+pub struct Finite(f64);
+
+impl Finite {
+    pub fn new(value: f64) -> Option<Finite> {
+        value.is_finite().then_some(Finite(value))
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl PartialEq for Finite {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Finite {}
+
+impl PartialOrd for Finite {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Finite {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl std::hash::Hash for Finite {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // -0.0 and 0.0 compare unequal under `total_cmp`, so their bits may differ too.
+        self.0.to_bits().hash(state);
+    }
 }
 
 /// What a resolved condition requires of its field.

@@ -76,7 +76,13 @@ fn exact(kind: FieldKind) -> BoxedStrategy<FilterValue> {
         FieldKind::Uuid => any::<u128>()
             .prop_map(|n| text(uuid::Uuid::from_u128(n).to_string()))
             .boxed(),
-        FieldKind::Integer => any::<i64>().prop_map(FilterValue::Integer).boxed(),
+        FieldKind::Integer => any::<i64>()
+            .prop_map(|n| FilterValue::Integer(FilterNumber(n)))
+            .boxed(),
+        // Decimal values are generated as whole numbers: the tree's rules are the same.
+        FieldKind::Number => any::<i32>()
+            .prop_map(|n| FilterValue::Integer(FilterNumber(n.into())))
+            .boxed(),
         FieldKind::Bool => any::<bool>().prop_map(FilterValue::Bool).boxed(),
         FieldKind::Timestamp => any_now().prop_map(|now| text(now.to_rfc3339())).boxed(),
         FieldKind::Date => (0i64..3_000_000)
@@ -102,7 +108,7 @@ fn comparable(kind: FieldKind) -> BoxedStrategy<FilterValue> {
 /// exact pair so that `between` stays in order.
 fn ordered(low: FilterValue, high: FilterValue) -> FilterValue {
     let key = |value: &FilterValue| match value {
-        FilterValue::Integer(n) => Some(i128::from(*n)),
+        FilterValue::Integer(FilterNumber(n)) => Some(i128::from(*n)),
         FilterValue::Text(text) => {
             let instant = DateTime::parse_from_rfc3339(text).map(|t| t.timestamp());
             let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")

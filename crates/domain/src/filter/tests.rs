@@ -536,8 +536,8 @@ fn wire_types_serialise_to_the_documented_shape() {
                     field: "login_count".to_owned(),
                     op: FilterOp::Between,
                     value: FilterValue::List(vec![
-                        FilterValue::Integer(1),
-                        FilterValue::Integer(9),
+                        FilterValue::Integer(FilterNumber(1)),
+                        FilterValue::Integer(FilterNumber(9)),
                     ]),
                 })],
             }),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::relative::{RelativeDate, RelativePeriod};
 use super::{
-    ErrorSink, FieldErrorCode, FieldKind, FieldSpec, FilterOp, Predicate, ResolveContext,
+    ErrorSink, FieldErrorCode, FieldKind, FieldSpec, FilterOp, Finite, Predicate, ResolveContext,
     ResolvedFilter, TypedValue, MAX_LIST_VALUES, MAX_RELATIVE_DAYS, MAX_TEXT_LENGTH,
 };
 use crate::calendar::{CalendarSystem, DateRange};
@@ -361,7 +361,12 @@ fn scalar(kind: FieldKind, value: &Value, path: &str, sink: &mut ErrorSink) -> O
         FieldKind::Uuid => text
             .and_then(|text| Uuid::try_parse(text).ok())
             .map(TypedValue::Uuid),
-        FieldKind::Integer => value.as_i64().map(TypedValue::Integer),
+        // `5e8` is a whole number written with an exponent.
+        FieldKind::Integer => value
+            .as_i64()
+            .or_else(|| whole(value))
+            .map(TypedValue::Integer),
+        FieldKind::Number => value.as_f64().and_then(Finite::new).map(TypedValue::Number),
         FieldKind::Bool => value.as_bool().map(TypedValue::Bool),
         FieldKind::Timestamp => text
             .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
@@ -377,6 +382,16 @@ fn scalar(kind: FieldKind, value: &Value, path: &str, sink: &mut ErrorSink) -> O
     typed
 }
 
+/// A JSON number with an exponent or a decimal point that is nonetheless a whole
+/// number in the `i64` range.
+fn whole(value: &Value) -> Option<i64> {
+    let number = value.as_f64()?;
+    // 2^63 is the first value past the range; every f64 below it in magnitude with no
+    // fraction converts exactly.
+    let limit = 2f64.powi(63);
+    (number.fract() == 0.0 && number.abs() < limit).then_some(number as i64)
+}
+
 /// What a value of `kind` looks like, for error messages.
 fn expected(kind: FieldKind) -> String {
     match kind {
@@ -384,6 +399,7 @@ fn expected(kind: FieldKind) -> String {
         FieldKind::Enum(allowed) => format!("expected one of: {}", allowed.join(", ")),
         FieldKind::Uuid => "expected a UUID".to_owned(),
         FieldKind::Integer => "expected a whole number".to_owned(),
+        FieldKind::Number => "expected a number".to_owned(),
         FieldKind::Bool => "expected true or false".to_owned(),
         FieldKind::Timestamp => "expected an RFC 3339 timestamp such as 2024-03-20T08:30:00Z, \
              or a relative date such as {\"relative\": \"today\"}"

@@ -26,6 +26,7 @@ use crate::schema::{
     customer_addresses, customer_custom_values, customer_emails, customer_labels, customer_phones,
     customers, labels,
 };
+use crate::scores::{ClvScores, CustomerScores, RfmScores};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -92,6 +93,28 @@ pub struct CustomerRow {
     pub first_order_at: Option<DbTime>,
     #[diesel(skip_insertion, skip_update)]
     pub last_order_at: Option<DbTime>,
+    // Scores, likewise read with the row and written only by model runs
+    // (`crate::scores`).
+    #[diesel(skip_insertion, skip_update)]
+    pub rfm_run_id: Option<DbUuid>,
+    #[diesel(skip_insertion, skip_update)]
+    pub rfm_recency: Option<i64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub rfm_frequency: Option<i64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub rfm_monetary: Option<i64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub rfm_segment: Option<String>,
+    #[diesel(skip_insertion, skip_update)]
+    pub clv_run_id: Option<DbUuid>,
+    #[diesel(skip_insertion, skip_update)]
+    pub p_alive: Option<f64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub expected_purchases: Option<f64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub expected_spend: Option<i64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub clv: Option<i64>,
 }
 
 /// A customer's purchase facts: its purchases (orders paid, fulfilled or partly
@@ -180,6 +203,8 @@ pub struct CustomerMeta {
     pub merged_into_id: Option<Uuid>,
     /// As stored; carried into the record a change builds, never written by it.
     pub facts: PurchaseFacts,
+    /// Likewise.
+    pub scores: CustomerScores,
 }
 
 fn parse<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, PersistenceError> {
@@ -264,6 +289,16 @@ impl CustomerRecord {
             revenue: meta.facts.revenue,
             first_order_at: meta.facts.first_order_at.map(DbTime),
             last_order_at: meta.facts.last_order_at.map(DbTime),
+            rfm_run_id: meta.scores.rfm.as_ref().map(|rfm| DbUuid(rfm.run_id)),
+            rfm_recency: meta.scores.rfm.as_ref().map(|rfm| rfm.recency),
+            rfm_frequency: meta.scores.rfm.as_ref().map(|rfm| rfm.frequency),
+            rfm_monetary: meta.scores.rfm.as_ref().map(|rfm| rfm.monetary),
+            rfm_segment: meta.scores.rfm.as_ref().map(|rfm| rfm.segment.clone()),
+            clv_run_id: meta.scores.clv.map(|clv| DbUuid(clv.run_id)),
+            p_alive: meta.scores.clv.map(|clv| clv.p_alive),
+            expected_purchases: meta.scores.clv.map(|clv| clv.expected_purchases),
+            expected_spend: meta.scores.clv.map(|clv| clv.expected_spend),
+            clv: meta.scores.clv.map(|clv| clv.clv),
         };
         let position = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
         CustomerRecord {
@@ -419,7 +454,54 @@ impl CustomerRecord {
             erased_at: row.erased_at.map(|at| at.0),
             merged_into_id: row.merged_into_id.map(|id| id.0),
             facts: self.facts(),
+            scores: self.scores(),
         }
+    }
+
+    /// The scores as read with the row; a group whose run id is missing is absent.
+    pub fn scores(&self) -> CustomerScores {
+        let row = &self.row;
+        let rfm = match (
+            row.rfm_run_id,
+            row.rfm_recency,
+            row.rfm_frequency,
+            row.rfm_monetary,
+            &row.rfm_segment,
+        ) {
+            (Some(run), Some(recency), Some(frequency), Some(monetary), Some(segment)) => {
+                Some(RfmScores {
+                    run_id: run.0,
+                    recency,
+                    frequency,
+                    monetary,
+                    segment: segment.clone(),
+                })
+            }
+            _ => None,
+        };
+        let clv = match (
+            row.clv_run_id,
+            row.p_alive,
+            row.expected_purchases,
+            row.expected_spend,
+            row.clv,
+        ) {
+            (
+                Some(run),
+                Some(p_alive),
+                Some(expected_purchases),
+                Some(expected_spend),
+                Some(clv),
+            ) => Some(ClvScores {
+                run_id: run.0,
+                p_alive,
+                expected_purchases,
+                expected_spend,
+                clv,
+            }),
+            _ => None,
+        };
+        CustomerScores { rfm, clv }
     }
 
     /// The purchase facts as read with the row.

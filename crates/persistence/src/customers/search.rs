@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Double, Nullable, Text};
 use domain::authz::Visibility;
 use domain::filter::{Predicate, SearchCriteria, TypedValue};
 use uuid::Uuid;
@@ -88,6 +88,16 @@ impl SearchTable for CustomerColumns {
             "revenue" => SearchColumn::Integer(|| Box::new(c::revenue.nullable())),
             "first_order_at" => SearchColumn::Timestamp(|| Box::new(c::first_order_at)),
             "last_order_at" => SearchColumn::Timestamp(|| Box::new(c::last_order_at)),
+            "score.rfm_recency" => SearchColumn::Integer(|| Box::new(c::rfm_recency)),
+            "score.rfm_frequency" => SearchColumn::Integer(|| Box::new(c::rfm_frequency)),
+            "score.rfm_monetary" => SearchColumn::Integer(|| Box::new(c::rfm_monetary)),
+            "score.rfm_segment" => SearchColumn::Text(|| Box::new(c::rfm_segment)),
+            "score.rfm_run_id" => SearchColumn::Uuid(|| Box::new(c::rfm_run_id)),
+            "score.p_alive" => SearchColumn::Double(|| Box::new(c::p_alive)),
+            "score.expected_purchases" => SearchColumn::Double(|| Box::new(c::expected_purchases)),
+            "score.expected_spend" => SearchColumn::Integer(|| Box::new(c::expected_spend)),
+            "score.clv" => SearchColumn::Integer(|| Box::new(c::clv)),
+            "score.clv_run_id" => SearchColumn::Uuid(|| Box::new(c::clv_run_id)),
             _ => return None,
         })
     }
@@ -118,6 +128,7 @@ enum Bound {
     Text(String),
     Uuid(DbUuid),
     Integer(i64),
+    Double(f64),
     Date(NaiveDate),
     Bool(bool),
 }
@@ -129,6 +140,8 @@ impl Bound {
             TypedValue::Text(text) => (Bound::Text(text.clone()), "text_value"),
             TypedValue::Uuid(id) => (Bound::Uuid(DbUuid(*id)), "text_value"),
             TypedValue::Integer(number) => (Bound::Integer(*number), "int_value"),
+            // No custom field holds decimals; a number compares with the whole values.
+            TypedValue::Number(number) => (Bound::Double(number.get()), "int_value"),
             TypedValue::Bool(flag) => (Bound::Bool(*flag), "bool_value"),
             TypedValue::Date(date) => (Bound::Date(*date), "date_value"),
             TypedValue::Timestamp(at) => (Bound::Date(at.date_naive()), "date_value"),
@@ -140,6 +153,7 @@ impl Bound {
             Bound::Text(text) => out.push_bind_param::<Text, _>(text),
             Bound::Uuid(id) => out.push_bind_param::<SqlUuid, _>(id),
             Bound::Integer(number) => out.push_bind_param::<BigInt, _>(number),
+            Bound::Double(number) => out.push_bind_param::<Double, _>(number),
             Bound::Date(date) => out.push_bind_param::<Date, _>(date),
             Bound::Bool(flag) => out.push_bind_param::<Bool, _>(flag),
         }

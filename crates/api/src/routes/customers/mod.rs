@@ -48,6 +48,9 @@ use utoipa::OpenApi;
     ),
     components(schemas(
         model::Customer,
+        model::Scores,
+        model::RfmScore,
+        model::ClvScore,
         batch::CustomerBatchRequest,
         batch::CustomerBatchItem,
         batch::CustomerBatchResponse,

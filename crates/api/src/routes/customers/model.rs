@@ -44,6 +44,73 @@ pub struct Customer {
     pub first_order_at: Option<DateTime<Utc>>,
     /// When the latest purchase was placed; null before the first.
     pub last_order_at: Option<DateTime<Utc>>,
+    /// The scores of the current model runs (`/api/v1/analytics/runs`).
+    pub scores: Scores,
+}
+
+/// A customer's scores from the latest succeeded run of each kind; a kind is null when
+/// no such run covered the customer (no purchase before its end, or created since).
+/// Searchable as `score.*`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "rfm": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaab", "recency": 2, "frequency": 4, "monetary": 5, "segment": "at_risk"},
+    "clv": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa", "p_alive": 0.42, "expected_purchases": 0.87,
+            "expected_spend": 4500000, "clv": 3620000}
+}))]
+pub struct Scores {
+    pub rfm: Option<RfmScore>,
+    pub clv: Option<ClvScore>,
+}
+
+/// RFM quintile scores, 1 (worst fifth) to 5 (best fifth), and the segment they name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfmScore {
+    pub run_id: Uuid,
+    /// 5 for the most recent buyers.
+    pub recency: i64,
+    /// 5 for those with the most purchase days.
+    pub frequency: i64,
+    /// 5 for the highest net spend.
+    pub monetary: i64,
+    /// `champions`, `loyal`, `potential_loyalist`, `new`, `promising`, `need_attention`,
+    /// `about_to_sleep`, `at_risk`, `cannot_lose`, `hibernating` or `lost`.
+    pub segment: String,
+}
+
+/// BG/NBD and Gamma-Gamma figures; money in integer minor units of the business
+/// currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClvScore {
+    pub run_id: Uuid,
+    /// Probability that the customer is still active ("alive"), 0 to 1.
+    pub p_alive: f64,
+    /// Purchases expected over the run's horizon.
+    pub expected_purchases: f64,
+    /// Expected spend per purchase.
+    pub expected_spend: i64,
+    /// Discounted value of the purchases expected over the horizon, times the margin.
+    pub clv: i64,
+}
+
+impl Scores {
+    pub fn of(scores: &persistence::scores::CustomerScores) -> Scores {
+        Scores {
+            rfm: scores.rfm.as_ref().map(|rfm| RfmScore {
+                run_id: rfm.run_id,
+                recency: rfm.recency,
+                frequency: rfm.frequency,
+                monetary: rfm.monetary,
+                segment: rfm.segment.clone(),
+            }),
+            clv: scores.clv.map(|clv| ClvScore {
+                run_id: clv.run_id,
+                p_alive: clv.p_alive,
+                expected_purchases: clv.expected_purchases,
+                expected_spend: clv.expected_spend,
+                clv: clv.clv,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -82,6 +149,7 @@ impl Customer {
             revenue: row.revenue,
             first_order_at: row.first_order_at.map(|at| at.0),
             last_order_at: row.last_order_at.map(|at| at.0),
+            scores: Scores::of(&record.scores()),
         })
     }
 }

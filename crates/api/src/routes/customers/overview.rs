@@ -1,8 +1,8 @@
 //! The 360 view (C-7): one call with the profile, owner, classification, personnel,
 //! notes, lifecycle and owner history and consent, purchases and the newest orders,
-//! plus the sections later capabilities fill (deals, tickets, interactions, campaigns,
-//! scores, loyalty), present now as empty lists so clients can be written against the
-//! final shape.
+//! the current model scores, plus the sections later capabilities fill (deals, tickets,
+//! interactions, campaigns, loyalty), present now as empty lists so clients can be
+//! written against the final shape.
 
 use actix_web::{get, web, HttpResponse};
 use application::customers::overview::overview;
@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::model::{Consents, Customer, LifecycleTransition, Note, OwnerChange, Personnel};
+use super::model::{Consents, Customer, LifecycleTransition, Note, OwnerChange, Personnel, Scores};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::routes::orders::Order;
@@ -89,9 +89,9 @@ pub struct CustomerOverview {
     /// Marketing campaigns that reached the customer.
     #[schema(value_type = Vec<Object>)]
     pub campaigns: Vec<serde_json::Value>,
-    /// Latest model scores (RFM segment, CLV, churn risk, sentiment), one per model.
-    #[schema(value_type = Vec<Object>)]
-    pub scores: Vec<serde_json::Value>,
+    /// The scores of the current model runs (RFM segment, P(alive), CLV), each with its
+    /// run; the same as the customer's `scores`.
+    pub scores: Scores,
     /// Loyalty accounts and balances.
     #[schema(value_type = Vec<Object>)]
     pub loyalty: Vec<serde_json::Value>,
@@ -103,9 +103,9 @@ pub struct CustomerOverview {
 /// owner, tier, tags and groups, its consents, lifecycle and owner history, its people (for
 /// an organization) or organizations (for a person), the ten newest notes, its purchases
 /// (order count, revenue net of refunds, average order value, first and last purchase,
-/// top products) and five newest orders, and the sections of capabilities that fill them
-/// (deals, tickets, interactions, campaigns, scores, loyalty), empty until those are in
-/// use.
+/// top products) and five newest orders, its current model scores (RFM segment,
+/// P(alive), CLV, each with its run), and the sections of capabilities that fill them
+/// (deals, tickets, interactions, campaigns, loyalty), empty until those are in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
 /// `not_found` otherwise, exactly as for a missing one).
@@ -199,7 +199,7 @@ pub async fn get_customer_overview(
         tickets: Vec::new(),
         recent_interactions: Vec::new(),
         campaigns: Vec::new(),
-        scores: Vec::new(),
+        scores: Scores::of(&record.scores()),
         loyalty: Vec::new(),
     };
     Ok(HttpResponse::Ok().json(overview))

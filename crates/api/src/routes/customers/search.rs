@@ -44,12 +44,16 @@ async fn run_search(
 /// `tag_id`, `group_id`…), dates (`birth_date`, `marriage_date`, `founding_date`) and
 /// instants (`created_at`, `updated_at`, `lifecycle_changed_at`, `erased_at`), with
 /// relative periods on the Gregorian or Jalali calendar, and the purchase facts
-/// (`order_count`, `revenue`, `first_order_at`, `last_order_at`). `phone`, `email`,
+/// (`order_count`, `revenue`, `first_order_at`, `last_order_at`), and the scores of the
+/// current model runs (`score.rfm_segment`, `score.rfm_recency`, `score.rfm_frequency`,
+/// `score.rfm_monetary`, `score.p_alive`, `score.expected_purchases`,
+/// `score.expected_spend`, `score.clv`, and the runs' ids `score.rfm_run_id`,
+/// `score.clv_run_id`; empty for a customer no run scored). `phone`, `email`,
 /// `tag_id` and `group_id` match any of the customer's entries; custom fields are
 /// `custom.<key>`. Sort by `id`, `display_name`, `created_at`, `updated_at`,
-/// `order_count`, `revenue`, `first_order_at` or `last_order_at`; customers without a
-/// purchase have no `first_order_at`/`last_order_at` and come first ascending, last
-/// descending.
+/// `order_count`, `revenue`, `first_order_at`, `last_order_at`, `score.clv` or
+/// `score.rfm_segment`; empty values (no purchase yet, no score) come first ascending,
+/// last descending.
 ///
 /// `q` finds names, codes, national codes, phones (as typed: `0912…`, `+98912…`, Persian
 /// digits), e-mails and cities. It is Persian-aware: Arabic and Persian letter forms,

@@ -1,0 +1,567 @@
+//! Carrying out a model run, in steps the job between them reports progress on and
+//! checks for cancellation:
+//!
+//! 1. **read** ([`Execution::read_block`]): the buyers a block at a time, each block's
+//!    purchases aggregated per customer by the database (`persistence::scores`), so
+//!    memory holds one compact row per buyer, never the orders;
+//! 2. **fit** ([`Execution::fit`]): RFM quintiles, or BG/NBD and Gamma-Gamma with the
+//!    holdout check, exactly as `peyvand analyze clv` does on a file;
+//! 3. **write** ([`Scoring::write_block`]): the scores onto the customers, a block per
+//!    transaction, each score naming the run;
+//! 4. **finish** ([`Scoring::finish`]): in one transaction, the scores of earlier runs
+//!    that this run did not replace are removed, and the run is marked succeeded with
+//!    its metadata.
+
+use std::collections::HashMap;
+use std::thread;
+
+use analytics::bgnbd::{self, BgNbdFit};
+use analytics::clv::{ClvOptions, ClvScorer};
+use analytics::gamma_gamma::{self, GammaGammaFit};
+use analytics::rfm::{self, RfmInput};
+use analytics::summary::{summarize_aggregates, CustomerAggregate, PurchaseHistory, TimeUnit};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use domain::calendar::LocalCalendar;
+use domain::model_runs::{holdout_bucket, ClvRun, RfmRun, RunParameters, HOLDOUT_BUCKETS};
+use domain::validation::FieldViolation;
+use persistence::audit::{self, Actor, NewAuditEvent};
+use persistence::db::DbConnection;
+use persistence::model_runs::ModelRunRow;
+use persistence::scores::{self, ClvScores, PurchaseAggregate, PurchaseWindow, RfmScores};
+use serde::Serialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::runs;
+use crate::error::{AppError, AppResult};
+use crate::transaction;
+
+/// Buyers read per block.
+const READ_BLOCK: i64 = 5_000;
+/// Customers scored and stored per block (one transaction each).
+const WRITE_BLOCK: usize = 2_000;
+
+/// One buyer as the models need it.
+#[derive(Debug, Clone, Copy)]
+struct Buyer {
+    id: Uuid,
+    history: PurchaseHistory,
+    /// Average net amount of the repeat purchase days (Gamma-Gamma's z̄).
+    monetary: f64,
+    total_amount: i64,
+    /// Days from the last purchase to the run's last calibration day.
+    days_since_last_purchase: i64,
+    purchase_days: i64,
+    /// Purchase days in the holdout period.
+    holdout_days: i64,
+}
+
+/// What the run read, for its metadata.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InputSummary {
+    /// Purchases (orders) read.
+    pub orders: i64,
+    pub customers: usize,
+    pub first_purchase: Option<NaiveDate>,
+    pub last_purchase: Option<NaiveDate>,
+}
+
+/// A run being carried out: reading its input.
+pub struct Execution {
+    run: ModelRunRow,
+    parameters: RunParameters,
+    /// Purchases before this instant are read (the end of the last calibration day).
+    window: PurchaseWindow,
+    /// Where the holdout period starts, when there is one.
+    holdout: Option<PurchaseWindow>,
+    holdout_start: DateTime<Utc>,
+    /// The last calibration day.
+    end_day: NaiveDate,
+    buyers: Vec<Buyer>,
+    input: InputSummary,
+    after: Uuid,
+    expected_buyers: i64,
+    read_all: bool,
+}
+
+impl Execution {
+    /// The run a job carries out.
+    pub fn prepare(conn: &mut DbConnection, job_id: Uuid) -> AppResult<Execution> {
+        let run = persistence::model_runs::find_by_job(conn, job_id)?
+            .ok_or_else(|| AppError::Internal(format!("no model run for job {job_id}")))?;
+        let parameters = runs::parameters(&run)?;
+        let local = crate::settings::calendar(conn)?.local();
+        let (end_day, holdout_end) = match &parameters {
+            RunParameters::Rfm(RfmRun { as_of }) => (*as_of, None),
+            RunParameters::Clv(clv) => (clv.calibration_end, clv.holdout_end),
+        };
+        let zone = local.time_zone.name().to_string();
+        let window = PurchaseWindow {
+            end: end_of_day(&local, end_day)?,
+            zone: zone.clone(),
+        };
+        let holdout = holdout_end
+            .map(|day| {
+                end_of_day(&local, day).map(|end| PurchaseWindow {
+                    end,
+                    zone: zone.clone(),
+                })
+            })
+            .transpose()?;
+        let expected_buyers = scores::buyer_count(conn, &window)?;
+        Ok(Execution {
+            run,
+            parameters,
+            holdout_start: window.end,
+            window,
+            holdout,
+            end_day,
+            buyers: Vec::with_capacity(usize::try_from(expected_buyers).unwrap_or(0)),
+            input: InputSummary::default(),
+            after: Uuid::nil(),
+            expected_buyers,
+            read_all: false,
+        })
+    }
+
+    pub fn run_id(&self) -> Uuid {
+        self.run.id.0
+    }
+
+    /// Reads the next block of buyers; `false` once every buyer is read.
+    pub fn read_block(&mut self, conn: &mut DbConnection) -> AppResult<bool> {
+        if self.read_all {
+            return Ok(false);
+        }
+        let ids = scores::next_buyers(conn, &self.window, self.after, READ_BLOCK)?;
+        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+            self.read_all = true;
+            return Ok(false);
+        };
+        let aggregates = scores::purchase_aggregates(conn, &self.window, first, last)?;
+        let holdout: HashMap<Uuid, i64> = match &self.holdout {
+            Some(window) => {
+                scores::purchase_days_between(conn, window, self.holdout_start, first, last)?
+                    .into_iter()
+                    .collect()
+            }
+            None => HashMap::new(),
+        };
+        self.add(aggregates, &holdout)?;
+        self.after = last;
+        if ids.len() < READ_BLOCK as usize {
+            self.read_all = true;
+        }
+        Ok(!self.read_all)
+    }
+
+    fn add(
+        &mut self,
+        aggregates: Vec<PurchaseAggregate>,
+        holdout: &HashMap<Uuid, i64>,
+    ) -> AppResult<()> {
+        let unit = match &self.parameters {
+            RunParameters::Clv(clv) => time_unit(clv),
+            RunParameters::Rfm(_) => TimeUnit::Day,
+        };
+        let rows: Vec<CustomerAggregate> = aggregates
+            .iter()
+            .map(|a| CustomerAggregate {
+                customer_id: a.customer_id.to_string(),
+                first_purchase: a.first_day,
+                last_purchase: a.last_day,
+                purchase_days: u32::try_from(a.purchase_days).unwrap_or(u32::MAX),
+                total_amount: a.total_amount as f64,
+                first_day_amount: a.first_day_amount as f64,
+            })
+            .collect();
+        let summaries = summarize_aggregates(rows, self.end_day, unit).map_err(|err| {
+            AppError::Internal(format!("purchase aggregates are inconsistent: {err}"))
+        })?;
+        for (aggregate, summary) in aggregates.iter().zip(summaries) {
+            self.input.orders += aggregate.orders;
+            self.input.first_purchase = Some(
+                self.input
+                    .first_purchase
+                    .map_or(aggregate.first_day, |day| day.min(aggregate.first_day)),
+            );
+            self.input.last_purchase = Some(
+                self.input
+                    .last_purchase
+                    .map_or(aggregate.last_day, |day| day.max(aggregate.last_day)),
+            );
+            self.buyers.push(Buyer {
+                id: aggregate.customer_id,
+                history: summary.history(),
+                monetary: summary.monetary,
+                total_amount: aggregate.total_amount,
+                days_since_last_purchase: (self.end_day - aggregate.last_day).num_days(),
+                purchase_days: aggregate.purchase_days,
+                holdout_days: holdout.get(&aggregate.customer_id).copied().unwrap_or(0),
+            });
+        }
+        self.input.customers = self.buyers.len();
+        Ok(())
+    }
+
+    /// Share of the buyers read so far.
+    pub fn read_progress(&self) -> f64 {
+        if self.expected_buyers <= 0 {
+            return 1.0;
+        }
+        (self.buyers.len() as f64 / self.expected_buyers as f64).min(1.0)
+    }
+
+    /// Fits the models on what was read.
+    pub fn fit(self) -> AppResult<Scoring> {
+        if self.buyers.is_empty() {
+            let field = match self.parameters {
+                RunParameters::Rfm(_) => "parameters.as_of",
+                RunParameters::Clv(_) => "parameters.calibration_end",
+            };
+            return Err(AppError::Invalid(vec![FieldViolation::new(
+                field,
+                "no_purchases",
+                format!("there are no purchases on or before {}", self.end_day),
+            )]));
+        }
+        let model = match &self.parameters {
+            RunParameters::Rfm(_) => Model::Rfm(rank(&self.buyers)?),
+            RunParameters::Clv(clv) => fit_clv(&self.buyers, clv)?,
+        };
+        Ok(Scoring {
+            run: self.run,
+            buyers: self.buyers,
+            input: self.input,
+            model,
+            written: 0,
+        })
+    }
+}
+
+/// The first instant after local day `day`.
+fn end_of_day(local: &LocalCalendar, day: NaiveDate) -> AppResult<DateTime<Utc>> {
+    day.checked_add_days(Days::new(1))
+        .and_then(|next| local.start_of_day(next))
+        .ok_or_else(|| AppError::Internal(format!("no end of day for {day}")))
+}
+
+fn time_unit(clv: &ClvRun) -> TimeUnit {
+    match clv.time_unit {
+        domain::model_runs::TimeUnit::Day => TimeUnit::Day,
+        domain::model_runs::TimeUnit::Week => TimeUnit::Week,
+        domain::model_runs::TimeUnit::Month => TimeUnit::Month,
+    }
+}
+
+fn model_failed(err: analytics::AnalyticsError) -> AppError {
+    AppError::Invalid(vec![FieldViolation::new(
+        "parameters",
+        "model_failed",
+        format!("the model cannot be fit on this history: {err}"),
+    )])
+}
+
+/// RFM scores of every buyer, as `peyvand analyze clv` ranks them.
+fn rank(buyers: &[Buyer]) -> AppResult<Vec<RfmScores>> {
+    let inputs: Vec<RfmInput> = buyers
+        .iter()
+        .map(|b| RfmInput {
+            recency_days: b.days_since_last_purchase as f64,
+            frequency: b.purchase_days as f64,
+            monetary: b.total_amount as f64,
+        })
+        .collect();
+    Ok(rfm::score(&inputs)
+        .map_err(model_failed)?
+        .into_iter()
+        .map(|score| RfmScores {
+            run_id: Uuid::nil(),
+            recency: i64::from(score.r),
+            frequency: i64::from(score.f),
+            monetary: i64::from(score.m),
+            segment: score.segment.name().to_string(),
+        })
+        .collect())
+}
+
+/// BG/NBD and Gamma-Gamma fitted as `peyvand analyze clv` fits them (Gamma-Gamma on a
+/// second thread), and the holdout check when the run has a holdout period.
+fn fit_clv(buyers: &[Buyer], clv: &ClvRun) -> AppResult<Model> {
+    let histories: Vec<PurchaseHistory> = buyers.iter().map(|b| b.history).collect();
+    let spend: Vec<(u32, f64)> = buyers
+        .iter()
+        .map(|b| (b.history.frequency, b.monetary))
+        .collect();
+    let penalizer = clv.penalizer;
+    let (bg, gg) = thread::scope(|scope| {
+        let spend_side = scope.spawn(|| {
+            gamma_gamma::fit(
+                &spend,
+                &gamma_gamma::FitOptions {
+                    penalizer,
+                    ..Default::default()
+                },
+            )
+        });
+        let bg = bgnbd::fit(
+            &histories,
+            &bgnbd::FitOptions {
+                penalizer,
+                ..Default::default()
+            },
+        );
+        let gg = spend_side
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (bg, gg)
+    });
+    let (bg, gg) = (bg.map_err(model_failed)?, gg.map_err(model_failed)?);
+    let unit = time_unit(clv);
+    let options = ClvOptions {
+        horizon_months: clv.horizon_months,
+        monthly_discount_rate: clv.monthly_discount_rate,
+        margin: clv.margin,
+        unit,
+    };
+    let scorer = ClvScorer::new(&bg.params, &gg.params, &options).map_err(model_failed)?;
+    let holdout = clv
+        .holdout_end
+        .map(|end| holdout_check(buyers, &bg, clv.calibration_end, end, unit));
+    Ok(Model::Clv(Box::new(ClvModel {
+        bg,
+        gg,
+        scorer,
+        holdout,
+    })))
+}
+
+/// Predicted against actual purchases in the holdout period per calibration frequency
+/// (the Fader–Hardie conditional-expectation check).
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldoutCheck {
+    pub calibration_end: NaiveDate,
+    pub holdout_end: NaiveDate,
+    /// Length of the holdout in the run's time unit.
+    pub length: f64,
+    pub buckets: Vec<HoldoutBucket>,
+    pub actual_total: i64,
+    pub predicted_total: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldoutBucket {
+    /// Repeat purchases in the calibration period: `0` … `6`, `7+`.
+    pub frequency: String,
+    pub customers: usize,
+    /// Mean purchase days per customer in the holdout.
+    pub actual_mean: f64,
+    /// Mean of E[X(holdout) | x, t_x, T].
+    pub predicted_mean: f64,
+}
+
+fn holdout_check(
+    buyers: &[Buyer],
+    bg: &BgNbdFit,
+    calibration_end: NaiveDate,
+    holdout_end: NaiveDate,
+    unit: TimeUnit,
+) -> HoldoutCheck {
+    let length = (holdout_end - calibration_end).num_days() as f64 / unit.days();
+    let buckets = HOLDOUT_BUCKETS as usize;
+    let (mut customers, mut actual, mut predicted) = (
+        vec![0_usize; buckets],
+        vec![0_i64; buckets],
+        vec![0.0; buckets],
+    );
+    for buyer in buyers {
+        let bucket = holdout_bucket(buyer.history.frequency);
+        customers[bucket] += 1;
+        actual[bucket] += buyer.holdout_days;
+        predicted[bucket] += bg
+            .params
+            .conditional_expected_purchases(length, &buyer.history);
+    }
+    let mean = |total: f64, n: usize| if n == 0 { 0.0 } else { total / n as f64 };
+    HoldoutCheck {
+        calibration_end,
+        holdout_end,
+        length,
+        buckets: (0..buckets)
+            .map(|b| HoldoutBucket {
+                frequency: if b + 1 == buckets {
+                    format!("{b}+")
+                } else {
+                    b.to_string()
+                },
+                customers: customers[b],
+                actual_mean: mean(actual[b] as f64, customers[b]),
+                predicted_mean: mean(predicted[b], customers[b]),
+            })
+            .collect(),
+        actual_total: actual.iter().sum(),
+        predicted_total: predicted.iter().sum(),
+    }
+}
+
+struct ClvModel {
+    bg: BgNbdFit,
+    gg: GammaGammaFit,
+    scorer: ClvScorer,
+    holdout: Option<HoldoutCheck>,
+}
+
+enum Model {
+    /// Scores per buyer, in the buyers' order.
+    Rfm(Vec<RfmScores>),
+    Clv(Box<ClvModel>),
+}
+
+/// A fitted run: storing its scores.
+pub struct Scoring {
+    run: ModelRunRow,
+    buyers: Vec<Buyer>,
+    input: InputSummary,
+    model: Model,
+    written: usize,
+}
+
+impl Scoring {
+    /// Scores and stores the next block of customers; `false` once all are stored.
+    pub fn write_block(&mut self, conn: &mut DbConnection) -> AppResult<bool> {
+        let start = self.written;
+        let end = (start + WRITE_BLOCK).min(self.buyers.len());
+        if start >= end {
+            return Ok(false);
+        }
+        let run_id = self.run.id.0;
+        let buyers = &self.buyers[start..end];
+        match &mut self.model {
+            Model::Rfm(scores) => {
+                let rows: Vec<(Uuid, RfmScores)> = buyers
+                    .iter()
+                    .zip(&scores[start..end])
+                    .map(|(buyer, score)| {
+                        (
+                            buyer.id,
+                            RfmScores {
+                                run_id,
+                                ..score.clone()
+                            },
+                        )
+                    })
+                    .collect();
+                transaction(conn, |conn| Ok(scores::write_rfm(conn, run_id, &rows)?))?;
+            }
+            Model::Clv(model) => {
+                let rows: Vec<(Uuid, ClvScores)> = buyers
+                    .iter()
+                    .map(|buyer| {
+                        let value = model.scorer.score(
+                            &buyer.history,
+                            buyer.monetary,
+                            buyer.total_amount as f64,
+                        );
+                        (
+                            buyer.id,
+                            ClvScores {
+                                run_id,
+                                p_alive: value.probability_alive,
+                                expected_purchases: value.expected_purchases,
+                                expected_spend: minor_units(value.expected_spend),
+                                clv: minor_units(value.clv),
+                            },
+                        )
+                    })
+                    .collect();
+                transaction(conn, |conn| Ok(scores::write_clv(conn, run_id, &rows)?))?;
+            }
+        }
+        self.written = end;
+        Ok(end < self.buyers.len())
+    }
+
+    /// Share of the customers stored so far.
+    pub fn write_progress(&self) -> f64 {
+        if self.buyers.is_empty() {
+            return 1.0;
+        }
+        self.written as f64 / self.buyers.len() as f64
+    }
+
+    /// Removes what earlier runs left on customers this run did not score, and marks the
+    /// run succeeded with its metadata, which it returns.
+    pub fn finish(self, conn: &mut DbConnection) -> AppResult<Value> {
+        let run_id = self.run.id.0;
+        let mut result = json!({
+            "input": self.input,
+            "scored": self.buyers.len(),
+        });
+        match &self.model {
+            Model::Rfm(scores) => {
+                let mut segments: std::collections::BTreeMap<&str, usize> = Default::default();
+                for score in scores {
+                    *segments.entry(score.segment.as_str()).or_default() += 1;
+                }
+                result["segments"] = json!(segments);
+            }
+            Model::Clv(model) => {
+                result["bgnbd"] = json!({"parameters": model.bg.params, "report": model.bg.report});
+                result["gamma_gamma"] =
+                    json!({"parameters": model.gg.params, "report": model.gg.report});
+                result["holdout"] = json!(model.holdout);
+            }
+        }
+        let kind = self.run.kind.clone();
+        transaction(conn, |conn| {
+            let cleared = match &self.model {
+                Model::Rfm(_) => scores::clear_rfm_before(conn, run_id)?,
+                Model::Clv(_) => scores::clear_clv_before(conn, run_id)?,
+            };
+            result["cleared"] = json!(cleared);
+            persistence::model_runs::succeed(conn, run_id, result.clone())?;
+            audit::record(
+                conn,
+                &Actor::system(),
+                NewAuditEvent {
+                    action: "model_run.succeed",
+                    resource_type: "model_run",
+                    resource_id: Some(run_id.to_string()),
+                    changes: Some(json!({
+                        "kind": {"before": null, "after": kind},
+                        "scored": {"before": null, "after": self.buyers.len()},
+                        "cleared": {"before": null, "after": cleared},
+                    })),
+                },
+            )?;
+            Ok(result)
+        })
+    }
+}
+
+/// An amount in minor units, rounded; a figure the model could not compute (NaN) is 0.
+fn minor_units(amount: f64) -> i64 {
+    if amount.is_finite() {
+        amount.round() as i64
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use analytics::rfm::Segment;
+    use domain::model_runs::RFM_SEGMENTS;
+
+    #[test]
+    fn the_api_names_every_rfm_segment_the_model_assigns() {
+        let assigned: BTreeSet<&str> = (1..=5)
+            .flat_map(|r| (1..=5).map(move |f| Segment::of(r, f).name()))
+            .collect();
+        let named: BTreeSet<&str> = RFM_SEGMENTS.iter().copied().collect();
+        assert_eq!(assigned, named);
+        assert_eq!(named.len(), RFM_SEGMENTS.len());
+    }
+}

@@ -1,0 +1,5 @@
+//! Analytics in the product: model runs over the purchase history, queued as jobs, and
+//! the scores they leave on every customer they cover.
+
+pub mod execution;
+pub mod runs;

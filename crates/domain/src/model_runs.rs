@@ -1,0 +1,348 @@
+//! Model runs: the analyses the product runs over its own purchase history (A-1, A-2,
+//! A-14) — what can be asked for, the rules for each kind's parameters, and how a
+//! request resolves into the exact figures a run uses. The models are in `analytics`;
+//! reading the history and storing the scores is the application's.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::customers::snake_names;
+use crate::validation::{FieldViolation, Violations};
+
+/// What a model run computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// Recency, frequency and monetary quintile scores (1–5) and a named segment.
+    Rfm,
+    /// BG/NBD and Gamma-Gamma: P(alive), expected purchases and spend over a horizon,
+    /// discounted customer lifetime value.
+    Clv,
+}
+
+snake_names!(RunKind {
+    Rfm => "rfm",
+    Clv => "clv",
+});
+
+/// API names of the RFM segments, from the best customers to the lost ones (the recency
+/// × frequency grid of the `analytics` crate).
+pub const RFM_SEGMENTS: &[&str] = &[
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cannot_lose",
+    "hibernating",
+    "lost",
+];
+
+/// The time unit recency, age and the BG/NBD rates are counted in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Day,
+    #[default]
+    Week,
+    Month,
+}
+
+/// A run as it is asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RunRequest {
+    /// `{"kind": "rfm", "parameters": {...}}`
+    Rfm {
+        #[serde(default)]
+        parameters: RfmParameters,
+    },
+    /// `{"kind": "clv", "parameters": {...}}`
+    Clv {
+        #[serde(default)]
+        parameters: ClvParameters,
+    },
+}
+
+/// The JSON body extractor's structural check. A run request's rules need today's date
+/// in the business time zone, so they are checked by [`RunRequest::resolve`].
+impl validator::Validate for RunRequest {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        Ok(())
+    }
+}
+
+impl RunRequest {
+    pub fn kind(&self) -> RunKind {
+        match self {
+            RunRequest::Rfm { .. } => RunKind::Rfm,
+            RunRequest::Clv { .. } => RunKind::Clv,
+        }
+    }
+
+    /// The parameters with every default filled in and every rule checked; `today` is
+    /// the current date in the business time zone. Violations name the field under
+    /// `parameters.`.
+    pub fn resolve(&self, today: NaiveDate) -> Result<RunParameters, Vec<FieldViolation>> {
+        match self {
+            RunRequest::Rfm { parameters } => parameters.resolve(today).map(RunParameters::Rfm),
+            RunRequest::Clv { parameters } => parameters.resolve(today).map(RunParameters::Clv),
+        }
+    }
+}
+
+/// Parameters of an `rfm` run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RfmParameters {
+    /// The day recency is counted to, in the business time zone; purchases after it are
+    /// left out. Defaults to today.
+    pub as_of: Option<NaiveDate>,
+}
+
+impl RfmParameters {
+    fn resolve(&self, today: NaiveDate) -> Result<RfmRun, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        let as_of = self.as_of.unwrap_or(today);
+        if as_of > today {
+            v.push("parameters.as_of", "in_future", "must not be after today");
+        }
+        v.into_result().map(|()| RfmRun { as_of })
+    }
+}
+
+/// Parameters of a `clv` run. The defaults are those of `peyvand analyze clv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClvParameters {
+    /// Last day of the calibration period, in the business time zone: the models are fit
+    /// on purchases up to and including it. Defaults to today.
+    pub calibration_end: Option<NaiveDate>,
+    /// With a holdout end, purchases after `calibration_end` up to and including this
+    /// day are not fit but compared with what the model predicts for that period (the
+    /// run's quality check).
+    pub holdout_end: Option<NaiveDate>,
+    pub time_unit: TimeUnit,
+    /// Months ahead that expected purchases, spend and CLV cover (1–120).
+    pub horizon_months: u32,
+    /// Monthly discount rate of the CLV (0 ≤ d < 1; 0.01 = 1 % a month).
+    pub monthly_discount_rate: f64,
+    /// Share of revenue that is margin (0 < m ≤ 1).
+    pub margin: f64,
+    /// L2 penalty of both fits (0–1000), as `penalizer_coef` in `lifetimes`.
+    pub penalizer: f64,
+}
+
+impl Default for ClvParameters {
+    fn default() -> Self {
+        ClvParameters {
+            calibration_end: None,
+            holdout_end: None,
+            time_unit: TimeUnit::Week,
+            horizon_months: 12,
+            monthly_discount_rate: 0.01,
+            margin: 1.0,
+            penalizer: 0.0,
+        }
+    }
+}
+
+/// Longest CLV horizon, ten years.
+pub const MAX_HORIZON_MONTHS: u32 = 120;
+
+/// Largest penalty of the fits.
+pub const MAX_PENALIZER: f64 = 1_000.0;
+
+impl ClvParameters {
+    fn resolve(&self, today: NaiveDate) -> Result<ClvRun, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        let calibration_end = self.calibration_end.unwrap_or(today);
+        if calibration_end > today {
+            v.push(
+                "parameters.calibration_end",
+                "in_future",
+                "must not be after today",
+            );
+        }
+        if let Some(holdout_end) = self.holdout_end {
+            if holdout_end <= calibration_end {
+                v.push(
+                    "parameters.holdout_end",
+                    "not_after_calibration_end",
+                    "must be after calibration_end",
+                );
+            } else if holdout_end > today {
+                v.push(
+                    "parameters.holdout_end",
+                    "in_future",
+                    "must not be after today",
+                );
+            }
+        }
+        if !(1..=MAX_HORIZON_MONTHS).contains(&self.horizon_months) {
+            v.push(
+                "parameters.horizon_months",
+                "out_of_range",
+                format!("must be 1 to {MAX_HORIZON_MONTHS}"),
+            );
+        }
+        if !(0.0..1.0).contains(&self.monthly_discount_rate) {
+            v.push(
+                "parameters.monthly_discount_rate",
+                "out_of_range",
+                "must be at least 0 and below 1",
+            );
+        }
+        if !(self.margin > 0.0 && self.margin <= 1.0) {
+            v.push(
+                "parameters.margin",
+                "out_of_range",
+                "must be above 0 and at most 1",
+            );
+        }
+        if !(0.0..=MAX_PENALIZER).contains(&self.penalizer) {
+            v.push(
+                "parameters.penalizer",
+                "out_of_range",
+                format!("must be 0 to {MAX_PENALIZER}"),
+            );
+        }
+        v.into_result().map(|()| ClvRun {
+            calibration_end,
+            holdout_end: self.holdout_end,
+            time_unit: self.time_unit,
+            horizon_months: self.horizon_months,
+            monthly_discount_rate: self.monthly_discount_rate,
+            margin: self.margin,
+            penalizer: self.penalizer,
+        })
+    }
+}
+
+/// The figures a run uses: its request with the defaults filled in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RunParameters {
+    Rfm(RfmRun),
+    Clv(ClvRun),
+}
+
+/// Resolved parameters of an `rfm` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RfmRun {
+    pub as_of: NaiveDate,
+}
+
+/// Resolved parameters of a `clv` run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClvRun {
+    pub calibration_end: NaiveDate,
+    pub holdout_end: Option<NaiveDate>,
+    pub time_unit: TimeUnit,
+    pub horizon_months: u32,
+    pub monthly_discount_rate: f64,
+    pub margin: f64,
+    pub penalizer: f64,
+}
+
+impl ClvRun {
+    /// The last day whose purchases the run reads: the holdout's end, else the
+    /// calibration's.
+    pub fn last_day_read(&self) -> NaiveDate {
+        self.holdout_end.unwrap_or(self.calibration_end)
+    }
+}
+
+/// Calibration frequencies the holdout check groups customers by: 0 to 6 repeat
+/// purchases each, and 7 or more together, as in the Fader–Hardie figures.
+pub const HOLDOUT_BUCKETS: u32 = 8;
+
+/// The holdout-check bucket of a calibration frequency.
+pub fn holdout_bucket(frequency: u32) -> usize {
+    frequency.min(HOLDOUT_BUCKETS - 1) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+    }
+
+    fn fields(result: Result<RunParameters, Vec<FieldViolation>>) -> Vec<String> {
+        result
+            .expect_err("violations")
+            .into_iter()
+            .map(|v| format!("{}:{}", v.field, v.code))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_cli_and_today() {
+        let request: RunRequest = serde_json::from_str(r#"{"kind": "clv"}"#).expect("request");
+        let today = day("2026-03-20");
+        let RunParameters::Clv(run) = request.resolve(today).expect("valid") else {
+            panic!("a clv run");
+        };
+        assert_eq!(run.calibration_end, today);
+        assert_eq!(run.holdout_end, None);
+        assert_eq!(run.time_unit, TimeUnit::Week);
+        assert_eq!((run.horizon_months, run.monthly_discount_rate), (12, 0.01));
+        assert_eq!((run.margin, run.penalizer), (1.0, 0.0));
+        assert_eq!(run.last_day_read(), today);
+    }
+
+    #[test]
+    fn every_broken_rule_is_named() {
+        let request: RunRequest = serde_json::from_value(serde_json::json!({
+            "kind": "clv",
+            "parameters": {
+                "calibration_end": "2026-03-10", "holdout_end": "2026-03-01",
+                "horizon_months": 0, "monthly_discount_rate": 1.0, "margin": 0.0,
+                "penalizer": -1.0
+            }
+        }))
+        .expect("request");
+        assert_eq!(
+            fields(request.resolve(day("2026-03-20"))),
+            [
+                "parameters.holdout_end:not_after_calibration_end",
+                "parameters.horizon_months:out_of_range",
+                "parameters.monthly_discount_rate:out_of_range",
+                "parameters.margin:out_of_range",
+                "parameters.penalizer:out_of_range",
+            ]
+        );
+        let future: RunRequest =
+            serde_json::from_str(r#"{"kind": "rfm", "parameters": {"as_of": "2026-03-21"}}"#)
+                .expect("request");
+        assert_eq!(
+            fields(future.resolve(day("2026-03-20"))),
+            ["parameters.as_of:in_future"]
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_and_parameters_are_refused() {
+        for body in [
+            r#"{"kind": "astrology"}"#,
+            r#"{"kind": "rfm", "parameters": {"k": 3}}"#,
+            r#"{"kind": "clv", "extra": 1}"#,
+        ] {
+            assert!(serde_json::from_str::<RunRequest>(body).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn seven_or_more_repeat_purchases_share_the_last_bucket() {
+        assert_eq!(holdout_bucket(0), 0);
+        assert_eq!(holdout_bucket(6), 6);
+        assert_eq!(holdout_bucket(7), 7);
+        assert_eq!(holdout_bucket(40), 7);
+    }
+}

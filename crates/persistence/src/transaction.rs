@@ -1,0 +1,46 @@
+//! The write transaction every change runs in.
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::prelude::*;
+
+use crate::db::{in_transaction, DbConnection};
+
+/// Runs `work` in one transaction that may write.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that
+/// reads first and writes later cannot wait for the write lock (SQLite reports BUSY at
+/// once to avoid a deadlock), whereas an immediate one waits up to the busy timeout.
+/// Nested calls become savepoints on both backends. On PostgreSQL the audit events the
+/// transaction recorded are sealed into the audit chain after its commit
+/// ([`crate::audit::seal_after_commit`]).
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let already_in_transaction = in_transaction(conn);
+    match conn {
+        DbConnection::Sqlite(inner) if !already_in_transaction => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            match work(conn) {
+                Ok(value) => {
+                    <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+                    Ok(value)
+                }
+                Err(err) => {
+                    // The original error matters more than a failed rollback.
+                    let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(
+                        conn,
+                    );
+                    Err(err)
+                }
+            }
+        }
+        DbConnection::Postgres(_) if !already_in_transaction => {
+            let value = conn.transaction(work)?;
+            crate::audit::seal_after_commit(conn);
+            Ok(value)
+        }
+        _ => conn.transaction(work),
+    }
+}

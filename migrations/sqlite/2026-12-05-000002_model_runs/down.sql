@@ -1,0 +1,15 @@
+DROP INDEX customers_rfm_segment_idx;
+DROP INDEX customers_clv_idx;
+DROP INDEX customers_clv_run_idx;
+DROP INDEX customers_rfm_run_idx;
+ALTER TABLE customers DROP COLUMN clv;
+ALTER TABLE customers DROP COLUMN expected_spend;
+ALTER TABLE customers DROP COLUMN expected_purchases;
+ALTER TABLE customers DROP COLUMN p_alive;
+ALTER TABLE customers DROP COLUMN clv_run_id;
+ALTER TABLE customers DROP COLUMN rfm_segment;
+ALTER TABLE customers DROP COLUMN rfm_monetary;
+ALTER TABLE customers DROP COLUMN rfm_frequency;
+ALTER TABLE customers DROP COLUMN rfm_recency;
+ALTER TABLE customers DROP COLUMN rfm_run_id;
+DROP TABLE model_runs;
