@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use crate::imports::{upload_to, CSV};
 use crate::order_imports::product;
 use e2e::support::{
-    assert_problem, create_customer, field_codes, finished_job, for_each_backend, id_of, send,
-    TestApp,
+    assert_problem, create_customer, field_codes, finished_job, for_each_backend, id_of,
+    merge_patch, send, TestApp,
 };
 
 const RUNS: &str = "/api/v1/analytics/runs";
@@ -419,6 +419,11 @@ fn bad_run_requests_name_the_field_and_the_rule() {
 /// The CDNOW sample, one order per transaction, amounts ×1000 so that the CLV of every
 /// customer is large in minor units (stored money is whole minor units).
 fn cdnow_orders() -> String {
+    cdnow_orders_shifted(0)
+}
+
+/// [`cdnow_orders`] with every date `days` later.
+fn cdnow_orders_shifted(days: u64) -> String {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../testdata/cdnow/CDNOW_sample.txt"
@@ -429,12 +434,8 @@ fn cdnow_orders() -> String {
     );
     for (n, line) in text.lines().enumerate() {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let day = format!(
-            "{}-{}-{}",
-            &fields[2][..4],
-            &fields[2][4..6],
-            &fields[2][6..]
-        );
+        let day = chrono::NaiveDate::parse_from_str(fields[2], "%Y%m%d").expect("date")
+            + chrono::Days::new(days);
         let amount = (fields[4].parse::<f64>().expect("amount") * 1000.0).round() as i64;
         csv.push_str(&format!(
             "CD-{n},cd{id},CDNOW {id},{day},CD,1,{amount}\n",
@@ -464,16 +465,7 @@ fn relative_close(name: &str, ours: f64, theirs: f64, tolerance: f64) {
 fn cdnow_orders_give_the_published_parameters_and_the_cli_figures() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        let response = upload_to(
-            app,
-            "/api/v1/orders/imports",
-            &admin,
-            ("cdnow.csv", CSV, cdnow_orders().into_bytes()),
-            json!({"source": "cdnow", "create_missing_customers": true, "create_missing_products": true}),
-        );
-        let job = finished_job(app, &admin, response);
-        assert_eq!(job["status"], "succeeded", "{job}");
-        assert_eq!(job["result"]["orders"], 6919, "{job}");
+        import_cdnow(app, &admin, cdnow_orders());
 
         let run = finished_run(
             app,
@@ -648,5 +640,131 @@ fn cdnow_orders_give_the_published_parameters_and_the_cli_figures() {
             }
         }
         assert_eq!(compared, 2357);
+    });
+}
+
+fn import_cdnow(app: &TestApp, token: &str, csv: String) {
+    let response = upload_to(
+        app,
+        "/api/v1/orders/imports",
+        token,
+        ("cdnow.csv", CSV, csv.into_bytes()),
+        json!({"source": "cdnow", "create_missing_customers": true, "create_missing_products": true}),
+    );
+    let job = finished_job(app, token, response);
+    assert_eq!(job["status"], "succeeded", "{job}");
+}
+
+/// Customers a search filter finds, counted page by page.
+fn count(app: &TestApp, token: &str, filter: Value) -> usize {
+    let mut found = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut body = json!({"filter": filter, "limit": 200});
+        if let Some(cursor) = &cursor {
+            body["cursor"] = cursor.clone().into();
+        }
+        let (status, page) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/search",
+            token,
+            Some(body),
+        );
+        assert_eq!(status, 200, "{page}");
+        found += page["data"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return found,
+        }
+    }
+}
+
+/// The churn rule by P(alive): once a CLV run has succeeded, the daily check churns the
+/// customers the model thinks gone (P(alive) below the threshold) instead of waiting for
+/// the inactivity window, and leaves those who bought after the run.
+#[test]
+fn the_churn_rule_can_follow_p_alive() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let rules = "/api/v1/settings/lifecycle-rules";
+        let (status, problem) = merge_patch(
+            app,
+            rules,
+            &admin,
+            &json!({"churn": {"p_alive_below": 1.5}}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            [(
+                "churn.p_alive_below".to_string(),
+                "out_of_range".to_string()
+            )]
+        );
+        // No customer lapses by inactivity in this test: only the model decides.
+        let (status, body) =
+            merge_patch(app, rules, &admin, &json!({"churn": {"after_days": 3650}}));
+        assert_eq!(status, 200, "{body}");
+        // CDNOW moved so that its last day is two days ago.
+        let last = chrono::NaiveDate::from_ymd_opt(1998, 6, 30).unwrap();
+        let shift = (chrono::Utc::now().date_naive() - chrono::Days::new(2) - last).num_days();
+        import_cdnow(app, &admin, cdnow_orders_shifted(shift as u64));
+
+        let mut conn = app.state.pool.get().expect("connection");
+        let check = |conn: &mut persistence::DbConnection| {
+            application::commerce::lifecycle::check_churn(conn, persistence::now())
+                .unwrap()
+                .churned
+        };
+        let (status, body) = merge_patch(
+            app,
+            rules,
+            &admin,
+            &json!({"churn": {"p_alive_below": 0.3}}),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["churn"]["p_alive_below"], 0.3);
+        // Before any CLV run the inactivity window still decides.
+        assert_eq!(check(&mut conn), 0);
+
+        let run = finished_run(app, &admin, start(app, &admin, json!({"kind": "clv"})));
+        assert_eq!(run["status"], "succeeded", "{run}");
+        let unlikely = json!({"field": "score.p_alive", "op": "lt", "value": 0.3});
+        let expected = count(app, &admin, unlikely.clone());
+        assert!(expected > 100, "{expected}");
+        // One of them buys after the run: it stays.
+        let (status, page) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/search",
+            &admin,
+            Some(json!({"filter": unlikely, "limit": 1})),
+        );
+        assert_eq!(status, 200);
+        let buyer = page["data"][0]["id"].as_str().unwrap().to_string();
+        let cd = product(app, &admin, "CD-AGAIN", 15_000);
+        let (status, body) = send(
+            app,
+            Method::POST,
+            "/api/v1/orders",
+            &admin,
+            Some(json!({"customer_id": buyer, "status": "paid",
+                        "lines": [{"product_id": cd, "quantity": 1}]})),
+        );
+        assert_eq!(status, 201, "{body}");
+
+        assert_eq!(check(&mut conn), expected - 1);
+        assert_eq!(check(&mut conn), 0, "a second check moves nobody");
+        let churned = json!({"field": "lifecycle_stage", "op": "eq", "value": "churned"});
+        assert_eq!(count(app, &admin, churned), expected - 1);
+        let (_, still) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{buyer}"),
+            &admin,
+            None,
+        );
+        assert_ne!(still["lifecycle_stage"], "churned", "{still}");
     });
 }

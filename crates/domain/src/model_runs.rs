@@ -231,6 +231,19 @@ pub enum RunParameters {
     Clv(ClvRun),
 }
 
+impl RunParameters {
+    /// The parameters of a run of `kind` as stored (their JSON form).
+    pub fn from_stored(
+        kind: RunKind,
+        value: serde_json::Value,
+    ) -> Result<RunParameters, serde_json::Error> {
+        match kind {
+            RunKind::Rfm => serde_json::from_value(value).map(RunParameters::Rfm),
+            RunKind::Clv => serde_json::from_value(value).map(RunParameters::Clv),
+        }
+    }
+}
+
 /// Resolved parameters of an `rfm` run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RfmRun {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable};
 use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
 use domain::filter::{Predicate, SearchCriteria};
@@ -569,17 +570,51 @@ pub fn top_products(
     Ok(products)
 }
 
-/// Customers at one of `stages` whose last purchase was before `cutoff`, at most
-/// `limit`, in id order after `after` (the churn check walks them in batches).
+/// What makes a customer churned for the churn check.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lapse {
+    /// The last purchase is before this instant.
+    LastPurchaseBefore(DateTime<Utc>),
+    /// The stored P(alive) is below `threshold` and there was no purchase at or after
+    /// `since` (the end of the scoring run's calibration period).
+    Unlikely {
+        threshold: f64,
+        since: DateTime<Utc>,
+    },
+}
+
+type CustomerCondition =
+    Box<dyn BoxableExpression<customers::table, MultiBackend, SqlType = Nullable<Bool>>>;
+
+impl Lapse {
+    fn condition(self) -> CustomerCondition {
+        match self {
+            Lapse::LastPurchaseBefore(cutoff) => {
+                Box::new(customers::last_order_at.lt(DbTime(cutoff)))
+            }
+            Lapse::Unlikely { threshold, since } => Box::new(
+                customers::p_alive.lt(threshold).and(
+                    customers::last_order_at
+                        .is_null()
+                        .or(customers::last_order_at.lt(DbTime(since)))
+                        .nullable(),
+                ),
+            ),
+        }
+    }
+}
+
+/// Up to `limit` customers after `after` (in id order) at one of `stages` that `lapse`
+/// holds for, unmerged and not erased.
 pub fn lapsed_customers(
     conn: &mut DbConnection,
     stages: &[&str],
-    cutoff: DateTime<Utc>,
+    lapse: Lapse,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Uuid>, PersistenceError> {
     let mut query = customers::table
-        .filter(customers::last_order_at.lt(DbTime(cutoff)))
+        .filter(lapse.condition())
         .filter(customers::lifecycle_stage.eq_any(stages))
         .filter(customers::merged_into_id.is_null())
         .filter(customers::erased_at.is_null())
@@ -597,18 +632,18 @@ pub fn lapsed_customers(
         .collect())
 }
 
-/// Those of `ids` still at one of `stages` with their last purchase before `cutoff`,
-/// with their stage (read under the caller's lock).
+/// Those of `ids` still at one of `stages` that `lapse` still holds for, with their
+/// stage (read under the caller's lock).
 pub fn still_lapsed(
     conn: &mut DbConnection,
     ids: &[Uuid],
     stages: &[&str],
-    cutoff: DateTime<Utc>,
+    lapse: Lapse,
 ) -> Result<Vec<(Uuid, String)>, PersistenceError> {
     let ids: Vec<DbUuid> = ids.iter().copied().map(DbUuid).collect();
     Ok(customers::table
         .filter(customers::id.eq_any(ids))
-        .filter(customers::last_order_at.lt(DbTime(cutoff)))
+        .filter(lapse.condition())
         .filter(customers::lifecycle_stage.eq_any(stages))
         .order(customers::id)
         .select((customers::id, customers::lifecycle_stage))

@@ -171,13 +171,10 @@ pub fn cancel(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<M
 /// The resolved parameters a stored run uses.
 pub fn parameters(row: &ModelRunRow) -> AppResult<RunParameters> {
     let corrupt = |err: String| AppError::Internal(format!("stored run parameters: {err}"));
-    let value = row.parameters.0.clone();
-    match RunKind::parse(&row.kind) {
-        Some(RunKind::Rfm) => serde_json::from_value(value).map(RunParameters::Rfm),
-        Some(RunKind::Clv) => serde_json::from_value(value).map(RunParameters::Clv),
-        None => return Err(corrupt(format!("unknown kind `{}`", row.kind))),
-    }
-    .map_err(|err| corrupt(err.to_string()))
+    let kind =
+        RunKind::parse(&row.kind).ok_or_else(|| corrupt(format!("unknown kind `{}`", row.kind)))?;
+    RunParameters::from_stored(kind, row.parameters.0.clone())
+        .map_err(|err| corrupt(err.to_string()))
 }
 
 fn require_reader(acting: &Acting) -> AppResult<()> {

@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::commerce::lifecycle::{LifecycleRule, LifecycleRules};
 use domain::customers::LifecycleStage;
+use domain::model_runs::{RunKind, RunParameters};
 use persistence::audit::{self, NewAuditEvent};
 use persistence::customers::history::{self, LifecycleTransitionRow};
 use persistence::db::DbConnection;
-use persistence::orders::PurchaseFacts;
+use persistence::orders::{Lapse, PurchaseFacts};
 use persistence::sql_types::{DbTime, DbUuid};
 use uuid::Uuid;
 
@@ -150,6 +151,28 @@ pub fn after_order_change(
     Ok(facts)
 }
 
+/// Purchases at or after this instant are not in the current `clv` run's P(alive): the
+/// end of its calibration period, or when the run was asked for if that is earlier (a
+/// purchase later that day came after the run read the history). `None` before the
+/// first such run.
+fn scoring_cutoff(conn: &mut DbConnection) -> AppResult<Option<DateTime<Utc>>> {
+    let Some(run) = persistence::model_runs::latest_succeeded(conn, RunKind::Clv.as_str())? else {
+        return Ok(None);
+    };
+    let Ok(RunParameters::Clv(clv)) = RunParameters::from_stored(RunKind::Clv, run.parameters.0)
+    else {
+        return Err(AppError::Internal(
+            "a clv run without clv parameters".into(),
+        ));
+    };
+    let local = crate::settings::calendar(conn)?.local();
+    clv.calibration_end
+        .checked_add_days(chrono::Days::new(1))
+        .and_then(|next| local.start_of_day(next))
+        .map(|end| Some(end.min(run.created_at.0)))
+        .ok_or_else(|| AppError::Internal(format!("no end of day for {}", clv.calibration_end)))
+}
+
 /// What a churn check did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChurnCheck {
@@ -157,14 +180,22 @@ pub struct ChurnCheck {
     pub churned: usize,
 }
 
-/// Moves every customer whose last purchase is older than the churn window to
-/// `churned`, in batches of one transaction each, as the system. Running it twice
-/// moves nobody the second time.
+/// Moves every customer who has lapsed to `churned`, in batches of one transaction
+/// each, as the system: by P(alive) in the current `clv` run when the rules say so and
+/// such a run exists, otherwise by a last purchase older than the churn window.
+/// Running it twice moves nobody the second time.
 pub fn check_churn(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<ChurnCheck> {
     let acting = Acting::system(crate::i18n::Lang::Fa);
     let (rules, _) = current(conn)?;
     let Some(cutoff) = rules.churned_before(now) else {
         return Ok(ChurnCheck::default());
+    };
+    let lapse = match rules.churn.p_alive_below {
+        Some(threshold) => match scoring_cutoff(conn)? {
+            Some(since) => Lapse::Unlikely { threshold, since },
+            None => Lapse::LastPurchaseBefore(cutoff),
+        },
+        None => Lapse::LastPurchaseBefore(cutoff),
     };
     let stages: Vec<&str> = LifecycleRules::CHURNABLE
         .iter()
@@ -175,10 +206,10 @@ pub fn check_churn(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<Chu
     loop {
         let moved = crate::transaction(conn, |conn| {
             let ids =
-                persistence::orders::lapsed_customers(conn, &stages, cutoff, after, CHURN_BATCH)?;
+                persistence::orders::lapsed_customers(conn, &stages, lapse, after, CHURN_BATCH)?;
             persistence::customers::lock_for_update(conn, &ids)?;
             // Read again under the lock: an order may have come in meanwhile.
-            let lapsed = persistence::orders::still_lapsed(conn, &ids, &stages, cutoff)?;
+            let lapsed = persistence::orders::still_lapsed(conn, &ids, &stages, lapse)?;
             let moment = persistence::now();
             let ids_moved: Vec<Uuid> = lapsed.iter().map(|(id, _)| *id).collect();
             history::set_stage(conn, &ids_moved, LifecycleStage::Churned.as_str(), moment)?;

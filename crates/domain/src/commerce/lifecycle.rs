@@ -13,7 +13,7 @@ use crate::validation::{FieldViolation, Violations};
 const MAX_DAYS: u32 = 3650;
 
 /// Which rules run and with what windows; the document clients read and merge-patch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, validator::Validate)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "first_purchase": {"enabled": true},
@@ -29,6 +29,7 @@ pub struct LifecycleRules {
     pub repeat_purchase: RepeatPurchase,
     /// No purchase for `after_days` moves a `purchase`, `retention` or `advocacy`
     /// customer to `churned`; checked every day at midnight in the business time zone.
+    /// With `p_alive_below`, the CLV model decides instead (see [`Churn`]).
     pub churn: Churn,
     /// A purchase by a `churned` customer moves them back to `retention`.
     pub win_back: Toggle,
@@ -48,12 +49,18 @@ pub struct RepeatPurchase {
     pub within_days: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Churn {
     pub enabled: bool,
     /// 1 to 3650.
     pub after_days: u32,
+    /// Churn by the CLV model (above 0, below 1): once a `clv` model run has succeeded,
+    /// the daily check moves a customer whose P(alive) in that run is below this and who
+    /// has not bought since the run's calibration end, instead of waiting `after_days`.
+    /// Until then, and when imported histories are replayed, `after_days` applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_alive_below: Option<f64>,
 }
 
 impl Default for LifecycleRules {
@@ -67,6 +74,7 @@ impl Default for LifecycleRules {
             churn: Churn {
                 enabled: true,
                 after_days: 180,
+                p_alive_below: None,
             },
             win_back: Toggle { enabled: true },
         }
@@ -109,6 +117,17 @@ impl LifecycleRules {
                 "churn.after_days",
                 "out_of_range",
                 format!("must be 1 to {MAX_DAYS}"),
+            );
+        }
+        if self
+            .churn
+            .p_alive_below
+            .is_some_and(|p| !(p > 0.0 && p < 1.0))
+        {
+            v.push(
+                "churn.p_alive_below",
+                "out_of_range",
+                "must be above 0 and below 1",
             );
         }
         v.into_result().map(|()| self)
