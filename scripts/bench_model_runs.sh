@@ -64,7 +64,7 @@ PY
 purchases_csv() {
     local url=$1 out=$2
     if [[ $url == postgres* ]]; then
-        psql "$url" -qc "\\copy (SELECT customer_id, to_char(placed_at AT TIME ZONE '$ZONE', 'YYYY-MM-DD') AS day, total - refunded_total AS amount FROM orders WHERE status IN ('paid', 'fulfilled', 'partially_returned') ORDER BY customer_id, placed_at) TO '$out' CSV HEADER"
+        psql "$url" -qc "\\copy (SELECT customer_id, to_char(placed_at AT TIME ZONE '$ZONE', 'YYYY-MM-DD') AS date, total - refunded_total AS amount FROM orders WHERE status IN ('paid', 'fulfilled', 'partially_returned') ORDER BY customer_id, placed_at) TO '$out' CSV HEADER"
     else
         python3 - "$url" "$out" "$ZONE" <<'PY'
 import csv, sqlite3, sys
@@ -76,7 +76,7 @@ rows = sqlite3.connect(db).execute(
     "WHERE status IN ('paid', 'fulfilled', 'partially_returned') ORDER BY customer_id, placed_at")
 with open(out, "w", newline="") as f:
     w = csv.writer(f)
-    w.writerow(["customer_id", "day", "amount"])
+    w.writerow(["customer_id", "date", "amount"])
     for customer, at, amount in rows:
         day = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(zone).date()
         w.writerow([customer, day.isoformat(), amount])
@@ -110,7 +110,7 @@ run_backend() {
     local exported
     exported=$(date +%s.%N)
     "$BIN" analyze clv --transactions "$WORK/purchases.csv" --calibration-end "$today" --unit week \
-        --out "$WORK/scores.csv" >"$WORK/analyze.out" 2>/dev/null
+        --out "$WORK/scores.csv" >"$WORK/analyze.out"
     python3 - "$started" "$exported" "$(date +%s.%N)" "$WORK/analyze.out" <<'PY'
 import sys
 start, exported, end = map(float, sys.argv[1:4])
