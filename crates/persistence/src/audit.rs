@@ -12,7 +12,8 @@
 //! transaction under an advisory lock that links every pending event it finds, oldest
 //! first. Readers of the log seal first ([`seal_pending`]), so a committed change's
 //! event is always listed, and an event whose sealing was cut short (a crash between
-//! the commit and the seal) is sealed by the next write or read.
+//! the commit and the seal) is sealed by the next write or read. A bulk change (an
+//! import) links its events inside its transaction under the same lock instead.
 //!
 //! The hash covers a digest of `changes` rather than the changes themselves. Erasure of
 //! a person can therefore replace the personal data in their events' changes with
@@ -185,6 +186,13 @@ pub fn record_digested(
         .collect::<Vec<_>>();
     match conn {
         DbConnection::Sqlite(_) => link(conn, rows),
+        // A bulk change (an import) is one long transaction, rare enough that holding the
+        // chain until its commit queues nobody for long, and sealing its events later
+        // would write them twice.
+        DbConnection::Postgres(_) if rows.len() >= BULK_EVENTS => {
+            take_seal_lock(conn, true)?;
+            link(conn, rows)
+        }
         DbConnection::Postgres(_) => {
             for chunk in rows.chunks(APPEND_CHUNK) {
                 crate::copy_rows!(conn, audit_pending::table, chunk)?;
@@ -193,6 +201,9 @@ pub fn record_digested(
         }
     }
 }
+
+/// Events from which one recording links them into the chain at once on PostgreSQL.
+const BULK_EVENTS: usize = 100;
 
 /// An event recorded and not yet linked into the chain.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -277,6 +288,20 @@ pub fn seal_pending(conn: &mut DbConnection) -> Result<usize, PersistenceError> 
     seal(conn, true)
 }
 
+/// Takes the chain's advisory lock until the end of the current transaction: waiting
+/// for it, or only if it is free (answering whether it was taken).
+fn take_seal_lock(conn: &mut DbConnection, wait: bool) -> Result<bool, PersistenceError> {
+    let function = if wait {
+        "SELECT true AS taken FROM (SELECT pg_advisory_xact_lock($1)) AS locked"
+    } else {
+        "SELECT pg_try_advisory_xact_lock($1) AS taken"
+    };
+    let lock: LockTaken = diesel::sql_query(function)
+        .bind::<diesel::sql_types::BigInt, _>(SEAL_LOCK_KEY)
+        .get_result(conn)?;
+    Ok(lock.taken)
+}
+
 fn seal(conn: &mut DbConnection, wait: bool) -> Result<usize, PersistenceError> {
     if !matches!(conn, DbConnection::Postgres(_)) || crate::db::in_transaction(conn) {
         return Ok(0);
@@ -289,15 +314,7 @@ fn seal(conn: &mut DbConnection, wait: bool) -> Result<usize, PersistenceError> 
         return Ok(0);
     }
     conn.transaction(|conn| {
-        let function = if wait {
-            "SELECT true AS taken FROM (SELECT pg_advisory_xact_lock($1)) AS locked"
-        } else {
-            "SELECT pg_try_advisory_xact_lock($1) AS taken"
-        };
-        let lock: LockTaken = diesel::sql_query(function)
-            .bind::<diesel::sql_types::BigInt, _>(SEAL_LOCK_KEY)
-            .get_result(conn)?;
-        if !lock.taken {
+        if !take_seal_lock(conn, wait)? {
             return Ok(0);
         }
         // Losing this commit in a crash loses nothing: the pending rows it deletes come

@@ -162,3 +162,47 @@ fn an_unsealed_commit_is_sealed_by_the_next_reader() {
         );
     }
 }
+
+/// A bulk change (as an import makes) beside small concurrent writers: its events are
+/// linked in its own transaction, the others sealed after theirs, one chain in all.
+#[test]
+fn a_bulk_change_and_small_writers_share_one_chain() {
+    const BULK: usize = 150;
+    for db in test_databases::databases() {
+        let pool = db.pool();
+        std::thread::scope(|scope| {
+            for _ in 0..3 {
+                let pool = pool.clone();
+                scope.spawn(move || {
+                    let mut conn = pool.get().expect("connection");
+                    record_events(&mut conn, 20);
+                });
+            }
+            let pool = pool.clone();
+            scope.spawn(move || {
+                let mut conn = pool.get().expect("connection");
+                let events = (0..BULK)
+                    .map(|n| NewAuditEvent {
+                        action: "customer.import",
+                        resource_type: "customer",
+                        resource_id: Some(format!("imported-{n}")),
+                        changes: Some(json!({"code": {"before": null, "after": n}})),
+                    })
+                    .collect();
+                write_transaction(&mut conn, |conn| {
+                    audit::record_many(conn, &Actor::system(), events)
+                })
+                .expect("bulk change");
+            });
+        });
+        let mut conn = pool.get().expect("connection");
+        let report = audit::verify(&mut conn).expect("verify");
+        assert_eq!(
+            report.events_checked,
+            (3 * 20 + BULK) as u64,
+            "{}",
+            db.backend()
+        );
+        assert_eq!(report.first_broken, None, "{}", db.backend());
+    }
+}
