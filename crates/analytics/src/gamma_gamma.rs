@@ -41,8 +41,9 @@ impl GammaGammaParams {
     }
 }
 
-/// Fit settings; the penalty is penalizer · (p² + q² + v²) added to the mean negative
-/// log-likelihood, as `lifetimes`' `penalizer_coef`.
+/// Fit settings; the penalty is penalizer · (p² + q² + (γ/s)²) added to the mean negative
+/// log-likelihood, with s the mean amount ([`fit`]): `lifetimes`' `penalizer_coef` on
+/// amounts expressed in units of their mean.
 pub use crate::optimize::FitOptions;
 
 /// How a Gamma-Gamma fit went.
@@ -75,6 +76,13 @@ type Groups = Vec<(f64, f64, Vec<(f64, f64, f64)>)>;
 
 /// Maximum-likelihood fit on `(frequency, monetary)` pairs; pairs with frequency 0 are
 /// skipped (and counted), the others need a positive monetary value.
+///
+/// The model is scale-free: multiplying every amount by c leaves p and q and multiplies
+/// γ by c. So the fit runs on amounts divided by their mean, where γ is of the order of
+/// (q − 1)/p whatever the currency, and scales γ back: from a fixed starting point the
+/// optimiser would otherwise have to travel from 0.1 to millions for amounts in rials.
+/// The penalty, when asked for, applies to the scaled parameters, so a penalizer means
+/// the same for rials as for dollars.
 pub fn fit(rows: &[(u32, f64)], options: &FitOptions) -> Result<GammaGammaFit> {
     // Fx rather than SipHash: the keys are our own numbers, and at a million customers
     // the hashing was most of the set-up time. The groups are sorted below, so the fit
@@ -104,10 +112,12 @@ pub fn fit(rows: &[(u32, f64)], options: &FitOptions) -> Result<GammaGammaFit> {
             "Gamma-Gamma needs at least two customers with repeat purchases",
         ));
     }
+    let n = used.len() as f64;
+    let scale = used.iter().map(|(_, m)| m).sum::<f64>() / n;
     let distinct_rows = pairs.len();
     let mut by_x: FxHashMap<u32, Vec<(f64, f64, f64)>> = FxHashMap::default();
     for ((x, bits), w) in pairs {
-        let m = f64::from_bits(bits);
+        let m = f64::from_bits(bits) / scale;
         by_x.entry(x).or_default().push((m, m.ln(), w));
     }
     let mut groups: Groups = by_x
@@ -119,7 +129,6 @@ pub fn fit(rows: &[(u32, f64)], options: &FitOptions) -> Result<GammaGammaFit> {
         })
         .collect();
     groups.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let n = used.len() as f64;
 
     let settings = Settings {
         max_iterations: options.max_iterations,
@@ -142,12 +151,14 @@ pub fn fit(rows: &[(u32, f64)], options: &FitOptions) -> Result<GammaGammaFit> {
         });
     }
     let mut unused = [0.0; 3];
-    let log_likelihood = log_likelihood(&groups, &minimum.x, &mut unused);
+    // The density of an amount in the caller's unit is the scaled one divided by the
+    // scale, once per customer.
+    let log_likelihood = log_likelihood(&groups, &minimum.x, &mut unused) - n * scale.ln();
     Ok(GammaGammaFit {
         params: GammaGammaParams {
             p: minimum.x[0].exp(),
             q: minimum.x[1].exp(),
-            v: minimum.x[2].exp(),
+            v: minimum.x[2].exp() * scale,
         },
         report: FitReport {
             customers: used.len(),
@@ -157,7 +168,7 @@ pub fn fit(rows: &[(u32, f64)], options: &FitOptions) -> Result<GammaGammaFit> {
             standard_errors: GammaGammaParams {
                 p: se[0],
                 q: se[1],
-                v: se[2],
+                v: se[2] * scale,
             },
             frequency_monetary_correlation: pearson(&used),
             penalizer: options.penalizer,

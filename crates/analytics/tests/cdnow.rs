@@ -119,3 +119,43 @@ fn fits_the_published_parameters_from_raw_transactions() {
         .collect();
     check_gamma_gamma(&rows);
 }
+
+/// Relative difference of `value` from `expected`.
+fn relative(value: f64, expected: f64) -> f64 {
+    ((value - expected) / expected).abs()
+}
+
+#[test]
+fn gamma_gamma_is_fitted_in_any_currency_unit() {
+    let rows: Vec<(u32, f64)> = calibration_summary()
+        .iter()
+        .map(|(h, m)| (h.frequency, *m))
+        .collect();
+    let dollars = gamma_gamma::fit(&rows, &gamma_gamma::FitOptions::default()).expect("GG fit");
+    // The same amounts in rials at an invented rate, and in thousandths: the fit must
+    // converge to the same p and q, with γ and its standard error in the new unit (to
+    // the optimiser's tolerance: the scaled amounts differ in their last bits).
+    for factor in [1_000_000.0, 0.001] {
+        let converted: Vec<(u32, f64)> = rows.iter().map(|&(x, m)| (x, m * factor)).collect();
+        let fit = gamma_gamma::fit(&converted, &gamma_gamma::FitOptions::default())
+            .unwrap_or_else(|err| panic!("GG fit at {factor}: {err}"));
+        assert!(relative(fit.params.p, dollars.params.p) < 1e-6, "{factor}");
+        assert!(relative(fit.params.q, dollars.params.q) < 1e-6, "{factor}");
+        assert!(
+            relative(fit.params.v, dollars.params.v * factor) < 1e-6,
+            "{factor}"
+        );
+        assert!(
+            relative(
+                fit.report.standard_errors.v,
+                dollars.report.standard_errors.v * factor
+            ) < 1e-4,
+            "{factor}"
+        );
+        let shift = rows.iter().filter(|(x, _)| *x > 0).count() as f64 * factor.ln();
+        assert!(
+            (fit.report.log_likelihood - (dollars.report.log_likelihood - shift)).abs() < 1e-6,
+            "{factor}"
+        );
+    }
+}
