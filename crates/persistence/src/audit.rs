@@ -20,6 +20,8 @@
 //! `{"redacted": true, "digest": ...}` ([`redact_changes`]) and the chain still verifies,
 //! while any other edit still breaks it.
 
+use std::cell::Cell;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -197,9 +199,23 @@ pub fn record_digested(
             for chunk in rows.chunks(APPEND_CHUNK) {
                 crate::copy_rows!(conn, audit_pending::table, chunk)?;
             }
+            RECORDED_PENDING.set(true);
             Ok(())
         }
     }
+}
+
+thread_local! {
+    /// Whether this thread recorded events into `audit_pending` since the write
+    /// transaction that holds them began: a transaction runs on one thread, so the
+    /// commit knows without asking the database whether it has anything to seal.
+    static RECORDED_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the transaction that just ended on this thread recorded pending events;
+/// resets the answer for the next one.
+pub(crate) fn take_recorded_pending() -> bool {
+    RECORDED_PENDING.replace(false)
 }
 
 /// Events from which one recording links them into the chain at once on PostgreSQL.
@@ -269,8 +285,8 @@ struct LockTaken {
     taken: bool,
 }
 
-/// Seals after a write transaction committed (PostgreSQL): if events are pending and no
-/// other connection is sealing, links them. A connection that is sealing links every
+/// Seals after a write transaction that recorded events committed (PostgreSQL): if no
+/// other connection is sealing, links every pending event. A connection that is sealing links every
 /// event committed before its last look, and the next write or read seals the rest, so
 /// writers never queue behind each other here. Errors are logged, not returned: the
 /// change itself is committed, and its events stay pending until the next seal.

@@ -223,3 +223,24 @@ macro_rules! copy_rows {
         }
     }};
 }
+
+/// `sql` with each `?` numbered `$1`, `$2`, … for PostgreSQL; as written for SQLite.
+pub(crate) fn placeholders(conn: &DbConnection, sql: &str) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => sql.to_string(),
+        DbConnection::Postgres(_) => {
+            let mut numbered = String::with_capacity(sql.len() + 16);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    numbered.push('$');
+                    numbered.push_str(&n.to_string());
+                } else {
+                    numbered.push(c);
+                }
+            }
+            numbered
+        }
+    }
+}

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Text};
 use domain::commerce::orders::OrderStatus;
 use uuid::Uuid;
 
@@ -83,27 +83,6 @@ fn purchase_statuses_sql() -> String {
         .join(", ")
 }
 
-/// `sql` with each `?` numbered `$1`, `$2`, … for PostgreSQL; as written for SQLite.
-fn placeholders(conn: &DbConnection, sql: &str) -> String {
-    match conn {
-        DbConnection::Sqlite(_) => sql.to_string(),
-        DbConnection::Postgres(_) => {
-            let mut numbered = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    numbered.push('$');
-                    numbered.push_str(&n.to_string());
-                } else {
-                    numbered.push(c);
-                }
-            }
-            numbered
-        }
-    }
-}
-
 /// The local-day expression of `placed_at`, taking the zone as a bound value.
 fn day_of_placed_at(conn: &DbConnection) -> &'static str {
     match conn {
@@ -127,7 +106,7 @@ pub fn buyer_count(
          WHERE status IN ({}) AND placed_at < ?",
         purchase_statuses_sql()
     );
-    let count: Count = diesel::sql_query(placeholders(conn, &sql))
+    let count: Count = diesel::sql_query(crate::db::placeholders(conn, &sql))
         .bind::<UtcTimestamp, _>(DbTime(window.end))
         .get_result(conn)?;
     Ok(count.buyers)
@@ -152,7 +131,7 @@ pub fn next_buyers(
          ORDER BY customer_id LIMIT ?",
         purchase_statuses_sql()
     );
-    let buyers: Vec<Buyer> = diesel::sql_query(placeholders(conn, &sql))
+    let buyers: Vec<Buyer> = diesel::sql_query(crate::db::placeholders(conn, &sql))
         .bind::<SqlUuid, _>(DbUuid(after))
         .bind::<UtcTimestamp, _>(DbTime(window.end))
         .bind::<BigInt, _>(limit)
@@ -205,7 +184,7 @@ pub fn purchase_aggregates(
         day = day_of_placed_at(conn),
         statuses = purchase_statuses_sql(),
     );
-    let rows: Vec<Row> = diesel::sql_query(placeholders(conn, &sql))
+    let rows: Vec<Row> = diesel::sql_query(crate::db::placeholders(conn, &sql))
         .bind::<Text, _>(&window.zone)
         .bind::<SqlUuid, _>(DbUuid(first))
         .bind::<SqlUuid, _>(DbUuid(last))
@@ -255,7 +234,7 @@ pub fn purchase_days_between(
         day = day_of_placed_at(conn),
         statuses = purchase_statuses_sql(),
     );
-    let rows: Vec<Row> = diesel::sql_query(placeholders(conn, &sql))
+    let rows: Vec<Row> = diesel::sql_query(crate::db::placeholders(conn, &sql))
         .bind::<Text, _>(&window.zone)
         .bind::<SqlUuid, _>(DbUuid(first))
         .bind::<SqlUuid, _>(DbUuid(last))
@@ -362,7 +341,7 @@ fn write_scores<'a, T>(
              WHERE customers.id = v.column1 \
                AND (customers.{run} IS NULL OR customers.{run} <= ?)"
         );
-        let mut query = diesel::sql_query(placeholders(conn, &sql))
+        let mut query = diesel::sql_query(crate::db::placeholders(conn, &sql))
             .into_boxed::<MultiBackend>()
             .bind::<SqlUuid, _>(DbUuid(run_id));
         for (customer, scores) in chunk {
@@ -373,35 +352,77 @@ fn write_scores<'a, T>(
     Ok(written)
 }
 
+/// A condition on customers, for clearing scores.
+type Condition = Box<dyn BoxableExpression<customers::table, MultiBackend, SqlType = Bool>>;
+
+fn clear_rfm(conn: &mut DbConnection, condition: Condition) -> Result<usize, PersistenceError> {
+    use customers as c;
+    Ok(diesel::update(c::table.filter(condition))
+        .set((
+            c::rfm_run_id.eq(None::<DbUuid>),
+            c::rfm_recency.eq(None::<i64>),
+            c::rfm_frequency.eq(None::<i64>),
+            c::rfm_monetary.eq(None::<i64>),
+            c::rfm_segment.eq(None::<String>),
+        ))
+        .execute(conn)?)
+}
+
+fn clear_clv(conn: &mut DbConnection, condition: Condition) -> Result<usize, PersistenceError> {
+    use customers as c;
+    Ok(diesel::update(c::table.filter(condition))
+        .set((
+            c::clv_run_id.eq(None::<DbUuid>),
+            c::p_alive.eq(None::<f64>),
+            c::expected_purchases.eq(None::<f64>),
+            c::expected_spend.eq(None::<i64>),
+            c::clv.eq(None::<i64>),
+        ))
+        .execute(conn)?)
+}
+
 /// Removes the RFM scores of runs before `run_id` (customers that run did not score,
 /// e.g. whose purchases were all cancelled since); answers how many.
 pub fn clear_rfm_before(conn: &mut DbConnection, run_id: Uuid) -> Result<usize, PersistenceError> {
-    use customers as c;
-    Ok(
-        diesel::update(c::table.filter(c::rfm_run_id.lt(DbUuid(run_id))))
-            .set((
-                c::rfm_run_id.eq(None::<DbUuid>),
-                c::rfm_recency.eq(None::<i64>),
-                c::rfm_frequency.eq(None::<i64>),
-                c::rfm_monetary.eq(None::<i64>),
-                c::rfm_segment.eq(None::<String>),
-            ))
-            .execute(conn)?,
+    clear_rfm(
+        conn,
+        Box::new(customers::rfm_run_id.lt(DbUuid(run_id)).assume_not_null()),
     )
 }
 
 /// Removes the CLV figures of runs before `run_id`; answers how many.
 pub fn clear_clv_before(conn: &mut DbConnection, run_id: Uuid) -> Result<usize, PersistenceError> {
-    use customers as c;
-    Ok(
-        diesel::update(c::table.filter(c::clv_run_id.lt(DbUuid(run_id))))
-            .set((
-                c::clv_run_id.eq(None::<DbUuid>),
-                c::p_alive.eq(None::<f64>),
-                c::expected_purchases.eq(None::<f64>),
-                c::expected_spend.eq(None::<i64>),
-                c::clv.eq(None::<i64>),
-            ))
-            .execute(conn)?,
+    clear_clv(
+        conn,
+        Box::new(customers::clv_run_id.lt(DbUuid(run_id)).assume_not_null()),
     )
+}
+
+/// Ids per `IN (...)` list: well under SQLite's bound-value limit.
+const ID_CHUNK: usize = 500;
+
+/// How many of `ids` hold scores of any run.
+pub fn scored_among(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, PersistenceError> {
+    use customers as c;
+    let mut scored = 0;
+    for chunk in ids.chunks(ID_CHUNK) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let count: i64 = c::table
+            .filter(c::id.eq_any(chunk))
+            .filter(c::rfm_run_id.is_not_null().or(c::clv_run_id.is_not_null()))
+            .count()
+            .get_result(conn)?;
+        scored += count as usize;
+    }
+    Ok(scored)
+}
+
+/// Removes every score of `ids` (an erasure: scores are a profile of the person).
+pub fn clear_of(conn: &mut DbConnection, ids: &[Uuid]) -> Result<(), PersistenceError> {
+    for chunk in ids.chunks(ID_CHUNK) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        clear_rfm(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
+        clear_clv(conn, Box::new(customers::id.eq_any(chunk)))?;
+    }
+    Ok(())
 }

@@ -127,7 +127,7 @@ pub fn consents(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
 /// export: how many records in each place hold it now. In an erasure: how many were
 /// erased, redacted, withdrawn or deleted there.
 #[derive(Debug, Default, Serialize, ToSchema)]
-#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1}))]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "scores": 1}))]
 pub struct DataPlaces {
     /// Customer records: the customer and every customer merged into it (directly or
     /// through a chain of merges), which keep their own records. Erasure anonymises them.
@@ -153,6 +153,10 @@ pub struct DataPlaces {
     /// Orders of those customers. Erasure empties their notes; the purchases stay, as
     /// records of the anonymised customer.
     pub orders: usize,
+    /// Those customers that hold model scores (RFM, CLV): a profile drawn from their
+    /// purchases. Erasure removes the scores; the next run scores the anonymised
+    /// customer again from the purchases that stay.
+    pub scores: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -260,6 +264,7 @@ pub fn personal_data(
         idempotent_responses: persistence::idempotency::count_concerning(conn, &ids)?,
         export_files: persistence::files::containing_customers(conn, &ids)?.len(),
         orders: orders.len(),
+        scores: persistence::scores::scored_among(conn, &ids)?,
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -360,6 +365,8 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
                 erased.merge_records += 1;
             }
         }
+        erased.scores = persistence::scores::scored_among(conn, &ids)?;
+        persistence::scores::clear_of(conn, &ids)?;
         erased.idempotent_responses =
             persistence::idempotency::withdraw_concerning(conn, &ids, now)?;
         let files = persistence::files::containing_customers(conn, &ids)?;

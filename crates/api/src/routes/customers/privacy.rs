@@ -236,7 +236,7 @@ pub struct Erasure {
 /// are redacted (the audit chain still verifies); merge records involving them lose the
 /// documents kept for an undo; stored idempotent responses naming them are withdrawn (a
 /// replay answers 410 `gone`); export files holding them are deleted (a download answers
-/// 410). What is not personal (lifecycle, owner, acquisition, counts) stays. `erased`
+/// 410); their model scores are removed. What is not personal (lifecycle, owner, acquisition, counts) stays. `erased`
 /// counts what was done in each place.
 ///
 /// Needs `privacy:manage` (admins); the customer must be within the caller's record
