@@ -6,7 +6,10 @@
 #     stores a score row per buyer);
 #   - times `peyvand analyze clv` on the same purchases written to a CSV file (one row
 #     per purchase: customer, local day, net amount), the baseline of the same run;
-#   - measures customer search on scores (p50/p99 with wrk at 2 connections).
+#   - measures customer search on scores (p50/p99 with wrk at 2 connections);
+#   - measures reports over three years by Jalali month (sales; by product; by province;
+#     KPIs) with wrk at 2 connections, against the same sales sum by local day done by
+#     the database alone (the baseline: what any report of the orders must read).
 #   scripts/bench_model_runs.sh [customers=100000] [seconds=15]
 # Env: BENCH_BACKENDS ("sqlite postgres").
 set -euo pipefail
@@ -125,6 +128,23 @@ PY
     echo "### $name: customer search on scores (median CLV $BENCH_CLV)"
     wrk -t2 -c2 -d"${DURATION}s" --latency -H "authorization: Bearer $token" \
         -s scripts/bench/score_search.lua http://127.0.0.1:8090 | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true
+    local from
+    from=$(TZ=$ZONE date -d '3 years ago' +%F)
+    export BENCH_FROM=$from BENCH_TO=$today
+    for report in 1 2 3 4; do
+        echo "### $name: report $(sed -n "$((report + 5))p" scripts/bench/sales_report.lua | tr -d ' ",')"
+        BENCH_REPORT=$report wrk -t2 -c2 -d"${DURATION}s" --latency -H "authorization: Bearer $token" \
+            -s scripts/bench/sales_report.lua http://127.0.0.1:8090 | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true
+    done
+    local bare started_bare
+    if [[ $url == postgres* ]]; then
+        bare="SELECT to_char(placed_at AT TIME ZONE '$ZONE', 'YYYY-MM-DD') AS day, count(*), sum(total), sum(refunded_total) FROM orders WHERE placed_at >= '$from' AND status IN ('paid', 'fulfilled', 'partially_returned', 'returned') GROUP BY day"
+    else
+        bare="SELECT substr(placed_at, 1, 10) AS day, count(*), sum(total), sum(refunded_total) FROM orders WHERE placed_at >= '$from' AND status IN ('paid', 'fulfilled', 'partially_returned', 'returned') GROUP BY day"
+    fi
+    started_bare=$(date +%s.%N)
+    for _ in 1 2 3 4 5; do query "$url" "$bare" >/dev/null; done
+    python3 -c "import sys; print(f'### {sys.argv[1]}: baseline, the same orders summed per day by the database alone: {(float(sys.argv[3]) - float(sys.argv[2])) / 5 * 1000:.0f} ms per query')" "$name" "$started_bare" "$(date +%s.%N)"
     kill "$server"; wait "$server" 2>/dev/null || true
 }
 

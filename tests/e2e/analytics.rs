@@ -298,6 +298,17 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
             "forbidden",
         );
 
+        // Nor cancel or re-run them.
+        for action in ["cancel", "rerun"] {
+            assert_problem(
+                app.authed(Method::POST, &format!("{RUNS}/{run_id}/{action}"), &sales)
+                    .send()
+                    .unwrap(),
+                403,
+                "forbidden",
+            );
+        }
+
         // A re-run becomes current; the listing shows both, newest first.
         let again = finished_run(
             app,
@@ -347,6 +358,36 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
             409,
             "conflict",
         );
+
+        // Scores are a profile of the person: the personal-data export counts them and
+        // an erasure removes them.
+        let (status, held) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{d}/personal-data"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{held}");
+        assert_eq!(held["held_in"]["scores"], 1, "{held}");
+        assert_eq!(held["customer"]["scores"]["rfm"]["segment"], "hibernating");
+        let (status, erasure) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{d}/erasure"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{erasure}");
+        assert_eq!(erasure["erased"]["scores"], 1, "{erasure}");
+        let (_, erased) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{d}"),
+            &admin,
+            None,
+        );
+        assert_eq!(erased["scores"], json!({"rfm": null, "clv": null}));
     });
 }
 
@@ -385,14 +426,36 @@ fn bad_run_requests_name_the_field_and_the_rule() {
                 "{body}"
             );
         }
+        let mut deep = json!({"as_of": "2026-01-01"});
+        for _ in 0..200 {
+            deep = json!({"nested": deep});
+        }
         for body in [
             json!({"kind": "astrology"}),
             json!({"kind": "rfm", "parameters": {"k": 3}}),
             json!({"parameters": {}}),
+            json!({"kind": "rfm\u{0}"}),
+            json!({"kind": "rfm", "parameters": {"as_of": "2026-01-01\u{0}"}}),
+            json!({"kind": "clv", "parameters": {"horizon_months": "12\u{7}"}}),
+            json!({"kind": "clv", "parameters": {"horizon_months": 1e300}}),
+            json!({"kind": "rfm", "parameters": deep}),
+            json!({"kind": "rfm", "parameters": {"as_of": "x".repeat(3_000_000)}}),
+            json!([{"kind": "rfm"}]),
         ] {
             let response = start(app, &admin, body.clone());
-            assert_eq!(response.status(), 422, "{body}");
+            let status = response.status().as_u16();
+            assert!(
+                [400, 413, 422].contains(&status),
+                "{status} for {}",
+                &body.to_string()[..80.min(body.to_string().len())]
+            );
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
         }
+        let (_, runs) = send(app, Method::GET, RUNS, &admin, None);
+        assert_eq!(runs["data"], json!([]), "a refused request left a run");
         // No purchases: the run fails with the reason, and nothing is current.
         let run = finished_run(app, &admin, start(app, &admin, json!({"kind": "clv"})));
         assert_eq!(run["status"], "failed", "{run}");
@@ -766,5 +829,199 @@ fn the_churn_rule_can_follow_p_alive() {
             None,
         );
         assert_ne!(still["lifecycle_stage"], "churned", "{still}");
+    });
+}
+
+const SCHEDULES: &str = "/api/v1/analytics/schedules";
+
+/// Queued occurrences of model-run schedules.
+fn queued_occurrences(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use persistence::schema::jobs;
+    let mut conn = app.state.pool.get().expect("connection");
+    jobs::table
+        .filter(jobs::kind.eq(application::analytics::schedules::SCHEDULED_RUN))
+        .count()
+        .get_result(&mut *conn)
+        .expect("jobs")
+}
+
+/// Runs the occurrence `at` of `schedule` as the worker would when it comes.
+fn occur(app: &TestApp, schedule: &str, at: &str) -> Value {
+    let mut conn = app.state.pool.get().expect("connection");
+    application::analytics::schedules::run_occurrence(
+        &mut conn,
+        &application::analytics::schedules::OccurrencePayload {
+            schedule_id: schedule.parse().expect("uuid"),
+            at: at.parse().expect("time"),
+        },
+    )
+    .expect("occurrence")
+}
+
+#[test]
+fn scheduled_runs_follow_the_business_clock_and_run_each_occurrence_once() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (_, sales_email, password) = app.create_user("sales", None);
+        let sales = app.login(&sales_email, &password).access_token;
+        let item = product(app, &admin, "SCH-1", 10);
+        let buyer = id_of(&create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "first_name": "زمان", "last_name": "بندی"}),
+        ));
+        order(
+            app,
+            &admin,
+            &buyer,
+            "2026-06-01",
+            "paid",
+            json!({"product_id": item, "quantity": 1}),
+        );
+
+        // Bad patterns and parameters name the field and the rule; sales may not.
+        let cases = [
+            (
+                json!({"request": {"kind": "rfm"}, "cron": "*/5 * * * *"}),
+                "cron",
+                "too_frequent",
+            ),
+            (
+                json!({"request": {"kind": "rfm"}, "cron": "0 0 30 2 *"}),
+                "cron",
+                "never_occurs",
+            ),
+            (
+                json!({"request": {"kind": "rfm"}, "cron": "at two"}),
+                "cron",
+                "invalid_cron",
+            ),
+            (
+                json!({"request": {"kind": "rfm", "parameters": {"as_of": "2999-01-01"}},
+                       "cron": "0 2 * * *"}),
+                "request.parameters.as_of",
+                "in_future",
+            ),
+        ];
+        for (body, field, code) in cases {
+            let problem = assert_problem(
+                app.authed(Method::POST, SCHEDULES, &admin)
+                    .json(&body)
+                    .send()
+                    .unwrap(),
+                422,
+                "validation_failed",
+            );
+            assert_eq!(
+                field_codes(&problem),
+                [(field.to_string(), code.to_string())],
+                "{body}"
+            );
+        }
+        assert_problem(
+            app.authed(Method::POST, SCHEDULES, &sales)
+                .json(&json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"}))
+                .send()
+                .unwrap(),
+            403,
+            "forbidden",
+        );
+
+        // Every night at 02:00 in Tehran, which is 22:30 UTC.
+        let (status, schedule) = send(
+            app,
+            Method::POST,
+            SCHEDULES,
+            &admin,
+            Some(json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"})),
+        );
+        assert_eq!(status, 201, "{schedule}");
+        assert_eq!(schedule["kind"], "rfm");
+        assert_eq!(schedule["enabled"], true);
+        let id = schedule["id"].as_str().unwrap().to_string();
+        let first = schedule["next_run_at"].as_str().unwrap().to_string();
+        assert!(first.ends_with("T22:30:00Z"), "{first}");
+        assert_problem(
+            app.authed(Method::GET, &format!("{SCHEDULES}/{id}"), &sales)
+                .send()
+                .unwrap(),
+            403,
+            "forbidden",
+        );
+
+        // Every process queues the next occurrence at start: one job for it.
+        assert_eq!(queued_occurrences(app), 1);
+        for _ in 0..2 {
+            let mut conn = app.state.pool.get().unwrap();
+            application::analytics::schedules::queue_all(&mut conn).unwrap();
+        }
+        assert_eq!(queued_occurrences(app), 1);
+
+        // The occurrence queues a run recorded with the schedule and the next occurrence,
+        // a day later; the same occurrence again does nothing.
+        let outcome = occur(app, &id, &first);
+        let run_id = outcome["run_id"].as_str().expect("a run").to_string();
+        let (_, run) = send(app, Method::GET, &format!("{RUNS}/{run_id}"), &admin, None);
+        assert_eq!(run["schedule_id"], id.as_str(), "{run}");
+        assert_eq!(run["created_by"], Value::Null);
+        let (_, schedule) = send(app, Method::GET, &format!("{SCHEDULES}/{id}"), &admin, None);
+        assert_eq!(schedule["last_run_id"], run_id.as_str());
+        let second = schedule["next_run_at"].as_str().unwrap().to_string();
+        let gap = second.parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+            - first.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        assert_eq!(gap, chrono::Duration::days(1), "{first} → {second}");
+        assert_eq!(queued_occurrences(app), 2);
+        let again = occur(app, &id, &first);
+        assert!(again["skipped"].is_string(), "{again}");
+
+        // While that run is queued, the next occurrence is skipped, and the one after
+        // is queued anyway.
+        let busy = occur(app, &id, &second);
+        assert!(
+            busy["skipped"]
+                .as_str()
+                .unwrap()
+                .contains("queued or running"),
+            "{busy}"
+        );
+        assert!(busy["next_run_at"].is_string(), "{busy}");
+
+        // Disabled, it has no next occurrence and a queued one does nothing; a change
+        // needs the current version.
+        let response = app
+            .authed(Method::PATCH, &format!("{SCHEDULES}/{id}"), &admin)
+            .header("content-type", "application/merge-patch+json")
+            .header("if-match", "\"stale\"")
+            .body(r#"{"enabled": false}"#)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 412);
+        let (status, disabled) = merge_patch(
+            app,
+            &format!("{SCHEDULES}/{id}"),
+            &admin,
+            &json!({"enabled": false, "cron": "30 3 * * 6"}),
+        );
+        assert_eq!(status, 200, "{disabled}");
+        assert_eq!(disabled["next_run_at"], Value::Null);
+        assert_eq!(disabled["cron"], "30 3 * * 6");
+        let next = busy["next_run_at"].as_str().unwrap();
+        assert!(occur(app, &id, next)["skipped"].is_string());
+
+        let (status, page) = send(app, Method::GET, SCHEDULES, &admin, None);
+        assert_eq!(status, 200);
+        assert_eq!(page["data"][0]["id"], id.as_str());
+        let (status, _) = send(
+            app,
+            Method::DELETE,
+            &format!("{SCHEDULES}/{id}"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 204);
+        let (status, _) = send(app, Method::GET, &format!("{SCHEDULES}/{id}"), &admin, None);
+        assert_eq!(status, 404);
+        assert!(occur(app, &id, next)["skipped"].is_string());
     });
 }

@@ -219,6 +219,10 @@ impl Setup<'_> {
                 json!({"name": Self::unique("دسته")}),
             ),
             "/api/v1/orders/{id}" => self.order()["id"].as_str().expect("id").to_string(),
+            "/api/v1/analytics/schedules/{id}" => self.create(
+                "/api/v1/analytics/schedules",
+                json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"}),
+            ),
             "/api/v1/orders/{id}/returns" => {
                 let order = self.order();
                 *self.order_line.borrow_mut() = order["lines"][0]["id"].as_str().map(String::from);

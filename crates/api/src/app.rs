@@ -76,6 +76,16 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
         Ok((run_at, _)) => tracing::info!(%run_at, "churn check scheduled"),
         Err(error) => tracing::error!(%error, "scheduling the churn check failed"),
     }
+    let queued = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
+            application::analytics::schedules::queue_all(&mut conn).map_err(|err| err.to_string())
+        });
+    match queued {
+        Ok(schedules) => tracing::info!(schedules, "model-run schedules queued"),
+        Err(error) => tracing::error!(%error, "queueing model-run schedules failed"),
+    }
 }
 
 /// Starts serving on `listener`, with `ServerConfig::job_workers` background job

@@ -87,6 +87,9 @@ use crate::routes;
             BG/NBD and Gamma-Gamma CLV with P(alive) — queued as jobs, with their fitted parameters \
             and quality checks; a succeeded run's scores are on every customer it covers (the \
             customer's `scores`, searchable as `score.*`). Starting runs needs `analytics:run`."),
+        (name = "reports", description = "Sales and key figures per day, week, month, quarter or year \
+            of the Jalali or Gregorian calendar in the business time zone, summed by the database \
+            over the customers the caller can see (`records:read`)."),
         (name = "jobs", description = "Background work (imports, exports, duplicate scans, audit \
             verification): status, progress, result and errors, and cancellation. See *Long-running \
             work: jobs* in `docs/API-CONVENTIONS.md`."),

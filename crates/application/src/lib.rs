@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod paging;
 pub mod precondition;
+pub mod reports;
 pub mod search;
 pub mod settings;
 

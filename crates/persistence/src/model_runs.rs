@@ -27,6 +27,8 @@ pub struct ModelRunRow {
     pub created_by: Option<DbUuid>,
     pub created_at: DbTime,
     pub succeeded_at: Option<DbTime>,
+    /// The schedule whose occurrence queued the run, if one did.
+    pub schedule_id: Option<DbUuid>,
 }
 
 /// A run with its job's status, progress and error.

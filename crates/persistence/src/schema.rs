@@ -276,6 +276,25 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
 
+    model_run_schedules (id) {
+        id -> Uuid,
+        kind -> Text,
+        request -> Jsonb,
+        cron -> Text,
+        enabled -> Bool,
+        next_run_at -> Nullable<UtcTimestamp>,
+        last_run_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
+
     model_runs (id) {
         id -> Uuid,
         kind -> Text,
@@ -286,6 +305,7 @@ diesel::table! {
         created_by -> Nullable<Uuid>,
         created_at -> UtcTimestamp,
         succeeded_at -> Nullable<UtcTimestamp>,
+        schedule_id -> Nullable<Uuid>,
     }
 }
 
@@ -675,6 +695,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_pending,
     model_runs,
+    model_run_schedules,
     idempotency_keys,
     business_settings,
     labels,

@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                "scored": 2357, "cleared": 0},
     "errors": [],
     "created_by": "0193a4e2-7c1d-7b3e-9f10-2a4b6c8d0e1f",
+    "schedule_id": null,
     "created_at": "2026-12-01T08:15:00Z",
     "succeeded_at": "2026-12-01T08:15:09Z",
     "finished_at": "2026-12-01T08:15:09Z"
@@ -97,6 +98,9 @@ pub struct ModelRunResource {
     /// models cannot use (no purchases in the window, a fit that fails).
     pub errors: Vec<JobErrorEntry>,
     pub created_by: Option<Uuid>,
+    /// The schedule whose occurrence queued the run (`GET /analytics/schedules/{id}`);
+    /// `null` for a run started by hand.
+    pub schedule_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub succeeded_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -138,6 +142,7 @@ impl ModelRunResource {
             result: run.row.result.map(|result| result.0),
             errors,
             created_by: run.row.created_by.map(|id| id.0),
+            schedule_id: run.row.schedule_id.map(|id| id.0),
             created_at: run.row.created_at.0,
             succeeded_at: run.row.succeeded_at.map(|at| at.0),
             finished_at: run.finished_at.map(|at| at.0),
@@ -239,20 +244,11 @@ pub async fn list_model_runs(
     let kind = filters.into_inner().kind;
     let (cursor, fetch) = (page.cursor.clone(), page.fetch_limit());
     let rows = state
-        .db(move |conn| {
-            let rows = runs::list(conn, &principal, kind, cursor.as_ref(), fetch)?;
-            rows.into_iter()
-                .map(|run| Ok((runs::is_current(conn, &run)?, run)))
-                .collect::<application::AppResult<Vec<_>>>()
-                .map_err(ApiError::from)
-        })
+        .db(move |conn| Ok(runs::list(conn, &principal, kind, cursor.as_ref(), fetch)?))
         .await?;
-    let page = Page::from_rows(
-        rows,
-        page.limit,
-        |(_, run)| runs::cursor_after(run),
-        |(current, run)| ModelRunResource::of(run, current),
-    );
+    let page = Page::from_rows(rows, page.limit, runs::cursor_after, |view| {
+        ModelRunResource::of(view.run, view.current)
+    });
     let data = page.data.into_iter().collect::<ApiResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(Page {
         data,
@@ -278,13 +274,10 @@ pub async fn get_model_run(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let (current, run) = state
-        .db(move |conn| {
-            let run = runs::get(conn, &principal, id)?;
-            Ok((runs::is_current(conn, &run)?, run))
-        })
+    let view = state
+        .db(move |conn| Ok(runs::get(conn, &principal, id)?))
         .await?;
-    Ok(HttpResponse::Ok().json(ModelRunResource::of(run, current)?))
+    Ok(HttpResponse::Ok().json(ModelRunResource::of(view.run, view.current)?))
 }
 
 /// Cancel a model run.
@@ -306,13 +299,10 @@ pub async fn cancel_model_run(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let (current, run) = state
-        .db(move |conn| {
-            let run = runs::cancel(conn, &principal, id)?;
-            Ok((runs::is_current(conn, &run)?, run))
-        })
+    let view = state
+        .db(move |conn| Ok(runs::cancel(conn, &principal, id)?))
         .await?;
-    Ok(HttpResponse::Ok().json(ModelRunResource::of(run, current)?))
+    Ok(HttpResponse::Ok().json(ModelRunResource::of(view.run, view.current)?))
 }
 
 /// Run a model again.

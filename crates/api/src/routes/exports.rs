@@ -131,8 +131,8 @@ pub async fn create_order_export(
 
 /// Download an export.
 ///
-/// The file of a finished `customers.export` or `orders.export` job, streamed with its
-/// content type and a `Content-Disposition` file name.
+/// The file of a finished `customers.export`, `orders.export` or `reports.export` job,
+/// streamed with its content type and a `Content-Disposition` file name.
 ///
 /// Needs `records:read`; only the user who started the export, or an admin
 /// (`users:manage`), may download it (404 `not_found` for others, as for a job that is not
@@ -142,7 +142,7 @@ pub async fn create_order_export(
 #[utoipa::path(
     tag = "exports",
     operation_id = "download_export",
-    params(("job_id" = Uuid, Path, description = "Id of the `customers.export` or `orders.export` job")),
+    params(("job_id" = Uuid, Path, description = "Id of the `customers.export`, `orders.export` or `reports.export` job")),
     responses(
         (status = 200, description = "The exported file", content(
             (String = "text/csv"),

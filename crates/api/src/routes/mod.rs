@@ -16,8 +16,10 @@ pub mod imports;
 pub mod jobs;
 pub mod labels;
 pub mod metrics;
+pub mod model_run_schedules;
 pub mod orders;
 pub mod products;
+pub mod reports;
 pub mod settings;
 pub mod teams;
 pub mod users;
@@ -35,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     products::configure(cfg);
     orders::configure(cfg);
     analytics::configure(cfg);
+    model_run_schedules::configure(cfg);
+    reports::configure(cfg);
     imports::configure(cfg);
     exports::configure(cfg);
     api_keys::configure(cfg);
@@ -57,6 +61,8 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         products::ProductsApi::openapi(),
         orders::OrdersApi::openapi(),
         analytics::AnalyticsApi::openapi(),
+        model_run_schedules::ModelRunSchedulesApi::openapi(),
+        reports::ReportsApi::openapi(),
         imports::ImportsApi::openapi(),
         exports::ExportsApi::openapi(),
         api_keys::ApiKeysApi::openapi(),

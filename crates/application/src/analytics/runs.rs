@@ -16,6 +16,7 @@ use persistence::model_runs::{ModelRun, ModelRunRow};
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::acting::Acting;
@@ -39,6 +40,25 @@ pub struct ModelRunPayload {
 /// Queues a run of `request` (`analytics:run`). Refused while a run of the same kind is
 /// queued or running: two runs of a kind would race to be the current one.
 pub fn start(conn: &mut DbConnection, acting: &Acting, request: RunRequest) -> AppResult<ModelRun> {
+    queue_run(conn, acting, request, None)
+}
+
+/// [`start`] for an occurrence of the schedule `schedule`, recorded on the run.
+pub fn start_scheduled(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    request: RunRequest,
+    schedule: Uuid,
+) -> AppResult<ModelRun> {
+    queue_run(conn, acting, request, Some(schedule))
+}
+
+fn queue_run(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    request: RunRequest,
+    schedule: Option<Uuid>,
+) -> AppResult<ModelRun> {
     acting.require(Permission::AnalyticsRun)?;
     let today = crate::settings::calendar(conn)?
         .local()
@@ -71,6 +91,7 @@ pub fn start(conn: &mut DbConnection, acting: &Acting, request: RunRequest) -> A
             created_by: acting.user_id.map(DbUuid),
             created_at: DbTime(persistence::now()),
             succeeded_at: None,
+            schedule_id: schedule.map(DbUuid),
         };
         persistence::model_runs::insert(conn, &row)?;
         audit::record(
@@ -95,62 +116,82 @@ pub fn start(conn: &mut DbConnection, acting: &Acting, request: RunRequest) -> A
 /// (`analytics:run`).
 pub fn rerun(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<ModelRun> {
     acting.require(Permission::AnalyticsRun)?;
-    let run = get(conn, acting, id)?;
+    let run = get(conn, acting, id)?.run;
     let request: RunRequest = serde_json::from_value(run.row.request.0)
         .map_err(|err| AppError::Internal(format!("stored run request: {err}")))?;
     start(conn, acting, request)
 }
 
+/// A run as read back, with whether it is the latest succeeded run of its kind: the
+/// one whose scores are current.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub run: ModelRun,
+    pub current: bool,
+}
+
 /// One run with its job's status and progress.
-pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<ModelRun> {
+pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<RunView> {
     require_reader(acting)?;
-    persistence::model_runs::find(conn, id)?.ok_or(AppError::NotFound)
+    let run = persistence::model_runs::find(conn, id)?.ok_or(AppError::NotFound)?;
+    view(conn, run)
+}
+
+fn view(conn: &mut DbConnection, run: ModelRun) -> AppResult<RunView> {
+    let current = persistence::model_runs::latest_succeeded(conn, &run.row.kind)?
+        .is_some_and(|latest| latest.id == run.row.id);
+    Ok(RunView { run, current })
 }
 
 /// Sort order of the run listing, as recorded in its cursors: newest first.
 pub const ORDER: &str = "id:desc";
 
 /// The cursor after `run` in [`ORDER`].
-pub fn cursor_after(run: &ModelRun) -> Cursor {
-    Cursor::new(ORDER, Vec::new(), run.row.id.0)
+pub fn cursor_after(run: &RunView) -> Cursor {
+    Cursor::new(ORDER, Vec::new(), run.run.row.id.0)
 }
 
-/// Runs newest first, optionally of one kind: `fetch` rows after `cursor`.
+/// Runs newest first, optionally of one kind: `fetch` rows after `cursor`. Which runs
+/// are current takes one query per kind on the page, not one per run.
 pub fn list(
     conn: &mut DbConnection,
     acting: &Acting,
     kind: Option<RunKind>,
     cursor: Option<&Cursor>,
     fetch: i64,
-) -> AppResult<Vec<ModelRun>> {
+) -> AppResult<Vec<RunView>> {
     require_reader(acting)?;
     let before = cursor
         .map(|cursor| cursor.keyset(ORDER))
         .transpose()?
         .map(|keyset| keyset.id);
-    Ok(persistence::model_runs::list(
-        conn,
-        kind.map(RunKind::as_str),
-        before,
-        fetch,
-    )?)
-}
-
-/// Whether `run` is the latest succeeded run of its kind: the one whose scores are
-/// current.
-pub fn is_current(conn: &mut DbConnection, run: &ModelRun) -> AppResult<bool> {
-    Ok(
-        persistence::model_runs::latest_succeeded(conn, &run.row.kind)?
-            .is_some_and(|latest| latest.id == run.row.id),
-    )
+    let runs = persistence::model_runs::list(conn, kind.map(RunKind::as_str), before, fetch)?;
+    let mut current_of_kind: HashMap<String, Option<Uuid>> = HashMap::new();
+    runs.into_iter()
+        .map(|run| {
+            let current = match current_of_kind.get(&run.row.kind) {
+                Some(current) => *current,
+                None => {
+                    let latest = persistence::model_runs::latest_succeeded(conn, &run.row.kind)?
+                        .map(|latest| latest.id.0);
+                    current_of_kind.insert(run.row.kind.clone(), latest);
+                    latest
+                }
+            };
+            Ok(RunView {
+                current: current == Some(run.row.id.0),
+                run,
+            })
+        })
+        .collect()
 }
 
 /// Cancels a queued or running run (`analytics:run`): a queued run will not start; a
 /// running one stops at its next step unless it is already storing its scores, which
 /// it then finishes. A finished run cannot be cancelled (a conflict).
-pub fn cancel(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<ModelRun> {
+pub fn cancel(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<RunView> {
     acting.require(Permission::AnalyticsRun)?;
-    let run = get(conn, acting, id)?;
+    let run = get(conn, acting, id)?.run;
     transaction(conn, |conn| {
         let job = persistence::jobs::cancel(conn, run.row.job_id.0)?;
         audit::record(
@@ -165,7 +206,7 @@ pub fn cancel(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<M
         )?;
         Ok(())
     })?;
-    persistence::model_runs::find(conn, id)?.ok_or(AppError::NotFound)
+    get(conn, acting, id)
 }
 
 /// The resolved parameters a stored run uses.
@@ -177,7 +218,9 @@ pub fn parameters(row: &ModelRunRow) -> AppResult<RunParameters> {
         .map_err(|err| corrupt(err.to_string()))
 }
 
-fn require_reader(acting: &Acting) -> AppResult<()> {
+/// Runs and schedules describe the whole customer base: reading them needs
+/// `records:read` with visibility over every record.
+pub(super) fn require_reader(acting: &Acting) -> AppResult<()> {
     acting.require(Permission::RecordsRead)?;
     if acting.visibility != Visibility::All {
         return Err(AppError::Forbidden);

@@ -16,6 +16,8 @@ mod order_export;
 mod order_import;
 mod product_import;
 pub mod queue;
+mod report_export;
+mod scheduled_run;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -41,6 +43,8 @@ pub use model_run::{ModelRunJob, MODEL_RUN};
 pub use order_export::{OrderExportJob, OrderExportPayload, ORDER_EXPORT};
 pub use order_import::{OrderImportJob, OrderImportPayload, ORDER_IMPORT};
 pub use product_import::{ProductImportJob, ProductImportPayload, PRODUCT_IMPORT};
+pub use report_export::{ReportExportJob, ReportExportPayload, REPORT_EXPORT};
+pub use scheduled_run::ScheduledRunJob;
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
 /// Why a job attempt failed, split by audience: a stable code and, for failures the
@@ -254,6 +258,8 @@ impl JobRegistry {
         registry.register(ORDER_EXPORT, OrderExportJob);
         registry.register(PRODUCT_IMPORT, ProductImportJob);
         registry.register(MODEL_RUN, ModelRunJob);
+        registry.register(REPORT_EXPORT, ReportExportJob);
+        registry.register(crate::analytics::schedules::SCHEDULED_RUN, ScheduledRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
         registry
     }

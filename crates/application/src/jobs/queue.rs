@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use super::{
     DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, OrderExportPayload,
-    OrderImportPayload, ProductImportPayload, AUDIT_VERIFY, CUSTOMER_EXPORT, CUSTOMER_IMPORT,
-    DUPLICATE_SCAN, ORDER_EXPORT, ORDER_IMPORT, PRODUCT_IMPORT,
+    OrderImportPayload, ProductImportPayload, ReportExportPayload, AUDIT_VERIFY, CUSTOMER_EXPORT,
+    CUSTOMER_IMPORT, DUPLICATE_SCAN, ORDER_EXPORT, ORDER_IMPORT, PRODUCT_IMPORT, REPORT_EXPORT,
 };
 use crate::acting::Acting;
 use crate::commerce::order_export::{self, OrderExportRequest};
@@ -33,6 +33,7 @@ use crate::customers::search;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::{invalid_cursor, Cursor};
+use crate::reports::export::{ReportExportRequest, ReportKind};
 use crate::search::Search;
 use crate::transaction;
 
@@ -126,6 +127,48 @@ pub fn order_export(
     })?;
     transaction(conn, |conn| {
         enqueue(conn, acting, ORDER_EXPORT, payload, EXPORT_MAX_ATTEMPTS)
+    })
+}
+
+/// Queues a report as a file (`records:read`), over the caller's visibility as in the
+/// report's `GET`. Its range is checked now.
+pub fn report_export(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    request: ReportExportRequest,
+) -> AppResult<Job> {
+    acting.require(Permission::RecordsRead)?;
+    if request.report == ReportKind::Kpis && request.group_by.is_some() {
+        return Err(AppError::Invalid(vec![
+            domain::validation::FieldViolation::new(
+                "group_by",
+                "not_for_report",
+                "only the sales report is grouped",
+            ),
+        ]));
+    }
+    let first_weekday = crate::settings::calendar(conn)?.local().first_weekday;
+    domain::reports::periods(
+        request.from,
+        request.to,
+        request.bucket,
+        request.calendar,
+        first_weekday,
+    )
+    .map_err(AppError::Invalid)?;
+    let payload = to_payload(&ReportExportPayload {
+        right_to_left: request.right_to_left.unwrap_or(acting.lang == Lang::Fa),
+        file_name: format!(
+            "{}-report-{}.{}",
+            request.report.as_str(),
+            Utc::now().format("%Y%m%d-%H%M%S"),
+            request.format.format().extension()
+        ),
+        acting: acting.clone(),
+        request,
+    })?;
+    transaction(conn, |conn| {
+        enqueue(conn, acting, REPORT_EXPORT, payload, EXPORT_MAX_ATTEMPTS)
     })
 }
 
@@ -300,7 +343,7 @@ pub fn cancel(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<J
     })
 }
 
-/// The file of a finished export (of customers or orders) the caller may see
+/// The file of a finished export (of customers, orders or a report) the caller may see
 /// (`records:read`). An export that has not succeeded is a conflict; a file deleted by
 /// an erasure is gone.
 pub fn export_file(
@@ -310,7 +353,7 @@ pub fn export_file(
 ) -> AppResult<StoredFile> {
     acting.require(Permission::RecordsRead)?;
     let job = visible(conn, acting, job_id)?;
-    if job.kind != CUSTOMER_EXPORT && job.kind != ORDER_EXPORT {
+    if ![CUSTOMER_EXPORT, ORDER_EXPORT, REPORT_EXPORT].contains(&job.kind.as_str()) {
         return Err(AppError::NotFound);
     }
     if job.status()? != JobStatus::Succeeded {

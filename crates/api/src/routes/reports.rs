@@ -1,0 +1,203 @@
+//! Reports: sales and key figures per period of the Jalali or Gregorian
+//! calendar, summed by the database over the customers the caller can see.
+
+use actix_web::{get, post, web, HttpResponse};
+use application::jobs::queue;
+use application::reports::export::{ReportExportRequest, ReportKind};
+use application::reports::{
+    self, KpiPeriod, KpiReport, ReportRange, SalesFigures, SalesGroup, SalesPeriod, SalesReport,
+};
+use chrono::NaiveDate;
+use domain::calendar::CalendarSystem;
+use domain::reports::{Bucket, SalesDimension};
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+
+use super::jobs::{accepted, JobResource};
+use crate::auth::Principal;
+use crate::conventions::JsonBody;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(sales_report, kpi_report, create_report_export),
+    components(schemas(
+        ReportExportRequest,
+        ReportKind,
+        SalesReport,
+        SalesPeriod,
+        SalesGroup,
+        SalesFigures,
+        KpiReport,
+        KpiPeriod,
+        ReportRange,
+        Bucket,
+        CalendarSystem,
+        SalesDimension
+    ))
+)]
+pub struct ReportsApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(sales_report)
+        .service(kpi_report)
+        .service(create_report_export);
+}
+
+/// The period a report covers and how it is cut into periods.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RangeParams {
+    /// First local day (business time zone), `YYYY-MM-DD`.
+    pub from: NaiveDate,
+    /// Last local day, inclusive.
+    pub to: NaiveDate,
+    /// Length of each period (default `month`). Weeks start on the business's first
+    /// weekday.
+    pub bucket: Option<Bucket>,
+    /// Calendar of months, quarters and years (default `jalali`: a month runs from the
+    /// 1st of Farvardin, Ordibehesht, …).
+    pub calendar: Option<CalendarSystem>,
+}
+
+impl RangeParams {
+    fn range(&self) -> ReportRange {
+        range(self.from, self.to, self.bucket, self.calendar)
+    }
+}
+
+fn range(
+    from: NaiveDate,
+    to: NaiveDate,
+    bucket: Option<Bucket>,
+    calendar: Option<CalendarSystem>,
+) -> ReportRange {
+    ReportRange {
+        from,
+        to,
+        bucket: bucket.unwrap_or_default(),
+        calendar: calendar.unwrap_or(CalendarSystem::Jalali),
+    }
+}
+
+/// [`RangeParams`] and a grouping.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SalesParams {
+    /// First local day (business time zone), `YYYY-MM-DD`.
+    pub from: NaiveDate,
+    /// Last local day, inclusive.
+    pub to: NaiveDate,
+    /// Length of each period (default `month`).
+    pub bucket: Option<Bucket>,
+    /// Calendar of months, quarters and years (default `jalali`).
+    pub calendar: Option<CalendarSystem>,
+    /// Split each period by this (the period's `totals` stay over all its orders).
+    pub group_by: Option<SalesDimension>,
+}
+
+/// Sales by period.
+///
+/// Every period from `from` to `to` in order (zeros where nothing sold; the first and
+/// last are partial when the range does not start or end on a period boundary), each
+/// with its orders, buyers, gross, refunds, net and average order value, and, with
+/// `group_by`, the same per province, city, gender, age range (at the start of the
+/// period), product, category or channel, largest net first. A sale is an order that
+/// was paid (later fulfilled or returned, wholly or partly); refunds are subtracted in
+/// the period of the order they refund, so a late return changes that period. Money in
+/// minor units of the business currency.
+///
+/// Needs `records:read`; sums over the customers the caller can see (a sales user with
+/// `own` visibility gets the figures of their own customers). Problems: 422
+/// `validation_failed` for `to` before `from` (`before_from`) or a range of more than
+/// 1,200 periods (`too_many_periods`); 400 for a malformed parameter.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "sales_report",
+    params(SalesParams),
+    responses((status = 200, description = "The report", body = SalesReport))
+)]
+#[get("/api/v1/reports/sales")]
+pub async fn sales_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<SalesParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let range = range(params.from, params.to, params.bucket, params.calendar);
+    let group_by = params.group_by;
+    let report = state
+        .db(move |conn| Ok(reports::sales(conn, &principal, range, group_by)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Key figures by period.
+///
+/// Per period: revenue (net of refunds), orders, average order value, active customers
+/// (with a sale), new customers (first purchase), repeat-purchase rate (share of the
+/// period's buyers who had bought before it or ordered twice in it), customers churned
+/// (entered the `churned` stage) and churn rate (over the customers who had bought before
+/// the period and were not churned at its start); and the mean CLV of the current `clv`
+/// run's scores.
+///
+/// Needs `records:read`; over the customers the caller can see. Problems as for
+/// `GET /reports/sales`.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "kpi_report",
+    params(RangeParams),
+    responses((status = 200, description = "The report", body = KpiReport))
+)]
+#[get("/api/v1/reports/kpis")]
+pub async fn kpi_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<RangeParams>,
+) -> ApiResult<HttpResponse> {
+    let range = params.into_inner().range();
+    let report = state
+        .db(move |conn| Ok(reports::kpis(conn, &principal, range)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Export a report.
+///
+/// Starts a `reports.export` job that computes the report as its `GET` would, for the
+/// caller and over what they can see, and writes it as CSV (UTF-8 with a byte-order
+/// mark), XLSX (right to left when asked, or when `Accept-Language` prefers Persian) or
+/// JSON: one row per period, or per period and group for a grouped sales report. Amounts
+/// are integers in minor units, named with the currency (`net (IRR)`); rates are
+/// decimals. Follow `Location`; the finished job's `result.download` is the file
+/// (`GET /exports/{job_id}/file`).
+///
+/// Needs `records:read`. Problems: 422 `validation_failed` as for the report's `GET`,
+/// and for `group_by` on the KPI report (`not_for_report`), checked before the job is
+/// queued.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "create_report_export",
+    request_body = ReportExportRequest,
+    responses((
+        status = 202,
+        description = "Export queued; follow `Location` for its progress and result",
+        body = JobResource,
+        headers(("Location" = String, description = "The job: `/api/v1/jobs/{id}`"))
+    ))
+)]
+#[post("/api/v1/reports/exports")]
+pub async fn create_report_export(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: JsonBody<ReportExportRequest>,
+) -> ApiResult<HttpResponse> {
+    let request = body.0;
+    let job = state
+        .db(move |conn| Ok(queue::report_export(conn, &principal, request)?))
+        .await?;
+    accepted(job)
+}

@@ -1,0 +1,351 @@
+//! Reports over the order history: sales per period of the Jalali or
+//! Gregorian calendar in the business time zone, optionally grouped, and a summary of
+//! key figures per period.
+//!
+//! Reports need `records:read`, and sum over the customers the caller can see: a sales
+//! user with `own` visibility gets the figures of their own customers, a manager those
+//! of the whole base. A sale is an order that was paid ([`domain::reports::is_sale`]);
+//! refunds are subtracted in the period of the order they refund.
+
+use chrono::NaiveDate;
+use domain::authz::Permission;
+use domain::calendar::{CalendarSystem, LocalCalendar};
+use domain::reports::{age_thresholds, periods, Bucket, ReportPeriod, SalesDimension};
+use persistence::db::DbConnection;
+use persistence::reports::{PeriodBounds, SalesCell};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::acting::Acting;
+use crate::error::{AppError, AppResult};
+
+pub mod export;
+
+/// The period a report covers and how it is cut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReportRange {
+    /// First local day covered.
+    pub from: NaiveDate,
+    /// Last local day covered (inclusive).
+    pub to: NaiveDate,
+    pub bucket: Bucket,
+    pub calendar: CalendarSystem,
+}
+
+/// Sums over one period, or one group of it. Money in minor units of the business
+/// currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SalesFigures {
+    pub orders: i64,
+    /// Distinct customers.
+    pub buyers: i64,
+    /// Units net of returns; only when grouped by product or category.
+    pub units: Option<i64>,
+    /// Paid after discounts.
+    pub gross: i64,
+    pub refunds: i64,
+    /// `gross − refunds`.
+    pub net: i64,
+    /// `net / orders`, rounded to the minor unit; 0 without orders.
+    pub average_order_value: i64,
+}
+
+impl SalesFigures {
+    fn of(cell: &SalesCell) -> SalesFigures {
+        let net = cell.gross - cell.refunds;
+        SalesFigures {
+            orders: cell.orders,
+            buyers: cell.buyers,
+            units: cell.units,
+            gross: cell.gross,
+            refunds: cell.refunds,
+            net,
+            average_order_value: average(net, cell.orders),
+        }
+    }
+}
+
+/// `amount / count` rounded half away from zero; 0 when `count` is 0.
+fn average(amount: i64, count: i64) -> i64 {
+    if count == 0 {
+        return 0;
+    }
+    let (amount, count) = (i128::from(amount), i128::from(count));
+    let rounded = (2 * amount + count * amount.signum()) / (2 * count);
+    rounded as i64
+}
+
+/// One group of a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SalesGroup {
+    /// The group's value: a province, city, gender, age band or channel, or the id of
+    /// a product or category; `None` for orders where it is not given.
+    pub key: Option<String>,
+    /// The product's or category's name.
+    pub name: Option<String>,
+    pub figures: SalesFigures,
+}
+
+/// One period of a sales report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SalesPeriod {
+    pub label: String,
+    /// First local day.
+    pub start: NaiveDate,
+    /// Last local day (inclusive).
+    pub end: NaiveDate,
+    pub totals: SalesFigures,
+    /// The period's groups, largest net first; empty when not grouped.
+    pub groups: Vec<SalesGroup>,
+}
+
+/// A sales report: every period of the range, in order, with zeros where nothing sold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SalesReport {
+    pub range: ReportRange,
+    pub group_by: Option<SalesDimension>,
+    pub currency: String,
+    pub periods: Vec<SalesPeriod>,
+}
+
+/// The periods of `range` and their bounds in the business time zone.
+fn cut(
+    local: &LocalCalendar,
+    range: &ReportRange,
+) -> AppResult<(Vec<ReportPeriod>, Vec<PeriodBounds>)> {
+    let cut = periods(
+        range.from,
+        range.to,
+        range.bucket,
+        range.calendar,
+        local.first_weekday,
+    )
+    .map_err(AppError::Invalid)?;
+    let out_of_range = || {
+        AppError::Invalid(vec![domain::validation::FieldViolation::new(
+            "to",
+            "out_of_range",
+            "is too far from today",
+        )])
+    };
+    let bounds = cut
+        .iter()
+        .map(|period| {
+            let (start, end) = local.utc_range(period.range).ok_or_else(out_of_range)?;
+            let age_thresholds = age_thresholds(period.range.start).ok_or_else(out_of_range)?;
+            Ok(PeriodBounds {
+                start,
+                end,
+                age_thresholds,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((cut, bounds))
+}
+
+fn last_day(period: &ReportPeriod) -> NaiveDate {
+    period.range.end.pred_opt().unwrap_or(period.range.end)
+}
+
+/// Sales per period of `range`, grouped by `group_by` when given.
+pub fn sales(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    range: ReportRange,
+    group_by: Option<SalesDimension>,
+) -> AppResult<SalesReport> {
+    acting.require(Permission::RecordsRead)?;
+    let local = crate::settings::calendar(conn)?.local();
+    let (cut, bounds) = cut(&local, &range)?;
+    let scope = acting.scope();
+    let totals = persistence::reports::sales(conn, &bounds, None, &scope)?;
+    let grouped = match group_by {
+        Some(dimension) => persistence::reports::sales(conn, &bounds, Some(dimension), &scope)?,
+        None => Vec::new(),
+    };
+    let names: HashMap<Uuid, String> = match group_by {
+        Some(dimension) if dimension.by_line() => {
+            let mut ids: Vec<Uuid> = grouped
+                .iter()
+                .filter_map(|cell| cell.group_id.map(|id| id.0))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            persistence::reports::names_of(conn, dimension, &ids)?
+                .into_iter()
+                .collect()
+        }
+        _ => HashMap::new(),
+    };
+    let mut periods: Vec<SalesPeriod> = cut
+        .iter()
+        .map(|period| SalesPeriod {
+            label: period.label.clone(),
+            start: period.range.start,
+            end: last_day(period),
+            totals: SalesFigures {
+                units: group_by.filter(|d| d.by_line()).map(|_| 0),
+                ..SalesFigures::default()
+            },
+            groups: Vec::new(),
+        })
+        .collect();
+    for cell in &totals {
+        let period = period_of(&mut periods, cell.period)?;
+        let units = period.totals.units;
+        period.totals = SalesFigures::of(cell);
+        period.totals.units = units;
+    }
+    for cell in &grouped {
+        let id = cell.group_id.map(|id| id.0);
+        let period = period_of(&mut periods, cell.period)?;
+        if let Some(units) = period.totals.units.as_mut() {
+            *units += cell.units.unwrap_or(0);
+        }
+        period.groups.push(SalesGroup {
+            key: id
+                .map(|id| id.to_string())
+                .or_else(|| cell.group_key.clone()),
+            name: id.and_then(|id| names.get(&id).cloned()),
+            figures: SalesFigures::of(cell),
+        });
+    }
+    for period in &mut periods {
+        period
+            .groups
+            .sort_by(|a, b| b.figures.net.cmp(&a.figures.net).then(a.key.cmp(&b.key)));
+    }
+    Ok(SalesReport {
+        range,
+        group_by,
+        currency: crate::settings::currency(conn)?.code().to_string(),
+        periods,
+    })
+}
+
+fn period_of(periods: &mut [SalesPeriod], index: i64) -> AppResult<&mut SalesPeriod> {
+    usize::try_from(index)
+        .ok()
+        .and_then(|index| periods.get_mut(index))
+        .ok_or_else(|| AppError::Internal(format!("report period {index} out of range")))
+}
+
+/// Key figures of one period over the customers the caller can see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct KpiPeriod {
+    pub label: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// Net of refunds, minor units.
+    pub revenue: i64,
+    pub orders: i64,
+    pub average_order_value: i64,
+    /// Customers with a sale in the period.
+    pub active_customers: i64,
+    /// Customers whose first purchase fell in the period.
+    pub new_customers: i64,
+    /// Share of the period's buyers who bought again: had bought before the period, or
+    /// placed two or more orders in it. `None` without buyers.
+    pub repeat_purchase_rate: Option<f64>,
+    /// Customers who entered the `churned` stage in the period.
+    pub churned: i64,
+    /// `churned` over the customers who had bought before the period and were not
+    /// churned at its start. `None` when there were none.
+    pub churn_rate: Option<f64>,
+}
+
+/// The KPI summary: figures per period, and the current average CLV.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct KpiReport {
+    pub range: ReportRange,
+    pub currency: String,
+    pub periods: Vec<KpiPeriod>,
+    /// Mean CLV of the customers scored by the current `clv` run (minor units);
+    /// `None` before the first run.
+    pub average_clv: Option<i64>,
+    /// Customers with a CLV score.
+    pub clv_customers: i64,
+}
+
+/// The KPI summary over `range`.
+pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> AppResult<KpiReport> {
+    acting.require(Permission::RecordsRead)?;
+    let local = crate::settings::calendar(conn)?.local();
+    let (cut, bounds) = cut(&local, &range)?;
+    let scope = acting.scope();
+    let sales = persistence::reports::sales(conn, &bounds, None, &scope)?;
+    let buyers = persistence::reports::buyers(conn, &bounds, &scope)?;
+    let flows = persistence::reports::flows(conn, &bounds, &scope)?;
+    let clv = persistence::reports::clv_totals(conn, &scope)?;
+    let mut periods: Vec<KpiPeriod> = cut
+        .iter()
+        .map(|period| KpiPeriod {
+            label: period.label.clone(),
+            start: period.range.start,
+            end: last_day(period),
+            ..KpiPeriod::default()
+        })
+        .collect();
+    let at = |periods: &[KpiPeriod], index: i64| -> AppResult<usize> {
+        usize::try_from(index)
+            .ok()
+            .filter(|index| *index < periods.len())
+            .ok_or_else(|| AppError::Internal(format!("report period {index} out of range")))
+    };
+    for cell in &sales {
+        let index = at(&periods, cell.period)?;
+        let figures = SalesFigures::of(cell);
+        let period = &mut periods[index];
+        period.revenue = figures.net;
+        period.orders = figures.orders;
+        period.average_order_value = figures.average_order_value;
+        period.active_customers = figures.buyers;
+    }
+    for cell in &buyers {
+        let index = at(&periods, cell.period)?;
+        let period = &mut periods[index];
+        period.repeat_purchase_rate = ratio(cell.repeat_buyers, period.active_customers);
+    }
+    // Running totals from before the first period: customers who had bought, and of
+    // them those churned, at the start of each period.
+    let (mut bought, mut churned) = (0_i64, 0_i64);
+    for cell in &flows {
+        if cell.period >= 0 {
+            let index = at(&periods, cell.period)?;
+            let period = &mut periods[index];
+            period.new_customers = cell.first_purchases;
+            period.churned = cell.churned;
+            period.churn_rate = ratio(cell.churned, bought - churned);
+        }
+        bought += cell.first_purchases;
+        churned += cell.churned - cell.reactivated;
+    }
+    Ok(KpiReport {
+        range,
+        currency: crate::settings::currency(conn)?.code().to_string(),
+        periods,
+        average_clv: clv.total.map(|total| average(total, clv.scored)),
+        clv_customers: clv.scored,
+    })
+}
+
+/// `part / whole`; `None` when `whole` is not positive.
+fn ratio(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::average;
+
+    #[test]
+    fn averages_round_half_away_from_zero() {
+        assert_eq!(average(10, 4), 3);
+        assert_eq!(average(9, 4), 2);
+        assert_eq!(average(-10, 4), -3);
+        assert_eq!(average(7, 0), 0);
+        assert_eq!(average(i64::MAX, 1), i64::MAX);
+    }
+}

@@ -1,0 +1,409 @@
+//! What reports read: sums over the order history per period (and group), computed by
+//! the database in one statement per report. The periods arrive as a list of UTC
+//! ranges (local days of the business calendar, cut by the caller) joined as a
+//! `VALUES` list, so a Jalali month is summed exactly like a Gregorian one and the
+//! result is one row per period and group, never the orders themselves.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::query_builder::BoxedSqlQuery;
+use diesel::sql_types::{BigInt, Date, Nullable, Text};
+use domain::authz::Visibility;
+use domain::commerce::orders::OrderStatus;
+use domain::reports::{SalesDimension, AGE_BANDS, AGE_UNKNOWN};
+use uuid::Uuid;
+
+use crate::customers::search::Scope;
+use crate::db::{placeholders, DbConnection, MultiBackend};
+use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
+use crate::PersistenceError;
+
+/// One period as the database compares it: `[start, end)` in UTC, and for the age
+/// grouping the latest birth date of each age band at its start.
+#[derive(Debug, Clone)]
+pub struct PeriodBounds {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub age_thresholds: [NaiveDate; 6],
+}
+
+/// The sales of one period and group.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct SalesCell {
+    /// Index of the period in the list given.
+    #[diesel(sql_type = BigInt)]
+    pub period: i64,
+    /// The group's value for text groupings (province, city, gender, age range,
+    /// channel); `None` for "not given" and when not grouped.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_key: Option<String>,
+    /// The group's record for product and category groupings.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
+    #[diesel(sql_type = BigInt)]
+    pub orders: i64,
+    /// Distinct customers.
+    #[diesel(sql_type = BigInt)]
+    pub buyers: i64,
+    /// Units net of returns (line groupings only).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub units: Option<i64>,
+    /// Amount paid, after discounts.
+    #[diesel(sql_type = BigInt)]
+    pub gross: i64,
+    /// Amount refunded on returns of these orders (or lines).
+    #[diesel(sql_type = BigInt)]
+    pub refunds: i64,
+}
+
+/// `IN (...)` list of the statuses of a sale ([`domain::reports::is_sale`]); fixed names,
+/// so written into the statement.
+fn sale_statuses_sql() -> String {
+    OrderStatus::ALL
+        .iter()
+        .filter(|status| domain::reports::is_sale(**status))
+        .map(|status| format!("'{}'", status.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `WITH periods(...) AS (VALUES ...)` clause for `count` periods; with the age
+/// thresholds when `ages`.
+fn periods_cte(count: usize, ages: bool) -> String {
+    let columns = if ages {
+        "idx, starts, ends, t1, t2, t3, t4, t5, t6"
+    } else {
+        "idx, starts, ends"
+    };
+    let row = if ages {
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    } else {
+        "(?, ?, ?)"
+    };
+    format!(
+        "WITH periods({columns}) AS (VALUES {})",
+        vec![row; count].join(", ")
+    )
+}
+
+type Query<'a> = BoxedSqlQuery<'a, MultiBackend, diesel::query_builder::SqlQuery>;
+
+fn bind_periods<'a>(mut query: Query<'a>, periods: &[PeriodBounds], ages: bool) -> Query<'a> {
+    for (index, period) in periods.iter().enumerate() {
+        query = query
+            .bind::<BigInt, _>(index as i64)
+            .bind::<UtcTimestamp, _>(DbTime(period.start))
+            .bind::<UtcTimestamp, _>(DbTime(period.end));
+        if ages {
+            for threshold in &period.age_thresholds {
+                query = query.bind::<Date, _>(*threshold);
+            }
+        }
+    }
+    query
+}
+
+/// The condition on customer `c` that `scope` allows, with its values bound after the
+/// periods'.
+fn visibility_sql(scope: &Scope) -> &'static str {
+    match (scope.visibility, scope.team_id) {
+        (Visibility::All, _) => "",
+        (Visibility::Own, _) | (Visibility::Team, None) => " AND c.owner_id = ?",
+        (Visibility::Team, Some(_)) => " AND (c.owner_id = ? OR c.team_id = ?)",
+    }
+}
+
+fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<'a> {
+    match (scope.visibility, scope.team_id) {
+        (Visibility::All, _) => {}
+        (Visibility::Own, _) | (Visibility::Team, None) => {
+            query = query.bind::<SqlUuid, _>(DbUuid(scope.user_id));
+        }
+        (Visibility::Team, Some(team)) => {
+            query = query
+                .bind::<SqlUuid, _>(DbUuid(scope.user_id))
+                .bind::<SqlUuid, _>(DbUuid(team));
+        }
+    }
+    query
+}
+
+/// The age band of customer `c` at the start of the period, as a `CASE`.
+fn age_band_sql() -> String {
+    let mut sql = format!("CASE WHEN c.birth_date IS NULL THEN '{AGE_UNKNOWN}'");
+    // Youngest band first: born after the first threshold, the customer has not reached
+    // the second band's age.
+    for (index, (_, name)) in AGE_BANDS[..AGE_BANDS.len() - 1].iter().enumerate() {
+        sql.push_str(&format!(
+            " WHEN c.birth_date > periods.t{} THEN '{name}'",
+            index + 1
+        ));
+    }
+    sql.push_str(&format!(" ELSE '{}' END", AGE_BANDS[AGE_BANDS.len() - 1].1));
+    sql
+}
+
+/// Sales per period of `periods` (and per group of `dimension`) of the customers
+/// `scope` may see: one row per period and group that has a sale.
+pub fn sales(
+    conn: &mut DbConnection,
+    periods: &[PeriodBounds],
+    dimension: Option<SalesDimension>,
+    scope: &Scope,
+) -> Result<Vec<SalesCell>, PersistenceError> {
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ages = dimension == Some(SalesDimension::AgeRange);
+    let by_line = dimension.is_some_and(SalesDimension::by_line);
+    let group_key = match dimension {
+        None | Some(SalesDimension::Product) | Some(SalesDimension::Category) => {
+            "CAST(NULL AS TEXT)".to_string()
+        }
+        Some(SalesDimension::Province) => "c.province".to_string(),
+        Some(SalesDimension::City) => "c.city".to_string(),
+        Some(SalesDimension::Gender) => "c.gender".to_string(),
+        Some(SalesDimension::AgeRange) => age_band_sql(),
+        Some(SalesDimension::Channel) => "o.channel".to_string(),
+    };
+    let group_id = match (dimension, &*conn) {
+        (Some(SalesDimension::Product), _) => "l.product_id",
+        (Some(SalesDimension::Category), _) => "pr.category_id",
+        // A NULL uuid column must still have the uuid type on PostgreSQL.
+        (_, DbConnection::Postgres(_)) => "CAST(NULL AS UUID)",
+        (_, DbConnection::Sqlite(_)) => "NULL",
+    };
+    let needs_customer = scope.visibility != Visibility::All
+        || matches!(
+            dimension,
+            Some(
+                SalesDimension::Province
+                    | SalesDimension::City
+                    | SalesDimension::Gender
+                    | SalesDimension::AgeRange
+            )
+        );
+    let mut joins = String::new();
+    if needs_customer {
+        joins.push_str(" JOIN customers c ON c.id = o.customer_id");
+    }
+    if by_line {
+        joins.push_str(" JOIN order_lines l ON l.order_id = o.id");
+    }
+    if dimension == Some(SalesDimension::Category) {
+        joins.push_str(" JOIN products pr ON pr.id = l.product_id");
+    }
+    let (orders, units, gross, refunds) = if by_line {
+        (
+            "COUNT(DISTINCT o.id)",
+            "CAST(SUM(l.quantity - l.returned_quantity) AS BIGINT)",
+            "CAST(SUM(l.total) AS BIGINT)",
+            "CAST(SUM(l.refunded) AS BIGINT)",
+        )
+    } else {
+        (
+            "COUNT(*)",
+            "CAST(NULL AS BIGINT)",
+            "CAST(SUM(o.total) AS BIGINT)",
+            "CAST(SUM(o.refunded_total) AS BIGINT)",
+        )
+    };
+    let sql = format!(
+        "{cte} \
+         SELECT periods.idx AS period, {group_key} AS group_key, {group_id} AS group_id, \
+                {orders} AS orders, COUNT(DISTINCT o.customer_id) AS buyers, \
+                {units} AS units, {gross} AS gross, {refunds} AS refunds \
+         FROM periods \
+         JOIN orders o ON o.placed_at >= periods.starts AND o.placed_at < periods.ends\
+         {joins} \
+         WHERE o.status IN ({statuses}){visibility} \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        cte = periods_cte(periods.len(), ages),
+        statuses = sale_statuses_sql(),
+        visibility = if needs_customer {
+            visibility_sql(scope)
+        } else {
+            ""
+        },
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
+    let query = bind_visibility(bind_periods(query, periods, ages), scope);
+    Ok(query.load(conn)?)
+}
+
+/// Buyers per period, for the KPI summary.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct BuyerCell {
+    #[diesel(sql_type = BigInt)]
+    pub period: i64,
+    /// Buyers whose first purchase fell in the period.
+    #[diesel(sql_type = BigInt)]
+    pub new_buyers: i64,
+    /// Buyers of the period who had bought before it.
+    #[diesel(sql_type = BigInt)]
+    pub returning_buyers: i64,
+    /// Buyers of the period who had bought before it or placed two or more orders in
+    /// it: they bought again.
+    #[diesel(sql_type = BigInt)]
+    pub repeat_buyers: i64,
+}
+
+/// Per period: new, returning and repeat buyers among the customers `scope` may see.
+pub fn buyers(
+    conn: &mut DbConnection,
+    periods: &[PeriodBounds],
+    scope: &Scope,
+) -> Result<Vec<BuyerCell>, PersistenceError> {
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{cte}, \
+         period_buyers AS (\
+           SELECT periods.idx AS period, periods.starts AS starts, \
+                  o.customer_id AS customer_id, COUNT(*) AS orders \
+           FROM periods \
+           JOIN orders o ON o.placed_at >= periods.starts AND o.placed_at < periods.ends \
+           JOIN customers c ON c.id = o.customer_id \
+           WHERE o.status IN ({statuses}){visibility} \
+           GROUP BY periods.idx, periods.starts, o.customer_id) \
+         SELECT pb.period AS period, \
+                CAST(SUM(CASE WHEN c.first_order_at >= pb.starts THEN 1 ELSE 0 END) AS BIGINT) \
+                  AS new_buyers, \
+                CAST(SUM(CASE WHEN c.first_order_at < pb.starts THEN 1 ELSE 0 END) AS BIGINT) \
+                  AS returning_buyers, \
+                CAST(SUM(CASE WHEN c.first_order_at < pb.starts OR pb.orders > 1 \
+                              THEN 1 ELSE 0 END) AS BIGINT) AS repeat_buyers \
+         FROM period_buyers pb JOIN customers c ON c.id = pb.customer_id \
+         GROUP BY pb.period ORDER BY pb.period",
+        cte = periods_cte(periods.len(), false),
+        statuses = sale_statuses_sql(),
+        visibility = visibility_sql(scope),
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
+    let query = bind_visibility(bind_periods(query, periods, false), scope);
+    Ok(query.load(conn)?)
+}
+
+/// Counts per period, and before the first one (`period` −1).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct FlowCell {
+    #[diesel(sql_type = BigInt)]
+    pub period: i64,
+    /// Customers who made their first purchase.
+    #[diesel(sql_type = BigInt)]
+    pub first_purchases: i64,
+    /// Customers who entered the `churned` stage.
+    #[diesel(sql_type = BigInt)]
+    pub churned: i64,
+    /// Customers who left the `churned` stage.
+    #[diesel(sql_type = BigInt)]
+    pub reactivated: i64,
+}
+
+/// Earliest instant of the period −1 that collects everything before a report: far
+/// enough back for any imported history, and still a four-digit year, so that SQLite's
+/// textual timestamps compare in order.
+fn beginning() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(1000, 1, 1)
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|at| at.and_utc())
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// First purchases, churns and reactivations of the customers `scope` may see, per
+/// period and before the first: with them a caller can tell, at the start of each
+/// period, how many customers had bought and how many of those were churned.
+pub fn flows(
+    conn: &mut DbConnection,
+    periods: &[PeriodBounds],
+    scope: &Scope,
+) -> Result<Vec<FlowCell>, PersistenceError> {
+    let Some(first) = periods.first() else {
+        return Ok(Vec::new());
+    };
+    let mut with_before = Vec::with_capacity(periods.len() + 1);
+    with_before.push(PeriodBounds {
+        start: beginning(),
+        end: first.start,
+        age_thresholds: first.age_thresholds,
+    });
+    with_before.extend(periods.iter().cloned());
+    // `idx` counts from 0 with the period before; shifted back by one in the result.
+    let sql = format!(
+        "{cte}, \
+         firsts AS (\
+           SELECT periods.idx AS period, COUNT(*) AS n FROM periods \
+           JOIN customers c ON c.first_order_at >= periods.starts \
+                           AND c.first_order_at < periods.ends \
+           WHERE c.merged_into_id IS NULL{visibility} GROUP BY periods.idx), \
+         moves AS (\
+           SELECT periods.idx AS period, \
+                  SUM(CASE WHEN t.to_stage = 'churned' THEN 1 ELSE 0 END) AS churned, \
+                  SUM(CASE WHEN t.from_stage = 'churned' AND t.to_stage <> 'churned' \
+                           THEN 1 ELSE 0 END) AS reactivated \
+           FROM periods \
+           JOIN lifecycle_transitions t ON t.changed_at >= periods.starts \
+                                        AND t.changed_at < periods.ends \
+           JOIN customers c ON c.id = t.customer_id \
+           WHERE c.merged_into_id IS NULL{visibility} GROUP BY periods.idx) \
+         SELECT periods.idx - 1 AS period, \
+                CAST(COALESCE(firsts.n, 0) AS BIGINT) AS first_purchases, \
+                CAST(COALESCE(moves.churned, 0) AS BIGINT) AS churned, \
+                CAST(COALESCE(moves.reactivated, 0) AS BIGINT) AS reactivated \
+         FROM periods \
+         LEFT JOIN firsts ON firsts.period = periods.idx \
+         LEFT JOIN moves ON moves.period = periods.idx \
+         ORDER BY periods.idx",
+        cte = periods_cte(with_before.len(), false),
+        visibility = visibility_sql(scope),
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
+    let query = bind_visibility(
+        bind_visibility(bind_periods(query, &with_before, false), scope),
+        scope,
+    );
+    Ok(query.load(conn)?)
+}
+
+/// Current CLV scores of the customers `scope` may see: how many have one and their
+/// sum (minor units).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ClvTotals {
+    #[diesel(sql_type = BigInt)]
+    pub scored: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub total: Option<i64>,
+}
+
+pub fn clv_totals(conn: &mut DbConnection, scope: &Scope) -> Result<ClvTotals, PersistenceError> {
+    let sql = format!(
+        "SELECT COUNT(c.clv) AS scored, CAST(SUM(c.clv) AS BIGINT) AS total \
+         FROM customers c WHERE c.clv IS NOT NULL{}",
+        visibility_sql(scope)
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
+    Ok(bind_visibility(query, scope).get_result(conn)?)
+}
+
+/// The product and category names of `ids`, for labelling groups.
+pub fn names_of(
+    conn: &mut DbConnection,
+    dimension: SalesDimension,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, PersistenceError> {
+    use crate::schema::{product_categories, products};
+    let ids: Vec<DbUuid> = ids.iter().copied().map(DbUuid).collect();
+    let rows: Vec<(DbUuid, String)> = match dimension {
+        SalesDimension::Product => products::table
+            .filter(products::id.eq_any(ids))
+            .select((products::id, products::name))
+            .load(conn)?,
+        SalesDimension::Category => product_categories::table
+            .filter(product_categories::id.eq_any(ids))
+            .select((product_categories::id, product_categories::name))
+            .load(conn)?,
+        _ => Vec::new(),
+    };
+    Ok(rows.into_iter().map(|(id, name)| (id.0, name)).collect())
+}

@@ -1,0 +1,504 @@
+//! Reports (`/api/v1/reports/...`) on a small hand-made order history whose figures are
+//! worked out by hand: a Jalali month boundary (1 Farvardin 1405 = 21 March 2026) crossed
+//! in Tehran half an hour after an order on the last evening of Esfand, a partial
+//! refund, orders that are not sales, groupings, visibility and bad parameters.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::order_imports::product;
+use e2e::support::{
+    assert_problem, create_customer, field_codes, finished_job, for_each_backend, id_of,
+    merge_patch, send, TestApp,
+};
+use tabular::Format;
+
+fn order(app: &TestApp, token: &str, customer: &str, placed_at: &str, lines: Value) -> Value {
+    order_with(app, token, customer, placed_at, "paid", None, lines)
+}
+
+fn order_with(
+    app: &TestApp,
+    token: &str,
+    customer: &str,
+    placed_at: &str,
+    status: &str,
+    channel: Option<&str>,
+    lines: Value,
+) -> Value {
+    let mut body = json!({"customer_id": customer, "placed_at": placed_at, "status": status,
+                          "lines": lines});
+    if let Some(channel) = channel {
+        body["channel"] = channel.into();
+    }
+    let (code, order) = send(app, Method::POST, "/api/v1/orders", token, Some(body));
+    assert_eq!(code, 201, "{order}");
+    order
+}
+
+fn report(app: &TestApp, token: &str, path: &str) -> Value {
+    let (status, body) = send(app, Method::GET, path, token, None);
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+/// (label, orders, buyers, gross, refunds, net, average order value) of each period.
+fn totals(report: &Value) -> Vec<(String, i64, i64, i64, i64, i64, i64)> {
+    report["periods"]
+        .as_array()
+        .expect("periods")
+        .iter()
+        .map(|period| {
+            let t = &period["totals"];
+            let n = |name: &str| t[name].as_i64().unwrap_or_else(|| panic!("{name}: {t}"));
+            (
+                period["label"].as_str().expect("label").to_string(),
+                n("orders"),
+                n("buyers"),
+                n("gross"),
+                n("refunds"),
+                n("net"),
+                n("average_order_value"),
+            )
+        })
+        .collect()
+}
+
+/// (key, net) of each group of period `index`.
+fn groups(report: &Value, index: usize) -> Vec<(Value, i64)> {
+    report["periods"][index]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|group| {
+            (
+                group["key"].clone(),
+                group["figures"]["net"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A (female, born 1990, Tehran, web) buys 2 × P1 (100,000) at 23:30 on 29 Esfand 1404
+/// in Tehran and 1 × P2 (50,000) at 00:30 on 1 Farvardin 1405; B (male, born 2010,
+/// Isfahan) buys 3 × P1 on 21 Farvardin and returns one (refund 100,000), then has a
+/// pending and a cancelled order; C (no address, no birth date, owned by a sales user)
+/// buys 2 × P2 in the shop on 26 Farvardin.
+#[test]
+fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (sales_id, sales_email, password) = app.create_user("sales", None);
+        let sales = app.login(&sales_email, &password).access_token;
+        // The orders are months old: with the churn rule on, buying would churn them at
+        // once, and this test churns one by hand.
+        let (status, rules) = merge_patch(
+            app,
+            "/api/v1/settings/lifecycle-rules",
+            &admin,
+            &json!({"churn": {"enabled": false}}),
+        );
+        assert_eq!(status, 200, "{rules}");
+        let (status, category) = send(
+            app,
+            Method::POST,
+            "/api/v1/product-categories",
+            &admin,
+            Some(json!({"name": "لوازم"})),
+        );
+        assert_eq!(status, 201, "{category}");
+        let category = id_of(&category);
+        let p1 = product(app, &admin, "REP-1", 100_000);
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/products/{p1}"),
+            &admin,
+            &json!({"category_id": category}),
+        );
+        assert_eq!(status, 200);
+        let p2 = product(app, &admin, "REP-2", 50_000);
+        let a = id_of(&create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "first_name": "آ", "last_name": "الف", "gender": "female",
+                   "birth_date": "1990-05-01",
+                   "addresses": [{"province": "تهران", "city": "تهران"}]}),
+        ));
+        let b = id_of(&create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "first_name": "ب", "last_name": "ب", "gender": "male",
+                   "birth_date": "2010-01-01",
+                   "addresses": [{"province": "اصفهان", "city": "کاشان"}]}),
+        ));
+        let c = id_of(&create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "first_name": "پ", "last_name": "پ",
+                   "owner_id": sales_id}),
+        ));
+        order_with(
+            app,
+            &admin,
+            &a,
+            "2026-03-20T20:00:00Z",
+            "paid",
+            Some("web"),
+            json!([{"product_id": p1, "quantity": 2}]),
+        );
+        order_with(
+            app,
+            &admin,
+            &a,
+            "2026-03-20T21:00:00Z",
+            "paid",
+            Some("web"),
+            json!([{"product_id": p2, "quantity": 1}]),
+        );
+        let returned = order(
+            app,
+            &admin,
+            &b,
+            "2026-04-10T08:00:00Z",
+            json!([{"product_id": p1, "quantity": 3}]),
+        );
+        let (status, body) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/orders/{}/returns", id_of(&returned)),
+            &admin,
+            Some(
+                json!({"lines": [{"order_line_id": returned["lines"][0]["id"], "quantity": 1}],
+                       "reason": "مرجوعی"}),
+            ),
+        );
+        assert_eq!(status, 201, "{body}");
+        for status in ["pending", "cancelled"] {
+            order_with(
+                app,
+                &admin,
+                &b,
+                "2026-04-12T08:00:00Z",
+                status,
+                None,
+                json!([{"product_id": p1, "quantity": 5}]),
+            );
+        }
+        order_with(
+            app,
+            &admin,
+            &c,
+            "2026-04-15T08:00:00Z",
+            "paid",
+            Some("shop"),
+            json!([{"product_id": p2, "quantity": 2}]),
+        );
+
+        let base = "/api/v1/reports/sales?from=2026-03-11&to=2026-05-10";
+        let monthly = report(app, &admin, base);
+        assert_eq!(monthly["range"]["calendar"], "jalali");
+        assert_eq!(monthly["range"]["bucket"], "month");
+        assert_eq!(monthly["currency"], "IRR");
+        assert_eq!(
+            totals(&monthly),
+            [
+                ("1404-12".into(), 1, 1, 200_000, 0, 200_000, 200_000),
+                ("1405-01".into(), 3, 3, 450_000, 100_000, 350_000, 116_667),
+                ("1405-02".into(), 0, 0, 0, 0, 0, 0),
+            ]
+        );
+        let period = &monthly["periods"][1];
+        assert_eq!(
+            (period["start"].as_str(), period["end"].as_str()),
+            (Some("2026-03-21"), Some("2026-04-20"))
+        );
+        // The first period is cut at `from`, the last at `to`.
+        assert_eq!(monthly["periods"][0]["start"], "2026-03-11");
+        assert_eq!(monthly["periods"][2]["end"], "2026-05-10");
+
+        // The same orders by Gregorian month: both of A's orders fall in March.
+        let gregorian = report(
+            app,
+            &admin,
+            "/api/v1/reports/sales?from=2026-03-01&to=2026-04-30&calendar=gregorian",
+        );
+        assert_eq!(
+            totals(&gregorian),
+            [
+                ("2026-03".into(), 2, 1, 250_000, 0, 250_000, 125_000),
+                ("2026-04".into(), 2, 2, 400_000, 100_000, 300_000, 150_000),
+            ]
+        );
+        // By day around the boundary: 29 Esfand and 1 Farvardin.
+        let days = report(
+            app,
+            &admin,
+            "/api/v1/reports/sales?from=2026-03-20&to=2026-03-21&bucket=day",
+        );
+        assert_eq!(
+            totals(&days),
+            [
+                ("1404-12-29".into(), 1, 1, 200_000, 0, 200_000, 200_000),
+                ("1405-01-01".into(), 1, 1, 50_000, 0, 50_000, 50_000),
+            ]
+        );
+
+        // Groupings of Farvardin.
+        let by_product = report(app, &admin, &format!("{base}&group_by=product"));
+        let farvardin = &by_product["periods"][1];
+        assert_eq!(farvardin["totals"]["units"], 5, "{farvardin}");
+        let products = farvardin["groups"].as_array().unwrap();
+        assert_eq!(products.len(), 2);
+        assert_eq!(products[0]["key"], p1.as_str());
+        assert_eq!(products[0]["name"], "کالا REP-1");
+        assert_eq!(
+            products[0]["figures"],
+            json!({"orders": 1, "buyers": 1, "units": 2, "gross": 300_000, "refunds": 100_000,
+                   "net": 200_000, "average_order_value": 200_000})
+        );
+        assert_eq!(
+            products[1]["figures"],
+            json!({"orders": 2, "buyers": 2, "units": 3, "gross": 150_000, "refunds": 0,
+                   "net": 150_000, "average_order_value": 75_000})
+        );
+        let by_category = report(app, &admin, &format!("{base}&group_by=category"));
+        assert_eq!(
+            groups(&by_category, 1),
+            [(json!(category), 200_000), (Value::Null, 150_000)]
+        );
+        assert_eq!(by_category["periods"][1]["groups"][0]["name"], "لوازم");
+        let by_province = report(app, &admin, &format!("{base}&group_by=province"));
+        assert_eq!(
+            groups(&by_province, 1),
+            [
+                (json!("اصفهان"), 200_000),
+                (Value::Null, 100_000),
+                (json!("تهران"), 50_000)
+            ]
+        );
+        let by_age = report(app, &admin, &format!("{base}&group_by=age_range"));
+        assert_eq!(
+            groups(&by_age, 1),
+            [
+                (json!("under_18"), 200_000),
+                (json!("unknown"), 100_000),
+                (json!("35_44"), 50_000)
+            ]
+        );
+        let by_gender = report(app, &admin, &format!("{base}&group_by=gender"));
+        assert_eq!(
+            groups(&by_gender, 1),
+            [
+                (json!("male"), 200_000),
+                (Value::Null, 100_000),
+                (json!("female"), 50_000)
+            ]
+        );
+        let by_channel = report(app, &admin, &format!("{base}&group_by=channel"));
+        assert_eq!(
+            groups(&by_channel, 1),
+            [
+                (Value::Null, 200_000),
+                (json!("shop"), 100_000),
+                (json!("web"), 50_000)
+            ]
+        );
+        assert_eq!(groups(&by_channel, 0), [(json!("web"), 200_000)]);
+
+        // A sales user with `own` visibility sees the figures of their own customer.
+        let own = report(app, &sales, base);
+        assert_eq!(
+            totals(&own),
+            [
+                ("1404-12".into(), 0, 0, 0, 0, 0, 0),
+                ("1405-01".into(), 1, 1, 100_000, 0, 100_000, 100_000),
+                ("1405-02".into(), 0, 0, 0, 0, 0, 0),
+            ]
+        );
+        let own_products = report(app, &sales, &format!("{base}&group_by=product"));
+        assert_eq!(groups(&own_products, 1), [(json!(p2), 100_000)]);
+
+        // The same report as files: a row per period and group.
+        for (format, name) in [(Format::Csv, "csv"), (Format::Xlsx, "xlsx")] {
+            let response = app
+                .authed(Method::POST, "/api/v1/reports/exports", &admin)
+                .json(
+                    &json!({"report": "sales", "from": "2026-03-11", "to": "2026-05-10",
+                              "group_by": "product", "format": name}),
+                )
+                .send()
+                .unwrap();
+            let job = finished_job(app, &admin, response);
+            assert_eq!(job["status"], "succeeded", "{job}");
+            assert_eq!(job["kind"], "reports.export");
+            assert_eq!(job["result"]["rows"], 3, "{job}");
+            let file = app
+                .authed(
+                    Method::GET,
+                    job["result"]["download"].as_str().unwrap(),
+                    &admin,
+                )
+                .send()
+                .unwrap();
+            assert_eq!(file.status(), 200);
+            let sheet = tabular::read(&file.bytes().unwrap(), format, &Default::default())
+                .expect("readable report");
+            assert_eq!(
+                sheet.headers,
+                [
+                    "period",
+                    "start",
+                    "end",
+                    "group",
+                    "group_name",
+                    "orders",
+                    "buyers",
+                    "units",
+                    "gross (IRR)",
+                    "refunds (IRR)",
+                    "net (IRR)",
+                    "average_order_value (IRR)"
+                ]
+            );
+            let rows: Vec<Vec<String>> = sheet.rows.iter().map(|row| row.cells.clone()).collect();
+            assert_eq!(
+                rows[0][..4],
+                ["1404-12", "2026-03-11", "2026-03-20", p1.as_str()]
+            );
+            assert_eq!(rows[1][0], "1405-01");
+            assert_eq!(rows[1][3], p1);
+            assert_eq!(rows[1][7..11], ["2", "300000", "100000", "200000"]);
+            assert_eq!(rows[2][3], p2);
+        }
+        let response = app
+            .authed(Method::POST, "/api/v1/reports/exports", &admin)
+            .json(
+                &json!({"report": "kpis", "from": "2026-03-11", "to": "2026-05-10",
+                          "group_by": "product"}),
+            )
+            .send()
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed");
+        assert_eq!(
+            field_codes(&problem),
+            [("group_by".to_string(), "not_for_report".to_string())]
+        );
+
+        // Key figures of the same months. A bought before Farvardin: a returning,
+        // repeat buyer; B and C are new.
+        let kpis = report(
+            app,
+            &admin,
+            "/api/v1/reports/kpis?from=2026-03-11&to=2026-05-10",
+        );
+        let farvardin = &kpis["periods"][1];
+        assert_eq!(farvardin["label"], "1405-01");
+        assert_eq!(farvardin["revenue"], 350_000);
+        assert_eq!(farvardin["orders"], 3);
+        assert_eq!(farvardin["average_order_value"], 116_667);
+        assert_eq!(farvardin["active_customers"], 3);
+        assert_eq!(farvardin["new_customers"], 2);
+        assert_eq!(farvardin["repeat_purchase_rate"], 1.0 / 3.0);
+        assert_eq!(farvardin["churned"], 0);
+        assert_eq!(farvardin["churn_rate"], 0.0);
+        let esfand = &kpis["periods"][0];
+        assert_eq!(esfand["new_customers"], 1);
+        assert_eq!(esfand["repeat_purchase_rate"], 0.0);
+        assert_eq!(esfand["churn_rate"], Value::Null);
+        assert_eq!(kpis["periods"][2]["repeat_purchase_rate"], Value::Null);
+        assert_eq!(kpis["average_clv"], Value::Null);
+
+        // A customer churned today counts in this month's churn rate: one of the three
+        // who had bought before it.
+        let (status, body) = merge_patch(
+            app,
+            &format!("/api/v1/customers/{a}"),
+            &admin,
+            &json!({"lifecycle_stage": "churned"}),
+        );
+        assert_eq!(status, 200, "{body}");
+        // Tehran keeps UTC+03:30 all year since 2022.
+        let today = (chrono::Utc::now() + chrono::Duration::minutes(210)).date_naive();
+        let now = report(
+            app,
+            &admin,
+            &format!("/api/v1/reports/kpis?from={today}&to={today}"),
+        );
+        assert_eq!(now["periods"][0]["churned"], 1, "{now}");
+        assert_eq!(now["periods"][0]["churn_rate"], 1.0 / 3.0, "{now}");
+        let own_now = report(
+            app,
+            &sales,
+            &format!("/api/v1/reports/kpis?from={today}&to={today}"),
+        );
+        assert_eq!(own_now["periods"][0]["churned"], 0, "{own_now}");
+        assert_eq!(own_now["periods"][0]["churn_rate"], 0.0, "{own_now}");
+    });
+}
+
+#[test]
+fn bad_report_parameters_name_the_parameter_and_the_rule() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let problem = assert_problem(
+            app.authed(
+                Method::GET,
+                "/api/v1/reports/sales?from=2026-02-01&to=2026-01-01",
+                &admin,
+            )
+            .send()
+            .unwrap(),
+            422,
+            "validation_failed",
+        );
+        assert_eq!(
+            field_codes(&problem),
+            [("to".to_string(), "before_from".to_string())]
+        );
+        let problem = assert_problem(
+            app.authed(
+                Method::GET,
+                "/api/v1/reports/kpis?from=2000-01-01&to=2026-01-01&bucket=day",
+                &admin,
+            )
+            .send()
+            .unwrap(),
+            422,
+            "validation_failed",
+        );
+        assert_eq!(
+            field_codes(&problem),
+            [("bucket".to_string(), "too_many_periods".to_string())]
+        );
+        for query in [
+            "from=2026-01-01",
+            "from=2026-13-01&to=2026-12-01",
+            "from=2026-01-01&to=2026-02-01&bucket=fortnight",
+            "from=2026-01-01&to=2026-02-01&calendar=hijri",
+            "from=2026-01-01&to=2026-02-01&group_by=shoe_size",
+            "from=2026-01-01%00&to=2026-02-01",
+            "from=2026-01-01&to=2026-02-01&extra=1",
+        ] {
+            let response = app
+                .authed(
+                    Method::GET,
+                    &format!("/api/v1/reports/sales?{query}"),
+                    &admin,
+                )
+                .send()
+                .unwrap();
+            assert_eq!(response.status(), 400, "{query}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json",
+                "{query}"
+            );
+        }
+        let response = app
+            .client()
+            .get(app.url("/api/v1/reports/sales?from=2026-01-01&to=2026-02-01"))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    });
+}
