@@ -64,6 +64,9 @@ fn totals(report: &Value) -> Vec<(String, i64, i64, i64, i64, i64, i64)> {
         .collect()
 }
 
+/// A cohort's label, size and (buyers, rate) per period since its first.
+type CohortRow = (String, i64, Vec<(i64, Value)>);
+
 /// (key, net) of each group of period `index`.
 fn groups(report: &Value, index: usize) -> Vec<(Value, i64)> {
     report["periods"][index]["groups"]
@@ -407,6 +410,153 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
         assert_eq!(esfand["churn_rate"], Value::Null);
         assert_eq!(kpis["periods"][2]["repeat_purchase_rate"], Value::Null);
         assert_eq!(kpis["average_clv"], Value::Null);
+
+        // Cohorts by first purchase: A in Esfand (and back in Farvardin), B and C in
+        // Farvardin; nobody bought in Ordibehesht.
+        let cohorts = report(
+            app,
+            &admin,
+            "/api/v1/reports/cohorts?from=2026-03-11&to=2026-05-10",
+        );
+        let table: Vec<CohortRow> = cohorts["cohorts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|cohort| {
+                (
+                    cohort["label"].as_str().unwrap().to_string(),
+                    cohort["customers"].as_i64().unwrap(),
+                    cohort["retention"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|cell| (cell["buyers"].as_i64().unwrap(), cell["rate"].clone()))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            table,
+            [
+                (
+                    "1404-12".to_string(),
+                    1,
+                    vec![(1, json!(1.0)), (1, json!(1.0)), (0, json!(0.0))]
+                ),
+                (
+                    "1405-01".to_string(),
+                    2,
+                    vec![(2, json!(1.0)), (0, json!(0.0))]
+                ),
+                ("1405-02".to_string(), 0, vec![(0, Value::Null)]),
+            ]
+        );
+        let own_cohorts = report(
+            app,
+            &sales,
+            "/api/v1/reports/cohorts?from=2026-03-11&to=2026-05-10",
+        );
+        assert_eq!(own_cohorts["cohorts"][0]["customers"], 0);
+        assert_eq!(own_cohorts["cohorts"][1]["customers"], 1);
+
+        // Who stopped buying P1 in Ordibehesht: B bought it in the 30 days before; A
+        // only before that, unless the earlier window reaches back to Esfand.
+        let lapsed = |token: &str, query: &str| {
+            report(
+                app,
+                token,
+                &format!("/api/v1/reports/lapsed-buyers?{query}"),
+            )
+        };
+        let p1_lapsed = lapsed(
+            &admin,
+            &format!("product_id={p1}&from=2026-04-21&to=2026-05-20"),
+        );
+        assert_eq!(
+            p1_lapsed["windows"],
+            json!({"earlier": {"from": "2026-03-22", "to": "2026-04-20"},
+                   "later": {"from": "2026-04-21", "to": "2026-05-20"}})
+        );
+        assert_eq!(
+            p1_lapsed["data"],
+            json!([{"customer_id": b, "display_name": "ب ب",
+                    "last_bought_at": "2026-04-10T08:00:00Z", "orders": 1, "units": 2,
+                    "net": 200_000}])
+        );
+        let both = lapsed(
+            &admin,
+            &format!(
+                "product_id={p1}&from=2026-04-21&to=2026-05-20&earlier_from=2026-03-01&limit=1"
+            ),
+        );
+        assert_eq!(both["data"].as_array().unwrap().len(), 1);
+        assert_eq!(both["has_more"], true);
+        let rest = lapsed(
+            &admin,
+            &format!(
+                "product_id={p1}&from=2026-04-21&to=2026-05-20&earlier_from=2026-03-01&cursor={}",
+                both["next_cursor"].as_str().unwrap()
+            ),
+        );
+        let mut ids = vec![
+            both["data"][0]["customer_id"].as_str().unwrap().to_string(),
+            rest["data"][0]["customer_id"].as_str().unwrap().to_string(),
+        ];
+        ids.sort();
+        let mut expected = vec![a.clone(), b.clone()];
+        expected.sort();
+        assert_eq!(ids, expected);
+        assert_eq!(rest["has_more"], false);
+        // P2: A bought it on 1 Farvardin and not since; C bought it within the window.
+        let p2_lapsed = lapsed(
+            &admin,
+            &format!("product_id={p2}&from=2026-04-15&to=2026-05-20&earlier_from=2026-03-01"),
+        );
+        assert_eq!(p2_lapsed["data"].as_array().unwrap().len(), 1);
+        assert_eq!(p2_lapsed["data"][0]["customer_id"], a.as_str());
+        // The sales user sees only their own customer, who never bought P1.
+        let own_lapsed = lapsed(
+            &sales,
+            &format!("product_id={p1}&from=2026-04-21&to=2026-05-20&earlier_from=2026-03-01"),
+        );
+        assert_eq!(own_lapsed["data"], json!([]));
+        for (query, field, code) in [
+            (
+                format!("product_id={p1}&from=2026-04-21&to=2026-04-01"),
+                "to",
+                "before_from",
+            ),
+            (
+                format!("product_id={p1}&from=2026-04-21&to=2026-05-01&earlier_from=2026-04-21"),
+                "earlier_from",
+                "not_before_from",
+            ),
+            (
+                format!(
+                    "product_id={}&from=2026-04-21&to=2026-05-01",
+                    uuid::Uuid::now_v7()
+                ),
+                "product_id",
+                "not_found",
+            ),
+        ] {
+            let problem = assert_problem(
+                app.authed(
+                    Method::GET,
+                    &format!("/api/v1/reports/lapsed-buyers?{query}"),
+                    &admin,
+                )
+                .send()
+                .unwrap(),
+                422,
+                "validation_failed",
+            );
+            assert_eq!(
+                field_codes(&problem),
+                [(field.to_string(), code.to_string())],
+                "{query}"
+            );
+        }
 
         // A customer churned today counts in this month's churn rate: one of the three
         // who had bought before it.

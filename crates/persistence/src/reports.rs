@@ -407,3 +407,124 @@ pub fn names_of(
     };
     Ok(rows.into_iter().map(|(id, name)| (id.0, name)).collect())
 }
+
+/// How many customers of a cohort (those whose first purchase fell in period `cohort`)
+/// bought in period `period`.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct CohortCell {
+    #[diesel(sql_type = BigInt)]
+    pub cohort: i64,
+    #[diesel(sql_type = BigInt)]
+    pub period: i64,
+    #[diesel(sql_type = BigInt)]
+    pub buyers: i64,
+}
+
+/// Cohorts by first purchase among the periods, and their buyers in each period, among
+/// the customers `scope` may see. Every cohort buys in its own period, so the cell of
+/// that period is the cohort's size.
+pub fn cohorts(
+    conn: &mut DbConnection,
+    periods: &[PeriodBounds],
+    scope: &Scope,
+) -> Result<Vec<CohortCell>, PersistenceError> {
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{cte}, \
+         cohorts AS (\
+           SELECT c.id AS customer_id, periods.idx AS cohort FROM periods \
+           JOIN customers c ON c.first_order_at >= periods.starts \
+                           AND c.first_order_at < periods.ends \
+           WHERE c.merged_into_id IS NULL{visibility}), \
+         activity AS (\
+           SELECT DISTINCT o.customer_id AS customer_id, periods.idx AS period FROM periods \
+           JOIN orders o ON o.placed_at >= periods.starts AND o.placed_at < periods.ends \
+           WHERE o.status IN ({statuses})) \
+         SELECT cohorts.cohort AS cohort, activity.period AS period, \
+                CAST(COUNT(*) AS BIGINT) AS buyers \
+         FROM cohorts JOIN activity ON activity.customer_id = cohorts.customer_id \
+         GROUP BY cohorts.cohort, activity.period ORDER BY 1, 2",
+        cte = periods_cte(periods.len(), false),
+        visibility = visibility_sql(scope),
+        statuses = sale_statuses_sql(),
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
+    let query = bind_visibility(bind_periods(query, periods, false), scope);
+    Ok(query.load(conn)?)
+}
+
+/// A customer who bought a product in an earlier window and not in a later one.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct LapsedBuyer {
+    #[diesel(sql_type = SqlUuid)]
+    pub customer_id: DbUuid,
+    #[diesel(sql_type = Text)]
+    pub display_name: String,
+    /// The latest purchase of the product in the earlier window.
+    #[diesel(sql_type = UtcTimestamp)]
+    pub last_bought_at: DbTime,
+    #[diesel(sql_type = BigInt)]
+    pub orders: i64,
+    /// Units of the product net of returns.
+    #[diesel(sql_type = BigInt)]
+    pub units: i64,
+    /// Paid for the product net of refunds.
+    #[diesel(sql_type = BigInt)]
+    pub net: i64,
+}
+
+/// The customers `scope` may see who bought `product` in `earlier` and not in `later`
+/// (each `[start, end)`), in id order after `after`: `limit + 1` rows so the caller can
+/// tell whether more follow.
+pub fn lapsed_buyers(
+    conn: &mut DbConnection,
+    product: Uuid,
+    earlier: (DateTime<Utc>, DateTime<Utc>),
+    later: (DateTime<Utc>, DateTime<Utc>),
+    scope: &Scope,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<LapsedBuyer>, PersistenceError> {
+    let sql = format!(
+        "SELECT o.customer_id AS customer_id, c.display_name AS display_name, \
+                MAX(o.placed_at) AS last_bought_at, COUNT(DISTINCT o.id) AS orders, \
+                CAST(SUM(l.quantity - l.returned_quantity) AS BIGINT) AS units, \
+                CAST(SUM(l.total - l.refunded) AS BIGINT) AS net \
+         FROM orders o \
+         JOIN order_lines l ON l.order_id = o.id \
+         JOIN customers c ON c.id = o.customer_id \
+         WHERE l.product_id = ? AND o.status IN ({statuses}) \
+           AND o.placed_at >= ? AND o.placed_at < ?{visibility}{after} \
+           AND NOT EXISTS (\
+             SELECT 1 FROM orders o2 JOIN order_lines l2 ON l2.order_id = o2.id \
+             WHERE o2.customer_id = o.customer_id AND l2.product_id = ? \
+               AND o2.status IN ({statuses}) \
+               AND o2.placed_at >= ? AND o2.placed_at < ?) \
+         GROUP BY o.customer_id, c.display_name \
+         ORDER BY o.customer_id LIMIT ?",
+        statuses = sale_statuses_sql(),
+        visibility = visibility_sql(scope),
+        after = if after.is_some() {
+            " AND o.customer_id > ?"
+        } else {
+            ""
+        },
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql))
+        .into_boxed::<MultiBackend>()
+        .bind::<SqlUuid, _>(DbUuid(product))
+        .bind::<UtcTimestamp, _>(DbTime(earlier.0))
+        .bind::<UtcTimestamp, _>(DbTime(earlier.1));
+    let mut query = bind_visibility(query, scope);
+    if let Some(after) = after {
+        query = query.bind::<SqlUuid, _>(DbUuid(after));
+    }
+    Ok(query
+        .bind::<SqlUuid, _>(DbUuid(product))
+        .bind::<UtcTimestamp, _>(DbTime(later.0))
+        .bind::<UtcTimestamp, _>(DbTime(later.1))
+        .bind::<BigInt, _>(limit + 1)
+        .load(conn)?)
+}

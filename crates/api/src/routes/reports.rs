@@ -5,24 +5,41 @@ use actix_web::{get, post, web, HttpResponse};
 use application::jobs::queue;
 use application::reports::export::{ReportExportRequest, ReportKind};
 use application::reports::{
-    self, KpiPeriod, KpiReport, ReportRange, SalesFigures, SalesGroup, SalesPeriod, SalesReport,
+    self, Cohort, CohortPeriod, CohortReport, DayWindow, KpiPeriod, KpiReport, LapseQuery,
+    LapseWindows, ReportRange, SalesFigures, SalesGroup, SalesPeriod, SalesReport,
 };
 use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 use domain::calendar::CalendarSystem;
 use domain::reports::{Bucket, SalesDimension};
-use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
 
 use super::jobs::{accepted, JobResource};
 use crate::auth::Principal;
 use crate::conventions::JsonBody;
+use crate::conventions::{Page, PageParams};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(sales_report, kpi_report, create_report_export),
+    paths(
+        sales_report,
+        kpi_report,
+        cohort_report,
+        lapsed_buyers_report,
+        create_report_export
+    ),
     components(schemas(
+        LapsedBuyersPage,
+        LapsedBuyer,
+        LapseWindows,
+        DayWindow,
+        CohortReport,
+        Cohort,
+        CohortPeriod,
         ReportExportRequest,
         ReportKind,
         SalesReport,
@@ -42,6 +59,8 @@ pub struct ReportsApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(sales_report)
         .service(kpi_report)
+        .service(cohort_report)
+        .service(lapsed_buyers_report)
         .service(create_report_export);
 }
 
@@ -165,6 +184,140 @@ pub async fn kpi_report(
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// Cohort retention.
+///
+/// A cohort per period of the range: the customers whose first purchase fell in it, and
+/// for it and every later period of the range how many of them bought (`buyers`) and
+/// what share of the cohort that is (`rate`; the cohort's own period is 1). Cohorts are
+/// listed in order, empty ones included (`customers` 0, rates `null`).
+///
+/// Needs `records:read`; over the customers the caller can see. Problems as for
+/// `GET /reports/sales`.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "cohort_report",
+    params(RangeParams),
+    responses((status = 200, description = "The report", body = CohortReport))
+)]
+#[get("/api/v1/reports/cohorts")]
+pub async fn cohort_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<RangeParams>,
+) -> ApiResult<HttpResponse> {
+    let range = params.into_inner().range();
+    let report = state
+        .db(move |conn| Ok(reports::cohorts(conn, &principal, range)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Which product and windows `GET /reports/lapsed-buyers` compares.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LapseParams {
+    pub product_id: Uuid,
+    /// First local day of the window in which they did not buy.
+    pub from: NaiveDate,
+    /// Last local day of that window (inclusive).
+    pub to: NaiveDate,
+    /// First local day of the window in which they bought; it ends the day before
+    /// `from`. Defaults to as many days as `from`..`to`.
+    pub earlier_from: Option<NaiveDate>,
+}
+
+/// A customer who stopped buying the product.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LapsedBuyer {
+    pub customer_id: Uuid,
+    pub display_name: String,
+    /// Their latest purchase of the product in the earlier window.
+    pub last_bought_at: DateTime<Utc>,
+    /// Their orders with the product in the earlier window.
+    pub orders: i64,
+    /// Units of the product net of returns.
+    pub units: i64,
+    /// Paid for it net of refunds, minor units.
+    pub net: i64,
+}
+
+/// One page of lapsed buyers, with the windows compared.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LapsedBuyersPage {
+    pub product_id: Uuid,
+    pub windows: LapseWindows,
+    pub data: Vec<LapsedBuyer>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// Who stopped buying a product.
+///
+/// The customers who bought `product_id` (a sale, as in `GET /reports/sales`) between
+/// `earlier_from` and the day before `from`, and did not buy it from `from` to `to`
+/// (local days of the business time zone), in customer-id order, one page at a time,
+/// with what they bought in the earlier window: the list a win-back campaign starts
+/// from.
+///
+/// Needs `records:read`; lists only customers the caller can see. Problems: 422
+/// `validation_failed` for `to` before `from` (`before_from`), `earlier_from` not before
+/// `from` (`not_before_from`), an unknown product (`product_id`, `not_found`); 400 for a
+/// malformed parameter or `invalid_cursor`.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "lapsed_buyers_report",
+    params(LapseParams, PageParams),
+    responses((status = 200, description = "One page of lapsed buyers", body = LapsedBuyersPage))
+)]
+#[get("/api/v1/reports/lapsed-buyers")]
+pub async fn lapsed_buyers_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: PageParams,
+    params: web::Query<LapseParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let query = LapseQuery {
+        product_id: params.product_id,
+        later: DayWindow {
+            from: params.from,
+            to: params.to,
+        },
+        earlier_from: params.earlier_from,
+    };
+    let (cursor, fetch) = (page.cursor.clone(), page.fetch_limit());
+    let (windows, rows) = state
+        .db(move |conn| {
+            Ok(reports::lapsed_buyers(
+                conn,
+                &principal,
+                query,
+                cursor.as_ref(),
+                fetch,
+            )?)
+        })
+        .await?;
+    let page = Page::from_rows(rows, page.limit, reports::lapse_cursor_after, |row| {
+        LapsedBuyer {
+            customer_id: row.customer_id.0,
+            display_name: row.display_name,
+            last_bought_at: row.last_bought_at.0,
+            orders: row.orders,
+            units: row.units,
+            net: row.net,
+        }
+    });
+    Ok(HttpResponse::Ok().json(LapsedBuyersPage {
+        product_id: params.product_id,
+        windows,
+        data: page.data,
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
+    }))
+}
+
 /// Export a report.
 ///
 /// Starts a `reports.export` job that computes the report as its `GET` would, for the
@@ -176,8 +329,8 @@ pub async fn kpi_report(
 /// (`GET /exports/{job_id}/file`).
 ///
 /// Needs `records:read`. Problems: 422 `validation_failed` as for the report's `GET`,
-/// and for `group_by` on the KPI report (`not_for_report`), checked before the job is
-/// queued.
+/// and for `group_by` on a report other than sales (`not_for_report`), checked before
+/// the job is queued.
 #[utoipa::path(
     tag = "reports",
     operation_id = "create_report_export",

@@ -138,7 +138,7 @@ pub fn report_export(
     request: ReportExportRequest,
 ) -> AppResult<Job> {
     acting.require(Permission::RecordsRead)?;
-    if request.report == ReportKind::Kpis && request.group_by.is_some() {
+    if request.report != ReportKind::Sales && request.group_by.is_some() {
         return Err(AppError::Invalid(vec![
             domain::validation::FieldViolation::new(
                 "group_by",

@@ -11,7 +11,9 @@ use tabular::{RowSink, WriteOptions};
 use super::customer_export::{download_location, written, ExportResult};
 use super::{connection, JobContext, JobError, JobHandler};
 use crate::acting::Acting;
-use crate::reports::export::{kpi_table, sales_table, ReportExportRequest, ReportKind};
+use crate::reports::export::{
+    cohort_table, kpi_table, sales_table, ReportExportRequest, ReportKind,
+};
 
 pub const REPORT_EXPORT: &str = "reports.export";
 
@@ -47,6 +49,10 @@ impl JobHandler for ReportExportJob {
             ),
             ReportKind::Kpis => kpi_table(
                 &crate::reports::kpis(&mut conn, &payload.acting, request.range())
+                    .map_err(JobError::invalid)?,
+            ),
+            ReportKind::Cohorts => cohort_table(
+                &crate::reports::cohorts(&mut conn, &payload.acting, request.range())
                     .map_err(JobError::invalid)?,
             ),
         };

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tabular::Cell;
 use utoipa::ToSchema;
 
-use super::{KpiReport, ReportRange, SalesFigures, SalesReport};
+use super::{CohortReport, KpiReport, ReportRange, SalesFigures, SalesReport};
 use crate::customers::export::ExportFormat;
 
 /// Which report a file holds.
@@ -20,6 +20,8 @@ pub enum ReportKind {
     Sales,
     /// `GET /reports/kpis`.
     Kpis,
+    /// `GET /reports/cohorts`.
+    Cohorts,
 }
 
 impl ReportKind {
@@ -27,6 +29,7 @@ impl ReportKind {
         match self {
             ReportKind::Sales => "sales",
             ReportKind::Kpis => "kpis",
+            ReportKind::Cohorts => "cohorts",
         }
     }
 }
@@ -171,6 +174,41 @@ pub fn kpi_table(report: &KpiReport) -> ReportTable {
                 Cell::Integer(period.churned),
                 rate(period.churn_rate),
             ]
+        })
+        .collect();
+    ReportTable { headers, rows }
+}
+
+/// One row per cohort and period since its first.
+pub fn cohort_table(report: &CohortReport) -> ReportTable {
+    let headers = [
+        "cohort",
+        "start",
+        "end",
+        "customers",
+        "period",
+        "offset",
+        "buyers",
+        "rate",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows = report
+        .cohorts
+        .iter()
+        .flat_map(|cohort| {
+            cohort.retention.iter().map(move |later| {
+                vec![
+                    Cell::Text(cohort.label.clone()),
+                    Cell::Text(cohort.start.to_string()),
+                    Cell::Text(cohort.end.to_string()),
+                    Cell::Integer(cohort.customers),
+                    Cell::Text(later.label.clone()),
+                    Cell::Integer(later.offset as i64),
+                    Cell::Integer(later.buyers),
+                    rate(later.rate),
+                ]
+            })
         })
         .collect();
     ReportTable { headers, rows }

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
+use crate::paging::Cursor;
 
 pub mod export;
 
@@ -329,6 +330,186 @@ pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> App
         average_clv: clv.total.map(|total| average(total, clv.scored)),
         clv_customers: clv.scored,
     })
+}
+
+/// How many of a cohort bought in one period from its first.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CohortPeriod {
+    pub label: String,
+    /// Periods since the cohort's first (0 is its own).
+    pub offset: usize,
+    /// Customers of the cohort with a sale in the period.
+    pub buyers: i64,
+    /// `buyers` over the cohort's size; `None` for an empty cohort.
+    pub rate: Option<f64>,
+}
+
+/// The customers whose first purchase fell in one period, and how many of them bought in
+/// each period since, to the end of the range.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Cohort {
+    pub label: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub customers: i64,
+    pub retention: Vec<CohortPeriod>,
+}
+
+/// A cohort retention table: a cohort per period of the range.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CohortReport {
+    pub range: ReportRange,
+    pub cohorts: Vec<Cohort>,
+}
+
+/// Cohorts by the period of their first purchase, with their buyers in every later
+/// period of `range`.
+pub fn cohorts(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    range: ReportRange,
+) -> AppResult<CohortReport> {
+    acting.require(Permission::RecordsRead)?;
+    let local = crate::settings::calendar(conn)?.local();
+    let (cut, bounds) = cut(&local, &range)?;
+    let cells = persistence::reports::cohorts(conn, &bounds, &acting.scope())?;
+    let mut buyers: HashMap<(i64, i64), i64> = HashMap::new();
+    for cell in cells {
+        buyers.insert((cell.cohort, cell.period), cell.buyers);
+    }
+    let cohorts = cut
+        .iter()
+        .enumerate()
+        .map(|(index, period)| {
+            let cohort = index as i64;
+            let customers = buyers.get(&(cohort, cohort)).copied().unwrap_or(0);
+            Cohort {
+                label: period.label.clone(),
+                start: period.range.start,
+                end: last_day(period),
+                customers,
+                retention: cut[index..]
+                    .iter()
+                    .enumerate()
+                    .map(|(offset, later)| {
+                        let bought = buyers
+                            .get(&(cohort, cohort + offset as i64))
+                            .copied()
+                            .unwrap_or(0);
+                        CohortPeriod {
+                            label: later.label.clone(),
+                            offset,
+                            buyers: bought,
+                            rate: ratio(bought, customers),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(CohortReport { range, cohorts })
+}
+
+/// Two windows of local days, the later one after the earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayWindow {
+    pub from: NaiveDate,
+    /// Inclusive.
+    pub to: NaiveDate,
+}
+
+/// Who stopped buying a product: those who bought it in `earlier` and not in `later`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LapseQuery {
+    pub product_id: Uuid,
+    pub later: DayWindow,
+    /// Defaults to as many days as `later`, ending the day before it.
+    pub earlier_from: Option<NaiveDate>,
+}
+
+/// The windows a lapse query compares, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LapseWindows {
+    pub earlier: DayWindow,
+    pub later: DayWindow,
+}
+
+/// Sort order of the lapsed buyers, as recorded in its cursors.
+pub const LAPSE_ORDER: &str = "customer_id:asc";
+
+/// The customers the caller can see who bought `query.product_id` in the earlier window
+/// and not in the later one, in id order: `fetch` rows after `cursor`.
+pub fn lapsed_buyers(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    query: LapseQuery,
+    cursor: Option<&Cursor>,
+    fetch: i64,
+) -> AppResult<(LapseWindows, Vec<persistence::reports::LapsedBuyer>)> {
+    acting.require(Permission::RecordsRead)?;
+    let later = query.later;
+    let invalid = |field: &str, code: &str, message: &str| {
+        AppError::Invalid(vec![domain::validation::FieldViolation::new(
+            field, code, message,
+        )])
+    };
+    if later.to < later.from {
+        return Err(invalid("to", "before_from", "must not be before `from`"));
+    }
+    let days = (later.to - later.from).num_days() + 1;
+    let earlier_from = match query.earlier_from {
+        Some(from) if from >= later.from => {
+            return Err(invalid(
+                "earlier_from",
+                "not_before_from",
+                "must be before `from`",
+            ))
+        }
+        Some(from) => Some(from),
+        None => later.from.checked_sub_days(chrono::Days::new(days as u64)),
+    };
+    let earlier = earlier_from
+        .zip(later.from.pred_opt())
+        .map(|(from, to)| DayWindow { from, to })
+        .ok_or_else(|| invalid("from", "out_of_range", "is too far from today"))?;
+    match persistence::products::find(conn, query.product_id) {
+        Err(persistence::PersistenceError::NotFound) => {
+            return Err(invalid("product_id", "not_found", "no product has this id"))
+        }
+        other => other?,
+    };
+    let local = crate::settings::calendar(conn)?.local();
+    let bounds = |window: DayWindow| {
+        window
+            .to
+            .succ_opt()
+            .and_then(|end| {
+                local.utc_range(domain::calendar::DateRange {
+                    start: window.from,
+                    end,
+                })
+            })
+            .ok_or_else(|| invalid("to", "out_of_range", "is too far from today"))
+    };
+    let after = cursor
+        .map(|cursor| cursor.keyset(LAPSE_ORDER))
+        .transpose()?
+        .map(|keyset| keyset.id);
+    let rows = persistence::reports::lapsed_buyers(
+        conn,
+        query.product_id,
+        bounds(earlier)?,
+        bounds(later)?,
+        &acting.scope(),
+        after,
+        fetch,
+    )?;
+    Ok((LapseWindows { earlier, later }, rows))
+}
+
+/// The cursor after `row` in [`LAPSE_ORDER`].
+pub fn lapse_cursor_after(row: &persistence::reports::LapsedBuyer) -> Cursor {
+    Cursor::new(LAPSE_ORDER, Vec::new(), row.customer_id.0)
 }
 
 /// `part / whole`; `None` when `whole` is not positive.
