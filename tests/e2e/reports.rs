@@ -558,6 +558,39 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
             );
         }
 
+        // Tehran keeps UTC+03:30 all year since 2022.
+        let today = (chrono::Utc::now() + chrono::Duration::minutes(210)).date_naive();
+        // Acquisition: the three customers were created today and have all bought, each
+        // before they were created (a history entered afterwards: no conversion time).
+        let acquired = report(
+            app,
+            &admin,
+            &format!("/api/v1/reports/acquisition?from={today}&to={today}&group_by=source"),
+        );
+        let period = &acquired["periods"][0];
+        assert_eq!(period["totals"]["acquired"], 3, "{acquired}");
+        assert_eq!(period["totals"]["converted"], 3);
+        assert_eq!(period["totals"]["conversion_rate"], 1.0);
+        assert_eq!(
+            period["totals"]["revenue"],
+            200_000 + 50_000 + 200_000 + 100_000
+        );
+        assert_eq!(period["totals"]["average_clv"], Value::Null);
+        assert_eq!(
+            period["totals"]["average_days_to_first_purchase"],
+            Value::Null
+        );
+        assert_eq!(
+            period["groups"],
+            json!([{"key": null, "figures": period["totals"]}])
+        );
+        let own_acquired = report(
+            app,
+            &sales,
+            &format!("/api/v1/reports/acquisition?from={today}&to={today}"),
+        );
+        assert_eq!(own_acquired["periods"][0]["totals"]["acquired"], 1);
+
         // A customer churned today counts in this month's churn rate: one of the three
         // who had bought before it.
         let (status, body) = merge_patch(
@@ -567,8 +600,6 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
             &json!({"lifecycle_stage": "churned"}),
         );
         assert_eq!(status, 200, "{body}");
-        // Tehran keeps UTC+03:30 all year since 2022.
-        let today = (chrono::Utc::now() + chrono::Duration::minutes(210)).date_naive();
         let now = report(
             app,
             &admin,

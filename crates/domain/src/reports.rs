@@ -190,6 +190,18 @@ pub fn age_thresholds(period_start: NaiveDate) -> Option<[NaiveDate; 6]> {
     Some(thresholds)
 }
 
+/// How an acquisition report groups the customers acquired in each period (C-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AcquisitionDimension {
+    /// The customer's acquisition source.
+    Source,
+    /// The customer's acquisition channel.
+    Channel,
+    /// The customer's acquisition campaign.
+    Campaign,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

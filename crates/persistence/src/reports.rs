@@ -7,10 +7,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{BigInt, Date, Nullable, Text};
+use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
 use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
-use domain::reports::{SalesDimension, AGE_BANDS, AGE_UNKNOWN};
+use domain::reports::{AcquisitionDimension, SalesDimension, AGE_BANDS, AGE_UNKNOWN};
 use uuid::Uuid;
 
 use crate::customers::search::Scope;
@@ -527,4 +527,76 @@ pub fn lapsed_buyers(
         .bind::<UtcTimestamp, _>(DbTime(later.1))
         .bind::<BigInt, _>(limit + 1)
         .load(conn)?)
+}
+
+/// The customers acquired (created) in one period, or one group of it, and what became
+/// of them by now.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct AcquisitionCell {
+    #[diesel(sql_type = BigInt)]
+    pub period: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_key: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub acquired: i64,
+    /// Of them, those who have made a purchase.
+    #[diesel(sql_type = BigInt)]
+    pub converted: i64,
+    /// Their revenue to date, net of refunds.
+    #[diesel(sql_type = BigInt)]
+    pub revenue: i64,
+    /// Of them, those with a CLV score, and the scores' sum.
+    #[diesel(sql_type = BigInt)]
+    pub clv_customers: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub clv_total: Option<i64>,
+    /// Mean days from creation to first purchase of those who bought after they were
+    /// created (customers imported with an earlier history are left out).
+    #[diesel(sql_type = Nullable<Double>)]
+    pub days_to_first_purchase: Option<f64>,
+}
+
+/// Customers acquired per period of `periods` (by creation), grouped by `dimension`
+/// when given, among those `scope` may see.
+pub fn acquisition(
+    conn: &mut DbConnection,
+    periods: &[PeriodBounds],
+    dimension: Option<AcquisitionDimension>,
+    scope: &Scope,
+) -> Result<Vec<AcquisitionCell>, PersistenceError> {
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let group_key = match dimension {
+        None => "CAST(NULL AS TEXT)",
+        Some(AcquisitionDimension::Source) => "c.acquisition_source",
+        Some(AcquisitionDimension::Channel) => "c.acquisition_channel",
+        Some(AcquisitionDimension::Campaign) => "c.acquisition_campaign",
+    };
+    let days = match conn {
+        DbConnection::Postgres(_) => {
+            "CAST(EXTRACT(EPOCH FROM (c.first_order_at - c.created_at)) AS DOUBLE PRECISION) \
+             / 86400.0"
+        }
+        DbConnection::Sqlite(_) => "(julianday(c.first_order_at) - julianday(c.created_at))",
+    };
+    let sql = format!(
+        "{cte} \
+         SELECT periods.idx AS period, {group_key} AS group_key, COUNT(*) AS acquired, \
+                CAST(SUM(CASE WHEN c.first_order_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) \
+                  AS converted, \
+                CAST(SUM(c.revenue) AS BIGINT) AS revenue, \
+                COUNT(c.clv) AS clv_customers, CAST(SUM(c.clv) AS BIGINT) AS clv_total, \
+                CAST(AVG(CASE WHEN c.first_order_at >= c.created_at THEN {days} END) \
+                  AS DOUBLE PRECISION) AS days_to_first_purchase \
+         FROM periods \
+         JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends \
+         WHERE c.merged_into_id IS NULL{visibility} \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+        cte = periods_cte(periods.len(), false),
+        visibility = visibility_sql(scope),
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
+    let query = bind_visibility(bind_periods(query, periods, false), scope);
+    Ok(query.load(conn)?)
 }

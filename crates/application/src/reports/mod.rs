@@ -10,7 +10,9 @@
 use chrono::NaiveDate;
 use domain::authz::Permission;
 use domain::calendar::{CalendarSystem, LocalCalendar};
-use domain::reports::{age_thresholds, periods, Bucket, ReportPeriod, SalesDimension};
+use domain::reports::{
+    age_thresholds, periods, AcquisitionDimension, Bucket, ReportPeriod, SalesDimension,
+};
 use persistence::db::DbConnection;
 use persistence::reports::{PeriodBounds, SalesCell};
 use serde::{Deserialize, Serialize};
@@ -408,6 +410,130 @@ pub fn cohorts(
         })
         .collect();
     Ok(CohortReport { range, cohorts })
+}
+
+/// What became of the customers acquired in one period (or one group of it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct AcquisitionFigures {
+    /// Customers created in the period.
+    pub acquired: i64,
+    /// Of them, those who have bought since.
+    pub converted: i64,
+    /// `converted / acquired`; `None` without customers.
+    pub conversion_rate: Option<f64>,
+    /// Their revenue to date, net of refunds (minor units).
+    pub revenue: i64,
+    /// Mean CLV of those the current `clv` run scored (minor units).
+    pub average_clv: Option<i64>,
+    /// Mean days from creation to first purchase, of those who bought after they were
+    /// created (customers imported with an earlier history are left out).
+    pub average_days_to_first_purchase: Option<f64>,
+}
+
+impl AcquisitionFigures {
+    fn of(cell: &persistence::reports::AcquisitionCell) -> AcquisitionFigures {
+        AcquisitionFigures {
+            acquired: cell.acquired,
+            converted: cell.converted,
+            conversion_rate: ratio(cell.converted, cell.acquired),
+            revenue: cell.revenue,
+            average_clv: cell
+                .clv_total
+                .filter(|_| cell.clv_customers > 0)
+                .map(|total| average(total, cell.clv_customers)),
+            average_days_to_first_purchase: cell.days_to_first_purchase,
+        }
+    }
+}
+
+/// One group of a period of an acquisition report.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AcquisitionGroup {
+    /// The source, channel or campaign; `None` for customers without one.
+    pub key: Option<String>,
+    pub figures: AcquisitionFigures,
+}
+
+/// One period of an acquisition report.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AcquisitionPeriod {
+    pub label: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub totals: AcquisitionFigures,
+    /// Largest acquisition first; empty when not grouped.
+    pub groups: Vec<AcquisitionGroup>,
+}
+
+/// Acquisition effectiveness (C-3): per period of creation, the customers acquired and
+/// their conversion, revenue and CLV, by source, channel or campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AcquisitionReport {
+    pub range: ReportRange,
+    pub group_by: Option<AcquisitionDimension>,
+    pub currency: String,
+    pub periods: Vec<AcquisitionPeriod>,
+}
+
+/// Customers acquired per period of `range`, grouped by `group_by` when given.
+pub fn acquisition(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    range: ReportRange,
+    group_by: Option<AcquisitionDimension>,
+) -> AppResult<AcquisitionReport> {
+    acting.require(Permission::RecordsRead)?;
+    let local = crate::settings::calendar(conn)?.local();
+    let (cut, bounds) = cut(&local, &range)?;
+    let scope = acting.scope();
+    let totals = persistence::reports::acquisition(conn, &bounds, None, &scope)?;
+    let grouped = match group_by {
+        Some(dimension) => {
+            persistence::reports::acquisition(conn, &bounds, Some(dimension), &scope)?
+        }
+        None => Vec::new(),
+    };
+    let mut periods: Vec<AcquisitionPeriod> = cut
+        .iter()
+        .map(|period| AcquisitionPeriod {
+            label: period.label.clone(),
+            start: period.range.start,
+            end: last_day(period),
+            totals: AcquisitionFigures::default(),
+            groups: Vec::new(),
+        })
+        .collect();
+    let at = |periods: &[AcquisitionPeriod], index: i64| -> AppResult<usize> {
+        usize::try_from(index)
+            .ok()
+            .filter(|index| *index < periods.len())
+            .ok_or_else(|| AppError::Internal(format!("report period {index} out of range")))
+    };
+    for cell in &totals {
+        let index = at(&periods, cell.period)?;
+        periods[index].totals = AcquisitionFigures::of(cell);
+    }
+    for cell in &grouped {
+        let index = at(&periods, cell.period)?;
+        periods[index].groups.push(AcquisitionGroup {
+            key: cell.group_key.clone(),
+            figures: AcquisitionFigures::of(cell),
+        });
+    }
+    for period in &mut periods {
+        period.groups.sort_by(|a, b| {
+            b.figures
+                .acquired
+                .cmp(&a.figures.acquired)
+                .then(a.key.cmp(&b.key))
+        });
+    }
+    Ok(AcquisitionReport {
+        range,
+        group_by,
+        currency: crate::settings::currency(conn)?.code().to_string(),
+        periods,
+    })
 }
 
 /// Two windows of local days, the later one after the earlier.
