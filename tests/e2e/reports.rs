@@ -116,7 +116,7 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
             app,
             &format!("/api/v1/products/{p1}"),
             &admin,
-            &json!({"category_id": category}),
+            &json!({"category_id": category, "unit_cost": 60_000}),
         );
         assert_eq!(status, 200);
         let p2 = product(app, &admin, "REP-2", 50_000);
@@ -557,6 +557,40 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
                 "{query}"
             );
         }
+
+        // Profitability of Esfand and Farvardin: P1 costs 60,000 a unit, P2 has no cost.
+        // Lines kept: A 2 × P1 and 1 × P2, B 2 of 3 × P1, C 2 × P2.
+        let profit = report(
+            app,
+            &admin,
+            "/api/v1/reports/profitability?from=2026-03-11&to=2026-04-20&group_by=customer&limit=2",
+        );
+        assert_eq!(
+            profit["totals"],
+            json!({"customers": 3, "orders": 4, "revenue": 550_000, "product_cost": 240_000,
+                   "gross_margin": 310_000, "margin_rate": 310_000.0 / 550_000.0,
+                   "service_cost": null, "acquisition_cost": null, "lines_without_cost": 2})
+        );
+        let by_customer: Vec<(Value, i64)> = profit["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["key"].clone(),
+                    g["figures"]["gross_margin"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        // A: 250,000 − 120,000; C: 100,000 − 0; B: 200,000 − 120,000 (left out by limit).
+        assert_eq!(by_customer, [(json!(a), 130_000), (json!(c), 100_000)]);
+        assert_eq!(profit["groups"][0]["name"], "آ الف");
+        let own_profit = report(
+            app,
+            &sales,
+            "/api/v1/reports/profitability?from=2026-03-11&to=2026-04-20",
+        );
+        assert_eq!(own_profit["totals"]["revenue"], 100_000);
 
         // Tehran keeps UTC+03:30 all year since 2022.
         let today = (chrono::Utc::now() + chrono::Duration::minutes(210)).date_naive();

@@ -202,6 +202,18 @@ pub enum AcquisitionDimension {
     Campaign,
 }
 
+/// How a profitability report groups customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfitDimension {
+    /// The RFM segment of the current `rfm` run (`null` for customers it did not score).
+    RfmSegment,
+    /// The customer's tier (its id; `null` for customers without one).
+    Tier,
+    /// Each customer: the most profitable first.
+    Customer,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,9 @@ use diesel::query_builder::BoxedSqlQuery;
 use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
 use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
-use domain::reports::{AcquisitionDimension, SalesDimension, AGE_BANDS, AGE_UNKNOWN};
+use domain::reports::{
+    AcquisitionDimension, ProfitDimension, SalesDimension, AGE_BANDS, AGE_UNKNOWN,
+};
 use uuid::Uuid;
 
 use crate::customers::search::Scope;
@@ -599,4 +601,81 @@ pub fn acquisition(
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(bind_periods(query, periods, false), scope);
     Ok(query.load(conn)?)
+}
+
+/// Revenue and product cost of one group of customers over a window.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ProfitCell {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_key: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
+    #[diesel(sql_type = BigInt)]
+    pub customers: i64,
+    #[diesel(sql_type = BigInt)]
+    pub orders: i64,
+    /// Paid net of refunds.
+    #[diesel(sql_type = BigInt)]
+    pub revenue: i64,
+    /// Unit cost of the units kept (bought less returned), as recorded on each line.
+    #[diesel(sql_type = BigInt)]
+    pub product_cost: i64,
+    /// Lines with units kept whose product had no cost recorded: their cost is missing
+    /// from `product_cost`.
+    #[diesel(sql_type = BigInt)]
+    pub lines_without_cost: i64,
+}
+
+/// Revenue and product cost of the sales placed in `[start, end)` to the customers
+/// `scope` may see, per group of `dimension` (one row when `None`); for customers, the
+/// `limit` with the largest margin.
+pub fn profitability(
+    conn: &mut DbConnection,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    dimension: Option<ProfitDimension>,
+    scope: &Scope,
+    limit: i64,
+) -> Result<Vec<ProfitCell>, PersistenceError> {
+    let null_id = match conn {
+        DbConnection::Postgres(_) => "CAST(NULL AS UUID)",
+        DbConnection::Sqlite(_) => "NULL",
+    };
+    let (group_key, group_id) = match dimension {
+        None => ("CAST(NULL AS TEXT)", null_id),
+        Some(ProfitDimension::RfmSegment) => ("c.rfm_segment", null_id),
+        Some(ProfitDimension::Tier) => ("CAST(NULL AS TEXT)", "c.tier_id"),
+        Some(ProfitDimension::Customer) => ("c.display_name", "c.id"),
+    };
+    // Per line: what was kept and what it cost; summed per group. Revenue is the
+    // lines' total less their refunds, which is the orders' net.
+    let sql = format!(
+        "SELECT {group_key} AS group_key, {group_id} AS group_id, \
+                COUNT(DISTINCT o.customer_id) AS customers, COUNT(DISTINCT o.id) AS orders, \
+                CAST(SUM(l.total - l.refunded) AS BIGINT) AS revenue, \
+                CAST(SUM(COALESCE(l.unit_cost, 0) * (l.quantity - l.returned_quantity)) \
+                  AS BIGINT) AS product_cost, \
+                CAST(SUM(CASE WHEN l.unit_cost IS NULL AND l.quantity > l.returned_quantity \
+                              THEN 1 ELSE 0 END) AS BIGINT) AS lines_without_cost \
+         FROM orders o \
+         JOIN order_lines l ON l.order_id = o.id \
+         JOIN customers c ON c.id = o.customer_id \
+         WHERE o.status IN ({statuses}) AND o.placed_at >= ? AND o.placed_at < ?{visibility} \
+         GROUP BY 1, 2 \
+         ORDER BY {order} LIMIT ?",
+        statuses = sale_statuses_sql(),
+        visibility = visibility_sql(scope),
+        order = if dimension == Some(ProfitDimension::Customer) {
+            "SUM(l.total - l.refunded) \
+             - SUM(COALESCE(l.unit_cost, 0) * (l.quantity - l.returned_quantity)) DESC, 2"
+        } else {
+            "1, 2"
+        },
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql))
+        .into_boxed::<MultiBackend>()
+        .bind::<UtcTimestamp, _>(DbTime(window.0))
+        .bind::<UtcTimestamp, _>(DbTime(window.1));
+    Ok(bind_visibility(query, scope)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?)
 }

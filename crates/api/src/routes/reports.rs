@@ -7,12 +7,13 @@ use application::reports::export::{ReportExportRequest, ReportKind};
 use application::reports::{
     self, AcquisitionFigures, AcquisitionGroup, AcquisitionPeriod, AcquisitionReport, Cohort,
     CohortPeriod, CohortReport, DayWindow, KpiPeriod, KpiReport, LapseQuery, LapseWindows,
-    ReportRange, SalesFigures, SalesGroup, SalesPeriod, SalesReport,
+    ProfitFigures, ProfitGroup, ProfitabilityReport, ReportRange, SalesFigures, SalesGroup,
+    SalesPeriod, SalesReport,
 };
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use domain::calendar::CalendarSystem;
-use domain::reports::{AcquisitionDimension, Bucket, SalesDimension};
+use domain::reports::{AcquisitionDimension, Bucket, ProfitDimension, SalesDimension};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -31,10 +32,15 @@ use crate::state::AppState;
         kpi_report,
         cohort_report,
         acquisition_report,
+        profitability_report,
         lapsed_buyers_report,
         create_report_export
     ),
     components(schemas(
+        ProfitabilityReport,
+        ProfitGroup,
+        ProfitFigures,
+        ProfitDimension,
         AcquisitionReport,
         AcquisitionPeriod,
         AcquisitionGroup,
@@ -68,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(kpi_report)
         .service(cohort_report)
         .service(acquisition_report)
+        .service(profitability_report)
         .service(lapsed_buyers_report)
         .service(create_report_export);
 }
@@ -266,6 +273,61 @@ pub async fn acquisition_report(
     let group_by = params.group_by;
     let report = state
         .db(move |conn| Ok(reports::acquisition(conn, &principal, range, group_by)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The window and grouping of `GET /reports/profitability`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProfitParams {
+    /// First local day of the sales counted.
+    pub from: NaiveDate,
+    /// Last local day (inclusive).
+    pub to: NaiveDate,
+    pub group_by: Option<ProfitDimension>,
+    /// With `group_by=customer`: how many customers, the most profitable first (1–1000,
+    /// default 100).
+    pub limit: Option<i64>,
+}
+
+/// Profitability per customer and segment.
+///
+/// For the sales placed from `from` to `to` (local days): revenue net of refunds, the
+/// product cost of the units kept (each line's recorded unit cost), the gross margin
+/// and its rate, in all and, with `group_by`, per RFM segment of the current run, per
+/// tier, or per customer (the `limit` most profitable). `service_cost` and
+/// `acquisition_cost` are `null` until the capabilities that record those costs exist.
+/// `lines_without_cost` counts lines whose product had no cost: the margin is overstated
+/// by their cost.
+///
+/// Needs `records:read`; over the customers the caller can see. Problems: 422
+/// `validation_failed` for `to` before `from` (`before_from`) or `limit` out of range.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "profitability_report",
+    params(ProfitParams),
+    responses((status = 200, description = "The report", body = ProfitabilityReport))
+)]
+#[get("/api/v1/reports/profitability")]
+pub async fn profitability_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<ProfitParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let window = DayWindow {
+        from: params.from,
+        to: params.to,
+    };
+    let (group_by, limit) = (params.group_by, params.limit.unwrap_or(100));
+    let report = state
+        .db(move |conn| {
+            Ok(reports::profitability(
+                conn, &principal, window, group_by, limit,
+            )?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -11,7 +11,8 @@ use chrono::NaiveDate;
 use domain::authz::Permission;
 use domain::calendar::{CalendarSystem, LocalCalendar};
 use domain::reports::{
-    age_thresholds, periods, AcquisitionDimension, Bucket, ReportPeriod, SalesDimension,
+    age_thresholds, periods, AcquisitionDimension, Bucket, ProfitDimension, ReportPeriod,
+    SalesDimension,
 };
 use persistence::db::DbConnection;
 use persistence::reports::{PeriodBounds, SalesCell};
@@ -533,6 +534,160 @@ pub fn acquisition(
         group_by,
         currency: crate::settings::currency(conn)?.code().to_string(),
         periods,
+    })
+}
+
+/// Revenue, product cost and margin of a group of customers. Service and
+/// acquisition costs are columns the capabilities that record them will fill; until
+/// then they are `None` and the margin is the gross margin on products.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct ProfitFigures {
+    pub customers: i64,
+    pub orders: i64,
+    /// Paid net of refunds (minor units).
+    pub revenue: i64,
+    /// Unit cost of the units kept, as recorded on each order line.
+    pub product_cost: i64,
+    /// `revenue − product_cost`.
+    pub gross_margin: i64,
+    /// `gross_margin / revenue`; `None` without revenue.
+    pub margin_rate: Option<f64>,
+    /// Cost of serving these customers (not recorded yet).
+    pub service_cost: Option<i64>,
+    /// Cost of acquiring them (not recorded yet).
+    pub acquisition_cost: Option<i64>,
+    /// Lines whose product had no cost recorded: `product_cost` lacks their cost, so
+    /// the margin is overstated when this is not 0.
+    pub lines_without_cost: i64,
+}
+
+impl ProfitFigures {
+    fn of(cell: &persistence::reports::ProfitCell) -> ProfitFigures {
+        let gross_margin = cell.revenue - cell.product_cost;
+        ProfitFigures {
+            customers: cell.customers,
+            orders: cell.orders,
+            revenue: cell.revenue,
+            product_cost: cell.product_cost,
+            gross_margin,
+            margin_rate: (cell.revenue != 0).then(|| gross_margin as f64 / cell.revenue as f64),
+            service_cost: None,
+            acquisition_cost: None,
+            lines_without_cost: cell.lines_without_cost,
+        }
+    }
+}
+
+/// One group of a profitability report.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProfitGroup {
+    /// The RFM segment, the tier's id or the customer's id; `None` for customers without
+    /// a segment or tier.
+    pub key: Option<String>,
+    /// The tier's or the customer's name.
+    pub name: Option<String>,
+    pub figures: ProfitFigures,
+}
+
+/// Profitability of the sales placed in a window, in all and per group.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProfitabilityReport {
+    pub window: DayWindow,
+    pub group_by: Option<ProfitDimension>,
+    pub currency: String,
+    pub totals: ProfitFigures,
+    /// Per segment or tier in key order; per customer the `limit` most profitable.
+    pub groups: Vec<ProfitGroup>,
+}
+
+/// Most customers a profitability report by customer lists.
+pub const MAX_PROFIT_CUSTOMERS: i64 = 1_000;
+
+/// Profitability of the sales placed from `window.from` to `window.to` (local days) to
+/// the customers the caller can see.
+pub fn profitability(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    window: DayWindow,
+    group_by: Option<ProfitDimension>,
+    limit: i64,
+) -> AppResult<ProfitabilityReport> {
+    acting.require(Permission::RecordsRead)?;
+    let invalid = |field: &str, code: &str, message: String| {
+        AppError::Invalid(vec![domain::validation::FieldViolation::new(
+            field, code, message,
+        )])
+    };
+    if window.to < window.from {
+        return Err(invalid(
+            "to",
+            "before_from",
+            "must not be before `from`".into(),
+        ));
+    }
+    if !(1..=MAX_PROFIT_CUSTOMERS).contains(&limit) {
+        return Err(invalid(
+            "limit",
+            "out_of_range",
+            format!("must be from 1 to {MAX_PROFIT_CUSTOMERS}"),
+        ));
+    }
+    let local = crate::settings::calendar(conn)?.local();
+    let bounds = window
+        .to
+        .succ_opt()
+        .and_then(|end| {
+            local.utc_range(domain::calendar::DateRange {
+                start: window.from,
+                end,
+            })
+        })
+        .ok_or_else(|| invalid("to", "out_of_range", "is too far from today".into()))?;
+    let scope = acting.scope();
+    let totals = persistence::reports::profitability(conn, bounds, None, &scope, 1)?
+        .first()
+        .map(ProfitFigures::of)
+        .unwrap_or_default();
+    let cells = match group_by {
+        Some(dimension) => {
+            persistence::reports::profitability(conn, bounds, Some(dimension), &scope, limit)?
+        }
+        None => Vec::new(),
+    };
+    let tier_names: HashMap<Uuid, String> = if group_by == Some(ProfitDimension::Tier) {
+        let ids: Vec<Uuid> = cells
+            .iter()
+            .filter_map(|cell| cell.group_id.map(|id| id.0))
+            .collect();
+        persistence::labels::find_many(conn, &ids)?
+            .into_iter()
+            .map(|label| (label.id.0, label.name))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let groups = cells
+        .iter()
+        .map(|cell| {
+            let id = cell.group_id.map(|id| id.0);
+            ProfitGroup {
+                key: id
+                    .map(|id| id.to_string())
+                    .or_else(|| cell.group_key.clone()),
+                name: match group_by {
+                    Some(ProfitDimension::Customer) => cell.group_key.clone(),
+                    _ => id.and_then(|id| tier_names.get(&id).cloned()),
+                },
+                figures: ProfitFigures::of(cell),
+            }
+        })
+        .collect();
+    Ok(ProfitabilityReport {
+        window,
+        group_by,
+        currency: crate::settings::currency(conn)?.code().to_string(),
+        totals,
+        groups,
     })
 }
 
