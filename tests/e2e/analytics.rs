@@ -221,7 +221,10 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
             &admin,
             None,
         );
-        assert_eq!(never["scores"], json!({"rfm": null, "clv": null}));
+        assert_eq!(
+            never["scores"],
+            json!({"rfm": null, "clv": null, "cluster": null})
+        );
         let (_, overview) = send(
             app,
             Method::GET,
@@ -387,7 +390,10 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
             &admin,
             None,
         );
-        assert_eq!(erased["scores"], json!({"rfm": null, "clv": null}));
+        assert_eq!(
+            erased["scores"],
+            json!({"rfm": null, "clv": null, "cluster": null})
+        );
     });
 }
 
@@ -1023,5 +1029,150 @@ fn scheduled_runs_follow_the_business_clock_and_run_each_occurrence_once() {
         let (status, _) = send(app, Method::GET, &format!("{SCHEDULES}/{id}"), &admin, None);
         assert_eq!(status, 404);
         assert!(occur(app, &id, next)["skipped"].is_string());
+    });
+}
+
+/// Three groups of four buyers each, as of 2026-06-30: frequent big spenders of June,
+/// two-time buyers of April and one-time small buyers of January; each buyer a little
+/// different from the others of its group.
+#[test]
+fn clusters_put_buyers_who_behave_alike_together() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let item = product(app, &admin, "KM-1", 1_000);
+        let mut groups: Vec<Vec<String>> = Vec::new();
+        let plans: [(&[&str], i64); 3] = [
+            (
+                &[
+                    "2026-06-01",
+                    "2026-06-08",
+                    "2026-06-15",
+                    "2026-06-22",
+                    "2026-06-27",
+                ],
+                40,
+            ),
+            (&["2026-04-02", "2026-04-20"], 6),
+            (&["2026-01-05"], 1),
+        ];
+        for (group, (days, units)) in plans.iter().enumerate() {
+            let mut members = Vec::new();
+            for member in 0..4_i64 {
+                let id = id_of(&create_customer(
+                    app,
+                    &admin,
+                    json!({"kind": "person", "first_name": "خوشه",
+                           "last_name": format!("{group}-{member}")}),
+                ));
+                for (i, day) in days.iter().enumerate() {
+                    // Shift each member's days a little so no two buyers are identical.
+                    let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap()
+                        + chrono::Days::new(member as u64);
+                    order(
+                        app,
+                        &admin,
+                        &id,
+                        &day.to_string(),
+                        "paid",
+                        json!({"product_id": item, "quantity": units + member + i as i64}),
+                    );
+                }
+                members.push(id);
+            }
+            groups.push(members);
+        }
+        let clusters_of = |members: &[String]| -> Vec<Value> {
+            members
+                .iter()
+                .map(|id| {
+                    let (_, body) = send(
+                        app,
+                        Method::GET,
+                        &format!("/api/v1/customers/{id}"),
+                        &admin,
+                        None,
+                    );
+                    body["scores"]["cluster"]["cluster"].clone()
+                })
+                .collect()
+        };
+
+        let run = finished_run(
+            app,
+            &admin,
+            start(
+                app,
+                &admin,
+                json!({"kind": "clusters", "parameters": {"as_of": "2026-06-30", "k": 3}}),
+            ),
+        );
+        assert_eq!(run["status"], "succeeded", "{run}");
+        let result = &run["result"];
+        assert_eq!(result["k"], 3);
+        assert_eq!(result["k_chosen_by"], "request");
+        assert_eq!(result["scored"], 12);
+        assert_eq!(
+            result["features"],
+            json!([
+                "recency_days",
+                "purchase_days",
+                "log_net_spend",
+                "tenure_days"
+            ])
+        );
+        let mut seen = Vec::new();
+        for members in &groups {
+            let clusters = clusters_of(members);
+            assert!(clusters.iter().all(|c| *c == clusters[0]), "{clusters:?}");
+            assert!(!seen.contains(&clusters[0]), "two groups share a cluster");
+            seen.push(clusters[0].clone());
+            let profile = &result["profiles"][clusters[0].as_u64().unwrap() as usize];
+            assert_eq!(profile["customers"], 4, "{profile}");
+        }
+        // The January buyers' cluster: one purchase day each, last one in January.
+        let january = &result["profiles"][seen[2].as_u64().unwrap() as usize];
+        assert_eq!(january["mean_purchase_days"], 1.0);
+        assert!(
+            january["mean_recency_days"].as_f64().unwrap() > 170.0,
+            "{january}"
+        );
+        let found = search(
+            app,
+            &admin,
+            json!({"filter": {"field": "score.cluster", "op": "eq", "value": seen[0]}}),
+        );
+        assert_eq!(found.len(), 4);
+
+        // Without k, the silhouette chooses it: here the three groups.
+        let auto = finished_run(
+            app,
+            &admin,
+            start(
+                app,
+                &admin,
+                json!({"kind": "clusters", "parameters": {"as_of": "2026-06-30"}}),
+            ),
+        );
+        assert_eq!(auto["status"], "succeeded", "{auto}");
+        assert_eq!(auto["result"]["k_chosen_by"], "silhouette");
+        assert_eq!(auto["result"]["k"], 3, "{}", auto["result"]["silhouettes"]);
+        assert_eq!(
+            auto["result"]["silhouettes"].as_array().unwrap().len(),
+            7,
+            "k from 2 to 8"
+        );
+        let problem = assert_problem(
+            start(
+                app,
+                &admin,
+                json!({"kind": "clusters", "parameters": {"k": 11}}),
+            ),
+            422,
+            "validation_failed",
+        );
+        assert_eq!(
+            field_codes(&problem),
+            [("parameters.k".to_string(), "out_of_range".to_string())]
+        );
     });
 }

@@ -170,7 +170,10 @@ fn every_field_round_trips_for_persons_and_organizations() {
             assert_eq!(overview[section], json!([]), "{section}");
         }
         // No model run has scored the new customer.
-        assert_eq!(overview["scores"], json!({"rfm": null, "clv": null}));
+        assert_eq!(
+            overview["scores"],
+            json!({"rfm": null, "clv": null, "cluster": null})
+        );
 
         // Kind-specific fields are refused, a taken code is a conflict.
         let wrong = app

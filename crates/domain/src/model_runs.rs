@@ -19,11 +19,14 @@ pub enum RunKind {
     /// BG/NBD and Gamma-Gamma: P(alive), expected purchases and spend over a horizon,
     /// discounted customer lifetime value.
     Clv,
+    /// k-means on behavioural features: a cluster per buyer, with each cluster's profile.
+    Clusters,
 }
 
 snake_names!(RunKind {
     Rfm => "rfm",
     Clv => "clv",
+    Clusters => "clusters",
 });
 
 /// API names of the RFM segments, from the best customers to the lost ones (the recency
@@ -66,6 +69,11 @@ pub enum RunRequest {
         #[serde(default)]
         parameters: ClvParameters,
     },
+    /// `{"kind": "clusters", "parameters": {...}}`
+    Clusters {
+        #[serde(default)]
+        parameters: ClusterParameters,
+    },
 }
 
 /// The JSON body extractor's structural check. A run request's rules need today's date
@@ -81,6 +89,7 @@ impl RunRequest {
         match self {
             RunRequest::Rfm { .. } => RunKind::Rfm,
             RunRequest::Clv { .. } => RunKind::Clv,
+            RunRequest::Clusters { .. } => RunKind::Clusters,
         }
     }
 
@@ -91,6 +100,9 @@ impl RunRequest {
         match self {
             RunRequest::Rfm { parameters } => parameters.resolve(today).map(RunParameters::Rfm),
             RunRequest::Clv { parameters } => parameters.resolve(today).map(RunParameters::Clv),
+            RunRequest::Clusters { parameters } => {
+                parameters.resolve(today).map(RunParameters::Clusters)
+            }
         }
     }
 }
@@ -112,6 +124,55 @@ impl RfmParameters {
             v.push("parameters.as_of", "in_future", "must not be after today");
         }
         v.into_result().map(|()| RfmRun { as_of })
+    }
+}
+
+/// The behavioural features a `clusters` run groups buyers by, each standardised:
+/// days since the last purchase, purchase days, net spend (its logarithm, so that a few
+/// large buyers do not decide the clusters alone) and days since the first purchase.
+pub const CLUSTER_FEATURES: [&str; 4] = [
+    "recency_days",
+    "purchase_days",
+    "log_net_spend",
+    "tenure_days",
+];
+
+/// Most clusters a run may ask for.
+pub const MAX_CLUSTERS: u32 = 10;
+
+/// The numbers of clusters tried when a run does not fix one; the one with the best
+/// silhouette is kept.
+pub const AUTO_CLUSTERS: std::ops::RangeInclusive<u32> = 2..=8;
+
+/// Parameters of a `clusters` run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterParameters {
+    /// The day the features are measured on, in the business time zone; purchases after
+    /// it are left out. Defaults to today.
+    pub as_of: Option<NaiveDate>,
+    /// Number of clusters (2–10). Without it, 2 to 8 are tried and the one with the best
+    /// silhouette is kept.
+    pub k: Option<u32>,
+}
+
+impl ClusterParameters {
+    fn resolve(&self, today: NaiveDate) -> Result<ClusterRun, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        let as_of = self.as_of.unwrap_or(today);
+        if as_of > today {
+            v.push("parameters.as_of", "in_future", "must not be after today");
+        }
+        if let Some(k) = self.k {
+            if !(2..=MAX_CLUSTERS).contains(&k) {
+                v.push(
+                    "parameters.k",
+                    "out_of_range",
+                    format!("must be 2 to {MAX_CLUSTERS}"),
+                );
+            }
+        }
+        v.into_result().map(|()| ClusterRun { as_of, k: self.k })
     }
 }
 
@@ -229,6 +290,7 @@ impl ClvParameters {
 pub enum RunParameters {
     Rfm(RfmRun),
     Clv(ClvRun),
+    Clusters(ClusterRun),
 }
 
 impl RunParameters {
@@ -240,6 +302,7 @@ impl RunParameters {
         match kind {
             RunKind::Rfm => serde_json::from_value(value).map(RunParameters::Rfm),
             RunKind::Clv => serde_json::from_value(value).map(RunParameters::Clv),
+            RunKind::Clusters => serde_json::from_value(value).map(RunParameters::Clusters),
         }
     }
 }
@@ -248,6 +311,14 @@ impl RunParameters {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RfmRun {
     pub as_of: NaiveDate,
+}
+
+/// Resolved parameters of a `clusters` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterRun {
+    pub as_of: NaiveDate,
+    /// `None`: chosen by silhouette among [`AUTO_CLUSTERS`].
+    pub k: Option<u32>,
 }
 
 /// Resolved parameters of a `clv` run.

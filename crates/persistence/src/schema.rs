@@ -269,6 +269,8 @@ diesel::table! {
         expected_purchases -> Nullable<Double>,
         expected_spend -> Nullable<BigInt>,
         clv -> Nullable<BigInt>,
+        cluster_run_id -> Nullable<Uuid>,
+        cluster -> Nullable<BigInt>,
     }
 }
 

@@ -24,6 +24,14 @@ use crate::PersistenceError;
 pub struct CustomerScores {
     pub rfm: Option<RfmScores>,
     pub clv: Option<ClvScores>,
+    pub cluster: Option<ClusterScore>,
+}
+
+/// The cluster a `clusters` run put a buyer in (0-based, as in the run's profiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterScore {
+    pub run_id: Uuid,
+    pub cluster: i64,
 }
 
 /// RFM scores (1–5 each) and the segment's API name.
@@ -306,6 +314,24 @@ pub fn write_clv(
     )
 }
 
+/// Stores the cluster of each buyer of `rows` for run `run_id` (see [`write_rfm`]).
+pub fn write_clusters(
+    conn: &mut DbConnection,
+    run_id: Uuid,
+    rows: &[(Uuid, i64)],
+) -> Result<usize, PersistenceError> {
+    write_scores(
+        conn,
+        run_id,
+        ScoreColumns {
+            run: "cluster_run_id",
+            values: &["cluster"],
+        },
+        rows,
+        |query, cluster| query.bind::<BigInt, _>(*cluster),
+    )
+}
+
 /// The columns of one kind of score: its run id and its values.
 struct ScoreColumns {
     run: &'static str,
@@ -390,6 +416,31 @@ pub fn clear_rfm_before(conn: &mut DbConnection, run_id: Uuid) -> Result<usize, 
     )
 }
 
+fn clear_cluster(conn: &mut DbConnection, condition: Condition) -> Result<usize, PersistenceError> {
+    use customers as c;
+    Ok(diesel::update(c::table.filter(condition))
+        .set((
+            c::cluster_run_id.eq(None::<DbUuid>),
+            c::cluster.eq(None::<i64>),
+        ))
+        .execute(conn)?)
+}
+
+/// Removes the clusters of runs before `run_id`; answers how many.
+pub fn clear_clusters_before(
+    conn: &mut DbConnection,
+    run_id: Uuid,
+) -> Result<usize, PersistenceError> {
+    clear_cluster(
+        conn,
+        Box::new(
+            customers::cluster_run_id
+                .lt(DbUuid(run_id))
+                .assume_not_null(),
+        ),
+    )
+}
+
 /// Removes the CLV figures of runs before `run_id`; answers how many.
 pub fn clear_clv_before(conn: &mut DbConnection, run_id: Uuid) -> Result<usize, PersistenceError> {
     clear_clv(
@@ -409,7 +460,12 @@ pub fn scored_among(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, Pers
         let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
         let count: i64 = c::table
             .filter(c::id.eq_any(chunk))
-            .filter(c::rfm_run_id.is_not_null().or(c::clv_run_id.is_not_null()))
+            .filter(
+                c::rfm_run_id
+                    .is_not_null()
+                    .or(c::clv_run_id.is_not_null())
+                    .or(c::cluster_run_id.is_not_null()),
+            )
             .count()
             .get_result(conn)?;
         scored += count as usize;
@@ -422,7 +478,8 @@ pub fn clear_of(conn: &mut DbConnection, ids: &[Uuid]) -> Result<(), Persistence
     for chunk in ids.chunks(ID_CHUNK) {
         let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
         clear_rfm(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
-        clear_clv(conn, Box::new(customers::id.eq_any(chunk)))?;
+        clear_clv(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
+        clear_cluster(conn, Box::new(customers::id.eq_any(chunk)))?;
     }
     Ok(())
 }

@@ -4,7 +4,9 @@
 use actix_web::{get, post, web, HttpResponse};
 use application::analytics::runs;
 use chrono::{DateTime, Utc};
-use domain::model_runs::{ClvParameters, RfmParameters, RunKind, RunRequest, TimeUnit};
+use domain::model_runs::{
+    ClusterParameters, ClvParameters, RfmParameters, RunKind, RunRequest, TimeUnit,
+};
 use persistence::jobs::JobStatus;
 use persistence::model_runs::ModelRun;
 use serde::Deserialize;
@@ -34,6 +36,7 @@ use crate::state::AppState;
         RunKind,
         RfmParameters,
         ClvParameters,
+        ClusterParameters,
         TimeUnit
     ))
 )]
@@ -92,7 +95,10 @@ pub struct ModelRunResource {
     /// this run no longer covers; for `rfm` the customers per `segments`; for `clv` the
     /// fitted `bgnbd` and `gamma_gamma` parameters with their `report` (log-likelihood,
     /// standard errors, convergence, iterations) and, with a holdout period, the
-    /// `holdout` check: mean actual and predicted purchases per calibration frequency.
+    /// `holdout` check: mean actual and predicted purchases per calibration frequency;
+    /// for `clusters` the `k` used and how (`k_chosen_by`), the `silhouettes` of the k
+    /// tried, the `features`, `inertia`, `iterations`, `converged` and the `profiles`
+    /// (customers and mean features per cluster).
     pub result: Option<Value>,
     /// Why the latest attempt failed, if it did; `validation_failed` for a history the
     /// models cannot use (no purchases in the window, a fit that fails).
@@ -178,6 +184,14 @@ fn accepted(run: ModelRun) -> ApiResult<HttpResponse> {
 /// `peyvand analyze clv` gives on the same transactions. With `holdout_end`, purchases
 /// after the calibration are compared with the prediction per frequency (the run's
 /// quality check in `result.holdout`).
+///
+/// `{"kind": "clusters"}` groups buyers by k-means on four standardised behavioural
+/// features as of `as_of` (default today): days since the last purchase, purchase days,
+/// the logarithm of net spend and days since the first purchase. With `k` (2–10) that
+/// many clusters; without, 2 to 8 are tried and the best silhouette wins
+/// (`result.silhouettes`). `result.profiles` describes each cluster in the features'
+/// own units; every buyer carries its cluster (`scores.cluster`, searchable as
+/// `score.cluster`). Seeded, so a run over the same history gives the same clusters.
 ///
 /// Purchases are orders paid, fulfilled or partly returned, net of refunds, grouped by
 /// the day they were placed in the business time zone; amounts are in minor units of

@@ -5,7 +5,8 @@
 //!    purchases aggregated per customer by the database (`persistence::scores`), so
 //!    memory holds one compact row per buyer, never the orders;
 //! 2. **fit** ([`Execution::fit`]): RFM quintiles, or BG/NBD and Gamma-Gamma with the
-//!    holdout check, exactly as `peyvand analyze clv` does on a file;
+//!    holdout check, exactly as `peyvand analyze clv` does on a file, or k-means on the
+//!    buyers' behavioural features;
 //! 3. **write** ([`Scoring::write_block`]): the scores onto the customers, a block per
 //!    transaction, each score naming the run;
 //! 4. **finish** ([`Scoring::finish`]): in one transaction, the scores of earlier runs
@@ -18,11 +19,15 @@ use std::thread;
 use analytics::bgnbd::{self, BgNbdFit};
 use analytics::clv::{ClvOptions, ClvScorer};
 use analytics::gamma_gamma::{self, GammaGammaFit};
+use analytics::kmeans::{self, KMeans, KMeansOptions};
 use analytics::rfm::{self, RfmInput};
 use analytics::summary::{summarize_aggregates, CustomerAggregate, PurchaseHistory, TimeUnit};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::calendar::LocalCalendar;
-use domain::model_runs::{holdout_bucket, ClvRun, RfmRun, RunParameters, HOLDOUT_BUCKETS};
+use domain::model_runs::{
+    holdout_bucket, ClusterRun, ClvRun, RfmRun, RunParameters, AUTO_CLUSTERS, CLUSTER_FEATURES,
+    HOLDOUT_BUCKETS,
+};
 use domain::validation::FieldViolation;
 use persistence::audit::{self, Actor, NewAuditEvent};
 use persistence::db::DbConnection;
@@ -54,6 +59,8 @@ struct Buyer {
     purchase_days: i64,
     /// Purchase days in the holdout period.
     holdout_days: i64,
+    /// Days from the first purchase to the run's last calibration day.
+    tenure_days: i64,
 }
 
 /// What the run read, for its metadata.
@@ -94,6 +101,7 @@ impl Execution {
         let (end_day, holdout_end) = match &parameters {
             RunParameters::Rfm(RfmRun { as_of }) => (*as_of, None),
             RunParameters::Clv(clv) => (clv.calibration_end, clv.holdout_end),
+            RunParameters::Clusters(ClusterRun { as_of, .. }) => (*as_of, None),
         };
         let zone = local.time_zone.name().to_string();
         let window = PurchaseWindow {
@@ -162,7 +170,7 @@ impl Execution {
     ) -> AppResult<()> {
         let unit = match &self.parameters {
             RunParameters::Clv(clv) => time_unit(clv),
-            RunParameters::Rfm(_) => TimeUnit::Day,
+            RunParameters::Rfm(_) | RunParameters::Clusters(_) => TimeUnit::Day,
         };
         let rows: Vec<CustomerAggregate> = aggregates
             .iter()
@@ -198,6 +206,7 @@ impl Execution {
                 days_since_last_purchase: (self.end_day - aggregate.last_day).num_days(),
                 purchase_days: aggregate.purchase_days,
                 holdout_days: holdout.get(&aggregate.customer_id).copied().unwrap_or(0),
+                tenure_days: (self.end_day - aggregate.first_day).num_days(),
             });
         }
         self.input.customers = self.buyers.len();
@@ -216,7 +225,7 @@ impl Execution {
     pub fn fit(self) -> AppResult<Scoring> {
         if self.buyers.is_empty() {
             let field = match self.parameters {
-                RunParameters::Rfm(_) => "parameters.as_of",
+                RunParameters::Rfm(_) | RunParameters::Clusters(_) => "parameters.as_of",
                 RunParameters::Clv(_) => "parameters.calibration_end",
             };
             return Err(AppError::Invalid(vec![FieldViolation::new(
@@ -228,6 +237,7 @@ impl Execution {
         let model = match &self.parameters {
             RunParameters::Rfm(_) => Model::Rfm(rank(&self.buyers)?),
             RunParameters::Clv(clv) => fit_clv(&self.buyers, clv)?,
+            RunParameters::Clusters(run) => Model::Clusters(Box::new(cluster(&self.buyers, run)?)),
         };
         Ok(Scoring {
             run: self.run,
@@ -404,6 +414,133 @@ fn holdout_check(
     }
 }
 
+/// Seed of k-means++ and of the silhouette's sample: a run is reproducible.
+const CLUSTER_SEED: u64 = 42;
+/// Lloyd iterations at most.
+const CLUSTER_ITERATIONS: usize = 300;
+/// Rows the silhouette is computed on (a seeded sample beyond; it is quadratic).
+const SILHOUETTE_SAMPLE: usize = 2_000;
+
+/// A buyer's behavioural features, in the order of `CLUSTER_FEATURES`.
+fn features(buyer: &Buyer) -> Vec<f64> {
+    vec![
+        buyer.days_since_last_purchase as f64,
+        buyer.purchase_days as f64,
+        (buyer.total_amount.max(0) as f64).ln_1p(),
+        buyer.tenure_days as f64,
+    ]
+}
+
+/// One cluster described in the features' own units.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterProfile {
+    pub cluster: usize,
+    pub customers: usize,
+    pub mean_recency_days: f64,
+    pub mean_purchase_days: f64,
+    /// Mean net spend, minor units.
+    pub mean_net_spend: i64,
+    pub mean_tenure_days: f64,
+}
+
+struct ClusterModel {
+    model: KMeans,
+    /// Whether k was chosen by silhouette (not fixed by the request).
+    chosen: bool,
+    /// (k, silhouette) of each k tried, or of the one asked for.
+    silhouettes: Vec<(usize, f64)>,
+    profiles: Vec<ClusterProfile>,
+}
+
+/// k-means on the buyers' features, with k fixed by the run or chosen by silhouette.
+fn cluster(buyers: &[Buyer], run: &ClusterRun) -> AppResult<ClusterModel> {
+    let rows: Vec<Vec<f64>> = buyers.iter().map(features).collect();
+    // More clusters than distinct buyers would leave some empty.
+    let distinct: std::collections::HashSet<Vec<u64>> = rows
+        .iter()
+        .map(|row| row.iter().map(|value| value.to_bits()).collect())
+        .collect();
+    let largest = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+    let most_distinct = u32::try_from(distinct.len()).unwrap_or(u32::MAX);
+    let (k, chosen, silhouettes) = match run.k {
+        Some(k) if k > largest => {
+            return Err(AppError::Invalid(vec![FieldViolation::new(
+                "parameters.k",
+                "more_than_buyers",
+                format!("asks for {k} clusters of {} buyers", rows.len()),
+            )]))
+        }
+        Some(k) => (k as usize, false, Vec::new()),
+        None if most_distinct < *AUTO_CLUSTERS.start() => {
+            return Err(AppError::Invalid(vec![FieldViolation::new(
+                "parameters.k",
+                "too_few_buyers",
+                format!(
+                    "the buyers' features take {most_distinct} distinct values: too few to cluster"
+                ),
+            )]))
+        }
+        None => {
+            let ks = (*AUTO_CLUSTERS.start()..=(*AUTO_CLUSTERS.end()).min(most_distinct))
+                .map(|k| k as usize);
+            let (k, scores) = kmeans::suggest_k(&rows, ks, CLUSTER_ITERATIONS, CLUSTER_SEED)
+                .map_err(model_failed)?;
+            (k, true, scores)
+        }
+    };
+    let model = kmeans::fit(
+        &rows,
+        &KMeansOptions {
+            k,
+            max_iterations: CLUSTER_ITERATIONS,
+            seed: CLUSTER_SEED,
+        },
+    )
+    .map_err(model_failed)?;
+    let silhouettes = if chosen {
+        silhouettes
+    } else {
+        vec![(
+            k,
+            kmeans::silhouette(&model, &rows, SILHOUETTE_SAMPLE, CLUSTER_SEED),
+        )]
+    };
+    let mut sums = vec![(0_usize, 0.0, 0.0, 0_i128, 0.0); k];
+    for (buyer, &cluster) in buyers.iter().zip(&model.assignments) {
+        let sum = &mut sums[cluster];
+        sum.0 += 1;
+        sum.1 += buyer.days_since_last_purchase as f64;
+        sum.2 += buyer.purchase_days as f64;
+        sum.3 += i128::from(buyer.total_amount);
+        sum.4 += buyer.tenure_days as f64;
+    }
+    let profiles = sums
+        .into_iter()
+        .enumerate()
+        .map(|(cluster, (n, recency, days, spend, tenure))| {
+            let mean = |total: f64| if n == 0 { 0.0 } else { total / n as f64 };
+            ClusterProfile {
+                cluster,
+                customers: n,
+                mean_recency_days: mean(recency),
+                mean_purchase_days: mean(days),
+                mean_net_spend: if n == 0 {
+                    0
+                } else {
+                    (spend / n as i128) as i64
+                },
+                mean_tenure_days: mean(tenure),
+            }
+        })
+        .collect();
+    Ok(ClusterModel {
+        model,
+        chosen,
+        silhouettes,
+        profiles,
+    })
+}
+
 struct ClvModel {
     bg: BgNbdFit,
     gg: GammaGammaFit,
@@ -415,6 +552,7 @@ enum Model {
     /// Scores per buyer, in the buyers' order.
     Rfm(Vec<RfmScores>),
     Clv(Box<ClvModel>),
+    Clusters(Box<ClusterModel>),
 }
 
 /// A fitted run: storing its scores.
@@ -476,6 +614,16 @@ impl Scoring {
                     .collect();
                 transaction(conn, |conn| Ok(scores::write_clv(conn, run_id, &rows)?))?;
             }
+            Model::Clusters(model) => {
+                let rows: Vec<(Uuid, i64)> = buyers
+                    .iter()
+                    .zip(&model.model.assignments[start..end])
+                    .map(|(buyer, &cluster)| (buyer.id, cluster as i64))
+                    .collect();
+                transaction(conn, |conn| {
+                    Ok(scores::write_clusters(conn, run_id, &rows)?)
+                })?;
+            }
         }
         self.written = end;
         Ok(end < self.buyers.len())
@@ -511,12 +659,31 @@ impl Scoring {
                     json!({"parameters": model.gg.params, "report": model.gg.report});
                 result["holdout"] = json!(model.holdout);
             }
+            Model::Clusters(model) => {
+                result["k"] = json!(model.model.centroids.len());
+                result["k_chosen_by"] = json!(if model.chosen {
+                    "silhouette"
+                } else {
+                    "request"
+                });
+                result["silhouettes"] = json!(model
+                    .silhouettes
+                    .iter()
+                    .map(|(k, score)| json!({"k": k, "silhouette": score}))
+                    .collect::<Vec<_>>());
+                result["features"] = json!(CLUSTER_FEATURES);
+                result["inertia"] = json!(model.model.inertia());
+                result["iterations"] = json!(model.model.iterations);
+                result["converged"] = json!(model.model.converged);
+                result["profiles"] = json!(model.profiles);
+            }
         }
         let kind = self.run.kind.clone();
         transaction(conn, |conn| {
             let cleared = match &self.model {
                 Model::Rfm(_) => scores::clear_rfm_before(conn, run_id)?,
                 Model::Clv(_) => scores::clear_clv_before(conn, run_id)?,
+                Model::Clusters(_) => scores::clear_clusters_before(conn, run_id)?,
             };
             result["cleared"] = json!(cleared);
             persistence::model_runs::succeed(conn, run_id, result.clone())?;

@@ -93,6 +93,8 @@ impl Searchable for CustomerSearch {
             .nullable()
             .sortable(),
         FieldSpec::new("score.clv_run_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("score.cluster", FieldKind::Integer).nullable(),
+        FieldSpec::new("score.cluster_run_id", FieldKind::Uuid).nullable(),
     ];
 
     const QUICK_SEARCH: &'static [&'static str] = &[];

@@ -26,7 +26,7 @@ use crate::schema::{
     customer_addresses, customer_custom_values, customer_emails, customer_labels, customer_phones,
     customers, labels,
 };
-use crate::scores::{ClvScores, CustomerScores, RfmScores};
+use crate::scores::{ClusterScore, ClvScores, CustomerScores, RfmScores};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -115,6 +115,10 @@ pub struct CustomerRow {
     pub expected_spend: Option<i64>,
     #[diesel(skip_insertion, skip_update)]
     pub clv: Option<i64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub cluster_run_id: Option<DbUuid>,
+    #[diesel(skip_insertion, skip_update)]
+    pub cluster: Option<i64>,
 }
 
 /// A customer's purchase facts: its purchases (orders paid, fulfilled or partly
@@ -299,6 +303,8 @@ impl CustomerRecord {
             expected_purchases: meta.scores.clv.map(|clv| clv.expected_purchases),
             expected_spend: meta.scores.clv.map(|clv| clv.expected_spend),
             clv: meta.scores.clv.map(|clv| clv.clv),
+            cluster_run_id: meta.scores.cluster.map(|cluster| DbUuid(cluster.run_id)),
+            cluster: meta.scores.cluster.map(|cluster| cluster.cluster),
         };
         let position = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
         CustomerRecord {
@@ -501,7 +507,14 @@ impl CustomerRecord {
             }),
             _ => None,
         };
-        CustomerScores { rfm, clv }
+        let cluster = match (row.cluster_run_id, row.cluster) {
+            (Some(run), Some(cluster)) => Some(ClusterScore {
+                run_id: run.0,
+                cluster,
+            }),
+            _ => None,
+        };
+        CustomerScores { rfm, clv, cluster }
     }
 
     /// The purchase facts as read with the row.

@@ -98,6 +98,8 @@ impl SearchTable for CustomerColumns {
             "score.expected_spend" => SearchColumn::Integer(|| Box::new(c::expected_spend)),
             "score.clv" => SearchColumn::Integer(|| Box::new(c::clv)),
             "score.clv_run_id" => SearchColumn::Uuid(|| Box::new(c::clv_run_id)),
+            "score.cluster" => SearchColumn::Integer(|| Box::new(c::cluster)),
+            "score.cluster_run_id" => SearchColumn::Uuid(|| Box::new(c::cluster_run_id)),
             _ => return None,
         })
     }

@@ -55,11 +55,22 @@ pub struct Customer {
 #[schema(example = json!({
     "rfm": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaab", "recency": 2, "frequency": 4, "monetary": 5, "segment": "at_risk"},
     "clv": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa", "p_alive": 0.42, "expected_purchases": 0.87,
-            "expected_spend": 4500000, "clv": 3620000}
+            "expected_spend": 4500000, "clv": 3620000},
+    "cluster": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaac", "cluster": 2}
 }))]
 pub struct Scores {
     pub rfm: Option<RfmScore>,
     pub clv: Option<ClvScore>,
+    pub cluster: Option<ClusterScore>,
+}
+
+/// The cluster of the current `clusters` run the customer is in; the run's `profiles`
+/// describe each cluster.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClusterScore {
+    pub run_id: Uuid,
+    /// 0-based index into the run's `profiles`.
+    pub cluster: i64,
 }
 
 /// RFM quintile scores, 1 (worst fifth) to 5 (best fifth), and the segment they name.
@@ -108,6 +119,10 @@ impl Scores {
                 expected_purchases: clv.expected_purchases,
                 expected_spend: clv.expected_spend,
                 clv: clv.clv,
+            }),
+            cluster: scores.cluster.map(|cluster| ClusterScore {
+                run_id: cluster.run_id,
+                cluster: cluster.cluster,
             }),
         }
     }
