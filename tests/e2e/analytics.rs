@@ -362,6 +362,39 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
             "conflict",
         );
 
+        // Exports carry the scores and purchase facts on request.
+        let response = app
+            .authed(Method::POST, "/api/v1/exports", &admin)
+            .json(
+                &json!({"filter": {"field": "last_name", "op": "eq", "value": "A"},
+                          "columns": ["last_name", "score.rfm_segment", "score.rfm_recency",
+                                      "revenue", "order_count", "score.p_alive", "score.cluster"],
+                          "format": "csv"}),
+            )
+            .send()
+            .unwrap();
+        let job = finished_job(app, &admin, response);
+        assert_eq!(job["status"], "succeeded", "{job}");
+        let file = app
+            .authed(
+                Method::GET,
+                job["result"]["download"].as_str().unwrap(),
+                &admin,
+            )
+            .send()
+            .unwrap();
+        let sheet = tabular::read(
+            &file.bytes().unwrap(),
+            tabular::Format::Csv,
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(sheet.rows.len(), 1);
+        assert_eq!(
+            sheet.rows[0].cells,
+            ["A", "champions", "5", "500", "6", "", ""]
+        );
+
         // Scores are a profile of the person: the personal-data export counts them and
         // an erasure removes them.
         let (status, held) = send(

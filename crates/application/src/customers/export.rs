@@ -10,6 +10,7 @@ use domain::filter::{FilterNode, SortSpec};
 use domain::validation::FieldViolation;
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
+use persistence::scores::CustomerScores;
 use persistence::PersistenceError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,9 +30,30 @@ pub enum ExportColumn {
     DisplayName,
     CreatedAt,
     UpdatedAt,
+    /// A purchase fact or a model score ([`FIGURES`]), on request only; imports ignore
+    /// them.
+    Figure(&'static str),
     /// A column imports read.
     Field(SheetField),
 }
+
+/// Figures kept by the server that an export may add: the purchase facts and the scores
+/// of the current model runs, named as in the customer search.
+pub const FIGURES: [&str; 13] = [
+    "order_count",
+    "revenue",
+    "first_order_at",
+    "last_order_at",
+    "score.rfm_recency",
+    "score.rfm_frequency",
+    "score.rfm_monetary",
+    "score.rfm_segment",
+    "score.p_alive",
+    "score.expected_purchases",
+    "score.expected_spend",
+    "score.clv",
+    "score.cluster",
+];
 
 impl ExportColumn {
     fn parse(name: &str) -> Option<ExportColumn> {
@@ -40,7 +62,10 @@ impl ExportColumn {
             "display_name" => ExportColumn::DisplayName,
             "created_at" => ExportColumn::CreatedAt,
             "updated_at" => ExportColumn::UpdatedAt,
-            other => ExportColumn::Field(SheetField::parse(other)?),
+            other => match FIGURES.iter().find(|figure| **figure == other) {
+                Some(figure) => ExportColumn::Figure(figure),
+                None => ExportColumn::Field(SheetField::parse(other)?),
+            },
         })
     }
 
@@ -50,6 +75,7 @@ impl ExportColumn {
             ExportColumn::DisplayName => "display_name".into(),
             ExportColumn::CreatedAt => "created_at".into(),
             ExportColumn::UpdatedAt => "updated_at".into(),
+            ExportColumn::Figure(name) => (*name).into(),
             ExportColumn::Field(field) => field.name().into_owned(),
         }
     }
@@ -131,6 +157,41 @@ pub fn tag_names(
         .collect())
 }
 
+fn timestamp(at: chrono::DateTime<chrono::Utc>) -> Cell {
+    Cell::Text(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// A fraction or a model's expectation as text with six decimals: exact to what it says
+/// in every format.
+fn decimal(value: f64) -> Cell {
+    Cell::Text(format!("{value:.6}"))
+}
+
+/// The cell of the figure `name` ([`FIGURES`]); empty where there is none (no purchase
+/// yet, no run scored the customer).
+fn figure(record: &CustomerRecord, scores: &CustomerScores, name: &str) -> Cell {
+    let row = &record.row;
+    let rfm = scores.rfm.as_ref();
+    let clv = scores.clv.as_ref();
+    let cell = match name {
+        "order_count" => Some(Cell::Integer(row.order_count)),
+        "revenue" => Some(Cell::Integer(row.revenue)),
+        "first_order_at" => row.first_order_at.map(|at| timestamp(at.0)),
+        "last_order_at" => row.last_order_at.map(|at| timestamp(at.0)),
+        "score.rfm_recency" => rfm.map(|rfm| Cell::Integer(rfm.recency)),
+        "score.rfm_frequency" => rfm.map(|rfm| Cell::Integer(rfm.frequency)),
+        "score.rfm_monetary" => rfm.map(|rfm| Cell::Integer(rfm.monetary)),
+        "score.rfm_segment" => rfm.map(|rfm| Cell::Text(rfm.segment.clone())),
+        "score.p_alive" => clv.map(|clv| decimal(clv.p_alive)),
+        "score.expected_purchases" => clv.map(|clv| decimal(clv.expected_purchases)),
+        "score.expected_spend" => clv.map(|clv| Cell::Integer(clv.expected_spend)),
+        "score.clv" => clv.map(|clv| Cell::Integer(clv.clv)),
+        "score.cluster" => scores.cluster.map(|cluster| Cell::Integer(cluster.cluster)),
+        _ => None,
+    };
+    cell.unwrap_or(Cell::Null)
+}
+
 /// The cells of `record` under `columns`.
 pub fn cells(
     record: &CustomerRecord,
@@ -140,9 +201,7 @@ pub fn cells(
     tags: &HashMap<Uuid, String>,
 ) -> Result<Vec<Cell>, PersistenceError> {
     let input = record.to_input()?;
-    let timestamp = |at: chrono::DateTime<chrono::Utc>| {
-        Cell::Text(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    };
+    let scores = record.scores();
     Ok(columns
         .iter()
         .map(|column| match column {
@@ -150,6 +209,7 @@ pub fn cells(
             ExportColumn::DisplayName => Cell::Text(record.row.display_name.clone()),
             ExportColumn::CreatedAt => timestamp(record.row.created_at.0),
             ExportColumn::UpdatedAt => timestamp(record.row.updated_at.0),
+            ExportColumn::Figure(name) => figure(record, &scores, name),
             ExportColumn::Field(SheetField::TagNames) => {
                 let names: Vec<&str> = input
                     .tag_ids
@@ -238,7 +298,11 @@ pub struct ExportRequest {
     #[serde(default)]
     pub format: ExportFormat,
     /// Column names (the import's field names, plus `id`, `display_name`, `created_at`,
-    /// `updated_at`). Default: `id` and every column an import reads back.
+    /// `updated_at`, the purchase facts `order_count`, `revenue`, `first_order_at`,
+    /// `last_order_at` and the current scores `score.rfm_recency`, `score.rfm_frequency`,
+    /// `score.rfm_monetary`, `score.rfm_segment`, `score.p_alive`,
+    /// `score.expected_purchases`, `score.expected_spend`, `score.clv`, `score.cluster`).
+    /// Default: `id` and every column an import reads back.
     #[serde(default)]
     pub columns: Option<Vec<String>>,
     /// Adds a `custom.<key>` column for every custom field.
