@@ -223,7 +223,7 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
         );
         assert_eq!(
             never["scores"],
-            json!({"rfm": null, "clv": null, "cluster": null})
+            json!({"rfm": null, "clv": null, "cluster": null, "churn": null})
         );
         let (_, overview) = send(
             app,
@@ -425,7 +425,7 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
         );
         assert_eq!(
             erased["scores"],
-            json!({"rfm": null, "clv": null, "cluster": null})
+            json!({"rfm": null, "clv": null, "cluster": null, "churn": null})
         );
     });
 }
@@ -742,6 +742,54 @@ fn cdnow_orders_give_the_published_parameters_and_the_cli_figures() {
             }
         }
         assert_eq!(compared, 2357);
+
+        // Churn learnt from the same history: the buyers as of 1998-01-01, labelled by
+        // whether they bought in the next half year, predict who buys nothing after
+        // 1998-06-30.
+        let churn = finished_run(
+            app,
+            &admin,
+            start(
+                app,
+                &admin,
+                json!({"kind": "churn", "parameters": {"as_of": "1998-06-30", "window_days": 180}}),
+            ),
+        );
+        assert_eq!(churn["status"], "succeeded", "{churn}");
+        let result = &churn["result"];
+        assert_eq!(result["scored"], 2357);
+        let trained = result["training"]["buyers"].as_u64().unwrap()
+            + result["holdout"]["buyers"].as_u64().unwrap();
+        assert_eq!(trained, 2357, "every CDNOW buyer had bought by 1998-01-01");
+        let auc = number(&result["holdout"]["auc"]);
+        assert!(auc > 0.75, "holdout AUC {auc}");
+        let mean_risk = |filter: Value| {
+            let page = search(app, &admin, json!({"filter": filter, "limit": 200}));
+            assert!(!page.is_empty(), "{filter}");
+            page.iter()
+                .map(|c| number(&c["scores"]["churn"]["risk"]))
+                .sum::<f64>()
+                / page.len() as f64
+        };
+        let recent = mean_risk(
+            json!({"field": "last_order_at", "op": "gte", "value": "1998-06-01T00:00:00Z"}),
+        );
+        let lapsed = mean_risk(
+            json!({"field": "last_order_at", "op": "lt", "value": "1997-03-01T00:00:00Z"}),
+        );
+        assert!(recent < lapsed, "recent buyers {recent}, lapsed {lapsed}");
+        let risky = search(
+            app,
+            &admin,
+            json!({"filter": {"field": "score.churn_risk", "op": "gt", "value": 0.5},
+                   "limit": 20}),
+        );
+        assert!(!risky.is_empty());
+        for customer in &risky {
+            let drivers = customer["scores"]["churn"]["drivers"].as_array().unwrap();
+            assert!(!drivers.is_empty() && drivers.len() <= 3, "{customer}");
+            assert!(drivers.iter().all(|d| number(&d["contribution"]) > 0.0));
+        }
     });
 }
 

@@ -21,12 +21,16 @@ pub enum RunKind {
     Clv,
     /// k-means on behavioural features: a cluster per buyer, with each cluster's profile.
     Clusters,
+    /// Logistic regression of "no purchase in the next window" on behavioural features,
+    /// trained on the history: a churn risk per buyer with the features that raise it.
+    Churn,
 }
 
 snake_names!(RunKind {
     Rfm => "rfm",
     Clv => "clv",
     Clusters => "clusters",
+    Churn => "churn",
 });
 
 /// API names of the RFM segments, from the best customers to the lost ones (the recency
@@ -74,6 +78,11 @@ pub enum RunRequest {
         #[serde(default)]
         parameters: ClusterParameters,
     },
+    /// `{"kind": "churn", "parameters": {...}}`
+    Churn {
+        #[serde(default)]
+        parameters: ChurnParameters,
+    },
 }
 
 /// The JSON body extractor's structural check. A run request's rules need today's date
@@ -90,6 +99,7 @@ impl RunRequest {
             RunRequest::Rfm { .. } => RunKind::Rfm,
             RunRequest::Clv { .. } => RunKind::Clv,
             RunRequest::Clusters { .. } => RunKind::Clusters,
+            RunRequest::Churn { .. } => RunKind::Churn,
         }
     }
 
@@ -103,6 +113,7 @@ impl RunRequest {
             RunRequest::Clusters { parameters } => {
                 parameters.resolve(today).map(RunParameters::Clusters)
             }
+            RunRequest::Churn { parameters } => parameters.resolve(today).map(RunParameters::Churn),
         }
     }
 }
@@ -127,10 +138,10 @@ impl RfmParameters {
     }
 }
 
-/// The behavioural features a `clusters` run groups buyers by, each standardised:
-/// days since the last purchase, purchase days, net spend (its logarithm, so that a few
-/// large buyers do not decide the clusters alone) and days since the first purchase.
-pub const CLUSTER_FEATURES: [&str; 4] = [
+/// The behavioural features `clusters` and `churn` runs describe buyers by, each
+/// standardised: days since the last purchase, purchase days, net spend (its logarithm,
+/// so that a few large buyers do not decide alone) and days since the first purchase.
+pub const BEHAVIOUR_FEATURES: [&str; 4] = [
     "recency_days",
     "purchase_days",
     "log_net_spend",
@@ -173,6 +184,56 @@ impl ClusterParameters {
             }
         }
         v.into_result().map(|()| ClusterRun { as_of, k: self.k })
+    }
+}
+
+/// Shortest and longest churn window, in days.
+pub const CHURN_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 14..=730;
+
+/// Parameters of a `churn` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChurnParameters {
+    /// The day risks are given on, in the business time zone. Defaults to today.
+    pub as_of: Option<NaiveDate>,
+    /// A buyer has churned who buys nothing for this many days (14–730, default 90).
+    /// The model learns it from the buyers as they were `window_days` before `as_of`
+    /// and whether they bought since, then gives each buyer as of `as_of` the
+    /// probability of buying nothing in the next `window_days`.
+    pub window_days: u32,
+}
+
+impl Default for ChurnParameters {
+    fn default() -> Self {
+        ChurnParameters {
+            as_of: None,
+            window_days: 90,
+        }
+    }
+}
+
+impl ChurnParameters {
+    fn resolve(&self, today: NaiveDate) -> Result<ChurnRun, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        let as_of = self.as_of.unwrap_or(today);
+        if as_of > today {
+            v.push("parameters.as_of", "in_future", "must not be after today");
+        }
+        if !CHURN_WINDOW_DAYS.contains(&self.window_days) {
+            v.push(
+                "parameters.window_days",
+                "out_of_range",
+                format!(
+                    "must be {} to {}",
+                    CHURN_WINDOW_DAYS.start(),
+                    CHURN_WINDOW_DAYS.end()
+                ),
+            );
+        }
+        v.into_result().map(|()| ChurnRun {
+            as_of,
+            window_days: self.window_days,
+        })
     }
 }
 
@@ -291,6 +352,7 @@ pub enum RunParameters {
     Rfm(RfmRun),
     Clv(ClvRun),
     Clusters(ClusterRun),
+    Churn(ChurnRun),
 }
 
 impl RunParameters {
@@ -303,6 +365,7 @@ impl RunParameters {
             RunKind::Rfm => serde_json::from_value(value).map(RunParameters::Rfm),
             RunKind::Clv => serde_json::from_value(value).map(RunParameters::Clv),
             RunKind::Clusters => serde_json::from_value(value).map(RunParameters::Clusters),
+            RunKind::Churn => serde_json::from_value(value).map(RunParameters::Churn),
         }
     }
 }
@@ -319,6 +382,21 @@ pub struct ClusterRun {
     pub as_of: NaiveDate,
     /// `None`: chosen by silhouette among [`AUTO_CLUSTERS`].
     pub k: Option<u32>,
+}
+
+/// Resolved parameters of a `churn` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChurnRun {
+    pub as_of: NaiveDate,
+    pub window_days: u32,
+}
+
+impl ChurnRun {
+    /// The day the training features are measured on: a window before `as_of`.
+    pub fn training_end(&self) -> Option<NaiveDate> {
+        self.as_of
+            .checked_sub_days(chrono::Days::new(u64::from(self.window_days)))
+    }
 }
 
 /// Resolved parameters of a `clv` run.

@@ -271,6 +271,9 @@ diesel::table! {
         clv -> Nullable<BigInt>,
         cluster_run_id -> Nullable<Uuid>,
         cluster -> Nullable<BigInt>,
+        churn_run_id -> Nullable<Uuid>,
+        churn_risk -> Nullable<Double>,
+        churn_drivers -> Nullable<Jsonb>,
     }
 }
 

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::db::{DbConnection, MultiBackend};
 use crate::schema::customers;
-use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
+use crate::sql_types::{DbJson, DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
 
 /// The stored scores of one customer, each group with the run that computed it.
@@ -25,6 +25,17 @@ pub struct CustomerScores {
     pub rfm: Option<RfmScores>,
     pub clv: Option<ClvScores>,
     pub cluster: Option<ClusterScore>,
+    pub churn: Option<ChurnScore>,
+}
+
+/// The churn risk a `churn` run gave a buyer and the features that raise it most.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChurnScore {
+    pub run_id: Uuid,
+    /// Probability of no purchase in the run's window, 0 to 1.
+    pub risk: f64,
+    /// `[{"feature": …, "contribution": …}]`, largest first.
+    pub drivers: serde_json::Value,
 }
 
 /// The cluster a `clusters` run put a buyer in (0-based, as in the run's profiles).
@@ -332,6 +343,29 @@ pub fn write_clusters(
     )
 }
 
+/// Stores the churn risk and drivers of each buyer of `rows` for run `run_id` (see
+/// [`write_rfm`]).
+pub fn write_churn(
+    conn: &mut DbConnection,
+    run_id: Uuid,
+    rows: &[(Uuid, ChurnScore)],
+) -> Result<usize, PersistenceError> {
+    write_scores(
+        conn,
+        run_id,
+        ScoreColumns {
+            run: "churn_run_id",
+            values: &["churn_risk", "churn_drivers"],
+        },
+        rows,
+        |query, churn| {
+            query
+                .bind::<Double, _>(churn.risk)
+                .bind::<crate::sql_types::Jsonb, _>(DbJson(churn.drivers.clone()))
+        },
+    )
+}
+
 /// The columns of one kind of score: its run id and its values.
 struct ScoreColumns {
     run: &'static str,
@@ -441,6 +475,28 @@ pub fn clear_clusters_before(
     )
 }
 
+fn clear_churn(conn: &mut DbConnection, condition: Condition) -> Result<usize, PersistenceError> {
+    use customers as c;
+    Ok(diesel::update(c::table.filter(condition))
+        .set((
+            c::churn_run_id.eq(None::<DbUuid>),
+            c::churn_risk.eq(None::<f64>),
+            c::churn_drivers.eq(None::<DbJson>),
+        ))
+        .execute(conn)?)
+}
+
+/// Removes the churn risks of runs before `run_id`; answers how many.
+pub fn clear_churn_before(
+    conn: &mut DbConnection,
+    run_id: Uuid,
+) -> Result<usize, PersistenceError> {
+    clear_churn(
+        conn,
+        Box::new(customers::churn_run_id.lt(DbUuid(run_id)).assume_not_null()),
+    )
+}
+
 /// Removes the CLV figures of runs before `run_id`; answers how many.
 pub fn clear_clv_before(conn: &mut DbConnection, run_id: Uuid) -> Result<usize, PersistenceError> {
     clear_clv(
@@ -464,7 +520,8 @@ pub fn scored_among(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, Pers
                 c::rfm_run_id
                     .is_not_null()
                     .or(c::clv_run_id.is_not_null())
-                    .or(c::cluster_run_id.is_not_null()),
+                    .or(c::cluster_run_id.is_not_null())
+                    .or(c::churn_run_id.is_not_null()),
             )
             .count()
             .get_result(conn)?;
@@ -479,7 +536,8 @@ pub fn clear_of(conn: &mut DbConnection, ids: &[Uuid]) -> Result<(), Persistence
         let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
         clear_rfm(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
         clear_clv(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
-        clear_cluster(conn, Box::new(customers::id.eq_any(chunk)))?;
+        clear_cluster(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
+        clear_churn(conn, Box::new(customers::id.eq_any(chunk)))?;
     }
     Ok(())
 }

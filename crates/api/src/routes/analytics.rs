@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use application::analytics::runs;
 use chrono::{DateTime, Utc};
 use domain::model_runs::{
-    ClusterParameters, ClvParameters, RfmParameters, RunKind, RunRequest, TimeUnit,
+    ChurnParameters, ClusterParameters, ClvParameters, RfmParameters, RunKind, RunRequest, TimeUnit,
 };
 use persistence::jobs::JobStatus;
 use persistence::model_runs::ModelRun;
@@ -37,6 +37,7 @@ use crate::state::AppState;
         RfmParameters,
         ClvParameters,
         ClusterParameters,
+        ChurnParameters,
         TimeUnit
     ))
 )]
@@ -98,7 +99,10 @@ pub struct ModelRunResource {
     /// `holdout` check: mean actual and predicted purchases per calibration frequency;
     /// for `clusters` the `k` used and how (`k_chosen_by`), the `silhouettes` of the k
     /// tried, the `features`, `inertia`, `iterations`, `converged` and the `profiles`
-    /// (customers and mean features per cluster).
+    /// (customers and mean features per cluster); for `churn` the `features`, the
+    /// `training` buyers (and how many churned), the `holdout` check (buyers, AUC) and the
+    /// fitted `model` (intercept, coefficients on standardised features, means, scales,
+    /// report).
     pub result: Option<Value>,
     /// Why the latest attempt failed, if it did; `validation_failed` for a history the
     /// models cannot use (no purchases in the window, a fit that fails).
@@ -192,6 +196,14 @@ fn accepted(run: ModelRun) -> ApiResult<HttpResponse> {
 /// (`result.silhouettes`). `result.profiles` describes each cluster in the features'
 /// own units; every buyer carries its cluster (`scores.cluster`, searchable as
 /// `score.cluster`). Seeded, so a run over the same history gives the same clusters.
+///
+/// `{"kind": "churn"}` learns churn from the history itself: the buyers as they were
+/// `window_days` (default 90) before `as_of` (default today), described by the same four
+/// features, labelled by whether they bought since, train a logistic regression (a
+/// seeded quarter is held out and the model's AUC on it reported in `result.holdout`).
+/// Every buyer as of `as_of` then gets the probability of buying nothing in the next
+/// `window_days` (`scores.churn.risk`, searchable as `score.churn_risk`) and up to three
+/// `drivers`: the features raising its risk most above an average buyer's.
 ///
 /// Purchases are orders paid, fulfilled or partly returned, net of refunds, grouped by
 /// the day they were placed in the business time zone; amounts are in minor units of

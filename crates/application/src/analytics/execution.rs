@@ -17,22 +17,26 @@ use std::collections::HashMap;
 use std::thread;
 
 use analytics::bgnbd::{self, BgNbdFit};
+use analytics::churn;
 use analytics::clv::{ClvOptions, ClvScorer};
 use analytics::gamma_gamma::{self, GammaGammaFit};
 use analytics::kmeans::{self, KMeans, KMeansOptions};
+use analytics::logistic::{self, LogisticModel, LogisticOptions};
 use analytics::rfm::{self, RfmInput};
 use analytics::summary::{summarize_aggregates, CustomerAggregate, PurchaseHistory, TimeUnit};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::calendar::LocalCalendar;
 use domain::model_runs::{
-    holdout_bucket, ClusterRun, ClvRun, RfmRun, RunParameters, AUTO_CLUSTERS, CLUSTER_FEATURES,
-    HOLDOUT_BUCKETS,
+    holdout_bucket, ChurnRun, ClusterRun, ClvRun, RfmRun, RunParameters, AUTO_CLUSTERS,
+    BEHAVIOUR_FEATURES, HOLDOUT_BUCKETS,
 };
 use domain::validation::FieldViolation;
 use persistence::audit::{self, Actor, NewAuditEvent};
 use persistence::db::DbConnection;
 use persistence::model_runs::ModelRunRow;
-use persistence::scores::{self, ClvScores, PurchaseAggregate, PurchaseWindow, RfmScores};
+use persistence::scores::{
+    self, ChurnScore, ClvScores, PurchaseAggregate, PurchaseWindow, RfmScores,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -61,6 +65,32 @@ struct Buyer {
     holdout_days: i64,
     /// Days from the first purchase to the run's last calibration day.
     tenure_days: i64,
+    /// For a churn run, the buyer as it was a window earlier, if it had bought by then.
+    training: Option<TrainingRow>,
+}
+
+/// A buyer as it was at the end of a churn run's training period, and what followed.
+#[derive(Debug, Clone, Copy)]
+struct TrainingRow {
+    features: [f64; 4],
+    /// Bought nothing from the training end to the run's day.
+    churned: bool,
+}
+
+/// The behavioural features (`BEHAVIOUR_FEATURES`) of a buyer as of `day`.
+fn behaviour(
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+    purchase_days: i64,
+    total_amount: i64,
+    day: NaiveDate,
+) -> [f64; 4] {
+    [
+        (day - last_day).num_days() as f64,
+        purchase_days as f64,
+        (total_amount.max(0) as f64).ln_1p(),
+        (day - first_day).num_days() as f64,
+    ]
 }
 
 /// What the run read, for its metadata.
@@ -82,6 +112,9 @@ pub struct Execution {
     /// Where the holdout period starts, when there is one.
     holdout: Option<PurchaseWindow>,
     holdout_start: DateTime<Utc>,
+    /// A churn run's training period: purchases up to its end give the features the
+    /// model learns from.
+    training: Option<(PurchaseWindow, NaiveDate)>,
     /// The last calibration day.
     end_day: NaiveDate,
     buyers: Vec<Buyer>,
@@ -102,6 +135,7 @@ impl Execution {
             RunParameters::Rfm(RfmRun { as_of }) => (*as_of, None),
             RunParameters::Clv(clv) => (clv.calibration_end, clv.holdout_end),
             RunParameters::Clusters(ClusterRun { as_of, .. }) => (*as_of, None),
+            RunParameters::Churn(ChurnRun { as_of, .. }) => (*as_of, None),
         };
         let zone = local.time_zone.name().to_string();
         let window = PurchaseWindow {
@@ -116,6 +150,21 @@ impl Execution {
                 })
             })
             .transpose()?;
+        let training = match &parameters {
+            RunParameters::Churn(churn) => {
+                let day = churn
+                    .training_end()
+                    .ok_or_else(|| AppError::Internal("no training end".into()))?;
+                Some((
+                    PurchaseWindow {
+                        end: end_of_day(&local, day)?,
+                        zone: zone.clone(),
+                    },
+                    day,
+                ))
+            }
+            _ => None,
+        };
         let expected_buyers = scores::buyer_count(conn, &window)?;
         Ok(Execution {
             run,
@@ -123,6 +172,7 @@ impl Execution {
             holdout_start: window.end,
             window,
             holdout,
+            training,
             end_day,
             buyers: Vec::with_capacity(usize::try_from(expected_buyers).unwrap_or(0)),
             input: InputSummary::default(),
@@ -155,7 +205,14 @@ impl Execution {
             }
             None => HashMap::new(),
         };
-        self.add(aggregates, &holdout)?;
+        let earlier: HashMap<Uuid, PurchaseAggregate> = match &self.training {
+            Some((window, _)) => scores::purchase_aggregates(conn, window, first, last)?
+                .into_iter()
+                .map(|aggregate| (aggregate.customer_id, aggregate))
+                .collect(),
+            None => HashMap::new(),
+        };
+        self.add(aggregates, &holdout, &earlier)?;
         self.after = last;
         if ids.len() < READ_BLOCK as usize {
             self.read_all = true;
@@ -167,10 +224,13 @@ impl Execution {
         &mut self,
         aggregates: Vec<PurchaseAggregate>,
         holdout: &HashMap<Uuid, i64>,
+        earlier: &HashMap<Uuid, PurchaseAggregate>,
     ) -> AppResult<()> {
         let unit = match &self.parameters {
             RunParameters::Clv(clv) => time_unit(clv),
-            RunParameters::Rfm(_) | RunParameters::Clusters(_) => TimeUnit::Day,
+            RunParameters::Rfm(_) | RunParameters::Clusters(_) | RunParameters::Churn(_) => {
+                TimeUnit::Day
+            }
         };
         let rows: Vec<CustomerAggregate> = aggregates
             .iter()
@@ -207,6 +267,18 @@ impl Execution {
                 purchase_days: aggregate.purchase_days,
                 holdout_days: holdout.get(&aggregate.customer_id).copied().unwrap_or(0),
                 tenure_days: (self.end_day - aggregate.first_day).num_days(),
+                training: self.training.as_ref().and_then(|(_, day)| {
+                    earlier.get(&aggregate.customer_id).map(|then| TrainingRow {
+                        features: behaviour(
+                            then.first_day,
+                            then.last_day,
+                            then.purchase_days,
+                            then.total_amount,
+                            *day,
+                        ),
+                        churned: aggregate.last_day <= *day,
+                    })
+                }),
             });
         }
         self.input.customers = self.buyers.len();
@@ -225,7 +297,9 @@ impl Execution {
     pub fn fit(self) -> AppResult<Scoring> {
         if self.buyers.is_empty() {
             let field = match self.parameters {
-                RunParameters::Rfm(_) | RunParameters::Clusters(_) => "parameters.as_of",
+                RunParameters::Rfm(_) | RunParameters::Clusters(_) | RunParameters::Churn(_) => {
+                    "parameters.as_of"
+                }
                 RunParameters::Clv(_) => "parameters.calibration_end",
             };
             return Err(AppError::Invalid(vec![FieldViolation::new(
@@ -238,6 +312,7 @@ impl Execution {
             RunParameters::Rfm(_) => Model::Rfm(rank(&self.buyers)?),
             RunParameters::Clv(clv) => fit_clv(&self.buyers, clv)?,
             RunParameters::Clusters(run) => Model::Clusters(Box::new(cluster(&self.buyers, run)?)),
+            RunParameters::Churn(_) => Model::Churn(Box::new(fit_churn(&self.buyers)?)),
         };
         Ok(Scoring {
             run: self.run,
@@ -414,14 +489,16 @@ fn holdout_check(
     }
 }
 
-/// Seed of k-means++ and of the silhouette's sample: a run is reproducible.
+/// Seed of k-means++, of the silhouette's sample and of the churn model's held-out
+/// buyers: a run is reproducible.
 const CLUSTER_SEED: u64 = 42;
 /// Lloyd iterations at most.
 const CLUSTER_ITERATIONS: usize = 300;
 /// Rows the silhouette is computed on (a seeded sample beyond; it is quadratic).
 const SILHOUETTE_SAMPLE: usize = 2_000;
 
-/// A buyer's behavioural features, in the order of `CLUSTER_FEATURES`.
+/// A buyer's behavioural features as of the run's day, in the order of
+/// `BEHAVIOUR_FEATURES`.
 fn features(buyer: &Buyer) -> Vec<f64> {
     vec![
         buyer.days_since_last_purchase as f64,
@@ -429,6 +506,64 @@ fn features(buyer: &Buyer) -> Vec<f64> {
         (buyer.total_amount.max(0) as f64).ln_1p(),
         buyer.tenure_days as f64,
     ]
+}
+
+/// Fewest buyers with a history before the training end a churn model is fit on.
+const MIN_CHURN_TRAINING: usize = 20;
+/// Share of them kept out of the fit to measure the model (AUC).
+const CHURN_HOLDOUT_SHARE: f64 = 0.25;
+/// Features named as a buyer's drivers at most.
+const CHURN_DRIVERS: usize = 3;
+
+struct ChurnModel {
+    model: LogisticModel,
+    training_rows: usize,
+    training_churned: usize,
+    holdout_rows: usize,
+    /// Area under the ROC curve on the held-out buyers.
+    holdout_auc: f64,
+}
+
+/// A logistic model of "bought nothing in the window" on the buyers as they were a
+/// window before the run's day, checked on a seeded quarter of them kept out of the fit.
+fn fit_churn(buyers: &[Buyer]) -> AppResult<ChurnModel> {
+    let rows: Vec<TrainingRow> = buyers.iter().filter_map(|buyer| buyer.training).collect();
+    if rows.len() < MIN_CHURN_TRAINING {
+        return Err(AppError::Invalid(vec![FieldViolation::new(
+            "parameters.window_days",
+            "too_little_history",
+            format!(
+                "{} buyers had bought a window before `as_of`; the model needs at least \
+                 {MIN_CHURN_TRAINING}",
+                rows.len()
+            ),
+        )]));
+    }
+    let (train, held_out) =
+        logistic::train_holdout_split(rows.len(), CHURN_HOLDOUT_SHARE, CLUSTER_SEED);
+    let pick = |indices: &[usize]| -> (Vec<Vec<f64>>, Vec<bool>) {
+        indices
+            .iter()
+            .map(|&i| (rows[i].features.to_vec(), rows[i].churned))
+            .unzip()
+    };
+    let (features, labels) = pick(&train);
+    let model = LogisticModel::fit(
+        &BEHAVIOUR_FEATURES,
+        &features,
+        &labels,
+        &LogisticOptions::default(),
+    )
+    .map_err(model_failed)?;
+    let (held_features, held_labels) = pick(&held_out);
+    let predictions: Vec<f64> = held_features.iter().map(|row| model.predict(row)).collect();
+    Ok(ChurnModel {
+        holdout_auc: logistic::auc(&predictions, &held_labels),
+        training_rows: train.len(),
+        training_churned: labels.iter().filter(|churned| **churned).count(),
+        holdout_rows: held_out.len(),
+        model,
+    })
 }
 
 /// One cluster described in the features' own units.
@@ -553,6 +688,7 @@ enum Model {
     Rfm(Vec<RfmScores>),
     Clv(Box<ClvModel>),
     Clusters(Box<ClusterModel>),
+    Churn(Box<ChurnModel>),
 }
 
 /// A fitted run: storing its scores.
@@ -624,6 +760,27 @@ impl Scoring {
                     Ok(scores::write_clusters(conn, run_id, &rows)?)
                 })?;
             }
+            Model::Churn(model) => {
+                let rows: Vec<(Uuid, ChurnScore)> = buyers
+                    .iter()
+                    .map(|buyer| {
+                        let row = features(buyer);
+                        (
+                            buyer.id,
+                            ChurnScore {
+                                run_id,
+                                risk: model.model.predict(&row),
+                                drivers: json!(churn::top_drivers(
+                                    &model.model,
+                                    &row,
+                                    CHURN_DRIVERS
+                                )),
+                            },
+                        )
+                    })
+                    .collect();
+                transaction(conn, |conn| Ok(scores::write_churn(conn, run_id, &rows)?))?;
+            }
         }
         self.written = end;
         Ok(end < self.buyers.len())
@@ -671,11 +828,29 @@ impl Scoring {
                     .iter()
                     .map(|(k, score)| json!({"k": k, "silhouette": score}))
                     .collect::<Vec<_>>());
-                result["features"] = json!(CLUSTER_FEATURES);
+                result["features"] = json!(BEHAVIOUR_FEATURES);
                 result["inertia"] = json!(model.model.inertia());
                 result["iterations"] = json!(model.model.iterations);
                 result["converged"] = json!(model.model.converged);
                 result["profiles"] = json!(model.profiles);
+            }
+            Model::Churn(model) => {
+                result["features"] = json!(BEHAVIOUR_FEATURES);
+                result["training"] = json!({
+                    "buyers": model.training_rows,
+                    "churned": model.training_churned,
+                });
+                result["holdout"] = json!({
+                    "buyers": model.holdout_rows,
+                    "auc": model.holdout_auc,
+                });
+                result["model"] = json!({
+                    "intercept": model.model.intercept,
+                    "coefficients": model.model.coefficients,
+                    "means": model.model.means,
+                    "scales": model.model.scales,
+                    "report": model.model.report,
+                });
             }
         }
         let kind = self.run.kind.clone();
@@ -684,6 +859,7 @@ impl Scoring {
                 Model::Rfm(_) => scores::clear_rfm_before(conn, run_id)?,
                 Model::Clv(_) => scores::clear_clv_before(conn, run_id)?,
                 Model::Clusters(_) => scores::clear_clusters_before(conn, run_id)?,
+                Model::Churn(_) => scores::clear_churn_before(conn, run_id)?,
             };
             result["cleared"] = json!(cleared);
             persistence::model_runs::succeed(conn, run_id, result.clone())?;

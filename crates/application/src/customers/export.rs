@@ -39,7 +39,7 @@ pub enum ExportColumn {
 
 /// Figures kept by the server that an export may add: the purchase facts and the scores
 /// of the current model runs, named as in the customer search.
-pub const FIGURES: [&str; 13] = [
+pub const FIGURES: [&str; 14] = [
     "order_count",
     "revenue",
     "first_order_at",
@@ -53,6 +53,7 @@ pub const FIGURES: [&str; 13] = [
     "score.expected_spend",
     "score.clv",
     "score.cluster",
+    "score.churn_risk",
 ];
 
 impl ExportColumn {
@@ -187,6 +188,7 @@ fn figure(record: &CustomerRecord, scores: &CustomerScores, name: &str) -> Cell 
         "score.expected_spend" => clv.map(|clv| Cell::Integer(clv.expected_spend)),
         "score.clv" => clv.map(|clv| Cell::Integer(clv.clv)),
         "score.cluster" => scores.cluster.map(|cluster| Cell::Integer(cluster.cluster)),
+        "score.churn_risk" => scores.churn.as_ref().map(|churn| decimal(churn.risk)),
         _ => None,
     };
     cell.unwrap_or(Cell::Null)
@@ -301,7 +303,8 @@ pub struct ExportRequest {
     /// `updated_at`, the purchase facts `order_count`, `revenue`, `first_order_at`,
     /// `last_order_at` and the current scores `score.rfm_recency`, `score.rfm_frequency`,
     /// `score.rfm_monetary`, `score.rfm_segment`, `score.p_alive`,
-    /// `score.expected_purchases`, `score.expected_spend`, `score.clv`, `score.cluster`).
+    /// `score.expected_purchases`, `score.expected_spend`, `score.clv`, `score.cluster`,
+    /// `score.churn_risk`).
     /// Default: `id` and every column an import reads back.
     #[serde(default)]
     pub columns: Option<Vec<String>>,

@@ -95,6 +95,8 @@ impl Searchable for CustomerSearch {
         FieldSpec::new("score.clv_run_id", FieldKind::Uuid).nullable(),
         FieldSpec::new("score.cluster", FieldKind::Integer).nullable(),
         FieldSpec::new("score.cluster_run_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("score.churn_risk", FieldKind::Number).nullable(),
+        FieldSpec::new("score.churn_run_id", FieldKind::Uuid).nullable(),
     ];
 
     const QUICK_SEARCH: &'static [&'static str] = &[];

@@ -26,7 +26,7 @@ use crate::schema::{
     customer_addresses, customer_custom_values, customer_emails, customer_labels, customer_phones,
     customers, labels,
 };
-use crate::scores::{ClusterScore, ClvScores, CustomerScores, RfmScores};
+use crate::scores::{ChurnScore, ClusterScore, ClvScores, CustomerScores, RfmScores};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -119,6 +119,12 @@ pub struct CustomerRow {
     pub cluster_run_id: Option<DbUuid>,
     #[diesel(skip_insertion, skip_update)]
     pub cluster: Option<i64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub churn_run_id: Option<DbUuid>,
+    #[diesel(skip_insertion, skip_update)]
+    pub churn_risk: Option<f64>,
+    #[diesel(skip_insertion, skip_update)]
+    pub churn_drivers: Option<DbJson>,
 }
 
 /// A customer's purchase facts: its purchases (orders paid, fulfilled or partly
@@ -305,6 +311,13 @@ impl CustomerRecord {
             clv: meta.scores.clv.map(|clv| clv.clv),
             cluster_run_id: meta.scores.cluster.map(|cluster| DbUuid(cluster.run_id)),
             cluster: meta.scores.cluster.map(|cluster| cluster.cluster),
+            churn_run_id: meta.scores.churn.as_ref().map(|churn| DbUuid(churn.run_id)),
+            churn_risk: meta.scores.churn.as_ref().map(|churn| churn.risk),
+            churn_drivers: meta
+                .scores
+                .churn
+                .as_ref()
+                .map(|churn| DbJson(churn.drivers.clone())),
         };
         let position = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
         CustomerRecord {
@@ -514,7 +527,20 @@ impl CustomerRecord {
             }),
             _ => None,
         };
-        CustomerScores { rfm, clv, cluster }
+        let churn = match (row.churn_run_id, row.churn_risk, &row.churn_drivers) {
+            (Some(run), Some(risk), Some(drivers)) => Some(ChurnScore {
+                run_id: run.0,
+                risk,
+                drivers: drivers.0.clone(),
+            }),
+            _ => None,
+        };
+        CustomerScores {
+            rfm,
+            clv,
+            cluster,
+            churn,
+        }
     }
 
     /// The purchase facts as read with the row.

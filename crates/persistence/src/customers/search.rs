@@ -100,6 +100,8 @@ impl SearchTable for CustomerColumns {
             "score.clv_run_id" => SearchColumn::Uuid(|| Box::new(c::clv_run_id)),
             "score.cluster" => SearchColumn::Integer(|| Box::new(c::cluster)),
             "score.cluster_run_id" => SearchColumn::Uuid(|| Box::new(c::cluster_run_id)),
+            "score.churn_risk" => SearchColumn::Double(|| Box::new(c::churn_risk)),
+            "score.churn_run_id" => SearchColumn::Uuid(|| Box::new(c::churn_run_id)),
             _ => return None,
         })
     }

@@ -56,12 +56,27 @@ pub struct Customer {
     "rfm": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaab", "recency": 2, "frequency": 4, "monetary": 5, "segment": "at_risk"},
     "clv": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaaa", "p_alive": 0.42, "expected_purchases": 0.87,
             "expected_spend": 4500000, "clv": 3620000},
-    "cluster": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaac", "cluster": 2}
+    "cluster": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaac", "cluster": 2},
+    "churn": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaad", "risk": 0.81,
+              "drivers": [{"feature": "recency_days", "contribution": 1.42}]}
 }))]
 pub struct Scores {
     pub rfm: Option<RfmScore>,
     pub clv: Option<ClvScore>,
     pub cluster: Option<ClusterScore>,
+    pub churn: Option<ChurnScore>,
+}
+
+/// The churn risk of the current `churn` run and what drives it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChurnScore {
+    pub run_id: Uuid,
+    /// Probability of buying nothing in the run's window, 0 to 1.
+    pub risk: f64,
+    /// Up to three features that raise this customer's risk above an average buyer's,
+    /// largest first, with their push on the log-odds.
+    #[schema(value_type = Vec<Object>)]
+    pub drivers: serde_json::Value,
 }
 
 /// The cluster of the current `clusters` run the customer is in; the run's `profiles`
@@ -123,6 +138,11 @@ impl Scores {
             cluster: scores.cluster.map(|cluster| ClusterScore {
                 run_id: cluster.run_id,
                 cluster: cluster.cluster,
+            }),
+            churn: scores.churn.as_ref().map(|churn| ChurnScore {
+                run_id: churn.run_id,
+                risk: churn.risk,
+                drivers: churn.drivers.clone(),
             }),
         }
     }

@@ -47,9 +47,9 @@ async fn run_search(
 /// (`order_count`, `revenue`, `first_order_at`, `last_order_at`), and the scores of the
 /// current model runs (`score.rfm_segment`, `score.rfm_recency`, `score.rfm_frequency`,
 /// `score.rfm_monetary`, `score.p_alive`, `score.expected_purchases`,
-/// `score.expected_spend`, `score.clv`, `score.cluster`, and the runs' ids
-/// `score.rfm_run_id`, `score.clv_run_id`, `score.cluster_run_id`; empty for a customer no
-/// run scored). `phone`, `email`,
+/// `score.expected_spend`, `score.clv`, `score.cluster`, `score.churn_risk`, and the
+/// runs' ids `score.rfm_run_id`, `score.clv_run_id`, `score.cluster_run_id`,
+/// `score.churn_run_id`; empty for a customer no run scored). `phone`, `email`,
 /// `tag_id` and `group_id` match any of the customer's entries; custom fields are
 /// `custom.<key>`. Sort by `id`, `display_name`, `created_at`, `updated_at`,
 /// `order_count`, `revenue`, `first_order_at`, `last_order_at`, `score.clv` or
