@@ -17,7 +17,7 @@ use serde::Serialize;
 use statrs::function::gamma::{digamma, ln_gamma};
 
 use crate::bgnbd::standard_errors;
-use crate::optimize::{inverse_hessian, minimize, OptimizerReport, Settings};
+use crate::optimize::{inverse_hessian, minimize, Minimum, OptimizerReport, Settings};
 use crate::{AnalyticsError, Result};
 
 /// Gamma-Gamma parameters.
@@ -70,6 +70,15 @@ pub struct GammaGammaFit {
     pub params: GammaGammaParams,
     pub report: FitReport,
 }
+
+/// Starting points of the search, as (ln p, ln q, ln γ) on amounts divided by their mean:
+/// the usual one (p, q, γ ≈ 1.1), then two that put the mean spend pγ/(q − 1) at 1, one
+/// of spread-out and one of even spending.
+const STARTS: [[f64; 3]; 3] = [
+    [0.1, 0.1, 0.1],
+    [0.0, std::f64::consts::LN_2, 0.0],
+    [std::f64::consts::LN_10, 2.397_895_272_798_371, 0.0],
+];
 
 /// (x, ln x, [(z̄, ln z̄, weight)]) per distinct frequency.
 type Groups = Vec<(f64, f64, Vec<(f64, f64, f64)>)>;
@@ -142,7 +151,24 @@ pub fn fit(rows: &[(u32, f64)], options: &FitOptions) -> Result<GammaGammaFit> {
         }
         -ll / n + options.penalizer * params.iter().map(|p| p * p).sum::<f64>()
     };
-    let minimum = minimize(objective, vec![0.1; 3], &settings);
+    // The first start that converges wins, so a fit that converged from the first keeps
+    // its figures; the others are tried when the search stalls on the long ridge of
+    // (p, q, γ) with the same mean spend pγ/(q − 1).
+    let mut minimum = minimize(objective, STARTS[0].to_vec(), &settings);
+    for start in &STARTS[1..] {
+        if minimum.report.converged {
+            break;
+        }
+        let retry = minimize(objective, start.to_vec(), &settings);
+        minimum = Minimum {
+            report: OptimizerReport {
+                iterations: minimum.report.iterations + retry.report.iterations,
+                evaluations: minimum.report.evaluations + retry.report.evaluations,
+                ..retry.report
+            },
+            x: retry.x,
+        };
+    }
     let se = standard_errors(inverse_hessian(objective, &minimum.x), &minimum.x, n);
     if !minimum.report.converged {
         return Err(AnalyticsError::NotConverged {
