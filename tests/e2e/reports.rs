@@ -618,6 +618,47 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
             period["groups"],
             json!([{"key": null, "figures": period["totals"]}])
         );
+        // Funnel of today's customers: each was created at `awareness` and moved to
+        // `purchase` by its first order (skipping `consideration`), A then on to
+        // `retention` by buying again within the window.
+        let funnel = report(
+            app,
+            &admin,
+            &format!("/api/v1/reports/funnel?from={today}&to={today}"),
+        );
+        let stages: Vec<(String, i64)> = funnel["periods"][0]["totals"]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["stage"].as_str().unwrap().to_string(),
+                    s["reached"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let reached_retention = stages[3].1;
+        assert_eq!(funnel["periods"][0]["totals"]["customers"], 3, "{funnel}");
+        assert_eq!(
+            stages[..3],
+            [
+                ("awareness".to_string(), 3),
+                ("consideration".to_string(), 3),
+                ("purchase".to_string(), 3)
+            ]
+        );
+        assert!(reached_retention <= 3);
+        assert_eq!(
+            funnel["periods"][0]["totals"]["stages"][2]["conversion_from_previous"],
+            1.0
+        );
+        let own_funnel = report(
+            app,
+            &sales,
+            &format!("/api/v1/reports/funnel?from={today}&to={today}"),
+        );
+        assert_eq!(own_funnel["periods"][0]["totals"]["customers"], 1);
+
         let own_acquired = report(
             app,
             &sales,

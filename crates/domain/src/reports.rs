@@ -214,6 +214,15 @@ pub enum ProfitDimension {
     Customer,
 }
 
+/// The lifecycle stages a funnel follows, in order; `churned` is not a step.
+pub const FUNNEL_STAGES: [&str; 5] = [
+    "awareness",
+    "consideration",
+    "purchase",
+    "retention",
+    "advocacy",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
 use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
 use domain::reports::{
-    AcquisitionDimension, ProfitDimension, SalesDimension, AGE_BANDS, AGE_UNKNOWN,
+    AcquisitionDimension, ProfitDimension, SalesDimension, AGE_BANDS, AGE_UNKNOWN, FUNNEL_STAGES,
 };
 use uuid::Uuid;
 
@@ -678,4 +678,125 @@ pub fn profitability(
     Ok(bind_visibility(query, scope)
         .bind::<BigInt, _>(limit)
         .load(conn)?)
+}
+
+/// Customers of a cohort (created in period `period`, of group `group_key`) whose
+/// furthest funnel stage is `stage` (an index into `FUNNEL_STAGES`).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct FunnelReach {
+    #[diesel(sql_type = BigInt)]
+    pub period: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_key: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub stage: i64,
+    #[diesel(sql_type = BigInt)]
+    pub customers: i64,
+}
+
+/// Customers of a cohort who went from funnel stage `stage` to the next, and the mean
+/// days it took (from first entering the one to first entering the next).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct FunnelStep {
+    #[diesel(sql_type = BigInt)]
+    pub period: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_key: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub stage: i64,
+    #[diesel(sql_type = BigInt)]
+    pub customers: i64,
+    #[diesel(sql_type = Double)]
+    pub mean_days: f64,
+}
+
+/// The rank of `t.to_stage` in `FUNNEL_STAGES`, −1 for a stage outside the funnel.
+fn stage_rank_sql() -> String {
+    let mut sql = String::from("CASE t.to_stage");
+    for (rank, stage) in FUNNEL_STAGES.iter().enumerate() {
+        sql.push_str(&format!(" WHEN '{stage}' THEN {rank}"));
+    }
+    sql.push_str(" ELSE -1 END");
+    sql
+}
+
+/// The cohorts of customers created in each period (grouped by acquisition `dimension`
+/// when given) among those `scope` may see, as a `WITH` clause named `cohort`.
+fn funnel_cohort_sql(
+    periods: usize,
+    dimension: Option<AcquisitionDimension>,
+    scope: &Scope,
+) -> String {
+    let group_key = match dimension {
+        None => "CAST(NULL AS TEXT)",
+        Some(AcquisitionDimension::Source) => "c.acquisition_source",
+        Some(AcquisitionDimension::Channel) => "c.acquisition_channel",
+        Some(AcquisitionDimension::Campaign) => "c.acquisition_campaign",
+    };
+    format!(
+        "{cte}, \
+         cohort AS (\
+           SELECT c.id AS customer_id, periods.idx AS period, {group_key} AS group_key \
+           FROM periods \
+           JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends \
+           WHERE c.merged_into_id IS NULL{visibility})",
+        cte = periods_cte(periods, false),
+        visibility = visibility_sql(scope),
+    )
+}
+
+/// How far the customers created in each period got through the funnel, and how long
+/// each step took, from their lifecycle transitions.
+pub fn funnel(
+    conn: &mut DbConnection,
+    periods: &[PeriodBounds],
+    dimension: Option<AcquisitionDimension>,
+    scope: &Scope,
+) -> Result<(Vec<FunnelReach>, Vec<FunnelStep>), PersistenceError> {
+    if periods.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let cohort = funnel_cohort_sql(periods.len(), dimension, scope);
+    let rank = stage_rank_sql();
+    let reach_sql = format!(
+        "{cohort}, \
+         furthest AS (\
+           SELECT cohort.period AS period, cohort.group_key AS group_key, \
+                  MAX({rank}) AS stage \
+           FROM cohort JOIN lifecycle_transitions t ON t.customer_id = cohort.customer_id \
+           GROUP BY cohort.period, cohort.group_key, cohort.customer_id) \
+         SELECT period, group_key, CAST(stage AS BIGINT) AS stage, COUNT(*) AS customers \
+         FROM furthest WHERE stage >= 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    );
+    let query = diesel::sql_query(placeholders(conn, &reach_sql)).into_boxed::<MultiBackend>();
+    let reach: Vec<FunnelReach> =
+        bind_visibility(bind_periods(query, periods, false), scope).load(conn)?;
+    let days = match conn {
+        DbConnection::Postgres(_) => {
+            "CAST(EXTRACT(EPOCH FROM (b.reached_at - a.reached_at)) AS DOUBLE PRECISION) \
+             / 86400.0"
+        }
+        DbConnection::Sqlite(_) => "(julianday(b.reached_at) - julianday(a.reached_at))",
+    };
+    let step_sql = format!(
+        "{cohort}, \
+         reached AS (\
+           SELECT cohort.period AS period, cohort.group_key AS group_key, \
+                  t.customer_id AS customer_id, {rank} AS stage, \
+                  MIN(t.changed_at) AS reached_at \
+           FROM cohort JOIN lifecycle_transitions t ON t.customer_id = cohort.customer_id \
+           GROUP BY 1, 2, 3, 4) \
+         SELECT a.period AS period, a.group_key AS group_key, \
+                CAST(a.stage AS BIGINT) AS stage, COUNT(*) AS customers, \
+                CAST(AVG({days}) AS DOUBLE PRECISION) AS mean_days \
+         FROM reached a \
+         JOIN reached b ON b.customer_id = a.customer_id AND b.stage = a.stage + 1 \
+                       AND b.reached_at >= a.reached_at \
+         WHERE a.stage >= 0 \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    );
+    let query = diesel::sql_query(placeholders(conn, &step_sql)).into_boxed::<MultiBackend>();
+    let steps: Vec<FunnelStep> =
+        bind_visibility(bind_periods(query, periods, false), scope).load(conn)?;
+    Ok((reach, steps))
 }

@@ -6,9 +6,9 @@ use application::jobs::queue;
 use application::reports::export::{ReportExportRequest, ReportKind};
 use application::reports::{
     self, AcquisitionFigures, AcquisitionGroup, AcquisitionPeriod, AcquisitionReport, Cohort,
-    CohortPeriod, CohortReport, DayWindow, KpiPeriod, KpiReport, LapseQuery, LapseWindows,
-    ProfitFigures, ProfitGroup, ProfitabilityReport, ReportRange, SalesFigures, SalesGroup,
-    SalesPeriod, SalesReport,
+    CohortPeriod, CohortReport, DayWindow, FunnelFigures, FunnelGroup, FunnelPeriod, FunnelReport,
+    FunnelStage, KpiPeriod, KpiReport, LapseQuery, LapseWindows, ProfitFigures, ProfitGroup,
+    ProfitabilityReport, ReportRange, SalesFigures, SalesGroup, SalesPeriod, SalesReport,
 };
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
@@ -32,11 +32,17 @@ use crate::state::AppState;
         kpi_report,
         cohort_report,
         acquisition_report,
+        funnel_report,
         profitability_report,
         lapsed_buyers_report,
         create_report_export
     ),
     components(schemas(
+        FunnelReport,
+        FunnelPeriod,
+        FunnelGroup,
+        FunnelFigures,
+        FunnelStage,
         ProfitabilityReport,
         ProfitGroup,
         ProfitFigures,
@@ -74,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(kpi_report)
         .service(cohort_report)
         .service(acquisition_report)
+        .service(funnel_report)
         .service(profitability_report)
         .service(lapsed_buyers_report)
         .service(create_report_export);
@@ -273,6 +280,38 @@ pub async fn acquisition_report(
     let group_by = params.group_by;
     let report = state
         .db(move |conn| Ok(reports::acquisition(conn, &principal, range, group_by)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Funnel and journey.
+///
+/// Per period in which customers were created: how many reached each lifecycle stage
+/// (`awareness`, `consideration`, `purchase`, `retention`, `advocacy`) or a later one,
+/// the conversion from each stage to the next, and the mean days from first entering a
+/// stage to first entering the next (of those who went through both in that order),
+/// from the stage history; with `group_by`, the same per acquisition source, channel or
+/// campaign, largest first. As of now: a recent cohort has had less time.
+///
+/// Needs `records:read`; over the customers the caller can see. Problems as for
+/// `GET /reports/sales`.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "funnel_report",
+    params(AcquisitionParams),
+    responses((status = 200, description = "The report", body = FunnelReport))
+)]
+#[get("/api/v1/reports/funnel")]
+pub async fn funnel_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<AcquisitionParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let range = range(params.from, params.to, params.bucket, params.calendar);
+    let group_by = params.group_by;
+    let report = state
+        .db(move |conn| Ok(reports::funnel(conn, &principal, range, group_by)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

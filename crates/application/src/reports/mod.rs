@@ -12,12 +12,12 @@ use domain::authz::Permission;
 use domain::calendar::{CalendarSystem, LocalCalendar};
 use domain::reports::{
     age_thresholds, periods, AcquisitionDimension, Bucket, ProfitDimension, ReportPeriod,
-    SalesDimension,
+    SalesDimension, FUNNEL_STAGES,
 };
 use persistence::db::DbConnection;
 use persistence::reports::{PeriodBounds, SalesCell};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -688,6 +688,170 @@ pub fn profitability(
         currency: crate::settings::currency(conn)?.code().to_string(),
         totals,
         groups,
+    })
+}
+
+/// One stage of a funnel.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelStage {
+    /// `awareness`, `consideration`, `purchase`, `retention` or `advocacy`.
+    pub stage: String,
+    /// Customers who reached this stage or a later one.
+    pub reached: i64,
+    /// `reached` over the previous stage's; `None` for the first stage or after a stage
+    /// nobody reached.
+    pub conversion_from_previous: Option<f64>,
+    /// Mean days from first entering the previous stage to first entering this one, of
+    /// the customers who went through both in that order.
+    pub mean_days_from_previous: Option<f64>,
+}
+
+/// How far a cohort of customers got through the funnel.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelFigures {
+    /// Customers created in the period (of the group).
+    pub customers: i64,
+    pub stages: Vec<FunnelStage>,
+}
+
+/// One group of a funnel period.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelGroup {
+    /// The acquisition source, channel or campaign; `None` for customers without one.
+    pub key: Option<String>,
+    pub figures: FunnelFigures,
+}
+
+/// One period of a funnel report: the customers created in it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelPeriod {
+    pub label: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub totals: FunnelFigures,
+    pub groups: Vec<FunnelGroup>,
+}
+
+/// Funnel and journey: per period of creation, how many customers reached each
+/// lifecycle stage and how long each step took.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelReport {
+    pub range: ReportRange,
+    pub group_by: Option<AcquisitionDimension>,
+    pub periods: Vec<FunnelPeriod>,
+}
+
+/// Per stage: customers whose furthest stage it is, and (customers, total days) of the
+/// step from it to the next.
+#[derive(Default)]
+struct FunnelTally {
+    furthest: [i64; FUNNEL_STAGES.len()],
+    steps: [(i64, f64); FUNNEL_STAGES.len()],
+}
+
+impl FunnelTally {
+    fn add(&mut self, other: &FunnelTally) {
+        for rank in 0..FUNNEL_STAGES.len() {
+            self.furthest[rank] += other.furthest[rank];
+            self.steps[rank].0 += other.steps[rank].0;
+            self.steps[rank].1 += other.steps[rank].1;
+        }
+    }
+
+    fn figures(&self) -> FunnelFigures {
+        let customers: i64 = self.furthest.iter().sum();
+        let mut stages = Vec::with_capacity(FUNNEL_STAGES.len());
+        let mut previous: Option<i64> = None;
+        for (rank, stage) in FUNNEL_STAGES.iter().enumerate() {
+            let reached: i64 = self.furthest[rank..].iter().sum();
+            let step = rank.checked_sub(1).map(|from| self.steps[from]);
+            stages.push(FunnelStage {
+                stage: (*stage).to_string(),
+                reached,
+                conversion_from_previous: previous.and_then(|before| ratio(reached, before)),
+                mean_days_from_previous: step
+                    .filter(|(n, _)| *n > 0)
+                    .map(|(n, days)| days / n as f64),
+            });
+            previous = Some(reached);
+        }
+        FunnelFigures { customers, stages }
+    }
+}
+
+/// The funnel of the customers created in each period of `range`, grouped by
+/// acquisition `group_by` when given.
+pub fn funnel(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    range: ReportRange,
+    group_by: Option<AcquisitionDimension>,
+) -> AppResult<FunnelReport> {
+    acting.require(Permission::RecordsRead)?;
+    let local = crate::settings::calendar(conn)?.local();
+    let (cut, bounds) = cut(&local, &range)?;
+    let (reach, steps) = persistence::reports::funnel(conn, &bounds, group_by, &acting.scope())?;
+    let mut tallies: BTreeMap<(i64, Option<String>), FunnelTally> = BTreeMap::new();
+    for cell in &reach {
+        let rank = usize::try_from(cell.stage)
+            .ok()
+            .filter(|rank| *rank < FUNNEL_STAGES.len())
+            .ok_or_else(|| AppError::Internal(format!("funnel stage {}", cell.stage)))?;
+        tallies
+            .entry((cell.period, cell.group_key.clone()))
+            .or_default()
+            .furthest[rank] += cell.customers;
+    }
+    for step in &steps {
+        let rank = usize::try_from(step.stage)
+            .ok()
+            .filter(|rank| *rank < FUNNEL_STAGES.len())
+            .ok_or_else(|| AppError::Internal(format!("funnel stage {}", step.stage)))?;
+        let tally = tallies
+            .entry((step.period, step.group_key.clone()))
+            .or_default();
+        tally.steps[rank].0 += step.customers;
+        tally.steps[rank].1 += step.mean_days * step.customers as f64;
+    }
+    let mut by_period: Vec<(FunnelTally, Vec<FunnelGroup>)> = (0..cut.len())
+        .map(|_| (FunnelTally::default(), Vec::new()))
+        .collect();
+    for ((period, key), tally) in &tallies {
+        let (total, groups) = usize::try_from(*period)
+            .ok()
+            .and_then(|index| by_period.get_mut(index))
+            .ok_or_else(|| AppError::Internal(format!("report period {period} out of range")))?;
+        total.add(tally);
+        if group_by.is_some() {
+            groups.push(FunnelGroup {
+                key: key.clone(),
+                figures: tally.figures(),
+            });
+        }
+    }
+    let periods = cut
+        .iter()
+        .zip(by_period)
+        .map(|(period, (total, mut groups))| {
+            groups.sort_by(|a, b| {
+                b.figures
+                    .customers
+                    .cmp(&a.figures.customers)
+                    .then(a.key.cmp(&b.key))
+            });
+            FunnelPeriod {
+                label: period.label.clone(),
+                start: period.range.start,
+                end: last_day(period),
+                totals: total.figures(),
+                groups,
+            }
+        })
+        .collect();
+    Ok(FunnelReport {
+        range,
+        group_by,
+        periods,
     })
 }
 
