@@ -539,6 +539,12 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
                 "product_id",
                 "not_found",
             ),
+            // The earlier window may not reach back before 1900.
+            (
+                format!("product_id={p1}&from=1910-04-24&to=1992-09-22"),
+                "earlier_from",
+                "out_of_range",
+            ),
         ] {
             let problem = assert_problem(
                 app.authed(

@@ -39,6 +39,32 @@ impl Bucket {
 /// Most periods one report may have: three years of days, or a century of months.
 pub const MAX_PERIODS: usize = 1_200;
 
+/// The days a report may cover: a business's history and plans, and dates every client
+/// can read back (four-digit years).
+pub const REPORT_DAYS: (NaiveDate, NaiveDate) = (
+    match NaiveDate::from_ymd_opt(1900, 1, 1) {
+        Some(day) => day,
+        None => NaiveDate::MIN,
+    },
+    match NaiveDate::from_ymd_opt(2199, 12, 31) {
+        Some(day) => day,
+        None => NaiveDate::MAX,
+    },
+);
+
+/// Whether `day` is a day a report may cover; the violation names `field`.
+pub fn check_report_day(field: &str, day: NaiveDate) -> Result<(), FieldViolation> {
+    let (first, last) = REPORT_DAYS;
+    if day < first || day > last {
+        return Err(FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("must be from {first} to {last}"),
+        ));
+    }
+    Ok(())
+}
+
 /// One period of a report: the local dates it covers and its name in the calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportPeriod {
@@ -60,6 +86,14 @@ pub fn periods(
     first_weekday: Weekday,
 ) -> Result<Vec<ReportPeriod>, Vec<FieldViolation>> {
     let mut v = Violations::default();
+    for (field, day) in [("from", from), ("to", to)] {
+        if let Err(violation) = check_report_day(field, day) {
+            v.0.push(violation);
+        }
+    }
+    if !v.is_empty() {
+        return Err(v.0);
+    }
     if to < from {
         v.push("to", "before_from", "must not be before `from`");
         return Err(v.0);
@@ -298,6 +332,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(backwards[0].code, "before_from");
+        let ancient = periods(
+            date(702, 4, 24),
+            date(2026, 1, 1),
+            Bucket::Year,
+            CalendarSystem::Gregorian,
+            Weekday::Sat,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (ancient[0].field.as_str(), ancient[0].code.as_str()),
+            ("from", "out_of_range")
+        );
         let too_many = periods(
             date(2020, 1, 1),
             date(2026, 1, 1),

@@ -153,8 +153,9 @@ pub struct SalesParams {
 ///
 /// Needs `records:read`; sums over the customers the caller can see (a sales user with
 /// `own` visibility gets the figures of their own customers). Problems: 422
-/// `validation_failed` for `to` before `from` (`before_from`) or a range of more than
-/// 1,200 periods (`too_many_periods`); 400 for a malformed parameter.
+/// `validation_failed` for `to` before `from` (`before_from`), a day before 1900 or after
+/// 2199 (`out_of_range`) or a range of more than 1,200 periods (`too_many_periods`); 400
+/// for a malformed parameter.
 #[utoipa::path(
     tag = "reports",
     operation_id = "sales_report",
@@ -342,7 +343,8 @@ pub struct ProfitParams {
 /// by their cost.
 ///
 /// Needs `records:read`; over the customers the caller can see. Problems: 422
-/// `validation_failed` for `to` before `from` (`before_from`) or `limit` out of range.
+/// `validation_failed` for `to` before `from` (`before_from`), a day before 1900 or after
+/// 2199, or `limit` out of range (`out_of_range`).
 #[utoipa::path(
     tag = "reports",
     operation_id = "profitability_report",
@@ -422,8 +424,9 @@ pub struct LapsedBuyersPage {
 ///
 /// Needs `records:read`; lists only customers the caller can see. Problems: 422
 /// `validation_failed` for `to` before `from` (`before_from`), `earlier_from` not before
-/// `from` (`not_before_from`), an unknown product (`product_id`, `not_found`); 400 for a
-/// malformed parameter or `invalid_cursor`.
+/// `from` (`not_before_from`), a window reaching before 1900 or after 2199
+/// (`out_of_range`), an unknown product (`product_id`, `not_found`); 400 for a malformed
+/// parameter or `invalid_cursor`.
 #[utoipa::path(
     tag = "reports",
     operation_id = "lapsed_buyers_report",

@@ -618,6 +618,7 @@ pub fn profitability(
             field, code, message,
         )])
     };
+    check_report_days(&[("from", window.from), ("to", window.to)])?;
     if window.to < window.from {
         return Err(invalid(
             "to",
@@ -917,6 +918,11 @@ pub fn lapsed_buyers(
         .zip(later.from.pred_opt())
         .map(|(from, to)| DayWindow { from, to })
         .ok_or_else(|| invalid("from", "out_of_range", "is too far from today"))?;
+    check_report_days(&[
+        ("earlier_from", earlier.from),
+        ("from", later.from),
+        ("to", later.to),
+    ])?;
     match persistence::products::find(conn, query.product_id) {
         Err(persistence::PersistenceError::NotFound) => {
             return Err(invalid("product_id", "not_found", "no product has this id"))
@@ -955,6 +961,19 @@ pub fn lapsed_buyers(
 /// The cursor after `row` in [`LAPSE_ORDER`].
 pub fn lapse_cursor_after(row: &persistence::reports::LapsedBuyer) -> Cursor {
     Cursor::new(LAPSE_ORDER, Vec::new(), row.customer_id.0)
+}
+
+/// Refuses days a report may not cover, naming each.
+fn check_report_days(days: &[(&str, NaiveDate)]) -> AppResult<()> {
+    let violations: Vec<_> = days
+        .iter()
+        .filter_map(|(field, day)| domain::reports::check_report_day(field, *day).err())
+        .collect();
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(violations))
+    }
 }
 
 /// `part / whole`; `None` when `whole` is not positive.
