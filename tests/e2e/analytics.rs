@@ -1037,6 +1037,53 @@ fn scheduled_runs_follow_the_business_clock_and_run_each_occurrence_once() {
             "forbidden",
         );
 
+        // Nor list, change or delete them.
+        assert_problem(
+            app.authed(Method::GET, SCHEDULES, &sales).send().unwrap(),
+            403,
+            "forbidden",
+        );
+        let (status, _) = merge_patch(
+            app,
+            &format!("{SCHEDULES}/{id}"),
+            &sales,
+            &json!({"enabled": false}),
+        );
+        assert_eq!(status, 403);
+        assert_problem(
+            app.authed(Method::DELETE, &format!("{SCHEDULES}/{id}"), &sales)
+                .send()
+                .unwrap(),
+            403,
+            "forbidden",
+        );
+        // Hostile bodies are refused with a problem, and leave no schedule behind.
+        let mut deep = json!({"kind": "rfm"});
+        for _ in 0..200 {
+            deep = json!({"nested": deep});
+        }
+        for body in [
+            json!({"request": {"kind": "rfm"}, "cron": "0 2 * *\u{0} *"}),
+            json!({"request": {"kind": "rfm"}, "cron": "0 2\u{7} * * *"}),
+            json!({"request": {"kind": "rfm"}, "cron": "1,".repeat(200_000)}),
+            json!({"request": deep, "cron": "0 2 * * *"}),
+            json!([{"request": {"kind": "rfm"}, "cron": "0 2 * * *"}]),
+        ] {
+            let response = app
+                .authed(Method::POST, SCHEDULES, &admin)
+                .json(&body)
+                .send()
+                .unwrap();
+            let status = response.status().as_u16();
+            assert!([400, 413, 422].contains(&status), "{status}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
+        }
+        let (_, listed) = send(app, Method::GET, SCHEDULES, &admin, None);
+        assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+
         // Every process queues the next occurrence at start: one job for it.
         assert_eq!(queued_occurrences(app), 1);
         for _ in 0..2 {

@@ -130,6 +130,24 @@ fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<'a> {
     query
 }
 
+/// A NULL of the uuid type (PostgreSQL needs the type; SQLite has none).
+fn null_uuid(conn: &DbConnection) -> &'static str {
+    match conn {
+        DbConnection::Postgres(_) => "CAST(NULL AS UUID)",
+        DbConnection::Sqlite(_) => "NULL",
+    }
+}
+
+/// Days from timestamp column `earlier` to `later`, as a decimal.
+fn days_between(conn: &DbConnection, later: &str, earlier: &str) -> String {
+    match conn {
+        DbConnection::Postgres(_) => {
+            format!("CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION) / 86400.0")
+        }
+        DbConnection::Sqlite(_) => format!("(julianday({later}) - julianday({earlier}))"),
+    }
+}
+
 /// The age band of customer `c` at the start of the period, as a `CASE`.
 fn age_band_sql() -> String {
     let mut sql = format!("CASE WHEN c.birth_date IS NULL THEN '{AGE_UNKNOWN}'");
@@ -168,12 +186,10 @@ pub fn sales(
         Some(SalesDimension::AgeRange) => age_band_sql(),
         Some(SalesDimension::Channel) => "o.channel".to_string(),
     };
-    let group_id = match (dimension, &*conn) {
-        (Some(SalesDimension::Product), _) => "l.product_id",
-        (Some(SalesDimension::Category), _) => "pr.category_id",
-        // A NULL uuid column must still have the uuid type on PostgreSQL.
-        (_, DbConnection::Postgres(_)) => "CAST(NULL AS UUID)",
-        (_, DbConnection::Sqlite(_)) => "NULL",
+    let group_id = match dimension {
+        Some(SalesDimension::Product) => "l.product_id",
+        Some(SalesDimension::Category) => "pr.category_id",
+        _ => null_uuid(conn),
     };
     let needs_customer = scope.visibility != Visibility::All
         || matches!(
@@ -575,13 +591,7 @@ pub fn acquisition(
         Some(AcquisitionDimension::Channel) => "c.acquisition_channel",
         Some(AcquisitionDimension::Campaign) => "c.acquisition_campaign",
     };
-    let days = match conn {
-        DbConnection::Postgres(_) => {
-            "CAST(EXTRACT(EPOCH FROM (c.first_order_at - c.created_at)) AS DOUBLE PRECISION) \
-             / 86400.0"
-        }
-        DbConnection::Sqlite(_) => "(julianday(c.first_order_at) - julianday(c.created_at))",
-    };
+    let days = days_between(conn, "c.first_order_at", "c.created_at");
     let sql = format!(
         "{cte} \
          SELECT periods.idx AS period, {group_key} AS group_key, COUNT(*) AS acquired, \
@@ -636,10 +646,7 @@ pub fn profitability(
     scope: &Scope,
     limit: i64,
 ) -> Result<Vec<ProfitCell>, PersistenceError> {
-    let null_id = match conn {
-        DbConnection::Postgres(_) => "CAST(NULL AS UUID)",
-        DbConnection::Sqlite(_) => "NULL",
-    };
+    let null_id = null_uuid(conn);
     let (group_key, group_id) = match dimension {
         None => ("CAST(NULL AS TEXT)", null_id),
         Some(ProfitDimension::RfmSegment) => ("c.rfm_segment", null_id),
@@ -771,13 +778,7 @@ pub fn funnel(
     let query = diesel::sql_query(placeholders(conn, &reach_sql)).into_boxed::<MultiBackend>();
     let reach: Vec<FunnelReach> =
         bind_visibility(bind_periods(query, periods, false), scope).load(conn)?;
-    let days = match conn {
-        DbConnection::Postgres(_) => {
-            "CAST(EXTRACT(EPOCH FROM (b.reached_at - a.reached_at)) AS DOUBLE PRECISION) \
-             / 86400.0"
-        }
-        DbConnection::Sqlite(_) => "(julianday(b.reached_at) - julianday(a.reached_at))",
-    };
+    let days = days_between(conn, "b.reached_at", "a.reached_at");
     let step_sql = format!(
         "{cohort}, \
          reached AS (\

@@ -77,19 +77,18 @@ struct TrainingRow {
     churned: bool,
 }
 
-/// The behavioural features (`BEHAVIOUR_FEATURES`) of a buyer as of `day`.
+/// Behavioural features in the order of `BEHAVIOUR_FEATURES`.
 fn behaviour(
-    first_day: NaiveDate,
-    last_day: NaiveDate,
+    recency_days: i64,
     purchase_days: i64,
     total_amount: i64,
-    day: NaiveDate,
+    tenure_days: i64,
 ) -> [f64; 4] {
     [
-        (day - last_day).num_days() as f64,
+        recency_days as f64,
         purchase_days as f64,
         (total_amount.max(0) as f64).ln_1p(),
-        (day - first_day).num_days() as f64,
+        tenure_days as f64,
     ]
 }
 
@@ -270,11 +269,10 @@ impl Execution {
                 training: self.training.as_ref().and_then(|(_, day)| {
                     earlier.get(&aggregate.customer_id).map(|then| TrainingRow {
                         features: behaviour(
-                            then.first_day,
-                            then.last_day,
+                            (*day - then.last_day).num_days(),
                             then.purchase_days,
                             then.total_amount,
-                            *day,
+                            (*day - then.first_day).num_days(),
                         ),
                         churned: aggregate.last_day <= *day,
                     })
@@ -497,15 +495,15 @@ const CLUSTER_ITERATIONS: usize = 300;
 /// Rows the silhouette is computed on (a seeded sample beyond; it is quadratic).
 const SILHOUETTE_SAMPLE: usize = 2_000;
 
-/// A buyer's behavioural features as of the run's day, in the order of
-/// `BEHAVIOUR_FEATURES`.
+/// A buyer's behavioural features as of the run's day.
 fn features(buyer: &Buyer) -> Vec<f64> {
-    vec![
-        buyer.days_since_last_purchase as f64,
-        buyer.purchase_days as f64,
-        (buyer.total_amount.max(0) as f64).ln_1p(),
-        buyer.tenure_days as f64,
-    ]
+    behaviour(
+        buyer.days_since_last_purchase,
+        buyer.purchase_days,
+        buyer.total_amount,
+        buyer.tenure_days,
+    )
+    .to_vec()
 }
 
 /// Fewest buyers with a history before the training end a churn model is fit on.

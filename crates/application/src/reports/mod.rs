@@ -114,6 +114,27 @@ pub struct SalesReport {
     pub periods: Vec<SalesPeriod>,
 }
 
+/// The business's clock and currency code, from one read of its settings.
+fn business(conn: &mut DbConnection) -> AppResult<(LocalCalendar, String)> {
+    let (settings, _) = crate::settings::current(conn)?;
+    let currency =
+        domain::commerce::Currency::parse(&settings.default_currency).ok_or_else(|| {
+            AppError::Internal(format!(
+                "stored business currency {:?}",
+                settings.default_currency
+            ))
+        })?;
+    Ok((settings.calendar().local(), currency.code().to_string()))
+}
+
+/// The index of report period `index` among `len`; another is a broken query.
+fn period_index(index: i64, len: usize) -> AppResult<usize> {
+    usize::try_from(index)
+        .ok()
+        .filter(|index| *index < len)
+        .ok_or_else(|| AppError::Internal(format!("report period {index} out of range")))
+}
+
 /// The periods of `range` and their bounds in the business time zone.
 fn cut(
     local: &LocalCalendar,
@@ -161,7 +182,7 @@ pub fn sales(
     group_by: Option<SalesDimension>,
 ) -> AppResult<SalesReport> {
     acting.require(Permission::RecordsRead)?;
-    let local = crate::settings::calendar(conn)?.local();
+    let (local, currency) = business(conn)?;
     let (cut, bounds) = cut(&local, &range)?;
     let scope = acting.scope();
     let totals = persistence::reports::sales(conn, &bounds, None, &scope)?;
@@ -224,16 +245,14 @@ pub fn sales(
     Ok(SalesReport {
         range,
         group_by,
-        currency: crate::settings::currency(conn)?.code().to_string(),
+        currency,
         periods,
     })
 }
 
 fn period_of(periods: &mut [SalesPeriod], index: i64) -> AppResult<&mut SalesPeriod> {
-    usize::try_from(index)
-        .ok()
-        .and_then(|index| periods.get_mut(index))
-        .ok_or_else(|| AppError::Internal(format!("report period {index} out of range")))
+    let index = period_index(index, periods.len())?;
+    Ok(&mut periods[index])
 }
 
 /// Key figures of one period over the customers the caller can see.
@@ -276,7 +295,7 @@ pub struct KpiReport {
 /// The KPI summary over `range`.
 pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> AppResult<KpiReport> {
     acting.require(Permission::RecordsRead)?;
-    let local = crate::settings::calendar(conn)?.local();
+    let (local, currency) = business(conn)?;
     let (cut, bounds) = cut(&local, &range)?;
     let scope = acting.scope();
     let sales = persistence::reports::sales(conn, &bounds, None, &scope)?;
@@ -292,14 +311,8 @@ pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> App
             ..KpiPeriod::default()
         })
         .collect();
-    let at = |periods: &[KpiPeriod], index: i64| -> AppResult<usize> {
-        usize::try_from(index)
-            .ok()
-            .filter(|index| *index < periods.len())
-            .ok_or_else(|| AppError::Internal(format!("report period {index} out of range")))
-    };
     for cell in &sales {
-        let index = at(&periods, cell.period)?;
+        let index = period_index(cell.period, periods.len())?;
         let figures = SalesFigures::of(cell);
         let period = &mut periods[index];
         period.revenue = figures.net;
@@ -308,7 +321,7 @@ pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> App
         period.active_customers = figures.buyers;
     }
     for cell in &buyers {
-        let index = at(&periods, cell.period)?;
+        let index = period_index(cell.period, periods.len())?;
         let period = &mut periods[index];
         period.repeat_purchase_rate = ratio(cell.repeat_buyers, period.active_customers);
     }
@@ -317,7 +330,7 @@ pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> App
     let (mut bought, mut churned) = (0_i64, 0_i64);
     for cell in &flows {
         if cell.period >= 0 {
-            let index = at(&periods, cell.period)?;
+            let index = period_index(cell.period, periods.len())?;
             let period = &mut periods[index];
             period.new_customers = cell.first_purchases;
             period.churned = cell.churned;
@@ -328,7 +341,7 @@ pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> App
     }
     Ok(KpiReport {
         range,
-        currency: crate::settings::currency(conn)?.code().to_string(),
+        currency,
         periods,
         average_clv: clv.total.map(|total| average(total, clv.scored)),
         clv_customers: clv.scored,
@@ -484,7 +497,7 @@ pub fn acquisition(
     group_by: Option<AcquisitionDimension>,
 ) -> AppResult<AcquisitionReport> {
     acting.require(Permission::RecordsRead)?;
-    let local = crate::settings::calendar(conn)?.local();
+    let (local, currency) = business(conn)?;
     let (cut, bounds) = cut(&local, &range)?;
     let scope = acting.scope();
     let totals = persistence::reports::acquisition(conn, &bounds, None, &scope)?;
@@ -504,18 +517,12 @@ pub fn acquisition(
             groups: Vec::new(),
         })
         .collect();
-    let at = |periods: &[AcquisitionPeriod], index: i64| -> AppResult<usize> {
-        usize::try_from(index)
-            .ok()
-            .filter(|index| *index < periods.len())
-            .ok_or_else(|| AppError::Internal(format!("report period {index} out of range")))
-    };
     for cell in &totals {
-        let index = at(&periods, cell.period)?;
+        let index = period_index(cell.period, periods.len())?;
         periods[index].totals = AcquisitionFigures::of(cell);
     }
     for cell in &grouped {
-        let index = at(&periods, cell.period)?;
+        let index = period_index(cell.period, periods.len())?;
         periods[index].groups.push(AcquisitionGroup {
             key: cell.group_key.clone(),
             figures: AcquisitionFigures::of(cell),
@@ -532,7 +539,7 @@ pub fn acquisition(
     Ok(AcquisitionReport {
         range,
         group_by,
-        currency: crate::settings::currency(conn)?.code().to_string(),
+        currency,
         periods,
     })
 }
@@ -633,7 +640,7 @@ pub fn profitability(
             format!("must be from 1 to {MAX_PROFIT_CUSTOMERS}"),
         ));
     }
-    let local = crate::settings::calendar(conn)?.local();
+    let (local, currency) = business(conn)?;
     let bounds = window
         .to
         .succ_opt()
@@ -686,7 +693,7 @@ pub fn profitability(
     Ok(ProfitabilityReport {
         window,
         group_by,
-        currency: crate::settings::currency(conn)?.code().to_string(),
+        currency,
         totals,
         groups,
     })
@@ -818,10 +825,8 @@ pub fn funnel(
         .map(|_| (FunnelTally::default(), Vec::new()))
         .collect();
     for ((period, key), tally) in &tallies {
-        let (total, groups) = usize::try_from(*period)
-            .ok()
-            .and_then(|index| by_period.get_mut(index))
-            .ok_or_else(|| AppError::Internal(format!("report period {period} out of range")))?;
+        let index = period_index(*period, by_period.len())?;
+        let (total, groups) = &mut by_period[index];
         total.add(tally);
         if group_by.is_some() {
             groups.push(FunnelGroup {
