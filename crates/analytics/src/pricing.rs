@@ -55,7 +55,9 @@ pub fn price_elasticity(observations: &[(f64, f64)]) -> Result<Elasticity> {
     let sxx: f64 = points.iter().map(|p| (p.0 - x_mean).powi(2)).sum();
     let sxy: f64 = points.iter().map(|p| (p.0 - x_mean) * (p.1 - y_mean)).sum();
     let syy: f64 = points.iter().map(|p| (p.1 - y_mean).powi(2)).sum();
-    if sxx <= 0.0 || sxx.is_nan() {
+    // Equal prices can leave a rounding residue in Sxx: compare the prices themselves.
+    let one_price = observations.iter().all(|o| o.0 == observations[0].0);
+    if one_price || sxx <= 0.0 || sxx.is_nan() {
         return Err(AnalyticsError::NoData(
             "elasticity needs at least two different prices",
         ));
@@ -313,6 +315,16 @@ mod tests {
         assert!((e.elasticity + 1.8).abs() < 0.05);
         assert!(e.standard_error > 0.0 && e.p_value < 1e-6 && e.r_squared > 0.99);
         assert!(e.confidence_interval.0 < e.elasticity && e.elasticity < e.confidence_interval.1);
+    }
+
+    #[test]
+    fn one_price_has_no_elasticity() {
+        // ln 500 repeated twelve times leaves a rounding residue in Sxx.
+        let observations: Vec<(f64, f64)> = (0..12).map(|i| (500.0, 3.0 + f64::from(i))).collect();
+        assert!(matches!(
+            price_elasticity(&observations),
+            Err(AnalyticsError::NoData(_))
+        ));
     }
 
     #[test]
