@@ -43,7 +43,11 @@ fn order(
 }
 
 /// Follows a run to its end, as a client polls it.
-fn finished_run(app: &TestApp, token: &str, response: reqwest::blocking::Response) -> Value {
+pub(crate) fn finished_run(
+    app: &TestApp,
+    token: &str,
+    response: reqwest::blocking::Response,
+) -> Value {
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"]
         .to_str()
@@ -65,7 +69,7 @@ fn finished_run(app: &TestApp, token: &str, response: reqwest::blocking::Respons
     }
 }
 
-fn start(app: &TestApp, token: &str, body: Value) -> reqwest::blocking::Response {
+pub(crate) fn start(app: &TestApp, token: &str, body: Value) -> reqwest::blocking::Response {
     app.authed(Method::POST, RUNS, token)
         .json(&body)
         .send()
@@ -223,7 +227,7 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
         );
         assert_eq!(
             never["scores"],
-            json!({"rfm": null, "clv": null, "cluster": null, "churn": null})
+            json!({"rfm": null, "clv": null, "cluster": null, "churn": null, "recommendations": null})
         );
         let (_, overview) = send(
             app,
@@ -425,7 +429,7 @@ fn rfm_scores_segment_a_hand_made_base_and_are_searchable() {
         );
         assert_eq!(
             erased["scores"],
-            json!({"rfm": null, "clv": null, "cluster": null, "churn": null})
+            json!({"rfm": null, "clv": null, "cluster": null, "churn": null, "recommendations": null})
         );
     });
 }

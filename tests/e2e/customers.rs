@@ -172,7 +172,7 @@ fn every_field_round_trips_for_persons_and_organizations() {
         // No model run has scored the new customer.
         assert_eq!(
             overview["scores"],
-            json!({"rfm": null, "clv": null, "cluster": null, "churn": null})
+            json!({"rfm": null, "clv": null, "cluster": null, "churn": null, "recommendations": null})
         );
 
         // Kind-specific fields are refused, a taken code is a conflict.

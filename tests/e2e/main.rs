@@ -26,6 +26,7 @@ mod openapi;
 mod order_exports;
 mod order_imports;
 mod product_imports;
+mod product_models;
 mod reports;
 mod request_examples;
 mod search;

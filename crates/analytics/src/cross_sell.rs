@@ -40,74 +40,112 @@ pub struct RuleSet<I> {
     pub rules: Vec<Rule<I>>,
 }
 
+/// Item and pair counts over baskets, added one basket at a time: a run reading
+/// baskets from the database block by block holds the counts, never the baskets.
+#[derive(Debug, Clone)]
+pub struct BasketCounts<I> {
+    baskets: usize,
+    items: HashMap<I, usize>,
+    pairs: HashMap<(I, I), usize>,
+}
+
+impl<I: Clone + Ord + Hash> Default for BasketCounts<I> {
+    fn default() -> Self {
+        BasketCounts {
+            baskets: 0,
+            items: HashMap::new(),
+            pairs: HashMap::new(),
+        }
+    }
+}
+
+impl<I: Clone + Ord + Hash> BasketCounts<I> {
+    /// Counts one basket; an item repeated within it counts once.
+    pub fn add(&mut self, basket: &[I]) {
+        let items: Vec<&I> = basket.iter().collect::<BTreeSet<_>>().into_iter().collect();
+        self.baskets += 1;
+        for (i, &a) in items.iter().enumerate() {
+            *self.items.entry(a.clone()).or_default() += 1;
+            for &b in &items[i + 1..] {
+                *self.pairs.entry((a.clone(), b.clone())).or_default() += 1;
+            }
+        }
+    }
+
+    /// Baskets counted.
+    pub fn baskets(&self) -> usize {
+        self.baskets
+    }
+
+    /// Distinct items seen.
+    pub fn items(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The pairwise rules that meet `thresholds`.
+    pub fn rules(&self, thresholds: &RuleThresholds) -> Result<RuleSet<I>> {
+        for (name, v) in [
+            ("min_support", thresholds.min_support),
+            ("min_confidence", thresholds.min_confidence),
+            ("min_lift", thresholds.min_lift),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(AnalyticsError::InvalidParameter {
+                    name,
+                    reason: "must be a non-negative number".into(),
+                });
+            }
+        }
+        if self.baskets == 0 {
+            return Err(AnalyticsError::NoData("no baskets"));
+        }
+        let total = self.baskets as f64;
+        let mut rules = Vec::new();
+        for ((a, b), &count) in &self.pairs {
+            let support = count as f64 / total;
+            if support < thresholds.min_support {
+                continue;
+            }
+            for (antecedent, consequent) in [(a, b), (b, a)] {
+                let confidence = count as f64 / self.items[antecedent] as f64;
+                let lift = confidence / (self.items[consequent] as f64 / total);
+                if confidence >= thresholds.min_confidence && lift >= thresholds.min_lift {
+                    rules.push(Rule {
+                        antecedent: antecedent.clone(),
+                        consequent: consequent.clone(),
+                        count,
+                        support,
+                        confidence,
+                        lift,
+                    });
+                }
+            }
+        }
+        rules.sort_by(|x, y| {
+            y.confidence
+                .total_cmp(&x.confidence)
+                .then(y.lift.total_cmp(&x.lift))
+                .then_with(|| x.antecedent.cmp(&y.antecedent))
+                .then_with(|| x.consequent.cmp(&y.consequent))
+        });
+        Ok(RuleSet {
+            baskets: self.baskets,
+            rules,
+        })
+    }
+}
+
 /// Mines pairwise rules; an item repeated within a basket counts once.
 pub fn association_rules<I, B>(baskets: &[B], thresholds: &RuleThresholds) -> Result<RuleSet<I>>
 where
     I: Clone + Ord + Hash,
     B: AsRef<[I]>,
 {
-    for (name, v) in [
-        ("min_support", thresholds.min_support),
-        ("min_confidence", thresholds.min_confidence),
-        ("min_lift", thresholds.min_lift),
-    ] {
-        if !(v >= 0.0 && v.is_finite()) {
-            return Err(AnalyticsError::InvalidParameter {
-                name,
-                reason: "must be a non-negative number".into(),
-            });
-        }
-    }
-    let n = baskets.len();
-    if n == 0 {
-        return Err(AnalyticsError::NoData("no baskets"));
-    }
-    let mut item_counts: HashMap<&I, usize> = HashMap::new();
-    let mut pair_counts: HashMap<(&I, &I), usize> = HashMap::new();
+    let mut counts = BasketCounts::default();
     for basket in baskets {
-        let items: Vec<&I> = basket
-            .as_ref()
-            .iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        for (i, &a) in items.iter().enumerate() {
-            *item_counts.entry(a).or_default() += 1;
-            for &b in &items[i + 1..] {
-                *pair_counts.entry((a, b)).or_default() += 1;
-            }
-        }
+        counts.add(basket.as_ref());
     }
-    let total = n as f64;
-    let mut rules = Vec::new();
-    for ((a, b), count) in pair_counts {
-        let support = count as f64 / total;
-        if support < thresholds.min_support {
-            continue;
-        }
-        for (antecedent, consequent) in [(a, b), (b, a)] {
-            let confidence = count as f64 / item_counts[antecedent] as f64;
-            let lift = confidence / (item_counts[consequent] as f64 / total);
-            if confidence >= thresholds.min_confidence && lift >= thresholds.min_lift {
-                rules.push(Rule {
-                    antecedent: antecedent.clone(),
-                    consequent: consequent.clone(),
-                    count,
-                    support,
-                    confidence,
-                    lift,
-                });
-            }
-        }
-    }
-    rules.sort_by(|x, y| {
-        y.confidence
-            .total_cmp(&x.confidence)
-            .then(y.lift.total_cmp(&x.lift))
-            .then_with(|| x.antecedent.cmp(&y.antecedent))
-            .then_with(|| x.consequent.cmp(&y.consequent))
-    });
-    Ok(RuleSet { baskets: n, rules })
+    counts.rules(thresholds)
 }
 
 /// A recommended item and why.
@@ -120,36 +158,79 @@ pub struct Recommendation<I> {
     pub because_of: I,
 }
 
+/// The rules of a set indexed by antecedent, to recommend to many customers: each
+/// recommendation reads only the rules from the items the customer bought.
+#[derive(Debug, Clone)]
+pub struct Recommender<'a, I> {
+    by_antecedent: HashMap<&'a I, Vec<&'a Rule<I>>>,
+}
+
+impl<'a, I: Clone + Ord + Hash> Recommender<'a, I> {
+    pub fn new(rules: &'a RuleSet<I>) -> Self {
+        let mut by_antecedent: HashMap<&I, Vec<&Rule<I>>> = HashMap::new();
+        for rule in &rules.rules {
+            by_antecedent
+                .entry(&rule.antecedent)
+                .or_default()
+                .push(rule);
+        }
+        Recommender { by_antecedent }
+    }
+
+    /// Up to `top` items the customer has not bought, best first (ties by item
+    /// order), each with the rule it comes from.
+    pub fn recommend(&self, bought: &[I], top: usize) -> Vec<(Recommendation<I>, &'a Rule<I>)> {
+        let owned: BTreeSet<&I> = bought.iter().collect();
+        let mut best: BTreeMap<&I, &Rule<I>> = BTreeMap::new();
+        for item in &owned {
+            for &rule in self.by_antecedent.get(item).into_iter().flatten() {
+                if owned.contains(&rule.consequent) {
+                    continue;
+                }
+                let entry = best.entry(&rule.consequent).or_insert(rule);
+                // The rule that comes first in the set's order.
+                let earlier = rule
+                    .confidence
+                    .total_cmp(&entry.confidence)
+                    .then(rule.lift.total_cmp(&entry.lift))
+                    .then_with(|| entry.antecedent.cmp(&rule.antecedent))
+                    .is_gt();
+                if earlier {
+                    *entry = rule;
+                }
+            }
+        }
+        let mut ranked: Vec<(Recommendation<I>, &Rule<I>)> = best
+            .into_iter()
+            .map(|(item, rule)| {
+                (
+                    Recommendation {
+                        item: item.clone(),
+                        score: rule.confidence,
+                        because_of: rule.antecedent.clone(),
+                    },
+                    rule,
+                )
+            })
+            .collect();
+        // Stable sort keeps the item order among equal scores.
+        ranked.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+        ranked.truncate(top);
+        ranked
+    }
+}
+
 /// Up to `top` items the customer has not bought, best first (ties by item order).
-pub fn recommend<I: Clone + Ord>(
+pub fn recommend<I: Clone + Ord + Hash>(
     rules: &RuleSet<I>,
     bought: &[I],
     top: usize,
 ) -> Vec<Recommendation<I>> {
-    let owned: BTreeSet<&I> = bought.iter().collect();
-    let mut best: BTreeMap<&I, (f64, &I)> = BTreeMap::new();
-    for rule in &rules.rules {
-        if owned.contains(&rule.antecedent) && !owned.contains(&rule.consequent) {
-            let entry = best
-                .entry(&rule.consequent)
-                .or_insert((rule.confidence, &rule.antecedent));
-            if rule.confidence > entry.0 {
-                *entry = (rule.confidence, &rule.antecedent);
-            }
-        }
-    }
-    let mut ranked: Vec<Recommendation<I>> = best
+    Recommender::new(rules)
+        .recommend(bought, top)
         .into_iter()
-        .map(|(item, (score, because_of))| Recommendation {
-            item: item.clone(),
-            score,
-            because_of: because_of.clone(),
-        })
-        .collect();
-    // Stable sort keeps the item order among equal scores.
-    ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
-    ranked.truncate(top);
-    ranked
+        .map(|(recommendation, _)| recommendation)
+        .collect()
 }
 
 #[cfg(test)]
@@ -185,5 +266,31 @@ mod tests {
         assert!(recommend(&set, &["sugar", "tea"], 3)
             .iter()
             .all(|r| r.item != "tea" && r.item != "sugar"));
+    }
+
+    #[test]
+    fn counting_basket_by_basket_gives_the_same_rules() {
+        let baskets = [
+            vec![1, 2],
+            vec![1, 2, 3],
+            vec![1, 4],
+            vec![5, 3],
+            vec![1, 2, 2],
+        ];
+        let thresholds = RuleThresholds {
+            min_support: 0.0,
+            min_confidence: 0.0,
+            min_lift: 0.0,
+        };
+        let mut counts = BasketCounts::default();
+        for basket in &baskets {
+            counts.add(basket);
+        }
+        assert_eq!((counts.baskets(), counts.items()), (5, 5));
+        assert_eq!(
+            counts.rules(&thresholds).expect("rules"),
+            association_rules(&baskets, &thresholds).expect("rules")
+        );
+        assert!(BasketCounts::<u32>::default().rules(&thresholds).is_err());
     }
 }

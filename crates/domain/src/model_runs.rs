@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::calendar::CalendarSystem;
 use crate::customers::snake_names;
 use crate::validation::{FieldViolation, Violations};
 
@@ -24,6 +25,12 @@ pub enum RunKind {
     /// Logistic regression of "no purchase in the next window" on behavioural features,
     /// trained on the history: a churn risk per buyer with the features that raise it.
     Churn,
+    /// Association rules "who buys A also buys B" mined from baskets, and the products
+    /// each customer is most likely to buy next.
+    CrossSell,
+    /// Price elasticity of demand per product (and RFM segment) from the prices paid and
+    /// the quantities sold per period.
+    Elasticity,
 }
 
 snake_names!(RunKind {
@@ -31,6 +38,8 @@ snake_names!(RunKind {
     Clv => "clv",
     Clusters => "clusters",
     Churn => "churn",
+    CrossSell => "cross_sell",
+    Elasticity => "elasticity",
 });
 
 /// API names of the RFM segments, from the best customers to the lost ones (the recency
@@ -83,6 +92,16 @@ pub enum RunRequest {
         #[serde(default)]
         parameters: ChurnParameters,
     },
+    /// `{"kind": "cross_sell", "parameters": {...}}`
+    CrossSell {
+        #[serde(default)]
+        parameters: CrossSellParameters,
+    },
+    /// `{"kind": "elasticity", "parameters": {...}}`
+    Elasticity {
+        #[serde(default)]
+        parameters: ElasticityParameters,
+    },
 }
 
 /// The JSON body extractor's structural check. A run request's rules need today's date
@@ -100,6 +119,8 @@ impl RunRequest {
             RunRequest::Clv { .. } => RunKind::Clv,
             RunRequest::Clusters { .. } => RunKind::Clusters,
             RunRequest::Churn { .. } => RunKind::Churn,
+            RunRequest::CrossSell { .. } => RunKind::CrossSell,
+            RunRequest::Elasticity { .. } => RunKind::Elasticity,
         }
     }
 
@@ -114,6 +135,12 @@ impl RunRequest {
                 parameters.resolve(today).map(RunParameters::Clusters)
             }
             RunRequest::Churn { parameters } => parameters.resolve(today).map(RunParameters::Churn),
+            RunRequest::CrossSell { parameters } => {
+                parameters.resolve(today).map(RunParameters::CrossSell)
+            }
+            RunRequest::Elasticity { parameters } => {
+                parameters.resolve(today).map(RunParameters::Elasticity)
+            }
         }
     }
 }
@@ -130,10 +157,7 @@ pub struct RfmParameters {
 impl RfmParameters {
     fn resolve(&self, today: NaiveDate) -> Result<RfmRun, Vec<FieldViolation>> {
         let mut v = Violations::default();
-        let as_of = self.as_of.unwrap_or(today);
-        if as_of > today {
-            v.push("parameters.as_of", "in_future", "must not be after today");
-        }
+        let as_of = check_as_of(&mut v, self.as_of, today);
         v.into_result().map(|()| RfmRun { as_of })
     }
 }
@@ -170,10 +194,7 @@ pub struct ClusterParameters {
 impl ClusterParameters {
     fn resolve(&self, today: NaiveDate) -> Result<ClusterRun, Vec<FieldViolation>> {
         let mut v = Violations::default();
-        let as_of = self.as_of.unwrap_or(today);
-        if as_of > today {
-            v.push("parameters.as_of", "in_future", "must not be after today");
-        }
+        let as_of = check_as_of(&mut v, self.as_of, today);
         if let Some(k) = self.k {
             if !(2..=MAX_CLUSTERS).contains(&k) {
                 v.push(
@@ -215,10 +236,7 @@ impl Default for ChurnParameters {
 impl ChurnParameters {
     fn resolve(&self, today: NaiveDate) -> Result<ChurnRun, Vec<FieldViolation>> {
         let mut v = Violations::default();
-        let as_of = self.as_of.unwrap_or(today);
-        if as_of > today {
-            v.push("parameters.as_of", "in_future", "must not be after today");
-        }
+        let as_of = check_as_of(&mut v, self.as_of, today);
         if !CHURN_WINDOW_DAYS.contains(&self.window_days) {
             v.push(
                 "parameters.window_days",
@@ -233,6 +251,189 @@ impl ChurnParameters {
         v.into_result().map(|()| ChurnRun {
             as_of,
             window_days: self.window_days,
+        })
+    }
+}
+
+/// Shortest and longest history a `cross_sell` or `elasticity` run reads, in days.
+pub const LOOKBACK_DAYS: std::ops::RangeInclusive<u32> = 28..=3650;
+
+/// Most products recommended to one customer.
+pub const MAX_RECOMMENDATIONS: u32 = 10;
+
+/// Most rules a `cross_sell` run keeps, the most confident first: enough for any
+/// catalogue a person reads, and a bound on what a run stores.
+pub const MAX_RULES: usize = 10_000;
+
+/// What a basket of a `cross_sell` run is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BasketKind {
+    /// The products of one order: bought together.
+    #[default]
+    Order,
+    /// The products one customer bought in the period: bought by the same people.
+    Customer,
+}
+
+/// Parameters of a `cross_sell` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrossSellParameters {
+    /// The last day whose purchases are read, in the business time zone. Defaults to
+    /// today.
+    pub as_of: Option<NaiveDate>,
+    /// Days of purchases up to `as_of` the rules are mined from (28–3650, default 365).
+    pub lookback_days: u32,
+    pub basket: BasketKind,
+    /// Least share of baskets holding both products (0–1, default 0.001).
+    pub min_support: f64,
+    /// Least share of the baskets with A that also hold B (0–1, default 0.05).
+    pub min_confidence: f64,
+    /// Least lift: how much more often B comes with A than alone (0–1000, default 1).
+    pub min_lift: f64,
+    /// Products recommended to each customer, from the products they bought up to
+    /// `as_of` (1–10, default 3).
+    pub recommendations: u32,
+}
+
+impl Default for CrossSellParameters {
+    fn default() -> Self {
+        CrossSellParameters {
+            as_of: None,
+            lookback_days: 365,
+            basket: BasketKind::Order,
+            min_support: 0.001,
+            min_confidence: 0.05,
+            min_lift: 1.0,
+            recommendations: 3,
+        }
+    }
+}
+
+fn check_as_of(v: &mut Violations, as_of: Option<NaiveDate>, today: NaiveDate) -> NaiveDate {
+    let as_of = as_of.unwrap_or(today);
+    if as_of > today {
+        v.push("parameters.as_of", "in_future", "must not be after today");
+    }
+    as_of
+}
+
+fn check_lookback(v: &mut Violations, days: u32) {
+    if !LOOKBACK_DAYS.contains(&days) {
+        v.push(
+            "parameters.lookback_days",
+            "out_of_range",
+            format!(
+                "must be {} to {}",
+                LOOKBACK_DAYS.start(),
+                LOOKBACK_DAYS.end()
+            ),
+        );
+    }
+}
+
+impl CrossSellParameters {
+    fn resolve(&self, today: NaiveDate) -> Result<CrossSellRun, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        let as_of = check_as_of(&mut v, self.as_of, today);
+        check_lookback(&mut v, self.lookback_days);
+        for (field, value, max) in [
+            ("parameters.min_support", self.min_support, 1.0),
+            ("parameters.min_confidence", self.min_confidence, 1.0),
+            ("parameters.min_lift", self.min_lift, 1_000.0),
+        ] {
+            if !(0.0..=max).contains(&value) {
+                v.push(field, "out_of_range", format!("must be 0 to {max}"));
+            }
+        }
+        if !(1..=MAX_RECOMMENDATIONS).contains(&self.recommendations) {
+            v.push(
+                "parameters.recommendations",
+                "out_of_range",
+                format!("must be 1 to {MAX_RECOMMENDATIONS}"),
+            );
+        }
+        v.into_result().map(|()| CrossSellRun {
+            as_of,
+            lookback_days: self.lookback_days,
+            basket: self.basket,
+            min_support: self.min_support,
+            min_confidence: self.min_confidence,
+            min_lift: self.min_lift,
+            recommendations: self.recommendations,
+        })
+    }
+}
+
+/// The periods an `elasticity` run sums sales over: one price and one quantity per
+/// product and period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PricePeriod {
+    #[default]
+    Week,
+    Month,
+}
+
+/// Fewest periods with sales a product needs for its elasticity to be fitted.
+pub const MIN_PRICE_PERIODS: std::ops::RangeInclusive<u32> = 3..=520;
+
+/// Parameters of an `elasticity` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ElasticityParameters {
+    /// The last day whose sales are read, in the business time zone. Defaults to today.
+    pub as_of: Option<NaiveDate>,
+    /// Days of sales up to `as_of` that are read (28–3650, default 365).
+    pub lookback_days: u32,
+    /// Weeks (starting on the business's first weekday) or months.
+    pub period: PricePeriod,
+    /// The calendar months are cut in (default `jalali`).
+    pub calendar: CalendarSystem,
+    /// Fit each product once more per RFM segment of the current `rfm` run.
+    pub by_segment: bool,
+    /// Fewest periods with sales for a fit (3–520, default 8); products with fewer are
+    /// counted as skipped.
+    pub min_periods: u32,
+}
+
+impl Default for ElasticityParameters {
+    fn default() -> Self {
+        ElasticityParameters {
+            as_of: None,
+            lookback_days: 365,
+            period: PricePeriod::Week,
+            calendar: CalendarSystem::Jalali,
+            by_segment: false,
+            min_periods: 8,
+        }
+    }
+}
+
+impl ElasticityParameters {
+    fn resolve(&self, today: NaiveDate) -> Result<ElasticityRun, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        let as_of = check_as_of(&mut v, self.as_of, today);
+        check_lookback(&mut v, self.lookback_days);
+        if !MIN_PRICE_PERIODS.contains(&self.min_periods) {
+            v.push(
+                "parameters.min_periods",
+                "out_of_range",
+                format!(
+                    "must be {} to {}",
+                    MIN_PRICE_PERIODS.start(),
+                    MIN_PRICE_PERIODS.end()
+                ),
+            );
+        }
+        v.into_result().map(|()| ElasticityRun {
+            as_of,
+            lookback_days: self.lookback_days,
+            period: self.period,
+            calendar: self.calendar,
+            by_segment: self.by_segment,
+            min_periods: self.min_periods,
         })
     }
 }
@@ -353,6 +554,8 @@ pub enum RunParameters {
     Clv(ClvRun),
     Clusters(ClusterRun),
     Churn(ChurnRun),
+    CrossSell(CrossSellRun),
+    Elasticity(ElasticityRun),
 }
 
 impl RunParameters {
@@ -366,6 +569,8 @@ impl RunParameters {
             RunKind::Clv => serde_json::from_value(value).map(RunParameters::Clv),
             RunKind::Clusters => serde_json::from_value(value).map(RunParameters::Clusters),
             RunKind::Churn => serde_json::from_value(value).map(RunParameters::Churn),
+            RunKind::CrossSell => serde_json::from_value(value).map(RunParameters::CrossSell),
+            RunKind::Elasticity => serde_json::from_value(value).map(RunParameters::Elasticity),
         }
     }
 }
@@ -396,6 +601,52 @@ impl ChurnRun {
     pub fn training_end(&self) -> Option<NaiveDate> {
         self.as_of
             .checked_sub_days(chrono::Days::new(u64::from(self.window_days)))
+    }
+}
+
+/// The first day of a history of `lookback_days` days ending on `as_of`.
+fn first_day(as_of: NaiveDate, lookback_days: u32) -> NaiveDate {
+    as_of
+        .checked_sub_days(chrono::Days::new(u64::from(
+            lookback_days.saturating_sub(1),
+        )))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// Resolved parameters of a `cross_sell` run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CrossSellRun {
+    pub as_of: NaiveDate,
+    pub lookback_days: u32,
+    pub basket: BasketKind,
+    pub min_support: f64,
+    pub min_confidence: f64,
+    pub min_lift: f64,
+    pub recommendations: u32,
+}
+
+impl CrossSellRun {
+    /// The first day whose purchases the rules are mined from.
+    pub fn first_day(&self) -> NaiveDate {
+        first_day(self.as_of, self.lookback_days)
+    }
+}
+
+/// Resolved parameters of an `elasticity` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ElasticityRun {
+    pub as_of: NaiveDate,
+    pub lookback_days: u32,
+    pub period: PricePeriod,
+    pub calendar: CalendarSystem,
+    pub by_segment: bool,
+    pub min_periods: u32,
+}
+
+impl ElasticityRun {
+    /// The first day whose sales are read.
+    pub fn first_day(&self) -> NaiveDate {
+        first_day(self.as_of, self.lookback_days)
     }
 }
 
@@ -486,6 +737,60 @@ mod tests {
         assert_eq!(
             fields(future.resolve(day("2026-03-20"))),
             ["parameters.as_of:in_future"]
+        );
+    }
+
+    #[test]
+    fn cross_sell_and_elasticity_defaults_and_rules() {
+        let today = day("2026-03-20");
+        let request: RunRequest =
+            serde_json::from_str(r#"{"kind": "cross_sell"}"#).expect("request");
+        let RunParameters::CrossSell(run) = request.resolve(today).expect("valid") else {
+            panic!("a cross_sell run");
+        };
+        assert_eq!(
+            (run.as_of, run.basket, run.recommendations),
+            (today, BasketKind::Order, 3)
+        );
+        // 365 days ending today.
+        assert_eq!(run.first_day(), day("2025-03-21"));
+        let request: RunRequest =
+            serde_json::from_str(r#"{"kind": "elasticity"}"#).expect("request");
+        let RunParameters::Elasticity(run) = request.resolve(today).expect("valid") else {
+            panic!("an elasticity run");
+        };
+        assert_eq!(
+            (run.period, run.by_segment, run.min_periods),
+            (PricePeriod::Week, false, 8)
+        );
+        let broken: RunRequest = serde_json::from_value(serde_json::json!({
+            "kind": "cross_sell",
+            "parameters": {"lookback_days": 7, "min_support": 1.5, "min_confidence": -0.1,
+                           "min_lift": 1e9, "recommendations": 0}
+        }))
+        .expect("request");
+        assert_eq!(
+            fields(broken.resolve(today)),
+            [
+                "parameters.lookback_days:out_of_range",
+                "parameters.min_support:out_of_range",
+                "parameters.min_confidence:out_of_range",
+                "parameters.min_lift:out_of_range",
+                "parameters.recommendations:out_of_range",
+            ]
+        );
+        let broken: RunRequest = serde_json::from_value(serde_json::json!({
+            "kind": "elasticity",
+            "parameters": {"as_of": "2026-03-21", "lookback_days": 4000, "min_periods": 2}
+        }))
+        .expect("request");
+        assert_eq!(
+            fields(broken.resolve(today)),
+            [
+                "parameters.as_of:in_future",
+                "parameters.lookback_days:out_of_range",
+                "parameters.min_periods:out_of_range",
+            ]
         );
     }
 

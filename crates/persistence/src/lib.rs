@@ -19,6 +19,7 @@ pub mod model_runs;
 pub mod notes;
 pub mod orders;
 pub mod personnel;
+pub mod product_models;
 pub mod products;
 pub mod refresh_tokens;
 pub mod reports;

@@ -71,7 +71,7 @@ fn sale_statuses_sql() -> String {
 
 /// The `WITH periods(...) AS (VALUES ...)` clause for `count` periods; with the age
 /// thresholds when `ages`.
-fn periods_cte(count: usize, ages: bool) -> String {
+pub(crate) fn periods_cte(count: usize, ages: bool) -> String {
     let columns = if ages {
         "idx, starts, ends, t1, t2, t3, t4, t5, t6"
     } else {
@@ -88,9 +88,13 @@ fn periods_cte(count: usize, ages: bool) -> String {
     )
 }
 
-type Query<'a> = BoxedSqlQuery<'a, MultiBackend, diesel::query_builder::SqlQuery>;
+pub(crate) type Query<'a> = BoxedSqlQuery<'a, MultiBackend, diesel::query_builder::SqlQuery>;
 
-fn bind_periods<'a>(mut query: Query<'a>, periods: &[PeriodBounds], ages: bool) -> Query<'a> {
+pub(crate) fn bind_periods<'a>(
+    mut query: Query<'a>,
+    periods: &[PeriodBounds],
+    ages: bool,
+) -> Query<'a> {
     for (index, period) in periods.iter().enumerate() {
         query = query
             .bind::<BigInt, _>(index as i64)
@@ -322,7 +326,7 @@ pub struct FlowCell {
 /// Earliest instant of the period −1 that collects everything before a report: far
 /// enough back for any imported history, and still a four-digit year, so that SQLite's
 /// textual timestamps compare in order.
-fn beginning() -> DateTime<Utc> {
+pub(crate) fn beginning() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(1000, 1, 1)
         .and_then(|day| day.and_hms_opt(0, 0, 0))
         .map(|at| at.and_utc())

@@ -274,6 +274,8 @@ diesel::table! {
         churn_run_id -> Nullable<Uuid>,
         churn_risk -> Nullable<Double>,
         churn_drivers -> Nullable<Jsonb>,
+        cross_sell_run_id -> Nullable<Uuid>,
+        recommendations -> Nullable<Jsonb>,
     }
 }
 
@@ -293,6 +295,42 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    cross_sell_rules (run_id, rank) {
+        run_id -> Uuid,
+        rank -> BigInt,
+        antecedent_id -> Uuid,
+        consequent_id -> Uuid,
+        baskets -> BigInt,
+        support -> Double,
+        confidence -> Double,
+        lift -> Double,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    price_elasticities (run_id, product_id, segment) {
+        run_id -> Uuid,
+        product_id -> Uuid,
+        segment -> Text,
+        periods -> BigInt,
+        units -> BigInt,
+        mean_unit_price -> BigInt,
+        elasticity -> Double,
+        standard_error -> Double,
+        ci_low -> Double,
+        ci_high -> Double,
+        p_value -> Double,
+        r_squared -> Double,
     }
 }
 
@@ -701,6 +739,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_pending,
     model_runs,
     model_run_schedules,
+    cross_sell_rules,
+    price_elasticities,
     idempotency_keys,
     business_settings,
     labels,

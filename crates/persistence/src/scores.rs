@@ -26,6 +26,15 @@ pub struct CustomerScores {
     pub clv: Option<ClvScores>,
     pub cluster: Option<ClusterScore>,
     pub churn: Option<ChurnScore>,
+    pub recommendations: Option<Recommendations>,
+}
+
+/// The products a `cross_sell` run recommends to a customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommendations {
+    pub run_id: Uuid,
+    /// `[{"product_id", "confidence", "lift", "because_of"}]`, best first.
+    pub products: serde_json::Value,
 }
 
 /// The churn risk a `churn` run gave a buyer and the features that raise it most.
@@ -93,7 +102,7 @@ pub struct PurchaseAggregate {
 
 /// `IN (...)` list of the statuses that make an order a purchase (fixed names, so they
 /// are written into the statement).
-fn purchase_statuses_sql() -> String {
+pub(crate) fn purchase_statuses_sql() -> String {
     OrderStatus::ALL
         .iter()
         .filter(|status| status.is_purchase())
@@ -366,6 +375,25 @@ pub fn write_churn(
     )
 }
 
+/// Stores the recommendations of each customer of `rows` for run `run_id` (see
+/// [`write_rfm`]).
+pub fn write_recommendations(
+    conn: &mut DbConnection,
+    run_id: Uuid,
+    rows: &[(Uuid, serde_json::Value)],
+) -> Result<usize, PersistenceError> {
+    write_scores(
+        conn,
+        run_id,
+        ScoreColumns {
+            run: "cross_sell_run_id",
+            values: &["recommendations"],
+        },
+        rows,
+        |query, products| query.bind::<crate::sql_types::Jsonb, _>(DbJson(products.clone())),
+    )
+}
+
 /// The columns of one kind of score: its run id and its values.
 struct ScoreColumns {
     run: &'static str,
@@ -497,6 +525,34 @@ pub fn clear_churn_before(
     )
 }
 
+fn clear_recommendations(
+    conn: &mut DbConnection,
+    condition: Condition,
+) -> Result<usize, PersistenceError> {
+    use customers as c;
+    Ok(diesel::update(c::table.filter(condition))
+        .set((
+            c::cross_sell_run_id.eq(None::<DbUuid>),
+            c::recommendations.eq(None::<DbJson>),
+        ))
+        .execute(conn)?)
+}
+
+/// Removes the recommendations of runs before `run_id`; answers how many.
+pub fn clear_recommendations_before(
+    conn: &mut DbConnection,
+    run_id: Uuid,
+) -> Result<usize, PersistenceError> {
+    clear_recommendations(
+        conn,
+        Box::new(
+            customers::cross_sell_run_id
+                .lt(DbUuid(run_id))
+                .assume_not_null(),
+        ),
+    )
+}
+
 /// Removes the CLV figures of runs before `run_id`; answers how many.
 pub fn clear_clv_before(conn: &mut DbConnection, run_id: Uuid) -> Result<usize, PersistenceError> {
     clear_clv(
@@ -521,7 +577,8 @@ pub fn scored_among(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, Pers
                     .is_not_null()
                     .or(c::clv_run_id.is_not_null())
                     .or(c::cluster_run_id.is_not_null())
-                    .or(c::churn_run_id.is_not_null()),
+                    .or(c::churn_run_id.is_not_null())
+                    .or(c::cross_sell_run_id.is_not_null()),
             )
             .count()
             .get_result(conn)?;
@@ -537,7 +594,8 @@ pub fn clear_of(conn: &mut DbConnection, ids: &[Uuid]) -> Result<(), Persistence
         clear_rfm(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
         clear_clv(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
         clear_cluster(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
-        clear_churn(conn, Box::new(customers::id.eq_any(chunk)))?;
+        clear_churn(conn, Box::new(customers::id.eq_any(chunk.clone())))?;
+        clear_recommendations(conn, Box::new(customers::id.eq_any(chunk)))?;
     }
     Ok(())
 }

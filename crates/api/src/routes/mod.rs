@@ -16,6 +16,7 @@ pub mod imports;
 pub mod jobs;
 pub mod labels;
 pub mod metrics;
+pub mod model_results;
 pub mod model_run_schedules;
 pub mod orders;
 pub mod products;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     analytics::configure(cfg);
     model_run_schedules::configure(cfg);
     reports::configure(cfg);
+    model_results::configure(cfg);
     imports::configure(cfg);
     exports::configure(cfg);
     api_keys::configure(cfg);
@@ -63,6 +65,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),
         reports::ReportsApi::openapi(),
+        model_results::ModelResultsApi::openapi(),
         imports::ImportsApi::openapi(),
         exports::ExportsApi::openapi(),
         api_keys::ApiKeysApi::openapi(),

@@ -1,17 +1,21 @@
 //! Carrying out a model run, in steps the job between them reports progress on and
 //! checks for cancellation:
 //!
-//! 1. **read** ([`Execution::read_block`]): the buyers a block at a time, each block's
+//! 1. **read** ([`Reading::read_block`]): the buyers a block at a time, each block's
 //!    purchases aggregated per customer by the database (`persistence::scores`), so
 //!    memory holds one compact row per buyer, never the orders;
-//! 2. **fit** ([`Execution::fit`]): RFM quintiles, or BG/NBD and Gamma-Gamma with the
+//! 2. **fit** ([`Reading::fit`]): RFM quintiles, or BG/NBD and Gamma-Gamma with the
 //!    holdout check, exactly as `peyvand analyze clv` does on a file, or k-means on the
 //!    buyers' behavioural features;
-//! 3. **write** ([`Scoring::write_block`]): the scores onto the customers, a block per
+//! 3. **write** ([`Storing::write_block`]): the scores onto the customers, a block per
 //!    transaction, each score naming the run;
-//! 4. **finish** ([`Scoring::finish`]): in one transaction, the scores of earlier runs
+//! 4. **finish** ([`Storing::finish`]): in one transaction, the scores of earlier runs
 //!    that this run did not replace are removed, and the run is marked succeeded with
 //!    its metadata.
+//!
+//! [`prepare`] picks the steps of the run's kind: the buyer scores here, or the
+//! product models of `cross_sell` and `elasticity` (their own modules), which read
+//! baskets and per-product sales instead of buyers.
 
 use std::collections::HashMap;
 use std::thread;
@@ -92,6 +96,73 @@ fn behaviour(
     ]
 }
 
+/// A run reading its input, whatever its kind: a block per call, so that the job can
+/// report progress and stop between blocks.
+pub trait Reading {
+    /// Reads the next block; `false` once everything is read.
+    fn read_block(&mut self, conn: &mut DbConnection) -> AppResult<bool>;
+    /// Share of the input read so far.
+    fn read_progress(&self) -> f64;
+    /// Fits the model on what was read.
+    fn fit(self: Box<Self>) -> AppResult<Box<dyn Storing>>;
+}
+
+/// A fitted run storing its results.
+pub trait Storing {
+    /// Stores the next block; `false` once everything is stored.
+    fn write_block(&mut self, conn: &mut DbConnection) -> AppResult<bool>;
+    /// Share of the results stored so far.
+    fn write_progress(&self) -> f64;
+    /// Stores what remains, removes what earlier runs left that this run did not
+    /// replace, and marks the run succeeded with its metadata, which it returns.
+    fn finish(self: Box<Self>, conn: &mut DbConnection) -> AppResult<Value>;
+}
+
+/// The run a job carries out, ready to read its input.
+pub fn prepare(conn: &mut DbConnection, job_id: Uuid) -> AppResult<Box<dyn Reading>> {
+    let run = persistence::model_runs::find_by_job(conn, job_id)?
+        .ok_or_else(|| AppError::Internal(format!("no model run for job {job_id}")))?;
+    let local = crate::settings::calendar(conn)?.local();
+    Ok(match runs::parameters(&run)? {
+        RunParameters::CrossSell(parameters) => Box::new(
+            super::cross_sell::CrossSellReading::prepare(conn, run, parameters, &local)?,
+        ),
+        RunParameters::Elasticity(parameters) => Box::new(
+            super::elasticity::ElasticityReading::prepare(conn, run, parameters, &local)?,
+        ),
+        parameters => Box::new(Execution::prepare(conn, run, parameters, &local)?),
+    })
+}
+
+/// Marks run `run` succeeded with metadata `result` and audits it, in the caller's
+/// transaction; `stored` counts what it stored, `cleared` what it removed of earlier
+/// runs.
+pub(super) fn succeed(
+    conn: &mut DbConnection,
+    run: &ModelRunRow,
+    result: &Value,
+    stored: usize,
+    cleared: usize,
+) -> AppResult<()> {
+    let run_id = run.id.0;
+    persistence::model_runs::succeed(conn, run_id, result.clone())?;
+    audit::record(
+        conn,
+        &Actor::system(),
+        NewAuditEvent {
+            action: "model_run.succeed",
+            resource_type: "model_run",
+            resource_id: Some(run_id.to_string()),
+            changes: Some(json!({
+                "kind": {"before": null, "after": run.kind},
+                "scored": {"before": null, "after": stored},
+                "cleared": {"before": null, "after": cleared},
+            })),
+        },
+    )?;
+    Ok(())
+}
+
 /// What the run read, for its metadata.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InputSummary {
@@ -124,26 +195,33 @@ pub struct Execution {
 }
 
 impl Execution {
-    /// The run a job carries out.
-    pub fn prepare(conn: &mut DbConnection, job_id: Uuid) -> AppResult<Execution> {
-        let run = persistence::model_runs::find_by_job(conn, job_id)?
-            .ok_or_else(|| AppError::Internal(format!("no model run for job {job_id}")))?;
-        let parameters = runs::parameters(&run)?;
-        let local = crate::settings::calendar(conn)?.local();
+    /// A run of a kind that scores buyers (`rfm`, `clv`, `clusters`, `churn`).
+    fn prepare(
+        conn: &mut DbConnection,
+        run: ModelRunRow,
+        parameters: RunParameters,
+        local: &LocalCalendar,
+    ) -> AppResult<Execution> {
         let (end_day, holdout_end) = match &parameters {
             RunParameters::Rfm(RfmRun { as_of }) => (*as_of, None),
             RunParameters::Clv(clv) => (clv.calibration_end, clv.holdout_end),
             RunParameters::Clusters(ClusterRun { as_of, .. }) => (*as_of, None),
             RunParameters::Churn(ChurnRun { as_of, .. }) => (*as_of, None),
+            RunParameters::CrossSell(_) | RunParameters::Elasticity(_) => {
+                return Err(AppError::Internal(format!(
+                    "a {} run does not score buyers",
+                    run.kind
+                )))
+            }
         };
         let zone = local.time_zone.name().to_string();
         let window = PurchaseWindow {
-            end: end_of_day(&local, end_day)?,
+            end: end_of_day(local, end_day)?,
             zone: zone.clone(),
         };
         let holdout = holdout_end
             .map(|day| {
-                end_of_day(&local, day).map(|end| PurchaseWindow {
+                end_of_day(local, day).map(|end| PurchaseWindow {
                     end,
                     zone: zone.clone(),
                 })
@@ -156,7 +234,7 @@ impl Execution {
                     .ok_or_else(|| AppError::Internal("no training end".into()))?;
                 Some((
                     PurchaseWindow {
-                        end: end_of_day(&local, day)?,
+                        end: end_of_day(local, day)?,
                         zone: zone.clone(),
                     },
                     day,
@@ -181,12 +259,7 @@ impl Execution {
         })
     }
 
-    pub fn run_id(&self) -> Uuid {
-        self.run.id.0
-    }
-
-    /// Reads the next block of buyers; `false` once every buyer is read.
-    pub fn read_block(&mut self, conn: &mut DbConnection) -> AppResult<bool> {
+    fn add_block(&mut self, conn: &mut DbConnection) -> AppResult<bool> {
         if self.read_all {
             return Ok(false);
         }
@@ -227,9 +300,7 @@ impl Execution {
     ) -> AppResult<()> {
         let unit = match &self.parameters {
             RunParameters::Clv(clv) => time_unit(clv),
-            RunParameters::Rfm(_) | RunParameters::Clusters(_) | RunParameters::Churn(_) => {
-                TimeUnit::Day
-            }
+            _ => TimeUnit::Day,
         };
         let rows: Vec<CustomerAggregate> = aggregates
             .iter()
@@ -282,9 +353,16 @@ impl Execution {
         self.input.customers = self.buyers.len();
         Ok(())
     }
+}
+
+impl Reading for Execution {
+    /// Reads the next block of buyers; `false` once every buyer is read.
+    fn read_block(&mut self, conn: &mut DbConnection) -> AppResult<bool> {
+        self.add_block(conn)
+    }
 
     /// Share of the buyers read so far.
-    pub fn read_progress(&self) -> f64 {
+    fn read_progress(&self) -> f64 {
         if self.expected_buyers <= 0 {
             return 1.0;
         }
@@ -292,38 +370,48 @@ impl Execution {
     }
 
     /// Fits the models on what was read.
-    pub fn fit(self) -> AppResult<Scoring> {
+    fn fit(self: Box<Self>) -> AppResult<Box<dyn Storing>> {
         if self.buyers.is_empty() {
             let field = match self.parameters {
-                RunParameters::Rfm(_) | RunParameters::Clusters(_) | RunParameters::Churn(_) => {
-                    "parameters.as_of"
-                }
                 RunParameters::Clv(_) => "parameters.calibration_end",
+                _ => "parameters.as_of",
             };
-            return Err(AppError::Invalid(vec![FieldViolation::new(
-                field,
-                "no_purchases",
-                format!("there are no purchases on or before {}", self.end_day),
-            )]));
+            return Err(no_purchases(field, self.end_day));
         }
         let model = match &self.parameters {
             RunParameters::Rfm(_) => Model::Rfm(rank(&self.buyers)?),
             RunParameters::Clv(clv) => fit_clv(&self.buyers, clv)?,
             RunParameters::Clusters(run) => Model::Clusters(Box::new(cluster(&self.buyers, run)?)),
             RunParameters::Churn(_) => Model::Churn(Box::new(fit_churn(&self.buyers)?)),
+            RunParameters::CrossSell(_) | RunParameters::Elasticity(_) => {
+                return Err(AppError::Internal(format!(
+                    "a {} run does not score buyers",
+                    self.run.kind
+                )))
+            }
         };
-        Ok(Scoring {
+        Ok(Box::new(Scoring {
             run: self.run,
             buyers: self.buyers,
             input: self.input,
             model,
             written: 0,
-        })
+        }))
     }
 }
 
+/// The refusal of a run over a history without purchases up to `last_day`, naming the
+/// parameter that set that day.
+pub(super) fn no_purchases(field: &str, last_day: NaiveDate) -> AppError {
+    AppError::Invalid(vec![FieldViolation::new(
+        field,
+        "no_purchases",
+        format!("there are no purchases on or before {last_day}"),
+    )])
+}
+
 /// The first instant after local day `day`.
-fn end_of_day(local: &LocalCalendar, day: NaiveDate) -> AppResult<DateTime<Utc>> {
+pub(super) fn end_of_day(local: &LocalCalendar, day: NaiveDate) -> AppResult<DateTime<Utc>> {
     day.checked_add_days(Days::new(1))
         .and_then(|next| local.start_of_day(next))
         .ok_or_else(|| AppError::Internal(format!("no end of day for {day}")))
@@ -337,7 +425,7 @@ fn time_unit(clv: &ClvRun) -> TimeUnit {
     }
 }
 
-fn model_failed(err: analytics::AnalyticsError) -> AppError {
+pub(super) fn model_failed(err: analytics::AnalyticsError) -> AppError {
     AppError::Invalid(vec![FieldViolation::new(
         "parameters",
         "model_failed",
@@ -698,9 +786,9 @@ pub struct Scoring {
     written: usize,
 }
 
-impl Scoring {
+impl Storing for Scoring {
     /// Scores and stores the next block of customers; `false` once all are stored.
-    pub fn write_block(&mut self, conn: &mut DbConnection) -> AppResult<bool> {
+    fn write_block(&mut self, conn: &mut DbConnection) -> AppResult<bool> {
         let start = self.written;
         let end = (start + WRITE_BLOCK).min(self.buyers.len());
         if start >= end {
@@ -785,7 +873,7 @@ impl Scoring {
     }
 
     /// Share of the customers stored so far.
-    pub fn write_progress(&self) -> f64 {
+    fn write_progress(&self) -> f64 {
         if self.buyers.is_empty() {
             return 1.0;
         }
@@ -794,7 +882,7 @@ impl Scoring {
 
     /// Removes what earlier runs left on customers this run did not score, and marks the
     /// run succeeded with its metadata, which it returns.
-    pub fn finish(self, conn: &mut DbConnection) -> AppResult<Value> {
+    fn finish(self: Box<Self>, conn: &mut DbConnection) -> AppResult<Value> {
         let run_id = self.run.id.0;
         let mut result = json!({
             "input": self.input,
@@ -851,7 +939,6 @@ impl Scoring {
                 });
             }
         }
-        let kind = self.run.kind.clone();
         transaction(conn, |conn| {
             let cleared = match &self.model {
                 Model::Rfm(_) => scores::clear_rfm_before(conn, run_id)?,
@@ -860,21 +947,7 @@ impl Scoring {
                 Model::Churn(_) => scores::clear_churn_before(conn, run_id)?,
             };
             result["cleared"] = json!(cleared);
-            persistence::model_runs::succeed(conn, run_id, result.clone())?;
-            audit::record(
-                conn,
-                &Actor::system(),
-                NewAuditEvent {
-                    action: "model_run.succeed",
-                    resource_type: "model_run",
-                    resource_id: Some(run_id.to_string()),
-                    changes: Some(json!({
-                        "kind": {"before": null, "after": kind},
-                        "scored": {"before": null, "after": self.buyers.len()},
-                        "cleared": {"before": null, "after": cleared},
-                    })),
-                },
-            )?;
+            succeed(conn, &self.run, &result, self.buyers.len(), cleared)?;
             Ok(result)
         })
     }

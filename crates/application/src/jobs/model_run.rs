@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::{connection, JobContext, JobError, JobHandler};
-use crate::analytics::execution::Execution;
+use crate::analytics::execution;
 
 pub use crate::analytics::runs::MODEL_RUN;
 
@@ -16,7 +16,7 @@ pub struct ModelRunJob;
 impl JobHandler for ModelRunJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let mut conn = connection(ctx.pool())?;
-        let mut execution = Execution::prepare(&mut conn, ctx.job_id())?;
+        let mut execution = execution::prepare(&mut conn, ctx.job_id())?;
         while execution.read_block(&mut conn)? {
             if ctx.should_stop() {
                 return Err(JobError::Interrupted);

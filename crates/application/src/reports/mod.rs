@@ -136,7 +136,7 @@ fn period_index(index: i64, len: usize) -> AppResult<usize> {
 }
 
 /// The periods of `range` and their bounds in the business time zone.
-fn cut(
+pub(crate) fn cut(
     local: &LocalCalendar,
     range: &ReportRange,
 ) -> AppResult<(Vec<ReportPeriod>, Vec<PeriodBounds>)> {

@@ -26,7 +26,9 @@ use crate::schema::{
     customer_addresses, customer_custom_values, customer_emails, customer_labels, customer_phones,
     customers, labels,
 };
-use crate::scores::{ChurnScore, ClusterScore, ClvScores, CustomerScores, RfmScores};
+use crate::scores::{
+    ChurnScore, ClusterScore, ClvScores, CustomerScores, Recommendations, RfmScores,
+};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -125,6 +127,10 @@ pub struct CustomerRow {
     pub churn_risk: Option<f64>,
     #[diesel(skip_insertion, skip_update)]
     pub churn_drivers: Option<DbJson>,
+    #[diesel(skip_insertion, skip_update)]
+    pub cross_sell_run_id: Option<DbUuid>,
+    #[diesel(skip_insertion, skip_update)]
+    pub recommendations: Option<DbJson>,
 }
 
 /// A customer's purchase facts: its purchases (orders paid, fulfilled or partly
@@ -318,6 +324,16 @@ impl CustomerRecord {
                 .churn
                 .as_ref()
                 .map(|churn| DbJson(churn.drivers.clone())),
+            cross_sell_run_id: meta
+                .scores
+                .recommendations
+                .as_ref()
+                .map(|products| DbUuid(products.run_id)),
+            recommendations: meta
+                .scores
+                .recommendations
+                .as_ref()
+                .map(|products| DbJson(products.products.clone())),
         };
         let position = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
         CustomerRecord {
@@ -535,11 +551,19 @@ impl CustomerRecord {
             }),
             _ => None,
         };
+        let recommendations = match (row.cross_sell_run_id, &row.recommendations) {
+            (Some(run), Some(products)) => Some(Recommendations {
+                run_id: run.0,
+                products: products.0.clone(),
+            }),
+            _ => None,
+        };
         CustomerScores {
             rfm,
             clv,
             cluster,
             churn,
+            recommendations,
         }
     }
 

@@ -58,13 +58,29 @@ pub struct Customer {
             "expected_spend": 4500000, "clv": 3620000},
     "cluster": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaac", "cluster": 2},
     "churn": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaad", "risk": 0.81,
-              "drivers": [{"feature": "recency_days", "contribution": 1.42}]}
+              "drivers": [{"feature": "recency_days", "contribution": 1.42}]},
+    "recommendations": {"run_id": "0193a4e2-7c1d-7b3e-9f10-aaaaaaaaaaae",
+              "products": [{"product_id": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb",
+                            "confidence": 0.42, "lift": 3.1,
+                            "because_of": "0193a4e2-7c1d-7b3e-9f10-cccccccccccc"}]}
 }))]
 pub struct Scores {
     pub rfm: Option<RfmScore>,
     pub clv: Option<ClvScore>,
     pub cluster: Option<ClusterScore>,
     pub churn: Option<ChurnScore>,
+    pub recommendations: Option<Recommendations>,
+}
+
+/// The products the current `cross_sell` run recommends: ones the customer has not
+/// bought that customers who bought what they did also bought.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Recommendations {
+    pub run_id: Uuid,
+    /// Best first: `product_id`, the `confidence` and `lift` of the rule from
+    /// `because_of` (a product the customer bought) to it.
+    #[schema(value_type = Vec<Object>)]
+    pub products: serde_json::Value,
 }
 
 /// The churn risk of the current `churn` run and what drives it.
@@ -144,6 +160,13 @@ impl Scores {
                 risk: churn.risk,
                 drivers: churn.drivers.clone(),
             }),
+            recommendations: scores
+                .recommendations
+                .as_ref()
+                .map(|products| Recommendations {
+                    run_id: products.run_id,
+                    products: products.products.clone(),
+                }),
         }
     }
 }
