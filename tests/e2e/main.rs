@@ -18,6 +18,7 @@ mod exports;
 mod health;
 mod imports;
 mod jobs;
+mod leads;
 mod login_throttle;
 mod merge;
 mod metrics;

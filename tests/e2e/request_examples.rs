@@ -219,6 +219,10 @@ impl Setup<'_> {
                 json!({"name": Self::unique("دسته")}),
             ),
             "/api/v1/orders/{id}" => self.order()["id"].as_str().expect("id").to_string(),
+            "/api/v1/leads/{id}" | "/api/v1/leads/{id}/convert" => self.create(
+                "/api/v1/leads",
+                json!({"first_name": "نمونه", "last_name": Self::unique("سرنخ")}),
+            ),
             "/api/v1/analytics/schedules/{id}" => self.create(
                 "/api/v1/analytics/schedules",
                 json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"}),

@@ -83,8 +83,13 @@ use crate::routes;
         (name = "orders", description = "Customers' purchases: orders with lines priced by the server, \
             their status, returns and refunds. An order is visible exactly when its customer is; \
             paid orders make the customer's purchase facts and drive the lifecycle rules."),
+        (name = "leads", description = "People and companies who may become customers: contacts \
+            normalised as customers', source and campaign, status from `new` to `qualified` or \
+            `disqualified`, Persian-aware search, and conversion into customers in one transaction \
+            with the duplicate check. Visible by owner and team, as customers."),
         (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
-            BG/NBD and Gamma-Gamma CLV with P(alive) — queued as jobs, with their fitted parameters \
+            BG/NBD and Gamma-Gamma CLV with P(alive), clusters, churn risk, cross-sell rules and \
+            price elasticity — queued as jobs, with their fitted parameters \
             and quality checks; a succeeded run's scores are on every customer it covers (the \
             customer's `scores`, searchable as `score.*`). Starting runs needs `analytics:run`."),
         (name = "reports", description = "Sales and key figures per day, week, month, quarter or year \

@@ -300,6 +300,39 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
+
+    leads (id) {
+        id -> Uuid,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        company -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        phones -> Jsonb,
+        emails -> Jsonb,
+        province -> Nullable<Text>,
+        city -> Nullable<Text>,
+        source -> Nullable<Text>,
+        campaign -> Nullable<Text>,
+        status -> Text,
+        disqualified_reason -> Nullable<Text>,
+        owner_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        description -> Nullable<Text>,
+        display_name -> Text,
+        search_text -> Text,
+        converted_customer_id -> Nullable<Uuid>,
+        converted_organization_id -> Nullable<Uuid>,
+        converted_at -> Nullable<UtcTimestamp>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
     use crate::sql_types::Uuid;
 
     cross_sell_rules (run_id, rank) {
@@ -741,6 +774,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     model_run_schedules,
     cross_sell_rules,
     price_elasticities,
+    leads,
     idempotency_keys,
     business_settings,
     labels,

@@ -15,6 +15,7 @@ pub mod health;
 pub mod imports;
 pub mod jobs;
 pub mod labels;
+pub mod leads;
 pub mod metrics;
 pub mod model_results;
 pub mod model_run_schedules;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     teams::configure(cfg);
     customers::configure(cfg);
+    leads::configure(cfg);
     labels::configure(cfg);
     custom_fields::configure(cfg);
     settings::configure(cfg);
@@ -57,6 +59,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         users::UsersApi::openapi(),
         teams::TeamsApi::openapi(),
         customers::CustomersApi::openapi(),
+        leads::LeadsApi::openapi(),
         labels::LabelsApi::openapi(),
         custom_fields::CustomFieldsApi::openapi(),
         settings::SettingsApi::openapi(),

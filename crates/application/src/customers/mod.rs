@@ -285,38 +285,73 @@ impl References {
 }
 
 /// Fills the owner (the acting user) and team (the owner's) when not given.
-pub fn apply_defaults(
+pub fn apply_defaults<T: Assigned>(
     conn: &mut DbConnection,
-    input: &mut CustomerInput,
+    input: &mut T,
     acting: &Acting,
 ) -> AppResult<()> {
     apply_defaults_many(conn, std::slice::from_mut(input), acting)
 }
 
+/// A record handed to an owner and a team (a customer, a lead): the assignment rules
+/// and defaults are the same for every kind.
+pub trait Assigned {
+    fn owner_id(&self) -> Option<Uuid>;
+    fn team_id(&self) -> Option<Uuid>;
+    fn assign(&mut self, owner: Option<Uuid>, team: Option<Uuid>);
+}
+
+impl Assigned for CustomerInput {
+    fn owner_id(&self) -> Option<Uuid> {
+        self.owner_id
+    }
+    fn team_id(&self) -> Option<Uuid> {
+        self.team_id
+    }
+    fn assign(&mut self, owner: Option<Uuid>, team: Option<Uuid>) {
+        self.owner_id = owner;
+        self.team_id = team;
+    }
+}
+
+impl Assigned for domain::sales::leads::LeadInput {
+    fn owner_id(&self) -> Option<Uuid> {
+        self.owner_id
+    }
+    fn team_id(&self) -> Option<Uuid> {
+        self.team_id
+    }
+    fn assign(&mut self, owner: Option<Uuid>, team: Option<Uuid>) {
+        self.owner_id = owner;
+        self.team_id = team;
+    }
+}
+
 /// [`apply_defaults`] for many inputs, with the owners' teams looked up together.
-pub fn apply_defaults_many(
+pub fn apply_defaults_many<T: Assigned>(
     conn: &mut DbConnection,
-    inputs: &mut [CustomerInput],
+    inputs: &mut [T],
     acting: &Acting,
 ) -> AppResult<()> {
     for input in inputs.iter_mut() {
-        if input.owner_id.is_none() {
-            input.owner_id = acting.user_id;
+        if input.owner_id().is_none() {
+            let team = input.team_id();
+            input.assign(acting.user_id, team);
         }
     }
     let owners: BTreeSet<Uuid> = inputs
         .iter()
-        .filter(|input| input.team_id.is_none())
-        .filter_map(|input| input.owner_id)
+        .filter(|input| input.team_id().is_none())
+        .filter_map(|input| input.owner_id())
         .collect();
     let mut teams = HashMap::new();
     for chunk in Vec::from_iter(owners).chunks(IDS_PER_QUERY) {
         teams.extend(persistence::users::teams_of(conn, chunk)?);
     }
-    for input in inputs.iter_mut().filter(|input| input.team_id.is_none()) {
-        input.team_id = input
-            .owner_id
-            .and_then(|owner| teams.get(&owner).copied().flatten());
+    for input in inputs.iter_mut().filter(|input| input.team_id().is_none()) {
+        let owner = input.owner_id();
+        let team = owner.and_then(|owner| teams.get(&owner).copied().flatten());
+        input.assign(owner, team);
     }
     Ok(())
 }
@@ -324,10 +359,10 @@ pub fn apply_defaults_many(
 /// Owners and teams a caller may hand customers to: anyone with `all` visibility;
 /// otherwise themselves (and, with `team`, their team mates), so that nobody assigns a
 /// record into a scope they cannot see.
-pub fn check_assignment(
+pub fn check_assignment<T: Assigned>(
     conn: &mut DbConnection,
     acting: &Acting,
-    input: &CustomerInput,
+    input: &T,
 ) -> AppResult<()> {
     check_assignments(conn, acting, &[input])?
         .pop()
@@ -338,10 +373,10 @@ pub fn check_assignment(
 
 /// [`check_assignment`] for many inputs, with the owners' teams looked up together; the
 /// violations of each input, in order.
-pub fn check_assignments(
+pub fn check_assignments<T: Assigned>(
     conn: &mut DbConnection,
     acting: &Acting,
-    inputs: &[&CustomerInput],
+    inputs: &[&T],
 ) -> AppResult<Vec<Violations>> {
     let scope = acting.scope();
     if scope.visibility == Visibility::All {
@@ -349,7 +384,7 @@ pub fn check_assignments(
     }
     let others: BTreeSet<Uuid> = inputs
         .iter()
-        .filter_map(|input| input.owner_id)
+        .filter_map(|input| input.owner_id())
         .filter(|owner| *owner != scope.user_id)
         .collect();
     let mut teams = HashMap::new();
@@ -362,7 +397,7 @@ pub fn check_assignments(
         .iter()
         .map(|input| {
             let mut v = Violations::default();
-            if let Some(owner) = input.owner_id.filter(|owner| *owner != scope.user_id) {
+            if let Some(owner) = input.owner_id().filter(|owner| *owner != scope.user_id) {
                 let same_team = scope.visibility == Visibility::Team
                     && scope.team_id.is_some()
                     && teams.get(&owner).copied().flatten() == scope.team_id;
@@ -370,15 +405,15 @@ pub fn check_assignments(
                     v.push(
                         "owner_id",
                         "not_allowed",
-                        "you may assign customers only to yourself or, with team visibility, your team",
+                        "you may assign records only to yourself or, with team visibility, your team",
                     );
                 }
             }
-            if input.team_id.is_some() && input.team_id != scope.team_id {
+            if input.team_id().is_some() && input.team_id() != scope.team_id {
                 v.push(
                     "team_id",
                     "not_allowed",
-                    "you may assign customers only to your own team",
+                    "you may assign records only to your own team",
                 );
             }
             v

@@ -157,6 +157,9 @@ pub struct DataPlaces {
     /// purchases. Erasure removes the scores; the next run scores the anonymised
     /// customer again from the purchases that stay.
     pub scores: usize,
+    /// Leads converted into those customers. Erasure deletes them and redacts their
+    /// audit events.
+    pub leads: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -189,6 +192,9 @@ pub struct PersonalData {
     pub audit_events: Vec<(Uuid, AuditEvent)>,
     /// Orders of the customer and the merged customers, with their lines.
     pub orders: Vec<persistence::orders::OrderRecord>,
+    /// Leads converted into the customer or the merged customers: who they were before
+    /// they were customers.
+    pub leads: Vec<persistence::leads::LeadRow>,
     pub held_in: DataPlaces,
 }
 
@@ -227,9 +233,19 @@ pub fn personal_data(
     let mut consent_events = 0;
     let mut audit_events = Vec::new();
     let mut orders = Vec::new();
+    let mut leads = Vec::new();
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
+        }
+        for lead in persistence::leads::converted_into(conn, *id)? {
+            // A lead converted into a person and an organization both merged here.
+            if !leads
+                .iter()
+                .any(|known: &persistence::leads::LeadRow| known.id == lead.id)
+            {
+                leads.push(lead);
+            }
         }
         let rows = persistence::orders::latest_of_customer(conn, *id, i64::MAX)?;
         orders.extend(persistence::orders::with_lines(conn, rows)?);
@@ -265,6 +281,7 @@ pub fn personal_data(
         export_files: persistence::files::containing_customers(conn, &ids)?.len(),
         orders: orders.len(),
         scores: persistence::scores::scored_among(conn, &ids)?,
+        leads: leads.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -276,6 +293,7 @@ pub fn personal_data(
         personnel,
         audit_events,
         orders,
+        leads,
         held_in,
     })
 }
@@ -357,6 +375,11 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             erased.audit_events += audit::redact_changes(conn, "customer", &id.to_string())?;
             erased.orders += persistence::orders::ids_of_customer(conn, *id)?.len();
             persistence::orders::erase_notes(conn, *id)?;
+            for lead in persistence::leads::converted_into(conn, *id)? {
+                persistence::leads::delete(conn, lead.id.0)?;
+                audit::redact_changes(conn, "lead", &lead.id.0.to_string())?;
+                erased.leads += 1;
+            }
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

@@ -23,6 +23,7 @@ pub use input::{
 };
 pub use keys::{display_name, name_key_of, search_text};
 pub use merge::{merge_documents, unmerged_document, CHOOSABLE_FIELDS, CUSTOM_FIELD_CHOICE_PREFIX};
+pub(crate) use validate::{normalize_emails, normalize_phones};
 pub use validate::{validate_customer, MAX_CONTACT_ENTRIES};
 
 /// Kinds of note (C-5). `communication_preference` and `psychological` notes record how

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use super::input::{CustomerInput, CustomerKind, PhoneInput, PhoneType};
+use super::input::{CustomerInput, CustomerKind, EmailInput, PhoneInput, PhoneType};
 use crate::iran::{self, PhoneKind};
 use crate::persian::normalize_digits;
 use crate::text::TextKind;
@@ -120,7 +120,7 @@ pub fn validate_customer(
     }
     check_dates(&input, today, &mut v);
     normalize_phones(&mut input.phones, &mut v);
-    normalize_emails(&mut input, &mut v);
+    normalize_emails(&mut input.emails, &mut v);
     normalize_addresses(&mut input, &mut v);
     dedup_ids("tag_ids", &mut input.tag_ids, &mut v);
     dedup_ids("group_ids", &mut input.group_ids, &mut v);
@@ -278,7 +278,9 @@ fn too_many(field: &str, len: usize, v: &mut Violations) {
     }
 }
 
-fn normalize_phones(phones: &mut [PhoneInput], v: &mut Violations) {
+/// Normalises a contact list's phones to E.164, inferring or checking each type, and
+/// settles which one is primary.
+pub(crate) fn normalize_phones(phones: &mut [PhoneInput], v: &mut Violations) {
     too_many("phones", phones.len(), v);
     let mut seen = Vec::new();
     for (i, phone) in phones.iter_mut().enumerate() {
@@ -323,10 +325,12 @@ fn normalize_phones(phones: &mut [PhoneInput], v: &mut Violations) {
     }
 }
 
-fn normalize_emails(input: &mut CustomerInput, v: &mut Violations) {
-    too_many("emails", input.emails.len(), v);
+/// Lower-cases and checks a contact list's e-mail addresses and settles which one is
+/// primary.
+pub(crate) fn normalize_emails(emails: &mut [EmailInput], v: &mut Violations) {
+    too_many("emails", emails.len(), v);
     let mut seen = Vec::new();
-    for (i, email) in input.emails.iter_mut().enumerate() {
+    for (i, email) in emails.iter_mut().enumerate() {
         check_label(format!("emails[{i}].label"), &mut email.label, v);
         if !v.check_text(
             format!("emails[{i}].address"),
@@ -354,8 +358,8 @@ fn normalize_emails(input: &mut CustomerInput, v: &mut Violations) {
             ),
         }
     }
-    let primary = settle_primary("emails", input.emails.iter().map(|e| e.primary), v);
-    for (i, email) in input.emails.iter_mut().enumerate() {
+    let primary = settle_primary("emails", emails.iter().map(|e| e.primary), v);
+    for (i, email) in emails.iter_mut().enumerate() {
         email.primary = i == primary.unwrap_or(0);
     }
 }

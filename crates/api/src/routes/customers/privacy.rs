@@ -135,6 +135,8 @@ pub struct PersonalData {
     pub audit_events: Vec<serde_json::Value>,
     /// Orders of the customer and the merged customers, with their lines.
     pub orders: Vec<crate::routes::orders::Order>,
+    /// Leads converted into the customer or the merged customers.
+    pub leads: Vec<crate::routes::leads::Lead>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -143,7 +145,7 @@ pub struct PersonalData {
 ///
 /// The answer to a data-subject access request, machine-readable: the customer, the
 /// customers merged into it, their notes, personnel links, consents, lifecycle and owner
-/// history, audit events and orders, and `held_in`: in how many records of each place their
+/// history, audit events, orders and converted leads, and `held_in`: in how many records of each place their
 /// personal data is held (what an erasure reaches).
 ///
 /// Needs `privacy:manage` (admins); the customer must be within the caller's record
@@ -210,6 +212,11 @@ pub async fn get_personal_data(
             .iter()
             .map(crate::routes::orders::Order::from_record)
             .collect::<ApiResult<_>>()?,
+        leads: data
+            .leads
+            .iter()
+            .map(crate::routes::leads::Lead::from_row)
+            .collect::<ApiResult<_>>()?,
         held_in: data.held_in,
     };
     Ok(HttpResponse::Ok().json(data))
@@ -236,7 +243,7 @@ pub struct Erasure {
 /// are redacted (the audit chain still verifies); merge records involving them lose the
 /// documents kept for an undo; stored idempotent responses naming them are withdrawn (a
 /// replay answers 410 `gone`); export files holding them are deleted (a download answers
-/// 410); their model scores are removed. What is not personal (lifecycle, owner, acquisition, counts) stays. `erased`
+/// 410); their model scores are removed; the leads converted into them are deleted. What is not personal (lifecycle, owner, acquisition, counts) stays. `erased`
 /// counts what was done in each place.
 ///
 /// Needs `privacy:manage` (admins); the customer must be within the caller's record

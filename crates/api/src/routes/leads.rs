@@ -1,0 +1,383 @@
+//! Leads (S-1): creating, reading, searching, changing and deleting them, and their
+//! conversion into customers. A lead is visible as a customer is: by its owner and team
+//! under the caller's visibility.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use application::sales::leads::{self, Conversion, ConversionRequest};
+use chrono::{DateTime, Utc};
+use domain::customers::{EmailInput, PhoneInput};
+use domain::sales::leads::{LeadInput, LeadStatus};
+use persistence::leads::LeadRow;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::conventions::etag::{self, IfMatch};
+use crate::conventions::search::{SearchPage, SearchRequest};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
+use crate::error::{ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create_lead,
+        list_leads,
+        search_leads,
+        get_lead,
+        update_lead,
+        delete_lead,
+        convert_lead
+    ),
+    components(schemas(
+        Lead,
+        LeadInput,
+        LeadStatus,
+        ConversionRequest,
+        Conversion,
+        LeadConversion
+    ))
+)]
+pub struct LeadsApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_lead)
+        .service(list_leads)
+        .service(search_leads)
+        .service(get_lead)
+        .service(update_lead)
+        .service(delete_lead)
+        .service(convert_lead);
+}
+
+/// A lead as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Lead {
+    pub id: Uuid,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    /// E.164 numbers, one primary.
+    pub phones: Vec<PhoneInput>,
+    /// Lower-cased, one primary.
+    pub emails: Vec<EmailInput>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub source: Option<String>,
+    pub campaign: Option<String>,
+    pub status: LeadStatus,
+    pub disqualified_reason: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub description: Option<String>,
+    /// "first last", else the company, else the first e-mail or phone.
+    pub display_name: String,
+    /// The person (or, for a company alone, the organization) the lead became.
+    pub converted_customer_id: Option<Uuid>,
+    /// The organization the lead's company became.
+    pub converted_organization_id: Option<Uuid>,
+    pub converted_at: Option<DateTime<Utc>>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Lead {
+    pub fn from_row(row: &LeadRow) -> ApiResult<Lead> {
+        let input = leads::input_of(row)?;
+        Ok(Lead {
+            id: row.id.0,
+            first_name: input.first_name,
+            last_name: input.last_name,
+            company: input.company,
+            job_title: input.job_title,
+            phones: input.phones,
+            emails: input.emails,
+            province: input.province,
+            city: input.city,
+            source: input.source,
+            campaign: input.campaign,
+            status: LeadStatus::parse(&row.status).unwrap_or(input.status),
+            disqualified_reason: input.disqualified_reason,
+            owner_id: input.owner_id,
+            team_id: input.team_id,
+            description: input.description,
+            display_name: row.display_name.clone(),
+            converted_customer_id: row.converted_customer_id.map(|id| id.0),
+            converted_organization_id: row.converted_organization_id.map(|id| id.0),
+            converted_at: row.converted_at.map(|at| at.0),
+            created_by: row.created_by.map(|id| id.0),
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+            version: row.version,
+        })
+    }
+}
+
+/// Create a lead.
+///
+/// Names, company, contacts (checked and normalised exactly as a customer's: E.164
+/// phones, lower-cased e-mails, one primary each), where it came from, and its status
+/// (`new` by default; `disqualified` needs a `disqualified_reason`; `converted` only by
+/// conversion). Owner and team default to the caller's; a caller without `all`
+/// visibility may hand a lead only to themselves (or, with `team`, their team).
+///
+/// Needs `records:write`. Audited as `lead.create`; safe to retry with an
+/// `Idempotency-Key`. Problems: 422 `validation_failed` naming every broken rule (a lead
+/// needs a name, a company, a phone or an e-mail: `last_name` `required`).
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "create_lead",
+    request_body = LeadInput,
+    responses(
+        (status = 201, description = "Created", body = Lead, headers(("Location" = String), ("ETag" = String))),
+        (status = 422, description = "Broken rules", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/leads")]
+pub async fn create_lead(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: JsonBody<LeadInput>,
+) -> ApiResult<HttpResponse> {
+    let acting = principal.0;
+    let input = body.0;
+    let row = state
+        .db(move |conn| Ok(leads::create(conn, &acting, input)?))
+        .await?;
+    let location = format!("/api/v1/leads/{}", row.id.0);
+    Ok(etag::created(
+        &location,
+        row.id.0,
+        row.version,
+        &Lead::from_row(&row)?,
+    ))
+}
+
+async fn run_lead_search(
+    state: &AppState,
+    principal: Principal,
+    request: SearchRequest,
+) -> ApiResult<Page<Lead>> {
+    let context = state.resolve_context().await?;
+    let search = application::search::Search::<leads::LeadSearch>::resolve(request, &context)?;
+    let acting = principal.0;
+    let (search, rows) = state
+        .db(move |conn| {
+            let rows = leads::search(conn, &acting, &search)?;
+            Ok((search, rows))
+        })
+        .await?;
+    search
+        .page(rows, |row| Lead::from_row(&row))
+        .collect_results()
+}
+
+/// List leads.
+///
+/// The leads the caller may see, newest first, one page at a time. For filters and the
+/// quick search use `POST /leads/search`. Needs `records:read`.
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "list_leads",
+    params(PageParams),
+    responses((status = 200, description = "One page of leads", body = Page<Lead>))
+)]
+#[get("/api/v1/leads")]
+pub async fn list_leads(
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: PageParams,
+) -> ApiResult<HttpResponse> {
+    let request = SearchRequest {
+        sort: Some(serde_json::json!([{"field": "created_at", "direction": "desc"}])),
+        limit: Some(page.limit as i64),
+        cursor: page.cursor.as_ref().map(|cursor| cursor.encode()),
+        ..SearchRequest::default()
+    };
+    Ok(HttpResponse::Ok().json(run_lead_search(&state, principal, request).await?))
+}
+
+/// Search leads.
+///
+/// The search convention over the leads the caller may see: filter on the names,
+/// `company`, `job_title`, `province`, `city`, `source`, `campaign`, `status`,
+/// `display_name`, `owner_id`, `team_id`, `converted_customer_id` (the leads a customer
+/// came from), `converted_at`, `created_by`, `created_at`, `updated_at`; sort by `id`,
+/// `display_name`, `created_at` or `updated_at`. `q` finds every term in the names,
+/// company, job title, city, province, phones (also in the national form `0912…`) and
+/// e-mails, Persian-aware: Arabic and Persian letters, digits and half-spaces agree.
+///
+/// Needs `records:read`. Problems: 400 `invalid_cursor`; 422 `validation_failed`
+/// naming every unknown field, wrong operator or bad value with its path.
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "search_leads",
+    request_body(
+        content = SearchRequest,
+        example = json!({"filter": {"and": [
+            {"field": "status", "op": "in", "value": ["new", "contacted"]},
+            {"field": "province", "op": "eq", "value": "اصفهان"}
+        ]}, "q": "آوا", "sort": [{"field": "created_at", "direction": "desc"}], "limit": 50})
+    ),
+    responses((status = 200, description = "One page of matching leads", body = Page<Lead>))
+)]
+#[post("/api/v1/leads/search")]
+pub async fn search_leads(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: JsonBody<SearchRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(run_lead_search(&state, principal, body.0).await?))
+}
+
+/// Get a lead.
+///
+/// Needs `records:read`; the lead must be within the caller's record visibility (404
+/// `not_found` otherwise, exactly as for a missing one). Answers with an `ETag` for a
+/// later `If-Match`.
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "get_lead",
+    params(("id" = Uuid, Path, description = "Lead id")),
+    responses((status = 200, description = "Found", body = Lead, headers(("ETag" = String))))
+)]
+#[get("/api/v1/leads/{id}")]
+pub async fn get_lead(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let row = state
+        .db(move |conn| Ok(leads::get(conn, &acting, id)?))
+        .await?;
+    Ok(etag::single(&req, id, row.version, &Lead::from_row(&row)?))
+}
+
+/// Change a lead (JSON Merge Patch).
+///
+/// Any field of the lead, checked as on creation: e.g. `{"status": "disqualified",
+/// "disqualified_reason": "…"}`, or back to `new` with `"disqualified_reason": null`. A
+/// converted lead no longer changes (409 `conflict`).
+///
+/// Needs `records:write` and the lead within the caller's visibility. Honours `If-Match`
+/// (412 when stale). Audited as `lead.update`.
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "update_lead",
+    params(("id" = Uuid, Path, description = "Lead id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = LeadInput, content_type = "application/merge-patch+json", example = json!({"status": "contacted"})),
+    responses((status = 200, description = "Changed", body = Lead, headers(("ETag" = String))))
+)]
+#[patch("/api/v1/leads/{id}")]
+pub async fn update_lead(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let precondition = if_match.precondition();
+    let row = state
+        .db(move |conn| {
+            Ok(leads::update(
+                conn,
+                &acting,
+                id,
+                &precondition,
+                |current| patch.apply(current),
+            )?)
+        })
+        .await?;
+    Ok(etag::single(&req, id, row.version, &Lead::from_row(&row)?))
+}
+
+/// Delete a lead.
+///
+/// For good; the customers a converted lead became stay. Needs `records:delete` and the
+/// lead within the caller's visibility. Honours `If-Match`. Audited as `lead.delete`.
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "delete_lead",
+    params(
+        ("id" = Uuid, Path, description = "Lead id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; 412 when the record has changed since")
+    ),
+    responses((status = 204, description = "Deleted"))
+)]
+#[delete("/api/v1/leads/{id}")]
+pub async fn delete_lead(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let precondition = if_match.precondition();
+    state
+        .db(move |conn| Ok(leads::delete(conn, &acting, id, &precondition)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A converted lead and the customers it became.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadConversion {
+    pub lead: Lead,
+    pub conversion: Conversion,
+}
+
+/// Convert a lead into a customer.
+///
+/// In one transaction: the lead's person becomes a customer of kind `person` (with its
+/// phones, e-mails, province and city, source and campaign, owner and team), its
+/// company a customer of kind `organization` with the person listed as personnel (role:
+/// the job title) — or either is linked to an existing customer named by `customer_id`
+/// / `organization_id`. A new customer passes the duplicate check: likely twins answer
+/// 409 `likely_duplicate` with the candidates, and nothing is written; name the existing
+/// customer, or send `confirmed: true`. The lead becomes `converted` and keeps the
+/// customers it became (searchable as `converted_customer_id`).
+///
+/// Needs `records:write` and the lead within the caller's visibility. Audited as
+/// `lead.convert` (and `customer.create` for each customer made). Problems: 409
+/// `conflict` for a lead converted already; 422 naming `customer_id` or
+/// `organization_id` when not a visible, active customer of the right kind.
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "convert_lead",
+    params(("id" = Uuid, Path, description = "Lead id")),
+    request_body = ConversionRequest,
+    responses(
+        (status = 200, description = "Converted", body = LeadConversion),
+        (status = 409, description = "Converted already, or likely duplicates", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/leads/{id}/convert")]
+pub async fn convert_lead(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    body: JsonBody<ConversionRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let request = body.0;
+    let today = state.today().await?;
+    let (row, conversion) = state
+        .db(move |conn| Ok(leads::convert(conn, &acting, id, request, today)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(LeadConversion {
+        lead: Lead::from_row(&row)?,
+        conversion,
+    }))
+}

@@ -1,0 +1,501 @@
+//! Leads (S-1): creating, reading, changing, deleting and searching them within the
+//! caller's visibility (owner and team, as customers), and converting one into a
+//! customer in one transaction.
+//!
+//! **Conversion** makes the lead's person a customer (kind `person`) and its company a
+//! customer (kind `organization`), the person listed as the organization's personnel
+//! with the lead's job title — or links either to an existing customer the caller
+//! names. A new customer passes the customer duplicate check: a likely twin answers
+//! 409 `likely_duplicate` with the candidates, and the caller either names the existing
+//! customer or confirms. The lead keeps the customers it became, so a customer's life
+//! before it was one stays readable (`converted_customer_id` in the lead search).
+
+use chrono::NaiveDate;
+use domain::authz::Permission;
+use domain::customers::{AddressInput, CustomerInput, CustomerKind};
+use domain::filter::{FieldKind, FieldSpec, TypedValue};
+use domain::sales::leads::{LeadInput, LeadStatus};
+use persistence::audit;
+use persistence::customers::CustomerRecord;
+use persistence::db::DbConnection;
+use persistence::leads::{LeadColumns, LeadRow};
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::acting::Acting;
+use crate::customers::{apply_defaults, check_assignment, personnel};
+use crate::error::{AppError, AppResult};
+use crate::precondition::Precondition;
+use crate::search::{Search, Searchable};
+use crate::transaction;
+
+/// The leads catalogue of the search convention.
+pub struct LeadSearch;
+
+impl Searchable for LeadSearch {
+    type Columns = LeadColumns;
+    type Row = LeadRow;
+
+    // Sortable fields have an index ending in (…, id).
+    const CATALOGUE: &'static [FieldSpec] = &[
+        FieldSpec::new("id", FieldKind::Uuid).sortable(),
+        FieldSpec::new("first_name", FieldKind::Text).nullable(),
+        FieldSpec::new("last_name", FieldKind::Text).nullable(),
+        FieldSpec::new("company", FieldKind::Text).nullable(),
+        FieldSpec::new("job_title", FieldKind::Text).nullable(),
+        FieldSpec::new("province", FieldKind::Text).nullable(),
+        FieldSpec::new("city", FieldKind::Text).nullable(),
+        FieldSpec::new("source", FieldKind::Text).nullable(),
+        FieldSpec::new("campaign", FieldKind::Text).nullable(),
+        FieldSpec::new("status", FieldKind::Enum(LeadStatus::NAMES)),
+        FieldSpec::new("display_name", FieldKind::Text).sortable(),
+        FieldSpec::new("owner_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("team_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("converted_customer_id", FieldKind::Uuid).nullable(),
+        FieldSpec::new("converted_at", FieldKind::Timestamp).nullable(),
+        FieldSpec::new("created_by", FieldKind::Uuid).nullable(),
+        FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
+        FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
+    ];
+
+    // `q` is looked for in the lead's Persian-normalised search text.
+    const QUICK_SEARCH: &'static [&'static str] = &[];
+    const OWN_QUICK_SEARCH: bool = true;
+
+    fn sort_value(row: &LeadRow, field: &str) -> Option<TypedValue> {
+        Some(match field {
+            "id" => TypedValue::Uuid(row.id.0),
+            "display_name" => TypedValue::Text(row.display_name.clone()),
+            "created_at" => TypedValue::Timestamp(row.created_at.0),
+            "updated_at" => TypedValue::Timestamp(row.updated_at.0),
+            _ => return None,
+        })
+    }
+
+    fn id(row: &LeadRow) -> Uuid {
+        row.id.0
+    }
+}
+
+/// A stored lead as the input that would write it again (the document a merge patch
+/// applies to).
+pub fn input_of(row: &LeadRow) -> AppResult<LeadInput> {
+    let corrupt = |err: serde_json::Error| AppError::Internal(format!("stored lead: {err}"));
+    Ok(LeadInput {
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        company: row.company.clone(),
+        job_title: row.job_title.clone(),
+        phones: serde_json::from_value(row.phones.0.clone()).map_err(corrupt)?,
+        emails: serde_json::from_value(row.emails.0.clone()).map_err(corrupt)?,
+        province: row.province.clone(),
+        city: row.city.clone(),
+        source: row.source.clone(),
+        campaign: row.campaign.clone(),
+        status: LeadStatus::parse(&row.status)
+            .ok_or_else(|| AppError::Internal(format!("stored lead status {}", row.status)))?,
+        disqualified_reason: row.disqualified_reason.clone(),
+        owner_id: row.owner_id.map(|id| id.0),
+        team_id: row.team_id.map(|id| id.0),
+        description: row.description.clone(),
+    })
+}
+
+/// `row` with the fields of validated `input`.
+fn write_input(mut row: LeadRow, input: &LeadInput) -> AppResult<LeadRow> {
+    let json = |value: serde_json::Result<serde_json::Value>| {
+        value
+            .map(DbJson)
+            .map_err(|err| AppError::Internal(err.to_string()))
+    };
+    row.first_name = input.first_name.clone();
+    row.last_name = input.last_name.clone();
+    row.company = input.company.clone();
+    row.job_title = input.job_title.clone();
+    row.phones = json(serde_json::to_value(&input.phones))?;
+    row.emails = json(serde_json::to_value(&input.emails))?;
+    row.province = input.province.clone();
+    row.city = input.city.clone();
+    row.source = input.source.clone();
+    row.campaign = input.campaign.clone();
+    row.status = input.status.as_str().to_string();
+    row.disqualified_reason = input.disqualified_reason.clone();
+    row.owner_id = input.owner_id.map(DbUuid);
+    row.team_id = input.team_id.map(DbUuid);
+    row.description = input.description.clone();
+    row.display_name = input.display_name();
+    row.search_text = input.search_text();
+    Ok(row)
+}
+
+/// Creates a lead (`records:write`): owner and team default to the caller's, and may be
+/// only those the caller may hand records to.
+pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> AppResult<LeadRow> {
+    acting.require(Permission::RecordsWrite)?;
+    let mut input = input.validated().map_err(AppError::Invalid)?;
+    transaction(conn, |conn| {
+        apply_defaults(conn, &mut input, acting)?;
+        check_assignment(conn, acting, &input)?;
+        let now = DbTime(persistence::now());
+        let row = write_input(
+            LeadRow {
+                id: DbUuid(Uuid::now_v7()),
+                first_name: None,
+                last_name: None,
+                company: None,
+                job_title: None,
+                phones: DbJson(serde_json::json!([])),
+                emails: DbJson(serde_json::json!([])),
+                province: None,
+                city: None,
+                source: None,
+                campaign: None,
+                status: String::new(),
+                disqualified_reason: None,
+                owner_id: None,
+                team_id: None,
+                description: None,
+                display_name: String::new(),
+                search_text: String::new(),
+                converted_customer_id: None,
+                converted_organization_id: None,
+                converted_at: None,
+                created_by: acting.user_id.map(DbUuid),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            },
+            &input,
+        )?;
+        persistence::leads::insert(conn, &row)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "lead.create",
+            "lead",
+            row.id.0,
+            &serde_json::json!({}),
+            &row.audit_snapshot(),
+        )?;
+        Ok(row)
+    })
+}
+
+/// The lead `id` if the caller may see it; any other is not found.
+pub fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<LeadRow> {
+    let row = persistence::leads::find(conn, id)?;
+    let scope = acting.scope();
+    let sees = domain::authz::can_see(
+        scope.visibility,
+        scope.user_id,
+        scope.team_id,
+        row.owner_id.map(|id| id.0),
+        row.team_id.map(|id| id.0),
+    );
+    if sees {
+        Ok(row)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// A lead (`records:read`).
+pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<LeadRow> {
+    acting.require(Permission::RecordsRead)?;
+    visible(conn, acting, id)
+}
+
+/// Changes a lead visible to the caller (`records:write`): `edit` turns its current
+/// document into the new one, checked as a new lead's. A converted lead no longer
+/// changes.
+pub fn update(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    precondition: &Precondition,
+    edit: impl FnOnce(&LeadInput) -> AppResult<LeadInput>,
+) -> AppResult<LeadRow> {
+    acting.require(Permission::RecordsWrite)?;
+    transaction(conn, |conn| {
+        visible(conn, acting, id)?;
+        let current = persistence::leads::find_for_update(conn, id)?;
+        precondition.check(id, current.version)?;
+        if current.status == LeadStatus::Converted.as_str() {
+            return Err(AppError::Conflict(
+                "the lead was converted and can no longer change".into(),
+            ));
+        }
+        let before = input_of(&current)?;
+        let mut after = edit(&before)?.validated().map_err(AppError::Invalid)?;
+        if after.owner_id.is_none() {
+            after.owner_id = before.owner_id;
+        }
+        if after.owner_id != before.owner_id || after.team_id != before.team_id {
+            check_assignment(conn, acting, &after)?;
+        }
+        let row = persistence::leads::update(conn, &write_input(current.clone(), &after)?)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "lead.update",
+            "lead",
+            id,
+            &current.audit_snapshot(),
+            &row.audit_snapshot(),
+        )?;
+        Ok(row)
+    })
+}
+
+/// Deletes a lead visible to the caller (`records:delete`), converted or not: the
+/// customers it became stay.
+pub fn delete(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    precondition: &Precondition,
+) -> AppResult<()> {
+    acting.require(Permission::RecordsDelete)?;
+    transaction(conn, |conn| {
+        visible(conn, acting, id)?;
+        let current = persistence::leads::find_for_update(conn, id)?;
+        precondition.check(id, current.version)?;
+        persistence::leads::delete(conn, id)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "lead.delete",
+            "lead",
+            id,
+            &current.audit_snapshot(),
+            &serde_json::json!({}),
+        )?;
+        Ok(())
+    })
+}
+
+/// The next page of a lead search (`records:read`) among the leads the caller may see.
+pub fn search(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    search: &Search<LeadSearch>,
+) -> AppResult<Vec<LeadRow>> {
+    acting.require(Permission::RecordsRead)?;
+    let terms = search
+        .q
+        .as_deref()
+        .map(domain::persian::search_terms)
+        .unwrap_or_default();
+    Ok(persistence::leads::search(
+        conn,
+        &search.criteria,
+        &terms,
+        &acting.scope(),
+        search.after.as_ref(),
+        search.fetch_limit(),
+    )?)
+}
+
+/// How a lead is converted: which existing customers it becomes, if any.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"confirmed": false}))]
+pub struct ConversionRequest {
+    /// An existing person (visible to the caller) the lead is; without it a person is
+    /// created from the lead's names and contacts.
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    /// An existing organization (visible to the caller) the lead's company is; without
+    /// it, and with a company, an organization is created.
+    #[serde(default)]
+    pub organization_id: Option<Uuid>,
+    /// Create the customers even where the duplicate check finds likely twins.
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+/// A conversion as performed.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Conversion {
+    /// The person the lead became, if it names one.
+    pub person_id: Option<Uuid>,
+    /// The organization the lead's company became, if it has one.
+    pub organization_id: Option<Uuid>,
+    /// Which of the two were created by the conversion (the others were linked).
+    pub created: Vec<Uuid>,
+}
+
+/// An existing customer of `kind` the caller may see, for the request field `field`.
+fn existing(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    field: &str,
+    id: Uuid,
+    kind: CustomerKind,
+) -> AppResult<Uuid> {
+    let not_found = || AppError::field(field, "not_found", "is not a customer you may see");
+    let record = match persistence::customers::find(conn, id) {
+        Ok(record) if acting.scope().can_see(&record.row) => record,
+        Ok(_) | Err(persistence::PersistenceError::NotFound) => return Err(not_found()),
+        Err(other) => return Err(other.into()),
+    };
+    if record.row.erased_at.is_some() || record.row.merged_into_id.is_some() {
+        return Err(AppError::field(
+            field,
+            "not_active",
+            "the customer was erased or merged",
+        ));
+    }
+    if record.row.kind != kind.as_str() {
+        return Err(AppError::field(
+            field,
+            "wrong_kind",
+            format!("must be a customer of kind {}", kind.as_str()),
+        ));
+    }
+    Ok(id)
+}
+
+/// A new customer of `kind` from the lead, with its contacts when it is the lead's
+/// main record.
+fn customer_from(lead: &LeadInput, kind: CustomerKind, with_contacts: bool) -> CustomerInput {
+    let mut input = CustomerInput::empty(kind);
+    match kind {
+        CustomerKind::Person => {
+            input.first_name = lead.first_name.clone();
+            input.last_name = lead.last_name.clone();
+            if input.first_name.is_none() && input.last_name.is_none() {
+                // A lead known only by a phone or an e-mail: the person is named so.
+                input.last_name = Some(lead.display_name());
+            }
+        }
+        CustomerKind::Organization => input.organization_name = lead.company.clone(),
+    }
+    if with_contacts {
+        input.phones = lead.phones.clone();
+        input.emails = lead.emails.clone();
+        if lead.province.is_some() || lead.city.is_some() {
+            input.addresses = vec![AddressInput {
+                label: None,
+                province: lead.province.clone(),
+                city: lead.city.clone(),
+                line: None,
+                postal_code: None,
+                po_box: None,
+                primary: true,
+            }];
+        }
+    }
+    input.acquisition_source = lead.source.clone();
+    input.acquisition_campaign = lead.campaign.clone();
+    input.owner_id = lead.owner_id;
+    input.team_id = lead.team_id;
+    input
+}
+
+/// Converts a lead visible to the caller into customers (module documentation), in one
+/// transaction: either everything is created and linked and the lead is `converted`,
+/// or nothing changes.
+pub fn convert(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    request: ConversionRequest,
+    today: NaiveDate,
+) -> AppResult<(LeadRow, Conversion)> {
+    acting.require(Permission::RecordsWrite)?;
+    transaction(conn, |conn| {
+        visible(conn, acting, id)?;
+        let current = persistence::leads::find_for_update(conn, id)?;
+        if current.status == LeadStatus::Converted.as_str() {
+            return Err(AppError::Conflict("the lead was converted already".into()));
+        }
+        let lead = input_of(&current)?;
+        let has_person = lead.first_name.is_some()
+            || lead.last_name.is_some()
+            || lead.company.is_none()
+            || request.customer_id.is_some();
+        let definitions = crate::customers::definitions(conn)?;
+        let mut created = Vec::new();
+        let mut create = |conn: &mut DbConnection, input: CustomerInput| -> AppResult<Uuid> {
+            let record: CustomerRecord = crate::customers::records::create_checked(
+                conn,
+                acting,
+                today,
+                &definitions,
+                input,
+                request.confirmed,
+            )?;
+            created.push(record.row.id.0);
+            Ok(record.row.id.0)
+        };
+        let person = match request.customer_id {
+            Some(customer) => Some(existing(
+                conn,
+                acting,
+                "customer_id",
+                customer,
+                CustomerKind::Person,
+            )?),
+            None if has_person => Some(create(
+                conn,
+                customer_from(&lead, CustomerKind::Person, true),
+            )?),
+            None => None,
+        };
+        let organization = match (request.organization_id, &lead.company) {
+            (Some(organization), _) => Some(existing(
+                conn,
+                acting,
+                "organization_id",
+                organization,
+                CustomerKind::Organization,
+            )?),
+            (None, Some(_)) => Some(create(
+                conn,
+                customer_from(&lead, CustomerKind::Organization, person.is_none()),
+            )?),
+            (None, None) => None,
+        };
+        if let (Some(person), Some(organization)) = (person, organization) {
+            if created.contains(&person) || created.contains(&organization) {
+                personnel::add(
+                    conn,
+                    acting,
+                    organization,
+                    personnel::NewPersonnel {
+                        person_id: person,
+                        role: lead.job_title.clone(),
+                        unit: None,
+                        is_primary_contact: true,
+                    },
+                )?;
+            }
+        }
+        let mut converted = current.clone();
+        converted.status = LeadStatus::Converted.as_str().to_string();
+        converted.converted_customer_id = person.or(organization).map(DbUuid);
+        converted.converted_organization_id = organization.map(DbUuid);
+        converted.converted_at = Some(DbTime(persistence::now()));
+        let row = persistence::leads::update(conn, &converted)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "lead.convert",
+            "lead",
+            id,
+            &current.audit_snapshot(),
+            &row.audit_snapshot(),
+        )?;
+        Ok((
+            row,
+            Conversion {
+                person_id: person,
+                organization_id: organization,
+                created,
+            },
+        ))
+    })
+}

@@ -1,0 +1,3 @@
+//! Sales (S-1 …): leads and their conversion into customers.
+
+pub mod leads;

@@ -1,0 +1,3 @@
+//! Sales (S-1 …): leads, the people and companies that may become customers.
+
+pub mod leads;

@@ -1,0 +1,231 @@
+//! Leads (S-1): the rows, their search catalogue and visibility. A lead's contact
+//! lists are stored as the validated input gives them (JSON arrays); its display name
+//! and quick-search text are derived from the input on every write.
+
+use diesel::prelude::*;
+use domain::authz::Visibility;
+use domain::filter::SearchCriteria;
+use uuid::Uuid;
+
+use crate::customers::search::Scope;
+use crate::db::{DbConnection, MultiBackend};
+use crate::filter::{apply_search, like_escape, Keyset, SearchColumn, SearchError, SearchTable};
+use crate::schema::leads;
+use crate::sql_types::{DbJson, DbTime, DbUuid};
+use crate::PersistenceError;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = leads, treat_none_as_null = true)]
+pub struct LeadRow {
+    pub id: DbUuid,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    /// `[PhoneInput]` as validated: E.164 numbers, one primary.
+    pub phones: DbJson,
+    /// `[EmailInput]` as validated: lower-cased, one primary.
+    pub emails: DbJson,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub source: Option<String>,
+    pub campaign: Option<String>,
+    pub status: String,
+    pub disqualified_reason: Option<String>,
+    pub owner_id: Option<DbUuid>,
+    pub team_id: Option<DbUuid>,
+    pub description: Option<String>,
+    pub display_name: String,
+    /// `domain::sales::leads::LeadInput::search_text`.
+    pub search_text: String,
+    /// The person (or, for a company alone, the organization) the lead became.
+    pub converted_customer_id: Option<DbUuid>,
+    /// The organization the lead's company became, when it was converted with one.
+    pub converted_organization_id: Option<DbUuid>,
+    pub converted_at: Option<DbTime>,
+    pub created_by: Option<DbUuid>,
+    pub created_at: DbTime,
+    pub updated_at: DbTime,
+    pub version: i64,
+}
+
+impl LeadRow {
+    /// What the audit trail records of a lead: everything but the derived text.
+    pub fn audit_snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "company": self.company,
+            "job_title": self.job_title,
+            "phones": self.phones.0,
+            "emails": self.emails.0,
+            "province": self.province,
+            "city": self.city,
+            "source": self.source,
+            "campaign": self.campaign,
+            "status": self.status,
+            "disqualified_reason": self.disqualified_reason,
+            "owner_id": self.owner_id.map(|id| id.0),
+            "team_id": self.team_id.map(|id| id.0),
+            "description": self.description,
+            "converted_customer_id": self.converted_customer_id.map(|id| id.0),
+            "converted_organization_id": self.converted_organization_id.map(|id| id.0),
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConnection, row: &LeadRow) -> Result<(), PersistenceError> {
+    diesel::insert_into(leads::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<LeadRow, PersistenceError> {
+    leads::table
+        .find(DbUuid(id))
+        .select(LeadRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(PersistenceError::NotFound)
+}
+
+/// [`find`] holding the row until the transaction ends (PostgreSQL; SQLite's writer
+/// lock already serialises writers), so that two conversions of one lead queue.
+pub fn find_for_update(conn: &mut DbConnection, id: Uuid) -> Result<LeadRow, PersistenceError> {
+    if let DbConnection::Postgres(pg) = conn {
+        leads::table
+            .find(DbUuid(id))
+            .select(leads::id)
+            .for_update()
+            .load::<DbUuid>(pg)?;
+    }
+    find(conn, id)
+}
+
+/// Writes `row` over the stored lead with the same id, its version one more.
+pub fn update(conn: &mut DbConnection, row: &LeadRow) -> Result<LeadRow, PersistenceError> {
+    let mut row = row.clone();
+    row.version += 1;
+    row.updated_at = DbTime(crate::now());
+    diesel::update(leads::table.find(row.id))
+        .set(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
+    diesel::delete(leads::table.find(DbUuid(id))).execute(conn)?;
+    Ok(())
+}
+
+/// The leads converted into `customer` (as the person or the organization), oldest
+/// first: a customer's history from before it was one.
+pub fn converted_into(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<Vec<LeadRow>, PersistenceError> {
+    let id = DbUuid(customer);
+    Ok(leads::table
+        .filter(
+            leads::converted_customer_id
+                .eq(id)
+                .or(leads::converted_organization_id.eq(id)),
+        )
+        .order((leads::created_at, leads::id))
+        .select(LeadRow::as_select())
+        .load(conn)?)
+}
+
+/// Points the leads converted into `from` at `to` (a customer merge).
+pub fn move_conversions(
+    conn: &mut DbConnection,
+    from: Uuid,
+    to: Uuid,
+) -> Result<usize, PersistenceError> {
+    let moved = diesel::update(leads::table.filter(leads::converted_customer_id.eq(DbUuid(from))))
+        .set(leads::converted_customer_id.eq(DbUuid(to)))
+        .execute(conn)?;
+    Ok(moved
+        + diesel::update(leads::table.filter(leads::converted_organization_id.eq(DbUuid(from))))
+            .set(leads::converted_organization_id.eq(DbUuid(to)))
+            .execute(conn)?)
+}
+
+/// Column mapping of the leads catalogue.
+pub struct LeadColumns;
+
+impl SearchTable for LeadColumns {
+    type Table = leads::table;
+
+    fn column(field: &str) -> Option<SearchColumn<leads::table>> {
+        use leads as l;
+        Some(match field {
+            "id" => SearchColumn::Uuid(|| Box::new(l::id.nullable())),
+            "first_name" => SearchColumn::Text(|| Box::new(l::first_name)),
+            "last_name" => SearchColumn::Text(|| Box::new(l::last_name)),
+            "company" => SearchColumn::Text(|| Box::new(l::company)),
+            "job_title" => SearchColumn::Text(|| Box::new(l::job_title)),
+            "province" => SearchColumn::Text(|| Box::new(l::province)),
+            "city" => SearchColumn::Text(|| Box::new(l::city)),
+            "source" => SearchColumn::Text(|| Box::new(l::source)),
+            "campaign" => SearchColumn::Text(|| Box::new(l::campaign)),
+            "status" => SearchColumn::Text(|| Box::new(l::status.nullable())),
+            "display_name" => SearchColumn::Text(|| Box::new(l::display_name.nullable())),
+            "owner_id" => SearchColumn::Uuid(|| Box::new(l::owner_id)),
+            "team_id" => SearchColumn::Uuid(|| Box::new(l::team_id)),
+            "converted_customer_id" => SearchColumn::Uuid(|| Box::new(l::converted_customer_id)),
+            "converted_at" => SearchColumn::Timestamp(|| Box::new(l::converted_at)),
+            "created_by" => SearchColumn::Uuid(|| Box::new(l::created_by)),
+            "created_at" => SearchColumn::Timestamp(|| Box::new(l::created_at.nullable())),
+            "updated_at" => SearchColumn::Timestamp(|| Box::new(l::updated_at.nullable())),
+            _ => return None,
+        })
+    }
+}
+
+/// `query` narrowed to the leads `scope` may see: their owner's or team's, as for
+/// customers.
+fn visible_to<'a, ST: 'a>(
+    query: leads::BoxedQuery<'a, MultiBackend, ST>,
+    scope: &Scope,
+) -> leads::BoxedQuery<'a, MultiBackend, ST> {
+    let me = DbUuid(scope.user_id);
+    match (scope.visibility, scope.team_id) {
+        (Visibility::All, _) => query,
+        (Visibility::Own, _) | (Visibility::Team, None) => query.filter(leads::owner_id.eq(me)),
+        (Visibility::Team, Some(team)) => {
+            query.filter(leads::owner_id.eq(me).or(leads::team_id.eq(DbUuid(team))))
+        }
+    }
+}
+
+/// The next `limit` leads `scope` may see that match `criteria` and every quick-search
+/// term (each reduced by `domain::persian::search_terms`, looked for in the search text).
+pub fn search(
+    conn: &mut DbConnection,
+    criteria: &SearchCriteria,
+    terms: &[String],
+    scope: &Scope,
+    after: Option<&Keyset>,
+    limit: i64,
+) -> Result<Vec<LeadRow>, SearchError> {
+    let mut query = visible_to(
+        leads::table
+            .select(LeadRow::as_select())
+            .into_boxed::<MultiBackend>(),
+        scope,
+    );
+    for term in terms {
+        query = query.filter(
+            leads::search_text
+                .like(format!("%{}%", like_escape(term)))
+                .escape('\\'),
+        );
+    }
+    let query = apply_search::<LeadColumns, _>(query, criteria, after)?;
+    Ok(query
+        .limit(limit)
+        .load(conn)
+        .map_err(PersistenceError::from)?)
+}

@@ -1,0 +1,362 @@
+//! Leads (`/api/v1/leads`): contacts normalised as customers', status rules, merge
+//! patch with `If-Match`, Persian-aware search, visibility by owner on every route,
+//! conversion with and without an existing customer (the duplicate check), and the
+//! personal-data export and erasure of the customer a lead became.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use e2e::support::{
+    assert_problem, create_customer, field_codes, for_each_backend, id_of, merge_patch,
+    merge_patch_request, send, TestApp,
+};
+
+const LEADS: &str = "/api/v1/leads";
+
+fn create_lead(app: &TestApp, token: &str, body: Value) -> Value {
+    let (status, lead) = send(app, Method::POST, LEADS, token, Some(body.clone()));
+    assert_eq!(status, 201, "creating {body}: {lead}");
+    lead
+}
+
+fn search(app: &TestApp, token: &str, body: Value) -> Vec<Value> {
+    let (status, page) = send(app, Method::POST, "/api/v1/leads/search", token, Some(body));
+    assert_eq!(status, 200, "{page}");
+    page["data"].as_array().expect("data").clone()
+}
+
+fn names(leads: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = leads
+        .iter()
+        .map(|lead| {
+            lead["display_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn leads_are_checked_searched_and_seen_only_by_their_owners() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (seller_id, seller_email, password) = app.create_user("sales", None);
+        let seller = app.login(&seller_email, &password).access_token;
+        let (_, other_email, _) = app.create_user("sales", None);
+        let other = app.login(&other_email, &password).access_token;
+
+        let sara = create_lead(
+            app,
+            &seller,
+            json!({"first_name": "سارا", "last_name": "  احمدی ", "company": "بازرگانی آوا",
+                   "job_title": "مدیر خرید", "phones": [{"number": "۰۹۱۲ ۳۴۵ ۶۷۸۹"}],
+                   "emails": [{"address": "Sara@Ava.Example.IR"}], "province": "اصفهان",
+                   "source": "exhibition"}),
+        );
+        assert_eq!(sara["status"], "new");
+        assert_eq!(sara["last_name"], "احمدی");
+        assert_eq!(sara["phones"][0]["number"], "+989123456789");
+        assert_eq!(sara["phones"][0]["type"], "mobile");
+        assert_eq!(sara["emails"][0]["address"], "sara@ava.example.ir");
+        assert_eq!(sara["owner_id"], seller_id.to_string());
+        assert_eq!(sara["display_name"], "سارا احمدی");
+        create_lead(
+            app,
+            &admin,
+            json!({"first_name": "علی", "last_name": "کریمی", "source": "website"}),
+        );
+        create_lead(app, &seller, json!({"company": "صنایع نور"}));
+
+        // Arabic yeh and kaf find the Persian letters; a phone in its national form.
+        assert_eq!(
+            names(&search(app, &admin, json!({"q": "علي كريمي"}))),
+            ["علی کریمی"]
+        );
+        assert_eq!(
+            names(&search(app, &admin, json!({"q": "09123456789"}))),
+            ["سارا احمدی"]
+        );
+        assert_eq!(
+            names(&search(
+                app,
+                &admin,
+                json!({"filter": {"field": "source", "op": "eq", "value": "website"}})
+            )),
+            ["علی کریمی"]
+        );
+        // The seller sees their two, the other seller none, by list, search and id.
+        assert_eq!(search(app, &seller, json!({})).len(), 2);
+        assert!(search(app, &other, json!({"q": "سارا"})).is_empty());
+        let (status, page) = send(app, Method::GET, LEADS, &other, None);
+        assert_eq!(
+            (status, page["data"].as_array().map(Vec::len)),
+            (200, Some(0))
+        );
+        let path = format!("{LEADS}/{}", id_of(&sara));
+        for (method, body) in [(Method::GET, None), (Method::POST, Some(json!({})))] {
+            let target = if method == Method::POST {
+                format!("{path}/convert")
+            } else {
+                path.clone()
+            };
+            let (status, _) = send(app, method.clone(), &target, &other, body);
+            assert_eq!(status, 404, "{method} {target}");
+        }
+        // Deleting needs `records:delete`, which sales users do not have.
+        let (status, _) = send(app, Method::DELETE, &path, &other, None);
+        assert_eq!(status, 403);
+        let (status, _) = merge_patch(app, &path, &other, &json!({"status": "contacted"}));
+        assert_eq!(status, 404);
+        // Nor may a seller hand a lead to someone else.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            LEADS,
+            &seller,
+            Some(json!({"company": "x", "owner_id": uuid::Uuid::now_v7()})),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("owner_id".to_string(), "not_allowed".to_string())]
+        );
+
+        // Status rules and If-Match.
+        let (status, problem) =
+            merge_patch(app, &path, &seller, &json!({"status": "disqualified"}));
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            [("disqualified_reason".to_string(), "required".to_string())]
+        );
+        let (status, disqualified) = merge_patch(
+            app,
+            &path,
+            &seller,
+            &json!({"status": "disqualified", "disqualified_reason": "بودجه ندارد"}),
+        );
+        assert_eq!(status, 200, "{disqualified}");
+        let stale = merge_patch_request(app, &path, &seller)
+            .header("If-Match", "\"1\"")
+            .body(json!({"status": "new"}).to_string())
+            .send()
+            .expect("patch");
+        assert_problem(stale, 412, "precondition_failed");
+        let (status, reopened) = merge_patch(
+            app,
+            &path,
+            &seller,
+            &json!({"status": "qualified", "disqualified_reason": null}),
+        );
+        assert_eq!(
+            (status, reopened["status"].clone()),
+            (200, json!("qualified"))
+        );
+        let (status, problem) = merge_patch(app, &path, &seller, &json!({"status": "converted"}));
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            [("status".to_string(), "set_by_conversion".to_string())]
+        );
+
+        // Bad input names the field and the rule, never a 500.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            LEADS,
+            &seller,
+            Some(json!({"company": "a\u{0}b"})),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("company".to_string(), "nul_character".to_string())]
+        );
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            LEADS,
+            &seller,
+            Some(json!({"company": "آوا", "emails": [{"address": "nope"}],
+                        "phones": [{"number": "0912"}]})),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [
+                ("phones[0].number".to_string(), "invalid_length".to_string()),
+                (
+                    "emails[0].address".to_string(),
+                    "invalid_format".to_string()
+                ),
+            ]
+        );
+        let (status, problem) = send(app, Method::POST, LEADS, &seller, Some(json!({})));
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            [("last_name".to_string(), "required".to_string())]
+        );
+    });
+}
+
+#[test]
+fn conversion_creates_or_links_customers_in_one_transaction() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let lead = create_lead(
+            app,
+            &admin,
+            json!({"first_name": "نرگس", "last_name": "رضایی", "company": "پخش سپهر",
+                   "job_title": "کارشناس خرید", "phones": [{"number": "09351112233"}],
+                   "province": "تهران", "city": "تهران", "source": "referral",
+                   "campaign": "yalda-1405"}),
+        );
+        let convert = |id: &str, body: Value| {
+            send(
+                app,
+                Method::POST,
+                &format!("{LEADS}/{id}/convert"),
+                &admin,
+                Some(body),
+            )
+        };
+        let (status, converted) = convert(&id_of(&lead), json!({}));
+        assert_eq!(status, 200, "{converted}");
+        assert_eq!(converted["lead"]["status"], "converted");
+        let person = converted["conversion"]["person_id"]
+            .as_str()
+            .expect("person")
+            .to_string();
+        let organization = converted["conversion"]["organization_id"]
+            .as_str()
+            .expect("organization")
+            .to_string();
+        assert_eq!(
+            converted["conversion"]["created"].as_array().unwrap().len(),
+            2
+        );
+        assert_eq!(converted["lead"]["converted_customer_id"], person.as_str());
+        let (_, customer) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{person}"),
+            &admin,
+            None,
+        );
+        assert_eq!(customer["kind"], "person");
+        assert_eq!(customer["last_name"], "رضایی");
+        assert_eq!(customer["phones"][0]["number"], "+989351112233");
+        assert_eq!(customer["acquisition_source"], "referral");
+        assert_eq!(customer["acquisition_campaign"], "yalda-1405");
+        assert_eq!(customer["addresses"][0]["province"], "تهران");
+        let (_, personnel) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{organization}/personnel"),
+            &admin,
+            None,
+        );
+        assert_eq!(personnel[0]["person_id"], person.as_str(), "{personnel}");
+        assert_eq!(personnel[0]["role"], "کارشناس خرید");
+        // The customer's earlier life as a lead.
+        let came_from = search(
+            app,
+            &admin,
+            json!({"filter": {"field": "converted_customer_id", "op": "eq", "value": person}}),
+        );
+        assert_eq!(came_from.len(), 1);
+        // A converted lead is final.
+        let (status, _) = convert(&id_of(&lead), json!({}));
+        assert_eq!(status, 409);
+        let (status, _) = merge_patch(
+            app,
+            &format!("{LEADS}/{}", id_of(&lead)),
+            &admin,
+            &json!({"city": "کرج"}),
+        );
+        assert_eq!(status, 409);
+
+        // A lead whose phone an existing customer has: the duplicate check stops the
+        // conversion and nothing is written; naming the customer links it.
+        let existing = create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "first_name": "مریم", "last_name": "نیک‌نام",
+                   "phones": [{"number": "09127778899"}]}),
+        );
+        let twin = create_lead(
+            app,
+            &admin,
+            json!({"first_name": "مريم", "last_name": "نیکنام", "company": "گروه آفتاب",
+                   "phones": [{"number": "+98 912 777 8899"}]}),
+        );
+        let (status, problem) = convert(&id_of(&twin), json!({}));
+        assert_eq!(status, 409, "{problem}");
+        assert_eq!(problem["code"], "likely_duplicate");
+        let unchanged = search(
+            app,
+            &admin,
+            json!({"filter": {"field": "id", "op": "eq", "value": id_of(&twin)}}),
+        );
+        assert_eq!(unchanged[0]["status"], "new");
+        let organizations = |name: &str| {
+            let (_, page) = send(
+                app,
+                Method::POST,
+                "/api/v1/customers/search",
+                &admin,
+                Some(json!({"q": name})),
+            );
+            page["data"].as_array().unwrap().len()
+        };
+        assert_eq!(organizations("گروه آفتاب"), 0, "nothing half-written");
+        let (status, linked) = convert(&id_of(&twin), json!({"customer_id": id_of(&existing)}));
+        assert_eq!(status, 200, "{linked}");
+        assert_eq!(linked["conversion"]["person_id"], id_of(&existing).as_str());
+        let created = linked["conversion"]["created"].as_array().unwrap();
+        assert_eq!(created.len(), 1, "only the organization is new");
+        assert_eq!(created[0], linked["conversion"]["organization_id"]);
+        let (status, problem) = convert(
+            &id_of(&create_lead(app, &admin, json!({"last_name": "تست"}))),
+            json!({"customer_id": linked["conversion"]["organization_id"]}),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            [("customer_id".to_string(), "wrong_kind".to_string())]
+        );
+
+        // The personal-data export shows the lead; erasure deletes it.
+        let (status, data) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{person}/personal-data"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{data}");
+        assert_eq!(data["leads"][0]["id"], id_of(&lead).as_str());
+        assert_eq!(data["held_in"]["leads"], 1);
+        let (status, erased) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{person}/erasure"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(erased["erased"]["leads"], 1);
+        let (status, _) = send(
+            app,
+            Method::GET,
+            &format!("{LEADS}/{}", id_of(&lead)),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 404);
+    });
+}
