@@ -598,8 +598,7 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
         );
         assert_eq!(own_profit["totals"]["revenue"], 100_000);
 
-        // Tehran keeps UTC+03:30 all year since 2022.
-        let today = (chrono::Utc::now() + chrono::Duration::minutes(210)).date_naive();
+        let today = business_today();
         // Acquisition: the three customers were created today and have all bought, each
         // before they were created (a history entered afterwards: no conversion time).
         let acquired = report(
@@ -762,5 +761,125 @@ fn bad_report_parameters_name_the_parameter_and_the_rule() {
             .send()
             .unwrap();
         assert_eq!(response.status(), 401);
+    });
+}
+
+/// Records that `customer` first entered lifecycle `stage` at `at`: a stage history
+/// long before the customer was created, which the API cannot write.
+fn entered(app: &TestApp, customer: &str, stage: &str, at: &str) {
+    use persistence::sql_types::{DbTime, DbUuid};
+    let mut conn = app.state.pool.get().expect("connection");
+    persistence::customers::history::record_transitions(
+        &mut conn,
+        &[persistence::customers::history::LifecycleTransitionRow {
+            id: DbUuid(uuid::Uuid::now_v7()),
+            customer_id: DbUuid(customer.parse().expect("uuid")),
+            from_stage: None,
+            to_stage: stage.to_string(),
+            reason: "manual".to_string(),
+            changed_by: None,
+            changed_at: DbTime(at.parse().expect("time")),
+        }],
+    )
+    .expect("transition");
+}
+
+/// The local day of the business (Tehran keeps UTC+03:30 all year since 2022).
+fn business_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::minutes(210)).date_naive()
+}
+
+/// (mean, median) days of the step into stage `rank` of `figures`.
+fn step_days(figures: &Value, rank: usize) -> (f64, f64) {
+    let stage = &figures["stages"][rank];
+    let days = |name: &str| {
+        stage[name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: {stage}"))
+    };
+    (
+        days("mean_days_from_previous"),
+        days("median_days_from_previous"),
+    )
+}
+
+fn assert_days(actual: (f64, f64), expected: (f64, f64)) {
+    assert!(
+        (actual.0 - expected.0).abs() < 1e-6 && (actual.1 - expected.1).abs() < 1e-6,
+        "(mean, median) {actual:?}, expected {expected:?}"
+    );
+}
+
+/// Seven customers created today, with a stage history entered by hand: all became
+/// aware on 1 January 2026 and considered buying 1, 2 and 10 days later (source `web`)
+/// or 1, 2, 4 and 9 days later (source `fair`, the last three owned by a sales user).
+#[test]
+fn funnel_steps_have_a_mean_and_a_median() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (sales_id, sales_email, password) = app.create_user("sales", None);
+        let sales = app.login(&sales_email, &password).access_token;
+        let mut customers = Vec::new();
+        for (index, (source, days, owner)) in [
+            ("web", 1, None),
+            ("web", 2, None),
+            ("web", 10, None),
+            ("fair", 1, None),
+            ("fair", 2, Some(&sales_id)),
+            ("fair", 4, Some(&sales_id)),
+            ("fair", 9, Some(&sales_id)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut body = json!({"kind": "person", "first_name": "مشتری",
+                                  "last_name": format!("شماره {index}"),
+                                  "acquisition_source": source});
+            if let Some(owner) = owner {
+                body["owner_id"] = owner.to_string().into();
+            }
+            let id = id_of(&create_customer(app, &admin, body));
+            entered(app, &id, "awareness", "2026-01-01T00:00:00Z");
+            entered(
+                app,
+                &id,
+                "consideration",
+                &format!("2026-01-{:02}T00:00:00Z", 1 + days),
+            );
+            customers.push(id);
+        }
+        let today = business_today();
+        let path = format!("/api/v1/reports/funnel?from={today}&to={today}&group_by=source");
+        let funnel = report(app, &admin, &path);
+        let period = &funnel["periods"][0];
+        assert_eq!(period["totals"]["customers"], 7, "{funnel}");
+        assert_eq!(period["totals"]["stages"][1]["reached"], 7);
+        // All seven: 1, 1, 2, 2, 4, 9, 10.
+        assert_days(step_days(&period["totals"], 1), (29.0 / 7.0, 2.0));
+        let awareness = &period["totals"]["stages"][0];
+        assert_eq!(awareness["mean_days_from_previous"], Value::Null);
+        assert_eq!(awareness["median_days_from_previous"], Value::Null);
+        // Nobody went further: no step into `purchase`.
+        assert_eq!(
+            period["totals"]["stages"][2]["median_days_from_previous"],
+            Value::Null
+        );
+        let groups = period["groups"].as_array().unwrap();
+        assert_eq!(groups[0]["key"], "fair", "{funnel}");
+        // An even count: the median is the mean of the middle two, (2 + 4) / 2.
+        assert_days(step_days(&groups[0]["figures"], 1), (4.0, 3.0));
+        assert_eq!(groups[1]["key"], "web");
+        assert_days(step_days(&groups[1]["figures"], 1), (13.0 / 3.0, 2.0));
+
+        // The sales user's three: 2, 4, 9.
+        let own = report(app, &sales, &path);
+        let own_period = &own["periods"][0];
+        assert_eq!(own_period["totals"]["customers"], 3, "{own}");
+        assert_days(step_days(&own_period["totals"], 1), (5.0, 4.0));
+        assert_eq!(own_period["groups"].as_array().unwrap().len(), 1);
+        assert_days(
+            step_days(&own_period["groups"][0]["figures"], 1),
+            (5.0, 4.0),
+        );
     });
 }

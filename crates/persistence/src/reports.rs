@@ -702,7 +702,7 @@ pub struct FunnelReach {
 }
 
 /// Customers of a cohort who went from funnel stage `stage` to the next, and the mean
-/// days it took (from first entering the one to first entering the next).
+/// and median days it took (from first entering the one to first entering the next).
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct FunnelStep {
     #[diesel(sql_type = BigInt)]
@@ -715,6 +715,9 @@ pub struct FunnelStep {
     pub customers: i64,
     #[diesel(sql_type = Double)]
     pub mean_days: f64,
+    /// The middle duration, or the mean of the two middle ones for an even count.
+    #[diesel(sql_type = Double)]
+    pub median_days: f64,
 }
 
 /// The rank of `t.to_stage` in `FUNNEL_STAGES`, −1 for a stage outside the funnel.
@@ -753,7 +756,8 @@ fn funnel_cohort_sql(
 }
 
 /// How far the customers created in each period got through the funnel, and how long
-/// each step took, from their lifecycle transitions.
+/// each step took, from their lifecycle transitions: per period and group of
+/// `dimension`, or per period when `None`.
 pub fn funnel(
     conn: &mut DbConnection,
     periods: &[PeriodBounds],
@@ -765,36 +769,54 @@ pub fn funnel(
     }
     let cohort = funnel_cohort_sql(periods.len(), dimension, scope);
     let rank = stage_rank_sql();
-    let reach_sql = format!(
+    // When each member first reached each stage, once per customer whatever its groups.
+    let reached = format!(
         "{cohort}, \
+         members AS (SELECT DISTINCT customer_id FROM cohort), \
+         reached AS (\
+           SELECT t.customer_id AS customer_id, {rank} AS stage, \
+                  MIN(t.changed_at) AS reached_at \
+           FROM members JOIN lifecycle_transitions t ON t.customer_id = members.customer_id \
+           GROUP BY 1, 2)"
+    );
+    let reach_sql = format!(
+        "{reached}, \
          furthest AS (\
-           SELECT cohort.period AS period, cohort.group_key AS group_key, \
-                  MAX({rank}) AS stage \
-           FROM cohort JOIN lifecycle_transitions t ON t.customer_id = cohort.customer_id \
-           GROUP BY cohort.period, cohort.group_key, cohort.customer_id) \
-         SELECT period, group_key, CAST(stage AS BIGINT) AS stage, COUNT(*) AS customers \
-         FROM furthest WHERE stage >= 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+           SELECT customer_id, MAX(stage) AS stage FROM reached GROUP BY customer_id) \
+         SELECT cohort.period AS period, cohort.group_key AS group_key, \
+                CAST(furthest.stage AS BIGINT) AS stage, COUNT(*) AS customers \
+         FROM cohort JOIN furthest ON furthest.customer_id = cohort.customer_id \
+         WHERE furthest.stage >= 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     );
     let query = diesel::sql_query(placeholders(conn, &reach_sql)).into_boxed::<MultiBackend>();
     let reach: Vec<FunnelReach> =
         bind_visibility(bind_periods(query, periods, false), scope).load(conn)?;
     let days = days_between(conn, "b.reached_at", "a.reached_at");
+    // SQLite has no median (PostgreSQL's `percentile_cont` has no counterpart there), so
+    // the durations of each step are numbered in order within their cohort and group,
+    // and the middle one (odd count) or the two middle ones (even count) averaged.
     let step_sql = format!(
-        "{cohort}, \
-         reached AS (\
+        "{reached}, \
+         steps AS (\
+           SELECT a.customer_id AS customer_id, a.stage AS stage, {days} AS days \
+           FROM reached a \
+           JOIN reached b ON b.customer_id = a.customer_id AND b.stage = a.stage + 1 \
+                         AND b.reached_at >= a.reached_at \
+           WHERE a.stage >= 0), \
+         ranked AS (\
            SELECT cohort.period AS period, cohort.group_key AS group_key, \
-                  t.customer_id AS customer_id, {rank} AS stage, \
-                  MIN(t.changed_at) AS reached_at \
-           FROM cohort JOIN lifecycle_transitions t ON t.customer_id = cohort.customer_id \
-           GROUP BY 1, 2, 3, 4) \
-         SELECT a.period AS period, a.group_key AS group_key, \
-                CAST(a.stage AS BIGINT) AS stage, COUNT(*) AS customers, \
-                CAST(AVG({days}) AS DOUBLE PRECISION) AS mean_days \
-         FROM reached a \
-         JOIN reached b ON b.customer_id = a.customer_id AND b.stage = a.stage + 1 \
-                       AND b.reached_at >= a.reached_at \
-         WHERE a.stage >= 0 \
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                  steps.stage AS stage, steps.days AS days, \
+                  ROW_NUMBER() OVER (PARTITION BY cohort.period, cohort.group_key, steps.stage \
+                                     ORDER BY steps.days) AS ordinal, \
+                  COUNT(*) OVER (PARTITION BY cohort.period, cohort.group_key, steps.stage) \
+                    AS durations \
+           FROM cohort JOIN steps ON steps.customer_id = cohort.customer_id) \
+         SELECT period, group_key, CAST(stage AS BIGINT) AS stage, COUNT(*) AS customers, \
+                CAST(AVG(days) AS DOUBLE PRECISION) AS mean_days, \
+                CAST(AVG(CASE WHEN ordinal IN ((durations + 1) / 2, (durations + 2) / 2) \
+                              THEN days END) \
+                  AS DOUBLE PRECISION) AS median_days \
+         FROM ranked GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     );
     let query = diesel::sql_query(placeholders(conn, &step_sql)).into_boxed::<MultiBackend>();
     let steps: Vec<FunnelStep> =

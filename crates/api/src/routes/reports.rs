@@ -289,9 +289,10 @@ pub async fn acquisition_report(
 ///
 /// Per period in which customers were created: how many reached each lifecycle stage
 /// (`awareness`, `consideration`, `purchase`, `retention`, `advocacy`) or a later one,
-/// the conversion from each stage to the next, and the mean days from first entering a
-/// stage to first entering the next (of those who went through both in that order),
-/// from the stage history; with `group_by`, the same per acquisition source, channel or
+/// the conversion from each stage to the next, and the mean and median days from first
+/// entering a stage to first entering the next (of those who went through both in that
+/// order; the median of an even count is the mean of the two middle values), from the
+/// stage history; with `group_by`, the same per acquisition source, channel or
 /// campaign, largest first. As of now: a recent cohort has had less time.
 ///
 /// Needs `records:read`; over the customers the caller can see. Problems as for

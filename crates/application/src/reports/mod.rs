@@ -712,6 +712,9 @@ pub struct FunnelStage {
     /// Mean days from first entering the previous stage to first entering this one, of
     /// the customers who went through both in that order.
     pub mean_days_from_previous: Option<f64>,
+    /// Median of the same days (the mean of the two middle ones for an even count): a
+    /// few slow customers move the mean, not the median.
+    pub median_days_from_previous: Option<f64>,
 }
 
 /// How far a cohort of customers got through the funnel.
@@ -749,42 +752,71 @@ pub struct FunnelReport {
     pub periods: Vec<FunnelPeriod>,
 }
 
-/// Per stage: customers whose furthest stage it is, and (customers, total days) of the
-/// step from it to the next.
+/// Per stage of one cohort (or group): customers whose furthest stage it is, and the
+/// step from it to the next, as the database summed it.
 #[derive(Default)]
 struct FunnelTally {
     furthest: [i64; FUNNEL_STAGES.len()],
-    steps: [(i64, f64); FUNNEL_STAGES.len()],
+    steps: [Option<persistence::reports::FunnelStep>; FUNNEL_STAGES.len()],
 }
 
 impl FunnelTally {
-    fn add(&mut self, other: &FunnelTally) {
-        for rank in 0..FUNNEL_STAGES.len() {
-            self.furthest[rank] += other.furthest[rank];
-            self.steps[rank].0 += other.steps[rank].0;
-            self.steps[rank].1 += other.steps[rank].1;
-        }
-    }
-
     fn figures(&self) -> FunnelFigures {
         let customers: i64 = self.furthest.iter().sum();
         let mut stages = Vec::with_capacity(FUNNEL_STAGES.len());
         let mut previous: Option<i64> = None;
         for (rank, stage) in FUNNEL_STAGES.iter().enumerate() {
             let reached: i64 = self.furthest[rank..].iter().sum();
-            let step = rank.checked_sub(1).map(|from| self.steps[from]);
+            let step = rank
+                .checked_sub(1)
+                .and_then(|from| self.steps[from].as_ref())
+                .filter(|step| step.customers > 0);
             stages.push(FunnelStage {
                 stage: (*stage).to_string(),
                 reached,
                 conversion_from_previous: previous.and_then(|before| ratio(reached, before)),
-                mean_days_from_previous: step
-                    .filter(|(n, _)| *n > 0)
-                    .map(|(n, days)| days / n as f64),
+                mean_days_from_previous: step.map(|step| step.mean_days),
+                median_days_from_previous: step.map(|step| step.median_days),
             });
             previous = Some(reached);
         }
         FunnelFigures { customers, stages }
     }
+}
+
+/// The rank of funnel stage `stage` as the database gave it; another is a broken query.
+fn funnel_rank(stage: i64) -> AppResult<usize> {
+    usize::try_from(stage)
+        .ok()
+        .filter(|rank| *rank < FUNNEL_STAGES.len())
+        .ok_or_else(|| AppError::Internal(format!("funnel stage {stage}")))
+}
+
+/// The funnel tallies per period and group of `dimension` (one group per period when
+/// `None`), in period and group order.
+fn funnel_tallies(
+    conn: &mut DbConnection,
+    bounds: &[PeriodBounds],
+    dimension: Option<AcquisitionDimension>,
+    acting: &Acting,
+) -> AppResult<BTreeMap<(i64, Option<String>), FunnelTally>> {
+    let (reach, steps) = persistence::reports::funnel(conn, bounds, dimension, &acting.scope())?;
+    let mut tallies: BTreeMap<(i64, Option<String>), FunnelTally> = BTreeMap::new();
+    for cell in reach {
+        let rank = funnel_rank(cell.stage)?;
+        tallies
+            .entry((cell.period, cell.group_key))
+            .or_default()
+            .furthest[rank] += cell.customers;
+    }
+    for step in steps {
+        let rank = funnel_rank(step.stage)?;
+        let tally = tallies
+            .entry((step.period, step.group_key.clone()))
+            .or_default();
+        tally.steps[rank] = Some(step);
+    }
+    Ok(tallies)
 }
 
 /// The funnel of the customers created in each period of `range`, grouped by
@@ -798,62 +830,41 @@ pub fn funnel(
     acting.require(Permission::RecordsRead)?;
     let local = crate::settings::calendar(conn)?.local();
     let (cut, bounds) = cut(&local, &range)?;
-    let (reach, steps) = persistence::reports::funnel(conn, &bounds, group_by, &acting.scope())?;
-    let mut tallies: BTreeMap<(i64, Option<String>), FunnelTally> = BTreeMap::new();
-    for cell in &reach {
-        let rank = usize::try_from(cell.stage)
-            .ok()
-            .filter(|rank| *rank < FUNNEL_STAGES.len())
-            .ok_or_else(|| AppError::Internal(format!("funnel stage {}", cell.stage)))?;
-        tallies
-            .entry((cell.period, cell.group_key.clone()))
-            .or_default()
-            .furthest[rank] += cell.customers;
-    }
-    for step in &steps {
-        let rank = usize::try_from(step.stage)
-            .ok()
-            .filter(|rank| *rank < FUNNEL_STAGES.len())
-            .ok_or_else(|| AppError::Internal(format!("funnel stage {}", step.stage)))?;
-        let tally = tallies
-            .entry((step.period, step.group_key.clone()))
-            .or_default();
-        tally.steps[rank].0 += step.customers;
-        tally.steps[rank].1 += step.mean_days * step.customers as f64;
-    }
-    let mut by_period: Vec<(FunnelTally, Vec<FunnelGroup>)> = (0..cut.len())
-        .map(|_| (FunnelTally::default(), Vec::new()))
-        .collect();
-    for ((period, key), tally) in &tallies {
-        let index = period_index(*period, by_period.len())?;
-        let (total, groups) = &mut by_period[index];
-        total.add(tally);
-        if group_by.is_some() {
-            groups.push(FunnelGroup {
-                key: key.clone(),
-                figures: tally.figures(),
-            });
-        }
-    }
-    let periods = cut
+    // The totals are a query of their own: a median is not made of the groups' medians.
+    let totals = funnel_tallies(conn, &bounds, None, acting)?;
+    let grouped = match group_by {
+        Some(dimension) => funnel_tallies(conn, &bounds, Some(dimension), acting)?,
+        None => BTreeMap::new(),
+    };
+    let mut periods: Vec<FunnelPeriod> = cut
         .iter()
-        .zip(by_period)
-        .map(|(period, (total, mut groups))| {
-            groups.sort_by(|a, b| {
-                b.figures
-                    .customers
-                    .cmp(&a.figures.customers)
-                    .then(a.key.cmp(&b.key))
-            });
-            FunnelPeriod {
-                label: period.label.clone(),
-                start: period.range.start,
-                end: last_day(period),
-                totals: total.figures(),
-                groups,
-            }
+        .map(|period| FunnelPeriod {
+            label: period.label.clone(),
+            start: period.range.start,
+            end: last_day(period),
+            totals: FunnelTally::default().figures(),
+            groups: Vec::new(),
         })
         .collect();
+    for ((period, _), tally) in &totals {
+        let index = period_index(*period, periods.len())?;
+        periods[index].totals = tally.figures();
+    }
+    for ((period, key), tally) in &grouped {
+        let index = period_index(*period, periods.len())?;
+        periods[index].groups.push(FunnelGroup {
+            key: key.clone(),
+            figures: tally.figures(),
+        });
+    }
+    for period in &mut periods {
+        period.groups.sort_by(|a, b| {
+            b.figures
+                .customers
+                .cmp(&a.figures.customers)
+                .then(a.key.cmp(&b.key))
+        });
+    }
     Ok(FunnelReport {
         range,
         group_by,
