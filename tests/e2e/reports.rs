@@ -3,6 +3,8 @@
 //! in Tehran half an hour after an order on the last evening of Esfand, a partial
 //! refund, orders that are not sales, groupings, visibility and bad parameters.
 
+use std::collections::BTreeMap;
+
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -621,7 +623,7 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
         );
         assert_eq!(
             period["groups"],
-            json!([{"key": null, "figures": period["totals"]}])
+            json!([{"key": null, "name": null, "figures": period["totals"]}])
         );
         // Funnel of today's customers: each was created at `awareness` and moved to
         // `purchase` by its first order (skipping `consideration`), A then on to
@@ -881,5 +883,165 @@ fn funnel_steps_have_a_mean_and_a_median() {
             step_days(&own_period["groups"][0]["figures"], 1),
             (5.0, 4.0),
         );
+    });
+}
+
+/// (acquired, converted, revenue, name) of each group of the first period's `groups`
+/// of an acquisition report, by key.
+fn acquisition_groups(report: &Value) -> BTreeMap<String, (i64, i64, i64, Value)> {
+    report["periods"][0]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|group| {
+            let figures = &group["figures"];
+            let n = |name: &str| figures[name].as_i64().expect("figure");
+            (
+                group["key"].as_str().unwrap_or("(none)").to_string(),
+                (
+                    n("acquired"),
+                    n("converted"),
+                    n("revenue"),
+                    group["name"].clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// (customers, name) of each group of the first period of a funnel report, by key.
+fn funnel_groups(report: &Value) -> BTreeMap<String, (i64, Value)> {
+    report["periods"][0]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|group| {
+            (
+                group["key"].as_str().unwrap_or("(none)").to_string(),
+                (
+                    group["figures"]["customers"].as_i64().expect("customers"),
+                    group["name"].clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Referring customers X (the admin's) and Y (a sales user's) and a referring manager
+/// R; customers created today: c1 (referred by X, bought 100,000), c2 (by X, the sales
+/// user's), c3 (by Y and by R, the sales user's, bought 50,000), c4 (by R), c5 (by
+/// nobody), besides X and Y themselves.
+#[test]
+fn acquisition_and_funnel_by_referrer_name_only_what_the_caller_may_know() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (sales_id, sales_email, password) = app.create_user("sales", None);
+        let sales = app.login(&sales_email, &password).access_token;
+        let (manager, _, _) = app.create_user("manager", None);
+        let sales_id = sales_id.to_string();
+        let customer = |name: &str, extra: Value| {
+            let mut body = json!({"kind": "organization", "organization_name": name});
+            for (field, value) in extra.as_object().unwrap() {
+                body[field] = value.clone();
+            }
+            id_of(&create_customer(app, &admin, body))
+        };
+        let x = customer("ارجاع ایکس", json!({}));
+        let y = customer("ارجاع وای", json!({"owner_id": sales_id}));
+        let c1 = customer("مشتری یک", json!({"referred_by_customer_id": x}));
+        customer(
+            "مشتری دو",
+            json!({"referred_by_customer_id": x, "owner_id": sales_id}),
+        );
+        let c3 = customer(
+            "مشتری سه",
+            json!({"referred_by_customer_id": y, "referred_by_user_id": manager,
+                   "owner_id": sales_id}),
+        );
+        customer("مشتری چهار", json!({"referred_by_user_id": manager}));
+        customer("مشتری پنج", json!({}));
+        let product_id = product(app, &admin, "REF-1", 50_000);
+        for (buyer, quantity) in [(&c1, 2), (&c3, 1)] {
+            let (status, body) = send(
+                app,
+                Method::POST,
+                "/api/v1/orders",
+                &admin,
+                Some(json!({"customer_id": buyer, "status": "paid",
+                            "lines": [{"product_id": product_id, "quantity": quantity}]})),
+            );
+            assert_eq!(status, 201, "{body}");
+        }
+        let (x_key, y_key, r_key) = (
+            format!("customer:{x}"),
+            format!("customer:{y}"),
+            format!("user:{manager}"),
+        );
+        let today = business_today();
+        let path = |report: &str| {
+            format!("/api/v1/reports/{report}?from={today}&to={today}&group_by=referrer")
+        };
+
+        let all = report(app, &admin, &path("acquisition"));
+        assert_eq!(all["group_by"], "referrer");
+        assert_eq!(all["periods"][0]["totals"]["acquired"], 7, "{all}");
+        assert_eq!(
+            acquisition_groups(&all),
+            BTreeMap::from([
+                (x_key.clone(), (2, 1, 100_000, json!("ارجاع ایکس"))),
+                (y_key.clone(), (1, 1, 50_000, json!("ارجاع وای"))),
+                (r_key.clone(), (2, 1, 50_000, json!("Test manager"))),
+                ("(none)".to_string(), (3, 0, 0, Value::Null)),
+            ])
+        );
+        // Largest first: the customers without a referrer.
+        assert_eq!(all["periods"][0]["groups"][0]["key"], Value::Null);
+        assert_eq!(
+            funnel_groups(&report(app, &admin, &path("funnel"))),
+            BTreeMap::from([
+                (x_key.clone(), (2, json!("ارجاع ایکس"))),
+                (y_key.clone(), (1, json!("ارجاع وای"))),
+                (r_key.clone(), (2, json!("Test manager"))),
+                ("(none)".to_string(), (3, Value::Null)),
+            ])
+        );
+
+        // The sales user's customers are Y, c2 and c3: X referred one of them, but X is
+        // not theirs to see, so its group has no name.
+        let own = report(app, &sales, &path("acquisition"));
+        assert_eq!(own["periods"][0]["totals"]["acquired"], 3, "{own}");
+        assert_eq!(
+            acquisition_groups(&own),
+            BTreeMap::from([
+                (x_key.clone(), (1, 0, 0, Value::Null)),
+                (y_key.clone(), (1, 1, 50_000, json!("ارجاع وای"))),
+                (r_key.clone(), (1, 1, 50_000, json!("Test manager"))),
+                ("(none)".to_string(), (1, 0, 0, Value::Null)),
+            ])
+        );
+        assert_eq!(
+            funnel_groups(&report(app, &sales, &path("funnel"))),
+            BTreeMap::from([
+                (x_key.clone(), (1, Value::Null)),
+                (y_key.clone(), (1, json!("ارجاع وای"))),
+                (r_key.clone(), (1, json!("Test manager"))),
+                ("(none)".to_string(), (1, Value::Null)),
+            ])
+        );
+
+        // An API key that may read records but not users sees every customer's
+        // referrer by name, and users by id only.
+        let (status, key) = send(
+            app,
+            Method::POST,
+            "/api/v1/api-keys",
+            &admin,
+            Some(json!({"name": "reports", "scopes": ["records:read"]})),
+        );
+        assert_eq!(status, 201, "{key}");
+        let by_key = report(app, key["key"].as_str().unwrap(), &path("acquisition"));
+        let groups = acquisition_groups(&by_key);
+        assert_eq!(groups[&x_key].3, json!("ارجاع ایکس"));
+        assert_eq!(groups[&r_key], (2, 1, 50_000, Value::Null));
     });
 }

@@ -12,6 +12,7 @@ use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
 use domain::reports::{
     AcquisitionDimension, ProfitDimension, SalesDimension, AGE_BANDS, AGE_UNKNOWN, FUNNEL_STAGES,
+    REFERRER_CUSTOMER, REFERRER_USER,
 };
 use uuid::Uuid;
 
@@ -547,14 +548,60 @@ pub fn lapsed_buyers(
         .load(conn)?)
 }
 
+/// How customer `c` is grouped by an acquisition dimension: the group's text (a source,
+/// channel or campaign, or the kind of referrer), its record (the referrer's id) and
+/// the join the referrer needs.
+struct AcquisitionGrouping {
+    key: String,
+    id: String,
+    join: String,
+}
+
+fn acquisition_grouping(
+    conn: &DbConnection,
+    dimension: Option<AcquisitionDimension>,
+) -> AcquisitionGrouping {
+    let text = |key: &str| AcquisitionGrouping {
+        key: key.to_string(),
+        id: null_uuid(conn).to_string(),
+        join: String::new(),
+    };
+    match dimension {
+        None => text("CAST(NULL AS TEXT)"),
+        Some(AcquisitionDimension::Source) => text("c.acquisition_source"),
+        Some(AcquisitionDimension::Channel) => text("c.acquisition_channel"),
+        Some(AcquisitionDimension::Campaign) => text("c.acquisition_campaign"),
+        // One row per referrer a customer has (none: one row with no referrer), so a
+        // customer referred by a customer and a user counts under each.
+        Some(AcquisitionDimension::Referrer) => AcquisitionGrouping {
+            key: "referrer.kind".to_string(),
+            id: format!(
+                "CASE referrer.kind WHEN '{REFERRER_CUSTOMER}' THEN c.referred_by_customer_id \
+                 WHEN '{REFERRER_USER}' THEN c.referred_by_user_id END"
+            ),
+            join: format!(
+                " LEFT JOIN (SELECT '{REFERRER_CUSTOMER}' AS kind \
+                             UNION ALL SELECT '{REFERRER_USER}' AS kind) referrer \
+                   ON (referrer.kind = '{REFERRER_CUSTOMER}' \
+                       AND c.referred_by_customer_id IS NOT NULL) \
+                   OR (referrer.kind = '{REFERRER_USER}' AND c.referred_by_user_id IS NOT NULL)"
+            ),
+        },
+    }
+}
+
 /// The customers acquired (created) in one period, or one group of it, and what became
 /// of them by now.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct AcquisitionCell {
     #[diesel(sql_type = BigInt)]
     pub period: i64,
+    /// The source, channel or campaign; a referrer's kind (`customer` or `user`).
     #[diesel(sql_type = Nullable<Text>)]
     pub group_key: Option<String>,
+    /// The referrer's id.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
     #[diesel(sql_type = BigInt)]
     pub acquired: i64,
     /// Of them, those who have made a purchase.
@@ -585,16 +632,12 @@ pub fn acquisition(
     if periods.is_empty() {
         return Ok(Vec::new());
     }
-    let group_key = match dimension {
-        None => "CAST(NULL AS TEXT)",
-        Some(AcquisitionDimension::Source) => "c.acquisition_source",
-        Some(AcquisitionDimension::Channel) => "c.acquisition_channel",
-        Some(AcquisitionDimension::Campaign) => "c.acquisition_campaign",
-    };
+    let AcquisitionGrouping { key, id, join } = acquisition_grouping(conn, dimension);
     let days = days_between(conn, "c.first_order_at", "c.created_at");
     let sql = format!(
         "{cte} \
-         SELECT periods.idx AS period, {group_key} AS group_key, COUNT(*) AS acquired, \
+         SELECT periods.idx AS period, {key} AS group_key, {id} AS group_id, \
+                COUNT(*) AS acquired, \
                 CAST(SUM(CASE WHEN c.first_order_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) \
                   AS converted, \
                 CAST(SUM(c.revenue) AS BIGINT) AS revenue, \
@@ -602,9 +645,10 @@ pub fn acquisition(
                 CAST(AVG(CASE WHEN c.first_order_at >= c.created_at THEN {days} END) \
                   AS DOUBLE PRECISION) AS days_to_first_purchase \
          FROM periods \
-         JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends \
+         JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends\
+         {join} \
          WHERE c.merged_into_id IS NULL{visibility} \
-         GROUP BY 1, 2 ORDER BY 1, 2",
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         cte = periods_cte(periods.len(), false),
         visibility = visibility_sql(scope),
     );
@@ -687,14 +731,17 @@ pub fn profitability(
         .load(conn)?)
 }
 
-/// Customers of a cohort (created in period `period`, of group `group_key`) whose
-/// furthest funnel stage is `stage` (an index into `FUNNEL_STAGES`).
+/// Customers of a cohort (created in period `period`, of group `group_key` and
+/// `group_id` as in [`AcquisitionCell`]) whose furthest funnel stage is `stage` (an index
+/// into `FUNNEL_STAGES`).
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct FunnelReach {
     #[diesel(sql_type = BigInt)]
     pub period: i64,
     #[diesel(sql_type = Nullable<Text>)]
     pub group_key: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
     #[diesel(sql_type = BigInt)]
     pub stage: i64,
     #[diesel(sql_type = BigInt)]
@@ -709,6 +756,8 @@ pub struct FunnelStep {
     pub period: i64,
     #[diesel(sql_type = Nullable<Text>)]
     pub group_key: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
     #[diesel(sql_type = BigInt)]
     pub stage: i64,
     #[diesel(sql_type = BigInt)]
@@ -733,22 +782,20 @@ fn stage_rank_sql() -> String {
 /// The cohorts of customers created in each period (grouped by acquisition `dimension`
 /// when given) among those `scope` may see, as a `WITH` clause named `cohort`.
 fn funnel_cohort_sql(
+    conn: &DbConnection,
     periods: usize,
     dimension: Option<AcquisitionDimension>,
     scope: &Scope,
 ) -> String {
-    let group_key = match dimension {
-        None => "CAST(NULL AS TEXT)",
-        Some(AcquisitionDimension::Source) => "c.acquisition_source",
-        Some(AcquisitionDimension::Channel) => "c.acquisition_channel",
-        Some(AcquisitionDimension::Campaign) => "c.acquisition_campaign",
-    };
+    let AcquisitionGrouping { key, id, join } = acquisition_grouping(conn, dimension);
     format!(
         "{cte}, \
          cohort AS (\
-           SELECT c.id AS customer_id, periods.idx AS period, {group_key} AS group_key \
+           SELECT c.id AS customer_id, periods.idx AS period, {key} AS group_key, \
+                  {id} AS group_id \
            FROM periods \
-           JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends \
+           JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends\
+           {join} \
            WHERE c.merged_into_id IS NULL{visibility})",
         cte = periods_cte(periods, false),
         visibility = visibility_sql(scope),
@@ -767,7 +814,7 @@ pub fn funnel(
     if periods.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let cohort = funnel_cohort_sql(periods.len(), dimension, scope);
+    let cohort = funnel_cohort_sql(conn, periods.len(), dimension, scope);
     let rank = stage_rank_sql();
     // When each member first reached each stage, once per customer whatever its groups.
     let reached = format!(
@@ -784,9 +831,10 @@ pub fn funnel(
          furthest AS (\
            SELECT customer_id, MAX(stage) AS stage FROM reached GROUP BY customer_id) \
          SELECT cohort.period AS period, cohort.group_key AS group_key, \
-                CAST(furthest.stage AS BIGINT) AS stage, COUNT(*) AS customers \
+                cohort.group_id AS group_id, CAST(furthest.stage AS BIGINT) AS stage, \
+                COUNT(*) AS customers \
          FROM cohort JOIN furthest ON furthest.customer_id = cohort.customer_id \
-         WHERE furthest.stage >= 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+         WHERE furthest.stage >= 0 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
     );
     let query = diesel::sql_query(placeholders(conn, &reach_sql)).into_boxed::<MultiBackend>();
     let reach: Vec<FunnelReach> =
@@ -805,18 +853,18 @@ pub fn funnel(
            WHERE a.stage >= 0), \
          ranked AS (\
            SELECT cohort.period AS period, cohort.group_key AS group_key, \
-                  steps.stage AS stage, steps.days AS days, \
-                  ROW_NUMBER() OVER (PARTITION BY cohort.period, cohort.group_key, steps.stage \
-                                     ORDER BY steps.days) AS ordinal, \
-                  COUNT(*) OVER (PARTITION BY cohort.period, cohort.group_key, steps.stage) \
-                    AS durations \
+                  cohort.group_id AS group_id, steps.stage AS stage, steps.days AS days, \
+                  ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY steps.days) AS ordinal, \
+                  COUNT(*) OVER (PARTITION BY {group}) AS durations \
            FROM cohort JOIN steps ON steps.customer_id = cohort.customer_id) \
-         SELECT period, group_key, CAST(stage AS BIGINT) AS stage, COUNT(*) AS customers, \
+         SELECT period, group_key, group_id, CAST(stage AS BIGINT) AS stage, \
+                COUNT(*) AS customers, \
                 CAST(AVG(days) AS DOUBLE PRECISION) AS mean_days, \
                 CAST(AVG(CASE WHEN ordinal IN ((durations + 1) / 2, (durations + 2) / 2) \
                               THEN days END) \
                   AS DOUBLE PRECISION) AS median_days \
-         FROM ranked GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+         FROM ranked GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+        group = "cohort.period, cohort.group_key, cohort.group_id, steps.stage",
     );
     let query = diesel::sql_query(placeholders(conn, &step_sql)).into_boxed::<MultiBackend>();
     let steps: Vec<FunnelStep> =

@@ -248,7 +248,8 @@ pub struct AcquisitionParams {
     pub bucket: Option<Bucket>,
     /// Calendar of months, quarters and years (default `jalali`).
     pub calendar: Option<CalendarSystem>,
-    /// Split each period by the customers' acquisition source, channel or campaign.
+    /// Split each period by the customers' acquisition source, channel, campaign or
+    /// referrer.
     pub group_by: Option<AcquisitionDimension>,
 }
 
@@ -258,9 +259,13 @@ pub struct AcquisitionParams {
 /// bought since (`converted`, `conversion_rate`), their revenue to date net of refunds,
 /// the mean CLV of those the current `clv` run scored, and the mean days from creation
 /// to first purchase (customers imported with an earlier purchase history are left out
-/// of that mean); with `group_by`, the same per acquisition source, channel or
-/// campaign, largest first. Figures are as of now: a cohort acquired long ago has had
-/// longer to convert.
+/// of that mean); with `group_by`, the same per acquisition source, channel, campaign
+/// or referrer, largest first. A referrer's group `key` is `customer:<id>` or
+/// `user:<id>`, and its `name` is given when the caller may know it (a referring
+/// customer they can see; a user, with `users:read`); a customer referred by both a
+/// customer and a user counts in both groups, customers without a referrer in the
+/// `null` group. Figures are as of now: a cohort acquired long ago has had longer to
+/// convert.
 ///
 /// Needs `records:read`; over the customers the caller can see. Problems as for
 /// `GET /reports/sales`.
@@ -292,8 +297,9 @@ pub async fn acquisition_report(
 /// the conversion from each stage to the next, and the mean and median days from first
 /// entering a stage to first entering the next (of those who went through both in that
 /// order; the median of an even count is the mean of the two middle values), from the
-/// stage history; with `group_by`, the same per acquisition source, channel or
-/// campaign, largest first. As of now: a recent cohort has had less time.
+/// stage history; with `group_by`, the same per acquisition source, channel, campaign
+/// or referrer (grouped as in `GET /reports/acquisition`), largest first. As of now: a
+/// recent cohort has had less time.
 ///
 /// Needs `records:read`; over the customers the caller can see. Problems as for
 /// `GET /reports/sales`.

@@ -12,12 +12,12 @@ use domain::authz::Permission;
 use domain::calendar::{CalendarSystem, LocalCalendar};
 use domain::reports::{
     age_thresholds, periods, AcquisitionDimension, Bucket, ProfitDimension, ReportPeriod,
-    SalesDimension, FUNNEL_STAGES,
+    SalesDimension, FUNNEL_STAGES, REFERRER_CUSTOMER, REFERRER_USER,
 };
 use persistence::db::DbConnection;
 use persistence::reports::{PeriodBounds, SalesCell};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -463,8 +463,12 @@ impl AcquisitionFigures {
 /// One group of a period of an acquisition report.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AcquisitionGroup {
-    /// The source, channel or campaign; `None` for customers without one.
+    /// The source, channel or campaign, or the referrer as `customer:<id>` or
+    /// `user:<id>`; `None` for customers without one.
     pub key: Option<String>,
+    /// The referrer's name, when the caller may know it: a referring customer they can
+    /// see, a user when they may read users.
+    pub name: Option<String>,
     pub figures: AcquisitionFigures,
 }
 
@@ -480,13 +484,58 @@ pub struct AcquisitionPeriod {
 }
 
 /// Acquisition effectiveness (C-3): per period of creation, the customers acquired and
-/// their conversion, revenue and CLV, by source, channel or campaign.
+/// their conversion, revenue and CLV, by source, channel, campaign or referrer.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AcquisitionReport {
     pub range: ReportRange,
     pub group_by: Option<AcquisitionDimension>,
     pub currency: String,
     pub periods: Vec<AcquisitionPeriod>,
+}
+
+/// The key of an acquisition group: the source, channel or campaign, or the referrer.
+fn acquisition_key(group_key: Option<&str>, group_id: Option<Uuid>) -> Option<String> {
+    match (group_key, group_id) {
+        (Some(kind), Some(id)) => Some(referrer_key(kind, id)),
+        (key, _) => key.map(str::to_string),
+    }
+}
+
+/// A referrer as its kind and id (`customer:<id>`, `user:<id>`): an id alone does not
+/// say which record to look up.
+fn referrer_key(kind: &str, id: Uuid) -> String {
+    format!("{kind}:{id}")
+}
+
+/// The names of the referrers among `groups` (as the database gave their key and id)
+/// that the caller may know, by group key: a referring customer they can see (a name
+/// is personal data of a record outside their view otherwise), a user when they may
+/// read users. The others are known by their id alone.
+fn referrer_names<'a>(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    groups: impl Iterator<Item = (Option<&'a str>, Option<Uuid>)>,
+) -> AppResult<HashMap<String, String>> {
+    let (mut customers, mut users) = (BTreeSet::new(), BTreeSet::new());
+    for group in groups {
+        match group {
+            (Some(REFERRER_CUSTOMER), Some(id)) => customers.insert(id),
+            (Some(REFERRER_USER), Some(id)) => users.insert(id),
+            _ => false,
+        };
+    }
+    let mut names = HashMap::new();
+    let customers = Vec::from_iter(customers);
+    let visible = persistence::customers::search::visible_ids(conn, &customers, &acting.scope())?;
+    for (id, label) in persistence::customers::labels_of(conn, &visible)? {
+        names.insert(referrer_key(REFERRER_CUSTOMER, id), label.display_name);
+    }
+    if acting.reads_users() {
+        for (id, name) in persistence::users::display_names(conn, &Vec::from_iter(users))? {
+            names.insert(referrer_key(REFERRER_USER, id), name);
+        }
+    }
+    Ok(names)
 }
 
 /// Customers acquired per period of `range`, grouped by `group_by` when given.
@@ -521,10 +570,19 @@ pub fn acquisition(
         let index = period_index(cell.period, periods.len())?;
         periods[index].totals = AcquisitionFigures::of(cell);
     }
+    let names = referrer_names(
+        conn,
+        acting,
+        grouped
+            .iter()
+            .map(|cell| (cell.group_key.as_deref(), cell.group_id.map(|id| id.0))),
+    )?;
     for cell in &grouped {
         let index = period_index(cell.period, periods.len())?;
+        let key = acquisition_key(cell.group_key.as_deref(), cell.group_id.map(|id| id.0));
         periods[index].groups.push(AcquisitionGroup {
-            key: cell.group_key.clone(),
+            name: key.as_ref().and_then(|key| names.get(key).cloned()),
+            key,
             figures: AcquisitionFigures::of(cell),
         });
     }
@@ -728,8 +786,11 @@ pub struct FunnelFigures {
 /// One group of a funnel period.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct FunnelGroup {
-    /// The acquisition source, channel or campaign; `None` for customers without one.
+    /// The acquisition source, channel or campaign, or the referrer as in
+    /// [`AcquisitionGroup`]; `None` for customers without one.
     pub key: Option<String>,
+    /// The referrer's name, when the caller may know it (as in [`AcquisitionGroup`]).
+    pub name: Option<String>,
     pub figures: FunnelFigures,
 }
 
@@ -792,6 +853,9 @@ fn funnel_rank(stage: i64) -> AppResult<usize> {
         .ok_or_else(|| AppError::Internal(format!("funnel stage {stage}")))
 }
 
+/// A funnel group as the database gave it: period, group key and group id.
+type FunnelCohort = (i64, Option<String>, Option<Uuid>);
+
 /// The funnel tallies per period and group of `dimension` (one group per period when
 /// `None`), in period and group order.
 fn funnel_tallies(
@@ -799,22 +863,24 @@ fn funnel_tallies(
     bounds: &[PeriodBounds],
     dimension: Option<AcquisitionDimension>,
     acting: &Acting,
-) -> AppResult<BTreeMap<(i64, Option<String>), FunnelTally>> {
+) -> AppResult<BTreeMap<FunnelCohort, FunnelTally>> {
     let (reach, steps) = persistence::reports::funnel(conn, bounds, dimension, &acting.scope())?;
-    let mut tallies: BTreeMap<(i64, Option<String>), FunnelTally> = BTreeMap::new();
+    let mut tallies: BTreeMap<FunnelCohort, FunnelTally> = BTreeMap::new();
     for cell in reach {
         let rank = funnel_rank(cell.stage)?;
         tallies
-            .entry((cell.period, cell.group_key))
+            .entry((cell.period, cell.group_key, cell.group_id.map(|id| id.0)))
             .or_default()
             .furthest[rank] += cell.customers;
     }
     for step in steps {
         let rank = funnel_rank(step.stage)?;
-        let tally = tallies
-            .entry((step.period, step.group_key.clone()))
-            .or_default();
-        tally.steps[rank] = Some(step);
+        let cohort = (
+            step.period,
+            step.group_key.clone(),
+            step.group_id.map(|id| id.0),
+        );
+        tallies.entry(cohort).or_default().steps[rank] = Some(step);
     }
     Ok(tallies)
 }
@@ -846,14 +912,21 @@ pub fn funnel(
             groups: Vec::new(),
         })
         .collect();
-    for ((period, _), tally) in &totals {
+    for ((period, _, _), tally) in &totals {
         let index = period_index(*period, periods.len())?;
         periods[index].totals = tally.figures();
     }
-    for ((period, key), tally) in &grouped {
+    let names = referrer_names(
+        conn,
+        acting,
+        grouped.keys().map(|(_, key, id)| (key.as_deref(), *id)),
+    )?;
+    for ((period, key, id), tally) in &grouped {
         let index = period_index(*period, periods.len())?;
+        let key = acquisition_key(key.as_deref(), *id);
         periods[index].groups.push(FunnelGroup {
-            key: key.clone(),
+            name: key.as_ref().and_then(|key| names.get(key).cloned()),
+            key,
             figures: tally.figures(),
         });
     }
