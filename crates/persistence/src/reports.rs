@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Double, Nullable, Text};
 use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
 use domain::reports::{
@@ -492,6 +492,9 @@ pub struct LapsedBuyer {
     /// Paid for the product net of refunds.
     #[diesel(sql_type = BigInt)]
     pub net: i64,
+    /// Whether the customer was erased when read (`display_name` is then no name).
+    #[diesel(sql_type = Bool)]
+    pub erased: bool,
 }
 
 /// The customers `scope` may see who bought `product` in `earlier` and not in `later`
@@ -510,7 +513,8 @@ pub fn lapsed_buyers(
         "SELECT o.customer_id AS customer_id, c.display_name AS display_name, \
                 MAX(o.placed_at) AS last_bought_at, COUNT(DISTINCT o.id) AS orders, \
                 CAST(SUM(l.quantity - l.returned_quantity) AS BIGINT) AS units, \
-                CAST(SUM(l.total - l.refunded) AS BIGINT) AS net \
+                CAST(SUM(l.total - l.refunded) AS BIGINT) AS net, \
+                c.erased_at IS NOT NULL AS erased \
          FROM orders o \
          JOIN order_lines l ON l.order_id = o.id \
          JOIN customers c ON c.id = o.customer_id \
@@ -521,7 +525,7 @@ pub fn lapsed_buyers(
              WHERE o2.customer_id = o.customer_id AND l2.product_id = ? \
                AND o2.status IN ({statuses}) \
                AND o2.placed_at >= ? AND o2.placed_at < ?) \
-         GROUP BY o.customer_id, c.display_name \
+         GROUP BY o.customer_id, c.display_name, c.erased_at \
          ORDER BY o.customer_id LIMIT ?",
         statuses = sale_statuses_sql(),
         visibility = visibility_sql(scope),
@@ -660,8 +664,10 @@ pub fn acquisition(
 /// Revenue and product cost of one group of customers over a window.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct ProfitCell {
+    /// The RFM segment.
     #[diesel(sql_type = Nullable<Text>)]
     pub group_key: Option<String>,
+    /// The tier or the customer.
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub group_id: Option<DbUuid>,
     #[diesel(sql_type = BigInt)]
@@ -695,7 +701,8 @@ pub fn profitability(
         None => ("CAST(NULL AS TEXT)", null_id),
         Some(ProfitDimension::RfmSegment) => ("c.rfm_segment", null_id),
         Some(ProfitDimension::Tier) => ("CAST(NULL AS TEXT)", "c.tier_id"),
-        Some(ProfitDimension::Customer) => ("c.display_name", "c.id"),
+        // The caller names them, with whether each was erased when read.
+        Some(ProfitDimension::Customer) => ("CAST(NULL AS TEXT)", "c.id"),
     };
     // Per line: what was kept and what it cost; summed per group. Revenue is the
     // lines' total less their refunds, which is the orders' net.

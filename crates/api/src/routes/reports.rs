@@ -1,9 +1,11 @@
-//! Reports: sales and key figures per period of the Jalali or Gregorian
-//! calendar, summed by the database over the customers the caller can see.
+//! Reports (A-5, A-11, A-12, A-13, C-3): sales, key figures, cohorts, acquisition and the
+//! funnel per period of the Jalali or Gregorian calendar, profitability and lapsed
+//! buyers, summed by the database over the customers the caller can see; and any of them
+//! as a file.
 
 use actix_web::{get, post, web, HttpResponse};
 use application::jobs::queue;
-use application::reports::export::{ReportExportRequest, ReportKind};
+use application::reports::export::{ReportExportRequest, ReportGrouping, ReportKind};
 use application::reports::{
     self, AcquisitionFigures, AcquisitionGroup, AcquisitionPeriod, AcquisitionReport, Cohort,
     CohortPeriod, CohortReport, DayWindow, FunnelFigures, FunnelGroup, FunnelPeriod, FunnelReport,
@@ -61,6 +63,7 @@ use crate::state::AppState;
         CohortPeriod,
         ReportExportRequest,
         ReportKind,
+        ReportGrouping,
         SalesReport,
         SalesPeriod,
         SalesGroup,
@@ -105,21 +108,7 @@ pub struct RangeParams {
 
 impl RangeParams {
     fn range(&self) -> ReportRange {
-        range(self.from, self.to, self.bucket, self.calendar)
-    }
-}
-
-fn range(
-    from: NaiveDate,
-    to: NaiveDate,
-    bucket: Option<Bucket>,
-    calendar: Option<CalendarSystem>,
-) -> ReportRange {
-    ReportRange {
-        from,
-        to,
-        bucket: bucket.unwrap_or_default(),
-        calendar: calendar.unwrap_or(CalendarSystem::Jalali),
+        ReportRange::new(self.from, self.to, self.bucket, self.calendar)
     }
 }
 
@@ -169,7 +158,7 @@ pub async fn sales_report(
     params: web::Query<SalesParams>,
 ) -> ApiResult<HttpResponse> {
     let params = params.into_inner();
-    let range = range(params.from, params.to, params.bucket, params.calendar);
+    let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
         .db(move |conn| Ok(reports::sales(conn, &principal, range, group_by)?))
@@ -282,7 +271,7 @@ pub async fn acquisition_report(
     params: web::Query<AcquisitionParams>,
 ) -> ApiResult<HttpResponse> {
     let params = params.into_inner();
-    let range = range(params.from, params.to, params.bucket, params.calendar);
+    let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
         .db(move |conn| Ok(reports::acquisition(conn, &principal, range, group_by)?))
@@ -316,7 +305,7 @@ pub async fn funnel_report(
     params: web::Query<AcquisitionParams>,
 ) -> ApiResult<HttpResponse> {
     let params = params.into_inner();
-    let range = range(params.from, params.to, params.bucket, params.calendar);
+    let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
         .db(move |conn| Ok(reports::funnel(conn, &principal, range, group_by)?))
@@ -369,7 +358,10 @@ pub async fn profitability_report(
         from: params.from,
         to: params.to,
     };
-    let (group_by, limit) = (params.group_by, params.limit.unwrap_or(100));
+    let (group_by, limit) = (
+        params.group_by,
+        params.limit.unwrap_or(reports::DEFAULT_PROFIT_LIMIT),
+    );
     let report = state
         .db(move |conn| {
             Ok(reports::profitability(
@@ -456,7 +448,7 @@ pub async fn lapsed_buyers_report(
         },
         earlier_from: params.earlier_from,
     };
-    let (cursor, fetch) = (page.cursor.clone(), page.fetch_limit());
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let (windows, rows) = state
         .db(move |conn| {
             Ok(reports::lapsed_buyers(
@@ -464,7 +456,7 @@ pub async fn lapsed_buyers_report(
                 &principal,
                 query,
                 cursor.as_ref(),
-                fetch,
+                limit,
             )?)
         })
         .await?;
@@ -489,17 +481,25 @@ pub async fn lapsed_buyers_report(
 
 /// Export a report.
 ///
-/// Starts a `reports.export` job that computes the report as its `GET` would, for the
-/// caller and over what they can see, and writes it as CSV (UTF-8 with a byte-order
-/// mark), XLSX (right to left when asked, or when `Accept-Language` prefers Persian) or
-/// JSON: one row per period, or per period and group for a grouped sales report. Amounts
-/// are integers in minor units, named with the currency (`net (IRR)`); rates are
-/// decimals. Follow `Location`; the finished job's `result.download` is the file
-/// (`GET /exports/{job_id}/file`).
+/// Starts a `reports.export` job that computes the report (`sales`, `kpis`, `cohorts`,
+/// `acquisition`, `funnel`, `profitability` or `lapsed_buyers`) with the parameters of
+/// its `GET`, for the caller and over what they can see, and writes it as CSV (UTF-8
+/// with a byte-order mark), XLSX (right to left when asked, or when `Accept-Language`
+/// prefers Persian) or JSON. Rows: one per period, or per period and group (`group`,
+/// `group_name`) when grouped; a funnel's per period (and group) and stage; a
+/// profitability report's one for the window, or one per group; the lapsed buyers one
+/// per customer, every page of them, read a page at a time. Amounts are integers in
+/// minor units, named with the currency (`net (IRR)`); rates and days are decimals.
+/// Follow `Location`; the finished job's `result.download` is the file
+/// (`GET /exports/{job_id}/file`). A file naming customers is deleted when one of them
+/// is erased.
 ///
-/// Needs `records:read`. Problems: 422 `validation_failed` as for the report's `GET`,
-/// and for `group_by` on a report other than sales (`not_for_report`), checked before
-/// the job is queued.
+/// Needs `records:read`. Problems, checked before the job is queued: 422
+/// `validation_failed` as for the report's `GET`; for a parameter the report does not
+/// take (`bucket` and `calendar` but for reports by period, `group_by` on `kpis`,
+/// `cohorts` and `lapsed_buyers` or with a grouping the report does not have, `limit`
+/// but for `profitability`, `product_id` and `earlier_from` but for `lapsed_buyers`:
+/// `not_for_report`); and for `lapsed_buyers` without `product_id` (`required`).
 #[utoipa::path(
     tag = "reports",
     operation_id = "create_report_export",

@@ -1,13 +1,14 @@
-//! Reports over the order history: sales per period of the Jalali or
-//! Gregorian calendar in the business time zone, optionally grouped, and a summary of
-//! key figures per period.
+//! Reports over the order history and the customers (A-5, A-11, A-12, A-13, C-3): sales,
+//! key figures, cohorts, acquisition and the lifecycle funnel per period of the Jalali
+//! or Gregorian calendar in the business time zone, optionally grouped; profitability
+//! over a window; who stopped buying a product.
 //!
 //! Reports need `records:read`, and sum over the customers the caller can see: a sales
 //! user with `own` visibility gets the figures of their own customers, a manager those
 //! of the whole base. A sale is an order that was paid ([`domain::reports::is_sale`]);
 //! refunds are subtracted in the period of the order they refund.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::authz::Permission;
 use domain::calendar::{CalendarSystem, LocalCalendar};
 use domain::reports::{
@@ -36,6 +37,49 @@ pub struct ReportRange {
     pub to: NaiveDate,
     pub bucket: Bucket,
     pub calendar: CalendarSystem,
+}
+
+impl ReportRange {
+    /// `from`..=`to` in periods of `bucket` (default a month) of `calendar` (default the
+    /// Jalali calendar).
+    pub fn new(
+        from: NaiveDate,
+        to: NaiveDate,
+        bucket: Option<Bucket>,
+        calendar: Option<CalendarSystem>,
+    ) -> ReportRange {
+        ReportRange {
+            from,
+            to,
+            bucket: bucket.unwrap_or_default(),
+            calendar: calendar.unwrap_or(CalendarSystem::Jalali),
+        }
+    }
+}
+
+/// The customers a report shows by id or name. A file that holds the report lists
+/// them (`persistence::files::record_customers`), so that erasing one deletes the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedCustomers {
+    pub ids: Vec<Uuid>,
+    /// Those whose name the report read while they were not erased: one erased before
+    /// the file lists it must not stay in the file.
+    pub read_unerased: Vec<Uuid>,
+}
+
+impl NamedCustomers {
+    /// `ids`, of which those in `labels` were read by name.
+    fn read(
+        ids: Vec<Uuid>,
+        labels: &HashMap<Uuid, persistence::customers::CustomerLabel>,
+    ) -> NamedCustomers {
+        let read_unerased = labels
+            .iter()
+            .filter(|(_, label)| !label.erased)
+            .map(|(id, _)| *id)
+            .collect();
+        NamedCustomers { ids, read_unerased }
+    }
 }
 
 /// Sums over one period, or one group of it. Money in minor units of the business
@@ -148,13 +192,7 @@ fn cut(
         local.first_weekday,
     )
     .map_err(AppError::Invalid)?;
-    let out_of_range = || {
-        AppError::Invalid(vec![domain::validation::FieldViolation::new(
-            "to",
-            "out_of_range",
-            "is too far from today",
-        )])
-    };
+    let out_of_range = || invalid("to", "out_of_range", "is too far from today");
     let bounds = cut
         .iter()
         .map(|period| {
@@ -510,12 +548,13 @@ fn referrer_key(kind: &str, id: Uuid) -> String {
 /// The names of the referrers among `groups` (as the database gave their key and id)
 /// that the caller may know, by group key: a referring customer they can see (a name
 /// is personal data of a record outside their view otherwise), a user when they may
-/// read users. The others are known by their id alone.
+/// read users. The others are known by their id alone. Also every referring customer
+/// among them, for a file that holds the report to list.
 fn referrer_names<'a>(
     conn: &mut DbConnection,
     acting: &Acting,
     groups: impl Iterator<Item = (Option<&'a str>, Option<Uuid>)>,
-) -> AppResult<HashMap<String, String>> {
+) -> AppResult<(HashMap<String, String>, NamedCustomers)> {
     let (mut customers, mut users) = (BTreeSet::new(), BTreeSet::new());
     for group in groups {
         match group {
@@ -524,18 +563,20 @@ fn referrer_names<'a>(
             _ => false,
         };
     }
-    let mut names = HashMap::new();
     let customers = Vec::from_iter(customers);
     let visible = persistence::customers::search::visible_ids(conn, &customers, &acting.scope())?;
-    for (id, label) in persistence::customers::labels_of(conn, &visible)? {
-        names.insert(referrer_key(REFERRER_CUSTOMER, id), label.display_name);
-    }
+    let labels = persistence::customers::labels_of(conn, &visible)?;
+    let named = NamedCustomers::read(customers, &labels);
+    let mut names: HashMap<String, String> = labels
+        .into_iter()
+        .map(|(id, label)| (referrer_key(REFERRER_CUSTOMER, id), label.display_name))
+        .collect();
     if acting.reads_users() {
         for (id, name) in persistence::users::display_names(conn, &Vec::from_iter(users))? {
             names.insert(referrer_key(REFERRER_USER, id), name);
         }
     }
-    Ok(names)
+    Ok((names, named))
 }
 
 /// Customers acquired per period of `range`, grouped by `group_by` when given.
@@ -545,6 +586,16 @@ pub fn acquisition(
     range: ReportRange,
     group_by: Option<AcquisitionDimension>,
 ) -> AppResult<AcquisitionReport> {
+    Ok(acquisition_naming(conn, acting, range, group_by)?.0)
+}
+
+/// [`acquisition`], and the referring customers it shows.
+pub fn acquisition_naming(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    range: ReportRange,
+    group_by: Option<AcquisitionDimension>,
+) -> AppResult<(AcquisitionReport, NamedCustomers)> {
     acting.require(Permission::RecordsRead)?;
     let (local, currency) = business(conn)?;
     let (cut, bounds) = cut(&local, &range)?;
@@ -570,7 +621,7 @@ pub fn acquisition(
         let index = period_index(cell.period, periods.len())?;
         periods[index].totals = AcquisitionFigures::of(cell);
     }
-    let names = referrer_names(
+    let (names, named) = referrer_names(
         conn,
         acting,
         grouped
@@ -594,12 +645,15 @@ pub fn acquisition(
                 .then(a.key.cmp(&b.key))
         });
     }
-    Ok(AcquisitionReport {
-        range,
-        group_by,
-        currency,
-        periods,
-    })
+    Ok((
+        AcquisitionReport {
+            range,
+            group_by,
+            currency,
+            periods,
+        },
+        named,
+    ))
 }
 
 /// Revenue, product cost and margin of a group of customers. Service and
@@ -667,6 +721,48 @@ pub struct ProfitabilityReport {
 
 /// Most customers a profitability report by customer lists.
 pub const MAX_PROFIT_CUSTOMERS: i64 = 1_000;
+/// Customers a profitability report by customer lists unless asked for another number.
+pub const DEFAULT_PROFIT_LIMIT: i64 = 100;
+
+/// A report's parameter broken: `field` breaks rule `code`.
+fn invalid(field: &str, code: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(vec![domain::validation::FieldViolation::new(
+        field, code, message,
+    )])
+}
+
+/// Refuses a profitability window or `limit` that `GET /reports/profitability` refuses.
+pub fn check_profitability(window: DayWindow, limit: i64) -> AppResult<()> {
+    check_report_days(&[("from", window.from), ("to", window.to)])?;
+    if window.to < window.from {
+        return Err(invalid("to", "before_from", "must not be before `from`"));
+    }
+    if !(1..=MAX_PROFIT_CUSTOMERS).contains(&limit) {
+        return Err(invalid(
+            "limit",
+            "out_of_range",
+            format!("must be from 1 to {MAX_PROFIT_CUSTOMERS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The UTC bounds `[start, end)` of the local days of `window`.
+fn window_bounds(
+    local: &LocalCalendar,
+    window: DayWindow,
+) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
+    window
+        .to
+        .succ_opt()
+        .and_then(|end| {
+            local.utc_range(domain::calendar::DateRange {
+                start: window.from,
+                end,
+            })
+        })
+        .ok_or_else(|| invalid("to", "out_of_range", "is too far from today"))
+}
 
 /// Profitability of the sales placed from `window.from` to `window.to` (local days) to
 /// the customers the caller can see.
@@ -677,38 +773,21 @@ pub fn profitability(
     group_by: Option<ProfitDimension>,
     limit: i64,
 ) -> AppResult<ProfitabilityReport> {
+    Ok(profitability_naming(conn, acting, window, group_by, limit)?.0)
+}
+
+/// [`profitability`], and the customers it shows (grouped by customer).
+pub fn profitability_naming(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    window: DayWindow,
+    group_by: Option<ProfitDimension>,
+    limit: i64,
+) -> AppResult<(ProfitabilityReport, NamedCustomers)> {
     acting.require(Permission::RecordsRead)?;
-    let invalid = |field: &str, code: &str, message: String| {
-        AppError::Invalid(vec![domain::validation::FieldViolation::new(
-            field, code, message,
-        )])
-    };
-    check_report_days(&[("from", window.from), ("to", window.to)])?;
-    if window.to < window.from {
-        return Err(invalid(
-            "to",
-            "before_from",
-            "must not be before `from`".into(),
-        ));
-    }
-    if !(1..=MAX_PROFIT_CUSTOMERS).contains(&limit) {
-        return Err(invalid(
-            "limit",
-            "out_of_range",
-            format!("must be from 1 to {MAX_PROFIT_CUSTOMERS}"),
-        ));
-    }
+    check_profitability(window, limit)?;
     let (local, currency) = business(conn)?;
-    let bounds = window
-        .to
-        .succ_opt()
-        .and_then(|end| {
-            local.utc_range(domain::calendar::DateRange {
-                start: window.from,
-                end,
-            })
-        })
-        .ok_or_else(|| invalid("to", "out_of_range", "is too far from today".into()))?;
+    let bounds = window_bounds(&local, window)?;
     let scope = acting.scope();
     let totals = persistence::reports::profitability(conn, bounds, None, &scope, 1)?
         .first()
@@ -720,17 +799,30 @@ pub fn profitability(
         }
         None => Vec::new(),
     };
-    let tier_names: HashMap<Uuid, String> = if group_by == Some(ProfitDimension::Tier) {
-        let ids: Vec<Uuid> = cells
-            .iter()
-            .filter_map(|cell| cell.group_id.map(|id| id.0))
-            .collect();
-        persistence::labels::find_many(conn, &ids)?
-            .into_iter()
-            .map(|label| (label.id.0, label.name))
-            .collect()
-    } else {
-        HashMap::new()
+    let ids: Vec<Uuid> = cells
+        .iter()
+        .filter_map(|cell| cell.group_id.map(|id| id.0))
+        .collect();
+    let (names, named): (HashMap<Uuid, String>, NamedCustomers) = match group_by {
+        Some(ProfitDimension::Tier) => (
+            persistence::labels::find_many(conn, &ids)?
+                .into_iter()
+                .map(|label| (label.id.0, label.name))
+                .collect(),
+            NamedCustomers::default(),
+        ),
+        Some(ProfitDimension::Customer) => {
+            let labels = persistence::customers::labels_of(conn, &ids)?;
+            let named = NamedCustomers::read(ids, &labels);
+            (
+                labels
+                    .into_iter()
+                    .map(|(id, label)| (id, label.display_name))
+                    .collect(),
+                named,
+            )
+        }
+        _ => (HashMap::new(), NamedCustomers::default()),
     };
     let groups = cells
         .iter()
@@ -740,21 +832,21 @@ pub fn profitability(
                 key: id
                     .map(|id| id.to_string())
                     .or_else(|| cell.group_key.clone()),
-                name: match group_by {
-                    Some(ProfitDimension::Customer) => cell.group_key.clone(),
-                    _ => id.and_then(|id| tier_names.get(&id).cloned()),
-                },
+                name: id.and_then(|id| names.get(&id).cloned()),
                 figures: ProfitFigures::of(cell),
             }
         })
         .collect();
-    Ok(ProfitabilityReport {
-        window,
-        group_by,
-        currency,
-        totals,
-        groups,
-    })
+    Ok((
+        ProfitabilityReport {
+            window,
+            group_by,
+            currency,
+            totals,
+            groups,
+        },
+        named,
+    ))
 }
 
 /// One stage of a funnel.
@@ -893,6 +985,16 @@ pub fn funnel(
     range: ReportRange,
     group_by: Option<AcquisitionDimension>,
 ) -> AppResult<FunnelReport> {
+    Ok(funnel_naming(conn, acting, range, group_by)?.0)
+}
+
+/// [`funnel`], and the referring customers it shows.
+pub fn funnel_naming(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    range: ReportRange,
+    group_by: Option<AcquisitionDimension>,
+) -> AppResult<(FunnelReport, NamedCustomers)> {
     acting.require(Permission::RecordsRead)?;
     let local = crate::settings::calendar(conn)?.local();
     let (cut, bounds) = cut(&local, &range)?;
@@ -916,7 +1018,7 @@ pub fn funnel(
         let index = period_index(*period, periods.len())?;
         periods[index].totals = tally.figures();
     }
-    let names = referrer_names(
+    let (names, named) = referrer_names(
         conn,
         acting,
         grouped.keys().map(|(_, key, id)| (key.as_deref(), *id)),
@@ -938,11 +1040,14 @@ pub fn funnel(
                 .then(a.key.cmp(&b.key))
         });
     }
-    Ok(FunnelReport {
-        range,
-        group_by,
-        periods,
-    })
+    Ok((
+        FunnelReport {
+            range,
+            group_by,
+            periods,
+        },
+        named,
+    ))
 }
 
 /// Two windows of local days, the later one after the earlier.
@@ -972,22 +1077,10 @@ pub struct LapseWindows {
 /// Sort order of the lapsed buyers, as recorded in its cursors.
 pub const LAPSE_ORDER: &str = "customer_id:asc";
 
-/// The customers the caller can see who bought `query.product_id` in the earlier window
-/// and not in the later one, in id order: `fetch` rows after `cursor`.
-pub fn lapsed_buyers(
-    conn: &mut DbConnection,
-    acting: &Acting,
-    query: LapseQuery,
-    cursor: Option<&Cursor>,
-    fetch: i64,
-) -> AppResult<(LapseWindows, Vec<persistence::reports::LapsedBuyer>)> {
-    acting.require(Permission::RecordsRead)?;
+/// The windows `query` compares, refused as `GET /reports/lapsed-buyers` refuses them,
+/// and refused for a product that does not exist.
+pub fn check_lapse(conn: &mut DbConnection, query: LapseQuery) -> AppResult<LapseWindows> {
     let later = query.later;
-    let invalid = |field: &str, code: &str, message: &str| {
-        AppError::Invalid(vec![domain::validation::FieldViolation::new(
-            field, code, message,
-        )])
-    };
     if later.to < later.from {
         return Err(invalid("to", "before_from", "must not be before `from`"));
     }
@@ -1018,19 +1111,22 @@ pub fn lapsed_buyers(
         }
         other => other?,
     };
+    Ok(LapseWindows { earlier, later })
+}
+
+/// The customers the caller can see who bought `query.product_id` in the earlier window
+/// and not in the later one, in id order: `page` rows after `cursor`, and one
+/// more when another page follows.
+pub fn lapsed_buyers(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    query: LapseQuery,
+    cursor: Option<&Cursor>,
+    page: i64,
+) -> AppResult<(LapseWindows, Vec<persistence::reports::LapsedBuyer>)> {
+    acting.require(Permission::RecordsRead)?;
+    let windows = check_lapse(conn, query)?;
     let local = crate::settings::calendar(conn)?.local();
-    let bounds = |window: DayWindow| {
-        window
-            .to
-            .succ_opt()
-            .and_then(|end| {
-                local.utc_range(domain::calendar::DateRange {
-                    start: window.from,
-                    end,
-                })
-            })
-            .ok_or_else(|| invalid("to", "out_of_range", "is too far from today"))
-    };
     let after = cursor
         .map(|cursor| cursor.keyset(LAPSE_ORDER))
         .transpose()?
@@ -1038,13 +1134,13 @@ pub fn lapsed_buyers(
     let rows = persistence::reports::lapsed_buyers(
         conn,
         query.product_id,
-        bounds(earlier)?,
-        bounds(later)?,
+        window_bounds(&local, windows.earlier)?,
+        window_bounds(&local, windows.later)?,
         &acting.scope(),
         after,
-        fetch,
+        page,
     )?;
-    Ok((LapseWindows { earlier, later }, rows))
+    Ok((windows, rows))
 }
 
 /// The cursor after `row` in [`LAPSE_ORDER`].
