@@ -234,7 +234,15 @@ pub enum AcquisitionDimension {
     Channel,
     /// The customer's acquisition campaign.
     Campaign,
+    /// Who referred the customer: a customer ([`REFERRER_CUSTOMER`]) or a user
+    /// ([`REFERRER_USER`]). A customer referred by both counts under each.
+    Referrer,
 }
+
+/// The kind of a referrer that is itself a customer (`referred_by_customer_id`).
+pub const REFERRER_CUSTOMER: &str = "customer";
+/// The kind of a referrer with a user account (`referred_by_user_id`).
+pub const REFERRER_USER: &str = "user";
 
 /// How a profitability report groups customers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

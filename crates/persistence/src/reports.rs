@@ -7,11 +7,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Double, Nullable, Text};
 use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
 use domain::reports::{
     AcquisitionDimension, ProfitDimension, SalesDimension, AGE_BANDS, AGE_UNKNOWN, FUNNEL_STAGES,
+    REFERRER_CUSTOMER, REFERRER_USER,
 };
 use uuid::Uuid;
 
@@ -495,6 +496,9 @@ pub struct LapsedBuyer {
     /// Paid for the product net of refunds.
     #[diesel(sql_type = BigInt)]
     pub net: i64,
+    /// Whether the customer was erased when read (`display_name` is then no name).
+    #[diesel(sql_type = Bool)]
+    pub erased: bool,
 }
 
 /// The customers `scope` may see who bought `product` in `earlier` and not in `later`
@@ -513,7 +517,8 @@ pub fn lapsed_buyers(
         "SELECT o.customer_id AS customer_id, c.display_name AS display_name, \
                 MAX(o.placed_at) AS last_bought_at, COUNT(DISTINCT o.id) AS orders, \
                 CAST(SUM(l.quantity - l.returned_quantity) AS BIGINT) AS units, \
-                CAST(SUM(l.total - l.refunded) AS BIGINT) AS net \
+                CAST(SUM(l.total - l.refunded) AS BIGINT) AS net, \
+                c.erased_at IS NOT NULL AS erased \
          FROM orders o \
          JOIN order_lines l ON l.order_id = o.id \
          JOIN customers c ON c.id = o.customer_id \
@@ -524,7 +529,7 @@ pub fn lapsed_buyers(
              WHERE o2.customer_id = o.customer_id AND l2.product_id = ? \
                AND o2.status IN ({statuses}) \
                AND o2.placed_at >= ? AND o2.placed_at < ?) \
-         GROUP BY o.customer_id, c.display_name \
+         GROUP BY o.customer_id, c.display_name, c.erased_at \
          ORDER BY o.customer_id LIMIT ?",
         statuses = sale_statuses_sql(),
         visibility = visibility_sql(scope),
@@ -551,14 +556,60 @@ pub fn lapsed_buyers(
         .load(conn)?)
 }
 
+/// How customer `c` is grouped by an acquisition dimension: the group's text (a source,
+/// channel or campaign, or the kind of referrer), its record (the referrer's id) and
+/// the join the referrer needs.
+struct AcquisitionGrouping {
+    key: String,
+    id: String,
+    join: String,
+}
+
+fn acquisition_grouping(
+    conn: &DbConnection,
+    dimension: Option<AcquisitionDimension>,
+) -> AcquisitionGrouping {
+    let text = |key: &str| AcquisitionGrouping {
+        key: key.to_string(),
+        id: null_uuid(conn).to_string(),
+        join: String::new(),
+    };
+    match dimension {
+        None => text("CAST(NULL AS TEXT)"),
+        Some(AcquisitionDimension::Source) => text("c.acquisition_source"),
+        Some(AcquisitionDimension::Channel) => text("c.acquisition_channel"),
+        Some(AcquisitionDimension::Campaign) => text("c.acquisition_campaign"),
+        // One row per referrer a customer has (none: one row with no referrer), so a
+        // customer referred by a customer and a user counts under each.
+        Some(AcquisitionDimension::Referrer) => AcquisitionGrouping {
+            key: "referrer.kind".to_string(),
+            id: format!(
+                "CASE referrer.kind WHEN '{REFERRER_CUSTOMER}' THEN c.referred_by_customer_id \
+                 WHEN '{REFERRER_USER}' THEN c.referred_by_user_id END"
+            ),
+            join: format!(
+                " LEFT JOIN (SELECT '{REFERRER_CUSTOMER}' AS kind \
+                             UNION ALL SELECT '{REFERRER_USER}' AS kind) referrer \
+                   ON (referrer.kind = '{REFERRER_CUSTOMER}' \
+                       AND c.referred_by_customer_id IS NOT NULL) \
+                   OR (referrer.kind = '{REFERRER_USER}' AND c.referred_by_user_id IS NOT NULL)"
+            ),
+        },
+    }
+}
+
 /// The customers acquired (created) in one period, or one group of it, and what became
 /// of them by now.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct AcquisitionCell {
     #[diesel(sql_type = BigInt)]
     pub period: i64,
+    /// The source, channel or campaign; a referrer's kind (`customer` or `user`).
     #[diesel(sql_type = Nullable<Text>)]
     pub group_key: Option<String>,
+    /// The referrer's id.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
     #[diesel(sql_type = BigInt)]
     pub acquired: i64,
     /// Of them, those who have made a purchase.
@@ -589,16 +640,12 @@ pub fn acquisition(
     if periods.is_empty() {
         return Ok(Vec::new());
     }
-    let group_key = match dimension {
-        None => "CAST(NULL AS TEXT)",
-        Some(AcquisitionDimension::Source) => "c.acquisition_source",
-        Some(AcquisitionDimension::Channel) => "c.acquisition_channel",
-        Some(AcquisitionDimension::Campaign) => "c.acquisition_campaign",
-    };
+    let AcquisitionGrouping { key, id, join } = acquisition_grouping(conn, dimension);
     let days = days_between(conn, "c.first_order_at", "c.created_at");
     let sql = format!(
         "{cte} \
-         SELECT periods.idx AS period, {group_key} AS group_key, COUNT(*) AS acquired, \
+         SELECT periods.idx AS period, {key} AS group_key, {id} AS group_id, \
+                COUNT(*) AS acquired, \
                 CAST(SUM(CASE WHEN c.first_order_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) \
                   AS converted, \
                 CAST(SUM(c.revenue) AS BIGINT) AS revenue, \
@@ -606,9 +653,10 @@ pub fn acquisition(
                 CAST(AVG(CASE WHEN c.first_order_at >= c.created_at THEN {days} END) \
                   AS DOUBLE PRECISION) AS days_to_first_purchase \
          FROM periods \
-         JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends \
+         JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends\
+         {join} \
          WHERE c.merged_into_id IS NULL{visibility} \
-         GROUP BY 1, 2 ORDER BY 1, 2",
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         cte = periods_cte(periods.len(), false),
         visibility = visibility_sql(scope),
     );
@@ -620,8 +668,10 @@ pub fn acquisition(
 /// Revenue and product cost of one group of customers over a window.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct ProfitCell {
+    /// The RFM segment.
     #[diesel(sql_type = Nullable<Text>)]
     pub group_key: Option<String>,
+    /// The tier or the customer.
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub group_id: Option<DbUuid>,
     #[diesel(sql_type = BigInt)]
@@ -655,7 +705,8 @@ pub fn profitability(
         None => ("CAST(NULL AS TEXT)", null_id),
         Some(ProfitDimension::RfmSegment) => ("c.rfm_segment", null_id),
         Some(ProfitDimension::Tier) => ("CAST(NULL AS TEXT)", "c.tier_id"),
-        Some(ProfitDimension::Customer) => ("c.display_name", "c.id"),
+        // The caller names them, with whether each was erased when read.
+        Some(ProfitDimension::Customer) => ("CAST(NULL AS TEXT)", "c.id"),
     };
     // Per line: what was kept and what it cost; summed per group. Revenue is the
     // lines' total less their refunds, which is the orders' net.
@@ -691,14 +742,17 @@ pub fn profitability(
         .load(conn)?)
 }
 
-/// Customers of a cohort (created in period `period`, of group `group_key`) whose
-/// furthest funnel stage is `stage` (an index into `FUNNEL_STAGES`).
+/// Customers of a cohort (created in period `period`, of group `group_key` and
+/// `group_id` as in [`AcquisitionCell`]) whose furthest funnel stage is `stage` (an index
+/// into `FUNNEL_STAGES`).
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct FunnelReach {
     #[diesel(sql_type = BigInt)]
     pub period: i64,
     #[diesel(sql_type = Nullable<Text>)]
     pub group_key: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
     #[diesel(sql_type = BigInt)]
     pub stage: i64,
     #[diesel(sql_type = BigInt)]
@@ -706,19 +760,24 @@ pub struct FunnelReach {
 }
 
 /// Customers of a cohort who went from funnel stage `stage` to the next, and the mean
-/// days it took (from first entering the one to first entering the next).
+/// and median days it took (from first entering the one to first entering the next).
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct FunnelStep {
     #[diesel(sql_type = BigInt)]
     pub period: i64,
     #[diesel(sql_type = Nullable<Text>)]
     pub group_key: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
     #[diesel(sql_type = BigInt)]
     pub stage: i64,
     #[diesel(sql_type = BigInt)]
     pub customers: i64,
     #[diesel(sql_type = Double)]
     pub mean_days: f64,
+    /// The middle duration, or the mean of the two middle ones for an even count.
+    #[diesel(sql_type = Double)]
+    pub median_days: f64,
 }
 
 /// The rank of `t.to_stage` in `FUNNEL_STAGES`, −1 for a stage outside the funnel.
@@ -734,22 +793,20 @@ fn stage_rank_sql() -> String {
 /// The cohorts of customers created in each period (grouped by acquisition `dimension`
 /// when given) among those `scope` may see, as a `WITH` clause named `cohort`.
 fn funnel_cohort_sql(
+    conn: &DbConnection,
     periods: usize,
     dimension: Option<AcquisitionDimension>,
     scope: &Scope,
 ) -> String {
-    let group_key = match dimension {
-        None => "CAST(NULL AS TEXT)",
-        Some(AcquisitionDimension::Source) => "c.acquisition_source",
-        Some(AcquisitionDimension::Channel) => "c.acquisition_channel",
-        Some(AcquisitionDimension::Campaign) => "c.acquisition_campaign",
-    };
+    let AcquisitionGrouping { key, id, join } = acquisition_grouping(conn, dimension);
     format!(
         "{cte}, \
          cohort AS (\
-           SELECT c.id AS customer_id, periods.idx AS period, {group_key} AS group_key \
+           SELECT c.id AS customer_id, periods.idx AS period, {key} AS group_key, \
+                  {id} AS group_id \
            FROM periods \
-           JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends \
+           JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends\
+           {join} \
            WHERE c.merged_into_id IS NULL{visibility})",
         cte = periods_cte(periods, false),
         visibility = visibility_sql(scope),
@@ -757,7 +814,8 @@ fn funnel_cohort_sql(
 }
 
 /// How far the customers created in each period got through the funnel, and how long
-/// each step took, from their lifecycle transitions.
+/// each step took, from their lifecycle transitions: per period and group of
+/// `dimension`, or per period when `None`.
 pub fn funnel(
     conn: &mut DbConnection,
     periods: &[PeriodBounds],
@@ -767,38 +825,57 @@ pub fn funnel(
     if periods.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let cohort = funnel_cohort_sql(periods.len(), dimension, scope);
+    let cohort = funnel_cohort_sql(conn, periods.len(), dimension, scope);
     let rank = stage_rank_sql();
-    let reach_sql = format!(
+    // When each member first reached each stage, once per customer whatever its groups.
+    let reached = format!(
         "{cohort}, \
+         members AS (SELECT DISTINCT customer_id FROM cohort), \
+         reached AS (\
+           SELECT t.customer_id AS customer_id, {rank} AS stage, \
+                  MIN(t.changed_at) AS reached_at \
+           FROM members JOIN lifecycle_transitions t ON t.customer_id = members.customer_id \
+           GROUP BY 1, 2)"
+    );
+    let reach_sql = format!(
+        "{reached}, \
          furthest AS (\
-           SELECT cohort.period AS period, cohort.group_key AS group_key, \
-                  MAX({rank}) AS stage \
-           FROM cohort JOIN lifecycle_transitions t ON t.customer_id = cohort.customer_id \
-           GROUP BY cohort.period, cohort.group_key, cohort.customer_id) \
-         SELECT period, group_key, CAST(stage AS BIGINT) AS stage, COUNT(*) AS customers \
-         FROM furthest WHERE stage >= 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+           SELECT customer_id, MAX(stage) AS stage FROM reached GROUP BY customer_id) \
+         SELECT cohort.period AS period, cohort.group_key AS group_key, \
+                cohort.group_id AS group_id, CAST(furthest.stage AS BIGINT) AS stage, \
+                COUNT(*) AS customers \
+         FROM cohort JOIN furthest ON furthest.customer_id = cohort.customer_id \
+         WHERE furthest.stage >= 0 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
     );
     let query = diesel::sql_query(placeholders(conn, &reach_sql)).into_boxed::<MultiBackend>();
     let reach: Vec<FunnelReach> =
         bind_visibility(bind_periods(query, periods, false), scope).load(conn)?;
     let days = days_between(conn, "b.reached_at", "a.reached_at");
+    // SQLite has no median (PostgreSQL's `percentile_cont` has no counterpart there), so
+    // the durations of each step are numbered in order within their cohort and group,
+    // and the middle one (odd count) or the two middle ones (even count) averaged.
     let step_sql = format!(
-        "{cohort}, \
-         reached AS (\
+        "{reached}, \
+         steps AS (\
+           SELECT a.customer_id AS customer_id, a.stage AS stage, {days} AS days \
+           FROM reached a \
+           JOIN reached b ON b.customer_id = a.customer_id AND b.stage = a.stage + 1 \
+                         AND b.reached_at >= a.reached_at \
+           WHERE a.stage >= 0), \
+         ranked AS (\
            SELECT cohort.period AS period, cohort.group_key AS group_key, \
-                  t.customer_id AS customer_id, {rank} AS stage, \
-                  MIN(t.changed_at) AS reached_at \
-           FROM cohort JOIN lifecycle_transitions t ON t.customer_id = cohort.customer_id \
-           GROUP BY 1, 2, 3, 4) \
-         SELECT a.period AS period, a.group_key AS group_key, \
-                CAST(a.stage AS BIGINT) AS stage, COUNT(*) AS customers, \
-                CAST(AVG({days}) AS DOUBLE PRECISION) AS mean_days \
-         FROM reached a \
-         JOIN reached b ON b.customer_id = a.customer_id AND b.stage = a.stage + 1 \
-                       AND b.reached_at >= a.reached_at \
-         WHERE a.stage >= 0 \
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                  cohort.group_id AS group_id, steps.stage AS stage, steps.days AS days, \
+                  ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY steps.days) AS ordinal, \
+                  COUNT(*) OVER (PARTITION BY {group}) AS durations \
+           FROM cohort JOIN steps ON steps.customer_id = cohort.customer_id) \
+         SELECT period, group_key, group_id, CAST(stage AS BIGINT) AS stage, \
+                COUNT(*) AS customers, \
+                CAST(AVG(days) AS DOUBLE PRECISION) AS mean_days, \
+                CAST(AVG(CASE WHEN ordinal IN ((durations + 1) / 2, (durations + 2) / 2) \
+                              THEN days END) \
+                  AS DOUBLE PRECISION) AS median_days \
+         FROM ranked GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+        group = "cohort.period, cohort.group_key, cohort.group_id, steps.stage",
     );
     let query = diesel::sql_query(placeholders(conn, &step_sql)).into_boxed::<MultiBackend>();
     let steps: Vec<FunnelStep> =

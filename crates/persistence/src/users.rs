@@ -111,6 +111,26 @@ pub fn teams_of(
         .collect())
 }
 
+/// The display name of each user among `ids` that exists, 500 ids a query.
+pub fn display_names(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, String>, PersistenceError> {
+    let mut names = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        names.extend(
+            users::table
+                .filter(users::id.eq_any(chunk))
+                .select((users::id, users::display_name))
+                .load::<(DbUuid, String)>(conn)?
+                .into_iter()
+                .map(|(id, name)| (id.0, name)),
+        );
+    }
+    Ok(names)
+}
+
 /// `email` must already be normalised.
 pub fn find_by_email(
     conn: &mut DbConnection,

@@ -1,9 +1,11 @@
-//! Reports: sales and key figures per period of the Jalali or Gregorian
-//! calendar, summed by the database over the customers the caller can see.
+//! Reports (A-5, A-11, A-12, A-13, C-3): sales, key figures, cohorts, acquisition and the
+//! funnel per period of the Jalali or Gregorian calendar, profitability and lapsed
+//! buyers, summed by the database over the customers the caller can see; and any of them
+//! as a file.
 
 use actix_web::{get, post, web, HttpResponse};
 use application::jobs::queue;
-use application::reports::export::{ReportExportRequest, ReportKind};
+use application::reports::export::{ReportExportRequest, ReportGrouping, ReportKind};
 use application::reports::{
     self, AcquisitionFigures, AcquisitionGroup, AcquisitionPeriod, AcquisitionReport, Cohort,
     CohortPeriod, CohortReport, DayWindow, FunnelFigures, FunnelGroup, FunnelPeriod, FunnelReport,
@@ -61,6 +63,7 @@ use crate::state::AppState;
         CohortPeriod,
         ReportExportRequest,
         ReportKind,
+        ReportGrouping,
         SalesReport,
         SalesPeriod,
         SalesGroup,
@@ -105,21 +108,7 @@ pub struct RangeParams {
 
 impl RangeParams {
     fn range(&self) -> ReportRange {
-        range(self.from, self.to, self.bucket, self.calendar)
-    }
-}
-
-fn range(
-    from: NaiveDate,
-    to: NaiveDate,
-    bucket: Option<Bucket>,
-    calendar: Option<CalendarSystem>,
-) -> ReportRange {
-    ReportRange {
-        from,
-        to,
-        bucket: bucket.unwrap_or_default(),
-        calendar: calendar.unwrap_or(CalendarSystem::Jalali),
+        ReportRange::new(self.from, self.to, self.bucket, self.calendar)
     }
 }
 
@@ -169,7 +158,7 @@ pub async fn sales_report(
     params: web::Query<SalesParams>,
 ) -> ApiResult<HttpResponse> {
     let params = params.into_inner();
-    let range = range(params.from, params.to, params.bucket, params.calendar);
+    let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
         .db(move |conn| Ok(reports::sales(conn, &principal, range, group_by)?))
@@ -248,7 +237,8 @@ pub struct AcquisitionParams {
     pub bucket: Option<Bucket>,
     /// Calendar of months, quarters and years (default `jalali`).
     pub calendar: Option<CalendarSystem>,
-    /// Split each period by the customers' acquisition source, channel or campaign.
+    /// Split each period by the customers' acquisition source, channel, campaign or
+    /// referrer.
     pub group_by: Option<AcquisitionDimension>,
 }
 
@@ -258,9 +248,13 @@ pub struct AcquisitionParams {
 /// bought since (`converted`, `conversion_rate`), their revenue to date net of refunds,
 /// the mean CLV of those the current `clv` run scored, and the mean days from creation
 /// to first purchase (customers imported with an earlier purchase history are left out
-/// of that mean); with `group_by`, the same per acquisition source, channel or
-/// campaign, largest first. Figures are as of now: a cohort acquired long ago has had
-/// longer to convert.
+/// of that mean); with `group_by`, the same per acquisition source, channel, campaign
+/// or referrer, largest first. A referrer's group `key` is `customer:<id>` or
+/// `user:<id>`, and its `name` is given when the caller may know it (a referring
+/// customer they can see; a user, with `users:read`); a customer referred by both a
+/// customer and a user counts in both groups, customers without a referrer in the
+/// `null` group. Figures are as of now: a cohort acquired long ago has had longer to
+/// convert.
 ///
 /// Needs `records:read`; over the customers the caller can see. Problems as for
 /// `GET /reports/sales`.
@@ -277,7 +271,7 @@ pub async fn acquisition_report(
     params: web::Query<AcquisitionParams>,
 ) -> ApiResult<HttpResponse> {
     let params = params.into_inner();
-    let range = range(params.from, params.to, params.bucket, params.calendar);
+    let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
         .db(move |conn| Ok(reports::acquisition(conn, &principal, range, group_by)?))
@@ -289,10 +283,12 @@ pub async fn acquisition_report(
 ///
 /// Per period in which customers were created: how many reached each lifecycle stage
 /// (`awareness`, `consideration`, `purchase`, `retention`, `advocacy`) or a later one,
-/// the conversion from each stage to the next, and the mean days from first entering a
-/// stage to first entering the next (of those who went through both in that order),
-/// from the stage history; with `group_by`, the same per acquisition source, channel or
-/// campaign, largest first. As of now: a recent cohort has had less time.
+/// the conversion from each stage to the next, and the mean and median days from first
+/// entering a stage to first entering the next (of those who went through both in that
+/// order; the median of an even count is the mean of the two middle values), from the
+/// stage history; with `group_by`, the same per acquisition source, channel, campaign
+/// or referrer (grouped as in `GET /reports/acquisition`), largest first. As of now: a
+/// recent cohort has had less time.
 ///
 /// Needs `records:read`; over the customers the caller can see. Problems as for
 /// `GET /reports/sales`.
@@ -309,7 +305,7 @@ pub async fn funnel_report(
     params: web::Query<AcquisitionParams>,
 ) -> ApiResult<HttpResponse> {
     let params = params.into_inner();
-    let range = range(params.from, params.to, params.bucket, params.calendar);
+    let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
         .db(move |conn| Ok(reports::funnel(conn, &principal, range, group_by)?))
@@ -362,7 +358,10 @@ pub async fn profitability_report(
         from: params.from,
         to: params.to,
     };
-    let (group_by, limit) = (params.group_by, params.limit.unwrap_or(100));
+    let (group_by, limit) = (
+        params.group_by,
+        params.limit.unwrap_or(reports::DEFAULT_PROFIT_LIMIT),
+    );
     let report = state
         .db(move |conn| {
             Ok(reports::profitability(
@@ -449,7 +448,7 @@ pub async fn lapsed_buyers_report(
         },
         earlier_from: params.earlier_from,
     };
-    let (cursor, fetch) = (page.cursor.clone(), page.fetch_limit());
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let (windows, rows) = state
         .db(move |conn| {
             Ok(reports::lapsed_buyers(
@@ -457,7 +456,7 @@ pub async fn lapsed_buyers_report(
                 &principal,
                 query,
                 cursor.as_ref(),
-                fetch,
+                limit,
             )?)
         })
         .await?;
@@ -482,17 +481,25 @@ pub async fn lapsed_buyers_report(
 
 /// Export a report.
 ///
-/// Starts a `reports.export` job that computes the report as its `GET` would, for the
-/// caller and over what they can see, and writes it as CSV (UTF-8 with a byte-order
-/// mark), XLSX (right to left when asked, or when `Accept-Language` prefers Persian) or
-/// JSON: one row per period, or per period and group for a grouped sales report. Amounts
-/// are integers in minor units, named with the currency (`net (IRR)`); rates are
-/// decimals. Follow `Location`; the finished job's `result.download` is the file
-/// (`GET /exports/{job_id}/file`).
+/// Starts a `reports.export` job that computes the report (`sales`, `kpis`, `cohorts`,
+/// `acquisition`, `funnel`, `profitability` or `lapsed_buyers`) with the parameters of
+/// its `GET`, for the caller and over what they can see, and writes it as CSV (UTF-8
+/// with a byte-order mark), XLSX (right to left when asked, or when `Accept-Language`
+/// prefers Persian) or JSON. Rows: one per period, or per period and group (`group`,
+/// `group_name`) when grouped; a funnel's per period (and group) and stage; a
+/// profitability report's one for the window, or one per group; the lapsed buyers one
+/// per customer, every page of them, read a page at a time. Amounts are integers in
+/// minor units, named with the currency (`net (IRR)`); rates and days are decimals.
+/// Follow `Location`; the finished job's `result.download` is the file
+/// (`GET /exports/{job_id}/file`). A file naming customers is deleted when one of them
+/// is erased.
 ///
-/// Needs `records:read`. Problems: 422 `validation_failed` as for the report's `GET`,
-/// and for `group_by` on a report other than sales (`not_for_report`), checked before
-/// the job is queued.
+/// Needs `records:read`. Problems, checked before the job is queued: 422
+/// `validation_failed` as for the report's `GET`; for a parameter the report does not
+/// take (`bucket` and `calendar` but for reports by period, `group_by` on `kpis`,
+/// `cohorts` and `lapsed_buyers` or with a grouping the report does not have, `limit`
+/// but for `profitability`, `product_id` and `earlier_from` but for `lapsed_buyers`:
+/// `not_for_report`); and for `lapsed_buyers` without `product_id` (`required`).
 #[utoipa::path(
     tag = "reports",
     operation_id = "create_report_export",

@@ -124,24 +124,12 @@ impl JobHandler for CustomerExportJob {
             let more = records.len() > search.limit;
             records.truncate(search.limit);
             let ids: Vec<Uuid> = records.iter().map(|record| record.row.id.0).collect();
-            persistence::files::record_customers(&mut conn, file_id, &ids)?;
             let read_before_erasure: Vec<Uuid> = records
                 .iter()
                 .filter(|record| record.row.erased_at.is_none())
                 .map(|record| record.row.id.0)
                 .collect();
-            let erased_since =
-                persistence::customers::erasure::erased_among(&mut conn, &read_before_erasure)?;
-            if !erased_since.is_empty() {
-                persistence::files::delete(&mut conn, file_id)?;
-                return Err(JobError::Retryable(JobFailure::internal(
-                    "concurrent_update",
-                    format!(
-                        "customer {} was erased while the export read it; starting again",
-                        erased_since[0]
-                    ),
-                )));
-            }
+            hold_customers(&mut conn, file_id, &ids, &read_before_erasure)?;
             let tags = export::tag_names(&mut conn, &records)?;
             for record in &records {
                 let cells = export::cells(record, &columns, dates, &definitions, &tags)?;
@@ -166,6 +154,28 @@ impl JobHandler for CustomerExportJob {
         })
         .map_err(JobError::internal)
     }
+}
+
+/// Lists `customers` as held by file `file_id` before their rows are written, so that
+/// an erasure committed from now on finds the file. Of them, `read_before_erasure` were
+/// read while not erased: if one has been erased since, the erasure may have looked for
+/// files before this one listed it, so the file is discarded and the attempt retried.
+pub(super) fn hold_customers(
+    conn: &mut persistence::db::DbConnection,
+    file_id: Uuid,
+    customers: &[Uuid],
+    read_before_erasure: &[Uuid],
+) -> Result<(), JobError> {
+    persistence::files::record_customers(conn, file_id, customers)?;
+    let erased_since = persistence::customers::erasure::erased_among(conn, read_before_erasure)?;
+    if let Some(erased) = erased_since.first() {
+        persistence::files::delete(conn, file_id)?;
+        return Err(JobError::Retryable(JobFailure::internal(
+            "concurrent_update",
+            format!("customer {erased} was erased while the export read it; starting again"),
+        )));
+    }
+    Ok(())
 }
 
 /// Writing failed: the database behind the file (retry) or the file format itself, whose

@@ -19,8 +19,8 @@ use serde_json::Value;
 use tabular::{RowSink, WriteOptions};
 use uuid::Uuid;
 
-use super::customer_export::{download_location, written, ExportResult};
-use super::{connection, JobContext, JobError, JobFailure, JobHandler};
+use super::customer_export::{download_location, hold_customers, written, ExportResult};
+use super::{connection, JobContext, JobError, JobHandler};
 use crate::acting::Acting;
 use crate::commerce::order_export::{self, CellStyle, OrderExportRequest, PageRefs};
 use crate::commerce::orders::{self, OrderSearch};
@@ -144,20 +144,12 @@ fn page_refs(
     customer_ids.sort();
     customer_ids.dedup();
     let customers = persistence::customers::labels_of(conn, &customer_ids)?;
-    persistence::files::record_customers(conn, file_id, &customer_ids)?;
     let read_before_erasure: Vec<Uuid> = customers
         .iter()
         .filter(|(_, label)| !label.erased)
         .map(|(id, _)| *id)
         .collect();
-    let erased_since = persistence::customers::erasure::erased_among(conn, &read_before_erasure)?;
-    if let Some(erased) = erased_since.first() {
-        persistence::files::delete(conn, file_id)?;
-        return Err(JobError::Retryable(JobFailure::internal(
-            "concurrent_update",
-            format!("customer {erased} was erased while the export read it; starting again"),
-        )));
-    }
+    hold_customers(conn, file_id, &customer_ids, &read_before_erasure)?;
     let mut product_ids: Vec<Uuid> = records
         .iter()
         .flat_map(|r| r.lines.iter().map(|line| line.product_id.0))

@@ -33,7 +33,7 @@ use crate::customers::search;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::{invalid_cursor, Cursor};
-use crate::reports::export::{ReportExportRequest, ReportKind};
+use crate::reports::export::ReportExportRequest;
 use crate::search::Search;
 use crate::transaction;
 
@@ -131,31 +131,14 @@ pub fn order_export(
 }
 
 /// Queues a report as a file (`records:read`), over the caller's visibility as in the
-/// report's `GET`. Its range is checked now.
+/// report's `GET`. Its parameters are checked now, against the report and by its rules.
 pub fn report_export(
     conn: &mut DbConnection,
     acting: &Acting,
     request: ReportExportRequest,
 ) -> AppResult<Job> {
     acting.require(Permission::RecordsRead)?;
-    if request.report != ReportKind::Sales && request.group_by.is_some() {
-        return Err(AppError::Invalid(vec![
-            domain::validation::FieldViolation::new(
-                "group_by",
-                "not_for_report",
-                "only the sales report is grouped",
-            ),
-        ]));
-    }
-    let first_weekday = crate::settings::calendar(conn)?.local().first_weekday;
-    domain::reports::periods(
-        request.from,
-        request.to,
-        request.bucket,
-        request.calendar,
-        first_weekday,
-    )
-    .map_err(AppError::Invalid)?;
+    request.query().map_err(AppError::Invalid)?.check(conn)?;
     let payload = to_payload(&ReportExportPayload {
         right_to_left: request.right_to_left.unwrap_or(acting.lang == Lang::Fa),
         file_name: format!(

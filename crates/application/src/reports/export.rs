@@ -1,16 +1,28 @@
-//! Reports as files: the request of `POST /reports/exports` and the rows each report
-//! becomes (one per period, or per period and group), for the `reports.export` job to
-//! write as CSV, XLSX or JSON.
+//! Reports as files: the request of `POST /reports/exports`, checked against the report
+//! it names, and the rows each report becomes (one per period, or per period and group;
+//! per group of a profitability report; per customer of the lapsed buyers), for the
+//! `reports.export` job to write as CSV, XLSX or JSON a page at a time.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, SecondsFormat};
 use domain::calendar::CalendarSystem;
-use domain::reports::{Bucket, SalesDimension};
+use domain::reports::{AcquisitionDimension, Bucket, ProfitDimension, SalesDimension};
+use domain::validation::{FieldViolation, Violations};
+use persistence::db::DbConnection;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tabular::Cell;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
-use super::{CohortReport, KpiReport, ReportRange, SalesFigures, SalesReport};
+use super::{
+    AcquisitionFigures, AcquisitionReport, CohortReport, DayWindow, FunnelFigures, FunnelReport,
+    KpiReport, LapseQuery, NamedCustomers, ProfitFigures, ProfitabilityReport, ReportRange,
+    SalesFigures, SalesReport,
+};
+use crate::acting::Acting;
 use crate::customers::export::ExportFormat;
+use crate::error::{AppError, AppResult};
+use crate::paging::Cursor;
 
 /// Which report a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -22,6 +34,14 @@ pub enum ReportKind {
     Kpis,
     /// `GET /reports/cohorts`.
     Cohorts,
+    /// `GET /reports/acquisition`.
+    Acquisition,
+    /// `GET /reports/funnel`.
+    Funnel,
+    /// `GET /reports/profitability`.
+    Profitability,
+    /// `GET /reports/lapsed-buyers`, every page.
+    LapsedBuyers,
 }
 
 impl ReportKind {
@@ -30,12 +50,72 @@ impl ReportKind {
             ReportKind::Sales => "sales",
             ReportKind::Kpis => "kpis",
             ReportKind::Cohorts => "cohorts",
+            ReportKind::Acquisition => "acquisition",
+            ReportKind::Funnel => "funnel",
+            ReportKind::Profitability => "profitability",
+            ReportKind::LapsedBuyers => "lapsed_buyers",
         }
     }
 }
 
+/// A report's `group_by`, as its `GET` takes it: `province`, `city`, `gender`,
+/// `age_range`, `product`, `category` and `channel` (the order's) group sales; `source`,
+/// `channel` (the customer's acquisition channel), `campaign` and `referrer` group
+/// acquisition and the funnel; `rfm_segment`, `tier` and `customer` group profitability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportGrouping {
+    Province,
+    City,
+    Gender,
+    AgeRange,
+    Product,
+    Category,
+    Channel,
+    Source,
+    Campaign,
+    Referrer,
+    RfmSegment,
+    Tier,
+    Customer,
+}
+
+impl ReportGrouping {
+    pub const ALL: [ReportGrouping; 13] = [
+        ReportGrouping::Province,
+        ReportGrouping::City,
+        ReportGrouping::Gender,
+        ReportGrouping::AgeRange,
+        ReportGrouping::Product,
+        ReportGrouping::Category,
+        ReportGrouping::Channel,
+        ReportGrouping::Source,
+        ReportGrouping::Campaign,
+        ReportGrouping::Referrer,
+        ReportGrouping::RfmSegment,
+        ReportGrouping::Tier,
+        ReportGrouping::Customer,
+    ];
+
+    /// The name a request gives this grouping.
+    fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// This grouping as a report's dimension `D`, which names its groupings alike; `None`
+    /// when that report has no such grouping.
+    fn dimension<D: DeserializeOwned>(self) -> Option<D> {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|value| serde_json::from_value(value).ok())
+    }
+}
+
 /// The body of `POST /reports/exports`: a report's parameters, as for its `GET`, and
-/// the file's format.
+/// the file's format. A parameter the report does not take is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"report": "sales", "from": "2026-03-21", "to": "2027-03-20",
@@ -43,16 +123,31 @@ impl ReportKind {
                           "format": "xlsx"}))]
 pub struct ReportExportRequest {
     pub report: ReportKind,
+    /// First local day; of the window without purchases for `lapsed_buyers`.
     pub from: NaiveDate,
+    /// Last local day (inclusive).
     pub to: NaiveDate,
+    /// Reports by period (not `profitability`, `lapsed_buyers`); default `month`.
     #[serde(default)]
-    pub bucket: Bucket,
-    /// Default `jalali`.
-    #[serde(default = "jalali")]
-    pub calendar: CalendarSystem,
-    /// Sales only.
+    pub bucket: Option<Bucket>,
+    /// Reports by period (not `profitability`, `lapsed_buyers`); default `jalali`.
     #[serde(default)]
-    pub group_by: Option<SalesDimension>,
+    pub calendar: Option<CalendarSystem>,
+    /// `sales`, `acquisition`, `funnel` and `profitability`, each with its own groupings
+    /// (see the values).
+    #[serde(default)]
+    pub group_by: Option<ReportGrouping>,
+    /// `profitability` only: how many groups, the most profitable customers first
+    /// (1–1000, default 100).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// `lapsed_buyers` only, and required there: the product they stopped buying.
+    #[serde(default)]
+    pub product_id: Option<Uuid>,
+    /// `lapsed_buyers` only: first local day of the window in which they bought (by
+    /// default as many days before `from` as `from`..`to`).
+    #[serde(default)]
+    pub earlier_from: Option<NaiveDate>,
     #[serde(default)]
     pub format: ExportFormat,
     /// Lay an XLSX sheet out right to left; by default when the caller reads Persian.
@@ -60,89 +155,404 @@ pub struct ReportExportRequest {
     pub right_to_left: Option<bool>,
 }
 
-fn jalali() -> CalendarSystem {
-    CalendarSystem::Jalali
+/// A report with its parameters, as its `GET` is asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportQuery {
+    Sales(ReportRange, Option<SalesDimension>),
+    Kpis(ReportRange),
+    Cohorts(ReportRange),
+    Acquisition(ReportRange, Option<AcquisitionDimension>),
+    Funnel(ReportRange, Option<AcquisitionDimension>),
+    Profitability(DayWindow, Option<ProfitDimension>, i64),
+    LapsedBuyers(LapseQuery),
 }
 
 impl ReportExportRequest {
-    pub fn range(&self) -> ReportRange {
-        ReportRange {
+    /// The report asked for. A parameter the report does not take, or a grouping it does
+    /// not have, is a violation (`not_for_report`) naming the parameter.
+    pub fn query(&self) -> Result<ReportQuery, Vec<FieldViolation>> {
+        use ReportKind as Kind;
+        let report = self.report.as_str();
+        let mut v = Violations::default();
+        let by_period = !matches!(self.report, Kind::Profitability | Kind::LapsedBuyers);
+        for (field, given, taken) in [
+            ("bucket", self.bucket.is_some(), by_period),
+            ("calendar", self.calendar.is_some(), by_period),
+            (
+                "limit",
+                self.limit.is_some(),
+                self.report == Kind::Profitability,
+            ),
+            (
+                "product_id",
+                self.product_id.is_some(),
+                self.report == Kind::LapsedBuyers,
+            ),
+            (
+                "earlier_from",
+                self.earlier_from.is_some(),
+                self.report == Kind::LapsedBuyers,
+            ),
+        ] {
+            if given && !taken {
+                v.push(
+                    field,
+                    "not_for_report",
+                    format!("the {report} report does not take `{field}`"),
+                );
+            }
+        }
+        let range = ReportRange::new(self.from, self.to, self.bucket, self.calendar);
+        let window = DayWindow {
             from: self.from,
             to: self.to,
-            bucket: self.bucket,
-            calendar: self.calendar,
+        };
+        let query = match self.report {
+            Kind::Sales => ReportQuery::Sales(range, self.grouping(&mut v)),
+            Kind::Kpis => ReportQuery::Kpis(range),
+            Kind::Cohorts => ReportQuery::Cohorts(range),
+            Kind::Acquisition => ReportQuery::Acquisition(range, self.grouping(&mut v)),
+            Kind::Funnel => ReportQuery::Funnel(range, self.grouping(&mut v)),
+            Kind::Profitability => ReportQuery::Profitability(
+                window,
+                self.grouping(&mut v),
+                self.limit.unwrap_or(super::DEFAULT_PROFIT_LIMIT),
+            ),
+            Kind::LapsedBuyers => {
+                if self.product_id.is_none() {
+                    v.push(
+                        "product_id",
+                        "required",
+                        "the lapsed_buyers report is about one product",
+                    );
+                }
+                ReportQuery::LapsedBuyers(LapseQuery {
+                    product_id: self.product_id.unwrap_or_default(),
+                    later: window,
+                    earlier_from: self.earlier_from,
+                })
+            }
+        };
+        if matches!(self.report, Kind::Kpis | Kind::Cohorts | Kind::LapsedBuyers)
+            && self.group_by.is_some()
+        {
+            v.push(
+                "group_by",
+                "not_for_report",
+                format!("the {report} report is not grouped"),
+            );
         }
+        v.into_result().map(|()| query)
+    }
+
+    /// `group_by` as the report's dimension `D`; one it does not have is a violation.
+    fn grouping<D: DeserializeOwned>(&self, v: &mut Violations) -> Option<D> {
+        let grouping = self.group_by?;
+        let dimension = grouping.dimension::<D>();
+        if dimension.is_none() {
+            let offered: Vec<String> = ReportGrouping::ALL
+                .into_iter()
+                .filter(|other| other.dimension::<D>().is_some())
+                .map(ReportGrouping::name)
+                .collect();
+            v.push(
+                "group_by",
+                "not_for_report",
+                format!(
+                    "the {} report is grouped by {}",
+                    self.report.as_str(),
+                    offered.join(", ")
+                ),
+            );
+        }
+        dimension
+    }
+}
+
+impl ReportQuery {
+    /// Refuses what the report's `GET` refuses, so that a bad request fails before a job
+    /// is queued for it.
+    pub fn check(&self, conn: &mut DbConnection) -> AppResult<()> {
+        match self {
+            ReportQuery::Sales(range, _)
+            | ReportQuery::Kpis(range)
+            | ReportQuery::Cohorts(range)
+            | ReportQuery::Acquisition(range, _)
+            | ReportQuery::Funnel(range, _) => {
+                let first_weekday = crate::settings::calendar(conn)?.local().first_weekday;
+                domain::reports::periods(
+                    range.from,
+                    range.to,
+                    range.bucket,
+                    range.calendar,
+                    first_weekday,
+                )
+                .map_err(AppError::Invalid)?;
+            }
+            ReportQuery::Profitability(window, _, limit) => {
+                super::check_profitability(*window, *limit)?
+            }
+            ReportQuery::LapsedBuyers(query) => {
+                super::check_lapse(conn, *query)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rows of a report's file, and the customers they show.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportPage {
+    pub rows: Vec<Vec<Cell>>,
+    pub customers: NamedCustomers,
+}
+
+/// A report as a file's column headers and its rows, read a page at a time: every
+/// report is one page but the lapsed buyers, which are read as their `GET` pages them.
+pub struct ReportFile {
+    pub headers: Vec<String>,
+    /// The report computed when opened, until it is taken.
+    computed: Option<ReportPage>,
+    lapse: Option<LapsePages>,
+}
+
+/// Where the lapsed buyers stand.
+struct LapsePages {
+    query: LapseQuery,
+    page_rows: i64,
+    after: Option<Cursor>,
+    done: bool,
+}
+
+impl ReportFile {
+    /// Computes `query` for `acting` (but the lapsed buyers, read by
+    /// [`ReportFile::next_page`] `page_rows` at a time).
+    pub fn open(
+        conn: &mut DbConnection,
+        acting: &Acting,
+        query: ReportQuery,
+        page_rows: i64,
+    ) -> AppResult<ReportFile> {
+        let (headers, page) = match query {
+            ReportQuery::Sales(range, group_by) => {
+                table(sales_table(&super::sales(conn, acting, range, group_by)?))
+            }
+            ReportQuery::Kpis(range) => table(kpi_table(&super::kpis(conn, acting, range)?)),
+            ReportQuery::Cohorts(range) => {
+                table(cohort_table(&super::cohorts(conn, acting, range)?))
+            }
+            ReportQuery::Acquisition(range, group_by) => {
+                let (report, customers) = super::acquisition_naming(conn, acting, range, group_by)?;
+                named_table(acquisition_table(&report), customers)
+            }
+            ReportQuery::Funnel(range, group_by) => {
+                let (report, customers) = super::funnel_naming(conn, acting, range, group_by)?;
+                named_table(funnel_table(&report), customers)
+            }
+            ReportQuery::Profitability(window, group_by, limit) => {
+                let (report, customers) =
+                    super::profitability_naming(conn, acting, window, group_by, limit)?;
+                named_table(profitability_table(&report), customers)
+            }
+            ReportQuery::LapsedBuyers(query) => {
+                let (_, currency) = super::business(conn)?;
+                return Ok(ReportFile {
+                    headers: lapsed_headers(&currency),
+                    computed: None,
+                    lapse: Some(LapsePages {
+                        query,
+                        page_rows,
+                        after: None,
+                        done: false,
+                    }),
+                });
+            }
+        };
+        Ok(ReportFile {
+            headers,
+            computed: Some(page),
+            lapse: None,
+        })
+    }
+
+    /// The next rows of the file; `None` after the last.
+    pub fn next_page(
+        &mut self,
+        conn: &mut DbConnection,
+        acting: &Acting,
+    ) -> AppResult<Option<ReportPage>> {
+        if let Some(page) = self.computed.take() {
+            return Ok(Some(page));
+        }
+        let Some(lapse) = self.lapse.as_mut().filter(|lapse| !lapse.done) else {
+            return Ok(None);
+        };
+        let (_, mut buyers) = super::lapsed_buyers(
+            conn,
+            acting,
+            lapse.query,
+            lapse.after.as_ref(),
+            lapse.page_rows,
+        )?;
+        let more = buyers.len() as i64 > lapse.page_rows;
+        buyers.truncate(lapse.page_rows as usize);
+        lapse.done = !more;
+        lapse.after = buyers.last().map(super::lapse_cursor_after);
+        Ok(Some(lapsed_page(&buyers)))
     }
 }
 
 /// A report laid out as a table.
-pub struct ReportTable {
-    pub headers: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
+struct ReportTable {
+    headers: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+}
+
+fn table(table: ReportTable) -> (Vec<String>, ReportPage) {
+    named_table(table, NamedCustomers::default())
+}
+
+fn named_table(table: ReportTable, customers: NamedCustomers) -> (Vec<String>, ReportPage) {
+    let ReportTable { headers, rows } = table;
+    (headers, ReportPage { rows, customers })
 }
 
 fn money_header(name: &str, currency: &str) -> String {
     format!("{name} ({currency})")
 }
 
-fn figures(figures: &SalesFigures) -> [Cell; 7] {
-    [
-        Cell::Integer(figures.orders),
-        Cell::Integer(figures.buyers),
-        figures.units.map_or(Cell::Null, Cell::Integer),
-        Cell::Integer(figures.gross),
-        Cell::Integer(figures.refunds),
-        Cell::Integer(figures.net),
-        Cell::Integer(figures.average_order_value),
-    ]
+fn headers(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| name.to_string()).collect()
 }
 
-/// One row per period, or, when grouped, one per period and group.
-pub fn sales_table(report: &SalesReport) -> ReportTable {
-    let currency = report.currency.as_str();
-    let mut headers: Vec<String> = ["period", "start", "end"].map(String::from).to_vec();
-    if report.group_by.is_some() {
-        headers.extend(["group", "group_name"].map(String::from));
-    }
-    headers.extend(["orders", "buyers", "units"].map(String::from));
-    headers.extend(
-        ["gross", "refunds", "net", "average_order_value"].map(|name| money_header(name, currency)),
-    );
-    let mut rows = Vec::new();
-    for period in &report.periods {
-        let when = [
-            Cell::Text(period.label.clone()),
-            Cell::Text(period.start.to_string()),
-            Cell::Text(period.end.to_string()),
-        ];
-        if report.group_by.is_none() {
-            rows.push(when.into_iter().chain(figures(&period.totals)).collect());
-            continue;
-        }
-        for group in &period.groups {
-            let named = [
-                group.key.clone().map_or(Cell::Null, Cell::Text),
-                group.name.clone().map_or(Cell::Null, Cell::Text),
-            ];
-            rows.push(
-                when.iter()
-                    .cloned()
-                    .chain(named)
-                    .chain(figures(&group.figures))
-                    .collect(),
-            );
-        }
-    }
-    ReportTable { headers, rows }
+fn text(value: &Option<String>) -> Cell {
+    value.clone().map_or(Cell::Null, Cell::Text)
 }
 
-/// A rate as text with six decimals: exact to what it says in every format.
-fn rate(value: Option<f64>) -> Cell {
+/// A rate or a number of days as text with six decimals: exact to what it says in
+/// every format.
+fn decimal(value: Option<f64>) -> Cell {
     value.map_or(Cell::Null, |value| Cell::Text(format!("{value:.6}")))
 }
 
+fn day(day: NaiveDate) -> Cell {
+    Cell::Text(day.to_string())
+}
+
+/// A period (or the window) of a report as rows: the cells that name it, its totals and
+/// its groups (key, name, figures).
+struct Section<'a, F> {
+    when: Vec<Cell>,
+    totals: &'a F,
+    groups: Vec<(&'a Option<String>, &'a Option<String>, &'a F)>,
+}
+
+/// A report of sections as a table. Columns: the sections' (`section`), then `group`
+/// and `group_name` when grouped, then `figures`. Rows: each section's totals, or when
+/// grouped each of its groups, as the rows `cells` makes of them.
+fn sectioned_table<'a, F: 'a>(
+    section: &[&str],
+    grouped: bool,
+    figures: Vec<String>,
+    sections: impl IntoIterator<Item = Section<'a, F>>,
+    cells: impl Fn(&F) -> Vec<Vec<Cell>>,
+) -> ReportTable {
+    let mut columns = headers(section);
+    if grouped {
+        columns.extend(headers(&["group", "group_name"]));
+    }
+    columns.extend(figures);
+    ReportTable {
+        headers: columns,
+        rows: rows(sections, grouped, cells),
+    }
+}
+
+fn rows<'a, F: 'a>(
+    sections: impl IntoIterator<Item = Section<'a, F>>,
+    grouped: bool,
+    figures: impl Fn(&F) -> Vec<Vec<Cell>>,
+) -> Vec<Vec<Cell>> {
+    let mut rows = Vec::new();
+    for section in sections {
+        let mut push = |named: Vec<Cell>, of: &F| {
+            for cells in figures(of) {
+                rows.push(
+                    section
+                        .when
+                        .iter()
+                        .cloned()
+                        .chain(named.iter().cloned())
+                        .chain(cells)
+                        .collect(),
+                );
+            }
+        };
+        if grouped {
+            for (key, name, of) in &section.groups {
+                push(vec![text(key), text(name)], of);
+            }
+        } else {
+            push(Vec::new(), section.totals);
+        }
+    }
+    rows
+}
+
+/// The cells naming a report period.
+fn period(label: &str, start: NaiveDate, end: NaiveDate) -> Vec<Cell> {
+    vec![Cell::Text(label.to_string()), day(start), day(end)]
+}
+
+const PERIOD: [&str; 3] = ["period", "start", "end"];
+
+/// A report by period as a table of [`PERIOD`], its group (when grouped) and
+/// `figures`, with the rows `cells` makes of each period's totals or groups. Every such
+/// report has a `group_by` and periods with a label, days, totals and groups of a key,
+/// a name and figures, each of its own types.
+macro_rules! period_table {
+    ($report:expr, $figures:expr, $cells:expr) => {
+        sectioned_table(
+            &PERIOD,
+            $report.group_by.is_some(),
+            $figures,
+            $report.periods.iter().map(|p| Section {
+                when: period(&p.label, p.start, p.end),
+                totals: &p.totals,
+                groups: p
+                    .groups
+                    .iter()
+                    .map(|g| (&g.key, &g.name, &g.figures))
+                    .collect(),
+            }),
+            $cells,
+        )
+    };
+}
+
+/// One row per period, or, when grouped, one per period and group.
+fn sales_table(report: &SalesReport) -> ReportTable {
+    let currency = report.currency.as_str();
+    let mut figures = headers(&["orders", "buyers", "units"]);
+    figures.extend(
+        ["gross", "refunds", "net", "average_order_value"].map(|name| money_header(name, currency)),
+    );
+    let cells = |f: &SalesFigures| {
+        vec![vec![
+            Cell::Integer(f.orders),
+            Cell::Integer(f.buyers),
+            f.units.map_or(Cell::Null, Cell::Integer),
+            Cell::Integer(f.gross),
+            Cell::Integer(f.refunds),
+            Cell::Integer(f.net),
+            Cell::Integer(f.average_order_value),
+        ]]
+    };
+    period_table!(report, figures, cells)
+}
+
 /// One row per period.
-pub fn kpi_table(report: &KpiReport) -> ReportTable {
+fn kpi_table(report: &KpiReport) -> ReportTable {
     let currency = report.currency.as_str();
     let headers = vec![
         "period".to_string(),
@@ -160,28 +570,27 @@ pub fn kpi_table(report: &KpiReport) -> ReportTable {
     let rows = report
         .periods
         .iter()
-        .map(|period| {
-            vec![
-                Cell::Text(period.label.clone()),
-                Cell::Text(period.start.to_string()),
-                Cell::Text(period.end.to_string()),
-                Cell::Integer(period.revenue),
-                Cell::Integer(period.orders),
-                Cell::Integer(period.average_order_value),
-                Cell::Integer(period.active_customers),
-                Cell::Integer(period.new_customers),
-                rate(period.repeat_purchase_rate),
-                Cell::Integer(period.churned),
-                rate(period.churn_rate),
-            ]
+        .map(|p| {
+            let mut row = period(&p.label, p.start, p.end);
+            row.extend([
+                Cell::Integer(p.revenue),
+                Cell::Integer(p.orders),
+                Cell::Integer(p.average_order_value),
+                Cell::Integer(p.active_customers),
+                Cell::Integer(p.new_customers),
+                decimal(p.repeat_purchase_rate),
+                Cell::Integer(p.churned),
+                decimal(p.churn_rate),
+            ]);
+            row
         })
         .collect();
     ReportTable { headers, rows }
 }
 
 /// One row per cohort and period since its first.
-pub fn cohort_table(report: &CohortReport) -> ReportTable {
-    let headers = [
+fn cohort_table(report: &CohortReport) -> ReportTable {
+    let headers = headers(&[
         "cohort",
         "start",
         "end",
@@ -190,26 +599,258 @@ pub fn cohort_table(report: &CohortReport) -> ReportTable {
         "offset",
         "buyers",
         "rate",
-    ]
-    .map(String::from)
-    .to_vec();
+    ]);
     let rows = report
         .cohorts
         .iter()
         .flat_map(|cohort| {
             cohort.retention.iter().map(move |later| {
-                vec![
-                    Cell::Text(cohort.label.clone()),
-                    Cell::Text(cohort.start.to_string()),
-                    Cell::Text(cohort.end.to_string()),
+                let mut row = period(&cohort.label, cohort.start, cohort.end);
+                row.extend([
                     Cell::Integer(cohort.customers),
                     Cell::Text(later.label.clone()),
                     Cell::Integer(later.offset as i64),
                     Cell::Integer(later.buyers),
-                    rate(later.rate),
-                ]
+                    decimal(later.rate),
+                ]);
+                row
             })
         })
         .collect();
     ReportTable { headers, rows }
+}
+
+/// One row per period, or, when grouped, one per period and group.
+fn acquisition_table(report: &AcquisitionReport) -> ReportTable {
+    let currency = report.currency.as_str();
+    let figures = vec![
+        "acquired".to_string(),
+        "converted".to_string(),
+        "conversion_rate".to_string(),
+        money_header("revenue", currency),
+        money_header("average_clv", currency),
+        "average_days_to_first_purchase".to_string(),
+    ];
+    let cells = |f: &AcquisitionFigures| {
+        vec![vec![
+            Cell::Integer(f.acquired),
+            Cell::Integer(f.converted),
+            decimal(f.conversion_rate),
+            Cell::Integer(f.revenue),
+            f.average_clv.map_or(Cell::Null, Cell::Integer),
+            decimal(f.average_days_to_first_purchase),
+        ]]
+    };
+    period_table!(report, figures, cells)
+}
+
+/// One row per period (or period and group) and stage.
+fn funnel_table(report: &FunnelReport) -> ReportTable {
+    let figures = headers(&[
+        "customers",
+        "stage",
+        "reached",
+        "conversion_from_previous",
+        "mean_days_from_previous",
+        "median_days_from_previous",
+    ]);
+    let cells = |f: &FunnelFigures| {
+        f.stages
+            .iter()
+            .map(|stage| {
+                vec![
+                    Cell::Integer(f.customers),
+                    Cell::Text(stage.stage.clone()),
+                    Cell::Integer(stage.reached),
+                    decimal(stage.conversion_from_previous),
+                    decimal(stage.mean_days_from_previous),
+                    decimal(stage.median_days_from_previous),
+                ]
+            })
+            .collect()
+    };
+    period_table!(report, figures, cells)
+}
+
+/// One row of totals, or, when grouped, one per group.
+fn profitability_table(report: &ProfitabilityReport) -> ReportTable {
+    let currency = report.currency.as_str();
+    let grouped = report.group_by.is_some();
+    let mut figures = headers(&["customers", "orders"]);
+    figures.extend(
+        ["revenue", "product_cost", "gross_margin"].map(|name| money_header(name, currency)),
+    );
+    figures.push("margin_rate".to_string());
+    figures.extend(["service_cost", "acquisition_cost"].map(|name| money_header(name, currency)));
+    figures.push("lines_without_cost".to_string());
+    let window = Section {
+        when: vec![day(report.window.from), day(report.window.to)],
+        totals: &report.totals,
+        groups: report
+            .groups
+            .iter()
+            .map(|g| (&g.key, &g.name, &g.figures))
+            .collect(),
+    };
+    let cells = |f: &ProfitFigures| {
+        vec![vec![
+            Cell::Integer(f.customers),
+            Cell::Integer(f.orders),
+            Cell::Integer(f.revenue),
+            Cell::Integer(f.product_cost),
+            Cell::Integer(f.gross_margin),
+            decimal(f.margin_rate),
+            f.service_cost.map_or(Cell::Null, Cell::Integer),
+            f.acquisition_cost.map_or(Cell::Null, Cell::Integer),
+            Cell::Integer(f.lines_without_cost),
+        ]]
+    };
+    sectioned_table(&["from", "to"], grouped, figures, [window], cells)
+}
+
+fn lapsed_headers(currency: &str) -> Vec<String> {
+    let mut all = headers(&[
+        "customer_id",
+        "display_name",
+        "last_bought_at",
+        "orders",
+        "units",
+    ]);
+    all.push(money_header("net", currency));
+    all
+}
+
+/// One row per lapsed buyer, as `GET /reports/lapsed-buyers` lists them.
+fn lapsed_page(buyers: &[persistence::reports::LapsedBuyer]) -> ReportPage {
+    ReportPage {
+        rows: buyers
+            .iter()
+            .map(|buyer| {
+                vec![
+                    Cell::Text(buyer.customer_id.0.to_string()),
+                    Cell::Text(buyer.display_name.clone()),
+                    Cell::Text(
+                        buyer
+                            .last_bought_at
+                            .0
+                            .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                    ),
+                    Cell::Integer(buyer.orders),
+                    Cell::Integer(buyer.units),
+                    Cell::Integer(buyer.net),
+                ]
+            })
+            .collect(),
+        customers: NamedCustomers {
+            ids: buyers.iter().map(|buyer| buyer.customer_id.0).collect(),
+            read_unerased: buyers
+                .iter()
+                .filter(|buyer| !buyer.erased)
+                .map(|buyer| buyer.customer_id.0)
+                .collect(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_grouping_belongs_to_a_report_and_channel_to_two() {
+        for grouping in ReportGrouping::ALL {
+            let reports = [
+                grouping.dimension::<SalesDimension>().is_some(),
+                grouping.dimension::<AcquisitionDimension>().is_some(),
+                grouping.dimension::<ProfitDimension>().is_some(),
+            ];
+            let expected = if grouping == ReportGrouping::Channel {
+                2
+            } else {
+                1
+            };
+            assert_eq!(
+                reports.iter().filter(|taken| **taken).count(),
+                expected,
+                "{grouping:?}"
+            );
+        }
+        assert_eq!(
+            ReportGrouping::AgeRange.dimension(),
+            Some(SalesDimension::AgeRange)
+        );
+        assert_eq!(
+            ReportGrouping::Channel.dimension(),
+            Some(AcquisitionDimension::Channel)
+        );
+        assert_eq!(
+            ReportGrouping::RfmSegment.dimension(),
+            Some(ProfitDimension::RfmSegment)
+        );
+    }
+
+    fn request(report: ReportKind) -> ReportExportRequest {
+        ReportExportRequest {
+            report,
+            from: NaiveDate::from_ymd_opt(2026, 3, 21).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 4, 20).unwrap(),
+            bucket: None,
+            calendar: None,
+            group_by: None,
+            limit: None,
+            product_id: None,
+            earlier_from: None,
+            format: ExportFormat::Csv,
+            right_to_left: None,
+        }
+    }
+
+    fn codes(request: &ReportExportRequest) -> Vec<(String, String)> {
+        request
+            .query()
+            .unwrap_err()
+            .into_iter()
+            .map(|violation| (violation.field, violation.code))
+            .collect()
+    }
+
+    #[test]
+    fn parameters_a_report_does_not_take_are_named() {
+        let mut profit = request(ReportKind::Profitability);
+        profit.bucket = Some(Bucket::Day);
+        profit.product_id = Some(Uuid::nil());
+        profit.group_by = Some(ReportGrouping::Source);
+        assert_eq!(
+            codes(&profit),
+            [
+                ("bucket".to_string(), "not_for_report".to_string()),
+                ("product_id".to_string(), "not_for_report".to_string()),
+                ("group_by".to_string(), "not_for_report".to_string()),
+            ]
+        );
+        let mut lapsed = request(ReportKind::LapsedBuyers);
+        lapsed.limit = Some(10);
+        assert_eq!(
+            codes(&lapsed),
+            [
+                ("limit".to_string(), "not_for_report".to_string()),
+                ("product_id".to_string(), "required".to_string()),
+            ]
+        );
+        let mut funnel = request(ReportKind::Funnel);
+        funnel.group_by = Some(ReportGrouping::Referrer);
+        funnel.calendar = Some(CalendarSystem::Gregorian);
+        assert_eq!(
+            funnel.query(),
+            Ok(ReportQuery::Funnel(
+                ReportRange {
+                    from: funnel.from,
+                    to: funnel.to,
+                    bucket: Bucket::Month,
+                    calendar: CalendarSystem::Gregorian,
+                },
+                Some(AcquisitionDimension::Referrer)
+            ))
+        );
+    }
 }

@@ -1,23 +1,24 @@
-//! Reports over the order history: sales per period of the Jalali or
-//! Gregorian calendar in the business time zone, optionally grouped, and a summary of
-//! key figures per period.
+//! Reports over the order history and the customers (A-5, A-11, A-12, A-13, C-3): sales,
+//! key figures, cohorts, acquisition and the lifecycle funnel per period of the Jalali
+//! or Gregorian calendar in the business time zone, optionally grouped; profitability
+//! over a window; who stopped buying a product.
 //!
 //! Reports need `records:read`, and sum over the customers the caller can see: a sales
 //! user with `own` visibility gets the figures of their own customers, a manager those
 //! of the whole base. A sale is an order that was paid ([`domain::reports::is_sale`]);
 //! refunds are subtracted in the period of the order they refund.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::authz::Permission;
 use domain::calendar::{CalendarSystem, LocalCalendar};
 use domain::reports::{
     age_thresholds, periods, AcquisitionDimension, Bucket, ProfitDimension, ReportPeriod,
-    SalesDimension, FUNNEL_STAGES,
+    SalesDimension, FUNNEL_STAGES, REFERRER_CUSTOMER, REFERRER_USER,
 };
 use persistence::db::DbConnection;
 use persistence::reports::{PeriodBounds, SalesCell};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -36,6 +37,49 @@ pub struct ReportRange {
     pub to: NaiveDate,
     pub bucket: Bucket,
     pub calendar: CalendarSystem,
+}
+
+impl ReportRange {
+    /// `from`..=`to` in periods of `bucket` (default a month) of `calendar` (default the
+    /// Jalali calendar).
+    pub fn new(
+        from: NaiveDate,
+        to: NaiveDate,
+        bucket: Option<Bucket>,
+        calendar: Option<CalendarSystem>,
+    ) -> ReportRange {
+        ReportRange {
+            from,
+            to,
+            bucket: bucket.unwrap_or_default(),
+            calendar: calendar.unwrap_or(CalendarSystem::Jalali),
+        }
+    }
+}
+
+/// The customers a report shows by id or name. A file that holds the report lists
+/// them (`persistence::files::record_customers`), so that erasing one deletes the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedCustomers {
+    pub ids: Vec<Uuid>,
+    /// Those whose name the report read while they were not erased: one erased before
+    /// the file lists it must not stay in the file.
+    pub read_unerased: Vec<Uuid>,
+}
+
+impl NamedCustomers {
+    /// `ids`, of which those in `labels` were read by name.
+    fn read(
+        ids: Vec<Uuid>,
+        labels: &HashMap<Uuid, persistence::customers::CustomerLabel>,
+    ) -> NamedCustomers {
+        let read_unerased = labels
+            .iter()
+            .filter(|(_, label)| !label.erased)
+            .map(|(id, _)| *id)
+            .collect();
+        NamedCustomers { ids, read_unerased }
+    }
 }
 
 /// Sums over one period, or one group of it. Money in minor units of the business
@@ -148,13 +192,7 @@ pub(crate) fn cut(
         local.first_weekday,
     )
     .map_err(AppError::Invalid)?;
-    let out_of_range = || {
-        AppError::Invalid(vec![domain::validation::FieldViolation::new(
-            "to",
-            "out_of_range",
-            "is too far from today",
-        )])
-    };
+    let out_of_range = || invalid("to", "out_of_range", "is too far from today");
     let bounds = cut
         .iter()
         .map(|period| {
@@ -463,8 +501,12 @@ impl AcquisitionFigures {
 /// One group of a period of an acquisition report.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AcquisitionGroup {
-    /// The source, channel or campaign; `None` for customers without one.
+    /// The source, channel or campaign, or the referrer as `customer:<id>` or
+    /// `user:<id>`; `None` for customers without one.
     pub key: Option<String>,
+    /// The referrer's name, when the caller may know it: a referring customer they can
+    /// see, a user when they may read users.
+    pub name: Option<String>,
     pub figures: AcquisitionFigures,
 }
 
@@ -480,13 +522,61 @@ pub struct AcquisitionPeriod {
 }
 
 /// Acquisition effectiveness (C-3): per period of creation, the customers acquired and
-/// their conversion, revenue and CLV, by source, channel or campaign.
+/// their conversion, revenue and CLV, by source, channel, campaign or referrer.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AcquisitionReport {
     pub range: ReportRange,
     pub group_by: Option<AcquisitionDimension>,
     pub currency: String,
     pub periods: Vec<AcquisitionPeriod>,
+}
+
+/// The key of an acquisition group: the source, channel or campaign, or the referrer.
+fn acquisition_key(group_key: Option<&str>, group_id: Option<Uuid>) -> Option<String> {
+    match (group_key, group_id) {
+        (Some(kind), Some(id)) => Some(referrer_key(kind, id)),
+        (key, _) => key.map(str::to_string),
+    }
+}
+
+/// A referrer as its kind and id (`customer:<id>`, `user:<id>`): an id alone does not
+/// say which record to look up.
+fn referrer_key(kind: &str, id: Uuid) -> String {
+    format!("{kind}:{id}")
+}
+
+/// The names of the referrers among `groups` (as the database gave their key and id)
+/// that the caller may know, by group key: a referring customer they can see (a name
+/// is personal data of a record outside their view otherwise), a user when they may
+/// read users. The others are known by their id alone. Also every referring customer
+/// among them, for a file that holds the report to list.
+fn referrer_names<'a>(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    groups: impl Iterator<Item = (Option<&'a str>, Option<Uuid>)>,
+) -> AppResult<(HashMap<String, String>, NamedCustomers)> {
+    let (mut customers, mut users) = (BTreeSet::new(), BTreeSet::new());
+    for group in groups {
+        match group {
+            (Some(REFERRER_CUSTOMER), Some(id)) => customers.insert(id),
+            (Some(REFERRER_USER), Some(id)) => users.insert(id),
+            _ => false,
+        };
+    }
+    let customers = Vec::from_iter(customers);
+    let visible = persistence::customers::search::visible_ids(conn, &customers, &acting.scope())?;
+    let labels = persistence::customers::labels_of(conn, &visible)?;
+    let named = NamedCustomers::read(customers, &labels);
+    let mut names: HashMap<String, String> = labels
+        .into_iter()
+        .map(|(id, label)| (referrer_key(REFERRER_CUSTOMER, id), label.display_name))
+        .collect();
+    if acting.reads_users() {
+        for (id, name) in persistence::users::display_names(conn, &Vec::from_iter(users))? {
+            names.insert(referrer_key(REFERRER_USER, id), name);
+        }
+    }
+    Ok((names, named))
 }
 
 /// Customers acquired per period of `range`, grouped by `group_by` when given.
@@ -496,6 +586,16 @@ pub fn acquisition(
     range: ReportRange,
     group_by: Option<AcquisitionDimension>,
 ) -> AppResult<AcquisitionReport> {
+    Ok(acquisition_naming(conn, acting, range, group_by)?.0)
+}
+
+/// [`acquisition`], and the referring customers it shows.
+pub fn acquisition_naming(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    range: ReportRange,
+    group_by: Option<AcquisitionDimension>,
+) -> AppResult<(AcquisitionReport, NamedCustomers)> {
     acting.require(Permission::RecordsRead)?;
     let (local, currency) = business(conn)?;
     let (cut, bounds) = cut(&local, &range)?;
@@ -521,10 +621,19 @@ pub fn acquisition(
         let index = period_index(cell.period, periods.len())?;
         periods[index].totals = AcquisitionFigures::of(cell);
     }
+    let (names, named) = referrer_names(
+        conn,
+        acting,
+        grouped
+            .iter()
+            .map(|cell| (cell.group_key.as_deref(), cell.group_id.map(|id| id.0))),
+    )?;
     for cell in &grouped {
         let index = period_index(cell.period, periods.len())?;
+        let key = acquisition_key(cell.group_key.as_deref(), cell.group_id.map(|id| id.0));
         periods[index].groups.push(AcquisitionGroup {
-            key: cell.group_key.clone(),
+            name: key.as_ref().and_then(|key| names.get(key).cloned()),
+            key,
             figures: AcquisitionFigures::of(cell),
         });
     }
@@ -536,12 +645,15 @@ pub fn acquisition(
                 .then(a.key.cmp(&b.key))
         });
     }
-    Ok(AcquisitionReport {
-        range,
-        group_by,
-        currency,
-        periods,
-    })
+    Ok((
+        AcquisitionReport {
+            range,
+            group_by,
+            currency,
+            periods,
+        },
+        named,
+    ))
 }
 
 /// Revenue, product cost and margin of a group of customers. Service and
@@ -609,6 +721,48 @@ pub struct ProfitabilityReport {
 
 /// Most customers a profitability report by customer lists.
 pub const MAX_PROFIT_CUSTOMERS: i64 = 1_000;
+/// Customers a profitability report by customer lists unless asked for another number.
+pub const DEFAULT_PROFIT_LIMIT: i64 = 100;
+
+/// A report's parameter broken: `field` breaks rule `code`.
+fn invalid(field: &str, code: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(vec![domain::validation::FieldViolation::new(
+        field, code, message,
+    )])
+}
+
+/// Refuses a profitability window or `limit` that `GET /reports/profitability` refuses.
+pub fn check_profitability(window: DayWindow, limit: i64) -> AppResult<()> {
+    check_report_days(&[("from", window.from), ("to", window.to)])?;
+    if window.to < window.from {
+        return Err(invalid("to", "before_from", "must not be before `from`"));
+    }
+    if !(1..=MAX_PROFIT_CUSTOMERS).contains(&limit) {
+        return Err(invalid(
+            "limit",
+            "out_of_range",
+            format!("must be from 1 to {MAX_PROFIT_CUSTOMERS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The UTC bounds `[start, end)` of the local days of `window`.
+fn window_bounds(
+    local: &LocalCalendar,
+    window: DayWindow,
+) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
+    window
+        .to
+        .succ_opt()
+        .and_then(|end| {
+            local.utc_range(domain::calendar::DateRange {
+                start: window.from,
+                end,
+            })
+        })
+        .ok_or_else(|| invalid("to", "out_of_range", "is too far from today"))
+}
 
 /// Profitability of the sales placed from `window.from` to `window.to` (local days) to
 /// the customers the caller can see.
@@ -619,38 +773,21 @@ pub fn profitability(
     group_by: Option<ProfitDimension>,
     limit: i64,
 ) -> AppResult<ProfitabilityReport> {
+    Ok(profitability_naming(conn, acting, window, group_by, limit)?.0)
+}
+
+/// [`profitability`], and the customers it shows (grouped by customer).
+pub fn profitability_naming(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    window: DayWindow,
+    group_by: Option<ProfitDimension>,
+    limit: i64,
+) -> AppResult<(ProfitabilityReport, NamedCustomers)> {
     acting.require(Permission::RecordsRead)?;
-    let invalid = |field: &str, code: &str, message: String| {
-        AppError::Invalid(vec![domain::validation::FieldViolation::new(
-            field, code, message,
-        )])
-    };
-    check_report_days(&[("from", window.from), ("to", window.to)])?;
-    if window.to < window.from {
-        return Err(invalid(
-            "to",
-            "before_from",
-            "must not be before `from`".into(),
-        ));
-    }
-    if !(1..=MAX_PROFIT_CUSTOMERS).contains(&limit) {
-        return Err(invalid(
-            "limit",
-            "out_of_range",
-            format!("must be from 1 to {MAX_PROFIT_CUSTOMERS}"),
-        ));
-    }
+    check_profitability(window, limit)?;
     let (local, currency) = business(conn)?;
-    let bounds = window
-        .to
-        .succ_opt()
-        .and_then(|end| {
-            local.utc_range(domain::calendar::DateRange {
-                start: window.from,
-                end,
-            })
-        })
-        .ok_or_else(|| invalid("to", "out_of_range", "is too far from today".into()))?;
+    let bounds = window_bounds(&local, window)?;
     let scope = acting.scope();
     let totals = persistence::reports::profitability(conn, bounds, None, &scope, 1)?
         .first()
@@ -662,17 +799,30 @@ pub fn profitability(
         }
         None => Vec::new(),
     };
-    let tier_names: HashMap<Uuid, String> = if group_by == Some(ProfitDimension::Tier) {
-        let ids: Vec<Uuid> = cells
-            .iter()
-            .filter_map(|cell| cell.group_id.map(|id| id.0))
-            .collect();
-        persistence::labels::find_many(conn, &ids)?
-            .into_iter()
-            .map(|label| (label.id.0, label.name))
-            .collect()
-    } else {
-        HashMap::new()
+    let ids: Vec<Uuid> = cells
+        .iter()
+        .filter_map(|cell| cell.group_id.map(|id| id.0))
+        .collect();
+    let (names, named): (HashMap<Uuid, String>, NamedCustomers) = match group_by {
+        Some(ProfitDimension::Tier) => (
+            persistence::labels::find_many(conn, &ids)?
+                .into_iter()
+                .map(|label| (label.id.0, label.name))
+                .collect(),
+            NamedCustomers::default(),
+        ),
+        Some(ProfitDimension::Customer) => {
+            let labels = persistence::customers::labels_of(conn, &ids)?;
+            let named = NamedCustomers::read(ids, &labels);
+            (
+                labels
+                    .into_iter()
+                    .map(|(id, label)| (id, label.display_name))
+                    .collect(),
+                named,
+            )
+        }
+        _ => (HashMap::new(), NamedCustomers::default()),
     };
     let groups = cells
         .iter()
@@ -682,21 +832,21 @@ pub fn profitability(
                 key: id
                     .map(|id| id.to_string())
                     .or_else(|| cell.group_key.clone()),
-                name: match group_by {
-                    Some(ProfitDimension::Customer) => cell.group_key.clone(),
-                    _ => id.and_then(|id| tier_names.get(&id).cloned()),
-                },
+                name: id.and_then(|id| names.get(&id).cloned()),
                 figures: ProfitFigures::of(cell),
             }
         })
         .collect();
-    Ok(ProfitabilityReport {
-        window,
-        group_by,
-        currency,
-        totals,
-        groups,
-    })
+    Ok((
+        ProfitabilityReport {
+            window,
+            group_by,
+            currency,
+            totals,
+            groups,
+        },
+        named,
+    ))
 }
 
 /// One stage of a funnel.
@@ -712,6 +862,9 @@ pub struct FunnelStage {
     /// Mean days from first entering the previous stage to first entering this one, of
     /// the customers who went through both in that order.
     pub mean_days_from_previous: Option<f64>,
+    /// Median of the same days (the mean of the two middle ones for an even count): a
+    /// few slow customers move the mean, not the median.
+    pub median_days_from_previous: Option<f64>,
 }
 
 /// How far a cohort of customers got through the funnel.
@@ -725,8 +878,11 @@ pub struct FunnelFigures {
 /// One group of a funnel period.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct FunnelGroup {
-    /// The acquisition source, channel or campaign; `None` for customers without one.
+    /// The acquisition source, channel or campaign, or the referrer as in
+    /// [`AcquisitionGroup`]; `None` for customers without one.
     pub key: Option<String>,
+    /// The referrer's name, when the caller may know it (as in [`AcquisitionGroup`]).
+    pub name: Option<String>,
     pub figures: FunnelFigures,
 }
 
@@ -749,42 +905,76 @@ pub struct FunnelReport {
     pub periods: Vec<FunnelPeriod>,
 }
 
-/// Per stage: customers whose furthest stage it is, and (customers, total days) of the
-/// step from it to the next.
+/// Per stage of one cohort (or group): customers whose furthest stage it is, and the
+/// step from it to the next, as the database summed it.
 #[derive(Default)]
 struct FunnelTally {
     furthest: [i64; FUNNEL_STAGES.len()],
-    steps: [(i64, f64); FUNNEL_STAGES.len()],
+    steps: [Option<persistence::reports::FunnelStep>; FUNNEL_STAGES.len()],
 }
 
 impl FunnelTally {
-    fn add(&mut self, other: &FunnelTally) {
-        for rank in 0..FUNNEL_STAGES.len() {
-            self.furthest[rank] += other.furthest[rank];
-            self.steps[rank].0 += other.steps[rank].0;
-            self.steps[rank].1 += other.steps[rank].1;
-        }
-    }
-
     fn figures(&self) -> FunnelFigures {
         let customers: i64 = self.furthest.iter().sum();
         let mut stages = Vec::with_capacity(FUNNEL_STAGES.len());
         let mut previous: Option<i64> = None;
         for (rank, stage) in FUNNEL_STAGES.iter().enumerate() {
             let reached: i64 = self.furthest[rank..].iter().sum();
-            let step = rank.checked_sub(1).map(|from| self.steps[from]);
+            let step = rank
+                .checked_sub(1)
+                .and_then(|from| self.steps[from].as_ref())
+                .filter(|step| step.customers > 0);
             stages.push(FunnelStage {
                 stage: (*stage).to_string(),
                 reached,
                 conversion_from_previous: previous.and_then(|before| ratio(reached, before)),
-                mean_days_from_previous: step
-                    .filter(|(n, _)| *n > 0)
-                    .map(|(n, days)| days / n as f64),
+                mean_days_from_previous: step.map(|step| step.mean_days),
+                median_days_from_previous: step.map(|step| step.median_days),
             });
             previous = Some(reached);
         }
         FunnelFigures { customers, stages }
     }
+}
+
+/// The rank of funnel stage `stage` as the database gave it; another is a broken query.
+fn funnel_rank(stage: i64) -> AppResult<usize> {
+    usize::try_from(stage)
+        .ok()
+        .filter(|rank| *rank < FUNNEL_STAGES.len())
+        .ok_or_else(|| AppError::Internal(format!("funnel stage {stage}")))
+}
+
+/// A funnel group as the database gave it: period, group key and group id.
+type FunnelCohort = (i64, Option<String>, Option<Uuid>);
+
+/// The funnel tallies per period and group of `dimension` (one group per period when
+/// `None`), in period and group order.
+fn funnel_tallies(
+    conn: &mut DbConnection,
+    bounds: &[PeriodBounds],
+    dimension: Option<AcquisitionDimension>,
+    acting: &Acting,
+) -> AppResult<BTreeMap<FunnelCohort, FunnelTally>> {
+    let (reach, steps) = persistence::reports::funnel(conn, bounds, dimension, &acting.scope())?;
+    let mut tallies: BTreeMap<FunnelCohort, FunnelTally> = BTreeMap::new();
+    for cell in reach {
+        let rank = funnel_rank(cell.stage)?;
+        tallies
+            .entry((cell.period, cell.group_key, cell.group_id.map(|id| id.0)))
+            .or_default()
+            .furthest[rank] += cell.customers;
+    }
+    for step in steps {
+        let rank = funnel_rank(step.stage)?;
+        let cohort = (
+            step.period,
+            step.group_key.clone(),
+            step.group_id.map(|id| id.0),
+        );
+        tallies.entry(cohort).or_default().steps[rank] = Some(step);
+    }
+    Ok(tallies)
 }
 
 /// The funnel of the customers created in each period of `range`, grouped by
@@ -795,70 +985,69 @@ pub fn funnel(
     range: ReportRange,
     group_by: Option<AcquisitionDimension>,
 ) -> AppResult<FunnelReport> {
+    Ok(funnel_naming(conn, acting, range, group_by)?.0)
+}
+
+/// [`funnel`], and the referring customers it shows.
+pub fn funnel_naming(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    range: ReportRange,
+    group_by: Option<AcquisitionDimension>,
+) -> AppResult<(FunnelReport, NamedCustomers)> {
     acting.require(Permission::RecordsRead)?;
     let local = crate::settings::calendar(conn)?.local();
     let (cut, bounds) = cut(&local, &range)?;
-    let (reach, steps) = persistence::reports::funnel(conn, &bounds, group_by, &acting.scope())?;
-    let mut tallies: BTreeMap<(i64, Option<String>), FunnelTally> = BTreeMap::new();
-    for cell in &reach {
-        let rank = usize::try_from(cell.stage)
-            .ok()
-            .filter(|rank| *rank < FUNNEL_STAGES.len())
-            .ok_or_else(|| AppError::Internal(format!("funnel stage {}", cell.stage)))?;
-        tallies
-            .entry((cell.period, cell.group_key.clone()))
-            .or_default()
-            .furthest[rank] += cell.customers;
-    }
-    for step in &steps {
-        let rank = usize::try_from(step.stage)
-            .ok()
-            .filter(|rank| *rank < FUNNEL_STAGES.len())
-            .ok_or_else(|| AppError::Internal(format!("funnel stage {}", step.stage)))?;
-        let tally = tallies
-            .entry((step.period, step.group_key.clone()))
-            .or_default();
-        tally.steps[rank].0 += step.customers;
-        tally.steps[rank].1 += step.mean_days * step.customers as f64;
-    }
-    let mut by_period: Vec<(FunnelTally, Vec<FunnelGroup>)> = (0..cut.len())
-        .map(|_| (FunnelTally::default(), Vec::new()))
-        .collect();
-    for ((period, key), tally) in &tallies {
-        let index = period_index(*period, by_period.len())?;
-        let (total, groups) = &mut by_period[index];
-        total.add(tally);
-        if group_by.is_some() {
-            groups.push(FunnelGroup {
-                key: key.clone(),
-                figures: tally.figures(),
-            });
-        }
-    }
-    let periods = cut
+    // The totals are a query of their own: a median is not made of the groups' medians.
+    let totals = funnel_tallies(conn, &bounds, None, acting)?;
+    let grouped = match group_by {
+        Some(dimension) => funnel_tallies(conn, &bounds, Some(dimension), acting)?,
+        None => BTreeMap::new(),
+    };
+    let mut periods: Vec<FunnelPeriod> = cut
         .iter()
-        .zip(by_period)
-        .map(|(period, (total, mut groups))| {
-            groups.sort_by(|a, b| {
-                b.figures
-                    .customers
-                    .cmp(&a.figures.customers)
-                    .then(a.key.cmp(&b.key))
-            });
-            FunnelPeriod {
-                label: period.label.clone(),
-                start: period.range.start,
-                end: last_day(period),
-                totals: total.figures(),
-                groups,
-            }
+        .map(|period| FunnelPeriod {
+            label: period.label.clone(),
+            start: period.range.start,
+            end: last_day(period),
+            totals: FunnelTally::default().figures(),
+            groups: Vec::new(),
         })
         .collect();
-    Ok(FunnelReport {
-        range,
-        group_by,
-        periods,
-    })
+    for ((period, _, _), tally) in &totals {
+        let index = period_index(*period, periods.len())?;
+        periods[index].totals = tally.figures();
+    }
+    let (names, named) = referrer_names(
+        conn,
+        acting,
+        grouped.keys().map(|(_, key, id)| (key.as_deref(), *id)),
+    )?;
+    for ((period, key, id), tally) in &grouped {
+        let index = period_index(*period, periods.len())?;
+        let key = acquisition_key(key.as_deref(), *id);
+        periods[index].groups.push(FunnelGroup {
+            name: key.as_ref().and_then(|key| names.get(key).cloned()),
+            key,
+            figures: tally.figures(),
+        });
+    }
+    for period in &mut periods {
+        period.groups.sort_by(|a, b| {
+            b.figures
+                .customers
+                .cmp(&a.figures.customers)
+                .then(a.key.cmp(&b.key))
+        });
+    }
+    Ok((
+        FunnelReport {
+            range,
+            group_by,
+            periods,
+        },
+        named,
+    ))
 }
 
 /// Two windows of local days, the later one after the earlier.
@@ -888,22 +1077,10 @@ pub struct LapseWindows {
 /// Sort order of the lapsed buyers, as recorded in its cursors.
 pub const LAPSE_ORDER: &str = "customer_id:asc";
 
-/// The customers the caller can see who bought `query.product_id` in the earlier window
-/// and not in the later one, in id order: `fetch` rows after `cursor`.
-pub fn lapsed_buyers(
-    conn: &mut DbConnection,
-    acting: &Acting,
-    query: LapseQuery,
-    cursor: Option<&Cursor>,
-    fetch: i64,
-) -> AppResult<(LapseWindows, Vec<persistence::reports::LapsedBuyer>)> {
-    acting.require(Permission::RecordsRead)?;
+/// The windows `query` compares, refused as `GET /reports/lapsed-buyers` refuses them,
+/// and refused for a product that does not exist.
+pub fn check_lapse(conn: &mut DbConnection, query: LapseQuery) -> AppResult<LapseWindows> {
     let later = query.later;
-    let invalid = |field: &str, code: &str, message: &str| {
-        AppError::Invalid(vec![domain::validation::FieldViolation::new(
-            field, code, message,
-        )])
-    };
     if later.to < later.from {
         return Err(invalid("to", "before_from", "must not be before `from`"));
     }
@@ -934,19 +1111,22 @@ pub fn lapsed_buyers(
         }
         other => other?,
     };
+    Ok(LapseWindows { earlier, later })
+}
+
+/// The customers the caller can see who bought `query.product_id` in the earlier window
+/// and not in the later one, in id order: `page` rows after `cursor`, and one
+/// more when another page follows.
+pub fn lapsed_buyers(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    query: LapseQuery,
+    cursor: Option<&Cursor>,
+    page: i64,
+) -> AppResult<(LapseWindows, Vec<persistence::reports::LapsedBuyer>)> {
+    acting.require(Permission::RecordsRead)?;
+    let windows = check_lapse(conn, query)?;
     let local = crate::settings::calendar(conn)?.local();
-    let bounds = |window: DayWindow| {
-        window
-            .to
-            .succ_opt()
-            .and_then(|end| {
-                local.utc_range(domain::calendar::DateRange {
-                    start: window.from,
-                    end,
-                })
-            })
-            .ok_or_else(|| invalid("to", "out_of_range", "is too far from today"))
-    };
     let after = cursor
         .map(|cursor| cursor.keyset(LAPSE_ORDER))
         .transpose()?
@@ -954,13 +1134,13 @@ pub fn lapsed_buyers(
     let rows = persistence::reports::lapsed_buyers(
         conn,
         query.product_id,
-        bounds(earlier)?,
-        bounds(later)?,
+        window_bounds(&local, windows.earlier)?,
+        window_bounds(&local, windows.later)?,
         &acting.scope(),
         after,
-        fetch,
+        page,
     )?;
-    Ok((LapseWindows { earlier, later }, rows))
+    Ok((windows, rows))
 }
 
 /// The cursor after `row` in [`LAPSE_ORDER`].
