@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::analytics::{finished_run, start};
 use crate::order_imports::product;
+use crate::reports::exported;
 use e2e::support::{
     assert_problem, create_customer, field_codes, for_each_backend, id_of, send, TestApp,
 };
@@ -197,6 +198,29 @@ fn cross_sell_rules_and_recommendations_follow_the_baskets() {
             ),
         );
         close("lift", &earlier["data"][0]["lift"], 1.3125);
+        // The rules as a file: every page, as the GET lists them.
+        let (job, headers, rows) = exported(
+            app,
+            &admin,
+            json!({"report": "cross_sell", "run_id": by_order["id"], "format": "csv"}),
+        );
+        assert_eq!(job["result"]["rows"], 2, "{job}");
+        assert_eq!(headers[0], "rank");
+        assert_eq!(headers[10], "lift");
+        assert_eq!(rows[0][0], "1");
+        assert_eq!(rows[0][10], "1.312500");
+        let problem = assert_problem(
+            app.authed(Method::POST, "/api/v1/reports/exports", &admin)
+                .json(&json!({"report": "cross_sell", "from": "2026-01-01"}))
+                .send()
+                .expect("export"),
+            422,
+            "validation_failed",
+        );
+        assert_eq!(
+            field_codes(&problem),
+            [("from".to_string(), "not_for_report".to_string())]
+        );
 
         // A cursor of another report, a run of another kind, a sales user.
         let response = app
@@ -390,6 +414,17 @@ fn elasticity_recovers_a_known_demand_curve() {
         close("elasticity", &by_segment["data"][0]["elasticity"], -2.0);
         let all = get(app, &admin, "/api/v1/reports/price-elasticity?limit=1");
         assert_eq!(all["has_more"], true);
+        let (_, headers, rows) = exported(
+            app,
+            &admin,
+            json!({"report": "price_elasticity", "product_id": p, "format": "xlsx"}),
+        );
+        assert_eq!(headers[3], "segment");
+        assert_eq!(rows.len(), 2, "all buyers and the one segment: {rows:?}");
+        let elasticity_column = headers.iter().position(|h| h == "elasticity").unwrap();
+        for row in &rows {
+            assert_eq!(row[elasticity_column], "-2.000000", "{row:?}");
+        }
         let problem = assert_problem(
             app.authed(
                 Method::GET,

@@ -49,7 +49,11 @@ const GROUPED_PERIOD: [&str; 5] = ["period", "start", "end", "group", "group_nam
 
 /// Exports a report as `body` asks (CSV unless its `format` says `xlsx`) and reads the
 /// file back: the finished job, the file's headers and its rows.
-fn exported(app: &TestApp, token: &str, body: Value) -> (Value, Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn exported(
+    app: &TestApp,
+    token: &str,
+    body: Value,
+) -> (Value, Vec<String>, Vec<Vec<String>>) {
     let format = match body["format"].as_str() {
         Some("xlsx") => Format::Xlsx,
         _ => Format::Csv,
@@ -563,13 +567,15 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
         // The job reads them a page at a time: with pages of one buyer, two pages.
         let query = application::reports::export::ReportExportRequest {
             report: application::reports::export::ReportKind::LapsedBuyers,
-            from: "2026-04-21".parse().unwrap(),
-            to: "2026-05-20".parse().unwrap(),
+            from: Some("2026-04-21".parse().unwrap()),
+            to: Some("2026-05-20".parse().unwrap()),
             bucket: None,
             calendar: None,
             group_by: None,
             limit: None,
             product_id: Some(p1.parse().unwrap()),
+            run_id: None,
+            segment: None,
             earlier_from: Some("2026-03-01".parse().unwrap()),
             format: Default::default(),
             right_to_left: None,

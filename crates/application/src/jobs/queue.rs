@@ -138,7 +138,10 @@ pub fn report_export(
     request: ReportExportRequest,
 ) -> AppResult<Job> {
     acting.require(Permission::RecordsRead)?;
-    request.query().map_err(AppError::Invalid)?.check(conn)?;
+    request
+        .query()
+        .map_err(AppError::Invalid)?
+        .check(conn, acting)?;
     let payload = to_payload(&ReportExportPayload {
         right_to_left: request.right_to_left.unwrap_or(acting.lang == Lang::Fa),
         file_name: format!(

@@ -20,6 +20,7 @@ use super::{
     SalesFigures, SalesReport,
 };
 use crate::acting::Acting;
+use crate::analytics::product_models::{self, ElasticityView, ProductLabel, RuleView};
 use crate::customers::export::ExportFormat;
 use crate::error::{AppError, AppResult};
 use crate::paging::Cursor;
@@ -42,6 +43,10 @@ pub enum ReportKind {
     Profitability,
     /// `GET /reports/lapsed-buyers`, every page.
     LapsedBuyers,
+    /// `GET /reports/cross-sell`, every page.
+    CrossSell,
+    /// `GET /reports/price-elasticity`, every page.
+    PriceElasticity,
 }
 
 impl ReportKind {
@@ -54,6 +59,8 @@ impl ReportKind {
             ReportKind::Funnel => "funnel",
             ReportKind::Profitability => "profitability",
             ReportKind::LapsedBuyers => "lapsed_buyers",
+            ReportKind::CrossSell => "cross_sell",
+            ReportKind::PriceElasticity => "price_elasticity",
         }
     }
 }
@@ -123,10 +130,13 @@ impl ReportGrouping {
                           "format": "xlsx"}))]
 pub struct ReportExportRequest {
     pub report: ReportKind,
-    /// First local day; of the window without purchases for `lapsed_buyers`.
-    pub from: NaiveDate,
-    /// Last local day (inclusive).
-    pub to: NaiveDate,
+    /// First local day; of the window without purchases for `lapsed_buyers`. Required
+    /// but for `cross_sell` and `price_elasticity`, which take none.
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    /// Last local day (inclusive); required with `from`.
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
     /// Reports by period (not `profitability`, `lapsed_buyers`); default `month`.
     #[serde(default)]
     pub bucket: Option<Bucket>,
@@ -141,9 +151,18 @@ pub struct ReportExportRequest {
     /// (1–1000, default 100).
     #[serde(default)]
     pub limit: Option<i64>,
-    /// `lapsed_buyers` only, and required there: the product they stopped buying.
+    /// `lapsed_buyers` (required there): the product they stopped buying;
+    /// `cross_sell`: only the rules from this product; `price_elasticity`: only this
+    /// product.
     #[serde(default)]
     pub product_id: Option<Uuid>,
+    /// `cross_sell` and `price_elasticity` only: a succeeded run of the kind (by default
+    /// the current one).
+    #[serde(default)]
+    pub run_id: Option<Uuid>,
+    /// `price_elasticity` only: `all` or an RFM segment.
+    #[serde(default)]
+    pub segment: Option<String>,
     /// `lapsed_buyers` only: first local day of the window in which they bought (by
     /// default as many days before `from` as `from`..`to`).
     #[serde(default)]
@@ -165,6 +184,23 @@ pub enum ReportQuery {
     Funnel(ReportRange, Option<AcquisitionDimension>),
     Profitability(DayWindow, Option<ProfitDimension>, i64),
     LapsedBuyers(LapseQuery),
+    CrossSell(RuleQuery),
+    PriceElasticity(ElasticityQuery),
+}
+
+/// Which rules of which `cross_sell` run a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleQuery {
+    pub run_id: Option<Uuid>,
+    pub antecedent: Option<Uuid>,
+}
+
+/// Which elasticities of which `elasticity` run a file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElasticityQuery {
+    pub run_id: Option<Uuid>,
+    pub product: Option<Uuid>,
+    pub segment: Option<String>,
 }
 
 impl ReportExportRequest {
@@ -174,8 +210,17 @@ impl ReportExportRequest {
         use ReportKind as Kind;
         let report = self.report.as_str();
         let mut v = Violations::default();
-        let by_period = !matches!(self.report, Kind::Profitability | Kind::LapsedBuyers);
+        let model = matches!(self.report, Kind::CrossSell | Kind::PriceElasticity);
+        let by_period = !model && !matches!(self.report, Kind::Profitability | Kind::LapsedBuyers);
         for (field, given, taken) in [
+            ("from", self.from.is_some(), !model),
+            ("to", self.to.is_some(), !model),
+            ("run_id", self.run_id.is_some(), model),
+            (
+                "segment",
+                self.segment.is_some(),
+                self.report == Kind::PriceElasticity,
+            ),
             ("bucket", self.bucket.is_some(), by_period),
             ("calendar", self.calendar.is_some(), by_period),
             (
@@ -186,7 +231,7 @@ impl ReportExportRequest {
             (
                 "product_id",
                 self.product_id.is_some(),
-                self.report == Kind::LapsedBuyers,
+                self.report == Kind::LapsedBuyers || model,
             ),
             (
                 "earlier_from",
@@ -202,11 +247,20 @@ impl ReportExportRequest {
                 );
             }
         }
-        let range = ReportRange::new(self.from, self.to, self.bucket, self.calendar);
-        let window = DayWindow {
-            from: self.from,
-            to: self.to,
-        };
+        if !model {
+            for (field, day) in [("from", self.from), ("to", self.to)] {
+                if day.is_none() {
+                    v.push(
+                        field,
+                        "required",
+                        format!("the {report} report covers days"),
+                    );
+                }
+            }
+        }
+        let (from, to) = (self.from.unwrap_or_default(), self.to.unwrap_or_default());
+        let range = ReportRange::new(from, to, self.bucket, self.calendar);
+        let window = DayWindow { from, to };
         let query = match self.report {
             Kind::Sales => ReportQuery::Sales(range, self.grouping(&mut v)),
             Kind::Kpis => ReportQuery::Kpis(range),
@@ -232,9 +286,20 @@ impl ReportExportRequest {
                     earlier_from: self.earlier_from,
                 })
             }
+            Kind::CrossSell => ReportQuery::CrossSell(RuleQuery {
+                run_id: self.run_id,
+                antecedent: self.product_id,
+            }),
+            Kind::PriceElasticity => ReportQuery::PriceElasticity(ElasticityQuery {
+                run_id: self.run_id,
+                product: self.product_id,
+                segment: self.segment.clone(),
+            }),
         };
-        if matches!(self.report, Kind::Kpis | Kind::Cohorts | Kind::LapsedBuyers)
-            && self.group_by.is_some()
+        if (!matches!(
+            self.report,
+            Kind::Sales | Kind::Acquisition | Kind::Funnel | Kind::Profitability
+        )) && self.group_by.is_some()
         {
             v.push(
                 "group_by",
@@ -272,7 +337,7 @@ impl ReportExportRequest {
 impl ReportQuery {
     /// Refuses what the report's `GET` refuses, so that a bad request fails before a job
     /// is queued for it.
-    pub fn check(&self, conn: &mut DbConnection) -> AppResult<()> {
+    pub fn check(&self, conn: &mut DbConnection, acting: &Acting) -> AppResult<()> {
         match self {
             ReportQuery::Sales(range, _)
             | ReportQuery::Kpis(range)
@@ -295,6 +360,28 @@ impl ReportQuery {
             ReportQuery::LapsedBuyers(query) => {
                 super::check_lapse(conn, *query)?;
             }
+            // The first row tells whether the run and the filters are ones the GET takes.
+            ReportQuery::CrossSell(query) => {
+                product_models::cross_sell_rules(
+                    conn,
+                    acting,
+                    query.run_id,
+                    query.antecedent,
+                    None,
+                    1,
+                )?;
+            }
+            ReportQuery::PriceElasticity(query) => {
+                product_models::price_elasticities(
+                    conn,
+                    acting,
+                    query.run_id,
+                    query.product,
+                    query.segment.as_deref(),
+                    None,
+                    1,
+                )?;
+            }
         }
         Ok(())
     }
@@ -313,12 +400,19 @@ pub struct ReportFile {
     pub headers: Vec<String>,
     /// The report computed when opened, until it is taken.
     computed: Option<ReportPage>,
-    lapse: Option<LapsePages>,
+    paged: Option<Pages>,
 }
 
-/// Where the lapsed buyers stand.
-struct LapsePages {
-    query: LapseQuery,
+/// A report read as its `GET` pages it.
+enum Paged {
+    LapsedBuyers(LapseQuery),
+    CrossSell(RuleQuery),
+    PriceElasticity(ElasticityQuery),
+}
+
+/// Where a paged report stands.
+struct Pages {
+    report: Paged,
     page_rows: i64,
     after: Option<Cursor>,
     done: bool,
@@ -356,23 +450,46 @@ impl ReportFile {
             }
             ReportQuery::LapsedBuyers(query) => {
                 let (_, currency) = super::business(conn)?;
-                return Ok(ReportFile {
-                    headers: lapsed_headers(&currency),
-                    computed: None,
-                    lapse: Some(LapsePages {
-                        query,
-                        page_rows,
-                        after: None,
-                        done: false,
-                    }),
-                });
+                return Ok(ReportFile::paged(
+                    lapsed_headers(&currency),
+                    Paged::LapsedBuyers(query),
+                    page_rows,
+                ));
+            }
+            ReportQuery::CrossSell(query) => {
+                return Ok(ReportFile::paged(
+                    rule_headers(),
+                    Paged::CrossSell(query),
+                    page_rows,
+                ))
+            }
+            ReportQuery::PriceElasticity(query) => {
+                let (_, currency) = super::business(conn)?;
+                return Ok(ReportFile::paged(
+                    elasticity_headers(&currency),
+                    Paged::PriceElasticity(query),
+                    page_rows,
+                ));
             }
         };
         Ok(ReportFile {
             headers,
             computed: Some(page),
-            lapse: None,
+            paged: None,
         })
+    }
+
+    fn paged(headers: Vec<String>, report: Paged, page_rows: i64) -> ReportFile {
+        ReportFile {
+            headers,
+            computed: None,
+            paged: Some(Pages {
+                report,
+                page_rows,
+                after: None,
+                done: false,
+            }),
+        }
     }
 
     /// The next rows of the file; `None` after the last.
@@ -384,21 +501,51 @@ impl ReportFile {
         if let Some(page) = self.computed.take() {
             return Ok(Some(page));
         }
-        let Some(lapse) = self.lapse.as_mut().filter(|lapse| !lapse.done) else {
+        let Some(pages) = self.paged.as_mut().filter(|pages| !pages.done) else {
             return Ok(None);
         };
-        let (_, mut buyers) = super::lapsed_buyers(
-            conn,
-            acting,
-            lapse.query,
-            lapse.after.as_ref(),
-            lapse.page_rows,
-        )?;
-        let more = buyers.len() as i64 > lapse.page_rows;
-        buyers.truncate(lapse.page_rows as usize);
-        lapse.done = !more;
-        lapse.after = buyers.last().map(super::lapse_cursor_after);
-        Ok(Some(lapsed_page(&buyers)))
+        let (after, fetch) = (pages.after.as_ref(), pages.page_rows + 1);
+        let rows = pages.page_rows as usize;
+        let (page, last) = match &pages.report {
+            Paged::LapsedBuyers(query) => {
+                let (_, mut buyers) = super::lapsed_buyers(conn, acting, *query, after, fetch)?;
+                pages.done = buyers.len() <= rows;
+                buyers.truncate(rows);
+                let last = buyers.last().map(super::lapse_cursor_after);
+                (lapsed_page(&buyers), last)
+            }
+            Paged::CrossSell(query) => {
+                let (_, mut rules) = product_models::cross_sell_rules(
+                    conn,
+                    acting,
+                    query.run_id,
+                    query.antecedent,
+                    after,
+                    fetch,
+                )?;
+                pages.done = rules.len() <= rows;
+                rules.truncate(rows);
+                let last = rules.last().map(product_models::rule_cursor_after);
+                (rule_page(&rules), last)
+            }
+            Paged::PriceElasticity(query) => {
+                let (_, mut fits) = product_models::price_elasticities(
+                    conn,
+                    acting,
+                    query.run_id,
+                    query.product,
+                    query.segment.as_deref(),
+                    after,
+                    fetch,
+                )?;
+                pages.done = fits.len() <= rows;
+                fits.truncate(rows);
+                let last = fits.last().map(product_models::elasticity_cursor_after);
+                (elasticity_page(&fits), last)
+            }
+        };
+        pages.after = last;
+        Ok(Some(page))
     }
 }
 
@@ -720,6 +867,98 @@ fn lapsed_headers(currency: &str) -> Vec<String> {
     all
 }
 
+fn rule_headers() -> Vec<String> {
+    headers(&[
+        "rank",
+        "antecedent_id",
+        "antecedent_sku",
+        "antecedent_name",
+        "consequent_id",
+        "consequent_sku",
+        "consequent_name",
+        "baskets",
+        "support",
+        "confidence",
+        "lift",
+    ])
+}
+
+fn product_cells(product: &ProductLabel) -> [Cell; 3] {
+    [
+        Cell::Text(product.id.to_string()),
+        text(&product.sku),
+        text(&product.name),
+    ]
+}
+
+/// One row per rule, as `GET /reports/cross-sell` lists them.
+fn rule_page(rules: &[RuleView]) -> ReportPage {
+    ReportPage {
+        rows: rules
+            .iter()
+            .map(|view| {
+                let mut row = vec![Cell::Integer(view.rule.rank)];
+                row.extend(product_cells(&view.antecedent));
+                row.extend(product_cells(&view.consequent));
+                row.extend([
+                    Cell::Integer(view.rule.baskets),
+                    decimal(Some(view.rule.support)),
+                    decimal(Some(view.rule.confidence)),
+                    decimal(Some(view.rule.lift)),
+                ]);
+                row
+            })
+            .collect(),
+        customers: NamedCustomers::default(),
+    }
+}
+
+fn elasticity_headers(currency: &str) -> Vec<String> {
+    let mut all = headers(&["product_id", "sku", "name", "segment", "periods", "units"]);
+    all.push(money_header("mean_unit_price", currency));
+    all.extend(headers(&[
+        "elasticity",
+        "standard_error",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "r_squared",
+    ]));
+    all
+}
+
+/// One row per product and segment, as `GET /reports/price-elasticity` lists them.
+fn elasticity_page(fits: &[ElasticityView]) -> ReportPage {
+    ReportPage {
+        rows: fits
+            .iter()
+            .map(|view| {
+                let fit = &view.elasticity;
+                let mut row: Vec<Cell> = product_cells(&view.product).into();
+                row.extend([
+                    Cell::Text(fit.segment.clone()),
+                    Cell::Integer(fit.periods),
+                    Cell::Integer(fit.units),
+                    Cell::Integer(fit.mean_unit_price),
+                ]);
+                row.extend(
+                    [
+                        fit.elasticity,
+                        fit.standard_error,
+                        fit.ci_low,
+                        fit.ci_high,
+                        fit.p_value,
+                        fit.r_squared,
+                    ]
+                    .map(|figure| decimal(Some(figure))),
+                );
+                row
+            })
+            .collect(),
+        customers: NamedCustomers::default(),
+    }
+}
+
 /// One row per lapsed buyer, as `GET /reports/lapsed-buyers` lists them.
 fn lapsed_page(buyers: &[persistence::reports::LapsedBuyer]) -> ReportPage {
     ReportPage {
@@ -792,13 +1031,15 @@ mod tests {
     fn request(report: ReportKind) -> ReportExportRequest {
         ReportExportRequest {
             report,
-            from: NaiveDate::from_ymd_opt(2026, 3, 21).unwrap(),
-            to: NaiveDate::from_ymd_opt(2026, 4, 20).unwrap(),
+            from: NaiveDate::from_ymd_opt(2026, 3, 21),
+            to: NaiveDate::from_ymd_opt(2026, 4, 20),
             bucket: None,
             calendar: None,
             group_by: None,
             limit: None,
             product_id: None,
+            run_id: None,
+            segment: None,
             earlier_from: None,
             format: ExportFormat::Csv,
             right_to_left: None,
@@ -844,13 +1085,48 @@ mod tests {
             funnel.query(),
             Ok(ReportQuery::Funnel(
                 ReportRange {
-                    from: funnel.from,
-                    to: funnel.to,
+                    from: funnel.from.unwrap(),
+                    to: funnel.to.unwrap(),
                     bucket: Bucket::Month,
                     calendar: CalendarSystem::Gregorian,
                 },
                 Some(AcquisitionDimension::Referrer)
             ))
+        );
+    }
+
+    #[test]
+    fn model_reports_take_a_run_and_no_days() {
+        let mut rules = request(ReportKind::CrossSell);
+        rules.segment = Some("all".into());
+        assert_eq!(
+            codes(&rules),
+            [
+                ("from".to_string(), "not_for_report".to_string()),
+                ("to".to_string(), "not_for_report".to_string()),
+                ("segment".to_string(), "not_for_report".to_string()),
+            ]
+        );
+        let mut fits = request(ReportKind::PriceElasticity);
+        (fits.from, fits.to) = (None, None);
+        fits.segment = Some("loyal".into());
+        fits.run_id = Some(Uuid::nil());
+        assert_eq!(
+            fits.query(),
+            Ok(ReportQuery::PriceElasticity(ElasticityQuery {
+                run_id: Some(Uuid::nil()),
+                product: None,
+                segment: Some("loyal".into()),
+            }))
+        );
+        let mut sales = request(ReportKind::Sales);
+        (sales.to, sales.run_id) = (None, Some(Uuid::nil()));
+        assert_eq!(
+            codes(&sales),
+            [
+                ("run_id".to_string(), "not_for_report".to_string()),
+                ("to".to_string(), "required".to_string()),
+            ]
         );
     }
 }
