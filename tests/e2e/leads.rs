@@ -269,6 +269,18 @@ fn conversion_creates_or_links_customers_in_one_transaction() {
             json!({"filter": {"field": "converted_customer_id", "op": "eq", "value": person}}),
         );
         assert_eq!(came_from.len(), 1);
+        let (_, overview) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{person}/overview"),
+            &admin,
+            None,
+        );
+        assert_eq!(
+            overview["leads"][0]["id"],
+            id_of(&lead).as_str(),
+            "{overview}"
+        );
         // A converted lead is final.
         let (status, _) = convert(&id_of(&lead), json!({}));
         assert_eq!(status, 409);

@@ -32,6 +32,8 @@ pub struct Overview {
     pub consents: Consents,
     /// Purchase facts, top products and the newest orders.
     pub purchases: crate::commerce::orders::PurchaseSummary,
+    /// The leads the customer was before it was one (those the caller may see).
+    pub leads: Vec<persistence::leads::LeadRow>,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -57,6 +59,10 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
         history: history_of(conn, customer)?,
         consents: consents_of(conn, customer)?,
         purchases: crate::commerce::orders::summary(conn, customer)?,
+        leads: persistence::leads::converted_into(conn, customer)?
+            .into_iter()
+            .filter(|lead| crate::sales::leads::can_see(acting, lead))
+            .collect(),
         record,
     })
 }

@@ -183,18 +183,22 @@ pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> App
     })
 }
 
-/// The lead `id` if the caller may see it; any other is not found.
-pub fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<LeadRow> {
-    let row = persistence::leads::find(conn, id)?;
+/// Whether the caller may see a lead: by its owner and team, as a customer.
+pub fn can_see(acting: &Acting, row: &LeadRow) -> bool {
     let scope = acting.scope();
-    let sees = domain::authz::can_see(
+    domain::authz::can_see(
         scope.visibility,
         scope.user_id,
         scope.team_id,
         row.owner_id.map(|id| id.0),
         row.team_id.map(|id| id.0),
-    );
-    if sees {
+    )
+}
+
+/// The lead `id` if the caller may see it; any other is not found.
+pub fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<LeadRow> {
+    let row = persistence::leads::find(conn, id)?;
+    if can_see(acting, &row) {
         Ok(row)
     } else {
         Err(AppError::NotFound)

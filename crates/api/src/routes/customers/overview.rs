@@ -73,6 +73,9 @@ pub struct CustomerOverview {
     pub lifecycle_history: Vec<LifecycleTransition>,
     pub owner_history: Vec<OwnerChange>,
     pub consents: Consents,
+    /// The leads the customer was converted from (those the caller may see), oldest
+    /// first.
+    pub leads: Vec<crate::routes::leads::Lead>,
     /// Open deals (sales pipeline); empty until the sales capability is enabled.
     #[schema(value_type = Vec<Object>)]
     pub open_deals: Vec<serde_json::Value>,
@@ -104,7 +107,8 @@ pub struct CustomerOverview {
 /// an organization) or organizations (for a person), the ten newest notes, its purchases
 /// (order count, revenue net of refunds, average order value, first and last purchase,
 /// top products) and five newest orders, its current model scores (RFM segment,
-/// P(alive), CLV, each with its run), and the sections of capabilities that fill them
+/// P(alive), CLV, each with its run), the leads it was converted from, and the sections
+/// of capabilities that fill them
 /// (deals, tickets, interactions, campaigns, loyalty), empty until those are in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
@@ -195,6 +199,11 @@ pub async fn get_customer_overview(
             .latest_orders
             .iter()
             .map(Order::from_record)
+            .collect::<ApiResult<_>>()?,
+        leads: found
+            .leads
+            .iter()
+            .map(crate::routes::leads::Lead::from_row)
             .collect::<ApiResult<_>>()?,
         tickets: Vec::new(),
         recent_interactions: Vec::new(),
