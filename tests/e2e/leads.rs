@@ -372,3 +372,110 @@ fn conversion_creates_or_links_customers_in_one_transaction() {
         assert_eq!(status, 404);
     });
 }
+
+#[test]
+fn static_lists_hold_the_leads_their_users_may_see() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (_, seller_email, password) = app.create_user("sales", None);
+        let seller = app.login(&seller_email, &password).access_token;
+        let mine = id_of(&create_lead(app, &seller, json!({"company": "فهرست یک"})));
+        let also_mine = id_of(&create_lead(app, &seller, json!({"company": "فهرست دو"})));
+        let theirs = id_of(&create_lead(app, &admin, json!({"company": "فهرست سه"})));
+
+        let (status, list) = send(
+            app,
+            Method::POST,
+            "/api/v1/lead-lists",
+            &seller,
+            Some(json!({"name": "تماس‌های نمایشگاه"})),
+        );
+        assert_eq!(status, 201, "{list}");
+        let members = format!("/api/v1/lead-lists/{}/members", id_of(&list));
+        let (status, change) = send(
+            app,
+            Method::POST,
+            &members,
+            &seller,
+            Some(json!({"action": "add", "lead_ids": [mine, also_mine, theirs, mine]})),
+        );
+        assert_eq!(status, 200, "{change}");
+        assert_eq!(change["changed"], 2);
+        assert_eq!(change["not_found"], json!([theirs]));
+        let (_, again) = send(
+            app,
+            Method::POST,
+            &members,
+            &admin,
+            Some(json!({"action": "add", "lead_ids": [mine, theirs]})),
+        );
+        assert_eq!(
+            (again["changed"].clone(), again["unchanged"].clone()),
+            (json!(1), json!(1))
+        );
+        let in_list = json!({"filter": {"field": "list_id", "op": "eq", "value": id_of(&list)}});
+        assert_eq!(search(app, &admin, in_list.clone()).len(), 3);
+        // The seller sees the list's members they may see, not the admin's lead.
+        assert_eq!(search(app, &seller, in_list.clone()).len(), 2);
+        let (_, removed) = send(
+            app,
+            Method::POST,
+            &members,
+            &seller,
+            Some(json!({"action": "remove", "lead_ids": [also_mine]})),
+        );
+        assert_eq!(removed["changed"], 1);
+        // Deleting a lead takes it out of its lists.
+        let (status, _) = send(
+            app,
+            Method::DELETE,
+            &format!("{LEADS}/{theirs}"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 204);
+        let (_, list_now) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/lead-lists/{}", id_of(&list)),
+            &admin,
+            None,
+        );
+        assert_eq!(list_now["members"], 1);
+        let not_in = json!({"filter": {"field": "list_id", "op": "neq", "value": id_of(&list)}});
+        assert!(search(app, &seller, not_in)
+            .iter()
+            .all(|lead| lead["id"] != mine.as_str()));
+
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/lead-lists",
+            &seller,
+            Some(json!({"name": "تماس‌های نمایشگاه"})),
+        );
+        assert_eq!((status, problem["code"].clone()), (409, json!("conflict")));
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            &members,
+            &seller,
+            Some(json!({"action": "add", "lead_ids": []})),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            [("lead_ids".to_string(), "out_of_range".to_string())]
+        );
+        let (status, _) = send(
+            app,
+            Method::DELETE,
+            &format!("/api/v1/lead-lists/{}", id_of(&list)),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 204);
+        let (status, _) = send(app, Method::GET, &format!("{LEADS}/{mine}"), &seller, None);
+        assert_eq!(status, 200, "the list goes, its leads stay");
+    });
+}

@@ -219,6 +219,9 @@ impl Setup<'_> {
                 json!({"name": Self::unique("دسته")}),
             ),
             "/api/v1/orders/{id}" => self.order()["id"].as_str().expect("id").to_string(),
+            "/api/v1/lead-lists/{id}" | "/api/v1/lead-lists/{id}/members" => {
+                self.create("/api/v1/lead-lists", json!({"name": Self::unique("فهرست")}))
+            }
             "/api/v1/leads/{id}" | "/api/v1/leads/{id}/convert" => self.create(
                 "/api/v1/leads",
                 json!({"first_name": "نمونه", "last_name": Self::unique("سرنخ")}),

@@ -4,13 +4,16 @@
 
 use diesel::prelude::*;
 use domain::authz::Visibility;
-use domain::filter::SearchCriteria;
+use domain::filter::{Predicate, SearchCriteria, TypedValue};
 use uuid::Uuid;
 
 use crate::customers::search::Scope;
 use crate::db::{DbConnection, MultiBackend};
-use crate::filter::{apply_search, like_escape, Keyset, SearchColumn, SearchError, SearchTable};
-use crate::schema::leads;
+use crate::filter::{
+    apply_search, like_escape, Condition, FilterError, Keyset, SearchColumn, SearchError,
+    SearchTable,
+};
+use crate::schema::{lead_list_members, leads};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -182,6 +185,46 @@ impl SearchTable for LeadColumns {
             _ => return None,
         })
     }
+
+    fn related_condition(
+        field: &str,
+        predicate: &Predicate,
+    ) -> Option<Result<Condition<leads::table>, FilterError>> {
+        (field == "list_id").then(|| list_condition(predicate))
+    }
+}
+
+/// `list_id` conditions: whether the lead is in the list(s).
+fn list_condition(predicate: &Predicate) -> Result<Condition<leads::table>, FilterError> {
+    let ids = |values: &[TypedValue]| -> Result<Vec<DbUuid>, FilterError> {
+        values
+            .iter()
+            .map(|value| match value {
+                TypedValue::Uuid(id) => Ok(DbUuid(*id)),
+                _ => Err(FilterError::ColumnMismatch("list_id".into())),
+            })
+            .collect()
+    };
+    let member = |ids: Vec<DbUuid>, present: bool| -> Condition<leads::table> {
+        let membership = diesel::dsl::exists(
+            lead_list_members::table
+                .filter(lead_list_members::lead_id.eq(leads::id))
+                .filter(lead_list_members::list_id.eq_any(ids)),
+        );
+        if present {
+            Box::new(membership.nullable())
+        } else {
+            Box::new(diesel::dsl::not(membership).nullable())
+        }
+    };
+    Ok(match predicate {
+        Predicate::Eq(value) => member(ids(std::slice::from_ref(value))?, true),
+        Predicate::In(values) => member(ids(values)?, true),
+        Predicate::Neq(value) => member(ids(std::slice::from_ref(value))?, false),
+        Predicate::NotIn(values) => member(ids(values)?, false),
+        // The catalogue offers only the comparisons above for `list_id`.
+        _ => return Err(FilterError::ColumnMismatch("list_id".into())),
+    })
 }
 
 /// `query` narrowed to the leads `scope` may see: their owner's or team's, as for

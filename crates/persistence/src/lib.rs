@@ -11,6 +11,7 @@ pub mod filter;
 pub mod idempotency;
 pub mod jobs;
 pub mod labels;
+pub mod lead_lists;
 pub mod leads;
 pub mod lifecycle_rules;
 pub mod login_throttles;

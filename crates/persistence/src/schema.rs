@@ -333,6 +333,33 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    lead_lists (id) {
+        id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    lead_list_members (list_id, lead_id) {
+        list_id -> Uuid,
+        lead_id -> Uuid,
+        added_by -> Nullable<Uuid>,
+        added_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
     use crate::sql_types::Uuid;
 
     cross_sell_rules (run_id, rank) {
@@ -759,6 +786,8 @@ diesel::joinable!(order_lines -> products (product_id));
 diesel::joinable!(order_returns -> orders (order_id));
 diesel::joinable!(order_return_lines -> order_returns (return_id));
 diesel::joinable!(order_return_lines -> order_lines (order_line_id));
+diesel::joinable!(lead_list_members -> lead_lists (list_id));
+diesel::joinable!(lead_list_members -> leads (lead_id));
 diesel::joinable!(stored_file_chunks -> stored_files (file_id));
 diesel::joinable!(stored_file_customers -> stored_files (file_id));
 
@@ -775,6 +804,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     cross_sell_rules,
     price_elasticities,
     leads,
+    lead_lists,
+    lead_list_members,
     idempotency_keys,
     business_settings,
     labels,

@@ -15,6 +15,7 @@ pub mod health;
 pub mod imports;
 pub mod jobs;
 pub mod labels;
+pub mod lead_lists;
 pub mod leads;
 pub mod metrics;
 pub mod model_results;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     teams::configure(cfg);
     customers::configure(cfg);
     leads::configure(cfg);
+    lead_lists::configure(cfg);
     labels::configure(cfg);
     custom_fields::configure(cfg);
     settings::configure(cfg);
@@ -60,6 +62,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         teams::TeamsApi::openapi(),
         customers::CustomersApi::openapi(),
         leads::LeadsApi::openapi(),
+        lead_lists::LeadListsApi::openapi(),
         labels::LabelsApi::openapi(),
         custom_fields::CustomFieldsApi::openapi(),
         settings::SettingsApi::openapi(),

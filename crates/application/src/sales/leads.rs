@@ -54,6 +54,8 @@ impl Searchable for LeadSearch {
         FieldSpec::new("owner_id", FieldKind::Uuid).nullable(),
         FieldSpec::new("team_id", FieldKind::Uuid).nullable(),
         FieldSpec::new("converted_customer_id", FieldKind::Uuid).nullable(),
+        // Membership of static lead lists: eq, in, neq, not_in.
+        FieldSpec::new("list_id", FieldKind::Uuid),
         FieldSpec::new("converted_at", FieldKind::Timestamp).nullable(),
         FieldSpec::new("created_by", FieldKind::Uuid).nullable(),
         FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),

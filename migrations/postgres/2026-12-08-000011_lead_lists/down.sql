@@ -1,0 +1,2 @@
+DROP TABLE lead_list_members;
+DROP TABLE lead_lists;
