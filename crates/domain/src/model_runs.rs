@@ -376,6 +376,9 @@ pub enum PricePeriod {
     Month,
 }
 
+/// The segment name of an elasticity fitted over all buyers.
+pub const ALL_BUYERS: &str = "all";
+
 /// Fewest periods with sales a product needs for its elasticity to be fitted.
 pub const MIN_PRICE_PERIODS: std::ops::RangeInclusive<u32> = 3..=520;
 

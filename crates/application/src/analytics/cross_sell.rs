@@ -23,7 +23,7 @@ use persistence::sql_types::DbUuid;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::execution::{end_of_day, model_failed, no_purchases, succeed, Reading, Storing};
+use super::steps::{end_of_day, model_failed, no_purchases, succeed, Reading, Storing};
 use crate::error::{AppError, AppResult};
 use crate::transaction;
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use analytics::pricing::price_elasticity;
 use domain::calendar::LocalCalendar;
-use domain::model_runs::{ElasticityRun, PricePeriod};
+use domain::model_runs::{ElasticityRun, PricePeriod, ALL_BUYERS};
 use domain::reports::{Bucket, ReportPeriod};
 use persistence::db::DbConnection;
 use persistence::model_runs::ModelRunRow;
@@ -26,16 +26,13 @@ use persistence::sql_types::DbUuid;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::execution::{no_purchases, succeed, Reading, Storing};
+use super::steps::{no_purchases, succeed, Reading, Storing};
 use crate::error::{AppError, AppResult};
 use crate::reports::ReportRange;
 use crate::transaction;
 
 /// Products read per block.
 const READ_BLOCK: i64 = 500;
-
-/// The segment name of a fit over all buyers.
-pub const ALL_BUYERS: &str = "all";
 
 /// An `elasticity` run reading and fitting its products.
 pub struct ElasticityReading {

@@ -28,14 +28,13 @@ use analytics::kmeans::{self, KMeans, KMeansOptions};
 use analytics::logistic::{self, LogisticModel, LogisticOptions};
 use analytics::rfm::{self, RfmInput};
 use analytics::summary::{summarize_aggregates, CustomerAggregate, PurchaseHistory, TimeUnit};
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::calendar::LocalCalendar;
 use domain::model_runs::{
     holdout_bucket, ChurnRun, ClusterRun, ClvRun, RfmRun, RunParameters, AUTO_CLUSTERS,
     BEHAVIOUR_FEATURES, HOLDOUT_BUCKETS,
 };
 use domain::validation::FieldViolation;
-use persistence::audit::{self, Actor, NewAuditEvent};
 use persistence::db::DbConnection;
 use persistence::model_runs::ModelRunRow;
 use persistence::scores::{
@@ -46,6 +45,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::runs;
+use super::steps::{end_of_day, model_failed, no_purchases, succeed, Reading, Storing};
 use crate::error::{AppError, AppResult};
 use crate::transaction;
 
@@ -96,28 +96,6 @@ fn behaviour(
     ]
 }
 
-/// A run reading its input, whatever its kind: a block per call, so that the job can
-/// report progress and stop between blocks.
-pub trait Reading {
-    /// Reads the next block; `false` once everything is read.
-    fn read_block(&mut self, conn: &mut DbConnection) -> AppResult<bool>;
-    /// Share of the input read so far.
-    fn read_progress(&self) -> f64;
-    /// Fits the model on what was read.
-    fn fit(self: Box<Self>) -> AppResult<Box<dyn Storing>>;
-}
-
-/// A fitted run storing its results.
-pub trait Storing {
-    /// Stores the next block; `false` once everything is stored.
-    fn write_block(&mut self, conn: &mut DbConnection) -> AppResult<bool>;
-    /// Share of the results stored so far.
-    fn write_progress(&self) -> f64;
-    /// Stores what remains, removes what earlier runs left that this run did not
-    /// replace, and marks the run succeeded with its metadata, which it returns.
-    fn finish(self: Box<Self>, conn: &mut DbConnection) -> AppResult<Value>;
-}
-
 /// The run a job carries out, ready to read its input.
 pub fn prepare(conn: &mut DbConnection, job_id: Uuid) -> AppResult<Box<dyn Reading>> {
     let run = persistence::model_runs::find_by_job(conn, job_id)?
@@ -132,35 +110,6 @@ pub fn prepare(conn: &mut DbConnection, job_id: Uuid) -> AppResult<Box<dyn Readi
         ),
         parameters => Box::new(Execution::prepare(conn, run, parameters, &local)?),
     })
-}
-
-/// Marks run `run` succeeded with metadata `result` and audits it, in the caller's
-/// transaction; `stored` counts what it stored, `cleared` what it removed of earlier
-/// runs.
-pub(super) fn succeed(
-    conn: &mut DbConnection,
-    run: &ModelRunRow,
-    result: &Value,
-    stored: usize,
-    cleared: usize,
-) -> AppResult<()> {
-    let run_id = run.id.0;
-    persistence::model_runs::succeed(conn, run_id, result.clone())?;
-    audit::record(
-        conn,
-        &Actor::system(),
-        NewAuditEvent {
-            action: "model_run.succeed",
-            resource_type: "model_run",
-            resource_id: Some(run_id.to_string()),
-            changes: Some(json!({
-                "kind": {"before": null, "after": run.kind},
-                "scored": {"before": null, "after": stored},
-                "cleared": {"before": null, "after": cleared},
-            })),
-        },
-    )?;
-    Ok(())
 }
 
 /// What the run read, for its metadata.
@@ -400,37 +349,12 @@ impl Reading for Execution {
     }
 }
 
-/// The refusal of a run over a history without purchases up to `last_day`, naming the
-/// parameter that set that day.
-pub(super) fn no_purchases(field: &str, last_day: NaiveDate) -> AppError {
-    AppError::Invalid(vec![FieldViolation::new(
-        field,
-        "no_purchases",
-        format!("there are no purchases on or before {last_day}"),
-    )])
-}
-
-/// The first instant after local day `day`.
-pub(super) fn end_of_day(local: &LocalCalendar, day: NaiveDate) -> AppResult<DateTime<Utc>> {
-    day.checked_add_days(Days::new(1))
-        .and_then(|next| local.start_of_day(next))
-        .ok_or_else(|| AppError::Internal(format!("no end of day for {day}")))
-}
-
 fn time_unit(clv: &ClvRun) -> TimeUnit {
     match clv.time_unit {
         domain::model_runs::TimeUnit::Day => TimeUnit::Day,
         domain::model_runs::TimeUnit::Week => TimeUnit::Week,
         domain::model_runs::TimeUnit::Month => TimeUnit::Month,
     }
-}
-
-pub(super) fn model_failed(err: analytics::AnalyticsError) -> AppError {
-    AppError::Invalid(vec![FieldViolation::new(
-        "parameters",
-        "model_failed",
-        format!("the model cannot be fit on this history: {err}"),
-    )])
 }
 
 /// RFM scores of every buyer, as `peyvand analyze clv` ranks them.

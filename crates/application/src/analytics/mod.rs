@@ -2,9 +2,11 @@
 //! the scores they leave on every customer they cover, the rules and elasticities of
 //! the product models, and schedules that queue runs.
 
+pub mod access;
 pub mod cross_sell;
 pub mod elasticity;
 pub mod execution;
 pub mod product_models;
 pub mod runs;
 pub mod schedules;
+pub mod steps;

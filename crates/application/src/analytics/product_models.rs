@@ -6,15 +6,14 @@
 
 use std::collections::HashMap;
 
-use domain::model_runs::{RunKind, RFM_SEGMENTS};
+use domain::model_runs::{RunKind, ALL_BUYERS, RFM_SEGMENTS};
 use persistence::db::DbConnection;
 use persistence::model_runs::ModelRunRow;
 use persistence::product_models::{self, CrossSellRuleRow, PriceElasticityRow};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::elasticity::ALL_BUYERS;
-use super::runs::require_reader;
+use super::access::require_reader;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::paging::{invalid_cursor, Cursor};

@@ -8,7 +8,7 @@
 //! The scores a run leaves on a customer are read with that customer, under its
 //! visibility.
 
-use domain::authz::{Permission, Visibility};
+use domain::authz::Permission;
 use domain::model_runs::{RunKind, RunParameters, RunRequest};
 use persistence::audit::{self, NewAuditEvent};
 use persistence::db::DbConnection;
@@ -19,6 +19,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use super::access::require_reader;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::jobs::queue;
@@ -216,16 +217,6 @@ pub fn parameters(row: &ModelRunRow) -> AppResult<RunParameters> {
         RunKind::parse(&row.kind).ok_or_else(|| corrupt(format!("unknown kind `{}`", row.kind)))?;
     RunParameters::from_stored(kind, row.parameters.0.clone())
         .map_err(|err| corrupt(err.to_string()))
-}
-
-/// Runs and schedules describe the whole customer base: reading them needs
-/// `records:read` with visibility over every record.
-pub(super) fn require_reader(acting: &Acting) -> AppResult<()> {
-    acting.require(Permission::RecordsRead)?;
-    if acting.visibility != Visibility::All {
-        return Err(AppError::Forbidden);
-    }
-    Ok(())
 }
 
 fn to_json(value: &impl Serialize) -> AppResult<serde_json::Value> {

@@ -27,7 +27,8 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::runs::{self, require_reader};
+use super::access::require_reader;
+use super::runs;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
