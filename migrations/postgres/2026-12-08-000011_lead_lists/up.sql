@@ -2,13 +2,14 @@
 -- campaign. A list holds only ids; who may see a member is the lead's own visibility.
 CREATE TABLE lead_lists (
     id uuid PRIMARY KEY,
-    name text NOT NULL UNIQUE,
+    name text NOT NULL,
     description text,
     created_by uuid,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     version bigint NOT NULL
 );
+CREATE UNIQUE INDEX lead_lists_name_key ON lead_lists (name);
 CREATE INDEX lead_lists_created_idx ON lead_lists (created_at, id);
 
 CREATE TABLE lead_list_members (

@@ -2,13 +2,14 @@
 -- campaign. A list holds only ids; who may see a member is the lead's own visibility.
 CREATE TABLE lead_lists (
     id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
     description TEXT,
     created_by TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     version INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX lead_lists_name_key ON lead_lists (name);
 CREATE INDEX lead_lists_created_idx ON lead_lists (created_at, id);
 
 CREATE TABLE lead_list_members (
