@@ -14,6 +14,7 @@ pub mod login_throttle;
 pub mod model_runs;
 pub mod persian;
 pub mod reports;
+pub mod sales;
 pub mod settings;
 pub mod text;
 pub mod validation;

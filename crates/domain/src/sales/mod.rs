@@ -1,0 +1,7 @@
+//! Sales (S-4, S-5): pipelines of stages with win probabilities, the reasons deals are
+//! lost, deals with their amount or lines, their stage history, and the figures the
+//! board and the forecast derive from them. Amounts are integer minor units
+//! ([`crate::commerce::money`]); probabilities are whole percents.
+
+pub mod deals;
+pub mod pipelines;
