@@ -109,17 +109,19 @@ pub(crate) fn bind_periods<'a>(
     query
 }
 
-/// The condition on customer `c` that `scope` allows, with its values bound after the
-/// periods'.
-fn visibility_sql(scope: &Scope) -> &'static str {
+/// The condition on the owned record `alias` (a customer `c`, a deal) that `scope`
+/// allows, with its values bound after the periods' by [`bind_visibility`].
+pub(crate) fn visibility_sql(scope: &Scope, alias: &str) -> String {
     match (scope.visibility, scope.team_id) {
-        (Visibility::All, _) => "",
-        (Visibility::Own, _) | (Visibility::Team, None) => " AND c.owner_id = ?",
-        (Visibility::Team, Some(_)) => " AND (c.owner_id = ? OR c.team_id = ?)",
+        (Visibility::All, _) => String::new(),
+        (Visibility::Own, _) | (Visibility::Team, None) => format!(" AND {alias}.owner_id = ?"),
+        (Visibility::Team, Some(_)) => {
+            format!(" AND ({alias}.owner_id = ? OR {alias}.team_id = ?)")
+        }
     }
 }
 
-fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<'a> {
+pub(crate) fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<'a> {
     match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => {}
         (Visibility::Own, _) | (Visibility::Team, None) => {
@@ -243,9 +245,9 @@ pub fn sales(
         cte = periods_cte(periods.len(), ages),
         statuses = sale_statuses_sql(),
         visibility = if needs_customer {
-            visibility_sql(scope)
+            visibility_sql(scope, "c")
         } else {
-            ""
+            String::new()
         },
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
@@ -300,7 +302,7 @@ pub fn buyers(
          GROUP BY pb.period ORDER BY pb.period",
         cte = periods_cte(periods.len(), false),
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(bind_periods(query, periods, false), scope);
@@ -378,7 +380,7 @@ pub fn flows(
          LEFT JOIN moves ON moves.period = periods.idx \
          ORDER BY periods.idx",
         cte = periods_cte(with_before.len(), false),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(
@@ -402,7 +404,7 @@ pub fn clv_totals(conn: &mut DbConnection, scope: &Scope) -> Result<ClvTotals, P
     let sql = format!(
         "SELECT COUNT(c.clv) AS scored, CAST(SUM(c.clv) AS BIGINT) AS total \
          FROM customers c WHERE c.clv IS NOT NULL{}",
-        visibility_sql(scope)
+        visibility_sql(scope, "c")
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     Ok(bind_visibility(query, scope).get_result(conn)?)
@@ -469,7 +471,7 @@ pub fn cohorts(
          FROM cohorts JOIN activity ON activity.customer_id = cohorts.customer_id \
          GROUP BY cohorts.cohort, activity.period ORDER BY 1, 2",
         cte = periods_cte(periods.len(), false),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
         statuses = sale_statuses_sql(),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
@@ -527,7 +529,7 @@ pub fn lapsed_buyers(
          GROUP BY o.customer_id, c.display_name \
          ORDER BY o.customer_id LIMIT ?",
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
         after = if after.is_some() {
             " AND o.customer_id > ?"
         } else {
@@ -610,7 +612,7 @@ pub fn acquisition(
          WHERE c.merged_into_id IS NULL{visibility} \
          GROUP BY 1, 2 ORDER BY 1, 2",
         cte = periods_cte(periods.len(), false),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(bind_periods(query, periods, false), scope);
@@ -674,7 +676,7 @@ pub fn profitability(
          GROUP BY 1, 2 \
          ORDER BY {order} LIMIT ?",
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
         order = if dimension == Some(ProfitDimension::Customer) {
             "SUM(l.total - l.refunded) \
              - SUM(COALESCE(l.unit_cost, 0) * (l.quantity - l.returned_quantity)) DESC, 2"
@@ -752,7 +754,7 @@ fn funnel_cohort_sql(
            JOIN customers c ON c.created_at >= periods.starts AND c.created_at < periods.ends \
            WHERE c.merged_into_id IS NULL{visibility})",
         cte = periods_cte(periods, false),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
     )
 }
 
