@@ -219,6 +219,18 @@ impl Setup<'_> {
                 json!({"name": Self::unique("دسته")}),
             ),
             "/api/v1/orders/{id}" => self.order()["id"].as_str().expect("id").to_string(),
+            "/api/v1/pipelines/{id}" => self.create(
+                "/api/v1/pipelines",
+                json!({"name": Self::unique("قیف"), "stages": [{"name": "تماس", "probability": 20}]}),
+            ),
+            "/api/v1/lost-reasons/{id}" => self.create(
+                "/api/v1/lost-reasons",
+                json!({"name": Self::unique("دلیل")}),
+            ),
+            "/api/v1/deals/{id}" => self.create(
+                "/api/v1/deals",
+                json!({"title": Self::unique("معامله"), "customer_id": self.person()}),
+            ),
             "/api/v1/analytics/schedules/{id}" => self.create(
                 "/api/v1/analytics/schedules",
                 json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"}),

@@ -83,6 +83,14 @@ use crate::routes;
         (name = "orders", description = "Customers' purchases: orders with lines priced by the server, \
             their status, returns and refunds. An order is visible exactly when its customer is; \
             paid orders make the customer's purchase facts and drive the lifecycle rules."),
+        (name = "pipelines", description = "The sales process: pipelines of ordered stages, each with \
+            a win probability, ending in `won` and `lost`; the reasons deals are lost; and a \
+            pipeline's board of open deals by stage. Everyone reads them (`records:read`); \
+            `crm:configure` changes them. A default pipeline comes with the installation."),
+        (name = "deals", description = "Sales being worked on: a customer, an owner and team, a stage \
+            of a pipeline, an amount or product lines, an expected close date; their stage history \
+            and time per stage, and whether they are stuck. A deal is visible by its owner and \
+            team under the caller's record visibility."),
         (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
             BG/NBD and Gamma-Gamma CLV with P(alive) — queued as jobs, with their fitted parameters \
             and quality checks; a succeeded run's scores are on every customer it covers (the \

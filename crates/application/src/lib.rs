@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod paging;
 pub mod precondition;
 pub mod reports;
+pub mod sales;
 pub mod search;
 pub mod settings;
 

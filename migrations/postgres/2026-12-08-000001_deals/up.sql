@@ -84,9 +84,9 @@ CREATE INDEX deals_owner_stage_idx ON deals (owner_id, stage_id, created_at, id)
 -- The board's totals and the stuck condition: a pipeline's open deals.
 CREATE INDEX deals_pipeline_status_idx ON deals (pipeline_id, status, last_activity_at);
 CREATE INDEX deals_amount_idx ON deals (amount, id);
-CREATE INDEX deals_expected_close_idx ON deals (expected_close_date, id);
+CREATE INDEX deals_expected_close_idx ON deals (expected_close_date NULLS FIRST, id);
 -- The forecast's won revenue and win rates: deals closed in a range.
-CREATE INDEX deals_closed_at_idx ON deals (closed_at, id);
+CREATE INDEX deals_closed_at_idx ON deals (closed_at NULLS FIRST, id);
 CREATE INDEX deals_lost_reason_idx ON deals (lost_reason_id);
 
 CREATE TABLE deal_lines (

@@ -343,13 +343,28 @@ pub fn check_assignments(
     acting: &Acting,
     inputs: &[&CustomerInput],
 ) -> AppResult<Vec<Violations>> {
+    let assignments: Vec<(Option<Uuid>, Option<Uuid>)> = inputs
+        .iter()
+        .map(|input| (input.owner_id, input.team_id))
+        .collect();
+    assignment_violations(conn, acting, &assignments, "customers")
+}
+
+/// The rule of [`check_assignment`] for any owned `records` (customers, deals): the
+/// violations of each `(owner_id, team_id)` pair, in order.
+pub fn assignment_violations(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    assignments: &[(Option<Uuid>, Option<Uuid>)],
+    records: &str,
+) -> AppResult<Vec<Violations>> {
     let scope = acting.scope();
     if scope.visibility == Visibility::All {
-        return Ok(vec![Violations::default(); inputs.len()]);
+        return Ok(vec![Violations::default(); assignments.len()]);
     }
-    let others: BTreeSet<Uuid> = inputs
+    let others: BTreeSet<Uuid> = assignments
         .iter()
-        .filter_map(|input| input.owner_id)
+        .filter_map(|(owner, _)| *owner)
         .filter(|owner| *owner != scope.user_id)
         .collect();
     let mut teams = HashMap::new();
@@ -358,11 +373,11 @@ pub fn check_assignments(
             teams.extend(persistence::users::teams_of(conn, chunk)?);
         }
     }
-    Ok(inputs
+    Ok(assignments
         .iter()
-        .map(|input| {
+        .map(|(owner, team)| {
             let mut v = Violations::default();
-            if let Some(owner) = input.owner_id.filter(|owner| *owner != scope.user_id) {
+            if let Some(owner) = owner.filter(|owner| *owner != scope.user_id) {
                 let same_team = scope.visibility == Visibility::Team
                     && scope.team_id.is_some()
                     && teams.get(&owner).copied().flatten() == scope.team_id;
@@ -370,15 +385,15 @@ pub fn check_assignments(
                     v.push(
                         "owner_id",
                         "not_allowed",
-                        "you may assign customers only to yourself or, with team visibility, your team",
+                        format!("you may assign {records} only to yourself or, with team visibility, your team"),
                     );
                 }
             }
-            if input.team_id.is_some() && input.team_id != scope.team_id {
+            if team.is_some() && *team != scope.team_id {
                 v.push(
                     "team_id",
                     "not_allowed",
-                    "you may assign customers only to your own team",
+                    format!("you may assign {records} only to your own team"),
                 );
             }
             v

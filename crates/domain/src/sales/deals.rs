@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::pipelines::StageKind;
 use crate::commerce::money::Currency;
-use crate::commerce::orders::{price_lines, LineAmounts, MAX_QUANTITY};
+use crate::commerce::orders::{check_line, price_lines, LineAmounts};
 use crate::reports::check_report_day;
 use crate::validation::{FieldViolation, Violations};
 
@@ -144,27 +144,7 @@ impl DealInput {
             );
         }
         for (index, line) in self.lines.iter().enumerate() {
-            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                v.push(
-                    format!("lines[{index}].quantity"),
-                    "out_of_range",
-                    format!("must be 1 to {MAX_QUANTITY}"),
-                );
-            }
-            if line.unit_price.is_some_and(|price| price < 0) {
-                v.push(
-                    format!("lines[{index}].unit_price"),
-                    "negative",
-                    "must be zero or more",
-                );
-            }
-            if line.discount < 0 {
-                v.push(
-                    format!("lines[{index}].discount"),
-                    "negative",
-                    "must be zero or more",
-                );
-            }
+            check_line(&mut v, index, line.quantity, line.unit_price, line.discount);
         }
         if let Some(day) = self.expected_close_date {
             if let Err(violation) = check_report_day("expected_close_date", day) {
