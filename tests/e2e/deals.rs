@@ -1010,3 +1010,270 @@ fn merges_move_deals_and_erasure_keeps_them_without_free_text() {
         assert_eq!(kept["description"], Value::Null);
     });
 }
+
+/// The sums of a forecast's figure list, as `(currency, deals, amount, weighted)`.
+fn sums(list: &Value) -> Vec<(String, i64, i64, i64)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|sums| {
+            (
+                sums["currency"].as_str().unwrap().to_string(),
+                sums["deals"].as_i64().unwrap(),
+                sums["amount"].as_i64().unwrap(),
+                sums["weighted_amount"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn irr(deals: i64, amount: i64, weighted: i64) -> (String, i64, i64, i64) {
+    ("IRR".to_string(), deals, amount, weighted)
+}
+
+#[test]
+fn the_forecast_weighs_open_deals_by_expected_close_beside_what_was_won() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let admin_id = get(app, &admin, "/api/v1/users/me")["id"].clone();
+        let (seller_id, email, _) = app.create_user("sales", Some("own"));
+        let seller = app.login(&email, TEST_PASSWORD).access_token;
+        let ours = customer(app, &admin, "شرکت تتا");
+        let theirs = customer(app, &seller, "شرکت یوتا");
+        let made = pipeline(
+            app,
+            &admin,
+            "پیش‌بینی",
+            json!([{"name": "اول", "probability": 20}, {"name": "دوم", "probability": 50}]),
+        );
+        let [first, second, won, lost] = <[String; 4]>::try_from(stage_ids(&made)).unwrap();
+        let reason = created(
+            app,
+            &admin,
+            "/api/v1/lost-reasons",
+            json!({"name": "بودجه"}),
+        );
+        let open = |token: &str,
+                    customer: &str,
+                    stage: &str,
+                    amount: i64,
+                    currency: &str,
+                    close: Value| {
+            deal(
+                app,
+                token,
+                json!({"title": "باز", "customer_id": customer, "stage_id": stage,
+                       "amount": amount, "currency": currency, "expected_close_date": close}),
+            )
+        };
+        // Open deals: two in the first Jalali month of the range, two in the second, one
+        // after the range, one without a date.
+        open(&admin, &ours, &first, 1_000, "IRR", json!("2027-04-01"));
+        open(&seller, &theirs, &second, 3_001, "IRR", json!("2027-04-05"));
+        open(&admin, &ours, &second, 500, "IRR", json!("2027-05-01"));
+        open(&admin, &ours, &first, 999, "USD", json!("2027-05-02"));
+        open(&admin, &ours, &first, 100, "IRR", json!("2027-06-30"));
+        open(&admin, &ours, &first, 5_000, "IRR", Value::Null);
+        // Closed deals, with when they were created and closed set by hand.
+        let close = |token: &str,
+                     customer: &str,
+                     amount: i64,
+                     to: &str,
+                     created: &str,
+                     closed: &str| {
+            let made = open(token, customer, &first, amount, "IRR", Value::Null);
+            let mut change = json!({"stage_id": to});
+            if to == lost {
+                change["lost_reason_id"] = reason["id"].clone();
+            }
+            patched(
+                app,
+                token,
+                &format!("/api/v1/deals/{}", id_of(&made)),
+                change,
+            );
+            execute(
+                app,
+                format!(
+                    "UPDATE deals SET created_at = '{created}', closed_at = '{closed}' WHERE id = '{}'",
+                    id_of(&made)
+                ),
+            );
+        };
+        close(
+            &admin,
+            &ours,
+            700,
+            &won,
+            "2027-03-20T10:00:00.000000Z",
+            "2027-03-30T10:00:00.000000Z",
+        );
+        close(
+            &seller,
+            &theirs,
+            300,
+            &won,
+            "2027-04-15T10:00:00.000000Z",
+            "2027-05-05T10:00:00.000000Z",
+        );
+        close(
+            &admin,
+            &ours,
+            50,
+            &lost,
+            "2027-04-01T10:00:00.000000Z",
+            "2027-04-10T10:00:00.000000Z",
+        );
+        close(
+            &admin,
+            &ours,
+            60,
+            &lost,
+            "2026-01-01T10:00:00.000000Z",
+            "2026-01-10T10:00:00.000000Z",
+        );
+
+        let path = format!(
+            "/api/v1/reports/forecast?from=2027-03-25&to=2027-05-15&pipeline_id={}",
+            id_of(&made)
+        );
+        let report = get(app, &admin, &path);
+        let periods = report["periods"].as_array().unwrap();
+        assert_eq!(periods.len(), 2, "{report}");
+        assert!(periods[0]["label"].as_str().unwrap().starts_with("1406-01"));
+        // 1,000 × 20 % + 3,001 × 50 % = 1,700.5, rounded half up once on the sum.
+        assert_eq!(
+            sums(&periods[0]["totals"]["pipeline"]),
+            vec![irr(2, 4_001, 1_701)]
+        );
+        assert_eq!(sums(&periods[0]["totals"]["won"]), vec![irr(1, 700, 700)]);
+        assert_eq!(
+            sums(&periods[1]["totals"]["pipeline"]),
+            vec![irr(1, 500, 250), ("USD".to_string(), 1, 999, 200)]
+        );
+        assert_eq!(sums(&periods[1]["totals"]["won"]), vec![irr(1, 300, 300)]);
+        assert_eq!(periods[0]["groups"], json!([]));
+        let rates = report["win_rates"].as_array().unwrap();
+        assert_eq!(rates.len(), 1, "{report}");
+        assert_eq!(
+            (rates[0]["won"].as_i64(), rates[0]["lost"].as_i64()),
+            (Some(2), Some(1))
+        );
+        assert!((rates[0]["win_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+        // Ten days and twenty days from creation to winning.
+        assert!((rates[0]["average_sales_cycle_days"].as_f64().unwrap() - 15.0).abs() < 1e-6);
+
+        // By owner: each period per owner, and the win rates per owner.
+        let by_owner = get(app, &admin, &format!("{path}&group_by=owner"));
+        let groups = by_owner["periods"][0]["groups"].as_array().unwrap();
+        let group = |key: &Value| {
+            groups
+                .iter()
+                .find(|group| group["key"] == *key)
+                .unwrap_or_else(|| panic!("{key} in {groups:?}"))
+                .clone()
+        };
+        let admins = group(&admin_id);
+        assert_eq!(
+            sums(&admins["figures"]["pipeline"]),
+            vec![irr(1, 1_000, 200)]
+        );
+        assert_eq!(sums(&admins["figures"]["won"]), vec![irr(1, 700, 700)]);
+        let sellers = group(&json!(seller_id));
+        assert_eq!(
+            sums(&sellers["figures"]["pipeline"]),
+            vec![irr(1, 3_001, 1_501)]
+        );
+        assert_eq!(sellers["figures"]["won"], json!([]));
+        let rate_of = |report: &Value, key: &Value| {
+            let rate = report["win_rates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|rate| rate["key"] == *key)
+                .unwrap()
+                .clone();
+            (
+                rate["won"].as_i64().unwrap(),
+                rate["lost"].as_i64().unwrap(),
+                rate["win_rate"].as_f64().unwrap(),
+                rate["average_sales_cycle_days"].as_f64().unwrap(),
+            )
+        };
+        let (won_count, lost_count, rate, cycle) = rate_of(&by_owner, &admin_id);
+        assert_eq!((won_count, lost_count), (1, 1));
+        assert!((rate - 0.5).abs() < 1e-9 && (cycle - 10.0).abs() < 1e-6);
+        let (won_count, lost_count, rate, cycle) = rate_of(&by_owner, &json!(seller_id));
+        assert_eq!((won_count, lost_count), (1, 0));
+        assert!((rate - 1.0).abs() < 1e-9 && (cycle - 20.0).abs() < 1e-6);
+
+        // A seller with `own` visibility forecasts their own deals only.
+        let own = get(app, &seller, &path);
+        assert_eq!(
+            sums(&own["periods"][0]["totals"]["pipeline"]),
+            vec![irr(1, 3_001, 1_501)]
+        );
+        assert_eq!(own["periods"][0]["totals"]["won"], json!([]));
+        assert_eq!(
+            sums(&own["periods"][1]["totals"]["won"]),
+            vec![irr(1, 300, 300)]
+        );
+        assert_eq!(own["periods"][1]["totals"]["pipeline"], json!([]));
+
+        // A Gregorian quarter: April to June 2027.
+        let quarter = get(
+            app,
+            &admin,
+            &format!(
+                "/api/v1/reports/forecast?from=2027-04-01&to=2027-06-30&bucket=quarter&calendar=gregorian&pipeline_id={}",
+                id_of(&made)
+            ),
+        );
+        let period = &quarter["periods"][0];
+        assert_eq!(period["label"], "2027-Q2");
+        // (1,000 + 100) × 20 % + (3,001 + 500) × 50 % = 1,970.5.
+        assert_eq!(
+            sums(&period["totals"]["pipeline"]),
+            vec![irr(4, 4_601, 1_971), ("USD".to_string(), 1, 999, 200)]
+        );
+        assert_eq!(sums(&period["totals"]["won"]), vec![irr(1, 300, 300)]);
+        let rates = quarter["win_rates"].as_array().unwrap();
+        assert_eq!(
+            (rates[0]["won"].as_i64(), rates[0]["lost"].as_i64()),
+            (Some(1), Some(1))
+        );
+
+        // Bad parameters are problems.
+        let (status, problem) = send(
+            app,
+            Method::GET,
+            &format!(
+                "/api/v1/reports/forecast?from=2027-03-25&to=2027-05-15&pipeline_id={}",
+                uuid::Uuid::now_v7()
+            ),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("pipeline_id".to_string(), "not_found".to_string())]
+        );
+        let (status, _) = send(
+            app,
+            Method::GET,
+            "/api/v1/reports/forecast?from=2027-05-15&to=2027-03-25",
+            &admin,
+            None,
+        );
+        assert_eq!(status, 422);
+        let (status, _) = send(
+            app,
+            Method::GET,
+            "/api/v1/reports/forecast?from=2027-03-25&to=2027-05-15&group_by=stage",
+            &admin,
+            None,
+        );
+        assert_eq!(status, 400);
+    });
+}

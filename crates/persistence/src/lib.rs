@@ -9,6 +9,7 @@ pub mod db;
 pub mod deals;
 pub mod files;
 pub mod filter;
+pub mod forecast;
 pub mod idempotency;
 pub mod jobs;
 pub mod labels;

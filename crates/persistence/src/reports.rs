@@ -137,7 +137,7 @@ pub(crate) fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<
 }
 
 /// A NULL of the uuid type (PostgreSQL needs the type; SQLite has none).
-fn null_uuid(conn: &DbConnection) -> &'static str {
+pub(crate) fn null_uuid(conn: &DbConnection) -> &'static str {
     match conn {
         DbConnection::Postgres(_) => "CAST(NULL AS UUID)",
         DbConnection::Sqlite(_) => "NULL",
@@ -145,7 +145,7 @@ fn null_uuid(conn: &DbConnection) -> &'static str {
 }
 
 /// Days from timestamp column `earlier` to `later`, as a decimal.
-fn days_between(conn: &DbConnection, later: &str, earlier: &str) -> String {
+pub(crate) fn days_between(conn: &DbConnection, later: &str, earlier: &str) -> String {
     match conn {
         DbConnection::Postgres(_) => {
             format!("CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION) / 86400.0")
