@@ -10,6 +10,7 @@ mod commerce;
 mod concurrency;
 mod conventions;
 mod customers;
+mod deals;
 mod demo_data;
 mod duplicates;
 mod erasure;

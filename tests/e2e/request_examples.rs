@@ -226,6 +226,18 @@ impl Setup<'_> {
                 "/api/v1/leads",
                 json!({"first_name": "نمونه", "last_name": Self::unique("سرنخ")}),
             ),
+            "/api/v1/pipelines/{id}" => self.create(
+                "/api/v1/pipelines",
+                json!({"name": Self::unique("قیف"), "stages": [{"name": "تماس", "probability": 20}]}),
+            ),
+            "/api/v1/lost-reasons/{id}" => self.create(
+                "/api/v1/lost-reasons",
+                json!({"name": Self::unique("دلیل")}),
+            ),
+            "/api/v1/deals/{id}" => self.create(
+                "/api/v1/deals",
+                json!({"title": Self::unique("معامله"), "customer_id": self.person()}),
+            ),
             "/api/v1/analytics/schedules/{id}" => self.create(
                 "/api/v1/analytics/schedules",
                 json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"}),

@@ -87,6 +87,14 @@ use crate::routes;
             normalised as customers', source and campaign, status from `new` to `qualified` or \
             `disqualified`, Persian-aware search, and conversion into customers in one transaction \
             with the duplicate check. Visible by owner and team, as customers."),
+        (name = "pipelines", description = "The sales process: pipelines of ordered stages, each with \
+            a win probability, ending in `won` and `lost`; the reasons deals are lost; and a \
+            pipeline's board of open deals by stage. Everyone reads them (`records:read`); \
+            `crm:configure` changes them. A default pipeline comes with the installation."),
+        (name = "deals", description = "Sales being worked on: a customer, an owner and team, a stage \
+            of a pipeline, an amount or product lines, an expected close date; their stage history \
+            and time per stage, and whether they are stuck. A deal is visible by its owner and \
+            team under the caller's record visibility."),
         (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
             BG/NBD and Gamma-Gamma CLV with P(alive), clusters, churn risk, cross-sell rules and \
             price elasticity — queued as jobs, with their fitted parameters \

@@ -256,6 +256,14 @@ pub enum ProfitDimension {
     Customer,
 }
 
+/// How a sales forecast splits each period's deals (S-5): by the deal's owner or team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ForecastDimension {
+    Owner,
+    Team,
+}
+
 /// The lifecycle stages a funnel follows, in order; `churned` is not a step.
 pub const FUNNEL_STAGES: [&str; 5] = [
     "awareness",

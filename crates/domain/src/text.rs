@@ -156,6 +156,17 @@ impl Violations {
         }
     }
 
+    /// A required one-line text in its stored form, as [`Violations::tidy_line`] makes
+    /// it; a blank one is reported as `required`.
+    pub fn required_line(&mut self, field: &str, value: &mut String, max: usize) {
+        let mut tidy = Some(std::mem::take(value));
+        self.tidy_line(field, &mut tidy, max);
+        match tidy {
+            Some(text) => *value = text,
+            None => self.push(field, "required", "must not be blank"),
+        }
+    }
+
     /// Free text (notes, reasons) in its stored form: trimmed, blank made `None`,
     /// longer than `max` characters reported, forbidden characters reported.
     pub fn tidy_text(&mut self, field: &str, value: &mut Option<String>, max: usize) {

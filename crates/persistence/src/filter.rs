@@ -544,6 +544,32 @@ pub fn tiebreak_direction(sort: &[ResolvedSort]) -> SortDirection {
         .map_or(SortDirection::Asc, |entry| entry.direction)
 }
 
+/// Loads the page of a boxed select of `$table` that follows `$after` (a creation
+/// instant and id) in creation order, `(created_at, id)`: `$limit + 1` rows, the extra
+/// one telling that another page follows. `$table` needs `created_at` and `id` columns.
+#[macro_export]
+macro_rules! creation_order_page {
+    ($conn:expr, $table:ident, $query:expr, $after:expr, $limit:expr) => {{
+        use diesel::prelude::*;
+        let mut query = $query;
+        if let Some((created_at, id)) = $after {
+            let (created_at, id) = (
+                $crate::sql_types::DbTime(created_at),
+                $crate::sql_types::DbUuid(id),
+            );
+            query = query.filter(
+                $table::created_at
+                    .gt(created_at)
+                    .or($table::created_at.eq(created_at).and($table::id.gt(id))),
+            );
+        }
+        query
+            .order(($table::created_at.asc(), $table::id.asc()))
+            .limit($limit + 1)
+            .load($conn)
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

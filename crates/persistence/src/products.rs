@@ -184,8 +184,8 @@ pub fn update(conn: &mut DbConnection, row: &ProductRow) -> Result<ProductRow, P
     find(conn, row.id.0)
 }
 
-/// Deletes a product no order names; one that is on an order is a conflict (deactivate
-/// it instead).
+/// Deletes a product no order or deal names; one that is on an order or a deal is a
+/// conflict (deactivate it instead).
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     use crate::schema::order_lines;
     let ordered = diesel::select(diesel::dsl::exists(
@@ -195,6 +195,11 @@ pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError>
     if ordered {
         return Err(PersistenceError::Conflict(
             "the product is on orders; deactivate it instead".into(),
+        ));
+    }
+    if crate::deals::product_on_deals(conn, id)? {
+        return Err(PersistenceError::Conflict(
+            "the product is on deals; deactivate it instead".into(),
         ));
     }
     diesel::delete(products::table.find(DbUuid(id))).execute(conn)?;

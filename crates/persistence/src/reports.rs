@@ -110,17 +110,19 @@ pub(crate) fn bind_periods<'a>(
     query
 }
 
-/// The condition on customer `c` that `scope` allows, with its values bound after the
-/// periods'.
-fn visibility_sql(scope: &Scope) -> &'static str {
+/// The condition on the owned record `alias` (a customer `c`, a deal) that `scope`
+/// allows, with its values bound after the periods' by [`bind_visibility`].
+pub(crate) fn visibility_sql(scope: &Scope, alias: &str) -> String {
     match (scope.visibility, scope.team_id) {
-        (Visibility::All, _) => "",
-        (Visibility::Own, _) | (Visibility::Team, None) => " AND c.owner_id = ?",
-        (Visibility::Team, Some(_)) => " AND (c.owner_id = ? OR c.team_id = ?)",
+        (Visibility::All, _) => String::new(),
+        (Visibility::Own, _) | (Visibility::Team, None) => format!(" AND {alias}.owner_id = ?"),
+        (Visibility::Team, Some(_)) => {
+            format!(" AND ({alias}.owner_id = ? OR {alias}.team_id = ?)")
+        }
     }
 }
 
-fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<'a> {
+pub(crate) fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<'a> {
     match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => {}
         (Visibility::Own, _) | (Visibility::Team, None) => {
@@ -136,7 +138,7 @@ fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<'a> {
 }
 
 /// A NULL of the uuid type (PostgreSQL needs the type; SQLite has none).
-fn null_uuid(conn: &DbConnection) -> &'static str {
+pub(crate) fn null_uuid(conn: &DbConnection) -> &'static str {
     match conn {
         DbConnection::Postgres(_) => "CAST(NULL AS UUID)",
         DbConnection::Sqlite(_) => "NULL",
@@ -144,7 +146,7 @@ fn null_uuid(conn: &DbConnection) -> &'static str {
 }
 
 /// Days from timestamp column `earlier` to `later`, as a decimal.
-fn days_between(conn: &DbConnection, later: &str, earlier: &str) -> String {
+pub(crate) fn days_between(conn: &DbConnection, later: &str, earlier: &str) -> String {
     match conn {
         DbConnection::Postgres(_) => {
             format!("CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION) / 86400.0")
@@ -244,9 +246,9 @@ pub fn sales(
         cte = periods_cte(periods.len(), ages),
         statuses = sale_statuses_sql(),
         visibility = if needs_customer {
-            visibility_sql(scope)
+            visibility_sql(scope, "c")
         } else {
-            ""
+            String::new()
         },
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
@@ -301,7 +303,7 @@ pub fn buyers(
          GROUP BY pb.period ORDER BY pb.period",
         cte = periods_cte(periods.len(), false),
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(bind_periods(query, periods, false), scope);
@@ -379,7 +381,7 @@ pub fn flows(
          LEFT JOIN moves ON moves.period = periods.idx \
          ORDER BY periods.idx",
         cte = periods_cte(with_before.len(), false),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(
@@ -403,7 +405,7 @@ pub fn clv_totals(conn: &mut DbConnection, scope: &Scope) -> Result<ClvTotals, P
     let sql = format!(
         "SELECT COUNT(c.clv) AS scored, CAST(SUM(c.clv) AS BIGINT) AS total \
          FROM customers c WHERE c.clv IS NOT NULL{}",
-        visibility_sql(scope)
+        visibility_sql(scope, "c")
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     Ok(bind_visibility(query, scope).get_result(conn)?)
@@ -470,7 +472,7 @@ pub fn cohorts(
          FROM cohorts JOIN activity ON activity.customer_id = cohorts.customer_id \
          GROUP BY cohorts.cohort, activity.period ORDER BY 1, 2",
         cte = periods_cte(periods.len(), false),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
         statuses = sale_statuses_sql(),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
@@ -532,7 +534,7 @@ pub fn lapsed_buyers(
          GROUP BY o.customer_id, c.display_name, c.erased_at \
          ORDER BY o.customer_id LIMIT ?",
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
         after = if after.is_some() {
             " AND o.customer_id > ?"
         } else {
@@ -658,7 +660,7 @@ pub fn acquisition(
          WHERE c.merged_into_id IS NULL{visibility} \
          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         cte = periods_cte(periods.len(), false),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(bind_periods(query, periods, false), scope);
@@ -725,7 +727,7 @@ pub fn profitability(
          GROUP BY 1, 2 \
          ORDER BY {order} LIMIT ?",
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
         order = if dimension == Some(ProfitDimension::Customer) {
             "SUM(l.total - l.refunded) \
              - SUM(COALESCE(l.unit_cost, 0) * (l.quantity - l.returned_quantity)) DESC, 2"
@@ -809,7 +811,7 @@ fn funnel_cohort_sql(
            {join} \
            WHERE c.merged_into_id IS NULL{visibility})",
         cte = periods_cte(periods, false),
-        visibility = visibility_sql(scope),
+        visibility = visibility_sql(scope, "c"),
     )
 }
 

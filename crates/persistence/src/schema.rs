@@ -765,6 +765,126 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    pipelines (id) {
+        id -> Uuid,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        name_key -> Text,
+        stuck_after_days -> Integer,
+        is_default -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    pipeline_stages (id) {
+        id -> Uuid,
+        pipeline_id -> Uuid,
+        position -> Integer,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        probability -> Integer,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    lost_reasons (id) {
+        id -> Uuid,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        name_key -> Text,
+        active -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    deals (id) {
+        id -> Uuid,
+        title -> Text,
+        search_text -> Text,
+        customer_id -> Uuid,
+        owner_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        pipeline_id -> Uuid,
+        stage_id -> Uuid,
+        status -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        expected_close_date -> Nullable<Date>,
+        source -> Nullable<Text>,
+        campaign -> Nullable<Text>,
+        lead_id -> Nullable<Uuid>,
+        lost_reason_id -> Nullable<Uuid>,
+        description -> Nullable<Text>,
+        closed_at -> Nullable<UtcTimestamp>,
+        last_activity_at -> UtcTimestamp,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    deal_lines (id) {
+        id -> Uuid,
+        deal_id -> Uuid,
+        position -> Integer,
+        product_id -> Uuid,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        discount -> BigInt,
+        total -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    deal_contacts (deal_id, person_id) {
+        deal_id -> Uuid,
+        person_id -> Uuid,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    deal_stage_history (id) {
+        id -> Uuid,
+        deal_id -> Uuid,
+        from_stage_id -> Nullable<Uuid>,
+        to_stage_id -> Uuid,
+        changed_at -> UtcTimestamp,
+        changed_by -> Nullable<Uuid>,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -790,6 +910,14 @@ diesel::joinable!(lead_list_members -> lead_lists (list_id));
 diesel::joinable!(lead_list_members -> leads (lead_id));
 diesel::joinable!(stored_file_chunks -> stored_files (file_id));
 diesel::joinable!(stored_file_customers -> stored_files (file_id));
+diesel::joinable!(pipeline_stages -> pipelines (pipeline_id));
+diesel::joinable!(deals -> customers (customer_id));
+diesel::joinable!(deals -> pipelines (pipeline_id));
+diesel::joinable!(deals -> pipeline_stages (stage_id));
+diesel::joinable!(deal_lines -> deals (deal_id));
+diesel::joinable!(deal_lines -> products (product_id));
+diesel::joinable!(deal_contacts -> deals (deal_id));
+diesel::joinable!(deal_stage_history -> deals (deal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -834,4 +962,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_returns,
     order_return_lines,
     lifecycle_rules,
+    pipelines,
+    pipeline_stages,
+    lost_reasons,
+    deals,
+    deal_lines,
+    deal_contacts,
+    deal_stage_history,
 );

@@ -10,6 +10,7 @@ pub mod audit_events;
 pub mod auth;
 pub mod custom_fields;
 pub mod customers;
+pub mod deals;
 pub mod exports;
 pub mod health;
 pub mod imports;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub mod model_results;
 pub mod model_run_schedules;
 pub mod orders;
+pub mod pipelines;
 pub mod products;
 pub mod reports;
 pub mod settings;
@@ -41,6 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     settings::configure(cfg);
     products::configure(cfg);
     orders::configure(cfg);
+    pipelines::configure(cfg);
+    deals::configure(cfg);
     analytics::configure(cfg);
     model_run_schedules::configure(cfg);
     reports::configure(cfg);
@@ -68,6 +72,8 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         settings::SettingsApi::openapi(),
         products::ProductsApi::openapi(),
         orders::OrdersApi::openapi(),
+        pipelines::PipelinesApi::openapi(),
+        deals::DealsApi::openapi(),
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),
         reports::ReportsApi::openapi(),

@@ -206,9 +206,9 @@ pub fn create_checked(
     Ok(record)
 }
 
-/// Reports on `customer_id` a customer that cannot take orders: one the caller may not
-/// see (as if missing), an erased one, or one merged into another.
-fn check_customer(
+/// Reports on `customer_id` a customer that cannot take orders (or deals): one the
+/// caller may not see (as if missing), an erased one, or one merged into another.
+pub(crate) fn check_customer(
     conn: &mut DbConnection,
     acting: &Acting,
     customer: Uuid,

@@ -143,6 +143,11 @@ pub fn plan(
                 .into_iter()
                 .map(|id| row(DbUuid(id))),
         );
+        moved.deals.extend(
+            persistence::deals::ids_of_customer(conn, from)?
+                .into_iter()
+                .map(|id| row(DbUuid(id))),
+        );
     }
     let removed_personnel = plan_personnel(conn, winner_id, &losers, &mut moved.personnel)?;
     Ok(MergePlan {
@@ -246,6 +251,7 @@ pub fn execute(
     )?;
     persistence::consents::move_events(conn, &ids(&moved.consent_events), winner_id)?;
     persistence::orders::move_to(conn, &ids(&moved.orders), winner_id)?;
+    persistence::deals::move_to(conn, &ids(&moved.deals), winner_id)?;
     let mut with_facts = vec![winner_id];
     with_facts.extend(plan.losers.iter().map(|loser| loser.row.id.0));
     persistence::orders::refresh_facts(conn, &with_facts)?;
@@ -438,6 +444,7 @@ pub fn undo(
         )?;
         persistence::consents::move_events(conn, &ids_from(&moved.consent_events), from)?;
         persistence::orders::move_to(conn, &ids_from(&moved.orders), from)?;
+        persistence::deals::move_to(conn, &ids_from(&moved.deals), from)?;
     }
     let mut with_facts = vec![winner_id];
     with_facts.extend(losers.iter().map(|loser| loser.row.id.0));

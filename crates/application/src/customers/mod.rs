@@ -296,12 +296,15 @@ pub fn apply_defaults<T: Assigned>(
 /// A record handed to an owner and a team (a customer, a lead): the assignment rules
 /// and defaults are the same for every kind.
 pub trait Assigned {
+    /// What the records are called in a refusal ("customers", "leads").
+    const RECORDS: &'static str;
     fn owner_id(&self) -> Option<Uuid>;
     fn team_id(&self) -> Option<Uuid>;
     fn assign(&mut self, owner: Option<Uuid>, team: Option<Uuid>);
 }
 
 impl Assigned for CustomerInput {
+    const RECORDS: &'static str = "customers";
     fn owner_id(&self) -> Option<Uuid> {
         self.owner_id
     }
@@ -315,6 +318,7 @@ impl Assigned for CustomerInput {
 }
 
 impl Assigned for domain::sales::leads::LeadInput {
+    const RECORDS: &'static str = "leads";
     fn owner_id(&self) -> Option<Uuid> {
         self.owner_id
     }
@@ -378,13 +382,28 @@ pub fn check_assignments<T: Assigned>(
     acting: &Acting,
     inputs: &[&T],
 ) -> AppResult<Vec<Violations>> {
+    let assignments: Vec<(Option<Uuid>, Option<Uuid>)> = inputs
+        .iter()
+        .map(|input| (input.owner_id(), input.team_id()))
+        .collect();
+    assignment_violations(conn, acting, &assignments, T::RECORDS)
+}
+
+/// The rule of [`check_assignment`] for any owned `records` (customers, deals): the
+/// violations of each `(owner_id, team_id)` pair, in order.
+pub fn assignment_violations(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    assignments: &[(Option<Uuid>, Option<Uuid>)],
+    records: &str,
+) -> AppResult<Vec<Violations>> {
     let scope = acting.scope();
     if scope.visibility == Visibility::All {
-        return Ok(vec![Violations::default(); inputs.len()]);
+        return Ok(vec![Violations::default(); assignments.len()]);
     }
-    let others: BTreeSet<Uuid> = inputs
+    let others: BTreeSet<Uuid> = assignments
         .iter()
-        .filter_map(|input| input.owner_id())
+        .filter_map(|(owner, _)| *owner)
         .filter(|owner| *owner != scope.user_id)
         .collect();
     let mut teams = HashMap::new();
@@ -393,11 +412,11 @@ pub fn check_assignments<T: Assigned>(
             teams.extend(persistence::users::teams_of(conn, chunk)?);
         }
     }
-    Ok(inputs
+    Ok(assignments
         .iter()
-        .map(|input| {
+        .map(|(owner, team)| {
             let mut v = Violations::default();
-            if let Some(owner) = input.owner_id().filter(|owner| *owner != scope.user_id) {
+            if let Some(owner) = owner.filter(|owner| *owner != scope.user_id) {
                 let same_team = scope.visibility == Visibility::Team
                     && scope.team_id.is_some()
                     && teams.get(&owner).copied().flatten() == scope.team_id;
@@ -405,15 +424,15 @@ pub fn check_assignments<T: Assigned>(
                     v.push(
                         "owner_id",
                         "not_allowed",
-                        "you may assign records only to yourself or, with team visibility, your team",
+                        format!("you may assign {records} only to yourself or, with team visibility, your team"),
                     );
                 }
             }
-            if input.team_id().is_some() && input.team_id() != scope.team_id {
+            if team.is_some() && *team != scope.team_id {
                 v.push(
                     "team_id",
                     "not_allowed",
-                    "you may assign records only to your own team",
+                    format!("you may assign {records} only to your own team"),
                 );
             }
             v

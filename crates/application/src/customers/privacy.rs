@@ -127,7 +127,7 @@ pub fn consents(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
 /// export: how many records in each place hold it now. In an erasure: how many were
 /// erased, redacted, withdrawn or deleted there.
 #[derive(Debug, Default, Serialize, ToSchema)]
-#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "scores": 1}))]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1}))]
 pub struct DataPlaces {
     /// Customer records: the customer and every customer merged into it (directly or
     /// through a chain of merges), which keep their own records. Erasure anonymises them.
@@ -153,6 +153,9 @@ pub struct DataPlaces {
     /// Orders of those customers. Erasure empties their notes; the purchases stay, as
     /// records of the anonymised customer.
     pub orders: usize,
+    /// Deals with those customers. Erasure empties their descriptions (free text that
+    /// may name the person); the deals stay, with the anonymised customer.
+    pub deals: usize,
     /// Those customers that hold model scores (RFM, CLV): a profile drawn from their
     /// purchases. Erasure removes the scores; the next run scores the anonymised
     /// customer again from the purchases that stay.
@@ -234,6 +237,7 @@ pub fn personal_data(
     let mut audit_events = Vec::new();
     let mut orders = Vec::new();
     let mut leads = Vec::new();
+    let mut deals = 0;
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
@@ -247,6 +251,7 @@ pub fn personal_data(
                 leads.push(lead);
             }
         }
+        deals += persistence::deals::ids_of_customer(conn, *id)?.len();
         let rows = persistence::orders::latest_of_customer(conn, *id, i64::MAX)?;
         orders.extend(persistence::orders::with_lines(conn, rows)?);
         notes.extend(persistence::notes::all_of(conn, *id)?);
@@ -280,6 +285,7 @@ pub fn personal_data(
         idempotent_responses: persistence::idempotency::count_concerning(conn, &ids)?,
         export_files: persistence::files::containing_customers(conn, &ids)?.len(),
         orders: orders.len(),
+        deals,
         scores: persistence::scores::scored_among(conn, &ids)?,
         leads: leads.len(),
     };
@@ -380,6 +386,7 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
                 audit::redact_changes(conn, "lead", &lead.id.0.to_string())?;
                 erased.leads += 1;
             }
+            erased.deals += persistence::deals::erase_descriptions(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

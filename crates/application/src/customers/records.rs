@@ -121,6 +121,11 @@ pub fn delete(
                 "the customer has orders, which keep the business's sales history; erase the customer instead".into(),
             ));
         }
+        if persistence::deals::customer_has_deals(conn, id)? {
+            return Err(AppError::Conflict(
+                "the customer has deals, which keep the business's sales history; erase the customer instead".into(),
+            ));
+        }
         persistence::customers::delete(conn, id)?;
         audit::record(
             conn,

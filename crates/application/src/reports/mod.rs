@@ -27,6 +27,7 @@ use crate::error::{AppError, AppResult};
 use crate::paging::Cursor;
 
 pub mod export;
+pub mod forecast;
 
 /// The period a report covers and how it is cut.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

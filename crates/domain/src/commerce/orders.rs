@@ -221,29 +221,41 @@ impl OrderInput {
             );
         }
         for (index, line) in self.lines.iter().enumerate() {
-            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                v.push(
-                    format!("lines[{index}].quantity"),
-                    "out_of_range",
-                    format!("must be 1 to {MAX_QUANTITY}"),
-                );
-            }
-            if line.unit_price.is_some_and(|price| price < 0) {
-                v.push(
-                    format!("lines[{index}].unit_price"),
-                    "negative",
-                    "must be zero or more",
-                );
-            }
-            if line.discount < 0 {
-                v.push(
-                    format!("lines[{index}].discount"),
-                    "negative",
-                    "must be zero or more",
-                );
-            }
+            check_line(&mut v, index, line.quantity, line.unit_price, line.discount);
         }
         v.into_result().map(|()| self)
+    }
+}
+
+/// Reports the figures of line `index` (of an order or a deal) that break a rule
+/// needing no lookup: units out of 1..[`MAX_QUANTITY`], a negative price or discount.
+pub fn check_line(
+    v: &mut Violations,
+    index: usize,
+    quantity: i64,
+    unit_price: Option<i64>,
+    discount: i64,
+) {
+    if !(1..=MAX_QUANTITY).contains(&quantity) {
+        v.push(
+            format!("lines[{index}].quantity"),
+            "out_of_range",
+            format!("must be 1 to {MAX_QUANTITY}"),
+        );
+    }
+    if unit_price.is_some_and(|price| price < 0) {
+        v.push(
+            format!("lines[{index}].unit_price"),
+            "negative",
+            "must be zero or more",
+        );
+    }
+    if discount < 0 {
+        v.push(
+            format!("lines[{index}].discount"),
+            "negative",
+            "must be zero or more",
+        );
     }
 }
 

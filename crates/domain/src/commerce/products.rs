@@ -66,18 +66,9 @@ impl ProductInput {
     /// (the use case fills in the business currency first).
     pub fn validated(mut self) -> Result<ProductInput, Vec<FieldViolation>> {
         let mut v = Violations::default();
-        let mut sku = Some(self.sku.clone());
-        v.tidy_line("sku", &mut sku, MAX_SKU_CHARS);
-        match sku {
-            Some(sku) => self.sku = normalize_digits(&sku),
-            None => v.push("sku", "required", "must not be blank"),
-        }
-        let mut name = Some(self.name.clone());
-        v.tidy_line("name", &mut name, MAX_NAME_CHARS);
-        match name {
-            Some(name) => self.name = name,
-            None => v.push("name", "required", "must not be blank"),
-        }
+        v.required_line("sku", &mut self.sku, MAX_SKU_CHARS);
+        self.sku = normalize_digits(&self.sku);
+        v.required_line("name", &mut self.name, MAX_NAME_CHARS);
         v.tidy_line("name_en", &mut self.name_en, MAX_NAME_CHARS);
         v.tidy_text("description", &mut self.description, MAX_DESCRIPTION_CHARS);
         if self.unit_price < 0 {
@@ -107,12 +98,7 @@ pub struct ProductCategoryInput {
 impl ProductCategoryInput {
     pub fn validated(mut self) -> Result<ProductCategoryInput, Vec<FieldViolation>> {
         let mut v = Violations::default();
-        let mut name = Some(self.name.clone());
-        v.tidy_line("name", &mut name, MAX_NAME_CHARS);
-        match name {
-            Some(name) => self.name = name,
-            None => v.push("name", "required", "must not be blank"),
-        }
+        v.required_line("name", &mut self.name, MAX_NAME_CHARS);
         v.into_result().map(|()| self)
     }
 }

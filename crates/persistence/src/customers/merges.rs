@@ -91,6 +91,9 @@ pub struct MovedRows {
     /// Absent in merges recorded before customers had orders.
     #[serde(default)]
     pub orders: Vec<MovedRow>,
+    /// Absent in merges recorded before customers had deals.
+    #[serde(default)]
+    pub deals: Vec<MovedRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
