@@ -342,6 +342,53 @@ fn conversion_creates_or_links_customers_in_one_transaction() {
             [("customer_id".to_string(), "wrong_kind".to_string())]
         );
 
+        // A conversion may open a deal too, in the same transaction.
+        let buyer = create_lead(
+            app,
+            &admin,
+            json!({"first_name": "کاوه", "last_name": "مهرآیین", "company": "فولاد البرز",
+                   "source": "exhibition"}),
+        );
+        let (status, problem) = convert(
+            &id_of(&buyer),
+            json!({"deal": {"title": "خط تولید", "amount": -5}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert!(
+            field_codes(&problem)
+                .iter()
+                .all(|(field, _)| field.starts_with("deal.")),
+            "{problem}"
+        );
+        assert_eq!(organizations("فولاد البرز"), 0, "nothing half-written");
+        let (status, with_deal) = convert(
+            &id_of(&buyer),
+            json!({"deal": {"title": "خط تولید", "amount": 5_000_000_000_i64}}),
+        );
+        assert_eq!(status, 200, "{with_deal}");
+        let deal_id = with_deal["conversion"]["deal_id"]
+            .as_str()
+            .expect("deal")
+            .to_string();
+        let (status, deal) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/deals/{deal_id}"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{deal}");
+        assert_eq!(
+            deal["customer_id"],
+            with_deal["conversion"]["organization_id"]
+        );
+        assert_eq!(
+            deal["contact_ids"],
+            json!([with_deal["conversion"]["person_id"]])
+        );
+        assert_eq!(deal["lead_id"], id_of(&buyer).as_str());
+        assert_eq!(deal["source"], "exhibition");
+
         // The personal-data export shows the lead; erasure deletes it.
         let (status, data) = send(
             app,

@@ -3,7 +3,7 @@
 //! under the caller's visibility.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use application::sales::leads::{self, Conversion, ConversionRequest};
+use application::sales::leads::{self, Conversion, ConversionRequest, ConvertedDeal};
 use chrono::{DateTime, Utc};
 use domain::customers::{EmailInput, PhoneInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
@@ -35,6 +35,7 @@ use crate::state::AppState;
         LeadInput,
         LeadStatus,
         ConversionRequest,
+        ConvertedDeal,
         Conversion,
         LeadConversion
     ))
@@ -346,7 +347,10 @@ pub struct LeadConversion {
 /// / `organization_id`. A new customer passes the duplicate check: likely twins answer
 /// 409 `likely_duplicate` with the candidates, and nothing is written; name the existing
 /// customer, or send `confirmed: true`. The lead becomes `converted` and keeps the
-/// customers it became (searchable as `converted_customer_id`).
+/// customers it became (searchable as `converted_customer_id`). With `deal`, a deal is
+/// opened in the same transaction for the organization (else the person), the person
+/// as its contact, the lead's owner, source and campaign, and `lead_id` (its problems
+/// are named under `deal.`).
 ///
 /// Needs `records:write` and the lead within the caller's visibility. Audited as
 /// `lead.convert` (and `customer.create` for each customer made). Problems: 409
@@ -373,8 +377,9 @@ pub async fn convert_lead(
     let acting = principal.0;
     let request = body.0;
     let today = state.today().await?;
+    let currency = super::products::business_currency(&state).await?;
     let (row, conversion) = state
-        .db(move |conn| Ok(leads::convert(conn, &acting, id, request, today)?))
+        .db(move |conn| Ok(leads::convert(conn, &acting, id, request, today, currency)?))
         .await?;
     Ok(HttpResponse::Ok().json(LeadConversion {
         lead: Lead::from_row(&row)?,

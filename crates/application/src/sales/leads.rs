@@ -12,8 +12,10 @@
 
 use chrono::NaiveDate;
 use domain::authz::Permission;
+use domain::commerce::Currency;
 use domain::customers::{AddressInput, CustomerInput, CustomerKind};
 use domain::filter::{FieldKind, FieldSpec, TypedValue};
+use domain::sales::deals::{DealInput, DealLineInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
 use persistence::audit;
 use persistence::customers::CustomerRecord;
@@ -320,6 +322,34 @@ pub struct ConversionRequest {
     /// Create the customers even where the duplicate check finds likely twins.
     #[serde(default)]
     pub confirmed: bool,
+    /// Also open a deal for the new customer (the organization when there is one),
+    /// with the person as its contact and the lead's owner, source and campaign.
+    #[serde(default)]
+    pub deal: Option<ConvertedDeal>,
+}
+
+/// The deal a conversion opens: what `POST /deals` takes but the customer, contacts,
+/// owner, source, campaign and lead, which come from the lead.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertedDeal {
+    pub title: String,
+    /// The default pipeline when absent.
+    #[serde(default)]
+    pub pipeline_id: Option<Uuid>,
+    /// The pipeline's first stage when absent.
+    #[serde(default)]
+    pub stage_id: Option<Uuid>,
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<Currency>,
+    #[serde(default)]
+    pub lines: Vec<DealLineInput>,
+    #[serde(default)]
+    pub expected_close_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// A conversion as performed.
@@ -331,6 +361,8 @@ pub struct Conversion {
     pub organization_id: Option<Uuid>,
     /// Which of the two were created by the conversion (the others were linked).
     pub created: Vec<Uuid>,
+    /// The deal opened with the conversion, if one was asked for.
+    pub deal_id: Option<Uuid>,
 }
 
 /// An existing customer of `kind` the caller may see, for the request field `field`.
@@ -401,6 +433,22 @@ fn customer_from(lead: &LeadInput, kind: CustomerKind, with_contacts: bool) -> C
     input
 }
 
+/// A refusal of the conversion's deal, its fields named under `deal.`.
+fn in_deal(err: AppError) -> AppError {
+    match err {
+        AppError::Invalid(violations) => AppError::Invalid(
+            violations
+                .into_iter()
+                .map(|mut violation| {
+                    violation.field = format!("deal.{}", violation.field);
+                    violation
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Converts a lead visible to the caller into customers (module documentation), in one
 /// transaction: either everything is created and linked and the lead is `converted`,
 /// or nothing changes.
@@ -410,6 +458,7 @@ pub fn convert(
     id: Uuid,
     request: ConversionRequest,
     today: NaiveDate,
+    business_currency: Currency,
 ) -> AppResult<(LeadRow, Conversion)> {
     acting.require(Permission::RecordsWrite)?;
     transaction(conn, |conn| {
@@ -480,6 +529,35 @@ pub fn convert(
                 )?;
             }
         }
+        let deal_id = match (request.deal.clone(), organization.or(person)) {
+            (Some(deal), Some(customer)) => {
+                let input = DealInput {
+                    title: deal.title,
+                    customer_id: customer,
+                    contact_ids: match (person, organization) {
+                        (Some(person), Some(_)) => vec![person],
+                        _ => Vec::new(),
+                    },
+                    owner_id: lead.owner_id,
+                    team_id: lead.team_id,
+                    pipeline_id: deal.pipeline_id,
+                    stage_id: deal.stage_id,
+                    amount: deal.amount,
+                    currency: deal.currency,
+                    lines: deal.lines,
+                    expected_close_date: deal.expected_close_date,
+                    source: lead.source.clone(),
+                    campaign: lead.campaign.clone(),
+                    lead_id: Some(id),
+                    lost_reason_id: None,
+                    description: deal.description,
+                };
+                let details = super::deals::create(conn, acting, input, business_currency)
+                    .map_err(in_deal)?;
+                Some(details.record.row.id.0)
+            }
+            _ => None,
+        };
         let mut converted = current.clone();
         converted.status = LeadStatus::Converted.as_str().to_string();
         converted.converted_customer_id = person.or(organization).map(DbUuid);
@@ -501,6 +579,7 @@ pub fn convert(
                 person_id: person,
                 organization_id: organization,
                 created,
+                deal_id,
             },
         ))
     })
