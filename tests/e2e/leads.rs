@@ -514,6 +514,43 @@ fn static_lists_hold_the_leads_their_users_may_see() {
             field_codes(&problem),
             [("lead_ids".to_string(), "out_of_range".to_string())]
         );
+        // A thousand and one ids, and control characters, are refused with the rule.
+        let many: Vec<String> = (0..1_001).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            &members,
+            &seller,
+            Some(json!({"action": "add", "lead_ids": many})),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("lead_ids".to_string(), "out_of_range".to_string())]
+        );
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/lead-lists",
+            &seller,
+            Some(json!({"name": "a\u{0}b\u{7}"})),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(field_codes(&problem)[0].0, "name");
+        // A read-only user reads lists and leads but changes neither.
+        let (_, reader_email, _) = app.create_user("read_only", None);
+        let reader = app.login(&reader_email, &password).access_token;
+        let (status, _) = send(app, Method::GET, "/api/v1/lead-lists", &reader, None);
+        assert_eq!(status, 200);
+        for (path, body) in [
+            ("/api/v1/lead-lists".to_string(), json!({"name": "خواننده"})),
+            (members.clone(), json!({"action": "add", "lead_ids": [mine]})),
+            (LEADS.to_string(), json!({"company": "خواننده"})),
+            (format!("{LEADS}/{mine}/convert"), json!({})),
+        ] {
+            let (status, _) = send(app, Method::POST, &path, &reader, Some(body));
+            assert_eq!(status, 403, "{path}");
+        }
         let (status, _) = send(
             app,
             Method::DELETE,

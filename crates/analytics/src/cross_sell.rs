@@ -159,50 +159,55 @@ pub struct Recommendation<I> {
 }
 
 /// The rules of a set indexed by antecedent, to recommend to many customers: each
-/// recommendation reads only the rules from the items the customer bought.
+/// recommendation reads only the rules from the items the customer bought. Built once
+/// per rule set.
 #[derive(Debug, Clone)]
-pub struct Recommender<'a, I> {
-    by_antecedent: HashMap<&'a I, Vec<&'a Rule<I>>>,
+pub struct Recommender<I> {
+    rules: RuleSet<I>,
+    /// Positions in `rules.rules` of the rules from each antecedent.
+    by_antecedent: HashMap<I, Vec<usize>>,
 }
 
-impl<'a, I: Clone + Ord + Hash> Recommender<'a, I> {
-    pub fn new(rules: &'a RuleSet<I>) -> Self {
-        let mut by_antecedent: HashMap<&I, Vec<&Rule<I>>> = HashMap::new();
-        for rule in &rules.rules {
+impl<I: Clone + Ord + Hash> Recommender<I> {
+    pub fn new(rules: RuleSet<I>) -> Self {
+        let mut by_antecedent: HashMap<I, Vec<usize>> = HashMap::new();
+        for (position, rule) in rules.rules.iter().enumerate() {
             by_antecedent
-                .entry(&rule.antecedent)
+                .entry(rule.antecedent.clone())
                 .or_default()
-                .push(rule);
+                .push(position);
         }
-        Recommender { by_antecedent }
+        Recommender {
+            rules,
+            by_antecedent,
+        }
+    }
+
+    /// The rule set recommended from.
+    pub fn rules(&self) -> &RuleSet<I> {
+        &self.rules
     }
 
     /// Up to `top` items the customer has not bought, best first (ties by item
     /// order), each with the rule it comes from.
-    pub fn recommend(&self, bought: &[I], top: usize) -> Vec<(Recommendation<I>, &'a Rule<I>)> {
+    pub fn recommend(&self, bought: &[I], top: usize) -> Vec<(Recommendation<I>, &Rule<I>)> {
         let owned: BTreeSet<&I> = bought.iter().collect();
-        let mut best: BTreeMap<&I, &Rule<I>> = BTreeMap::new();
+        // Rules are in the set's order, so the first rule met for an item is its best.
+        let mut best: BTreeMap<&I, usize> = BTreeMap::new();
         for item in &owned {
-            for &rule in self.by_antecedent.get(item).into_iter().flatten() {
-                if owned.contains(&rule.consequent) {
+            for &position in self.by_antecedent.get(*item).into_iter().flatten() {
+                let consequent = &self.rules.rules[position].consequent;
+                if owned.contains(consequent) {
                     continue;
                 }
-                let entry = best.entry(&rule.consequent).or_insert(rule);
-                // The rule that comes first in the set's order.
-                let earlier = rule
-                    .confidence
-                    .total_cmp(&entry.confidence)
-                    .then(rule.lift.total_cmp(&entry.lift))
-                    .then_with(|| entry.antecedent.cmp(&rule.antecedent))
-                    .is_gt();
-                if earlier {
-                    *entry = rule;
-                }
+                let entry = best.entry(consequent).or_insert(position);
+                *entry = (*entry).min(position);
             }
         }
         let mut ranked: Vec<(Recommendation<I>, &Rule<I>)> = best
             .into_iter()
-            .map(|(item, rule)| {
+            .map(|(item, position)| {
+                let rule = &self.rules.rules[position];
                 (
                     Recommendation {
                         item: item.clone(),
@@ -226,7 +231,7 @@ pub fn recommend<I: Clone + Ord + Hash>(
     bought: &[I],
     top: usize,
 ) -> Vec<Recommendation<I>> {
-    Recommender::new(rules)
+    Recommender::new(rules.clone())
         .recommend(bought, top)
         .into_iter()
         .map(|(recommendation, _)| recommendation)

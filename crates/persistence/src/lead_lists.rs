@@ -135,10 +135,18 @@ pub fn remove_members(
     .execute(conn)?)
 }
 
-/// How many leads a list holds.
-pub fn member_count(conn: &mut DbConnection, list: Uuid) -> Result<i64, PersistenceError> {
-    Ok(lead_list_members::table
-        .filter(lead_list_members::list_id.eq(DbUuid(list)))
-        .count()
-        .get_result(conn)?)
+/// How many leads each of `lists` holds (lists without members are absent).
+pub fn member_counts(
+    conn: &mut DbConnection,
+    lists: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i64>, PersistenceError> {
+    let counts: Vec<(DbUuid, i64)> = lead_list_members::table
+        .filter(lead_list_members::list_id.eq_any(lists.iter().copied().map(DbUuid)))
+        .group_by(lead_list_members::list_id)
+        .select((lead_list_members::list_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(counts
+        .into_iter()
+        .map(|(id, count)| (id.0, count))
+        .collect())
 }

@@ -140,19 +140,18 @@ pub fn converted_into(
         .load(conn)?)
 }
 
-/// Points the leads converted into `from` at `to` (a customer merge).
-pub fn move_conversions(
-    conn: &mut DbConnection,
-    from: Uuid,
-    to: Uuid,
-) -> Result<usize, PersistenceError> {
-    let moved = diesel::update(leads::table.filter(leads::converted_customer_id.eq(DbUuid(from))))
-        .set(leads::converted_customer_id.eq(DbUuid(to)))
-        .execute(conn)?;
-    Ok(moved
-        + diesel::update(leads::table.filter(leads::converted_organization_id.eq(DbUuid(from))))
-            .set(leads::converted_organization_id.eq(DbUuid(to)))
-            .execute(conn)?)
+/// The leads among `ids` that exist.
+pub fn find_many(conn: &mut DbConnection, ids: &[Uuid]) -> Result<Vec<LeadRow>, PersistenceError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        found.extend(
+            leads::table
+                .filter(leads::id.eq_any(chunk.iter().copied().map(DbUuid)))
+                .select(LeadRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// Column mapping of the leads catalogue.

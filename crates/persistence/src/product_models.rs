@@ -124,16 +124,13 @@ pub fn basket_products(
         .bind::<UtcTimestamp, _>(DbTime(window.start()))
         .bind::<UtcTimestamp, _>(DbTime(window.end))
         .load(conn)?;
-    let mut baskets: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
-    for item in items {
-        match baskets.last_mut() {
-            Some((basket, products)) if *basket == item.basket.0 => {
-                products.push(item.product_id.0)
-            }
-            _ => baskets.push((item.basket.0, vec![item.product_id.0])),
-        }
-    }
-    Ok(baskets)
+    Ok(items
+        .chunk_by(|a, b| a.basket == b.basket)
+        .map(|basket| {
+            let products = basket.iter().map(|item| item.product_id.0).collect();
+            (basket[0].basket.0, products)
+        })
+        .collect())
 }
 
 /// How many products were sold in the window.

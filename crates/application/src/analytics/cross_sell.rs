@@ -12,7 +12,7 @@
 //!    recommendations of earlier runs that this run did not replace are removed, and the
 //!    run is marked succeeded.
 
-use analytics::cross_sell::{BasketCounts, Recommender, RuleSet, RuleThresholds};
+use analytics::cross_sell::{BasketCounts, Recommender, RuleThresholds};
 use domain::calendar::LocalCalendar;
 use domain::model_runs::{BasketKind, CrossSellRun, MAX_RULES};
 use persistence::db::DbConnection;
@@ -126,7 +126,7 @@ impl Reading for CrossSellReading {
             parameters: self.parameters,
             items: self.counts.items(),
             found,
-            rules,
+            recommender: Recommender::new(rules),
             buyers: self.buyers,
             expected_buyers: self.expected_buyers,
             after: Uuid::nil(),
@@ -145,7 +145,8 @@ struct CrossSellStoring {
     items: usize,
     /// Rules that met the thresholds, before the [`MAX_RULES`] cut.
     found: usize,
-    rules: RuleSet<Uuid>,
+    /// The kept rules, indexed once for every buyer's recommendations.
+    recommender: Recommender<Uuid>,
     buyers: SalesWindow,
     expected_buyers: i64,
     after: Uuid,
@@ -157,7 +158,7 @@ struct CrossSellStoring {
 
 impl Storing for CrossSellStoring {
     fn write_block(&mut self, conn: &mut DbConnection) -> AppResult<bool> {
-        if self.written_all || self.rules.rules.is_empty() {
+        if self.written_all || self.recommender.rules().rules.is_empty() {
             self.written_all = true;
             return Ok(false);
         }
@@ -174,12 +175,12 @@ impl Storing for CrossSellStoring {
         };
         let bought =
             product_models::basket_products(conn, BasketKind::Customer, &self.buyers, first, last)?;
-        let recommender = Recommender::new(&self.rules);
         let top = self.parameters.recommendations as usize;
         let rows: Vec<(Uuid, Value)> = bought
             .iter()
             .filter_map(|(customer, products)| {
-                let products: Vec<Value> = recommender
+                let products: Vec<Value> = self
+                    .recommender
                     .recommend(products, top)
                     .into_iter()
                     .map(|(recommendation, rule)| {
@@ -214,8 +215,8 @@ impl Storing for CrossSellStoring {
 
     fn finish(self: Box<Self>, conn: &mut DbConnection) -> AppResult<Value> {
         let run_id = self.run.id.0;
-        let rows: Vec<CrossSellRuleRow> = self
-            .rules
+        let rules = self.recommender.rules();
+        let rows: Vec<CrossSellRuleRow> = rules
             .rules
             .iter()
             .zip(1_i64..)
@@ -232,7 +233,7 @@ impl Storing for CrossSellStoring {
             .collect();
         let mut result = json!({
             "input": {
-                "baskets": self.rules.baskets,
+                "baskets": rules.baskets,
                 "basket": self.parameters.basket,
                 "products": self.items,
                 "first_day": self.parameters.first_day(),

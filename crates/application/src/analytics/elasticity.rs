@@ -96,7 +96,7 @@ impl ElasticityReading {
     }
 
     /// Fits one product over one segment from its cells (one per period with sales).
-    fn fit_cells(&mut self, product: Uuid, segment: &str, cells: &[&PriceCell]) -> AppResult<()> {
+    fn fit_cells(&mut self, product: Uuid, segment: &str, cells: &[PriceCell]) -> AppResult<()> {
         let mut observations = Vec::with_capacity(cells.len());
         let (mut units, mut revenue) = (0_i64, 0_i64);
         for cell in cells {
@@ -159,22 +159,11 @@ impl ElasticityReading {
 
     /// Fits every product (and segment) of `cells`, ordered by product and segment.
     fn fit_all(&mut self, cells: &[PriceCell]) -> AppResult<()> {
-        let mut start = 0;
-        while start < cells.len() {
-            let key = (&cells[start].product_id, &cells[start].segment);
-            let end = start
-                + cells[start..]
-                    .iter()
-                    .take_while(|cell| (&cell.product_id, &cell.segment) == key)
-                    .count();
-            let group: Vec<&PriceCell> = cells[start..end].iter().collect();
-            let segment = cells[start].segment.clone();
-            self.fit_cells(
-                cells[start].product_id.0,
-                segment.as_deref().unwrap_or(ALL_BUYERS),
-                &group,
-            )?;
-            start = end;
+        let same_fit =
+            |a: &PriceCell, b: &PriceCell| (a.product_id, &a.segment) == (b.product_id, &b.segment);
+        for group in cells.chunk_by(same_fit) {
+            let segment = group[0].segment.as_deref().unwrap_or(ALL_BUYERS);
+            self.fit_cells(group[0].product_id.0, segment, group)?;
         }
         Ok(())
     }

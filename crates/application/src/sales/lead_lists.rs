@@ -89,9 +89,21 @@ pub struct LeadListView {
     pub members: i64,
 }
 
+/// The lists `rows` with their member counts, counted in one query.
+fn views(conn: &mut DbConnection, rows: Vec<LeadListRow>) -> AppResult<Vec<LeadListView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id.0).collect();
+    let counts = persistence::lead_lists::member_counts(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| LeadListView {
+            members: counts.get(&row.id.0).copied().unwrap_or(0),
+            row,
+        })
+        .collect())
+}
+
 fn view(conn: &mut DbConnection, row: LeadListRow) -> AppResult<LeadListView> {
-    let members = persistence::lead_lists::member_count(conn, row.id.0)?;
-    Ok(LeadListView { row, members })
+    Ok(views(conn, vec![row])?.remove(0))
 }
 
 pub fn create(
@@ -142,10 +154,8 @@ pub fn list(
 ) -> AppResult<Vec<LeadListView>> {
     acting.require(Permission::RecordsRead)?;
     let after = crate::paging::created_after(cursor)?;
-    persistence::lead_lists::list(conn, after, fetch)?
-        .into_iter()
-        .map(|row| view(conn, row))
-        .collect()
+    let rows = persistence::lead_lists::list(conn, after, fetch)?;
+    views(conn, rows)
 }
 
 pub fn cursor_after(list: &LeadListView) -> Cursor {
@@ -233,15 +243,13 @@ pub fn change_members(
     ids.dedup();
     transaction(conn, |conn| {
         persistence::lead_lists::find(conn, id)?;
-        let mut visible = Vec::new();
-        let mut not_found = Vec::new();
-        for lead in &ids {
-            match super::leads::visible(conn, acting, *lead) {
-                Ok(_) => visible.push(*lead),
-                Err(AppError::NotFound) => not_found.push(*lead),
-                Err(other) => return Err(other),
-            }
-        }
+        let seen: std::collections::HashSet<Uuid> = persistence::leads::find_many(conn, &ids)?
+            .iter()
+            .filter(|lead| super::leads::can_see(acting, lead))
+            .map(|lead| lead.id.0)
+            .collect();
+        let (visible, not_found): (Vec<Uuid>, Vec<Uuid>) =
+            ids.iter().partition(|lead| seen.contains(lead));
         let adding = membership.action == MembershipAction::Add;
         let changed = if adding {
             persistence::lead_lists::add_members(conn, id, &visible, acting.user_id)?
