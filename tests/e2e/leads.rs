@@ -515,7 +515,9 @@ fn static_lists_hold_the_leads_their_users_may_see() {
             [("lead_ids".to_string(), "out_of_range".to_string())]
         );
         // A thousand and one ids, and control characters, are refused with the rule.
-        let many: Vec<String> = (0..1_001).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        let many: Vec<String> = (0..1_001)
+            .map(|_| uuid::Uuid::now_v7().to_string())
+            .collect();
         let (status, problem) = send(
             app,
             Method::POST,
@@ -544,7 +546,10 @@ fn static_lists_hold_the_leads_their_users_may_see() {
         assert_eq!(status, 200);
         for (path, body) in [
             ("/api/v1/lead-lists".to_string(), json!({"name": "خواننده"})),
-            (members.clone(), json!({"action": "add", "lead_ids": [mine]})),
+            (
+                members.clone(),
+                json!({"action": "add", "lead_ids": [mine]}),
+            ),
             (LEADS.to_string(), json!({"company": "خواننده"})),
             (format!("{LEADS}/{mine}/convert"), json!({})),
         ] {
