@@ -2,6 +2,7 @@
 
 mod analytics;
 mod api_keys;
+mod assignment;
 mod audit;
 mod auth;
 mod bad_input;

@@ -23,6 +23,8 @@ const OTHER_PERSON: &str = "0193a4e2-7c1d-7b3e-9f10-dddddddddddd";
 const PRODUCT: &str = "0193a4e2-7c1d-7b3e-9f10-ffffffffffff";
 /// A line of the order whose return the example records.
 const ORDER_LINE: &str = "0193a4e2-7c1d-7b3e-9f10-eeeeeeeeeeee";
+/// Stands for a user in request examples.
+const USER: &str = "0193a4e2-7c1d-7b3e-9f10-999999999999";
 /// The refresh token of the caller's session.
 const REFRESH_TOKEN: &str = "kX3v9bq0Vt7Qe1m2P5sZ8yA4cD6fH0jL2nR4tW6xY8z";
 /// The custom field the customer examples fill in, and the value they give it.
@@ -222,10 +224,38 @@ impl Setup<'_> {
             "/api/v1/lead-lists/{id}" | "/api/v1/lead-lists/{id}/members" => {
                 self.create("/api/v1/lead-lists", json!({"name": Self::unique("فهرست")}))
             }
-            "/api/v1/leads/{id}" | "/api/v1/leads/{id}/convert" => self.create(
+            "/api/v1/leads/{id}"
+            | "/api/v1/leads/{id}/convert"
+            | "/api/v1/leads/{id}/assign"
+            | "/api/v1/leads/{id}/assignments" => self.create(
                 "/api/v1/leads",
                 json!({"first_name": "نمونه", "last_name": Self::unique("سرنخ")}),
             ),
+            "/api/v1/assignment-rules/{id}" => self.create(
+                "/api/v1/assignment-rules",
+                json!({"name": Self::unique("قاعده"), "record_kind": "lead", "position": 1,
+                       "target": {"kind": "territory"}}),
+            ),
+            "/api/v1/territories/{id}" => self.create(
+                "/api/v1/territories",
+                json!({"name": Self::unique("منطقه"), "provinces": [Self::unique("استان")],
+                       "team_id": self.create("/api/v1/teams", json!({"name": Self::unique("تیم")}))}),
+            ),
+            "/api/v1/users/{id}/availability" | "/api/v1/users/{id}/absences" => {
+                self.app.create_user("sales", None).0.to_string()
+            }
+            "/api/v1/users/{id}/capacities/{record_kind}" => {
+                let user = self.app.create_user("sales", None).0;
+                return format!("/api/v1/users/{user}/capacities/lead");
+            }
+            "/api/v1/users/{id}/absences/{absence_id}" => {
+                let user = self.app.create_user("sales", None).0;
+                let absence = self.create(
+                    &format!("/api/v1/users/{user}/absences"),
+                    json!({"starts_at": "2026-12-12T04:30:00Z", "ends_at": "2026-12-19T04:30:00Z"}),
+                );
+                return format!("/api/v1/users/{user}/absences/{absence}");
+            }
             "/api/v1/pipelines/{id}" => self.create(
                 "/api/v1/pipelines",
                 json!({"name": Self::unique("قیف"), "stages": [{"name": "تماس", "probability": 20}]}),
@@ -306,6 +336,7 @@ impl Setup<'_> {
                     REFRESH_TOKEN,
                     PRODUCT,
                     ORDER_LINE,
+                    USER,
                 ]
                 .into_iter()
                 .find(|placeholder| text == placeholder) else {
@@ -319,6 +350,7 @@ impl Setup<'_> {
                     TEAM => self.create("/api/v1/teams", json!({"name": Self::unique("تیم")})),
                     REFRESH_TOKEN => caller.refresh_token.clone(),
                     PRODUCT => self.product(),
+                    USER => self.app.create_user("sales", None).0.to_string(),
                     ORDER_LINE => self
                         .order_line
                         .borrow()

@@ -87,6 +87,10 @@ use crate::routes;
             normalised as customers', source and campaign, status from `new` to `qualified` or \
             `disqualified`, Persian-aware search, and conversion into customers in one transaction \
             with the duplicate check. Visible by owner and team, as customers."),
+        (name = "assignment", description = "Who new records go to: ordered assignment rules \
+            (a filter-tree condition and a user, a team by round robin or least load, or a \
+            territory by city and province), territories, and users' capacities and \
+            out-of-office periods. Every assignment is recorded with its rule and reason."),
         (name = "pipelines", description = "The sales process: pipelines of ordered stages, each with \
             a win probability, ending in `won` and `lost`; the reasons deals are lost; and a \
             pipeline's board of open deals by stage. Everyone reads them (`records:read`); \

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod acting;
 pub mod administration;
 pub mod analytics;
+pub mod assignment;
 pub mod commerce;
 pub mod customers;
 pub mod error;

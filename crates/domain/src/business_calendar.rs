@@ -284,6 +284,20 @@ impl BusinessCalendar {
         None
     }
 
+    /// `at` itself in working hours, else the start of the next working window: when
+    /// something arriving at `at` can first be picked up. `None` when no working time is
+    /// found within ten years.
+    pub fn next_working_instant(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let first = self.today(at);
+        for offset in 0..=SEARCH_HORIZON_DAYS {
+            let date = first.checked_add_days(Days::new(offset))?;
+            if let Some(window) = self.windows(date).find(|window| window.end > at) {
+                return Some(window.start.max(at));
+            }
+        }
+        None
+    }
+
     /// Whole business minutes from `from` to `to` (negative when `to` is earlier).
     pub fn business_minutes_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         if to < from {

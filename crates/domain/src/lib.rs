@@ -1,6 +1,7 @@
 //! Peyvand's business types and rules. Nothing here does I/O: storage lives in
 //! `persistence`, HTTP in `api`, models in `analytics`.
 
+pub mod assignment;
 pub mod audit;
 pub mod authz;
 pub mod business_calendar;

@@ -50,6 +50,10 @@ pub struct LeadRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// ISO 639 code.
+    pub language: Option<String>,
+    /// The product the lead asked about.
+    pub product_id: Option<DbUuid>,
 }
 
 impl LeadRow {
@@ -66,6 +70,8 @@ impl LeadRow {
             "city": self.city,
             "source": self.source,
             "campaign": self.campaign,
+            "language": self.language,
+            "product_id": self.product_id.map(|id| id.0),
             "status": self.status,
             "disqualified_reason": self.disqualified_reason,
             "owner_id": self.owner_id.map(|id| id.0),
@@ -117,6 +123,23 @@ pub fn update(conn: &mut DbConnection, row: &LeadRow) -> Result<LeadRow, Persist
     Ok(row)
 }
 
+/// Hands the lead just written in this transaction to `owner` in `team`, keeping its
+/// version: the owner a rule picks belongs to the same write as the lead.
+pub fn set_owner(
+    conn: &mut DbConnection,
+    id: Uuid,
+    owner: Uuid,
+    team: Option<Uuid>,
+) -> Result<(), PersistenceError> {
+    diesel::update(leads::table.find(DbUuid(id)))
+        .set((
+            leads::owner_id.eq(DbUuid(owner)),
+            leads::team_id.eq(team.map(DbUuid)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     diesel::delete(leads::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
@@ -154,6 +177,39 @@ pub fn find_many(conn: &mut DbConnection, ids: &[Uuid]) -> Result<Vec<LeadRow>, 
     Ok(found)
 }
 
+/// Whether the lead `id` meets `condition` (an assignment or scoring rule's).
+pub fn matches(
+    conn: &mut DbConnection,
+    id: Uuid,
+    condition: Condition<leads::table>,
+) -> Result<bool, PersistenceError> {
+    let found: i64 = leads::table
+        .filter(leads::id.eq(DbUuid(id)))
+        .filter(condition)
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// How many open leads (`statuses`) each of `owners` holds; owners with none are
+/// absent.
+pub fn open_counts(
+    conn: &mut DbConnection,
+    owners: &[Uuid],
+    statuses: &[&str],
+) -> Result<std::collections::HashMap<Uuid, i64>, PersistenceError> {
+    let ids: Vec<DbUuid> = owners.iter().copied().map(DbUuid).collect();
+    Ok(leads::table
+        .filter(leads::owner_id.eq_any(ids))
+        .filter(leads::status.eq_any(statuses))
+        .group_by(leads::owner_id)
+        .select((leads::owner_id, diesel::dsl::count_star()))
+        .load::<(Option<DbUuid>, i64)>(conn)?
+        .into_iter()
+        .filter_map(|(owner, count)| owner.map(|owner| (owner.0, count)))
+        .collect())
+}
+
 /// Column mapping of the leads catalogue.
 pub struct LeadColumns;
 
@@ -172,6 +228,8 @@ impl SearchTable for LeadColumns {
             "city" => SearchColumn::Text(|| Box::new(l::city)),
             "source" => SearchColumn::Text(|| Box::new(l::source)),
             "campaign" => SearchColumn::Text(|| Box::new(l::campaign)),
+            "language" => SearchColumn::Text(|| Box::new(l::language)),
+            "product_id" => SearchColumn::Uuid(|| Box::new(l::product_id)),
             "status" => SearchColumn::Text(|| Box::new(l::status.nullable())),
             "display_name" => SearchColumn::Text(|| Box::new(l::display_name.nullable())),
             "owner_id" => SearchColumn::Uuid(|| Box::new(l::owner_id)),

@@ -1,6 +1,7 @@
 //! Peyvand storage over SQLite and PostgreSQL with one code path (diesel 2 + r2d2).
 
 pub mod api_keys;
+pub mod assignment;
 pub mod audit;
 pub mod consents;
 pub mod custom_fields;

@@ -328,6 +328,8 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        language -> Nullable<Text>,
+        product_id -> Nullable<Uuid>,
     }
 }
 
@@ -885,6 +887,101 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
+
+    territories (id) {
+        id -> Uuid,
+        name -> Text,
+        provinces -> Jsonb,
+        cities -> Jsonb,
+        team_id -> Uuid,
+        strategy -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
+
+    assignment_rules (id) {
+        id -> Uuid,
+        record_kind -> Text,
+        name -> Text,
+        position -> Integer,
+        condition -> Nullable<Jsonb>,
+        target_kind -> Text,
+        user_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        strategy -> Nullable<Text>,
+        active -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    assignment_cursors (record_kind, team_id) {
+        record_kind -> Text,
+        team_id -> Uuid,
+        last_user_id -> Uuid,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    assignments (id) {
+        id -> Uuid,
+        record_kind -> Text,
+        record_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        rule_id -> Nullable<Uuid>,
+        method -> Text,
+        reason -> Text,
+        assigned_by -> Nullable<Uuid>,
+        assigned_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    user_capacities (user_id, record_kind) {
+        user_id -> Uuid,
+        record_kind -> Text,
+        max_open -> BigInt,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    user_absences (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        starts_at -> UtcTimestamp,
+        ends_at -> UtcTimestamp,
+        note -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -918,6 +1015,9 @@ diesel::joinable!(deal_lines -> deals (deal_id));
 diesel::joinable!(deal_lines -> products (product_id));
 diesel::joinable!(deal_contacts -> deals (deal_id));
 diesel::joinable!(deal_stage_history -> deals (deal_id));
+diesel::joinable!(territories -> teams (team_id));
+diesel::joinable!(user_absences -> users (user_id));
+diesel::joinable!(user_capacities -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -933,6 +1033,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     price_elasticities,
     leads,
     lead_lists,
+    territories,
+    assignment_rules,
+    assignment_cursors,
+    assignments,
+    user_capacities,
+    user_absences,
     lead_list_members,
     idempotency_keys,
     business_settings,

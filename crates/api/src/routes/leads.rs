@@ -3,10 +3,13 @@
 //! under the caller's visibility.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use application::sales::lead_assignment::{self, AssignRequest};
 use application::sales::leads::{self, Conversion, ConversionRequest, ConvertedDeal};
 use chrono::{DateTime, Utc};
+use domain::assignment::Method;
 use domain::customers::{EmailInput, PhoneInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
+use persistence::assignment::AssignmentRow;
 use persistence::leads::LeadRow;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -28,7 +31,9 @@ use crate::state::AppState;
         get_lead,
         update_lead,
         delete_lead,
-        convert_lead
+        convert_lead,
+        assign_lead,
+        list_lead_assignments
     ),
     components(schemas(
         Lead,
@@ -37,7 +42,11 @@ use crate::state::AppState;
         ConversionRequest,
         ConvertedDeal,
         Conversion,
-        LeadConversion
+        LeadConversion,
+        AssignRequest,
+        Assignment,
+        LeadAssignment,
+        Method
     ))
 )]
 pub struct LeadsApi;
@@ -49,7 +58,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_lead)
         .service(update_lead)
         .service(delete_lead)
-        .service(convert_lead);
+        .service(convert_lead)
+        .service(assign_lead)
+        .service(list_lead_assignments);
 }
 
 /// A lead as stored.
@@ -68,6 +79,10 @@ pub struct Lead {
     pub city: Option<String>,
     pub source: Option<String>,
     pub campaign: Option<String>,
+    /// ISO 639 code.
+    pub language: Option<String>,
+    /// The product the lead asked about.
+    pub product_id: Option<Uuid>,
     pub status: LeadStatus,
     pub disqualified_reason: Option<String>,
     pub owner_id: Option<Uuid>,
@@ -101,6 +116,8 @@ impl Lead {
             city: input.city,
             source: input.source,
             campaign: input.campaign,
+            language: input.language,
+            product_id: input.product_id,
             status: LeadStatus::parse(&row.status).unwrap_or(input.status),
             disqualified_reason: input.disqualified_reason,
             owner_id: input.owner_id,
@@ -123,8 +140,11 @@ impl Lead {
 /// Names, company, contacts (checked and normalised exactly as a customer's: E.164
 /// phones, lower-cased e-mails, one primary each), where it came from, and its status
 /// (`new` by default; `disqualified` needs a `disqualified_reason`; `converted` only by
-/// conversion). Owner and team default to the caller's; a caller without `all`
-/// visibility may hand a lead only to themselves (or, with `team`, their team).
+/// conversion). An owner given is kept (a manual assignment); without one the
+/// assignment rules (`/assignment-rules`) pick the owner and team, else they default to
+/// the caller's. A caller without `all` visibility may hand a lead only to themselves
+/// (or, with `team`, their team). Every assignment is recorded
+/// (`GET /leads/{id}/assignments`).
 ///
 /// Needs `records:write`. Audited as `lead.create`; safe to retry with an
 /// `Idempotency-Key`. Problems: 422 `validation_failed` naming every broken rule (a lead
@@ -385,4 +405,138 @@ pub async fn convert_lead(
         lead: Lead::from_row(&row)?,
         conversion,
     }))
+}
+
+/// One recorded assignment of a record.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a4e2-7c1d-7b3e-9f10-dddddddddddd",
+    "user_id": "0191f8a0-7c1e-7a4b-9a53-3f1c2b9d8e10",
+    "team_id": "0191f8a0-7c1e-7a4b-9a53-3f1c2b9d8e11",
+    "rule_id": "0193a4e2-7c1d-7b3e-9f10-eeeeeeeeeeee",
+    "method": "round_robin",
+    "reason": "rule \"نمایشگاه\": round robin among 4 members (passed over: 1 away) of its team",
+    "assigned_by": null,
+    "assigned_at": "2026-12-09T08:00:00Z"
+}))]
+pub struct Assignment {
+    pub id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    /// The rule that decided; absent for manual and default assignments.
+    pub rule_id: Option<Uuid>,
+    pub method: Method,
+    pub reason: String,
+    /// Who caused it (the creator, or whoever assigned by hand).
+    pub assigned_by: Option<Uuid>,
+    pub assigned_at: DateTime<Utc>,
+}
+
+impl From<&AssignmentRow> for Assignment {
+    fn from(row: &AssignmentRow) -> Self {
+        Assignment {
+            id: row.id.0,
+            user_id: row.user_id.map(|id| id.0),
+            team_id: row.team_id.map(|id| id.0),
+            rule_id: row.rule_id.map(|id| id.0),
+            method: Method::parse(&row.method).unwrap_or(Method::Manual),
+            reason: row.reason.clone(),
+            assigned_by: row.assigned_by.map(|id| id.0),
+            assigned_at: row.assigned_at.0,
+        }
+    }
+}
+
+/// A lead assigned again, with the assignment recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadAssignment {
+    pub lead: Lead,
+    pub assignment: Assignment,
+}
+
+/// Assign a lead again.
+///
+/// Either to a named user (`user_id`, optionally `team_id` and a `reason`: a manual
+/// override of the rules) or by the assignment rules (`by_rules: true`), exactly as a
+/// new lead would be: the first active rule whose condition the lead meets and whose
+/// target has an available user (not away, below capacity) decides.
+///
+/// Needs `records:write` and the lead within the caller's visibility; a named user must
+/// be one the caller may hand leads to. Audited as `lead.assign`; the assignment is in
+/// the lead's history. Problems: 409 `conflict` for a converted lead, or when no rule
+/// applies with an available user; 422 naming `user_id` (unknown or not allowed) or
+/// `by_rules` (`one_of`).
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "assign_lead",
+    params(("id" = Uuid, Path, description = "Lead id")),
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "Assigned", body = LeadAssignment, headers(("ETag" = String))),
+        (status = 409, description = "Converted, or no rule applies", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/leads/{id}/assign")]
+pub async fn assign_lead(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    body: JsonBody<AssignRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let request = body.0;
+    let (row, assignment) = state
+        .db(move |conn| Ok(lead_assignment::assign(conn, &acting, id, request)?))
+        .await?;
+    Ok(etag::single(
+        &req,
+        id,
+        row.version,
+        &LeadAssignment {
+            lead: Lead::from_row(&row)?,
+            assignment: Assignment::from(&assignment),
+        },
+    ))
+}
+
+/// List a lead's assignments.
+///
+/// Every assignment of the lead, newest first: by which rule (or by hand, or the
+/// creator's defaults), to whom, and why. Needs `records:read` and the lead within the
+/// caller's visibility.
+#[utoipa::path(
+    tag = "leads",
+    operation_id = "list_lead_assignments",
+    params(("id" = Uuid, Path, description = "Lead id"), PageParams),
+    responses((status = 200, description = "One page of assignments", body = Page<Assignment>))
+)]
+#[get("/api/v1/leads/{id}/assignments")]
+pub async fn list_lead_assignments(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    page: PageParams,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
+    let acting = principal.0;
+    let rows = state
+        .db(move |conn| {
+            Ok(lead_assignment::history(
+                conn,
+                &acting,
+                id,
+                cursor.as_ref(),
+                limit + 1,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        page.limit,
+        lead_assignment::history_cursor,
+        |row| Assignment::from(&row),
+    )))
 }

@@ -6,6 +6,7 @@ use utoipa::OpenApi;
 
 pub mod analytics;
 pub mod api_keys;
+pub mod assignment;
 pub mod audit_events;
 pub mod auth;
 pub mod custom_fields;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     customers::configure(cfg);
     leads::configure(cfg);
     lead_lists::configure(cfg);
+    assignment::configure(cfg);
     labels::configure(cfg);
     custom_fields::configure(cfg);
     settings::configure(cfg);
@@ -67,6 +69,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         customers::CustomersApi::openapi(),
         leads::LeadsApi::openapi(),
         lead_lists::LeadListsApi::openapi(),
+        assignment::AssignmentApi::openapi(),
         labels::LabelsApi::openapi(),
         custom_fields::CustomFieldsApi::openapi(),
         settings::SettingsApi::openapi(),

@@ -154,6 +154,11 @@ pub fn delete(
     transaction(conn, |conn| {
         let current = persistence::teams::find(conn, id)?;
         precondition.check(id, current.version)?;
+        if persistence::assignment::team_in_use(conn, id)? {
+            return Err(AppError::Conflict(
+                "an assignment rule or a territory sends records to the team".into(),
+            ));
+        }
         persistence::teams::delete(conn, id)?;
         audit::record_change(
             conn,

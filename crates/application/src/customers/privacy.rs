@@ -383,6 +383,7 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             persistence::orders::erase_notes(conn, *id)?;
             for lead in persistence::leads::converted_into(conn, *id)? {
                 persistence::leads::delete(conn, lead.id.0)?;
+                persistence::assignment::delete_history(conn, "lead", &[lead.id.0])?;
                 audit::redact_changes(conn, "lead", &lead.id.0.to_string())?;
                 erased.leads += 1;
             }

@@ -11,10 +11,11 @@
 //! before it was one stays readable (`converted_customer_id` in the lead search).
 
 use chrono::NaiveDate;
+use domain::assignment::{Method, RecordKind};
 use domain::authz::Permission;
 use domain::commerce::Currency;
 use domain::customers::{AddressInput, CustomerInput, CustomerKind};
-use domain::filter::{FieldKind, FieldSpec, TypedValue};
+use domain::filter::{FieldSpec, TypedValue};
 use domain::sales::deals::{DealInput, DealLineInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
 use persistence::audit;
@@ -27,6 +28,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::acting::Acting;
+use crate::assignment::engine::{self, Subject};
 use crate::customers::{apply_defaults, check_assignment, personnel};
 use crate::error::{AppError, AppResult};
 use crate::precondition::Precondition;
@@ -40,29 +42,7 @@ impl Searchable for LeadSearch {
     type Columns = LeadColumns;
     type Row = LeadRow;
 
-    // Sortable fields have an index ending in (…, id).
-    const CATALOGUE: &'static [FieldSpec] = &[
-        FieldSpec::new("id", FieldKind::Uuid).sortable(),
-        FieldSpec::new("first_name", FieldKind::Text).nullable(),
-        FieldSpec::new("last_name", FieldKind::Text).nullable(),
-        FieldSpec::new("company", FieldKind::Text).nullable(),
-        FieldSpec::new("job_title", FieldKind::Text).nullable(),
-        FieldSpec::new("province", FieldKind::Text).nullable(),
-        FieldSpec::new("city", FieldKind::Text).nullable(),
-        FieldSpec::new("source", FieldKind::Text).nullable(),
-        FieldSpec::new("campaign", FieldKind::Text).nullable(),
-        FieldSpec::new("status", FieldKind::Enum(LeadStatus::NAMES)),
-        FieldSpec::new("display_name", FieldKind::Text).sortable(),
-        FieldSpec::new("owner_id", FieldKind::Uuid).nullable(),
-        FieldSpec::new("team_id", FieldKind::Uuid).nullable(),
-        FieldSpec::new("converted_customer_id", FieldKind::Uuid).nullable(),
-        // Membership of static lead lists: eq, in, neq, not_in.
-        FieldSpec::new("list_id", FieldKind::Uuid),
-        FieldSpec::new("converted_at", FieldKind::Timestamp).nullable(),
-        FieldSpec::new("created_by", FieldKind::Uuid).nullable(),
-        FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
-        FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
-    ];
+    const CATALOGUE: &'static [FieldSpec] = domain::sales::leads::CATALOGUE;
 
     // `q` is looked for in the lead's Persian-normalised search text.
     const QUICK_SEARCH: &'static [&'static str] = &[];
@@ -98,6 +78,8 @@ pub fn input_of(row: &LeadRow) -> AppResult<LeadInput> {
         city: row.city.clone(),
         source: row.source.clone(),
         campaign: row.campaign.clone(),
+        language: row.language.clone(),
+        product_id: row.product_id.map(|id| id.0),
         status: LeadStatus::parse(&row.status)
             .ok_or_else(|| AppError::Internal(format!("stored lead status {}", row.status)))?,
         disqualified_reason: row.disqualified_reason.clone(),
@@ -124,6 +106,8 @@ fn write_input(mut row: LeadRow, input: &LeadInput) -> AppResult<LeadRow> {
     row.city = input.city.clone();
     row.source = input.source.clone();
     row.campaign = input.campaign.clone();
+    row.language = input.language.clone();
+    row.product_id = input.product_id.map(DbUuid);
     row.status = input.status.as_str().to_string();
     row.disqualified_reason = input.disqualified_reason.clone();
     row.owner_id = input.owner_id.map(DbUuid);
@@ -139,7 +123,9 @@ fn write_input(mut row: LeadRow, input: &LeadInput) -> AppResult<LeadRow> {
 pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> AppResult<LeadRow> {
     acting.require(Permission::RecordsWrite)?;
     let mut input = input.validated().map_err(AppError::Invalid)?;
+    let owner_given = input.owner_id.is_some();
     transaction(conn, |conn| {
+        check_product(conn, &input)?;
         apply_defaults(conn, &mut input, acting)?;
         check_assignment(conn, acting, &input)?;
         let now = DbTime(persistence::now());
@@ -170,10 +156,13 @@ pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> App
                 created_at: now,
                 updated_at: now,
                 version: 1,
+                language: None,
+                product_id: None,
             },
             &input,
         )?;
         persistence::leads::insert(conn, &row)?;
+        let row = assign_created(conn, acting, row, owner_given)?;
         audit::record_change(
             conn,
             &acting.audit_actor(),
@@ -185,6 +174,63 @@ pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> App
         )?;
         Ok(row)
     })
+}
+
+/// A product the lead asked about must exist.
+fn check_product(conn: &mut DbConnection, input: &LeadInput) -> AppResult<()> {
+    if let Some(product) = input.product_id {
+        if persistence::products::find_many(conn, &[product])?.is_empty() {
+            return Err(AppError::field(
+                "product_id",
+                "not_found",
+                "no product has this id",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Who a new lead goes to: the owner the caller gave; else the first assignment rule
+/// that applies (its owner and team written in the same transaction); else the
+/// creator's defaults. The assignment is recorded either way.
+fn assign_created(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    mut row: LeadRow,
+    owner_given: bool,
+) -> AppResult<LeadRow> {
+    let owner = row.owner_id.map(|id| id.0);
+    let team = row.team_id.map(|id| id.0);
+    let decision = if owner_given {
+        owner.map(|owner| engine::by_hand(owner, team, Method::Manual, "owner given on create"))
+    } else {
+        let subject = Subject {
+            kind: RecordKind::Lead,
+            id: row.id.0,
+            city: row.city.as_deref(),
+            province: row.province.as_deref(),
+        };
+        match engine::decide(conn, &subject)? {
+            Some(decision) => {
+                persistence::leads::set_owner(conn, row.id.0, decision.user_id, decision.team_id)?;
+                row.owner_id = Some(DbUuid(decision.user_id));
+                row.team_id = decision.team_id.map(DbUuid);
+                Some(decision)
+            }
+            None => owner.map(|owner| {
+                engine::by_hand(
+                    owner,
+                    team,
+                    Method::Default,
+                    "no assignment rule applied: the creator's defaults",
+                )
+            }),
+        }
+    };
+    if let Some(decision) = decision {
+        engine::record(conn, acting, RecordKind::Lead, row.id.0, &decision)?;
+    }
+    Ok(row)
 }
 
 /// Whether the caller may see a lead: by its owner and team, as a customer.
@@ -243,7 +289,17 @@ pub fn update(
         if after.owner_id != before.owner_id || after.team_id != before.team_id {
             check_assignment(conn, acting, &after)?;
         }
+        if after.product_id != before.product_id {
+            check_product(conn, &after)?;
+        }
         let row = persistence::leads::update(conn, &write_input(current.clone(), &after)?)?;
+        if let Some(owner) = after
+            .owner_id
+            .filter(|owner| Some(*owner) != before.owner_id)
+        {
+            let decision = engine::by_hand(owner, after.team_id, Method::Manual, "owner changed");
+            engine::record(conn, acting, RecordKind::Lead, id, &decision)?;
+        }
         audit::record_change(
             conn,
             &acting.audit_actor(),
@@ -271,6 +327,7 @@ pub fn delete(
         let current = persistence::leads::find_for_update(conn, id)?;
         precondition.check(id, current.version)?;
         persistence::leads::delete(conn, id)?;
+        persistence::assignment::delete_history(conn, RecordKind::Lead.as_str(), &[id])?;
         audit::record_change(
             conn,
             &acting.audit_actor(),

@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod deals;
+pub mod lead_assignment;
 pub mod lead_lists;
 pub mod leads;
 pub mod pipelines;

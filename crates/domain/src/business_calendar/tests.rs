@@ -319,3 +319,23 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn the_next_working_instant_waits_over_the_weekend() {
+    let calendar = tehran();
+    // Thursday 2026-12-03 10:00 Tehran is working time: itself.
+    assert_eq!(
+        calendar.next_working_instant(at("2026-12-03T06:30:00Z")),
+        Some(at("2026-12-03T06:30:00Z"))
+    );
+    // Thursday 13:00, after the half day: Saturday 08:00 (Friday is closed).
+    assert_eq!(
+        calendar.next_working_instant(at("2026-12-03T09:30:00Z")),
+        Some(at("2026-12-05T04:30:00Z"))
+    );
+    // Exactly at the close: the next window.
+    assert_eq!(
+        calendar.next_working_instant(at("2026-12-03T08:30:00Z")),
+        Some(at("2026-12-05T04:30:00Z"))
+    );
+}

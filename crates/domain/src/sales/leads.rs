@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::customers::{normalize_emails, normalize_phones, snake_names, EmailInput, PhoneInput};
+use crate::filter::{FieldKind, FieldSpec};
 use crate::persian::search_key;
 use crate::validation::{FieldViolation, Violations};
 
@@ -37,6 +38,42 @@ snake_names!(LeadStatus {
     Converted => "converted",
 });
 
+impl LeadStatus {
+    /// The statuses of a lead still being worked: what counts towards an owner's load.
+    pub const OPEN: [LeadStatus; 3] = [
+        LeadStatus::New,
+        LeadStatus::Contacted,
+        LeadStatus::Qualified,
+    ];
+}
+
+/// The fields a lead search, an assignment rule or a scoring rule may name. Sortable
+/// fields have an index ending in (…, id).
+pub const CATALOGUE: &[FieldSpec] = &[
+    FieldSpec::new("id", FieldKind::Uuid).sortable(),
+    FieldSpec::new("first_name", FieldKind::Text).nullable(),
+    FieldSpec::new("last_name", FieldKind::Text).nullable(),
+    FieldSpec::new("company", FieldKind::Text).nullable(),
+    FieldSpec::new("job_title", FieldKind::Text).nullable(),
+    FieldSpec::new("province", FieldKind::Text).nullable(),
+    FieldSpec::new("city", FieldKind::Text).nullable(),
+    FieldSpec::new("source", FieldKind::Text).nullable(),
+    FieldSpec::new("campaign", FieldKind::Text).nullable(),
+    FieldSpec::new("language", FieldKind::Text).nullable(),
+    FieldSpec::new("product_id", FieldKind::Uuid).nullable(),
+    FieldSpec::new("status", FieldKind::Enum(LeadStatus::NAMES)),
+    FieldSpec::new("display_name", FieldKind::Text).sortable(),
+    FieldSpec::new("owner_id", FieldKind::Uuid).nullable(),
+    FieldSpec::new("team_id", FieldKind::Uuid).nullable(),
+    FieldSpec::new("converted_customer_id", FieldKind::Uuid).nullable(),
+    // Membership of static lead lists: eq, in, neq, not_in.
+    FieldSpec::new("list_id", FieldKind::Uuid),
+    FieldSpec::new("converted_at", FieldKind::Timestamp).nullable(),
+    FieldSpec::new("created_by", FieldKind::Uuid).nullable(),
+    FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
+    FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
+];
+
 const MAX_NAME_CHARS: usize = 100;
 const MAX_TEXT_CHARS: usize = 200;
 const MAX_REASON_CHARS: usize = 500;
@@ -58,6 +95,7 @@ const MAX_DESCRIPTION_CHARS: usize = 5_000;
     "city": "اصفهان",
     "source": "exhibition",
     "campaign": "iran-expo-1405",
+    "language": "fa",
     "status": "new"
 }))]
 pub struct LeadInput {
@@ -85,6 +123,13 @@ pub struct LeadInput {
     pub source: Option<String>,
     #[serde(default)]
     pub campaign: Option<String>,
+    /// The language the lead speaks, as an ISO 639 code (`fa`, `en`, `ar`, …), for
+    /// assignment to someone who speaks it.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The product the lead asked about, for assignment to its specialists.
+    #[serde(default)]
+    pub product_id: Option<Uuid>,
     #[serde(default)]
     pub status: LeadStatus,
     /// Why the lead was disqualified; required then, refused otherwise.
@@ -123,6 +168,17 @@ impl LeadInput {
             MAX_REASON_CHARS,
         );
         v.tidy_text("description", &mut self.description, MAX_DESCRIPTION_CHARS);
+        if let Some(language) = &mut self.language {
+            *language = language.trim().to_ascii_lowercase();
+            let letters = language.len();
+            if !(2..=3).contains(&letters) || !language.bytes().all(|b| b.is_ascii_lowercase()) {
+                v.push(
+                    "language",
+                    "invalid_format",
+                    "must be an ISO 639 language code such as fa or en",
+                );
+            }
+        }
         normalize_phones(&mut self.phones, &mut v);
         normalize_emails(&mut self.emails, &mut v);
         let named = [&self.first_name, &self.last_name, &self.company]

@@ -1,0 +1,10 @@
+DROP TABLE user_absences;
+DROP TABLE user_capacities;
+DROP TABLE assignments;
+DROP TABLE assignment_cursors;
+DROP TABLE assignment_rules;
+DROP TABLE territories;
+DROP INDEX leads_product_idx;
+DROP INDEX leads_owner_status_idx;
+ALTER TABLE leads DROP COLUMN product_id;
+ALTER TABLE leads DROP COLUMN language;
