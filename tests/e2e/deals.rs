@@ -675,6 +675,27 @@ fn a_user_without_rights_to_a_deal_cannot_read_or_change_it() {
             );
             assert_eq!(board["columns"][0]["deals"], 1);
         }
+        // The customer's 360 view lists the open deals its reader may see: the admin's
+        // own deal on the customer is hidden from the seller.
+        let admins = deal(
+            app,
+            &admin,
+            json!({"title": "از دفتر مرکزی", "customer_id": my_customer, "amount": 5}),
+        );
+        let overview = |token: &str| -> Vec<String> {
+            get(
+                app,
+                token,
+                &format!("/api/v1/customers/{my_customer}/overview"),
+            )["open_deals"]
+                .as_array()
+                .expect("open deals")
+                .iter()
+                .map(id_of)
+                .collect()
+        };
+        assert_eq!(overview(&mine), vec![id_of(&made)]);
+        assert_eq!(overview(&admin), vec![id_of(&admins), id_of(&made)]);
         // A read-only user reads but does not write.
         let (_, reader_email, _) = app.create_user("read_only", None);
         let reader = app.login(&reader_email, TEST_PASSWORD).access_token;

@@ -16,6 +16,8 @@ use crate::error::AppResult;
 
 /// Notes included in the overview; the rest are paged separately.
 pub const RECENT_NOTES: i64 = 10;
+/// Open deals included in the overview; the rest are in the deal search.
+pub const OPEN_DEALS: usize = 10;
 
 /// What the 360 view shows of a customer.
 pub struct Overview {
@@ -34,6 +36,8 @@ pub struct Overview {
     pub purchases: crate::commerce::orders::PurchaseSummary,
     /// The leads the customer was before it was one (those the caller may see).
     pub leads: Vec<persistence::leads::LeadRow>,
+    /// The newest open deals the caller may see, at most [`OPEN_DEALS`].
+    pub open_deals: Vec<crate::sales::deals::DealDetails>,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -63,6 +67,7 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
             .into_iter()
             .filter(|lead| crate::sales::leads::can_see(acting, lead))
             .collect(),
+        open_deals: crate::sales::deals::open_of_customer(conn, acting, customer, OPEN_DEALS)?,
         record,
     })
 }

@@ -324,6 +324,33 @@ pub fn search(
     details(conn, records)
 }
 
+/// The newest open deals of `customer` that the caller may see, at most `limit` (the
+/// 360 view's section), read on the customer's deal index.
+pub fn open_of_customer(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    customer: Uuid,
+    limit: usize,
+) -> AppResult<Vec<DealDetails>> {
+    let context = domain::filter::ResolveContext::new(
+        persistence::now(),
+        crate::settings::calendar(conn)?.local(),
+    );
+    let request = SearchRequest {
+        filter: Some(serde_json::json!({"and": [
+            {"field": "customer_id", "op": "eq", "value": customer},
+            {"field": "status", "op": "eq", "value": StageKind::Open.as_str()}
+        ]})),
+        sort: Some(serde_json::json!([{"field": "created_at", "direction": "desc"}])),
+        q: None,
+        limit: Some(limit as i64),
+        cursor: None,
+    };
+    let mut found = search(conn, acting, &Search::resolve(request, &context)?)?;
+    found.truncate(limit);
+    Ok(found)
+}
+
 /// The document a merge patch of a deal applies to. A deal with lines carries no
 /// `amount`: the server computes it, so a patch of the lines alone is priced anew and an
 /// `amount` sent with them is checked against them.

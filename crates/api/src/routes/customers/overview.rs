@@ -76,9 +76,9 @@ pub struct CustomerOverview {
     /// The leads the customer was converted from (those the caller may see), oldest
     /// first.
     pub leads: Vec<crate::routes::leads::Lead>,
-    /// Open deals (sales pipeline); empty until the sales capability is enabled.
-    #[schema(value_type = Vec<Object>)]
-    pub open_deals: Vec<serde_json::Value>,
+    /// The ten newest open deals the caller may see (the rest: `POST /deals/search`
+    /// with `customer_id`).
+    pub open_deals: Vec<crate::routes::deals::Deal>,
     /// What the customer bought: purchase facts, top products.
     pub purchases: Purchases,
     /// The five newest orders, whatever their status, newest first.
@@ -107,9 +107,9 @@ pub struct CustomerOverview {
 /// an organization) or organizations (for a person), the ten newest notes, its purchases
 /// (order count, revenue net of refunds, average order value, first and last purchase,
 /// top products) and five newest orders, its current model scores (RFM segment,
-/// P(alive), CLV, each with its run), the leads it was converted from, and the sections
-/// of capabilities that fill them
-/// (deals, tickets, interactions, campaigns, loyalty), empty until those are in use.
+/// P(alive), CLV, each with its run), the leads it was converted from, its ten newest
+/// open deals (those the caller may see), and the sections of capabilities that fill
+/// them (tickets, interactions, campaigns, loyalty), empty until those are in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
 /// `not_found` otherwise, exactly as for a missing one).
@@ -175,7 +175,11 @@ pub async fn get_customer_overview(
             .collect(),
         consents: Consents::from_rows(&found.consents),
         customer: Customer::from_record(record)?,
-        open_deals: Vec::new(),
+        open_deals: found
+            .open_deals
+            .iter()
+            .map(crate::routes::deals::Deal::from_details)
+            .collect::<ApiResult<_>>()?,
         purchases: Purchases {
             order_count: purchases.facts.order_count,
             revenue: purchases.facts.revenue,
