@@ -308,10 +308,8 @@ fn a_user_who_cannot_see_the_deal_cannot_reach_its_quotes() {
         let id = id_of(&quote);
         let path = format!("/api/v1/quotes/{id}");
 
-        for sub in [""] {
-            let (status, _) = send(app, Method::GET, &format!("{path}{sub}"), &other, None);
-            assert_eq!(status, 404, "{sub}");
-        }
+        let (status, _) = send(app, Method::GET, &path, &other, None);
+        assert_eq!(status, 404);
         let (status, _) = merge_patch(app, &path, &other, &json!({"notes": "ربوده"}));
         assert_eq!(status, 404);
         let (status, _) = status_change(app, &other, &id, json!({"status": "sent"}));
