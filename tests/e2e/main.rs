@@ -30,6 +30,7 @@ mod order_exports;
 mod order_imports;
 mod product_imports;
 mod product_models;
+mod quotes;
 mod reports;
 mod request_examples;
 mod search;

@@ -21,6 +21,8 @@ const PERSON: &str = "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb";
 const OTHER_PERSON: &str = "0193a4e2-7c1d-7b3e-9f10-dddddddddddd";
 /// A product of the catalogue that orders name.
 const PRODUCT: &str = "0193a4e2-7c1d-7b3e-9f10-ffffffffffff";
+/// A deal quotes are made for.
+const DEAL: &str = "0193a4e2-7c1d-7b3e-9f10-cccccccccccc";
 /// A line of the order whose return the example records.
 const ORDER_LINE: &str = "0193a4e2-7c1d-7b3e-9f10-eeeeeeeeeeee";
 /// Stands for a user in request examples.
@@ -170,6 +172,13 @@ impl Setup<'_> {
         )
     }
 
+    fn deal(&self) -> String {
+        self.create(
+            "/api/v1/deals",
+            json!({"title": Self::unique("معامله"), "customer_id": self.person()}),
+        )
+    }
+
     /// A paid order of one line (two units) of a new product; answers the order.
     fn order(&self) -> Value {
         let response = self
@@ -264,9 +273,11 @@ impl Setup<'_> {
                 "/api/v1/lost-reasons",
                 json!({"name": Self::unique("دلیل")}),
             ),
-            "/api/v1/deals/{id}" => self.create(
-                "/api/v1/deals",
-                json!({"title": Self::unique("معامله"), "customer_id": self.person()}),
+            "/api/v1/deals/{id}" => self.deal(),
+            "/api/v1/quotes/{id}" | "/api/v1/quotes/{id}/status" => self.create(
+                "/api/v1/quotes",
+                json!({"deal_id": self.deal(), "valid_until": "2027-06-30",
+                       "lines": [{"product_id": self.product(), "quantity": 1}]}),
             ),
             "/api/v1/analytics/schedules/{id}" => self.create(
                 "/api/v1/analytics/schedules",
@@ -337,6 +348,7 @@ impl Setup<'_> {
                     PRODUCT,
                     ORDER_LINE,
                     USER,
+                    DEAL,
                 ]
                 .into_iter()
                 .find(|placeholder| text == placeholder) else {
@@ -351,6 +363,7 @@ impl Setup<'_> {
                     REFRESH_TOKEN => caller.refresh_token.clone(),
                     PRODUCT => self.product(),
                     USER => self.app.create_user("sales", None).0.to_string(),
+                    DEAL => self.deal(),
                     ORDER_LINE => self
                         .order_line
                         .borrow()

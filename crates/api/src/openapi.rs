@@ -99,6 +99,10 @@ use crate::routes;
             of a pipeline, an amount or product lines, an expected close date; their stage history \
             and time per stage, and whether they are stuck. A deal is visible by its owner and \
             team under the caller's record visibility."),
+        (name = "quotes", description = "Priced proposals for a deal: product lines with discounts and \
+            tax priced by the server, a number per Jalali year without gaps, a validity date, \
+            statuses from `draft` to `accepted` (which may place the order) or `rejected`. A quote is \
+            visible exactly when its deal is."),
         (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
             BG/NBD and Gamma-Gamma CLV with P(alive), clusters, churn risk, cross-sell rules and \
             price elasticity — queued as jobs, with their fitted parameters \

@@ -27,6 +27,7 @@ pub mod personnel;
 pub mod pipelines;
 pub mod product_models;
 pub mod products;
+pub mod quotes;
 pub mod refresh_tokens;
 pub mod reports;
 pub mod schema;

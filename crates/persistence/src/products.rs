@@ -202,6 +202,11 @@ pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError>
             "the product is on deals; deactivate it instead".into(),
         ));
     }
+    if crate::quotes::product_on_quotes(conn, id)? {
+        return Err(PersistenceError::Conflict(
+            "the product is on quotes; deactivate it instead".into(),
+        ));
+    }
     diesel::delete(products::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
 }

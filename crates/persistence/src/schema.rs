@@ -994,6 +994,59 @@ diesel::joinable!(notes -> customers (customer_id));
 diesel::joinable!(lifecycle_transitions -> customers (customer_id));
 diesel::joinable!(owner_changes -> customers (customer_id));
 diesel::joinable!(consent_events -> customers (customer_id));
+diesel::table! {
+    quote_counters (year) {
+        year -> Integer,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    quotes (id) {
+        id -> Uuid,
+        number -> Text,
+        deal_id -> Uuid,
+        status -> Text,
+        currency -> Text,
+        valid_until -> Date,
+        subtotal -> BigInt,
+        discount_total -> BigInt,
+        tax_total -> BigInt,
+        total -> BigInt,
+        notes -> Nullable<Text>,
+        order_id -> Nullable<Uuid>,
+        sent_at -> Nullable<UtcTimestamp>,
+        decided_at -> Nullable<UtcTimestamp>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    quote_lines (id) {
+        id -> Uuid,
+        quote_id -> Uuid,
+        position -> Integer,
+        product_id -> Uuid,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        discount -> BigInt,
+        tax_rate -> Integer,
+        tax -> BigInt,
+        total -> BigInt,
+    }
+}
+
 diesel::joinable!(customer_consents -> customers (customer_id));
 diesel::joinable!(customer_labels -> labels (label_id));
 diesel::joinable!(products -> product_categories (category_id));
@@ -1018,6 +1071,10 @@ diesel::joinable!(deal_stage_history -> deals (deal_id));
 diesel::joinable!(territories -> teams (team_id));
 diesel::joinable!(user_absences -> users (user_id));
 diesel::joinable!(user_capacities -> users (user_id));
+diesel::joinable!(quotes -> deals (deal_id));
+diesel::joinable!(quotes -> orders (order_id));
+diesel::joinable!(quote_lines -> quotes (quote_id));
+diesel::joinable!(quote_lines -> products (product_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -1075,4 +1132,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deal_lines,
     deal_contacts,
     deal_stage_history,
+    quote_counters,
+    quotes,
+    quote_lines,
 );

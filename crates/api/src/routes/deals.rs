@@ -410,7 +410,8 @@ pub async fn update_deal(
 /// Delete a deal.
 ///
 /// The deal goes with its lines, contacts and stage history; the audit log keeps what
-/// it was. Needs `records:delete` and the deal within the caller's visibility; honours
+/// it was. A deal with quotes stays (409 `conflict`): they are the record of what was
+/// offered. Needs `records:delete` and the deal within the caller's visibility; honours
 /// `If-Match`. Audited as `deal.delete`.
 #[utoipa::path(
     tag = "deals",

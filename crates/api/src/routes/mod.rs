@@ -25,6 +25,7 @@ pub mod model_run_schedules;
 pub mod orders;
 pub mod pipelines;
 pub mod products;
+pub mod quotes;
 pub mod reports;
 pub mod settings;
 pub mod teams;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     orders::configure(cfg);
     pipelines::configure(cfg);
     deals::configure(cfg);
+    quotes::configure(cfg);
     analytics::configure(cfg);
     model_run_schedules::configure(cfg);
     reports::configure(cfg);
@@ -77,6 +79,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         orders::OrdersApi::openapi(),
         pipelines::PipelinesApi::openapi(),
         deals::DealsApi::openapi(),
+        quotes::QuotesApi::openapi(),
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),
         reports::ReportsApi::openapi(),

@@ -156,6 +156,9 @@ pub struct DataPlaces {
     /// Deals with those customers. Erasure empties their descriptions (free text that
     /// may name the person); the deals stay, with the anonymised customer.
     pub deals: usize,
+    /// Quotes of those deals. Erasure empties their notes; the quotes stay, with the
+    /// deals.
+    pub quotes: usize,
     /// Those customers that hold model scores (RFM, CLV): a profile drawn from their
     /// purchases. Erasure removes the scores; the next run scores the anonymised
     /// customer again from the purchases that stay.
@@ -195,6 +198,9 @@ pub struct PersonalData {
     pub audit_events: Vec<(Uuid, AuditEvent)>,
     /// Orders of the customer and the merged customers, with their lines.
     pub orders: Vec<persistence::orders::OrderRecord>,
+    /// Quotes of the deals with the customer and the merged customers, with their
+    /// lines and the status they have today.
+    pub quotes: Vec<crate::sales::quotes::QuoteDetails>,
     /// Leads converted into the customer or the merged customers: who they were before
     /// they were customers.
     pub leads: Vec<persistence::leads::LeadRow>,
@@ -238,6 +244,8 @@ pub fn personal_data(
     let mut orders = Vec::new();
     let mut leads = Vec::new();
     let mut deals = 0;
+    let mut quotes = Vec::new();
+    let today = crate::settings::calendar(conn)?.today(persistence::now());
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
@@ -251,7 +259,11 @@ pub fn personal_data(
                 leads.push(lead);
             }
         }
-        deals += persistence::deals::ids_of_customer(conn, *id)?.len();
+        let deal_ids = persistence::deals::ids_of_customer(conn, *id)?;
+        deals += deal_ids.len();
+        for quote in persistence::quotes::of_deals(conn, &deal_ids)? {
+            quotes.push(crate::sales::quotes::QuoteDetails::of(quote, today)?);
+        }
         let rows = persistence::orders::latest_of_customer(conn, *id, i64::MAX)?;
         orders.extend(persistence::orders::with_lines(conn, rows)?);
         notes.extend(persistence::notes::all_of(conn, *id)?);
@@ -286,6 +298,7 @@ pub fn personal_data(
         export_files: persistence::files::containing_customers(conn, &ids)?.len(),
         orders: orders.len(),
         deals,
+        quotes: quotes.len(),
         scores: persistence::scores::scored_among(conn, &ids)?,
         leads: leads.len(),
     };
@@ -299,6 +312,7 @@ pub fn personal_data(
         personnel,
         audit_events,
         orders,
+        quotes,
         leads,
         held_in,
     })
@@ -388,6 +402,8 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
                 erased.leads += 1;
             }
             erased.deals += persistence::deals::erase_descriptions(conn, *id)?;
+            let deal_ids = persistence::deals::ids_of_customer(conn, *id)?;
+            erased.quotes += persistence::quotes::erase_notes(conn, &deal_ids)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

@@ -162,7 +162,7 @@ pub fn details(conn: &mut DbConnection, records: Vec<DealRecord>) -> AppResult<V
 
 /// The deal `id` if the caller may see it (by its owner and team); any other is not
 /// found.
-fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<DealRecord> {
+pub(crate) fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<DealRecord> {
     let record = persistence::deals::find(conn, id)?;
     let row = &record.row;
     let scope = acting.scope();
@@ -830,6 +830,11 @@ pub fn delete(
         persistence::deals::lock(conn, id)?;
         let current = visible(conn, acting, id)?;
         precondition.check(id, current.row.version)?;
+        if persistence::quotes::deal_has_quotes(conn, id)? {
+            return Err(AppError::Conflict(
+                "the deal has quotes, which stay as the record of what was offered".into(),
+            ));
+        }
         persistence::deals::delete(conn, id)?;
         audit::record_change(
             conn,

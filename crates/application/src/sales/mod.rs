@@ -1,6 +1,7 @@
-//! Sales use cases (S-1 … S-5): leads, their conversion into customers and static lead
+//! Sales use cases (S-1 … S-6): leads, their conversion into customers and static lead
 //! lists; pipelines and lost reasons (the business's configuration), deals with their
-//! stage history, and the board of a pipeline.
+//! stage history, the board of a pipeline, and
+//! quotes for deals.
 
 pub mod board;
 pub mod deals;
@@ -8,3 +9,4 @@ pub mod lead_assignment;
 pub mod lead_lists;
 pub mod leads;
 pub mod pipelines;
+pub mod quotes;

@@ -1,9 +1,10 @@
-//! Sales (S-1 … S-5): leads, the people and companies that may become customers;
+//! Sales (S-1 … S-6): leads, the people and companies that may become customers;
 //! pipelines of stages with win probabilities, the reasons deals are lost, deals with
 //! their amount or lines, their stage history, and the figures the board and the
-//! forecast derive from them. Amounts are integer minor units
+//! forecast derive from them; quotes with their lines, tax and numbers. Amounts are integer minor units
 //! ([`crate::commerce::money`]); probabilities are whole percents.
 
 pub mod deals;
 pub mod leads;
 pub mod pipelines;
+pub mod quotes;

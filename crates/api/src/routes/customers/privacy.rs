@@ -135,6 +135,8 @@ pub struct PersonalData {
     pub audit_events: Vec<serde_json::Value>,
     /// Orders of the customer and the merged customers, with their lines.
     pub orders: Vec<crate::routes::orders::Order>,
+    /// Quotes of the deals with the customer and the merged customers.
+    pub quotes: Vec<crate::routes::quotes::Quote>,
     /// Leads converted into the customer or the merged customers.
     pub leads: Vec<crate::routes::leads::Lead>,
     /// Where the data is held, place by place.
@@ -145,7 +147,7 @@ pub struct PersonalData {
 ///
 /// The answer to a data-subject access request, machine-readable: the customer, the
 /// customers merged into it, their notes, personnel links, consents, lifecycle and owner
-/// history, audit events, orders and converted leads, and `held_in`: in how many records of each place their
+/// history, audit events, orders, the quotes of their deals and converted leads, and `held_in`: in how many records of each place their
 /// personal data is held (what an erasure reaches).
 ///
 /// Needs `privacy:manage` (admins); the customer must be within the caller's record
@@ -212,6 +214,11 @@ pub async fn get_personal_data(
             .iter()
             .map(crate::routes::orders::Order::from_record)
             .collect::<ApiResult<_>>()?,
+        quotes: data
+            .quotes
+            .iter()
+            .map(crate::routes::quotes::Quote::from)
+            .collect(),
         leads: data
             .leads
             .iter()

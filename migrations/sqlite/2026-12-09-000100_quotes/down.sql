@@ -1,0 +1,3 @@
+DROP TABLE quote_lines;
+DROP TABLE quotes;
+DROP TABLE quote_counters;
