@@ -50,6 +50,14 @@ pub struct LeadRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// Lead scoring (`crate::lead_scoring`): the points of the active rules the lead
+    /// matches, kept by every write of the lead and of the rules.
+    pub score_points: i64,
+    /// Written only by `lead_propensity` runs: the probability of conversion, the
+    /// factors that moved it most and the run.
+    pub propensity: Option<f64>,
+    pub propensity_factors: Option<DbJson>,
+    pub propensity_run_id: Option<DbUuid>,
 }
 
 impl LeadRow {
@@ -181,6 +189,8 @@ impl SearchTable for LeadColumns {
             "created_by" => SearchColumn::Uuid(|| Box::new(l::created_by)),
             "created_at" => SearchColumn::Timestamp(|| Box::new(l::created_at.nullable())),
             "updated_at" => SearchColumn::Timestamp(|| Box::new(l::updated_at.nullable())),
+            "score_points" => SearchColumn::Integer(|| Box::new(l::score_points.nullable())),
+            "propensity" => SearchColumn::Double(|| Box::new(l::propensity)),
             _ => return None,
         })
     }

@@ -328,6 +328,26 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        score_points -> BigInt,
+        propensity -> Nullable<Double>,
+        propensity_factors -> Nullable<Jsonb>,
+        propensity_run_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    lead_scoring_rules (id) {
+        id -> Uuid,
+        name -> Text,
+        condition -> Jsonb,
+        points -> BigInt,
+        active -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
     }
 }
 
@@ -933,6 +953,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     price_elasticities,
     leads,
     lead_lists,
+    lead_scoring_rules,
     lead_list_members,
     idempotency_keys,
     business_settings,

@@ -17,6 +17,7 @@ pub mod imports;
 pub mod jobs;
 pub mod labels;
 pub mod lead_lists;
+pub mod lead_scoring_rules;
 pub mod leads;
 pub mod metrics;
 pub mod model_results;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     customers::configure(cfg);
     leads::configure(cfg);
     lead_lists::configure(cfg);
+    lead_scoring_rules::configure(cfg);
     labels::configure(cfg);
     custom_fields::configure(cfg);
     settings::configure(cfg);
@@ -67,6 +69,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         customers::CustomersApi::openapi(),
         leads::LeadsApi::openapi(),
         lead_lists::LeadListsApi::openapi(),
+        lead_scoring_rules::LeadScoringRulesApi::openapi(),
         labels::LabelsApi::openapi(),
         custom_fields::CustomFieldsApi::openapi(),
         settings::SettingsApi::openapi(),

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use domain::authz::Permission;
 use domain::commerce::Currency;
 use domain::customers::{AddressInput, CustomerInput, CustomerKind};
-use domain::filter::{FieldKind, FieldSpec, TypedValue};
+use domain::filter::{FieldKind, FieldSpec, Finite, TypedValue};
 use domain::sales::deals::{DealInput, DealLineInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
 use persistence::audit;
@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::lead_scoring;
 use crate::acting::Acting;
 use crate::customers::{apply_defaults, check_assignment, personnel};
 use crate::error::{AppError, AppResult};
@@ -62,6 +63,11 @@ impl Searchable for LeadSearch {
         FieldSpec::new("created_by", FieldKind::Uuid).nullable(),
         FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
         FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
+        // Lead scoring: the rules' points and the latest propensity run's probability.
+        FieldSpec::new("score_points", FieldKind::Integer).sortable(),
+        FieldSpec::new("propensity", FieldKind::Number)
+            .nullable()
+            .sortable(),
     ];
 
     // `q` is looked for in the lead's Persian-normalised search text.
@@ -74,6 +80,9 @@ impl Searchable for LeadSearch {
             "display_name" => TypedValue::Text(row.display_name.clone()),
             "created_at" => TypedValue::Timestamp(row.created_at.0),
             "updated_at" => TypedValue::Timestamp(row.updated_at.0),
+            "score_points" => TypedValue::Integer(row.score_points),
+            // A lead without a propensity sorts as null.
+            "propensity" => return row.propensity.and_then(Finite::new).map(TypedValue::Number),
             _ => return None,
         })
     }
@@ -170,10 +179,15 @@ pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> App
                 created_at: now,
                 updated_at: now,
                 version: 1,
+                score_points: 0,
+                propensity: None,
+                propensity_factors: None,
+                propensity_run_id: None,
             },
             &input,
         )?;
         persistence::leads::insert(conn, &row)?;
+        let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
         audit::record_change(
             conn,
             &acting.audit_actor(),
@@ -244,6 +258,7 @@ pub fn update(
             check_assignment(conn, acting, &after)?;
         }
         let row = persistence::leads::update(conn, &write_input(current.clone(), &after)?)?;
+        let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
         audit::record_change(
             conn,
             &acting.audit_actor(),
@@ -564,6 +579,7 @@ pub fn convert(
         converted.converted_organization_id = organization.map(DbUuid);
         converted.converted_at = Some(DbTime(persistence::now()));
         let row = persistence::leads::update(conn, &converted)?;
+        let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
         audit::record_change(
             conn,
             &acting.audit_actor(),

@@ -5,5 +5,7 @@
 pub mod board;
 pub mod deals;
 pub mod lead_lists;
+pub mod lead_scoring;
+pub mod lead_scoring_rules;
 pub mod leads;
 pub mod pipelines;

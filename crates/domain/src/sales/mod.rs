@@ -5,5 +5,6 @@
 //! ([`crate::commerce::money`]); probabilities are whole percents.
 
 pub mod deals;
+pub mod lead_scoring;
 pub mod leads;
 pub mod pipelines;
