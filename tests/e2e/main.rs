@@ -20,6 +20,7 @@ mod exports;
 mod health;
 mod imports;
 mod jobs;
+mod lead_scoring;
 mod leads;
 mod login_throttle;
 mod merge;

@@ -269,6 +269,11 @@ impl Setup<'_> {
                 "/api/v1/pipelines",
                 json!({"name": Self::unique("قیف"), "stages": [{"name": "تماس", "probability": 20}]}),
             ),
+            "/api/v1/lead-scoring-rules/{id}" => self.create(
+                "/api/v1/lead-scoring-rules",
+                json!({"name": Self::unique("قاعده"), "points": 5,
+                       "condition": {"field": "source", "op": "eq", "value": "referral"}}),
+            ),
             "/api/v1/lost-reasons/{id}" => self.create(
                 "/api/v1/lost-reasons",
                 json!({"name": Self::unique("دلیل")}),

@@ -31,6 +31,10 @@ pub enum RunKind {
     /// Price elasticity of demand per product (and RFM segment) from the prices paid and
     /// the quantities sold per period.
     Elasticity,
+    /// Logistic regression of conversion on lead facts, trained on the leads whose
+    /// outcome is known: a probability of conversion per open lead with the facts that
+    /// moved it most (S-2, A-9).
+    LeadPropensity,
 }
 
 snake_names!(RunKind {
@@ -40,6 +44,7 @@ snake_names!(RunKind {
     Churn => "churn",
     CrossSell => "cross_sell",
     Elasticity => "elasticity",
+    LeadPropensity => "lead_propensity",
 });
 
 /// API names of the RFM segments, from the best customers to the lost ones (the recency
@@ -102,6 +107,11 @@ pub enum RunRequest {
         #[serde(default)]
         parameters: ElasticityParameters,
     },
+    /// `{"kind": "lead_propensity", "parameters": {...}}`
+    LeadPropensity {
+        #[serde(default)]
+        parameters: LeadPropensityParameters,
+    },
 }
 
 /// The JSON body extractor's structural check. A run request's rules need today's date
@@ -121,6 +131,7 @@ impl RunRequest {
             RunRequest::Churn { .. } => RunKind::Churn,
             RunRequest::CrossSell { .. } => RunKind::CrossSell,
             RunRequest::Elasticity { .. } => RunKind::Elasticity,
+            RunRequest::LeadPropensity { .. } => RunKind::LeadPropensity,
         }
     }
 
@@ -140,6 +151,9 @@ impl RunRequest {
             }
             RunRequest::Elasticity { parameters } => {
                 parameters.resolve(today).map(RunParameters::Elasticity)
+            }
+            RunRequest::LeadPropensity { parameters } => {
+                parameters.resolve(today).map(RunParameters::LeadPropensity)
             }
         }
     }
@@ -441,6 +455,64 @@ impl ElasticityParameters {
     }
 }
 
+/// Most values of a lead's source, province or campaign a `lead_propensity` run gives a
+/// feature of its own; the rest share an "other" feature.
+pub const MAX_TOP_VALUES: u32 = 50;
+
+/// Parameters of a `lead_propensity` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LeadPropensityParameters {
+    /// The model learns from the leads created up to and including this day (in the
+    /// business time zone) that are `converted` or `disqualified` now. Defaults to
+    /// today.
+    pub calibration_end: Option<NaiveDate>,
+    /// The most frequent values of source, province and campaign among those leads
+    /// that get a feature each (1–50, default 10).
+    pub top_values: u32,
+}
+
+impl Default for LeadPropensityParameters {
+    fn default() -> Self {
+        LeadPropensityParameters {
+            calibration_end: None,
+            top_values: 10,
+        }
+    }
+}
+
+impl LeadPropensityParameters {
+    fn resolve(&self, today: NaiveDate) -> Result<LeadPropensityRun, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        let calibration_end = self.calibration_end.unwrap_or(today);
+        if calibration_end > today {
+            v.push(
+                "parameters.calibration_end",
+                "in_future",
+                "must not be after today",
+            );
+        }
+        if !(1..=MAX_TOP_VALUES).contains(&self.top_values) {
+            v.push(
+                "parameters.top_values",
+                "out_of_range",
+                format!("must be 1 to {MAX_TOP_VALUES}"),
+            );
+        }
+        v.into_result().map(|()| LeadPropensityRun {
+            calibration_end,
+            top_values: self.top_values,
+        })
+    }
+}
+
+/// Resolved parameters of a `lead_propensity` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeadPropensityRun {
+    pub calibration_end: NaiveDate,
+    pub top_values: u32,
+}
+
 /// Parameters of a `clv` run. The defaults are those of `peyvand analyze clv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -559,6 +631,7 @@ pub enum RunParameters {
     Churn(ChurnRun),
     CrossSell(CrossSellRun),
     Elasticity(ElasticityRun),
+    LeadPropensity(LeadPropensityRun),
 }
 
 impl RunParameters {
@@ -574,6 +647,9 @@ impl RunParameters {
             RunKind::Churn => serde_json::from_value(value).map(RunParameters::Churn),
             RunKind::CrossSell => serde_json::from_value(value).map(RunParameters::CrossSell),
             RunKind::Elasticity => serde_json::from_value(value).map(RunParameters::Elasticity),
+            RunKind::LeadPropensity => {
+                serde_json::from_value(value).map(RunParameters::LeadPropensity)
+            }
         }
     }
 }
@@ -793,6 +869,30 @@ mod tests {
                 "parameters.as_of:in_future",
                 "parameters.lookback_days:out_of_range",
                 "parameters.min_periods:out_of_range",
+            ]
+        );
+    }
+
+    #[test]
+    fn lead_propensity_defaults_and_rules() {
+        let today = day("2026-03-20");
+        let request: RunRequest =
+            serde_json::from_str(r#"{"kind": "lead_propensity"}"#).expect("request");
+        assert_eq!(request.kind().as_str(), "lead_propensity");
+        let RunParameters::LeadPropensity(run) = request.resolve(today).expect("valid") else {
+            panic!("a lead_propensity run");
+        };
+        assert_eq!((run.calibration_end, run.top_values), (today, 10));
+        let broken: RunRequest = serde_json::from_value(serde_json::json!({
+            "kind": "lead_propensity",
+            "parameters": {"calibration_end": "2026-03-21", "top_values": 0}
+        }))
+        .expect("request");
+        assert_eq!(
+            fields(broken.resolve(today)),
+            [
+                "parameters.calibration_end:in_future",
+                "parameters.top_values:out_of_range",
             ]
         );
     }

@@ -54,6 +54,14 @@ pub struct LeadRow {
     pub language: Option<String>,
     /// The product the lead asked about.
     pub product_id: Option<DbUuid>,
+    /// Lead scoring (`crate::lead_scoring`): the points of the active rules the lead
+    /// matches, kept by every write of the lead and of the rules.
+    pub score_points: i64,
+    /// Written only by `lead_propensity` runs: the probability of conversion, the
+    /// factors that moved it most and the run.
+    pub propensity: Option<f64>,
+    pub propensity_factors: Option<DbJson>,
+    pub propensity_run_id: Option<DbUuid>,
 }
 
 impl LeadRow {
@@ -177,17 +185,20 @@ pub fn find_many(conn: &mut DbConnection, ids: &[Uuid]) -> Result<Vec<LeadRow>, 
     Ok(found)
 }
 
-/// Whether the lead `id` meets `condition` (an assignment or scoring rule's).
+/// Whether the lead `id` meets `filter` (an assignment or scoring rule's condition),
+/// asked of the database so that a rule means exactly what the same filter means in a
+/// search.
 pub fn matches(
     conn: &mut DbConnection,
     id: Uuid,
-    condition: Condition<leads::table>,
-) -> Result<bool, PersistenceError> {
+    filter: &domain::filter::ResolvedFilter,
+) -> Result<bool, SearchError> {
     let found: i64 = leads::table
         .filter(leads::id.eq(DbUuid(id)))
-        .filter(condition)
+        .filter(crate::filter::condition::<LeadColumns>(filter)?)
         .count()
-        .get_result(conn)?;
+        .get_result(conn)
+        .map_err(PersistenceError::from)?;
     Ok(found > 0)
 }
 
@@ -239,6 +250,8 @@ impl SearchTable for LeadColumns {
             "created_by" => SearchColumn::Uuid(|| Box::new(l::created_by)),
             "created_at" => SearchColumn::Timestamp(|| Box::new(l::created_at.nullable())),
             "updated_at" => SearchColumn::Timestamp(|| Box::new(l::updated_at.nullable())),
+            "score_points" => SearchColumn::Integer(|| Box::new(l::score_points.nullable())),
+            "propensity" => SearchColumn::Double(|| Box::new(l::propensity)),
             _ => return None,
         })
     }

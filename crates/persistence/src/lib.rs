@@ -15,6 +15,8 @@ pub mod idempotency;
 pub mod jobs;
 pub mod labels;
 pub mod lead_lists;
+pub mod lead_propensity;
+pub mod lead_scoring;
 pub mod leads;
 pub mod lifecycle_rules;
 pub mod login_throttles;

@@ -330,6 +330,26 @@ diesel::table! {
         version -> BigInt,
         language -> Nullable<Text>,
         product_id -> Nullable<Uuid>,
+        score_points -> BigInt,
+        propensity -> Nullable<Double>,
+        propensity_factors -> Nullable<Jsonb>,
+        propensity_run_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    lead_scoring_rules (id) {
+        id -> Uuid,
+        name -> Text,
+        condition -> Jsonb,
+        points -> BigInt,
+        active -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
     }
 }
 
@@ -1096,6 +1116,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assignments,
     user_capacities,
     user_absences,
+    lead_scoring_rules,
     lead_list_members,
     idempotency_keys,
     business_settings,

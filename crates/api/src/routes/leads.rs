@@ -37,6 +37,7 @@ use crate::state::AppState;
     ),
     components(schemas(
         Lead,
+        LeadScores,
         LeadInput,
         LeadStatus,
         ConversionRequest,
@@ -99,6 +100,22 @@ pub struct Lead {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    pub scores: LeadScores,
+}
+
+/// A lead's scores (S-2): read only, set by the scoring rules and model runs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadScores {
+    /// Sum of the points of the active scoring rules the lead meets.
+    pub points: i64,
+    /// Probability of conversion the latest `lead_propensity` run gave this open lead.
+    pub propensity: Option<f64>,
+    /// The facts that moved the propensity most:
+    /// `[{"feature": "source=referral", "contribution": 0.9, "direction": "raises"}]`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub factors: Option<serde_json::Value>,
+    /// The model run the propensity is from.
+    pub run_id: Option<Uuid>,
 }
 
 impl Lead {
@@ -131,6 +148,15 @@ impl Lead {
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
             version: row.version,
+            scores: LeadScores {
+                points: row.score_points,
+                propensity: row.propensity,
+                factors: row
+                    .propensity_factors
+                    .as_ref()
+                    .map(|factors| factors.0.clone()),
+                run_id: row.propensity_run_id.map(|id| id.0),
+            },
         })
     }
 }
@@ -227,10 +253,13 @@ pub async fn list_leads(
 /// The search convention over the leads the caller may see: filter on the names,
 /// `company`, `job_title`, `province`, `city`, `source`, `campaign`, `status`,
 /// `display_name`, `owner_id`, `team_id`, `converted_customer_id` (the leads a customer
-/// came from), `converted_at`, `created_by`, `created_at`, `updated_at`; sort by `id`,
-/// `display_name`, `created_at` or `updated_at`. `q` finds every term in the names,
-/// company, job title, city, province, phones (also in the national form `0912…`) and
-/// e-mails, Persian-aware: Arabic and Persian letters, digits and half-spaces agree.
+/// came from), `converted_at`, `created_by`, `created_at`, `updated_at`, `score_points`
+/// (the scoring rules' points) and `propensity` (the latest model run's probability of
+/// conversion, null when none); sort by `id`, `display_name`, `created_at`,
+/// `updated_at`, `score_points` or `propensity` (nulls first). `q` finds every term in
+/// the names, company, job title, city, province, phones (also in the national form
+/// `0912…`) and e-mails, Persian-aware: Arabic and Persian letters, digits and
+/// half-spaces agree.
 ///
 /// Needs `records:read`. Problems: 400 `invalid_cursor`; 422 `validation_failed`
 /// naming every unknown field, wrong operator or bad value with its path.

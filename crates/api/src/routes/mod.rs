@@ -18,6 +18,7 @@ pub mod imports;
 pub mod jobs;
 pub mod labels;
 pub mod lead_lists;
+pub mod lead_scoring_rules;
 pub mod leads;
 pub mod metrics;
 pub mod model_results;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     leads::configure(cfg);
     lead_lists::configure(cfg);
     assignment::configure(cfg);
+    lead_scoring_rules::configure(cfg);
     labels::configure(cfg);
     custom_fields::configure(cfg);
     settings::configure(cfg);
@@ -72,6 +74,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         leads::LeadsApi::openapi(),
         lead_lists::LeadListsApi::openapi(),
         assignment::AssignmentApi::openapi(),
+        lead_scoring_rules::LeadScoringRulesApi::openapi(),
         labels::LabelsApi::openapi(),
         custom_fields::CustomFieldsApi::openapi(),
         settings::SettingsApi::openapi(),

@@ -14,8 +14,9 @@
 //!    its metadata.
 //!
 //! [`prepare`] picks the steps of the run's kind: the buyer scores here, or the
-//! product models of `cross_sell` and `elasticity` (their own modules), which read
-//! baskets and per-product sales instead of buyers.
+//! product models of `cross_sell` and `elasticity` and the `lead_propensity` model
+//! (their own modules), which read baskets, per-product sales or leads instead of
+//! buyers.
 
 use std::collections::HashMap;
 use std::thread;
@@ -108,6 +109,9 @@ pub fn prepare(conn: &mut DbConnection, job_id: Uuid) -> AppResult<Box<dyn Readi
         RunParameters::Elasticity(parameters) => Box::new(
             super::elasticity::ElasticityReading::prepare(conn, run, parameters, &local)?,
         ),
+        RunParameters::LeadPropensity(parameters) => Box::new(
+            super::lead_propensity::LeadPropensityReading::prepare(conn, run, parameters, &local)?,
+        ),
         parameters => Box::new(Execution::prepare(conn, run, parameters, &local)?),
     })
 }
@@ -156,7 +160,9 @@ impl Execution {
             RunParameters::Clv(clv) => (clv.calibration_end, clv.holdout_end),
             RunParameters::Clusters(ClusterRun { as_of, .. }) => (*as_of, None),
             RunParameters::Churn(ChurnRun { as_of, .. }) => (*as_of, None),
-            RunParameters::CrossSell(_) | RunParameters::Elasticity(_) => {
+            RunParameters::CrossSell(_)
+            | RunParameters::Elasticity(_)
+            | RunParameters::LeadPropensity(_) => {
                 return Err(AppError::Internal(format!(
                     "a {} run does not score buyers",
                     run.kind
@@ -332,7 +338,9 @@ impl Reading for Execution {
             RunParameters::Clv(clv) => fit_clv(&self.buyers, clv)?,
             RunParameters::Clusters(run) => Model::Clusters(Box::new(cluster(&self.buyers, run)?)),
             RunParameters::Churn(_) => Model::Churn(Box::new(fit_churn(&self.buyers)?)),
-            RunParameters::CrossSell(_) | RunParameters::Elasticity(_) => {
+            RunParameters::CrossSell(_)
+            | RunParameters::Elasticity(_)
+            | RunParameters::LeadPropensity(_) => {
                 return Err(AppError::Internal(format!(
                     "a {} run does not score buyers",
                     self.run.kind

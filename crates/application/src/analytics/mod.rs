@@ -6,6 +6,7 @@ pub mod access;
 pub mod cross_sell;
 pub mod elasticity;
 pub mod execution;
+pub mod lead_propensity;
 pub mod product_models;
 pub mod runs;
 pub mod schedules;

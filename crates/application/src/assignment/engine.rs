@@ -18,7 +18,6 @@ use domain::filter::ResolveContext;
 use domain::sales::leads::LeadStatus;
 use persistence::assignment::{AssignmentRow, RuleRow};
 use persistence::db::DbConnection;
-use persistence::leads::LeadColumns;
 use persistence::sql_types::{DbTime, DbUuid};
 use uuid::Uuid;
 
@@ -87,11 +86,7 @@ fn meets(
         }
     };
     match subject.kind {
-        RecordKind::Lead => {
-            let condition = persistence::filter::condition::<LeadColumns>(&resolved)
-                .map_err(|err| AppError::Internal(err.to_string()))?;
-            Ok(persistence::leads::matches(conn, subject.id, condition)?)
-        }
+        RecordKind::Lead => Ok(persistence::leads::matches(conn, subject.id, &resolved)?),
     }
 }
 

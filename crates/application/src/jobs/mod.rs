@@ -11,6 +11,7 @@ pub mod churn_check;
 mod customer_export;
 mod customer_import;
 mod duplicate_scan;
+mod lead_rescore;
 mod model_run;
 mod order_export;
 mod order_import;
@@ -39,6 +40,7 @@ pub use duplicate_scan::{
     DuplicateGroup, DuplicatePair, DuplicateScanJob, DuplicateScanPayload, DuplicateScanReport,
     DUPLICATE_SCAN,
 };
+pub use lead_rescore::{LeadRescoreJob, LEAD_RESCORE};
 pub use model_run::{ModelRunJob, MODEL_RUN};
 pub use order_export::{OrderExportJob, OrderExportPayload, ORDER_EXPORT};
 pub use order_import::{OrderImportJob, OrderImportPayload, ORDER_IMPORT};
@@ -258,6 +260,7 @@ impl JobRegistry {
         registry.register(ORDER_EXPORT, OrderExportJob);
         registry.register(PRODUCT_IMPORT, ProductImportJob);
         registry.register(MODEL_RUN, ModelRunJob);
+        registry.register(LEAD_RESCORE, LeadRescoreJob);
         registry.register(REPORT_EXPORT, ReportExportJob);
         registry.register(crate::analytics::schedules::SCHEDULED_RUN, ScheduledRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);

@@ -15,7 +15,7 @@ use domain::assignment::{Method, RecordKind};
 use domain::authz::Permission;
 use domain::commerce::Currency;
 use domain::customers::{AddressInput, CustomerInput, CustomerKind};
-use domain::filter::{FieldSpec, TypedValue};
+use domain::filter::{FieldSpec, Finite, TypedValue};
 use domain::sales::deals::{DealInput, DealLineInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
 use persistence::audit;
@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::lead_scoring;
 use crate::acting::Acting;
 use crate::assignment::engine::{self, Subject};
 use crate::customers::{apply_defaults, check_assignment, personnel};
@@ -54,6 +55,9 @@ impl Searchable for LeadSearch {
             "display_name" => TypedValue::Text(row.display_name.clone()),
             "created_at" => TypedValue::Timestamp(row.created_at.0),
             "updated_at" => TypedValue::Timestamp(row.updated_at.0),
+            "score_points" => TypedValue::Integer(row.score_points),
+            // A lead without a propensity sorts as null.
+            "propensity" => return row.propensity.and_then(Finite::new).map(TypedValue::Number),
             _ => return None,
         })
     }
@@ -158,10 +162,16 @@ pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> App
                 version: 1,
                 language: None,
                 product_id: None,
+                score_points: 0,
+                propensity: None,
+                propensity_factors: None,
+                propensity_run_id: None,
             },
             &input,
         )?;
         persistence::leads::insert(conn, &row)?;
+        // Scored first, so that assignment rules may route on the points.
+        let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
         let row = assign_created(conn, acting, row, owner_given)?;
         audit::record_change(
             conn,
@@ -300,6 +310,7 @@ pub fn update(
             let decision = engine::by_hand(owner, after.team_id, Method::Manual, "owner changed");
             engine::record(conn, acting, RecordKind::Lead, id, &decision)?;
         }
+        let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
         audit::record_change(
             conn,
             &acting.audit_actor(),
@@ -621,6 +632,7 @@ pub fn convert(
         converted.converted_organization_id = organization.map(DbUuid);
         converted.converted_at = Some(DbTime(persistence::now()));
         let row = persistence::leads::update(conn, &converted)?;
+        let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
         audit::record_change(
             conn,
             &acting.audit_actor(),

@@ -7,6 +7,8 @@ pub mod board;
 pub mod deals;
 pub mod lead_assignment;
 pub mod lead_lists;
+pub mod lead_scoring;
+pub mod lead_scoring_rules;
 pub mod leads;
 pub mod pipelines;
 pub mod quotes;

@@ -72,6 +72,11 @@ pub const CATALOGUE: &[FieldSpec] = &[
     FieldSpec::new("created_by", FieldKind::Uuid).nullable(),
     FieldSpec::new("created_at", FieldKind::Timestamp).sortable(),
     FieldSpec::new("updated_at", FieldKind::Timestamp).sortable(),
+    // Lead scoring: the rules' points and the latest propensity run's probability.
+    FieldSpec::new("score_points", FieldKind::Integer).sortable(),
+    FieldSpec::new("propensity", FieldKind::Number)
+        .nullable()
+        .sortable(),
 ];
 
 const MAX_NAME_CHARS: usize = 100;

@@ -5,6 +5,7 @@
 //! ([`crate::commerce::money`]); probabilities are whole percents.
 
 pub mod deals;
+pub mod lead_scoring;
 pub mod leads;
 pub mod pipelines;
 pub mod quotes;
