@@ -33,6 +33,7 @@ mod reports;
 mod request_examples;
 mod search;
 mod security_headers;
+mod tasks;
 mod teams;
 mod text_input;
 mod users;

@@ -95,6 +95,18 @@ use crate::routes;
             of a pipeline, an amount or product lines, an expected close date; their stage history \
             and time per stage, and whether they are stuck. A deal is visible by its owner and \
             team under the caller's record visibility."),
+        (name = "tasks", description = "Work to do — calls, meetings, e-mails, follow-ups, to-dos — \
+            on a customer, a lead or a deal (or none), assigned to a user, due at an instant read \
+            and shown in the business time zone, with reminders and completion. Visible to the \
+            assignee, the assignee's team and whoever may see the task's record."),
+        (name = "activities", description = "Calls, meetings, e-mails and visits that happened, \
+            logged against a customer, a lead or a deal: a deal's last activity and a lead's \
+            `contacted` status follow them. Visible as tasks are."),
+        (name = "notifications", description = "Each user's own inbox: assignments, task \
+            reminders and other notices linking to their record, with unread counts."),
+        (name = "follow_up_rules", description = "Automatic follow-ups the business configures \
+            (`crm:configure`): a task when a deal enters a stage, reminders when an assigned lead \
+            is not contacted in time, in business hours or days of the business calendar."),
         (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
             BG/NBD and Gamma-Gamma CLV with P(alive), clusters, churn risk, cross-sell rules and \
             price elasticity — queued as jobs, with their fitted parameters \

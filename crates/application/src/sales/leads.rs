@@ -183,6 +183,7 @@ pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> App
             &serde_json::json!({}),
             &row.audit_snapshot(),
         )?;
+        super::follow_ups::lead_owner_set(conn, &row)?;
         Ok(row)
     })
 }
@@ -253,6 +254,9 @@ pub fn update(
             &current.audit_snapshot(),
             &row.audit_snapshot(),
         )?;
+        if row.owner_id != current.owner_id {
+            super::follow_ups::lead_owner_set(conn, &row)?;
+        }
         Ok(row)
     })
 }
