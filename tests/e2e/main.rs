@@ -16,6 +16,7 @@ mod duplicates;
 mod erasure;
 mod existence;
 mod exports;
+mod follow_ups;
 mod health;
 mod imports;
 mod jobs;
