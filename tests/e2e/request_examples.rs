@@ -284,6 +284,15 @@ impl Setup<'_> {
                 json!({"deal_id": self.deal(), "valid_until": "2027-06-30",
                        "lines": [{"product_id": self.product(), "quantity": 1}]}),
             ),
+            "/api/v1/follow-up-rules/{id}" => self.create(
+                "/api/v1/follow-up-rules",
+                json!({"name": Self::unique("قاعده"), "trigger": "lead_assigned", "delay": 8}),
+            ),
+            "/api/v1/tasks/{id}" => self.create(
+                "/api/v1/tasks",
+                json!({"title": Self::unique("کار"), "subject_type": "customer",
+                       "subject_id": self.person(), "due_at": "2030-01-05T10:00"}),
+            ),
             "/api/v1/analytics/schedules/{id}" => self.create(
                 "/api/v1/analytics/schedules",
                 json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"}),

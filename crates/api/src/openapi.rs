@@ -103,6 +103,18 @@ use crate::routes;
             tax priced by the server, a number per Jalali year without gaps, a validity date, \
             statuses from `draft` to `accepted` (which may place the order) or `rejected`. A quote is \
             visible exactly when its deal is."),
+        (name = "tasks", description = "Work to do — calls, meetings, e-mails, follow-ups, to-dos — \
+            on a customer, a lead or a deal (or none), assigned to a user, due at an instant read \
+            and shown in the business time zone, with reminders and completion. Visible to the \
+            assignee, the assignee's team and whoever may see the task's record."),
+        (name = "activities", description = "Calls, meetings, e-mails and visits that happened, \
+            logged against a customer, a lead or a deal: a deal's last activity and a lead's \
+            `contacted` status follow them. Visible as tasks are."),
+        (name = "notifications", description = "Each user's own inbox: assignments, task \
+            reminders and other notices linking to their record, with unread counts."),
+        (name = "follow_up_rules", description = "Automatic follow-ups the business configures \
+            (`crm:configure`): a task when a deal enters a stage, reminders when an assigned lead \
+            is not contacted in time, in business hours or days of the business calendar."),
         (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
             BG/NBD and Gamma-Gamma CLV with P(alive), clusters, churn risk, cross-sell rules and \
             price elasticity — queued as jobs, with their fitted parameters \

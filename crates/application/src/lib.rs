@@ -13,6 +13,7 @@ pub mod customers;
 pub mod error;
 pub mod i18n;
 pub mod jobs;
+pub mod notifications;
 pub mod paging;
 pub mod precondition;
 pub mod reports;

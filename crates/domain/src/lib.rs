@@ -13,6 +13,7 @@ pub mod filter;
 pub mod iran;
 pub mod login_throttle;
 pub mod model_runs;
+pub mod notifications;
 pub mod persian;
 pub mod reports;
 pub mod sales;

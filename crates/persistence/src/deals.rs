@@ -323,6 +323,27 @@ pub fn product_on_deals(conn: &mut DbConnection, product: Uuid) -> Result<bool, 
     .get_result(conn)?)
 }
 
+/// Records activity on a deal at `at` (an activity logged against it): its
+/// `last_activity_at` moves forward to `at`, never back, so a late log of an old call
+/// does not make a deal look staler. Answers whether the deal changed.
+pub fn record_activity(
+    conn: &mut DbConnection,
+    id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, PersistenceError> {
+    let changed = diesel::update(
+        deals::table
+            .filter(deals::id.eq(DbUuid(id)))
+            .filter(deals::last_activity_at.lt(DbTime(at))),
+    )
+    .set((
+        deals::last_activity_at.eq(DbTime(at)),
+        deals::version.eq(deals::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// The ids of the deals with `customer`.
 pub fn ids_of_customer(
     conn: &mut DbConnection,

@@ -546,6 +546,31 @@ pub fn cancel(conn: &mut DbConnection, id: Uuid) -> Result<Job, PersistenceError
     })
 }
 
+/// Cancels the queued occurrences whose key starts with `prefix` (e.g. the pending
+/// reminders of one task when its due time changes); answers how many. Occurrences that
+/// are running or finished are left alone.
+pub fn cancel_queued_occurrences(
+    conn: &mut DbConnection,
+    prefix: &str,
+) -> Result<usize, PersistenceError> {
+    let now = DbTime(crate::now());
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::status.eq(JobStatus::Queued.as_str()))
+            .filter(
+                jobs::occurrence_key
+                    .like(format!("{}%", crate::filter::like_escape(prefix)))
+                    .escape('\\'),
+            ),
+    )
+    .set((
+        jobs::status.eq(JobStatus::Cancelled.as_str()),
+        jobs::updated_at.eq(now),
+        jobs::finished_at.eq(Some(now)),
+    ))
+    .execute(conn)?)
+}
+
 /// Number of jobs in each status (statuses without jobs are omitted); cheap enough for a
 /// metrics scrape thanks to the `(status, run_at)` index.
 pub fn count_by_status(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, PersistenceError> {

@@ -1,5 +1,6 @@
 //! Peyvand storage over SQLite and PostgreSQL with one code path (diesel 2 + r2d2).
 
+pub mod activities;
 pub mod api_keys;
 pub mod assignment;
 pub mod audit;
@@ -10,6 +11,7 @@ pub mod db;
 pub mod deals;
 pub mod files;
 pub mod filter;
+pub mod follow_up_rules;
 pub mod forecast;
 pub mod idempotency;
 pub mod jobs;
@@ -24,6 +26,7 @@ pub mod migrations;
 pub mod model_run_schedules;
 pub mod model_runs;
 pub mod notes;
+pub mod notifications;
 pub mod orders;
 pub mod personnel;
 pub mod pipelines;
@@ -37,6 +40,8 @@ pub mod scores;
 pub mod settings;
 pub mod sql_types;
 pub mod sqlite_functions;
+pub mod subjects;
+pub mod tasks;
 pub mod teams;
 pub mod transaction;
 pub mod user_search;

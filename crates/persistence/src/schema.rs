@@ -1002,6 +1002,97 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
+
+    tasks (id) {
+        id -> Uuid,
+        kind -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        customer_id -> Nullable<Uuid>,
+        lead_id -> Nullable<Uuid>,
+        deal_id -> Nullable<Uuid>,
+        assignee_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        due_at -> Nullable<UtcTimestamp>,
+        priority -> Text,
+        reminders -> Jsonb,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        completed_at -> Nullable<UtcTimestamp>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    activities (id) {
+        id -> Uuid,
+        kind -> Text,
+        customer_id -> Nullable<Uuid>,
+        lead_id -> Nullable<Uuid>,
+        deal_id -> Nullable<Uuid>,
+        occurred_at -> UtcTimestamp,
+        duration_minutes -> Nullable<Integer>,
+        direction -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        performed_by -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    notifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        title_en -> Text,
+        title_fa -> Text,
+        body_en -> Nullable<Text>,
+        body_fa -> Nullable<Text>,
+        subject_type -> Nullable<Text>,
+        subject_id -> Nullable<Uuid>,
+        dedupe_key -> Nullable<Text>,
+        read_at -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    follow_up_rules (id) {
+        id -> Uuid,
+        name -> Text,
+        trigger_kind -> Text,
+        active -> Bool,
+        stage_id -> Nullable<Uuid>,
+        task_kind -> Nullable<Text>,
+        task_title -> Nullable<Text>,
+        delay -> Integer,
+        delay_unit -> Text,
+        escalate_after -> Nullable<Integer>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -1095,6 +1186,14 @@ diesel::joinable!(quotes -> deals (deal_id));
 diesel::joinable!(quotes -> orders (order_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
 diesel::joinable!(quote_lines -> products (product_id));
+diesel::joinable!(tasks -> customers (customer_id));
+diesel::joinable!(tasks -> leads (lead_id));
+diesel::joinable!(tasks -> deals (deal_id));
+diesel::joinable!(activities -> customers (customer_id));
+diesel::joinable!(activities -> leads (lead_id));
+diesel::joinable!(activities -> deals (deal_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(follow_up_rules -> pipeline_stages (stage_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -1156,4 +1255,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     quote_counters,
     quotes,
     quote_lines,
+    tasks,
+    activities,
+    notifications,
+    follow_up_rules,
 );

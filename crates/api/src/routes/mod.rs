@@ -4,6 +4,7 @@
 use actix_web::web;
 use utoipa::OpenApi;
 
+pub mod activities;
 pub mod analytics;
 pub mod api_keys;
 pub mod assignment;
@@ -13,6 +14,7 @@ pub mod custom_fields;
 pub mod customers;
 pub mod deals;
 pub mod exports;
+pub mod follow_up_rules;
 pub mod health;
 pub mod imports;
 pub mod jobs;
@@ -23,12 +25,14 @@ pub mod leads;
 pub mod metrics;
 pub mod model_results;
 pub mod model_run_schedules;
+pub mod notifications;
 pub mod orders;
 pub mod pipelines;
 pub mod products;
 pub mod quotes;
 pub mod reports;
 pub mod settings;
+pub mod tasks;
 pub mod teams;
 pub mod users;
 
@@ -51,6 +55,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     pipelines::configure(cfg);
     deals::configure(cfg);
     quotes::configure(cfg);
+    tasks::configure(cfg);
+    activities::configure(cfg);
+    notifications::configure(cfg);
+    follow_up_rules::configure(cfg);
     analytics::configure(cfg);
     model_run_schedules::configure(cfg);
     reports::configure(cfg);
@@ -83,6 +91,10 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         pipelines::PipelinesApi::openapi(),
         deals::DealsApi::openapi(),
         quotes::QuotesApi::openapi(),
+        tasks::TasksApi::openapi(),
+        activities::ActivitiesApi::openapi(),
+        notifications::NotificationsApi::openapi(),
+        follow_up_rules::FollowUpRulesApi::openapi(),
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),
         reports::ReportsApi::openapi(),

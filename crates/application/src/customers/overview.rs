@@ -1,5 +1,6 @@
 //! The 360 view (C-7): a customer with its owner, classification labels, personnel,
-//! newest notes, lifecycle and owner history and consents, read in one go.
+//! newest notes, lifecycle and owner history and consents, open tasks and recent
+//! activities, read in one go.
 
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
@@ -18,6 +19,8 @@ use crate::error::AppResult;
 pub const RECENT_NOTES: i64 = 10;
 /// Open deals included in the overview; the rest are in the deal search.
 pub const OPEN_DEALS: usize = 10;
+/// Open tasks and activities included in the overview; the rest are searched.
+pub const RECENT_WORK: i64 = 10;
 
 /// What the 360 view shows of a customer.
 pub struct Overview {
@@ -38,6 +41,11 @@ pub struct Overview {
     pub leads: Vec<persistence::leads::LeadRow>,
     /// The newest open deals the caller may see, at most [`OPEN_DEALS`].
     pub open_deals: Vec<crate::sales::deals::DealDetails>,
+    /// Open tasks on the customer, its deals and those leads, soonest due first, at
+    /// most [`RECENT_WORK`].
+    pub open_tasks: Vec<persistence::tasks::TaskRow>,
+    /// The newest activities on the same, at most [`RECENT_WORK`].
+    pub recent_activities: Vec<persistence::activities::ActivityRow>,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -55,7 +63,35 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
         persistence::personnel::of_customer(conn, customer, record.row.kind == "organization")?;
     let mut recent_notes = persistence::notes::list(conn, customer, None, RECENT_NOTES)?;
     recent_notes.truncate(RECENT_NOTES as usize);
+    let leads: Vec<persistence::leads::LeadRow> =
+        persistence::leads::converted_into(conn, customer)?
+            .into_iter()
+            .filter(|lead| crate::sales::leads::can_see(acting, lead))
+            .collect();
+    // Whatever hangs off the customer, its visible deals and leads is visible through
+    // them, so no further check is needed on the tasks and activities.
+    let mut deals = Vec::new();
+    for id in persistence::deals::ids_of_customer(conn, customer)? {
+        let row = persistence::deals::find_row(conn, id)?;
+        let scope = acting.scope();
+        if domain::authz::can_see(
+            scope.visibility,
+            scope.user_id,
+            scope.team_id,
+            row.owner_id.map(|id| id.0),
+            row.team_id.map(|id| id.0),
+        ) {
+            deals.push(id);
+        }
+    }
+    let lead_ids: Vec<Uuid> = leads.iter().map(|lead| lead.id.0).collect();
+    let open_tasks =
+        persistence::tasks::open_on(conn, &[customer], &lead_ids, &deals, RECENT_WORK)?;
+    let recent_activities =
+        persistence::activities::latest_on(conn, &[customer], &lead_ids, &deals, RECENT_WORK)?;
     Ok(Overview {
+        open_tasks,
+        recent_activities,
         owner,
         labels,
         personnel,
@@ -63,10 +99,7 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
         history: history_of(conn, customer)?,
         consents: consents_of(conn, customer)?,
         purchases: crate::commerce::orders::summary(conn, customer)?,
-        leads: persistence::leads::converted_into(conn, customer)?
-            .into_iter()
-            .filter(|lead| crate::sales::leads::can_see(acting, lead))
-            .collect(),
+        leads,
         open_deals: crate::sales::deals::open_of_customer(conn, acting, customer, OPEN_DEALS)?,
         record,
     })

@@ -1,8 +1,8 @@
 //! Consent and data-subject rights: the consent ledger, the personal-data export
 //! and erasure by anonymisation.
 //!
-//! Erasure removes every personal field, contact point, address, custom value, note text
-//! and consent evidence, empties the search text so no search can find the person
+//! Erasure removes every personal field, contact point, address, custom value, note text,
+//! the free text of tasks and activities, and consent evidence, empties the search text so no search can find the person
 //! again, and redacts the changes of the customer's audit events to their digests (the
 //! chain still verifies). It reaches every copy the product keeps: the customers merged
 //! into the erased one (their own records stay for an undo), the documents a merge
@@ -127,7 +127,7 @@ pub fn consents(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
 /// export: how many records in each place hold it now. In an erasure: how many were
 /// erased, redacted, withdrawn or deleted there.
 #[derive(Debug, Default, Serialize, ToSchema)]
-#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1}))]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3}))]
 pub struct DataPlaces {
     /// Customer records: the customer and every customer merged into it (directly or
     /// through a chain of merges), which keep their own records. Erasure anonymises them.
@@ -166,6 +166,13 @@ pub struct DataPlaces {
     /// Leads converted into those customers. Erasure deletes them and redacts their
     /// audit events.
     pub leads: usize,
+    /// Tasks on those customers. Erasure replaces their title, empties their
+    /// description and outcome and redacts their audit events; when and for whom they
+    /// were stay.
+    pub tasks: usize,
+    /// Activities logged on those customers. Erasure empties their outcome and notes
+    /// and redacts their audit events; what happened when stays.
+    pub activities: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -204,6 +211,10 @@ pub struct PersonalData {
     /// Leads converted into the customer or the merged customers: who they were before
     /// they were customers.
     pub leads: Vec<persistence::leads::LeadRow>,
+    /// Tasks on the customer and the merged customers.
+    pub tasks: Vec<persistence::tasks::TaskRow>,
+    /// Activities logged on the customer and the merged customers.
+    pub activities: Vec<persistence::activities::ActivityRow>,
     pub held_in: DataPlaces,
 }
 
@@ -246,6 +257,8 @@ pub fn personal_data(
     let mut deals = 0;
     let mut quotes = Vec::new();
     let today = crate::settings::calendar(conn)?.today(persistence::now());
+    let mut tasks = Vec::new();
+    let mut activities = Vec::new();
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
@@ -267,6 +280,8 @@ pub fn personal_data(
         let rows = persistence::orders::latest_of_customer(conn, *id, i64::MAX)?;
         orders.extend(persistence::orders::with_lines(conn, rows)?);
         notes.extend(persistence::notes::all_of(conn, *id)?);
+        tasks.extend(persistence::tasks::all_of_customer(conn, *id)?);
+        activities.extend(persistence::activities::all_of_customer(conn, *id)?);
         consent_events += persistence::consents::ledger(conn, *id)?.len();
         let events = persistence::audit::list(
             conn,
@@ -301,6 +316,8 @@ pub fn personal_data(
         quotes: quotes.len(),
         scores: persistence::scores::scored_among(conn, &ids)?,
         leads: leads.len(),
+        tasks: tasks.len(),
+        activities: activities.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -314,6 +331,8 @@ pub fn personal_data(
         orders,
         quotes,
         leads,
+        tasks,
+        activities,
         held_in,
     })
 }
@@ -404,6 +423,14 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             erased.deals += persistence::deals::erase_descriptions(conn, *id)?;
             let deal_ids = persistence::deals::ids_of_customer(conn, *id)?;
             erased.quotes += persistence::quotes::erase_notes(conn, &deal_ids)?;
+            for task in persistence::tasks::all_of_customer(conn, *id)? {
+                audit::redact_changes(conn, "task", &task.id.0.to_string())?;
+            }
+            erased.tasks += persistence::tasks::redact_all(conn, *id, ERASED_NOTE)?;
+            for activity in persistence::activities::all_of_customer(conn, *id)? {
+                audit::redact_changes(conn, "activity", &activity.id.0.to_string())?;
+            }
+            erased.activities += persistence::activities::redact_all(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

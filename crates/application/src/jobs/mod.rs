@@ -11,6 +11,7 @@ pub mod churn_check;
 mod customer_export;
 mod customer_import;
 mod duplicate_scan;
+mod lead_check;
 mod lead_rescore;
 mod model_run;
 mod order_export;
@@ -19,6 +20,7 @@ mod product_import;
 pub mod queue;
 mod report_export;
 mod scheduled_run;
+mod task_reminder;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -40,6 +42,7 @@ pub use duplicate_scan::{
     DuplicateGroup, DuplicatePair, DuplicateScanJob, DuplicateScanPayload, DuplicateScanReport,
     DUPLICATE_SCAN,
 };
+pub use lead_check::LeadCheckJob;
 pub use lead_rescore::{LeadRescoreJob, LEAD_RESCORE};
 pub use model_run::{ModelRunJob, MODEL_RUN};
 pub use order_export::{OrderExportJob, OrderExportPayload, ORDER_EXPORT};
@@ -47,6 +50,7 @@ pub use order_import::{OrderImportJob, OrderImportPayload, ORDER_IMPORT};
 pub use product_import::{ProductImportJob, ProductImportPayload, PRODUCT_IMPORT};
 pub use report_export::{ReportExportJob, ReportExportPayload, REPORT_EXPORT};
 pub use scheduled_run::ScheduledRunJob;
+pub use task_reminder::TaskReminderJob;
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
 /// Why a job attempt failed, split by audience: a stable code and, for failures the
@@ -264,6 +268,8 @@ impl JobRegistry {
         registry.register(REPORT_EXPORT, ReportExportJob);
         registry.register(crate::analytics::schedules::SCHEDULED_RUN, ScheduledRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
+        registry.register(crate::sales::tasks::TASK_REMINDER, TaskReminderJob);
+        registry.register(crate::sales::follow_ups::LEAD_CHECK, LeadCheckJob);
         registry
     }
 

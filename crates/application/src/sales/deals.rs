@@ -10,6 +10,7 @@ use domain::authz::Permission;
 use domain::commerce::orders::LineAmounts;
 use domain::commerce::Currency;
 use domain::filter::{FieldKind, FieldSpec, Predicate, ResolvedFilter, TypedValue};
+use domain::notifications::{Link, LinkType, Texts};
 use domain::sales::deals::{
     closed_at_after, deal_amount, is_stuck, lost_reason_at, stuck_cutoff, time_in_stages,
     DealInput, DealLineInput, StageEvent,
@@ -718,7 +719,23 @@ fn stage_change(
     }
 }
 
-/// Creates a deal (`records:write`) with a customer the caller may see.
+/// Tells the deal's owner that the caller gave it to them (unless the caller is the
+/// owner).
+fn notify_owner(conn: &mut DbConnection, acting: &Acting, row: &DealRow) -> AppResult<()> {
+    crate::notifications::notify_assigned(
+        conn,
+        acting,
+        row.owner_id.map(|id| id.0),
+        Texts::deal_assigned(&row.title),
+        Link {
+            kind: LinkType::Deal,
+            id: row.id.0,
+        },
+    )
+}
+
+/// Creates a deal (`records:write`) with a customer the caller may see; an owner other
+/// than the caller is notified.
 pub fn create(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -753,6 +770,8 @@ pub fn create(
             &serde_json::json!({}),
             &record.audit_snapshot(),
         )?;
+        notify_owner(conn, acting, &record.row)?;
+        super::follow_ups::deal_entered_stage(conn, acting, &record.row)?;
         Ok(details(conn, vec![record])?.remove(0))
     })
 }
@@ -760,7 +779,8 @@ pub fn create(
 /// Changes a deal (`records:write`) the caller may see to what `edit` makes of it. A
 /// new stage is recorded in the stage history; entering `won` or `lost` closes the
 /// deal, returning to an open stage reopens it. Any change counts as activity, so the
-/// deal is no longer stuck.
+/// deal is no longer stuck. A new owner other than the caller is notified; entering a stage runs its
+/// follow-up rules.
 pub fn update(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -813,6 +833,12 @@ pub fn update(
             &current.audit_snapshot(),
             &updated.audit_snapshot(),
         )?;
+        if updated.row.owner_id != current.row.owner_id {
+            notify_owner(conn, acting, &updated.row)?;
+        }
+        if moved {
+            super::follow_ups::deal_entered_stage(conn, acting, &updated.row)?;
+        }
         Ok(details(conn, vec![updated])?.remove(0))
     })
 }

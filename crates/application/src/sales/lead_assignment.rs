@@ -15,7 +15,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::leads::{input_of, visible};
+use super::leads::{input_of, owner_set, visible};
 use crate::acting::Acting;
 use crate::assignment::engine::{self, Subject};
 use crate::customers::check_assignment;
@@ -123,6 +123,9 @@ pub fn assign(
         changed.team_id = decision.team_id.map(DbUuid);
         let row = persistence::leads::update(conn, &changed)?;
         let assignment = engine::record(conn, acting, RecordKind::Lead, id, &decision)?;
+        if row.owner_id != current.owner_id {
+            owner_set(conn, acting, &row)?;
+        }
         audit::record_change(
             conn,
             &acting.audit_actor(),

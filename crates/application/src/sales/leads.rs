@@ -16,6 +16,7 @@ use domain::authz::Permission;
 use domain::commerce::Currency;
 use domain::customers::{AddressInput, CustomerInput, CustomerKind};
 use domain::filter::{FieldSpec, Finite, TypedValue};
+use domain::notifications::{Link, LinkType, Texts};
 use domain::sales::deals::{DealInput, DealLineInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
 use persistence::audit;
@@ -182,6 +183,7 @@ pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> App
             &serde_json::json!({}),
             &row.audit_snapshot(),
         )?;
+        owner_set(conn, acting, &row)?;
         Ok(row)
     })
 }
@@ -241,6 +243,22 @@ fn assign_created(
         engine::record(conn, acting, RecordKind::Lead, row.id.0, &decision)?;
     }
     Ok(row)
+}
+
+/// Tells the lead's owner that it was handed to them (unless they handed it to
+/// themselves), and queues the follow-ups of a lead assigned.
+pub fn owner_set(conn: &mut DbConnection, acting: &Acting, row: &LeadRow) -> AppResult<()> {
+    crate::notifications::notify_assigned(
+        conn,
+        acting,
+        row.owner_id.map(|id| id.0),
+        Texts::lead_assigned(&row.display_name),
+        Link {
+            kind: LinkType::Lead,
+            id: row.id.0,
+        },
+    )?;
+    super::follow_ups::lead_owner_set(conn, row)
 }
 
 /// Whether the caller may see a lead: by its owner and team, as a customer.
@@ -320,6 +338,9 @@ pub fn update(
             &current.audit_snapshot(),
             &row.audit_snapshot(),
         )?;
+        if row.owner_id != current.owner_id {
+            owner_set(conn, acting, &row)?;
+        }
         Ok(row)
     })
 }

@@ -1,10 +1,13 @@
-//! Sales use cases (S-1 … S-6): leads, their conversion into customers and static lead
-//! lists; pipelines and lost reasons (the business's configuration), deals with their
-//! stage history, the board of a pipeline, and
-//! quotes for deals.
+//! Sales use cases (S-1 … S-7): leads, their conversion into customers and static lead
+//! lists, their assignment and scoring; pipelines and lost reasons (the business's
+//! configuration), deals with their stage history, the board of a pipeline, and quotes
+//! for deals; tasks with their reminders, the activities logged against customers,
+//! leads and deals, and the automatic follow-ups.
 
+pub mod activities;
 pub mod board;
 pub mod deals;
+pub mod follow_ups;
 pub mod lead_assignment;
 pub mod lead_lists;
 pub mod lead_scoring;
@@ -12,3 +15,5 @@ pub mod lead_scoring_rules;
 pub mod leads;
 pub mod pipelines;
 pub mod quotes;
+pub mod subjects;
+pub mod tasks;

@@ -89,6 +89,11 @@ pub struct CustomerOverview {
     /// Recent interactions on all channels (calls, e-mails, messages, visits).
     #[schema(value_type = Vec<Object>)]
     pub recent_interactions: Vec<serde_json::Value>,
+    /// Up to ten open tasks on the customer, its deals and its leads that the caller may
+    /// see, soonest due first (those without a due time last).
+    pub open_tasks: Vec<crate::routes::tasks::Task>,
+    /// Up to ten activities logged on the same, latest first.
+    pub recent_activities: Vec<crate::routes::activities::Activity>,
     /// Marketing campaigns that reached the customer.
     #[schema(value_type = Vec<Object>)]
     pub campaigns: Vec<serde_json::Value>,
@@ -108,8 +113,9 @@ pub struct CustomerOverview {
 /// (order count, revenue net of refunds, average order value, first and last purchase,
 /// top products) and five newest orders, its current model scores (RFM segment,
 /// P(alive), CLV, each with its run), the leads it was converted from, its ten newest
-/// open deals (those the caller may see), and the sections of capabilities that fill
-/// them (tickets, interactions, campaigns, loyalty), empty until those are in use.
+/// open deals, up to ten open tasks and ten latest activities on it and on the deals and
+/// leads the caller may see, and the sections of capabilities that fill them (tickets,
+/// interactions, campaigns, loyalty), empty until those are in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
 /// `not_found` otherwise, exactly as for a missing one).
@@ -127,6 +133,7 @@ pub async fn get_customer_overview(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::RecordsRead)?;
     let customer = id.into_inner();
+    let calendar = state.calendar().await?.local();
     let acting = principal.0.clone();
     let (found, currency) = state
         .db(move |conn| {
@@ -211,6 +218,16 @@ pub async fn get_customer_overview(
             .collect::<ApiResult<_>>()?,
         tickets: Vec::new(),
         recent_interactions: Vec::new(),
+        open_tasks: found
+            .open_tasks
+            .iter()
+            .map(|row| crate::routes::tasks::Task::from_row(row, &calendar))
+            .collect::<ApiResult<_>>()?,
+        recent_activities: found
+            .recent_activities
+            .iter()
+            .map(crate::routes::activities::Activity::from_row)
+            .collect::<ApiResult<_>>()?,
         campaigns: Vec::new(),
         scores: Scores::of(&record.scores()),
         loyalty: Vec::new(),

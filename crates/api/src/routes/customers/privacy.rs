@@ -139,6 +139,10 @@ pub struct PersonalData {
     pub quotes: Vec<crate::routes::quotes::Quote>,
     /// Leads converted into the customer or the merged customers.
     pub leads: Vec<crate::routes::leads::Lead>,
+    /// Tasks on the customer and the merged customers.
+    pub tasks: Vec<crate::routes::tasks::Task>,
+    /// Activities logged on the customer and the merged customers.
+    pub activities: Vec<crate::routes::activities::Activity>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -147,7 +151,7 @@ pub struct PersonalData {
 ///
 /// The answer to a data-subject access request, machine-readable: the customer, the
 /// customers merged into it, their notes, personnel links, consents, lifecycle and owner
-/// history, audit events, orders, the quotes of their deals and converted leads, and `held_in`: in how many records of each place their
+/// history, audit events, orders, the quotes of their deals, converted leads, tasks and activities, and `held_in`: in how many records of each place their
 /// personal data is held (what an erasure reaches).
 ///
 /// Needs `privacy:manage` (admins); the customer must be within the caller's record
@@ -171,6 +175,7 @@ pub async fn get_personal_data(
 ) -> ApiResult<HttpResponse> {
     principal.require(Permission::PrivacyManage)?;
     let customer = id.into_inner();
+    let calendar = state.calendar().await?.local();
     let acting = principal.0.clone();
     let data = state
         .db(move |conn| Ok(privacy::personal_data(conn, &acting, customer)?))
@@ -223,6 +228,16 @@ pub async fn get_personal_data(
             .leads
             .iter()
             .map(crate::routes::leads::Lead::from_row)
+            .collect::<ApiResult<_>>()?,
+        tasks: data
+            .tasks
+            .iter()
+            .map(|row| crate::routes::tasks::Task::from_row(row, &calendar))
+            .collect::<ApiResult<_>>()?,
+        activities: data
+            .activities
+            .iter()
+            .map(crate::routes::activities::Activity::from_row)
             .collect::<ApiResult<_>>()?,
         held_in: data.held_in,
     };
