@@ -212,9 +212,9 @@ fn rules_send_leads_to_a_user_a_team_or_a_territory_in_order() {
         let (status, body) = send(
             app,
             Method::PUT,
-            &format!("/api/v1/users/{a}/capacities/lead"),
+            &format!("/api/v1/users/{a}/capacity"),
             &admin,
-            Some(json!({"max_open": held})),
+            Some(json!({"record_kind": "lead", "max_open": held})),
         );
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["capacities"]["lead"], held);
@@ -257,9 +257,9 @@ fn rules_send_leads_to_a_user_a_team_or_a_territory_in_order() {
         send(
             app,
             Method::PUT,
-            &format!("/api/v1/users/{c}/capacities/lead"),
+            &format!("/api/v1/users/{c}/capacity"),
             &admin,
-            Some(json!({"max_open": 0})),
+            Some(json!({"record_kind": "lead", "max_open": 0})),
         );
         let lead = create(
             app,
@@ -472,25 +472,25 @@ fn assignment_settings_are_checked_and_guarded() {
         let (status, _) = send(
             app,
             Method::PUT,
-            &format!("/api/v1/users/{seller_id}/capacities/lead"),
+            &format!("/api/v1/users/{seller_id}/capacity"),
             &seller,
-            Some(json!({"max_open": 5})),
+            Some(json!({"record_kind": "lead", "max_open": 5})),
         );
         assert_eq!(status, 200);
         let (status, _) = send(
             app,
             Method::PUT,
-            &format!("/api/v1/users/{other_id}/capacities/lead"),
+            &format!("/api/v1/users/{other_id}/capacity"),
             &seller,
-            Some(json!({"max_open": 5})),
+            Some(json!({"record_kind": "lead", "max_open": 5})),
         );
         assert_eq!(status, 403);
         let (status, problem) = send(
             app,
             Method::PUT,
-            &format!("/api/v1/users/{seller_id}/capacities/lead"),
+            &format!("/api/v1/users/{seller_id}/capacity"),
             &seller,
-            Some(json!({"max_open": -1})),
+            Some(json!({"record_kind": "lead", "max_open": -1})),
         );
         assert_eq!(status, 422);
         assert_eq!(field_codes(&problem)[0].0, "max_open");

@@ -250,12 +250,10 @@ impl Setup<'_> {
                 json!({"name": Self::unique("منطقه"), "provinces": [Self::unique("استان")],
                        "team_id": self.create("/api/v1/teams", json!({"name": Self::unique("تیم")}))}),
             ),
-            "/api/v1/users/{id}/availability" | "/api/v1/users/{id}/absences" => {
+            "/api/v1/users/{id}/availability"
+            | "/api/v1/users/{id}/absences"
+            | "/api/v1/users/{id}/capacity" => {
                 self.app.create_user("sales", None).0.to_string()
-            }
-            "/api/v1/users/{id}/capacities/{record_kind}" => {
-                let user = self.app.create_user("sales", None).0;
-                return format!("/api/v1/users/{user}/capacities/lead");
             }
             "/api/v1/users/{id}/absences/{absence_id}" => {
                 let user = self.app.create_user("sales", None).0;

@@ -559,8 +559,9 @@ impl From<Availability> for UserAvailability {
 /// A user's capacity for a record kind.
 #[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"max_open": 40}))]
+#[schema(example = json!({"record_kind": "lead", "max_open": 40}))]
 pub struct CapacityInput {
+    pub record_kind: RecordKind,
     /// The most open records of the kind the user may hold (0 to 100000); `null` lifts
     /// the limit.
     pub max_open: Option<i64>,
@@ -598,23 +599,23 @@ pub async fn get_user_availability(
 #[utoipa::path(
     tag = "assignment",
     operation_id = "set_user_capacity",
-    params(
-        ("id" = Uuid, Path, description = "User id"),
-        ("record_kind" = RecordKind, Path, description = "Record kind")
-    ),
+    params(("id" = Uuid, Path, description = "User id")),
     request_body = CapacityInput,
     responses((status = 200, description = "Set", body = UserAvailability))
 )]
-#[put("/api/v1/users/{id}/capacities/{record_kind}")]
+#[put("/api/v1/users/{id}/capacity")]
 pub async fn set_user_capacity(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(Uuid, RecordKind)>,
+    id: web::Path<Uuid>,
     body: JsonBody<CapacityInput>,
 ) -> ApiResult<HttpResponse> {
-    let (id, kind) = path.into_inner();
+    let id = id.into_inner();
     let acting = principal.0;
-    let max_open = body.0.max_open;
+    let CapacityInput {
+        record_kind: kind,
+        max_open,
+    } = body.0;
     let found = state
         .db(move |conn| {
             Ok(availability::set_capacity(
