@@ -14,8 +14,8 @@ use std::sync::{Mutex, OnceLock};
 use domain::customers::{CustomFieldDefinition, CustomFieldKind};
 use domain::filter::FieldKind;
 use domain::filter::{
-    validate_search, FieldSpec, FilterNode, Predicate, ResolveContext, ResolvedFilter,
-    SearchCriteria, SortSpec, TypedValue,
+    validate_filter, validate_search, FieldSpec, FilterNode, Predicate, ResolveContext,
+    ResolvedFilter, SearchCriteria, SortSpec, TypedValue, FILTER_PATH,
 };
 use domain::validation::FieldViolation;
 use persistence::filter::{
@@ -28,6 +28,28 @@ use validator::Validate;
 
 use crate::error::{AppError, AppResult};
 use crate::paging::{checked_limit, Cursor, DEFAULT_LIMIT};
+
+/// The condition of a rule (assignment, scoring: a filter tree stored on a configuration
+/// record) checked against `catalogue` and resolved in `context`; every problem is
+/// named from `condition` (e.g. `condition.and[0].field`) rather than `filter`.
+pub fn resolve_condition(
+    condition: &Value,
+    catalogue: &[FieldSpec],
+    context: &ResolveContext,
+) -> Result<ResolvedFilter, Vec<FieldViolation>> {
+    validate_filter(condition, catalogue, context).map_err(|errors| {
+        errors
+            .into_violations()
+            .into_iter()
+            .map(|mut violation| {
+                if let Some(rest) = violation.field.strip_prefix(FILTER_PATH) {
+                    violation.field = format!("condition{rest}");
+                }
+                violation
+            })
+            .collect()
+    })
+}
 
 /// Longest quick-search text, in characters.
 pub const MAX_QUERY_LENGTH: usize = 200;

@@ -242,12 +242,7 @@ pub fn lock_rotation(
     record_kind: &str,
     team: Uuid,
 ) -> Result<(), PersistenceError> {
-    if let DbConnection::Postgres(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<diesel::sql_types::Text, _>(format!("assignment:{record_kind}:{team}"))
-            .execute(pg)?;
-    }
-    Ok(())
+    crate::transaction::advisory_lock(conn, &format!("assignment:{record_kind}:{team}"))
 }
 
 /// The member the team last handed a record of `record_kind` to. Call after
@@ -309,16 +304,6 @@ pub fn active_members(conn: &mut DbConnection, team: Uuid) -> Result<Vec<Uuid>, 
         .into_iter()
         .map(|id| id.0)
         .collect())
-}
-
-/// Whether `user` exists and is active.
-pub fn is_active_user(conn: &mut DbConnection, user: Uuid) -> Result<bool, PersistenceError> {
-    Ok(users::table
-        .filter(users::id.eq(DbUuid(user)))
-        .filter(users::is_active.eq(true))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0)
 }
 
 /// The capacity for `record_kind` of each of `users` that has one.

@@ -63,12 +63,7 @@ pub fn find(
 /// (`BEGIN IMMEDIATE`); PostgreSQL takes a transaction-scoped advisory lock on the
 /// subject.
 pub fn lock_subject(conn: &mut DbConnection, subject_hash: &str) -> Result<(), PersistenceError> {
-    if let DbConnection::Postgres(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<diesel::sql_types::Text, _>(subject_hash)
-            .execute(pg)?;
-    }
-    Ok(())
+    crate::transaction::advisory_lock(conn, subject_hash)
 }
 
 /// Writes `row`, replacing the stored row of its subject. Call after

@@ -50,3 +50,16 @@ where
         _ => conn.transaction(work),
     }
 }
+
+/// Makes writers that pass the same `key` in their transactions take turns until the
+/// transaction ends: for a check-then-write whose rows may not exist yet, so a row lock
+/// cannot serialise it. SQLite's write transactions are serialised already (`BEGIN
+/// IMMEDIATE`); PostgreSQL takes a transaction-scoped advisory lock on the key's hash.
+pub fn advisory_lock(conn: &mut DbConnection, key: &str) -> Result<(), crate::PersistenceError> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}

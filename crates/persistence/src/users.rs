@@ -223,3 +223,13 @@ pub fn touch_last_login(
         .execute(conn)?;
     Ok(())
 }
+
+/// Whether `user` exists and is active.
+pub fn is_active_user(conn: &mut DbConnection, user: Uuid) -> Result<bool, PersistenceError> {
+    Ok(users::table
+        .filter(users::id.eq(DbUuid(user)))
+        .filter(users::is_active.eq(true))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}

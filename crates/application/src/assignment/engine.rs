@@ -21,7 +21,8 @@ use persistence::db::DbConnection;
 use persistence::sql_types::{DbTime, DbUuid};
 use uuid::Uuid;
 
-use super::rules::{input_of, resolve_condition};
+use super::rules::{catalogue, input_of};
+use crate::search::resolve_condition;
 use super::territories::places_of;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
@@ -73,9 +74,8 @@ fn meets(
     };
     // A condition checked when saved can stop fitting only if the catalogue loses a
     // field; such a rule is passed over (and logged) rather than failing every create.
-    let resolved = match resolve_condition(subject.kind, &condition.0, context) {
-        Ok(Some(resolved)) => resolved,
-        Ok(None) => return Ok(true),
+    let resolved = match resolve_condition(&condition.0, catalogue(subject.kind), context) {
+        Ok(resolved) => resolved,
         Err(problems) => {
             tracing::warn!(
                 rule = %rule.id.0,
@@ -194,7 +194,7 @@ pub fn decide(conn: &mut DbConnection, subject: &Subject<'_>) -> AppResult<Optio
         let label = format!("rule {:?}", rule.name);
         let decision = match input_of(rule)?.target {
             Target::User { user_id } => {
-                if !persistence::assignment::is_active_user(conn, user_id)? {
+                if !persistence::users::is_active_user(conn, user_id)? {
                     continue;
                 }
                 let candidate = candidates(conn, subject.kind, &[user_id], pickup)?;

@@ -5,7 +5,7 @@
 
 use domain::assignment::{RecordKind, RuleInput, Strategy, Target, MAX_RULES};
 use domain::authz::Permission;
-use domain::filter::{validate_search, FieldSpec, ResolveContext, ResolvedFilter, FILTER_PATH};
+use domain::filter::{FieldSpec, ResolveContext};
 use domain::validation::FieldViolation;
 use persistence::assignment::RuleRow;
 use persistence::audit;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::precondition::Precondition;
+use crate::search::resolve_condition;
 use crate::transaction;
 
 /// The fields a rule for `kind` may name.
@@ -23,29 +24,6 @@ pub fn catalogue(kind: RecordKind) -> &'static [FieldSpec] {
     match kind {
         RecordKind::Lead => domain::sales::leads::CATALOGUE,
     }
-}
-
-/// `condition` checked against the catalogue of `kind` and resolved in `context`;
-/// problems are named under `condition`.
-pub fn resolve_condition(
-    kind: RecordKind,
-    condition: &serde_json::Value,
-    context: &ResolveContext,
-) -> Result<Option<ResolvedFilter>, Vec<FieldViolation>> {
-    validate_search(Some(condition), None, catalogue(kind), context)
-        .map(|criteria| criteria.filter)
-        .map_err(|errors| {
-            errors
-                .into_violations()
-                .into_iter()
-                .map(|mut violation| {
-                    if let Some(rest) = violation.field.strip_prefix(FILTER_PATH) {
-                        violation.field = format!("condition{rest}");
-                    }
-                    violation
-                })
-                .collect()
-        })
 }
 
 /// A stored rule as the input that would write it again.
@@ -107,13 +85,13 @@ fn checked(conn: &mut DbConnection, input: RuleInput) -> AppResult<RuleInput> {
     if let Some(condition) = input.condition.as_ref().filter(|c| c.is_object()) {
         let context =
             ResolveContext::new(persistence::now(), crate::settings::calendar(conn)?.local());
-        if let Err(found) = resolve_condition(input.record_kind, condition, &context) {
+        if let Err(found) = resolve_condition(condition, catalogue(input.record_kind), &context) {
             problems.extend(found);
         }
     }
     match input.target {
         Target::User { user_id } => {
-            if !persistence::assignment::is_active_user(conn, user_id)? {
+            if !persistence::users::is_active_user(conn, user_id)? {
                 problems.push(FieldViolation::new(
                     "target.user_id",
                     "not_found",

@@ -83,7 +83,7 @@ pub fn assign(
         }
         let decision = match request.user_id {
             Some(user) => {
-                if !persistence::assignment::is_active_user(conn, user)? {
+                if !persistence::users::is_active_user(conn, user)? {
                     return Err(AppError::field(
                         "user_id",
                         "not_found",

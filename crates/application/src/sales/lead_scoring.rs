@@ -9,13 +9,14 @@
 //! ([`rescore_all`], run by the `lead_scoring.rescore` job). The catalogue is passed
 //! in by the lead search that owns it, so that a field added there is usable in rules.
 
-use domain::filter::{validate_filter, FieldSpec, FilterErrors, ResolveContext, ResolvedFilter};
+use domain::filter::{FieldSpec, ResolveContext, ResolvedFilter};
 use persistence::db::DbConnection;
 use persistence::lead_scoring::{self, LeadScoringRuleRow};
 use persistence::leads::LeadRow;
 use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
+use crate::search::resolve_condition;
 
 /// Lead search fields a rule may not name: the scores themselves (a rule on points would
 /// feed on itself), and facts that change without a write of the lead (the propensity
@@ -32,33 +33,6 @@ pub fn rule_catalogue(lead_catalogue: &[FieldSpec]) -> Vec<FieldSpec> {
         .collect()
 }
 
-/// Checks condition `value` against the rule catalogue, resolving it in `context`;
-/// problems are named from `condition` (e.g. `condition.and[0].field`).
-pub fn resolve_condition(
-    value: &Value,
-    lead_catalogue: &[FieldSpec],
-    context: &ResolveContext,
-) -> AppResult<ResolvedFilter> {
-    validate_filter(value, &rule_catalogue(lead_catalogue), context).map_err(|errors| {
-        let FilterErrors(errors) = errors;
-        AppError::Invalid(
-            FilterErrors(
-                errors
-                    .into_iter()
-                    .map(|mut error| {
-                        error.path = match error.path.strip_prefix(domain::filter::FILTER_PATH) {
-                            Some(rest) => format!("condition{rest}"),
-                            None => error.path,
-                        };
-                        error
-                    })
-                    .collect(),
-            )
-            .into_violations(),
-        )
-    })
-}
-
 /// Every active rule with its condition resolved now, in the business calendar.
 fn active_rules(
     conn: &mut DbConnection,
@@ -69,13 +43,14 @@ fn active_rules(
         return Ok(Vec::new());
     }
     let context = ResolveContext::new(persistence::now(), crate::settings::calendar(conn)?.local());
+    let catalogue = rule_catalogue(lead_catalogue);
     rules
         .into_iter()
         .map(|rule| {
             // Checked when saved against a catalogue that only grows; a stored condition
             // that no longer resolves is a fault of the system, not of this lead.
             let filter =
-                resolve_condition(&rule.condition.0, lead_catalogue, &context).map_err(|_| {
+                resolve_condition(&rule.condition.0, &catalogue, &context).map_err(|_| {
                     AppError::Internal(format!(
                         "scoring rule {} no longer fits the lead catalogue",
                         rule.id.0

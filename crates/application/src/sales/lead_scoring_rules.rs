@@ -20,6 +20,7 @@ use super::lead_scoring::{self, Recount};
 use super::leads::LeadSearch;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
+use crate::search::resolve_condition;
 use crate::jobs::queue;
 use crate::paging::{created_after, Cursor};
 use crate::precondition::Precondition;
@@ -48,16 +49,15 @@ fn checked(
     input: LeadScoringRuleInput,
 ) -> AppResult<LeadScoringRuleInput> {
     let context = ResolveContext::new(persistence::now(), crate::settings::calendar(conn)?.local());
-    let condition =
-        lead_scoring::resolve_condition(&input.condition, LeadSearch::CATALOGUE, &context);
+    let catalogue = lead_scoring::rule_catalogue(LeadSearch::CATALOGUE);
+    let condition = resolve_condition(&input.condition, &catalogue, &context);
     match (input.validated(), condition) {
         (Ok(input), Ok(_)) => Ok(input),
-        (Err(mut violations), Err(AppError::Invalid(more))) => {
+        (Err(mut violations), Err(more)) => {
             violations.extend(more);
             Err(AppError::Invalid(violations))
         }
-        (Err(violations), _) => Err(AppError::Invalid(violations)),
-        (Ok(_), Err(err)) => Err(err),
+        (Err(violations), _) | (_, Err(violations)) => Err(AppError::Invalid(violations)),
     }
 }
 
