@@ -696,3 +696,81 @@ fn two_worker_pools_on_one_database_notify_a_reminder_once() {
         assert_eq!(notices[0]["link"], format!("{TASKS}/{id}").as_str());
     });
 }
+
+#[test]
+fn merges_move_tasks_and_activities_and_undo_moves_them_back() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let winner = id_of(&create_customer(
+            app,
+            &admin,
+            person("کاوه", "مرادی", "09121110041", "k@m.ir"),
+        ));
+        let loser = id_of(&create_customer(
+            app,
+            &admin,
+            person("کاوه", "مرادی", "09121110042", "k2@m.ir"),
+        ));
+        let task = id_of(&created(
+            app,
+            &admin,
+            TASKS,
+            json!({"title": "تماس با مرادی", "subject_type": "customer", "subject_id": loser}),
+        ));
+        let activity = id_of(&created(
+            app,
+            &admin,
+            ACTIVITIES,
+            json!({"kind": "call", "subject_type": "customer", "subject_id": loser,
+                   "occurred_at": Utc::now().to_rfc3339()}),
+        ));
+        let kept = id_of(&created(
+            app,
+            &admin,
+            TASKS,
+            json!({"title": "کار برنده", "subject_type": "customer", "subject_id": winner}),
+        ));
+        let on = |path: &str, customer: &str| {
+            let mut ids = search_ids(
+                app,
+                &admin,
+                &format!("{path}/search"),
+                json!({"filter": {"field": "customer_id", "op": "eq", "value": customer}}),
+            );
+            ids.sort();
+            ids
+        };
+        let sorted = |mut ids: Vec<String>| {
+            ids.sort();
+            ids
+        };
+
+        let (status, merge) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/merge",
+            &admin,
+            Some(json!({"winner_id": winner, "loser_ids": [loser]})),
+        );
+        assert_eq!(status, 201, "{merge}");
+        assert_eq!(on(TASKS, &winner), sorted(vec![task.clone(), kept.clone()]));
+        assert_eq!(on(ACTIVITIES, &winner), [activity.as_str()]);
+        assert!(on(TASKS, &loser).is_empty());
+        let (_, moved) = get(app, &admin, &format!("{TASKS}/{task}"));
+        assert_eq!(moved["subject_id"], winner.as_str(), "{moved}");
+
+        let undo = format!(
+            "/api/v1/customers/merges/{}/undo",
+            merge["merge"]["id"].as_str().unwrap()
+        );
+        let (status, answer) = send(app, Method::POST, &undo, &admin, None);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(on(TASKS, &loser), [task.as_str()]);
+        assert_eq!(on(ACTIVITIES, &loser), [activity.as_str()]);
+        assert_eq!(on(TASKS, &winner), [kept]);
+        assert!(on(ACTIVITIES, &winner).is_empty());
+        let (_, back) = get(app, &admin, &format!("{ACTIVITIES}/{activity}"));
+        assert_eq!(back["subject_id"], loser.as_str(), "{back}");
+    });
+}
+

@@ -108,6 +108,35 @@ pub fn all_of_customer(
         .load(conn)?)
 }
 
+/// The ids of the activities on `customer` (merges move them with the customer).
+pub fn ids_of_customer(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    Ok(activities::table
+        .filter(activities::customer_id.eq(DbUuid(customer)))
+        .select(activities::id)
+        .load::<DbUuid>(conn)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// Moves activities to another customer (merges and their undo).
+pub fn move_to(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    customer: Uuid,
+) -> Result<(), PersistenceError> {
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        diesel::update(activities::table.filter(activities::id.eq_any(chunk)))
+            .set(activities::customer_id.eq(DbUuid(customer)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Empties the free text (outcome and notes) of the customer's activities (erasure);
 /// what happened when stays for the aggregates. Answers how many activities changed.
 pub fn redact_all(conn: &mut DbConnection, customer: Uuid) -> Result<usize, PersistenceError> {
