@@ -68,6 +68,31 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<ActivityRow, Persistenc
         .ok_or(PersistenceError::NotFound)
 }
 
+/// [`find`], holding the row until the transaction ends (PostgreSQL; SQLite's write
+/// lock already serialises writers), so that concurrent changes apply one after the
+/// other and the second sees the first's version.
+pub fn find_for_update(conn: &mut DbConnection, id: Uuid) -> Result<ActivityRow, PersistenceError> {
+    if let DbConnection::Postgres(pg) = conn {
+        activities::table
+            .find(DbUuid(id))
+            .select(activities::id)
+            .for_update()
+            .load::<DbUuid>(pg)?;
+    }
+    find(conn, id)
+}
+
+/// Writes `row` over the stored activity with the same id, its version one more.
+pub fn update(conn: &mut DbConnection, row: &ActivityRow) -> Result<ActivityRow, PersistenceError> {
+    let mut row = row.clone();
+    row.version += 1;
+    row.updated_at = DbTime(crate::now());
+    diesel::update(activities::table.find(row.id))
+        .set(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     diesel::delete(activities::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
