@@ -344,6 +344,29 @@ pub fn record_activity(
     Ok(changed == 1)
 }
 
+/// The next `limit` open deals of `pipeline` with an owner and no activity since
+/// `cutoff` (stuck), after the deal `after`, in id order: the daily stuck check reads
+/// them a page at a time, on `deals_pipeline_status_idx`.
+pub fn stuck_with_owner(
+    conn: &mut DbConnection,
+    pipeline: Uuid,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<DealRow>, PersistenceError> {
+    let mut query = deals::table
+        .filter(deals::pipeline_id.eq(DbUuid(pipeline)))
+        .filter(deals::status.eq(StageKind::Open.as_str()))
+        .filter(deals::last_activity_at.le(DbTime(cutoff)))
+        .filter(deals::owner_id.is_not_null())
+        .select(DealRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(deals::id.gt(DbUuid(after)));
+    }
+    Ok(query.order(deals::id).limit(limit).load(conn)?)
+}
+
 /// The ids of the deals with `customer`.
 pub fn ids_of_customer(
     conn: &mut DbConnection,
