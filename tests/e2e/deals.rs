@@ -1298,3 +1298,68 @@ fn the_forecast_weighs_open_deals_by_expected_close_beside_what_was_won() {
         assert_eq!(status, 400);
     });
 }
+
+#[test]
+fn sums_past_the_largest_amount_are_refused_and_large_ones_stay_exact() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let acme = customer(app, &admin, "شرکت کلان");
+        let made = pipeline(
+            app,
+            &admin,
+            "کلان",
+            json!([{"name": "مذاکره", "probability": 90}]),
+        );
+        let stage = stage_ids(&made)[0].clone();
+        let huge: Vec<String> = (0..2)
+            .map(|_| {
+                id_of(&deal(
+                    app,
+                    &admin,
+                    json!({"title": "کلان", "customer_id": acme, "stage_id": stage,
+                           "amount": 1, "expected_close_date": "2027-04-01"}),
+                ))
+            })
+            .collect();
+        // Amounts past what the API accepts, as older data or another writer may hold.
+        const NEAR_MAX: i64 = i64::MAX - 807;
+        for id in &huge {
+            execute(
+                app,
+                format!("UPDATE deals SET amount = {NEAR_MAX} WHERE id = '{id}'"),
+            );
+        }
+        let board = format!("/api/v1/pipelines/{}/board", id_of(&made));
+        let forecast = format!(
+            "/api/v1/reports/forecast?from=2027-03-25&to=2027-05-15&pipeline_id={}",
+            id_of(&made)
+        );
+        for path in [&board, &forecast] {
+            let response = app.authed(Method::GET, path, &admin).send().unwrap();
+            let problem = assert_problem(response, 422, "validation_failed");
+            assert_eq!(
+                field_codes(&problem),
+                [("amount".to_string(), "too_large".to_string())],
+                "{path}"
+            );
+        }
+
+        // One such deal alone fits, and so does its weighted amount, exactly.
+        execute(
+            app,
+            format!("UPDATE deals SET amount = 0 WHERE id = '{}'", huge[1]),
+        );
+        let weighted = (i128::from(NEAR_MAX) * 90 + 50) / 100;
+        let totals = &get(app, &admin, &board)["columns"][0]["totals"];
+        assert_eq!(
+            totals,
+            &json!([{"currency": "IRR", "deals": 2, "amount": NEAR_MAX,
+                     "weighted_amount": i64::try_from(weighted).unwrap()}])
+        );
+        let report = get(app, &admin, &forecast);
+        assert_eq!(
+            sums(&report["periods"][0]["totals"]["pipeline"]),
+            vec![irr(2, NEAR_MAX, i64::try_from(weighted).unwrap())]
+        );
+    });
+}

@@ -37,6 +37,7 @@ mod reports;
 mod request_examples;
 mod search;
 mod security_headers;
+mod stuck_deals;
 mod tasks;
 mod teams;
 mod text_input;

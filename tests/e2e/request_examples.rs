@@ -291,6 +291,11 @@ impl Setup<'_> {
                 json!({"title": Self::unique("کار"), "subject_type": "customer",
                        "subject_id": self.person(), "due_at": "2030-01-05T10:00"}),
             ),
+            "/api/v1/activities/{id}" => self.create(
+                "/api/v1/activities",
+                json!({"kind": "call", "subject_type": "customer", "subject_id": self.person(),
+                       "occurred_at": "2026-12-02T11:00:00+03:30"}),
+            ),
             "/api/v1/analytics/schedules/{id}" => self.create(
                 "/api/v1/analytics/schedules",
                 json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"}),

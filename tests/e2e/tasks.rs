@@ -696,3 +696,217 @@ fn two_worker_pools_on_one_database_notify_a_reminder_once() {
         assert_eq!(notices[0]["link"], format!("{TASKS}/{id}").as_str());
     });
 }
+
+#[test]
+fn merges_move_tasks_and_activities_and_undo_moves_them_back() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let winner = id_of(&create_customer(
+            app,
+            &admin,
+            person("کاوه", "مرادی", "09121110041", "k@m.ir"),
+        ));
+        let loser = id_of(&create_customer(
+            app,
+            &admin,
+            person("کاوه", "مرادی", "09121110042", "k2@m.ir"),
+        ));
+        let task = id_of(&created(
+            app,
+            &admin,
+            TASKS,
+            json!({"title": "تماس با مرادی", "subject_type": "customer", "subject_id": loser}),
+        ));
+        let activity = id_of(&created(
+            app,
+            &admin,
+            ACTIVITIES,
+            json!({"kind": "call", "subject_type": "customer", "subject_id": loser,
+                   "occurred_at": Utc::now().to_rfc3339()}),
+        ));
+        let kept = id_of(&created(
+            app,
+            &admin,
+            TASKS,
+            json!({"title": "کار برنده", "subject_type": "customer", "subject_id": winner}),
+        ));
+        let on = |path: &str, customer: &str| {
+            let mut ids = search_ids(
+                app,
+                &admin,
+                &format!("{path}/search"),
+                json!({"filter": {"field": "customer_id", "op": "eq", "value": customer}}),
+            );
+            ids.sort();
+            ids
+        };
+        let sorted = |mut ids: Vec<String>| {
+            ids.sort();
+            ids
+        };
+
+        let (status, merge) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/merge",
+            &admin,
+            Some(json!({"winner_id": winner, "loser_ids": [loser]})),
+        );
+        assert_eq!(status, 201, "{merge}");
+        assert_eq!(on(TASKS, &winner), sorted(vec![task.clone(), kept.clone()]));
+        assert_eq!(on(ACTIVITIES, &winner), [activity.as_str()]);
+        assert!(on(TASKS, &loser).is_empty());
+        let (_, moved) = get(app, &admin, &format!("{TASKS}/{task}"));
+        assert_eq!(moved["subject_id"], winner.as_str(), "{moved}");
+
+        let undo = format!(
+            "/api/v1/customers/merges/{}/undo",
+            merge["merge"]["id"].as_str().unwrap()
+        );
+        let (status, answer) = send(app, Method::POST, &undo, &admin, None);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(on(TASKS, &loser), [task.as_str()]);
+        assert_eq!(on(ACTIVITIES, &loser), [activity.as_str()]);
+        assert_eq!(on(TASKS, &winner), [kept]);
+        assert!(on(ACTIVITIES, &winner).is_empty());
+        let (_, back) = get(app, &admin, &format!("{ACTIVITIES}/{activity}"));
+        assert_eq!(back["subject_id"], loser.as_str(), "{back}");
+    });
+}
+
+#[test]
+fn activities_are_corrected_by_whoever_may_see_and_write_them() {
+    for_each_backend(|app| {
+        let (_, a) = seller(app);
+        let (_, b) = seller(app);
+        let (_, viewer_email, password) = app.create_user("read_only", Some("all"));
+        let viewer = app.login(&viewer_email, &password).access_token;
+        let customer = id_of(&create_customer(
+            app,
+            &a,
+            person("نسترن", "پاکزاد", "09121110051", "n@p.ir"),
+        ));
+        let deal = created(
+            app,
+            &a,
+            "/api/v1/deals",
+            json!({"title": "قرارداد پاکزاد", "customer_id": customer}),
+        );
+        let deal_path = format!("/api/v1/deals/{}", id_of(&deal));
+        let call = created(
+            app,
+            &a,
+            ACTIVITIES,
+            json!({"kind": "call", "subject_type": "deal", "subject_id": id_of(&deal),
+                   "occurred_at": "2026-12-01T10:00", "direction": "outbound",
+                   "outcome": "بی‌پاسخ"}),
+        );
+        let path = format!("{ACTIVITIES}/{}", id_of(&call));
+
+        // Corrected as logged: the answer carries the new version and its ETag.
+        let response = merge_patch_request(app, &path, &a)
+            .body(
+                json!({"duration_minutes": 15, "outcome": " علاقه‌مند ", "notes": "قرار جلسه"})
+                    .to_string(),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let etag = response.headers()["etag"].to_str().unwrap().to_string();
+        let changed: Value = response.json().unwrap();
+        assert_eq!(changed["duration_minutes"], 15);
+        assert_eq!(changed["outcome"], "علاقه‌مند");
+        assert_eq!(changed["notes"], "قرار جلسه");
+        assert_eq!(changed["occurred_at"], "2026-12-01T06:30:00Z", "unchanged");
+        assert_eq!(changed["kind"], "call");
+        assert_eq!(changed["version"], call["version"].as_i64().unwrap() + 1);
+        let (_, events) = get(
+            app,
+            &app.admin_token(),
+            "/api/v1/audit-events?action=activity.update&limit=200",
+        );
+        let event = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|event| event["resource_id"] == id_of(&call).as_str())
+            .cloned()
+            .expect("audited");
+        assert_eq!(
+            event["changes"]["duration_minutes"],
+            json!({"before": null, "after": 15}),
+            "{event}"
+        );
+
+        // A stale If-Match is refused and changes nothing.
+        let stale = merge_patch_request(app, &path, &a)
+            .header("if-match", "\"0\"")
+            .body(json!({"notes": "x"}).to_string())
+            .send()
+            .unwrap();
+        assert_problem(stale, 412, "precondition_failed");
+        let current = merge_patch_request(app, &path, &a)
+            .header("if-match", etag)
+            .body(json!({"notes": null}).to_string())
+            .send()
+            .unwrap();
+        assert_eq!(current.status(), 200);
+        assert_eq!(get(app, &a, &path).1["notes"], Value::Null);
+
+        // Broken rules are named; the record it is on stays.
+        let (status, problem) = merge_patch(
+            app,
+            &path,
+            &a,
+            &json!({"kind": "visit", "occurred_at": "2999-01-01T00:00:00Z",
+                    "duration_minutes": 5000}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            pairs(&[
+                ("occurred_at", "in_future"),
+                ("duration_minutes", "out_of_range"),
+                ("direction", "only_for_calls_and_emails"),
+            ])
+        );
+        let (status, problem) = merge_patch(
+            app,
+            &path,
+            &a,
+            &json!({"subject_type": "customer", "subject_id": customer}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            pairs(&[("subject_type", "immutable"), ("subject_id", "immutable"),])
+        );
+        let (status, problem) = merge_patch(app, &path, &a, &json!({"colour": "red"}));
+        assert_eq!(status, 422, "{problem}");
+
+        // A later time of contact moves the deal's last activity forward.
+        let (_, before) = get(app, &a, &deal_path);
+        let now = Utc::now().to_rfc3339();
+        let (status, moved) = merge_patch(app, &path, &a, &json!({"occurred_at": now}));
+        assert_eq!(status, 200, "{moved}");
+        let (_, after) = get(app, &a, &deal_path);
+        assert!(
+            after["last_activity_at"].as_str() > before["last_activity_at"].as_str(),
+            "{before} → {after}"
+        );
+
+        // Whoever may not see it gets 404; a read-only role 403; neither changes it.
+        let (status, _) = merge_patch(app, &path, &b, &json!({"notes": "از ب"}));
+        assert_eq!(status, 404);
+        let (status, problem) = merge_patch(app, &path, &viewer, &json!({"notes": "از ناظر"}));
+        assert_eq!(status, 403, "{problem}");
+        let (status, unknown) = merge_patch(
+            app,
+            &format!("{ACTIVITIES}/{}", uuid::Uuid::now_v7()),
+            &a,
+            &json!({"notes": "x"}),
+        );
+        assert_eq!(status, 404, "{unknown}");
+        assert_eq!(get(app, &a, &path).1["notes"], Value::Null);
+    });
+}

@@ -76,6 +76,17 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
         Ok((run_at, _)) => tracing::info!(%run_at, "churn check scheduled"),
         Err(error) => tracing::error!(%error, "scheduling the churn check failed"),
     }
+    let scheduled = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
+            application::jobs::stuck_check::schedule_next(&mut conn, persistence::now())
+                .map_err(|err| err.to_string())
+        });
+    match scheduled {
+        Ok((run_at, _)) => tracing::info!(%run_at, "stuck-deals check scheduled"),
+        Err(error) => tracing::error!(%error, "scheduling the stuck-deals check failed"),
+    }
     let queued = pool
         .get()
         .map_err(|err| err.to_string())

@@ -15,7 +15,10 @@ pub enum NotificationKind {
     /// A task of the reader is due soon.
     Reminder,
     Mention,
+    /// An open deal of the reader's has had no activity for its pipeline's
+    /// `stuck_after_days` (the daily stuck-deals check; once per spell of being stuck).
     StuckDeal,
+    /// A follow-up rule's task or reminder.
     FollowUp,
 }
 
@@ -120,6 +123,17 @@ impl Texts {
             title_fa: title_fa.into(),
             body_en: Some(name.to_string()),
             body_fa: Some(name.to_string()),
+        }
+    }
+
+    /// The texts telling a deal's owner that the deal `title` has had no activity for
+    /// `days` days.
+    pub fn deal_stuck(title: &str, days: i64) -> Texts {
+        Texts {
+            title_en: "Your deal is stuck".into(),
+            title_fa: "معاملهٔ شما متوقف مانده است".into(),
+            body_en: Some(format!("{title}: no activity for {days} day(s)")),
+            body_fa: Some(format!("{title}: {days} روز بدون فعالیت")),
         }
     }
 

@@ -68,6 +68,31 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<ActivityRow, Persistenc
         .ok_or(PersistenceError::NotFound)
 }
 
+/// [`find`], holding the row until the transaction ends (PostgreSQL; SQLite's write
+/// lock already serialises writers), so that concurrent changes apply one after the
+/// other and the second sees the first's version.
+pub fn find_for_update(conn: &mut DbConnection, id: Uuid) -> Result<ActivityRow, PersistenceError> {
+    if let DbConnection::Postgres(pg) = conn {
+        activities::table
+            .find(DbUuid(id))
+            .select(activities::id)
+            .for_update()
+            .load::<DbUuid>(pg)?;
+    }
+    find(conn, id)
+}
+
+/// Writes `row` over the stored activity with the same id, its version one more.
+pub fn update(conn: &mut DbConnection, row: &ActivityRow) -> Result<ActivityRow, PersistenceError> {
+    let mut row = row.clone();
+    row.version += 1;
+    row.updated_at = DbTime(crate::now());
+    diesel::update(activities::table.find(row.id))
+        .set(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     diesel::delete(activities::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
@@ -106,6 +131,35 @@ pub fn all_of_customer(
         .order((activities::occurred_at, activities::id))
         .select(ActivityRow::as_select())
         .load(conn)?)
+}
+
+/// The ids of the activities on `customer` (merges move them with the customer).
+pub fn ids_of_customer(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    Ok(activities::table
+        .filter(activities::customer_id.eq(DbUuid(customer)))
+        .select(activities::id)
+        .load::<DbUuid>(conn)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// Moves activities to another customer (merges and their undo).
+pub fn move_to(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    customer: Uuid,
+) -> Result<(), PersistenceError> {
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        diesel::update(activities::table.filter(activities::id.eq_any(chunk)))
+            .set(activities::customer_id.eq(DbUuid(customer)))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Empties the free text (outcome and notes) of the customer's activities (erasure);

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Integer, Text};
 use domain::authz::Visibility;
 use domain::filter::SearchCriteria;
 use domain::sales::pipelines::StageKind;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::customers::search::Scope;
 use crate::db::{placeholders, DbConnection, MultiBackend};
 use crate::filter::{apply_search, Keyset, SearchColumn, SearchError, SearchTable};
-use crate::reports::{bind_visibility, visibility_sql};
+use crate::reports::{bind_visibility, joined_sum, split_sum_sql, visibility_sql};
 use crate::schema::{deal_contacts, deal_lines, deal_stage_history, deals};
 use crate::sql_types::{DbTime, DbUuid, Uuid as SqlUuid};
 use crate::PersistenceError;
@@ -344,6 +344,29 @@ pub fn record_activity(
     Ok(changed == 1)
 }
 
+/// The next `limit` open deals of `pipeline` with an owner and no activity since
+/// `cutoff` (stuck), after the deal `after`, in id order: the daily stuck check reads
+/// them a page at a time, on `deals_pipeline_status_idx`.
+pub fn stuck_with_owner(
+    conn: &mut DbConnection,
+    pipeline: Uuid,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<DealRow>, PersistenceError> {
+    let mut query = deals::table
+        .filter(deals::pipeline_id.eq(DbUuid(pipeline)))
+        .filter(deals::status.eq(StageKind::Open.as_str()))
+        .filter(deals::last_activity_at.le(DbTime(cutoff)))
+        .filter(deals::owner_id.is_not_null())
+        .select(DealRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(deals::id.gt(DbUuid(after)));
+    }
+    Ok(query.order(deals::id).limit(limit).load(conn)?)
+}
+
 /// The ids of the deals with `customer`.
 pub fn ids_of_customer(
     conn: &mut DbConnection,
@@ -462,21 +485,34 @@ pub fn search(
         .map_err(PersistenceError::from)?)
 }
 
-/// The open deals of one stage and currency that a board shows.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+/// The open deals of one stage and currency that a board shows, summed exactly (a sum
+/// may be past 64 bits; the use case decides what to answer then).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageTotals {
-    #[diesel(sql_type = SqlUuid)]
     pub stage_id: DbUuid,
-    #[diesel(sql_type = Text)]
     pub currency: String,
-    #[diesel(sql_type = BigInt)]
     pub deals: i64,
-    #[diesel(sql_type = BigInt)]
-    pub amount: i64,
+    pub amount: i128,
     /// Σ amount × the stage's probability in percent: a hundred times the weighted
     /// amount, so that rounding happens once, on the sum.
+    pub weighted_percent: i128,
+}
+
+/// [`StageTotals`] as the database answers it: the amount in halves.
+#[derive(QueryableByName)]
+struct StageSums {
+    #[diesel(sql_type = SqlUuid)]
+    stage_id: DbUuid,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = Integer)]
+    probability: i32,
     #[diesel(sql_type = BigInt)]
-    pub weighted_percent: i64,
+    deals: i64,
+    #[diesel(sql_type = BigInt)]
+    amount_high: i64,
+    #[diesel(sql_type = BigInt)]
+    amount_low: i64,
 }
 
 /// Per stage and currency, the open deals of `pipeline` that `scope` may see: their
@@ -488,17 +524,30 @@ pub fn stage_totals(
     scope: &Scope,
 ) -> Result<Vec<StageTotals>, PersistenceError> {
     let sql = format!(
-        "SELECT d.stage_id AS stage_id, d.currency AS currency, COUNT(*) AS deals, \
-                CAST(SUM(d.amount) AS BIGINT) AS amount, \
-                CAST(SUM(d.amount * s.probability) AS BIGINT) AS weighted_percent \
+        "SELECT d.stage_id AS stage_id, d.currency AS currency, s.probability AS probability, \
+                COUNT(*) AS deals, {amount} \
          FROM deals d JOIN pipeline_stages s ON s.id = d.stage_id \
          WHERE d.pipeline_id = ? AND d.status = '{open}'{visibility} \
-         GROUP BY d.stage_id, d.currency ORDER BY d.stage_id, d.currency",
+         GROUP BY d.stage_id, d.currency, s.probability ORDER BY d.stage_id, d.currency",
+        amount = split_sum_sql("d.amount", "amount"),
         open = StageKind::Open.as_str(),
         visibility = visibility_sql(scope, "d"),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed::<MultiBackend>()
         .bind::<SqlUuid, _>(DbUuid(pipeline));
-    Ok(bind_visibility(query, scope).load(conn)?)
+    let rows: Vec<StageSums> = bind_visibility(query, scope).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let amount = joined_sum(row.amount_high, row.amount_low);
+            StageTotals {
+                stage_id: row.stage_id,
+                currency: row.currency,
+                deals: row.deals,
+                amount,
+                weighted_percent: amount * i128::from(row.probability),
+            }
+        })
+        .collect())
 }

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text};
 use domain::reports::ForecastDimension;
 use domain::sales::pipelines::StageKind;
 use uuid::Uuid;
@@ -14,30 +14,64 @@ use uuid::Uuid;
 use crate::customers::search::Scope;
 use crate::db::{placeholders, DbConnection, MultiBackend};
 use crate::reports::{
-    bind_periods, bind_visibility, days_between, null_uuid, periods_cte, visibility_sql,
-    PeriodBounds, Query,
+    bind_periods, bind_visibility, days_between, joined_sum, null_uuid, periods_cte, split_sum_sql,
+    visibility_sql, PeriodBounds, Query,
 };
 use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
 
-/// The deals of one period, group and currency.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+/// The deals of one period, group, currency and win probability, summed exactly (a sum
+/// may be past 64 bits; the use case decides what to answer then).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForecastCell {
     /// Index of the period in the list given.
-    #[diesel(sql_type = BigInt)]
     pub period: i64,
     /// The owner or team; `None` for deals without one and when not grouped.
-    #[diesel(sql_type = Nullable<SqlUuid>)]
     pub group_id: Option<DbUuid>,
-    #[diesel(sql_type = Text)]
     pub currency: String,
-    #[diesel(sql_type = BigInt)]
     pub deals: i64,
-    #[diesel(sql_type = BigInt)]
-    pub amount: i64,
+    pub amount: i128,
     /// Σ amount × the stage's probability in percent.
+    pub weighted_percent: i128,
+}
+
+/// A [`ForecastCell`] as the database answers it: per probability, the amount in halves,
+/// so that the weighted sum is the amount's times the probability, exactly.
+#[derive(QueryableByName)]
+struct CellSums {
     #[diesel(sql_type = BigInt)]
-    pub weighted_percent: i64,
+    period: i64,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    group_id: Option<DbUuid>,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = Integer)]
+    probability: i32,
+    #[diesel(sql_type = BigInt)]
+    deals: i64,
+    #[diesel(sql_type = BigInt)]
+    amount_high: i64,
+    #[diesel(sql_type = BigInt)]
+    amount_low: i64,
+}
+
+impl From<CellSums> for ForecastCell {
+    fn from(row: CellSums) -> ForecastCell {
+        let amount = joined_sum(row.amount_high, row.amount_low);
+        ForecastCell {
+            period: row.period,
+            group_id: row.group_id,
+            currency: row.currency,
+            deals: row.deals,
+            amount,
+            weighted_percent: amount * i128::from(row.probability),
+        }
+    }
+}
+
+/// The cells of rows read with [`cells_sql`].
+fn cells(rows: Vec<CellSums>) -> Vec<ForecastCell> {
+    rows.into_iter().map(ForecastCell::from).collect()
 }
 
 /// Which deals a forecast reads.
@@ -76,8 +110,8 @@ impl ForecastScope<'_> {
     }
 }
 
-/// Per period of `days` (local `[start, end)` dates), group and currency: the open
-/// deals expected to close in it, their amount and weighted amount.
+/// Per period of `days` (local `[start, end)` dates), group, currency and probability:
+/// the open deals expected to close in it, their amount and weighted amount.
 pub fn open_by_expected_close(
     conn: &mut DbConnection,
     days: &[(NaiveDate, NaiveDate)],
@@ -100,10 +134,11 @@ pub fn open_by_expected_close(
             .bind::<Date, _>(*start)
             .bind::<Date, _>(*end);
     }
-    Ok(scope.bind(query).load(conn)?)
+    Ok(cells(scope.bind(query).load(conn)?))
 }
 
-/// Per period of `periods`, group and currency: the deals won in it and their amount.
+/// Per period of `periods`, group, currency and probability: the deals won in it and
+/// their amount.
 pub fn won_by_close(
     conn: &mut DbConnection,
     periods: &[PeriodBounds],
@@ -120,7 +155,9 @@ pub fn won_by_close(
         scope,
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
-    Ok(scope.bind(bind_periods(query, periods, false)).load(conn)?)
+    Ok(cells(
+        scope.bind(bind_periods(query, periods, false)).load(conn)?,
+    ))
 }
 
 /// The statement of [`ForecastCell`]s of deals with `status` whose `column` falls in a
@@ -135,14 +172,14 @@ fn cells_sql(
     format!(
         "{cte} \
          SELECT periods.idx AS period, {group} AS group_id, d.currency AS currency, \
-                COUNT(*) AS deals, CAST(SUM(d.amount) AS BIGINT) AS amount, \
-                CAST(SUM(d.amount * s.probability) AS BIGINT) AS weighted_percent \
+                s.probability AS probability, COUNT(*) AS deals, {amount} \
          FROM periods \
          JOIN deals d ON {column} >= periods.starts AND {column} < periods.ends \
          JOIN pipeline_stages s ON s.id = d.stage_id \
          WHERE d.status = '{status}'{conditions} \
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
         group = scope.group_sql(conn),
+        amount = split_sum_sql("d.amount", "amount"),
         status = status.as_str(),
         conditions = scope.conditions_sql(),
     )

@@ -145,6 +145,28 @@ pub(crate) fn null_uuid(conn: &DbConnection) -> &'static str {
     }
 }
 
+/// 2^32: a sum of amounts is read as the sums of their high and low halves.
+const HALF: i64 = 1 << 32;
+
+/// The exact sum of the BIGINT expression `expr` as two BIGINT columns, `{name}_high`
+/// (Σ `expr` / 2^32) and `{name}_low` (Σ `expr` % 2^32), joined by [`joined_sum`].
+/// SQLite's `SUM` fails on a 64-bit overflow and PostgreSQL's cast of its `NUMERIC` sum
+/// back to BIGINT does too, so a plain sum of large amounts would fail the request;
+/// each half's sum stays in 64 bits for up to 2^31 rows, and the same SQL runs on both
+/// backends (both truncate integer division toward zero, so the halves add up for any
+/// sign).
+pub(crate) fn split_sum_sql(expr: &str, name: &str) -> String {
+    format!(
+        "CAST(SUM(({expr}) / {HALF}) AS BIGINT) AS {name}_high, \
+         CAST(SUM(({expr}) % {HALF}) AS BIGINT) AS {name}_low"
+    )
+}
+
+/// The sum [`split_sum_sql`] read in halves.
+pub(crate) fn joined_sum(high: i64, low: i64) -> i128 {
+    i128::from(high) * i128::from(HALF) + i128::from(low)
+}
+
 /// Days from timestamp column `earlier` to `later`, as a decimal.
 pub(crate) fn days_between(conn: &DbConnection, later: &str, earlier: &str) -> String {
     match conn {

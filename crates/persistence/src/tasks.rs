@@ -148,6 +148,36 @@ pub fn all_of_customer(
         .load(conn)?)
 }
 
+/// The ids of the tasks on `customer` (merges move them with the customer).
+pub fn ids_of_customer(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    Ok(tasks::table
+        .filter(tasks::customer_id.eq(DbUuid(customer)))
+        .select(tasks::id)
+        .load::<DbUuid>(conn)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// Moves tasks to another customer (merges and their undo). Their version stays: the
+/// queued reminders are keyed by it and still hold for the same due time.
+pub fn move_to(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    customer: Uuid,
+) -> Result<(), PersistenceError> {
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        diesel::update(tasks::table.filter(tasks::id.eq_any(chunk)))
+            .set(tasks::customer_id.eq(DbUuid(customer)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Replaces the free text of the customer's tasks (erasure): the description and the
 /// outcome are emptied and the title becomes `title`. Answers how many tasks changed.
 pub fn redact_all(

@@ -1,7 +1,8 @@
 //! Activities (S-7): calls, meetings, e-mails and visits that happened, logged against
-//! a customer, a lead or a deal; listing them per record with the search.
+//! a customer, a lead or a deal; listing them per record with the search; correcting
+//! them.
 
-use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use application::sales::activities::{self, ActivitySearch};
 use chrono::{DateTime, Utc};
 use domain::sales::activities::{ActivityInput, ActivityKind, Direction};
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::conventions::etag::{self, IfMatch};
 use crate::conventions::search::{SearchPage, SearchRequest};
-use crate::conventions::{JsonBody, Page, PageParams};
+use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -25,6 +26,7 @@ use crate::state::AppState;
         list_activities,
         search_activities,
         get_activity,
+        update_activity,
         delete_activity
     ),
     components(schemas(Activity, ActivityInput, ActivityKind, Direction))
@@ -36,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_activities)
         .service(search_activities)
         .service(get_activity)
+        .service(update_activity)
         .service(delete_activity);
 }
 
@@ -224,6 +227,61 @@ pub async fn get_activity(
     let acting = principal.0;
     let row = state
         .db(move |conn| Ok(activities::get(conn, &acting, id)?))
+        .await?;
+    Ok(etag::single(
+        &req,
+        id,
+        row.version,
+        &Activity::from_row(&row)?,
+    ))
+}
+
+/// Change an activity (JSON Merge Patch).
+///
+/// Corrects what was logged, checked as on logging: `kind`, `occurred_at` (not in the
+/// future), `duration_minutes`, `direction`, `outcome`, `notes`. The record it is on
+/// stays (`subject_type` and `subject_id` changed are 422 `immutable`), and so does who
+/// logged it. A later `occurred_at` moves a deal's `last_activity_at` forward, as
+/// logging does.
+///
+/// Needs `records:write` and the activity visible to the caller (404 `not_found`
+/// otherwise). Honours `If-Match` (412 when stale). Audited as `activity.update`.
+/// Problems: 422 `validation_failed` naming every broken rule.
+#[utoipa::path(
+    tag = "activities",
+    operation_id = "update_activity",
+    params(
+        ("id" = Uuid, Path, description = "Activity id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; 412 when the record has changed since")
+    ),
+    request_body(content = ActivityInput, content_type = "application/merge-patch+json", example = json!({"duration_minutes": 20, "outcome": "پیش‌فاکتور را پذیرفت"})),
+    responses(
+        (status = 200, description = "Changed", body = Activity, headers(("ETag" = String))),
+        (status = 422, description = "Broken rules", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/api/v1/activities/{id}")]
+pub async fn update_activity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let precondition = if_match.precondition();
+    let row = state
+        .db(move |conn| {
+            Ok(activities::update(
+                conn,
+                &acting,
+                id,
+                &precondition,
+                |current| patch.apply(current),
+            )?)
+        })
         .await?;
     Ok(etag::single(
         &req,

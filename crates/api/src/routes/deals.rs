@@ -3,9 +3,10 @@
 //! visibility, exactly as a customer is by its own.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use application::error::AppError;
 use application::sales::deals::{self, DealDetails, DealSearch, HistoryEntry};
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::sales::deals::{weighted, DealInput, DealLineInput, StageEvent};
+use domain::sales::deals::{total, weighted, DealInput, DealLineInput, StageEvent};
 use domain::sales::pipelines::StageKind;
 use persistence::deals::DealLineRow;
 use serde::Serialize;
@@ -154,9 +155,12 @@ impl Deal {
                 .map_err(|err| ApiError::Internal(err.to_string()))?,
             probability: details.stage.probability,
             amount: row.amount,
-            weighted_amount: weighted(
-                i128::from(row.amount) * i128::from(details.stage.probability),
-            ),
+            // At most the amount itself: a probability is at most 100 %.
+            weighted_amount: total(
+                "weighted_amount",
+                weighted(i128::from(row.amount) * i128::from(details.stage.probability)),
+            )
+            .map_err(|violation| ApiError::from(AppError::Invalid(vec![violation])))?,
             currency: row.currency.clone(),
             lines: details.record.lines.iter().map(DealLine::from).collect(),
             expected_close_date: row.expected_close_date,

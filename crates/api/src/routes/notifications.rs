@@ -1,5 +1,5 @@
-//! The caller's notification inbox (S-7): assignments, task reminders and other
-//! notices, each linking to its record. A user sees and marks only their own.
+//! The caller's notification inbox (S-7): assignments, task reminders, stuck deals and
+//! other notices, each linking to its record. A user sees and marks only their own.
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -115,6 +115,13 @@ pub struct ReadAll {
 /// The caller's own notifications, newest first, one page at a time; `unread=true` for
 /// the unread ones only. Title and body follow `Accept-Language`. Any signed-in user;
 /// an API key acts for its owner.
+///
+/// Kinds: `assignment` (a task, lead or deal given to the caller by someone else),
+/// `reminder` (a task of the caller's due soon), `follow_up` (a follow-up rule's task or
+/// a lead still not contacted), `stuck_deal` (an open deal the caller owns has had no
+/// activity for its pipeline's `stuck_after_days`: from the daily check at 08:00
+/// business time on business days, once per spell of being stuck — an activity or a
+/// change of the deal ends the spell, and going stale again notifies again).
 #[utoipa::path(
     tag = "notifications",
     operation_id = "list_notifications",

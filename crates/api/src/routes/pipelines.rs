@@ -373,7 +373,8 @@ pub struct Board {
 /// Needs `records:read`; only deals within the caller's record visibility count and show.
 /// Problems: 404 for an unknown pipeline; 400 for a `stage` that is not an open stage of
 /// the pipeline, a `cursor` without `stage` or a forged cursor; 422 for a `limit`
-/// outside 1..200.
+/// outside 1..200, and 422 `too_large` on `amount` or `weighted_amount` when a column's
+/// deals add up past the largest amount (sums are exact, never wrapped or cut).
 #[utoipa::path(
     tag = "pipelines",
     operation_id = "get_pipeline_board",

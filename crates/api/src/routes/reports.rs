@@ -569,8 +569,9 @@ pub struct ForecastParams {
 /// to winning. Open deals without an expected close date are in no period.
 ///
 /// Needs `records:read`; over the deals the caller may see (by their owner and team).
-/// Problems as for `GET /reports/sales`, and 422 `not_found` on `pipeline_id` for an
-/// unknown pipeline.
+/// Problems as for `GET /reports/sales`, 422 `not_found` on `pipeline_id` for an
+/// unknown pipeline, and 422 `too_large` on `amount` or `weighted_amount` when a
+/// period's deals add up past the largest amount (sums are exact, never wrapped or cut).
 #[utoipa::path(
     tag = "reports",
     operation_id = "forecast_report",

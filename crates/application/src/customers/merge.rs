@@ -3,8 +3,9 @@
 //!
 //! A merge writes the winner's merged document through the shared write path (so it is
 //! checked like any other write), moves the losers' notes, personnel links, lifecycle
-//! and owner history and consent ledger to the winner, marks the losers as merged and
-//! keeps a `customer_merges` record with everything needed to put it all back.
+//! and owner history, consent ledger, orders, deals, and the tasks and activities on
+//! them to the winner, marks the losers as merged and keeps a `customer_merges` record
+//! with everything needed to put it all back.
 //!
 //! An undo is refused (409) when it could not restore a consistent state: the merge was
 //! already undone; the winner was erased or merged into another customer since; a later
@@ -148,6 +149,16 @@ pub fn plan(
                 .into_iter()
                 .map(|id| row(DbUuid(id))),
         );
+        moved.tasks.extend(
+            persistence::tasks::ids_of_customer(conn, from)?
+                .into_iter()
+                .map(|id| row(DbUuid(id))),
+        );
+        moved.activities.extend(
+            persistence::activities::ids_of_customer(conn, from)?
+                .into_iter()
+                .map(|id| row(DbUuid(id))),
+        );
     }
     let removed_personnel = plan_personnel(conn, winner_id, &losers, &mut moved.personnel)?;
     Ok(MergePlan {
@@ -252,6 +263,8 @@ pub fn execute(
     persistence::consents::move_events(conn, &ids(&moved.consent_events), winner_id)?;
     persistence::orders::move_to(conn, &ids(&moved.orders), winner_id)?;
     persistence::deals::move_to(conn, &ids(&moved.deals), winner_id)?;
+    persistence::tasks::move_to(conn, &ids(&moved.tasks), winner_id)?;
+    persistence::activities::move_to(conn, &ids(&moved.activities), winner_id)?;
     let mut with_facts = vec![winner_id];
     with_facts.extend(plan.losers.iter().map(|loser| loser.row.id.0));
     persistence::orders::refresh_facts(conn, &with_facts)?;
@@ -445,6 +458,8 @@ pub fn undo(
         persistence::consents::move_events(conn, &ids_from(&moved.consent_events), from)?;
         persistence::orders::move_to(conn, &ids_from(&moved.orders), from)?;
         persistence::deals::move_to(conn, &ids_from(&moved.deals), from)?;
+        persistence::tasks::move_to(conn, &ids_from(&moved.tasks), from)?;
+        persistence::activities::move_to(conn, &ids_from(&moved.activities), from)?;
     }
     let mut with_facts = vec![winner_id];
     with_facts.extend(losers.iter().map(|loser| loser.row.id.0));

@@ -20,6 +20,7 @@ mod product_import;
 pub mod queue;
 mod report_export;
 mod scheduled_run;
+pub mod stuck_check;
 mod task_reminder;
 mod worker;
 
@@ -268,6 +269,7 @@ impl JobRegistry {
         registry.register(REPORT_EXPORT, ReportExportJob);
         registry.register(crate::analytics::schedules::SCHEDULED_RUN, ScheduledRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
+        registry.register(stuck_check::STUCK_CHECK, stuck_check::StuckCheckJob);
         registry.register(crate::sales::tasks::TASK_REMINDER, TaskReminderJob);
         registry.register(crate::sales::follow_ups::LEAD_CHECK, LeadCheckJob);
         registry

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use domain::authz::Permission;
 use domain::reports::ForecastDimension;
-use domain::sales::deals::{weighted, win_rate};
+use domain::sales::deals::{total, weighted, win_rate};
+use domain::validation::FieldViolation;
 use persistence::db::DbConnection;
 use persistence::forecast::{ClosedDeals, ForecastCell, ForecastScope};
 use serde::Serialize;
@@ -88,22 +89,27 @@ pub struct ForecastReport {
     pub win_rates: Vec<WinRate>,
 }
 
-/// Per currency sums of `cells`, in currency order.
-fn sums<'a>(cells: impl Iterator<Item = &'a ForecastCell>) -> Vec<DealSums> {
-    let mut by_currency: BTreeMap<&str, (i64, i64, i128)> = BTreeMap::new();
+/// Per currency sums of `cells`, in currency order; exact, and a sum past the largest
+/// amount is the rule it breaks.
+fn sums<'a>(
+    cells: impl Iterator<Item = &'a ForecastCell>,
+) -> Result<Vec<DealSums>, FieldViolation> {
+    let mut by_currency: BTreeMap<&str, (i64, i128, i128)> = BTreeMap::new();
     for cell in cells {
         let entry = by_currency.entry(&cell.currency).or_default();
         entry.0 += cell.deals;
         entry.1 += cell.amount;
-        entry.2 += i128::from(cell.weighted_percent);
+        entry.2 += cell.weighted_percent;
     }
     by_currency
         .into_iter()
-        .map(|(currency, (deals, amount, weighted_percent))| DealSums {
-            currency: currency.to_string(),
-            deals,
-            amount,
-            weighted_amount: weighted(weighted_percent),
+        .map(|(currency, (deals, amount, weighted_percent))| {
+            Ok(DealSums {
+                currency: currency.to_string(),
+                deals,
+                amount: total("amount", amount)?,
+                weighted_amount: total("weighted_amount", weighted(weighted_percent))?,
+            })
         })
         .collect()
 }
@@ -114,18 +120,22 @@ fn figures(
     won: &[ForecastCell],
     period: i64,
     group: Option<Option<Uuid>>,
-) -> ForecastFigures {
+) -> AppResult<ForecastFigures> {
     let mine = |cell: &&ForecastCell| {
         cell.period == period && group.is_none_or(|group| cell.group_id.map(|id| id.0) == group)
     };
-    ForecastFigures {
-        pipeline: sums(open.iter().filter(mine)),
-        won: sums(won.iter().filter(mine)),
-    }
+    let figures = || {
+        Ok(ForecastFigures {
+            pipeline: sums(open.iter().filter(mine))?,
+            won: sums(won.iter().filter(mine))?,
+        })
+    };
+    figures().map_err(|violation| AppError::Invalid(vec![violation]))
 }
 
 /// The forecast over `range` (`records:read`), of one pipeline or all, split by
-/// `group_by` when given.
+/// `group_by` when given. Its sums are exact; one past the largest amount is a 422
+/// `too_large` naming `amount` or `weighted_amount`.
 pub fn forecast(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -175,21 +185,23 @@ pub fn forecast(
                 .collect();
             keys.sort_unstable();
             keys.dedup();
-            ForecastPeriod {
+            Ok(ForecastPeriod {
                 label: period.label.clone(),
                 start: period.range.start,
                 end: last_day(period),
-                totals: figures(&open, &won, index, None),
+                totals: figures(&open, &won, index, None)?,
                 groups: keys
                     .into_iter()
-                    .map(|key| ForecastGroup {
-                        key,
-                        figures: figures(&open, &won, index, Some(key)),
+                    .map(|key| {
+                        Ok(ForecastGroup {
+                            key,
+                            figures: figures(&open, &won, index, Some(key))?,
+                        })
                     })
-                    .collect(),
-            }
+                    .collect::<AppResult<_>>()?,
+            })
         })
-        .collect();
+        .collect::<AppResult<_>>()?;
     let (start, end) = match (bounds.first(), bounds.last()) {
         (Some(first), Some(last)) => (first.start, last.end),
         _ => return Err(AppError::Internal("a report range without periods".into())),

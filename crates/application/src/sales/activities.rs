@@ -1,5 +1,5 @@
 //! Activities (S-7): logging what happened with a customer, a lead or a deal, reading,
-//! searching and deleting it. Visibility is a task's: the performer, the performer's
+//! searching, correcting and deleting it. Visibility is a task's: the performer, the performer's
 //! team under `team` visibility, and whoever may see the subject record.
 //!
 //! Logging an activity is contact: on a deal it moves `last_activity_at` forward (so the
@@ -7,10 +7,12 @@
 //! same transaction and audited as changes of those records.
 
 use domain::authz::Permission;
+use domain::calendar::LocalCalendar;
 use domain::filter::{FieldKind, FieldSpec, TypedValue};
 use domain::sales::activities::{ActivityInput, ActivityKind, Direction};
 use domain::sales::leads::LeadStatus;
-use domain::sales::tasks::{Subject, SubjectType};
+use domain::sales::tasks::{local_rfc3339, Subject, SubjectType};
+use domain::validation::FieldViolation;
 use persistence::activities::{ActivityColumns, ActivityRow};
 use persistence::audit;
 use persistence::db::DbConnection;
@@ -178,6 +180,96 @@ pub fn create(
 pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<ActivityRow> {
     acting.require(Permission::RecordsRead)?;
     visible(conn, acting, id)
+}
+
+/// A stored activity as the input that would log it again (the merge-patch document),
+/// `occurred_at` in the business time zone with its offset.
+pub fn input_of(row: &ActivityRow, calendar: &LocalCalendar) -> AppResult<ActivityInput> {
+    let corrupt = |what: &str| AppError::Internal(format!("stored activity {}: {what}", row.id.0));
+    let subject = subject_of(row)?;
+    Ok(ActivityInput {
+        kind: ActivityKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
+        subject_type: subject.kind,
+        subject_id: subject.id,
+        occurred_at: local_rfc3339(row.occurred_at.0, calendar),
+        duration_minutes: row.duration_minutes,
+        direction: match &row.direction {
+            Some(direction) => {
+                Some(Direction::parse(direction).ok_or_else(|| corrupt("direction"))?)
+            }
+            None => None,
+        },
+        outcome: row.outcome.clone(),
+        notes: row.notes.clone(),
+    })
+}
+
+/// Corrects an activity the caller may see (`records:write`, as logging one) to what
+/// `edit` makes of its document, checked as a new activity's. Its record stays: an
+/// activity moved to another record would leave the first one's contact history and
+/// last activity telling of a contact that was not theirs. A later `occurred_at` moves a
+/// deal's last activity forward, as logging does; who logged it stays.
+pub fn update(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    precondition: &Precondition,
+    edit: impl FnOnce(&ActivityInput) -> AppResult<ActivityInput>,
+) -> AppResult<ActivityRow> {
+    acting.require(Permission::RecordsWrite)?;
+    transaction(conn, |conn| {
+        visible(conn, acting, id)?;
+        let current = persistence::activities::find_for_update(conn, id)?;
+        precondition.check(id, current.version)?;
+        let calendar = crate::settings::calendar(conn)?.local();
+        let before = input_of(&current, &calendar)?;
+        let checked = edit(&before)?
+            .validated(&calendar, persistence::now())
+            .map_err(AppError::Invalid)?;
+        let held = subject_of(&current)?;
+        let mut moved = Vec::new();
+        if checked.subject.kind != held.kind {
+            moved.push(FieldViolation::new(
+                "subject_type",
+                "immutable",
+                "an activity stays with its record",
+            ));
+        }
+        if checked.subject.id != held.id {
+            moved.push(FieldViolation::new(
+                "subject_id",
+                "immutable",
+                "an activity stays with its record",
+            ));
+        }
+        if !moved.is_empty() {
+            return Err(AppError::Invalid(moved));
+        }
+        let input = checked.input;
+        let mut row = current.clone();
+        row.kind = input.kind.as_str().to_string();
+        row.occurred_at = DbTime(checked.occurred_at);
+        row.duration_minutes = input.duration_minutes;
+        row.direction = input
+            .direction
+            .map(|direction| direction.as_str().to_string());
+        row.outcome = input.outcome;
+        row.notes = input.notes;
+        let row = persistence::activities::update(conn, &row)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "activity.update",
+            "activity",
+            id,
+            &current.audit_snapshot(),
+            &row.audit_snapshot(),
+        )?;
+        if row.occurred_at != current.occurred_at {
+            touch_subject(conn, acting, &row)?;
+        }
+        Ok(row)
+    })
 }
 
 /// Deletes an activity the caller may see (`records:delete`); what it did to its

@@ -5,8 +5,9 @@
 
 use domain::authz::Permission;
 use domain::filter::ResolveContext;
-use domain::sales::deals::weighted;
+use domain::sales::deals::{total, weighted};
 use domain::sales::pipelines::StageKind;
+use domain::validation::FieldViolation;
 use persistence::db::DbConnection;
 use persistence::pipelines::{PipelineRecord, StageRow};
 use uuid::Uuid;
@@ -56,7 +57,8 @@ pub struct BoardRequest {
     pub limit: Option<i64>,
 }
 
-/// The board of pipeline `id` (`records:read`).
+/// The board of pipeline `id` (`records:read`). Its sums are exact; one past the
+/// largest amount is a 422 `too_large` naming `amount` or `weighted_amount`.
 pub fn board(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -106,13 +108,16 @@ pub fn board(
         let mine: Vec<CurrencyTotals> = totals
             .iter()
             .filter(|cell| cell.stage_id == stage.id)
-            .map(|cell| CurrencyTotals {
-                currency: cell.currency.clone(),
-                deals: cell.deals,
-                amount: cell.amount,
-                weighted_amount: weighted(i128::from(cell.weighted_percent)),
+            .map(|cell| {
+                Ok(CurrencyTotals {
+                    currency: cell.currency.clone(),
+                    deals: cell.deals,
+                    amount: total("amount", cell.amount)?,
+                    weighted_amount: total("weighted_amount", weighted(cell.weighted_percent))?,
+                })
             })
-            .collect();
+            .collect::<Result<_, FieldViolation>>()
+            .map_err(|violation| AppError::Invalid(vec![violation]))?;
         columns.push(BoardColumn {
             deals: mine.iter().map(|cell| cell.deals).sum(),
             totals: mine,

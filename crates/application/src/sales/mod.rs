@@ -1,8 +1,8 @@
 //! Sales use cases (S-1 … S-7): leads, their conversion into customers and static lead
 //! lists, their assignment and scoring; pipelines and lost reasons (the business's
 //! configuration), deals with their stage history, the board of a pipeline, and quotes
-//! for deals; tasks with their reminders, the activities logged against customers,
-//! leads and deals, and the automatic follow-ups.
+//! for deals and the daily notice of stuck ones; tasks with their reminders, the
+//! activities logged against customers, leads and deals, and the automatic follow-ups.
 
 pub mod activities;
 pub mod board;
@@ -15,5 +15,6 @@ pub mod lead_scoring_rules;
 pub mod leads;
 pub mod pipelines;
 pub mod quotes;
+pub mod stuck_deals;
 pub mod subjects;
 pub mod tasks;

@@ -283,10 +283,26 @@ pub fn is_stuck(
 }
 
 /// An amount weighted by a win probability in percent, rounded half up to the minor
-/// unit; `weighted_total` is Σ amount × percent of several deals.
-pub fn weighted(weighted_total: i128) -> i64 {
-    let rounded = (weighted_total + 50).div_euclid(100);
-    i64::try_from(rounded).unwrap_or(i64::MAX)
+/// unit; `weighted_total` is Σ amount × percent of several deals. Exact: [`total`]
+/// makes it an amount.
+pub fn weighted(weighted_total: i128) -> i128 {
+    (weighted_total + 50).div_euclid(100)
+}
+
+/// A sum of deal amounts (a board column's, a forecast period's) as an amount, or the
+/// rule it breaks, named `field`: amounts are 64-bit like every amount here, and a sum
+/// past them is refused, never shown wrapped or cut short.
+pub fn total(field: &str, sum: i128) -> Result<i64, FieldViolation> {
+    i64::try_from(sum).map_err(|_| {
+        FieldViolation::new(
+            field,
+            "too_large",
+            format!(
+                "the deals' amounts add up to more than the largest amount, {} minor units",
+                i64::MAX
+            ),
+        )
+    })
 }
 
 /// Won deals over the deals closed (won or lost); `None` when none closed.
@@ -472,6 +488,13 @@ mod tests {
         assert_eq!(weighted(1_000 * 40 + 333 * 50), 567);
         assert_eq!(weighted(150), 2);
         assert_eq!(weighted(149), 1);
+        let huge = i128::from(i64::MAX);
+        assert_eq!(total("amount", huge), Ok(i64::MAX));
+        assert_eq!(total("amount", huge + 1).unwrap_err().code, "too_large");
+        assert_eq!(
+            total("weighted_amount", weighted(2 * huge * 40)),
+            Ok(7_378_697_629_483_820_646)
+        );
         assert_eq!(win_rate(3, 1), Some(0.75));
         assert_eq!(win_rate(0, 0), None);
     }

@@ -94,6 +94,13 @@ pub struct MovedRows {
     /// Absent in merges recorded before customers had deals.
     #[serde(default)]
     pub deals: Vec<MovedRow>,
+    /// Tasks on the customer itself (tasks on its deals go with the deals). Absent in
+    /// merges recorded before merges moved tasks.
+    #[serde(default)]
+    pub tasks: Vec<MovedRow>,
+    /// Activities on the customer itself, likewise.
+    #[serde(default)]
+    pub activities: Vec<MovedRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
