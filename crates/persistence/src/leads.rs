@@ -62,6 +62,8 @@ pub struct LeadRow {
     pub propensity: Option<f64>,
     pub propensity_factors: Option<DbJson>,
     pub propensity_run_id: Option<DbUuid>,
+    /// Values of the lead custom fields by key, as checked against their definitions.
+    pub custom_fields: DbJson,
 }
 
 impl LeadRow {
@@ -87,6 +89,7 @@ impl LeadRow {
             "description": self.description,
             "converted_customer_id": self.converted_customer_id.map(|id| id.0),
             "converted_organization_id": self.converted_organization_id.map(|id| id.0),
+            "custom_fields": self.custom_fields.0,
         })
     }
 }
@@ -260,8 +263,19 @@ impl SearchTable for LeadColumns {
         field: &str,
         predicate: &Predicate,
     ) -> Option<Result<Condition<leads::table>, FilterError>> {
-        (field == "list_id").then(|| list_condition(predicate))
+        if field == "list_id" {
+            return Some(list_condition(predicate));
+        }
+        crate::custom_values::condition(field, predicate, "leads.custom_fields")
     }
+}
+
+/// How many leads hold a value for custom field `key`.
+pub fn count_with_custom_value(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<i64, PersistenceError> {
+    crate::custom_values::count_holding(conn, "leads", key)
 }
 
 /// `list_id` conditions: whether the lead is in the list(s).
