@@ -18,9 +18,10 @@ use tabular::Format;
 use uuid::Uuid;
 
 use super::{
-    DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, OrderExportPayload,
-    OrderImportPayload, ProductImportPayload, ReportExportPayload, AUDIT_VERIFY, CUSTOMER_EXPORT,
-    CUSTOMER_IMPORT, DUPLICATE_SCAN, ORDER_EXPORT, ORDER_IMPORT, PRODUCT_IMPORT, REPORT_EXPORT,
+    DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, LeadImportPayload,
+    OrderExportPayload, OrderImportPayload, ProductImportPayload, ReportExportPayload,
+    AUDIT_VERIFY, CUSTOMER_EXPORT, CUSTOMER_IMPORT, DUPLICATE_SCAN, LEAD_IMPORT, ORDER_EXPORT,
+    ORDER_IMPORT, PRODUCT_IMPORT, REPORT_EXPORT,
 };
 use crate::acting::Acting;
 use crate::commerce::order_export::{self, OrderExportRequest};
@@ -34,6 +35,7 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::{invalid_cursor, Cursor};
 use crate::reports::export::ReportExportRequest;
+use crate::sales::lead_import::{self, LeadColumnPlan, LeadImportOptions};
 use crate::search::Search;
 use crate::transaction;
 
@@ -255,6 +257,33 @@ pub fn product_import(
             acting: acting.clone(),
         })?;
         enqueue(conn, acting, PRODUCT_IMPORT, payload, IMPORT_MAX_ATTEMPTS)
+    })
+}
+
+/// Queues a lead import of `upload` (`records:import` and `records:write`): the mapping
+/// is checked against the file's headers and the lead custom fields now, the file kept
+/// with the job.
+pub fn lead_import(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    upload: ImportFile<'_>,
+    options: LeadImportOptions,
+) -> AppResult<Job> {
+    lead_import::require(acting)?;
+    LeadColumnPlan::new(
+        upload.headers,
+        &options,
+        &crate::sales::leads::definitions(conn)?,
+    )?;
+    transaction(conn, |conn| {
+        let file = store_upload(conn, acting, &upload)?;
+        let payload = to_payload(&LeadImportPayload {
+            file_id: file.id.0,
+            format: upload.format.extension().to_string(),
+            options,
+            acting: acting.clone(),
+        })?;
+        enqueue(conn, acting, LEAD_IMPORT, payload, IMPORT_MAX_ATTEMPTS)
     })
 }
 
