@@ -13,6 +13,7 @@
 //! field, the source column and the rule. **All or nothing:** when any row is rejected
 //! nothing is written; otherwise [`write`] stores every row in the caller's transaction.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use domain::authz::Permission;
@@ -350,12 +351,11 @@ impl Lookups {
         let mut owners = HashMap::new();
         for row in &sheet.rows {
             if let Some((_, text)) = plan.field(row, Field::OwnerEmail) {
-                let key = owner_key(text);
-                if !owners.contains_key(&key) {
-                    let user = persistence::users::find_by_email(conn, &key)?
+                if let Entry::Vacant(entry) = owners.entry(owner_key(text)) {
+                    let user = persistence::users::find_by_email(conn, entry.key())?
                         .filter(|user| user.is_active)
                         .map(|user| user.id.0);
-                    owners.insert(key, user);
+                    entry.insert(user);
                 }
             }
         }
