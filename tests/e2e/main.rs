@@ -21,6 +21,7 @@ mod follow_ups;
 mod health;
 mod imports;
 mod jobs;
+mod lead_exports;
 mod lead_imports;
 mod lead_scoring;
 mod leads;

@@ -327,6 +327,33 @@ fn visible_to<'a, ST: 'a>(
     }
 }
 
+/// How many leads `scope` may see match `criteria` and every quick-search term (an
+/// export's progress).
+pub fn count(
+    conn: &mut DbConnection,
+    criteria: &SearchCriteria,
+    terms: &[String],
+    scope: &Scope,
+) -> Result<i64, SearchError> {
+    let mut query = visible_to(
+        leads::table
+            .select(diesel::dsl::count_star())
+            .into_boxed::<MultiBackend>(),
+        scope,
+    );
+    for term in terms {
+        query = query.filter(
+            leads::search_text
+                .like(format!("%{}%", like_escape(term)))
+                .escape('\\'),
+        );
+    }
+    if let Some(filter) = &criteria.filter {
+        query = query.filter(crate::filter::condition::<LeadColumns>(filter)?);
+    }
+    Ok(query.get_result(conn).map_err(PersistenceError::from)?)
+}
+
 /// The next `limit` leads `scope` may see that match `criteria` and every quick-search
 /// term (each reduced by `domain::persian::search_terms`, looked for in the search text).
 pub fn search(

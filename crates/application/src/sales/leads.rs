@@ -436,6 +436,30 @@ pub fn delete(
     })
 }
 
+/// How many leads the caller may see a search finds (`records:read`).
+pub fn count(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    search: &Search<LeadSearch>,
+) -> AppResult<i64> {
+    acting.require(Permission::RecordsRead)?;
+    Ok(persistence::leads::count(
+        conn,
+        &search.criteria,
+        &quick_search_terms(search),
+        &acting.scope(),
+    )?)
+}
+
+/// The reduced terms of a lead search's `q`.
+fn quick_search_terms(search: &Search<LeadSearch>) -> Vec<String> {
+    search
+        .q
+        .as_deref()
+        .map(domain::persian::search_terms)
+        .unwrap_or_default()
+}
+
 /// The next page of a lead search (`records:read`) among the leads the caller may see.
 pub fn search(
     conn: &mut DbConnection,
@@ -443,15 +467,10 @@ pub fn search(
     search: &Search<LeadSearch>,
 ) -> AppResult<Vec<LeadRow>> {
     acting.require(Permission::RecordsRead)?;
-    let terms = search
-        .q
-        .as_deref()
-        .map(domain::persian::search_terms)
-        .unwrap_or_default();
     Ok(persistence::leads::search(
         conn,
         &search.criteria,
-        &terms,
+        &quick_search_terms(search),
         &acting.scope(),
         search.after.as_ref(),
         search.fetch_limit(),
