@@ -1361,5 +1361,101 @@ fn sums_past_the_largest_amount_are_refused_and_large_ones_stay_exact() {
             sums(&report["periods"][0]["totals"]["pipeline"]),
             vec![irr(2, NEAR_MAX, i64::try_from(weighted).unwrap())]
         );
+fn deals_carry_custom_fields_checked_and_searched_within_visibility() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        for body in [
+            json!({"key": "contract", "label": "قرارداد", "kind": "select",
+                   "options": ["سالانه", "ماهانه"], "required": true, "entity": "deal"}),
+            json!({"key": "signed_on", "label": "امضا", "kind": "date", "entity": "deal"}),
+            // A lead field is no deal field.
+            json!({"key": "budget", "label": "بودجه", "kind": "integer", "entity": "lead"}),
+        ] {
+            created(app, &admin, "/api/v1/custom-fields", body);
+        }
+        let (_, seller_email, _) = app.create_user("sales", Some("own"));
+        let seller = app.login(&seller_email, TEST_PASSWORD).access_token;
+        let theirs = customer(app, &seller, "مشتری فروشنده");
+        let ours = customer(app, &admin, "مشتری دفتر");
+
+        // Required, options, types and unknown keys are named under `custom_fields.`.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/deals",
+            &seller,
+            Some(json!({"title": "", "customer_id": theirs,
+                        "custom_fields": {"signed_on": "1405/01/01", "budget": 5}})),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let mut codes = field_codes(&problem);
+        codes.sort();
+        assert_eq!(
+            codes,
+            [
+                ("custom_fields.budget", "unknown_field"),
+                ("custom_fields.contract", "required"),
+                ("custom_fields.signed_on", "invalid_type"),
+                ("title", "required"),
+            ]
+            .map(|(f, c)| (f.to_string(), c.to_string()))
+        );
+        let made = deal(
+            app,
+            &seller,
+            json!({"title": "تمدید", "customer_id": theirs, "amount": 10,
+                   "custom_fields": {"contract": "سالانه", "signed_on": "۲۰۲۶-۰۳-۲۱"}}),
+        );
+        assert_eq!(
+            made["custom_fields"],
+            json!({"contract": "سالانه", "signed_on": "2026-03-21"})
+        );
+        let path = format!("/api/v1/deals/{}", id_of(&made));
+        assert_eq!(
+            get(app, &seller, &path)["custom_fields"],
+            made["custom_fields"]
+        );
+        let office = deal(
+            app,
+            &admin,
+            json!({"title": "دفتر", "customer_id": ours, "amount": 20,
+                   "custom_fields": {"contract": "سالانه"}}),
+        );
+
+        // Merge Patch: `null` removes a value, a required one cannot go.
+        let changed = patched(
+            app,
+            &seller,
+            &path,
+            json!({"custom_fields": {"signed_on": null, "contract": "ماهانه"}}),
+        );
+        assert_eq!(changed["custom_fields"], json!({"contract": "ماهانه"}));
+        let (status, problem) = merge_patch(
+            app,
+            &path,
+            &seller,
+            &json!({"custom_fields": {"contract": null}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("custom_fields.contract".to_string(), "required".to_string())]
+        );
+
+        // `custom.<key>` in the search, within the caller's visibility.
+        let annual = json!({"field": "custom.contract", "op": "eq", "value": "سالانه"});
+        assert_eq!(search(app, &admin, annual.clone()), vec![id_of(&office)]);
+        assert!(search(app, &seller, annual).is_empty());
+        let monthly = json!({"field": "custom.contract", "op": "in", "value": ["ماهانه"]});
+        assert_eq!(search(app, &seller, monthly.clone()), vec![id_of(&made)]);
+        assert_eq!(search(app, &admin, monthly), vec![id_of(&made)]);
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/deals/search",
+            &admin,
+            Some(json!({"filter": {"field": "custom.budget", "op": "eq", "value": 5}})),
+        );
+        assert_eq!(status, 422, "{problem}");
     });
 }

@@ -328,6 +328,7 @@ fn past_lead(
         propensity: None,
         propensity_factors: None,
         propensity_run_id: None,
+        custom_fields: DbJson(json!({})),
     }
 }
 

@@ -568,3 +568,228 @@ fn static_lists_hold_the_leads_their_users_may_see() {
         assert_eq!(status, 200, "the list goes, its leads stay");
     });
 }
+
+/// Defines a custom field; answers its id.
+fn define_field(app: &TestApp, token: &str, body: Value) -> String {
+    let (status, field) = send(
+        app,
+        Method::POST,
+        "/api/v1/custom-fields",
+        token,
+        Some(body),
+    );
+    assert_eq!(status, 201, "{field}");
+    id_of(&field)
+}
+
+#[test]
+fn leads_carry_custom_fields_searched_and_carried_to_their_customer() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        define_field(
+            app,
+            &admin,
+            json!({"key": "budget", "label": "بودجه", "kind": "integer", "entity": "lead"}),
+        );
+        let interest = define_field(
+            app,
+            &admin,
+            json!({"key": "interest", "label": "علاقه", "kind": "select",
+                   "options": ["قهوه", "چای"], "entity": "lead"}),
+        );
+        define_field(
+            app,
+            &admin,
+            json!({"key": "met_at_fair", "label": "نمایشگاه", "kind": "boolean", "entity": "lead"}),
+        );
+        // The same key as a lead field, of the same kind: conversion carries it over; one
+        // of another kind is left behind.
+        define_field(
+            app,
+            &admin,
+            json!({"key": "budget", "label": "بودجه", "kind": "integer"}),
+        );
+        define_field(
+            app,
+            &admin,
+            json!({"key": "met_at_fair", "label": "نمایشگاه", "kind": "text"}),
+        );
+        // A key is unique within its entity.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/custom-fields",
+            &admin,
+            Some(json!({"key": "budget", "label": "x", "kind": "text", "entity": "lead"})),
+        );
+        assert_eq!(status, 409, "{problem}");
+
+        let lead = create_lead(
+            app,
+            &admin,
+            json!({"first_name": "مینا", "last_name": "صدری", "phones": [{"number": "09121110000"}],
+                   "custom_fields": {"budget": "۵۰۰", "interest": "قهوه", "met_at_fair": true}}),
+        );
+        assert_eq!(
+            lead["custom_fields"],
+            json!({"budget": 500, "interest": "قهوه", "met_at_fair": true})
+        );
+        let path = format!("{LEADS}/{}", id_of(&lead));
+        let (_, read) = send(app, Method::GET, &path, &admin, None);
+        assert_eq!(read["custom_fields"], lead["custom_fields"]);
+
+        // Every broken value is named with the lead's own rules; nothing is written.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            LEADS,
+            &admin,
+            Some(json!({"custom_fields": {"budget": "many", "interest": "کاکائو", "colour": "x"}})),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let mut codes = field_codes(&problem);
+        codes.sort();
+        assert_eq!(
+            codes,
+            [
+                ("custom_fields.budget", "invalid_type"),
+                ("custom_fields.colour", "unknown_field"),
+                ("custom_fields.interest", "not_an_option"),
+                ("last_name", "required"),
+            ]
+            .map(|(f, c)| (f.to_string(), c.to_string()))
+        );
+
+        // Merge Patch merges members, `null` removes one, a bad value changes nothing.
+        let (status, patched) = merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"interest": "چای", "met_at_fair": null}}),
+        );
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(
+            patched["custom_fields"],
+            json!({"budget": 500, "interest": "چای"})
+        );
+        let (status, problem) = merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"budget": true}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [(
+                "custom_fields.budget".to_string(),
+                "invalid_type".to_string()
+            )]
+        );
+        merge_patch(
+            app,
+            &path,
+            &admin,
+            &json!({"custom_fields": {"met_at_fair": true}}),
+        );
+
+        // The search filters on `custom.<key>` by the field's type.
+        create_lead(
+            app,
+            &admin,
+            json!({"company": "کافه نور", "custom_fields": {"budget": 90, "interest": "قهوه"}}),
+        );
+        let found = |filter: Value| {
+            names(&search(
+                app,
+                &admin,
+                json!({"filter": filter, "sort": [{"field": "display_name"}]}),
+            ))
+        };
+        assert_eq!(
+            found(json!({"field": "custom.budget", "op": "gte", "value": 100})),
+            ["مینا صدری"]
+        );
+        assert_eq!(
+            found(json!({"field": "custom.interest", "op": "eq", "value": "قهوه"})),
+            ["کافه نور"]
+        );
+        assert_eq!(
+            found(json!({"field": "custom.met_at_fair", "op": "is_null", "value": true})),
+            ["کافه نور"]
+        );
+        assert_eq!(
+            found(json!({"field": "custom.met_at_fair", "op": "eq", "value": true})),
+            ["مینا صدری"]
+        );
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/leads/search",
+            &admin,
+            Some(json!({"filter": {"field": "custom.colour", "op": "eq", "value": "x"}})),
+        );
+        assert_eq!(status, 422, "{problem}");
+
+        // A lead field with values cannot be deleted.
+        let response = app
+            .authed(
+                Method::DELETE,
+                &format!("/api/v1/custom-fields/{interest}"),
+                &admin,
+            )
+            .send()
+            .unwrap();
+        assert_problem(response, 409, "conflict");
+
+        // Conversion carries `budget` (a customer field of the same kind) to the person;
+        // `met_at_fair` (text for customers) and `interest` (no customer field) stay.
+        let (status, converted) = send(
+            app,
+            Method::POST,
+            &format!("{path}/convert"),
+            &admin,
+            Some(json!({})),
+        );
+        assert_eq!(status, 200, "{converted}");
+        let person = converted["conversion"]["person_id"].as_str().unwrap();
+        let (_, customer) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{person}"),
+            &admin,
+            None,
+        );
+        assert_eq!(customer["custom_fields"], json!({"budget": 500}));
+
+        // The personal-data export shows the lead with its custom values; erasure
+        // deletes it, and with it the values.
+        let (status, data) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{person}/personal-data"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{data}");
+        assert_eq!(
+            data["leads"][0]["custom_fields"],
+            json!({"budget": 500, "interest": "چای", "met_at_fair": true})
+        );
+        let (status, erased) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{person}/erasure"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(erased["erased"]["leads"], 1);
+        let (status, _) = send(app, Method::GET, &path, &admin, None);
+        assert_eq!(status, 404);
+        assert_eq!(
+            found(json!({"field": "custom.budget", "op": "gte", "value": 100})),
+            Vec::<String>::new()
+        );
+    });
+}

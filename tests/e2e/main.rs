@@ -21,6 +21,8 @@ mod follow_ups;
 mod health;
 mod imports;
 mod jobs;
+mod lead_exports;
+mod lead_imports;
 mod lead_scoring;
 mod leads;
 mod login_throttle;

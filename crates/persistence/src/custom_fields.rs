@@ -1,4 +1,4 @@
-//! Definitions of custom fields of customers and products, made by admins.
+//! Definitions of custom fields of customers, products, leads and deals, made by admins.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -10,7 +10,7 @@ use crate::schema::{custom_field_definitions, customer_custom_values};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
-const DUPLICATE_KEY: &str = "a custom field with this key already exists";
+const DUPLICATE_KEY: &str = "a custom field of this entity with this key already exists";
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = custom_field_definitions)]
@@ -24,7 +24,7 @@ pub struct CustomFieldRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
-    /// `customer` or `product` (`CustomFieldEntity`).
+    /// `customer`, `product`, `lead` or `deal` (`CustomFieldEntity`).
     pub entity: String,
 }
 
@@ -137,21 +137,33 @@ pub fn update(
     find(conn, row.id.0)
 }
 
-/// Deletes a definition that no customer (or, for a product field, no product) has a
-/// value for.
+/// Deletes a definition that no record of its entity (customer, product, lead or
+/// deal) has a value for.
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     let row = find(conn, id)?;
-    let (in_use, holders) = if row.entity == CustomFieldEntity::Product.as_str() {
-        (
+    let entity = CustomFieldEntity::parse(&row.entity).ok_or_else(|| {
+        PersistenceError::Corrupt(format!("custom field entity `{}`", row.entity))
+    })?;
+    let (in_use, holders) = match entity {
+        CustomFieldEntity::Product => (
             crate::products::count_with_custom_value(conn, &row.field_key)?,
             "products",
-        )
-    } else {
-        let in_use: i64 = customer_custom_values::table
-            .filter(customer_custom_values::field_key.eq(&row.field_key))
-            .count()
-            .get_result(conn)?;
-        (in_use, "customers")
+        ),
+        CustomFieldEntity::Lead => (
+            crate::leads::count_with_custom_value(conn, &row.field_key)?,
+            "leads",
+        ),
+        CustomFieldEntity::Deal => (
+            crate::deals::count_with_custom_value(conn, &row.field_key)?,
+            "deals",
+        ),
+        CustomFieldEntity::Customer => {
+            let in_use: i64 = customer_custom_values::table
+                .filter(customer_custom_values::field_key.eq(&row.field_key))
+                .count()
+                .get_result(conn)?;
+            (in_use, "customers")
+        }
     };
     if in_use > 0 {
         return Err(PersistenceError::Conflict(format!(

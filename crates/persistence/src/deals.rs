@@ -7,16 +7,18 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use domain::authz::Visibility;
-use domain::filter::SearchCriteria;
+use domain::filter::{Predicate, SearchCriteria};
 use domain::sales::pipelines::StageKind;
 use uuid::Uuid;
 
 use crate::customers::search::Scope;
 use crate::db::{placeholders, DbConnection, MultiBackend};
-use crate::filter::{apply_search, Keyset, SearchColumn, SearchError, SearchTable};
+use crate::filter::{
+    apply_search, Condition, FilterError, Keyset, SearchColumn, SearchError, SearchTable,
+};
 use crate::reports::{bind_visibility, joined_sum, split_sum_sql, visibility_sql};
 use crate::schema::{deal_contacts, deal_lines, deal_stage_history, deals};
-use crate::sql_types::{DbTime, DbUuid, Uuid as SqlUuid};
+use crate::sql_types::{DbJson, DbTime, DbUuid, Uuid as SqlUuid};
 use crate::PersistenceError;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -47,6 +49,8 @@ pub struct DealRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// Values of the deal custom fields by key, as checked against their definitions.
+    pub custom_fields: DbJson,
 }
 
 impl DealRow {
@@ -127,8 +131,17 @@ impl DealRecord {
             "lead_id": row.lead_id.map(|id| id.0),
             "lost_reason_id": row.lost_reason_id.map(|id| id.0),
             "closed_at": row.closed_at.map(|at| at.0),
+            "custom_fields": row.custom_fields.0,
         })
     }
+}
+
+/// How many deals hold a value for custom field `key`.
+pub fn count_with_custom_value(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<i64, PersistenceError> {
+    crate::custom_values::count_holding(conn, "deals", key)
 }
 
 /// Writes a new deal with its lines, contacts and first history entry.
@@ -276,6 +289,7 @@ pub fn update(
             deals::lead_id.eq(row.lead_id),
             deals::lost_reason_id.eq(row.lost_reason_id),
             deals::description.eq(&row.description),
+            deals::custom_fields.eq(&row.custom_fields),
             deals::closed_at.eq(row.closed_at),
             deals::last_activity_at.eq(row.last_activity_at),
             deals::updated_at.eq(row.updated_at),
@@ -448,6 +462,13 @@ impl SearchTable for DealColumns {
             "updated_at" => SearchColumn::Timestamp(|| Box::new(d::updated_at.nullable())),
             _ => return None,
         })
+    }
+
+    fn related_condition(
+        field: &str,
+        predicate: &Predicate,
+    ) -> Option<Result<Condition<deals::table>, FilterError>> {
+        crate::custom_values::condition(field, predicate, "deals.custom_fields")
     }
 }
 

@@ -62,6 +62,8 @@ pub struct LeadRow {
     pub propensity: Option<f64>,
     pub propensity_factors: Option<DbJson>,
     pub propensity_run_id: Option<DbUuid>,
+    /// Values of the lead custom fields by key, as checked against their definitions.
+    pub custom_fields: DbJson,
 }
 
 impl LeadRow {
@@ -87,6 +89,7 @@ impl LeadRow {
             "description": self.description,
             "converted_customer_id": self.converted_customer_id.map(|id| id.0),
             "converted_organization_id": self.converted_organization_id.map(|id| id.0),
+            "custom_fields": self.custom_fields.0,
         })
     }
 }
@@ -260,8 +263,19 @@ impl SearchTable for LeadColumns {
         field: &str,
         predicate: &Predicate,
     ) -> Option<Result<Condition<leads::table>, FilterError>> {
-        (field == "list_id").then(|| list_condition(predicate))
+        if field == "list_id" {
+            return Some(list_condition(predicate));
+        }
+        crate::custom_values::condition(field, predicate, "leads.custom_fields")
     }
+}
+
+/// How many leads hold a value for custom field `key`.
+pub fn count_with_custom_value(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<i64, PersistenceError> {
+    crate::custom_values::count_holding(conn, "leads", key)
 }
 
 /// `list_id` conditions: whether the lead is in the list(s).
@@ -311,6 +325,33 @@ fn visible_to<'a, ST: 'a>(
             query.filter(leads::owner_id.eq(me).or(leads::team_id.eq(DbUuid(team))))
         }
     }
+}
+
+/// How many leads `scope` may see match `criteria` and every quick-search term (an
+/// export's progress).
+pub fn count(
+    conn: &mut DbConnection,
+    criteria: &SearchCriteria,
+    terms: &[String],
+    scope: &Scope,
+) -> Result<i64, SearchError> {
+    let mut query = visible_to(
+        leads::table
+            .select(diesel::dsl::count_star())
+            .into_boxed::<MultiBackend>(),
+        scope,
+    );
+    for term in terms {
+        query = query.filter(
+            leads::search_text
+                .like(format!("%{}%", like_escape(term)))
+                .escape('\\'),
+        );
+    }
+    if let Some(filter) = &criteria.filter {
+        query = query.filter(crate::filter::condition::<LeadColumns>(filter)?);
+    }
+    Ok(query.get_result(conn).map_err(PersistenceError::from)?)
 }
 
 /// The next `limit` leads `scope` may see that match `criteria` and every quick-search

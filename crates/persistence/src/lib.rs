@@ -6,6 +6,7 @@ pub mod assignment;
 pub mod audit;
 pub mod consents;
 pub mod custom_fields;
+pub mod custom_values;
 pub mod customers;
 pub mod db;
 pub mod deals;

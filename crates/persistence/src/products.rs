@@ -6,14 +6,10 @@ use domain::filter::SearchCriteria;
 use uuid::Uuid;
 
 use crate::db::{DbConnection, MultiBackend};
-use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-use domain::filter::{Predicate, TypedValue};
+use domain::filter::Predicate;
 
 use crate::filter::{
-    apply_search, like_escape, Condition, FilterError, Keyset, SearchColumn, SearchError,
-    SearchTable,
+    apply_search, Condition, FilterError, Keyset, SearchColumn, SearchError, SearchTable,
 };
 use crate::schema::{product_categories, products};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
@@ -65,22 +61,7 @@ pub fn count_with_custom_value(
     conn: &mut DbConnection,
     key: &str,
 ) -> Result<i64, PersistenceError> {
-    #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        found: i64,
-    }
-    let sql = match conn {
-        DbConnection::Postgres(_) => "SELECT count(*) AS found FROM products WHERE custom_fields ? $1",
-        // `->` answers NULL for a missing member (a stored JSON null is never kept).
-        DbConnection::Sqlite(_) => {
-            "SELECT count(*) AS found FROM products WHERE custom_fields -> ('$.\"' || ? || '\"') IS NOT NULL"
-        }
-    };
-    let found: Found = diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Text, _>(key)
-        .get_result(conn)?;
-    Ok(found.found)
+    crate::custom_values::count_holding(conn, "products", key)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -240,175 +221,7 @@ impl SearchTable for ProductColumns {
         field: &str,
         predicate: &Predicate,
     ) -> Option<Result<Condition<products::table>, FilterError>> {
-        let key = field.strip_prefix(CUSTOM_FIELD_PREFIX)?;
-        Some(CustomValueMatch::new(key, predicate).map(|m| -> Condition<_> { Box::new(m) }))
-    }
-}
-
-/// Prefix of product custom fields in the catalogue: `custom.<key>`.
-pub const CUSTOM_FIELD_PREFIX: &str = "custom.";
-
-/// A value compared with a custom field's value.
-#[derive(Debug, Clone)]
-enum MemberValue {
-    Text(String),
-    Integer(i64),
-}
-
-/// A condition on the value of custom field `key` in `products.custom_fields`, read
-/// with `->>`, which both backends have (PostgreSQL answers text, SQLite the JSON
-/// value's own SQL type): integers are compared after a cast to BIGINT, dates as their
-/// ISO text, booleans as `true`/`false` text. A product without the value has NULL
-/// there, so `neq` and `not_in` never match it, as the convention says.
-#[derive(Debug, Clone)]
-pub struct CustomValueMatch {
-    key: String,
-    integer: bool,
-    boolean: bool,
-    test: MemberTest,
-}
-
-#[derive(Debug, Clone)]
-enum MemberTest {
-    IsNull(bool),
-    Compare(&'static str, MemberValue),
-    AnyOf(bool, Vec<MemberValue>),
-    Like(String),
-}
-
-impl CustomValueMatch {
-    fn new(key: &str, predicate: &Predicate) -> Result<CustomValueMatch, FilterError> {
-        let (mut integer, mut boolean) = (false, false);
-        let mut value = |typed: &TypedValue| -> Result<MemberValue, FilterError> {
-            Ok(match typed {
-                TypedValue::Integer(number) => {
-                    integer = true;
-                    MemberValue::Integer(*number)
-                }
-                TypedValue::Bool(flag) => {
-                    boolean = true;
-                    MemberValue::Text(flag.to_string())
-                }
-                TypedValue::Text(text) => MemberValue::Text(text.clone()),
-                TypedValue::Date(date) => MemberValue::Text(date.to_string()),
-                TypedValue::Uuid(_) | TypedValue::Timestamp(_) | TypedValue::Number(_) => {
-                    return Err(FilterError::ColumnMismatch(format!("custom.{key}")))
-                }
-            })
-        };
-        let test = match predicate {
-            Predicate::Eq(v) => MemberTest::Compare("=", value(v)?),
-            Predicate::Neq(v) => MemberTest::Compare("<>", value(v)?),
-            Predicate::Lt(v) => MemberTest::Compare("<", value(v)?),
-            Predicate::Lte(v) => MemberTest::Compare("<=", value(v)?),
-            Predicate::Gt(v) => MemberTest::Compare(">", value(v)?),
-            Predicate::Gte(v) => MemberTest::Compare(">=", value(v)?),
-            Predicate::In(vs) => {
-                MemberTest::AnyOf(false, vs.iter().map(&mut value).collect::<Result<_, _>>()?)
-            }
-            Predicate::NotIn(vs) => {
-                MemberTest::AnyOf(true, vs.iter().map(&mut value).collect::<Result<_, _>>()?)
-            }
-            Predicate::Contains(needle) => MemberTest::Like(format!(
-                "%{}%",
-                like_escape(&domain::persian::normalize_digits(needle).to_lowercase())
-            )),
-            Predicate::StartsWith(prefix) => MemberTest::Like(format!(
-                "{}%",
-                like_escape(&domain::persian::normalize_digits(prefix).to_lowercase())
-            )),
-            Predicate::IsNull(is_null) => MemberTest::IsNull(*is_null),
-        };
-        Ok(CustomValueMatch {
-            key: key.to_string(),
-            integer,
-            boolean,
-            test,
-        })
-    }
-
-    fn walk_member<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        if self.integer {
-            out.push_sql("CAST(products.custom_fields ->> ");
-            out.push_bind_param::<Text, _>(&self.key)?;
-            out.push_sql(" AS BIGINT)");
-        } else if self.boolean {
-            // SQLite answers a JSON boolean as 1 or 0, PostgreSQL as `true` or `false`.
-            out.push_sql("CASE CAST(products.custom_fields ->> ");
-            out.push_bind_param::<Text, _>(&self.key)?;
-            out.push_sql(" AS TEXT) WHEN '1' THEN 'true' WHEN '0' THEN 'false' ELSE CAST(products.custom_fields ->> ");
-            out.push_bind_param::<Text, _>(&self.key)?;
-            out.push_sql(" AS TEXT) END");
-        } else {
-            out.push_sql("(products.custom_fields ->> ");
-            out.push_bind_param::<Text, _>(&self.key)?;
-            out.push_sql(")");
-        }
-        Ok(())
-    }
-}
-
-impl MemberValue {
-    fn walk<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        match self {
-            MemberValue::Text(text) => out.push_bind_param::<Text, _>(text),
-            MemberValue::Integer(number) => out.push_bind_param::<BigInt, _>(number),
-        }
-    }
-}
-
-impl Expression for CustomValueMatch {
-    type SqlType = Nullable<Bool>;
-}
-
-impl AppearsOnTable<products::table> for CustomValueMatch {}
-impl SelectableExpression<products::table> for CustomValueMatch {}
-
-impl ValidGrouping<()> for CustomValueMatch {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-
-impl QueryId for CustomValueMatch {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl QueryFragment<MultiBackend> for CustomValueMatch {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.push_sql("(");
-        match &self.test {
-            MemberTest::IsNull(is_null) => {
-                self.walk_member(&mut out)?;
-                out.push_sql(if *is_null { " IS NULL" } else { " IS NOT NULL" });
-            }
-            MemberTest::Compare(op, value) => {
-                self.walk_member(&mut out)?;
-                out.push_sql(" ");
-                out.push_sql(op);
-                out.push_sql(" ");
-                value.walk(&mut out)?;
-            }
-            MemberTest::AnyOf(negated, values) => {
-                self.walk_member(&mut out)?;
-                out.push_sql(if *negated { " NOT IN (" } else { " IN (" });
-                for (i, value) in values.iter().enumerate() {
-                    if i > 0 {
-                        out.push_sql(", ");
-                    }
-                    value.walk(&mut out)?;
-                }
-                out.push_sql(")");
-            }
-            MemberTest::Like(pattern) => {
-                out.push_sql("lower(");
-                self.walk_member(&mut out)?;
-                out.push_sql(") LIKE ");
-                out.push_bind_param::<Text, _>(pattern)?;
-                out.push_sql(" ESCAPE '\\'");
-            }
-        }
-        out.push_sql(")");
-        Ok(())
+        crate::custom_values::condition(field, predicate, "products.custom_fields")
     }
 }
 

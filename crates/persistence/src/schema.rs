@@ -334,6 +334,7 @@ diesel::table! {
         propensity -> Nullable<Double>,
         propensity_factors -> Nullable<Jsonb>,
         propensity_run_id -> Nullable<Uuid>,
+        custom_fields -> Jsonb,
     }
 }
 
@@ -837,7 +838,7 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
-    use crate::sql_types::{Uuid, UtcTimestamp};
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
 
     deals (id) {
         id -> Uuid,
@@ -863,6 +864,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        custom_fields -> Jsonb,
     }
 }
 

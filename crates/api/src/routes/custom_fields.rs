@@ -1,6 +1,7 @@
-//! Custom fields of customers and products: admins (`crm:configure`) define a key, a
-//! label, a type and the entity the field belongs to; customer writes are validated
-//! against the customers' definitions and searches can filter on `custom.<key>`. Key and type are fixed after creation, since stored values depend on
+//! Custom fields of customers, products, leads and deals: admins (`crm:configure`)
+//! define a key, a label, a type and the entity the field belongs to; each entity's
+//! writes are validated against its definitions and searches can filter on
+//! `custom.<key>`. Key and type are fixed after creation, since stored values depend on
 //! them.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
@@ -94,8 +95,8 @@ pub struct CreateCustomFieldRequest {
     pub options: Vec<String>,
     #[serde(default)]
     pub required: bool,
-    /// `customer` (the default, as before products had custom fields) or `product`;
-    /// fixed after creation.
+    /// `customer` (the default, as before other records had custom fields), `product`,
+    /// `lead` or `deal`; fixed after creation.
     #[serde(default)]
     pub entity: CustomFieldEntity,
 }
@@ -136,14 +137,17 @@ impl From<CustomFieldPatch> for CustomFieldChanges {
 /// (`YYYY-MM-DD`) or `select` (one of `options`). A `required` field must be given on every
 /// customer written afterwards. The `key` and `kind` are fixed once created.
 ///
-/// `entity` says what the field belongs to: `customer` (the default) or `product`; products
-/// carry product fields in their own `custom_fields`. Customer writes, imports and searches
-/// use only the customers' fields. A key is unique across both entities.
+/// `entity` says what the field belongs to: `customer` (the default), `product`, `lead` or
+/// `deal`; products, leads and deals carry their entity's fields in their own
+/// `custom_fields`, and each entity's writes, imports, searches and exports use only its
+/// own fields. A key is unique within its entity; a lead field whose key is also a
+/// customer field of the same kind is carried over to the customer when the lead is
+/// converted.
 ///
 /// Needs `crm:configure` (admins and managers). Audited as `custom_field.create`; safe to
 /// retry with an `Idempotency-Key`.
 ///
-/// Problems: 409 `conflict` when the key is taken; 422 `validation_failed` for a `key` not
+/// Problems: 409 `conflict` when the entity has a field with the key; 422 `validation_failed` for a `key` not
 /// matching `[a-z][a-z0-9_]*` or longer than 40 characters (`invalid_format`), a `label`
 /// not 1 to 100 characters, or `options` that are missing on a `select` field (1 to 100,
 /// distinct, not empty) or given on another kind (`not_allowed_for_kind`).
@@ -303,12 +307,12 @@ pub async fn update_custom_field(
 
 /// Delete a custom field.
 ///
-/// Only a field no customer (for a product field: no product) has a value for can go:
-/// clear the values first.
+/// Only a field no record of its entity (customer, product, lead or deal) has a value for
+/// can go: clear the values first.
 ///
 /// Needs `crm:configure` (admins and managers). Honours `If-Match` (412
 /// `precondition_failed` when stale). Audited as `custom_field.delete`. Problems: 409
-/// `conflict` while customers or products have values for it.
+/// `conflict` while records of its entity have values for it.
 #[utoipa::path(
     tag = "custom_fields",
     operation_id = "delete_custom_field",

@@ -136,6 +136,9 @@ pub struct Deal {
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Values of the deal custom fields by key.
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Value,
 }
 
 impl Deal {
@@ -183,6 +186,7 @@ impl Deal {
             created_by: row.created_by.map(|id| id.0),
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
+            custom_fields: row.custom_fields.0.clone(),
         })
     }
 }
@@ -198,7 +202,9 @@ impl Deal {
 /// product's; the products must be priced in the deal's currency), whose total is the
 /// amount: a client-sent `amount` that differs is refused. A deal created at a `won` or
 /// `lost` stage is closed at once; a lost one needs `lost_reason_id`. The stage is the
-/// first entry of the deal's stage history.
+/// first entry of the deal's stage history. `custom_fields` holds values of the deal
+/// custom fields (`/custom-fields` with `entity: deal`), checked against their
+/// definitions as customers' are.
 ///
 /// Needs `records:write`. Audited as `deal.create`; safe to retry with an
 /// `Idempotency-Key`. Problems: 422 `validation_failed` naming every broken rule:
@@ -208,7 +214,9 @@ impl Deal {
 /// (`not_allowed`); `pipeline_id`/`stage_id` unknown or not matching
 /// (`not_in_pipeline`); `lost_reason_id` missing at a lost stage (`required`), given at
 /// another (`only_when_lost`), unknown or inactive; `amount` out of 0..10^15 or not what
-/// the lines add up to (`mismatch`); line rules as for orders; text rules.
+/// the lines add up to (`mismatch`); line rules as for orders; text rules; a custom
+/// value that breaks its definition, named `custom_fields.<key>` (`unknown_field`,
+/// `invalid_type`, `not_an_option`, `required`…).
 #[utoipa::path(
     tag = "deals",
     operation_id = "create_deal",
@@ -245,8 +253,9 @@ pub(crate) async fn run_deal_search(
     principal: Principal,
     request: SearchRequest,
 ) -> ApiResult<Page<Deal>> {
+    let definitions = state.db(|conn| Ok(deals::definitions(conn)?)).await?;
     let context = state.resolve_context().await?;
-    let search = deals::resolve_search(request, &context)?;
+    let search = deals::resolve_search(request, &definitions, &context)?;
     let acting = principal.0;
     let (search, found) = state
         .db(move |conn| {
@@ -300,8 +309,9 @@ pub async fn list_deals(
 /// `amount`, `currency`, `expected_close_date`, `source`, `campaign`, `lead_id`,
 /// `lost_reason_id`, `closed_at`, `last_activity_at`, `created_by`, `created_at`,
 /// `updated_at` (dates with relative periods on the Jalali or Gregorian calendar); sort
-/// by `id`, `amount`, `expected_close_date`, `closed_at` or `created_at`. `q` finds the
-/// title with Persian letters and digits normalised.
+/// by `id`, `amount`, `expected_close_date`, `closed_at` or `created_at`. Every deal
+/// custom field filters as `custom.<key>` by its type. `q` finds the title with Persian
+/// letters and digits normalised.
 ///
 /// Needs `records:read`. Problems: 400 `invalid_cursor`; 422 `validation_failed` naming
 /// every unknown field, wrong operator or bad value with its path.
@@ -366,7 +376,8 @@ pub async fn get_deal(
 /// or `lost` closes the deal (`closed_at`), returning to an open stage reopens it and
 /// drops the lost reason. Sending `lines` prices them anew (the amount follows); to
 /// state an amount instead send `"lines": []` with it. Every change is activity: the
-/// deal is no longer stuck.
+/// deal is no longer stuck. `custom_fields` merges member by member (`null` removes a
+/// value) and the result is checked against the deal custom fields.
 ///
 /// Needs `records:write` and the deal within the caller's visibility. Honours
 /// `If-Match` (412 when stale; of two changes based on one version, one wins). Audited

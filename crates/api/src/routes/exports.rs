@@ -1,7 +1,9 @@
 //! Exports (D-3): `POST /api/v1/exports` starts a `customers.export` job over a customer
 //! search (the caller's visibility applies, as in `POST /customers/search`),
-//! `POST /api/v1/orders/exports` an `orders.export` job over an order search, and
-//! `GET /api/v1/exports/{job_id}/file` streams either's finished file from the database.
+//! `POST /api/v1/orders/exports` an `orders.export` job over an order search,
+//! `POST /api/v1/leads/exports` a `leads.export` job over a lead search, and
+//! `GET /api/v1/exports/{job_id}/file` streams any of their finished files from the
+//! database.
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::web::Bytes;
@@ -18,17 +20,24 @@ use crate::state::AppState;
 use application::commerce::order_export::{ExportLayout, OrderExportRequest};
 use application::customers::export::{ExportCalendar, ExportFormat, ExportRequest};
 use application::jobs::{queue, ExportResult};
+use application::sales::lead_export::LeadExportRequest;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_export, create_order_export, download_export),
+    paths(
+        create_export,
+        create_order_export,
+        create_lead_export,
+        download_export
+    ),
     components(schemas(
         ExportRequest,
         ExportFormat,
         ExportCalendar,
         ExportResult,
         OrderExportRequest,
-        ExportLayout
+        ExportLayout,
+        LeadExportRequest
     ))
 )]
 pub struct ExportsApi;
@@ -36,6 +45,7 @@ pub struct ExportsApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_export)
         .service(create_order_export)
+        .service(create_lead_export)
         .service(download_export);
 }
 
@@ -129,9 +139,57 @@ pub async fn create_order_export(
     Ok(accepted(job)?)
 }
 
+/// Export leads.
+///
+/// Writes the leads a search finds (`filter`, `sort` and `q` as `POST /leads/search`
+/// takes them, `custom.<key>` included, within the caller's visibility: a seller who sees
+/// only their own leads exports only those) to CSV, XLSX or JSON in a background
+/// `leads.export` job. Answers 202 with the job and its `Location`; once it has succeeded
+/// its result (`ExportResult`) links the file for `GET /exports/{job_id}/file`.
+///
+/// Columns (all by default, or those named in `columns`): `id`, `first_name`,
+/// `last_name`, `company`, `job_title`, `phone`, `phone2`, `phone3` (E.164, the primary
+/// first), `email`, `email2`, `province`, `city`, `source`, `campaign`, `language`,
+/// `product_id`, `status`, `disqualified_reason`, `owner_id`, `team_id`, `description`,
+/// `display_name`, `score_points`, `propensity`, `converted_customer_id`, `created_at`,
+/// `updated_at` (RFC 3339, UTC), and `custom.<key>` for each lead custom field. The
+/// names are the lead import's, so the file imports back. An XLSX sheet is laid out
+/// right to left when `Accept-Language` prefers Persian or `right_to_left` is true.
+/// A file holding leads converted into a customer is deleted when that customer's
+/// personal data is erased.
+///
+/// Needs `records:read`. The job's creation is audited (`job.create`); a retry with the
+/// same `Idempotency-Key` answers the same job instead of exporting twice. Problems: 422
+/// `validation_failed` for an unknown or repeated column, or a bad filter or sort,
+/// checked before the job is queued.
+#[utoipa::path(
+    tag = "exports",
+    operation_id = "create_lead_export",
+    request_body = LeadExportRequest,
+    responses((
+        status = 202,
+        description = "Export queued; follow `Location` for its progress and result",
+        body = JobResource,
+        headers(("Location" = String, description = "The job: `/api/v1/jobs/{id}`"))
+    ))
+)]
+#[post("/api/v1/leads/exports")]
+pub async fn create_lead_export(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: JsonBody<LeadExportRequest>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let request = body.0;
+    let job = state
+        .db(move |conn| Ok(queue::lead_export(conn, &principal, request)?))
+        .await?;
+    Ok(accepted(job)?)
+}
+
 /// Download an export.
 ///
-/// The file of a finished `customers.export`, `orders.export` or `reports.export` job,
+/// The file of a finished `customers.export`, `orders.export`, `leads.export` or
+/// `reports.export` job,
 /// streamed with its content type and a `Content-Disposition` file name.
 ///
 /// Needs `records:read`; only the user who started the export, or an admin
@@ -142,7 +200,7 @@ pub async fn create_order_export(
 #[utoipa::path(
     tag = "exports",
     operation_id = "download_export",
-    params(("job_id" = Uuid, Path, description = "Id of the `customers.export`, `orders.export` or `reports.export` job")),
+    params(("job_id" = Uuid, Path, description = "Id of the `customers.export`, `orders.export`, `leads.export` or `reports.export` job")),
     responses(
         (status = 200, description = "The exported file", content(
             (String = "text/csv"),

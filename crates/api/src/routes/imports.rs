@@ -1,8 +1,9 @@
-//! Imports (D-1): `POST /api/v1/imports` takes a CSV or XLSX file of customers, and
-//! `POST /api/v1/products/imports` one of products, with a column mapping. A dry run
-//! checks every row and answers the report at once; a real run keeps the file in the
-//! database and answers 202 with a `customers.import` or `products.import` job whose
-//! result is the same report. Either way an import is all or nothing.
+//! Imports (D-1): `POST /api/v1/imports` takes a CSV or XLSX file of customers,
+//! `POST /api/v1/products/imports` one of products and `POST /api/v1/leads/imports` one
+//! of leads, with a column mapping. A dry run checks every row and answers the report at
+//! once; a real run keeps the file in the database and answers 202 with a
+//! `customers.import`, `products.import` or `leads.import` job whose result is the same
+//! report. Either way an import is all or nothing.
 
 use actix_multipart::Multipart;
 use actix_web::web::{Bytes, BytesMut};
@@ -28,13 +29,21 @@ use application::customers::import::{
     MatchOn, RejectedRow, RowError,
 };
 use application::jobs::queue::{self, ImportFile};
+use application::sales::lead_import::{self, LeadImportOptions};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_import, create_product_import, create_order_import),
+    paths(
+        create_import,
+        create_product_import,
+        create_order_import,
+        create_lead_import
+    ),
     components(schemas(
         ImportUpload,
         ProductImportUpload,
+        LeadImportUpload,
+        LeadImportOptions,
         OrderImportUpload,
         OrderImportOptions,
         OrderImportReport,
@@ -56,7 +65,8 @@ pub struct ImportsApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_import)
         .service(create_product_import)
-        .service(create_order_import);
+        .service(create_order_import)
+        .service(create_lead_import);
 }
 
 /// The parts of an import request.
@@ -82,6 +92,17 @@ pub struct ProductImportUpload {
     pub file: UploadedFile,
     /// How to read the file; all defaults when left out.
     pub options: Option<ProductImportOptions>,
+}
+
+/// The parts of a lead import request.
+#[derive(Debug, ToSchema)]
+pub struct LeadImportUpload {
+    /// The spreadsheet, as for `POST /imports`: CSV or XLSX, headers in the first
+    /// non-empty row.
+    #[schema(value_type = String, format = Binary)]
+    pub file: UploadedFile,
+    /// How to read the file; all defaults when left out.
+    pub options: Option<LeadImportOptions>,
 }
 
 /// The parts of a purchase-history import request.
@@ -546,5 +567,95 @@ pub async fn create_order_import(
         "orders",
         move |conn, upload| Ok(queue::order_import(conn, &acting, upload, options)?),
     )
+    .await
+}
+
+/// Import leads from a spreadsheet.
+///
+/// Send `multipart/form-data` with the file as the `file` part (CSV or XLSX) and,
+/// optionally, the `LeadImportOptions` as a JSON `options` part, exactly as for `POST
+/// /imports`. Columns are mapped to lead fields by `options.mapping` or, without one, by
+/// header names equal to field names (the headers of a lead export): `first_name`,
+/// `last_name`, `company`, `job_title`, `phone`, `phone2`, `phone3` (any usual Iranian
+/// form, Persian digits included; stored in E.164, the first one primary), `email`,
+/// `email2`, `province`, `city`, `source`, `campaign`, `language`, `product_sku` (the
+/// product asked about, by SKU), `status` (`new`, `contacted`, `qualified`,
+/// `disqualified`), `disqualified_reason`, `owner_email` (an active user's e-mail
+/// address), `description`, and `custom.<key>` for each lead custom field. Every row is a
+/// new lead.
+///
+/// Every row goes through the same rules as `POST /leads`, custom fields included, plus
+/// the same normalised phone or e-mail on two rows of the file (`duplicate_in_file` on the
+/// later row: the two rows are one person), a `status` or `product_sku` that is not one
+/// (`invalid_value`, `not_found`) and an `owner_email` that is no active user
+/// (`not_found`) or a user the caller may not hand leads to (`not_allowed`). Each lead is
+/// then written as `POST /leads` writes one: without an owner the assignment rules pick
+/// one (else the caller), the scoring rules count its points, and the assignment is
+/// recorded.
+///
+/// **All or nothing:** if any row is rejected, nothing is written and the report lists
+/// every rejected row with its row number, the lead field, the source column and the rule
+/// broken. With `dry_run: true` the report comes back at once (200) and nothing is ever
+/// written. Otherwise the answer is 202 with a `leads.import` job whose result is the
+/// report (`outcome` `imported` or `rejected`).
+///
+/// Needs `records:import` and `records:write` (the permission creating a lead needs), so
+/// admins, managers and marketing. The job's creation is audited (`job.create`), and so
+/// is every lead written (`lead.create`); a retry with the same `Idempotency-Key` answers
+/// the same job instead of importing twice.
+///
+/// Problems: 403 `forbidden`; 413 `payload_too_large` over `PEYVAND_MAX_UPLOAD_BYTES`;
+/// 415 when the body is not multipart; 422 `validation_failed` for a missing `file` part
+/// (`required`), a file that is neither CSV nor XLSX (`unsupported_format`) or cannot be
+/// read (with the row and column), bad `options` (under `options.…`), or a mapping that
+/// does not fit the file (an unknown column or field, a `custom.<key>` that is no lead
+/// custom field, a field fed by two columns).
+#[utoipa::path(
+    tag = "imports",
+    operation_id = "create_lead_import",
+    request_body(content(
+        (LeadImportUpload = "multipart/form-data",
+            encoding(("options" = (content_type = "application/json"))),
+            // The `file` part holds the spreadsheet itself: here a CSV file's text.
+            example = json!({
+                "file": "نام,نام خانوادگی,موبایل,ایمیل\nعلی,کریمی,۰۹۱۲۱۲۳۴۵۶۷,ali@example.ir\nسارا,احمدی,09351112233,\n",
+                "options": {
+                    "mapping": {"نام": "first_name", "نام خانوادگی": "last_name", "موبایل": "phone", "ایمیل": "email"},
+                    "dry_run": true
+                }
+            }))
+    )),
+    responses(
+        (status = 200, description = "Dry run: the per-row report; nothing was written", body = ImportReport),
+        (status = 202, description = "Import queued; follow `Location` for its progress and report", body = JobResource,
+            headers(("Location" = String, description = "The job: `/api/v1/jobs/{id}`"))),
+        (status = 403, description = "The caller may not import leads", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The upload is larger than the server accepts (`PEYVAND_MAX_UPLOAD_BYTES`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `multipart/form-data`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad options, an unreadable file (`errors[0].field` is `file`, with the row and column), or a mapping that does not fit the file", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/leads/imports")]
+pub async fn create_lead_import(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    principal.require(Permission::RecordsImport)?;
+    principal.require(Permission::RecordsWrite)?;
+    let (file, options) = read_upload::<LeadImportOptions>(&req, payload).await?;
+    let format = spreadsheet_format(&file)?;
+    let options = options.unwrap_or_default();
+    let sheet = read_sheet(file.bytes.clone(), format).await?;
+    if options.dry_run {
+        let report = state
+            .db(move |conn| Ok(lead_import::dry_run(conn, &principal, &options, &sheet)?))
+            .await?;
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    queue_upload(&state, file, format, sheet, "leads", move |conn, upload| {
+        Ok(queue::lead_import(conn, &principal, upload, options)?)
+    })
     .await
 }

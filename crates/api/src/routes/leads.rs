@@ -101,6 +101,9 @@ pub struct Lead {
     pub updated_at: DateTime<Utc>,
     pub version: i64,
     pub scores: LeadScores,
+    /// Values of the lead custom fields by key.
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Value,
 }
 
 /// A lead's scores (S-2): read only, set by the scoring rules and model runs.
@@ -157,6 +160,7 @@ impl Lead {
                     .map(|factors| factors.0.clone()),
                 run_id: row.propensity_run_id.map(|id| id.0),
             },
+            custom_fields: row.custom_fields.0.clone(),
         })
     }
 }
@@ -170,11 +174,15 @@ impl Lead {
 /// assignment rules (`/assignment-rules`) pick the owner and team, else they default to
 /// the caller's. A caller without `all` visibility may hand a lead only to themselves
 /// (or, with `team`, their team). Every assignment is recorded
-/// (`GET /leads/{id}/assignments`).
+/// (`GET /leads/{id}/assignments`). `custom_fields` holds values of the lead custom
+/// fields (`/custom-fields` with `entity: lead`), checked against their definitions as
+/// customers' are.
 ///
 /// Needs `records:write`. Audited as `lead.create`; safe to retry with an
 /// `Idempotency-Key`. Problems: 422 `validation_failed` naming every broken rule (a lead
-/// needs a name, a company, a phone or an e-mail: `last_name` `required`).
+/// needs a name, a company, a phone or an e-mail: `last_name` `required`; a custom value
+/// that breaks its definition, named `custom_fields.<key>`: `unknown_field`,
+/// `invalid_type`, `not_an_option`, `required`…).
 #[utoipa::path(
     tag = "leads",
     operation_id = "create_lead",
@@ -209,8 +217,9 @@ async fn run_lead_search(
     principal: Principal,
     request: SearchRequest,
 ) -> ApiResult<Page<Lead>> {
+    let definitions = state.db(|conn| Ok(leads::definitions(conn)?)).await?;
     let context = state.resolve_context().await?;
-    let search = application::search::Search::<leads::LeadSearch>::resolve(request, &context)?;
+    let search = leads::resolve_search(request, &definitions, &context)?;
     let acting = principal.0;
     let (search, rows) = state
         .db(move |conn| {
@@ -256,7 +265,8 @@ pub async fn list_leads(
 /// came from), `converted_at`, `created_by`, `created_at`, `updated_at`, `score_points`
 /// (the scoring rules' points) and `propensity` (the latest model run's probability of
 /// conversion, null when none); sort by `id`, `display_name`, `created_at`,
-/// `updated_at`, `score_points` or `propensity` (nulls first). `q` finds every term in
+/// `updated_at`, `score_points` or `propensity` (nulls first). Every lead custom field
+/// filters as `custom.<key>` by its type. `q` finds every term in
 /// the names, company, job title, city, province, phones (also in the national form
 /// `0912…`) and e-mails, Persian-aware: Arabic and Persian letters, digits and
 /// half-spaces agree.
@@ -313,8 +323,10 @@ pub async fn get_lead(
 /// Change a lead (JSON Merge Patch).
 ///
 /// Any field of the lead, checked as on creation: e.g. `{"status": "disqualified",
-/// "disqualified_reason": "…"}`, or back to `new` with `"disqualified_reason": null`. A
-/// converted lead no longer changes (409 `conflict`).
+/// "disqualified_reason": "…"}`, or back to `new` with `"disqualified_reason": null`.
+/// `custom_fields` merges member by member (`null` removes a value) and the result is
+/// checked against the lead custom fields. A converted lead no longer changes (409
+/// `conflict`).
 ///
 /// Needs `records:write` and the lead within the caller's visibility. Honours `If-Match`
 /// (412 when stale). Audited as `lead.update`.
@@ -396,7 +408,11 @@ pub struct LeadConversion {
 /// / `organization_id`. A new customer passes the duplicate check: likely twins answer
 /// 409 `likely_duplicate` with the candidates, and nothing is written; name the existing
 /// customer, or send `confirmed: true`. The lead becomes `converted` and keeps the
-/// customers it became (searchable as `converted_customer_id`). With `deal`, a deal is
+/// customers it became (searchable as `converted_customer_id`). The lead's custom values
+/// go to the new customer that receives its contacts (the person, else the
+/// organization) when their key is also a customer custom field of the same kind that
+/// accepts the value (a `select` value must be one of the customer field's options);
+/// other values stay on the lead only. With `deal`, a deal is
 /// opened in the same transaction for the organization (else the person), the person
 /// as its contact, the lead's owner, source and campaign, and `lead_id` (its problems
 /// are named under `deal.`).

@@ -1,19 +1,21 @@
-//! Custom fields of customers and products: administrators (`crm:configure`) define a
-//! key, a label, a type and the entity it belongs to; customer and product writes are
-//! validated against their entity's definitions. Key and type are fixed after creation,
-//! since stored values depend on them, and a field that customers (or products) have
-//! values for cannot be deleted.
+//! Custom fields of customers, products, leads and deals: administrators
+//! (`crm:configure`) define a key (unique within its entity), a label, a type and the
+//! entity it belongs to; each entity's writes are validated against its own
+//! definitions. Key and type are fixed after creation, since stored values depend on
+//! them, and a field that records of its entity have values for cannot be deleted.
 
 use domain::authz::Permission;
 use domain::customers::{
-    is_valid_key, CustomFieldEntity, CustomFieldKind, MAX_CUSTOM_FIELD_KEY_CHARS,
+    is_valid_key, validate_custom_fields, CustomFieldDefinition, CustomFieldEntity,
+    CustomFieldKind, MAX_CUSTOM_FIELD_KEY_CHARS,
 };
 use domain::text::TextKind;
-use domain::validation::Violations;
+use domain::validation::{FieldViolation, Violations};
 use persistence::audit;
 use persistence::custom_fields::CustomFieldRow;
 use persistence::db::DbConnection;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::acting::Acting;
@@ -223,4 +225,46 @@ pub fn delete(
         )?;
         Ok(())
     })
+}
+
+/// Every definition of `entity`: what its records are checked against and its searches
+/// may name as `custom.<key>`.
+pub fn definitions(
+    conn: &mut DbConnection,
+    entity: CustomFieldEntity,
+) -> AppResult<Vec<CustomFieldDefinition>> {
+    Ok(persistence::custom_fields::all(conn, entity)?
+        .iter()
+        .map(|row| row.definition())
+        .collect::<Result<_, _>>()?)
+}
+
+/// `values` in their checked form (text trimmed, numbers and dates read; a `null`
+/// removes one), or every broken rule, named `custom_fields.<key>`: how products,
+/// leads and deals store theirs.
+pub fn checked_values(
+    values: &Map<String, Value>,
+    definitions: &[CustomFieldDefinition],
+) -> Result<Map<String, Value>, Vec<FieldViolation>> {
+    Ok(validate_custom_fields(values, definitions)?
+        .into_iter()
+        .map(|(key, value)| (key, value.to_json()))
+        .collect())
+}
+
+/// A record's own rules (`own`) and its custom values checked together, so that one
+/// answer reports both: the record with its checked values, or every violation.
+pub fn with_checked_values<T>(
+    own: Result<T, Vec<FieldViolation>>,
+    values: Result<Map<String, Value>, Vec<FieldViolation>>,
+    set: impl FnOnce(T, Map<String, Value>) -> T,
+) -> Result<T, Vec<FieldViolation>> {
+    match (own, values) {
+        (Ok(record), Ok(values)) => Ok(set(record, values)),
+        (own, values) => {
+            let mut violations = own.err().unwrap_or_default();
+            violations.extend(values.err().unwrap_or_default());
+            Err(violations)
+        }
+    }
 }

@@ -6,7 +6,7 @@ use domain::commerce::products::{
     check_category_parent, ProductCategoryInput, ProductInput, MAX_CATEGORY_DEPTH,
 };
 use domain::commerce::Currency;
-use domain::customers::{validate_custom_fields, CustomFieldDefinition, CustomFieldEntity};
+use domain::customers::{CustomFieldDefinition, CustomFieldEntity};
 use domain::filter::{FieldKind, FieldSpec, TypedValue};
 use domain::validation::FieldViolation;
 use persistence::audit;
@@ -104,12 +104,7 @@ pub fn stored_currency(code: &str) -> AppResult<Currency> {
 /// The custom-field definitions every product write is checked against and product
 /// searches may name.
 pub fn product_definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefinition>> {
-    Ok(
-        persistence::custom_fields::all(conn, CustomFieldEntity::Product)?
-            .iter()
-            .map(|row| row.definition())
-            .collect::<Result<_, _>>()?,
-    )
+    crate::administration::custom_fields::definitions(conn, CustomFieldEntity::Product)
 }
 
 /// `input` checked, with the business currency filled in, and the category it names
@@ -120,10 +115,7 @@ pub(super) fn checked_custom_fields(
     input: &ProductInput,
     definitions: &[CustomFieldDefinition],
 ) -> Result<serde_json::Map<String, serde_json::Value>, Vec<FieldViolation>> {
-    Ok(validate_custom_fields(&input.custom_fields, definitions)?
-        .into_iter()
-        .map(|(key, value)| (key, value.to_json()))
-        .collect())
+    crate::administration::custom_fields::checked_values(&input.custom_fields, definitions)
 }
 
 fn checked_product(

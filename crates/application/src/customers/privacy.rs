@@ -6,7 +6,9 @@
 //! again, and redacts the changes of the customer's audit events to their digests (the
 //! chain still verifies). It reaches every copy the product keeps: the customers merged
 //! into the erased one (their own records stay for an undo), the documents a merge
-//! record keeps for its undo, stored idempotent responses and export files. What is not
+//! record keeps for its undo, stored idempotent responses and export files (lead
+//! exports included, which list the customers their converted leads became). The leads
+//! converted into the customer are deleted with their custom values. What is not
 //! personal stays, so counts, lifecycle, ownership, acquisition and (later) orders keep
 //! adding up.
 

@@ -12,6 +12,8 @@ mod customer_export;
 mod customer_import;
 mod duplicate_scan;
 mod lead_check;
+mod lead_export;
+mod lead_import;
 mod lead_rescore;
 mod model_run;
 mod order_export;
@@ -44,6 +46,8 @@ pub use duplicate_scan::{
     DUPLICATE_SCAN,
 };
 pub use lead_check::LeadCheckJob;
+pub use lead_export::{LeadExportJob, LeadExportPayload, LEAD_EXPORT};
+pub use lead_import::{LeadImportJob, LeadImportPayload, LEAD_IMPORT};
 pub use lead_rescore::{LeadRescoreJob, LEAD_RESCORE};
 pub use model_run::{ModelRunJob, MODEL_RUN};
 pub use order_export::{OrderExportJob, OrderExportPayload, ORDER_EXPORT};
@@ -264,6 +268,8 @@ impl JobRegistry {
         registry.register(ORDER_IMPORT, OrderImportJob);
         registry.register(ORDER_EXPORT, OrderExportJob);
         registry.register(PRODUCT_IMPORT, ProductImportJob);
+        registry.register(LEAD_IMPORT, LeadImportJob);
+        registry.register(LEAD_EXPORT, LeadExportJob);
         registry.register(MODEL_RUN, ModelRunJob);
         registry.register(LEAD_RESCORE, LeadRescoreJob);
         registry.register(REPORT_EXPORT, ReportExportJob);

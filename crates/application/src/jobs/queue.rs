@@ -18,9 +18,10 @@ use tabular::Format;
 use uuid::Uuid;
 
 use super::{
-    DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, OrderExportPayload,
-    OrderImportPayload, ProductImportPayload, ReportExportPayload, AUDIT_VERIFY, CUSTOMER_EXPORT,
-    CUSTOMER_IMPORT, DUPLICATE_SCAN, ORDER_EXPORT, ORDER_IMPORT, PRODUCT_IMPORT, REPORT_EXPORT,
+    DuplicateScanPayload, ExportPayload, ExportResult, ImportPayload, LeadExportPayload,
+    LeadImportPayload, OrderExportPayload, OrderImportPayload, ProductImportPayload,
+    ReportExportPayload, AUDIT_VERIFY, CUSTOMER_EXPORT, CUSTOMER_IMPORT, DUPLICATE_SCAN,
+    LEAD_EXPORT, LEAD_IMPORT, ORDER_EXPORT, ORDER_IMPORT, PRODUCT_IMPORT, REPORT_EXPORT,
 };
 use crate::acting::Acting;
 use crate::commerce::order_export::{self, OrderExportRequest};
@@ -34,6 +35,8 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::paging::{invalid_cursor, Cursor};
 use crate::reports::export::ReportExportRequest;
+use crate::sales::lead_export::{self, LeadExportRequest};
+use crate::sales::lead_import::{self, LeadColumnPlan, LeadImportOptions};
 use crate::search::Search;
 use crate::transaction;
 
@@ -127,6 +130,34 @@ pub fn order_export(
     })?;
     transaction(conn, |conn| {
         enqueue(conn, acting, ORDER_EXPORT, payload, EXPORT_MAX_ATTEMPTS)
+    })
+}
+
+/// Queues an export of the leads a search finds (`records:read`), within the caller's
+/// visibility. Columns and search (with the lead custom fields) are checked now.
+pub fn lead_export(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    request: LeadExportRequest,
+) -> AppResult<Job> {
+    acting.require(Permission::RecordsRead)?;
+    let definitions = crate::sales::leads::definitions(conn)?;
+    lead_export::columns(request.columns.as_deref(), &definitions)?;
+    let calendar = crate::settings::calendar(conn)?;
+    let context = ResolveContext::new(persistence::now(), calendar.local());
+    crate::sales::leads::resolve_search(request.search(), &definitions, &context)?;
+    let payload = to_payload(&LeadExportPayload {
+        right_to_left: request.right_to_left.unwrap_or(acting.lang == Lang::Fa),
+        file_name: format!(
+            "leads-{}.{}",
+            Utc::now().format("%Y%m%d-%H%M%S"),
+            request.format.format().extension()
+        ),
+        acting: acting.clone(),
+        request,
+    })?;
+    transaction(conn, |conn| {
+        enqueue(conn, acting, LEAD_EXPORT, payload, EXPORT_MAX_ATTEMPTS)
     })
 }
 
@@ -258,6 +289,33 @@ pub fn product_import(
     })
 }
 
+/// Queues a lead import of `upload` (`records:import` and `records:write`): the mapping
+/// is checked against the file's headers and the lead custom fields now, the file kept
+/// with the job.
+pub fn lead_import(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    upload: ImportFile<'_>,
+    options: LeadImportOptions,
+) -> AppResult<Job> {
+    lead_import::require(acting)?;
+    LeadColumnPlan::new(
+        upload.headers,
+        &options,
+        &crate::sales::leads::definitions(conn)?,
+    )?;
+    transaction(conn, |conn| {
+        let file = store_upload(conn, acting, &upload)?;
+        let payload = to_payload(&LeadImportPayload {
+            file_id: file.id.0,
+            format: upload.format.extension().to_string(),
+            options,
+            acting: acting.clone(),
+        })?;
+        enqueue(conn, acting, LEAD_IMPORT, payload, IMPORT_MAX_ATTEMPTS)
+    })
+}
+
 /// A job the caller may see (`jobs:read`).
 pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<Job> {
     acting.require(Permission::JobsRead)?;
@@ -329,7 +387,7 @@ pub fn cancel(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<J
     })
 }
 
-/// The file of a finished export (of customers, orders or a report) the caller may see
+/// The file of a finished export (of customers, orders, leads or a report) the caller may see
 /// (`records:read`). An export that has not succeeded is a conflict; a file deleted by
 /// an erasure is gone.
 pub fn export_file(
@@ -339,7 +397,7 @@ pub fn export_file(
 ) -> AppResult<StoredFile> {
     acting.require(Permission::RecordsRead)?;
     let job = visible(conn, acting, job_id)?;
-    if ![CUSTOMER_EXPORT, ORDER_EXPORT, REPORT_EXPORT].contains(&job.kind.as_str()) {
+    if ![CUSTOMER_EXPORT, ORDER_EXPORT, LEAD_EXPORT, REPORT_EXPORT].contains(&job.kind.as_str()) {
         return Err(AppError::NotFound);
     }
     if job.status()? != JobStatus::Succeeded {

@@ -102,6 +102,8 @@ pub fn board(
                 cursor: request.cursor.clone(),
                 q: None,
             },
+            // A column names no custom field.
+            &[],
             context,
         )?;
         let page = deals::search(conn, acting, &search)?;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::commerce::orders::LineAmounts;
 use domain::commerce::Currency;
+use domain::customers::{CustomFieldDefinition, CustomFieldEntity};
 use domain::filter::{FieldKind, FieldSpec, Predicate, ResolvedFilter, TypedValue};
 use domain::notifications::{Link, LinkType, Texts};
 use domain::sales::deals::{
@@ -22,14 +23,15 @@ use persistence::db::DbConnection;
 use persistence::deals::{DealColumns, DealLineRow, DealRecord, DealRow, StageChangeRow};
 use persistence::pipelines::{PipelineRecord, StageRow};
 use persistence::products::ProductRow;
-use persistence::sql_types::{DbTime, DbUuid};
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use persistence::PersistenceError;
 use uuid::Uuid;
 
 use crate::acting::Acting;
+use crate::administration::custom_fields;
 use crate::error::{AppError, AppResult};
 use crate::precondition::Precondition;
-use crate::search::{Search, SearchRequest, Searchable};
+use crate::search::{custom_field_specs, Search, SearchRequest, Searchable};
 use crate::transaction;
 
 /// The deals catalogue of the search convention; `q` finds the title with Persian
@@ -90,10 +92,12 @@ impl Searchable for DealSearch {
     }
 }
 
-/// Checks a deal search body; `q` is compared in its Persian-normalised form, as titles
-/// are stored in the search text.
+/// Checks a deal search body against the catalogue and `custom.<key>` for each deal
+/// custom field of `definitions`; `q` is compared in its Persian-normalised form, as
+/// titles are stored in the search text.
 pub fn resolve_search(
     mut request: SearchRequest,
+    definitions: &[CustomFieldDefinition],
     context: &domain::filter::ResolveContext,
 ) -> AppResult<Search<DealSearch>> {
     request.q = request.q.map(|q| {
@@ -105,7 +109,29 @@ pub fn resolve_search(
             key
         }
     });
-    Search::resolve(request, context)
+    let mut catalogue = DealSearch::CATALOGUE.to_vec();
+    catalogue.extend(custom_field_specs(definitions));
+    Search::resolve_with(request, context, &catalogue)
+}
+
+/// The deal custom fields, which deal writes are checked against and deal searches may
+/// name.
+pub fn definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefinition>> {
+    custom_fields::definitions(conn, CustomFieldEntity::Deal)
+}
+
+/// `input` checked by the deal's own rules and its custom values by the deal custom
+/// fields, every broken rule reported together.
+fn validated(conn: &mut DbConnection, input: DealInput) -> AppResult<DealInput> {
+    let definitions = definitions(conn)?;
+    let values = custom_fields::checked_values(&input.custom_fields, &definitions);
+    custom_fields::with_checked_values(input.validated(), values, |input, custom_fields| {
+        DealInput {
+            custom_fields,
+            ..input
+        }
+    })
+    .map_err(AppError::Invalid)
 }
 
 /// A deal as the API shows it: the record, its stage, whether it is stuck and how long
@@ -347,7 +373,7 @@ pub fn open_of_customer(
         limit: Some(limit as i64),
         cursor: None,
     };
-    let mut found = search(conn, acting, &Search::resolve(request, &context)?)?;
+    let mut found = search(conn, acting, &resolve_search(request, &[], &context)?)?;
     found.truncate(limit);
     Ok(found)
 }
@@ -383,6 +409,14 @@ pub fn deal_input(record: &DealRecord) -> AppResult<DealInput> {
         lead_id: row.lead_id.map(|id| id.0),
         lost_reason_id: row.lost_reason_id.map(|id| id.0),
         description: row.description.clone(),
+        custom_fields: match &row.custom_fields.0 {
+            serde_json::Value::Object(values) => values.clone(),
+            other => {
+                return Err(AppError::Internal(format!(
+                    "stored deal custom fields {other}"
+                )))
+            }
+        },
     })
 }
 
@@ -670,6 +704,7 @@ fn record_of(checked: Checked, kept: Bookkeeping, now: DateTime<Utc>) -> DealRec
         lead_id: input.lead_id.map(DbUuid),
         lost_reason_id: lost_reason_id.map(DbUuid),
         description: input.description,
+        custom_fields: DbJson(serde_json::Value::Object(input.custom_fields)),
         closed_at: kept.closed_at.map(DbTime),
         last_activity_at: DbTime(now),
         created_by: kept.created_by,
@@ -743,8 +778,8 @@ pub fn create(
     business_currency: Currency,
 ) -> AppResult<DealDetails> {
     acting.require(Permission::RecordsWrite)?;
-    let mut input = input.validated().map_err(AppError::Invalid)?;
     transaction(conn, |conn| {
+        let mut input = validated(conn, input)?;
         apply_defaults(conn, acting, &mut input)?;
         let checked = check(conn, acting, input, None, business_currency)?;
         let now = persistence::now();
@@ -794,9 +829,7 @@ pub fn update(
         persistence::deals::lock(conn, id)?;
         let current = visible(conn, acting, id)?;
         precondition.check(id, current.row.version)?;
-        let after = edit(&deal_input(&current)?)?
-            .validated()
-            .map_err(AppError::Invalid)?;
+        let after = validated(conn, edit(&deal_input(&current)?)?)?;
         let checked = check(conn, acting, after, Some(&current), business_currency)?;
         let now = persistence::now();
         let from = current.row.status()?;

@@ -9,16 +9,22 @@
 //! 409 `likely_duplicate` with the candidates, and the caller either names the existing
 //! customer or confirms. The lead keeps the customers it became, so a customer's life
 //! before it was one stays readable (`converted_customer_id` in the lead search).
+//!
+//! **Custom fields** of leads are the lead entity's. Conversion carries a lead's value to
+//! the customer that receives the lead's contacts when the key is also a customer field
+//! of the same kind that accepts the value; other values stay on the lead.
 
 use chrono::NaiveDate;
 use domain::assignment::{Method, RecordKind};
 use domain::authz::Permission;
 use domain::commerce::Currency;
+use domain::customers::{validate_custom_fields, CustomFieldDefinition, CustomFieldEntity};
 use domain::customers::{AddressInput, CustomerInput, CustomerKind};
-use domain::filter::{FieldSpec, Finite, TypedValue};
+use domain::filter::{FieldSpec, Finite, ResolveContext, TypedValue};
 use domain::notifications::{Link, LinkType, Texts};
 use domain::sales::deals::{DealInput, DealLineInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
+use domain::validation::FieldViolation;
 use persistence::audit;
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
@@ -30,11 +36,12 @@ use uuid::Uuid;
 
 use super::lead_scoring;
 use crate::acting::Acting;
+use crate::administration::custom_fields;
 use crate::assignment::engine::{self, Subject};
 use crate::customers::{apply_defaults, check_assignment, personnel};
 use crate::error::{AppError, AppResult};
 use crate::precondition::Precondition;
-use crate::search::{Search, Searchable};
+use crate::search::{custom_field_specs, Search, SearchRequest, Searchable};
 use crate::transaction;
 
 /// The leads catalogue of the search convention.
@@ -91,7 +98,48 @@ pub fn input_of(row: &LeadRow) -> AppResult<LeadInput> {
         owner_id: row.owner_id.map(|id| id.0),
         team_id: row.team_id.map(|id| id.0),
         description: row.description.clone(),
+        custom_fields: match &row.custom_fields.0 {
+            serde_json::Value::Object(values) => values.clone(),
+            other => {
+                return Err(AppError::Internal(format!(
+                    "stored lead custom fields {other}"
+                )))
+            }
+        },
     })
+}
+
+/// The lead custom fields, which lead writes are checked against and lead searches may
+/// name.
+pub fn definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefinition>> {
+    custom_fields::definitions(conn, CustomFieldEntity::Lead)
+}
+
+/// `input` checked by the lead's rules and its custom values by their definitions,
+/// every broken rule reported together.
+pub fn checked(
+    input: LeadInput,
+    definitions: &[CustomFieldDefinition],
+) -> Result<LeadInput, Vec<FieldViolation>> {
+    let values = custom_fields::checked_values(&input.custom_fields, definitions);
+    custom_fields::with_checked_values(input.validated(), values, |input, custom_fields| {
+        LeadInput {
+            custom_fields,
+            ..input
+        }
+    })
+}
+
+/// Checks a lead search body against the catalogue and `custom.<key>` for each lead
+/// custom field of `definitions`.
+pub fn resolve_search(
+    request: SearchRequest,
+    definitions: &[CustomFieldDefinition],
+    context: &ResolveContext,
+) -> AppResult<Search<LeadSearch>> {
+    let mut catalogue = LeadSearch::CATALOGUE.to_vec();
+    catalogue.extend(custom_field_specs(definitions));
+    Search::resolve_with(request, context, &catalogue)
 }
 
 /// `row` with the fields of validated `input`.
@@ -118,6 +166,7 @@ fn write_input(mut row: LeadRow, input: &LeadInput) -> AppResult<LeadRow> {
     row.owner_id = input.owner_id.map(DbUuid);
     row.team_id = input.team_id.map(DbUuid);
     row.description = input.description.clone();
+    row.custom_fields = DbJson(serde_json::Value::Object(input.custom_fields.clone()));
     row.display_name = input.display_name();
     row.search_text = input.search_text();
     Ok(row)
@@ -127,65 +176,78 @@ fn write_input(mut row: LeadRow, input: &LeadInput) -> AppResult<LeadRow> {
 /// only those the caller may hand records to.
 pub fn create(conn: &mut DbConnection, acting: &Acting, input: LeadInput) -> AppResult<LeadRow> {
     acting.require(Permission::RecordsWrite)?;
-    let mut input = input.validated().map_err(AppError::Invalid)?;
-    let owner_given = input.owner_id.is_some();
     transaction(conn, |conn| {
-        check_product(conn, &input)?;
-        apply_defaults(conn, &mut input, acting)?;
-        check_assignment(conn, acting, &input)?;
-        let now = DbTime(persistence::now());
-        let row = write_input(
-            LeadRow {
-                id: DbUuid(Uuid::now_v7()),
-                first_name: None,
-                last_name: None,
-                company: None,
-                job_title: None,
-                phones: DbJson(serde_json::json!([])),
-                emails: DbJson(serde_json::json!([])),
-                province: None,
-                city: None,
-                source: None,
-                campaign: None,
-                status: String::new(),
-                disqualified_reason: None,
-                owner_id: None,
-                team_id: None,
-                description: None,
-                display_name: String::new(),
-                search_text: String::new(),
-                converted_customer_id: None,
-                converted_organization_id: None,
-                converted_at: None,
-                created_by: acting.user_id.map(DbUuid),
-                created_at: now,
-                updated_at: now,
-                version: 1,
-                language: None,
-                product_id: None,
-                score_points: 0,
-                propensity: None,
-                propensity_factors: None,
-                propensity_run_id: None,
-            },
-            &input,
-        )?;
-        persistence::leads::insert(conn, &row)?;
-        // Scored first, so that assignment rules may route on the points.
-        let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
-        let row = assign_created(conn, acting, row, owner_given)?;
-        audit::record_change(
-            conn,
-            &acting.audit_actor(),
-            "lead.create",
-            "lead",
-            row.id.0,
-            &serde_json::json!({}),
-            &row.audit_snapshot(),
-        )?;
-        owner_set(conn, acting, &row)?;
-        Ok(row)
+        let definitions = definitions(conn)?;
+        let input = checked(input, &definitions).map_err(AppError::Invalid)?;
+        insert_checked(conn, acting, input)
     })
+}
+
+/// Writes a new lead from `input` (already checked) in the caller's transaction, as
+/// `POST /leads` does: its product checked, owner and team defaulted or picked by the
+/// assignment rules, scored, audited as `lead.create`, its owner notified.
+pub fn insert_checked(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    mut input: LeadInput,
+) -> AppResult<LeadRow> {
+    let owner_given = input.owner_id.is_some();
+    check_product(conn, &input)?;
+    apply_defaults(conn, &mut input, acting)?;
+    check_assignment(conn, acting, &input)?;
+    let now = DbTime(persistence::now());
+    let row = write_input(
+        LeadRow {
+            id: DbUuid(Uuid::now_v7()),
+            first_name: None,
+            last_name: None,
+            company: None,
+            job_title: None,
+            phones: DbJson(serde_json::json!([])),
+            emails: DbJson(serde_json::json!([])),
+            province: None,
+            city: None,
+            source: None,
+            campaign: None,
+            status: String::new(),
+            disqualified_reason: None,
+            owner_id: None,
+            team_id: None,
+            description: None,
+            display_name: String::new(),
+            search_text: String::new(),
+            converted_customer_id: None,
+            converted_organization_id: None,
+            converted_at: None,
+            created_by: acting.user_id.map(DbUuid),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            language: None,
+            product_id: None,
+            score_points: 0,
+            propensity: None,
+            propensity_factors: None,
+            propensity_run_id: None,
+            custom_fields: DbJson(serde_json::json!({})),
+        },
+        &input,
+    )?;
+    persistence::leads::insert(conn, &row)?;
+    // Scored first, so that assignment rules may route on the points.
+    let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
+    let row = assign_created(conn, acting, row, owner_given)?;
+    audit::record_change(
+        conn,
+        &acting.audit_actor(),
+        "lead.create",
+        "lead",
+        row.id.0,
+        &serde_json::json!({}),
+        &row.audit_snapshot(),
+    )?;
+    owner_set(conn, acting, &row)?;
+    Ok(row)
 }
 
 /// A product the lead asked about must exist.
@@ -310,7 +372,8 @@ pub fn update(
             ));
         }
         let before = input_of(&current)?;
-        let mut after = edit(&before)?.validated().map_err(AppError::Invalid)?;
+        let definitions = definitions(conn)?;
+        let mut after = checked(edit(&before)?, &definitions).map_err(AppError::Invalid)?;
         if after.owner_id.is_none() {
             after.owner_id = before.owner_id;
         }
@@ -373,6 +436,30 @@ pub fn delete(
     })
 }
 
+/// How many leads the caller may see a search finds (`records:read`).
+pub fn count(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    search: &Search<LeadSearch>,
+) -> AppResult<i64> {
+    acting.require(Permission::RecordsRead)?;
+    Ok(persistence::leads::count(
+        conn,
+        &search.criteria,
+        &quick_search_terms(search),
+        &acting.scope(),
+    )?)
+}
+
+/// The reduced terms of a lead search's `q`.
+fn quick_search_terms(search: &Search<LeadSearch>) -> Vec<String> {
+    search
+        .q
+        .as_deref()
+        .map(domain::persian::search_terms)
+        .unwrap_or_default()
+}
+
 /// The next page of a lead search (`records:read`) among the leads the caller may see.
 pub fn search(
     conn: &mut DbConnection,
@@ -380,15 +467,10 @@ pub fn search(
     search: &Search<LeadSearch>,
 ) -> AppResult<Vec<LeadRow>> {
     acting.require(Permission::RecordsRead)?;
-    let terms = search
-        .q
-        .as_deref()
-        .map(domain::persian::search_terms)
-        .unwrap_or_default();
     Ok(persistence::leads::search(
         conn,
         &search.criteria,
-        &terms,
+        &quick_search_terms(search),
         &acting.scope(),
         search.after.as_ref(),
         search.fetch_limit(),
@@ -439,6 +521,10 @@ pub struct ConvertedDeal {
     pub expected_close_date: Option<NaiveDate>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Values of the deal custom fields, as on `POST /deals`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A conversion as performed.
@@ -485,9 +571,46 @@ fn existing(
     Ok(id)
 }
 
-/// A new customer of `kind` from the lead, with its contacts when it is the lead's
-/// main record.
-fn customer_from(lead: &LeadInput, kind: CustomerKind, with_contacts: bool) -> CustomerInput {
+/// The lead's custom values that conversion carries over to the customer: those whose
+/// key is also a customer field of the same kind and whose value that field accepts (a
+/// `select` value that is not one of the customer field's options stays behind).
+fn carried_custom_fields(
+    lead: &LeadInput,
+    lead_fields: &[CustomFieldDefinition],
+    customer_fields: &[CustomFieldDefinition],
+) -> serde_json::Map<String, serde_json::Value> {
+    lead.custom_fields
+        .iter()
+        .filter(|(key, value)| {
+            let kind_of = |fields: &[CustomFieldDefinition]| {
+                fields
+                    .iter()
+                    .find(|field| &field.key == *key)
+                    .map(|field| field.kind)
+            };
+            let Some(customer_field) = customer_fields.iter().find(|field| &field.key == *key)
+            else {
+                return false;
+            };
+            kind_of(lead_fields) == Some(customer_field.kind)
+                && validate_custom_fields(
+                    &serde_json::Map::from_iter([((*key).clone(), (*value).clone())]),
+                    std::slice::from_ref(customer_field),
+                )
+                .is_ok()
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// A new customer of `kind` from the lead, with its contacts and the custom values
+/// conversion carries (`carried`) when it is the lead's main record.
+fn customer_from(
+    lead: &LeadInput,
+    kind: CustomerKind,
+    with_contacts: bool,
+    carried: &serde_json::Map<String, serde_json::Value>,
+) -> CustomerInput {
     let mut input = CustomerInput::empty(kind);
     match kind {
         CustomerKind::Person => {
@@ -501,6 +624,7 @@ fn customer_from(lead: &LeadInput, kind: CustomerKind, with_contacts: bool) -> C
         CustomerKind::Organization => input.organization_name = lead.company.clone(),
     }
     if with_contacts {
+        input.custom_fields = carried.clone();
         input.phones = lead.phones.clone();
         input.emails = lead.emails.clone();
         if lead.province.is_some() || lead.city.is_some() {
@@ -562,6 +686,7 @@ pub fn convert(
             || lead.company.is_none()
             || request.customer_id.is_some();
         let definitions = crate::customers::definitions(conn)?;
+        let carried = carried_custom_fields(&lead, &self::definitions(conn)?, &definitions);
         let mut created = Vec::new();
         let mut create = |conn: &mut DbConnection, input: CustomerInput| -> AppResult<Uuid> {
             let record: CustomerRecord = crate::customers::records::create_checked(
@@ -585,7 +710,7 @@ pub fn convert(
             )?),
             None if has_person => Some(create(
                 conn,
-                customer_from(&lead, CustomerKind::Person, true),
+                customer_from(&lead, CustomerKind::Person, true, &carried),
             )?),
             None => None,
         };
@@ -599,7 +724,12 @@ pub fn convert(
             )?),
             (None, Some(_)) => Some(create(
                 conn,
-                customer_from(&lead, CustomerKind::Organization, person.is_none()),
+                customer_from(
+                    &lead,
+                    CustomerKind::Organization,
+                    person.is_none(),
+                    &carried,
+                ),
             )?),
             (None, None) => None,
         };
@@ -640,6 +770,7 @@ pub fn convert(
                     lead_id: Some(id),
                     lost_reason_id: None,
                     description: deal.description,
+                    custom_fields: deal.custom_fields,
                 };
                 let details = super::deals::create(conn, acting, input, business_currency)
                     .map_err(in_deal)?;

@@ -40,18 +40,23 @@ snake_names!(CustomFieldKind {
 
 /// What a custom field belongs to. Each record is checked against the definitions of
 /// its own entity only; definitions made before products had custom fields are the
-/// customers'.
+/// customers'. A key is unique within its entity: a lead field and a customer field may
+/// share one, which is how conversion carries a lead's value to its customer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomFieldEntity {
     #[default]
     Customer,
     Product,
+    Lead,
+    Deal,
 }
 
 snake_names!(CustomFieldEntity {
     Customer => "customer",
     Product => "product",
+    Lead => "lead",
+    Deal => "deal",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq)]

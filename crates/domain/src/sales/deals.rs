@@ -100,6 +100,11 @@ pub struct DealInput {
     pub lost_reason_id: Option<Uuid>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Values of the deal custom fields (`/custom-fields` with `entity: deal`) by key,
+    /// checked against their definitions; `null` removes a value.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl DealInput {
@@ -339,6 +344,7 @@ mod tests {
             lead_id: None,
             lost_reason_id: None,
             description: None,
+            custom_fields: Default::default(),
         }
     }
 

@@ -148,6 +148,11 @@ pub struct LeadInput {
     pub team_id: Option<Uuid>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Values of the lead custom fields (`/custom-fields` with `entity: lead`) by key,
+    /// checked against their definitions; `null` removes a value.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl LeadInput {
