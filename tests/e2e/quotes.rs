@@ -464,3 +464,216 @@ fn quotes_are_in_the_personal_data_export_and_erasure_empties_their_notes() {
         assert_eq!(kept["total"], quote["total"]);
     });
 }
+
+/// Runs a poppler tool (`pdftotext`, `pdftoppm`) on `pdf` with `args`, then the file,
+/// then `after`, and answers its standard output; these tests need poppler-utils,
+/// which CI installs.
+fn poppler(tool: &str, args: &[&str], pdf: &[u8], after: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quote.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let output = std::process::Command::new(tool)
+        .args(args)
+        .arg(&path)
+        .args(after)
+        .output()
+        .unwrap_or_else(|error| panic!("{tool} (poppler-utils) must be installed: {error}"));
+    assert!(output.status.success(), "{tool}: {output:?}");
+    output.stdout
+}
+
+/// The text of the PDF in reading order, without the bidirectional marks pdftotext
+/// puts around right-to-left lines and without spaces: pdftotext moves the space
+/// between a Persian word and a number to the number's other side, which says nothing
+/// about the document.
+fn pdf_text(pdf: &[u8]) -> String {
+    String::from_utf8(poppler("pdftotext", &[], pdf, &["-"]))
+        .unwrap()
+        .chars()
+        .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | ' '))
+        .collect()
+}
+
+/// The page count, from the form feeds pdftotext ends pages with.
+fn page_count(pdf: &[u8]) -> usize {
+    pdf_text(pdf).matches('\u{c}').count()
+}
+
+/// The share of dark pixels of the top 8 % of page 1 (the title line) that lie in the
+/// right half, from a greyscale rendering (`pdftoppm -gray`, a binary PGM).
+fn title_ink_on_the_right(pdf: &[u8]) -> f64 {
+    let pgm = poppler(
+        "pdftoppm",
+        &["-gray", "-r", "40", "-f", "1", "-l", "1"],
+        pdf,
+        &[],
+    );
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8(pgm[start..at].to_vec()).unwrap());
+    }
+    assert_eq!(fields[0], "P5");
+    let width: usize = fields[1].parse().unwrap();
+    let height: usize = fields[2].parse().unwrap();
+    let pixels = &pgm[at + 1..];
+    let (mut left, mut right) = (0_u32, 0_u32);
+    for y in 0..height * 8 / 100 {
+        for x in 0..width {
+            if pixels[y * width + x] < 128 {
+                if x < width / 2 {
+                    left += 1;
+                } else {
+                    right += 1;
+                }
+            }
+        }
+    }
+    assert!(left + right > 0, "the title must be drawn");
+    f64::from(right) / f64::from(left + right)
+}
+
+fn persian(n: usize) -> String {
+    domain::persian::persian_digits(&n.to_string())
+}
+
+#[test]
+fn a_quote_prints_as_a_persian_or_english_pdf_with_its_text_in_reading_order() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (_, reader_email, _) = app.create_user("read_only", None);
+        let reader = app.login(&reader_email, TEST_PASSWORD).access_token;
+        let (_, other_email, _) = app.create_user("sales", Some("own"));
+        let other = app.login(&other_email, TEST_PASSWORD).access_token;
+        let (deal_id, _) = deal(app, &admin, "شرکت چاپ پیوند");
+        // 60 lines of 12,500,000 rials, the first with a discount and 9 % tax.
+        let lines: Vec<Value> = (1..=60)
+            .map(|n| {
+                let id = product(
+                    app,
+                    &admin,
+                    &format!("P-{n}"),
+                    &format!("کیف چرمی {} رنگ", persian(n)),
+                    12_500_000,
+                );
+                if n == 1 {
+                    json!({"product_id": id, "quantity": 2, "discount": 500_000, "tax_rate": 900})
+                } else {
+                    json!({"product_id": id, "quantity": 1})
+                }
+            })
+            .collect();
+        let quote = created(
+            app,
+            &admin,
+            "/api/v1/quotes",
+            json!({"deal_id": deal_id, "valid_until": "2027-03-21", "lines": lines,
+                   "notes": "تحویل در ده روز کاری"}),
+        );
+        let number = quote["number"].as_str().unwrap().to_owned();
+        // 2 × 12,500,000 − 500,000 = 24,500,000 + 9 % = 26,705,000; 59 × 12,500,000 more.
+        assert_eq!(quote["total"], 26_705_000 + 59 * 12_500_000);
+        let path = format!("/api/v1/quotes/{}/pdf", id_of(&quote));
+
+        let response = app
+            .authed(Method::GET, &format!("{path}?lang=fa"), &admin)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/pdf");
+        let disposition = response.headers()["content-disposition"].to_str().unwrap();
+        assert!(
+            disposition.contains(&format!("{number}.pdf")),
+            "{disposition}"
+        );
+        let fa = response.bytes().unwrap().to_vec();
+        assert!(fa.starts_with(b"%PDF-"));
+
+        // About 25 lines a page: 60 lines make three pages.
+        assert_eq!(page_count(&fa), 3);
+        let text = pdf_text(&fa);
+        let at = |needle: &str| {
+            let needle = needle.replace(' ', "");
+            text.find(&needle)
+                .unwrap_or_else(|| panic!("{needle:?} missing from:\n{text}"))
+        };
+        // The header in Persian with the Jalali validity date in Persian digits
+        // (2027-03-21 is 1 Farvardin 1406), repeated on every page.
+        assert!(at("پیش‌فاکتور") < at("شرکت چاپ پیوند"));
+        // The customer and the deal's title («پیشنهاد شرکت چاپ پیوند») on each page.
+        assert_eq!(text.matches("شرکتچاپپیوند").count(), 6);
+        at("۱۴۰۶/۰۱/۰۱");
+        // Lines in order, their amounts grouped with the Arabic thousands separator.
+        let positions: Vec<usize> = (1..=60)
+            .map(|n| at(&format!("کیف چرمی {} رنگ", persian(n))))
+            .collect();
+        assert!(positions.windows(2).all(|pair| pair[0] < pair[1]));
+        at("۱۲٬۵۰۰٬۰۰۰");
+        at("۲۶٬۷۰۵٬۰۰۰");
+        // The totals and notes after the last line.
+        let total = persian(26_705_000 + 59 * 12_500_000);
+        assert!(at("مبلغ قابل پرداخت") > positions[59]);
+        at(&format!("{} ریال", group_persian(&total)));
+        assert!(at("تحویل در ده روز کاری") > positions[59]);
+        at("صفحه ۳ از ۳");
+        // Right to left: the title sits at the right of the page.
+        assert!(title_ink_on_the_right(&fa) > 0.9);
+
+        // English: Gregorian dates, the products' English names, left to right.
+        let en = app
+            .authed(Method::GET, &format!("{path}?lang=en"), &reader)
+            .send()
+            .unwrap();
+        assert_eq!(en.status(), 200);
+        let en = en.bytes().unwrap().to_vec();
+        let text = pdf_text(&en);
+        for needle in [
+            format!("Quote{number}"),
+            "Validuntil:2027-03-21".to_owned(),
+            "ProductP-1\n".to_owned(),
+            "26,705,000".to_owned(),
+            "764,205,000IRR".to_owned(),
+            "Totaldue".to_owned(),
+            "Page3of3".to_owned(),
+        ] {
+            assert!(text.contains(&needle), "{needle:?} missing from:\n{text}");
+        }
+        assert!(title_ink_on_the_right(&en) < 0.1);
+        // Without `lang`, the request's language.
+        let response = app
+            .authed(Method::GET, &path, &admin)
+            .header("Accept-Language", "fa-IR")
+            .send()
+            .unwrap();
+        assert!(pdf_text(&response.bytes().unwrap()).contains("پیش‌فاکتور"));
+
+        // Visibility: a user who cannot see the deal gets 404, as for a missing quote;
+        // an unknown language is a 400 naming it.
+        let (status, _) = send(app, Method::GET, &path, &other, None);
+        assert_eq!(status, 404);
+        let (status, _) = send(app, Method::GET, &format!("{path}?lang=de"), &admin, None);
+        assert_eq!(status, 400);
+        let (status, _) = send(app, Method::GET, &path, "", None);
+        assert_eq!(status, 401);
+    });
+}
+
+/// Persian digits grouped in threes with the Arabic thousands separator.
+fn group_persian(digits: &str) -> String {
+    let chars: Vec<char> = digits.chars().collect();
+    let mut grouped = String::new();
+    for (index, c) in chars.iter().enumerate() {
+        if index > 0 && (chars.len() - index).is_multiple_of(3) {
+            grouped.push('٬');
+        }
+        grouped.push(*c);
+    }
+    grouped
+}

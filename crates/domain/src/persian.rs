@@ -115,6 +115,17 @@ pub fn normalize_digits(text: &str) -> String {
     text.chars().map(|c| ascii_digit(c).unwrap_or(c)).collect()
 }
 
+/// Writes ASCII digits as Persian digits (۰–۹) and leaves everything else as it is:
+/// the digits of a number or date shown in Persian text.
+pub fn persian_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(value) if c.is_ascii_digit() => char::from_u32('۰' as u32 + value).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
 /// A number as people write it in a spreadsheet cell, in canonical ASCII form
 /// (`-12500.75`): Persian and Arabic-Indic digits, the thousands separators `,`, `٬`
 /// (Arabic thousands separator), `'` and the spaces Persian text puts between groups,
@@ -221,6 +232,15 @@ fn is_honorific(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ascii_digits_are_written_in_persian_and_back() {
+        assert_eq!(persian_digits("Q-1405-12 ۳/4"), "Q-۱۴۰۵-۱۲ ۳/۴");
+        assert_eq!(
+            normalize_digits(&persian_digits("0123456789")),
+            "0123456789"
+        );
+    }
 
     #[test]
     fn numbers_are_read_as_people_write_them() {

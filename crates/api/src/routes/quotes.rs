@@ -3,7 +3,10 @@
 //! so their numbers stay without gaps. A quote is visible and writable exactly when its
 //! deal is.
 
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use application::i18n::Lang;
+use application::sales::quote_document::quote_document;
 use application::sales::quotes::{self, QuoteDetails, StatusChange};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::sales::quotes::{QuoteInput, QuoteLineInput, QuoteStatus};
@@ -25,6 +28,7 @@ use crate::state::AppState;
         create_quote,
         list_quotes,
         get_quote,
+        get_quote_pdf,
         update_quote,
         change_quote_status
     ),
@@ -34,7 +38,8 @@ use crate::state::AppState;
         QuoteInput,
         QuoteLineInput,
         QuoteStatus,
-        StatusChange
+        StatusChange,
+        DocumentLang
     ))
 )]
 pub struct QuotesApi;
@@ -43,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_quote)
         .service(list_quotes)
         .service(get_quote)
+        .service(get_quote_pdf)
         .service(update_quote)
         .service(change_quote_status);
 }
@@ -277,6 +283,68 @@ pub async fn get_quote(
         .db(move |conn| Ok(quotes::get(conn, &acting, id, today)?))
         .await?;
     Ok(respond(&req, &details))
+}
+
+/// The language of a printed quote.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentLang {
+    Fa,
+    En,
+}
+
+/// Options of the printed quote.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuotePdfParams {
+    /// `fa` (right to left, Persian digits, Jalali dates) or `en` (Gregorian dates);
+    /// the request's `Accept-Language` when absent.
+    pub lang: Option<DocumentLang>,
+}
+
+/// Print a quote.
+///
+/// The quote as an A4 PDF: its number, dates, customer, deal and status on every page,
+/// about 25 lines a page, the totals and notes after the last line. In Persian it reads
+/// right to left with shaped Persian script, Persian digits and Jalali dates; in
+/// English, Gregorian dates. The font is embedded, so every reader shows the same
+/// pages. Needs `records:read` and the quote's deal within the caller's record
+/// visibility (404 `not_found` otherwise).
+#[utoipa::path(
+    tag = "quotes",
+    operation_id = "get_quote_pdf",
+    params(("id" = Uuid, Path, description = "Quote id"), QuotePdfParams),
+    responses((status = 200, description = "The printable quote", content((Vec<u8> = "application/pdf")),
+        headers(("Content-Disposition" = String, description = "`inline` with the file name, the quote number"))))
+)]
+#[get("/api/v1/quotes/{id}/pdf")]
+pub async fn get_quote_pdf(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    params: web::Query<QuotePdfParams>,
+) -> ApiResult<HttpResponse> {
+    let calendar = state.calendar().await?.local();
+    let id = id.into_inner();
+    let acting = principal.0;
+    let lang = match params.lang {
+        Some(DocumentLang::Fa) => Lang::Fa,
+        Some(DocumentLang::En) => Lang::En,
+        None => acting.lang,
+    };
+    let document = state
+        .db(move |conn| Ok(quote_document(conn, &acting, id, &calendar, lang)?))
+        .await?;
+    let file_name = document.file_name.clone();
+    // Laying out the pages is CPU work: off the async executor, without a connection.
+    let bytes = web::block(move || document.render()).await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Inline,
+            parameters: vec![DispositionParam::Filename(file_name)],
+        })
+        .body(bytes))
 }
 
 /// Change a draft quote (JSON Merge Patch).

@@ -16,6 +16,7 @@ pub mod lead_scoring;
 pub mod lead_scoring_rules;
 pub mod leads;
 pub mod pipelines;
+pub mod quote_document;
 pub mod quotes;
 pub mod stuck_deals;
 pub mod subjects;

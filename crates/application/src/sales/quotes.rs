@@ -62,7 +62,11 @@ pub struct StatusChange {
 }
 
 /// The quote `id` if the caller may see its deal; any other is not found.
-fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<QuoteRecord> {
+pub(super) fn visible(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+) -> AppResult<QuoteRecord> {
     let record = persistence::quotes::find(conn, id)?;
     deals::visible(conn, acting, record.row.deal_id.0)?;
     Ok(record)

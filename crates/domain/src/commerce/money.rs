@@ -92,6 +92,31 @@ pub fn display_amount(
     )
 }
 
+/// An amount in its major unit with the currency's decimals and `separator` between
+/// groups of three whole digits (`-1,234,567.50`), as printed documents show money.
+pub fn grouped_amount(minor: i64, currency: Currency, separator: char) -> String {
+    let plain = with_decimals(minor, currency.minor_unit_digits());
+    let (sign, unsigned) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain.as_str()),
+    };
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let mut grouped = String::with_capacity(plain.len() + whole.len() / 3);
+    for (index, digit) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index).is_multiple_of(3) {
+            grouped.push(separator);
+        }
+        grouped.push(digit);
+    }
+    match fraction {
+        Some(fraction) => format!("{sign}{grouped}.{fraction}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
 /// `minor` with the decimal point `digits` places from the right; trailing zero
 /// decimals kept so that a column of amounts lines up, except for Toman whose tenth is
 /// shown only when present.
@@ -177,6 +202,20 @@ fn scaled(text: &str, digits: u32) -> Result<i64, AmountError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_amounts_group_whole_digits_in_threes() {
+        let usd = Currency::parse("USD").unwrap();
+        assert_eq!(grouped_amount(123_456_750, usd, ','), "1,234,567.50");
+        assert_eq!(grouped_amount(-5, usd, ','), "-0.05");
+        assert_eq!(grouped_amount(12_500_000, Currency::IRR, '٬'), "12٬500٬000");
+        assert_eq!(grouped_amount(999, Currency::IRR, ','), "999");
+        assert_eq!(grouped_amount(-1_000, Currency::IRR, ','), "-1,000");
+        assert_eq!(
+            grouped_amount(i64::MIN, Currency::IRR, ','),
+            "-9,223,372,036,854,775,808"
+        );
+    }
 
     #[test]
     fn codes_are_iso_4217_and_the_rial_has_no_minor_unit() {
