@@ -1361,6 +1361,10 @@ fn sums_past_the_largest_amount_are_refused_and_large_ones_stay_exact() {
             sums(&report["periods"][0]["totals"]["pipeline"]),
             vec![irr(2, NEAR_MAX, i64::try_from(weighted).unwrap())]
         );
+    });
+}
+
+#[test]
 fn deals_carry_custom_fields_checked_and_searched_within_visibility() {
     for_each_backend(|app| {
         let admin = app.admin_token();

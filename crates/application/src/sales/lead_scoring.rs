@@ -13,7 +13,6 @@ use domain::filter::{FieldSpec, ResolveContext, ResolvedFilter};
 use persistence::db::DbConnection;
 use persistence::lead_scoring::{self, LeadScoringRuleRow};
 use persistence::leads::LeadRow;
-use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
 use crate::search::resolve_condition;
