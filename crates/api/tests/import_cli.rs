@@ -186,3 +186,62 @@ fn products_import_from_the_command_line_and_upsert_by_sku() {
     );
     assert_eq!(report(&output)["updated"], 2);
 }
+
+#[test]
+fn leads_import_from_the_command_line_all_or_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    // Persian headers mapped to lead fields, Persian digits in the phone.
+    let mapping = write(
+        dir,
+        "mapping.json",
+        r#"{"نام": "first_name", "نام خانوادگی": "last_name", "تلفن": "phone", "منبع": "source"}"#,
+    );
+    let good = write(
+        dir,
+        "leads.csv",
+        "نام,نام خانوادگی,تلفن,منبع\nسارا,کریمی,۰۹۱۲۳۴۵۶۷۸۹,website\nعلی,رضایی,09351112233,referral\n",
+    );
+    let args = |file: &Path, extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "import".to_owned(),
+            "leads".to_owned(),
+            file.to_str().unwrap().to_owned(),
+            "--mapping".to_owned(),
+            mapping.to_str().unwrap().to_owned(),
+        ];
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        args
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        peyvand(dir, &args)
+    };
+
+    let dry = run(args(&good, &["--dry-run"]));
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert_eq!(report(&dry)["dry_run"], true);
+    // The same phone twice in one file rejects the later row, and so the whole file.
+    let twice = write(
+        dir,
+        "twice.csv",
+        "نام,نام خانوادگی,تلفن,منبع\nمینا,احمدی,09121234567,website\nمینا,احمدی,+98 912 123 4567,website\n",
+    );
+    let output = run(args(&twice, &[]));
+    assert!(!output.status.success());
+    let rejected = report(&output);
+    assert_eq!(rejected["outcome"], "rejected");
+    assert_eq!(rejected["rejected"], 1, "{rejected}");
+
+    let output = run(args(&good, &[]));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(report(&output)["created"], 2);
+}

@@ -1,6 +1,6 @@
-//! `peyvand import customers|orders|products FILE`: the imports of `POST /imports`,
-//! `POST /orders/imports` and `POST /products/imports` from the command line, for the first day's history and for
-//! scripts. The same engine checks every row with the same rules and writes all or
+//! `peyvand import customers|orders|products|leads FILE`: the imports of `POST /imports`,
+//! `POST /orders/imports`, `POST /products/imports` and `POST /leads/imports` from the
+//! command line, for the first day's history and for scripts. The same engine checks every row with the same rules and writes all or
 //! nothing in one transaction, acting as the system; the report printed on stdout is
 //! the one the API answers. On a terminal a progress bar shows the rows checked.
 
@@ -14,6 +14,7 @@ use application::customers::import::{
     self, ColumnPlan, ImportContext, ImportOptions, ImportOutcome, Importer, BATCH_ROWS,
 };
 use application::i18n::Lang;
+use application::sales::lead_import::{self, LeadColumnPlan, LeadImportOptions};
 use application::{Acting, AppError};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -38,6 +39,9 @@ pub enum ImportWhat {
     Orders(ImportFileArgs),
     /// Products, as `POST /api/v1/products/imports`.
     Products(ImportFileArgs),
+    /// Leads, as `POST /api/v1/leads/imports`: assigned by the assignment rules when the
+    /// file names no owner, and scored.
+    Leads(ImportFileArgs),
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +72,7 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
         ImportWhat::Customers(args) => (args, import_customers),
         ImportWhat::Orders(args) => (args, import_orders),
         ImportWhat::Products(args) => (args, import_products),
+        ImportWhat::Leads(args) => (args, import_leads),
     };
     let sheet = read_sheet(&args.file)?;
     let pool = persistence::db::build_pool(&persistence::PoolConfig::new(args.database.url()))?;
@@ -158,6 +163,24 @@ fn import_products(
             product_import::write(conn, &acting, &writes, currency)
         })
         .map_err(problem)?;
+    }
+    Ok((report.outcome, serde_json::to_value(&report)?))
+}
+
+fn import_leads(
+    conn: &mut DbConnection,
+    args: &ImportFileArgs,
+    sheet: &InputSheet,
+) -> anyhow::Result<(ImportOutcome, serde_json::Value)> {
+    let options: LeadImportOptions = options(args)?;
+    let acting = Acting::system(Lang::En);
+    let definitions = application::sales::leads::definitions(conn)?;
+    let plan = LeadColumnPlan::new(&sheet.headers, &options, &definitions).map_err(problem)?;
+    let (report, writes) =
+        lead_import::check(conn, &acting, &options, &plan, sheet).map_err(problem)?;
+    if let (Some(writes), false) = (writes, options.dry_run) {
+        write_transaction(conn, |conn| lead_import::write(conn, &acting, &writes))
+            .map_err(problem)?;
     }
     Ok((report.outcome, serde_json::to_value(&report)?))
 }

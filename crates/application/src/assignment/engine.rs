@@ -22,10 +22,10 @@ use persistence::sql_types::{DbTime, DbUuid};
 use uuid::Uuid;
 
 use super::rules::{catalogue, input_of};
-use crate::search::resolve_condition;
 use super::territories::places_of;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
+use crate::search::resolve_condition;
 
 /// A record to assign, with the facts territories are matched on.
 #[derive(Debug, Clone)]

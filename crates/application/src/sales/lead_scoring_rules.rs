@@ -20,10 +20,10 @@ use super::lead_scoring::{self, Recount};
 use super::leads::LeadSearch;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
-use crate::search::resolve_condition;
 use crate::jobs::queue;
 use crate::paging::{created_after, Cursor};
 use crate::precondition::Precondition;
+use crate::search::resolve_condition;
 use crate::search::Searchable;
 use crate::transaction;
 
