@@ -90,15 +90,29 @@ fn meets(
     }
 }
 
-/// The availability of `users` for `kind` at `pickup`.
+/// The availability of `users` for `kind` at `pickup`. Their open items are counted
+/// only where they matter — for every user when the choice is by `load`, otherwise for
+/// those with a capacity — because the count reads every open record of the user, and
+/// round robin does it under the team's lock, so it would bound how fast a team takes
+/// new records; the others' `open_items` stay 0.
 fn candidates(
     conn: &mut DbConnection,
     kind: RecordKind,
     users: &[Uuid],
     pickup: DateTime<Utc>,
+    load: bool,
 ) -> AppResult<Vec<Candidate>> {
-    let open = open_items(conn, kind, users)?;
     let capacities = persistence::assignment::capacities(conn, kind.as_str(), users)?;
+    let counted: Vec<Uuid> = users
+        .iter()
+        .copied()
+        .filter(|user| load || capacities.contains_key(user))
+        .collect();
+    let open = if counted.is_empty() {
+        HashMap::new()
+    } else {
+        open_items(conn, kind, &counted)?
+    };
     let away = persistence::assignment::away_at(conn, users, pickup)?;
     Ok(users
         .iter()
@@ -148,7 +162,13 @@ fn in_team(
     if members.is_empty() {
         return Ok(None);
     }
-    let candidates = candidates(conn, kind, &members, pickup)?;
+    let candidates = candidates(
+        conn,
+        kind,
+        &members,
+        pickup,
+        strategy == Strategy::LeastLoad,
+    )?;
     let last = persistence::assignment::cursor(conn, kind.as_str(), team)?;
     let Some(user) = choose(strategy, &candidates, last) else {
         return Ok(None);
@@ -197,7 +217,7 @@ pub fn decide(conn: &mut DbConnection, subject: &Subject<'_>) -> AppResult<Optio
                 if !persistence::users::is_active_user(conn, user_id)? {
                     continue;
                 }
-                let candidate = candidates(conn, subject.kind, &[user_id], pickup)?;
+                let candidate = candidates(conn, subject.kind, &[user_id], pickup, false)?;
                 if candidate[0].unavailable().is_some() {
                     continue;
                 }
