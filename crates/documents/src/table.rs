@@ -121,40 +121,46 @@ impl TableDocument {
 
         let mut document = Document::new();
         for (number, range) in pages.iter().enumerate() {
-            let mut page = document.start_page_with(
-                PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT).expect("A4 is a valid size"),
-            );
-            let mut surface = page.surface();
-            self.draw_header(&mut surface);
-            let mut y = top;
-            self.draw_row(&mut surface, &heading, &widths, y, true);
-            y += heading.height;
-            for row in &rows[range.clone()] {
-                self.draw_row(&mut surface, row, &widths, y, false);
-                y += row.height;
-            }
-            let last = number + 1 == pages.len();
-            if last && !trailer_on_new_page {
-                self.draw_trailer(&mut surface, y, notes.as_deref());
-            }
-            self.draw_footer(&mut surface, number + 1, page_count);
-            surface.finish();
-            page.finish();
+            self.page(&mut document, number + 1, page_count, |surface| {
+                let mut y = top;
+                self.draw_row(surface, &heading, &widths, y, true);
+                y += heading.height;
+                for row in &rows[range.clone()] {
+                    self.draw_row(surface, row, &widths, y, false);
+                    y += row.height;
+                }
+                if number + 1 == pages.len() && !trailer_on_new_page {
+                    self.draw_trailer(surface, y, notes.as_deref());
+                }
+            });
         }
         if trailer_on_new_page {
-            let mut page = document.start_page_with(
-                PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT).expect("A4 is a valid size"),
-            );
-            let mut surface = page.surface();
-            self.draw_header(&mut surface);
-            self.draw_trailer(&mut surface, top, notes.as_deref());
-            self.draw_footer(&mut surface, page_count, page_count);
-            surface.finish();
-            page.finish();
+            self.page(&mut document, page_count, page_count, |surface| {
+                self.draw_trailer(surface, top, notes.as_deref());
+            });
         }
         document
             .finish()
             .map_err(|error| DocumentError::Pdf(format!("{error:?}")))
+    }
+
+    /// Page `number` of `count`: the header, what `body` draws, the footer.
+    fn page(
+        &self,
+        document: &mut Document,
+        number: usize,
+        count: usize,
+        body: impl FnOnce(&mut Surface),
+    ) {
+        let mut page = document.start_page_with(
+            PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT).expect("A4 is a valid size"),
+        );
+        let mut surface = page.surface();
+        self.draw_header(&mut surface);
+        body(&mut surface);
+        self.draw_footer(&mut surface, number, count);
+        surface.finish();
+        page.finish();
     }
 
     fn content_width(&self) -> f32 {
