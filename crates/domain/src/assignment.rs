@@ -11,7 +11,7 @@
 //! rotation cursor (the last user the team handed a record to), so it is the same on
 //! both backends and testable here; the application serialises choices per team.
 //!
-//! Written for any assignable record kind; leads are the first, tickets follow.
+//! Written for any assignable record kind: leads and tickets.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,9 +26,13 @@ use crate::validation::{FieldViolation, Violations};
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     Lead,
+    Ticket,
 }
 
-snake_names!(RecordKind { Lead => "lead" });
+snake_names!(RecordKind {
+    Lead => "lead",
+    Ticket => "ticket",
+});
 
 /// How a team shares records among its members.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -20,6 +20,9 @@ pub enum NotificationKind {
     StuckDeal,
     /// A follow-up rule's task or reminder.
     FollowUp,
+    /// A ticket's SLA target passed unmet, or nobody picked the ticket up and it was
+    /// escalated (once per breach).
+    SlaBreach,
 }
 
 snake_names!(NotificationKind {
@@ -28,6 +31,7 @@ snake_names!(NotificationKind {
     Mention => "mention",
     StuckDeal => "stuck_deal",
     FollowUp => "follow_up",
+    SlaBreach => "sla_breach",
 });
 
 /// The kind of record a notification links to.
@@ -38,6 +42,7 @@ pub enum LinkType {
     Customer,
     Lead,
     Deal,
+    Ticket,
 }
 
 snake_names!(LinkType {
@@ -45,6 +50,7 @@ snake_names!(LinkType {
     Customer => "customer",
     Lead => "lead",
     Deal => "deal",
+    Ticket => "ticket",
 });
 
 /// The record a notification is about.
@@ -91,6 +97,57 @@ impl Texts {
             title_fa: "معامله‌ای به شما سپرده شد".into(),
             body_en: Some(title.to_string()),
             body_fa: Some(title.to_string()),
+        }
+    }
+
+    /// The texts of a ticket handed to the reader: `#number subject`.
+    pub fn ticket_assigned(number: i64, subject: &str) -> Texts {
+        let body = format!("#{number} {subject}");
+        Texts {
+            title_en: "A ticket was assigned to you".into(),
+            title_fa: "درخواستی به شما سپرده شد".into(),
+            body_en: Some(body.clone()),
+            body_fa: Some(body),
+        }
+    }
+
+    /// The texts of an internal note of a ticket that mentions the reader.
+    pub fn ticket_mention(number: i64, subject: &str) -> Texts {
+        let body = format!("#{number} {subject}");
+        Texts {
+            title_en: "You were mentioned in a ticket".into(),
+            title_fa: "در یادداشت یک درخواست از شما نام برده شد".into(),
+            body_en: Some(body.clone()),
+            body_fa: Some(body),
+        }
+    }
+
+    /// The texts of a ticket whose SLA `target` (`first_response`, `next_response`,
+    /// `resolution`) passed unmet.
+    pub fn sla_breached(number: i64, subject: &str, target: &str) -> Texts {
+        let (en, fa) = match target {
+            "first_response" => ("first response", "پاسخ نخست"),
+            "next_response" => ("next response", "پاسخ بعدی"),
+            _ => ("resolution", "حل درخواست"),
+        };
+        let body = format!("#{number} {subject}");
+        Texts {
+            title_en: format!("SLA breached: {en} overdue"),
+            title_fa: format!("تعهد سطح خدمت نقض شد: موعد {fa} گذشت"),
+            body_en: Some(body.clone()),
+            body_fa: Some(body),
+        }
+    }
+
+    /// The texts of a ticket nobody picked up after its re-assignments, sent to the
+    /// team's managers.
+    pub fn ticket_escalated(number: i64, subject: &str, hops: i64) -> Texts {
+        let body = format!("#{number} {subject}");
+        Texts {
+            title_en: format!("Ticket not picked up after {hops} re-assignments"),
+            title_fa: format!("درخواست پس از {hops} بار واگذاری دوباره پاسخ نگرفت"),
+            body_en: Some(body.clone()),
+            body_fa: Some(body),
         }
     }
 

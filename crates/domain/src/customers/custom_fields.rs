@@ -50,6 +50,7 @@ pub enum CustomFieldEntity {
     Product,
     Lead,
     Deal,
+    Ticket,
 }
 
 snake_names!(CustomFieldEntity {
@@ -57,6 +58,7 @@ snake_names!(CustomFieldEntity {
     Product => "product",
     Lead => "lead",
     Deal => "deal",
+    Ticket => "ticket",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq)]
