@@ -137,8 +137,8 @@ pub fn update(
     find(conn, row.id.0)
 }
 
-/// Deletes a definition that no record of its entity (customer, product, lead or
-/// deal) has a value for.
+/// Deletes a definition that no record of its entity (customer, product, lead, deal
+/// or ticket) has a value for.
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     let row = find(conn, id)?;
     let entity = CustomFieldEntity::parse(&row.entity).ok_or_else(|| {
@@ -156,6 +156,10 @@ pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError>
         CustomFieldEntity::Deal => (
             crate::deals::count_with_custom_value(conn, &row.field_key)?,
             "deals",
+        ),
+        CustomFieldEntity::Ticket => (
+            crate::tickets::count_with_custom_value(conn, &row.field_key)?,
+            "tickets",
         ),
         CustomFieldEntity::Customer => {
             let in_use: i64 = customer_custom_values::table

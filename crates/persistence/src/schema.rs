@@ -1095,6 +1095,156 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    ticket_categories (id) {
+        id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    sla_policies (id) {
+        id -> Uuid,
+        name -> Text,
+        position -> Integer,
+        condition -> Nullable<Jsonb>,
+        first_response_minutes -> Nullable<Integer>,
+        next_response_minutes -> Nullable<Integer>,
+        resolution_minutes -> Nullable<Integer>,
+        pickup_minutes -> Nullable<Integer>,
+        max_reassignments -> Integer,
+        raise_priority_on_breach -> Bool,
+        active -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    ticket_counters (scope) {
+        scope -> Text,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    tickets (id) {
+        id -> Uuid,
+        number -> BigInt,
+        subject -> Text,
+        description -> Nullable<Text>,
+        customer_id -> Uuid,
+        contact_id -> Nullable<Uuid>,
+        channel -> Text,
+        category_id -> Nullable<Uuid>,
+        priority -> Text,
+        status -> Text,
+        owner_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        order_id -> Nullable<Uuid>,
+        product_id -> Nullable<Uuid>,
+        tags -> Jsonb,
+        custom_fields -> Jsonb,
+        search_text -> Text,
+        sla_policy_id -> Nullable<Uuid>,
+        first_response_due_at -> Nullable<UtcTimestamp>,
+        next_response_due_at -> Nullable<UtcTimestamp>,
+        resolution_due_at -> Nullable<UtcTimestamp>,
+        pickup_due_at -> Nullable<UtcTimestamp>,
+        first_response_breached -> Bool,
+        next_response_breached -> Bool,
+        resolution_breached -> Bool,
+        sla_breached -> Bool,
+        sla_paused_at -> Nullable<UtcTimestamp>,
+        sla_paused_minutes -> BigInt,
+        sla_check_at -> Nullable<UtcTimestamp>,
+        first_responded_at -> Nullable<UtcTimestamp>,
+        resolved_at -> Nullable<UtcTimestamp>,
+        closed_at -> Nullable<UtcTimestamp>,
+        reassignments -> BigInt,
+        escalated_at -> Nullable<UtcTimestamp>,
+        reopen_count -> BigInt,
+        message_count -> BigInt,
+        last_message_at -> Nullable<UtcTimestamp>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    ticket_tags (ticket_id, tag) {
+        ticket_id -> Uuid,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    ticket_messages (id) {
+        id -> Uuid,
+        ticket_id -> Uuid,
+        kind -> Text,
+        author_id -> Nullable<Uuid>,
+        body -> Text,
+        mentions -> Jsonb,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    ticket_status_changes (id) {
+        id -> Uuid,
+        ticket_id -> Uuid,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        changed_by -> Nullable<Uuid>,
+        changed_at -> UtcTimestamp,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    ticket_sla_breaches (id) {
+        id -> Uuid,
+        ticket_id -> Uuid,
+        target -> Text,
+        due_at -> UtcTimestamp,
+        breached_at -> UtcTimestamp,
+        owner_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -1188,6 +1338,13 @@ diesel::joinable!(quotes -> deals (deal_id));
 diesel::joinable!(quotes -> orders (order_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
 diesel::joinable!(quote_lines -> products (product_id));
+diesel::joinable!(tickets -> customers (customer_id));
+diesel::joinable!(tickets -> ticket_categories (category_id));
+diesel::joinable!(tickets -> sla_policies (sla_policy_id));
+diesel::joinable!(ticket_tags -> tickets (ticket_id));
+diesel::joinable!(ticket_messages -> tickets (ticket_id));
+diesel::joinable!(ticket_status_changes -> tickets (ticket_id));
+diesel::joinable!(ticket_sla_breaches -> tickets (ticket_id));
 diesel::joinable!(tasks -> customers (customer_id));
 diesel::joinable!(tasks -> leads (lead_id));
 diesel::joinable!(tasks -> deals (deal_id));
@@ -1261,4 +1418,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     notifications,
     follow_up_rules,
+    ticket_categories,
+    sla_policies,
+    ticket_counters,
+    tickets,
+    ticket_tags,
+    ticket_messages,
+    ticket_status_changes,
+    ticket_sla_breaches,
 );

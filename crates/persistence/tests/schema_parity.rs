@@ -14,13 +14,14 @@ type Columns = BTreeMap<String, BTreeMap<String, bool>>;
 const DIESEL_TABLE: &str = "__diesel_schema_migrations";
 
 /// Each backend's own quick-search index: SQLite's FTS5 tables (and their shadow
-/// tables) and PostgreSQL's trigram indexes (leads have one on PostgreSQL only; SQLite
-/// scans their search text). They answer the same query, so they are compared by the
+/// tables) and PostgreSQL's trigram indexes (leads and tickets have one on PostgreSQL only;
+/// SQLite scans their search text). They answer the same query, so they are compared by the
 /// search tests, not here.
 fn is_backend_search_structure(name: &str) -> bool {
     name.starts_with("customer_search")
         || name == "customers_search_text_trgm_idx"
         || name == "leads_search_text_trgm_idx"
+        || name == "tickets_search_text_trgm_idx"
 }
 
 #[derive(QueryableByName)]

@@ -101,6 +101,9 @@ pub struct MovedRows {
     /// Activities on the customer itself, likewise.
     #[serde(default)]
     pub activities: Vec<MovedRow>,
+    /// Absent in merges recorded before customers had tickets.
+    #[serde(default)]
+    pub tickets: Vec<MovedRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
