@@ -16,6 +16,7 @@ use domain::assignment::{
 };
 use domain::filter::ResolveContext;
 use domain::sales::leads::LeadStatus;
+use domain::service::tickets::TicketStatus;
 use persistence::assignment::{AssignmentRow, RuleRow};
 use persistence::db::DbConnection;
 use persistence::sql_types::{DbTime, DbUuid};
@@ -34,6 +35,9 @@ pub struct Subject<'a> {
     pub id: Uuid,
     pub city: Option<&'a str>,
     pub province: Option<&'a str>,
+    /// Users the record must not go to: a ticket re-assigned because its agent let the
+    /// pick-up time lapse never goes back to them.
+    pub excluded: &'a [Uuid],
 }
 
 /// Who a record goes to, and why.
@@ -58,6 +62,10 @@ pub fn open_items(
         RecordKind::Lead => {
             let open: Vec<&str> = LeadStatus::OPEN.iter().map(|s| s.as_str()).collect();
             persistence::leads::open_counts(conn, users, &open)?
+        }
+        RecordKind::Ticket => {
+            let open: Vec<&str> = TicketStatus::OPEN.iter().map(|s| s.as_str()).collect();
+            persistence::tickets::open_counts(conn, users, &open)?
         }
     })
 }
@@ -87,6 +95,7 @@ fn meets(
     };
     match subject.kind {
         RecordKind::Lead => Ok(persistence::leads::matches(conn, subject.id, &resolved)?),
+        RecordKind::Ticket => Ok(persistence::tickets::matches(conn, subject.id, &resolved)?),
     }
 }
 
@@ -148,17 +157,19 @@ fn passed_over(candidates: &[Candidate]) -> String {
     }
 }
 
-/// A member of `team` by `strategy`, the rotation moved on; `None` when nobody in the
-/// team is available.
-fn in_team(
+/// A member of `team` (but the `excluded`) by `strategy`, the rotation moved on; `None`
+/// when nobody in the team is available.
+pub fn in_team(
     conn: &mut DbConnection,
     kind: RecordKind,
     team: Uuid,
     strategy: Strategy,
     pickup: DateTime<Utc>,
+    excluded: &[Uuid],
 ) -> AppResult<Option<(Uuid, String)>> {
     persistence::assignment::lock_rotation(conn, kind.as_str(), team)?;
-    let members = persistence::assignment::active_members(conn, team)?;
+    let mut members = persistence::assignment::active_members(conn, team)?;
+    members.retain(|member| !excluded.contains(member));
     if members.is_empty() {
         return Ok(None);
     }
@@ -214,7 +225,9 @@ pub fn decide(conn: &mut DbConnection, subject: &Subject<'_>) -> AppResult<Optio
         let label = format!("rule {:?}", rule.name);
         let decision = match input_of(rule)?.target {
             Target::User { user_id } => {
-                if !persistence::users::is_active_user(conn, user_id)? {
+                if subject.excluded.contains(&user_id)
+                    || !persistence::users::is_active_user(conn, user_id)?
+                {
                     continue;
                 }
                 let candidate = candidates(conn, subject.kind, &[user_id], pickup, false)?;
@@ -234,7 +247,14 @@ pub fn decide(conn: &mut DbConnection, subject: &Subject<'_>) -> AppResult<Optio
                 }
             }
             Target::Team { team_id, strategy } => {
-                let Some((user_id, how)) = in_team(conn, subject.kind, team_id, strategy, pickup)?
+                let Some((user_id, how)) = in_team(
+                    conn,
+                    subject.kind,
+                    team_id,
+                    strategy,
+                    pickup,
+                    subject.excluded,
+                )?
                 else {
                     continue;
                 };
@@ -262,8 +282,14 @@ pub fn decide(conn: &mut DbConnection, subject: &Subject<'_>) -> AppResult<Optio
                 let strategy = Strategy::parse(&row.strategy).ok_or_else(|| {
                     AppError::Internal(format!("stored strategy {}", row.strategy))
                 })?;
-                let Some((user_id, how)) =
-                    in_team(conn, subject.kind, row.team_id.0, strategy, pickup)?
+                let Some((user_id, how)) = in_team(
+                    conn,
+                    subject.kind,
+                    row.team_id.0,
+                    strategy,
+                    pickup,
+                    subject.excluded,
+                )?
                 else {
                     continue;
                 };

@@ -23,6 +23,7 @@ use crate::transaction;
 pub fn catalogue(kind: RecordKind) -> &'static [FieldSpec] {
     match kind {
         RecordKind::Lead => domain::sales::leads::CATALOGUE,
+        RecordKind::Ticket => domain::service::tickets::CATALOGUE,
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! A merge writes the winner's merged document through the shared write path (so it is
 //! checked like any other write), moves the losers' notes, personnel links, lifecycle
-//! and owner history, consent ledger, orders, deals, and the tasks and activities on
+//! and owner history, consent ledger, orders, deals, tickets, and the tasks and activities on
 //! them to the winner, marks the losers as merged and keeps a `customer_merges` record
 //! with everything needed to put it all back.
 //!
@@ -159,6 +159,11 @@ pub fn plan(
                 .into_iter()
                 .map(|id| row(DbUuid(id))),
         );
+        moved.tickets.extend(
+            persistence::tickets::ids_of_customer(conn, from)?
+                .into_iter()
+                .map(|id| row(DbUuid(id))),
+        );
     }
     let removed_personnel = plan_personnel(conn, winner_id, &losers, &mut moved.personnel)?;
     Ok(MergePlan {
@@ -265,6 +270,7 @@ pub fn execute(
     persistence::deals::move_to(conn, &ids(&moved.deals), winner_id)?;
     persistence::tasks::move_to(conn, &ids(&moved.tasks), winner_id)?;
     persistence::activities::move_to(conn, &ids(&moved.activities), winner_id)?;
+    persistence::tickets::move_to(conn, &ids(&moved.tickets), winner_id)?;
     let mut with_facts = vec![winner_id];
     with_facts.extend(plan.losers.iter().map(|loser| loser.row.id.0));
     persistence::orders::refresh_facts(conn, &with_facts)?;
@@ -460,6 +466,7 @@ pub fn undo(
         persistence::deals::move_to(conn, &ids_from(&moved.deals), from)?;
         persistence::tasks::move_to(conn, &ids_from(&moved.tasks), from)?;
         persistence::activities::move_to(conn, &ids_from(&moved.activities), from)?;
+        persistence::tickets::move_to(conn, &ids_from(&moved.tickets), from)?;
     }
     let mut with_facts = vec![winner_id];
     with_facts.extend(losers.iter().map(|loser| loser.row.id.0));

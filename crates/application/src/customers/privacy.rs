@@ -2,7 +2,7 @@
 //! and erasure by anonymisation.
 //!
 //! Erasure removes every personal field, contact point, address, custom value, note text,
-//! the free text of tasks and activities, and consent evidence, empties the search text so no search can find the person
+//! the free text of tasks, activities and tickets (their conversations too), and consent evidence, empties the search text so no search can find the person
 //! again, and redacts the changes of the customer's audit events to their digests (the
 //! chain still verifies). It reaches every copy the product keeps: the customers merged
 //! into the erased one (their own records stay for an undo), the documents a merge
@@ -129,7 +129,7 @@ pub fn consents(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
 /// export: how many records in each place hold it now. In an erasure: how many were
 /// erased, redacted, withdrawn or deleted there.
 #[derive(Debug, Default, Serialize, ToSchema)]
-#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3}))]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3, "tickets": 1}))]
 pub struct DataPlaces {
     /// Customer records: the customer and every customer merged into it (directly or
     /// through a chain of merges), which keep their own records. Erasure anonymises them.
@@ -175,6 +175,11 @@ pub struct DataPlaces {
     /// Activities logged on those customers. Erasure empties their outcome and notes
     /// and redacts their audit events; what happened when stays.
     pub activities: usize,
+    /// Service tickets of those customers. Erasure replaces their subject and every
+    /// message's text, empties their description, tags and custom values and redacts
+    /// their audit events; their numbers, statuses and SLA figures stay. Tickets of an
+    /// organization that name the person as their contact lose the link.
+    pub tickets: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -217,6 +222,11 @@ pub struct PersonalData {
     pub tasks: Vec<persistence::tasks::TaskRow>,
     /// Activities logged on the customer and the merged customers.
     pub activities: Vec<persistence::activities::ActivityRow>,
+    /// Tickets of the customer and the merged customers, each with its conversation.
+    pub tickets: Vec<(
+        persistence::tickets::TicketRow,
+        Vec<persistence::tickets::MessageRow>,
+    )>,
     pub held_in: DataPlaces,
 }
 
@@ -261,6 +271,7 @@ pub fn personal_data(
     let today = crate::settings::calendar(conn)?.today(persistence::now());
     let mut tasks = Vec::new();
     let mut activities = Vec::new();
+    let mut tickets = Vec::new();
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
@@ -284,6 +295,10 @@ pub fn personal_data(
         notes.extend(persistence::notes::all_of(conn, *id)?);
         tasks.extend(persistence::tasks::all_of_customer(conn, *id)?);
         activities.extend(persistence::activities::all_of_customer(conn, *id)?);
+        for ticket in persistence::tickets::all_of_customer(conn, *id)? {
+            let messages = persistence::tickets::all_messages(conn, ticket.id.0)?;
+            tickets.push((ticket, messages));
+        }
         consent_events += persistence::consents::ledger(conn, *id)?.len();
         let events = persistence::audit::list(
             conn,
@@ -320,6 +335,7 @@ pub fn personal_data(
         leads: leads.len(),
         tasks: tasks.len(),
         activities: activities.len(),
+        tickets: tickets.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -335,6 +351,7 @@ pub fn personal_data(
         leads,
         tasks,
         activities,
+        tickets,
         held_in,
     })
 }
@@ -433,6 +450,11 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
                 audit::redact_changes(conn, "activity", &activity.id.0.to_string())?;
             }
             erased.activities += persistence::activities::redact_all(conn, *id)?;
+            for ticket in persistence::tickets::ids_of_customer(conn, *id)? {
+                audit::redact_changes(conn, "ticket", &ticket.to_string())?;
+            }
+            erased.tickets += persistence::tickets::redact_all(conn, *id, ERASED_NOTE)?;
+            erased.tickets += persistence::tickets::forget_contact(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

@@ -126,6 +126,11 @@ pub fn delete(
                 "the customer has deals, which keep the business's sales history; erase the customer instead".into(),
             ));
         }
+        if persistence::tickets::customer_has_tickets(conn, id)? {
+            return Err(AppError::Conflict(
+                "the customer has tickets, which keep the service history; erase the customer instead".into(),
+            ));
+        }
         persistence::customers::delete(conn, id)?;
         audit::record(
             conn,

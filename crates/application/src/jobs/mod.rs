@@ -22,6 +22,7 @@ mod product_import;
 pub mod queue;
 mod report_export;
 mod scheduled_run;
+pub mod sla_scan;
 pub mod stuck_check;
 mod task_reminder;
 mod worker;
@@ -276,6 +277,7 @@ impl JobRegistry {
         registry.register(crate::analytics::schedules::SCHEDULED_RUN, ScheduledRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
         registry.register(stuck_check::STUCK_CHECK, stuck_check::StuckCheckJob);
+        registry.register(crate::service::sla_schedule::SLA_SCAN, sla_scan::SlaScanJob);
         registry.register(crate::sales::tasks::TASK_REMINDER, TaskReminderJob);
         registry.register(crate::sales::follow_ups::LEAD_CHECK, LeadCheckJob);
         registry

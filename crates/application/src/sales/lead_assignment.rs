@@ -109,6 +109,7 @@ pub fn assign(
                     id,
                     city: current.city.as_deref(),
                     province: current.province.as_deref(),
+                    excluded: &[],
                 };
                 engine::decide(conn, &subject)?.ok_or_else(|| {
                     AppError::Conflict(

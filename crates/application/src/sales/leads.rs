@@ -283,6 +283,7 @@ fn assign_created(
             id: row.id.0,
             city: row.city.as_deref(),
             province: row.province.as_deref(),
+            excluded: &[],
         };
         match engine::decide(conn, &subject)? {
             Some(decision) => {

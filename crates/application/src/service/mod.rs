@@ -1,0 +1,10 @@
+//! Service desk use cases (V-1 … V-3): tickets with their conversation and status
+//! history, ticket categories, SLA policies, and the scan that finds breaches and
+//! re-assigns tickets nobody picked up, with the queueing of its runs.
+
+pub mod sla_policies;
+pub mod sla_scan;
+pub mod sla_schedule;
+pub mod ticket_catalogue;
+pub mod ticket_categories;
+pub mod tickets;
