@@ -43,4 +43,5 @@ mod stuck_deals;
 mod tasks;
 mod teams;
 mod text_input;
+mod tickets;
 mod users;

@@ -296,6 +296,18 @@ impl Setup<'_> {
                 json!({"kind": "call", "subject_type": "customer", "subject_id": self.person(),
                        "occurred_at": "2026-12-02T11:00:00+03:30"}),
             ),
+            "/api/v1/tickets/{id}" | "/api/v1/tickets/{id}/messages" => self.create(
+                "/api/v1/tickets",
+                json!({"subject": Self::unique("درخواست"), "customer_id": self.person()}),
+            ),
+            "/api/v1/ticket-categories/{id}" => self.create(
+                "/api/v1/ticket-categories",
+                json!({"name": Self::unique("دسته")}),
+            ),
+            "/api/v1/sla-policies/{id}" => self.create(
+                "/api/v1/sla-policies",
+                json!({"name": Self::unique("سیاست"), "resolution_minutes": 480}),
+            ),
             "/api/v1/analytics/schedules/{id}" => self.create(
                 "/api/v1/analytics/schedules",
                 json!({"request": {"kind": "rfm"}, "cron": "0 2 * * *"}),

@@ -87,6 +87,17 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
         Ok((run_at, _)) => tracing::info!(%run_at, "stuck-deals check scheduled"),
         Err(error) => tracing::error!(%error, "scheduling the stuck-deals check failed"),
     }
+    let scheduled = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
+            application::service::sla_schedule::schedule_next(&mut conn)
+                .map_err(|err| err.to_string())
+        });
+    match scheduled {
+        Ok(next) => tracing::info!(?next, "SLA scan scheduled"),
+        Err(error) => tracing::error!(%error, "scheduling the SLA scan failed"),
+    }
     let queued = pool
         .get()
         .map_err(|err| err.to_string())

@@ -110,6 +110,13 @@ use crate::routes;
         (name = "activities", description = "Calls, meetings, e-mails and visits that happened, \
             logged against a customer, a lead or a deal: a deal's last activity and a lead's \
             `contacted` status follow them. Visible as tasks are."),
+        (name = "tickets", description = "The service desk: customers' requests with their \
+            conversation (customer messages, agent replies, internal notes with mentions), \
+            status history and SLA — due times for first response, next response and \
+            resolution counted in business time, stopped while waiting for the customer, \
+            breaches recorded once, and tickets nobody picks up handed to another available \
+            agent. Ticket categories and SLA policies are the business's configuration \
+            (`crm:configure`). A ticket is visible by its owner and team, as a customer."),
         (name = "notifications", description = "Each user's own inbox: assignments, task \
             reminders and other notices linking to their record, with unread counts."),
         (name = "follow_up_rules", description = "Automatic follow-ups the business configures \

@@ -32,8 +32,11 @@ pub mod products;
 pub mod quotes;
 pub mod reports;
 pub mod settings;
+pub mod sla_policies;
 pub mod tasks;
 pub mod teams;
+pub mod ticket_categories;
+pub mod tickets;
 pub mod users;
 
 /// Registers every route of the API.
@@ -57,6 +60,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     quotes::configure(cfg);
     tasks::configure(cfg);
     activities::configure(cfg);
+    tickets::configure(cfg);
+    ticket_categories::configure(cfg);
+    sla_policies::configure(cfg);
     notifications::configure(cfg);
     follow_up_rules::configure(cfg);
     analytics::configure(cfg);
@@ -93,6 +99,9 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         quotes::QuotesApi::openapi(),
         tasks::TasksApi::openapi(),
         activities::ActivitiesApi::openapi(),
+        tickets::TicketsApi::openapi(),
+        ticket_categories::TicketCategoriesApi::openapi(),
+        sla_policies::SlaPoliciesApi::openapi(),
         notifications::NotificationsApi::openapi(),
         follow_up_rules::FollowUpRulesApi::openapi(),
         analytics::AnalyticsApi::openapi(),

@@ -143,8 +143,18 @@ pub struct PersonalData {
     pub tasks: Vec<crate::routes::tasks::Task>,
     /// Activities logged on the customer and the merged customers.
     pub activities: Vec<crate::routes::activities::Activity>,
+    /// Service tickets of the customer and the merged customers, each with its whole
+    /// conversation.
+    pub tickets: Vec<TicketWithConversation>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
+}
+
+/// A ticket with its messages and notes, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketWithConversation {
+    pub ticket: crate::routes::tickets::Ticket,
+    pub messages: Vec<crate::routes::tickets::TicketMessage>,
 }
 
 /// Export everything held about a customer.
@@ -238,6 +248,19 @@ pub async fn get_personal_data(
             .activities
             .iter()
             .map(crate::routes::activities::Activity::from_row)
+            .collect::<ApiResult<_>>()?,
+        tickets: data
+            .tickets
+            .iter()
+            .map(|(ticket, messages)| {
+                Ok(TicketWithConversation {
+                    ticket: crate::routes::tickets::Ticket::from_row(ticket)?,
+                    messages: messages
+                        .iter()
+                        .map(crate::routes::tickets::TicketMessage::from)
+                        .collect(),
+                })
+            })
             .collect::<ApiResult<_>>()?,
         held_in: data.held_in,
     };
