@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod persian;
 pub mod reports;
 pub mod sales;
+pub mod service;
 pub mod settings;
 pub mod text;
 pub mod validation;
