@@ -19,6 +19,7 @@ pub mod precondition;
 pub mod reports;
 pub mod sales;
 pub mod search;
+pub mod service;
 pub mod settings;
 
 use persistence::db::DbConnection;
