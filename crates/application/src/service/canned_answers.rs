@@ -148,7 +148,11 @@ pub fn list(
         ));
     }
     let filter = CannedAnswerFilter {
-        category: listing.category.map(|category| category.trim().to_string()),
+        // In the form categories are stored in; a blank one filters nothing.
+        category: listing
+            .category
+            .map(|category| category.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|category| !category.is_empty()),
         active: listing.active,
         terms: search_terms(&q),
     };
