@@ -131,6 +131,15 @@ fn answers_are_created_listed_changed_and_deleted_with_if_match() {
             list(app, &support, &[("category", "ارسال")]),
             ["زمان ارسال سفارش", "ارسال رایگان قدیمی"]
         );
+        // A category is compared as it is stored: spaces collapsed.
+        assert_eq!(
+            list(app, &support, &[("category", "  ارسال ")]),
+            ["زمان ارسال سفارش", "ارسال رایگان قدیمی"]
+        );
+        assert_eq!(
+            list(app, &support, &[("category", "مرجوعی"), ("active", "true")]).len(),
+            1
+        );
         assert_eq!(
             list(app, &support, &[("active", "false")]),
             ["ارسال رایگان قدیمی"]
