@@ -44,7 +44,7 @@ fn answer_text(row: &CannedAnswerRow) -> AnswerText<'_> {
 }
 
 /// The document a merge patch of an answer applies to.
-pub fn answer_input(row: &CannedAnswerRow) -> CannedAnswerInput {
+fn answer_input(row: &CannedAnswerRow) -> CannedAnswerInput {
     CannedAnswerInput {
         title_fa: row.title_fa.clone(),
         title_en: row.title_en.clone(),

@@ -24,14 +24,17 @@
 //! each token counting [`ANSWER_WEIGHT`]: the question is what a customer's text is
 //! compared with, the answer only adds its words at half weight. The inverse document
 //! frequency is Lucene's `ln(1 + (N − n + 0.5) / (n + 0.5))`, which, unlike the original
-//! `ln((N − n + 0.5) / (n + 0.5))`, is never negative: in a small library most words
-//! are in half of the answers, and they should still count a little rather than push an
-//! answer down. A query word counts once however often it is repeated.
+//! `ln((N − n + 0.5) / (n + 0.5))`, is never negative: a word in more than half of the
+//! answers, common in a small library, still counts a little for an answer that has it
+//! instead of counting against it. A query word counts once however often it is
+//! repeated.
 //!
-//! BM25 is written out here (a few lines) rather than taken from the `bm25` crate: that
-//! crate hashes tokens into 32-bit ids (two words can collide), brings its own
-//! tokeniser, stemmers and stopword lists by default, none of them Persian-aware, and
-//! has been republished under another name (`bm-25`), so pinning it would buy little.
+//! BM25 is written out here (a few lines) rather than taken from the `bm25` crate,
+//! though that one takes a custom tokeniser: it embeds each document's text as whole
+//! counts, so a word of the answer cannot count half; it hashes words into 32-bit ids
+//! (two words can collide) and scores in `f32`; and it has a fork (`bm-25`) by another
+//! maintainer, so which of the two is kept up is not settled.
+//!
 //! The library is bounded ([`MAX_ACTIVE`]), so scoring every active answer per request
 //! costs at most that many documents.
 
