@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod business_calendar;
+mod canned_answers;
 mod commerce;
 mod concurrency;
 mod conventions;

@@ -272,6 +272,11 @@ impl Setup<'_> {
                 json!({"name": Self::unique("قاعده"), "points": 5,
                        "condition": {"field": "source", "op": "eq", "value": "referral"}}),
             ),
+            "/api/v1/canned-answers/{id}" | "/api/v1/canned-answers/{id}/render" => self.create(
+                "/api/v1/canned-answers",
+                json!({"title_fa": Self::unique("پاسخ"), "question": "سفارشم کی می‌رسد؟",
+                       "answer_fa": "{{customer.name}} عزیز، سفارش {{order.number}} ارسال شد."}),
+            ),
             "/api/v1/lost-reasons/{id}" => self.create(
                 "/api/v1/lost-reasons",
                 json!({"name": Self::unique("دلیل")}),

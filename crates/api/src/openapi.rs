@@ -122,6 +122,10 @@ use crate::routes;
         (name = "follow_up_rules", description = "Automatic follow-ups the business configures \
             (`crm:configure`): a task when a deal enters a stage, reminders when an assigned lead \
             is not contacted in time, in business hours or days of the business calendar."),
+        (name = "canned_answers", description = "The service desk's library of question-and-answer \
+            templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
+            English with variables such as `{{customer.name}}`, rendered for use with their uses \
+            counted, and suggested for a customer's text by Persian-aware similarity."),
         (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
             BG/NBD and Gamma-Gamma CLV with P(alive), clusters, churn risk, cross-sell rules and \
             price elasticity — queued as jobs, with their fitted parameters \

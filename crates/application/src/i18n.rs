@@ -191,6 +191,10 @@ pub fn field_message(code: &str, fallback: &str, lang: Lang) -> String {
         "inactive" => "این کالا دیگر فروخته نمی‌شود",
         "invalid_transition" => "این تغییر وضعیت مجاز نیست",
         "needs_lines_layout" => "این ستون فقط در خروجی سطر به سطر (layout: lines) هست",
+        "unknown_variable" => "این متغیر شناخته‌شده نیست (مانند {{customer.name}})",
+        "invalid_template" => {
+            "آکولادها متغیری را در بر نمی‌گیرند؛ متغیر را مانند {{customer.name}} بنویسید"
+        }
         _ => return fallback.to_string(),
     };
     fa.to_string()

@@ -4,6 +4,7 @@ pub mod activities;
 pub mod api_keys;
 pub mod assignment;
 pub mod audit;
+pub mod canned_answers;
 pub mod consents;
 pub mod custom_fields;
 pub mod custom_values;

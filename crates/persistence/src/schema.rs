@@ -1245,6 +1245,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    canned_answers (id) {
+        id -> Uuid,
+        title_fa -> Text,
+        title_en -> Nullable<Text>,
+        question -> Text,
+        answer_fa -> Text,
+        answer_en -> Nullable<Text>,
+        category -> Nullable<Text>,
+        active -> Bool,
+        usage_count -> BigInt,
+        last_used_at -> Nullable<UtcTimestamp>,
+        search_text -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -1426,4 +1449,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_messages,
     ticket_status_changes,
     ticket_sla_breaches,
+    canned_answers,
 );

@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod assignment;
 pub mod audit_events;
 pub mod auth;
+pub mod canned_answers;
 pub mod custom_fields;
 pub mod customers;
 pub mod deals;
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     sla_policies::configure(cfg);
     notifications::configure(cfg);
     follow_up_rules::configure(cfg);
+    canned_answers::configure(cfg);
     analytics::configure(cfg);
     model_run_schedules::configure(cfg);
     reports::configure(cfg);
@@ -104,6 +106,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         sla_policies::SlaPoliciesApi::openapi(),
         notifications::NotificationsApi::openapi(),
         follow_up_rules::FollowUpRulesApi::openapi(),
+        canned_answers::CannedAnswersApi::openapi(),
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),
         reports::ReportsApi::openapi(),

@@ -1,7 +1,9 @@
-//! Service desk use cases (V-1 … V-3): tickets with their conversation and status
-//! history, ticket categories, SLA policies, and the scan that finds breaches and
-//! re-assigns tickets nobody picked up, with the queueing of its runs.
+//! Service desk use cases (V-1 … V-4): tickets with their conversation and status
+//! history, ticket categories, SLA policies, the scan that finds breaches and
+//! re-assigns tickets nobody picked up (with the queueing of its runs), and the
+//! library of canned answers with its suggestions.
 
+pub mod canned_answers;
 pub mod sla_policies;
 pub mod sla_scan;
 pub mod sla_schedule;

@@ -1,0 +1,24 @@
+-- Canned answers (V-4): question-and-answer templates agents answer tickets with.
+-- `search_text` is titles, question and answers reduced by `domain::persian::search_key`
+-- for quick search; the active answers are few (at most 5,000), so it has no index of
+-- its own. `usage_count` and `last_used_at` change with every use, not the version.
+CREATE TABLE canned_answers (
+    id uuid PRIMARY KEY,
+    title_fa text NOT NULL,
+    title_en text,
+    question text NOT NULL,
+    answer_fa text NOT NULL,
+    answer_en text,
+    category text,
+    active boolean NOT NULL,
+    usage_count bigint NOT NULL DEFAULT 0,
+    last_used_at timestamptz,
+    search_text text NOT NULL,
+    created_by uuid REFERENCES users (id) ON DELETE SET NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    version bigint NOT NULL
+);
+CREATE INDEX canned_answers_created_at_idx ON canned_answers (created_at, id);
+CREATE INDEX canned_answers_category_idx ON canned_answers (category, created_at, id);
+CREATE INDEX canned_answers_active_idx ON canned_answers (active, created_at, id);
