@@ -376,7 +376,7 @@ fn assignment_settings_are_checked_and_guarded() {
             Method::POST,
             RULES,
             &admin,
-            Some(json!({"name": "x", "record_kind": "ticket", "position": 1,
+            Some(json!({"name": "x", "record_kind": "invoice", "position": 1,
                         "target": {"kind": "territory"}})),
         );
         assert_eq!(status, 422, "{problem}");

@@ -652,3 +652,95 @@ fn a_ticket_nobody_picks_up_goes_to_another_available_agent_then_to_the_managers
         );
     });
 }
+
+#[test]
+fn tickets_go_by_the_ticket_assignment_rules_and_are_offered_canned_answers() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let desk = team(app, "فوری‌ها");
+        let (first, _) = user(app, "support", Some(&desk), "own");
+        let (second, _) = user(app, "support", Some(&desk), "own");
+        created(
+            app,
+            &admin,
+            "/api/v1/assignment-rules",
+            json!({"name": "فوری به میز", "record_kind": "ticket", "position": 1,
+                   "condition": {"field": "priority", "op": "eq", "value": "urgent"},
+                   "target": {"kind": "team", "team_id": desk, "strategy": "round_robin"}}),
+        );
+        let customer = customer(app);
+        let owners: Vec<String> = (0..2)
+            .map(|i| {
+                let made = created(
+                    app,
+                    &admin,
+                    "/api/v1/tickets",
+                    json!({"subject": format!("قطعی {i}"), "customer_id": customer, "priority": "urgent"}),
+                );
+                assert_eq!(made["team_id"], desk.as_str(), "{made}");
+                made["owner_id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let mut expected = vec![first.clone(), second.clone()];
+        expected.sort();
+        let mut got = owners.clone();
+        got.sort();
+        assert_eq!(got, expected, "one each, in turn");
+        // A ticket the rule does not match goes by the creator's defaults.
+        let normal = created(
+            app,
+            &admin,
+            "/api/v1/tickets",
+            json!({"subject": "عادی", "customer_id": customer}),
+        );
+        assert!(!owners.contains(&normal["owner_id"].as_str().unwrap().to_string()));
+
+        for (title, question, answer) in [
+            (
+                "زمان ارسال سفارش",
+                "سفارشم کی ارسال می‌شود و کی می‌رسد؟",
+                "ظرف دو روز کاری ارسال می‌شود.",
+            ),
+            (
+                "فراموشی رمز عبور",
+                "رمز عبورم را فراموش کرده‌ام",
+                "از صفحهٔ ورود «فراموشی رمز» را بزنید.",
+            ),
+        ] {
+            created(
+                app,
+                &admin,
+                "/api/v1/canned-answers",
+                json!({"title_fa": title, "question": question, "answer_fa": answer}),
+            );
+        }
+        let path = format!("/api/v1/tickets/{}", id_of(&normal));
+        created(
+            app,
+            &admin,
+            &format!("{path}/messages"),
+            json!({"kind": "customer", "body": "سلام، سفارشم هنوز ارسال نشده؛ کي می‌رسد؟"}),
+        );
+        let (status, suggested) = send(
+            app,
+            Method::GET,
+            &format!("{path}/suggested-answers"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{suggested}");
+        assert_eq!(
+            suggested["data"][0]["answer"]["title_fa"], "زمان ارسال سفارش",
+            "{suggested}"
+        );
+        assert!(suggested["data"][0]["score"].as_f64().unwrap() > 0.0);
+        let (status, _) = send(
+            app,
+            Method::GET,
+            &format!("{path}/suggested-answers?limit=0"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 400);
+    });
+}

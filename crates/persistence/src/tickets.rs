@@ -315,8 +315,26 @@ pub fn messages(
         .load(conn)?)
 }
 
-/// Every message of the ticket (bounded by what a ticket can hold), for suggestions
-/// and merges.
+/// The latest `limit` messages of `kind` of the ticket, newest first.
+pub fn latest_messages(
+    conn: &mut DbConnection,
+    ticket: Uuid,
+    kind: &str,
+    limit: i64,
+) -> Result<Vec<MessageRow>, PersistenceError> {
+    Ok(ticket_messages::table
+        .filter(ticket_messages::ticket_id.eq(DbUuid(ticket)))
+        .filter(ticket_messages::kind.eq(kind))
+        .order((
+            ticket_messages::created_at.desc(),
+            ticket_messages::id.desc(),
+        ))
+        .select(MessageRow::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Every message of the ticket, oldest first (the personal-data export).
 pub fn all_messages(
     conn: &mut DbConnection,
     ticket: Uuid,

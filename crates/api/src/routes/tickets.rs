@@ -10,8 +10,8 @@ use domain::service::tickets::{
     MessageInput, MessageKind, TicketChannel, TicketInput, TicketPriority, TicketStatus,
 };
 use persistence::tickets::{BreachRow, MessageRow, StatusChangeRow, TicketRow};
-use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -20,6 +20,7 @@ use crate::conventions::pagination::creation_cursor;
 use crate::conventions::search::{SearchPage, SearchRequest};
 use crate::conventions::{JsonBody, MergePatch, Page, PageParams};
 use crate::error::{ApiResult, Problem};
+use crate::routes::canned_answers::Suggestions;
 use crate::routes::leads::Assignment;
 use crate::state::AppState;
 
@@ -34,7 +35,8 @@ use crate::state::AppState;
         delete_ticket,
         add_ticket_message,
         list_ticket_messages,
-        get_ticket_history
+        get_ticket_history,
+        suggest_ticket_answers
     ),
     components(schemas(
         Ticket,
@@ -64,7 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(delete_ticket)
         .service(add_ticket_message)
         .service(list_ticket_messages)
-        .service(get_ticket_history);
+        .service(get_ticket_history)
+        .service(suggest_ticket_answers);
 }
 
 /// A ticket's SLA: its policy, due times (business time of the business calendar),
@@ -630,4 +633,45 @@ pub async fn get_ticket_history(
         .db(move |conn| Ok(tickets::history(conn, &acting, id)?))
         .await?;
     Ok(HttpResponse::Ok().json(TicketHistoryView::from(&history)))
+}
+
+/// How many suggestions to answer with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestionParams {
+    /// 1 to 20 (default 5).
+    #[serde(default = "default_suggestions")]
+    pub limit: usize,
+}
+
+fn default_suggestions() -> usize {
+    5
+}
+
+/// Suggest canned answers for a ticket.
+///
+/// The active canned answers (`/canned-answers`) most like what the ticket asks — its
+/// subject, description and the customer's latest messages — by BM25 over
+/// Persian-normalised words, best first, each with its score; none when nothing is
+/// alike. Needs `records:read` and the ticket within the caller's visibility.
+#[utoipa::path(
+    tag = "tickets",
+    operation_id = "suggest_ticket_answers",
+    params(("id" = Uuid, Path, description = "Ticket id"), SuggestionParams),
+    responses((status = 200, description = "The suggestions, best first", body = Suggestions))
+)]
+#[get("/api/v1/tickets/{id}/suggested-answers")]
+pub async fn suggest_ticket_answers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    params: web::Query<SuggestionParams>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let limit = params.limit;
+    let suggestions = state
+        .db(move |conn| Ok(tickets::suggested_answers(conn, &acting, id, limit)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(Suggestions::from(suggestions)))
 }

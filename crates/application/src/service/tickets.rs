@@ -18,6 +18,7 @@ use domain::authz::Permission;
 use domain::customers::CustomFieldDefinition;
 use domain::filter::{FieldSpec, ResolveContext, TypedValue};
 use domain::notifications::{Link, LinkType, NotificationKind, Texts};
+use domain::service::canned_answers::MAX_SUGGESTIONS;
 use domain::service::sla::SlaClock;
 use domain::service::tickets::{
     search_text, MessageInput, MessageKind, TicketChannel, TicketInput, TicketPriority,
@@ -31,6 +32,7 @@ use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use persistence::tickets::{MessageRow, StatusChangeRow, TicketColumns, TicketRow};
 use uuid::Uuid;
 
+use super::canned_answers::{self, Suggestion};
 use super::sla_policies;
 use super::sla_schedule::schedule_at;
 use super::ticket_catalogue::definitions;
@@ -882,4 +884,41 @@ pub fn history(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<
         breaches: persistence::tickets::breaches(conn, id)?,
         assignments,
     })
+}
+
+/// Customer messages a ticket's suggestions read: the latest say what is asked now.
+const SUGGESTION_MESSAGES: i64 = 10;
+
+/// Canned answers for a visible ticket (`records:read`), best first: ranked by their
+/// similarity to the subject, the description and the customer's latest messages.
+pub fn suggested_answers(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    limit: usize,
+) -> AppResult<Vec<Suggestion>> {
+    acting.require(Permission::RecordsRead)?;
+    if !(1..=MAX_SUGGESTIONS).contains(&limit) {
+        return Err(AppError::bad_parameter(
+            "limit",
+            "out_of_range",
+            format!("must be between 1 and {}", MAX_SUGGESTIONS),
+        ));
+    }
+    let row = visible(conn, acting, id)?;
+    let mut text = row.subject.clone();
+    if let Some(description) = &row.description {
+        text.push('\n');
+        text.push_str(description);
+    }
+    for message in persistence::tickets::latest_messages(
+        conn,
+        id,
+        MessageKind::Customer.as_str(),
+        SUGGESTION_MESSAGES,
+    )? {
+        text.push('\n');
+        text.push_str(&message.body);
+    }
+    canned_answers::suggest(conn, acting, &text, limit)
 }
