@@ -47,6 +47,7 @@ pub mod subjects;
 pub mod tasks;
 pub mod teams;
 pub mod ticket_categories;
+pub mod ticket_surveys;
 pub mod tickets;
 pub mod transaction;
 pub mod user_search;
