@@ -1,7 +1,8 @@
 //! Satisfaction surveys (V-6): a resolved ticket's link opened and answered without an
 //! account, once, until it expires or the ticket is resolved again; a low rating
 //! reopens the ticket or tells the team's managers, as the SLA policy says; the CSAT
-//! report; and erasure reaching the comments.
+//! report; erasure reaching the comments; and the service KPIs (V-5) over a hand-made
+//! ticket history.
 
 use chrono::{Duration, Utc};
 use reqwest::Method;
@@ -389,5 +390,256 @@ fn csat_surveys_are_answered_once_and_low_ratings_follow_up() {
         let listed = surveys_of(app, &admin, &first);
         assert!(listed[0]["comment"].is_null());
         assert_eq!(listed[0]["rating"], 5);
+    });
+}
+
+/// Sets a ticket's history to fixed instants (RFC 3339), as if it had happened then:
+/// its creation, first reply and resolution, the status moves and survey they made,
+/// its exchanges, breach and re-assignments.
+#[allow(clippy::too_many_arguments)]
+fn set_history(
+    app: &TestApp,
+    ticket: &str,
+    created: &str,
+    first_reply: Option<&str>,
+    resolved: Option<&str>,
+    messages: i64,
+    breached: bool,
+    reassignments: i64,
+) {
+    use diesel::prelude::*;
+    use persistence::schema::{ticket_status_changes, ticket_surveys, tickets};
+    use persistence::sql_types::{DbTime, DbUuid};
+    let at = |value: &str| DbTime(value.parse().expect("an instant"));
+    let id = DbUuid(ticket.parse().expect("a ticket id"));
+    let mut conn = app.state.pool.get().expect("connection");
+    diesel::update(tickets::table.find(id))
+        .set((
+            tickets::created_at.eq(at(created)),
+            tickets::first_responded_at.eq(first_reply.map(at)),
+            tickets::resolved_at.eq(resolved.map(at)),
+            tickets::message_count.eq(messages),
+            tickets::sla_breached.eq(breached),
+            tickets::reassignments.eq(reassignments),
+            tickets::sla_check_at.eq(None::<DbTime>),
+        ))
+        .execute(&mut *conn)
+        .expect("ticket");
+    diesel::update(
+        ticket_status_changes::table
+            .filter(ticket_status_changes::ticket_id.eq(id))
+            .filter(ticket_status_changes::from_status.is_null()),
+    )
+    .set(ticket_status_changes::changed_at.eq(at(created)))
+    .execute(&mut *conn)
+    .expect("creation");
+    if let Some(resolved) = resolved {
+        diesel::update(
+            ticket_status_changes::table
+                .filter(ticket_status_changes::ticket_id.eq(id))
+                .filter(ticket_status_changes::to_status.eq("resolved")),
+        )
+        .set(ticket_status_changes::changed_at.eq(at(resolved)))
+        .execute(&mut *conn)
+        .expect("resolution");
+        diesel::update(ticket_surveys::table.filter(ticket_surveys::ticket_id.eq(id)))
+            .set(ticket_surveys::created_at.eq(at(resolved)))
+            .execute(&mut *conn)
+            .expect("survey");
+    }
+}
+
+#[test]
+fn service_kpis_add_up_by_hand() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let team = id_of(&created(
+            app,
+            &admin,
+            "/api/v1/teams",
+            json!({"name": format!("پشتیبانی {}", Uuid::now_v7().simple())}),
+        ));
+        let (a, _) = user(app, "support", &team, "own");
+        let (b, _) = user(app, "support", &team, "own");
+        let (_, stranger) = user(app, "support", &team, "own");
+        created(
+            app,
+            &admin,
+            "/api/v1/sla-policies",
+            json!({"name": "همه", "resolution_minutes": 480}),
+        );
+        let mobile = format!("0912{:07}", Uuid::now_v7().as_u128() % 10_000_000);
+        let customer = id_of(&create_customer(
+            app,
+            &admin,
+            person("رضا", "نوری", &mobile, "reza.n@example.ir"),
+        ));
+        let open = |owner: &str| {
+            id_of(&created(
+                app,
+                &admin,
+                "/api/v1/tickets",
+                json!({"subject": "پیگیری سفارش", "customer_id": customer,
+                       "owner_id": owner, "team_id": team}),
+            ))
+        };
+        // Tehran is UTC+03:30; the calendar works Saturday–Wednesday 08:00–16:00 and
+        // Thursday 08:00–12:00.
+        // T1, A: created Saturday 2026-11-28 09:00, first reply 10:30 (90 business and
+        // calendar minutes), resolved Sunday 09:00 (Saturday 09:00–16:00 = 420 + Sunday
+        // 08:00–09:00 = 60: 480 business minutes; 1,440 calendar minutes); rated 5.
+        let (t1, link1) = resolved_ticket(app, &customer, &a, &team);
+        // T2, A: created Wednesday 11-25 15:00, first reply Thursday 09:00 (60 + 60 =
+        // 120 business, 1,080 calendar minutes), resolved Saturday 11-28 10:00 (60 +
+        // Thursday 240 + Saturday 120 = 420 business, 4,020 calendar minutes); rated 3;
+        // breached its SLA.
+        let (t2, link2) = resolved_ticket(app, &customer, &a, &team);
+        for (link, rating) in [(&link1, 5), (&link2, 3)] {
+            let (status, _) = public(app, Method::POST, link, Some(json!({"rating": rating})));
+            assert_eq!(status, 201);
+        }
+        // T3, A: created Thursday 11-26 11:00, first reply 13:00 (after the 12:00
+        // close: 60 business, 120 calendar minutes), still open, re-assigned twice.
+        let t3 = open(&a);
+        // T4, B: created on Friday 11-27 10:00 (closed), no reply, re-assigned once.
+        let t4 = open(&b);
+        set_history(
+            app,
+            &t1,
+            "2026-11-28T05:30:00Z",
+            Some("2026-11-28T07:00:00Z"),
+            Some("2026-11-29T05:30:00Z"),
+            4,
+            false,
+            0,
+        );
+        set_history(
+            app,
+            &t2,
+            "2026-11-25T11:30:00Z",
+            Some("2026-11-26T05:30:00Z"),
+            Some("2026-11-28T06:30:00Z"),
+            6,
+            true,
+            0,
+        );
+        set_history(
+            app,
+            &t3,
+            "2026-11-26T07:30:00Z",
+            Some("2026-11-26T09:30:00Z"),
+            None,
+            2,
+            false,
+            2,
+        );
+        set_history(app, &t4, "2026-11-27T06:30:00Z", None, None, 1, false, 1);
+
+        let query = "from=2026-11-22&to=2026-11-30&bucket=week&calendar=gregorian";
+        let (status, report) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/reports/service?{query}"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{report}");
+        // Weeks start on Saturday: Sunday 11-22 … Friday 11-27 holds T2, T3 and T4, all
+        // open at its end (T2 is resolved the next morning); 11-28 … 11-30 holds T1,
+        // and at its end T1 and T2 are resolved, T3 and T4 open.
+        let periods: Vec<(Value, Value, i64, i64)> = report["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["start"].clone(),
+                    p["end"].clone(),
+                    p["created"].as_i64().unwrap(),
+                    p["backlog"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            periods,
+            [
+                (json!("2026-11-22"), json!("2026-11-27"), 3, 3),
+                (json!("2026-11-28"), json!("2026-11-30"), 1, 2),
+            ]
+        );
+        let days: Vec<i64> = report["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["created"].as_i64().unwrap())
+            .collect();
+        assert_eq!(days, [0, 0, 0, 1, 1, 1, 1, 0, 0]);
+        assert_eq!(
+            report["weekdays"],
+            json!([
+                {"weekday": "saturday", "created": 1}, {"weekday": "sunday", "created": 0},
+                {"weekday": "monday", "created": 0}, {"weekday": "tuesday", "created": 0},
+                {"weekday": "wednesday", "created": 1}, {"weekday": "thursday", "created": 1},
+                {"weekday": "friday", "created": 1}
+            ])
+        );
+        // A closed T1 and T2, rated 5 and 3: mean 4, one of two satisfied.
+        assert_eq!(
+            report["agents"],
+            json!([{"agent_id": a, "closed": 2, "csat": {"sent": 2, "answered": 2,
+                "average_rating": 4.0, "csat_percent": 50.0, "response_percent": 100.0}}])
+        );
+        assert_eq!(report["tickets"], 4);
+        // First replies: business 60, 90, 120 (mean 90, p50 the 2nd, p90 the 3rd);
+        // calendar 90, 120, 1,080 (mean 430).
+        assert_eq!(
+            report["first_response"],
+            json!({"tickets": 3,
+                "business_minutes": {"average": 90.0, "p50": 90, "p90": 120},
+                "calendar_minutes": {"average": 430.0, "p50": 120, "p90": 1080}})
+        );
+        // Resolutions: business 420, 480; calendar 1,440, 4,020.
+        assert_eq!(
+            report["resolution"],
+            json!({"tickets": 2,
+                "business_minutes": {"average": 450.0, "p50": 420, "p90": 480},
+                "calendar_minutes": {"average": 2730.0, "p50": 1440, "p90": 4020}})
+        );
+        // (4 + 6 + 2 + 1) / 4 exchanges; one breach among four policy tickets; 2 + 1
+        // re-assignments.
+        assert_eq!(report["average_messages"], 3.25);
+        assert_eq!(
+            (
+                report["sla_tickets"].clone(),
+                report["sla_breached"].clone(),
+                report["sla_breach_percent"].clone()
+            ),
+            (json!(4), json!(1), json!(25.0))
+        );
+        assert_eq!(report["reassignments"], 3);
+
+        // B's tickets alone: T4.
+        let (_, theirs) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/reports/service?{query}&agent_id={b}"),
+            &admin,
+            None,
+        );
+        assert_eq!(theirs["tickets"], 1, "{theirs}");
+        assert_eq!(theirs["periods"][0]["created"], 1);
+        assert_eq!(theirs["first_response"]["tickets"], 0);
+        assert_eq!(theirs["average_messages"], 1.0);
+        assert_eq!(theirs["agents"], json!([]));
+        // A user who holds none of them sees nothing.
+        let (_, none) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/reports/service?{query}"),
+            &stranger,
+            None,
+        );
+        assert_eq!(none["tickets"], 0, "{none}");
+        assert_eq!(none["periods"][0]["backlog"], 0);
     });
 }

@@ -39,6 +39,7 @@ pub mod refresh_tokens;
 pub mod reports;
 pub mod schema;
 pub mod scores;
+pub mod service_reports;
 pub mod settings;
 pub mod sla_policies;
 pub mod sql_types;

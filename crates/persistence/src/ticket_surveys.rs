@@ -11,6 +11,7 @@ use crate::customers::search::Scope;
 use crate::db::{placeholders, DbConnection};
 use crate::reports::{bind_visibility, visibility_sql};
 use crate::schema::ticket_surveys;
+use crate::service_reports::{FilterColumns, ServiceFilter};
 use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
 
@@ -175,15 +176,24 @@ pub struct CsatCell {
     pub satisfied: i64,
 }
 
-/// Per group: the surveys sent in `[start, end)` on tickets `scope` may see, how many
-/// of them were answered, the sum of their ratings and how many were rated at least
-/// `satisfied`. Groups without surveys are absent.
+/// The survey columns a service filter applies to: what the ticket was at resolution.
+const SURVEY_COLUMNS: FilterColumns = FilterColumns {
+    agent: "s.agent_id",
+    team: "s.team_id",
+    channel: "s.channel",
+    category: "s.category_id",
+};
+
+/// Per group: the surveys sent in `[start, end)` that meet `filter` on tickets `scope`
+/// may see, how many of them were answered, the sum of their ratings and how many were
+/// rated at least `satisfied`. Groups without surveys are absent.
 pub fn csat(
     conn: &mut DbConnection,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     group: CsatGroup,
     satisfied: i32,
+    filter: &ServiceFilter,
     scope: &Scope,
 ) -> Result<Vec<CsatCell>, PersistenceError> {
     let column = group.column();
@@ -192,8 +202,9 @@ pub fn csat(
          CAST(COALESCE(SUM(s.rating), 0) AS BIGINT) AS rating_sum, \
          CAST(COALESCE(SUM(CASE WHEN s.rating >= ? THEN 1 ELSE 0 END), 0) AS BIGINT) AS satisfied \
          FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id \
-         WHERE s.created_at >= ? AND s.created_at < ?{visibility} \
+         WHERE s.created_at >= ? AND s.created_at < ?{filter}{visibility} \
          GROUP BY {column}",
+        filter = filter.sql(&SURVEY_COLUMNS),
         visibility = visibility_sql(scope, "t"),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
@@ -201,5 +212,5 @@ pub fn csat(
         .bind::<diesel::sql_types::Integer, _>(satisfied)
         .bind::<UtcTimestamp, _>(DbTime(start))
         .bind::<UtcTimestamp, _>(DbTime(end));
-    Ok(bind_visibility(query, scope).load(conn)?)
+    Ok(bind_visibility(filter.bind(query), scope).load(conn)?)
 }

@@ -17,6 +17,7 @@ use domain::notifications::{NotificationKind, Texts};
 use domain::service::surveys::{is_low, CsatAction, CsatFigures, SurveyAnswer, SATISFIED_RATING};
 use persistence::audit;
 use persistence::db::DbConnection;
+use persistence::service_reports::ServiceFilter;
 use persistence::ticket_surveys::{CsatGroup, SurveyRow};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -205,6 +206,7 @@ pub fn csat_report(
         end,
         group_by,
         SATISFIED_RATING,
+        &ServiceFilter::default(),
         &acting.scope(),
     )?;
     let (mut sent, mut answered, mut rating_sum, mut satisfied) = (0, 0, 0, 0);
