@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use e2e::support::{
-    create_customer, field_codes, for_each_backend, id_of, merge_patch, person, send, TestApp,
+    create_customer, field_codes, finished_job, for_each_backend, id_of, merge_patch, person, send,
+    TestApp,
 };
 
 fn created(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
@@ -617,6 +618,46 @@ fn service_kpis_add_up_by_hand() {
             (json!(4), json!(1), json!(25.0))
         );
         assert_eq!(report["reassignments"], 3);
+
+        // The same report as a file, one figure a row.
+        let response = app
+            .authed(Method::POST, "/api/v1/reports/exports", &admin)
+            .json(
+                &json!({"report": "service", "from": "2026-11-22", "to": "2026-11-30",
+                          "bucket": "week", "calendar": "gregorian", "agent_id": a,
+                          "format": "csv"}),
+            )
+            .send()
+            .unwrap();
+        let job = finished_job(app, &admin, response);
+        assert_eq!(job["status"], "succeeded", "{job}");
+        let file = app
+            .authed(
+                Method::GET,
+                job["result"]["download"].as_str().unwrap(),
+                &admin,
+            )
+            .send()
+            .unwrap();
+        let sheet = tabular::read(
+            &file.bytes().unwrap(),
+            tabular::Format::Csv,
+            &Default::default(),
+        )
+        .expect("readable");
+        assert_eq!(sheet.headers, ["section", "key", "measure", "value"]);
+        let figure = |section: &str, key: &str, measure: &str| {
+            sheet
+                .rows
+                .iter()
+                .find(|row| row.cells[..3] == [section, key, measure])
+                .map(|row| row.cells[3].clone())
+                .unwrap_or_else(|| panic!("{section} {key} {measure}"))
+        };
+        // A's tickets: T1, T2 and T3.
+        assert_eq!(figure("tickets", "", "created"), "3");
+        assert_eq!(figure("resolution", "business_minutes", "p90"), "480");
+        assert_eq!(figure("agent", &a, "average_rating"), "4.000000");
 
         // B's tickets alone: T4.
         let (_, theirs) = send(

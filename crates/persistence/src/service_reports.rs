@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use crate::customers::search::Scope;
 use crate::db::{placeholders, DbConnection};
-use crate::reports::{bind_periods, bind_visibility, periods_cte, visibility_sql, PeriodBounds, Query};
+use crate::reports::{
+    bind_periods, bind_visibility, periods_cte, visibility_sql, PeriodBounds, Query,
+};
 use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
 
