@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::service::surveys::{
     CsatFigures, SurveyAnswer, SurveyFollowUp, QUESTION_EN, QUESTION_FA,
 };
+use domain::service::tickets::TicketChannel;
 use persistence::ticket_surveys::{CsatGroup, SurveyRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -86,7 +87,7 @@ pub struct TicketSurvey {
     pub agent_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     pub category_id: Option<Uuid>,
-    pub channel: String,
+    pub channel: TicketChannel,
     /// When it was sent (the resolution).
     pub created_at: DateTime<Utc>,
     /// Set back to the next resolution's instant when the ticket was resolved again
@@ -107,7 +108,7 @@ impl From<&SurveyRow> for TicketSurvey {
             agent_id: row.agent_id.map(|id| id.0),
             team_id: row.team_id.map(|id| id.0),
             category_id: row.category_id.map(|id| id.0),
-            channel: row.channel.clone(),
+            channel: TicketChannel::parse(&row.channel).unwrap_or_default(),
             created_at: row.created_at.0,
             expires_at: row.expires_at.0,
             answered_at: row.answered_at.map(|at| at.0),
