@@ -41,6 +41,7 @@ mod request_examples;
 mod search;
 mod security_headers;
 mod stuck_deals;
+mod surveys;
 mod tasks;
 mod teams;
 mod text_input;

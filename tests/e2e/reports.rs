@@ -577,6 +577,10 @@ fn sales_by_jalali_month_follow_the_calendar_the_time_zone_and_refunds() {
             run_id: None,
             segment: None,
             earlier_from: Some("2026-03-01".parse().unwrap()),
+            team_id: None,
+            agent_id: None,
+            channel: None,
+            category_id: None,
             format: Default::default(),
             right_to_left: None,
         }

@@ -7,7 +7,7 @@
 //! fixed placeholders below; the test creates such records and sends their real ids in
 //! their place.
 
-use e2e::support::{for_each_backend, request_example, TestApp, TokenPair};
+use e2e::support::{for_each_backend, merge_patch, request_example, send, TestApp, TokenPair};
 use reqwest::blocking::multipart::{Form, Part};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
@@ -149,6 +149,38 @@ impl Setup<'_> {
 
     fn unique(prefix: &str) -> String {
         format!("{prefix} {}", uuid::Uuid::now_v7().simple())
+    }
+
+    /// The survey link of a ticket just resolved, from its conversation.
+    fn survey_link(&self) -> String {
+        let ticket = self.create(
+            "/api/v1/tickets",
+            json!({"subject": Self::unique("درخواست"), "customer_id": self.person()}),
+        );
+        let path = format!("/api/v1/tickets/{ticket}");
+        let (status, _) = merge_patch(self.app, &path, &self.token, &json!({"status": "resolved"}));
+        assert_eq!(status, 200);
+        let (_, messages) = send(
+            self.app,
+            Method::GET,
+            &format!("{path}/messages"),
+            &self.token,
+            None,
+        );
+        let body = messages["data"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .find(|message| message["kind"] == "automatic")
+            .and_then(|message| message["body"].as_str())
+            .expect("the survey message")
+            .to_string();
+        let start = body.find("/api/v1/surveys/").expect("a link");
+        body[start..]
+            .split_whitespace()
+            .next()
+            .expect("the link")
+            .to_string()
     }
 
     fn person(&self) -> String {
@@ -305,6 +337,7 @@ impl Setup<'_> {
                 "/api/v1/tickets",
                 json!({"subject": Self::unique("درخواست"), "customer_id": self.person()}),
             ),
+            "/api/v1/surveys/{token}" => return self.survey_link(),
             "/api/v1/ticket-categories/{id}" => self.create(
                 "/api/v1/ticket-categories",
                 json!({"name": Self::unique("دسته")}),

@@ -116,7 +116,9 @@ use crate::routes;
             resolution counted in business time, stopped while waiting for the customer, \
             breaches recorded once, and tickets nobody picks up handed to another available \
             agent. Ticket categories and SLA policies are the business's configuration \
-            (`crm:configure`). A ticket is visible by its owner and team, as a customer."),
+            (`crm:configure`). A ticket is visible by its owner and team, as a customer. \
+            A resolved ticket's customer gets a satisfaction survey link, opened and \
+            answered without an account (`/surveys/{token}`)."),
         (name = "notifications", description = "Each user's own inbox: assignments, task \
             reminders and other notices linking to their record, with unread counts."),
         (name = "follow_up_rules", description = "Automatic follow-ups the business configures \

@@ -23,6 +23,8 @@ pub enum NotificationKind {
     /// A ticket's SLA target passed unmet, or nobody picked the ticket up and it was
     /// escalated (once per breach).
     SlaBreach,
+    /// A customer rated a resolved ticket at or below its policy's threshold.
+    LowRating,
 }
 
 snake_names!(NotificationKind {
@@ -32,6 +34,7 @@ snake_names!(NotificationKind {
     StuckDeal => "stuck_deal",
     FollowUp => "follow_up",
     SlaBreach => "sla_breach",
+    LowRating => "low_rating",
 });
 
 /// The kind of record a notification links to.
@@ -146,6 +149,17 @@ impl Texts {
         Texts {
             title_en: format!("Ticket not picked up after {hops} re-assignments"),
             title_fa: format!("درخواست پس از {hops} بار واگذاری دوباره پاسخ نگرفت"),
+            body_en: Some(body.clone()),
+            body_fa: Some(body),
+        }
+    }
+
+    /// The texts of a low satisfaction rating, sent to the team's managers.
+    pub fn low_rating(number: i64, subject: &str, rating: i32) -> Texts {
+        let body = format!("#{number} {subject}");
+        Texts {
+            title_en: format!("A customer rated a resolved ticket {rating} of 5"),
+            title_fa: format!("مشتری به درخواست حل‌شده امتیاز {rating} از ۵ داد"),
             body_en: Some(body.clone()),
             body_fa: Some(body),
         }

@@ -1129,6 +1129,8 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        csat_threshold -> Nullable<Integer>,
+        csat_action -> Text,
     }
 }
 
@@ -1227,6 +1229,27 @@ diesel::table! {
         changed_by -> Nullable<Uuid>,
         changed_at -> UtcTimestamp,
         reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    ticket_surveys (id) {
+        id -> Uuid,
+        ticket_id -> Uuid,
+        token_hash -> Text,
+        agent_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        category_id -> Nullable<Uuid>,
+        channel -> Text,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        answered_at -> Nullable<UtcTimestamp>,
+        rating -> Nullable<Integer>,
+        comment -> Nullable<Text>,
+        follow_up -> Nullable<Text>,
     }
 }
 
@@ -1368,6 +1391,7 @@ diesel::joinable!(ticket_tags -> tickets (ticket_id));
 diesel::joinable!(ticket_messages -> tickets (ticket_id));
 diesel::joinable!(ticket_status_changes -> tickets (ticket_id));
 diesel::joinable!(ticket_sla_breaches -> tickets (ticket_id));
+diesel::joinable!(ticket_surveys -> tickets (ticket_id));
 diesel::joinable!(tasks -> customers (customer_id));
 diesel::joinable!(tasks -> leads (lead_id));
 diesel::joinable!(tasks -> deals (deal_id));
@@ -1449,5 +1473,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_messages,
     ticket_status_changes,
     ticket_sla_breaches,
+    ticket_surveys,
     canned_answers,
 );

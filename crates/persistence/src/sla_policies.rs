@@ -28,6 +28,10 @@ pub struct SlaPolicyRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// A satisfaction rating at or below this calls for `csat_action`.
+    pub csat_threshold: Option<i32>,
+    /// `domain::service::surveys::CsatAction`.
+    pub csat_action: String,
 }
 
 impl SlaPolicyRow {
@@ -43,6 +47,8 @@ impl SlaPolicyRow {
             "max_reassignments": self.max_reassignments,
             "raise_priority_on_breach": self.raise_priority_on_breach,
             "active": self.active,
+            "csat_threshold": self.csat_threshold,
+            "csat_action": self.csat_action,
         })
     }
 }

@@ -34,6 +34,7 @@ pub mod quotes;
 pub mod reports;
 pub mod settings;
 pub mod sla_policies;
+pub mod surveys;
 pub mod tasks;
 pub mod teams;
 pub mod ticket_categories;
@@ -64,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tickets::configure(cfg);
     ticket_categories::configure(cfg);
     sla_policies::configure(cfg);
+    surveys::configure(cfg);
     notifications::configure(cfg);
     follow_up_rules::configure(cfg);
     canned_answers::configure(cfg);
@@ -104,6 +106,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         tickets::TicketsApi::openapi(),
         ticket_categories::TicketCategoriesApi::openapi(),
         sla_policies::SlaPoliciesApi::openapi(),
+        surveys::SurveysApi::openapi(),
         notifications::NotificationsApi::openapi(),
         follow_up_rules::FollowUpRulesApi::openapi(),
         canned_answers::CannedAnswersApi::openapi(),

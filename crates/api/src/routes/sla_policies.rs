@@ -6,6 +6,7 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use application::service::sla_policies as policies;
 use chrono::{DateTime, Utc};
 use domain::service::sla::SlaPolicyInput;
+use domain::service::surveys::CsatAction;
 use persistence::sla_policies::SlaPolicyRow;
 use serde::Serialize;
 use serde_json::Value;
@@ -27,7 +28,7 @@ use crate::state::AppState;
         update_sla_policy,
         delete_sla_policy
     ),
-    components(schemas(SlaPolicy, SlaPolicyInput, SlaPolicyList))
+    components(schemas(SlaPolicy, SlaPolicyInput, SlaPolicyList, CsatAction))
 )]
 pub struct SlaPoliciesApi;
 
@@ -55,6 +56,9 @@ pub struct SlaPolicy {
     pub max_reassignments: i32,
     pub raise_priority_on_breach: bool,
     pub active: bool,
+    /// A satisfaction rating at or below this (1–5) calls for `csat_action`.
+    pub csat_threshold: Option<i32>,
+    pub csat_action: CsatAction,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -74,6 +78,8 @@ impl From<&SlaPolicyRow> for SlaPolicy {
             max_reassignments: row.max_reassignments,
             raise_priority_on_breach: row.raise_priority_on_breach,
             active: row.active,
+            csat_threshold: row.csat_threshold,
+            csat_action: CsatAction::parse(&row.csat_action).unwrap_or_default(),
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
             version: row.version,
@@ -100,13 +106,15 @@ pub struct SlaPolicyList {
 /// reply goes to another available agent — at most `max_reassignments` times, then to
 /// the team's managers. A breach is recorded once, tells the owner and the team's
 /// managers, and with `raise_priority_on_breach` a resolution breach raises the
-/// priority a step. At most 200 policies. Open tickets keep the due times they were
+/// priority a step. A satisfaction rating at or below `csat_threshold` (1–5) reopens
+/// the ticket (`csat_action: reopen`, the default) or tells its team's managers
+/// (`escalate`). At most 200 policies. Open tickets keep the due times they were
 /// given.
 ///
 /// Needs `crm:configure`. Audited as `sla_policy.create`. Problems: 422
 /// `validation_failed` naming every broken rule, the condition's by their path (e.g.
-/// `condition.field` `unknown_field`), minutes `out_of_range`, `first_response_minutes`
-/// `required` when no target is given; 409 `conflict` when there are 200 policies.
+/// `condition.field` `unknown_field`), minutes or `csat_threshold` `out_of_range`,
+/// `first_response_minutes` `required` when no target is given; 409 `conflict` when there are 200 policies.
 #[utoipa::path(
     tag = "tickets",
     operation_id = "create_sla_policy",

@@ -6,14 +6,17 @@
 use chrono::{NaiveDate, SecondsFormat};
 use domain::calendar::CalendarSystem;
 use domain::reports::{AcquisitionDimension, Bucket, ProfitDimension, SalesDimension};
+use domain::service::tickets::TicketChannel;
 use domain::validation::{FieldViolation, Violations};
 use persistence::db::DbConnection;
+use persistence::service_reports::ServiceFilter;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tabular::Cell;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::service::ServiceReport;
 use super::{
     AcquisitionFigures, AcquisitionReport, CohortReport, DayWindow, FunnelFigures, FunnelReport,
     KpiReport, LapseQuery, NamedCustomers, ProfitFigures, ProfitabilityReport, ReportRange,
@@ -47,6 +50,8 @@ pub enum ReportKind {
     CrossSell,
     /// `GET /reports/price-elasticity`, every page.
     PriceElasticity,
+    /// `GET /reports/service`.
+    Service,
 }
 
 impl ReportKind {
@@ -61,6 +66,7 @@ impl ReportKind {
             ReportKind::LapsedBuyers => "lapsed_buyers",
             ReportKind::CrossSell => "cross_sell",
             ReportKind::PriceElasticity => "price_elasticity",
+            ReportKind::Service => "service",
         }
     }
 }
@@ -167,6 +173,18 @@ pub struct ReportExportRequest {
     /// default as many days before `from` as `from`..`to`).
     #[serde(default)]
     pub earlier_from: Option<NaiveDate>,
+    /// `service` only: the tickets of this team.
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+    /// `service` only: the tickets this user owns.
+    #[serde(default)]
+    pub agent_id: Option<Uuid>,
+    /// `service` only: the tickets of this channel.
+    #[serde(default)]
+    pub channel: Option<TicketChannel>,
+    /// `service` only: the tickets of this category.
+    #[serde(default)]
+    pub category_id: Option<Uuid>,
     #[serde(default)]
     pub format: ExportFormat,
     /// Lay an XLSX sheet out right to left; by default when the caller reads Persian.
@@ -186,6 +204,7 @@ pub enum ReportQuery {
     LapsedBuyers(LapseQuery),
     CrossSell(RuleQuery),
     PriceElasticity(ElasticityQuery),
+    Service(ReportRange, ServiceFilter),
 }
 
 /// Which rules of which `cross_sell` run a file holds.
@@ -237,6 +256,26 @@ impl ReportExportRequest {
                 "earlier_from",
                 self.earlier_from.is_some(),
                 self.report == Kind::LapsedBuyers,
+            ),
+            (
+                "team_id",
+                self.team_id.is_some(),
+                self.report == Kind::Service,
+            ),
+            (
+                "agent_id",
+                self.agent_id.is_some(),
+                self.report == Kind::Service,
+            ),
+            (
+                "channel",
+                self.channel.is_some(),
+                self.report == Kind::Service,
+            ),
+            (
+                "category_id",
+                self.category_id.is_some(),
+                self.report == Kind::Service,
             ),
         ] {
             if given && !taken {
@@ -295,6 +334,15 @@ impl ReportExportRequest {
                 product: self.product_id,
                 segment: self.segment.clone(),
             }),
+            Kind::Service => ReportQuery::Service(
+                range,
+                ServiceFilter {
+                    team_id: self.team_id,
+                    agent_id: self.agent_id,
+                    channel: self.channel.map(|channel| channel.as_str().to_string()),
+                    category_id: self.category_id,
+                },
+            ),
         };
         if (!matches!(
             self.report,
@@ -343,7 +391,8 @@ impl ReportQuery {
             | ReportQuery::Kpis(range)
             | ReportQuery::Cohorts(range)
             | ReportQuery::Acquisition(range, _)
-            | ReportQuery::Funnel(range, _) => {
+            | ReportQuery::Funnel(range, _)
+            | ReportQuery::Service(range, _) => {
                 let first_weekday = crate::settings::calendar(conn)?.local().first_weekday;
                 domain::reports::periods(
                     range.from,
@@ -432,6 +481,9 @@ impl ReportFile {
                 table(sales_table(&super::sales(conn, acting, range, group_by)?))
             }
             ReportQuery::Kpis(range) => table(kpi_table(&super::kpis(conn, acting, range)?)),
+            ReportQuery::Service(range, filter) => table(service_table(&super::service::service(
+                conn, acting, range, filter,
+            )?)),
             ReportQuery::Cohorts(range) => {
                 table(cohort_table(&super::cohorts(conn, acting, range)?))
             }
@@ -733,6 +785,161 @@ fn kpi_table(report: &KpiReport) -> ReportTable {
         })
         .collect();
     ReportTable { headers, rows }
+}
+
+/// The service report in long form, one figure a row: `section` (`period`, `day`,
+/// `weekday`, `agent`, `first_response`, `resolution`, `tickets`), `key` (the period's
+/// label, the day, the weekday, the agent's id, `business_minutes` or
+/// `calendar_minutes`), `measure` and `value`; its parts have different figures, so
+/// one row per figure keeps every part in one sheet.
+fn service_table(report: &ServiceReport) -> ReportTable {
+    let mut rows = Vec::new();
+    let mut push = |section: &str, key: String, measure: &str, value: Cell| {
+        rows.push(vec![
+            Cell::Text(section.to_string()),
+            Cell::Text(key),
+            Cell::Text(measure.to_string()),
+            value,
+        ]);
+    };
+    for p in &report.periods {
+        push(
+            "period",
+            p.label.clone(),
+            "created",
+            Cell::Integer(p.created),
+        );
+        push(
+            "period",
+            p.label.clone(),
+            "backlog",
+            Cell::Integer(p.backlog),
+        );
+    }
+    for d in &report.days {
+        push(
+            "day",
+            d.date.to_string(),
+            "created",
+            Cell::Integer(d.created),
+        );
+    }
+    for w in &report.weekdays {
+        push(
+            "weekday",
+            w.weekday.clone(),
+            "created",
+            Cell::Integer(w.created),
+        );
+    }
+    for a in &report.agents {
+        let key = a.agent_id.map(|id| id.to_string()).unwrap_or_default();
+        push("agent", key.clone(), "closed", Cell::Integer(a.closed));
+        push(
+            "agent",
+            key.clone(),
+            "csat_sent",
+            Cell::Integer(a.csat.sent),
+        );
+        push(
+            "agent",
+            key.clone(),
+            "csat_answered",
+            Cell::Integer(a.csat.answered),
+        );
+        push(
+            "agent",
+            key.clone(),
+            "average_rating",
+            decimal(a.csat.average_rating),
+        );
+        push(
+            "agent",
+            key.clone(),
+            "csat_percent",
+            decimal(a.csat.csat_percent),
+        );
+        push(
+            "agent",
+            key,
+            "response_percent",
+            decimal(a.csat.response_percent),
+        );
+    }
+    for (section, figures) in [
+        ("first_response", &report.first_response),
+        ("resolution", &report.resolution),
+    ] {
+        push(
+            section,
+            String::new(),
+            "tickets",
+            Cell::Integer(figures.tickets),
+        );
+        for (key, summary) in [
+            ("business_minutes", &figures.business_minutes),
+            ("calendar_minutes", &figures.calendar_minutes),
+        ] {
+            push(
+                section,
+                key.to_string(),
+                "average",
+                decimal(summary.average),
+            );
+            push(
+                section,
+                key.to_string(),
+                "p50",
+                summary.p50.map_or(Cell::Null, Cell::Integer),
+            );
+            push(
+                section,
+                key.to_string(),
+                "p90",
+                summary.p90.map_or(Cell::Null, Cell::Integer),
+            );
+        }
+    }
+    push(
+        "tickets",
+        String::new(),
+        "created",
+        Cell::Integer(report.tickets),
+    );
+    push(
+        "tickets",
+        String::new(),
+        "average_messages",
+        decimal(report.average_messages),
+    );
+    push(
+        "tickets",
+        String::new(),
+        "sla_tickets",
+        Cell::Integer(report.sla_tickets),
+    );
+    push(
+        "tickets",
+        String::new(),
+        "sla_breached",
+        Cell::Integer(report.sla_breached),
+    );
+    push(
+        "tickets",
+        String::new(),
+        "sla_breach_percent",
+        decimal(report.sla_breach_percent),
+    );
+    push(
+        "tickets",
+        String::new(),
+        "reassignments",
+        Cell::Integer(report.reassignments),
+    );
+    ReportTable {
+        headers: headers(&["section", "key", "measure", "value"]),
+        rows,
+    }
 }
 
 /// One row per cohort and period since its first.
@@ -1041,6 +1248,10 @@ mod tests {
             run_id: None,
             segment: None,
             earlier_from: None,
+            team_id: None,
+            agent_id: None,
+            channel: None,
+            category_id: None,
             format: ExportFormat::Csv,
             right_to_left: None,
         }

@@ -28,6 +28,7 @@ use crate::paging::Cursor;
 
 pub mod export;
 pub mod forecast;
+pub mod service;
 
 /// The period a report covers and how it is cut.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

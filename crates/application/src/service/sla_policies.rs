@@ -8,6 +8,7 @@
 use domain::authz::Permission;
 use domain::filter::ResolveContext;
 use domain::service::sla::{SlaPolicyInput, Targets, MAX_POLICIES};
+use domain::service::surveys::CsatAction;
 use persistence::audit;
 use persistence::db::DbConnection;
 use persistence::sla_policies::SlaPolicyRow;
@@ -44,6 +45,8 @@ pub fn input_of(row: &SlaPolicyRow) -> SlaPolicyInput {
         max_reassignments: u32::try_from(row.max_reassignments).unwrap_or(0),
         raise_priority_on_breach: row.raise_priority_on_breach,
         active: row.active,
+        csat_threshold: row.csat_threshold,
+        csat_action: CsatAction::parse(&row.csat_action).unwrap_or_default(),
     }
 }
 
@@ -83,6 +86,8 @@ fn write(row: SlaPolicyRow, input: SlaPolicyInput) -> SlaPolicyRow {
         max_reassignments: i32::try_from(input.max_reassignments).unwrap_or(0),
         raise_priority_on_breach: input.raise_priority_on_breach,
         active: input.active,
+        csat_threshold: input.csat_threshold,
+        csat_action: input.csat_action.as_str().to_string(),
         ..row
     }
 }
@@ -115,6 +120,8 @@ pub fn create(
                 max_reassignments: 0,
                 raise_priority_on_breach: false,
                 active: true,
+                csat_threshold: None,
+                csat_action: CsatAction::default().as_str().to_string(),
                 created_at: now,
                 updated_at: now,
                 version: 1,

@@ -150,7 +150,7 @@ fn raised(priority: &str) -> TicketPriority {
 }
 
 /// The active managers of `team`.
-fn managers(conn: &mut DbConnection, team: Option<DbUuid>) -> AppResult<Vec<Uuid>> {
+pub(crate) fn managers(conn: &mut DbConnection, team: Option<DbUuid>) -> AppResult<Vec<Uuid>> {
     let Some(team) = team else {
         return Ok(Vec::new());
     };

@@ -10,7 +10,8 @@
 //! the conversation and the status (`domain::service::sla::SlaClock`): an agent reply
 //! answers the first and next response, a customer message after a reply owes the
 //! next one, `pending_customer` stops the clock, resolution meets the last target and
-//! reopening owes it again.
+//! reopening owes it again. **A resolution** sends the customer a satisfaction survey
+//! (`super::surveys`).
 
 use chrono::{DateTime, Utc};
 use domain::assignment::{Method, RecordKind};
@@ -20,6 +21,7 @@ use domain::filter::{FieldSpec, ResolveContext, TypedValue};
 use domain::notifications::{Link, LinkType, NotificationKind, Texts};
 use domain::service::canned_answers::MAX_SUGGESTIONS;
 use domain::service::sla::SlaClock;
+use domain::service::surveys::{invitation, SURVEY_VALID_DAYS};
 use domain::service::tickets::{
     search_text, MessageInput, MessageKind, TicketChannel, TicketInput, TicketPriority,
     TicketStatus, CATALOGUE,
@@ -29,6 +31,7 @@ use persistence::audit;
 use persistence::db::DbConnection;
 use persistence::sla_policies::SlaPolicyRow;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use persistence::ticket_surveys::SurveyRow;
 use persistence::tickets::{MessageRow, StatusChangeRow, TicketColumns, TicketRow};
 use uuid::Uuid;
 
@@ -368,8 +371,84 @@ fn move_status(
     Ok(())
 }
 
+/// Asks the customer of a ticket just resolved how satisfied they are: a survey with a
+/// random token (only its hash is stored), valid for [`SURVEY_VALID_DAYS`], credited
+/// to the owner, team, category and channel the ticket has now, and an automatic
+/// message with its link for the conversation. Surveys of an earlier resolution still
+/// open end now: the customer is asked about this one.
+fn send_survey(conn: &mut DbConnection, row: &TicketRow, now: DateTime<Utc>) -> AppResult<()> {
+    persistence::ticket_surveys::expire_open(conn, row.id.0, now)?;
+    let token = crate::accounts::random_token(32);
+    persistence::ticket_surveys::insert(
+        conn,
+        &SurveyRow {
+            id: DbUuid(Uuid::now_v7()),
+            ticket_id: row.id,
+            token_hash: crate::accounts::sha256_hex(&token),
+            agent_id: row.owner_id,
+            team_id: row.team_id,
+            category_id: row.category_id,
+            channel: row.channel.clone(),
+            created_at: DbTime(now),
+            expires_at: DbTime(now + chrono::Duration::days(SURVEY_VALID_DAYS)),
+            answered_at: None,
+            rating: None,
+            comment: None,
+            follow_up: None,
+        },
+    )?;
+    persistence::tickets::insert_message(
+        conn,
+        &MessageRow {
+            id: DbUuid(Uuid::now_v7()),
+            ticket_id: row.id,
+            kind: MessageKind::Automatic.as_str().to_string(),
+            author_id: None,
+            body: invitation(&token),
+            mentions: DbJson(serde_json::json!([])),
+            created_at: DbTime(now),
+        },
+    )?;
+    Ok(())
+}
+
+/// Reopens a resolved or closed ticket for `reason` (a low satisfaction rating), in
+/// the caller's transaction: the move recorded, the clock owing the resolution again,
+/// audited as `ticket.reopen`. Answers whether it moved (a ticket already open again
+/// stays as it is).
+pub fn reopen(conn: &mut DbConnection, acting: &Acting, id: Uuid, reason: &str) -> AppResult<bool> {
+    let current = persistence::tickets::find_for_update(conn, id)?;
+    let status = status_of(&current)?;
+    if !matches!(status, TicketStatus::Resolved | TicketStatus::Closed) {
+        return Ok(false);
+    }
+    let mut row = current.clone();
+    let now = persistence::now();
+    move_status(conn, &mut row, status, TicketStatus::Reopened, now)?;
+    record_status(
+        conn,
+        acting,
+        id,
+        Some(status),
+        TicketStatus::Reopened,
+        Some(reason),
+    )?;
+    let row = persistence::tickets::update(conn, &row)?;
+    watch(conn, &row)?;
+    audit::record_change(
+        conn,
+        &acting.audit_actor(),
+        "ticket.reopen",
+        "ticket",
+        id,
+        &serde_json::json!({"status": current.status}),
+        &serde_json::json!({"status": row.status, "reason": reason}),
+    )?;
+    Ok(true)
+}
+
 /// The ticket's SLA policy, if it has one that still exists.
-fn policy_of(conn: &mut DbConnection, row: &TicketRow) -> AppResult<Option<SlaPolicyRow>> {
+pub fn policy_of(conn: &mut DbConnection, row: &TicketRow) -> AppResult<Option<SlaPolicyRow>> {
     match row.sla_policy_id {
         Some(id) => match persistence::sla_policies::find(conn, id.0) {
             Ok(policy) => Ok(Some(policy)),
@@ -643,6 +722,9 @@ pub fn update(
         if after.status != before.status {
             move_status(conn, &mut row, before.status, after.status, now)?;
             record_status(conn, acting, id, Some(before.status), after.status, None)?;
+            if after.status == TicketStatus::Resolved {
+                send_survey(conn, &row, now)?;
+            }
         }
         // What a policy may be chosen by changed: the policy may be another. The row is
         // written first so that the database judges the new values.

@@ -1,7 +1,10 @@
 //! Service desk (V-1 … V-6): tickets with their conversation and status rules, the SLA
-//! clock that counts their targets in business time, and canned answers with their
-//! templates and text-similarity ranking.
+//! clock that counts their targets in business time, canned answers with their
+//! templates and text-similarity ranking, satisfaction surveys, and the arithmetic of the
+//! service KPIs.
 
 pub mod canned_answers;
+pub mod kpis;
 pub mod sla;
+pub mod surveys;
 pub mod tickets;

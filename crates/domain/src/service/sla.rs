@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 
 use crate::business_calendar::BusinessCalendar;
 use crate::customers::snake_names;
+use crate::service::surveys::{check_threshold, CsatAction};
 use crate::validation::{FieldViolation, Violations};
 
 /// The targets an SLA clock counts.
@@ -59,7 +60,9 @@ pub const MAX_POLICIES: usize = 200;
     "resolution_minutes": 480,
     "pickup_minutes": 15,
     "max_reassignments": 2,
-    "active": true
+    "active": true,
+    "csat_threshold": 2,
+    "csat_action": "reopen"
 }))]
 pub struct SlaPolicyInput {
     pub name: String,
@@ -91,6 +94,13 @@ pub struct SlaPolicyInput {
     pub raise_priority_on_breach: bool,
     #[serde(default = "default_active")]
     pub active: bool,
+    /// A satisfaction rating at or below this (1–5) calls for `csat_action`; absent:
+    /// no rating does.
+    #[serde(default)]
+    pub csat_threshold: Option<i32>,
+    /// What a low rating does: reopen the ticket, or tell the team's managers.
+    #[serde(default)]
+    pub csat_action: CsatAction,
 }
 
 fn default_reassignments() -> u32 {
@@ -144,6 +154,7 @@ impl SlaPolicyInput {
                 "a policy needs at least one target",
             );
         }
+        check_threshold(&mut v, "csat_threshold", self.csat_threshold);
         if self.max_reassignments > MAX_REASSIGNMENTS {
             v.push(
                 "max_reassignments",

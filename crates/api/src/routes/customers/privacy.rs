@@ -150,11 +150,13 @@ pub struct PersonalData {
     pub held_in: DataPlaces,
 }
 
-/// A ticket with its messages and notes, oldest first.
+/// A ticket with its messages and notes and its satisfaction surveys, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketWithConversation {
     pub ticket: crate::routes::tickets::Ticket,
     pub messages: Vec<crate::routes::tickets::TicketMessage>,
+    /// Its satisfaction surveys with their ratings and comments.
+    pub surveys: Vec<crate::routes::surveys::TicketSurvey>,
 }
 
 /// Export everything held about a customer.
@@ -252,12 +254,16 @@ pub async fn get_personal_data(
         tickets: data
             .tickets
             .iter()
-            .map(|(ticket, messages)| {
+            .map(|(ticket, messages, surveys)| {
                 Ok(TicketWithConversation {
                     ticket: crate::routes::tickets::Ticket::from_row(ticket)?,
                     messages: messages
                         .iter()
                         .map(crate::routes::tickets::TicketMessage::from)
+                        .collect(),
+                    surveys: surveys
+                        .iter()
+                        .map(crate::routes::surveys::TicketSurvey::from)
                         .collect(),
                 })
             })

@@ -1,0 +1,3 @@
+ALTER TABLE sla_policies DROP COLUMN csat_action;
+ALTER TABLE sla_policies DROP COLUMN csat_threshold;
+DROP TABLE ticket_surveys;
