@@ -503,6 +503,8 @@ fn blank(number: i64, acting: &Acting, now: DbTime) -> TicketRow {
         created_at: now,
         updated_at: now,
         version: 1,
+        merged_into_id: None,
+        time_spent_minutes: 0,
     }
 }
 
@@ -679,7 +681,7 @@ pub fn update(
 }
 
 /// Deletes a ticket visible to the caller (`records:delete`) with its conversation,
-/// history and breaches.
+/// attachments, time entries, history and breaches.
 pub fn delete(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -691,6 +693,9 @@ pub fn delete(
         visible(conn, acting, id)?;
         let current = persistence::tickets::find_for_update(conn, id)?;
         precondition.check(id, current.version)?;
+        // Attachment rows go with the ticket; their stored bytes must be deleted too.
+        let files = persistence::ticket_attachments::file_ids_of(conn, &[id])?;
+        persistence::files::delete_many(conn, &files)?;
         persistence::tickets::delete(conn, id)?;
         persistence::assignment::delete_history(conn, RecordKind::Ticket.as_str(), &[id])?;
         audit::record_change(
