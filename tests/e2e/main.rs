@@ -44,5 +44,6 @@ mod stuck_deals;
 mod tasks;
 mod teams;
 mod text_input;
+mod ticket_files;
 mod tickets;
 mod users;

@@ -301,7 +301,9 @@ impl Setup<'_> {
                 json!({"kind": "call", "subject_type": "customer", "subject_id": self.person(),
                        "occurred_at": "2026-12-02T11:00:00+03:30"}),
             ),
-            "/api/v1/tickets/{id}" | "/api/v1/tickets/{id}/messages" => self.create(
+            "/api/v1/tickets/{id}"
+            | "/api/v1/tickets/{id}/messages"
+            | "/api/v1/tickets/{id}/attachments" => self.create(
                 "/api/v1/tickets",
                 json!({"subject": Self::unique("درخواست"), "customer_id": self.person()}),
             ),

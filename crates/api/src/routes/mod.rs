@@ -36,6 +36,7 @@ pub mod settings;
 pub mod sla_policies;
 pub mod tasks;
 pub mod teams;
+pub mod ticket_attachments;
 pub mod ticket_categories;
 pub mod tickets;
 pub mod users;
@@ -62,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tasks::configure(cfg);
     activities::configure(cfg);
     tickets::configure(cfg);
+    ticket_attachments::configure(cfg);
     ticket_categories::configure(cfg);
     sla_policies::configure(cfg);
     notifications::configure(cfg);
@@ -102,6 +104,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         tasks::TasksApi::openapi(),
         activities::ActivitiesApi::openapi(),
         tickets::TicketsApi::openapi(),
+        ticket_attachments::TicketAttachmentsApi::openapi(),
         ticket_categories::TicketCategoriesApi::openapi(),
         sla_policies::SlaPoliciesApi::openapi(),
         notifications::NotificationsApi::openapi(),

@@ -2,9 +2,10 @@
 //! and erasure by anonymisation.
 //!
 //! Erasure removes every personal field, contact point, address, custom value, note text,
-//! the free text of tasks, activities and tickets (their conversations too), and consent evidence, empties the search text so no search can find the person
-//! again, and redacts the changes of the customer's audit events to their digests (the
-//! chain still verifies). It reaches every copy the product keeps: the customers merged
+//! the free text of tasks, activities and tickets (their conversations too) and consent
+//! evidence, deletes the files attached to those tickets, empties the search text so no
+//! search can find the person again, and redacts the changes of the customer's audit
+//! events to their digests (the chain still verifies). It reaches every copy the product keeps: the customers merged
 //! into the erased one (their own records stay for an undo), the documents a merge
 //! record keeps for its undo, stored idempotent responses and export files (lead
 //! exports included, which list the customers their converted leads became). The leads
@@ -129,7 +130,7 @@ pub fn consents(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
 /// export: how many records in each place hold it now. In an erasure: how many were
 /// erased, redacted, withdrawn or deleted there.
 #[derive(Debug, Default, Serialize, ToSchema)]
-#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3, "tickets": 1}))]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3, "tickets": 1, "ticket_attachments": 2}))]
 pub struct DataPlaces {
     /// Customer records: the customer and every customer merged into it (directly or
     /// through a chain of merges), which keep their own records. Erasure anonymises them.
@@ -180,6 +181,9 @@ pub struct DataPlaces {
     /// their audit events; their numbers, statuses and SLA figures stay. Tickets of an
     /// organization that name the person as their contact lose the link.
     pub tickets: usize,
+    /// Files attached to those tickets (they may show the person: a photo, an
+    /// invoice). Erasure deletes them with their bytes.
+    pub ticket_attachments: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -222,10 +226,12 @@ pub struct PersonalData {
     pub tasks: Vec<persistence::tasks::TaskRow>,
     /// Activities logged on the customer and the merged customers.
     pub activities: Vec<persistence::activities::ActivityRow>,
-    /// Tickets of the customer and the merged customers, each with its conversation.
+    /// Tickets of the customer and the merged customers, each with its conversation
+    /// and its attachments (what they are, not their content).
     pub tickets: Vec<(
         persistence::tickets::TicketRow,
         Vec<persistence::tickets::MessageRow>,
+        Vec<persistence::ticket_attachments::AttachmentRow>,
     )>,
     pub held_in: DataPlaces,
 }
@@ -297,7 +303,8 @@ pub fn personal_data(
         activities.extend(persistence::activities::all_of_customer(conn, *id)?);
         for ticket in persistence::tickets::all_of_customer(conn, *id)? {
             let messages = persistence::tickets::all_messages(conn, ticket.id.0)?;
-            tickets.push((ticket, messages));
+            let attachments = persistence::ticket_attachments::of_tickets(conn, &[ticket.id.0])?;
+            tickets.push((ticket, messages, attachments));
         }
         consent_events += persistence::consents::ledger(conn, *id)?.len();
         let events = persistence::audit::list(
@@ -336,6 +343,10 @@ pub fn personal_data(
         tasks: tasks.len(),
         activities: activities.len(),
         tickets: tickets.len(),
+        ticket_attachments: tickets
+            .iter()
+            .map(|(_, _, attachments)| attachments.len())
+            .sum(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -453,6 +464,10 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             for ticket in persistence::tickets::ids_of_customer(conn, *id)? {
                 audit::redact_changes(conn, "ticket", &ticket.to_string())?;
             }
+            let ticket_ids = persistence::tickets::ids_of_customer(conn, *id)?;
+            let files = persistence::ticket_attachments::file_ids_of(conn, &ticket_ids)?;
+            // The attachment rows go with their files (the foreign key cascades).
+            erased.ticket_attachments += persistence::files::delete_many(conn, &files)?;
             erased.tickets += persistence::tickets::redact_all(conn, *id, ERASED_NOTE)?;
             erased.tickets += persistence::tickets::forget_contact(conn, *id)?;
         }

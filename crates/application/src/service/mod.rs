@@ -7,6 +7,7 @@ pub mod canned_answers;
 pub mod sla_policies;
 pub mod sla_scan;
 pub mod sla_schedule;
+pub mod ticket_attachments;
 pub mod ticket_catalogue;
 pub mod ticket_categories;
 pub mod tickets;

@@ -1,7 +1,10 @@
 //! Service desk (V-1 … V-6): tickets with their conversation and status rules, the SLA
 //! clock that counts their targets in business time, and canned answers with their
-//! templates and text-similarity ranking.
+//! templates and text-similarity ranking; the files a ticket may carry and the time
+//! spent on it.
 
+pub mod attachments;
 pub mod canned_answers;
 pub mod sla;
 pub mod tickets;
+pub mod time_entries;
