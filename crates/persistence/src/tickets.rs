@@ -753,3 +753,16 @@ pub fn has_message(
         .get_result(conn)?;
     Ok(found > 0)
 }
+
+/// Moves every message of `from` to `into` (a ticket merge); answers how many.
+pub fn move_messages(
+    conn: &mut DbConnection,
+    from: Uuid,
+    into: Uuid,
+) -> Result<usize, PersistenceError> {
+    Ok(
+        diesel::update(ticket_messages::table.filter(ticket_messages::ticket_id.eq(DbUuid(from))))
+            .set(ticket_messages::ticket_id.eq(DbUuid(into)))
+            .execute(conn)?,
+    )
+}
