@@ -1,7 +1,8 @@
 //! Ticket attachments (V-1): uploaded, listed and downloaded (Persian names included)
 //! only by who may see the ticket; too large, empty, disallowed or disguised files
-//! refused with nothing stored; their bytes deleted with the ticket and by an erasure;
-//! and the 360 view's tickets section.
+//! refused with nothing stored; their bytes deleted with the ticket and by an erasure.
+//! Ticket merges moving the conversation, files, tags and time; time entries priced as
+//! service cost in the profitability report; and the 360 view's tickets section.
 
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use e2e::support::{
@@ -419,5 +420,348 @@ fn the_360_view_lists_open_tickets_first_then_the_latest_closed_ones_the_caller_
             overview(&agent),
             [(mine, "new".to_string()), (closed, "resolved".to_string())]
         );
+    });
+}
+
+fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = app
+        .authed(Method::PATCH, path, token)
+        .header("Content-Type", "application/merge-patch+json")
+        .body(body.to_string())
+        .send()
+        .expect("patch");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+fn message(app: &TestApp, token: &str, ticket: &str, kind: &str, body: &str) {
+    let (status, answer) = send(
+        app,
+        Method::POST,
+        &format!("/api/v1/tickets/{ticket}/messages"),
+        token,
+        Some(json!({"kind": kind, "body": body})),
+    );
+    assert_eq!(status, 201, "{answer}");
+}
+
+fn merge(app: &TestApp, token: &str, ticket: &str, into: &str) -> (u16, Value) {
+    send(
+        app,
+        Method::POST,
+        &format!("/api/v1/tickets/{ticket}/merge"),
+        token,
+        Some(json!({"into": into})),
+    )
+}
+
+fn time(app: &TestApp, token: &str, ticket: &str, body: Value) -> (u16, Value) {
+    send(
+        app,
+        Method::POST,
+        &format!("/api/v1/tickets/{ticket}/time-entries"),
+        token,
+        Some(body),
+    )
+}
+
+#[test]
+fn a_merge_moves_the_conversation_files_tags_and_time_and_closes_the_source() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (agent_id, agent) = user(app, "support", "own");
+        let (_, stranger) = user(app, "support", "own");
+        let customer = customer(app);
+        let source = ticket(app, &customer, &agent_id);
+        let target = ticket(app, &customer, &agent_id);
+        let (source, number) = (id_of(&source), source["number"].as_i64().expect("number"));
+        let target = id_of(&target);
+        message(app, &agent, &source, "customer", "سفارشم نرسیده");
+        message(app, &agent, &source, "agent", "پیگیری می‌کنیم");
+        message(
+            app,
+            &agent,
+            &target,
+            "customer",
+            "دوباره می‌پرسم: سفارشم کجاست؟",
+        );
+        let (status, _) = patch(
+            app,
+            &admin,
+            &format!("/api/v1/tickets/{source}"),
+            json!({"tags": ["vip", "ارسال"]}),
+        );
+        assert_eq!(status, 200);
+        let (status, _) = patch(
+            app,
+            &admin,
+            &format!("/api/v1/tickets/{target}"),
+            json!({"tags": ["ارسال"]}),
+        );
+        assert_eq!(status, 200);
+        let (status, _) = upload(
+            app,
+            &agent,
+            &source,
+            ("رسید.pdf", "application/pdf", PDF.to_vec()),
+            None,
+        );
+        assert_eq!(status, 201);
+        let (status, _) = time(app, &agent, &source, json!({"minutes": 30}));
+        assert_eq!(status, 201);
+
+        // Whoever may not see both tickets cannot merge them.
+        assert_eq!(merge(app, &stranger, &source, &target).0, 404);
+        let (status, problem) = merge(app, &agent, &target, &target);
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("into".into(), "same_ticket".into())]
+        );
+        let elsewhere = id_of(&ticket(app, &customer(app), &agent_id));
+        let (status, problem) = merge(app, &agent, &source, &elsewhere);
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("into".into(), "other_customer".into())]
+        );
+        let closed = id_of(&ticket(app, &customer, &agent_id));
+        let (status, _) = patch(
+            app,
+            &admin,
+            &format!("/api/v1/tickets/{closed}"),
+            json!({"status": "closed"}),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(merge(app, &agent, &source, &closed).0, 409);
+
+        let (status, merged) = merge(app, &agent, &source, &target);
+        assert_eq!(status, 200, "{merged}");
+        assert_eq!(merged["source"]["status"], "closed");
+        assert_eq!(merged["source"]["merged_into_id"], target.as_str());
+        assert_eq!(merged["source"]["message_count"], 0);
+        assert_eq!(merged["target"]["message_count"], 3);
+        assert_eq!(merged["target"]["tags"], json!(["ارسال", "vip"]));
+        assert_eq!(merged["target"]["time_spent_minutes"], 30);
+        assert_eq!(merged["source"]["time_spent_minutes"], 0);
+
+        let conversation = |ticket: &str| -> Vec<(String, String)> {
+            let (status, page) = send(
+                app,
+                Method::GET,
+                &format!("/api/v1/tickets/{ticket}/messages?limit=50"),
+                &agent,
+                None,
+            );
+            assert_eq!(status, 200, "{page}");
+            page["data"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .map(|m| {
+                    (
+                        m["kind"].as_str().unwrap().to_string(),
+                        m["body"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let moved = conversation(&target);
+        assert_eq!(moved.len(), 4, "{moved:?}");
+        assert_eq!(
+            moved[..3]
+                .iter()
+                .map(|(kind, _)| kind.as_str())
+                .collect::<Vec<_>>(),
+            ["customer", "agent", "customer"]
+        );
+        assert_eq!(moved[3].0, "automatic");
+        assert!(moved[3].1.contains(&format!("#{number}")), "{moved:?}");
+        let left = conversation(&source);
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(left[0].0, "automatic");
+        let (_, files) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/tickets/{target}/attachments"),
+            &agent,
+            None,
+        );
+        assert_eq!(files[0]["file_name"], "رسید.pdf", "{files}");
+        let (_, history) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/tickets/{source}/history"),
+            &agent,
+            None,
+        );
+        let last = history["statuses"]
+            .as_array()
+            .expect("statuses")
+            .last()
+            .cloned()
+            .expect("a move");
+        assert_eq!(last["to_status"], "closed", "{history}");
+        let target_number = merged["target"]["number"].as_i64().expect("number");
+        assert_eq!(last["reason"], format!("merged into #{target_number}"));
+
+        // The merged ticket takes nothing more and cannot be merged again, nor into.
+        let (status, _) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/tickets/{source}/messages"),
+            &agent,
+            Some(json!({"kind": "customer", "body": "سلام"})),
+        );
+        assert_eq!(status, 409);
+        assert_eq!(merge(app, &agent, &source, &target).0, 409);
+        let (status, problem) = merge(app, &agent, &target, &source);
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(field_codes(&problem), [("into".into(), "merged".into())]);
+    });
+}
+
+#[test]
+fn time_entries_add_up_on_the_ticket_and_price_the_service_cost_of_its_customer() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (agent_id, agent) = user(app, "support", "own");
+        let customer = customer(app);
+        let id = id_of(&ticket(app, &customer, &agent_id));
+        let today = {
+            let mut conn = app.state.pool.get().expect("connection");
+            application::settings::calendar(&mut conn)
+                .expect("calendar")
+                .today(chrono::Utc::now())
+        };
+        let (status, problem) = time(app, &agent, &id, json!({"minutes": 0}));
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("minutes".into(), "out_of_range".into())]
+        );
+        let tomorrow = today.succ_opt().expect("tomorrow");
+        let (status, problem) = time(
+            app,
+            &agent,
+            &id,
+            json!({"minutes": 5, "spent_on": tomorrow}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("spent_on".into(), "in_future".into())]
+        );
+
+        let (status, added) = time(
+            app,
+            &agent,
+            &id,
+            json!({"minutes": 45, "note": "بررسی لاگ دستگاه"}),
+        );
+        assert_eq!(status, 201, "{added}");
+        assert_eq!(added["entry"]["user_id"], agent_id.as_str());
+        assert_eq!(added["entry"]["spent_on"], today.to_string());
+        assert_eq!(added["ticket"]["time_spent_minutes"], 45);
+        assert_eq!(
+            time(app, &agent, &id, json!({"minutes": 50, "spent_on": today})).0,
+            201
+        );
+        // Long before the report's window: counted on the ticket, not in the report.
+        assert_eq!(
+            time(
+                app,
+                &agent,
+                &id,
+                json!({"minutes": 20, "spent_on": "2025-01-01"})
+            )
+            .0,
+            201
+        );
+        let (status, entries) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/tickets/{id}/time-entries"),
+            &agent,
+            None,
+        );
+        assert_eq!(status, 200, "{entries}");
+        let minutes: Vec<i64> = entries
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| e["minutes"].as_i64().unwrap())
+            .collect();
+        assert_eq!(minutes, [45, 50, 20]);
+        let (_, found) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/tickets/{id}"),
+            &agent,
+            None,
+        );
+        assert_eq!(found["time_spent_minutes"], 115);
+
+        // A sale in the window, so that the customer is a group of the report.
+        let product = id_of(&created(
+            app,
+            &admin,
+            "/api/v1/products",
+            json!({"sku": format!("SKU-{}", Uuid::now_v7().simple()), "name": "کتری برقی", "unit_price": 1_850_000}),
+        ));
+        created(
+            app,
+            &admin,
+            "/api/v1/orders",
+            json!({"customer_id": customer, "status": "paid", "lines": [{"product_id": product, "quantity": 1}]}),
+        );
+        let report = |token: &str| {
+            let (status, report) = send(
+                app,
+                Method::GET,
+                &format!(
+                    "/api/v1/reports/profitability?from={}&to={today}&group_by=customer",
+                    today.pred_opt().unwrap()
+                ),
+                token,
+                None,
+            );
+            assert_eq!(status, 200, "{report}");
+            report
+        };
+        // Not priced until the hourly cost is set.
+        let unpriced = report(&admin);
+        assert_eq!(
+            unpriced["totals"]["service_cost"],
+            Value::Null,
+            "{unpriced}"
+        );
+        let (status, settings) = patch(
+            app,
+            &admin,
+            "/api/v1/settings/business",
+            json!({"service_cost_per_hour": 600_001}),
+        );
+        assert_eq!(status, 200, "{settings}");
+        assert_eq!(settings["service_cost_per_hour"], 600_001);
+        let (status, problem) = patch(
+            app,
+            &admin,
+            "/api/v1/settings/business",
+            json!({"service_cost_per_hour": -1}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        // 95 minutes in the window × 600,001 ÷ 60 = 950,001.58… → 950,002.
+        let priced = report(&admin);
+        assert_eq!(priced["totals"]["service_cost"], 950_002, "{priced}");
+        let group = priced["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .find(|g| g["key"] == customer.as_str())
+            .cloned()
+            .expect("the customer's group");
+        assert_eq!(group["figures"]["service_cost"], 950_002, "{group}");
+        assert_eq!(group["figures"]["revenue"], 1_850_000);
     });
 }

@@ -168,6 +168,7 @@ diesel::table! {
         first_day_of_week -> Text,
         working_hours -> Jsonb,
         recurring_holidays -> Jsonb,
+        service_cost_per_hour -> BigInt,
     }
 }
 

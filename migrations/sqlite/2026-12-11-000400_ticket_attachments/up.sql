@@ -1,5 +1,5 @@
 -- Service desk (V-1): files attached to tickets, tickets merged into others, and the
--- time agents spend on them.
+-- time agents spend on them, with the hourly cost of that time.
 --
 -- An attachment's bytes are a stored file (`stored_files`, purpose
 -- `ticket_attachment`); the row here says which ticket and message it belongs to.
@@ -36,3 +36,6 @@ CREATE TABLE ticket_time_entries (
 );
 CREATE INDEX ticket_time_entries_ticket_idx ON ticket_time_entries (ticket_id, created_at, id);
 CREATE INDEX ticket_time_entries_spent_idx ON ticket_time_entries (spent_on, ticket_id);
+
+-- What an agent hour costs (minor units of the default currency); 0: not counted.
+ALTER TABLE business_settings ADD COLUMN service_cost_per_hour INTEGER NOT NULL DEFAULT 0;

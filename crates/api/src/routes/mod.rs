@@ -38,6 +38,7 @@ pub mod tasks;
 pub mod teams;
 pub mod ticket_attachments;
 pub mod ticket_categories;
+pub mod ticket_time;
 pub mod tickets;
 pub mod users;
 
@@ -64,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     activities::configure(cfg);
     tickets::configure(cfg);
     ticket_attachments::configure(cfg);
+    ticket_time::configure(cfg);
     ticket_categories::configure(cfg);
     sla_policies::configure(cfg);
     notifications::configure(cfg);
@@ -105,6 +107,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         activities::ActivitiesApi::openapi(),
         tickets::TicketsApi::openapi(),
         ticket_attachments::TicketAttachmentsApi::openapi(),
+        ticket_time::TicketTimeApi::openapi(),
         ticket_categories::TicketCategoriesApi::openapi(),
         sla_policies::SlaPoliciesApi::openapi(),
         notifications::NotificationsApi::openapi(),

@@ -13,12 +13,12 @@ pub const MAX_MINUTES: i32 = 24 * 60;
 pub const MAX_NOTE_CHARS: usize = 1_000;
 
 /// Time the caller spent on a ticket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "minutes": 45,
     "note": "بررسی لاگ دستگاه و تماس با مشتری",
-    "spent_on": "2026-12-10"
+    "spent_on": "2026-11-28"
 }))]
 pub struct TimeEntryInput {
     /// 1 … 1440.
