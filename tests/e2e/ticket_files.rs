@@ -471,6 +471,7 @@ fn a_merge_moves_the_conversation_files_tags_and_time_and_closes_the_source() {
         let admin = app.admin_token();
         let (agent_id, agent) = user(app, "support", "own");
         let (_, stranger) = user(app, "support", "own");
+        let other_customer = customer(app);
         let customer = customer(app);
         let source = ticket(app, &customer, &agent_id);
         let target = ticket(app, &customer, &agent_id);
@@ -518,7 +519,7 @@ fn a_merge_moves_the_conversation_files_tags_and_time_and_closes_the_source() {
             field_codes(&problem),
             [("into".into(), "same_ticket".into())]
         );
-        let elsewhere = id_of(&ticket(app, &customer(app), &agent_id));
+        let elsewhere = id_of(&ticket(app, &other_customer, &agent_id));
         let (status, problem) = merge(app, &agent, &source, &elsewhere);
         assert_eq!(status, 422, "{problem}");
         assert_eq!(

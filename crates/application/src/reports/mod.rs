@@ -769,6 +769,9 @@ fn window_bounds(
         .ok_or_else(|| invalid("to", "out_of_range", "is too far from today"))
 }
 
+/// A profitability group as the database names it: its text key and its id.
+type ProfitGroupKey = (Option<String>, Option<Uuid>);
+
 /// Profitability of the sales placed from `window.from` to `window.to` (local days) to
 /// the customers the caller can see.
 pub fn profitability(
@@ -807,27 +810,26 @@ pub fn profitability_naming(
     let per_hour = crate::settings::current(conn)?.0.service_cost_per_hour;
     let days = (window.from, window.to);
     // Minutes in all, and per group keyed as the cells are; read only when priced.
-    let (all_minutes, minutes): (i64, HashMap<(Option<String>, Option<Uuid>), i64>) =
-        if per_hour > 0 {
-            let all = persistence::reports::service_minutes(conn, days, None, &scope)?
-                .first()
-                .map_or(0, |row| row.minutes);
-            let grouped = match group_by {
-                Some(dimension) => {
-                    persistence::reports::service_minutes(conn, days, Some(dimension), &scope)?
-                }
-                None => Vec::new(),
-            };
-            (
-                all,
-                grouped
-                    .into_iter()
-                    .map(|row| ((row.group_key, row.group_id.map(|id| id.0)), row.minutes))
-                    .collect(),
-            )
-        } else {
-            (0, HashMap::new())
+    let (all_minutes, minutes): (i64, HashMap<ProfitGroupKey, i64>) = if per_hour > 0 {
+        let all = persistence::reports::service_minutes(conn, days, None, &scope)?
+            .first()
+            .map_or(0, |row| row.minutes);
+        let grouped = match group_by {
+            Some(dimension) => {
+                persistence::reports::service_minutes(conn, days, Some(dimension), &scope)?
+            }
+            None => Vec::new(),
         };
+        (
+            all,
+            grouped
+                .into_iter()
+                .map(|row| ((row.group_key, row.group_id.map(|id| id.0)), row.minutes))
+                .collect(),
+        )
+    } else {
+        (0, HashMap::new())
+    };
     let priced = |minutes: i64| {
         (per_hour > 0).then(|| domain::service::time_entries::service_cost(minutes, per_hour))
     };
