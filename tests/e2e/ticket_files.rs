@@ -318,7 +318,7 @@ fn too_large_empty_disallowed_and_disguised_files_are_refused_with_nothing_store
 }
 
 #[test]
-fn erasure_deletes_the_attachments_the_personal_data_export_lists() {
+fn erasure_deletes_the_attachments_the_personal_data_export_lists_and_time_notes() {
     for_each_backend(|app| {
         let admin = app.admin_token();
         let (agent_id, _) = user(app, "support", "own");
@@ -332,6 +332,14 @@ fn erasure_deletes_the_attachments_the_personal_data_export_lists() {
             None,
         );
         assert_eq!(status, 201, "{attached}");
+        let (status, logged) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/tickets/{id}/time-entries"),
+            &admin,
+            Some(json!({"minutes": 25, "note": "تماس با مریم کاظمی"})),
+        );
+        assert_eq!(status, 201, "{logged}");
         let (status, data) = send(
             app,
             Method::GET,
@@ -363,6 +371,16 @@ fn erasure_deletes_the_attachments_the_personal_data_export_lists() {
             None,
         );
         assert_eq!((status, listed), (200, json!([])));
+        // The minutes stay as service history; the note that named her goes.
+        let (_, entries) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/tickets/{id}/time-entries"),
+            &admin,
+            None,
+        );
+        assert_eq!(entries[0]["minutes"], 25, "{entries}");
+        assert_eq!(entries[0]["note"], Value::Null, "{entries}");
     });
 }
 

@@ -54,3 +54,20 @@ pub fn move_all(conn: &mut DbConnection, from: Uuid, into: Uuid) -> Result<(), P
     .execute(conn)?;
     Ok(())
 }
+
+/// Empties the notes of the entries on `tickets` (erasure: a note may name the
+/// customer); the minutes stay. Answers how many entries had one.
+pub fn erase_notes(conn: &mut DbConnection, tickets: &[Uuid]) -> Result<usize, PersistenceError> {
+    let mut erased = 0;
+    for chunk in tickets.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        erased += diesel::update(
+            ticket_time_entries::table
+                .filter(ticket_time_entries::ticket_id.eq_any(chunk))
+                .filter(ticket_time_entries::note.is_not_null()),
+        )
+        .set(ticket_time_entries::note.eq(None::<String>))
+        .execute(conn)?;
+    }
+    Ok(erased)
+}

@@ -177,8 +177,9 @@ pub struct DataPlaces {
     /// and redacts their audit events; what happened when stays.
     pub activities: usize,
     /// Service tickets of those customers. Erasure replaces their subject and every
-    /// message's text, empties their description, tags and custom values and redacts
-    /// their audit events; their numbers, statuses and SLA figures stay. Tickets of an
+    /// message's text, empties their description, tags, custom values and the notes of
+    /// their time entries and redacts their audit events; their numbers, statuses, SLA
+    /// figures and minutes spent stay. Tickets of an
     /// organization that name the person as their contact lose the link.
     pub tickets: usize,
     /// Files attached to those tickets (they may show the person: a photo, an
@@ -468,6 +469,7 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             let files = persistence::ticket_attachments::file_ids_of(conn, &ticket_ids)?;
             // The attachment rows go with their files (the foreign key cascades).
             erased.ticket_attachments += persistence::files::delete_many(conn, &files)?;
+            persistence::ticket_time_entries::erase_notes(conn, &ticket_ids)?;
             erased.tickets += persistence::tickets::redact_all(conn, *id, ERASED_NOTE)?;
             erased.tickets += persistence::tickets::forget_contact(conn, *id)?;
         }
