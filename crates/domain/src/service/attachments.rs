@@ -91,12 +91,17 @@ pub fn check(content_type: &str, bytes: &[u8]) -> Result<(), FieldViolation> {
         return Err(FieldViolation::new("file", "empty", "the file is empty"));
     }
     if !ALLOWED.contains(&content_type) {
+        let given = if content_type.is_empty() {
+            "a file without a content type"
+        } else {
+            content_type
+        };
         return Err(FieldViolation::new(
             "file",
             "type_not_allowed",
             format!(
                 "a ticket takes images (PNG, JPEG, GIF, WebP), PDF, plain text, CSV, \
-                 Word and Excel documents and ZIP archives, not {content_type}"
+                 Word and Excel documents and ZIP archives, not {given}"
             ),
         ));
     }
@@ -175,6 +180,7 @@ mod tests {
             Some("type_not_allowed")
         );
         assert_eq!(rule("application/pdf", b"").as_deref(), Some("empty"));
+        assert_eq!(rule("", b"%PDF-1.4").as_deref(), Some("type_not_allowed"));
     }
 
     #[test]
