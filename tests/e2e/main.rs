@@ -45,5 +45,6 @@ mod surveys;
 mod tasks;
 mod teams;
 mod text_input;
+mod ticket_files;
 mod tickets;
 mod users;

@@ -25,6 +25,8 @@ const PRODUCT: &str = "0193a4e2-7c1d-7b3e-9f10-ffffffffffff";
 const DEAL: &str = "0193a4e2-7c1d-7b3e-9f10-cccccccccccc";
 /// A line of the order whose return the example records.
 const ORDER_LINE: &str = "0193a4e2-7c1d-7b3e-9f10-eeeeeeeeeeee";
+/// The ticket another is merged into.
+const TICKET: &str = "0193a4e2-7c1d-7b3e-9f10-777777777777";
 /// Stands for a user in request examples.
 const USER: &str = "0193a4e2-7c1d-7b3e-9f10-999999999999";
 /// The refresh token of the caller's session.
@@ -80,6 +82,7 @@ fn every_request_example_is_accepted() {
             app,
             token: app.admin_token(),
             order_line: Default::default(),
+            merge_target: Default::default(),
         };
         setup.create(
             "/api/v1/custom-fields",
@@ -128,6 +131,8 @@ struct Setup<'a> {
     token: String,
     /// The line of the order made for the return example.
     order_line: std::cell::RefCell<Option<String>>,
+    /// The ticket the merge example's ticket is merged into (of the same customer).
+    merge_target: std::cell::RefCell<Option<String>>,
 }
 
 impl Setup<'_> {
@@ -333,7 +338,21 @@ impl Setup<'_> {
                 json!({"kind": "call", "subject_type": "customer", "subject_id": self.person(),
                        "occurred_at": "2026-12-02T11:00:00+03:30"}),
             ),
-            "/api/v1/tickets/{id}" | "/api/v1/tickets/{id}/messages" => self.create(
+            "/api/v1/tickets/{id}/merge" => {
+                let customer = self.person();
+                let ticket = |subject: &str| {
+                    self.create(
+                        "/api/v1/tickets",
+                        json!({"subject": Self::unique(subject), "customer_id": customer}),
+                    )
+                };
+                *self.merge_target.borrow_mut() = Some(ticket("درخواست اصلی"));
+                ticket("درخواست تکراری")
+            }
+            "/api/v1/tickets/{id}"
+            | "/api/v1/tickets/{id}/messages"
+            | "/api/v1/tickets/{id}/attachments"
+            | "/api/v1/tickets/{id}/time-entries" => self.create(
                 "/api/v1/tickets",
                 json!({"subject": Self::unique("درخواست"), "customer_id": self.person()}),
             ),
@@ -416,6 +435,7 @@ impl Setup<'_> {
                     ORDER_LINE,
                     USER,
                     DEAL,
+                    TICKET,
                 ]
                 .into_iter()
                 .find(|placeholder| text == placeholder) else {
@@ -436,6 +456,11 @@ impl Setup<'_> {
                         .borrow()
                         .clone()
                         .expect("the return example's order was made for its path"),
+                    TICKET => self
+                        .merge_target
+                        .borrow()
+                        .clone()
+                        .expect("the merge example's tickets were made for its path"),
                     _ => self.person(),
                 };
                 records.push((placeholder, real.clone()));

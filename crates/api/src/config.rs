@@ -105,6 +105,14 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_MAX_UPLOAD_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_upload_bytes: usize,
 
+    /// Largest file attached to a ticket, in bytes (at most the upload limit).
+    #[arg(
+        long,
+        env = "PEYVAND_MAX_ATTACHMENT_BYTES",
+        default_value_t = domain::service::attachments::DEFAULT_MAX_BYTES
+    )]
+    pub max_attachment_bytes: usize,
+
     /// Origins allowed by CORS, comma separated; `*` allows any. Empty: CORS off.
     #[arg(
         long,

@@ -120,6 +120,9 @@ pub enum ApiError {
     IdempotencyInProgress,
     #[error("payload too large")]
     PayloadTooLarge,
+    /// An uploaded file is larger than `max_bytes`; the problem names the `file` part.
+    #[error("file too large")]
+    FileTooLarge { max_bytes: usize },
     /// The request target (path and query) is longer than `max_bytes`.
     #[error("request target too long")]
     UriTooLong { max_bytes: usize },
@@ -156,7 +159,7 @@ impl ApiError {
             ApiError::ConcurrentUpdate(_) => "concurrent_update",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::IdempotencyInProgress => "idempotency_in_progress",
-            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::PayloadTooLarge | ApiError::FileTooLarge { .. } => "payload_too_large",
             ApiError::UriTooLong { .. } => "uri_too_long",
             ApiError::HeadersTooLarge(_) => "headers_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -223,6 +226,11 @@ impl ApiError {
             } else {
                 format!("retry in {retry_after_secs} s")
             }),
+            ApiError::FileTooLarge { max_bytes } => Some(if fa {
+                format!("حجم پرونده بیش از {max_bytes} بایت است")
+            } else {
+                format!("the file is larger than {max_bytes} bytes")
+            }),
             ApiError::UriTooLong { max_bytes } => Some(if fa {
                 format!("مسیر و پرس‌وجوی درخواست بیش از {max_bytes} بایت است")
             } else {
@@ -267,6 +275,9 @@ impl ApiError {
             ),
             // The request part at fault, as data for clients, like a malformed parameter.
             ApiError::UriTooLong { .. } => (vec![self.part_error("uri", "too_long", lang)], None),
+            ApiError::FileTooLarge { .. } => {
+                (vec![self.part_error("file", "too_large", lang)], None)
+            }
             ApiError::HeadersTooLarge(_) => {
                 (vec![self.part_error("headers", "too_large", lang)], None)
             }
@@ -318,7 +329,9 @@ impl ResponseError for ApiError {
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::FileTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -95,6 +95,7 @@ fn from_row(row: SettingsRow) -> AppResult<BusinessSettings> {
         recurring_holidays: stored(row.recurring_holidays.0)?,
         default_currency: row.default_currency,
         currency_display: stored(serde_json::Value::String(row.currency_display))?,
+        service_cost_per_hour: row.service_cost_per_hour,
         updated_at: Some(row.updated_at.0),
     })
 }
@@ -116,6 +117,7 @@ fn to_row(
         first_day_of_week: settings.first_day_of_week.as_str().into(),
         working_hours: DbJson(to_json(&settings.working_hours)?),
         recurring_holidays: DbJson(to_json(&settings.recurring_holidays)?),
+        service_cost_per_hour: settings.service_cost_per_hour,
     })
 }
 

@@ -196,7 +196,8 @@ impl Default for WorkingHours {
     "holidays": [{"date": "2027-03-21", "name": "نوروز"}],
     "recurring_holidays": [{"month": 1, "day": 1, "name": "نوروز"}],
     "default_currency": "IRR",
-    "currency_display": "toman"
+    "currency_display": "toman",
+    "service_cost_per_hour": 0
 }))]
 pub struct BusinessSettings {
     /// IANA time zone of the business day (reports, "today", deadlines, birthdays).
@@ -214,10 +215,19 @@ pub struct BusinessSettings {
     /// ISO 4217 code; orders are taken in it. It cannot change once an order exists.
     pub default_currency: String,
     pub currency_display: CurrencyDisplay,
+    /// What an hour of an agent's time on tickets costs, in minor units of the default
+    /// currency: the service cost of the profitability report. 0 (the default) leaves
+    /// the service cost out.
+    #[serde(default)]
+    pub service_cost_per_hour: i64,
     /// When the settings were last changed (absent while the defaults apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
 }
+
+/// Largest hourly service cost: a trillion minor units, far above any wage, so that a
+/// year of minutes times it still fits in 64 bits.
+pub const MAX_SERVICE_COST_PER_HOUR: i64 = 1_000_000_000_000;
 
 impl Default for BusinessSettings {
     fn default() -> Self {
@@ -237,6 +247,7 @@ impl Default for BusinessSettings {
                 .collect(),
             default_currency: "IRR".into(),
             currency_display: CurrencyDisplay::Toman,
+            service_cost_per_hour: 0,
             updated_at: None,
         }
     }
@@ -271,6 +282,13 @@ impl BusinessSettings {
                 "working_hours",
                 "no_working_time",
                 "at least one day that is not a weekend day must have working hours",
+            );
+        }
+        if !(0..=MAX_SERVICE_COST_PER_HOUR).contains(&self.service_cost_per_hour) {
+            v.push(
+                "service_cost_per_hour",
+                "out_of_range",
+                format!("from 0 to {MAX_SERVICE_COST_PER_HOUR}"),
             );
         }
         if self.holidays.len() > MAX_HOLIDAYS {

@@ -714,6 +714,59 @@ pub struct ProfitCell {
     pub lines_without_cost: i64,
 }
 
+/// The group key and id columns of customer `c` for a profitability grouping.
+fn profit_grouping(
+    conn: &DbConnection,
+    dimension: Option<ProfitDimension>,
+) -> (&'static str, &'static str) {
+    let null_id = null_uuid(conn);
+    match dimension {
+        None => ("CAST(NULL AS TEXT)", null_id),
+        Some(ProfitDimension::RfmSegment) => ("c.rfm_segment", null_id),
+        Some(ProfitDimension::Tier) => ("CAST(NULL AS TEXT)", "c.tier_id"),
+        // The caller names them, with whether each was erased when read.
+        Some(ProfitDimension::Customer) => ("CAST(NULL AS TEXT)", "c.id"),
+    }
+}
+
+/// Minutes agents logged on the tickets of one group of customers (grouped as
+/// [`ProfitCell`]).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ServiceMinutes {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_key: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
+    #[diesel(sql_type = BigInt)]
+    pub minutes: i64,
+}
+
+/// Minutes logged from local day `days.0` to `days.1` (both included) on tickets of
+/// the customers `scope` may see, per group of `dimension` (one row when `None`).
+pub fn service_minutes(
+    conn: &mut DbConnection,
+    days: (NaiveDate, NaiveDate),
+    dimension: Option<ProfitDimension>,
+    scope: &Scope,
+) -> Result<Vec<ServiceMinutes>, PersistenceError> {
+    let (group_key, group_id) = profit_grouping(conn, dimension);
+    let sql = format!(
+        "SELECT {group_key} AS group_key, {group_id} AS group_id, \
+                CAST(SUM(e.minutes) AS BIGINT) AS minutes \
+         FROM ticket_time_entries e \
+         JOIN tickets t ON t.id = e.ticket_id \
+         JOIN customers c ON c.id = t.customer_id \
+         WHERE e.spent_on >= ? AND e.spent_on <= ?{visibility} \
+         GROUP BY 1, 2",
+        visibility = visibility_sql(scope, "c"),
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql))
+        .into_boxed::<MultiBackend>()
+        .bind::<Date, _>(days.0)
+        .bind::<Date, _>(days.1);
+    Ok(bind_visibility(query, scope).load(conn)?)
+}
+
 /// Revenue and product cost of the sales placed in `[start, end)` to the customers
 /// `scope` may see, per group of `dimension` (one row when `None`); for customers, the
 /// `limit` with the largest margin.
@@ -724,14 +777,7 @@ pub fn profitability(
     scope: &Scope,
     limit: i64,
 ) -> Result<Vec<ProfitCell>, PersistenceError> {
-    let null_id = null_uuid(conn);
-    let (group_key, group_id) = match dimension {
-        None => ("CAST(NULL AS TEXT)", null_id),
-        Some(ProfitDimension::RfmSegment) => ("c.rfm_segment", null_id),
-        Some(ProfitDimension::Tier) => ("CAST(NULL AS TEXT)", "c.tier_id"),
-        // The caller names them, with whether each was erased when read.
-        Some(ProfitDimension::Customer) => ("CAST(NULL AS TEXT)", "c.id"),
-    };
+    let (group_key, group_id) = profit_grouping(conn, dimension);
     // Per line: what was kept and what it cost; summed per group. Revenue is the
     // lines' total less their refunds, which is the orders' net.
     let sql = format!(

@@ -168,6 +168,7 @@ diesel::table! {
         first_day_of_week -> Text,
         working_hours -> Jsonb,
         recurring_holidays -> Jsonb,
+        service_cost_per_hour -> BigInt,
     }
 }
 
@@ -1189,6 +1190,8 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        merged_into_id -> Nullable<Uuid>,
+        time_spent_minutes -> BigInt,
     }
 }
 
@@ -1288,6 +1291,38 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    ticket_attachments (id) {
+        id -> Uuid,
+        ticket_id -> Uuid,
+        message_id -> Nullable<Uuid>,
+        file_id -> Uuid,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        uploaded_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    ticket_time_entries (id) {
+        id -> Uuid,
+        ticket_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        minutes -> Integer,
+        note -> Nullable<Text>,
+        spent_on -> Date,
+        created_at -> UtcTimestamp,
     }
 }
 
@@ -1392,6 +1427,9 @@ diesel::joinable!(ticket_messages -> tickets (ticket_id));
 diesel::joinable!(ticket_status_changes -> tickets (ticket_id));
 diesel::joinable!(ticket_sla_breaches -> tickets (ticket_id));
 diesel::joinable!(ticket_surveys -> tickets (ticket_id));
+diesel::joinable!(ticket_attachments -> tickets (ticket_id));
+diesel::joinable!(ticket_attachments -> stored_files (file_id));
+diesel::joinable!(ticket_time_entries -> tickets (ticket_id));
 diesel::joinable!(tasks -> customers (customer_id));
 diesel::joinable!(tasks -> leads (lead_id));
 diesel::joinable!(tasks -> deals (deal_id));
@@ -1474,5 +1512,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_status_changes,
     ticket_sla_breaches,
     ticket_surveys,
+    ticket_attachments,
+    ticket_time_entries,
     canned_answers,
 );

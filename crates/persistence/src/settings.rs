@@ -28,6 +28,8 @@ pub struct SettingsRow {
     pub first_day_of_week: String,
     pub working_hours: DbJson,
     pub recurring_holidays: DbJson,
+    /// Minor units of the default currency per agent hour on tickets; 0: not counted.
+    pub service_cost_per_hour: i64,
 }
 
 pub fn find(conn: &mut DbConnection) -> Result<Option<SettingsRow>, PersistenceError> {
@@ -74,6 +76,7 @@ pub fn save(
         business_settings::first_day_of_week.eq(&row.first_day_of_week),
         business_settings::working_hours.eq(&row.working_hours),
         business_settings::recurring_holidays.eq(&row.recurring_holidays),
+        business_settings::service_cost_per_hour.eq(row.service_cost_per_hour),
     ))
     .execute(conn)?;
     if updated == 0 {

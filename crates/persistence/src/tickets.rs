@@ -74,6 +74,10 @@ pub struct TicketRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// The ticket this one was merged into (it is closed since).
+    pub merged_into_id: Option<DbUuid>,
+    /// Σ minutes of its time entries.
+    pub time_spent_minutes: i64,
 }
 
 impl TicketRow {
@@ -252,18 +256,42 @@ pub fn open_counts(
         .collect())
 }
 
-/// The tickets of `customer`, newest first, at most `limit` (the 360 view).
+/// The tickets of `customer` that `scope` may see, for the 360 view: those in one of
+/// `open` statuses, soonest resolution due first (those without a due time last), at
+/// most `open_limit`; and the others, latest changed first, at most `closed_limit`.
 pub fn of_customer(
     conn: &mut DbConnection,
     customer: Uuid,
-    limit: i64,
-) -> Result<Vec<TicketRow>, PersistenceError> {
-    Ok(tickets::table
-        .filter(tickets::customer_id.eq(DbUuid(customer)))
-        .order((tickets::created_at.desc(), tickets::id.desc()))
-        .select(TicketRow::as_select())
-        .limit(limit)
-        .load(conn)?)
+    scope: &Scope,
+    open: &[&str],
+    open_limit: i64,
+    closed_limit: i64,
+) -> Result<(Vec<TicketRow>, Vec<TicketRow>), PersistenceError> {
+    let of = |scope: &Scope| {
+        visible_to(
+            tickets::table
+                .filter(tickets::customer_id.eq(DbUuid(customer)))
+                .select(TicketRow::as_select())
+                .into_boxed::<MultiBackend>(),
+            scope,
+        )
+    };
+    let open_rows = of(scope)
+        .filter(tickets::status.eq_any(open))
+        .order((
+            tickets::resolution_due_at.is_null(),
+            tickets::resolution_due_at,
+            tickets::created_at,
+            tickets::id,
+        ))
+        .limit(open_limit)
+        .load(conn)?;
+    let closed_rows = of(scope)
+        .filter(tickets::status.ne_all(open))
+        .order((tickets::updated_at.desc(), tickets::id.desc()))
+        .limit(closed_limit)
+        .load(conn)?;
+    Ok((open_rows, closed_rows))
 }
 
 /// One message of a ticket's conversation.
@@ -726,6 +754,33 @@ pub fn forget_contact(conn: &mut DbConnection, person: Uuid) -> Result<usize, Pe
     Ok(
         diesel::update(tickets::table.filter(tickets::contact_id.eq(DbUuid(person))))
             .set(tickets::contact_id.eq(None::<DbUuid>))
+            .execute(conn)?,
+    )
+}
+
+/// Whether message `message` belongs to the conversation of `ticket`.
+pub fn has_message(
+    conn: &mut DbConnection,
+    ticket: Uuid,
+    message: Uuid,
+) -> Result<bool, PersistenceError> {
+    let found: i64 = ticket_messages::table
+        .find(DbUuid(message))
+        .filter(ticket_messages::ticket_id.eq(DbUuid(ticket)))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// Moves every message of `from` to `into` (a ticket merge); answers how many.
+pub fn move_messages(
+    conn: &mut DbConnection,
+    from: Uuid,
+    into: Uuid,
+) -> Result<usize, PersistenceError> {
+    Ok(
+        diesel::update(ticket_messages::table.filter(ticket_messages::ticket_id.eq(DbUuid(from))))
+            .set(ticket_messages::ticket_id.eq(DbUuid(into)))
             .execute(conn)?,
     )
 }

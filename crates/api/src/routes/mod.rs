@@ -37,7 +37,9 @@ pub mod sla_policies;
 pub mod surveys;
 pub mod tasks;
 pub mod teams;
+pub mod ticket_attachments;
 pub mod ticket_categories;
+pub mod ticket_time;
 pub mod tickets;
 pub mod users;
 
@@ -63,6 +65,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tasks::configure(cfg);
     activities::configure(cfg);
     tickets::configure(cfg);
+    ticket_attachments::configure(cfg);
+    ticket_time::configure(cfg);
     ticket_categories::configure(cfg);
     sla_policies::configure(cfg);
     surveys::configure(cfg);
@@ -104,6 +108,8 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         tasks::TasksApi::openapi(),
         activities::ActivitiesApi::openapi(),
         tickets::TicketsApi::openapi(),
+        ticket_attachments::TicketAttachmentsApi::openapi(),
+        ticket_time::TicketTimeApi::openapi(),
         ticket_categories::TicketCategoriesApi::openapi(),
         sla_policies::SlaPoliciesApi::openapi(),
         surveys::SurveysApi::openapi(),

@@ -362,8 +362,12 @@ pub struct ProfitParams {
 /// For the sales placed from `from` to `to` (local days): revenue net of refunds, the
 /// product cost of the units kept (each line's recorded unit cost), the gross margin
 /// and its rate, in all and, with `group_by`, per RFM segment of the current run, per
-/// tier, or per customer (the `limit` most profitable). `service_cost` and
-/// `acquisition_cost` are `null` until the capabilities that record those costs exist.
+/// tier, or per customer (the `limit` most profitable). `service_cost` prices the minutes
+/// agents logged (`POST /tickets/{id}/time-entries`) on the days of the window on the
+/// tickets of the customers in all and of each group's customers at the business setting
+/// `service_cost_per_hour` (minutes × rate ÷ 60, rounded to the nearest minor unit,
+/// halves up); it is `null` while that setting is 0. The groups are those with sales in
+/// the window. `acquisition_cost` is `null` until a capability records that cost.
 /// `lines_without_cost` counts lines whose product had no cost: the margin is overstated
 /// by their cost.
 ///

@@ -59,6 +59,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// and business hours mean. Until an admin changes them the defaults apply:
 /// `Asia/Tehran`, weeks from Saturday, Saturday to Wednesday 08:00–16:00 and Thursday
 /// 08:00–12:00, Friday weekend, the fixed Iranian solar holidays, `IRR` shown in toman.
+/// `service_cost_per_hour` (minor units, default 0: not counted) prices the time agents
+/// log on tickets in the profitability report.
 ///
 /// Any authenticated caller may read them. Answers with an `ETag` for a later `If-Match`.
 #[utoipa::path(
@@ -94,8 +96,9 @@ pub async fn get_business_settings(
 /// holiday name not 1 to 100 characters, a `default_currency` that is not an ISO 4217
 /// code (`invalid_format`), a working time that is not `HH:MM` (`invalid_time`), a span
 /// that ends before it starts (`invalid_range`), spans of a day that overlap
-/// (`overlapping`), a Jalali day that no year has (`invalid_date`), or a week without any
-/// working time (`no_working_time`).
+/// (`overlapping`), a Jalali day that no year has (`invalid_date`), a week without any
+/// working time (`no_working_time`), or a `service_cost_per_hour` below 0 or above 10¹²
+/// (`out_of_range`).
 #[utoipa::path(
     tag = "settings",
     operation_id = "update_business_settings",

@@ -7,7 +7,7 @@ use application::service::tickets::{self, TicketHistory};
 use chrono::{DateTime, Utc};
 use domain::service::sla::SlaTarget;
 use domain::service::tickets::{
-    MessageInput, MessageKind, TicketChannel, TicketInput, TicketPriority, TicketStatus,
+    MergeInput, MessageInput, MessageKind, TicketChannel, TicketInput, TicketPriority, TicketStatus,
 };
 use persistence::tickets::{BreachRow, MessageRow, StatusChangeRow, TicketRow};
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,8 @@ use crate::state::AppState;
         add_ticket_message,
         list_ticket_messages,
         get_ticket_history,
-        suggest_ticket_answers
+        suggest_ticket_answers,
+        merge_ticket
     ),
     components(schemas(
         Ticket,
@@ -47,6 +48,8 @@ use crate::state::AppState;
         TicketChannel,
         MessageInput,
         MessageKind,
+        MergeInput,
+        MergedTickets,
         TicketMessage,
         TicketWithMessage,
         TicketHistoryView,
@@ -67,7 +70,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(add_ticket_message)
         .service(list_ticket_messages)
         .service(get_ticket_history)
-        .service(suggest_ticket_answers);
+        .service(suggest_ticket_answers)
+        .service(merge_ticket);
 }
 
 /// A ticket's SLA: its policy, due times (business time of the business calendar),
@@ -132,6 +136,10 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// The ticket this one was merged into; it is closed since.
+    pub merged_into_id: Option<Uuid>,
+    /// Minutes logged against it (`POST /tickets/{id}/time-entries`).
+    pub time_spent_minutes: i64,
 }
 
 impl Ticket {
@@ -179,6 +187,8 @@ impl Ticket {
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
             version: row.version,
+            merged_into_id: row.merged_into_id.map(|id| id.0),
+            time_spent_minutes: row.time_spent_minutes,
         })
     }
 }
@@ -460,7 +470,8 @@ pub async fn get_ticket(
 /// again; under another policy the due times are counted again from creation.
 ///
 /// Needs `records:write` and the ticket within the caller's visibility. Honours
-/// `If-Match` (412 when stale). Audited as `ticket.update`.
+/// `If-Match` (412 when stale). Audited as `ticket.update`. A ticket merged into another
+/// stays closed (422 `status` `merged`).
 #[utoipa::path(
     tag = "tickets",
     operation_id = "update_ticket",
@@ -536,7 +547,8 @@ pub async fn delete_ticket(
 /// each notified). An agent reply answers the first and next response and opens a
 /// `new` ticket; a customer message after a reply owes the next response, takes a
 /// ticket `pending_customer` back to `open` and reopens a resolved or closed one. An
-/// agent cannot reply to a closed ticket (409 `conflict`: reopen it first).
+/// agent cannot reply to a closed ticket (409 `conflict`: reopen it first), and nobody
+/// writes to a ticket merged into another (409 `conflict`).
 ///
 /// Needs `records:write` and the ticket within the caller's visibility. Audited as
 /// `ticket.message` (without the text). Problems: 422 `validation_failed` (`body`
@@ -674,4 +686,57 @@ pub async fn suggest_ticket_answers(
         .db(move |conn| Ok(tickets::suggested_answers(conn, &acting, id, limit)?))
         .await?;
     Ok(HttpResponse::Ok().json(Suggestions::from(suggestions)))
+}
+
+/// Both tickets of a merge as they now stand.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergedTickets {
+    /// The ticket merged: closed, pointing at the target.
+    pub source: Ticket,
+    /// The ticket that took over its conversation.
+    pub target: Ticket,
+}
+
+/// Merge a ticket into another.
+///
+/// For a customer who wrote twice about one thing: the ticket's messages (in their
+/// order among the target's), attachments, time entries and tags move to the ticket
+/// `into`, whose message count and time add up. The merged ticket is closed with the
+/// status-history reason `merged into #N`, keeps `merged_into_id` and takes no more
+/// messages or status changes; an automatic message on each ticket says what happened.
+///
+/// Needs `records:write` and both tickets within the caller's visibility. Audited as
+/// `ticket.merge` on both tickets. Problems: 404 for a ticket the caller cannot see; 422
+/// `validation_failed` on `into` for the ticket itself (`same_ticket`), a ticket the
+/// caller cannot see (`not_found`), a ticket merged into another (`merged`), or one of
+/// another customer (`other_customer`); 409 `conflict` for a ticket merged already or a
+/// closed target.
+#[utoipa::path(
+    tag = "tickets",
+    operation_id = "merge_ticket",
+    params(("id" = Uuid, Path, description = "The ticket to merge")),
+    request_body = MergeInput,
+    responses(
+        (status = 200, description = "Merged", body = MergedTickets),
+        (status = 409, description = "Merged already, or the target is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No ticket to merge into", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/tickets/{id}/merge")]
+pub async fn merge_ticket(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    body: JsonBody<MergeInput>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let into = body.0.into;
+    let (source, target) = state
+        .db(move |conn| Ok(tickets::merge(conn, &acting, id, into)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(MergedTickets {
+        source: Ticket::from_row(&source)?,
+        target: Ticket::from_row(&target)?,
+    }))
 }

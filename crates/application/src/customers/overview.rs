@@ -1,6 +1,6 @@
 //! The 360 view (C-7): a customer with its owner, classification labels, personnel,
 //! newest notes, lifecycle and owner history and consents, open tasks and recent
-//! activities, read in one go.
+//! activities, open and latest closed tickets, read in one go.
 
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
@@ -21,6 +21,10 @@ pub const RECENT_NOTES: i64 = 10;
 pub const OPEN_DEALS: usize = 10;
 /// Open tasks and activities included in the overview; the rest are searched.
 pub const RECENT_WORK: i64 = 10;
+/// Open tickets included in the overview; the rest are in the ticket search.
+pub const OPEN_TICKETS: i64 = 10;
+/// Resolved and closed tickets included in the overview.
+pub const CLOSED_TICKETS: i64 = 5;
 
 /// What the 360 view shows of a customer.
 pub struct Overview {
@@ -46,6 +50,11 @@ pub struct Overview {
     pub open_tasks: Vec<persistence::tasks::TaskRow>,
     /// The newest activities on the same, at most [`RECENT_WORK`].
     pub recent_activities: Vec<persistence::activities::ActivityRow>,
+    /// The open tickets the caller may see, soonest resolution due first, at most
+    /// [`OPEN_TICKETS`].
+    pub open_tickets: Vec<persistence::tickets::TicketRow>,
+    /// The resolved and closed ones, latest changed first, at most [`CLOSED_TICKETS`].
+    pub closed_tickets: Vec<persistence::tickets::TicketRow>,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -89,7 +98,18 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
         persistence::tasks::open_on(conn, &[customer], &lead_ids, &deals, RECENT_WORK)?;
     let recent_activities =
         persistence::activities::latest_on(conn, &[customer], &lead_ids, &deals, RECENT_WORK)?;
+    let open_statuses = domain::service::tickets::TicketStatus::OPEN.map(|status| status.as_str());
+    let (open_tickets, closed_tickets) = persistence::tickets::of_customer(
+        conn,
+        customer,
+        &acting.scope(),
+        &open_statuses,
+        OPEN_TICKETS,
+        CLOSED_TICKETS,
+    )?;
     Ok(Overview {
+        open_tickets,
+        closed_tickets,
         open_tasks,
         recent_activities,
         owner,

@@ -3,9 +3,9 @@
 //!
 //! Erasure removes every personal field, contact point, address, custom value, note text,
 //! the free text of tasks, activities and tickets (their conversations and survey comments
-//! too), and consent evidence, empties the search text so no search can find the person
-//! again, and redacts the changes of the customer's audit events to their digests (the
-//! chain still verifies). It reaches every copy the product keeps: the customers merged
+//! too) and consent evidence, deletes the files attached to those tickets, empties the
+//! search text so no search can find the person again, and redacts the changes of the
+//! customer's audit events to their digests (the chain still verifies). It reaches every copy the product keeps: the customers merged
 //! into the erased one (their own records stay for an undo), the documents a merge
 //! record keeps for its undo, stored idempotent responses and export files (lead
 //! exports included, which list the customers their converted leads became). The leads
@@ -130,7 +130,7 @@ pub fn consents(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
 /// export: how many records in each place hold it now. In an erasure: how many were
 /// erased, redacted, withdrawn or deleted there.
 #[derive(Debug, Default, Serialize, ToSchema)]
-#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3, "tickets": 1, "ticket_surveys": 1}))]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3, "tickets": 1, "ticket_surveys": 1, "ticket_attachments": 2}))]
 pub struct DataPlaces {
     /// Customer records: the customer and every customer merged into it (directly or
     /// through a chain of merges), which keep their own records. Erasure anonymises them.
@@ -177,13 +177,17 @@ pub struct DataPlaces {
     /// and redacts their audit events; what happened when stays.
     pub activities: usize,
     /// Service tickets of those customers. Erasure replaces their subject and every
-    /// message's text, empties their description, tags and custom values and redacts
-    /// their audit events; their numbers, statuses and SLA figures stay. Tickets of an
+    /// message's text, empties their description, tags, custom values and the notes of
+    /// their time entries and redacts their audit events; their numbers, statuses, SLA
+    /// figures and minutes spent stay. Tickets of an
     /// organization that name the person as their contact lose the link.
     pub tickets: usize,
     /// Satisfaction surveys of those tickets. Erasure empties their comments (the
     /// count is of the comments emptied); ratings stay.
     pub ticket_surveys: usize,
+    /// Files attached to those tickets (they may show the person: a photo, an
+    /// invoice). Erasure deletes them with their bytes.
+    pub ticket_attachments: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -226,15 +230,20 @@ pub struct PersonalData {
     pub tasks: Vec<persistence::tasks::TaskRow>,
     /// Activities logged on the customer and the merged customers.
     pub activities: Vec<persistence::activities::ActivityRow>,
-    /// Tickets of the customer and the merged customers, each with its conversation
-    /// and its satisfaction surveys.
-    pub tickets: Vec<(
-        persistence::tickets::TicketRow,
-        Vec<persistence::tickets::MessageRow>,
-        Vec<persistence::ticket_surveys::SurveyRow>,
-    )>,
+    /// Tickets of the customer and the merged customers, each with its conversation,
+    /// its satisfaction surveys and its attachments (what they are, not their content).
+    pub tickets: Vec<TicketData>,
     pub held_in: DataPlaces,
 }
+
+/// A ticket in the personal-data export: the ticket, its messages, surveys and
+/// attachments.
+pub type TicketData = (
+    persistence::tickets::TicketRow,
+    Vec<persistence::tickets::MessageRow>,
+    Vec<persistence::ticket_surveys::SurveyRow>,
+    Vec<persistence::ticket_attachments::AttachmentRow>,
+);
 
 /// The customer `root` and every customer merged into it.
 fn with_merged(conn: &mut DbConnection, root: Uuid) -> AppResult<Vec<Uuid>> {
@@ -304,7 +313,8 @@ pub fn personal_data(
         for ticket in persistence::tickets::all_of_customer(conn, *id)? {
             let messages = persistence::tickets::all_messages(conn, ticket.id.0)?;
             let surveys = persistence::ticket_surveys::of_ticket(conn, ticket.id.0)?;
-            tickets.push((ticket, messages, surveys));
+            let attachments = persistence::ticket_attachments::of_tickets(conn, &[ticket.id.0])?;
+            tickets.push((ticket, messages, surveys, attachments));
         }
         consent_events += persistence::consents::ledger(conn, *id)?.len();
         let events = persistence::audit::list(
@@ -343,7 +353,11 @@ pub fn personal_data(
         tasks: tasks.len(),
         activities: activities.len(),
         tickets: tickets.len(),
-        ticket_surveys: tickets.iter().map(|(_, _, surveys)| surveys.len()).sum(),
+        ticket_surveys: tickets.iter().map(|(_, _, surveys, _)| surveys.len()).sum(),
+        ticket_attachments: tickets
+            .iter()
+            .map(|(_, _, _, attachments)| attachments.len())
+            .sum(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -464,6 +478,10 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             }
             erased.ticket_surveys +=
                 persistence::ticket_surveys::erase_comments(conn, &ticket_ids)?;
+            let files = persistence::ticket_attachments::file_ids_of(conn, &ticket_ids)?;
+            // The attachment rows go with their files (the foreign key cascades).
+            erased.ticket_attachments += persistence::files::delete_many(conn, &files)?;
+            persistence::ticket_time_entries::erase_notes(conn, &ticket_ids)?;
             erased.tickets += persistence::tickets::redact_all(conn, *id, ERASED_NOTE)?;
             erased.tickets += persistence::tickets::forget_contact(conn, *id)?;
         }

@@ -658,9 +658,11 @@ pub fn acquisition_naming(
     ))
 }
 
-/// Revenue, product cost and margin of a group of customers. Service and
-/// acquisition costs are columns the capabilities that record them will fill; until
-/// then they are `None` and the margin is the gross margin on products.
+/// Revenue, product cost and margin of a group of customers. The service cost is
+/// the time agents logged on the group's tickets in the window priced at the business
+/// setting `service_cost_per_hour` (`None` while that is 0); the acquisition cost is a
+/// column a later capability fills (`None` until then). The margin is the gross margin
+/// on products either way.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct ProfitFigures {
     pub customers: i64,
@@ -673,7 +675,9 @@ pub struct ProfitFigures {
     pub gross_margin: i64,
     /// `gross_margin / revenue`; `None` without revenue.
     pub margin_rate: Option<f64>,
-    /// Cost of serving these customers (not recorded yet).
+    /// Cost of serving these customers: minutes logged on their tickets on the days of
+    /// the window × `service_cost_per_hour` ÷ 60, rounded to the nearest minor unit
+    /// (halves up); `None` while the hourly cost is not set.
     pub service_cost: Option<i64>,
     /// Cost of acquiring them (not recorded yet).
     pub acquisition_cost: Option<i64>,
@@ -766,6 +770,9 @@ fn window_bounds(
         .ok_or_else(|| invalid("to", "out_of_range", "is too far from today"))
 }
 
+/// A profitability group as the database names it: its text key and its id.
+type ProfitGroupKey = (Option<String>, Option<Uuid>);
+
 /// Profitability of the sales placed from `window.from` to `window.to` (local days) to
 /// the customers the caller can see.
 pub fn profitability(
@@ -801,6 +808,36 @@ pub fn profitability_naming(
         }
         None => Vec::new(),
     };
+    let per_hour = crate::settings::current(conn)?.0.service_cost_per_hour;
+    let days = (window.from, window.to);
+    // Minutes in all, and per group keyed as the cells are; read only when priced.
+    let (all_minutes, minutes): (i64, HashMap<ProfitGroupKey, i64>) = if per_hour > 0 {
+        let all = persistence::reports::service_minutes(conn, days, None, &scope)?
+            .first()
+            .map_or(0, |row| row.minutes);
+        let grouped = match group_by {
+            Some(dimension) => {
+                persistence::reports::service_minutes(conn, days, Some(dimension), &scope)?
+            }
+            None => Vec::new(),
+        };
+        (
+            all,
+            grouped
+                .into_iter()
+                .map(|row| ((row.group_key, row.group_id.map(|id| id.0)), row.minutes))
+                .collect(),
+        )
+    } else {
+        (0, HashMap::new())
+    };
+    let priced = |minutes: i64| {
+        (per_hour > 0).then(|| domain::service::time_entries::service_cost(minutes, per_hour))
+    };
+    let totals = ProfitFigures {
+        service_cost: priced(all_minutes),
+        ..totals
+    };
     let ids: Vec<Uuid> = cells
         .iter()
         .filter_map(|cell| cell.group_id.map(|id| id.0))
@@ -835,7 +872,15 @@ pub fn profitability_naming(
                     .map(|id| id.to_string())
                     .or_else(|| cell.group_key.clone()),
                 name: id.and_then(|id| names.get(&id).cloned()),
-                figures: ProfitFigures::of(cell),
+                figures: ProfitFigures {
+                    service_cost: priced(
+                        minutes
+                            .get(&(cell.group_key.clone(), id))
+                            .copied()
+                            .unwrap_or(0),
+                    ),
+                    ..ProfitFigures::of(cell)
+                },
             }
         })
         .collect();

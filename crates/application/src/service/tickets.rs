@@ -584,6 +584,8 @@ fn blank(number: i64, acting: &Acting, now: DbTime) -> TicketRow {
         created_at: now,
         updated_at: now,
         version: 1,
+        merged_into_id: None,
+        time_spent_minutes: 0,
     }
 }
 
@@ -702,6 +704,14 @@ pub fn update(
                 ),
             ));
         }
+        // A merged ticket lives on in the one it was merged into: it stays closed.
+        if current.merged_into_id.is_some() && after.status != before.status {
+            return Err(AppError::field(
+                "status",
+                "merged",
+                "the ticket was merged into another and stays closed",
+            ));
+        }
         if after.owner_id.is_none() {
             after.owner_id = before.owner_id;
         }
@@ -763,7 +773,7 @@ pub fn update(
 }
 
 /// Deletes a ticket visible to the caller (`records:delete`) with its conversation,
-/// history and breaches.
+/// attachments, time entries, history and breaches.
 pub fn delete(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -775,6 +785,9 @@ pub fn delete(
         visible(conn, acting, id)?;
         let current = persistence::tickets::find_for_update(conn, id)?;
         precondition.check(id, current.version)?;
+        // Attachment rows go with the ticket; their stored bytes must be deleted too.
+        let files = persistence::ticket_attachments::file_ids_of(conn, &[id])?;
+        persistence::files::delete_many(conn, &files)?;
         persistence::tickets::delete(conn, id)?;
         persistence::assignment::delete_history(conn, RecordKind::Ticket.as_str(), &[id])?;
         audit::record_change(
@@ -819,7 +832,8 @@ pub fn search(
 /// An agent reply answers the first and next response and opens a `new` ticket; a
 /// customer message owes a next response, takes a ticket waiting for the customer back
 /// to `open`, and reopens a resolved or closed one. A note changes nothing but tells
-/// the colleagues it mentions. Nobody but the customer writes to a closed ticket.
+/// the colleagues it mentions. Nobody but the customer writes to a closed ticket, and
+/// nobody to a ticket merged into another (409).
 pub fn add_message(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -831,6 +845,12 @@ pub fn add_message(
     transaction(conn, |conn| {
         visible(conn, acting, id)?;
         let current = persistence::tickets::find_for_update(conn, id)?;
+        if let Some(into) = current.merged_into_id {
+            return Err(AppError::Conflict(format!(
+                "the ticket was merged into ticket {}; write there",
+                into.0
+            )));
+        }
         let status = status_of(&current)?;
         if status == TicketStatus::Closed && input.kind == MessageKind::Agent {
             return Err(AppError::Conflict(
@@ -1003,4 +1023,152 @@ pub fn suggested_answers(
         text.push_str(&message.body);
     }
     canned_answers::suggest(conn, acting, &text, limit)
+}
+
+/// Merges ticket `id` into ticket `into` (`records:write`, both visible to the caller):
+/// the source's messages, attachments, time entries and tags move to the target, whose
+/// message count and time add up; the source is closed with the reason "merged into
+/// #N" and points at the target; each ticket gets an automatic message saying so.
+/// Audited as `ticket.merge` on both. Answers the source and the target as they now
+/// stand.
+///
+/// Problems: 404 for a source the caller cannot see; 422 on `into` for the ticket
+/// itself (`same_ticket`), a ticket the caller cannot see (`not_found`), a ticket that
+/// was itself merged (`merged`) or one of another customer (`other_customer`); 409 for a
+/// source merged already or a closed target.
+pub fn merge(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    into: Uuid,
+) -> AppResult<(TicketRow, TicketRow)> {
+    acting.require(Permission::RecordsWrite)?;
+    if id == into {
+        return Err(AppError::field(
+            "into",
+            "same_ticket",
+            "a ticket cannot be merged into itself",
+        ));
+    }
+    transaction(conn, |conn| {
+        visible(conn, acting, id)?;
+        visible(conn, acting, into).map_err(|err| match err {
+            AppError::NotFound => {
+                AppError::field("into", "not_found", "no ticket you can see has this id")
+            }
+            other => other,
+        })?;
+        // Locked in id order, so that two merges of the same pair cannot deadlock.
+        let (first, second) = if id < into { (id, into) } else { (into, id) };
+        let first = persistence::tickets::find_for_update(conn, first)?;
+        let second = persistence::tickets::find_for_update(conn, second)?;
+        let (source, target) = if first.id.0 == id {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        if let Some(merged) = source.merged_into_id {
+            return Err(AppError::Conflict(format!(
+                "the ticket was merged into ticket {} already",
+                merged.0
+            )));
+        }
+        if target.merged_into_id.is_some() {
+            return Err(AppError::field(
+                "into",
+                "merged",
+                "that ticket was itself merged into another; merge into that one",
+            ));
+        }
+        if target.customer_id != source.customer_id {
+            return Err(AppError::field(
+                "into",
+                "other_customer",
+                "only tickets of the same customer can be merged",
+            ));
+        }
+        if status_of(&target)? == TicketStatus::Closed {
+            return Err(AppError::Conflict(
+                "the target ticket is closed; reopen it before merging into it".into(),
+            ));
+        }
+        persistence::tickets::move_messages(conn, id, into)?;
+        persistence::ticket_attachments::move_all(conn, id, into)?;
+        persistence::ticket_time_entries::move_all(conn, id, into)?;
+        let now = persistence::now();
+        let (on_source, on_target) =
+            domain::service::tickets::merge_messages(source.number, target.number);
+        for (ticket, body) in [(id, on_source), (into, on_target)] {
+            persistence::tickets::insert_message(
+                conn,
+                &MessageRow {
+                    id: DbUuid(Uuid::now_v7()),
+                    ticket_id: DbUuid(ticket),
+                    kind: MessageKind::Automatic.as_str().to_string(),
+                    author_id: acting.user_id.map(DbUuid),
+                    body,
+                    mentions: DbJson(serde_json::json!([])),
+                    created_at: DbTime(now),
+                },
+            )?;
+        }
+
+        let before = input_of(&target)?;
+        let tags = domain::service::tickets::merged_tags(&before.tags, &input_of(&source)?.tags);
+        let mut merged = target.clone();
+        if tags != before.tags {
+            let customer = persistence::customers::find(conn, before.customer_id)?;
+            merged = write_input(
+                merged,
+                &TicketInput { tags, ..before },
+                &customer.row.display_name,
+            )?;
+            let tags: Vec<String> = serde_json::from_value(merged.tags.0.clone())
+                .map_err(|err| AppError::Internal(err.to_string()))?;
+            persistence::tickets::write_tags(conn, into, &tags)?;
+        }
+        merged.message_count += source.message_count;
+        merged.last_message_at = merged.last_message_at.max(source.last_message_at);
+        merged.time_spent_minutes += source.time_spent_minutes;
+        let merged = persistence::tickets::update(conn, &merged)?;
+
+        let mut closed = source.clone();
+        let from = status_of(&source)?;
+        move_status(conn, &mut closed, from, TicketStatus::Closed, now)?;
+        let reason = format!("merged into #{}", target.number);
+        record_status(
+            conn,
+            acting,
+            id,
+            Some(from),
+            TicketStatus::Closed,
+            Some(&reason),
+        )?;
+        closed.merged_into_id = Some(DbUuid(into));
+        closed.message_count = 0;
+        closed.time_spent_minutes = 0;
+        let closed = persistence::tickets::update(conn, &closed)?;
+        watch(conn, &closed)?;
+
+        let actor = acting.audit_actor();
+        audit::record_change(
+            conn,
+            &actor,
+            "ticket.merge",
+            "ticket",
+            id,
+            &serde_json::json!({"status": source.status}),
+            &serde_json::json!({"status": closed.status, "merged_into_id": into}),
+        )?;
+        audit::record_change(
+            conn,
+            &actor,
+            "ticket.merge",
+            "ticket",
+            into,
+            &target.audit_snapshot(),
+            &merged.audit_snapshot(),
+        )?;
+        Ok((closed, merged))
+    })
 }

@@ -392,9 +392,50 @@ impl CategoryInput {
     }
 }
 
+/// A ticket merge: the ticket merged into another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"into": "0193a4e2-7c1d-7b3e-9f10-777777777777"}))]
+pub struct MergeInput {
+    /// The ticket that takes over the conversation, attachments, tags and time.
+    pub into: Uuid,
+}
+
+/// The target's tags followed by the source's it lacks, at most the tags a ticket may
+/// carry (the target's own come first, so none of them is lost).
+pub fn merged_tags(target: &[String], source: &[String]) -> Vec<String> {
+    let mut tags = target.to_vec();
+    for tag in source {
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    tags.truncate(MAX_TAGS.max(target.len()));
+    tags
+}
+
+/// The automatic messages a merge leaves: on the source, then on the target.
+pub fn merge_messages(source: i64, target: i64) -> (String, String) {
+    (
+        format!("این درخواست در درخواست #{target} ادغام شد؛ گفت‌وگو در آنجا ادامه دارد."),
+        format!("درخواست #{source} در این درخواست ادغام شد."),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_tags_keep_the_targets_first_without_repeats_within_the_limit() {
+        let tags = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            merged_tags(&tags(&["گارانتی", "vip"]), &tags(&["vip", "تعویض"])),
+            tags(&["گارانتی", "vip", "تعویض"])
+        );
+        let many: Vec<String> = (0..25).map(|n| n.to_string()).collect();
+        assert_eq!(merged_tags(&tags(&["a"]), &many).len(), 20);
+    }
 
     fn codes(result: Result<impl std::fmt::Debug, Vec<FieldViolation>>) -> Vec<String> {
         result

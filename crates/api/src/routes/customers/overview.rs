@@ -1,12 +1,13 @@
 //! The 360 view (C-7): one call with the profile, owner, classification, personnel,
 //! notes, lifecycle and owner history and consent, purchases and the newest orders,
-//! the current model scores, plus the sections later capabilities fill (deals, tickets,
-//! interactions, campaigns, loyalty), present now as empty lists so clients can be
-//! written against the final shape.
+//! the current model scores, deals, tasks, activities and service tickets, plus the
+//! sections later capabilities fill (interactions, campaigns, loyalty), present now as
+//! empty lists so clients can be written against the final shape.
 
 use actix_web::{get, web, HttpResponse};
 use application::customers::overview::overview;
 use domain::authz::Permission;
+use domain::service::tickets::{TicketPriority, TicketStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -59,6 +60,46 @@ pub struct Purchases {
     pub top_products: Vec<ProductBought>,
 }
 
+/// A ticket as the 360 view lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketSummary {
+    pub id: Uuid,
+    pub number: i64,
+    pub subject: String,
+    pub status: TicketStatus,
+    pub priority: TicketPriority,
+    pub owner_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub first_response_due_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub resolution_due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether any SLA target was breached.
+    pub sla_breached: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl TicketSummary {
+    fn from_row(row: &persistence::tickets::TicketRow) -> ApiResult<TicketSummary> {
+        let input = application::service::tickets::input_of(row)?;
+        Ok(TicketSummary {
+            id: row.id.0,
+            number: row.number,
+            subject: input.subject,
+            status: input.status,
+            priority: input.priority,
+            owner_id: input.owner_id,
+            team_id: input.team_id,
+            first_response_due_at: row.first_response_due_at.map(|at| at.0),
+            resolution_due_at: row.resolution_due_at.map(|at| at.0),
+            sla_breached: row.sla_breached,
+            created_at: row.created_at.0,
+            resolved_at: row.resolved_at.map(|at| at.0),
+            closed_at: row.closed_at.map(|at| at.0),
+        })
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerOverview {
     pub customer: Customer,
@@ -83,9 +124,10 @@ pub struct CustomerOverview {
     pub purchases: Purchases,
     /// The five newest orders, whatever their status, newest first.
     pub orders: Vec<Order>,
-    /// Open and recent service tickets; empty until the service capability is enabled.
-    #[schema(value_type = Vec<Object>)]
-    pub tickets: Vec<serde_json::Value>,
+    /// Service tickets the caller may see: up to ten open ones, soonest resolution due
+    /// first (those without a due time last), then up to five resolved or closed ones,
+    /// latest changed first (the rest: `POST /tickets/search` with `customer_id`).
+    pub tickets: Vec<TicketSummary>,
     /// Recent interactions on all channels (calls, e-mails, messages, visits).
     #[schema(value_type = Vec<Object>)]
     pub recent_interactions: Vec<serde_json::Value>,
@@ -114,8 +156,10 @@ pub struct CustomerOverview {
 /// top products) and five newest orders, its current model scores (RFM segment,
 /// P(alive), CLV, each with its run), the leads it was converted from, its ten newest
 /// open deals, up to ten open tasks and ten latest activities on it and on the deals and
-/// leads the caller may see, and the sections of capabilities that fill them (tickets,
-/// interactions, campaigns, loyalty), empty until those are in use.
+/// leads the caller may see, its service tickets the caller may see (up to ten open ones,
+/// soonest due first, then the five latest resolved or closed), and the sections of
+/// capabilities that fill them (interactions, campaigns, loyalty), empty until those are
+/// in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
 /// `not_found` otherwise, exactly as for a missing one).
@@ -216,7 +260,12 @@ pub async fn get_customer_overview(
             .iter()
             .map(crate::routes::leads::Lead::from_row)
             .collect::<ApiResult<_>>()?,
-        tickets: Vec::new(),
+        tickets: found
+            .open_tickets
+            .iter()
+            .chain(&found.closed_tickets)
+            .map(TicketSummary::from_row)
+            .collect::<ApiResult<_>>()?,
         recent_interactions: Vec::new(),
         open_tasks: found
             .open_tasks

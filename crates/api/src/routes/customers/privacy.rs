@@ -150,21 +150,26 @@ pub struct PersonalData {
     pub held_in: DataPlaces,
 }
 
-/// A ticket with its messages and notes and its satisfaction surveys, oldest first.
+/// A ticket with its messages and notes, its satisfaction surveys and its attachments,
+/// oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketWithConversation {
     pub ticket: crate::routes::tickets::Ticket,
     pub messages: Vec<crate::routes::tickets::TicketMessage>,
     /// Its satisfaction surveys with their ratings and comments.
     pub surveys: Vec<crate::routes::surveys::TicketSurvey>,
+    /// The files attached to it, described (download them one by one).
+    pub attachments: Vec<crate::routes::ticket_attachments::TicketAttachment>,
 }
 
 /// Export everything held about a customer.
 ///
 /// The answer to a data-subject access request, machine-readable: the customer, the
 /// customers merged into it, their notes, personnel links, consents, lifecycle and owner
-/// history, audit events, orders, the quotes of their deals, converted leads, tasks and activities, and `held_in`: in how many records of each place their
-/// personal data is held (what an erasure reaches).
+/// history, audit events, orders, the quotes of their deals, converted leads, tasks,
+/// activities, tickets with their conversation and the files attached to them (described,
+/// not their content), and `held_in`: in how many records of each place their personal
+/// data is held (what an erasure reaches).
 ///
 /// Needs `privacy:manage` (admins); the customer must be within the caller's record
 /// visibility (404 `not_found` otherwise, exactly as for a missing one). Reading changes
@@ -254,7 +259,7 @@ pub async fn get_personal_data(
         tickets: data
             .tickets
             .iter()
-            .map(|(ticket, messages, surveys)| {
+            .map(|(ticket, messages, surveys, attachments)| {
                 Ok(TicketWithConversation {
                     ticket: crate::routes::tickets::Ticket::from_row(ticket)?,
                     messages: messages
@@ -264,6 +269,10 @@ pub async fn get_personal_data(
                     surveys: surveys
                         .iter()
                         .map(crate::routes::surveys::TicketSurvey::from)
+                        .collect(),
+                    attachments: attachments
+                        .iter()
+                        .map(crate::routes::ticket_attachments::TicketAttachment::from)
                         .collect(),
                 })
             })
