@@ -472,7 +472,9 @@ fn poppler(tool: &str, args: &[&str], pdf: &[u8], after: &[&str]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("quote.pdf");
     std::fs::write(&path, pdf).unwrap();
+    // In the temporary directory: some poppler versions also write a page file there.
     let output = std::process::Command::new(tool)
+        .current_dir(dir.path())
         .args(args)
         .arg(&path)
         .args(after)

@@ -49,8 +49,16 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
         &config.jwt_audience,
         config.access_token_ttl_secs,
     );
+    let credentials = Arc::new(crate::credential_key::load(
+        config
+            .channel_keys
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+        &config.database.data_dir,
+    )?);
     let metrics = Arc::new(Metrics::new()?);
     Ok(AppState {
+        credentials,
         pool,
         backend,
         config: Arc::new(config),

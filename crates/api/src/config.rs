@@ -62,6 +62,12 @@ pub struct ServerConfig {
     pub jwt_secret: Option<SecretString>,
 
     /// `iss` claim of issued access tokens, checked on every request.
+    /// Keys sealing the credentials of channel accounts: 64 hex digits each, separated
+    /// by commas, the newest first. Without them a key is generated in the data
+    /// directory on first start.
+    #[arg(long, env = "PEYVAND_CHANNEL_KEYS", hide_env_values = true, value_parser = secret)]
+    pub channel_keys: Option<SecretString>,
+
     #[arg(long, env = "PEYVAND_JWT_ISSUER", default_value = "peyvand")]
     pub jwt_issuer: String,
 

@@ -94,6 +94,9 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("invalid token")]
     InvalidToken,
+    /// A webhook request not signed by the channel provider.
+    #[error("invalid signature")]
+    BadSignature,
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -150,6 +153,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidToken => "invalid_token",
+            ApiError::BadSignature => "invalid_signature",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
@@ -317,9 +321,10 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Malformed(_) | ApiError::BadParameters { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::Unauthenticated
+            | ApiError::InvalidCredentials
+            | ApiError::InvalidToken
+            | ApiError::BadSignature => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_)
@@ -386,6 +391,7 @@ impl From<AppError> for ApiError {
             },
             AppError::InvalidCredentials => ApiError::InvalidCredentials,
             AppError::InvalidToken => ApiError::InvalidToken,
+            AppError::BadSignature => ApiError::BadSignature,
             AppError::LoginThrottled { retry_after_secs } => {
                 ApiError::LoginThrottled { retry_after_secs }
             }

@@ -128,6 +128,15 @@ use crate::routes;
             templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
             English with variables such as `{{customer.name}}`, rendered for use with their uses \
             counted, and suggested for a customer's text by Persian-aware similarity."),
+        (name = "channels", description = "Channel accounts (`crm:configure`): the Telegram bots, \
+            WhatsApp Business numbers, Instagram accounts and SMS lines customers write to. \
+            Provider credentials are write-only and sealed at rest; each account has a webhook \
+            URL to give the provider. The webhooks themselves are called by the providers and \
+            checked by each provider's own scheme (secret token, HMAC signature, secret URL)."),
+        (name = "conversations", description = "Messages customers sent and were sent on every \
+            channel, threaded per sender and channel account, each linked to the customer or \
+            lead the sender was recognised as (by e-mail, phone in any Iranian format, or \
+            messenger id). Seen through that customer or lead."),
         (name = "analytics", description = "Model runs over the purchase history — RFM segments, \
             BG/NBD and Gamma-Gamma CLV with P(alive), clusters, churn risk, cross-sell rules and \
             price elasticity — queued as jobs, with their fitted parameters \

@@ -29,6 +29,8 @@ pub struct AppState {
     pub principals: PrincipalCache,
     /// The business calendar of the stored settings.
     pub calendar: CalendarCache,
+    /// Seals and opens the credentials of channel accounts.
+    pub credentials: Arc<channels::secrets::CredentialCipher>,
 }
 
 /// How long this process trusts the business calendar it loaded: a settings change made

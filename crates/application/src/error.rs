@@ -25,6 +25,10 @@ pub enum AppError {
     /// A refresh token that is unknown, expired, revoked or used already.
     #[error("invalid token")]
     InvalidToken,
+    /// A webhook request whose signature or secret token is not the channel
+    /// provider's: nothing of it is stored.
+    #[error("invalid signature")]
+    BadSignature,
     /// Too many failed logins for the e-mail address or from the client address; the
     /// next attempt is heard after this many seconds.
     #[error("too many failed logins")]
@@ -89,6 +93,7 @@ impl AppError {
             AppError::BadParameter(_) => "malformed_request",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::InvalidToken => "invalid_token",
+            AppError::BadSignature => "invalid_signature",
             AppError::LoginThrottled { .. } => "too_many_login_attempts",
             AppError::NotFound => "not_found",
             AppError::Forbidden => "forbidden",

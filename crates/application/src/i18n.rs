@@ -59,6 +59,7 @@ pub fn title(code: &str, lang: Lang) -> &'static str {
         "unauthenticated" => ("Authentication required", "احراز هویت لازم است"),
         "invalid_credentials" => ("Invalid credentials", "نام کاربری یا گذرواژه نادرست است"),
         "invalid_token" => ("Invalid token", "توکن نامعتبر است"),
+        "invalid_signature" => ("Invalid signature", "امضای درخواست نامعتبر است"),
         "forbidden" => ("Forbidden", "دسترسی مجاز نیست"),
         "not_found" => ("Not found", "یافت نشد"),
         "method_not_allowed" => ("Method not allowed", "این روش مجاز نیست"),

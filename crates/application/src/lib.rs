@@ -14,6 +14,7 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod notifications;
+pub mod omnichannel;
 pub mod paging;
 pub mod precondition;
 pub mod reports;

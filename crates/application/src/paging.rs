@@ -90,21 +90,30 @@ pub const CREATION_ORDER: &str = "created_at";
 
 /// The cursor after a row created at `created_at` with id `id`.
 pub fn creation_cursor(created_at: DateTime<Utc>, id: uuid::Uuid) -> Cursor {
-    Cursor::new(
-        CREATION_ORDER,
-        vec![Value::from(
-            created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        )],
-        id,
-    )
+    time_cursor(CREATION_ORDER, created_at, id)
 }
 
 /// Where a creation-order page continues, from its cursor.
 pub fn created_after(cursor: Option<&Cursor>) -> AppResult<Option<(DateTime<Utc>, uuid::Uuid)>> {
-    let Some(keyset) = cursor
-        .map(|cursor| cursor.keyset(CREATION_ORDER))
-        .transpose()?
-    else {
+    time_position(cursor, CREATION_ORDER)
+}
+
+/// The cursor after a row at instant `at` with id `id` in a listing ordered by
+/// `(instant, id)` named `order`.
+pub fn time_cursor(order: &str, at: DateTime<Utc>, id: uuid::Uuid) -> Cursor {
+    Cursor::new(
+        order,
+        vec![Value::from(at.to_rfc3339_opts(SecondsFormat::Micros, true))],
+        id,
+    )
+}
+
+/// Where a page of the `(instant, id)` listing named `order` continues.
+pub fn time_position(
+    cursor: Option<&Cursor>,
+    order: &str,
+) -> AppResult<Option<(DateTime<Utc>, uuid::Uuid)>> {
+    let Some(keyset) = cursor.map(|cursor| cursor.keyset(order)).transpose()? else {
         return Ok(None);
     };
     let time = match keyset.values.as_slice() {

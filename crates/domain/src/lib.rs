@@ -14,6 +14,7 @@ pub mod iran;
 pub mod login_throttle;
 pub mod model_runs;
 pub mod notifications;
+pub mod omnichannel;
 pub mod persian;
 pub mod reports;
 pub mod sales;

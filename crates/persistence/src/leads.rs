@@ -98,6 +98,7 @@ pub fn insert(conn: &mut DbConnection, row: &LeadRow) -> Result<(), PersistenceE
     diesel::insert_into(leads::table)
         .values(row)
         .execute(conn)?;
+    crate::contact_points::sync_lead(conn, row.id.0, &row.emails.0, &row.phones.0)?;
     Ok(())
 }
 
@@ -131,6 +132,7 @@ pub fn update(conn: &mut DbConnection, row: &LeadRow) -> Result<LeadRow, Persist
     diesel::update(leads::table.find(row.id))
         .set(&row)
         .execute(conn)?;
+    crate::contact_points::sync_lead(conn, row.id.0, &row.emails.0, &row.phones.0)?;
     Ok(row)
 }
 

@@ -188,6 +188,15 @@ pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError>
             "the product is on quotes; deactivate it instead".into(),
         ));
     }
+    let wanted = diesel::select(diesel::dsl::exists(
+        crate::schema::leads::table.filter(crate::schema::leads::product_id.eq(DbUuid(id))),
+    ))
+    .get_result::<bool>(conn)?;
+    if wanted {
+        return Err(PersistenceError::Conflict(
+            "leads are interested in the product; deactivate it instead".into(),
+        ));
+    }
     diesel::delete(products::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
 }

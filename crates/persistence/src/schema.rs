@@ -1326,7 +1326,98 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    channel_accounts (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        active -> Bool,
+        settings -> Jsonb,
+        webhook_key -> Text,
+        credentials_key_id -> Text,
+        credentials_sealed -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    customer_contact_points (customer_id, kind, value) {
+        customer_id -> Uuid,
+        kind -> Text,
+        value -> Text,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    lead_contact_points (lead_id, kind, value) {
+        lead_id -> Uuid,
+        kind -> Text,
+        value -> Text,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    conversations (id) {
+        id -> Uuid,
+        channel_account_id -> Uuid,
+        channel -> Text,
+        contact_kind -> Text,
+        contact_value -> Text,
+        contact_name -> Nullable<Text>,
+        customer_id -> Nullable<Uuid>,
+        lead_id -> Nullable<Uuid>,
+        status -> Text,
+        ticket_id -> Nullable<Uuid>,
+        last_message_at -> UtcTimestamp,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    messages (id) {
+        id -> Uuid,
+        conversation_id -> Uuid,
+        channel_account_id -> Uuid,
+        customer_id -> Nullable<Uuid>,
+        channel -> Text,
+        direction -> Text,
+        provider_message_id -> Nullable<Text>,
+        body -> Text,
+        status -> Text,
+        automatic -> Bool,
+        sent_by -> Nullable<Uuid>,
+        error -> Nullable<Text>,
+        occurred_at -> UtcTimestamp,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(users -> teams (team_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(customer_contact_points -> customers (customer_id));
+diesel::joinable!(lead_contact_points -> leads (lead_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(customer_phones -> customers (customer_id));
@@ -1515,4 +1606,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_attachments,
     ticket_time_entries,
     canned_answers,
+    channel_accounts,
+    customer_contact_points,
+    lead_contact_points,
+    conversations,
+    messages,
 );

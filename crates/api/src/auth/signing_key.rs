@@ -3,7 +3,6 @@
 //! directory with owner-only permissions, so tokens survive restarts without any set-up.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -76,29 +75,9 @@ fn load_or_create_file(path: &PathBuf) -> anyhow::Result<SigningKey> {
 }
 
 fn create_key_file(path: &Path) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
     let mut secret = vec![0_u8; GENERATED_KEY_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut secret);
-    let mut options = fs::OpenOptions::new();
-    // `create_new`: two processes starting at once must not overwrite each other's key.
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(hex::encode(&secret).as_bytes())?;
-            file.sync_all()?;
-            tracing::info!(path = %path.display(), "generated a new JWT signing key");
-            Ok(())
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(err) => Err(err).with_context(|| format!("cannot create {}", path.display())),
-    }
+    crate::key_file::write_once(path, &hex::encode(&secret), "JWT signing key")
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub mod assignment;
 pub mod audit_events;
 pub mod auth;
 pub mod canned_answers;
+pub mod channel_accounts;
+pub mod conversations;
 pub mod custom_fields;
 pub mod customers;
 pub mod deals;
@@ -42,6 +44,7 @@ pub mod ticket_categories;
 pub mod ticket_time;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 /// Registers every route of the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -73,6 +76,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     notifications::configure(cfg);
     follow_up_rules::configure(cfg);
     canned_answers::configure(cfg);
+    channel_accounts::configure(cfg);
+    webhooks::configure(cfg);
+    conversations::configure(cfg);
     analytics::configure(cfg);
     model_run_schedules::configure(cfg);
     reports::configure(cfg);
@@ -116,6 +122,9 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         notifications::NotificationsApi::openapi(),
         follow_up_rules::FollowUpRulesApi::openapi(),
         canned_answers::CannedAnswersApi::openapi(),
+        channel_accounts::ChannelAccountsApi::openapi(),
+        webhooks::WebhooksApi::openapi(),
+        conversations::ConversationsApi::openapi(),
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),
         reports::ReportsApi::openapi(),

@@ -53,7 +53,7 @@ use crate::state::AppState;
         TicketMessage,
         TicketWithMessage,
         TicketHistoryView,
-        StatusChange,
+        TicketStatusChange,
         SlaBreach,
         SlaTarget
     ))
@@ -231,7 +231,7 @@ pub struct TicketWithMessage {
 
 /// A move of a ticket's status.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct StatusChange {
+pub struct TicketStatusChange {
     /// Absent for the status it was created with.
     pub from_status: Option<TicketStatus>,
     pub to_status: TicketStatus,
@@ -241,9 +241,9 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
-impl From<&StatusChangeRow> for StatusChange {
+impl From<&StatusChangeRow> for TicketStatusChange {
     fn from(row: &StatusChangeRow) -> Self {
-        StatusChange {
+        TicketStatusChange {
             from_status: row.from_status.as_deref().and_then(TicketStatus::parse),
             to_status: TicketStatus::parse(&row.to_status).unwrap_or_default(),
             changed_by: row.changed_by.map(|id| id.0),
@@ -280,7 +280,7 @@ impl From<&BreachRow> for SlaBreach {
 /// What happened to a ticket, each list oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketHistoryView {
-    pub statuses: Vec<StatusChange>,
+    pub statuses: Vec<TicketStatusChange>,
     pub breaches: Vec<SlaBreach>,
     /// Every assignment with its method and reason: by hand, by a rule, and each
     /// re-assignment after a lapsed pick-up time.
@@ -290,7 +290,11 @@ pub struct TicketHistoryView {
 impl From<&TicketHistory> for TicketHistoryView {
     fn from(history: &TicketHistory) -> Self {
         TicketHistoryView {
-            statuses: history.statuses.iter().map(StatusChange::from).collect(),
+            statuses: history
+                .statuses
+                .iter()
+                .map(TicketStatusChange::from)
+                .collect(),
             breaches: history.breaches.iter().map(SlaBreach::from).collect(),
             assignments: history.assignments.iter().map(Assignment::from).collect(),
         }

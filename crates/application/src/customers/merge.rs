@@ -164,6 +164,11 @@ pub fn plan(
                 .into_iter()
                 .map(|id| row(DbUuid(id))),
         );
+        moved.conversations.extend(
+            persistence::conversations::ids_of_customer(conn, from)?
+                .into_iter()
+                .map(|id| row(DbUuid(id))),
+        );
     }
     let removed_personnel = plan_personnel(conn, winner_id, &losers, &mut moved.personnel)?;
     Ok(MergePlan {
@@ -271,6 +276,7 @@ pub fn execute(
     persistence::tasks::move_to(conn, &ids(&moved.tasks), winner_id)?;
     persistence::activities::move_to(conn, &ids(&moved.activities), winner_id)?;
     persistence::tickets::move_to(conn, &ids(&moved.tickets), winner_id)?;
+    persistence::conversations::move_to(conn, &ids(&moved.conversations), winner_id)?;
     let mut with_facts = vec![winner_id];
     with_facts.extend(plan.losers.iter().map(|loser| loser.row.id.0));
     persistence::orders::refresh_facts(conn, &with_facts)?;
@@ -467,6 +473,7 @@ pub fn undo(
         persistence::tasks::move_to(conn, &ids_from(&moved.tasks), from)?;
         persistence::activities::move_to(conn, &ids_from(&moved.activities), from)?;
         persistence::tickets::move_to(conn, &ids_from(&moved.tickets), from)?;
+        persistence::conversations::move_to(conn, &ids_from(&moved.conversations), from)?;
     }
     let mut with_facts = vec![winner_id];
     with_facts.extend(losers.iter().map(|loser| loser.row.id.0));

@@ -188,6 +188,12 @@ pub struct DataPlaces {
     /// Files attached to those tickets (they may show the person: a photo, an
     /// invoice). Erasure deletes them with their bytes.
     pub ticket_attachments: usize,
+    /// Channel conversations of those customers (Telegram, WhatsApp, Instagram, SMS),
+    /// with every message in and out. Erasure deletes them with their messages.
+    pub conversations: usize,
+    /// Messenger ids the customers were recognised by. Erasure deletes them, so a
+    /// later message from the same id is a stranger's.
+    pub contact_points: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -233,6 +239,14 @@ pub struct PersonalData {
     /// Tickets of the customer and the merged customers, each with its conversation,
     /// its satisfaction surveys and its attachments (what they are, not their content).
     pub tickets: Vec<TicketData>,
+    /// Channel conversations of the customer and the merged customers, each with its
+    /// messages, oldest first.
+    pub conversations: Vec<(
+        persistence::conversations::ConversationRow,
+        Vec<persistence::conversations::MessageRow>,
+    )>,
+    /// Messenger ids (kind, value) the customer and the merged customers are known by.
+    pub contact_points: Vec<(String, String)>,
     pub held_in: DataPlaces,
 }
 
@@ -287,10 +301,14 @@ pub fn personal_data(
     let mut tasks = Vec::new();
     let mut activities = Vec::new();
     let mut tickets = Vec::new();
+    let mut conversations = Vec::new();
+    let mut contact_points = Vec::new();
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
         }
+        conversations.extend(persistence::conversations::all_of_customer(conn, *id)?);
+        contact_points.extend(persistence::contact_points::of_customer(conn, *id)?);
         for lead in persistence::leads::converted_into(conn, *id)? {
             // A lead converted into a person and an organization both merged here.
             if !leads
@@ -358,6 +376,8 @@ pub fn personal_data(
             .iter()
             .map(|(_, _, _, attachments)| attachments.len())
             .sum(),
+        conversations: conversations.len(),
+        contact_points: contact_points.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -374,6 +394,8 @@ pub fn personal_data(
         tasks,
         activities,
         tickets,
+        conversations,
+        contact_points,
         held_in,
     })
 }
@@ -484,6 +506,8 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             persistence::ticket_time_entries::erase_notes(conn, &ticket_ids)?;
             erased.tickets += persistence::tickets::redact_all(conn, *id, ERASED_NOTE)?;
             erased.tickets += persistence::tickets::forget_contact(conn, *id)?;
+            erased.conversations += persistence::conversations::delete_of_customer(conn, *id)?;
+            erased.contact_points += persistence::contact_points::delete_of_customer(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

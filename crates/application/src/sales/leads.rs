@@ -785,6 +785,10 @@ pub fn convert(
         converted.converted_organization_id = organization.map(DbUuid);
         converted.converted_at = Some(DbTime(persistence::now()));
         let row = persistence::leads::update(conn, &converted)?;
+        // What the lead wrote on the channels is now the customer's.
+        if let Some(customer) = row.converted_customer_id {
+            persistence::conversations::move_lead_to_customer(conn, id, customer.0)?;
+        }
         let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
         audit::record_change(
             conn,

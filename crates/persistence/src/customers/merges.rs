@@ -104,6 +104,10 @@ pub struct MovedRows {
     /// Absent in merges recorded before customers had tickets.
     #[serde(default)]
     pub tickets: Vec<MovedRow>,
+    /// Channel conversations (with their messages). Absent in merges recorded before
+    /// customers had conversations.
+    #[serde(default)]
+    pub conversations: Vec<MovedRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -146,6 +146,11 @@ pub struct PersonalData {
     /// Service tickets of the customer and the merged customers, each with its whole
     /// conversation.
     pub tickets: Vec<TicketWithConversation>,
+    /// Channel conversations (Telegram, WhatsApp, Instagram, SMS) of the customer and
+    /// the merged customers, each with its messages.
+    pub conversations: Vec<ConversationWithMessages>,
+    /// Messenger ids the customer is recognised by.
+    pub contact_points: Vec<ContactPoint>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -160,6 +165,20 @@ pub struct TicketWithConversation {
     pub surveys: Vec<crate::routes::surveys::TicketSurvey>,
     /// The files attached to it, described (download them one by one).
     pub attachments: Vec<crate::routes::ticket_attachments::TicketAttachment>,
+}
+
+/// A channel conversation with its messages, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationWithMessages {
+    pub conversation: crate::routes::conversations::Conversation,
+    pub messages: Vec<crate::routes::conversations::ConversationMessage>,
+}
+
+/// An address a customer is recognised by on a channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactPoint {
+    pub kind: String,
+    pub value: String,
 }
 
 /// Export everything held about a customer.
@@ -277,6 +296,26 @@ pub async fn get_personal_data(
                 })
             })
             .collect::<ApiResult<_>>()?,
+        conversations: data
+            .conversations
+            .iter()
+            .map(|(conversation, messages)| {
+                Ok(ConversationWithMessages {
+                    conversation: crate::routes::conversations::Conversation::try_from(
+                        conversation,
+                    )?,
+                    messages: messages
+                        .iter()
+                        .map(crate::routes::conversations::ConversationMessage::try_from)
+                        .collect::<ApiResult<_>>()?,
+                })
+            })
+            .collect::<ApiResult<_>>()?,
+        contact_points: data
+            .contact_points
+            .into_iter()
+            .map(|(kind, value)| ContactPoint { kind, value })
+            .collect(),
         held_in: data.held_in,
     };
     Ok(HttpResponse::Ok().json(data))

@@ -1,0 +1,265 @@
+//! Conversations (O-1, O-2): every message customers sent and were sent on the
+//! channels, threaded per sender and channel account, as agents read them.
+
+use actix_web::{get, web, HttpResponse};
+use application::omnichannel::conversations::{self, ConversationQuery};
+use chrono::{DateTime, Utc};
+use domain::omnichannel::accounts::ChannelKind;
+use domain::omnichannel::contacts::ContactKind;
+use domain::omnichannel::conversations::{ConversationStatus, Direction, MessageStatus};
+use persistence::conversations::{ConversationRow, MessageRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::conventions::{Page, PageParams};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_conversations, get_conversation, list_conversation_messages),
+    components(schemas(
+        Conversation,
+        ConversationMessage,
+        ContactKind,
+        ConversationStatus,
+        Direction,
+        MessageStatus
+    ))
+)]
+pub struct ConversationsApi;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_conversations)
+        .service(get_conversation)
+        .service(list_conversation_messages);
+}
+
+/// A conversation: one sender address on one channel account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub channel: ChannelKind,
+    /// The sender's address: its kind and stored form (E.164 phone, messenger id).
+    pub contact_kind: ContactKind,
+    pub contact_value: String,
+    /// The name the sender goes by on the channel.
+    pub contact_name: Option<String>,
+    /// The customer the sender was recognised as.
+    pub customer_id: Option<Uuid>,
+    /// The lead the sender was recognised as, or made, while no customer is known.
+    pub lead_id: Option<Uuid>,
+    pub status: ConversationStatus,
+    /// The ticket the account's ticket rule opened for it.
+    pub ticket_id: Option<Uuid>,
+    pub last_message_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<&ConversationRow> for Conversation {
+    type Error = ApiError;
+
+    fn try_from(row: &ConversationRow) -> Result<Self, ApiError> {
+        let corrupt = |what: &str| ApiError::Internal(format!("conversation {what}"));
+        Ok(Conversation {
+            id: row.id.0,
+            channel_account_id: row.channel_account_id.0,
+            channel: ChannelKind::parse(&row.channel).ok_or_else(|| corrupt("channel"))?,
+            contact_kind: ContactKind::parse(&row.contact_kind)
+                .ok_or_else(|| corrupt("contact kind"))?,
+            contact_value: row.contact_value.clone(),
+            contact_name: row.contact_name.clone(),
+            customer_id: row.customer_id.map(|id| id.0),
+            lead_id: row.lead_id.map(|id| id.0),
+            status: ConversationStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+            ticket_id: row.ticket_id.map(|id| id.0),
+            last_message_at: row.last_message_at.0,
+            created_at: row.created_at.0,
+        })
+    }
+}
+
+/// A message of a conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationMessage {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub direction: Direction,
+    pub body: String,
+    pub status: MessageStatus,
+    /// Sent by the system (an automatic answer), not by an agent.
+    pub automatic: bool,
+    /// The agent who sent an outbound message.
+    pub sent_by: Option<Uuid>,
+    /// The provider's id of the message.
+    pub provider_message_id: Option<String>,
+    /// Why the provider could not deliver it.
+    pub error: Option<String>,
+    /// When it was sent (by the customer, or to them).
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl TryFrom<&MessageRow> for ConversationMessage {
+    type Error = ApiError;
+
+    fn try_from(row: &MessageRow) -> Result<Self, ApiError> {
+        let corrupt = |what: &str| ApiError::Internal(format!("message {what}"));
+        Ok(ConversationMessage {
+            id: row.id.0,
+            conversation_id: row.conversation_id.0,
+            direction: Direction::parse(&row.direction).ok_or_else(|| corrupt("direction"))?,
+            body: row.body.clone(),
+            status: MessageStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+            automatic: row.automatic,
+            sent_by: row.sent_by.map(|id| id.0),
+            provider_message_id: row.provider_message_id.clone(),
+            error: row.error.clone(),
+            occurred_at: row.occurred_at.0,
+        })
+    }
+}
+
+/// What narrows the conversation list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConversationFilters {
+    /// Only this customer's.
+    pub customer_id: Option<Uuid>,
+    /// Only this lead's.
+    pub lead_id: Option<Uuid>,
+    /// Only those on this channel account.
+    pub channel_account_id: Option<Uuid>,
+    pub status: Option<ConversationStatus>,
+    /// Only those with neither a customer nor a lead.
+    #[serde(default)]
+    pub unlinked: bool,
+}
+
+/// List conversations.
+///
+/// Latest message first, keyset-paginated. A conversation is seen through its customer,
+/// else its lead, as those records are (owner, team, all); one with neither only by
+/// callers who see every record. Needs `records:read`.
+#[utoipa::path(
+    tag = "conversations",
+    operation_id = "list_conversations",
+    params(PageParams, ConversationFilters),
+    responses(
+        (status = 200, description = "One page of conversations", body = Page<Conversation>),
+        (status = 400, description = "Malformed filter or cursor", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/api/v1/conversations")]
+pub async fn list_conversations(
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: PageParams,
+    filters: web::Query<ConversationFilters>,
+) -> ApiResult<HttpResponse> {
+    let acting = principal.0;
+    let filters = filters.into_inner();
+    let query = ConversationQuery {
+        customer_id: filters.customer_id,
+        lead_id: filters.lead_id,
+        channel_account_id: filters.channel_account_id,
+        status: filters.status,
+        unlinked: filters.unlinked,
+    };
+    let limit = page.limit;
+    let cursor = page.cursor;
+    let found = state
+        .db(move |conn| {
+            Ok(conversations::list(
+                conn,
+                &acting,
+                &query,
+                cursor.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let data = found
+        .data
+        .iter()
+        .map(Conversation::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(Page {
+        data,
+        has_more: found.next_cursor.is_some(),
+        next_cursor: found.next_cursor,
+    }))
+}
+
+/// Get a conversation.
+///
+/// Needs `records:read` and sight of its customer or lead (404 otherwise).
+#[utoipa::path(
+    tag = "conversations",
+    operation_id = "get_conversation",
+    params(("id" = Uuid, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "Found", body = Conversation),
+        (status = 404, description = "No such conversation the caller may see", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/api/v1/conversations/{id}")]
+pub async fn get_conversation(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let row = state
+        .db(move |conn| Ok(conversations::visible(conn, &acting, id)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(Conversation::try_from(&row)?))
+}
+
+/// List a conversation's messages.
+///
+/// Oldest first, keyset-paginated. Needs `records:read` and sight of the conversation.
+#[utoipa::path(
+    tag = "conversations",
+    operation_id = "list_conversation_messages",
+    params(("id" = Uuid, Path, description = "Conversation id"), PageParams),
+    responses(
+        (status = 200, description = "One page of messages", body = Page<ConversationMessage>),
+        (status = 404, description = "No such conversation the caller may see", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/api/v1/conversations/{id}/messages")]
+pub async fn list_conversation_messages(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    page: PageParams,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let limit = page.limit;
+    let cursor = page.cursor;
+    let (rows, next_cursor) = state
+        .db(move |conn| {
+            Ok(conversations::messages(
+                conn,
+                &acting,
+                id,
+                cursor.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let data = rows
+        .iter()
+        .map(ConversationMessage::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(Page {
+        data,
+        has_more: next_cursor.is_some(),
+        next_cursor,
+    }))
+}

@@ -1,0 +1,7 @@
+//! Omnichannel (O-1..O-4): the channel accounts the business configures, what their
+//! webhooks deliver (verified, recognised, threaded) and the conversations agents read.
+
+pub mod accounts;
+pub mod conversations;
+pub mod identity;
+pub mod inbound;

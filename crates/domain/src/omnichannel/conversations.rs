@@ -1,0 +1,117 @@
+//! Conversations and their messages: one conversation per sender and channel account,
+//! in which every inbound and outbound message is kept.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::customers::snake_names;
+
+/// Whether a message came from the customer or went to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+snake_names!(Direction {
+    Inbound => "inbound",
+    Outbound => "outbound",
+});
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// An inbound message, stored.
+    Received,
+    /// An outbound message waiting to be sent.
+    Queued,
+    /// Handed to the provider.
+    Sent,
+    Delivered,
+    Read,
+    /// The provider could not deliver it.
+    Failed,
+    /// Not sent: the customer has not consented to the channel.
+    Refused,
+}
+
+snake_names!(MessageStatus {
+    Received => "received",
+    Queued => "queued",
+    Sent => "sent",
+    Delivered => "delivered",
+    Read => "read",
+    Failed => "failed",
+    Refused => "refused",
+});
+
+impl MessageStatus {
+    /// Whether a provider's report of `next` may replace this status: reports arrive
+    /// out of order, and a later state is never taken back by an earlier one.
+    pub fn advances_to(self, next: MessageStatus) -> bool {
+        let rank = |status: MessageStatus| match status {
+            MessageStatus::Received | MessageStatus::Refused => None,
+            MessageStatus::Queued => Some(0),
+            MessageStatus::Sent => Some(1),
+            MessageStatus::Delivered => Some(2),
+            MessageStatus::Read => Some(3),
+            MessageStatus::Failed => Some(4),
+        };
+        match (rank(self), rank(next)) {
+            // A failure is final; a read message was delivered.
+            (Some(current), Some(next)) => current != 4 && next > current,
+            _ => false,
+        }
+    }
+}
+
+/// Whether a conversation awaits an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Open,
+    Closed,
+}
+
+snake_names!(ConversationStatus {
+    Open => "open",
+    Closed => "closed",
+});
+
+/// Longest stored message text: a long e-mail fits, a pasted book does not.
+pub const MAX_MESSAGE_CHARS: usize = 20_000;
+
+/// A message text in stored form: control characters other than line breaks and tabs
+/// removed (providers pass through what phones send), cut to [`MAX_MESSAGE_CHARS`].
+pub fn stored_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .take(MAX_MESSAGE_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_reports_only_move_forward() {
+        use MessageStatus::*;
+        assert!(Sent.advances_to(Delivered));
+        assert!(Sent.advances_to(Read));
+        assert!(!Read.advances_to(Delivered));
+        assert!(Delivered.advances_to(Failed));
+        assert!(!Failed.advances_to(Delivered));
+        assert!(!Received.advances_to(Sent));
+    }
+
+    #[test]
+    fn stored_text_drops_controls_and_nul() {
+        assert_eq!(stored_text(" a\u{0}b\r\nc\u{7} "), "ab\nc");
+        assert_eq!(stored_text(&"x".repeat(30_000)).len(), MAX_MESSAGE_CHARS);
+    }
+}

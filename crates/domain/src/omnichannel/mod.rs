@@ -1,0 +1,7 @@
+//! Omnichannel (O-1..O-5): the channel accounts a business talks to customers through,
+//! the contact points that recognise a sender, and the conversations messages thread
+//! into.
+
+pub mod accounts;
+pub mod contacts;
+pub mod conversations;
