@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod business_calendar;
 mod canned_answers;
+mod channel_replies;
 mod channels;
 mod commerce;
 mod concurrency;

@@ -193,6 +193,49 @@ impl Setup<'_> {
             .to_string()
     }
 
+    /// A conversation: an SMS line and a message received on it.
+    fn conversation(&self) -> String {
+        let line = self
+            .app
+            .authed(Method::POST, "/api/v1/channel-accounts", &self.token)
+            .json(&json!({"kind": "sms", "name": Self::unique("خط"),
+                          "settings": {"provider_account_id": "10004346"},
+                          "credentials": {"api_key": "key"}}))
+            .send()
+            .expect("request");
+        assert_eq!(line.status(), 201, "creating an SMS line");
+        let line: Value = line.json().expect("account");
+        let sender = format!("0912{}", &uuid::Uuid::now_v7().as_u128().to_string()[..7]);
+        let received = self
+            .app
+            .client()
+            .post(self.app.url(&format!(
+                "{}/received",
+                line["webhook_path"].as_str().expect("path")
+            )))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!(
+                "messageid={sender}&from={sender}&to=10004346&message=salam"
+            ))
+            .send()
+            .expect("request");
+        assert_eq!(received.status(), 200, "receiving an SMS");
+        let (_, page) = send(
+            self.app,
+            Method::GET,
+            &format!(
+                "/api/v1/conversations?channel_account_id={}",
+                line["id"].as_str().expect("id")
+            ),
+            &self.token,
+            None,
+        );
+        page["data"][0]["id"]
+            .as_str()
+            .expect("a conversation")
+            .to_string()
+    }
+
     fn person(&self) -> String {
         self.create(
             "/api/v1/customers",
@@ -371,6 +414,7 @@ impl Setup<'_> {
                 json!({"kind": "telegram", "name": Self::unique("ربات"),
                        "credentials": {"bot_token": "1:x", "secret_token": "s"}}),
             ),
+            "/api/v1/conversations/{id}/messages" => self.conversation(),
             "/api/v1/sla-policies/{id}" => self.create(
                 "/api/v1/sla-policies",
                 json!({"name": Self::unique("سیاست"), "resolution_minutes": 480}),

@@ -126,6 +126,14 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
 pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningServer> {
     let config = state.config.clone();
     let job_pool = state.pool.clone();
+    let mut registry = JobRegistry::builtin();
+    registry.register(
+        application::omnichannel::outbound::MESSAGE_SEND,
+        application::omnichannel::outbound::MessageSendJob::new(
+            state.credentials.clone(),
+            config.provider_urls(),
+        ),
+    );
     let openapi = crate::openapi::document();
     let data = web::Data::new(state);
     let rate_limits = web::Data::new(conventions::rate_limit::RateLimits::new(
@@ -164,11 +172,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
         0 => None,
         workers => Some({
             schedule_recurring_jobs(&job_pool);
-            WorkerPool::start(
-                job_pool,
-                JobRegistry::builtin(),
-                WorkerSettings::new(workers),
-            )?
+            WorkerPool::start(job_pool, registry, WorkerSettings::new(workers))?
         }),
     };
     Ok(RunningServer { server, workers })

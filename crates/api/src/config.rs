@@ -62,6 +62,30 @@ pub struct ServerConfig {
     pub jwt_secret: Option<SecretString>,
 
     /// `iss` claim of issued access tokens, checked on every request.
+    /// Telegram Bot API base URL (channel messages are sent there).
+    #[arg(
+        long,
+        env = "PEYVAND_TELEGRAM_API_URL",
+        default_value = "https://api.telegram.org"
+    )]
+    pub telegram_api_url: String,
+
+    /// Meta Graph API base URL with its version (WhatsApp and Instagram messages).
+    #[arg(
+        long,
+        env = "PEYVAND_META_GRAPH_URL",
+        default_value = "https://graph.facebook.com/v21.0"
+    )]
+    pub meta_graph_url: String,
+
+    /// Kavenegar SMS API base URL.
+    #[arg(
+        long,
+        env = "PEYVAND_KAVENEGAR_API_URL",
+        default_value = "https://api.kavenegar.com"
+    )]
+    pub kavenegar_api_url: String,
+
     /// Keys sealing the credentials of channel accounts: 64 hex digits each, separated
     /// by commas, the newest first. Without them a key is generated in the data
     /// directory on first start.
@@ -228,6 +252,18 @@ impl From<&LoginThrottleArgs> for application::accounts::login_throttle::LoginTh
             max_lockout_secs: args.max_lockout_secs,
         }
         .into()
+    }
+}
+
+impl ServerConfig {
+    /// Where the messaging providers' APIs are, without a trailing slash.
+    pub fn provider_urls(&self) -> channels::outbound::ProviderUrls {
+        let base = |url: &str| url.trim_end_matches('/').to_string();
+        channels::outbound::ProviderUrls {
+            telegram: base(&self.telegram_api_url),
+            meta_graph: base(&self.meta_graph_url),
+            kavenegar: base(&self.kavenegar_api_url),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod inbound;
 pub mod meta;
+pub mod outbound;
 pub mod secrets;
 pub mod sms;
 pub mod telegram;

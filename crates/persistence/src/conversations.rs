@@ -385,3 +385,29 @@ pub fn link_customer(
     .execute(conn)?;
     Ok(())
 }
+
+pub fn find_message(conn: &mut DbConnection, id: Uuid) -> Result<MessageRow, PersistenceError> {
+    messages::table
+        .find(DbUuid(id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(PersistenceError::NotFound)
+}
+
+/// Marks an outbound message handed to the provider, under the provider's id.
+pub fn set_sent(
+    conn: &mut DbConnection,
+    id: Uuid,
+    provider_id: &str,
+) -> Result<(), PersistenceError> {
+    diesel::update(messages::table.find(DbUuid(id)))
+        .set((
+            messages::status.eq("sent"),
+            messages::provider_message_id.eq(provider_id),
+            messages::error.eq(None::<String>),
+            messages::updated_at.eq(DbTime(crate::now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

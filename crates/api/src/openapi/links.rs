@@ -604,6 +604,7 @@ mod tests {
             "answer_survey",
             "get_conversation",
             "list_conversation_messages",
+            "reply_in_conversation",
             "telegram_webhook",
             "whatsapp_subscription",
             "whatsapp_webhook",

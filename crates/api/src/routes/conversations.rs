@@ -1,32 +1,41 @@
 //! Conversations (O-1, O-2): every message customers sent and were sent on the
 //! channels, threaded per sender and channel account, as agents read them.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use application::omnichannel::conversations::{self, ConversationQuery};
+use application::omnichannel::outbound;
 use chrono::{DateTime, Utc};
 use domain::omnichannel::accounts::ChannelKind;
 use domain::omnichannel::contacts::ContactKind;
-use domain::omnichannel::conversations::{ConversationStatus, Direction, MessageStatus};
+use domain::omnichannel::conversations::{
+    ConversationStatus, Direction, MessageStatus, ReplyInput,
+};
 use persistence::conversations::{ConversationRow, MessageRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::conventions::{Page, PageParams};
+use crate::conventions::{JsonBody, Page, PageParams};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_conversations, get_conversation, list_conversation_messages),
+    paths(
+        list_conversations,
+        get_conversation,
+        list_conversation_messages,
+        reply_in_conversation
+    ),
     components(schemas(
         Conversation,
         ConversationMessage,
         ContactKind,
         ConversationStatus,
         Direction,
-        MessageStatus
+        MessageStatus,
+        ReplyInput
     ))
 )]
 pub struct ConversationsApi;
@@ -34,7 +43,8 @@ pub struct ConversationsApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_conversations)
         .service(get_conversation)
-        .service(list_conversation_messages);
+        .service(list_conversation_messages)
+        .service(reply_in_conversation);
 }
 
 /// A conversation: one sender address on one channel account.
@@ -262,4 +272,48 @@ pub async fn list_conversation_messages(
         has_more: next_cursor.is_some(),
         next_cursor,
     }))
+}
+
+/// Reply in a conversation.
+///
+/// Sends `body` to the sender on the conversation's channel (Telegram chat, WhatsApp
+/// number, Instagram user, SMS number) through the provider's API, as a background job
+/// that retries with back-off while the provider is unavailable. The answer is the
+/// message as recorded: `queued` (then `sent`, `delivered`, `read` as the provider
+/// reports, or `failed` with the provider's reason), or `refused` when the customer
+/// withdrew consent to service messages on the channel — recorded, not sent. At most
+/// 4,096 characters on Telegram and WhatsApp, 1,000 on Instagram, 536 (eight Persian
+/// parts) by SMS.
+///
+/// Needs `records:write` and sight of the conversation. Audited as
+/// `conversation.reply` (without the text). Problems: 404; 409 when the channel account
+/// is inactive; 422 `body` `required` or `too_long`.
+#[utoipa::path(
+    tag = "conversations",
+    operation_id = "reply_in_conversation",
+    params(("id" = Uuid, Path, description = "Conversation id")),
+    request_body = ReplyInput,
+    responses(
+        (status = 201, description = "Recorded (queued or refused)", body = ConversationMessage),
+        (status = 404, description = "No such conversation the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The channel account is inactive", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Broken rules", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/conversations/{id}/messages")]
+pub async fn reply_in_conversation(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    body: JsonBody<ReplyInput>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let input = body.0;
+    let row = state
+        .db(move |conn| Ok(outbound::reply(conn, &acting, id, input)?))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/conversations/{id}/messages")))
+        .json(ConversationMessage::try_from(&row)?))
 }

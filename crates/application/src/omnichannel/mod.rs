@@ -5,3 +5,4 @@ pub mod accounts;
 pub mod conversations;
 pub mod identity;
 pub mod inbound;
+pub mod outbound;
