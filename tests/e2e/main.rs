@@ -47,4 +47,5 @@ mod teams;
 mod text_input;
 mod ticket_files;
 mod tickets;
+mod timeline;
 mod users;
