@@ -41,7 +41,8 @@ fn customer(app: &TestApp, owner: Option<Uuid>) -> String {
 }
 
 fn ticket(app: &TestApp, customer: &str, channel: &str, owner: Option<Uuid>) -> String {
-    let mut body = json!({"subject": "سفارش دیر رسید", "customer_id": customer, "channel": channel});
+    let mut body =
+        json!({"subject": "سفارش دیر رسید", "customer_id": customer, "channel": channel});
     if let Some(owner) = owner {
         body["owner_id"] = owner.to_string().into();
     }
@@ -82,7 +83,12 @@ fn all_pages(app: &TestApp, token: &str, customer: &str, query: &str, limit: u32
         entries.extend(data.iter().cloned());
         if page["has_more"] == json!(true) {
             assert_eq!(data.len(), limit as usize, "a page before the last is full");
-            cursor = Some(page["next_cursor"].as_str().expect("next_cursor").to_string());
+            cursor = Some(
+                page["next_cursor"]
+                    .as_str()
+                    .expect("next_cursor")
+                    .to_string(),
+            );
         } else {
             assert!(page.get("next_cursor").is_none(), "{page}");
             return entries;
@@ -237,14 +243,17 @@ fn timeline_merges_every_source_newest_first_and_pages_without_gaps() {
         assert_eq!(entry["link"]["type"], "ticket");
         assert_eq!(entry["link"]["id"], ticket.as_str());
         assert_eq!(entry["link"]["href"], format!("/api/v1/tickets/{ticket}"));
-        let call_entry = everything.iter().find(|e| e["id"] == call.as_str()).unwrap();
+        let call_entry = everything
+            .iter()
+            .find(|e| e["id"] == call.as_str())
+            .unwrap();
         assert_eq!(call_entry["channel"], "phone");
         assert_eq!(call_entry["direction"], "inbound");
-        assert_eq!(call_entry["link"]["href"], format!("/api/v1/activities/{call}"));
-        let order_entry = everything
-            .iter()
-            .find(|e| e["id"] == order["id"])
-            .unwrap();
+        assert_eq!(
+            call_entry["link"]["href"],
+            format!("/api/v1/activities/{call}")
+        );
+        let order_entry = everything.iter().find(|e| e["id"] == order["id"]).unwrap();
         assert_eq!(order_entry["channel"], "in_person");
         assert!(order_entry["summary"].as_str().unwrap().contains("INV-77"));
 
@@ -255,7 +264,10 @@ fn timeline_merges_every_source_newest_first_and_pages_without_gaps() {
         // Kinds and channels, repeated or comma-separated.
         let notes_and_orders = all_pages(app, &admin, &customer, "&kind=note&kind=order", 1);
         assert_eq!(
-            kinds(&notes_and_orders).iter().filter(|k| *k == "note").count(),
+            kinds(&notes_and_orders)
+                .iter()
+                .filter(|k| *k == "note")
+                .count(),
             2
         );
         assert!(kinds(&notes_and_orders)
@@ -277,10 +289,7 @@ fn timeline_merges_every_source_newest_first_and_pages_without_gaps() {
             "&kind=ticket_message&channel=telegram",
             50,
         );
-        let message_ids: Vec<&str> = messages
-            .iter()
-            .map(|e| e["id"].as_str().unwrap())
-            .collect();
+        let message_ids: Vec<&str> = messages.iter().map(|e| e["id"].as_str().unwrap()).collect();
         for id in [&inbound, &reply, &internal] {
             assert!(message_ids.contains(&id.as_str()), "{messages:?}");
         }
@@ -294,10 +303,7 @@ fn timeline_merges_every_source_newest_first_and_pages_without_gaps() {
             "&after=2026-11-01T10:00:00Z&before=2026-11-25T10:00:00Z",
             50,
         );
-        let november_ids: Vec<&str> = november
-            .iter()
-            .map(|e| e["id"].as_str().unwrap())
-            .collect();
+        let november_ids: Vec<&str> = november.iter().map(|e| e["id"].as_str().unwrap()).collect();
         assert!(november_ids.contains(&call.as_str()), "{november:?}");
         assert!(november_ids.contains(&order["id"].as_str().unwrap()));
         assert!(!november_ids.contains(&visit.as_str()));
@@ -330,7 +336,11 @@ fn timeline_merges_every_source_newest_first_and_pages_without_gaps() {
         assert_eq!(status, 400, "{problem}");
 
         // The 360 view shows the ten newest.
-        let overview = get(app, &admin, &format!("/api/v1/customers/{customer}/overview"));
+        let overview = get(
+            app,
+            &admin,
+            &format!("/api/v1/customers/{customer}/overview"),
+        );
         let recent = overview["recent_interactions"].as_array().expect("recent");
         assert_eq!(recent.as_slice(), &everything[..10]);
     });
@@ -372,7 +382,11 @@ fn timeline_shows_only_what_the_caller_may_see() {
         assert!(seen
             .iter()
             .all(|e| e["link"]["id"] != other_ticket.as_str()));
-        let overview = get(app, &seller, &format!("/api/v1/customers/{customer}/overview"));
+        let overview = get(
+            app,
+            &seller,
+            &format!("/api/v1/customers/{customer}/overview"),
+        );
         assert!(overview["recent_interactions"]
             .as_array()
             .unwrap()

@@ -343,13 +343,18 @@ pub struct Filter {
 impl Filter {
     /// Whether entries of `kind` are asked for.
     pub fn wants(&self, kind: EntryKind) -> bool {
-        self.kinds.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+        self.kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(&kind))
     }
 
     /// Whether a source of `kind` whose entries may have the channels of `map` (or
     /// none, when `map` is empty) is to be read at all.
     pub fn reads(&self, kind: EntryKind, map: ChannelMap) -> bool {
-        self.wants(kind) && self.channel_values(map).is_none_or(|values| !values.is_empty())
+        self.wants(kind)
+            && self
+                .channel_values(map)
+                .is_none_or(|values| !values.is_empty())
     }
 
     /// The stored values a source of `map` is to be limited to: `None` when no channel
@@ -414,7 +419,10 @@ mod tests {
             entry(30, 3, EntryKind::Note),
             entry(10, 1, EntryKind::Note),
         ];
-        let b = vec![entry(40, 4, EntryKind::Order), entry(20, 2, EntryKind::Order)];
+        let b = vec![
+            entry(40, 4, EntryKind::Order),
+            entry(20, 2, EntryKind::Order),
+        ];
         let page = merge(vec![a.clone(), b.clone()], None, 10);
         assert_eq!(ids(&page), vec![5, 4, 3, 2, 1]);
         assert!(!page.has_more);
@@ -433,8 +441,11 @@ mod tests {
             entry(10, 9, EntryKind::TaskCreated),
         ];
         let page = merge(vec![on_customer, on_deal, task], None, 10);
-        let kinds: Vec<(u128, EntryKind)> =
-            page.entries.iter().map(|e| (e.id.as_u128(), e.kind)).collect();
+        let kinds: Vec<(u128, EntryKind)> = page
+            .entries
+            .iter()
+            .map(|e| (e.id.as_u128(), e.kind))
+            .collect();
         assert_eq!(
             kinds,
             vec![

@@ -16,8 +16,8 @@ use crate::db::{DbConnection, MultiBackend};
 use crate::notes::NoteRow;
 use crate::orders::OrderRow;
 use crate::schema::{
-    activities, consent_events, lifecycle_transitions, notes, order_returns, orders,
-    owner_changes, tasks, ticket_messages, ticket_status_changes, tickets,
+    activities, consent_events, lifecycle_transitions, notes, order_returns, orders, owner_changes,
+    tasks, ticket_messages, ticket_status_changes, tickets,
 };
 use crate::sql_types::{DbTime, DbUuid};
 use crate::PersistenceError;
@@ -43,10 +43,7 @@ macro_rules! windowed {
         let mut query = $query;
         if let Some((at, id)) = window.before {
             let at = DbTime(at);
-            query = query.filter(
-                $at.le(at)
-                    .and($at.lt(at).or($id.le(DbUuid(id)))),
-            );
+            query = query.filter($at.le(at).and($at.lt(at).or($id.le(DbUuid(id)))));
         }
         if let Some(since) = window.since {
             query = query.filter($at.ge(DbTime(since)));
@@ -84,11 +81,7 @@ fn ids(ids: &[Uuid]) -> Vec<DbUuid> {
 
 /// Rows read by several queries (on the customer, its leads, its deals), newest first,
 /// each once, at most `limit`.
-fn combine<R>(
-    mut rows: Vec<R>,
-    key: impl Fn(&R) -> (DbTime, DbUuid),
-    limit: i64,
-) -> Vec<R> {
+fn combine<R>(mut rows: Vec<R>, key: impl Fn(&R) -> (DbTime, DbUuid), limit: i64) -> Vec<R> {
     rows.sort_by_key(|row| std::cmp::Reverse(key(row)));
     rows.dedup_by_key(|row| key(row).1);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -332,13 +325,7 @@ pub fn returns(
             order_returns::created_by,
         ))
         .into_boxed::<MultiBackend>();
-    Ok(windowed!(
-        query,
-        order_returns::returned_at,
-        order_returns::id,
-        window
-    )
-    .load(conn)?)
+    Ok(windowed!(query, order_returns::returned_at, order_returns::id, window).load(conn)?)
 }
 
 /// A ticket of the customer, as it was opened.
@@ -527,11 +514,5 @@ pub fn owner_changes(
         .filter(owner_changes::customer_id.eq(DbUuid(customer)))
         .select(OwnerChangeRow::as_select())
         .into_boxed::<MultiBackend>();
-    Ok(windowed!(
-        query,
-        owner_changes::changed_at,
-        owner_changes::id,
-        window
-    )
-    .load(conn)?)
+    Ok(windowed!(query, owner_changes::changed_at, owner_changes::id, window).load(conn)?)
 }

@@ -99,8 +99,7 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
         OPEN_TICKETS,
         CLOSED_TICKETS,
     )?;
-    let recent_interactions =
-        super::timeline::latest(conn, acting, customer, RECENT_INTERACTIONS)?;
+    let recent_interactions = super::timeline::latest(conn, acting, customer, RECENT_INTERACTIONS)?;
     Ok(Overview {
         recent_interactions,
         open_tickets,

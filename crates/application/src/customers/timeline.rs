@@ -68,8 +68,8 @@ pub fn filter(params: &FilterParams) -> AppResult<Filter> {
         None
     });
     let mut instant = |field: &str, raw: &Option<String>| {
-        raw.as_deref().and_then(|raw| {
-            match DateTime::parse_from_rfc3339(raw.trim()) {
+        raw.as_deref()
+            .and_then(|raw| match DateTime::parse_from_rfc3339(raw.trim()) {
                 Ok(at) => Some(at.with_timezone(&Utc)),
                 Err(_) => {
                     violations.push(
@@ -79,8 +79,7 @@ pub fn filter(params: &FilterParams) -> AppResult<Filter> {
                     );
                     None
                 }
-            }
-        })
+            })
     };
     let until = instant("before", &params.before);
     let since = instant("after", &params.after);
@@ -319,11 +318,7 @@ impl Source {
                 sources::activities(conn, id, &cx.leads, &cx.deals, channels, window)?
                     .into_iter()
                     .map(|row| {
-                        let text = row
-                            .outcome
-                            .as_deref()
-                            .or(row.notes.as_deref())
-                            .map(excerpt);
+                        let text = row.outcome.as_deref().or(row.notes.as_deref()).map(excerpt);
                         Entry {
                             id: row.id.0,
                             kind,
@@ -520,7 +515,11 @@ impl Source {
                             row.purpose,
                             row.channel,
                             row.source,
-                            if row.granted { "داده شد" } else { "پس گرفته شد" }
+                            if row.granted {
+                                "داده شد"
+                            } else {
+                                "پس گرفته شد"
+                            }
                         ),
                     ),
                     actor_id: row.recorded_by.map(|id| id.0),

@@ -167,7 +167,10 @@ pub async fn get_customer_timeline(
         })
         .await?;
     let next_cursor = if merged.has_more {
-        merged.entries.last().map(|entry| cursor_after(entry).encode())
+        merged
+            .entries
+            .last()
+            .map(|entry| cursor_after(entry).encode())
     } else {
         None
     };
