@@ -369,6 +369,26 @@ fn timeline_shows_only_what_the_caller_may_see() {
         let other_note = message(app, &other_ticket, "note", "یادداشت داخلی پشتیبانی");
         let other_reply = message(app, &other_ticket, "agent", "پاسخ پشتیبانی");
 
+        // Activities on the customer's deals: the seller's deal and another's.
+        let deal_activity = |owner: Uuid, outcome: &str| {
+            let deal = id_of(&created(
+                app,
+                &app.admin_token(),
+                "/api/v1/deals",
+                json!({"title": "تجهیز شعبه", "customer_id": customer, "amount": 1000,
+                       "currency": "IRR", "owner_id": owner}),
+            ));
+            id_of(&created(
+                app,
+                &app.admin_token(),
+                "/api/v1/activities",
+                json!({"kind": "meeting", "subject_type": "deal", "subject_id": deal,
+                       "occurred_at": "2026-11-30T08:00:00Z", "outcome": outcome}),
+            ))
+        };
+        let own_deal_meeting = deal_activity(seller_id, "جلسه فروشنده");
+        let other_deal_meeting = deal_activity(agent_id, "جلسه دیگری");
+
         let path = format!("/api/v1/customers/{customer}/timeline");
         let seen = all_pages(app, &seller, &customer, "", 50);
         strictly_newest_first(&seen);
@@ -376,7 +396,13 @@ fn timeline_shows_only_what_the_caller_may_see() {
         assert!(ids.contains(&note.as_str()));
         assert!(ids.contains(&own_ticket.as_str()));
         assert!(ids.contains(&own_note.as_str()));
-        for hidden in [&other_ticket, &other_note, &other_reply] {
+        assert!(ids.contains(&own_deal_meeting.as_str()));
+        for hidden in [
+            &other_ticket,
+            &other_note,
+            &other_reply,
+            &other_deal_meeting,
+        ] {
             assert!(!ids.contains(&hidden.as_str()), "{hidden} is not shown");
         }
         assert!(seen
@@ -400,6 +426,12 @@ fn timeline_shows_only_what_the_caller_may_see() {
             .map(|e| e["id"].as_str().unwrap())
             .collect();
         assert!(all_ids.contains(&other_note.as_str()));
+        assert!(all_ids.contains(&other_deal_meeting.as_str()));
+        let meeting = everything
+            .iter()
+            .find(|e| e["id"] == own_deal_meeting.as_str())
+            .unwrap();
+        assert_eq!(meeting["channel"], "in_person");
 
         // Someone who may not see the customer gets what a missing one gets.
         let (status, problem) = send(app, Method::GET, &path, &stranger, None);
