@@ -367,14 +367,12 @@ impl Filter {
 }
 
 /// Reads a list parameter given as repeated values and/or comma-separated ones, each
-/// by `parse`; answers the values (without repeats) or the first that is not one.
+/// by `parse`; answers the values (without repeats; `None` when there are none, so an
+/// empty parameter asks for everything) or the first that is not one.
 pub fn parse_list<T: PartialEq>(
     raw: &[String],
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Option<Vec<T>>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
     let mut values = Vec::new();
     for part in raw.iter().flat_map(|value| value.split(',')) {
         let part = part.trim();
@@ -386,7 +384,7 @@ pub fn parse_list<T: PartialEq>(
             values.push(value);
         }
     }
-    Ok(Some(values))
+    Ok((!values.is_empty()).then_some(values))
 }
 
 #[cfg(test)]
@@ -513,6 +511,7 @@ mod tests {
             Ok(Some(vec![Channel::Email, Channel::Sms]))
         );
         assert_eq!(parse_list(&[], Channel::parse), Ok(None));
+        assert_eq!(parse_list(&[" , ".to_string()], Channel::parse), Ok(None));
         assert_eq!(
             parse_list(&["email,fax".to_string()], Channel::parse),
             Err("fax".to_string())
