@@ -627,6 +627,23 @@ fn conversations_are_seen_through_their_customer_and_reached_by_erasure() {
         );
         assert_eq!(status, 401);
 
+        // The customer's timeline shows the message, to the owner only.
+        let timeline = format!("/api/v1/customers/{customer}/timeline?kind=message");
+        let (status, page) = send(app, Method::GET, &timeline, &owner, None);
+        assert_eq!(status, 200, "{page}");
+        let entry = &page["data"][0];
+        assert_eq!(
+            (
+                entry["kind"].as_str(),
+                entry["channel"].as_str(),
+                entry["direction"].as_str()
+            ),
+            (Some("message"), Some("sms"), Some("inbound")),
+            "{page}"
+        );
+        assert_eq!(entry["link"]["href"], format!("/api/v1/conversations/{id}"));
+        assert_eq!(send(app, Method::GET, &timeline, &other, None).0, 404);
+
         // The personal-data export holds the conversation; erasure deletes it.
         let (status, data) = send(
             app,

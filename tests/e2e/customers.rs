@@ -159,16 +159,19 @@ fn every_field_round_trips_for_persons_and_organizations() {
             .map(|t| t["to_stage"].as_str().unwrap())
             .collect();
         assert_eq!(stages, ["consideration", "purchase"]);
-        for section in [
-            "open_deals",
-            "orders",
-            "tickets",
-            "recent_interactions",
-            "campaigns",
-            "loyalty",
-        ] {
+        for section in ["open_deals", "orders", "tickets", "campaigns", "loyalty"] {
             assert_eq!(overview[section], json!([]), "{section}");
         }
+        // Its timeline so far: the lifecycle moves, newest first.
+        let moves: Vec<&str> = overview["recent_interactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "lifecycle_changed")
+            .map(|e| e["summary"].as_str().unwrap())
+            .collect();
+        assert_eq!(moves.len(), 2, "{}", overview["recent_interactions"]);
+        assert!(moves[0].contains("purchase"), "{moves:?}");
         // No model run has scored the new customer.
         assert_eq!(
             overview["scores"],

@@ -49,4 +49,5 @@ mod teams;
 mod text_input;
 mod ticket_files;
 mod tickets;
+mod timeline;
 mod users;

@@ -21,4 +21,5 @@ pub mod sales;
 pub mod service;
 pub mod settings;
 pub mod text;
+pub mod timeline;
 pub mod validation;

@@ -55,6 +55,7 @@ pub mod ticket_categories;
 pub mod ticket_surveys;
 pub mod ticket_time_entries;
 pub mod tickets;
+pub mod timeline;
 pub mod transaction;
 pub mod user_search;
 pub mod users;

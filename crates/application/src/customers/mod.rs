@@ -13,6 +13,7 @@ pub mod personnel;
 pub mod privacy;
 pub mod records;
 pub mod search;
+pub mod timeline;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 

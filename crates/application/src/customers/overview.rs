@@ -1,6 +1,7 @@
 //! The 360 view (C-7): a customer with its owner, classification labels, personnel,
 //! newest notes, lifecycle and owner history and consents, open tasks and recent
-//! activities, open and latest closed tickets, read in one go.
+//! activities, open and latest closed tickets, the newest entries of its timeline, read
+//! in one go.
 
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
@@ -25,6 +26,8 @@ pub const RECENT_WORK: i64 = 10;
 pub const OPEN_TICKETS: i64 = 10;
 /// Resolved and closed tickets included in the overview.
 pub const CLOSED_TICKETS: i64 = 5;
+/// Timeline entries included in the overview; the rest are paged separately.
+pub const RECENT_INTERACTIONS: usize = 10;
 
 /// What the 360 view shows of a customer.
 pub struct Overview {
@@ -55,6 +58,8 @@ pub struct Overview {
     pub open_tickets: Vec<persistence::tickets::TicketRow>,
     /// The resolved and closed ones, latest changed first, at most [`CLOSED_TICKETS`].
     pub closed_tickets: Vec<persistence::tickets::TicketRow>,
+    /// The newest entries of the customer's timeline, at most [`RECENT_INTERACTIONS`].
+    pub recent_interactions: Vec<domain::timeline::Entry>,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -79,20 +84,7 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
             .collect();
     // Whatever hangs off the customer, its visible deals and leads is visible through
     // them, so no further check is needed on the tasks and activities.
-    let mut deals = Vec::new();
-    for id in persistence::deals::ids_of_customer(conn, customer)? {
-        let row = persistence::deals::find_row(conn, id)?;
-        let scope = acting.scope();
-        if domain::authz::can_see(
-            scope.visibility,
-            scope.user_id,
-            scope.team_id,
-            row.owner_id.map(|id| id.0),
-            row.team_id.map(|id| id.0),
-        ) {
-            deals.push(id);
-        }
-    }
+    let (_, deals) = super::timeline::related(conn, acting, customer)?;
     let lead_ids: Vec<Uuid> = leads.iter().map(|lead| lead.id.0).collect();
     let open_tasks =
         persistence::tasks::open_on(conn, &[customer], &lead_ids, &deals, RECENT_WORK)?;
@@ -107,7 +99,9 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
         OPEN_TICKETS,
         CLOSED_TICKETS,
     )?;
+    let recent_interactions = super::timeline::latest(conn, acting, customer, RECENT_INTERACTIONS)?;
     Ok(Overview {
+        recent_interactions,
         open_tickets,
         closed_tickets,
         open_tasks,

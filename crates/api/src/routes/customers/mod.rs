@@ -1,4 +1,4 @@
-//! Customers (C-1..C-9): CRUD, search, the 360 overview, notes, personnel, consent and
+//! Customers (C-1..C-9, O-1): CRUD, search, the 360 overview, the interaction timeline, notes, personnel, consent and
 //! privacy requests, duplicates and merges. Every handler checks the permission and
 //! then the record's visibility, so a customer outside the caller's scope answers 404
 //! exactly as a missing one does.
@@ -13,6 +13,7 @@ mod overview;
 mod personnel;
 mod privacy;
 mod search;
+mod timeline;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -28,6 +29,7 @@ use utoipa::OpenApi;
         search::search_customers,
         search::list_customers,
         overview::get_customer_overview,
+        timeline::get_customer_timeline,
         notes::create_note,
         notes::list_notes,
         notes::update_note,
@@ -78,6 +80,11 @@ use utoipa::OpenApi;
         merge::CustomerMerge,
         merge::MergeMoves,
         merge::MovedRecord,
+        timeline::TimelineEntry,
+        timeline::TimelineLink,
+        domain::timeline::EntryKind,
+        domain::timeline::Channel,
+        domain::timeline::RecordType,
     ))
 )]
 pub struct CustomersApi;
@@ -97,6 +104,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(crud::update_customer)
         .service(crud::delete_customer)
         .service(overview::get_customer_overview)
+        .service(timeline::get_customer_timeline)
         .service(notes::create_note)
         .service(notes::list_notes)
         .service(notes::update_note)

@@ -1,8 +1,9 @@
 //! The 360 view (C-7): one call with the profile, owner, classification, personnel,
 //! notes, lifecycle and owner history and consent, purchases and the newest orders,
-//! the current model scores, deals, tasks, activities and service tickets, plus the
-//! sections later capabilities fill (interactions, campaigns, loyalty), present now as
-//! empty lists so clients can be written against the final shape.
+//! the current model scores, deals, tasks, activities, service tickets and the newest
+//! entries of the interaction timeline, plus the sections later capabilities fill
+//! (campaigns, loyalty), present now as empty lists so clients can be written against
+//! the final shape.
 
 use actix_web::{get, web, HttpResponse};
 use application::customers::overview::overview;
@@ -128,9 +129,10 @@ pub struct CustomerOverview {
     /// first (those without a due time last), then up to five resolved or closed ones,
     /// latest changed first (the rest: `POST /tickets/search` with `customer_id`).
     pub tickets: Vec<TicketSummary>,
-    /// Recent interactions on all channels (calls, e-mails, messages, visits).
-    #[schema(value_type = Vec<Object>)]
-    pub recent_interactions: Vec<serde_json::Value>,
+    /// The ten newest entries of the customer's timeline (`GET
+    /// /customers/{id}/timeline`): activities, notes, tasks, orders, tickets and their
+    /// messages, lifecycle, consent and owner changes, on every channel.
+    pub recent_interactions: Vec<super::timeline::TimelineEntry>,
     /// Up to ten open tasks on the customer, its deals and its leads that the caller may
     /// see, soonest due first (those without a due time last).
     pub open_tasks: Vec<crate::routes::tasks::Task>,
@@ -157,9 +159,9 @@ pub struct CustomerOverview {
 /// P(alive), CLV, each with its run), the leads it was converted from, its ten newest
 /// open deals, up to ten open tasks and ten latest activities on it and on the deals and
 /// leads the caller may see, its service tickets the caller may see (up to ten open ones,
-/// soonest due first, then the five latest resolved or closed), and the sections of
-/// capabilities that fill them (interactions, campaigns, loyalty), empty until those are
-/// in use.
+/// soonest due first, then the five latest resolved or closed), the ten newest entries
+/// of its interaction timeline, and the sections of capabilities that fill them
+/// (campaigns, loyalty), empty until those are in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
 /// `not_found` otherwise, exactly as for a missing one).
@@ -266,7 +268,12 @@ pub async fn get_customer_overview(
             .chain(&found.closed_tickets)
             .map(TicketSummary::from_row)
             .collect::<ApiResult<_>>()?,
-        recent_interactions: Vec::new(),
+        recent_interactions: found
+            .recent_interactions
+            .iter()
+            .cloned()
+            .map(super::timeline::TimelineEntry::from)
+            .collect(),
         open_tasks: found
             .open_tasks
             .iter()

@@ -1,0 +1,2 @@
+DROP INDEX tasks_customer_completed_idx;
+DROP INDEX tasks_customer_created_idx;
