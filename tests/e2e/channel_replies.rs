@@ -509,3 +509,91 @@ fn message_now(app: &TestApp, conversation: &str, message: &str) -> Value {
         .cloned()
         .unwrap()
 }
+
+#[test]
+fn messages_outside_working_hours_get_one_automatic_reply_per_closed_spell() {
+    for backend in backends() {
+        let stub = ProviderStub::start();
+        let app = spawn(&stub, backend);
+        let admin = app.admin_token();
+        // Open one hour a day, six hours away from now in Tehran: now is closed.
+        let tehran = chrono::Utc::now() + chrono::Duration::minutes(210);
+        let start = (chrono::Timelike::hour(&tehran) + 6) % 24;
+        let start = start.min(22);
+        let span =
+            json!([{"start": format!("{start:02}:00"), "end": format!("{:02}:00", start + 1)}]);
+        let days = [
+            "saturday",
+            "sunday",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+        ];
+        let hours: serde_json::Map<String, Value> = days
+            .iter()
+            .map(|day| (day.to_string(), span.clone()))
+            .collect();
+        let response = app
+            .authed(Method::PATCH, "/api/v1/settings/business", &admin)
+            .header("Content-Type", "application/merge-patch+json")
+            .json(&json!({"working_hours": hours}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+
+        let bot = created(
+            &app,
+            &admin,
+            "/api/v1/channel-accounts",
+            json!({"kind": "telegram", "name": "ربات",
+                   "settings": {"off_hours_reply": "سلام! ساعت کاری ما تمام شده؛ فردا پاسخ می‌دهیم."},
+                   "credentials": {"bot_token": "9:AUTO", "secret_token": "t"}}),
+        );
+        let hook = bot["webhook_path"].as_str().unwrap().to_string();
+        let now = chrono::Utc::now().timestamp();
+        for message in [1, 2] {
+            let update = json!({"update_id": message, "message": {"message_id": message, "date": now,
+                "from": {"id": 8080, "is_bot": false, "first_name": "Leila"},
+                "chat": {"id": 8080, "type": "private"}, "text": "کسی هست؟"}});
+            let response = app
+                .client()
+                .post(app.url(&hook))
+                .header("X-Telegram-Bot-Api-Secret-Token", "t")
+                .json(&update)
+                .send()
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        }
+        let (_, page) = send(&app, Method::GET, "/api/v1/conversations", &admin, None);
+        let conversation = page["data"][0]["id"].as_str().unwrap().to_string();
+        let (_, messages) = send(
+            &app,
+            Method::GET,
+            &format!("/api/v1/conversations/{conversation}/messages?limit=200"),
+            &admin,
+            None,
+        );
+        let automatic: Vec<&Value> = messages["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|message| message["automatic"] == true)
+            .collect();
+        assert_eq!(
+            automatic.len(),
+            1,
+            "one reply for the closed spell: {messages}"
+        );
+        assert_eq!(automatic[0]["direction"], "outbound");
+        let sent = settled(&app, &conversation, automatic[0]["id"].as_str().unwrap());
+        assert_eq!(sent["status"], "sent", "{sent}");
+        let call = stub
+            .received()
+            .into_iter()
+            .find(|call| call.path == "/bot9:AUTO/sendMessage")
+            .expect("the reply was sent");
+        assert!(call.body.contains("ساعت کاری"), "{}", call.body);
+    }
+}

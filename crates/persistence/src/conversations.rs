@@ -31,6 +31,8 @@ pub struct ConversationRow {
     pub last_message_at: DbTime,
     pub created_at: DbTime,
     pub updated_at: DbTime,
+    /// The opening instant ending the closed spell last answered automatically.
+    pub auto_replied_until: Option<DbTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -1388,6 +1388,7 @@ diesel::table! {
         last_message_at -> UtcTimestamp,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        auto_replied_until -> Nullable<UtcTimestamp>,
     }
 }
 

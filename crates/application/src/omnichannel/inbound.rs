@@ -11,6 +11,7 @@ use channels::sms::{ReceivedSms, SmsDeliveryReport};
 use channels::{DeliveryState, DeliveryUpdate, Inbound, InboundMessage};
 use domain::customers::ConsentPurpose;
 use domain::omnichannel::accounts::{ChannelKind, TicketRule};
+use domain::omnichannel::auto_reply::off_hours_reply_due;
 use domain::omnichannel::contacts::{is_opt_out, ContactAddress};
 use domain::omnichannel::conversations::{
     stored_text, ConversationStatus, Direction, MessageStatus,
@@ -229,6 +230,7 @@ fn ingest(
                 last_message_at: DbTime(message.sent_at),
                 created_at: DbTime(now),
                 updated_at: DbTime(now),
+                auto_replied_until: None,
             };
             persistence::conversations::insert(conn, &row)?;
             row
@@ -272,8 +274,12 @@ fn ingest(
             updated_at: DbTime(now),
         },
     )?;
+    let opted_out = conversation.customer_id.is_some() && is_opt_out(&body);
+    if !opted_out {
+        off_hours_reply(conn, account, &mut conversation, message.sent_at, now)?;
+    }
     if let Some(customer) = conversation.customer_id.map(|id| id.0) {
-        if is_opt_out(&body) {
+        if opted_out {
             withdraw_consent(conn, account, customer, &message.provider_message_id)?;
         } else if account.settings.ticket_rule == TicketRule::OpenOrAttach {
             conversation.ticket_id = Some(DbUuid(to_ticket(
@@ -287,6 +293,34 @@ fn ingest(
     }
     persistence::conversations::update(conn, &conversation)?;
     Ok(Ingested::Stored)
+}
+
+/// How old a message may be and still get an off-hours reply: a provider delivering
+/// yesterday's messages late does not make the business answer them now.
+const AUTO_REPLY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// The account's off-hours reply, when the message came outside working hours in a
+/// closed spell not answered yet, queued as an automatic message.
+fn off_hours_reply(
+    conn: &mut DbConnection,
+    account: &ChannelAccount,
+    conversation: &mut ConversationRow,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let Some(text) = account.settings.off_hours_reply.clone() else {
+        return Ok(());
+    };
+    if now - sent_at > AUTO_REPLY_WINDOW {
+        return Ok(());
+    }
+    let calendar = crate::settings::calendar(conn)?;
+    let replied = conversation.auto_replied_until.map(|at| at.0);
+    if let Some(opens) = off_hours_reply_due(&calendar, sent_at, replied) {
+        super::outbound::record(conn, conversation, account, text, None, true)?;
+        conversation.auto_replied_until = Some(DbTime(opens));
+    }
+    Ok(())
 }
 
 /// An opt-out word withdraws every purpose the customer had granted on the channel,

@@ -17,7 +17,7 @@ use domain::omnichannel::conversations::{
     may_reply, ConversationStatus, Direction, MessageStatus, ReplyInput,
 };
 use persistence::audit;
-use persistence::conversations::MessageRow;
+use persistence::conversations::{ConversationRow, MessageRow};
 use persistence::db::DbConnection;
 use persistence::jobs::NewJob;
 use persistence::sql_types::{DbTime, DbUuid};
@@ -51,9 +51,73 @@ fn service_consent(
         .map(|state| state.granted))
 }
 
-/// Replies in a conversation the caller sees (`records:write`): the message is stored
-/// `queued` and its sending job queued in one transaction, or stored `refused` when the
-/// customer withdrew consent to service messages on the channel.
+/// Records an outbound message in `conversation` (whose row the caller writes back):
+/// `queued` with its sending job, or `refused` when the customer withdrew consent to
+/// service messages on the channel. `sent_by` is the agent; `automatic` marks the
+/// system's own answers.
+pub fn record(
+    conn: &mut DbConnection,
+    conversation: &mut ConversationRow,
+    account: &ChannelAccount,
+    body: String,
+    sent_by: Option<Uuid>,
+    automatic: bool,
+) -> AppResult<MessageRow> {
+    let consented = match conversation.customer_id {
+        Some(customer) => may_reply(service_consent(conn, customer.0, account.kind)?),
+        // A lead or an unknown sender wrote in and has no consent ledger yet.
+        None => true,
+    };
+    let (status, error) = if consented {
+        (MessageStatus::Queued, None)
+    } else {
+        (
+            MessageStatus::Refused,
+            Some(format!(
+                "the customer withdrew consent to service messages by {}",
+                account.kind.consent_channel().as_str()
+            )),
+        )
+    };
+    let now = persistence::now();
+    let message = MessageRow {
+        id: DbUuid(Uuid::now_v7()),
+        conversation_id: conversation.id,
+        channel_account_id: conversation.channel_account_id,
+        customer_id: conversation.customer_id,
+        channel: conversation.channel.clone(),
+        direction: Direction::Outbound.as_str().to_string(),
+        provider_message_id: None,
+        body,
+        status: status.as_str().to_string(),
+        automatic,
+        sent_by: sent_by.map(DbUuid),
+        error,
+        occurred_at: DbTime(now),
+        created_at: DbTime(now),
+        updated_at: DbTime(now),
+    };
+    persistence::conversations::insert_message(conn, &message)?;
+    if status == MessageStatus::Queued {
+        persistence::jobs::schedule(
+            conn,
+            NewJob {
+                kind: MESSAGE_SEND,
+                payload: json!({"message_id": message.id.0}),
+                run_at: now,
+                max_attempts: MAX_ATTEMPTS,
+                created_by: sent_by,
+            },
+            &format!("{MESSAGE_SEND}:{}", message.id.0),
+        )?;
+    }
+    conversation.last_message_at = DbTime(conversation.last_message_at.0.max(now));
+    conversation.updated_at = DbTime(now);
+    Ok(message)
+}
+
+/// Replies in a conversation the caller sees (`records:write`), as [`record`] does,
+/// in one transaction with the conversation reopened and the reply audited.
 pub fn reply(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -73,57 +137,8 @@ pub fn reply(
             ));
         }
         let input = input.validated(account.kind).map_err(AppError::Invalid)?;
-        let consented = match row.customer_id {
-            Some(customer) => may_reply(service_consent(conn, customer.0, account.kind)?),
-            // A lead or an unknown sender wrote in and has no consent ledger yet.
-            None => true,
-        };
-        let (status, error) = if consented {
-            (MessageStatus::Queued, None)
-        } else {
-            (
-                MessageStatus::Refused,
-                Some(format!(
-                    "the customer withdrew consent to service messages by {}",
-                    account.kind.consent_channel().as_str()
-                )),
-            )
-        };
-        let now = persistence::now();
-        let message = MessageRow {
-            id: DbUuid(Uuid::now_v7()),
-            conversation_id: row.id,
-            channel_account_id: row.channel_account_id,
-            customer_id: row.customer_id,
-            channel: row.channel.clone(),
-            direction: Direction::Outbound.as_str().to_string(),
-            provider_message_id: None,
-            body: input.body,
-            status: status.as_str().to_string(),
-            automatic: false,
-            sent_by: acting.user_id.map(DbUuid),
-            error,
-            occurred_at: DbTime(now),
-            created_at: DbTime(now),
-            updated_at: DbTime(now),
-        };
-        persistence::conversations::insert_message(conn, &message)?;
-        if status == MessageStatus::Queued {
-            persistence::jobs::schedule(
-                conn,
-                NewJob {
-                    kind: MESSAGE_SEND,
-                    payload: json!({"message_id": message.id.0}),
-                    run_at: now,
-                    max_attempts: MAX_ATTEMPTS,
-                    created_by: acting.user_id,
-                },
-                &format!("{MESSAGE_SEND}:{}", message.id.0),
-            )?;
-        }
-        row.last_message_at = DbTime(row.last_message_at.0.max(now));
+        let message = record(conn, &mut row, &account, input.body, acting.user_id, false)?;
         row.status = ConversationStatus::Open.as_str().to_string();
-        row.updated_at = DbTime(now);
         persistence::conversations::update(conn, &row)?;
         audit::record(
             conn,

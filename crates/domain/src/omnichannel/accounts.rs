@@ -103,9 +103,15 @@ pub struct ChannelSettings {
     #[serde(default)]
     pub ticket_rule: TicketRule,
     /// The provider's id of the number or account (WhatsApp's `phone_number_id`,
-    /// the Instagram account id, the SMS line): shown to tell accounts apart.
+    /// the Instagram account id, the SMS line): shown to tell accounts apart, and the
+    /// number or line replies are sent from.
     #[serde(default)]
     pub provider_account_id: Option<String>,
+    /// Sent automatically, once per closed spell, to whoever writes outside the
+    /// business calendar's working hours (after hours, weekends, holidays); none when
+    /// absent.
+    #[serde(default)]
+    pub off_hours_reply: Option<String>,
 }
 
 /// What creates or changes an account.
@@ -194,6 +200,11 @@ impl ChannelAccountInput {
             "settings.provider_account_id",
             &mut self.settings.provider_account_id,
             MAX_NAME_CHARS,
+        );
+        v.tidy_text(
+            "settings.off_hours_reply",
+            &mut self.settings.off_hours_reply,
+            crate::omnichannel::conversations::max_reply_chars(self.kind),
         );
         let credentials = match &self.credentials {
             Some(given) => match check_credentials(self.kind, given) {

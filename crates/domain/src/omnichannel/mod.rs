@@ -3,5 +3,6 @@
 //! into.
 
 pub mod accounts;
+pub mod auto_reply;
 pub mod contacts;
 pub mod conversations;

@@ -1,0 +1,1 @@
+ALTER TABLE conversations DROP COLUMN auto_replied_until;
