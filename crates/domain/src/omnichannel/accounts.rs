@@ -56,6 +56,16 @@ impl ChannelKind {
         }
     }
 
+    /// Longest reply: Telegram and WhatsApp take 4,096 characters; an SMS of Persian
+    /// text is 70 characters a part, and a line rarely sends more than 8 parts.
+    pub fn max_reply_chars(self) -> usize {
+        match self {
+            ChannelKind::Telegram | ChannelKind::Whatsapp => 4_096,
+            ChannelKind::Instagram => 1_000,
+            ChannelKind::Sms => 536,
+        }
+    }
+
     /// The credential fields the provider's scheme needs, all required.
     pub fn credential_fields(self) -> &'static [&'static str] {
         match self {
@@ -204,7 +214,7 @@ impl ChannelAccountInput {
         v.tidy_text(
             "settings.off_hours_reply",
             &mut self.settings.off_hours_reply,
-            crate::omnichannel::conversations::max_reply_chars(self.kind),
+            self.kind.max_reply_chars(),
         );
         let credentials = match &self.credentials {
             Some(given) => match check_credentials(self.kind, given) {

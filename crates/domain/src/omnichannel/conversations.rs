@@ -116,17 +116,6 @@ mod tests {
     }
 }
 
-/// Longest reply per channel kind: Telegram and WhatsApp take 4,096 characters; an SMS
-/// of Persian text is 70 characters a part, and a line rarely sends more than 8 parts.
-pub fn max_reply_chars(kind: crate::omnichannel::accounts::ChannelKind) -> usize {
-    use crate::omnichannel::accounts::ChannelKind;
-    match kind {
-        ChannelKind::Telegram | ChannelKind::Whatsapp => 4_096,
-        ChannelKind::Instagram => 1_000,
-        ChannelKind::Sms => 536,
-    }
-}
-
 /// What an agent sends in a conversation.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
@@ -143,7 +132,7 @@ impl ReplyInput {
         kind: crate::omnichannel::accounts::ChannelKind,
     ) -> Result<ReplyInput, Vec<crate::validation::FieldViolation>> {
         let mut v = crate::validation::Violations::default();
-        let max = max_reply_chars(kind);
+        let max = kind.max_reply_chars();
         let mut body = Some(std::mem::take(&mut self.body));
         v.tidy_text("body", &mut body, max);
         match body {
