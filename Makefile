@@ -15,8 +15,9 @@ run:
 ## then the contract tests (OpenAPI validation, schemathesis, generated Python client).
 test: test-rust contract
 
-test-rust:
-	$(CARGO) test --workspace --all-targets
+# The channels crate's IMAP test runs against pymap, which the venv brings.
+test-rust: $(VENV)/.installed
+	PEYVAND_TEST_PYTHON="$${PEYVAND_TEST_PYTHON:-$(abspath $(VENV))/bin/python}" $(CARGO) test --workspace --all-targets
 
 contract: $(VENV)/.installed
 	$(CARGO) build --bin peyvand

@@ -6,6 +6,7 @@
 //! the CRM.
 
 pub mod email_inbound;
+pub mod imap;
 pub mod inbound;
 pub mod meta;
 pub mod outbound;
