@@ -17,7 +17,7 @@ test: test-rust contract
 
 # The e-mail tests talk to real mail servers (aiosmtpd, pymap) run by the venv's Python.
 test-rust: $(VENV)/.installed
-	PEYVAND_TEST_PYTHON=$(abspath $(VENV))/bin/python $(CARGO) test --workspace --all-targets
+	PEYVAND_TEST_PYTHON="$${PEYVAND_TEST_PYTHON:-$(abspath $(VENV))/bin/python}" $(CARGO) test --workspace --all-targets
 
 contract: $(VENV)/.installed
 	$(CARGO) build --bin peyvand

@@ -15,14 +15,15 @@ use lettre::{Message, SmtpTransport, Transport};
 
 use crate::outbound::SendError;
 
-/// How the connection to the SMTP server is protected.
+/// How the connection to a mail server (SMTP here, IMAP in [`crate::imap`]) is
+/// protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
-    /// TLS from the first byte (port 465).
+    /// TLS from the first byte (SMTP on 465, IMAP on 993).
     Tls,
-    /// STARTTLS required before AUTH (port 587).
+    /// STARTTLS required before logging in (SMTP on 587, IMAP on 143).
     Starttls,
-    /// No encryption: a relay on the same host, or a test server.
+    /// No encryption: a server on the same host, or a test server.
     None,
 }
 
