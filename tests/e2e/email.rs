@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -471,5 +472,246 @@ fn only_those_who_see_a_customer_may_write_to_them() {
         );
         assert_eq!(status, 403);
         assert!(smtp.messages().is_empty());
+    }
+}
+
+/// pymap (a Python IMAP server) with its in-memory backend and demo user, without TLS,
+/// on a free port; killed when dropped.
+struct ImapServer {
+    port: u16,
+    child: Child,
+}
+
+const IMAP_USER: &str = "demouser";
+const IMAP_PASSWORD: &str = "demopass";
+
+impl ImapServer {
+    fn start() -> ImapServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap()
+            .port();
+        let child = Command::new(python())
+            .args([
+                "-c",
+                "import sys; from pymap.main import main; sys.exit(main())",
+            ])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--no-tls",
+            ])
+            .args(["--no-service", "admin", "--no-service", "managesieve"])
+            .args(["--no-service", "swim", "dict", "--demo-data"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pymap starts");
+        let server = ImapServer { port, child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "pymap listens within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// Creates `mailbox` and delivers `messages` into it, as a mail server would.
+    fn deliver(&self, mailbox: &str, messages: &[&str]) {
+        let script = "import imaplib, sys, json\n\
+            port, mailbox, messages = int(sys.argv[1]), sys.argv[2], json.loads(sys.stdin.read())\n\
+            imap = imaplib.IMAP4('127.0.0.1', port)\n\
+            imap.login(sys.argv[3], sys.argv[4])\n\
+            imap.create(mailbox)\n\
+            for raw in messages:\n    \
+                status, _ = imap.append(mailbox, None, None, raw.encode())\n    \
+                assert status == 'OK', status\n\
+            imap.logout()\n";
+        let mut child = Command::new(python())
+            .args([
+                "-c",
+                script,
+                &self.port.to_string(),
+                mailbox,
+                IMAP_USER,
+                IMAP_PASSWORD,
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            child.stdin.as_mut().unwrap(),
+            serde_json::to_string(messages).unwrap().as_bytes(),
+        )
+        .unwrap();
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success(), "delivering into pymap");
+    }
+}
+
+impl Drop for ImapServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const FROM_CUSTOMER: &str = "From: =?UTF-8?B?2LPYp9ix2Kcg2YXYrdmF2K/bjA==?= <Sara@Example.ir>\r\n\
+To: support@example.ir\r\n\
+Subject: =?UTF-8?B?2LPZgdin2LHYtCDbsduy?=\r\n\
+Message-ID: <first-1@mail.example.ir>\r\n\
+Date: Fri, 04 Dec 2026 09:00:00 +0330\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=UTF-8\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+2LPZgdin2LHYtCDZhdmGINqp24wg2YXbjOKAjNix2LPYrw==\r\n";
+
+const FROM_STRANGER: &str = "From: Nobody Known <new.person@example.com>\r\n\
+To: support@example.ir\r\n\
+Subject: Price list\r\n\
+Message-ID: <stranger-1@example.com>\r\n\
+Date: Fri, 04 Dec 2026 09:05:00 +0000\r\n\
+Content-Type: text/plain; charset=UTF-8\r\n\
+\r\n\
+Could you send me your price list?\r\n";
+
+const OUT_OF_OFFICE: &str = "From: Away Person <away@example.org>\r\n\
+To: support@example.ir\r\n\
+Subject: Automatic reply: Price list\r\n\
+Auto-Submitted: auto-replied\r\n\
+Message-ID: <ooo-1@example.org>\r\n\
+Date: Fri, 04 Dec 2026 09:06:00 +0000\r\n\
+Content-Type: text/plain; charset=UTF-8\r\n\
+\r\n\
+I am out of the office until Sunday.\r\n";
+
+#[test]
+fn mail_in_the_mailbox_becomes_conversations_and_answers_thread_to_it() {
+    for backend in backends() {
+        let imap = ImapServer::start();
+        imap.deliver("Support", &[FROM_CUSTOMER, FROM_STRANGER, OUT_OF_OFFICE]);
+        let smtp = SmtpServer::start();
+        let app = TestApp::spawn(backend);
+        let admin = app.admin_token();
+        let customer = id_of(&create_customer(
+            &app,
+            &admin,
+            person("سارا", "محمدی", "09121234567", "sara@example.ir"),
+        ));
+        let mut settings = mailbox_settings(smtp.port);
+        settings["imap"] = json!({"host": "127.0.0.1", "port": imap.port, "security": "none",
+                                  "username": IMAP_USER});
+        settings["mailbox"] = "Support".into();
+
+        // A wrong password is the server's refusal, told to the administrator.
+        let wrong = created(
+            &app,
+            &admin,
+            "/api/v1/channel-accounts",
+            json!({"kind": "email", "name": "Wrong", "settings": {"email": settings.clone()},
+                   "credentials": {"smtp_password": SMTP_PASSWORD, "imap_password": "nope"}}),
+        );
+        let (status, problem) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/channel-accounts/{}/fetch", id_of(&wrong)),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 409, "{problem}");
+        let (status, _) = send(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/channel-accounts/{}", id_of(&wrong)),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 204);
+
+        let account = id_of(&created(
+            &app,
+            &admin,
+            "/api/v1/channel-accounts",
+            json!({"kind": "email", "name": "پشتیبانی", "settings": {"email": settings},
+                   "credentials": {"smtp_password": SMTP_PASSWORD, "imap_password": IMAP_PASSWORD}}),
+        ));
+        // The account's first read is queued at once; reading now as well stores
+        // nothing twice.
+        let (status, read) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/channel-accounts/{account}/fetch"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{read}");
+        let (_, page) = send(
+            &app,
+            Method::GET,
+            &format!("/api/v1/conversations?channel_account_id={account}"),
+            &admin,
+            None,
+        );
+        let conversations = page["data"].as_array().unwrap();
+        assert_eq!(conversations.len(), 3, "{page}");
+        let by = |address: &str| {
+            conversations
+                .iter()
+                .find(|conversation| conversation["contact_value"] == address)
+                .unwrap_or_else(|| panic!("a conversation with {address}: {page}"))
+                .clone()
+        };
+        let sara = by("sara@example.ir");
+        assert_eq!(sara["customer_id"], customer.as_str());
+        assert_eq!(sara["contact_name"], "سارا محمدی");
+        assert!(by("new.person@example.com")["lead_id"].is_string());
+        let conversation = sara["id"].as_str().unwrap().to_string();
+        let (_, messages) = send(
+            &app,
+            Method::GET,
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &admin,
+            None,
+        );
+        let first = &messages["data"][0];
+        assert_eq!(first["subject"], "سفارش ۱۲");
+        assert_eq!(first["body"], "سفارش من کی می‌رسد");
+        assert_eq!(first["provider_message_id"], "first-1@mail.example.ir");
+        let (status, again) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/channel-accounts/{account}/fetch"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(again["stored"], 0, "{again}");
+
+        // The answer is titled after the customer's mail and threaded to it.
+        let reply = created(
+            &app,
+            &admin,
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            json!({"body": "فردا می‌رسد."}),
+        );
+        assert_eq!(reply["subject"], "Re: سفارش ۱۲");
+        let sent = settled_message(&app, &conversation, reply["id"].as_str().unwrap());
+        assert_eq!(sent["status"], "sent", "{sent}");
+        let raw = smtp
+            .messages()
+            .pop()
+            .expect("the answer reached the server");
+        assert_eq!(
+            header(&raw, "In-Reply-To").as_deref(),
+            Some("<first-1@mail.example.ir>")
+        );
+        assert_eq!(
+            header(&raw, "X-Envelope-To").as_deref(),
+            Some("sara@example.ir")
+        );
     }
 }

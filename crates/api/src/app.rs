@@ -135,6 +135,10 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
             config.public_url(),
         ),
     );
+    registry.register(
+        application::omnichannel::mailbox::MAILBOX_FETCH,
+        application::omnichannel::mailbox::MailboxFetchJob::new(state.credentials.clone()),
+    );
     let openapi = crate::openapi::document();
     let data = web::Data::new(state);
     let rate_limits = web::Data::new(conventions::rate_limit::RateLimits::new(

@@ -43,6 +43,32 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<ChannelAccountRow, Pers
 }
 
 /// The account whose webhook URL carries `key`.
+/// How far the account's mailbox has been read (`<uidvalidity>:<last uid>`): kept out
+/// of the row, which account changes write back whole, so that a change made while the
+/// mailbox is read does not move it back.
+pub fn mailbox_cursor(
+    conn: &mut DbConnection,
+    id: Uuid,
+) -> Result<Option<String>, PersistenceError> {
+    Ok(channel_accounts::table
+        .find(DbUuid(id))
+        .select(channel_accounts::mailbox_cursor)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
+pub fn set_mailbox_cursor(
+    conn: &mut DbConnection,
+    id: Uuid,
+    cursor: &str,
+) -> Result<(), PersistenceError> {
+    diesel::update(channel_accounts::table.find(DbUuid(id)))
+        .set(channel_accounts::mailbox_cursor.eq(cursor))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn find_by_webhook_key(
     conn: &mut DbConnection,
     key: &str,

@@ -25,7 +25,8 @@ use crate::state::AppState;
         get_channel_account,
         update_channel_account,
         delete_channel_account,
-        reseal_channel_credentials
+        reseal_channel_credentials,
+        fetch_channel_mailbox
     ),
     components(schemas(
         ChannelAccount,
@@ -35,7 +36,8 @@ use crate::state::AppState;
         ChannelSettings,
         UnknownSender,
         TicketRule,
-        Resealed
+        Resealed,
+        MailboxRead
     ))
 )]
 pub struct ChannelAccountsApi;
@@ -46,7 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(reseal_channel_credentials)
         .service(get_channel_account)
         .service(update_channel_account)
-        .service(delete_channel_account);
+        .service(delete_channel_account)
+        .service(fetch_channel_mailbox);
 }
 
 /// A channel account as the API shows it: never its credentials.
@@ -303,4 +306,60 @@ pub async fn reseal_channel_credentials(
         .db(move |conn| Ok(accounts::reseal_all(conn, &acting, &cipher)?))
         .await?;
     Ok(HttpResponse::Ok().json(Resealed { resealed, key_id }))
+}
+
+/// What a read of a mailbox took in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailboxRead {
+    /// Messages stored.
+    pub stored: usize,
+    /// Messages stored before (read again after a changed UIDVALIDITY).
+    pub replayed: usize,
+    /// Messages without a usable sender or not readable as e-mail.
+    pub skipped: usize,
+}
+
+/// Read an e-mail account's mailbox now.
+///
+/// An `email` account with `settings.email.imap` has its mailbox read every minute by
+/// the `mailboxes.fetch` job; this reads it at once and tells what came in, or why it
+/// cannot be read. New mail is stored as inbound messages (once per Message-ID), its
+/// sender recognised by address and threaded into their conversation; the mailbox is
+/// opened read-only, so messages stay unread in the business's own mail client.
+///
+/// Needs `crm:configure`. Problems: 404; 409 when the account reads no mailbox or the
+/// server refuses the login or the mailbox (its reason given); 503 when the server
+/// cannot be reached.
+#[utoipa::path(
+    tag = "channels",
+    operation_id = "fetch_channel_mailbox",
+    params(("id" = Uuid, Path, description = "Channel account id")),
+    responses(
+        (status = 200, description = "Read", body = MailboxRead),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No mailbox, or the server refused", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The mail server cannot be reached", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/channel-accounts/{id}/fetch")]
+pub async fn fetch_channel_mailbox(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let acting = principal.0;
+    let id = id.into_inner();
+    let cipher = state.credentials.clone();
+    let receipt = state
+        .db(move |conn| {
+            Ok(application::omnichannel::mailbox::fetch_now(
+                conn, &acting, &cipher, id,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(MailboxRead {
+        stored: receipt.stored,
+        replayed: receipt.replayed,
+        skipped: receipt.skipped,
+    }))
 }

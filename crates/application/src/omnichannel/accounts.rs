@@ -11,6 +11,7 @@ use domain::omnichannel::accounts::{
 use persistence::audit;
 use persistence::channel_accounts::ChannelAccountRow;
 use persistence::db::DbConnection;
+use persistence::jobs::NewJob;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use rand::RngCore;
 use serde_json::json;
@@ -105,6 +106,41 @@ fn new_webhook_key() -> String {
     hex::encode(key)
 }
 
+/// Job kind that reads one account's mailbox ([`super::mailbox`]).
+pub const MAILBOX_FETCH: &str = "mailboxes.fetch";
+
+/// Whether `account` reads a mailbox.
+pub fn reads_mail(account: &ChannelAccount) -> bool {
+    account.kind == ChannelKind::Email
+        && account.row.active
+        && account
+            .settings
+            .email
+            .as_ref()
+            .is_some_and(|email| email.imap.is_some())
+}
+
+/// Queues the read of `account`'s mailbox at `at` (one per account and minute).
+pub fn schedule_mailbox_read(
+    conn: &mut DbConnection,
+    account: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let minute = at.timestamp() / 60;
+    persistence::jobs::schedule(
+        conn,
+        NewJob {
+            kind: MAILBOX_FETCH,
+            payload: json!({"channel_account_id": account}),
+            run_at: at,
+            max_attempts: 3,
+            created_by: None,
+        },
+        &format!("{MAILBOX_FETCH}:{account}:{minute}"),
+    )?;
+    Ok(())
+}
+
 /// Adds an account (`crm:configure`).
 pub fn create(
     conn: &mut DbConnection,
@@ -143,6 +179,9 @@ pub fn create(
         };
         persistence::channel_accounts::insert(conn, &row)?;
         let account = ChannelAccount::of(row)?;
+        if reads_mail(&account) {
+            schedule_mailbox_read(conn, id, persistence::now())?;
+        }
         audit::record_change(
             conn,
             &acting.audit_actor(),
@@ -220,6 +259,11 @@ pub fn update(
         }
         let row = persistence::channel_accounts::update(conn, &row, current.row.version)?;
         let account = ChannelAccount::of(row)?;
+        // New settings or a new password are tried at once; a running series of
+        // reads is not doubled (one occurrence per account and minute).
+        if reads_mail(&account) {
+            schedule_mailbox_read(conn, id, persistence::now())?;
+        }
         audit::record_change(
             conn,
             &acting.audit_actor(),

@@ -13,7 +13,7 @@ use domain::omnichannel::accounts::{ChannelKind, TicketRule};
 use domain::omnichannel::auto_reply::off_hours_reply_due;
 use domain::omnichannel::contacts::{is_opt_out, ContactAddress};
 use domain::omnichannel::conversations::{
-    stored_text, ConversationStatus, Direction, MessageStatus,
+    stored_text, ConversationStatus, Direction, MessageStatus, MAX_SUBJECT_CHARS,
 };
 use domain::service::tickets::{MessageInput, MessageKind, TicketInput, TicketStatus};
 use persistence::conversations::{ConversationRow, MessageRow};
@@ -151,7 +151,7 @@ pub fn receive(
     // One transaction per message: a message that cannot be stored does not take the
     // others of the same delivery with it, and each is recognised on its own.
     for message in &inbound.messages {
-        match transaction(conn, |conn| ingest(conn, &account, message))? {
+        match transaction(conn, |conn| ingest(conn, &account, message, None))? {
             Ingested::Stored => receipt.stored += 1,
             Ingested::Replayed => receipt.replayed += 1,
             Ingested::Skipped => receipt.skipped += 1,
@@ -165,16 +165,29 @@ pub fn receive(
     Ok(receipt)
 }
 
-enum Ingested {
+/// What became of one inbound message.
+pub enum Ingested {
     Stored,
     Replayed,
     Skipped,
 }
 
-fn ingest(
+/// What an e-mail says besides its text.
+pub struct MailFacts<'a> {
+    pub subject: Option<&'a str>,
+    /// Sent by a machine (an out-of-office note, a bounce, a list): never answered
+    /// automatically.
+    pub automatic: bool,
+}
+
+/// Stores one inbound message on `account` (in the caller's transaction): recognised
+/// as a replay, or its sender resolved, its conversation found or opened, the opt-out
+/// word, the off-hours reply and the ticket rule applied.
+pub fn ingest(
     conn: &mut DbConnection,
     account: &ChannelAccount,
     message: &InboundMessage,
+    mail: Option<&MailFacts<'_>>,
 ) -> AppResult<Ingested> {
     let account_id = account.row.id.0;
     let Some(address) = identity::address_of(&message.sender) else {
@@ -244,11 +257,17 @@ fn ingest(
             occurred_at: DbTime(message.sent_at),
             created_at: DbTime(now),
             updated_at: DbTime(now),
-            subject: None,
+            subject: mail.and_then(|mail| mail.subject).map(|subject| {
+                stored_text(subject)
+                    .chars()
+                    .take(MAX_SUBJECT_CHARS)
+                    .collect()
+            }),
         },
     )?;
     let opted_out = conversation.customer_id.is_some() && is_opt_out(&body);
-    if !opted_out {
+    let automatic = mail.is_some_and(|mail| mail.automatic);
+    if !opted_out && !automatic {
         off_hours_reply(conn, account, &mut conversation, message.sent_at, now)?;
     }
     if let Some(customer) = conversation.customer_id.map(|id| id.0) {

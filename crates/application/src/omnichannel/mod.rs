@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod conversations;
 pub mod identity;
 pub mod inbound;
+pub mod mailbox;
 pub mod outbound;
 pub mod unsubscribe;
