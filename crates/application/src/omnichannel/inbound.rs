@@ -269,6 +269,14 @@ pub fn ingest(
     let automatic = mail.is_some_and(|mail| mail.automatic);
     if !opted_out && !automatic {
         off_hours_reply(conn, account, &mut conversation, message.sent_at, now)?;
+        canned_reply(
+            conn,
+            account,
+            &mut conversation,
+            &body,
+            message.sent_at,
+            now,
+        )?;
     }
     if let Some(customer) = conversation.customer_id.map(|id| id.0) {
         if opted_out {
@@ -311,6 +319,41 @@ fn off_hours_reply(
     if let Some(opens) = off_hours_reply_due(&calendar, sent_at, replied) {
         super::outbound::record(conn, conversation, account, text, None, None, true)?;
         conversation.auto_replied_until = Some(DbTime(opens));
+    }
+    Ok(())
+}
+
+/// The canned answer most like the message, when the account answers automatically
+/// and one is similar enough, queued as an automatic message.
+fn canned_reply(
+    conn: &mut DbConnection,
+    account: &ChannelAccount,
+    conversation: &mut ConversationRow,
+    body: &str,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let Some(min_score) = account.settings.auto_answer_min_score else {
+        return Ok(());
+    };
+    if now - sent_at > AUTO_REPLY_WINDOW {
+        return Ok(());
+    }
+    let customer = match conversation.customer_id {
+        Some(id) => Some(persistence::customers::find(conn, id.0)?.row),
+        None => None,
+    };
+    let names = customer.as_ref().map(|row| {
+        (
+            row.display_name.as_str(),
+            row.first_name.as_deref(),
+            row.last_name.as_deref(),
+        )
+    });
+    let answer = crate::service::canned_answers::automatic_answer(conn, body, min_score, names)?;
+    if let Some(text) = answer.filter(|text| text.chars().count() <= account.kind.max_reply_chars())
+    {
+        super::outbound::record(conn, conversation, account, text, None, None, true)?;
     }
     Ok(())
 }

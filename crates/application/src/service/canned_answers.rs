@@ -292,7 +292,54 @@ pub fn suggest(
     limit: usize,
 ) -> AppResult<Vec<Suggestion>> {
     acting.require(Permission::RecordsRead)?;
-    let limit = limit.clamp(1, MAX_SUGGESTIONS);
+    ranked(conn, text, limit.clamp(1, MAX_SUGGESTIONS))
+}
+
+/// The answer a message is answered with automatically: the active answer most like
+/// `text` when its score is at least `min_score`, rendered with the customer's name
+/// (an answer needing an order, ticket or agent is not sent by the system), in English
+/// when the message has no Persian letter and the answer has English text. Its use is
+/// counted.
+pub fn automatic_answer(
+    conn: &mut DbConnection,
+    text: &str,
+    min_score: f64,
+    customer: Option<(&str, Option<&str>, Option<&str>)>,
+) -> AppResult<Option<String>> {
+    let Some(best) = ranked(conn, text, 1)?.into_iter().next() else {
+        return Ok(None);
+    };
+    if best.score < min_score {
+        return Ok(None);
+    }
+    let persian = text.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c));
+    let template_text = match (&best.answer.answer_en, persian) {
+        (Some(english), false) => english.as_str(),
+        _ => best.answer.answer_fa.as_str(),
+    };
+    let id = best.answer.id.0;
+    let template = Template::parse(template_text)
+        .map_err(|err| AppError::Internal(format!("stored canned answer {id}: {err:?}")))?;
+    let mut values = std::collections::BTreeMap::new();
+    if let Some((name, first, last)) = customer {
+        values.insert("customer.name".to_string(), name.to_string());
+        if let Some(first) = first {
+            values.insert("customer.first_name".to_string(), first.to_string());
+        }
+        if let Some(last) = last {
+            values.insert("customer.last_name".to_string(), last.to_string());
+        }
+    }
+    if template.variables().any(|name| !values.contains_key(name)) {
+        return Ok(None);
+    }
+    let text = template.render(&values);
+    persistence::canned_answers::record_use(conn, id)?;
+    Ok(Some(text))
+}
+
+/// The active answers most like `text`, best first, at most `limit`.
+fn ranked(conn: &mut DbConnection, text: &str, limit: usize) -> AppResult<Vec<Suggestion>> {
     let active = CannedAnswerFilter {
         active: Some(true),
         ..CannedAnswerFilter::default()

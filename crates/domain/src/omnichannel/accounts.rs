@@ -11,6 +11,8 @@ use crate::validation::{FieldViolation, Violations};
 
 /// Longest account name.
 pub const MAX_NAME_CHARS: usize = 100;
+/// Highest automatic-answer threshold: BM25 scores of a short message stay far below.
+pub const MAX_AUTO_ANSWER_SCORE: f64 = 100.0;
 /// Longest credential value (tokens and secrets are far shorter).
 pub const MAX_CREDENTIAL_CHARS: usize = 1_000;
 
@@ -133,7 +135,7 @@ pub enum TicketRule {
 }
 
 /// The settings of an account, none of them secret.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelSettings {
     #[serde(default)]
@@ -150,6 +152,11 @@ pub struct ChannelSettings {
     /// absent.
     #[serde(default)]
     pub off_hours_reply: Option<String>,
+    /// Answer a message automatically with the canned answer most like it when its
+    /// similarity (the BM25 score `POST /canned-answers/suggest` shows) is at least
+    /// this; none when absent. The answer is marked automatic in the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_answer_min_score: Option<f64>,
     /// The mailbox's address and servers: required for an `email` account, refused
     /// for any other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -351,6 +358,15 @@ impl ChannelAccountInput {
             &mut self.settings.off_hours_reply,
             self.kind.max_reply_chars(),
         );
+        if let Some(score) = self.settings.auto_answer_min_score {
+            if !(score.is_finite() && score > 0.0 && score <= MAX_AUTO_ANSWER_SCORE) {
+                v.push(
+                    "settings.auto_answer_min_score",
+                    "out_of_range",
+                    format!("must be above 0 and at most {MAX_AUTO_ANSWER_SCORE}"),
+                );
+            }
+        }
         match (self.kind, &mut self.settings.email) {
             (ChannelKind::Email, Some(email)) => email.check(&mut v),
             (ChannelKind::Email, None) => v.push(

@@ -309,6 +309,14 @@ impl<'a> Template<'a> {
         out
     }
 
+    /// The variables the text uses.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Variable(name) => Some(*name),
+            Segment::Text(_) => None,
+        })
+    }
+
     /// The literal text alone, variables left out (with a space where they were, so
     /// words on either side stay apart).
     fn literal_text(&self) -> String {
