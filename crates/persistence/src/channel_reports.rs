@@ -80,8 +80,9 @@ fn bind_conversation_visibility<'a>(query: Query<'a>, scope: &Scope) -> Query<'a
     bind_visibility(bind_visibility(query, scope), scope)
 }
 
-/// The `WHERE` that `attributed` (an order `o` or deal `d` column) came within the
-/// attribution window of the conversation's start.
+/// The condition that instant `at` (an order's `o.placed_at`, a deal's `d.created_at`)
+/// falls in the attribution window of conversation `conv`: at or after its start, less
+/// than [`ATTRIBUTION_DAYS`] days later.
 fn in_window(conn: &DbConnection, at: &str) -> String {
     format!(
         "{at} >= conv.created_at AND {days} < {ATTRIBUTION_DAYS}",

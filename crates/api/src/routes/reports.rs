@@ -760,10 +760,7 @@ pub async fn channel_report(
     let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let top = params.paths.unwrap_or(DEFAULT_TOP_PATHS as i64);
     let report = state
-        .db(move |conn| {
-            let top = reports::channels::check_top(top)?;
-            Ok(reports::channels::channels(conn, &principal, range, top)?)
-        })
+        .db(move |conn| Ok(reports::channels::channels(conn, &principal, range, top)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -125,8 +125,8 @@ pub struct ChannelReport {
     pub paths: TouchpointPaths,
 }
 
-/// Refuses a `paths` count that `GET /reports/channels` refuses.
-pub fn check_top(top: i64) -> AppResult<usize> {
+/// The number of paths to list, or the 422 `GET /reports/channels` answers.
+fn check_top(top: i64) -> AppResult<usize> {
     usize::try_from(top)
         .ok()
         .filter(|top| (1..=MAX_TOP_PATHS).contains(top))
@@ -223,14 +223,15 @@ fn figures(
 }
 
 /// The cross-channel report over `range` with the `top` most frequent paths
-/// (`records:read`).
+/// (`records:read`; 1 to [`MAX_TOP_PATHS`], else 422 `out_of_range` on `paths`).
 pub fn channels(
     conn: &mut DbConnection,
     acting: &Acting,
     range: ReportRange,
-    top: usize,
+    top: i64,
 ) -> AppResult<ChannelReport> {
     acting.require(Permission::RecordsRead)?;
+    let top = check_top(top)?;
     let (local, currency) = business(conn)?;
     let (cut_periods, bounds) = cut(&local, &range)?;
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
