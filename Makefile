@@ -15,8 +15,9 @@ run:
 ## then the contract tests (OpenAPI validation, schemathesis, generated Python client).
 test: test-rust contract
 
-test-rust:
-	$(CARGO) test --workspace --all-targets
+# The e-mail tests talk to real mail servers (aiosmtpd, pymap) run by the venv's Python.
+test-rust: $(VENV)/.installed
+	PEYVAND_TEST_PYTHON="$${PEYVAND_TEST_PYTHON:-$(abspath $(VENV))/bin/python}" $(CARGO) test --workspace --all-targets
 
 contract: $(VENV)/.installed
 	$(CARGO) build --bin peyvand

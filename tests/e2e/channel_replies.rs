@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use e2e::support::{backends, create_customer, field_codes, id_of, person, send, Backend, TestApp};
+use e2e::support::{
+    backends, create_customer, created, field_codes, id_of, person, send, settled_message, Backend,
+    TestApp,
+};
 
 /// A request the stand-in provider received.
 #[derive(Debug, Clone)]
@@ -152,37 +155,6 @@ fn spawn(stub: &ProviderStub, backend: Backend) -> TestApp {
     )
 }
 
-fn created(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
-    let (status, answer) = send(app, Method::POST, path, token, Some(body.clone()));
-    assert_eq!(status, 201, "{path} {body}: {answer}");
-    answer
-}
-
-/// Waits until the message reaches a status other than `queued`.
-fn settled(app: &TestApp, conversation: &str, message: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, page) = send(
-            app,
-            Method::GET,
-            &format!("/api/v1/conversations/{conversation}/messages?limit=200"),
-            &app.admin_token(),
-            None,
-        );
-        let found = page["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|row| row["id"] == message)
-            .cloned()
-            .expect("the message");
-        if found["status"] != "queued" || Instant::now() > deadline {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The conversation of an inbound SMS from `from` on the line at `base`.
 fn sms_conversation(app: &TestApp, base: &str, from: &str, id: &str) -> String {
     let response = app
@@ -240,7 +212,7 @@ fn replies_go_out_through_each_providers_api() {
             json!({"body": "سلام، سفارش شما ارسال شد."}),
         );
         assert_eq!(reply["status"], "queued");
-        let sent = settled(&app, &conversation, reply["id"].as_str().unwrap());
+        let sent = settled_message(&app, &conversation, reply["id"].as_str().unwrap());
         assert_eq!(sent["status"], "sent", "{sent}");
         let call = stub
             .received()
@@ -265,7 +237,7 @@ fn replies_go_out_through_each_providers_api() {
             let receipt: Value = response.json().unwrap();
             assert_eq!(receipt["delivery_updates"], expected, "{status}: {receipt}");
         }
-        let delivered = settled(&app, &conversation, reply["id"].as_str().unwrap());
+        let delivered = settled_message(&app, &conversation, reply["id"].as_str().unwrap());
         assert_eq!(delivered["status"], "delivered");
 
         // A customer who withdrew SMS consent for service messages is refused, and the
@@ -346,7 +318,7 @@ fn replies_go_out_through_each_providers_api() {
             &format!("/api/v1/conversations/{telegram}/messages"),
             json!({"body": "درود"}),
         );
-        let sent = settled(&app, &telegram, reply["id"].as_str().unwrap());
+        let sent = settled_message(&app, &telegram, reply["id"].as_str().unwrap());
         assert_eq!(sent["status"], "sent", "{sent}");
         assert!(sent["provider_message_id"]
             .as_str()
@@ -399,7 +371,7 @@ fn replies_go_out_through_each_providers_api() {
             &format!("/api/v1/conversations/{wa}/messages"),
             json!({"body": "در خدمتیم"}),
         );
-        let sent = settled(&app, &wa, reply["id"].as_str().unwrap());
+        let sent = settled_message(&app, &wa, reply["id"].as_str().unwrap());
         assert_eq!(sent["status"], "sent", "{sent}");
         let call = stub
             .received()
@@ -429,7 +401,7 @@ fn replies_go_out_through_each_providers_api() {
         let receipt: Value = response.json().unwrap();
         assert_eq!(receipt["delivery_updates"], 1, "{receipt}");
         assert_eq!(
-            settled(&app, &wa, reply["id"].as_str().unwrap())["status"],
+            settled_message(&app, &wa, reply["id"].as_str().unwrap())["status"],
             "read"
         );
     }
@@ -462,7 +434,7 @@ fn provider_refusals_fail_the_message_and_outages_keep_it_queued() {
             &format!("/api/v1/conversations/{conversation}/messages"),
             json!({"body": "test"}),
         );
-        let failed = settled(&app, &conversation, reply["id"].as_str().unwrap());
+        let failed = settled_message(&app, &conversation, reply["id"].as_str().unwrap());
         assert_eq!(failed["status"], "failed");
         assert!(
             failed["error"].as_str().unwrap().contains("400"),
@@ -587,7 +559,7 @@ fn messages_outside_working_hours_get_one_automatic_reply_per_closed_spell() {
             "one reply for the closed spell: {messages}"
         );
         assert_eq!(automatic[0]["direction"], "outbound");
-        let sent = settled(&app, &conversation, automatic[0]["id"].as_str().unwrap());
+        let sent = settled_message(&app, &conversation, automatic[0]["id"].as_str().unwrap());
         assert_eq!(sent["status"], "sent", "{sent}");
         let call = stub
             .received()

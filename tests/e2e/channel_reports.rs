@@ -152,6 +152,7 @@ fn reply(
             direction: "outbound".into(),
             provider_message_id: Some(Uuid::now_v7().to_string()),
             body: "پاسخ".into(),
+            subject: None,
             status: status.into(),
             automatic,
             sent_by: None,
@@ -502,7 +503,7 @@ fn channel_figures_follow_the_messages_conversations_and_orders() {
             .iter()
             .map(|c| c["channel"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["telegram", "whatsapp", "instagram", "sms"]);
+        assert_eq!(names, ["telegram", "whatsapp", "instagram", "sms", "email"]);
 
         let (october, november) = (&periods[0]["channels"], &periods[1]["channels"]);
         let none = (0, Value::Null, Value::Null, Value::Null);
@@ -545,7 +546,7 @@ fn channel_figures_follow_the_messages_conversations_and_orders() {
             [("IRR".to_string(), 2, 400_000, 0, 400_000)]
         );
         for period in periods {
-            for quiet in ["whatsapp", "instagram"] {
+            for quiet in ["whatsapp", "instagram", "email"] {
                 let figures = channel(&period["channels"], quiet);
                 assert_eq!(counts(figures), [0; 7]);
                 assert_eq!(response(figures), none);

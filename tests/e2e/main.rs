@@ -18,6 +18,7 @@ mod customers;
 mod deals;
 mod demo_data;
 mod duplicates;
+mod email;
 mod erasure;
 mod existence;
 mod exports;

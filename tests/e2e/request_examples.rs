@@ -29,6 +29,10 @@ const ORDER_LINE: &str = "0193a4e2-7c1d-7b3e-9f10-eeeeeeeeeeee";
 const TICKET: &str = "0193a4e2-7c1d-7b3e-9f10-777777777777";
 /// Stands for a user in request examples.
 const USER: &str = "0193a4e2-7c1d-7b3e-9f10-999999999999";
+/// A channel account (an SMS line) messages are sent through.
+const CHANNEL_ACCOUNT: &str = "0193a4e2-7c1d-7b3e-9f10-888888888888";
+/// A person with a mobile number, to be written to.
+const REACHABLE_PERSON: &str = "0193a4e2-7c1d-7b3e-9f10-666666666666";
 /// The refresh token of the caller's session.
 const REFRESH_TOKEN: &str = "kX3v9bq0Vt7Qe1m2P5sZ8yA4cD6fH0jL2nR4tW6xY8z";
 /// The custom field the customer examples fill in, and the value they give it.
@@ -53,8 +57,9 @@ fn examples(doc: &Value) -> Vec<Example> {
                 continue;
             };
             // Providers call these with their own signatures, which an example cannot
-            // carry; `channels.rs` sends them signed.
-            if path.starts_with("/api/v1/webhooks/") {
+            // carry; `channels.rs` sends them signed. An unsubscribe token exists only
+            // in an e-mail; `email.rs` follows one.
+            if path.starts_with("/api/v1/webhooks/") || path.starts_with("/api/v1/unsubscribe/") {
                 continue;
             }
             let operation_id = operation["operationId"].as_str().expect("operationId");
@@ -193,8 +198,8 @@ impl Setup<'_> {
             .to_string()
     }
 
-    /// A conversation: an SMS line and a message received on it.
-    fn conversation(&self) -> String {
+    /// A new SMS line.
+    fn sms_line(&self) -> Value {
         let line = self
             .app
             .authed(Method::POST, "/api/v1/channel-accounts", &self.token)
@@ -204,7 +209,12 @@ impl Setup<'_> {
             .send()
             .expect("request");
         assert_eq!(line.status(), 201, "creating an SMS line");
-        let line: Value = line.json().expect("account");
+        line.json().expect("account")
+    }
+
+    /// A conversation: an SMS line and a message received on it.
+    fn conversation(&self) -> String {
+        let line = self.sms_line();
         let sender = format!("0912{}", &uuid::Uuid::now_v7().as_u128().to_string()[..7]);
         let received = self
             .app
@@ -490,6 +500,8 @@ impl Setup<'_> {
                     USER,
                     DEAL,
                     TICKET,
+                    CHANNEL_ACCOUNT,
+                    REACHABLE_PERSON,
                 ]
                 .into_iter()
                 .find(|placeholder| text == placeholder) else {
@@ -505,6 +517,15 @@ impl Setup<'_> {
                     PRODUCT => self.product(),
                     USER => self.app.create_user("sales", None).0.to_string(),
                     DEAL => self.deal(),
+                    CHANNEL_ACCOUNT => self.sms_line()["id"]
+                        .as_str()
+                        .expect("id")
+                        .to_string(),
+                    REACHABLE_PERSON => self.create(
+                        "/api/v1/customers",
+                        json!({"kind": "person", "first_name": "نمونه", "last_name": Self::unique("مشتری"),
+                               "phones": [{"number": format!("0912{}", &uuid::Uuid::now_v7().as_u128().to_string()[..7])}]}),
+                    ),
                     ORDER_LINE => self
                         .order_line
                         .borrow()

@@ -389,3 +389,36 @@ pub fn finished_job(app: &TestApp, token: &str, response: Response) -> Value {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// POSTs `body` to `path` and answers the created resource; panics unless 201.
+pub fn created(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let (status, answer) = send(app, Method::POST, path, token, Some(body.clone()));
+    assert_eq!(status, 201, "{path} {body}: {answer}");
+    answer
+}
+
+/// The outbound message `message` of `conversation` once its sending job has moved
+/// it out of `queued` (or as it is after a minute).
+pub fn settled_message(app: &TestApp, conversation: &str, message: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, page) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/conversations/{conversation}/messages?limit=200"),
+            &app.admin_token(),
+            None,
+        );
+        let found = page["data"]
+            .as_array()
+            .expect("a page")
+            .iter()
+            .find(|row| row["id"] == message)
+            .cloned()
+            .expect("the message");
+        if found["status"] != "queued" || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -132,6 +132,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
         application::omnichannel::outbound::MessageSendJob::new(
             state.credentials.clone(),
             config.provider_urls(),
+            config.public_url(),
         ),
     );
     let openapi = crate::openapi::document();

@@ -61,7 +61,6 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_JWT_SECRET", hide_env_values = true, value_parser = secret)]
     pub jwt_secret: Option<SecretString>,
 
-    /// `iss` claim of issued access tokens, checked on every request.
     /// Telegram Bot API base URL (channel messages are sent there).
     #[arg(
         long,
@@ -92,6 +91,13 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_CHANNEL_KEYS", hide_env_values = true, value_parser = secret)]
     pub channel_keys: Option<SecretString>,
 
+    /// Where clients outside reach this server (`https://crm.example.ir`): the links in
+    /// messages sent to customers (one-click unsubscribe) start with it. By default the
+    /// bind address over plain HTTP, which only a local setup can use.
+    #[arg(long, env = "PEYVAND_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// `iss` claim of issued access tokens, checked on every request.
     #[arg(long, env = "PEYVAND_JWT_ISSUER", default_value = "peyvand")]
     pub jwt_issuer: String,
 
@@ -257,6 +263,14 @@ impl From<&LoginThrottleArgs> for application::accounts::login_throttle::LoginTh
 
 impl ServerConfig {
     /// Where the messaging providers' APIs are, without a trailing slash.
+    /// The server's public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
     pub fn provider_urls(&self) -> channels::outbound::ProviderUrls {
         let base = |url: &str| url.trim_end_matches('/').to_string();
         channels::outbound::ProviderUrls {

@@ -78,6 +78,7 @@ fn message(
             direction: direction.into(),
             provider_message_id: Some(Uuid::now_v7().to_string()),
             body: "…".into(),
+            subject: None,
             status: if direction == "inbound" {
                 "received"
             } else {

@@ -3,13 +3,19 @@
 //! copied to another record does not open. Each sealed value names its key by id, so
 //! keys rotate: configure the new key first and the old ones after it, re-seal, then
 //! drop the old ones.
+//!
+//! The same keys sign the links the business puts in its messages (one-click
+//! unsubscribe), with a key derived from each for that use alone: a link signed under
+//! an old key keeps working until that key is dropped.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// Key length of AES-256.
 pub const KEY_BYTES: usize = 32;
@@ -30,6 +36,22 @@ pub enum SecretError {
 struct CredentialKey {
     id: String,
     cipher: Aes256Gcm,
+    /// HMAC-SHA256 key for links, derived so that a signature never reveals anything
+    /// about the sealing key.
+    link_key: [u8; KEY_BYTES],
+}
+
+/// Bytes of a link signature: 128 bits cannot be guessed.
+const LINK_TAG_BYTES: usize = 16;
+
+fn link_tag(link_key: &[u8; KEY_BYTES], message: &str) -> [u8; LINK_TAG_BYTES] {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(link_key).expect("HMAC takes any key length");
+    mac.update(message.as_bytes());
+    let full = mac.finalize().into_bytes();
+    let mut tag = [0_u8; LINK_TAG_BYTES];
+    tag.copy_from_slice(&full[..LINK_TAG_BYTES]);
+    tag
 }
 
 /// The configured keys, newest (the one that seals) first.
@@ -67,6 +89,12 @@ impl CredentialCipher {
                     // Names the key without revealing it.
                     id: hex::encode(Sha256::digest(key))[..16].to_string(),
                     cipher: Aes256Gcm::new(key.into()),
+                    link_key: {
+                        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+                            .expect("HMAC takes any key length");
+                        mac.update(b"peyvand link signature v1");
+                        mac.finalize().into_bytes().into()
+                    },
                 })
                 .collect(),
         })
@@ -109,6 +137,22 @@ impl CredentialCipher {
             key_id: key.id.clone(),
             data: STANDARD.encode(data),
         }
+    }
+
+    /// A signature of `message` for a link, URL-safe, under the newest key.
+    pub fn sign_link(&self, message: &str) -> String {
+        URL_SAFE_NO_PAD.encode(link_tag(&self.keys[0].link_key, message))
+    }
+
+    /// Whether `signature` is one of [`CredentialCipher::sign_link`]'s for `message`
+    /// under any configured key, compared in constant time.
+    pub fn verify_link(&self, message: &str, signature: &str) -> bool {
+        let Ok(given) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        self.keys
+            .iter()
+            .any(|key| bool::from(link_tag(&key.link_key, message).as_slice().ct_eq(&given)))
     }
 
     /// Opens a value sealed for `owner`.
@@ -186,6 +230,27 @@ mod tests {
             Err(SecretError::UnknownKey(sealed.key_id.clone()))
         );
         assert_eq!(only_new.open(b"account-1", &resealed).unwrap(), b"x");
+    }
+
+    #[test]
+    fn link_signatures_verify_under_any_configured_key() {
+        let old = CredentialCipher::from_hex_list(&generate_hex_key()).unwrap();
+        let signature = old.sign_link("unsubscribe:c1:email");
+        assert!(old.verify_link("unsubscribe:c1:email", &signature));
+        assert!(!old.verify_link("unsubscribe:c2:email", &signature));
+        assert!(!old.verify_link("unsubscribe:c1:email", "not base64!"));
+        assert!(!old.verify_link("unsubscribe:c1:email", ""));
+        let rotated = CredentialCipher {
+            keys: vec![
+                CredentialCipher::from_hex_list(&generate_hex_key())
+                    .unwrap()
+                    .keys
+                    .remove(0),
+                old.keys.into_iter().next().unwrap(),
+            ],
+        };
+        assert!(rotated.verify_link("unsubscribe:c1:email", &signature));
+        assert_ne!(rotated.sign_link("unsubscribe:c1:email"), signature);
     }
 
     #[test]

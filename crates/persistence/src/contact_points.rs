@@ -174,6 +174,40 @@ pub fn sync_lead(
     Ok(())
 }
 
+/// Where a customer can be written to on addresses of `kind`, primary first: its
+/// e-mails, its phones, or the messenger ids learnt from its messages.
+pub fn addresses_of_customer(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    kind: &str,
+) -> Result<Vec<String>, PersistenceError> {
+    let id = DbUuid(customer);
+    Ok(match kind {
+        "email" => customer_emails::table
+            .filter(customer_emails::customer_id.eq(id))
+            .order((
+                customer_emails::is_primary.desc(),
+                customer_emails::position,
+            ))
+            .select(customer_emails::address)
+            .load(conn)?,
+        "phone" => customer_phones::table
+            .filter(customer_phones::customer_id.eq(id))
+            .order((
+                customer_phones::is_primary.desc(),
+                customer_phones::position,
+            ))
+            .select(customer_phones::number)
+            .load(conn)?,
+        _ => customer_contact_points::table
+            .filter(customer_contact_points::customer_id.eq(id))
+            .filter(customer_contact_points::kind.eq(kind))
+            .order(customer_contact_points::created_at.desc())
+            .select(customer_contact_points::value)
+            .load(conn)?,
+    })
+}
+
 /// The messenger ids a customer is known by, as (kind, value), for its data export.
 pub fn of_customer(
     conn: &mut DbConnection,

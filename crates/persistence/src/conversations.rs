@@ -53,6 +53,8 @@ pub struct MessageRow {
     pub occurred_at: DbTime,
     pub created_at: DbTime,
     pub updated_at: DbTime,
+    /// An e-mail's subject.
+    pub subject: Option<String>,
 }
 
 /// The conversation of a sender address on an account, locked for this transaction's
@@ -141,6 +143,38 @@ pub fn find_outbound(
         .select(MessageRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The sender's latest message in a conversation at or before `until`: what a reply
+/// written then answers (its e-mail subject and Message-ID thread the reply).
+pub fn last_inbound(
+    conn: &mut DbConnection,
+    conversation: Uuid,
+    until: DateTime<Utc>,
+) -> Result<Option<MessageRow>, PersistenceError> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(DbUuid(conversation)))
+        .filter(messages::direction.eq("inbound"))
+        .filter(messages::occurred_at.le(DbTime(until)))
+        .order((messages::occurred_at.desc(), messages::id.desc()))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The subject of the conversation's latest e-mail, either way.
+pub fn last_subject(
+    conn: &mut DbConnection,
+    conversation: Uuid,
+) -> Result<Option<String>, PersistenceError> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(DbUuid(conversation)))
+        .filter(messages::subject.is_not_null())
+        .order((messages::occurred_at.desc(), messages::id.desc()))
+        .select(messages::subject)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }
 
 /// Sets a message's delivery status (and the provider's reason for a failure).

@@ -1343,6 +1343,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        mailbox_cursor -> Nullable<Text>,
     }
 }
 
@@ -1412,6 +1413,7 @@ diesel::table! {
         occurred_at -> UtcTimestamp,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        subject -> Nullable<Text>,
     }
 }
 

@@ -594,17 +594,16 @@ mod tests {
             .collect();
         // Audit events and notifications are written as side effects; no response
         // returns one to follow. A survey's token reaches the customer only in the text
-        // of a ticket's message, never as a field. Conversations are made by the
-        // providers' webhooks, which answer counts, not records; and the webhooks are
-        // called by the providers at the `webhook_path` an account shows.
+        // of a ticket's message, never as a field, and an unsubscribe token only in an
+        // e-mail's header. The webhooks are called by the providers at the
+        // `webhook_path` an account shows.
         let unreachable = [
             "get_audit_event",
             "read_notification",
             "get_survey",
             "answer_survey",
-            "get_conversation",
-            "list_conversation_messages",
-            "reply_in_conversation",
+            "unsubscribe_page",
+            "unsubscribe_one_click",
             "telegram_webhook",
             "whatsapp_subscription",
             "whatsapp_webhook",

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::omnichannel::accounts::ChannelKind;
 use domain::omnichannel::contacts::ContactKind;
 use domain::omnichannel::conversations::{
-    ConversationStatus, Direction, MessageStatus, ReplyInput,
+    ConversationStatus, Direction, MessageStatus, NewConversationInput, ReplyInput,
 };
 use persistence::conversations::{ConversationRow, MessageRow};
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,8 @@ use crate::state::AppState;
         list_conversations,
         get_conversation,
         list_conversation_messages,
-        reply_in_conversation
+        reply_in_conversation,
+        start_conversation
     ),
     components(schemas(
         Conversation,
@@ -35,7 +36,9 @@ use crate::state::AppState;
         ConversationStatus,
         Direction,
         MessageStatus,
-        ReplyInput
+        ReplyInput,
+        NewConversationInput,
+        StartedConversation
     ))
 )]
 pub struct ConversationsApi;
@@ -44,7 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_conversations)
         .service(get_conversation)
         .service(list_conversation_messages)
-        .service(reply_in_conversation);
+        .service(reply_in_conversation)
+        .service(start_conversation);
 }
 
 /// A conversation: one sender address on one channel account.
@@ -104,7 +108,9 @@ pub struct ConversationMessage {
     pub automatic: bool,
     /// The agent who sent an outbound message.
     pub sent_by: Option<Uuid>,
-    /// The provider's id of the message.
+    /// An e-mail's subject.
+    pub subject: Option<String>,
+    /// The provider's id of the message (an e-mail's Message-ID).
     pub provider_message_id: Option<String>,
     /// Why the provider could not deliver it.
     pub error: Option<String>,
@@ -125,6 +131,7 @@ impl TryFrom<&MessageRow> for ConversationMessage {
             status: MessageStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
             automatic: row.automatic,
             sent_by: row.sent_by.map(|id| id.0),
+            subject: row.subject.clone(),
             provider_message_id: row.provider_message_id.clone(),
             error: row.error.clone(),
             occurred_at: row.occurred_at.0,
@@ -283,11 +290,13 @@ pub async fn list_conversation_messages(
 /// reports, or `failed` with the provider's reason), or `refused` when the customer
 /// withdrew consent to service messages on the channel — recorded, not sent. At most
 /// 4,096 characters on Telegram and WhatsApp, 1,000 on Instagram, 536 (eight Persian
-/// parts) by SMS.
+/// parts) by SMS, 20,000 by e-mail. An e-mail is titled `subject`, by default `Re:` the
+/// customer's last subject, threaded to their last message, and carries a one-click
+/// unsubscribe link (RFC 8058).
 ///
 /// Needs `records:write` and sight of the conversation. Audited as
 /// `conversation.reply` (without the text). Problems: 404; 409 when the channel account
-/// is inactive; 422 `body` `required` or `too_long`.
+/// is inactive; 422 `body` `required` or `too_long`, `subject` `not_allowed` off e-mail.
 #[utoipa::path(
     tag = "conversations",
     operation_id = "reply_in_conversation",
@@ -316,4 +325,56 @@ pub async fn reply_in_conversation(
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/conversations/{id}/messages")))
         .json(ConversationMessage::try_from(&row)?))
+}
+
+/// A conversation started by the business and its first message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StartedConversation {
+    pub conversation: Conversation,
+    pub message: ConversationMessage,
+}
+
+/// Start a conversation.
+///
+/// Writes to a customer first: an SMS or WhatsApp message to one of their phones, an
+/// e-mail to one of their addresses, a Telegram or Instagram message to a messenger id
+/// they wrote from. `to` picks the address (one of the customer's); their primary one
+/// is used otherwise. The message is checked against consent and queued as a reply is;
+/// an address with a conversation already continues it.
+///
+/// Needs `records:write` and sight of the customer. Audited as `conversation.start`.
+/// Problems: 409 when the channel account is inactive; 422 `customer_id` or
+/// `channel_account_id` `not_found`, `to` `no_address`, `invalid_format` or
+/// `not_an_address_of_customer`, `subject` `required` for e-mail, `body` as for a reply.
+#[utoipa::path(
+    tag = "conversations",
+    operation_id = "start_conversation",
+    request_body = NewConversationInput,
+    responses(
+        (status = 201, description = "Started; the message is queued or refused", body = StartedConversation,
+            headers(("Location" = String, description = "The conversation"))),
+        (status = 409, description = "The channel account is inactive", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Broken rules", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/conversations")]
+pub async fn start_conversation(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: JsonBody<NewConversationInput>,
+) -> ApiResult<HttpResponse> {
+    let acting = principal.0;
+    let input = body.0;
+    let (conversation, message) = state
+        .db(move |conn| Ok(outbound::start(conn, &acting, input)?))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("/api/v1/conversations/{}", conversation.id.0),
+        ))
+        .json(StartedConversation {
+            conversation: Conversation::try_from(&conversation)?,
+            message: ConversationMessage::try_from(&message)?,
+        }))
 }

@@ -43,6 +43,7 @@ pub mod ticket_attachments;
 pub mod ticket_categories;
 pub mod ticket_time;
 pub mod tickets;
+pub mod unsubscribe;
 pub mod users;
 pub mod webhooks;
 
@@ -78,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     canned_answers::configure(cfg);
     channel_accounts::configure(cfg);
     webhooks::configure(cfg);
+    unsubscribe::configure(cfg);
     conversations::configure(cfg);
     analytics::configure(cfg);
     model_run_schedules::configure(cfg);
@@ -124,6 +126,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         canned_answers::CannedAnswersApi::openapi(),
         channel_accounts::ChannelAccountsApi::openapi(),
         webhooks::WebhooksApi::openapi(),
+        unsubscribe::UnsubscribeApi::openapi(),
         conversations::ConversationsApi::openapi(),
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),

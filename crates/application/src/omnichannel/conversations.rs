@@ -8,6 +8,10 @@ use persistence::conversations::{ConversationFilter, ConversationRow, MessageRow
 use persistence::db::DbConnection;
 use uuid::Uuid;
 
+use domain::omnichannel::contacts::ContactAddress;
+use persistence::sql_types::{DbTime, DbUuid};
+
+use super::accounts::ChannelAccount;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::paging::{time_cursor, time_position, Cursor};
@@ -16,6 +20,44 @@ use crate::paging::{time_cursor, time_position, Cursor};
 pub const ORDER: &str = "last_message_at:desc";
 /// Sort order name of message pages: oldest first.
 pub const MESSAGE_ORDER: &str = "occurred_at";
+
+/// The conversation of `address` on `account`, locked for the caller's transaction, or
+/// a new open one begun at `at` with nobody linked yet.
+pub fn find_or_open(
+    conn: &mut DbConnection,
+    account: &ChannelAccount,
+    address: &ContactAddress,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<ConversationRow> {
+    let account_id = account.row.id.0;
+    if let Some(found) = persistence::conversations::find_for_sender(
+        conn,
+        account_id,
+        address.kind.as_str(),
+        &address.value,
+    )? {
+        return Ok(found);
+    }
+    let now = persistence::now();
+    let row = ConversationRow {
+        id: DbUuid(Uuid::now_v7()),
+        channel_account_id: DbUuid(account_id),
+        channel: account.kind.as_str().to_string(),
+        contact_kind: address.kind.as_str().to_string(),
+        contact_value: address.value.clone(),
+        contact_name: None,
+        customer_id: None,
+        lead_id: None,
+        status: ConversationStatus::Open.as_str().to_string(),
+        ticket_id: None,
+        last_message_at: DbTime(at),
+        created_at: DbTime(now),
+        updated_at: DbTime(now),
+        auto_replied_until: None,
+    };
+    persistence::conversations::insert(conn, &row)?;
+    Ok(row)
+}
 
 /// What narrows a conversation list, as the caller asks.
 #[derive(Debug, Clone, Default)]

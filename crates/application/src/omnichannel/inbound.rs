@@ -9,7 +9,6 @@
 use channels::secrets::CredentialCipher;
 use channels::sms::{ReceivedSms, SmsDeliveryReport};
 use channels::{DeliveryState, DeliveryUpdate, Inbound, InboundMessage};
-use domain::customers::ConsentPurpose;
 use domain::omnichannel::accounts::{ChannelKind, TicketRule};
 use domain::omnichannel::auto_reply::off_hours_reply_due;
 use domain::omnichannel::contacts::{is_opt_out, ContactAddress};
@@ -207,35 +206,8 @@ fn ingest(
         Party::Lead(lead) => (None, Some(lead)),
         Party::Unknown => (None, None),
     };
-    let existing = persistence::conversations::find_for_sender(
-        conn,
-        account_id,
-        address.kind.as_str(),
-        &address.value,
-    )?;
-    let mut conversation = match existing {
-        Some(conversation) => conversation,
-        None => {
-            let row = ConversationRow {
-                id: DbUuid(Uuid::now_v7()),
-                channel_account_id: DbUuid(account_id),
-                channel: account.kind.as_str().to_string(),
-                contact_kind: address.kind.as_str().to_string(),
-                contact_value: address.value.clone(),
-                contact_name: None,
-                customer_id: None,
-                lead_id: None,
-                status: ConversationStatus::Open.as_str().to_string(),
-                ticket_id: None,
-                last_message_at: DbTime(message.sent_at),
-                created_at: DbTime(now),
-                updated_at: DbTime(now),
-                auto_replied_until: None,
-            };
-            persistence::conversations::insert(conn, &row)?;
-            row
-        }
-    };
+    let mut conversation =
+        super::conversations::find_or_open(conn, account, &address, message.sent_at)?;
     // What is known now replaces what was known: a lead that became a customer, a
     // sender an agent has not linked yet.
     if customer.is_some() && conversation.customer_id.map(|id| id.0) != customer {
@@ -272,6 +244,7 @@ fn ingest(
             occurred_at: DbTime(message.sent_at),
             created_at: DbTime(now),
             updated_at: DbTime(now),
+            subject: None,
         },
     )?;
     let opted_out = conversation.customer_id.is_some() && is_opt_out(&body);
@@ -317,47 +290,29 @@ fn off_hours_reply(
     let calendar = crate::settings::calendar(conn)?;
     let replied = conversation.auto_replied_until.map(|at| at.0);
     if let Some(opens) = off_hours_reply_due(&calendar, sent_at, replied) {
-        super::outbound::record(conn, conversation, account, text, None, true)?;
+        super::outbound::record(conn, conversation, account, text, None, None, true)?;
         conversation.auto_replied_until = Some(DbTime(opens));
     }
     Ok(())
 }
 
-/// An opt-out word withdraws every purpose the customer had granted on the channel,
-/// and marketing in any case, recorded in the consent ledger with the message as proof.
+/// An opt-out word withdraws marketing and whatever the customer had granted on the
+/// channel, with the message as proof; a customer never asked about service messages
+/// is still answered when they write in again.
 fn withdraw_consent(
     conn: &mut DbConnection,
     account: &ChannelAccount,
     customer: Uuid,
     provider_message_id: &str,
 ) -> AppResult<()> {
-    let channel = account.kind.consent_channel();
-    let mut purposes = vec![ConsentPurpose::Marketing];
-    for state in persistence::consents::current(conn, customer)? {
-        if state.channel == channel.as_str() && state.granted {
-            if let Some(purpose) = ConsentPurpose::parse(&state.purpose) {
-                if !purposes.contains(&purpose) {
-                    purposes.push(purpose);
-                }
-            }
-        }
-    }
-    let system = Acting::system(Lang::Fa);
-    for purpose in purposes {
-        crate::customers::privacy::record_consent(
-            conn,
-            &system,
-            customer,
-            crate::customers::privacy::ConsentInput {
-                channel,
-                purpose,
-                granted: false,
-                source: format!("{}_opt_out", account.kind.as_str()),
-                evidence: Some(format!("message {provider_message_id}")),
-            },
-        )?;
-    }
-    Ok(())
+    super::unsubscribe::withdraw_channel(
+        conn,
+        customer,
+        account.kind.consent_channel(),
+        &[domain::customers::ConsentPurpose::Marketing],
+        &format!("{}_opt_out", account.kind.as_str()),
+        &format!("message {provider_message_id}"),
+    )
 }
 
 /// The ticket rule: the message goes to the conversation's ticket while it can take

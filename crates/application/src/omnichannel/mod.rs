@@ -6,3 +6,4 @@ pub mod conversations;
 pub mod identity;
 pub mod inbound;
 pub mod outbound;
+pub mod unsubscribe;

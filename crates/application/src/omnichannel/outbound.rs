@@ -5,16 +5,24 @@
 //! transaction, with retries and back-off while the provider is unavailable. A provider
 //! that refuses the message for good marks it `failed` with its reason; delivery
 //! reports then move it forward ([`super::inbound`]).
+//!
+//! E-mail goes over SMTP with the mailbox's credentials: an answer is titled `Re:` the
+//! customer's last subject and threaded to their message; every e-mail to a customer
+//! carries a signed one-click unsubscribe link ([`super::unsubscribe`]). An agent may
+//! also start a conversation ([`start`]) on any of the customer's addresses.
 
 use std::sync::Arc;
 
+use channels::email::{OutgoingEmail, Security, SmtpServer};
 use channels::outbound::{self, OutboundText, ProviderUrls, SendError};
 use channels::secrets::CredentialCipher;
 use domain::authz::Permission;
 use domain::customers::ConsentPurpose;
-use domain::omnichannel::accounts::ChannelKind;
+use domain::omnichannel::accounts::{ChannelKind, MailSecurity};
+use domain::omnichannel::contacts::{ContactAddress, ContactKind};
 use domain::omnichannel::conversations::{
-    may_reply, ConversationStatus, Direction, MessageStatus, ReplyInput,
+    may_reply, reply_subject, ConversationStatus, Direction, MessageStatus, NewConversationInput,
+    ReplyInput,
 };
 use persistence::audit;
 use persistence::conversations::{ConversationRow, MessageRow};
@@ -54,15 +62,26 @@ fn service_consent(
 /// Records an outbound message in `conversation` (whose row the caller writes back):
 /// `queued` with its sending job, or `refused` when the customer withdrew consent to
 /// service messages on the channel. `sent_by` is the agent; `automatic` marks the
-/// system's own answers.
+/// system's own answers. An e-mail without a `subject` answers the conversation's last
+/// one.
 pub fn record(
     conn: &mut DbConnection,
     conversation: &mut ConversationRow,
     account: &ChannelAccount,
     body: String,
+    subject: Option<String>,
     sent_by: Option<Uuid>,
     automatic: bool,
 ) -> AppResult<MessageRow> {
+    let now = persistence::now();
+    let subject = match (account.kind, subject) {
+        (ChannelKind::Email, Some(subject)) => Some(subject),
+        (ChannelKind::Email, None) => {
+            let last = persistence::conversations::last_subject(conn, conversation.id.0)?;
+            Some(reply_subject(last.as_deref()))
+        }
+        _ => None,
+    };
     let consented = match conversation.customer_id {
         Some(customer) => may_reply(service_consent(conn, customer.0, account.kind)?),
         // A lead or an unknown sender wrote in and has no consent ledger yet.
@@ -79,7 +98,6 @@ pub fn record(
             )),
         )
     };
-    let now = persistence::now();
     let message = MessageRow {
         id: DbUuid(Uuid::now_v7()),
         conversation_id: conversation.id,
@@ -96,6 +114,7 @@ pub fn record(
         occurred_at: DbTime(now),
         created_at: DbTime(now),
         updated_at: DbTime(now),
+        subject,
     };
     persistence::conversations::insert_message(conn, &message)?;
     if status == MessageStatus::Queued {
@@ -137,7 +156,15 @@ pub fn reply(
             ));
         }
         let input = input.validated(account.kind).map_err(AppError::Invalid)?;
-        let message = record(conn, &mut row, &account, input.body, acting.user_id, false)?;
+        let message = record(
+            conn,
+            &mut row,
+            &account,
+            input.body,
+            input.subject,
+            acting.user_id,
+            false,
+        )?;
         row.status = ConversationStatus::Open.as_str().to_string();
         persistence::conversations::update(conn, &row)?;
         audit::record(
@@ -155,15 +182,220 @@ pub fn reply(
     })
 }
 
+/// The account of `id` if it is active, for sending.
+fn active_account(conn: &mut DbConnection, id: Uuid) -> AppResult<ChannelAccount> {
+    let account = match persistence::channel_accounts::find(conn, id) {
+        Ok(row) => ChannelAccount::of(row)?,
+        Err(persistence::PersistenceError::NotFound) => {
+            return Err(AppError::field(
+                "channel_account_id",
+                "not_found",
+                "no such channel account",
+            ))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    if !account.row.active {
+        return Err(AppError::Conflict("the channel account is inactive".into()));
+    }
+    Ok(account)
+}
+
+/// Reads `raw` as an address of `kind`, in stored form.
+fn address_of_kind(kind: ContactKind, raw: &str) -> Option<ContactAddress> {
+    match kind {
+        ContactKind::Phone => ContactAddress::phone(raw),
+        ContactKind::Email => ContactAddress::email(raw),
+        ContactKind::Telegram | ContactKind::Instagram => ContactAddress::handle(kind, raw),
+    }
+}
+
+/// Starts (or continues) the conversation with a customer the caller sees on one of
+/// their addresses and sends the first message in it, as [`reply`] does.
+pub fn start(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    input: NewConversationInput,
+) -> AppResult<(ConversationRow, MessageRow)> {
+    acting.require(Permission::RecordsWrite)?;
+    transaction(conn, |conn| {
+        let customer = match crate::customers::visible(conn, acting, input.customer_id) {
+            Err(AppError::NotFound) => {
+                return Err(AppError::field(
+                    "customer_id",
+                    "not_found",
+                    "no such customer",
+                ))
+            }
+            other => other?,
+        };
+        let account = active_account(conn, input.channel_account_id)?;
+        let contact_kind = account.kind.contact_kind();
+        let reply = ReplyInput {
+            body: input.body.clone(),
+            subject: input.subject.clone(),
+        }
+        .validated(account.kind);
+        let known = persistence::contact_points::addresses_of_customer(
+            conn,
+            customer.row.id.0,
+            contact_kind.as_str(),
+        )?;
+        let to = match &input.to {
+            Some(raw) => match address_of_kind(contact_kind, raw) {
+                Some(address) if known.contains(&address.value) => Ok(address.value),
+                Some(_) => Err((
+                    "not_an_address_of_customer",
+                    format!(
+                        "must be one of the customer's {} addresses",
+                        contact_kind.as_str()
+                    ),
+                )),
+                None => Err((
+                    "invalid_format",
+                    format!("must be a {} address", contact_kind.as_str()),
+                )),
+            },
+            None => known.into_iter().next().ok_or((
+                "no_address",
+                format!("the customer has no {} address", contact_kind.as_str()),
+            )),
+        };
+        let mut violations = reply.as_ref().err().cloned().unwrap_or_default();
+        if let Err((code, message)) = &to {
+            violations.push(domain::validation::FieldViolation::new(
+                "to",
+                *code,
+                message.clone(),
+            ));
+        }
+        if account.kind == ChannelKind::Email
+            && input.subject.as_deref().is_none_or(|s| s.trim().is_empty())
+        {
+            violations.push(domain::validation::FieldViolation::new(
+                "subject",
+                "required",
+                "an e-mail needs a subject",
+            ));
+        }
+        if !violations.is_empty() {
+            return Err(AppError::Invalid(violations));
+        }
+        let (Ok(reply), Ok(to)) = (reply, to) else {
+            unreachable!("violations were returned above");
+        };
+        let now = persistence::now();
+        let address = ContactAddress {
+            kind: contact_kind,
+            value: to,
+        };
+        let mut conversation = super::conversations::find_or_open(conn, &account, &address, now)?;
+        if conversation.contact_name.is_none() {
+            conversation.contact_name = Some(customer.row.display_name.clone());
+        }
+        if conversation.customer_id != Some(customer.row.id) {
+            // The address wrote in before as someone else (a lead, nobody yet): the
+            // business now knows it is this customer's.
+            persistence::conversations::link_customer(conn, conversation.id.0, customer.row.id.0)?;
+            conversation.customer_id = Some(customer.row.id);
+            conversation.lead_id = None;
+        }
+        let message = record(
+            conn,
+            &mut conversation,
+            &account,
+            reply.body,
+            reply.subject,
+            acting.user_id,
+            false,
+        )?;
+        conversation.status = ConversationStatus::Open.as_str().to_string();
+        persistence::conversations::update(conn, &conversation)?;
+        audit::record(
+            conn,
+            &acting.audit_actor(),
+            audit::NewAuditEvent {
+                action: "conversation.start",
+                resource_type: "conversation",
+                resource_id: Some(conversation.id.0.to_string()),
+                changes: Some(json!({"message_id": message.id.0, "status": message.status})),
+            },
+        )?;
+        Ok((conversation, message))
+    })
+}
+
 /// Sends queued messages: the `messages.send` job.
 pub struct MessageSendJob {
     cipher: Arc<CredentialCipher>,
     urls: ProviderUrls,
+    /// Where the server is reached from outside (scheme, host, port), for the links in
+    /// messages.
+    public_url: String,
 }
 
 impl MessageSendJob {
-    pub fn new(cipher: Arc<CredentialCipher>, urls: ProviderUrls) -> MessageSendJob {
-        MessageSendJob { cipher, urls }
+    pub fn new(
+        cipher: Arc<CredentialCipher>,
+        urls: ProviderUrls,
+        public_url: String,
+    ) -> MessageSendJob {
+        MessageSendJob {
+            cipher,
+            urls,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Sends an e-mail message through the account's SMTP server.
+    fn send_email(
+        &self,
+        conn: &mut DbConnection,
+        account: &ChannelAccount,
+        conversation: &ConversationRow,
+        message: &MessageRow,
+    ) -> Result<Result<String, SendError>, AppError> {
+        let Some(settings) = &account.settings.email else {
+            return Ok(Err(SendError::Refused(
+                "the account has no mail settings".into(),
+            )));
+        };
+        let credentials = accounts::credentials(&self.cipher, account)?;
+        let server = SmtpServer {
+            host: &settings.smtp.host,
+            port: settings.smtp.port,
+            security: match settings.smtp.security {
+                MailSecurity::Tls => Security::Tls,
+                MailSecurity::Starttls => Security::Starttls,
+                MailSecurity::None => Security::None,
+            },
+            username: &settings.smtp.username,
+            password: credential(&credentials, "smtp_password")?,
+        };
+        let parent = persistence::conversations::last_inbound(
+            conn,
+            conversation.id.0,
+            message.created_at.0,
+        )?;
+        let unsubscribe_url = conversation.customer_id.map(|customer| {
+            format!(
+                "{}/api/v1/unsubscribe/{}",
+                self.public_url,
+                super::unsubscribe::token(&self.cipher, customer.0, account.kind.consent_channel())
+            )
+        });
+        let email = OutgoingEmail {
+            from_address: &settings.address,
+            from_name: settings.display_name.as_deref(),
+            to: &conversation.contact_value,
+            subject: message.subject.as_deref().unwrap_or("Re:"),
+            text: &message.body,
+            in_reply_to: parent
+                .as_ref()
+                .and_then(|parent| parent.provider_message_id.as_deref()),
+            unsubscribe_url: unsubscribe_url.as_deref(),
+        };
+        Ok(channels::email::send(&server, &email))
     }
 
     fn send(
@@ -205,6 +437,9 @@ impl MessageSendJob {
                 provider_account()
                     .and_then(|line| outbound::kavenegar(&self.urls, api_key, line, message))
             }
+            ChannelKind::Email => {
+                return Err(AppError::Internal("e-mail is sent by send_email".into()))
+            }
         })
     }
 }
@@ -226,9 +461,11 @@ impl JobHandler for MessageSendJob {
         )?)?;
         // The provider is called with no transaction open: a slow provider holds no
         // locks.
-        let outcome = self
-            .send(&account, &conversation.contact_value, &message.body)
-            .map_err(|err| JobError::internal(err.to_string()))?;
+        let outcome = match account.kind {
+            ChannelKind::Email => self.send_email(&mut conn, &account, &conversation, &message),
+            _ => self.send(&account, &conversation.contact_value, &message.body),
+        }
+        .map_err(|err| JobError::internal(err.to_string()))?;
         match outcome {
             Ok(provider_id) => {
                 persistence::conversations::set_sent(&mut conn, id, &provider_id)?;

@@ -26,6 +26,8 @@ pub enum ChannelKind {
     Instagram,
     /// An SMS line at the SMS provider (Kavenegar).
     Sms,
+    /// A mailbox: sent from over SMTP, read over IMAP.
+    Email,
 }
 
 snake_names!(ChannelKind {
@@ -33,6 +35,7 @@ snake_names!(ChannelKind {
     Whatsapp => "whatsapp",
     Instagram => "instagram",
     Sms => "sms",
+    Email => "email",
 });
 
 impl ChannelKind {
@@ -43,6 +46,18 @@ impl ChannelKind {
             ChannelKind::Whatsapp => TicketChannel::Whatsapp,
             ChannelKind::Instagram => TicketChannel::Instagram,
             ChannelKind::Sms => TicketChannel::Sms,
+            ChannelKind::Email => TicketChannel::Email,
+        }
+    }
+
+    /// The kind of address a correspondent has on this channel.
+    pub fn contact_kind(self) -> crate::omnichannel::contacts::ContactKind {
+        use crate::omnichannel::contacts::ContactKind;
+        match self {
+            ChannelKind::Telegram => ContactKind::Telegram,
+            ChannelKind::Whatsapp | ChannelKind::Sms => ContactKind::Phone,
+            ChannelKind::Instagram => ContactKind::Instagram,
+            ChannelKind::Email => ContactKind::Email,
         }
     }
 
@@ -50,9 +65,22 @@ impl ChannelKind {
     pub fn consent_channel(self) -> crate::customers::ConsentChannel {
         match self {
             ChannelKind::Sms => crate::customers::ConsentChannel::Sms,
+            ChannelKind::Email => crate::customers::ConsentChannel::Email,
             ChannelKind::Telegram | ChannelKind::Whatsapp | ChannelKind::Instagram => {
                 crate::customers::ConsentChannel::Messenger
             }
+        }
+    }
+
+    /// Longest reply: Telegram and WhatsApp take 4,096 characters; an SMS of Persian
+    /// text is 70 characters a part, and a line rarely sends more than 8 parts; an
+    /// e-mail is bounded only to keep a reply a reply.
+    pub fn max_reply_chars(self) -> usize {
+        match self {
+            ChannelKind::Telegram | ChannelKind::Whatsapp => 4_096,
+            ChannelKind::Instagram => 1_000,
+            ChannelKind::Sms => 536,
+            ChannelKind::Email => 20_000,
         }
     }
 
@@ -67,6 +95,16 @@ impl ChannelKind {
                 &["access_token", "app_secret", "verify_token"]
             }
             ChannelKind::Sms => &["api_key"],
+            ChannelKind::Email => &["smtp_password"],
+        }
+    }
+
+    /// Credential fields an account may leave out: an e-mail account that only sends
+    /// has no IMAP password.
+    pub fn optional_credential_fields(self) -> &'static [&'static str] {
+        match self {
+            ChannelKind::Email => &["imap_password"],
+            _ => &[],
         }
     }
 }
@@ -112,6 +150,111 @@ pub struct ChannelSettings {
     /// absent.
     #[serde(default)]
     pub off_hours_reply: Option<String>,
+    /// The mailbox's address and servers: required for an `email` account, refused
+    /// for any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailSettings>,
+}
+
+/// How a connection to a mail server is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MailSecurity {
+    /// TLS from the first byte (SMTP submission on 465, IMAPS on 993).
+    #[default]
+    Tls,
+    /// A plain connection upgraded with STARTTLS before anything is said (587, 143).
+    Starttls,
+    /// No encryption: only for a server on the same host or a test.
+    None,
+}
+
+/// One mail server of a mailbox; its password is a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailServer {
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub security: MailSecurity,
+    pub username: String,
+}
+
+/// The mailbox an `email` account sends from and reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "address": "support@example.ir",
+    "display_name": "پشتیبانی نمونه",
+    "smtp": {"host": "smtp.example.ir", "port": 465, "security": "tls", "username": "support@example.ir"},
+    "imap": {"host": "imap.example.ir", "port": 993, "security": "tls", "username": "support@example.ir"}
+}))]
+pub struct EmailSettings {
+    /// The address replies come from and customers write to.
+    pub address: String,
+    /// The name shown beside the address.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Where mail is sent (password: credential `smtp_password`).
+    pub smtp: MailServer,
+    /// Where mail is read, if it is (password: credential `imap_password`).
+    #[serde(default)]
+    pub imap: Option<MailServer>,
+    /// The IMAP folder read; `INBOX` when absent.
+    #[serde(default)]
+    pub mailbox: Option<String>,
+}
+
+/// Longest host name (RFC 1035).
+const MAX_HOST_CHARS: usize = 253;
+
+fn check_server(v: &mut Violations, field: &str, server: &mut MailServer) {
+    v.required_line(&format!("{field}.host"), &mut server.host, MAX_HOST_CHARS);
+    if server
+        .host
+        .contains(|c: char| c.is_whitespace() || c == '/' || c == '@')
+    {
+        v.push(
+            format!("{field}.host"),
+            "invalid_host",
+            "must be a host name or an IP address",
+        );
+    }
+    if server.port == 0 {
+        v.push(
+            format!("{field}.port"),
+            "out_of_range",
+            "must be 1 to 65535",
+        );
+    }
+    v.required_line(
+        &format!("{field}.username"),
+        &mut server.username,
+        MAX_CREDENTIAL_CHARS,
+    );
+}
+
+impl EmailSettings {
+    fn check(&mut self, v: &mut Violations) {
+        match crate::validation::normalize_email(&self.address) {
+            Some(address) => self.address = address,
+            None => v.push(
+                "settings.email.address",
+                "invalid_format",
+                "must be an e-mail address",
+            ),
+        }
+        v.tidy_line(
+            "settings.email.display_name",
+            &mut self.display_name,
+            MAX_NAME_CHARS,
+        );
+        check_server(v, "settings.email.smtp", &mut self.smtp);
+        if let Some(imap) = &mut self.imap {
+            check_server(v, "settings.email.imap", imap);
+        }
+        v.tidy_line("settings.email.mailbox", &mut self.mailbox, MAX_NAME_CHARS);
+    }
 }
 
 /// What creates or changes an account.
@@ -154,14 +297,16 @@ pub fn check_credentials(
 ) -> Result<Credentials, Vec<FieldViolation>> {
     let mut v = Violations::default();
     let fields = kind.credential_fields();
+    let optional = kind.optional_credential_fields();
     let mut checked = Credentials::new();
     for (name, value) in credentials {
         let field = format!("credentials.{name}");
-        if !fields.contains(&name.as_str()) {
+        if !fields.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
+            let known: Vec<&str> = fields.iter().chain(optional).copied().collect();
             v.push(
                 field,
                 "unknown_field",
-                format!("a {} account takes {}", kind.as_str(), fields.join(", ")),
+                format!("a {} account takes {}", kind.as_str(), known.join(", ")),
             );
             continue;
         }
@@ -204,8 +349,22 @@ impl ChannelAccountInput {
         v.tidy_text(
             "settings.off_hours_reply",
             &mut self.settings.off_hours_reply,
-            crate::omnichannel::conversations::max_reply_chars(self.kind),
+            self.kind.max_reply_chars(),
         );
+        match (self.kind, &mut self.settings.email) {
+            (ChannelKind::Email, Some(email)) => email.check(&mut v),
+            (ChannelKind::Email, None) => v.push(
+                "settings.email",
+                "required",
+                "an email account needs its address and SMTP server",
+            ),
+            (_, Some(_)) => v.push(
+                "settings.email",
+                "not_allowed",
+                "only an email account takes mail settings",
+            ),
+            (_, None) => {}
+        }
         let credentials = match &self.credentials {
             Some(given) => match check_credentials(self.kind, given) {
                 Ok(checked) => Some(checked),

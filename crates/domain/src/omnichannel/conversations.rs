@@ -110,20 +110,18 @@ mod tests {
     }
 
     #[test]
+    fn reply_subjects_carry_one_re() {
+        assert_eq!(reply_subject(Some("سفارش ۱۲")), "Re: سفارش ۱۲");
+        assert_eq!(reply_subject(Some("RE: Re:  سفارش")), "Re: سفارش");
+        assert_eq!(reply_subject(Some("پاسخ: سفارش")), "Re: سفارش");
+        assert_eq!(reply_subject(None), "Re:");
+        assert_eq!(reply_subject(Some("Refund")), "Re: Refund");
+    }
+
+    #[test]
     fn stored_text_drops_controls_and_nul() {
         assert_eq!(stored_text(" a\u{0}b\r\nc\u{7} "), "ab\nc");
         assert_eq!(stored_text(&"x".repeat(30_000)).len(), MAX_MESSAGE_CHARS);
-    }
-}
-
-/// Longest reply per channel kind: Telegram and WhatsApp take 4,096 characters; an SMS
-/// of Persian text is 70 characters a part, and a line rarely sends more than 8 parts.
-pub fn max_reply_chars(kind: crate::omnichannel::accounts::ChannelKind) -> usize {
-    use crate::omnichannel::accounts::ChannelKind;
-    match kind {
-        ChannelKind::Telegram | ChannelKind::Whatsapp => 4_096,
-        ChannelKind::Instagram => 1_000,
-        ChannelKind::Sms => 536,
     }
 }
 
@@ -133,6 +131,57 @@ pub fn max_reply_chars(kind: crate::omnichannel::accounts::ChannelKind) -> usize
 #[schema(example = json!({"body": "سلام، سفارش شما امروز ارسال شد."}))]
 pub struct ReplyInput {
     pub body: String,
+    /// An e-mail's subject; by default `Re:` and the subject of the customer's last
+    /// e-mail. Other channels have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+/// What starts a conversation with a customer from the business's side: an SMS, an
+/// e-mail or a message to a messenger id the customer wrote from before.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "channel_account_id": "0193a4e2-7c1d-7b3e-9f10-888888888888",
+    "customer_id": "0193a4e2-7c1d-7b3e-9f10-666666666666",
+    "body": "سلام، پیش‌فاکتور سفارش شما آماده است."
+}))]
+pub struct NewConversationInput {
+    pub channel_account_id: uuid::Uuid,
+    pub customer_id: uuid::Uuid,
+    /// One of the customer's addresses on the channel (an e-mail, a phone number, a
+    /// messenger id they wrote from); their primary one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// An e-mail's subject (required for e-mail); other channels have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub body: String,
+}
+
+/// Longest e-mail subject.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+
+/// The subject of an answer to an e-mail titled `subject`: `Re: ` once, however many
+/// times the thread went back and forth.
+pub fn reply_subject(subject: Option<&str>) -> String {
+    let mut rest = subject.unwrap_or("").trim();
+    loop {
+        let lower = rest.to_lowercase();
+        let stripped = ["re:", "re :", "پاسخ:"]
+            .iter()
+            .find(|prefix| lower.starts_with(*prefix))
+            .map(|prefix| rest[prefix.len()..].trim_start());
+        match stripped {
+            Some(shorter) => rest = shorter,
+            None => break,
+        }
+    }
+    if rest.is_empty() {
+        "Re:".to_string()
+    } else {
+        format!("Re: {rest}")
+    }
 }
 
 impl ReplyInput {
@@ -143,12 +192,17 @@ impl ReplyInput {
         kind: crate::omnichannel::accounts::ChannelKind,
     ) -> Result<ReplyInput, Vec<crate::validation::FieldViolation>> {
         let mut v = crate::validation::Violations::default();
-        let max = max_reply_chars(kind);
+        let max = kind.max_reply_chars();
         let mut body = Some(std::mem::take(&mut self.body));
         v.tidy_text("body", &mut body, max);
         match body {
             Some(body) => self.body = body,
             None => v.push("body", "required", "a message needs a body"),
+        }
+        if kind == crate::omnichannel::accounts::ChannelKind::Email {
+            v.tidy_line("subject", &mut self.subject, MAX_SUBJECT_CHARS);
+        } else if self.subject.is_some() {
+            v.push("subject", "not_allowed", "only an e-mail has a subject");
         }
         v.into_result().map(|()| self)
     }
@@ -170,10 +224,12 @@ mod reply_tests {
     fn replies_are_checked_against_the_channel() {
         let reply = ReplyInput {
             body: "  سلام  ".into(),
+            subject: None,
         };
         assert_eq!(reply.validated(ChannelKind::Sms).unwrap().body, "سلام");
         let long = ReplyInput {
             body: "ب".repeat(600),
+            subject: None,
         };
         assert_eq!(
             long.clone().validated(ChannelKind::Sms).unwrap_err()[0].code,
@@ -182,6 +238,7 @@ mod reply_tests {
         assert!(long.validated(ChannelKind::Telegram).is_ok());
         let blank = ReplyInput {
             body: " \n ".into(),
+            subject: None,
         };
         assert_eq!(
             blank.validated(ChannelKind::Telegram).unwrap_err()[0].code,
@@ -189,8 +246,25 @@ mod reply_tests {
         );
         let nul = ReplyInput {
             body: "a\u{0}b".into(),
+            subject: None,
         };
         assert!(nul.validated(ChannelKind::Telegram).is_err());
+        let titled = ReplyInput {
+            body: "سلام".into(),
+            subject: Some("  سفارش  ".into()),
+        };
+        assert_eq!(
+            titled
+                .clone()
+                .validated(ChannelKind::Email)
+                .unwrap()
+                .subject,
+            Some("سفارش".into())
+        );
+        assert_eq!(
+            titled.validated(ChannelKind::Sms).unwrap_err()[0].code,
+            "not_allowed"
+        );
     }
 
     #[test]
