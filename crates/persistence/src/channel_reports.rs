@@ -196,7 +196,9 @@ impl ConversationCell {
 /// without any are absent).
 ///
 /// The first response of a conversation is its first outbound message that an agent
-/// wrote (not automatic, not refused or failed) at or after its first inbound message;
+/// wrote (not automatic, not refused or failed) at or after its first inbound message
+/// that a person wrote (an inbound message marked automatic, such as an out-of-office
+/// answer, does not start the clock);
 /// the percentiles rank those durations per period and channel (`ROW_NUMBER` over them,
 /// the smallest at a rank `r` with `r * 100 >= n * percent`,
 /// [`domain::omnichannel::analytics::nearest_rank`]).
@@ -219,7 +221,7 @@ pub fn conversations(
              CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = conv.customer_id \
                AND o.status IN ({sales}) AND {order_window}) THEN 1 ELSE 0 END AS has_sale, \
              (SELECT MIN(m.occurred_at) FROM messages m WHERE m.conversation_id = conv.id \
-               AND m.direction = '{inbound}') AS first_in \
+               AND m.direction = '{inbound}' AND NOT m.automatic) AS first_in \
            FROM periods \
            JOIN conversations conv \
              ON conv.created_at >= periods.starts AND conv.created_at < periods.ends \
@@ -376,7 +378,8 @@ impl PathCell {
 /// The touchpoint paths of the customers `scope` may see whose first order was placed
 /// in `[start, end)`, with how many took each
 /// ([`domain::omnichannel::analytics::touch_path`]): the channels of their inbound
-/// messages before that order in time order, a channel repeated in a row once
+/// messages (but automatic ones, such as out-of-office answers) before that order in
+/// time order, a channel repeated in a row once
 /// (`LAG`), the last [`PATH_TOUCHES`] kept (`ROW_NUMBER` counted back from the order).
 /// Customers without such a message have no path and are not counted.
 pub fn paths(
@@ -415,7 +418,8 @@ pub fn paths(
              LAG(m.channel) OVER (PARTITION BY m.customer_id \
                ORDER BY m.occurred_at, m.id) AS previous \
            FROM buyers b JOIN messages m ON m.customer_id = b.customer_id \
-             AND m.occurred_at < b.first_order_at AND m.direction = '{inbound}'), \
+             AND m.occurred_at < b.first_order_at AND m.direction = '{inbound}' \
+             AND NOT m.automatic), \
          steps AS (\
            SELECT customer_id, channel, ROW_NUMBER() OVER (PARTITION BY customer_id \
              ORDER BY occurred_at DESC, id DESC) AS count_back \

@@ -718,16 +718,18 @@ pub struct ChannelParams {
 /// Cross-channel analytics.
 ///
 /// Per period (`bucket` of the Jalali or Gregorian calendar in the business time zone)
-/// and per channel (`telegram`, `whatsapp`, `instagram`, `sms`; every channel listed,
+/// and per channel (`telegram`, `whatsapp`, `instagram`, `sms`, `email`; every channel listed,
 /// zeros where nothing happened), and in `totals` over the whole range:
 ///
 /// - `messages_in` and `messages_out` by when they happened (outbound refused for want
 ///   of consent or failed at the provider left out), `automatic_out` of them sent
 ///   automatically;
 /// - `conversations` that started in the period (one sender on one channel account is
-///   one conversation, which starts with its first message), and over them:
-///   `first_response`, the seconds from the first customer message to the first reply
-///   an agent wrote (automatic replies do not count) — mean, median (`p50_seconds`) and
+///   one conversation, which starts with its first message — the customer's, or for
+///   e-mail an agent's), and over them: `first_response`, the seconds from the first
+///   message the customer wrote (automatic ones such as out-of-office answers do not
+///   count) to the first reply an agent wrote after it (automatic replies do not
+///   count) — mean, median (`p50_seconds`) and
 ///   `p90_seconds` (nearest rank) over the conversations that have one; `leads`, those
 ///   with a lead (the sender was made one or recognised as one); `deals` and `orders`,
 ///   those whose customer got a deal or placed a sale (an order that was paid) at or
@@ -737,7 +739,8 @@ pub struct ChannelParams {
 ///
 /// `paths`: the customers whose first order was placed in the range, those of them who
 /// wrote on a channel before it, and their most frequent touchpoint paths — the
-/// channels of their messages before that order in time order, a channel repeated in a
+/// channels of the messages they wrote (not automatic ones) before that order in time
+/// order, a channel repeated in a
 /// row counted once, the last `path_touches` (4) kept — most customers first.
 ///
 /// Needs `records:read`; over the conversations the caller can see (through their

@@ -1,5 +1,5 @@
 //! The cross-channel report (O-5): per period of the Jalali or Gregorian calendar in
-//! the business time zone and per channel (Telegram, WhatsApp, Instagram, SMS), the
+//! the business time zone and per channel (Telegram, WhatsApp, Instagram, SMS, e-mail), the
 //! messages in and out, the conversations that started, the time to their first agent
 //! reply, how many led to a lead, a deal or an order within
 //! [`ATTRIBUTION_DAYS`] of their start and the revenue of those orders; the same over
@@ -51,10 +51,11 @@ pub struct ChannelFigures {
     /// Of `messages_out`, those sent automatically (off-hours replies, survey links).
     pub automatic_out: i64,
     /// Conversations that started (a conversation is one sender on one account, so it
-    /// starts once: when its first message arrived).
+    /// starts once: with its first message, the customer's or, for e-mail, an agent's).
     pub conversations: i64,
-    /// From a conversation's first customer message to the first reply an agent wrote
-    /// (automatic messages do not count), over the conversations started that have one.
+    /// From a conversation's first message the customer wrote to the first reply an
+    /// agent wrote after it (automatic messages either way do not count), over the
+    /// conversations started that have one.
     pub first_response: ResponseTimes,
     /// Conversations with a lead: the sender was made one, or was recognised as one.
     pub leads: i64,
