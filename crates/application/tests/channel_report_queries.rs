@@ -2,7 +2,8 @@
 //! backends: on a seeded random history of customers writing on several channels, the
 //! touchpoint paths the database counts are those of `touch_path`, and the first-
 //! response counts, sums, medians and 90th percentiles it picks with window functions
-//! are those of the nearest-rank `percentile` over the same durations.
+//! are those of the nearest-rank `percentile` over the same durations; automatic
+//! messages either way count for neither.
 
 mod common;
 
@@ -175,6 +176,19 @@ fn the_database_counts_paths_and_percentiles_as_the_domain_defines_them() {
                 });
                 let conversation = conversation.clone();
                 message(conn, &conversation, "inbound", false, at);
+            }
+            // An automatic answer from the customer's side (an out-of-office reply)
+            // before everything: neither a touch nor the start of the clock.
+            if let Some(conversation) = open.values().next() {
+                if random.below(2) == 0 {
+                    message(
+                        conn,
+                        conversation,
+                        "inbound",
+                        true,
+                        origin - Duration::minutes(1),
+                    );
+                }
             }
             if random.below(5) > 0 || before > 0 {
                 use persistence::schema::customers;
