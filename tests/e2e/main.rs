@@ -9,6 +9,7 @@ mod bad_input;
 mod business_calendar;
 mod canned_answers;
 mod channel_replies;
+mod channel_reports;
 mod channels;
 mod commerce;
 mod concurrency;

@@ -6,6 +6,7 @@ pub mod assignment;
 pub mod audit;
 pub mod canned_answers;
 pub mod channel_accounts;
+pub mod channel_reports;
 pub mod consents;
 pub mod contact_points;
 pub mod conversations;

@@ -61,7 +61,7 @@ pub struct SalesCell {
 
 /// `IN (...)` list of the statuses of a sale ([`domain::reports::is_sale`]); fixed names,
 /// so written into the statement.
-fn sale_statuses_sql() -> String {
+pub(crate) fn sale_statuses_sql() -> String {
     OrderStatus::ALL
         .iter()
         .filter(|status| domain::reports::is_sale(**status))

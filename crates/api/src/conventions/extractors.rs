@@ -32,14 +32,39 @@ pub fn json_config(max_body_bytes: usize) -> web::JsonConfig {
 
 /// `web::Query` settings: 400 naming the parameter serde complained about.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
+    web::QueryConfig::default().error_handler(|err, req| {
         let QueryPayloadError::Deserialize(inner) = &err else {
             return ApiError::Malformed(format!("the query string is not valid: {err}")).into();
         };
         let message = inner.to_string();
-        let parameter = message.split('`').nth(1).unwrap_or("query").to_string();
+        let parameter = offending_query_parameter(req.query_string(), &message);
         ApiError::bad_parameter(parameter, "malformed_request", message).into()
     })
+}
+
+/// The query parameter serde's `message` is about: the first name it quotes that is a
+/// parameter of `query` (`unknown field`) or one the type knows (`missing field`, where
+/// the name is the only quote), else the parameter whose value it quotes (`unknown
+/// variant`: the value comes first, then the names it expected), else `query` (a value
+/// that does not parse, which serde_urlencoded does not place).
+fn offending_query_parameter(query: &str, message: &str) -> String {
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    if message.starts_with("unknown variant") {
+        if let Some((name, _)) = quoted
+            .first()
+            .and_then(|value| pairs.iter().find(|(_, given)| given == value))
+        {
+            return name.clone();
+        }
+        return "query".to_string();
+    }
+    quoted
+        .first()
+        .map(|name| name.to_string())
+        .unwrap_or_else(|| "query".to_string())
 }
 
 /// `web::Path` settings: 400 naming the path parameter that does not parse.
@@ -91,4 +116,33 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
             errors_omitted: None,
             candidates: None,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offending_query_parameter;
+
+    #[test]
+    fn the_offending_query_parameter_is_named() {
+        let query = "from=2025-10-01&to=2025-10-31&bucket=fortnight&extra=1";
+        for (message, parameter) in [
+            ("missing field `from`", "from"),
+            (
+                "unknown field `extra`, expected one of `from`, `to`",
+                "extra",
+            ),
+            (
+                "unknown variant `fortnight`, expected one of `day`, `week`",
+                "bucket",
+            ),
+            ("unknown variant `month2`, expected one of `day`", "query"),
+            ("input is out of range", "query"),
+        ] {
+            assert_eq!(
+                offending_query_parameter(query, message),
+                parameter,
+                "{message}"
+            );
+        }
+    }
 }

@@ -5,6 +5,9 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use application::jobs::queue;
+use application::reports::channels::{
+    ChannelFigures, ChannelPeriod, ChannelReport, ChannelRevenue, TouchpointPaths,
+};
 use application::reports::export::{ReportExportRequest, ReportGrouping, ReportKind};
 use application::reports::forecast::{
     DealSums, ForecastFigures, ForecastGroup, ForecastPeriod, ForecastReport, WinRate,
@@ -21,6 +24,8 @@ use application::reports::{
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use domain::calendar::CalendarSystem;
+use domain::omnichannel::accounts::ChannelKind;
+use domain::omnichannel::analytics::{PathCount, ResponseTimes, DEFAULT_TOP_PATHS};
 use domain::reports::{
     AcquisitionDimension, Bucket, ForecastDimension, ProfitDimension, SalesDimension,
 };
@@ -50,9 +55,18 @@ use crate::state::AppState;
         lapsed_buyers_report,
         forecast_report,
         service_report,
+        channel_report,
         create_report_export
     ),
     components(schemas(
+        ChannelReport,
+        ChannelPeriod,
+        ChannelFigures,
+        ChannelRevenue,
+        ChannelKind,
+        ResponseTimes,
+        TouchpointPaths,
+        PathCount,
         ServiceReport,
         ServicePeriod,
         DayCount,
@@ -115,6 +129,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(lapsed_buyers_report)
         .service(forecast_report)
         .service(service_report)
+        .service(channel_report)
         .service(create_report_export);
 }
 
@@ -678,6 +693,77 @@ pub async fn service_report(
     };
     let report = state
         .db(move |conn| Ok(reports::service::service(conn, &principal, range, filter)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// [`RangeParams`] and how many touchpoint paths.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelParams {
+    /// First local day (business time zone), `YYYY-MM-DD`.
+    pub from: NaiveDate,
+    /// Last local day, inclusive.
+    pub to: NaiveDate,
+    /// Length of each period (default `month`).
+    pub bucket: Option<Bucket>,
+    /// Calendar of months, quarters and years (default `jalali`).
+    pub calendar: Option<CalendarSystem>,
+    /// How many of the most frequent touchpoint paths to list, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    pub paths: Option<i64>,
+}
+
+/// Cross-channel analytics.
+///
+/// Per period (`bucket` of the Jalali or Gregorian calendar in the business time zone)
+/// and per channel (`telegram`, `whatsapp`, `instagram`, `sms`, `email`; every channel listed,
+/// zeros where nothing happened), and in `totals` over the whole range:
+///
+/// - `messages_in` and `messages_out` by when they happened (outbound refused for want
+///   of consent or failed at the provider left out), `automatic_out` of them sent
+///   automatically;
+/// - `conversations` that started in the period (one sender on one channel account is
+///   one conversation, which starts with its first message — the customer's, or for
+///   e-mail an agent's), and over them: `first_response`, the seconds from the first
+///   message the customer wrote (automatic ones such as out-of-office answers do not
+///   count) to the first reply an agent wrote after it (automatic replies do not
+///   count) — mean, median (`p50_seconds`) and
+///   `p90_seconds` (nearest rank) over the conversations that have one; `leads`, those
+///   with a lead (the sender was made one or recognised as one); `deals` and `orders`,
+///   those whose customer got a deal or placed a sale (an order that was paid) at or
+///   after the start and less than `attribution_days` (30) days after it; `revenue`,
+///   those orders' gross, refunds and net per currency in minor units, each order once
+///   per channel (an order following conversations on two channels counts for both).
+///
+/// `paths`: the customers whose first order was placed in the range, those of them who
+/// wrote on a channel before it, and their most frequent touchpoint paths — the
+/// channels of the messages they wrote (not automatic ones) before that order in time
+/// order, a channel repeated in a
+/// row counted once, the last `path_touches` (4) kept — most customers first.
+///
+/// Needs `records:read`; over the conversations the caller can see (through their
+/// customer, else their lead; one with neither only with visibility `all`) and, for
+/// paths, the customers. Problems as for `GET /reports/sales`, and 422 `out_of_range`
+/// on `paths` outside 1 to 100.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "channel_report",
+    params(ChannelParams),
+    responses((status = 200, description = "The report", body = ChannelReport))
+)]
+#[get("/api/v1/reports/channels")]
+pub async fn channel_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<ChannelParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
+    let top = params.paths.unwrap_or(DEFAULT_TOP_PATHS as i64);
+    let report = state
+        .db(move |conn| Ok(reports::channels::channels(conn, &principal, range, top)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -26,6 +26,7 @@ use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::paging::Cursor;
 
+pub mod channels;
 pub mod export;
 pub mod forecast;
 pub mod service;

@@ -3,6 +3,7 @@
 //! into.
 
 pub mod accounts;
+pub mod analytics;
 pub mod auto_reply;
 pub mod contacts;
 pub mod conversations;
