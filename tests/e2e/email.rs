@@ -669,6 +669,21 @@ fn mail_in_the_mailbox_becomes_conversations_and_answers_thread_to_it() {
         assert_eq!(sara["customer_id"], customer.as_str());
         assert_eq!(sara["contact_name"], "سارا محمدی");
         assert!(by("new.person@example.com")["lead_id"].is_string());
+        let away = by("away@example.org")["id"].as_str().unwrap().to_string();
+        let (_, away) = send(
+            &app,
+            Method::GET,
+            &format!("/api/v1/conversations/{away}/messages"),
+            &admin,
+            None,
+        );
+        let away = away["data"].as_array().unwrap();
+        assert_eq!(
+            away.len(),
+            1,
+            "an out-of-office note is never answered: {away:?}"
+        );
+        assert_eq!(away[0]["automatic"], true);
         let conversation = sara["id"].as_str().unwrap().to_string();
         let (_, messages) = send(
             &app,

@@ -104,7 +104,8 @@ pub struct ConversationMessage {
     pub direction: Direction,
     pub body: String,
     pub status: MessageStatus,
-    /// Sent by the system (an automatic answer), not by an agent.
+    /// Sent by a machine: outbound, the system's own answer, not an agent's; inbound,
+    /// automatic mail such as an out-of-office note.
     pub automatic: bool,
     /// The agent who sent an outbound message.
     pub sent_by: Option<Uuid>,

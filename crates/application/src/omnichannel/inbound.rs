@@ -239,6 +239,7 @@ pub fn ingest(
     conversation.last_message_at = DbTime(conversation.last_message_at.0.max(message.sent_at));
     conversation.updated_at = DbTime(now);
     let body = stored_text(&message.text);
+    let automatic = mail.is_some_and(|mail| mail.automatic);
     persistence::conversations::insert_message(
         conn,
         &MessageRow {
@@ -251,7 +252,7 @@ pub fn ingest(
             provider_message_id: Some(message.provider_message_id.clone()),
             body: body.clone(),
             status: MessageStatus::Received.as_str().to_string(),
-            automatic: false,
+            automatic,
             sent_by: None,
             error: None,
             occurred_at: DbTime(message.sent_at),
@@ -266,7 +267,6 @@ pub fn ingest(
         },
     )?;
     let opted_out = conversation.customer_id.is_some() && is_opt_out(&body);
-    let automatic = mail.is_some_and(|mail| mail.automatic);
     if !opted_out && !automatic {
         off_hours_reply(conn, account, &mut conversation, message.sent_at, now)?;
         canned_reply(
