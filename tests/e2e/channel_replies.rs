@@ -681,3 +681,283 @@ fn a_message_like_a_canned_question_is_answered_automatically_above_the_threshol
         assert_eq!(used, 2, "{answers}");
     }
 }
+
+/// Sets the business's quiet hours to the two hours around now in Tehran, which the
+/// default settings' time zone is.
+fn quiet_now(app: &TestApp, token: &str) {
+    let minute = |offset: i64| {
+        let tehran = chrono::Utc::now() + chrono::Duration::minutes(210 + offset);
+        let of_day = (tehran.timestamp().rem_euclid(86_400)) / 60;
+        format!("{:02}:{:02}", of_day / 60, of_day % 60)
+    };
+    let response = app
+        .authed(Method::PATCH, "/api/v1/settings/business", token)
+        .header("content-type", "application/merge-patch+json")
+        .body(
+            json!({"quiet_hours": {"start": minute(-60), "end": minute(60), "on_days_off": false}})
+                .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn templates_fill_in_the_customer_in_persian_and_quiet_hours_hold_what_the_business_starts() {
+    for backend in backends() {
+        let stub = ProviderStub::start();
+        let app = spawn(&stub, backend);
+        let admin = app.admin_token();
+        let sms = created(
+            &app,
+            &admin,
+            "/api/v1/channel-accounts",
+            json!({"kind": "sms", "name": "خط پیامک", "settings": {"provider_account_id": "10004346"},
+                   "credentials": {"api_key": "KAVE-KEY"}}),
+        );
+        let account = id_of(&sms);
+        let mut sara = person("سارا", "محمدی", "09121234567", "sara@example.ir");
+        sara["birth_date"] = json!("1990-03-21");
+        sara["code"] = json!("C-1001");
+        let customer = id_of(&create_customer(&app, &admin, sara));
+
+        // Templates are checked when saved, field by field.
+        for (body, field, code) in [
+            (
+                json!({"name": "x", "body_fa": "سلام {{ customer.phone }}"}),
+                "body_fa",
+                "unknown_variable",
+            ),
+            (
+                json!({"name": "x", "body_fa": "سلام {{ customer.name "}),
+                "body_fa",
+                "invalid_template",
+            ),
+            (
+                json!({"name": "x", "body_fa": "{{ customer.name | shout }}"}),
+                "body_fa",
+                "invalid_template",
+            ),
+            (
+                json!({"name": "x", "body_fa": "{% include 'x' %}"}),
+                "body_fa",
+                "invalid_template",
+            ),
+            (
+                json!({"name": "x", "channel": "sms", "subject_fa": "موضوع", "body_fa": "سلام"}),
+                "subject_fa",
+                "not_allowed",
+            ),
+            (
+                json!({"name": "x", "channel": "email", "body_fa": "سلام"}),
+                "subject_fa",
+                "required",
+            ),
+            (json!({"name": " ", "body_fa": "سلام"}), "name", "required"),
+            (
+                json!({"name": "x", "body_fa": "سلام\u{0}"}),
+                "body_fa",
+                "nul_character",
+            ),
+        ] {
+            let (status, problem) = send(
+                &app,
+                Method::POST,
+                "/api/v1/message-templates",
+                &admin,
+                Some(body.clone()),
+            );
+            assert_eq!(status, 422, "{body}: {problem}");
+            assert!(
+                field_codes(&problem).contains(&(field.to_string(), code.to_string())),
+                "{body}: {problem}"
+            );
+        }
+        let birthday = created(
+            &app,
+            &admin,
+            "/api/v1/message-templates",
+            json!({"name": "تبریک تولد", "channel": "sms",
+                   "body_fa": "{{ customer.first_name }} عزیز، زادروز {{ customer.birth_date | jalali('long') }} مبارک. کد اشتراک: {{ customer.code | fa_digits }}، خرید شما: {{ customer.revenue | toman }}{% if customer.city %} در {{ customer.city }}{% endif %}",
+                   "body_en": "Dear {{ customer.name }}, happy birthday ({{ customer.birth_date | jalali }})."}),
+        );
+        assert_eq!(birthday["active"], true);
+        let (status, problem) = send(
+            &app,
+            Method::POST,
+            "/api/v1/message-templates",
+            &admin,
+            Some(json!({"name": "تبریک تولد", "body_fa": "سلام"})),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            vec![("name".to_string(), "already_exists".to_string())]
+        );
+        let persian_only = created(
+            &app,
+            &admin,
+            "/api/v1/message-templates",
+            json!({"name": "فقط فارسی", "body_fa": "سلام {{ customer.name }}"}),
+        );
+        let (_, listed) = send(
+            &app,
+            Method::GET,
+            "/api/v1/message-templates?channel=telegram",
+            &admin,
+            None,
+        );
+        let names: Vec<&str> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["فقط فارسی"],
+            "an SMS template is not a Telegram one"
+        );
+
+        // The preview is what is sent: 21 March 1990 is 1 Farvardin 1369.
+        let template = id_of(&birthday);
+        let (status, preview) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/message-templates/{template}/preview"),
+            &admin,
+            Some(json!({"customer_id": customer})),
+        );
+        assert_eq!(status, 200, "{preview}");
+        let expected =
+            "سارا عزیز، زادروز ۱ فروردین ۱۳۶۹ مبارک. کد اشتراک: C-۱۰۰۱، خرید شما: ۰ تومان";
+        assert_eq!(preview["body"], expected);
+        let (_, english) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/message-templates/{template}/preview"),
+            &admin,
+            Some(json!({"customer_id": customer, "language": "en"})),
+        );
+        assert_eq!(
+            english["body"],
+            "Dear سارا محمدی, happy birthday (1369/01/01)."
+        );
+
+        let start = |body: Value| {
+            send(
+                &app,
+                Method::POST,
+                "/api/v1/conversations",
+                &admin,
+                Some(body),
+            )
+        };
+        let (status, started) = start(
+            json!({"channel_account_id": account, "customer_id": customer, "template_id": template}),
+        );
+        assert_eq!(status, 201, "{started}");
+        assert_eq!(started["message"]["body"], expected);
+        assert_eq!(started["message"]["scheduled_at"], Value::Null);
+        let conversation = started["conversation"]["id"].as_str().unwrap().to_string();
+        let sent = settled_message(
+            &app,
+            &conversation,
+            started["message"]["id"].as_str().unwrap(),
+        );
+        assert_eq!(sent["status"], "sent", "{sent}");
+
+        for (body, field, code) in [
+            (
+                json!({"channel_account_id": account, "customer_id": customer, "template_id": template, "body": "سلام"}),
+                "template_id",
+                "conflicting",
+            ),
+            (
+                json!({"channel_account_id": account, "customer_id": customer}),
+                "body",
+                "required",
+            ),
+            (
+                json!({"channel_account_id": account, "customer_id": customer, "template_id": id_of(&persian_only), "language": "en"}),
+                "language",
+                "not_available",
+            ),
+            (
+                json!({"channel_account_id": account, "customer_id": customer, "template_id": account}),
+                "template_id",
+                "not_found",
+            ),
+        ] {
+            let (status, problem) = start(body.clone());
+            assert_eq!(status, 422, "{body}: {problem}");
+            assert_eq!(
+                field_codes(&problem),
+                vec![(field.to_string(), code.to_string())],
+                "{body}"
+            );
+        }
+        let (status, _) = send(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/message-templates/{template}"),
+            &admin,
+            Some(json!({"active": false})),
+        );
+        assert_eq!(status, 200);
+        let (status, problem) = start(
+            json!({"channel_account_id": account, "customer_id": customer, "template_id": template}),
+        );
+        assert_eq!(
+            (status, field_codes(&problem)),
+            (
+                422,
+                vec![("template_id".to_string(), "inactive".to_string())]
+            )
+        );
+
+        // Quiet hours: what the business starts waits for their end; an answer to the
+        // customer's own message of today goes out at once.
+        quiet_now(&app, &admin);
+        let reza = id_of(&create_customer(
+            &app,
+            &admin,
+            person("رضا", "کریمی", "09351234567", "reza@example.ir"),
+        ));
+        let (status, held) = start(
+            json!({"channel_account_id": account, "customer_id": reza, "body": "پیش‌فاکتور شما آماده است."}),
+        );
+        assert_eq!(status, 201, "{held}");
+        assert_eq!(held["message"]["status"], "queued");
+        let due: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(held["message"]["scheduled_at"].clone()).expect("held back");
+        let wait = due - chrono::Utc::now();
+        assert!(
+            wait > chrono::Duration::minutes(55) && wait <= chrono::Duration::minutes(61),
+            "due {due}"
+        );
+        let base = sms["webhook_path"].as_str().unwrap().to_string();
+        let answered = sms_conversation(&app, &base, "09121234567", "in-quiet");
+        let (status, reply) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/conversations/{answered}/messages"),
+            &admin,
+            Some(json!({"body": "سلام، بله."})),
+        );
+        assert_eq!(status, 201, "{reply}");
+        assert_eq!(reply["scheduled_at"], Value::Null);
+        let sent = settled_message(&app, &answered, reply["id"].as_str().unwrap());
+        assert_eq!(sent["status"], "sent", "{sent}");
+        // The held one is still waiting, its job due at the end of the quiet hours.
+        let conversation = held["conversation"]["id"].as_str().unwrap();
+        let (_, page) = send(
+            &app,
+            Method::GET,
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &admin,
+            None,
+        );
+        assert_eq!(page["data"][0]["status"], "queued");
+    }
+}

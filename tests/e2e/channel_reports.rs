@@ -153,6 +153,7 @@ fn reply(
             provider_message_id: Some(Uuid::now_v7().to_string()),
             body: "پاسخ".into(),
             subject: None,
+            scheduled_at: None,
             status: status.into(),
             automatic,
             sent_by: None,

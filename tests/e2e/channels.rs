@@ -327,6 +327,20 @@ fn whatsapp_and_instagram_notifications_are_signed_by_the_app_secret() {
             lead_row["phones"][0]["number"], "+989351112233",
             "{lead_row}"
         );
+        // Deleting the lead deletes what only the lead wrote.
+        let (status, _) = send(
+            app,
+            Method::DELETE,
+            &format!("/api/v1/leads/{lead}"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 204);
+        let remaining = conversations(app, &admin, "");
+        assert_eq!(remaining.len(), all.len() - 1);
+        assert!(remaining
+            .iter()
+            .all(|conversation| conversation["lead_id"] != lead.as_str()));
 
         // Instagram: the same scheme, its own payload; echoes are not customer messages.
         let instagram = account(

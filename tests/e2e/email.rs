@@ -639,6 +639,17 @@ fn mail_in_the_mailbox_becomes_conversations_and_answers_thread_to_it() {
             json!({"kind": "email", "name": "پشتیبانی", "settings": {"email": settings},
                    "credentials": {"smtp_password": SMTP_PASSWORD, "imap_password": IMAP_PASSWORD}}),
         ));
+        // Reading a mailbox now is the business's configuration, not an agent's.
+        let (_, agent_email, agent_password) = app.create_user("support", None);
+        let agent = app.login(&agent_email, &agent_password).access_token;
+        let (status, _) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/channel-accounts/{account}/fetch"),
+            &agent,
+            None,
+        );
+        assert_eq!(status, 403);
         // The account's first read is queued at once; reading now as well stores
         // nothing twice.
         let (status, read) = send(

@@ -372,6 +372,11 @@ impl Setup<'_> {
                 json!({"title_fa": Self::unique("پاسخ"), "question": "سفارشم کی می‌رسد؟",
                        "answer_fa": "{{customer.name}} عزیز، سفارش {{order.number}} ارسال شد."}),
             ),
+            "/api/v1/message-templates/{id}" | "/api/v1/message-templates/{id}/preview" => self
+                .create(
+                    "/api/v1/message-templates",
+                    json!({"name": Self::unique("الگو"), "body_fa": "سلام {{ customer.name }}"}),
+                ),
             "/api/v1/lost-reasons/{id}" => self.create(
                 "/api/v1/lost-reasons",
                 json!({"name": Self::unique("دلیل")}),

@@ -128,6 +128,10 @@ use crate::routes;
             templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
             English with variables such as `{{customer.name}}`, rendered for use with their uses \
             counted, and suggested for a customer's text by Persian-aware similarity."),
+        (name = "message_templates", description = "Texts the business starts conversations \
+            with (`records:write`; deleting needs `crm:configure`): Persian and English Jinja \
+            templates with the customer's facts and the `jalali`, `fa_digits` and `toman` filters, \
+            checked when saved, previewed for a customer and sent with `POST /conversations`."),
         (name = "channels", description = "Channel accounts (`crm:configure`): the Telegram bots, \
             WhatsApp Business numbers, Instagram accounts and SMS lines customers write to. \
             Provider credentials are write-only and sealed at rest; each account has a webhook \

@@ -96,6 +96,7 @@ fn from_row(row: SettingsRow) -> AppResult<BusinessSettings> {
         default_currency: row.default_currency,
         currency_display: stored(serde_json::Value::String(row.currency_display))?,
         service_cost_per_hour: row.service_cost_per_hour,
+        quiet_hours: row.quiet_hours.map(|json| stored(json.0)).transpose()?,
         updated_at: Some(row.updated_at.0),
     })
 }
@@ -118,6 +119,11 @@ fn to_row(
         working_hours: DbJson(to_json(&settings.working_hours)?),
         recurring_holidays: DbJson(to_json(&settings.recurring_holidays)?),
         service_cost_per_hour: settings.service_cost_per_hour,
+        quiet_hours: settings
+            .quiet_hours
+            .as_ref()
+            .map(|quiet| to_json(quiet).map(DbJson))
+            .transpose()?,
     })
 }
 

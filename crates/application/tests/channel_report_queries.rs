@@ -80,6 +80,7 @@ fn message(
             provider_message_id: Some(Uuid::now_v7().to_string()),
             body: "…".into(),
             subject: None,
+            scheduled_at: None,
             status: if direction == "inbound" {
                 "received"
             } else {

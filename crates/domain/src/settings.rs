@@ -6,7 +6,7 @@
 //! weekend, Saturday to Wednesday 08:00–16:00 and Thursday 08:00–12:00, the fixed
 //! holidays of the Iranian solar calendar, IRR shown in toman.
 
-use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, Timelike, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -118,6 +118,23 @@ pub struct OpeningHours {
     pub end: String,
 }
 
+/// When messages the business starts wait (O-3): a daily span of local time, which may
+/// run past midnight (`21:00`–`08:00`), and with `on_days_off` whole weekend days and
+/// holidays. Answers to a customer who wrote in are not held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// `HH:MM`: from when messages wait.
+    #[schema(example = "21:00")]
+    pub start: String,
+    /// `HH:MM`: when they go out; before `start` for a span past midnight.
+    #[schema(example = "08:00")]
+    pub end: String,
+    /// Whether days without working hours (weekends, holidays) are quiet all day.
+    #[serde(default)]
+    pub on_days_off: bool,
+}
+
 /// Working spans per weekday; an empty list is a day off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -220,6 +237,10 @@ pub struct BusinessSettings {
     /// the service cost out.
     #[serde(default)]
     pub service_cost_per_hour: i64,
+    /// When messages the business starts are held back; none when absent (the
+    /// default), so that every message goes out at once.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
     /// When the settings were last changed (absent while the defaults apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
@@ -248,6 +269,7 @@ impl Default for BusinessSettings {
             default_currency: "IRR".into(),
             currency_display: CurrencyDisplay::Toman,
             service_cost_per_hour: 0,
+            quiet_hours: None,
             updated_at: None,
         }
     }
@@ -329,6 +351,29 @@ impl BusinessSettings {
             .sort_by_key(|holiday| (holiday.month, holiday.day));
         self.recurring_holidays
             .dedup_by_key(|holiday| (holiday.month, holiday.day));
+        if let Some(quiet) = &mut self.quiet_hours {
+            let start = clock_minute(&quiet.start).filter(|minute| *minute < MINUTES_PER_DAY);
+            let end = clock_minute(&quiet.end).filter(|minute| *minute < MINUTES_PER_DAY);
+            match start {
+                Some(minute) => quiet.start = clock_text(minute),
+                None => v.push(
+                    "quiet_hours.start",
+                    "invalid_time",
+                    "must be HH:MM from 00:00 to 23:59",
+                ),
+            }
+            match end {
+                Some(minute) => quiet.end = clock_text(minute),
+                None => v.push(
+                    "quiet_hours.end",
+                    "invalid_time",
+                    "must be HH:MM from 00:00 to 23:59",
+                ),
+            }
+            if start.is_some() && start == end {
+                v.push("quiet_hours.end", "invalid_range", "must differ from start");
+            }
+        }
         let currency = self.default_currency.trim().to_uppercase();
         if iso_currency::Currency::from_code(&currency).is_none() {
             v.push(
@@ -361,6 +406,46 @@ impl BusinessSettings {
                 day: holiday.day,
             }),
         )
+    }
+
+    /// The first instant at or after `at` outside the quiet hours: when a message the
+    /// business starts at `at` may go out. `at` itself without quiet hours.
+    pub fn send_instant(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(quiet) = &self.quiet_hours else {
+            return at;
+        };
+        let (Some(start), Some(end)) = (clock_minute(&quiet.start), clock_minute(&quiet.end))
+        else {
+            return at;
+        };
+        let calendar = self.calendar();
+        let local = calendar.local();
+        let mut candidate = at;
+        // Each step moves to a later local day or to the end of a quiet span, so a year
+        // of steps settles any calendar with a working day.
+        for _ in 0..800 {
+            let wall = local.local_time(candidate);
+            let date = wall.date();
+            let minute = (wall.hour() * 60 + wall.minute()) as u16;
+            let next = if quiet.on_days_off && !calendar.is_business_day(date) {
+                date.succ_opt().and_then(|day| local.start_of_day(day))
+            } else if start < end && (start..end).contains(&minute) {
+                local.instant_at(date.and_time(clock_time(end)))
+            } else if start > end && minute >= start {
+                date.succ_opt()
+                    .and_then(|day| local.instant_at(day.and_time(clock_time(end))))
+            } else if start > end && minute < end {
+                local.instant_at(date.and_time(clock_time(end)))
+            } else {
+                return candidate;
+            };
+            match next {
+                Some(next) if next > candidate => candidate = next,
+                // A wall-clock time the clocks skipped: an hour on.
+                _ => candidate += chrono::TimeDelta::hours(1),
+            }
+        }
+        candidate
     }
 
     /// The weekly hours with weekend days closed; `None` when some span is not valid.
@@ -462,6 +547,12 @@ fn clock_text(minute: u16) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
+/// The wall-clock time of a minute of the day (below 24:00).
+fn clock_time(minute: u16) -> chrono::NaiveTime {
+    chrono::NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
+        .unwrap_or(chrono::NaiveTime::MIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +569,81 @@ mod tests {
             .into_iter()
             .map(|v| (v.field, v.code))
             .collect()
+    }
+
+    #[test]
+    fn quiet_hours_hold_business_messages_until_they_end() {
+        let mut settings = BusinessSettings {
+            quiet_hours: Some(QuietHours {
+                start: "21:00".into(),
+                end: "8:00".into(),
+                on_days_off: true,
+            }),
+            ..BusinessSettings::default()
+        };
+        assert_eq!(settings.normalize(), Ok(()));
+        assert_eq!(settings.quiet_hours.as_ref().unwrap().end, "08:00");
+        // Tehran is UTC+3:30. Wednesday 2 December 2026, 10:00: not quiet.
+        let noon = at("2026-12-02T06:30:00Z");
+        assert_eq!(settings.send_instant(noon), noon);
+        // Wednesday 22:00 waits for Thursday 08:00.
+        assert_eq!(
+            settings.send_instant(at("2026-12-02T18:30:00Z")),
+            at("2026-12-03T04:30:00Z")
+        );
+        // Thursday 23:00 and Friday (the weekend) wait for Saturday 08:00.
+        for friday in ["2026-12-03T19:30:00Z", "2026-12-04T06:30:00Z"] {
+            assert_eq!(
+                settings.send_instant(at(friday)),
+                at("2026-12-05T04:30:00Z")
+            );
+        }
+        // Without days off, Friday 10:00 is not quiet.
+        settings.quiet_hours.as_mut().unwrap().on_days_off = false;
+        assert_eq!(
+            settings.send_instant(at("2026-12-04T06:30:00Z")),
+            at("2026-12-04T06:30:00Z")
+        );
+        // A span within a day: 13:00 waits for 14:00.
+        settings.quiet_hours = Some(QuietHours {
+            start: "12:00".into(),
+            end: "14:00".into(),
+            on_days_off: false,
+        });
+        assert_eq!(
+            settings.send_instant(at("2026-12-02T09:30:00Z")),
+            at("2026-12-02T10:30:00Z")
+        );
+        settings.quiet_hours = None;
+        assert_eq!(settings.send_instant(noon), noon);
+    }
+
+    #[test]
+    fn quiet_hours_are_checked() {
+        let mut settings = BusinessSettings {
+            quiet_hours: Some(QuietHours {
+                start: "25:00".into(),
+                end: "24:00".into(),
+                on_days_off: false,
+            }),
+            ..BusinessSettings::default()
+        };
+        assert_eq!(
+            fields(settings.normalize()),
+            vec![
+                ("quiet_hours.start".to_string(), "invalid_time".to_string()),
+                ("quiet_hours.end".to_string(), "invalid_time".to_string())
+            ]
+        );
+        settings.quiet_hours = Some(QuietHours {
+            start: "22:00".into(),
+            end: "22:00".into(),
+            on_days_off: false,
+        });
+        assert_eq!(
+            fields(settings.normalize()),
+            vec![("quiet_hours.end".to_string(), "invalid_range".to_string())]
+        );
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct MessageRow {
     pub updated_at: DbTime,
     /// An e-mail's subject.
     pub subject: Option<String>,
+    /// When a queued message the business started goes out: the end of the quiet
+    /// hours it was written in; `None` when it went out at once.
+    pub scheduled_at: Option<DbTime>,
 }
 
 /// The conversation of a sender address on an account, locked for this transaction's
@@ -324,6 +327,17 @@ pub fn move_lead_to_customer(
         .set(messages::customer_id.eq(DbUuid(customer)))
         .execute(conn)?;
     Ok(())
+}
+
+/// Deletes the conversations (and their messages) only `lead` had: those no customer
+/// holds. Answers how many went.
+pub fn delete_of_lead(conn: &mut DbConnection, lead: Uuid) -> Result<usize, PersistenceError> {
+    Ok(diesel::delete(
+        conversations::table
+            .filter(conversations::lead_id.eq(DbUuid(lead)))
+            .filter(conversations::customer_id.is_null()),
+    )
+    .execute(conn)?)
 }
 
 /// The ids of a customer's conversations.

@@ -28,6 +28,7 @@ pub mod lead_scoring;
 pub mod leads;
 pub mod lifecycle_rules;
 pub mod login_throttles;
+pub mod message_templates;
 pub mod migrations;
 pub mod model_run_schedules;
 pub mod model_runs;

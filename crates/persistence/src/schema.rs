@@ -169,6 +169,7 @@ diesel::table! {
         working_hours -> Jsonb,
         recurring_holidays -> Jsonb,
         service_cost_per_hour -> BigInt,
+        quiet_hours -> Nullable<Jsonb>,
     }
 }
 
@@ -1414,6 +1415,27 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         subject -> Nullable<Text>,
+        scheduled_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    message_templates (id) {
+        id -> Uuid,
+        name -> Text,
+        channel -> Nullable<Text>,
+        subject_fa -> Nullable<Text>,
+        subject_en -> Nullable<Text>,
+        body_fa -> Text,
+        body_en -> Nullable<Text>,
+        active -> Bool,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
     }
 }
 
@@ -1614,4 +1636,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_contact_points,
     conversations,
     messages,
+    message_templates,
 );

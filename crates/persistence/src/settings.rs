@@ -30,6 +30,8 @@ pub struct SettingsRow {
     pub recurring_holidays: DbJson,
     /// Minor units of the default currency per agent hour on tickets; 0: not counted.
     pub service_cost_per_hour: i64,
+    /// `domain::settings::QuietHours`; none: messages go out at once.
+    pub quiet_hours: Option<DbJson>,
 }
 
 pub fn find(conn: &mut DbConnection) -> Result<Option<SettingsRow>, PersistenceError> {
@@ -77,6 +79,7 @@ pub fn save(
         business_settings::working_hours.eq(&row.working_hours),
         business_settings::recurring_holidays.eq(&row.recurring_holidays),
         business_settings::service_cost_per_hour.eq(row.service_cost_per_hour),
+        business_settings::quiet_hours.eq(&row.quiet_hours),
     ))
     .execute(conn)?;
     if updated == 0 {

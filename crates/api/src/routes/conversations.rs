@@ -117,6 +117,8 @@ pub struct ConversationMessage {
     pub error: Option<String>,
     /// When it was sent (by the customer, or to them).
     pub occurred_at: DateTime<Utc>,
+    /// When a message held back by the quiet hours goes out.
+    pub scheduled_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<&MessageRow> for ConversationMessage {
@@ -136,6 +138,7 @@ impl TryFrom<&MessageRow> for ConversationMessage {
             provider_message_id: row.provider_message_id.clone(),
             error: row.error.clone(),
             occurred_at: row.occurred_at.0,
+            scheduled_at: row.scheduled_at.map(|at| at.0),
         })
     }
 }
@@ -340,13 +343,22 @@ pub struct StartedConversation {
 /// Writes to a customer first: an SMS or WhatsApp message to one of their phones, an
 /// e-mail to one of their addresses, a Telegram or Instagram message to a messenger id
 /// they wrote from. `to` picks the address (one of the customer's); their primary one
-/// is used otherwise. The message is checked against consent and queued as a reply is;
-/// an address with a conversation already continues it.
+/// is used otherwise. The text is `body`, or a message template (`template_id`, see
+/// `/message-templates`) filled in for the customer in `language` (`fa` by default),
+/// its subject the e-mail's unless `subject` is given. The message is checked against
+/// consent and queued as a reply is; an address with a conversation already continues
+/// it. During the business's quiet hours (`quiet_hours` of the business settings) the
+/// message is held: it stays `queued` with `scheduled_at` the end of the quiet hours,
+/// unless it answers the customer's own message of the last 24 hours.
 ///
 /// Needs `records:write` and sight of the customer. Audited as `conversation.start`.
 /// Problems: 409 when the channel account is inactive; 422 `customer_id` or
 /// `channel_account_id` `not_found`, `to` `no_address`, `invalid_format` or
-/// `not_an_address_of_customer`, `subject` `required` for e-mail, `body` as for a reply.
+/// `not_an_address_of_customer`, `subject` `required` for e-mail, `body` as for a reply
+/// (`required` when there is neither body nor template), `template_id` `conflicting`
+/// (both given), `not_found`, `inactive`, `wrong_channel` (a template of another
+/// channel kind) or `invalid_template` (the customer's data does not fit a filter),
+/// `language` `not_available` (no English text).
 #[utoipa::path(
     tag = "conversations",
     operation_id = "start_conversation",

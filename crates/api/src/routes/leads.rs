@@ -365,7 +365,8 @@ pub async fn update_lead(
 
 /// Delete a lead.
 ///
-/// For good; the customers a converted lead became stay. Needs `records:delete` and the
+/// For good, with the channel conversations (and their messages) only the lead had;
+/// the customers a converted lead became stay. Needs `records:delete` and the
 /// lead within the caller's visibility. Honours `If-Match`. Audited as `lead.delete`.
 #[utoipa::path(
     tag = "leads",

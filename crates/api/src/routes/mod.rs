@@ -25,6 +25,7 @@ pub mod labels;
 pub mod lead_lists;
 pub mod lead_scoring_rules;
 pub mod leads;
+pub mod message_templates;
 pub mod metrics;
 pub mod model_results;
 pub mod model_run_schedules;
@@ -81,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     webhooks::configure(cfg);
     unsubscribe::configure(cfg);
     conversations::configure(cfg);
+    message_templates::configure(cfg);
     analytics::configure(cfg);
     model_run_schedules::configure(cfg);
     reports::configure(cfg);
@@ -128,6 +130,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         webhooks::WebhooksApi::openapi(),
         unsubscribe::UnsubscribeApi::openapi(),
         conversations::ConversationsApi::openapi(),
+        message_templates::MessageTemplatesApi::openapi(),
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),
         reports::ReportsApi::openapi(),

@@ -9,11 +9,11 @@
 use channels::secrets::CredentialCipher;
 use channels::sms::{ReceivedSms, SmsDeliveryReport};
 use channels::{DeliveryState, DeliveryUpdate, Inbound, InboundMessage};
-use domain::omnichannel::accounts::{ChannelKind, TicketRule};
+use domain::omnichannel::accounts::{ChannelKind, TicketRule, MAX_SUBJECT_CHARS};
 use domain::omnichannel::auto_reply::off_hours_reply_due;
 use domain::omnichannel::contacts::{is_opt_out, ContactAddress};
 use domain::omnichannel::conversations::{
-    stored_text, ConversationStatus, Direction, MessageStatus, MAX_SUBJECT_CHARS,
+    stored_text, ConversationStatus, Direction, MessageStatus,
 };
 use domain::service::tickets::{MessageInput, MessageKind, TicketInput, TicketStatus};
 use persistence::conversations::{ConversationRow, MessageRow};
@@ -264,6 +264,7 @@ pub fn ingest(
                     .take(MAX_SUBJECT_CHARS)
                     .collect()
             }),
+            scheduled_at: None,
         },
     )?;
     let opted_out = conversation.customer_id.is_some() && is_opt_out(&body);
@@ -317,7 +318,16 @@ fn off_hours_reply(
     let calendar = crate::settings::calendar(conn)?;
     let replied = conversation.auto_replied_until.map(|at| at.0);
     if let Some(opens) = off_hours_reply_due(&calendar, sent_at, replied) {
-        super::outbound::record(conn, conversation, account, text, None, None, true)?;
+        super::outbound::record(
+            conn,
+            conversation,
+            account,
+            super::outbound::Outgoing {
+                body: text,
+                automatic: true,
+                ..Default::default()
+            },
+        )?;
         conversation.auto_replied_until = Some(DbTime(opens));
     }
     Ok(())
@@ -353,7 +363,16 @@ fn canned_reply(
     let answer = crate::service::canned_answers::automatic_answer(conn, body, min_score, names)?;
     if let Some(text) = answer.filter(|text| text.chars().count() <= account.kind.max_reply_chars())
     {
-        super::outbound::record(conn, conversation, account, text, None, None, true)?;
+        super::outbound::record(
+            conn,
+            conversation,
+            account,
+            super::outbound::Outgoing {
+                body: text,
+                automatic: true,
+                ..Default::default()
+            },
+        )?;
     }
     Ok(())
 }

@@ -7,4 +7,5 @@ pub mod identity;
 pub mod inbound;
 pub mod mailbox;
 pub mod outbound;
+pub mod templates;
 pub mod unsubscribe;

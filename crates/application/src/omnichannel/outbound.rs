@@ -16,6 +16,7 @@ use std::sync::Arc;
 use channels::email::{OutgoingEmail, Security, SmtpServer};
 use channels::outbound::{self, OutboundText, ProviderUrls, SendError};
 use channels::secrets::CredentialCipher;
+use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::customers::ConsentPurpose;
 use domain::omnichannel::accounts::{ChannelKind, MailSecurity};
@@ -24,6 +25,8 @@ use domain::omnichannel::conversations::{
     may_reply, reply_subject, ConversationStatus, Direction, MessageStatus, NewConversationInput,
     ReplyInput,
 };
+use domain::omnichannel::templates::TemplateLanguage;
+use domain::validation::FieldViolation;
 use persistence::audit;
 use persistence::conversations::{ConversationRow, MessageRow};
 use persistence::db::DbConnection;
@@ -59,20 +62,62 @@ fn service_consent(
         .map(|state| state.granted))
 }
 
+/// A message to record: its text and who sends it.
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    pub body: String,
+    /// An e-mail's subject; without one an e-mail answers the conversation's last.
+    pub subject: Option<String>,
+    /// The agent who sends it.
+    pub sent_by: Option<Uuid>,
+    /// The system's own answer.
+    pub automatic: bool,
+    /// Held back until then: the end of the quiet hours a message the business
+    /// started was written in ([`quiet_until`]).
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// How long after a customer's last message an agent's reply counts as an answer to
+/// it, which quiet hours never hold back; a later message is the business speaking
+/// first (a day, as messengers count their customer-service window).
+const ANSWER_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// When a message the business starts at `now` may go out, if later than `now`: the
+/// end of the quiet hours of the business settings. A message answering the
+/// customer's own within [`ANSWER_WINDOW`] (`conversation`'s last inbound one) goes
+/// out at once.
+fn quiet_until(
+    conn: &mut DbConnection,
+    conversation: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<Option<DateTime<Utc>>> {
+    if let Some(conversation) = conversation {
+        let last = persistence::conversations::last_inbound(conn, conversation, now)?;
+        if last.is_some_and(|message| now - message.occurred_at.0 <= ANSWER_WINDOW) {
+            return Ok(None);
+        }
+    }
+    let at = crate::settings::current(conn)?.0.send_instant(now);
+    Ok((at > now).then_some(at))
+}
+
 /// Records an outbound message in `conversation` (whose row the caller writes back):
-/// `queued` with its sending job, or `refused` when the customer withdrew consent to
-/// service messages on the channel. `sent_by` is the agent; `automatic` marks the
-/// system's own answers. An e-mail without a `subject` answers the conversation's last
-/// one.
+/// `queued` with its sending job — due at `not_before` when it is held back — or
+/// `refused` when the customer withdrew consent to service messages on the channel.
+/// An e-mail without a `subject` answers the conversation's last one.
 pub fn record(
     conn: &mut DbConnection,
     conversation: &mut ConversationRow,
     account: &ChannelAccount,
-    body: String,
-    subject: Option<String>,
-    sent_by: Option<Uuid>,
-    automatic: bool,
+    outgoing: Outgoing,
 ) -> AppResult<MessageRow> {
+    let Outgoing {
+        body,
+        subject,
+        sent_by,
+        automatic,
+        not_before,
+    } = outgoing;
     let now = persistence::now();
     let subject = match (account.kind, subject) {
         (ChannelKind::Email, Some(subject)) => Some(subject),
@@ -98,6 +143,7 @@ pub fn record(
             )),
         )
     };
+    let scheduled_at = not_before.filter(|at| *at > now && status == MessageStatus::Queued);
     let message = MessageRow {
         id: DbUuid(Uuid::now_v7()),
         conversation_id: conversation.id,
@@ -115,6 +161,7 @@ pub fn record(
         created_at: DbTime(now),
         updated_at: DbTime(now),
         subject,
+        scheduled_at: scheduled_at.map(DbTime),
     };
     persistence::conversations::insert_message(conn, &message)?;
     if status == MessageStatus::Queued {
@@ -123,7 +170,7 @@ pub fn record(
             NewJob {
                 kind: MESSAGE_SEND,
                 payload: json!({"message_id": message.id.0}),
-                run_at: now,
+                run_at: scheduled_at.unwrap_or(now),
                 max_attempts: MAX_ATTEMPTS,
                 created_by: sent_by,
             },
@@ -156,14 +203,18 @@ pub fn reply(
             ));
         }
         let input = input.validated(account.kind).map_err(AppError::Invalid)?;
+        let not_before = quiet_until(conn, Some(row.id.0), persistence::now())?;
         let message = record(
             conn,
             &mut row,
             &account,
-            input.body,
-            input.subject,
-            acting.user_id,
-            false,
+            Outgoing {
+                body: input.body,
+                subject: input.subject,
+                sent_by: acting.user_id,
+                automatic: false,
+                not_before,
+            },
         )?;
         row.status = ConversationStatus::Open.as_str().to_string();
         persistence::conversations::update(conn, &row)?;
@@ -210,8 +261,42 @@ fn address_of_kind(kind: ContactKind, raw: &str) -> Option<ContactAddress> {
     }
 }
 
+/// The address `input.to` names among the customer's `known` ones of `kind`, or their
+/// first; a violation on `to` otherwise.
+fn recipient(
+    kind: ContactKind,
+    to: Option<&str>,
+    known: Vec<String>,
+) -> Result<String, FieldViolation> {
+    let kind_name = kind.as_str();
+    match to {
+        Some(raw) => match address_of_kind(kind, raw) {
+            Some(address) if known.contains(&address.value) => Ok(address.value),
+            Some(_) => Err(FieldViolation::new(
+                "to",
+                "not_an_address_of_customer",
+                format!("must be one of the customer's {kind_name} addresses"),
+            )),
+            None => Err(FieldViolation::new(
+                "to",
+                "invalid_format",
+                format!("must be a {kind_name} address"),
+            )),
+        },
+        None => known.into_iter().next().ok_or_else(|| {
+            FieldViolation::new(
+                "to",
+                "no_address",
+                format!("the customer has no {kind_name} address"),
+            )
+        }),
+    }
+}
+
 /// Starts (or continues) the conversation with a customer the caller sees on one of
-/// their addresses and sends the first message in it, as [`reply`] does.
+/// their addresses and sends the first message in it — a text, or a message template
+/// filled in for the customer — as [`reply`] does, held back by the quiet hours
+/// unless it answers the customer's own message.
 pub fn start(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -230,59 +315,59 @@ pub fn start(
             other => other?,
         };
         let account = active_account(conn, input.channel_account_id)?;
-        let contact_kind = account.kind.contact_kind();
-        let reply = ReplyInput {
-            body: input.body.clone(),
-            subject: input.subject.clone(),
-        }
-        .validated(account.kind);
-        let known = persistence::contact_points::addresses_of_customer(
-            conn,
-            customer.row.id.0,
-            contact_kind.as_str(),
-        )?;
-        let to = match &input.to {
-            Some(raw) => match address_of_kind(contact_kind, raw) {
-                Some(address) if known.contains(&address.value) => Ok(address.value),
-                Some(_) => Err((
-                    "not_an_address_of_customer",
-                    format!(
-                        "must be one of the customer's {} addresses",
-                        contact_kind.as_str()
-                    ),
-                )),
-                None => Err((
-                    "invalid_format",
-                    format!("must be a {} address", contact_kind.as_str()),
-                )),
-            },
-            None => known.into_iter().next().ok_or((
-                "no_address",
-                format!("the customer has no {} address", contact_kind.as_str()),
-            )),
+        let (body, template_subject) = match (input.body, input.template_id) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::field(
+                    "template_id",
+                    "conflicting",
+                    "give either a body or a template, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(AppError::field(
+                    "body",
+                    "required",
+                    "a message needs a body or a template",
+                ))
+            }
+            (Some(body), None) => (body, None),
+            (None, Some(template)) => {
+                let filled = super::templates::fill(
+                    conn,
+                    acting,
+                    template,
+                    "template_id",
+                    input.language.unwrap_or(TemplateLanguage::Fa),
+                    account.kind,
+                    &customer.row,
+                )?;
+                (filled.body, filled.subject)
+            }
         };
-        let mut violations = reply.as_ref().err().cloned().unwrap_or_default();
-        if let Err((code, message)) = &to {
-            violations.push(domain::validation::FieldViolation::new(
-                "to",
-                *code,
-                message.clone(),
-            ));
-        }
+        let contact_kind = account.kind.contact_kind();
+        let subject = input.subject.or(template_subject);
+        let mut violations = Vec::new();
         if account.kind == ChannelKind::Email
-            && input.subject.as_deref().is_none_or(|s| s.trim().is_empty())
+            && subject.as_deref().is_none_or(|s| s.trim().is_empty())
         {
-            violations.push(domain::validation::FieldViolation::new(
+            violations.push(FieldViolation::new(
                 "subject",
                 "required",
                 "an e-mail needs a subject",
             ));
         }
-        if !violations.is_empty() {
+        let reply = ReplyInput { body, subject }
+            .validated(account.kind)
+            .map_err(|found| violations.extend(found));
+        let known = persistence::contact_points::addresses_of_customer(
+            conn,
+            customer.row.id.0,
+            contact_kind.as_str(),
+        )?;
+        let to = recipient(contact_kind, input.to.as_deref(), known)
+            .map_err(|violation| violations.push(violation));
+        let (Ok(reply), Ok(to), true) = (reply, to, violations.is_empty()) else {
             return Err(AppError::Invalid(violations));
-        }
-        let (Ok(reply), Ok(to)) = (reply, to) else {
-            unreachable!("violations were returned above");
         };
         let now = persistence::now();
         let address = ContactAddress {
@@ -300,14 +385,18 @@ pub fn start(
             conversation.customer_id = Some(customer.row.id);
             conversation.lead_id = None;
         }
+        let not_before = quiet_until(conn, Some(conversation.id.0), now)?;
         let message = record(
             conn,
             &mut conversation,
             &account,
-            reply.body,
-            reply.subject,
-            acting.user_id,
-            false,
+            Outgoing {
+                body: reply.body,
+                subject: reply.subject,
+                sent_by: acting.user_id,
+                automatic: false,
+                not_before,
+            },
         )?;
         conversation.status = ConversationStatus::Open.as_str().to_string();
         persistence::conversations::update(conn, &conversation)?;

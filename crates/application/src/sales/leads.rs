@@ -410,7 +410,7 @@ pub fn update(
 }
 
 /// Deletes a lead visible to the caller (`records:delete`), converted or not: the
-/// customers it became stay.
+/// customers it became stay; the channel conversations only the lead had go with it.
 pub fn delete(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -422,6 +422,9 @@ pub fn delete(
         visible(conn, acting, id)?;
         let current = persistence::leads::find_for_update(conn, id)?;
         precondition.check(id, current.version)?;
+        // What the lead wrote on the channels is theirs and goes with them; a
+        // conversation a customer holds stays with the customer.
+        persistence::conversations::delete_of_lead(conn, id)?;
         persistence::leads::delete(conn, id)?;
         persistence::assignment::delete_history(conn, RecordKind::Lead.as_str(), &[id])?;
         audit::record_change(

@@ -13,6 +13,8 @@ use crate::validation::{FieldViolation, Violations};
 pub const MAX_NAME_CHARS: usize = 100;
 /// Highest automatic-answer threshold: BM25 scores of a short message stay far below.
 pub const MAX_AUTO_ANSWER_SCORE: f64 = 100.0;
+/// Longest e-mail subject.
+pub const MAX_SUBJECT_CHARS: usize = 200;
 /// Longest credential value (tokens and secrets are far shorter).
 pub const MAX_CREDENTIAL_CHARS: usize = 1_000;
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::customers::snake_names;
+use crate::omnichannel::accounts::MAX_SUBJECT_CHARS;
 
 /// Whether a message came from the customer or went to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -153,14 +154,20 @@ pub struct NewConversationInput {
     /// messenger id they wrote from); their primary one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// An e-mail's subject (required for e-mail); other channels have none.
+    /// An e-mail's subject (required for e-mail, unless the template has one); other
+    /// channels have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    pub body: String,
+    /// The text; or `template_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// A message template filled in for the customer, instead of `body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<uuid::Uuid>,
+    /// The template's language: `fa` (the default) or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<crate::omnichannel::templates::TemplateLanguage>,
 }
-
-/// Longest e-mail subject.
-pub const MAX_SUBJECT_CHARS: usize = 200;
 
 /// The subject of an answer to an e-mail titled `subject`: `Re: ` once, however many
 /// times the thread went back and forth.
