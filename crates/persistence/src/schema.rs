@@ -1344,6 +1344,7 @@ diesel::table! {
         updated_at -> UtcTimestamp,
         version -> BigInt,
         mailbox_cursor -> Nullable<Text>,
+        site_key -> Nullable<Text>,
     }
 }
 
@@ -1414,6 +1415,23 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         subject -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    web_chat_visitors (id) {
+        id -> Uuid,
+        channel_account_id -> Uuid,
+        token_hash -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        customer_id -> Nullable<Uuid>,
+        conversation_id -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
     }
 }
 
@@ -1614,4 +1632,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_contact_points,
     conversations,
     messages,
+    web_chat_visitors,
 );

@@ -7,3 +7,4 @@ pub mod analytics;
 pub mod auto_reply;
 pub mod contacts;
 pub mod conversations;
+pub mod web_chat;
