@@ -237,13 +237,7 @@ pub fn ingest_from(
     )? {
         return Ok(Ingested::Replayed);
     }
-    let party = identity::resolve(
-        conn,
-        account,
-        address,
-        also,
-        message.sender_name.as_deref(),
-    )?;
+    let party = identity::resolve(conn, account, address, also, message.sender_name.as_deref())?;
     let now = persistence::now();
     let (customer, lead) = match party {
         Party::Customer(customer) => (Some(customer), None),

@@ -150,18 +150,18 @@ pub fn send(
                 return Err(AppError::Internal("a visitor's address was refused".into()))
             }
         };
-        let message = persistence::conversations::find_inbound(
-            conn,
-            account.row.id.0,
-            &provider_message_id,
-        )?
-        .ok_or_else(|| AppError::Internal("the stored message is not found".into()))?;
+        let message =
+            persistence::conversations::find_inbound(conn, account.row.id.0, &provider_message_id)?
+                .ok_or_else(|| AppError::Internal("the stored message is not found".into()))?;
         if !replayed {
             persistence::web_chat_visitors::link(
                 conn,
                 visitor.id.0,
                 message.conversation_id.0,
-                message.customer_id.map(|id| id.0).or(visitor.customer_id.map(|id| id.0)),
+                message
+                    .customer_id
+                    .map(|id| id.0)
+                    .or(visitor.customer_id.map(|id| id.0)),
             )?;
         }
         Ok(Sent { message, replayed })

@@ -58,11 +58,7 @@ impl WebChatSettings {
             v.push(field, "required", "name at least one site origin");
         }
         if self.allowed_origins.len() > MAX_ORIGINS {
-            v.push(
-                field,
-                "too_many",
-                format!("at most {MAX_ORIGINS} origins"),
-            );
+            v.push(field, "too_many", format!("at most {MAX_ORIGINS} origins"));
         }
         let mut normalised: Vec<String> = Vec::with_capacity(self.allowed_origins.len());
         for (index, raw) in self.allowed_origins.iter().enumerate() {
@@ -204,7 +200,11 @@ impl WidgetMessageInput {
                 "must not start or end with spaces",
             );
         }
-        if v.check_text("client_message_id", &self.client_message_id, TextKind::SingleLine) {
+        if v.check_text(
+            "client_message_id",
+            &self.client_message_id,
+            TextKind::SingleLine,
+        ) {
             if self.client_message_id.is_empty() {
                 v.push("client_message_id", "required", "must not be blank");
             } else if self.client_message_id.chars().count() > MAX_CLIENT_ID_CHARS {
@@ -297,7 +297,10 @@ mod tests {
         let mut v = Violations::default();
         empty.check(&mut v);
         assert_eq!(v.0[0].code, "required");
-        assert_eq!(empty.messages_per_minute(), DEFAULT_VISITOR_MESSAGES_PER_MINUTE);
+        assert_eq!(
+            empty.messages_per_minute(),
+            DEFAULT_VISITOR_MESSAGES_PER_MINUTE
+        );
     }
 
     #[test]
