@@ -504,7 +504,17 @@ fn channel_figures_follow_the_messages_conversations_and_orders() {
             .iter()
             .map(|c| c["channel"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["telegram", "whatsapp", "instagram", "sms", "email"]);
+        assert_eq!(
+            names,
+            [
+                "telegram",
+                "whatsapp",
+                "instagram",
+                "sms",
+                "email",
+                "web_chat"
+            ]
+        );
 
         let (october, november) = (&periods[0]["channels"], &periods[1]["channels"]);
         let none = (0, Value::Null, Value::Null, Value::Null);

@@ -53,3 +53,4 @@ mod ticket_files;
 mod tickets;
 mod timeline;
 mod users;
+mod web_chat;

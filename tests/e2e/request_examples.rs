@@ -58,8 +58,12 @@ fn examples(doc: &Value) -> Vec<Example> {
             };
             // Providers call these with their own signatures, which an example cannot
             // carry; `channels.rs` sends them signed. An unsubscribe token exists only
-            // in an e-mail; `email.rs` follows one.
-            if path.starts_with("/api/v1/webhooks/") || path.starts_with("/api/v1/unsubscribe/") {
+            // in an e-mail; `email.rs` follows one. The widget's need a site key and
+            // a visitor's token from a started chat; `web_chat.rs` sends their examples.
+            if path.starts_with("/api/v1/webhooks/")
+                || path.starts_with("/api/v1/unsubscribe/")
+                || path.starts_with("/api/v1/widget/")
+            {
                 continue;
             }
             let operation_id = operation["operationId"].as_str().expect("operationId");

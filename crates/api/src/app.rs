@@ -144,6 +144,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
     let rate_limits = web::Data::new(conventions::rate_limit::RateLimits::new(
         config.rate_limit_per_minute,
     ));
+    let widget_limits = web::Data::new(conventions::rate_limit::QuotaLimits::default());
     let app_config = config.clone();
     let mut server = HttpServer::new(move || {
         let config = &app_config;
@@ -151,6 +152,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
         App::new()
             .app_data(data.clone())
             .app_data(rate_limits.clone())
+            .app_data(widget_limits.clone())
             .app_data(conventions::extractors::json_config(config.max_body_bytes))
             .app_data(conventions::extractors::query_config())
             .app_data(conventions::extractors::path_config())

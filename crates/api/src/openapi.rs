@@ -137,6 +137,11 @@ use crate::routes;
             Provider credentials are write-only and sealed at rest; each account has a webhook \
             URL to give the provider. The webhooks themselves are called by the providers and \
             checked by each provider's own scheme (secret token, HMAC signature, secret URL)."),
+        (name = "widget", description = "The web chat widget on the business's own site: a \
+            visitor starts a chat, writes and reads the answers, with no account; the site key \
+            in the path names the `web_chat` channel account, whose listed origins alone may \
+            call (CORS), and the token a chat starts with (`Peyvand-Visitor-Token`) reads that \
+            chat only. Rate-limited per visitor and per client address."),
         (name = "conversations", description = "Messages customers sent and were sent on every \
             channel, threaded per sender and channel account, each linked to the customer or \
             lead the sender was recognised as (by e-mail, phone in any Iranian format, or \

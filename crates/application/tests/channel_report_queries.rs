@@ -54,6 +54,7 @@ fn account(conn: &mut DbConnection, kind: &str) -> Uuid {
             created_at: now,
             updated_at: now,
             version: 1,
+            site_key: None,
         },
     )
     .expect("account");

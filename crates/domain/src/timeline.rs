@@ -123,6 +123,7 @@ pub const MESSAGE_CHANNELS: ChannelMap = &[
     ("whatsapp", Channel::Whatsapp),
     ("instagram", Channel::Instagram),
     ("sms", Channel::Sms),
+    ("web_chat", Channel::Chat),
 ];
 
 /// An order's sales channel is free text; these usual spellings name a channel, any

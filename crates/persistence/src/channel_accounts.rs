@@ -24,6 +24,8 @@ pub struct ChannelAccountRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// A `web_chat` account's public site key (the widget's name for it).
+    pub site_key: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ChannelAccountRow) -> Result<(), PersistenceError> {
@@ -67,6 +69,19 @@ pub fn set_mailbox_cursor(
         .set(channel_accounts::mailbox_cursor.eq(cursor))
         .execute(conn)?;
     Ok(())
+}
+
+/// The account whose widget calls with `key`.
+pub fn find_by_site_key(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<ChannelAccountRow, PersistenceError> {
+    channel_accounts::table
+        .filter(channel_accounts::site_key.eq(key))
+        .select(ChannelAccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(PersistenceError::NotFound)
 }
 
 pub fn find_by_webhook_key(

@@ -134,6 +134,21 @@ pub fn insert_message(conn: &mut DbConnection, row: &MessageRow) -> Result<(), P
 }
 
 /// The outbound message the provider knows as `provider_id`.
+/// An inbound message of the account by its provider's id.
+pub fn find_inbound(
+    conn: &mut DbConnection,
+    account: Uuid,
+    provider_id: &str,
+) -> Result<Option<MessageRow>, PersistenceError> {
+    Ok(messages::table
+        .filter(messages::channel_account_id.eq(DbUuid(account)))
+        .filter(messages::direction.eq("inbound"))
+        .filter(messages::provider_message_id.eq(provider_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn find_outbound(
     conn: &mut DbConnection,
     account: Uuid,
@@ -197,16 +212,22 @@ pub fn set_status(
     Ok(())
 }
 
-/// A page of a conversation's messages, oldest first, after `after` (occurred_at, id).
+/// A page of a conversation's messages, oldest first, after `after` (occurred_at, id);
+/// `only_reaching` leaves out what never reached the correspondent (refused or failed),
+/// for a page the correspondent reads.
 pub fn messages_of(
     conn: &mut DbConnection,
     conversation: Uuid,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
+    only_reaching: bool,
 ) -> Result<Vec<MessageRow>, PersistenceError> {
     let mut query = messages::table
         .filter(messages::conversation_id.eq(DbUuid(conversation)))
         .into_boxed();
+    if only_reaching {
+        query = query.filter(not(messages::status.eq_any(["refused", "failed"])));
+    }
     if let Some((at, id)) = after {
         query = query.filter(
             messages::occurred_at

@@ -61,6 +61,7 @@ pub mod timeline;
 pub mod transaction;
 pub mod user_search;
 pub mod users;
+pub mod web_chat_visitors;
 
 pub use db::{BackendKind, DbConnection, DbPool, PoolConfig};
 

@@ -1345,6 +1345,7 @@ diesel::table! {
         updated_at -> UtcTimestamp,
         version -> BigInt,
         mailbox_cursor -> Nullable<Text>,
+        site_key -> Nullable<Text>,
     }
 }
 
@@ -1436,6 +1437,23 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    web_chat_visitors (id) {
+        id -> Uuid,
+        channel_account_id -> Uuid,
+        token_hash -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        customer_id -> Nullable<Uuid>,
+        conversation_id -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
     }
 }
 
@@ -1637,4 +1655,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     messages,
     message_templates,
+    web_chat_visitors,
 );

@@ -83,6 +83,47 @@ impl RateLimits {
     }
 }
 
+/// Limits whose quota the caller chooses per check: the web chat widget's, where each
+/// account sets its visitors' rate. One keyed limiter per quota in use (a handful: the
+/// accounts are at most 50), each bounded as [`RateLimits`] is.
+#[derive(Default)]
+pub struct QuotaLimits {
+    limiters: std::sync::Mutex<std::collections::HashMap<u32, std::sync::Arc<Limiter>>>,
+    clock: DefaultClock,
+}
+
+impl QuotaLimits {
+    /// Spends one of `key`'s `per_minute`: `Err(seconds to wait)` when none is left.
+    pub fn check(&self, per_minute: u32, key: String) -> Result<(), u64> {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let limiter = {
+            let mut limiters = self
+                .limiters
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            limiters
+                .entry(per_minute.get())
+                .or_insert_with(|| {
+                    std::sync::Arc::new(
+                        RateLimiter::keyed(Quota::per_minute(per_minute))
+                            .with_middleware::<StateInformationMiddleware>(),
+                    )
+                })
+                .clone()
+        };
+        if limiter.len() > MAX_TRACKED_KEYS {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&key).map(|_| ()).map_err(|not_until| {
+            not_until
+                .wait_time_from(self.clock.now())
+                .as_secs_f64()
+                .ceil()
+                .max(1.0) as u64
+        })
+    }
+}
+
 fn set(headers: &mut HeaderMap, name: HeaderName, value: u64) {
     headers.insert(name, HeaderValue::from(value));
 }
@@ -137,5 +178,16 @@ mod tests {
         assert_eq!(limits.check("b".into()), Ok(2));
         assert_eq!(limits.reset_secs(0), 60);
         assert_eq!(limits.reset_secs(3), 0);
+    }
+
+    #[test]
+    fn chosen_quotas_are_kept_apart() {
+        let limits = QuotaLimits::default();
+        assert_eq!(limits.check(2, "a".into()), Ok(()));
+        assert_eq!(limits.check(2, "a".into()), Ok(()));
+        let wait = limits.check(2, "a".into()).unwrap_err();
+        assert!((1..=30).contains(&wait), "{wait}");
+        assert_eq!(limits.check(2, "b".into()), Ok(()));
+        assert_eq!(limits.check(5, "a".into()), Ok(()));
     }
 }

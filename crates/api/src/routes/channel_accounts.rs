@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::omnichannel::accounts::{
     ChannelAccountInput, ChannelKind, ChannelSettings, TicketRule, UnknownSender,
 };
+use domain::omnichannel::web_chat::WebChatSettings;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
@@ -26,7 +27,8 @@ use crate::state::AppState;
         update_channel_account,
         delete_channel_account,
         reseal_channel_credentials,
-        fetch_channel_mailbox
+        fetch_channel_mailbox,
+        rotate_channel_site_key
     ),
     components(schemas(
         ChannelAccount,
@@ -37,7 +39,8 @@ use crate::state::AppState;
         UnknownSender,
         TicketRule,
         Resealed,
-        MailboxRead
+        MailboxRead,
+        WebChatSettings
     ))
 )]
 pub struct ChannelAccountsApi;
@@ -49,7 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_channel_account)
         .service(update_channel_account)
         .service(delete_channel_account)
-        .service(fetch_channel_mailbox);
+        .service(fetch_channel_mailbox)
+        .service(rotate_channel_site_key);
 }
 
 /// A channel account as the API shows it: never its credentials.
@@ -63,9 +67,15 @@ pub struct ChannelAccount {
     /// The path to register with the provider (`setWebhook` for Telegram, the callback
     /// URL of the Meta app, the receive and delivery URLs of the SMS line — the SMS
     /// provider's are this path followed by `/received` and `/delivery`). Its random
-    /// key is the account's public name: keep it to the provider.
+    /// key is the account's public name: keep it to the provider. A `web_chat`
+    /// account's is the base path of its widget's API (`/api/v1/widget/{site_key}`).
     #[schema(example = "/api/v1/webhooks/telegram/5b0c…")]
     pub webhook_path: String,
+    /// A `web_chat` account's site key: the public name its widget on the business's
+    /// pages calls the API by. Made by the server; `POST
+    /// /channel-accounts/{id}/site-key` replaces it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_key: Option<String>,
     /// Which configured key sealed the credentials (see `POST /channel-accounts/reseal`).
     pub credentials_key_id: String,
     pub created_at: DateTime<Utc>,
@@ -82,6 +92,7 @@ impl From<&Account> for ChannelAccount {
             active: account.row.active,
             settings: account.settings.clone(),
             webhook_path: account.webhook_path(),
+            site_key: account.row.site_key.clone(),
             credentials_key_id: account.row.credentials_key_id.clone(),
             created_at: account.row.created_at.0,
             updated_at: account.row.updated_at.0,
@@ -106,18 +117,23 @@ pub struct Resealed {
 /// Add a channel account.
 ///
 /// A Telegram bot, a WhatsApp Business number (Cloud API), an Instagram professional
-/// account or an SMS line (Kavenegar). `credentials` are required and write-only:
+/// account, an SMS line (Kavenegar), a mailbox or the web chat widget of the business's
+/// own site. `credentials` are required (but for `web_chat`) and write-only:
 /// `telegram` takes `bot_token` and `secret_token` (the `secret_token` given to
 /// `setWebhook`, which Telegram repeats in every update); `whatsapp` and `instagram`
 /// take `access_token`, `app_secret` (Meta signs each notification with it) and
 /// `verify_token` (for the subscription handshake); `sms` takes `api_key`. They are
 /// sealed (AES-256-GCM) before they are stored and never returned or logged. Settings:
 /// `unknown_sender` — `create_lead` (default) or `keep_unlinked`; `ticket_rule` —
-/// `none` (default) or `open_or_attach`. At most 50 accounts.
+/// `none` (default) or `open_or_attach`. A `web_chat` account takes
+/// `settings.web_chat`: `allowed_origins` (the sites its widget runs on, e.g.
+/// `https://shop.example.ir`, 1 to 20) and `visitor_messages_per_minute` (20 by
+/// default); the server gives it a `site_key`. At most 50 accounts.
 ///
 /// Needs `crm:configure`. Audited as `channel_account.create` (without credentials).
 /// Problems: 422 naming `name`, `credentials` or `credentials.<field>` (`required`,
-/// `unknown_field`, `too_long`); 409 at 50 accounts.
+/// `unknown_field`, `too_long`) or `settings.web_chat.allowed_origins[i]`
+/// (`invalid_origin`); 409 at 50 accounts.
 #[utoipa::path(
     tag = "channels",
     operation_id = "create_channel_account",
@@ -362,4 +378,46 @@ pub async fn fetch_channel_mailbox(
         replayed: receipt.replayed,
         skipped: receipt.skipped,
     }))
+}
+
+/// Replace a web chat account's site key.
+///
+/// The account gets a new random site key; the old one answers 404 from then on, so
+/// the widget must be embedded again with the new key. For a widget copied to pages it
+/// should not run on. Needs `crm:configure`. Honours `If-Match` (412 when stale).
+/// Audited as `channel_account.rotate_site_key`. Problems: 404; 409 for an account
+/// that is not `web_chat`.
+#[utoipa::path(
+    tag = "channels",
+    operation_id = "rotate_channel_site_key",
+    params(
+        ("id" = Uuid, Path, description = "Channel account id"),
+        ("If-Match" = Option<String>, Header, description = "ETag the change is based on; 412 when the record has changed since")
+    ),
+    responses(
+        (status = 200, description = "The account with its new site key", body = ChannelAccount, headers(("ETag" = String))),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a web chat account", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/channel-accounts/{id}/site-key")]
+pub async fn rotate_channel_site_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let acting = principal.0;
+    let precondition = if_match.precondition();
+    let account = state
+        .db(move |conn| Ok(accounts::rotate_site_key(conn, &acting, id, &precondition)?))
+        .await?;
+    Ok(etag::single(
+        &req,
+        id,
+        account.row.version,
+        &ChannelAccount::from(&account),
+    ))
 }

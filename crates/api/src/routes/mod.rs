@@ -47,6 +47,7 @@ pub mod tickets;
 pub mod unsubscribe;
 pub mod users;
 pub mod webhooks;
+pub mod widget;
 
 /// Registers every route of the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -80,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     canned_answers::configure(cfg);
     channel_accounts::configure(cfg);
     webhooks::configure(cfg);
+    widget::configure(cfg);
     unsubscribe::configure(cfg);
     conversations::configure(cfg);
     message_templates::configure(cfg);
@@ -128,6 +130,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         canned_answers::CannedAnswersApi::openapi(),
         channel_accounts::ChannelAccountsApi::openapi(),
         webhooks::WebhooksApi::openapi(),
+        widget::WidgetApi::openapi(),
         unsubscribe::UnsubscribeApi::openapi(),
         conversations::ConversationsApi::openapi(),
         message_templates::MessageTemplatesApi::openapi(),

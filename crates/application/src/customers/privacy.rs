@@ -188,12 +188,16 @@ pub struct DataPlaces {
     /// Files attached to those tickets (they may show the person: a photo, an
     /// invoice). Erasure deletes them with their bytes.
     pub ticket_attachments: usize,
-    /// Channel conversations of those customers (Telegram, WhatsApp, Instagram, SMS),
+    /// Channel conversations of those customers (every channel, web chat included),
     /// with every message in and out. Erasure deletes them with their messages.
     pub conversations: usize,
     /// Messenger ids the customers were recognised by. Erasure deletes them, so a
     /// later message from the same id is a stranger's.
     pub contact_points: usize,
+    /// Web chat visitors recognised as those customers or chatting in their
+    /// conversations, with the name, e-mail and phone they typed in. Erasure deletes
+    /// them, and their tokens read nothing more.
+    pub web_chat_visitors: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -247,6 +251,9 @@ pub struct PersonalData {
     )>,
     /// Messenger ids (kind, value) the customer and the merged customers are known by.
     pub contact_points: Vec<(String, String)>,
+    /// Chats started in the web chat widget as the customer or the merged customers,
+    /// with what the visitor said about themselves.
+    pub web_chat_visitors: Vec<persistence::web_chat_visitors::VisitorRow>,
     pub held_in: DataPlaces,
 }
 
@@ -303,12 +310,14 @@ pub fn personal_data(
     let mut tickets = Vec::new();
     let mut conversations = Vec::new();
     let mut contact_points = Vec::new();
+    let mut web_chat_visitors = Vec::new();
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
         }
         conversations.extend(persistence::conversations::all_of_customer(conn, *id)?);
         contact_points.extend(persistence::contact_points::of_customer(conn, *id)?);
+        web_chat_visitors.extend(persistence::web_chat_visitors::of_customer(conn, *id)?);
         for lead in persistence::leads::converted_into(conn, *id)? {
             // A lead converted into a person and an organization both merged here.
             if !leads
@@ -378,6 +387,7 @@ pub fn personal_data(
             .sum(),
         conversations: conversations.len(),
         contact_points: contact_points.len(),
+        web_chat_visitors: web_chat_visitors.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -396,6 +406,7 @@ pub fn personal_data(
         tickets,
         conversations,
         contact_points,
+        web_chat_visitors,
         held_in,
     })
 }
@@ -506,6 +517,9 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             persistence::ticket_time_entries::erase_notes(conn, &ticket_ids)?;
             erased.tickets += persistence::tickets::redact_all(conn, *id, ERASED_NOTE)?;
             erased.tickets += persistence::tickets::forget_contact(conn, *id)?;
+            // Before the conversations, whose deletion would take them uncounted.
+            erased.web_chat_visitors +=
+                persistence::web_chat_visitors::delete_of_customer(conn, *id)?;
             erased.conversations += persistence::conversations::delete_of_customer(conn, *id)?;
             erased.contact_points += persistence::contact_points::delete_of_customer(conn, *id)?;
         }

@@ -46,13 +46,17 @@ impl ChannelAccount {
         })
     }
 
-    /// The webhook path the provider is told to call.
+    /// The webhook path the provider is told to call; a web chat account's widget
+    /// calls the widget API under its site key instead.
     pub fn webhook_path(&self) -> String {
-        format!(
-            "/api/v1/webhooks/{}/{}",
-            self.kind.as_str(),
-            self.row.webhook_key
-        )
+        match (self.kind, &self.row.site_key) {
+            (ChannelKind::WebChat, Some(site_key)) => format!("/api/v1/widget/{site_key}"),
+            _ => format!(
+                "/api/v1/webhooks/{}/{}",
+                self.kind.as_str(),
+                self.row.webhook_key
+            ),
+        }
     }
 
     /// What the audit log keeps of the account: never its credentials.
@@ -63,6 +67,7 @@ impl ChannelAccount {
             "active": self.row.active,
             "settings": self.row.settings.0,
             "credentials_key_id": self.row.credentials_key_id,
+            "site_key": self.row.site_key,
         })
     }
 }
@@ -104,6 +109,14 @@ fn new_webhook_key() -> String {
     let mut key = [0_u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut key);
     hex::encode(key)
+}
+
+/// A new site key: public, but random enough (16 bytes) that one site cannot find
+/// another's widget by trying keys.
+fn new_site_key() -> String {
+    let mut key = [0_u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    format!("ws_{}", hex::encode(key))
 }
 
 /// Job kind that reads one account's mailbox ([`super::mailbox`]).
@@ -176,6 +189,7 @@ pub fn create(
             created_at: now,
             updated_at: now,
             version: 1,
+            site_key: (input.kind == ChannelKind::WebChat).then(new_site_key),
         };
         persistence::channel_accounts::insert(conn, &row)?;
         let account = ChannelAccount::of(row)?;
@@ -268,6 +282,41 @@ pub fn update(
             conn,
             &acting.audit_actor(),
             "channel_account.update",
+            "channel_account",
+            id,
+            &current.audit_snapshot(),
+            &account.audit_snapshot(),
+        )?;
+        Ok(account)
+    })
+}
+
+/// Gives a web chat account a new site key (`crm:configure`): the old one answers 404
+/// from then on, so a widget copied to a site it should not run on stops working once
+/// the business's own pages carry the new key. Honours `precondition`.
+pub fn rotate_site_key(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    precondition: &Precondition,
+) -> AppResult<ChannelAccount> {
+    acting.require(Permission::CrmConfigure)?;
+    transaction(conn, |conn| {
+        let current = ChannelAccount::of(persistence::channel_accounts::find(conn, id)?)?;
+        precondition.check(id, current.row.version)?;
+        if current.kind != ChannelKind::WebChat {
+            return Err(AppError::Conflict(
+                "only a web_chat account has a site key".into(),
+            ));
+        }
+        let mut row = current.row.clone();
+        row.site_key = Some(new_site_key());
+        let row = persistence::channel_accounts::update(conn, &row, current.row.version)?;
+        let account = ChannelAccount::of(row)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "channel_account.rotate_site_key",
             "channel_account",
             id,
             &current.audit_snapshot(),

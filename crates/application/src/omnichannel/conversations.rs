@@ -131,7 +131,8 @@ pub fn messages(
 ) -> AppResult<(Vec<MessageRow>, Option<String>)> {
     visible(conn, acting, id)?;
     let after = time_position(cursor, MESSAGE_ORDER)?;
-    let mut data = persistence::conversations::messages_of(conn, id, after, limit as i64 + 1)?;
+    let mut data =
+        persistence::conversations::messages_of(conn, id, after, limit as i64 + 1, false)?;
     let next_cursor = if data.len() > limit {
         data.truncate(limit);
         data.last()

@@ -109,17 +109,18 @@ pub fn remember(conn: &mut DbConnection, party: Party, address: &ContactAddress)
     Ok(())
 }
 
-/// Who wrote from `address` (and `shared`, a phone they gave as theirs): a known
-/// customer or lead, else a new lead named `name` when the account creates leads.
+/// Who wrote from `address` (and `also`, addresses they gave as theirs: a phone shared
+/// on a messenger, what a web chat visitor typed in): a known customer or lead, else a
+/// new lead named `name` when the account creates leads.
 pub fn resolve(
     conn: &mut DbConnection,
     account: &ChannelAccount,
     address: &ContactAddress,
-    shared: Option<&ContactAddress>,
+    also: &[ContactAddress],
     name: Option<&str>,
 ) -> AppResult<Party> {
     let mut addresses = vec![address.clone()];
-    addresses.extend(shared.cloned());
+    addresses.extend(also.iter().cloned());
     if let Some(party) = known(conn, &addresses)? {
         remember(conn, party, address)?;
         return Ok(party);
@@ -168,7 +169,12 @@ fn new_lead(
         .map(|name| domain::omnichannel::conversations::stored_text(name).replace('\n', " "))
         .filter(|name| !name.is_empty())
         .map(|name| name.chars().take(100).collect::<String>());
-    let fallback_name = format!("{} {}", account.kind.as_str(), addresses[0].value);
+    // A web chat visitor's session id names nobody; an address they typed in does.
+    let shown = addresses
+        .iter()
+        .find(|address| matches!(address.kind, ContactKind::Email | ContactKind::Phone))
+        .unwrap_or(&addresses[0]);
+    let fallback_name = format!("{} {}", account.kind.as_str(), shown.value);
     let input: LeadInput = serde_json::from_value(serde_json::json!({
         "first_name": name.unwrap_or(fallback_name),
         "phones": phones,

@@ -189,11 +189,46 @@ pub fn ingest(
     message: &InboundMessage,
     mail: Option<&MailFacts<'_>>,
 ) -> AppResult<Ingested> {
-    let account_id = account.row.id.0;
     let Some(address) = identity::address_of(&message.sender) else {
-        tracing::warn!(account = %account_id, "inbound message without a usable sender address");
+        tracing::warn!(account = %account.row.id.0, "inbound message without a usable sender address");
         return Ok(Ingested::Skipped);
     };
+    let shared: Vec<ContactAddress> = message
+        .shared_phone
+        .as_deref()
+        .and_then(ContactAddress::phone)
+        .into_iter()
+        .collect();
+    let arrived = Arrived {
+        provider_message_id: message.provider_message_id.clone(),
+        sender_name: message.sender_name.clone(),
+        text: message.text.clone(),
+        sent_at: message.sent_at,
+    };
+    ingest_from(conn, account, &address, &shared, &arrived, mail)
+}
+
+/// A message as it is stored, whichever channel it came by.
+pub struct Arrived {
+    /// Unique per account: a message arriving again with it is a replay.
+    pub provider_message_id: String,
+    pub sender_name: Option<String>,
+    pub text: String,
+    pub sent_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// [`ingest`] for a sender whose address the caller knows: the conversation is
+/// `address`'s, and the sender is also recognised by `also` (addresses they gave as
+/// theirs). The web chat widget's messages come this way.
+pub fn ingest_from(
+    conn: &mut DbConnection,
+    account: &ChannelAccount,
+    address: &ContactAddress,
+    also: &[ContactAddress],
+    message: &Arrived,
+    mail: Option<&MailFacts<'_>>,
+) -> AppResult<Ingested> {
+    let account_id = account.row.id.0;
     if persistence::conversations::has_message(
         conn,
         account_id,
@@ -202,17 +237,7 @@ pub fn ingest(
     )? {
         return Ok(Ingested::Replayed);
     }
-    let shared = message
-        .shared_phone
-        .as_deref()
-        .and_then(ContactAddress::phone);
-    let party = identity::resolve(
-        conn,
-        account,
-        &address,
-        shared.as_ref(),
-        message.sender_name.as_deref(),
-    )?;
+    let party = identity::resolve(conn, account, address, also, message.sender_name.as_deref())?;
     let now = persistence::now();
     let (customer, lead) = match party {
         Party::Customer(customer) => (Some(customer), None),
@@ -220,7 +245,7 @@ pub fn ingest(
         Party::Unknown => (None, None),
     };
     let mut conversation =
-        super::conversations::find_or_open(conn, account, &address, message.sent_at)?;
+        super::conversations::find_or_open(conn, account, address, message.sent_at)?;
     // What is known now replaces what was known: a lead that became a customer, a
     // sender an agent has not linked yet.
     if customer.is_some() && conversation.customer_id.map(|id| id.0) != customer {

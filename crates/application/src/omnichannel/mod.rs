@@ -1,5 +1,6 @@
 //! Omnichannel (O-1..O-4): the channel accounts the business configures, what their
-//! webhooks deliver (verified, recognised, threaded) and the conversations agents read.
+//! webhooks and the web chat widget deliver (verified, recognised, threaded) and the
+//! conversations agents read.
 
 pub mod accounts;
 pub mod conversations;
@@ -9,3 +10,4 @@ pub mod mailbox;
 pub mod outbound;
 pub mod templates;
 pub mod unsubscribe;
+pub mod web_chat;

@@ -102,9 +102,10 @@ fn quiet_until(
 }
 
 /// Records an outbound message in `conversation` (whose row the caller writes back):
-/// `queued` with its sending job — due at `not_before` when it is held back — or
-/// `refused` when the customer withdrew consent to service messages on the channel.
-/// An e-mail without a `subject` answers the conversation's last one.
+/// `queued` with its sending job — due at `not_before` when it is held back; `sent` at
+/// once on web chat, whose visitor reads it from the widget — or `refused` when the
+/// customer withdrew consent to service messages on the channel. An e-mail without a
+/// `subject` answers the conversation's last one.
 pub fn record(
     conn: &mut DbConnection,
     conversation: &mut ConversationRow,
@@ -132,9 +133,7 @@ pub fn record(
         // A lead or an unknown sender wrote in and has no consent ledger yet.
         None => true,
     };
-    let (status, error) = if consented {
-        (MessageStatus::Queued, None)
-    } else {
+    let (status, error) = if !consented {
         (
             MessageStatus::Refused,
             Some(format!(
@@ -142,6 +141,11 @@ pub fn record(
                 account.kind.consent_channel().as_str()
             )),
         )
+    } else if account.kind == ChannelKind::WebChat {
+        // No provider to hand it to: the visitor reads it from the widget.
+        (MessageStatus::Sent, None)
+    } else {
+        (MessageStatus::Queued, None)
     };
     let scheduled_at = not_before.filter(|at| *at > now && status == MessageStatus::Queued);
     let message = MessageRow {
@@ -257,7 +261,9 @@ fn address_of_kind(kind: ContactKind, raw: &str) -> Option<ContactAddress> {
     match kind {
         ContactKind::Phone => ContactAddress::phone(raw),
         ContactKind::Email => ContactAddress::email(raw),
-        ContactKind::Telegram | ContactKind::Instagram => ContactAddress::handle(kind, raw),
+        ContactKind::Telegram | ContactKind::Instagram | ContactKind::WebVisitor => {
+            ContactAddress::handle(kind, raw)
+        }
     }
 }
 
@@ -526,8 +532,11 @@ impl MessageSendJob {
                 provider_account()
                     .and_then(|line| outbound::kavenegar(&self.urls, api_key, line, message))
             }
-            ChannelKind::Email => {
-                return Err(AppError::Internal("e-mail is sent by send_email".into()))
+            ChannelKind::Email | ChannelKind::WebChat => {
+                return Err(AppError::Internal(format!(
+                    "{} is not sent through a messaging provider",
+                    account.kind.as_str()
+                )))
             }
         })
     }
@@ -552,6 +561,9 @@ impl JobHandler for MessageSendJob {
         // locks.
         let outcome = match account.kind {
             ChannelKind::Email => self.send_email(&mut conn, &account, &conversation, &message),
+            // Recorded as sent already; a job queued for one all the same has nothing to
+            // hand over: the visitor reads the message from the widget.
+            ChannelKind::WebChat => Ok(Ok(message.id.0.to_string())),
             _ => self.send(&account, &conversation.contact_value, &message.body),
         }
         .map_err(|err| JobError::internal(err.to_string()))?;

@@ -1,5 +1,5 @@
 //! The cross-channel report (O-5): per period of the Jalali or Gregorian calendar in
-//! the business time zone and per channel (Telegram, WhatsApp, Instagram, SMS, e-mail), the
+//! the business time zone and per channel (Telegram, WhatsApp, Instagram, SMS, e-mail, web chat), the
 //! messages in and out, the conversations that started, the time to their first agent
 //! reply, how many led to a lead, a deal or an order within
 //! [`ATTRIBUTION_DAYS`] of their start and the revenue of those orders; the same over

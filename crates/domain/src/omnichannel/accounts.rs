@@ -32,6 +32,8 @@ pub enum ChannelKind {
     Sms,
     /// A mailbox: sent from over SMTP, read over IMAP.
     Email,
+    /// The chat widget on the business's own web site.
+    WebChat,
 }
 
 snake_names!(ChannelKind {
@@ -40,6 +42,7 @@ snake_names!(ChannelKind {
     Instagram => "instagram",
     Sms => "sms",
     Email => "email",
+    WebChat => "web_chat",
 });
 
 impl ChannelKind {
@@ -51,6 +54,7 @@ impl ChannelKind {
             ChannelKind::Instagram => TicketChannel::Instagram,
             ChannelKind::Sms => TicketChannel::Sms,
             ChannelKind::Email => TicketChannel::Email,
+            ChannelKind::WebChat => TicketChannel::Chat,
         }
     }
 
@@ -62,6 +66,7 @@ impl ChannelKind {
             ChannelKind::Whatsapp | ChannelKind::Sms => ContactKind::Phone,
             ChannelKind::Instagram => ContactKind::Instagram,
             ChannelKind::Email => ContactKind::Email,
+            ChannelKind::WebChat => ContactKind::WebVisitor,
         }
     }
 
@@ -70,18 +75,20 @@ impl ChannelKind {
         match self {
             ChannelKind::Sms => crate::customers::ConsentChannel::Sms,
             ChannelKind::Email => crate::customers::ConsentChannel::Email,
-            ChannelKind::Telegram | ChannelKind::Whatsapp | ChannelKind::Instagram => {
-                crate::customers::ConsentChannel::Messenger
-            }
+            // A chat window is a messenger the customer opened themselves.
+            ChannelKind::Telegram
+            | ChannelKind::Whatsapp
+            | ChannelKind::Instagram
+            | ChannelKind::WebChat => crate::customers::ConsentChannel::Messenger,
         }
     }
 
     /// Longest reply: Telegram and WhatsApp take 4,096 characters; an SMS of Persian
     /// text is 70 characters a part, and a line rarely sends more than 8 parts; an
-    /// e-mail is bounded only to keep a reply a reply.
+    /// e-mail is bounded only to keep a reply a reply; a chat line as a messenger's.
     pub fn max_reply_chars(self) -> usize {
         match self {
-            ChannelKind::Telegram | ChannelKind::Whatsapp => 4_096,
+            ChannelKind::Telegram | ChannelKind::Whatsapp | ChannelKind::WebChat => 4_096,
             ChannelKind::Instagram => 1_000,
             ChannelKind::Sms => 536,
             ChannelKind::Email => 20_000,
@@ -100,6 +107,8 @@ impl ChannelKind {
             }
             ChannelKind::Sms => &["api_key"],
             ChannelKind::Email => &["smtp_password"],
+            // The widget is the business's own: no provider, nothing to prove.
+            ChannelKind::WebChat => &[],
         }
     }
 
@@ -163,6 +172,10 @@ pub struct ChannelSettings {
     /// for any other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailSettings>,
+    /// The sites the chat widget runs on and how often a visitor may write: required
+    /// for a `web_chat` account, refused for any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_chat: Option<crate::omnichannel::web_chat::WebChatSettings>,
 }
 
 /// How a connection to a mail server is protected.
@@ -285,7 +298,9 @@ pub struct ChannelAccountInput {
     /// The provider credentials, write-only (never returned): `telegram` takes
     /// `bot_token` and `secret_token` (the one given to `setWebhook`); `whatsapp` and
     /// `instagram` take `access_token`, `app_secret` and `verify_token`; `sms` takes
-    /// `api_key`. Required on create; given on a change, they replace the stored ones.
+    /// `api_key`; `email` takes `smtp_password` (and `imap_password` when it reads mail);
+    /// `web_chat` takes none. Required on create but for `web_chat`; given on a change,
+    /// they replace the stored ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub credentials: Option<serde_json::Map<String, serde_json::Value>>,
@@ -383,6 +398,20 @@ impl ChannelAccountInput {
             ),
             (_, None) => {}
         }
+        match (self.kind, &mut self.settings.web_chat) {
+            (ChannelKind::WebChat, Some(web_chat)) => web_chat.check(&mut v),
+            (ChannelKind::WebChat, None) => v.push(
+                "settings.web_chat",
+                "required",
+                "a web_chat account needs the origins of the sites its widget runs on",
+            ),
+            (_, Some(_)) => v.push(
+                "settings.web_chat",
+                "not_allowed",
+                "only a web_chat account takes web chat settings",
+            ),
+            (_, None) => {}
+        }
         let credentials = match &self.credentials {
             Some(given) => match check_credentials(self.kind, given) {
                 Ok(checked) => Some(checked),
@@ -392,7 +421,7 @@ impl ChannelAccountInput {
                 }
             },
             None => {
-                if credentials_required {
+                if credentials_required && !self.kind.credential_fields().is_empty() {
                     v.push(
                         "credentials",
                         "required",

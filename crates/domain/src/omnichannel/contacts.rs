@@ -19,6 +19,8 @@ pub enum ContactKind {
     Telegram,
     /// Instagram-scoped user id.
     Instagram,
+    /// A web chat visitor: the id of the widget session they chat in.
+    WebVisitor,
 }
 
 snake_names!(ContactKind {
@@ -26,6 +28,7 @@ snake_names!(ContactKind {
     Email => "email",
     Telegram => "telegram",
     Instagram => "instagram",
+    WebVisitor => "web_visitor",
 });
 
 /// A sender's address in stored form.

@@ -8,3 +8,4 @@ pub mod auto_reply;
 pub mod contacts;
 pub mod conversations;
 pub mod templates;
+pub mod web_chat;

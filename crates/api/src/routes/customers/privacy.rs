@@ -146,11 +146,14 @@ pub struct PersonalData {
     /// Service tickets of the customer and the merged customers, each with its whole
     /// conversation.
     pub tickets: Vec<TicketWithConversation>,
-    /// Channel conversations (Telegram, WhatsApp, Instagram, SMS) of the customer and
+    /// Channel conversations (Telegram, WhatsApp, Instagram, SMS, e-mail, web chat) of the customer and
     /// the merged customers, each with its messages.
     pub conversations: Vec<ConversationWithMessages>,
     /// Messenger ids the customer is recognised by.
     pub contact_points: Vec<ContactPoint>,
+    /// Chats started in the web chat widget as the customer, with what the visitor
+    /// said about themselves.
+    pub web_chat_visitors: Vec<WebChatVisitor>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -179,6 +182,19 @@ pub struct ConversationWithMessages {
 pub struct ContactPoint {
     pub kind: String,
     pub value: String,
+}
+
+/// A chat started in the web chat widget.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebChatVisitor {
+    pub id: Uuid,
+    pub channel_account_id: Uuid,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The conversation the visitor's messages went to, once they wrote.
+    pub conversation_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Export everything held about a customer.
@@ -315,6 +331,19 @@ pub async fn get_personal_data(
             .contact_points
             .into_iter()
             .map(|(kind, value)| ContactPoint { kind, value })
+            .collect(),
+        web_chat_visitors: data
+            .web_chat_visitors
+            .into_iter()
+            .map(|row| WebChatVisitor {
+                id: row.id.0,
+                channel_account_id: row.channel_account_id.0,
+                name: row.name,
+                email: row.email,
+                phone: row.phone,
+                conversation_id: row.conversation_id.map(|id| id.0),
+                created_at: row.created_at.0,
+            })
             .collect(),
         held_in: data.held_in,
     };
