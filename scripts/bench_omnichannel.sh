@@ -173,7 +173,7 @@ print(f"CPU over {wall:.1f} s: server {s1 - s0:.1f} s ({1000 * (s1 - s0) / acked
       f"its PostgreSQL backends {d1 - d0:.1f} s ({1000 * (d1 - d0) / acked:.2f} ms a message), "
       f"of {2 * wall:.0f} core-seconds")
 PY
-    $DATA verify-webhook "$DB_URL" "$WORK" "$ACKED" | tee -a "$SUMMARY"
+    $DATA verify-webhook "$DB_URL" "$WORK" "$ACKED" 64 | tee -a "$SUMMARY"
     psql "$DB_URL" -q <<SQL
 CREATE TABLE bench_conversations AS
 SELECT (row_number() OVER (ORDER BY id) - 1)::int AS n, id, channel_account_id, customer_id
