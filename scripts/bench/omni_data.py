@@ -549,15 +549,19 @@ def load_sqlite(db, s, customer, target, m, a, n, k, li, co):
         for g in range(1, lifes + 1):
             when = at()
             yield (uuid7(when, rng), cust(g, t_lifes), *life_pool[g % len(life_pool)], admin, stamp(when))
-    con.executemany("INSERT INTO lifecycle_transitions (id, customer_id, from_stage, to_stage, reason, changed_by, "
-                    "changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", life_rows())
+    if life_pool:
+        con.executemany("INSERT INTO lifecycle_transitions (id, customer_id, from_stage, to_stage, reason, "
+                        "changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", life_rows())
 
     def consent_rows():
         for g in range(1, cons + 1):
             when = at()
             yield (uuid7(when, rng), cust(g, t_cons), *consent_pool[g % len(consent_pool)], admin, stamp(when))
-    con.executemany("INSERT INTO consent_events (id, customer_id, channel, purpose, granted, source, evidence, "
-                    "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", consent_rows())
+    # demo-data writes no consent events: with nothing to draw from, none are made (as on
+    # PostgreSQL, where the join with the empty pool gives no rows).
+    if consent_pool:
+        con.executemany("INSERT INTO consent_events (id, customer_id, channel, purpose, granted, source, evidence, "
+                        "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", consent_rows())
     for _, index in indexes:
         con.execute(index)
     con.execute("""UPDATE conversations SET
