@@ -34,9 +34,6 @@ mod lexicon;
 pub mod metrics;
 mod tokens;
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 pub use bag_of_words::{BagOfWords, BagOfWordsOptions};
@@ -62,53 +59,8 @@ const NEGATED_COMPLAINT: f64 = -0.5;
 const BEFORE_CONTRAST: f64 = 0.5;
 const AFTER_CONTRAST: f64 = 1.5;
 
-/// The three classes of a text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Label {
-    Negative,
-    Neutral,
-    Positive,
-}
-
-impl Label {
-    pub const ALL: [Label; 3] = [Label::Negative, Label::Neutral, Label::Positive];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Label::Negative => "negative",
-            Label::Neutral => "neutral",
-            Label::Positive => "positive",
-        }
-    }
-
-    /// Position in [`Label::ALL`], for per-class arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Label {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A label name that is not one of the three.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown sentiment label {0:?}")]
-pub struct UnknownLabel(pub String);
-
-impl FromStr for Label {
-    type Err = UnknownLabel;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Label::ALL
-            .into_iter()
-            .find(|label| label.as_str() == text)
-            .ok_or_else(|| UnknownLabel(text.to_string()))
-    }
-}
+/// The three classes of a text, shared with the layers that store and serve them.
+pub use domain::sentiment::SentimentLabel as Label;
 
 /// The language of a text's words, by script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -616,13 +568,5 @@ mod tests {
         let torn = analyze("good and bad");
         assert!(torn.confidence < weak.confidence);
         assert_eq!(analyze("").label, Label::Neutral);
-    }
-
-    #[test]
-    fn labels_round_trip() {
-        for label in Label::ALL {
-            assert_eq!(label.as_str().parse::<Label>(), Ok(label));
-        }
-        assert!("happy".parse::<Label>().is_err());
     }
 }

@@ -44,7 +44,8 @@ impl Default for BagOfWordsOptions {
 #[derive(Debug, Clone)]
 pub struct BagOfWords {
     vocabulary: HashMap<String, usize, FxBuildHasher>,
-    /// Per label of [`Label::ALL`]: intercept and coefficients in presence units.
+    /// Per label, negative, neutral, positive: intercept and coefficients in presence
+    /// units.
     models: [(f64, Vec<f64>); 3],
 }
 
@@ -157,7 +158,7 @@ impl BagOfWords {
         let log_odds = |(intercept, coefficients): &(f64, Vec<f64>)| {
             intercept + indices.iter().map(|&j| coefficients[j]).sum::<f64>()
         };
-        Label::ALL
+        [Label::Negative, Label::Neutral, Label::Positive]
             .into_iter()
             .zip(&self.models)
             .map(|(label, model)| (label, log_odds(model)))

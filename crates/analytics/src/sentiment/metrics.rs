@@ -2,6 +2,15 @@
 
 use super::Label;
 
+/// A label's row and column in a confusion matrix.
+fn index(label: Label) -> usize {
+    match label {
+        Label::Negative => 0,
+        Label::Neutral => 1,
+        Label::Positive => 2,
+    }
+}
+
 /// How well predictions match the true labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
@@ -11,7 +20,7 @@ pub struct Scores {
     /// recall), 0 for a label never predicted or never true: unlike accuracy it does not
     /// reward always answering the most frequent label.
     pub macro_f1: f64,
-    /// `confusion[truth][predicted]`, indexed by [`Label::index`].
+    /// `confusion[truth][predicted]`, in the order negative, neutral, positive.
     pub confusion: [[usize; 3]; 3],
 }
 
@@ -19,7 +28,7 @@ pub struct Scores {
 pub fn scores(truth: &[Label], predicted: &[Label]) -> Scores {
     let mut confusion = [[0usize; 3]; 3];
     for (t, p) in truth.iter().zip(predicted) {
-        confusion[t.index()][p.index()] += 1;
+        confusion[index(*t)][index(*p)] += 1;
     }
     let texts = truth.len().min(predicted.len());
     let correct: usize = (0..3).map(|k| confusion[k][k]).sum();
@@ -45,17 +54,16 @@ pub fn scores(truth: &[Label], predicted: &[Label]) -> Scores {
     }
 }
 
-/// The label most frequent in `labels` (ties to the earlier of [`Label::ALL`]): the
+/// The label most frequent in `labels` (ties to negative, then neutral): the
 /// majority-class baseline, fitted on training labels.
 pub fn majority(labels: &[Label]) -> Label {
     let mut counts = [0usize; 3];
     for label in labels {
-        counts[label.index()] += 1;
+        counts[index(*label)] += 1;
     }
-    Label::ALL
+    [Label::Positive, Label::Neutral, Label::Negative]
         .into_iter()
-        .rev()
-        .max_by_key(|label| counts[label.index()])
+        .max_by_key(|&label| counts[index(label)])
         .unwrap_or(Label::Neutral)
 }
 
@@ -73,7 +81,7 @@ mod tests {
         // positive: tp 1, 2 true, 2 predicted → 0.5; negative: tp 1, 1 true, 2 predicted
         // → 2/3; neutral: 0.
         assert!((s.macro_f1 - (0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
-        assert_eq!(s.confusion[Positive.index()][Negative.index()], 1);
+        assert_eq!(s.confusion[index(Positive)][index(Negative)], 1);
         assert_eq!(majority(&truth), Positive);
         assert_eq!(majority(&[Neutral, Negative]), Negative);
     }
