@@ -122,13 +122,7 @@ pub fn analyze(text: &str) -> Sentiment {
     let (persian, latin) = read_units(&normalised, lexicon, &mut units);
     let (sum, positive, negative) = weigh(&mut units);
     let score = sum / (sum * sum + ALPHA).sqrt();
-    let label = if score >= LABEL_THRESHOLD {
-        Label::Positive
-    } else if score <= -LABEL_THRESHOLD {
-        Label::Negative
-    } else {
-        Label::Neutral
-    };
+    let label = label_of(score);
     let magnitude = positive + negative;
     let confidence = if magnitude > 0.0 {
         let agreement = (positive - negative).abs() / magnitude;
@@ -146,6 +140,18 @@ pub fn analyze(text: &str) -> Sentiment {
         label,
         confidence,
         language: language(persian, latin),
+    }
+}
+
+/// The label of a score: positive at 0.1 and above, negative at −0.1 and below. Also
+/// the label of a mean of scores (a customer's sentiment).
+pub fn label_of(score: f64) -> Label {
+    if score >= LABEL_THRESHOLD {
+        Label::Positive
+    } else if score <= -LABEL_THRESHOLD {
+        Label::Negative
+    } else {
+        Label::Neutral
     }
 }
 

@@ -1414,6 +1414,8 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         subject -> Nullable<Text>,
+        sentiment_score -> Nullable<Double>,
+        sentiment_label -> Nullable<Text>,
     }
 }
 

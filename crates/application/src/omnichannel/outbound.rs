@@ -115,6 +115,9 @@ pub fn record(
         created_at: DbTime(now),
         updated_at: DbTime(now),
         subject,
+        // The business's own words: sentiment is what customers feel.
+        sentiment_score: None,
+        sentiment_label: None,
     };
     persistence::conversations::insert_message(conn, &message)?;
     if status == MessageStatus::Queued {
