@@ -153,6 +153,8 @@ fn reply(
             provider_message_id: Some(Uuid::now_v7().to_string()),
             body: "پاسخ".into(),
             subject: None,
+            sentiment_score: None,
+            sentiment_label: None,
             scheduled_at: None,
             status: status.into(),
             automatic,

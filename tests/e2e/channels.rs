@@ -3,7 +3,8 @@
 //! (a wrong secret or signature stores nothing, a replayed message is stored once);
 //! senders recognised by phone in several Iranian formats, by a shared contact and by
 //! messenger id, or made new leads; the ticket rule; an SMS opt-out word withdrawing
-//! consent; conversations seen only through their customer or lead; and erasure and the
+//! consent; each inbound message's sentiment and the customer's mean in the 360 view;
+//! conversations seen only through their customer or lead; and erasure and the
 //! personal-data export reaching them.
 
 use diesel::prelude::*;
@@ -692,5 +693,93 @@ fn conversations_are_seen_through_their_customer_and_reached_by_erasure() {
             .0,
             404
         );
+    });
+}
+
+#[test]
+fn inbound_messages_carry_their_sentiment_and_the_customer_its_mean() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let bot = account(
+            app,
+            "telegram",
+            json!({}),
+            json!({"bot_token": "123456:ABC-DEF", "secret_token": "s3cret-token-1"}),
+        );
+        let path = bot["webhook_path"].as_str().unwrap().to_string();
+        let good = [("X-Telegram-Bot-Api-Secret-Token", "s3cret-token-1")];
+        let customer = id_of(&create_customer(
+            app,
+            &admin,
+            person("سارا", "رحیمی", "0912 111 2233", "sara@example.ir"),
+        ));
+        let (_, overview) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{customer}/overview"),
+            &admin,
+            None,
+        );
+        assert_eq!(overview["sentiment"]["messages"], 0, "{overview}");
+        assert!(overview["sentiment"]["average_score"].is_null());
+
+        // Sent now, so that they fall within the customer's 90-day window.
+        let now = chrono::Utc::now().timestamp();
+        let contact = json!({"update_id": 1, "message": {"message_id": 20, "date": now,
+            "from": {"id": 70010, "is_bot": false, "first_name": "Sara"},
+            "chat": {"id": 70010, "type": "private"},
+            "contact": {"phone_number": "989121112233", "first_name": "Sara", "user_id": 70010}}});
+        deliver(app, &path, &good, contact.to_string().as_bytes());
+        for (id, text) in [(21, "خيلي ممنون، عالي بود 👍"), (22, "کیفیتش خوب نبود")]
+        {
+            let update = json!({"update_id": 900_000 + id, "message": {
+                "message_id": id, "date": now,
+                "from": {"id": 70010, "is_bot": false, "first_name": "Sara"},
+                "chat": {"id": 70010, "type": "private"}, "text": text}});
+            let (status, receipt) = deliver(app, &path, &good, update.to_string().as_bytes());
+            assert_eq!(
+                (status, receipt["stored"].as_i64()),
+                (200, Some(1)),
+                "{receipt}"
+            );
+        }
+        let mine = conversations(app, &admin, &format!("customer_id={customer}"));
+        let stored = messages(app, mine[0]["id"].as_str().unwrap());
+        let of = |body: &str| {
+            stored
+                .iter()
+                .find(|message| message["body"] == body)
+                .unwrap_or_else(|| panic!("{body} in {stored:?}"))
+        };
+        let praise = of("خيلي ممنون، عالي بود 👍");
+        assert_eq!(praise["sentiment_label"], "positive", "{praise}");
+        assert!(praise["sentiment_score"].as_f64().unwrap() > 0.0);
+        let complaint = of("کیفیتش خوب نبود");
+        assert_eq!(complaint["sentiment_label"], "negative", "{complaint}");
+        assert!(complaint["sentiment_score"].as_f64().unwrap() < 0.0);
+
+        // The 360 view's mean is over every scored inbound message of the customer.
+        let inbound: Vec<f64> = stored
+            .iter()
+            .filter(|message| message["direction"] == "inbound")
+            .map(|message| message["sentiment_score"].as_f64().expect("scored"))
+            .collect();
+        let (_, overview) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{customer}/overview"),
+            &admin,
+            None,
+        );
+        let sentiment = &overview["sentiment"];
+        assert_eq!(
+            sentiment["messages"].as_u64(),
+            Some(inbound.len() as u64),
+            "{sentiment}"
+        );
+        let mean = inbound.iter().sum::<f64>() / inbound.len() as f64;
+        let average = sentiment["average_score"].as_f64().expect("a mean");
+        assert!((average - mean).abs() < 1e-9, "{average} {mean}");
+        assert!(sentiment["label"].is_string() && sentiment["since"].is_string());
     });
 }

@@ -15,13 +15,16 @@
 //! | [`attribution`] | multi-touch marketing attribution | |
 //! | [`cross_sell`] | association rules and recommendations | Agrawal, Imieliński & Swami (1993) |
 //! | [`pricing`] | price elasticity and A/B test statistics | |
+//! | [`sentiment`] | lexicon-based sentiment of Persian and English text, a bag-of-words baseline | Hutto & Gilbert (2014) |
 //! | [`simulate`] | data generators with known parameters, for tests and benchmarks | |
 //!
 //! References: P. S. Fader, B. G. S. Hardie, K. L. Lee, "Counting your customers the easy
 //! way: an alternative to the Pareto/NBD model", Marketing Science 24(2), 2005 (2005a);
 //! "RFM and CLV: using iso-value curves for customer base analysis", Journal of Marketing
 //! Research 42(4), 2005 (2005b); P. S. Fader, B. G. S. Hardie, "The Gamma-Gamma model of
-//! monetary value", 2013, <http://www.brucehardie.com/notes/025/>.
+//! monetary value", 2013, <http://www.brucehardie.com/notes/025/>; C. J. Hutto, E. Gilbert,
+//! "VADER: a parsimonious rule-based model for sentiment analysis of social media text",
+//! ICWSM 2014.
 
 pub mod attribution;
 pub mod bgnbd;
@@ -36,6 +39,7 @@ pub mod logistic;
 mod optimize;
 pub mod pricing;
 pub mod rfm;
+pub mod sentiment;
 pub mod simulate;
 mod special;
 pub mod summary;

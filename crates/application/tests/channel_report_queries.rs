@@ -81,6 +81,8 @@ fn message(
             provider_message_id: Some(Uuid::now_v7().to_string()),
             body: "…".into(),
             subject: None,
+            sentiment_score: None,
+            sentiment_label: None,
             scheduled_at: None,
             status: if direction == "inbound" {
                 "received"

@@ -55,6 +55,9 @@ pub struct MessageRow {
     pub updated_at: DbTime,
     /// An e-mail's subject.
     pub subject: Option<String>,
+    /// An inbound message's sentiment score in (-1, 1) and label, scored when stored.
+    pub sentiment_score: Option<f64>,
+    pub sentiment_label: Option<String>,
     /// When a queued message the business started goes out: the end of the quiet
     /// hours it was written in; `None` when it went out at once.
     pub scheduled_at: Option<DbTime>,
@@ -388,6 +391,28 @@ pub fn move_to(conn: &mut DbConnection, ids: &[Uuid], to: Uuid) -> Result<(), Pe
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The mean sentiment score of a customer's inbound messages that occurred at or after
+/// `since`, and how many there are; automatic mail (an out-of-office note says nothing
+/// of how the customer feels) and unscored messages are left out. Read on
+/// `messages_customer_idx`.
+pub fn customer_sentiment(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    since: DateTime<Utc>,
+) -> Result<(Option<f64>, i64), PersistenceError> {
+    Ok(messages::table
+        .filter(messages::customer_id.eq(DbUuid(customer)))
+        .filter(messages::occurred_at.ge(DbTime(since)))
+        .filter(messages::direction.eq("inbound"))
+        .filter(messages::automatic.eq(false))
+        .filter(messages::sentiment_score.is_not_null())
+        .select((
+            diesel::dsl::avg(messages::sentiment_score),
+            diesel::dsl::count(messages::sentiment_score),
+        ))
+        .first(conn)?)
 }
 
 /// Every conversation of a customer with its messages, oldest first (data export).

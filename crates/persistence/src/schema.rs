@@ -1416,6 +1416,8 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         subject -> Nullable<Text>,
+        sentiment_score -> Nullable<Double>,
+        sentiment_label -> Nullable<Text>,
         scheduled_at -> Nullable<UtcTimestamp>,
     }
 }

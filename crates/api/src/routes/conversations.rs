@@ -10,6 +10,7 @@ use domain::omnichannel::contacts::ContactKind;
 use domain::omnichannel::conversations::{
     ConversationStatus, Direction, MessageStatus, NewConversationInput, ReplyInput,
 };
+use domain::sentiment::SentimentLabel;
 use persistence::conversations::{ConversationRow, MessageRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -36,6 +37,7 @@ use crate::state::AppState;
         ConversationStatus,
         Direction,
         MessageStatus,
+        SentimentLabel,
         ReplyInput,
         NewConversationInput,
         StartedConversation
@@ -117,6 +119,10 @@ pub struct ConversationMessage {
     pub error: Option<String>,
     /// When it was sent (by the customer, or to them).
     pub occurred_at: DateTime<Utc>,
+    /// An inbound message's sentiment, scored when it was stored: from −1 (complaint) to
+    /// 1 (praise); null on outbound messages.
+    pub sentiment_score: Option<f64>,
+    pub sentiment_label: Option<SentimentLabel>,
     /// When a message held back by the quiet hours goes out.
     pub scheduled_at: Option<DateTime<Utc>>,
 }
@@ -138,6 +144,13 @@ impl TryFrom<&MessageRow> for ConversationMessage {
             provider_message_id: row.provider_message_id.clone(),
             error: row.error.clone(),
             occurred_at: row.occurred_at.0,
+            sentiment_score: row.sentiment_score,
+            sentiment_label: match &row.sentiment_label {
+                Some(label) => {
+                    Some(SentimentLabel::parse(label).ok_or_else(|| corrupt("sentiment label"))?)
+                }
+                None => None,
+            },
             scheduled_at: row.scheduled_at.map(|at| at.0),
         })
     }

@@ -1,8 +1,10 @@
 //! The 360 view (C-7): a customer with its owner, classification labels, personnel,
 //! newest notes, lifecycle and owner history and consents, open tasks and recent
-//! activities, open and latest closed tickets, the newest entries of its timeline, read
-//! in one go.
+//! activities, open and latest closed tickets, the newest entries of its timeline and
+//! the sentiment of the messages it wrote, read in one go.
 
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::sentiment::{SentimentLabel, CUSTOMER_WINDOW_DAYS};
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
 use persistence::labels::LabelRow;
@@ -28,6 +30,34 @@ pub const OPEN_TICKETS: i64 = 10;
 pub const CLOSED_TICKETS: i64 = 5;
 /// Timeline entries included in the overview; the rest are paged separately.
 pub const RECENT_INTERACTIONS: usize = 10;
+
+/// How a customer feels, by the messages they wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerSentiment {
+    /// The start of the window: [`CUSTOMER_WINDOW_DAYS`] days before now.
+    pub since: DateTime<Utc>,
+    /// The mean sentiment score of their inbound messages since then, automatic mail
+    /// left out; `None` when there is none.
+    pub average_score: Option<f64>,
+    /// The label of that mean, by the rule of a single message's score.
+    pub label: Option<SentimentLabel>,
+    /// How many messages the mean is over.
+    pub messages: i64,
+}
+
+/// The sentiment of `customer`'s inbound messages of the last [`CUSTOMER_WINDOW_DAYS`]
+/// days, computed by the database.
+pub fn sentiment_of(conn: &mut DbConnection, customer: Uuid) -> AppResult<CustomerSentiment> {
+    let since = persistence::now() - TimeDelta::days(CUSTOMER_WINDOW_DAYS);
+    let (average_score, messages) =
+        persistence::conversations::customer_sentiment(conn, customer, since)?;
+    Ok(CustomerSentiment {
+        since,
+        average_score,
+        label: average_score.map(analytics::sentiment::label_of),
+        messages,
+    })
+}
 
 /// What the 360 view shows of a customer.
 pub struct Overview {
@@ -60,6 +90,7 @@ pub struct Overview {
     pub closed_tickets: Vec<persistence::tickets::TicketRow>,
     /// The newest entries of the customer's timeline, at most [`RECENT_INTERACTIONS`].
     pub recent_interactions: Vec<domain::timeline::Entry>,
+    pub sentiment: CustomerSentiment,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -101,6 +132,7 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
     )?;
     let recent_interactions = super::timeline::latest(conn, acting, customer, RECENT_INTERACTIONS)?;
     Ok(Overview {
+        sentiment: sentiment_of(conn, customer)?,
         recent_interactions,
         open_tickets,
         closed_tickets,

@@ -265,6 +265,9 @@ pub fn ingest_from(
     conversation.updated_at = DbTime(now);
     let body = stored_text(&message.text);
     let automatic = mail.is_some_and(|mail| mail.automatic);
+    // Scored once, when stored, so that the customer's sentiment is a sum the database
+    // computes rather than every message read and analysed again.
+    let sentiment = analytics::sentiment::analyze(&body);
     persistence::conversations::insert_message(
         conn,
         &MessageRow {
@@ -289,6 +292,8 @@ pub fn ingest_from(
                     .take(MAX_SUBJECT_CHARS)
                     .collect()
             }),
+            sentiment_score: Some(sentiment.score),
+            sentiment_label: Some(sentiment.label.as_str().to_string()),
             scheduled_at: None,
         },
     )?;

@@ -165,6 +165,9 @@ pub fn record(
         created_at: DbTime(now),
         updated_at: DbTime(now),
         subject,
+        // The business's own words: sentiment is what customers feel.
+        sentiment_score: None,
+        sentiment_label: None,
         scheduled_at: scheduled_at.map(DbTime),
     };
     persistence::conversations::insert_message(conn, &message)?;

@@ -1,13 +1,15 @@
 //! The 360 view (C-7): one call with the profile, owner, classification, personnel,
 //! notes, lifecycle and owner history and consent, purchases and the newest orders,
 //! the current model scores, deals, tasks, activities, service tickets and the newest
-//! entries of the interaction timeline, plus the sections later capabilities fill
+//! entries of the interaction timeline, the customer's sentiment, plus the sections later capabilities fill
 //! (campaigns, loyalty), present now as empty lists so clients can be written against
 //! the final shape.
 
 use actix_web::{get, web, HttpResponse};
 use application::customers::overview::overview;
+use chrono::{DateTime, Utc};
 use domain::authz::Permission;
+use domain::sentiment::SentimentLabel;
 use domain::service::tickets::{TicketPriority, TicketStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -101,6 +103,21 @@ impl TicketSummary {
     }
 }
 
+/// How a customer feels, by the messages they wrote on the channels (F-2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerSentiment {
+    /// The mean sentiment score, from −1 (complaint) to 1 (praise), of the customer's
+    /// inbound messages of the last 90 days, automatic mail left out; null when there is
+    /// none.
+    pub average_score: Option<f64>,
+    /// The label of that mean.
+    pub label: Option<SentimentLabel>,
+    /// How many messages the mean is over.
+    pub messages: i64,
+    /// The start of the 90 days.
+    pub since: DateTime<Utc>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerOverview {
     pub customer: Customer,
@@ -147,6 +164,7 @@ pub struct CustomerOverview {
     /// Loyalty accounts and balances.
     #[schema(value_type = Vec<Object>)]
     pub loyalty: Vec<serde_json::Value>,
+    pub sentiment: CustomerSentiment,
 }
 
 /// Get a customer's 360-degree view.
@@ -160,8 +178,9 @@ pub struct CustomerOverview {
 /// open deals, up to ten open tasks and ten latest activities on it and on the deals and
 /// leads the caller may see, its service tickets the caller may see (up to ten open ones,
 /// soonest due first, then the five latest resolved or closed), the ten newest entries
-/// of its interaction timeline, and the sections of capabilities that fill them
-/// (campaigns, loyalty), empty until those are in use.
+/// of its interaction timeline, its sentiment (the mean score of the messages it wrote
+/// on the channels in the last 90 days, and their count), and the sections of
+/// capabilities that fill them (campaigns, loyalty), empty until those are in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
 /// `not_found` otherwise, exactly as for a missing one).
@@ -287,6 +306,12 @@ pub async fn get_customer_overview(
         campaigns: Vec::new(),
         scores: Scores::of(&record.scores()),
         loyalty: Vec::new(),
+        sentiment: CustomerSentiment {
+            average_score: found.sentiment.average_score,
+            label: found.sentiment.label,
+            messages: found.sentiment.messages,
+            since: found.sentiment.since,
+        },
     };
     Ok(HttpResponse::Ok().json(overview))
 }

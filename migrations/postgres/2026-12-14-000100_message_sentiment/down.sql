@@ -1,0 +1,2 @@
+ALTER TABLE messages DROP COLUMN sentiment_label;
+ALTER TABLE messages DROP COLUMN sentiment_score;
