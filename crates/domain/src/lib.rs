@@ -18,6 +18,7 @@ pub mod omnichannel;
 pub mod persian;
 pub mod reports;
 pub mod sales;
+pub mod segments;
 pub mod service;
 pub mod settings;
 pub mod text;

@@ -151,6 +151,8 @@ pub struct PersonalData {
     pub conversations: Vec<ConversationWithMessages>,
     /// Messenger ids the customer is recognised by.
     pub contact_points: Vec<ContactPoint>,
+    /// Spells of the customer and the merged customers in segments, past and current.
+    pub segment_memberships: Vec<crate::routes::segments::SegmentSpell>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -315,6 +317,11 @@ pub async fn get_personal_data(
             .contact_points
             .into_iter()
             .map(|(kind, value)| ContactPoint { kind, value })
+            .collect(),
+        segment_memberships: data
+            .segment_memberships
+            .iter()
+            .map(crate::routes::segments::SegmentSpell::from)
             .collect(),
         held_in: data.held_in,
     };
