@@ -480,14 +480,6 @@ pub fn of_customer(conn: &mut DbConnection, customer: Uuid) -> AppResult<Vec<Mem
     Ok(persistence::segments::of_customer(conn, customer)?)
 }
 
-/// The segments `customer` is a member of now (the 360 view), whom the caller may see.
-pub fn current_of_customer(
-    conn: &mut DbConnection,
-    customer: Uuid,
-) -> AppResult<Vec<(SegmentRow, MembershipRow)>> {
-    Ok(persistence::segments::current_of_customer(conn, customer)?)
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
