@@ -5,7 +5,7 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use application::segments::membership::{
-    self, MembershipAction, MembershipChange, MembershipOutcome, Spell,
+    self, SegmentMembersAction, SegmentMembersChange, SegmentMembersOutcome, Spell,
 };
 use application::segments::{self, PreviewRequest};
 use chrono::{DateTime, Utc};
@@ -43,9 +43,9 @@ use crate::state::AppState;
         SegmentKind,
         PreviewRequest,
         SegmentPreview,
-        MembershipChange,
-        MembershipAction,
-        MembershipOutcome,
+        SegmentMembersChange,
+        SegmentMembersAction,
+        SegmentMembersOutcome,
         SegmentMember,
         SegmentSpell,
         SegmentHistoryEntry
@@ -405,15 +405,15 @@ pub async fn refresh_segment(
     tag = "segments",
     operation_id = "change_segment_members",
     params(("id" = Uuid, Path, description = "Segment id")),
-    request_body = MembershipChange,
-    responses((status = 200, description = "What changed", body = MembershipOutcome))
+    request_body = SegmentMembersChange,
+    responses((status = 200, description = "What changed", body = SegmentMembersOutcome))
 )]
 #[post("/api/v1/segments/{id}/members")]
 pub async fn change_segment_members(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    body: JsonBody<MembershipChange>,
+    body: JsonBody<SegmentMembersChange>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let change = body.0;

@@ -262,7 +262,7 @@ pub fn to_refresh(
 /// Whether customers join or leave a static segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum MembershipAction {
+pub enum SegmentMembersAction {
     Add,
     Remove,
 }
@@ -271,8 +271,8 @@ pub enum MembershipAction {
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"action": "add", "customer_ids": ["0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb"]}))]
-pub struct MembershipChange {
-    pub action: MembershipAction,
+pub struct SegmentMembersChange {
+    pub action: SegmentMembersAction,
     /// 1 to 1,000 customers; ids of customers the caller may not see (or merged ones)
     /// are reported, not changed.
     pub customer_ids: Vec<Uuid>,
@@ -280,7 +280,7 @@ pub struct MembershipChange {
 
 /// What a change of a static segment's members did.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct MembershipOutcome {
+pub struct SegmentMembersOutcome {
     /// Customers who entered (or left) the segment.
     pub changed: usize,
     /// Customers already in (or not in) it.
@@ -297,8 +297,8 @@ pub fn change_members(
     conn: &mut DbConnection,
     acting: &Acting,
     id: Uuid,
-    change: &MembershipChange,
-) -> AppResult<MembershipOutcome> {
+    change: &SegmentMembersChange,
+) -> AppResult<SegmentMembersOutcome> {
     acting.require(Permission::RecordsWrite)?;
     if change.customer_ids.is_empty() || change.customer_ids.len() > MAX_MEMBERS_PER_REQUEST {
         return Err(AppError::field(
@@ -327,7 +327,7 @@ pub fn change_members(
             ids.iter().partition(|customer| visible.contains(customer));
         let current = persistence::segments::current_among(conn, id, &visible)?;
         let now = persistence::now();
-        let adding = change.action == MembershipAction::Add;
+        let adding = change.action == SegmentMembersAction::Add;
         let changed = if adding {
             let members: std::collections::HashSet<Uuid> =
                 current.iter().map(|spell| spell.customer_id.0).collect();
@@ -355,7 +355,7 @@ pub fn change_members(
                 changes: Some(json!({"customer_ids": visible, "changed": changed})),
             },
         )?;
-        Ok(MembershipOutcome {
+        Ok(SegmentMembersOutcome {
             changed,
             unchanged: visible.len() - changed,
             not_found,
