@@ -44,6 +44,7 @@ mod reports;
 mod request_examples;
 mod search;
 mod security_headers;
+mod segments;
 mod stuck_deals;
 mod surveys;
 mod tasks;

@@ -366,6 +366,15 @@ impl Setup<'_> {
                 "/api/v1/pipelines",
                 json!({"name": Self::unique("قیف"), "stages": [{"name": "تماس", "probability": 20}]}),
             ),
+            "/api/v1/segments/{id}/refresh" => self.create(
+                "/api/v1/segments",
+                json!({"name": Self::unique("بخش"), "kind": "dynamic",
+                       "condition": {"field": "order_count", "op": "gte", "value": 1}}),
+            ),
+            "/api/v1/segments/{id}" | "/api/v1/segments/{id}/members" => self.create(
+                "/api/v1/segments",
+                json!({"name": Self::unique("فهرست"), "kind": "static"}),
+            ),
             "/api/v1/lead-scoring-rules/{id}" => self.create(
                 "/api/v1/lead-scoring-rules",
                 json!({"name": Self::unique("قاعده"), "points": 5,

@@ -116,6 +116,17 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
         Ok(schedules) => tracing::info!(schedules, "model-run schedules queued"),
         Err(error) => tracing::error!(%error, "queueing model-run schedules failed"),
     }
+    let scheduled = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
+            application::segments::membership::schedule_all(&mut conn)
+                .map_err(|err| err.to_string())
+        });
+    match scheduled {
+        Ok(segments) => tracing::info!(segments, "segment refreshes scheduled"),
+        Err(error) => tracing::error!(%error, "scheduling segment refreshes failed"),
+    }
 }
 
 /// Starts serving on `listener`, with `ServerConfig::job_workers` background job

@@ -124,6 +124,12 @@ use crate::routes;
         (name = "follow_up_rules", description = "Automatic follow-ups the business configures \
             (`crm:configure`): a task when a deal enters a stage, reminders when an assigned lead \
             is not contacted in time, in business hours or days of the business calendar."),
+        (name = "segments", description = "Customer segments (`records:write`; deleting needs \
+            `crm:configure`): dynamic ones hold everyone meeting a condition in the customer \
+            search's filter tree, recomputed by a job periodically and on request; static ones \
+            hold the customers added by hand. Current members and the history of who entered \
+            and left when, each member shown only to those who may see the customer; every \
+            entry and exit is also a `segment.entered` or `segment.left` event."),
         (name = "canned_answers", description = "The service desk's library of question-and-answer \
             templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
             English with variables such as `{{customer.name}}`, rendered for use with their uses \

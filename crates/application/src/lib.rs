@@ -20,6 +20,7 @@ pub mod precondition;
 pub mod reports;
 pub mod sales;
 pub mod search;
+pub mod segments;
 pub mod service;
 pub mod settings;
 

@@ -18,6 +18,7 @@ pub mod omnichannel;
 pub mod persian;
 pub mod reports;
 pub mod sales;
+pub mod segments;
 pub mod sentiment;
 pub mod service;
 pub mod settings;

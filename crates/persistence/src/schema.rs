@@ -1575,7 +1575,62 @@ diesel::joinable!(activities -> deals (deal_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(follow_up_rules -> pipeline_stages (stage_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    segments (id) {
+        id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        kind -> Text,
+        condition -> Nullable<Jsonb>,
+        active -> Bool,
+        refresh_interval_minutes -> BigInt,
+        member_count -> BigInt,
+        refreshed_at -> Nullable<UtcTimestamp>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    segment_memberships (id) {
+        id -> Uuid,
+        segment_id -> Uuid,
+        customer_id -> Uuid,
+        entered_at -> UtcTimestamp,
+        left_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    events (seq) {
+        seq -> BigInt,
+        id -> Uuid,
+        event_type -> Text,
+        subject_kind -> Text,
+        subject_id -> Uuid,
+        payload -> Jsonb,
+        occurred_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(segment_memberships -> segments (segment_id));
+diesel::joinable!(segment_memberships -> customers (customer_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    segments,
+    segment_memberships,
+    events,
     teams,
     users,
     refresh_tokens,

@@ -35,6 +35,7 @@ pub mod pipelines;
 pub mod products;
 pub mod quotes;
 pub mod reports;
+pub mod segments;
 pub mod settings;
 pub mod sla_policies;
 pub mod surveys;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     customers::configure(cfg);
     leads::configure(cfg);
     lead_lists::configure(cfg);
+    segments::configure(cfg);
     assignment::configure(cfg);
     lead_scoring_rules::configure(cfg);
     labels::configure(cfg);
@@ -107,6 +109,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         customers::CustomersApi::openapi(),
         leads::LeadsApi::openapi(),
         lead_lists::LeadListsApi::openapi(),
+        segments::SegmentsApi::openapi(),
         assignment::AssignmentApi::openapi(),
         lead_scoring_rules::LeadScoringRulesApi::openapi(),
         labels::LabelsApi::openapi(),

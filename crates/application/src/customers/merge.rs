@@ -302,6 +302,8 @@ pub fn execute(
     for loser in &loser_ids {
         persistence::consents::rebuild_current(conn, *loser)?;
     }
+    // Undo does not give the losers their spells back: the winner holds them now.
+    crate::segments::membership::merge(conn, winner_id, &loser_ids)?;
     let undo = UndoData {
         winner_before: plan.winner.to_input()?,
         // As stored and read back, so that an undo compares like with like.

@@ -130,7 +130,7 @@ pub fn consents(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
 /// export: how many records in each place hold it now. In an erasure: how many were
 /// erased, redacted, withdrawn or deleted there.
 #[derive(Debug, Default, Serialize, ToSchema)]
-#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3, "tickets": 1, "ticket_surveys": 1, "ticket_attachments": 2}))]
+#[schema(example = json!({"customers": 2, "notes": 1, "consent_events": 1, "audit_events": 6, "merge_records": 1, "idempotent_responses": 2, "export_files": 1, "orders": 3, "deals": 1, "scores": 1, "leads": 0, "tasks": 2, "activities": 3, "tickets": 1, "ticket_surveys": 1, "ticket_attachments": 2, "segment_memberships": 3}))]
 pub struct DataPlaces {
     /// Customer records: the customer and every customer merged into it (directly or
     /// through a chain of merges), which keep their own records. Erasure anonymises them.
@@ -198,6 +198,10 @@ pub struct DataPlaces {
     /// conversations, with the name, e-mail and phone they typed in. Erasure deletes
     /// them, and their tokens read nothing more.
     pub web_chat_visitors: usize,
+    /// Spells in customer segments, past and current (with their `segment.entered` and
+    /// `segment.left` events). Erasure deletes them and the events; an erased customer
+    /// never enters a segment again.
+    pub segment_memberships: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -254,6 +258,8 @@ pub struct PersonalData {
     /// Chats started in the web chat widget as the customer or the merged customers,
     /// with what the visitor said about themselves.
     pub web_chat_visitors: Vec<persistence::web_chat_visitors::VisitorRow>,
+    /// Spells of the customer and the merged customers in segments, oldest first.
+    pub segment_memberships: Vec<persistence::segments::MembershipRow>,
     pub held_in: DataPlaces,
 }
 
@@ -311,10 +317,12 @@ pub fn personal_data(
     let mut conversations = Vec::new();
     let mut contact_points = Vec::new();
     let mut web_chat_visitors = Vec::new();
+    let mut segment_memberships = Vec::new();
     for id in &ids {
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
         }
+        segment_memberships.extend(crate::segments::membership::of_customer(conn, *id)?);
         conversations.extend(persistence::conversations::all_of_customer(conn, *id)?);
         contact_points.extend(persistence::contact_points::of_customer(conn, *id)?);
         web_chat_visitors.extend(persistence::web_chat_visitors::of_customer(conn, *id)?);
@@ -388,6 +396,7 @@ pub fn personal_data(
         conversations: conversations.len(),
         contact_points: contact_points.len(),
         web_chat_visitors: web_chat_visitors.len(),
+        segment_memberships: segment_memberships.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -407,6 +416,7 @@ pub fn personal_data(
         conversations,
         contact_points,
         web_chat_visitors,
+        segment_memberships,
         held_in,
     })
 }
@@ -522,6 +532,7 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
                 persistence::web_chat_visitors::delete_of_customer(conn, *id)?;
             erased.conversations += persistence::conversations::delete_of_customer(conn, *id)?;
             erased.contact_points += persistence::contact_points::delete_of_customer(conn, *id)?;
+            erased.segment_memberships += crate::segments::membership::erase(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

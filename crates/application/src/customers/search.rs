@@ -3,7 +3,8 @@
 //! indexed fields; the Persian-aware quick search.
 
 use domain::customers::{CustomerKind, EducationDegree, Gender, LifecycleStage};
-use domain::filter::{FieldKind, FieldSpec, ResolveContext, TypedValue};
+use domain::filter::{FieldKind, FieldSpec, ResolveContext, ResolvedFilter, TypedValue};
+use domain::validation::FieldViolation;
 use persistence::customers::search::{self as customer_search, CustomerColumns, Scope};
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
@@ -55,6 +56,8 @@ impl Searchable for CustomerSearch {
         FieldSpec::new("tier_id", FieldKind::Uuid).nullable(),
         FieldSpec::new("tag_id", FieldKind::Uuid).nullable(),
         FieldSpec::new("group_id", FieldKind::Uuid).nullable(),
+        // The segments the customer is a member of now.
+        FieldSpec::new("segment_id", FieldKind::Uuid).nullable(),
         FieldSpec::new("lifecycle_stage", FieldKind::Enum(LifecycleStage::NAMES)),
         FieldSpec::new("lifecycle_changed_at", FieldKind::Timestamp),
         FieldSpec::new("acquisition_source", FieldKind::Text).nullable(),
@@ -140,6 +143,16 @@ pub fn resolve(
     context: &ResolveContext,
 ) -> AppResult<Search<CustomerSearch>> {
     Search::<CustomerSearch>::resolve_with(request, context, &catalogue(definitions))
+}
+
+/// A rule's condition (a segment's) checked against the catalogue, custom fields
+/// included, each problem named under `condition`; relative dates resolve in `context`.
+pub fn resolve_condition(
+    condition: &serde_json::Value,
+    definitions: &[domain::customers::CustomFieldDefinition],
+    context: &ResolveContext,
+) -> Result<ResolvedFilter, Vec<FieldViolation>> {
+    crate::search::resolve_condition(condition, &catalogue(definitions), context)
 }
 
 /// The next `search.fetch_limit()` customers of `search` that `scope` may see, whole.

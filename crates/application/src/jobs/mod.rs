@@ -22,6 +22,7 @@ mod product_import;
 pub mod queue;
 mod report_export;
 mod scheduled_run;
+mod segment_refresh;
 pub mod sla_scan;
 pub mod stuck_check;
 mod task_reminder;
@@ -56,6 +57,7 @@ pub use order_import::{OrderImportJob, OrderImportPayload, ORDER_IMPORT};
 pub use product_import::{ProductImportJob, ProductImportPayload, PRODUCT_IMPORT};
 pub use report_export::{ReportExportJob, ReportExportPayload, REPORT_EXPORT};
 pub use scheduled_run::ScheduledRunJob;
+pub use segment_refresh::{SegmentRefreshJob, SEGMENT_REFRESH};
 pub use task_reminder::TaskReminderJob;
 pub use worker::{retry_delay, WorkerPool, WorkerSettings};
 
@@ -273,6 +275,7 @@ impl JobRegistry {
         registry.register(LEAD_EXPORT, LeadExportJob);
         registry.register(MODEL_RUN, ModelRunJob);
         registry.register(LEAD_RESCORE, LeadRescoreJob);
+        registry.register(SEGMENT_REFRESH, SegmentRefreshJob);
         registry.register(REPORT_EXPORT, ReportExportJob);
         registry.register(crate::analytics::schedules::SCHEDULED_RUN, ScheduledRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);

@@ -31,6 +31,11 @@ use crate::PersistenceError;
 /// Prefix of custom-field names in the catalogue: `custom.<key>`.
 pub const CUSTOM_FIELD_PREFIX: &str = "custom.";
 
+/// The open spells of segment membership, as a table of `customer_id`s: a customer
+/// is a member of a segment now exactly when one of its spells has not ended.
+const CURRENT_MEMBERSHIPS: &str =
+    "(SELECT customer_id, segment_id FROM segment_memberships WHERE left_at IS NULL) AS current_memberships";
+
 /// Column mapping of the customers catalogue.
 pub struct CustomerColumns;
 
@@ -111,6 +116,7 @@ impl SearchTable for CustomerColumns {
         predicate: &Predicate,
     ) -> Option<Result<Condition<customers::table>, FilterError>> {
         let (table, column, field_key) = match field {
+            "segment_id" => (CURRENT_MEMBERSHIPS, "segment_id", None),
             "phone" => ("customer_phones", "number", None),
             "email" => ("customer_emails", "address", None),
             "tag_id" | "group_id" => ("customer_labels", "label_id", None),
@@ -470,7 +476,8 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn condition(
+    /// The rule as a condition on `customers`, `None` for whoever sees everyone.
+    pub(crate) fn condition(
         &self,
     ) -> Option<Box<dyn BoxableExpression<customers::table, MultiBackend, SqlType = Bool>>> {
         let me = DbUuid(self.user_id);

@@ -154,6 +154,8 @@ pub struct PersonalData {
     /// Chats started in the web chat widget as the customer, with what the visitor
     /// said about themselves.
     pub web_chat_visitors: Vec<WebChatVisitor>,
+    /// Spells of the customer and the merged customers in segments, past and current.
+    pub segment_memberships: Vec<crate::routes::segments::SegmentSpell>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -344,6 +346,11 @@ pub async fn get_personal_data(
                 conversation_id: row.conversation_id.map(|id| id.0),
                 created_at: row.created_at.0,
             })
+            .collect(),
+        segment_memberships: data
+            .segment_memberships
+            .iter()
+            .map(crate::routes::segments::SegmentSpell::from)
             .collect(),
         held_in: data.held_in,
     };

@@ -50,7 +50,8 @@ async fn run_search(
 /// `score.expected_spend`, `score.clv`, `score.cluster`, `score.churn_risk`, and the
 /// runs' ids `score.rfm_run_id`, `score.clv_run_id`, `score.cluster_run_id`,
 /// `score.churn_run_id`; empty for a customer no run scored). `phone`, `email`,
-/// `tag_id` and `group_id` match any of the customer's entries; custom fields are
+/// `tag_id`, `group_id` and `segment_id` (the segments the customer is a member of
+/// now) match any of the customer's entries; custom fields are
 /// `custom.<key>`. Sort by `id`, `display_name`, `created_at`, `updated_at`,
 /// `order_count`, `revenue`, `first_order_at`, `last_order_at`, `score.clv` or
 /// `score.rfm_segment`; empty values (no purchase yet, no score) come first ascending,

@@ -1,0 +1,3 @@
+DROP TABLE events;
+DROP TABLE segment_memberships;
+DROP TABLE segments;
