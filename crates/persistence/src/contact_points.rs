@@ -74,53 +74,57 @@ pub fn leads_with(
         .collect())
 }
 
-/// Remembers that `customer` is known by `value` of `kind` (idempotent).
+/// Remembers that `customer` is known by `value` of `kind` (idempotent: one statement
+/// that inserts nothing when the point is there already).
 pub fn add_to_customer(
     conn: &mut DbConnection,
     customer: Uuid,
     kind: &str,
     value: &str,
 ) -> Result<(), PersistenceError> {
-    let exists = customer_contact_points::table
-        .find((DbUuid(customer), kind, value))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0;
-    if !exists {
-        diesel::insert_into(customer_contact_points::table)
-            .values((
-                customer_contact_points::customer_id.eq(DbUuid(customer)),
-                customer_contact_points::kind.eq(kind),
-                customer_contact_points::value.eq(value),
-                customer_contact_points::created_at.eq(DbTime(crate::now())),
-            ))
-            .execute(conn)?;
-    }
+    let row = (
+        customer_contact_points::customer_id.eq(DbUuid(customer)),
+        customer_contact_points::kind.eq(kind),
+        customer_contact_points::value.eq(value),
+        customer_contact_points::created_at.eq(DbTime(crate::now())),
+    );
+    match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(customer_contact_points::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(customer_contact_points::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(sqlite)?,
+    };
     Ok(())
 }
 
-/// Remembers that `lead` is known by `value` of `kind` (idempotent).
+/// Remembers that `lead` is known by `value` of `kind` (idempotent, as
+/// [`add_to_customer`]).
 pub fn add_to_lead(
     conn: &mut DbConnection,
     lead: Uuid,
     kind: &str,
     value: &str,
 ) -> Result<(), PersistenceError> {
-    let exists = lead_contact_points::table
-        .find((DbUuid(lead), kind, value))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0;
-    if !exists {
-        diesel::insert_into(lead_contact_points::table)
-            .values((
-                lead_contact_points::lead_id.eq(DbUuid(lead)),
-                lead_contact_points::kind.eq(kind),
-                lead_contact_points::value.eq(value),
-                lead_contact_points::created_at.eq(DbTime(crate::now())),
-            ))
-            .execute(conn)?;
-    }
+    let row = (
+        lead_contact_points::lead_id.eq(DbUuid(lead)),
+        lead_contact_points::kind.eq(kind),
+        lead_contact_points::value.eq(value),
+        lead_contact_points::created_at.eq(DbTime(crate::now())),
+    );
+    match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(lead_contact_points::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(lead_contact_points::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(sqlite)?,
+    };
     Ok(())
 }
 

@@ -54,7 +54,17 @@ fn surviving(conn: &mut DbConnection, mut id: Uuid) -> AppResult<Uuid> {
 
 /// The customer or lead known by one of `addresses` (tried in order).
 pub fn known(conn: &mut DbConnection, addresses: &[ContactAddress]) -> AppResult<Option<Party>> {
-    for address in addresses {
+    Ok(known_by(conn, addresses)?.map(|(party, _)| party))
+}
+
+/// [`known`], and whether the party's own record holds the first address (found by
+/// it, not through another address, a merge or a conversion): then there is nothing
+/// to remember.
+fn known_by(
+    conn: &mut DbConnection,
+    addresses: &[ContactAddress],
+) -> AppResult<Option<(Party, bool)>> {
+    for (position, address) in addresses.iter().enumerate() {
         let kind = address.kind.as_str();
         if let Some((id, merged_into)) =
             persistence::contact_points::customers_with(conn, kind, &address.value)?
@@ -65,10 +75,13 @@ pub fn known(conn: &mut DbConnection, addresses: &[ContactAddress]) -> AppResult
                 Some(next) => surviving(conn, next)?,
                 None => id,
             };
-            return Ok(Some(Party::Customer(holder)));
+            return Ok(Some((
+                Party::Customer(holder),
+                position == 0 && holder == id,
+            )));
         }
     }
-    for address in addresses {
+    for (position, address) in addresses.iter().enumerate() {
         let kind = address.kind.as_str();
         if let Some((lead, converted)) =
             persistence::contact_points::leads_with(conn, kind, &address.value)?
@@ -76,8 +89,8 @@ pub fn known(conn: &mut DbConnection, addresses: &[ContactAddress]) -> AppResult
                 .next()
         {
             return Ok(Some(match converted {
-                Some(customer) => Party::Customer(surviving(conn, customer)?),
-                None => Party::Lead(lead),
+                Some(customer) => (Party::Customer(surviving(conn, customer)?), false),
+                None => (Party::Lead(lead), position == 0),
             }));
         }
     }
@@ -121,8 +134,10 @@ pub fn resolve(
 ) -> AppResult<Party> {
     let mut addresses = vec![address.clone()];
     addresses.extend(also.iter().cloned());
-    if let Some(party) = known(conn, &addresses)? {
-        remember(conn, party, address)?;
+    if let Some((party, holds_address)) = known_by(conn, &addresses)? {
+        if !holds_address {
+            remember(conn, party, address)?;
+        }
         return Ok(party);
     }
     if account.settings.unknown_sender == UnknownSender::KeepUnlinked {
