@@ -40,3 +40,32 @@ pub fn transaction<T>(
 ) -> AppResult<T> {
     write_transaction(conn, work)
 }
+
+/// [`transaction`] for work that may learn only at its end that it was done before
+/// (an inbound message whose provider id a unique index finds stored): when `keep`
+/// refuses the value, everything the work wrote is rolled back and the value is still
+/// answered, as a success.
+pub fn transaction_kept_if<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+    keep: impl FnOnce(&T) -> bool,
+) -> AppResult<T> {
+    enum Ended<T> {
+        Failed(AppError),
+        Refused(T),
+    }
+    impl<T> From<diesel::result::Error> for Ended<T> {
+        fn from(err: diesel::result::Error) -> Self {
+            Ended::Failed(err.into())
+        }
+    }
+    let outcome = write_transaction(conn, |conn| match work(conn) {
+        Ok(value) if keep(&value) => Ok(value),
+        Ok(value) => Err(Ended::Refused(value)),
+        Err(err) => Err(Ended::Failed(err)),
+    });
+    match outcome {
+        Ok(value) | Err(Ended::Refused(value)) => Ok(value),
+        Err(Ended::Failed(err)) => Err(err),
+    }
+}

@@ -12,7 +12,6 @@ use crate::customers::search::Scope;
 use crate::db::DbConnection;
 use crate::schema::{conversations, customers, leads, messages};
 use crate::sql_types::{DbTime, DbUuid};
-use crate::transaction::advisory_lock;
 use crate::PersistenceError;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -63,25 +62,34 @@ pub struct MessageRow {
     pub scheduled_at: Option<DbTime>,
 }
 
-/// The conversation of a sender address on an account, locked for this transaction's
-/// writes (two deliveries from one sender at once find the same conversation).
+/// The conversation of a sender address on an account, its row locked until this
+/// transaction ends (PostgreSQL; SQLite's writers are serialised already), so that two
+/// deliveries from one sender at once take turns. One statement: the row lock is what
+/// serialises them, and a conversation opened meanwhile by another transaction is
+/// caught by [`open`], not by a lock taken before the read.
 pub fn find_for_sender(
     conn: &mut DbConnection,
     account: Uuid,
     contact_kind: &str,
     contact_value: &str,
 ) -> Result<Option<ConversationRow>, PersistenceError> {
-    advisory_lock(
-        conn,
-        &format!("conversation:{account}:{contact_kind}:{contact_value}"),
-    )?;
-    Ok(conversations::table
-        .filter(conversations::channel_account_id.eq(DbUuid(account)))
-        .filter(conversations::contact_kind.eq(contact_kind))
-        .filter(conversations::contact_value.eq(contact_value))
-        .select(ConversationRow::as_select())
-        .first(conn)
-        .optional()?)
+    let of_sender = || {
+        conversations::table
+            .filter(conversations::channel_account_id.eq(DbUuid(account)))
+            .filter(conversations::contact_kind.eq(contact_kind))
+            .filter(conversations::contact_value.eq(contact_value))
+    };
+    Ok(match conn {
+        DbConnection::Postgres(pg) => of_sender()
+            .select(ConversationRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        DbConnection::Sqlite(sqlite) => of_sender()
+            .select(ConversationRow::as_select())
+            .first(sqlite)
+            .optional()?,
+    })
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ConversationRow) -> Result<(), PersistenceError> {
@@ -89,6 +97,30 @@ pub fn insert(conn: &mut DbConnection, row: &ConversationRow) -> Result<(), Pers
         .values(row)
         .execute(conn)?;
     Ok(())
+}
+
+/// Inserts `row` unless its account already has a conversation with its address;
+/// answers whether it did. A conversation another transaction is opening for the same
+/// address at the same moment makes this one wait for it and then insert nothing.
+pub fn open(conn: &mut DbConnection, row: &ConversationRow) -> Result<bool, PersistenceError> {
+    let target = (
+        conversations::channel_account_id,
+        conversations::contact_kind,
+        conversations::contact_value,
+    );
+    let inserted = match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(conversations::table)
+            .values(row)
+            .on_conflict(target)
+            .do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(conversations::table)
+            .values(row)
+            .on_conflict(target)
+            .do_nothing()
+            .execute(sqlite)?,
+    };
+    Ok(inserted == 1)
 }
 
 pub fn update(conn: &mut DbConnection, row: &ConversationRow) -> Result<(), PersistenceError> {
@@ -107,28 +139,6 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<ConversationRow, Persis
         .ok_or(PersistenceError::NotFound)
 }
 
-/// Whether the provider's message `provider_id` in `direction` is stored for the
-/// account already; locks the id for this transaction so that a concurrent replay
-/// waits and then finds it.
-pub fn has_message(
-    conn: &mut DbConnection,
-    account: Uuid,
-    direction: &str,
-    provider_id: &str,
-) -> Result<bool, PersistenceError> {
-    advisory_lock(
-        conn,
-        &format!("message:{account}:{direction}:{provider_id}"),
-    )?;
-    let found: i64 = messages::table
-        .filter(messages::channel_account_id.eq(DbUuid(account)))
-        .filter(messages::direction.eq(direction))
-        .filter(messages::provider_message_id.eq(provider_id))
-        .count()
-        .get_result(conn)?;
-    Ok(found > 0)
-}
-
 pub fn insert_message(conn: &mut DbConnection, row: &MessageRow) -> Result<(), PersistenceError> {
     diesel::insert_into(messages::table)
         .values(row)
@@ -136,7 +146,34 @@ pub fn insert_message(conn: &mut DbConnection, row: &MessageRow) -> Result<(), P
     Ok(())
 }
 
-/// The outbound message the provider knows as `provider_id`.
+/// Inserts `row` unless the account has a message with its provider id in its
+/// direction already (the provider delivering it again); answers whether it did. The
+/// unique index decides, so a delivery of the same id committing meanwhile makes this
+/// one wait for it and then insert nothing.
+pub fn insert_message_once(
+    conn: &mut DbConnection,
+    row: &MessageRow,
+) -> Result<bool, PersistenceError> {
+    let target = (
+        messages::channel_account_id,
+        messages::direction,
+        messages::provider_message_id,
+    );
+    let inserted = match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(messages::table)
+            .values(row)
+            .on_conflict(target)
+            .do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(messages::table)
+            .values(row)
+            .on_conflict(target)
+            .do_nothing()
+            .execute(sqlite)?,
+    };
+    Ok(inserted == 1)
+}
+
 /// An inbound message of the account by its provider's id.
 pub fn find_inbound(
     conn: &mut DbConnection,
@@ -152,6 +189,7 @@ pub fn find_inbound(
         .optional()?)
 }
 
+/// The outbound message the provider knows as `provider_id`.
 pub fn find_outbound(
     conn: &mut DbConnection,
     account: Uuid,

@@ -22,21 +22,27 @@ pub const ORDER: &str = "last_message_at:desc";
 pub const MESSAGE_ORDER: &str = "occurred_at";
 
 /// The conversation of `address` on `account`, locked for the caller's transaction, or
-/// a new open one begun at `at` with nobody linked yet.
+/// a new open one begun at `at` with nobody linked yet; and whether it is new (it has
+/// no messages to re-point yet). A conversation found is one statement; a new one is
+/// opened unless another transaction opened it meanwhile, and then that one is read
+/// (and locked) once it committed.
 pub fn find_or_open(
     conn: &mut DbConnection,
     account: &ChannelAccount,
     address: &ContactAddress,
     at: chrono::DateTime<chrono::Utc>,
-) -> AppResult<ConversationRow> {
+) -> AppResult<(ConversationRow, bool)> {
     let account_id = account.row.id.0;
-    if let Some(found) = persistence::conversations::find_for_sender(
-        conn,
-        account_id,
-        address.kind.as_str(),
-        &address.value,
-    )? {
-        return Ok(found);
+    let find = |conn: &mut DbConnection| {
+        persistence::conversations::find_for_sender(
+            conn,
+            account_id,
+            address.kind.as_str(),
+            &address.value,
+        )
+    };
+    if let Some(found) = find(conn)? {
+        return Ok((found, false));
     }
     let now = persistence::now();
     let row = ConversationRow {
@@ -55,8 +61,15 @@ pub fn find_or_open(
         updated_at: DbTime(now),
         auto_replied_until: None,
     };
-    persistence::conversations::insert(conn, &row)?;
-    Ok(row)
+    if persistence::conversations::open(conn, &row)? {
+        return Ok((row, true));
+    }
+    // Opened by another transaction after our read, and gone again before this one:
+    // a lost race worth a retry.
+    let found = find(conn)?.ok_or_else(|| {
+        AppError::ConcurrentUpdate("the sender's conversation changed meanwhile".into())
+    })?;
+    Ok((found, false))
 }
 
 /// What narrows a conversation list, as the caller asks.

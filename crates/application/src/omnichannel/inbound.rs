@@ -26,7 +26,7 @@ use super::identity::{self, Party};
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::transaction;
+use crate::{transaction, transaction_kept_if};
 
 /// A webhook request as it arrived.
 pub enum Webhook<'a> {
@@ -151,7 +151,11 @@ pub fn receive(
     // One transaction per message: a message that cannot be stored does not take the
     // others of the same delivery with it, and each is recognised on its own.
     for message in &inbound.messages {
-        match transaction(conn, |conn| ingest(conn, &account, message, None))? {
+        match transaction_kept_if(
+            conn,
+            |conn| ingest(conn, &account, message, None),
+            Ingested::is_new,
+        )? {
             Ingested::Stored => receipt.stored += 1,
             Ingested::Replayed => receipt.replayed += 1,
             Ingested::Skipped => receipt.skipped += 1,
@@ -168,8 +172,19 @@ pub fn receive(
 /// What became of one inbound message.
 pub enum Ingested {
     Stored,
+    /// Stored by an earlier delivery. The provider id is checked by the message's own
+    /// insert, at the end, so that a first delivery pays no lookup; what a replay wrote
+    /// on the way (a lead, a conversation) must be rolled back:
+    /// [`crate::transaction_kept_if`] with [`Ingested::is_new`].
     Replayed,
     Skipped,
+}
+
+impl Ingested {
+    /// Whether the transaction that ingested it is to be kept: all but a replay.
+    pub fn is_new(&self) -> bool {
+        !matches!(self, Ingested::Replayed)
+    }
 }
 
 /// What an e-mail says besides its text.
@@ -180,9 +195,10 @@ pub struct MailFacts<'a> {
     pub automatic: bool,
 }
 
-/// Stores one inbound message on `account` (in the caller's transaction): recognised
-/// as a replay, or its sender resolved, its conversation found or opened, the opt-out
-/// word, the off-hours reply and the ticket rule applied.
+/// Stores one inbound message on `account` (in the caller's transaction): its sender
+/// resolved, its conversation found or opened, the opt-out word, the off-hours reply
+/// and the ticket rule applied; or recognised as a replay, when the caller rolls back
+/// ([`Ingested::Replayed`]).
 pub fn ingest(
     conn: &mut DbConnection,
     account: &ChannelAccount,
@@ -229,14 +245,6 @@ pub fn ingest_from(
     mail: Option<&MailFacts<'_>>,
 ) -> AppResult<Ingested> {
     let account_id = account.row.id.0;
-    if persistence::conversations::has_message(
-        conn,
-        account_id,
-        Direction::Inbound.as_str(),
-        &message.provider_message_id,
-    )? {
-        return Ok(Ingested::Replayed);
-    }
     let party = identity::resolve(conn, account, address, also, message.sender_name.as_deref())?;
     let now = persistence::now();
     let (customer, lead) = match party {
@@ -244,13 +252,16 @@ pub fn ingest_from(
         Party::Lead(lead) => (None, Some(lead)),
         Party::Unknown => (None, None),
     };
-    let mut conversation =
+    let (mut conversation, opened) =
         super::conversations::find_or_open(conn, account, address, message.sent_at)?;
     // What is known now replaces what was known: a lead that became a customer, a
-    // sender an agent has not linked yet.
+    // sender an agent has not linked yet. A conversation opened now has no messages to
+    // re-point, and its row is written whole below.
     if customer.is_some() && conversation.customer_id.map(|id| id.0) != customer {
         if let Some(customer) = customer {
-            persistence::conversations::link_customer(conn, conversation.id.0, customer)?;
+            if !opened {
+                persistence::conversations::link_customer(conn, conversation.id.0, customer)?;
+            }
             conversation.customer_id = Some(DbUuid(customer));
         }
     }
@@ -268,7 +279,7 @@ pub fn ingest_from(
     // Scored once, when stored, so that the customer's sentiment is a sum the database
     // computes rather than every message read and analysed again.
     let sentiment = analytics::sentiment::analyze(&body);
-    persistence::conversations::insert_message(
+    let stored = persistence::conversations::insert_message_once(
         conn,
         &MessageRow {
             id: DbUuid(Uuid::now_v7()),
@@ -297,6 +308,9 @@ pub fn ingest_from(
             scheduled_at: None,
         },
     )?;
+    if !stored {
+        return Ok(Ingested::Replayed);
+    }
     let opted_out = conversation.customer_id.is_some() && is_opt_out(&body);
     if !opted_out && !automatic {
         off_hours_reply(conn, account, &mut conversation, message.sent_at, now)?;

@@ -25,7 +25,7 @@ use super::accounts::{
 use super::inbound::{self, Ingested, Receipt};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{connection, JobContext, JobError, JobFailure, JobHandler};
-use crate::transaction;
+use crate::transaction_kept_if;
 
 /// How often a mailbox is read.
 pub const POLL_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
@@ -121,9 +121,11 @@ pub fn fetch(
                 subject: email.subject.as_deref(),
                 automatic: email.automatic,
             };
-            match transaction(conn, |conn| {
-                inbound::ingest(conn, &account, &email.message, Some(&mail))
-            })? {
+            match transaction_kept_if(
+                conn,
+                |conn| inbound::ingest(conn, &account, &email.message, Some(&mail)),
+                Ingested::is_new,
+            )? {
                 Ingested::Stored => receipt.stored += 1,
                 Ingested::Replayed => receipt.replayed += 1,
                 Ingested::Skipped => receipt.skipped += 1,

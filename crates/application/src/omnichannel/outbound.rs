@@ -383,14 +383,22 @@ pub fn start(
             kind: contact_kind,
             value: to,
         };
-        let mut conversation = super::conversations::find_or_open(conn, &account, &address, now)?;
+        let (mut conversation, opened) =
+            super::conversations::find_or_open(conn, &account, &address, now)?;
         if conversation.contact_name.is_none() {
             conversation.contact_name = Some(customer.row.display_name.clone());
         }
         if conversation.customer_id != Some(customer.row.id) {
             // The address wrote in before as someone else (a lead, nobody yet): the
-            // business now knows it is this customer's.
-            persistence::conversations::link_customer(conn, conversation.id.0, customer.row.id.0)?;
+            // business now knows it is this customer's. A conversation opened now has
+            // no messages yet, and its row is written whole below.
+            if !opened {
+                persistence::conversations::link_customer(
+                    conn,
+                    conversation.id.0,
+                    customer.row.id.0,
+                )?;
+            }
             conversation.customer_id = Some(customer.row.id);
             conversation.lead_id = None;
         }

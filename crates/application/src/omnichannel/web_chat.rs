@@ -26,7 +26,7 @@ use super::identity::{self, Party};
 use super::inbound::{self, Arrived, Ingested};
 use crate::error::{AppError, AppResult};
 use crate::paging::{time_cursor, time_position, Cursor};
-use crate::transaction;
+use crate::{transaction, transaction_kept_if};
 
 /// Sort order name of the visitor's message pages: oldest first.
 pub const ORDER: &str = "widget:occurred_at";
@@ -135,25 +135,26 @@ pub fn send(
         text: input.text,
         sent_at: persistence::now(),
     };
-    transaction(conn, |conn| {
-        let replayed = match inbound::ingest_from(
-            conn,
-            account,
-            &address,
-            &given_addresses(visitor),
-            &arrived,
-            None,
-        )? {
-            Ingested::Stored => false,
-            Ingested::Replayed => true,
-            Ingested::Skipped => {
-                return Err(AppError::Internal("a visitor's address was refused".into()))
+    // The message stored now, or none for a client message id sent before (whose
+    // transaction is then rolled back).
+    let new = transaction_kept_if(
+        conn,
+        |conn| {
+            match inbound::ingest_from(
+                conn,
+                account,
+                &address,
+                &given_addresses(visitor),
+                &arrived,
+                None,
+            )? {
+                Ingested::Stored => {}
+                Ingested::Replayed => return Ok(None),
+                Ingested::Skipped => {
+                    return Err(AppError::Internal("a visitor's address was refused".into()))
+                }
             }
-        };
-        let message =
-            persistence::conversations::find_inbound(conn, account.row.id.0, &provider_message_id)?
-                .ok_or_else(|| AppError::Internal("the stored message is not found".into()))?;
-        if !replayed {
+            let message = stored(conn, account, &provider_message_id)?;
             persistence::web_chat_visitors::link(
                 conn,
                 visitor.id.0,
@@ -163,9 +164,30 @@ pub fn send(
                     .map(|id| id.0)
                     .or(visitor.customer_id.map(|id| id.0)),
             )?;
-        }
-        Ok(Sent { message, replayed })
+            Ok(Some(message))
+        },
+        Option::is_some,
+    )?;
+    Ok(match new {
+        Some(message) => Sent {
+            message,
+            replayed: false,
+        },
+        None => Sent {
+            message: stored(conn, account, &provider_message_id)?,
+            replayed: true,
+        },
     })
+}
+
+/// The visitor's message stored under `provider_message_id`.
+fn stored(
+    conn: &mut DbConnection,
+    account: &ChannelAccount,
+    provider_message_id: &str,
+) -> AppResult<MessageRow> {
+    persistence::conversations::find_inbound(conn, account.row.id.0, provider_message_id)?
+        .ok_or_else(|| AppError::Internal("the stored message is not found".into()))
 }
 
 /// A page of the visitor's chat, oldest first, after `after`: their messages and every
