@@ -205,6 +205,65 @@ fn telegram_updates_need_the_secret_token_and_are_stored_once() {
 }
 
 #[test]
+fn one_update_delivered_many_times_at_once_is_stored_once_with_one_lead() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let bot = account(
+            app,
+            "telegram",
+            json!({"unknown_sender": "create_lead"}),
+            json!({"bot_token": "123456:ABC-DEF", "secret_token": "s3cret-token-1"}),
+        );
+        let path = bot["webhook_path"].as_str().unwrap().to_string();
+        let good = [("X-Telegram-Bot-Api-Secret-Token", "s3cret-token-1")];
+        // A first message from a new sender: every delivery resolves the sender, opens
+        // the conversation and makes a lead before the message's own insert finds it
+        // stored; the deliveries that lose must keep none of that.
+        let update = telegram_update(70_100, 1, "سلام");
+        const DELIVERIES: usize = 8;
+        let start = std::sync::Barrier::new(DELIVERIES);
+        let receipts: Vec<(u16, Value)> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..DELIVERIES)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        deliver(app, &path, &good, &update)
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let count = |field: &str| {
+            receipts
+                .iter()
+                .map(|(status, receipt)| {
+                    assert_eq!(*status, 200, "{receipt}");
+                    receipt[field].as_i64().unwrap()
+                })
+                .sum::<i64>()
+        };
+        assert_eq!((count("stored"), count("replayed")), (1, 7), "{receipts:?}");
+
+        let list = conversations(app, &admin, "");
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(messages(app, list[0]["id"].as_str().unwrap()).len(), 1);
+        let (status, leads) = send(app, Method::GET, "/api/v1/leads", &admin, None);
+        assert_eq!(status, 200, "{leads}");
+        let leads = leads["data"].as_array().unwrap();
+        assert_eq!(leads.len(), 1, "{leads:?}");
+        assert_eq!(list[0]["lead_id"], leads[0]["id"]);
+
+        // The lead is known by its Telegram id once: the next message is its too.
+        let (_, receipt) = deliver(app, &path, &good, &telegram_update(70_100, 2, "؟"));
+        assert_eq!(receipt["stored"], 1, "{receipt}");
+        let list = conversations(app, &admin, "");
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0]["lead_id"], leads[0]["id"]);
+        assert_eq!(messages(app, list[0]["id"].as_str().unwrap()).len(), 2);
+    });
+}
+
+#[test]
 fn whatsapp_and_instagram_notifications_are_signed_by_the_app_secret() {
     for_each_backend(|app| {
         let admin = app.admin_token();
