@@ -22,6 +22,7 @@ mod email;
 mod erasure;
 mod existence;
 mod exports;
+mod feedback;
 mod follow_ups;
 mod health;
 mod imports;

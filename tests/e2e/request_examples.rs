@@ -171,6 +171,36 @@ impl Setup<'_> {
     }
 
     /// The survey link of a ticket just resolved, from its conversation.
+    /// A survey asking `recommend` (NPS) and `why` (text), the keys of the answer's
+    /// example, and the path of a fresh customer's link to it.
+    fn feedback_survey(&self) -> String {
+        self.create(
+            "/api/v1/feedback-surveys",
+            json!({"name": Self::unique("نظرسنجی"), "questions": [
+                {"key": "recommend", "kind": "nps", "text_fa": "پیشنهاد می‌کنید؟"},
+                {"key": "why", "kind": "text", "text_fa": "چرا؟"}
+            ]}),
+        )
+    }
+
+    fn feedback_link(&self) -> String {
+        let (status, sent) = send(
+            self.app,
+            Method::POST,
+            &format!(
+                "/api/v1/feedback-surveys/{}/invitations",
+                self.feedback_survey()
+            ),
+            &self.token,
+            Some(json!({"customer_ids": [self.person()]})),
+        );
+        assert_eq!(status, 200, "{sent}");
+        sent["data"][0]["link"]
+            .as_str()
+            .expect("a link")
+            .to_string()
+    }
+
     fn survey_link(&self) -> String {
         let ticket = self.create(
             "/api/v1/tickets",
@@ -433,6 +463,10 @@ impl Setup<'_> {
                 json!({"subject": Self::unique("درخواست"), "customer_id": self.person()}),
             ),
             "/api/v1/surveys/{token}" => return self.survey_link(),
+            "/api/v1/survey-links/{token}" => return self.feedback_link(),
+            "/api/v1/feedback-surveys/{id}" | "/api/v1/feedback-surveys/{id}/invitations" => {
+                self.feedback_survey()
+            }
             "/api/v1/ticket-categories/{id}" => self.create(
                 "/api/v1/ticket-categories",
                 json!({"name": Self::unique("دسته")}),

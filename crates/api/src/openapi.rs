@@ -138,6 +138,14 @@ use crate::routes;
             with (`records:write`; deleting needs `crm:configure`): Persian and English Jinja \
             templates with the customer's facts and the `jalali`, `fa_digits` and `toman` filters, \
             checked when saved, previewed for a customer and sent with `POST /conversations`."),
+        (name = "feedback", description = "Feedback in one place: survey answers, ticket \
+            satisfaction answers, reviews and customers' messages, ticket messages and notes \
+            marked as feedback, each with the sentiment of its words and whether it is \
+            negative (which reopens the ticket or makes a follow-up task, by the business's \
+            policy). Surveys (`records:write`; deleting needs `crm:configure`) ask NPS, CSAT, \
+            CES, rating, text, SERVQUAL and expectation-factor questions in Persian and \
+            English; invitations are token links, sent through a channel or handed out, \
+            answered once without an account (`/survey-links/{token}`)."),
         (name = "channels", description = "Channel accounts (`crm:configure`): the Telegram bots, \
             WhatsApp Business numbers, Instagram accounts and SMS lines customers write to. \
             Provider credentials are write-only and sealed at rest; each account has a webhook \

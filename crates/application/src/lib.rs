@@ -11,6 +11,7 @@ pub mod assignment;
 pub mod commerce;
 pub mod customers;
 pub mod error;
+pub mod feedback;
 pub mod i18n;
 pub mod jobs;
 pub mod notifications;

@@ -97,6 +97,11 @@ fn from_row(row: SettingsRow) -> AppResult<BusinessSettings> {
         currency_display: stored(serde_json::Value::String(row.currency_display))?,
         service_cost_per_hour: row.service_cost_per_hour,
         quiet_hours: row.quiet_hours.map(|json| stored(json.0)).transpose()?,
+        feedback: row
+            .feedback
+            .map(|json| stored(json.0))
+            .transpose()?
+            .unwrap_or_default(),
         updated_at: Some(row.updated_at.0),
     })
 }
@@ -124,6 +129,7 @@ fn to_row(
             .as_ref()
             .map(|quiet| to_json(quiet).map(DbJson))
             .transpose()?,
+        feedback: Some(DbJson(to_json(&settings.feedback)?)),
     })
 }
 

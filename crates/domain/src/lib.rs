@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod commerce;
 pub mod cron;
 pub mod customers;
+pub mod feedback;
 pub mod filter;
 pub mod iran;
 pub mod login_throttle;

@@ -15,6 +15,7 @@ use crate::business_calendar::{
     IRANIAN_SOLAR_HOLIDAYS, MINUTES_PER_DAY,
 };
 use crate::calendar::LocalCalendar;
+use crate::feedback::entries::FeedbackPolicy;
 use crate::validation::{FieldViolation, Violations};
 
 /// Most explicit holidays kept (several years of lunar holidays).
@@ -241,6 +242,10 @@ pub struct BusinessSettings {
     /// default), so that every message goes out at once.
     #[serde(default)]
     pub quiet_hours: Option<QuietHours>,
+    /// What counts as negative feedback, what it does, and how often a customer may be
+    /// sent a survey.
+    #[serde(default)]
+    pub feedback: FeedbackPolicy,
     /// When the settings were last changed (absent while the defaults apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
@@ -270,6 +275,7 @@ impl Default for BusinessSettings {
             currency_display: CurrencyDisplay::Toman,
             service_cost_per_hour: 0,
             quiet_hours: None,
+            feedback: FeedbackPolicy::default(),
             updated_at: None,
         }
     }
@@ -351,6 +357,7 @@ impl BusinessSettings {
             .sort_by_key(|holiday| (holiday.month, holiday.day));
         self.recurring_holidays
             .dedup_by_key(|holiday| (holiday.month, holiday.day));
+        self.feedback.check(&mut v, "feedback");
         if let Some(quiet) = &mut self.quiet_hours {
             let start = clock_minute(&quiet.start).filter(|minute| *minute < MINUTES_PER_DAY);
             let end = clock_minute(&quiet.end).filter(|minute| *minute < MINUTES_PER_DAY);

@@ -37,6 +37,16 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[NoteRow]) -> Result<(), Pers
 }
 
 /// The note `id` of customer `customer`.
+/// A note by its id alone, whoever's it is (the caller checks the customer).
+pub fn find_by_id(conn: &mut DbConnection, id: Uuid) -> Result<NoteRow, PersistenceError> {
+    notes::table
+        .find(DbUuid(id))
+        .select(NoteRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(PersistenceError::NotFound)
+}
+
 pub fn find(
     conn: &mut DbConnection,
     customer: Uuid,

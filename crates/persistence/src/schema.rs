@@ -170,6 +170,7 @@ diesel::table! {
         recurring_holidays -> Jsonb,
         service_cost_per_hour -> BigInt,
         quiet_hours -> Nullable<Jsonb>,
+        feedback -> Nullable<Jsonb>,
     }
 }
 
@@ -1627,7 +1628,122 @@ diesel::table! {
 diesel::joinable!(segment_memberships -> segments (segment_id));
 diesel::joinable!(segment_memberships -> customers (customer_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    feedback (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        source -> Text,
+        metric -> Nullable<Text>,
+        score -> Nullable<Integer>,
+        body -> Nullable<Text>,
+        sentiment_score -> Nullable<Double>,
+        sentiment_label -> Nullable<Text>,
+        sentiment_confidence -> Nullable<Double>,
+        product_id -> Nullable<Uuid>,
+        agent_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        channel -> Nullable<Text>,
+        ticket_id -> Nullable<Uuid>,
+        message_id -> Nullable<Uuid>,
+        note_id -> Nullable<Uuid>,
+        ticket_message_id -> Nullable<Uuid>,
+        ticket_survey_id -> Nullable<Uuid>,
+        survey_id -> Nullable<Uuid>,
+        invitation_id -> Nullable<Uuid>,
+        question_key -> Nullable<Text>,
+        negative -> Bool,
+        follow_up -> Nullable<Text>,
+        task_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    feedback_surveys (id) {
+        id -> Uuid,
+        name -> Text,
+        questions -> Jsonb,
+        active -> Bool,
+        valid_days -> Integer,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    survey_invitations (id) {
+        id -> Uuid,
+        survey_id -> Uuid,
+        customer_id -> Uuid,
+        token_hash -> Text,
+        delivery -> Text,
+        message_id -> Nullable<Uuid>,
+        product_id -> Nullable<Uuid>,
+        agent_id -> Nullable<Uuid>,
+        ticket_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        answered_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    servqual_answers (id) {
+        id -> Uuid,
+        invitation_id -> Uuid,
+        survey_id -> Uuid,
+        customer_id -> Uuid,
+        item_key -> Text,
+        dimension -> Text,
+        desired -> Integer,
+        adequate -> Integer,
+        perceived -> Integer,
+        answered_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    expectation_factor_ratings (id) {
+        id -> Uuid,
+        invitation_id -> Uuid,
+        customer_id -> Uuid,
+        factor -> Text,
+        rating -> Integer,
+        answered_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(feedback -> customers (customer_id));
+diesel::joinable!(survey_invitations -> feedback_surveys (survey_id));
+diesel::joinable!(survey_invitations -> customers (customer_id));
+diesel::joinable!(servqual_answers -> survey_invitations (invitation_id));
+diesel::joinable!(expectation_factor_ratings -> survey_invitations (invitation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    feedback,
+    feedback_surveys,
+    survey_invitations,
+    servqual_answers,
+    expectation_factor_ratings,
     segments,
     segment_memberships,
     events,

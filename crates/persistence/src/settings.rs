@@ -32,6 +32,8 @@ pub struct SettingsRow {
     pub service_cost_per_hour: i64,
     /// `domain::settings::QuietHours`; none: messages go out at once.
     pub quiet_hours: Option<DbJson>,
+    /// `domain::feedback::entries::FeedbackPolicy`; none: its defaults.
+    pub feedback: Option<DbJson>,
 }
 
 pub fn find(conn: &mut DbConnection) -> Result<Option<SettingsRow>, PersistenceError> {
@@ -80,6 +82,7 @@ pub fn save(
         business_settings::recurring_holidays.eq(&row.recurring_holidays),
         business_settings::service_cost_per_hour.eq(row.service_cost_per_hour),
         business_settings::quiet_hours.eq(&row.quiet_hours),
+        business_settings::feedback.eq(&row.feedback),
     ))
     .execute(conn)?;
     if updated == 0 {

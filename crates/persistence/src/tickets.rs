@@ -308,6 +308,16 @@ pub struct MessageRow {
     pub created_at: DbTime,
 }
 
+/// A ticket message by its id (the caller checks the ticket).
+pub fn find_message(conn: &mut DbConnection, id: Uuid) -> Result<MessageRow, PersistenceError> {
+    ticket_messages::table
+        .find(DbUuid(id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(PersistenceError::NotFound)
+}
+
 pub fn insert_message(conn: &mut DbConnection, row: &MessageRow) -> Result<(), PersistenceError> {
     diesel::insert_into(ticket_messages::table)
         .values(row)

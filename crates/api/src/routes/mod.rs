@@ -17,6 +17,8 @@ pub mod custom_fields;
 pub mod customers;
 pub mod deals;
 pub mod exports;
+pub mod feedback;
+pub mod feedback_surveys;
 pub mod follow_up_rules;
 pub mod health;
 pub mod imports;
@@ -78,6 +80,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ticket_categories::configure(cfg);
     sla_policies::configure(cfg);
     surveys::configure(cfg);
+    feedback::configure(cfg);
+    feedback_surveys::configure(cfg);
     notifications::configure(cfg);
     follow_up_rules::configure(cfg);
     canned_answers::configure(cfg);
@@ -137,6 +141,8 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         unsubscribe::UnsubscribeApi::openapi(),
         conversations::ConversationsApi::openapi(),
         message_templates::MessageTemplatesApi::openapi(),
+        feedback::FeedbackApi::openapi(),
+        feedback_surveys::FeedbackSurveysApi::openapi(),
         analytics::AnalyticsApi::openapi(),
         model_run_schedules::ModelRunSchedulesApi::openapi(),
         reports::ReportsApi::openapi(),

@@ -169,6 +169,16 @@ pub fn plan(
                 .into_iter()
                 .map(|id| row(DbUuid(id))),
         );
+        moved.feedback.extend(
+            persistence::feedback::ids_of_customer(conn, from)?
+                .into_iter()
+                .map(|id| row(DbUuid(id))),
+        );
+        moved.survey_invitations.extend(
+            persistence::feedback_surveys::invitation_ids_of_customer(conn, from)?
+                .into_iter()
+                .map(|id| row(DbUuid(id))),
+        );
     }
     let removed_personnel = plan_personnel(conn, winner_id, &losers, &mut moved.personnel)?;
     Ok(MergePlan {
@@ -277,6 +287,12 @@ pub fn execute(
     persistence::activities::move_to(conn, &ids(&moved.activities), winner_id)?;
     persistence::tickets::move_to(conn, &ids(&moved.tickets), winner_id)?;
     persistence::conversations::move_to(conn, &ids(&moved.conversations), winner_id)?;
+    persistence::feedback::move_to(conn, &ids(&moved.feedback), winner_id)?;
+    persistence::feedback_surveys::move_invitations(
+        conn,
+        &ids(&moved.survey_invitations),
+        winner_id,
+    )?;
     let mut with_facts = vec![winner_id];
     with_facts.extend(plan.losers.iter().map(|loser| loser.row.id.0));
     persistence::orders::refresh_facts(conn, &with_facts)?;
@@ -476,6 +492,12 @@ pub fn undo(
         persistence::activities::move_to(conn, &ids_from(&moved.activities), from)?;
         persistence::tickets::move_to(conn, &ids_from(&moved.tickets), from)?;
         persistence::conversations::move_to(conn, &ids_from(&moved.conversations), from)?;
+        persistence::feedback::move_to(conn, &ids_from(&moved.feedback), from)?;
+        persistence::feedback_surveys::move_invitations(
+            conn,
+            &ids_from(&moved.survey_invitations),
+            from,
+        )?;
     }
     let mut with_facts = vec![winner_id];
     with_facts.extend(losers.iter().map(|loser| loser.row.id.0));

@@ -202,6 +202,14 @@ pub struct DataPlaces {
     /// `segment.left` events). Erasure deletes them and the events; an erased customer
     /// never enters a segment again.
     pub segment_memberships: usize,
+    /// Feedback about those customers (survey answers, reviews, marked texts).
+    /// Erasure removes its words; scores, sentiment and what it concerns stay, so
+    /// reports keep their counts.
+    pub feedback: usize,
+    /// Surveys sent to those customers, with the SERVQUAL levels and expectation
+    /// factors they answered (numbers, no words). Erasure deletes the unanswered ones,
+    /// so their links stop working; answered ones stay for the reports.
+    pub survey_invitations: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -260,6 +268,13 @@ pub struct PersonalData {
     pub web_chat_visitors: Vec<persistence::web_chat_visitors::VisitorRow>,
     /// Spells of the customer and the merged customers in segments, oldest first.
     pub segment_memberships: Vec<persistence::segments::MembershipRow>,
+    /// Feedback about the customer and the merged customers, oldest first.
+    pub feedback: Vec<persistence::feedback::FeedbackRow>,
+    /// Surveys sent to the customer and the merged customers, oldest first.
+    pub survey_invitations: Vec<persistence::feedback_surveys::InvitationRow>,
+    /// Their SERVQUAL answers and expectation-factor ratings.
+    pub servqual_answers: Vec<persistence::feedback_surveys::ServqualAnswerRow>,
+    pub factor_ratings: Vec<persistence::feedback_surveys::FactorRatingRow>,
     pub held_in: DataPlaces,
 }
 
@@ -318,7 +333,18 @@ pub fn personal_data(
     let mut contact_points = Vec::new();
     let mut web_chat_visitors = Vec::new();
     let mut segment_memberships = Vec::new();
+    let mut feedback = Vec::new();
+    let mut survey_invitations = Vec::new();
+    let mut servqual_answers = Vec::new();
+    let mut factor_ratings = Vec::new();
     for id in &ids {
+        feedback.extend(persistence::feedback::of_customer(conn, *id)?);
+        survey_invitations.extend(persistence::feedback_surveys::invitations_of_customer(
+            conn, *id,
+        )?);
+        let (answers, factors) = persistence::feedback_surveys::answers_of_customer(conn, *id)?;
+        servqual_answers.extend(answers);
+        factor_ratings.extend(factors);
         if *id != customer {
             merged.push(persistence::customers::find(conn, *id)?);
         }
@@ -397,6 +423,8 @@ pub fn personal_data(
         contact_points: contact_points.len(),
         web_chat_visitors: web_chat_visitors.len(),
         segment_memberships: segment_memberships.len(),
+        feedback: feedback.len(),
+        survey_invitations: survey_invitations.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -417,6 +445,10 @@ pub fn personal_data(
         contact_points,
         web_chat_visitors,
         segment_memberships,
+        feedback,
+        survey_invitations,
+        servqual_answers,
+        factor_ratings,
         held_in,
     })
 }
@@ -533,6 +565,9 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             erased.conversations += persistence::conversations::delete_of_customer(conn, *id)?;
             erased.contact_points += persistence::contact_points::delete_of_customer(conn, *id)?;
             erased.segment_memberships += crate::segments::membership::erase(conn, *id)?;
+            erased.feedback += persistence::feedback::redact_customer(conn, *id)?;
+            erased.survey_invitations +=
+                persistence::feedback_surveys::delete_unanswered_of_customer(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

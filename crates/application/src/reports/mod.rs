@@ -11,11 +11,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::authz::Permission;
 use domain::calendar::{CalendarSystem, LocalCalendar};
+use domain::feedback::reports::{round2, ReportMetric};
 use domain::reports::{
     age_thresholds, periods, AcquisitionDimension, Bucket, ProfitDimension, ReportPeriod,
     SalesDimension, FUNNEL_STAGES, REFERRER_CUSTOMER, REFERRER_USER,
 };
 use persistence::db::DbConnection;
+use persistence::feedback_reports::{FeedbackScope, Measure};
 use persistence::reports::{PeriodBounds, SalesCell};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -175,7 +177,7 @@ fn business(conn: &mut DbConnection) -> AppResult<(LocalCalendar, String)> {
 }
 
 /// The index of report period `index` among `len`; another is a broken query.
-fn period_index(index: i64, len: usize) -> AppResult<usize> {
+pub(crate) fn period_index(index: i64, len: usize) -> AppResult<usize> {
     usize::try_from(index)
         .ok()
         .filter(|index| *index < len)
@@ -211,7 +213,7 @@ pub(crate) fn cut(
     Ok((cut, bounds))
 }
 
-fn last_day(period: &ReportPeriod) -> NaiveDate {
+pub(crate) fn last_day(period: &ReportPeriod) -> NaiveDate {
     period.range.end.pred_opt().unwrap_or(period.range.end)
 }
 
@@ -318,6 +320,16 @@ pub struct KpiPeriod {
     /// `churned` over the customers who had bought before the period and were not
     /// churned at its start. `None` when there were none.
     pub churn_rate: Option<f64>,
+    /// Net Promoter Score of the period's NPS answers (% promoters − % detractors);
+    /// `None` without answers. `GET /reports/feedback` has its confidence interval.
+    pub nps: Option<f64>,
+    pub nps_answers: i64,
+    /// % of the period's CSAT answers (surveys and ticket surveys) rated 4 or 5.
+    pub csat_percent: Option<f64>,
+    pub csat_answers: i64,
+    /// Mean CES answer (1–7, 7 very easy).
+    pub ces_average: Option<f64>,
+    pub ces_answers: i64,
 }
 
 /// The KPI summary: figures per period, and the current average CLV.
@@ -343,6 +355,24 @@ pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> App
     let buyers = persistence::reports::buyers(conn, &bounds, &scope)?;
     let flows = persistence::reports::flows(conn, &bounds, &scope)?;
     let clv = persistence::reports::clv_totals(conn, &scope)?;
+    let feedback = |conn: &mut DbConnection, metric: ReportMetric| {
+        let (top_from, bottom_to) = metric.bands();
+        persistence::feedback_reports::cells(
+            conn,
+            &bounds,
+            Measure::Score {
+                metric: metric.as_str(),
+                top_from,
+                bottom_to,
+            },
+            None,
+            &FeedbackScope::default(),
+            &scope,
+        )
+    };
+    let nps = feedback(conn, ReportMetric::Nps)?;
+    let csat = feedback(conn, ReportMetric::Csat)?;
+    let ces = feedback(conn, ReportMetric::Ces)?;
     let mut periods: Vec<KpiPeriod> = cut
         .iter()
         .map(|period| KpiPeriod {
@@ -365,6 +395,29 @@ pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> App
         let index = period_index(cell.period, periods.len())?;
         let period = &mut periods[index];
         period.repeat_purchase_rate = ratio(cell.repeat_buyers, period.active_customers);
+    }
+    for cell in &nps {
+        let index = period_index(cell.period, periods.len())?;
+        let period = &mut periods[index];
+        period.nps_answers = cell.answers;
+        period.nps = domain::feedback::entries::net_promoter_score(
+            cell.top,
+            cell.answers - cell.top - cell.bottom,
+            cell.bottom,
+        )
+        .map(round2);
+    }
+    for cell in &csat {
+        let index = period_index(cell.period, periods.len())?;
+        let period = &mut periods[index];
+        period.csat_answers = cell.answers;
+        period.csat_percent = ratio(cell.top, cell.answers).map(|share| round2(share * 100.0));
+    }
+    for cell in &ces {
+        let index = period_index(cell.period, periods.len())?;
+        let period = &mut periods[index];
+        period.ces_answers = cell.answers;
+        period.ces_average = (cell.answers > 0).then(|| round2(cell.sum / cell.answers as f64));
     }
     // Running totals from before the first period: customers who had bought, and of
     // them those churned, at the start of each period.

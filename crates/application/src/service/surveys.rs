@@ -126,6 +126,16 @@ pub fn answer(
             }
             _ => None,
         };
+        crate::feedback::entries::record_ticket_survey(
+            conn,
+            &acting,
+            &ticket,
+            survey.id.0,
+            survey.agent_id.map(|id| id.0),
+            input.rating,
+            input.comment.clone(),
+            follow_up.as_deref(),
+        )?;
         audit::record_change(
             conn,
             &acting.audit_actor(),

@@ -108,6 +108,13 @@ pub struct MovedRows {
     /// customers had conversations.
     #[serde(default)]
     pub conversations: Vec<MovedRow>,
+    /// Feedback. Absent in merges recorded before feedback was kept.
+    #[serde(default)]
+    pub feedback: Vec<MovedRow>,
+    /// Survey invitations (with their SERVQUAL answers and factor ratings). Absent
+    /// in merges recorded before surveys were sent.
+    #[serde(default)]
+    pub survey_invitations: Vec<MovedRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -156,8 +156,39 @@ pub struct PersonalData {
     pub web_chat_visitors: Vec<WebChatVisitor>,
     /// Spells of the customer and the merged customers in segments, past and current.
     pub segment_memberships: Vec<crate::routes::segments::SegmentSpell>,
+    /// Feedback about the customer and the merged customers: survey answers, reviews,
+    /// marked texts, with their sentiment.
+    pub feedback: Vec<crate::routes::feedback::Feedback>,
+    /// Surveys sent to the customer and the merged customers (never a token).
+    pub survey_invitations: Vec<crate::routes::feedback_surveys::SurveyInvitation>,
+    /// Their SERVQUAL answers: per item the desired, adequate and perceived levels.
+    pub servqual_answers: Vec<ServqualAnswer>,
+    /// How much each expectation factor shaped their expectations (1–7).
+    pub expectation_factors: Vec<FactorRating>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
+}
+
+/// One SERVQUAL item as the customer answered it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServqualAnswer {
+    pub invitation_id: Uuid,
+    pub survey_id: Uuid,
+    pub item_key: String,
+    pub dimension: String,
+    pub desired: i32,
+    pub adequate: i32,
+    pub perceived: i32,
+    pub answered_at: DateTime<Utc>,
+}
+
+/// How much one expectation factor shaped the customer's expectations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FactorRating {
+    pub invitation_id: Uuid,
+    pub factor: String,
+    pub rating: i32,
+    pub answered_at: DateTime<Utc>,
 }
 
 /// A ticket with its messages and notes, its satisfaction surveys and its attachments,
@@ -351,6 +382,40 @@ pub async fn get_personal_data(
             .segment_memberships
             .iter()
             .map(crate::routes::segments::SegmentSpell::from)
+            .collect(),
+        feedback: data
+            .feedback
+            .iter()
+            .map(crate::routes::feedback::Feedback::try_from)
+            .collect::<Result<Vec<_>, _>>()?,
+        survey_invitations: data
+            .survey_invitations
+            .iter()
+            .map(crate::routes::feedback_surveys::SurveyInvitation::from)
+            .collect(),
+        servqual_answers: data
+            .servqual_answers
+            .into_iter()
+            .map(|row| ServqualAnswer {
+                invitation_id: row.invitation_id.0,
+                survey_id: row.survey_id.0,
+                item_key: row.item_key,
+                dimension: row.dimension,
+                desired: row.desired,
+                adequate: row.adequate,
+                perceived: row.perceived,
+                answered_at: row.answered_at.0,
+            })
+            .collect(),
+        expectation_factors: data
+            .factor_ratings
+            .into_iter()
+            .map(|row| FactorRating {
+                invitation_id: row.invitation_id.0,
+                factor: row.factor,
+                rating: row.rating,
+                answered_at: row.answered_at.0,
+            })
             .collect(),
         held_in: data.held_in,
     };

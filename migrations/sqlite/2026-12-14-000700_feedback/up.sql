@@ -1,0 +1,122 @@
+-- Feedback in one place (F-1): survey answers, reviews, ticket satisfaction answers
+-- and texts marked as feedback (a message, a ticket message, a note), one row each,
+-- with the customer, what it concerns (product, agent, team, channel, ticket) and the
+-- sentiment of its text, scored once when it is written so that reports are sums.
+CREATE TABLE feedback (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    metric TEXT,
+    score INTEGER,
+    body TEXT,
+    sentiment_score REAL,
+    sentiment_label TEXT,
+    sentiment_confidence REAL,
+    product_id TEXT,
+    agent_id TEXT,
+    team_id TEXT,
+    channel TEXT,
+    ticket_id TEXT,
+    message_id TEXT,
+    note_id TEXT,
+    ticket_message_id TEXT,
+    ticket_survey_id TEXT,
+    survey_id TEXT,
+    invitation_id TEXT,
+    question_key TEXT,
+    negative INTEGER NOT NULL,
+    follow_up TEXT,
+    task_id TEXT,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    CHECK ((metric IS NULL) = (score IS NULL))
+);
+-- The listing and the customer's feedback, newest first.
+CREATE INDEX feedback_created_idx ON feedback (created_at, id);
+CREATE INDEX feedback_customer_idx ON feedback (customer_id, created_at, id);
+-- The reports read one metric over a period.
+CREATE INDEX feedback_metric_idx ON feedback (metric, created_at);
+-- A TEXT is marked as feedback once; a question of an invitation answered once.
+CREATE UNIQUE INDEX feedback_message_key ON feedback (message_id);
+CREATE UNIQUE INDEX feedback_note_key ON feedback (note_id);
+CREATE UNIQUE INDEX feedback_ticket_message_key ON feedback (ticket_message_id);
+CREATE UNIQUE INDEX feedback_ticket_survey_key ON feedback (ticket_survey_id);
+CREATE UNIQUE INDEX feedback_answer_key ON feedback (invitation_id, question_key);
+
+-- Survey definitions (F-1, F-3): named lists of questions in Persian and English.
+CREATE TABLE feedback_surveys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    questions TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    valid_days INTEGER NOT NULL,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX feedback_surveys_name_key ON feedback_surveys (name);
+CREATE INDEX feedback_surveys_created_idx ON feedback_surveys (created_at, id);
+
+-- One survey sent to one customer: a token link (only its SHA-256 is kept), answered
+-- once before it expires; `delivery` is `link` or the channel kind it was sent by.
+CREATE TABLE survey_invitations (
+    id TEXT PRIMARY KEY,
+    survey_id TEXT NOT NULL REFERENCES feedback_surveys (id) ON DELETE CASCADE,
+    customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL,
+    delivery TEXT NOT NULL,
+    message_id TEXT,
+    product_id TEXT,
+    agent_id TEXT,
+    ticket_id TEXT,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    answered_at TEXT
+);
+CREATE UNIQUE INDEX survey_invitations_token_key ON survey_invitations (token_hash);
+-- The throttle asks for a customer's latest invitation.
+CREATE INDEX survey_invitations_customer_idx ON survey_invitations (customer_id, created_at);
+CREATE INDEX survey_invitations_survey_idx ON survey_invitations (survey_id, created_at, id);
+
+-- SERVQUAL answers (F-3): per item of an invitation the desired, adequate (minimum
+-- acceptable) and perceived levels on the 1–9 scale.
+CREATE TABLE servqual_answers (
+    id TEXT PRIMARY KEY,
+    invitation_id TEXT NOT NULL REFERENCES survey_invitations (id) ON DELETE CASCADE,
+    survey_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    item_key TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    desired INTEGER NOT NULL,
+    adequate INTEGER NOT NULL,
+    perceived INTEGER NOT NULL,
+    answered_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX servqual_answers_item_key ON servqual_answers (invitation_id, item_key);
+CREATE INDEX servqual_answers_answered_idx ON servqual_answers (answered_at);
+CREATE INDEX servqual_answers_customer_idx ON servqual_answers (customer_id);
+
+-- How much each expectation factor shaped a respondent's expectations (1–7).
+CREATE TABLE expectation_factor_ratings (
+    id TEXT PRIMARY KEY,
+    invitation_id TEXT NOT NULL REFERENCES survey_invitations (id) ON DELETE CASCADE,
+    customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    factor TEXT NOT NULL,
+    rating INTEGER NOT NULL,
+    answered_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX expectation_factor_ratings_key ON expectation_factor_ratings (invitation_id, factor);
+CREATE INDEX expectation_factor_ratings_customer_idx ON expectation_factor_ratings (customer_id);
+
+-- What counts as negative feedback and what it does; defaults while absent.
+ALTER TABLE business_settings ADD COLUMN feedback TEXT;
+
+-- Ticket satisfaction answers given before feedback was gathered in one place.
+INSERT INTO feedback (id, customer_id, source, metric, score, body, agent_id, team_id,
+                      channel, ticket_id, ticket_survey_id, negative, follow_up, created_at)
+SELECT s.id, t.customer_id, 'ticket_survey', 'csat', s.rating, s.comment, s.agent_id,
+       s.team_id, s.channel, s.ticket_id, s.id, (s.rating <= 2), s.follow_up, s.answered_at
+FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id
+WHERE s.answered_at IS NOT NULL AND s.rating IS NOT NULL;
