@@ -611,6 +611,10 @@ mod tests {
             "instagram_webhook",
             "sms_received",
             "sms_delivery",
+            // A feedback survey's link goes out as a whole path (`link` of an
+            // invitation's outcome) for the customer to open, not as a token field.
+            "get_survey_link",
+            "answer_survey_link",
             // Called by the widget with the site key written into the business's
             // pages; no response links to them.
             "start_widget_chat",
