@@ -644,13 +644,19 @@ fn servqual_answers_give_the_gaps_the_tolerance_zone_and_the_factors() {
                 .to_string();
             let level =
                 |l: &[i32; 3]| json!({"desired": l[0], "adequate": l[1], "perceived": l[2]});
+            // The first respondent also rates their own striving for excellence.
+            let factors = if i == 0 {
+                json!({"price": price, "striving_for_excellence": 7})
+            } else {
+                json!({"price": price})
+            };
             let (status, answered) = public(
                 app,
                 Method::POST,
                 &link,
                 Some(json!({"answers": {
                     "quality": {"r1": level(r1), "e1": level(e1)},
-                    "factors": {"price": price}
+                    "factors": factors
                 }})),
             );
             assert_eq!(status, 201, "{answered}");
@@ -729,6 +735,15 @@ fn servqual_answers_give_the_gaps_the_tolerance_zone_and_the_factors() {
             price["adequacy"]["interval"].is_null(),
             "too few for an interval"
         );
+        let striving = servqual["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["factor"] == "striving_for_excellence")
+            .expect("striving for excellence")
+            .clone();
+        assert_eq!(striving["respondents"], 1, "{striving}");
+        assert!(close(&striving["mean_rating"], 7.0), "{striving}");
 
         // One customer's own answers.
         let own = report(
@@ -750,5 +765,211 @@ fn servqual_answers_give_the_gaps_the_tolerance_zone_and_the_factors() {
             report(app, &sales, "servqual?bucket=year")["overall"],
             Value::Null
         );
+    });
+}
+
+#[test]
+fn a_segment_is_surveyed_and_feedback_reaches_the_timeline_and_the_sentiment_search() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        patch_settings(
+            app,
+            &admin,
+            json!({"feedback": {"survey_throttle_days": 0}}),
+        );
+        let (sales_id, sales) = token_of(app, "sales", "own");
+        let theirs = customer(app, &admin, "مشتری‌فروشنده");
+        let (status, body) = merge_patch(
+            app,
+            &format!("/api/v1/customers/{theirs}"),
+            &admin,
+            &json!({"owner_id": sales_id}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let others = customer(app, &admin, "مشتری‌دیگر");
+        let segment = created(
+            app,
+            &admin,
+            "/api/v1/segments",
+            json!({"name": format!("نظرسنجی {}", Uuid::now_v7().simple()), "kind": "static"}),
+        );
+        let segment = id_of(&segment);
+        let (status, body) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/segments/{segment}/members"),
+            &admin,
+            Some(json!({"action": "add", "customer_ids": [theirs, others]})),
+        );
+        assert_eq!(status, 200, "{body}");
+        let survey = created(
+            app,
+            &admin,
+            "/api/v1/feedback-surveys",
+            json!({"name": format!("بخش {}", Uuid::now_v7().simple()), "questions": [
+                {"key": "recommend", "kind": "nps", "text_fa": "پیشنهاد می‌کنید؟"},
+                {"key": "why", "kind": "text", "text_fa": "چرا؟"}
+            ]}),
+        );
+        let invitations = format!("/api/v1/feedback-surveys/{}/invitations", id_of(&survey));
+
+        // The request names customers or a segment, never both, and at most 500.
+        let too_many: Vec<String> = (0..501).map(|_| Uuid::now_v7().to_string()).collect();
+        for (body, field, code) in [
+            (
+                json!({"customer_ids": [theirs], "segment_id": segment}),
+                "segment_id",
+                "exclusive",
+            ),
+            (
+                json!({"segment_id": Uuid::now_v7()}),
+                "segment_id",
+                "not_found",
+            ),
+            (
+                json!({"customer_ids": too_many}),
+                "customer_ids",
+                "out_of_range",
+            ),
+            (json!({}), "customer_ids", "out_of_range"),
+        ] {
+            let (status, problem) = send(app, Method::POST, &invitations, &admin, Some(body));
+            assert_eq!(status, 422, "{problem}");
+            assert!(
+                field_codes(&problem).contains(&(field.to_string(), code.to_string())),
+                "{field} {code}: {problem}"
+            );
+        }
+
+        // The sales user reaches only the member it sees; the admin every member.
+        let (status, by_sales) = send(
+            app,
+            Method::POST,
+            &invitations,
+            &sales,
+            Some(json!({"segment_id": segment})),
+        );
+        assert_eq!(status, 200, "{by_sales}");
+        assert_eq!(by_sales["sent"], 1, "{by_sales}");
+        assert_eq!(by_sales["data"][0]["customer_id"], theirs.as_str());
+        let (status, by_admin) = send(
+            app,
+            Method::POST,
+            &invitations,
+            &admin,
+            Some(json!({"segment_id": segment})),
+        );
+        assert_eq!(status, 200, "{by_admin}");
+        assert_eq!(by_admin["sent"], 2, "{by_admin}");
+
+        // The invitations list shows the sales user only its customer's two.
+        let (status, listed) = send(app, Method::GET, &invitations, &sales, None);
+        assert_eq!(status, 200, "{listed}");
+        let rows = listed["data"].as_array().unwrap();
+        assert_eq!(rows.len(), 2, "{listed}");
+        assert!(rows.iter().all(|row| row["customer_id"] == theirs.as_str()));
+        let (status, _) = send(
+            app,
+            Method::GET,
+            &format!("{invitations}?customer_id={others}"),
+            &sales,
+            None,
+        );
+        assert_eq!(status, 404, "another's customer is not found");
+        let (_, listed) = send(app, Method::GET, &invitations, &admin, None);
+        assert_eq!(listed["data"].as_array().unwrap().len(), 3);
+
+        // The sales user's customer answers with a complaint.
+        let link = by_sales["data"][0]["link"].as_str().unwrap().to_string();
+        let (status, answered) = public(
+            app,
+            Method::POST,
+            &link,
+            Some(json!({"answers": {"recommend": 2, "why": "خیلی بد بود و اصلاً راضی نیستم"}})),
+        );
+        assert_eq!(status, 201, "{answered}");
+        let text = answered["feedback"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["question_key"] == "why")
+            .expect("the text's feedback")
+            .clone();
+        assert_eq!(text["sentiment"]["label"], "negative", "{text}");
+
+        // It is in the customer's timeline, linked to the feedback.
+        let timeline = format!("/api/v1/customers/{theirs}/timeline?kind=feedback");
+        let (status, page) = send(app, Method::GET, &timeline, &sales, None);
+        assert_eq!(status, 200, "{page}");
+        let entries = page["data"].as_array().unwrap();
+        assert_eq!(entries.len(), 2, "the score and the text: {page}");
+        assert!(entries.iter().all(|e| e["kind"] == "feedback"));
+        let entry = entries
+            .iter()
+            .find(|e| e["link"]["href"] == format!("/api/v1/feedback/{}", id_of(&text)))
+            .unwrap_or_else(|| panic!("the text's entry in {page}"));
+        assert!(
+            entry["summary"].as_str().unwrap().contains("راضی نیستم"),
+            "{entry}"
+        );
+        assert_eq!(
+            send(
+                app,
+                Method::GET,
+                &format!("/api/v1/customers/{others}/timeline?kind=feedback"),
+                &sales,
+                None
+            )
+            .0,
+            404
+        );
+
+        // The 360 view and the search see the customer's sentiment.
+        let (status, overview) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{theirs}/overview"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{overview}");
+        assert_eq!(overview["sentiment"]["feedback"], 1, "{overview}");
+        assert_eq!(overview["sentiment"]["label"], "negative", "{overview}");
+        let found = |token: &str, filter: Value| -> Vec<String> {
+            let (status, page) = send(
+                app,
+                Method::POST,
+                "/api/v1/customers/search",
+                token,
+                Some(json!({"filter": filter, "limit": 100})),
+            );
+            assert_eq!(status, 200, "{page}");
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let negative = json!({"field": "sentiment", "op": "eq", "value": "negative"});
+        assert!(found(&admin, negative.clone()).contains(&theirs));
+        assert!(found(&sales, negative).contains(&theirs));
+        let scored = json!({"field": "sentiment_score", "op": "lt", "value": -0.1});
+        assert!(found(&admin, scored).contains(&theirs));
+        let positive = json!({"field": "sentiment", "op": "in", "value": ["positive", "neutral"]});
+        assert!(!found(&admin, positive).contains(&theirs));
+        let unscored = found(
+            &admin,
+            json!({"field": "sentiment", "op": "is_null", "value": true}),
+        );
+        assert!(unscored.contains(&others) && !unscored.contains(&theirs));
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/search",
+            &admin,
+            Some(json!({"filter": {"field": "sentiment", "op": "eq", "value": "angry"}})),
+        );
+        assert_eq!(status, 422, "{problem}");
     });
 }

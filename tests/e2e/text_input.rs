@@ -409,3 +409,103 @@ fn a_body_that_is_not_json_is_malformed_whatever_it_starts_with() {
         );
     });
 }
+
+#[test]
+fn control_characters_and_deep_json_in_feedback_and_survey_answers_are_refused() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let customer = create_customer(
+            app,
+            &admin,
+            json!({"kind": "person", "first_name": "نظر", "last_name": "دهنده"}),
+        )["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        for (text, rule) in [
+            ("bad\u{0}", "nul_character"),
+            ("ba\u{7}d", "control_character"),
+        ] {
+            refused(
+                app.authed(Method::POST, "/api/v1/feedback", &admin)
+                    .json(&json!({"source": "other", "customer_id": customer, "text": text})),
+                "text",
+                rule,
+            );
+        }
+        let listed: Value = app
+            .authed(
+                Method::GET,
+                &format!("/api/v1/feedback?customer_id={customer}"),
+                &admin,
+            )
+            .send()
+            .expect("list")
+            .json()
+            .expect("json");
+        assert_eq!(listed["data"], json!([]), "nothing was written");
+
+        // A survey's link refuses the same in an answer, and JSON nested past reason,
+        // and stays unanswered.
+        let survey: Value = app
+            .authed(Method::POST, "/api/v1/feedback-surveys", &admin)
+            .json(
+                &json!({"name": format!("متن {}", uuid::Uuid::now_v7().simple()), "questions": [
+                {"key": "why", "kind": "text", "text_fa": "چرا؟"}]}),
+            )
+            .send()
+            .expect("survey")
+            .json()
+            .expect("json");
+        let sent: Value = app
+            .authed(
+                Method::POST,
+                &format!(
+                    "/api/v1/feedback-surveys/{}/invitations",
+                    survey["id"].as_str().expect("id")
+                ),
+                &admin,
+            )
+            .json(&json!({"customer_ids": [customer]}))
+            .send()
+            .expect("invite")
+            .json()
+            .expect("json");
+        let link = app.url(sent["data"][0]["link"].as_str().expect("link"));
+        refused(
+            app.client()
+                .post(&link)
+                .json(&json!({"answers": {"why": "خوب\u{0}"}})),
+            "answers.why",
+            "nul_character",
+        );
+        let mut nested = json!("خوب");
+        for _ in 0..40 {
+            nested = json!([nested]);
+        }
+        refused(
+            app.client()
+                .post(&link)
+                .json(&json!({"answers": {"why": nested}})),
+            "answers.why",
+            "invalid_type",
+        );
+        let mut deep = json!("خوب");
+        for _ in 0..300 {
+            deep = json!({"x": deep});
+        }
+        let response = app
+            .client()
+            .post(&link)
+            .json(&json!({"answers": {"why": deep}}))
+            .send()
+            .expect("deep");
+        assert_eq!(response.status(), 400, "nested past serde's limit");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let page = app.client().get(&link).send().expect("page");
+        assert_eq!(page.status(), 200, "still open");
+    });
+}

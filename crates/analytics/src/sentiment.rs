@@ -34,6 +34,7 @@ mod lexicon;
 pub mod metrics;
 mod tokens;
 
+use domain::sentiment::LABEL_THRESHOLD;
 use serde::{Deserialize, Serialize};
 
 pub use bag_of_words::{BagOfWords, BagOfWordsOptions};
@@ -52,8 +53,6 @@ const MAX_PHRASE_WORDS: usize = 4;
 const SCALE_REACH: usize = 2;
 /// VADER's α: a sum of valences s scores s / √(s² + α).
 const ALPHA: f64 = 15.0;
-/// Scores at or beyond ±this are positive or negative.
-const LABEL_THRESHOLD: f64 = 0.1;
 const NEGATED_PRAISE: f64 = -0.75;
 const NEGATED_COMPLAINT: f64 = -0.5;
 const BEFORE_CONTRAST: f64 = 0.5;

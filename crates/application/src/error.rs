@@ -111,6 +111,12 @@ impl AppError {
 
 /// Storage errors are sorted once: a missing row, a broken unique rule and a lost race
 /// keep their meaning; anything else is a failure of the database.
+impl From<domain::feedback::surveys::ClosedLink> for AppError {
+    fn from(closed: domain::feedback::surveys::ClosedLink) -> Self {
+        AppError::Gone(closed.message().into())
+    }
+}
+
 impl From<PersistenceError> for AppError {
     fn from(err: PersistenceError) -> Self {
         match err {

@@ -39,6 +39,11 @@ impl Bucket {
 /// Most periods one report may have: three years of days, or a century of months.
 pub const MAX_PERIODS: usize = 1_200;
 
+/// Two decimals: what a report shows, and what a test can compare exactly.
+pub fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
 /// The days a report may cover: a business's history and plans, and dates every client
 /// can read back (four-digit years).
 pub const REPORT_DAYS: (NaiveDate, NaiveDate) = (

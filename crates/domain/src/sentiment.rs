@@ -26,9 +26,13 @@ snake_names!(SentimentLabel {
     Positive => "positive",
 });
 
-/// A customer's sentiment is the mean score of their inbound messages of this many days:
-/// recent enough to be how they feel now, long enough to hold a few messages.
+/// A customer's sentiment is the mean score of the texts they wrote in this many days —
+/// inbound messages and feedback: recent enough to be how they feel now, long enough to
+/// hold a few texts.
 pub const CUSTOMER_WINDOW_DAYS: i64 = 90;
+
+/// Scores (and means of scores) at or beyond ±this are positive or negative.
+pub const LABEL_THRESHOLD: f64 = 0.1;
 
 #[cfg(test)]
 mod tests {

@@ -40,6 +40,8 @@ pub enum EntryKind {
     OwnerChanged,
     /// A message in or out on a messaging channel (Telegram, WhatsApp, Instagram, SMS).
     Message,
+    /// Feedback: a survey or satisfaction answer, a review, a text marked as feedback.
+    Feedback,
 }
 
 snake_names!(EntryKind {
@@ -56,6 +58,7 @@ snake_names!(EntryKind {
     ConsentChanged => "consent_changed",
     OwnerChanged => "owner_changed",
     Message => "message",
+    Feedback => "feedback",
 });
 
 /// The channel an interaction went through.
@@ -124,6 +127,22 @@ pub const MESSAGE_CHANNELS: ChannelMap = &[
     ("instagram", Channel::Instagram),
     ("sms", Channel::Sms),
     ("web_chat", Channel::Chat),
+];
+
+/// Channels of feedback: a ticket's channel, or the channel-account kind of the message
+/// it came from or was asked in.
+pub const FEEDBACK_CHANNELS: ChannelMap = &[
+    ("email", Channel::Email),
+    ("phone", Channel::Phone),
+    ("sms", Channel::Sms),
+    ("chat", Channel::Chat),
+    ("web_chat", Channel::Chat),
+    ("web", Channel::Web),
+    ("telegram", Channel::Telegram),
+    ("whatsapp", Channel::Whatsapp),
+    ("instagram", Channel::Instagram),
+    ("visit", Channel::InPerson),
+    ("other", Channel::Other),
 ];
 
 /// An order's sales channel is free text; these usual spellings name a channel, any
@@ -198,6 +217,7 @@ pub enum RecordType {
     Ticket,
     Customer,
     Conversation,
+    Feedback,
 }
 
 snake_names!(RecordType {
@@ -208,6 +228,7 @@ snake_names!(RecordType {
     Ticket => "ticket",
     Customer => "customer",
     Conversation => "conversation",
+    Feedback => "feedback",
 });
 
 /// The record an entry comes from, with its path in the API.
@@ -244,6 +265,9 @@ impl Link {
             id,
             format!("/api/v1/conversations/{id}"),
         )
+    }
+    pub fn feedback(id: Uuid) -> Link {
+        Link::at(RecordType::Feedback, id, format!("/api/v1/feedback/{id}"))
     }
     /// The customer's resource under `suffix` (`overview`, `consents`).
     pub fn customer(id: Uuid, suffix: &str) -> Link {

@@ -84,6 +84,30 @@ pub fn current(
         .load(conn)?)
 }
 
+/// Of `customers`, those whose current consent to `purpose` on `channel` is withdrawn.
+pub fn refused_among(
+    conn: &mut DbConnection,
+    customers: &[Uuid],
+    channel: &str,
+    purpose: &str,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    let mut refused = Vec::new();
+    for chunk in customers.chunks(500) {
+        refused.extend(
+            customer_consents::table
+                .filter(customer_consents::customer_id.eq_any(chunk.iter().copied().map(DbUuid)))
+                .filter(customer_consents::channel.eq(channel))
+                .filter(customer_consents::purpose.eq(purpose))
+                .filter(customer_consents::granted.eq(false))
+                .select(customer_consents::customer_id)
+                .load::<DbUuid>(conn)?
+                .into_iter()
+                .map(|id| id.0),
+        );
+    }
+    Ok(refused)
+}
+
 /// Re-parents ledger events `ids` to customer `to` (merge and its undo); the current
 /// state of every customer involved is then rebuilt with [`rebuild_current`].
 pub fn move_events(

@@ -431,28 +431,6 @@ pub fn move_to(conn: &mut DbConnection, ids: &[Uuid], to: Uuid) -> Result<(), Pe
     Ok(())
 }
 
-/// The mean sentiment score of a customer's inbound messages that occurred at or after
-/// `since`, and how many there are; automatic mail (an out-of-office note says nothing
-/// of how the customer feels) and unscored messages are left out. Read on
-/// `messages_customer_idx`.
-pub fn customer_sentiment(
-    conn: &mut DbConnection,
-    customer: Uuid,
-    since: DateTime<Utc>,
-) -> Result<(Option<f64>, i64), PersistenceError> {
-    Ok(messages::table
-        .filter(messages::customer_id.eq(DbUuid(customer)))
-        .filter(messages::occurred_at.ge(DbTime(since)))
-        .filter(messages::direction.eq("inbound"))
-        .filter(messages::automatic.eq(false))
-        .filter(messages::sentiment_score.is_not_null())
-        .select((
-            diesel::dsl::avg(messages::sentiment_score),
-            diesel::dsl::count(messages::sentiment_score),
-        ))
-        .first(conn)?)
-}
-
 /// Every conversation of a customer with its messages, oldest first (data export).
 pub fn all_of_customer(
     conn: &mut DbConnection,

@@ -3,12 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::authz::Visibility;
 use uuid::Uuid;
 
 use crate::customers::search::Scope;
 use crate::db::{DbConnection, MultiBackend};
-use crate::schema::{customers, feedback};
+use crate::schema::feedback;
 use crate::sql_types::{DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -111,24 +110,7 @@ pub fn list(
     let mut query = feedback::table
         .select(FeedbackRow::as_select())
         .into_boxed::<MultiBackend>();
-    let me = DbUuid(scope.user_id);
-    match (scope.visibility, scope.team_id) {
-        (Visibility::All, _) => {}
-        (Visibility::Own, _) | (Visibility::Team, None) => {
-            let visible = customers::table
-                .select(customers::id)
-                .filter(customers::owner_id.eq(me));
-            query = query.filter(feedback::customer_id.eq_any(visible));
-        }
-        (Visibility::Team, Some(team)) => {
-            let visible = customers::table.select(customers::id).filter(
-                customers::owner_id
-                    .eq(me)
-                    .or(customers::team_id.eq(DbUuid(team))),
-            );
-            query = query.filter(feedback::customer_id.eq_any(visible));
-        }
-    }
+    query = crate::seen_through_customer!(query, feedback::customer_id, scope);
     if let Some(id) = filter.customer_id {
         query = query.filter(feedback::customer_id.eq(DbUuid(id)));
     }

@@ -2,10 +2,13 @@
 //! link each, answered once before it expires), and the SERVQUAL answers and
 //! expectation-factor ratings an answer brings.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::customers::search::Scope;
 use crate::db::{DbConnection, MultiBackend};
 use crate::schema::{
     expectation_factor_ratings, feedback_surveys, servqual_answers, survey_invitations,
@@ -155,18 +158,33 @@ pub fn invitation_by_token(
         .ok_or(PersistenceError::NotFound)
 }
 
-/// When `customer` was last sent any survey (the throttle).
-pub fn last_invited_at(
+/// Of `customers`, those sent any survey after `since`, with when they last were (the
+/// throttle); one query per 500 customers, on the customer's invitation index.
+pub fn invited_since(
     conn: &mut DbConnection,
-    customer: Uuid,
-) -> Result<Option<DateTime<Utc>>, PersistenceError> {
-    Ok(survey_invitations::table
-        .filter(survey_invitations::customer_id.eq(DbUuid(customer)))
-        .select(survey_invitations::created_at)
-        .order(survey_invitations::created_at.desc())
-        .first::<DbTime>(conn)
-        .optional()?
-        .map(|at| at.0))
+    customers: &[Uuid],
+    since: DateTime<Utc>,
+) -> Result<HashMap<Uuid, DateTime<Utc>>, PersistenceError> {
+    let mut last = HashMap::new();
+    for chunk in customers.chunks(500) {
+        // The window is the throttle's few days, so its rows are few: the latest of
+        // each customer is kept here rather than by a MAX the timestamp type lacks.
+        let rows: Vec<(DbUuid, DbTime)> = survey_invitations::table
+            .filter(survey_invitations::customer_id.eq_any(chunk.iter().copied().map(DbUuid)))
+            .filter(survey_invitations::created_at.gt(DbTime(since)))
+            .select((
+                survey_invitations::customer_id,
+                survey_invitations::created_at,
+            ))
+            .load(conn)?;
+        for (customer, at) in rows {
+            let latest = last.entry(customer.0).or_insert(at.0);
+            if at.0 > *latest {
+                *latest = at.0;
+            }
+        }
+    }
+    Ok(last)
 }
 
 /// Marks an invitation answered at `now` if it is still unanswered and unexpired;
@@ -187,11 +205,13 @@ pub fn mark_answered(
     Ok(updated == 1)
 }
 
-/// A survey's invitations in creation order after `after`; `limit + 1` rows.
+/// A survey's invitations to customers `scope` may see (only `customer`'s when
+/// given), in creation order after `after`; `limit + 1` rows.
 pub fn invitations_of_survey(
     conn: &mut DbConnection,
     survey: Uuid,
-    customers: Option<&[Uuid]>,
+    customer: Option<Uuid>,
+    scope: &Scope,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<InvitationRow>, PersistenceError> {
@@ -199,10 +219,10 @@ pub fn invitations_of_survey(
         .filter(survey_invitations::survey_id.eq(DbUuid(survey)))
         .select(InvitationRow::as_select())
         .into_boxed::<MultiBackend>();
-    if let Some(customers) = customers {
-        let ids: Vec<DbUuid> = customers.iter().copied().map(DbUuid).collect();
-        query = query.filter(survey_invitations::customer_id.eq_any(ids));
+    if let Some(customer) = customer {
+        query = query.filter(survey_invitations::customer_id.eq(DbUuid(customer)));
     }
+    query = crate::seen_through_customer!(query, survey_invitations::customer_id, scope);
     Ok(crate::creation_order_page!(
         conn,
         survey_invitations,

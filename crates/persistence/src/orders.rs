@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable};
-use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
 use domain::filter::{Predicate, SearchCriteria};
 use uuid::Uuid;
@@ -761,31 +760,12 @@ pub fn count(
     Ok(query.get_result(conn).map_err(PersistenceError::from)?)
 }
 
-/// `query` narrowed to the orders of customers `scope` may see: the customers'
-/// visibility rule as a subquery the planner turns into a semi-join on the owner and
-/// team indexes.
+/// `query` narrowed to the orders of customers `scope` may see.
 fn visible_to<'a, ST: 'a>(
     query: orders::BoxedQuery<'a, MultiBackend, ST>,
     scope: &Scope,
 ) -> orders::BoxedQuery<'a, MultiBackend, ST> {
-    let me = DbUuid(scope.user_id);
-    match (scope.visibility, scope.team_id) {
-        (Visibility::All, _) => query,
-        (Visibility::Own, _) | (Visibility::Team, None) => {
-            let visible = customers::table
-                .select(customers::id)
-                .filter(customers::owner_id.eq(me));
-            query.filter(orders::customer_id.eq_any(visible))
-        }
-        (Visibility::Team, Some(team)) => {
-            let visible = customers::table.select(customers::id).filter(
-                customers::owner_id
-                    .eq(me)
-                    .or(customers::team_id.eq(DbUuid(team))),
-            );
-            query.filter(orders::customer_id.eq_any(visible))
-        }
-    }
+    crate::seen_through_customer!(query, orders::customer_id, scope)
 }
 
 /// Whether any order exists (the business currency cannot change once one does).

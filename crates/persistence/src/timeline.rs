@@ -14,11 +14,12 @@ use crate::conversations::MessageRow;
 use crate::customers::history::{LifecycleTransitionRow, OwnerChangeRow};
 use crate::customers::search::Scope;
 use crate::db::{DbConnection, MultiBackend};
+use crate::feedback::FeedbackRow;
 use crate::notes::NoteRow;
 use crate::orders::OrderRow;
 use crate::schema::{
-    activities, consent_events, lifecycle_transitions, messages, notes, order_returns, orders,
-    owner_changes, tasks, ticket_messages, ticket_status_changes, tickets,
+    activities, consent_events, feedback, lifecycle_transitions, messages, notes, order_returns,
+    orders, owner_changes, tasks, ticket_messages, ticket_status_changes, tickets,
 };
 use crate::sql_types::{DbTime, DbUuid};
 use crate::PersistenceError;
@@ -516,6 +517,23 @@ pub fn owner_changes(
         .select(OwnerChangeRow::as_select())
         .into_boxed::<MultiBackend>();
     Ok(windowed!(query, owner_changes::changed_at, owner_changes::id, window).load(conn)?)
+}
+
+/// The feedback about the customer, of one of `channels` when given.
+pub fn feedback(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    channels: Option<&[&str]>,
+    window: &Window,
+) -> Result<Vec<FeedbackRow>, PersistenceError> {
+    let mut query = feedback::table
+        .filter(feedback::customer_id.eq(DbUuid(customer)))
+        .select(FeedbackRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(channels) = channels {
+        query = query.filter(feedback::channel.eq_any(channels.to_vec()));
+    }
+    Ok(windowed!(query, feedback::created_at, feedback::id, window).load(conn)?)
 }
 
 /// The customer's messages in and out on the messaging channels, of one of

@@ -422,14 +422,19 @@ pub async fn feedback_report(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ServqualParams {
+    /// First local day (business time zone), `YYYY-MM-DD`.
     pub from: NaiveDate,
+    /// Last local day, inclusive.
     pub to: NaiveDate,
+    /// Length of each period (default `month`).
     pub bucket: Option<Bucket>,
+    /// Calendar of months, quarters and years (default `jalali`).
     pub calendar: Option<CalendarSystem>,
     /// Only this customer's answers.
     pub customer_id: Option<Uuid>,
     /// Only the answers of this segment's current members.
     pub segment_id: Option<Uuid>,
+    /// Only the answers to this survey.
     pub survey_id: Option<Uuid>,
 }
 
@@ -443,8 +448,9 @@ pub struct ServqualParams {
 /// desired), the width of the zone of tolerance (desired − adequate) and where the
 /// perceived level falls: `below` the zone, `within` it or `above` it. With them, for
 /// each expectation factor the customers rated (prior experience, word of mouth,
-/// price, personal needs, company image, explicit and implicit promises), how its
-/// rating goes with each respondent's mean adequacy and superiority gaps: Pearson's r
+/// price, striving for excellence, personal needs, company image, explicit and
+/// implicit promises), how its rating goes with each respondent's mean adequacy and
+/// superiority gaps: Pearson's r
 /// with its Fisher-z 95 % interval, p-value and count. Narrowed to one `customer_id`,
 /// `segment_id` or `survey_id` when given.
 ///

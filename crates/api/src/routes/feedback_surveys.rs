@@ -331,6 +331,8 @@ pub struct InvitationOutcome {
     pub last_invited_at: Option<DateTime<Utc>>,
     /// Why the channel cannot reach them (`unreachable`): `no_address`, `refused`, …
     pub reason: Option<String>,
+    /// With `reason`, what the channel or the check said, in words.
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -351,6 +353,7 @@ fn outcome(customer_id: Uuid, invited: Invited) -> InvitationOutcome {
         message_status: None,
         last_invited_at: None,
         reason: None,
+        detail: None,
     };
     match invited {
         Invited::Sent {
@@ -371,9 +374,10 @@ fn outcome(customer_id: Uuid, invited: Invited) -> InvitationOutcome {
             outcome.last_invited_at = Some(last);
         }
         Invited::NoConsent => outcome.status = InvitationStatus::NoConsent,
-        Invited::Unreachable { code, .. } => {
+        Invited::Unreachable { code, message } => {
             outcome.status = InvitationStatus::Unreachable;
             outcome.reason = Some(code);
+            outcome.detail = Some(message).filter(|message| !message.is_empty());
         }
         Invited::NotFound => {}
     }

@@ -133,7 +133,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(create_report_export);
 }
 
-/// The period a report covers and how it is cut into periods.
+/// The period a report covers and how it is cut into periods. Reports with more
+/// parameters repeat these four fields rather than flatten this struct: serde cannot
+/// combine `flatten` with `deny_unknown_fields`, and a misspelt parameter must be a 400,
+/// not silently ignored.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

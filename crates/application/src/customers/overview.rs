@@ -31,31 +31,33 @@ pub const CLOSED_TICKETS: i64 = 5;
 /// Timeline entries included in the overview; the rest are paged separately.
 pub const RECENT_INTERACTIONS: usize = 10;
 
-/// How a customer feels, by the messages they wrote.
+/// How a customer feels, by the texts they wrote (`persistence::customers::sentiment`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerSentiment {
     /// The start of the window: [`CUSTOMER_WINDOW_DAYS`] days before now.
     pub since: DateTime<Utc>,
-    /// The mean sentiment score of their inbound messages since then, automatic mail
-    /// left out; `None` when there is none.
+    /// The mean sentiment score of their inbound messages (automatic mail left out) and
+    /// feedback texts since then; `None` when there is none.
     pub average_score: Option<f64>,
     /// The label of that mean, by the rule of a single message's score.
     pub label: Option<SentimentLabel>,
     /// How many messages the mean is over.
     pub messages: i64,
+    /// How many feedback texts it is over (besides messages marked as feedback).
+    pub feedback: i64,
 }
 
-/// The sentiment of `customer`'s inbound messages of the last [`CUSTOMER_WINDOW_DAYS`]
+/// The sentiment of `customer`'s texts of the last [`CUSTOMER_WINDOW_DAYS`]
 /// days, computed by the database.
 pub fn sentiment_of(conn: &mut DbConnection, customer: Uuid) -> AppResult<CustomerSentiment> {
     let since = persistence::now() - TimeDelta::days(CUSTOMER_WINDOW_DAYS);
-    let (average_score, messages) =
-        persistence::conversations::customer_sentiment(conn, customer, since)?;
+    let facts = persistence::customers::sentiment::of_customer(conn, customer, since)?;
     Ok(CustomerSentiment {
         since,
-        average_score,
-        label: average_score.map(analytics::sentiment::label_of),
-        messages,
+        average_score: facts.average_score,
+        label: facts.average_score.map(analytics::sentiment::label_of),
+        messages: facts.messages,
+        feedback: facts.feedback,
     })
 }
 

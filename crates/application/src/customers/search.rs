@@ -99,6 +99,14 @@ impl Searchable for CustomerSearch {
         FieldSpec::new("score.cluster", FieldKind::Integer).nullable(),
         FieldSpec::new("score.cluster_run_id", FieldKind::Uuid).nullable(),
         FieldSpec::new("score.churn_risk", FieldKind::Number).nullable(),
+        // The mean sentiment of the customer's texts of the last 90 days (inbound
+        // messages and feedback) and its label; null for a customer without any.
+        FieldSpec::new(
+            "sentiment",
+            FieldKind::Enum(domain::sentiment::SentimentLabel::NAMES),
+        )
+        .nullable(),
+        FieldSpec::new("sentiment_score", FieldKind::Number).nullable(),
         FieldSpec::new("score.churn_run_id", FieldKind::Uuid).nullable(),
     ];
 

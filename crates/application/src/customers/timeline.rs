@@ -1,7 +1,7 @@
 //! The customer interaction timeline (O-1): everything that happened with a customer
 //! the caller sees — activities (also on its deals and the leads it came from), notes,
 //! tasks created and done, orders and returns, tickets with their status moves and
-//! messages, lifecycle, consent and owner changes — newest first, one page at a time.
+//! messages, lifecycle, consent and owner changes, messages on the channels, feedback — newest first, one page at a time.
 //!
 //! No table holds the timeline: each [`Source`] reads its own rows with a keyset query
 //! on its index (`persistence::timeline`), at most a page and one more, and
@@ -13,8 +13,8 @@ use domain::authz::Permission;
 use domain::service::tickets::MessageKind;
 use domain::timeline::{
     channel_of, excerpt, message_direction, parse_list, Channel, ChannelMap, Direction, Entry,
-    EntryKind, Filter, Link, MergedPage, Position, ACTIVITY_CHANNELS, MESSAGE_CHANNELS,
-    NOTE_CHANNELS, ORDER_CHANNELS, TICKET_CHANNELS,
+    EntryKind, Filter, Link, MergedPage, Position, ACTIVITY_CHANNELS, FEEDBACK_CHANNELS,
+    MESSAGE_CHANNELS, NOTE_CHANNELS, ORDER_CHANNELS, TICKET_CHANNELS,
 };
 use domain::validation::Violations;
 use persistence::customers::search::Scope;
@@ -249,10 +249,11 @@ enum Source {
     ConsentEvents,
     OwnerChanges,
     ChannelMessages,
+    Feedback,
 }
 
 impl Source {
-    const ALL: [Source; 13] = [
+    const ALL: [Source; 14] = [
         Source::Activities,
         Source::Notes,
         Source::TasksCreated,
@@ -266,6 +267,7 @@ impl Source {
         Source::ConsentEvents,
         Source::OwnerChanges,
         Source::ChannelMessages,
+        Source::Feedback,
     ];
 
     /// The kind of its entries.
@@ -284,6 +286,7 @@ impl Source {
             Source::ConsentEvents => EntryKind::ConsentChanged,
             Source::OwnerChanges => EntryKind::OwnerChanged,
             Source::ChannelMessages => EntryKind::Message,
+            Source::Feedback => EntryKind::Feedback,
         }
     }
 
@@ -294,6 +297,7 @@ impl Source {
             Source::Notes => NOTE_CHANNELS,
             Source::Orders => ORDER_CHANNELS,
             Source::ChannelMessages => MESSAGE_CHANNELS,
+            Source::Feedback => FEEDBACK_CHANNELS,
             Source::TicketsOpened | Source::TicketStatusChanges | Source::TicketMessages => {
                 TICKET_CHANNELS
             }
@@ -419,6 +423,36 @@ impl Source {
                     summary: excerpt(&row.body),
                     actor_id: row.sent_by.map(|id| id.0),
                     link: Link::conversation(row.conversation_id.0),
+                })
+                .collect(),
+            Source::Feedback => sources::feedback(conn, id, channels, window)?
+                .into_iter()
+                .map(|row| {
+                    let score = match (&row.metric, row.score) {
+                        (Some(metric), Some(score)) => format!(" ({metric} {score})"),
+                        _ => String::new(),
+                    };
+                    let text = row
+                        .body
+                        .as_deref()
+                        .map(|body| format!(": {body}"))
+                        .unwrap_or_default();
+                    Entry {
+                        id: row.id.0,
+                        kind,
+                        channel: row
+                            .channel
+                            .as_deref()
+                            .and_then(|channel| channel_of(FEEDBACK_CHANNELS, channel)),
+                        direction: Some(Direction::Inbound),
+                        occurred_at: row.created_at.0,
+                        summary: excerpt(&cx.say(
+                            format!("Feedback, {}{score}{text}", row.source),
+                            format!("بازخورد، {}{score}{text}", row.source),
+                        )),
+                        actor_id: row.created_by.map(|id| id.0),
+                        link: Link::feedback(row.id.0),
+                    }
                 })
                 .collect(),
             Source::Returns => sources::returns(conn, id, window)?

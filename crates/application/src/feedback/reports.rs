@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use domain::authz::Permission;
 use domain::feedback::reports::{
-    round2, FeedbackFigures, FeedbackGrouping, Interval, ReportMetric,
+    metric_value, FeedbackFigures, FeedbackGrouping, Interval, ReportMetric,
 };
 use domain::feedback::servqual::{gaps_from_sums, Dimension, ExpectationFactor, Gaps};
+use domain::reports::round2;
 use persistence::db::DbConnection;
 use persistence::feedback_reports::{FeedbackCell, FeedbackGroup, FeedbackScope, Measure};
 use serde::Serialize;
@@ -92,41 +93,30 @@ impl Sums {
                 high: round2(i.high * scale),
             })
         };
-        let (value, interval) = if n == 0 {
-            (None, None)
+        let interval = if n == 0 {
+            None
         } else {
             match metric {
                 ReportMetric::Nps => {
                     let (top, bottom) = (self.top as u64, self.bottom as u64);
                     let passives = n.saturating_sub(top + bottom);
-                    (
-                        domain::feedback::entries::net_promoter_score(
-                            self.top,
-                            passives as i64,
-                            self.bottom,
-                        ),
-                        interval(
-                            analytics::intervals::net_promoter(top, passives, bottom),
-                            1.0,
-                        ),
+                    interval(
+                        analytics::intervals::net_promoter(top, passives, bottom),
+                        1.0,
                     )
                 }
-                ReportMetric::Csat => (
-                    Some(100.0 * self.top as f64 / n as f64),
-                    interval(analytics::intervals::proportion(self.top as u64, n), 100.0),
-                ),
-                ReportMetric::Ces | ReportMetric::Rating | ReportMetric::Sentiment => (
-                    Some(self.sum / n as f64),
-                    interval(
-                        analytics::intervals::mean(self.sum, self.sum_of_squares, n),
-                        1.0,
-                    ),
+                ReportMetric::Csat => {
+                    interval(analytics::intervals::proportion(self.top as u64, n), 100.0)
+                }
+                ReportMetric::Ces | ReportMetric::Rating | ReportMetric::Sentiment => interval(
+                    analytics::intervals::mean(self.sum, self.sum_of_squares, n),
+                    1.0,
                 ),
             }
         };
         FeedbackFigures {
             answers: self.answers,
-            value: value.map(round2),
+            value: metric_value(metric, self.answers, self.top, self.bottom, self.sum),
             interval,
             top: self.top,
             bottom: self.bottom,

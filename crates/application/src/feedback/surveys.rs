@@ -6,15 +6,15 @@
 //! questions behind a link and the answer, stored once by an `UPDATE` that requires the
 //! invitation unanswered and unexpired, each scored question a piece of feedback.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use domain::authz::Permission;
 use domain::customers::ConsentPurpose;
 use domain::feedback::entries::FeedbackSource;
 use domain::feedback::surveys::{
-    check_answers, invitation_text, Answer, InviteInput, SurveyInput, SurveyQuestion,
-    SurveyResponseInput,
+    check_answers, invitation_text, Answer, ClosedLink, InviteInput, SurveyInput, SurveyQuestion,
+    SurveyResponseInput, MAX_SEGMENT_INVITEES,
 };
 use domain::omnichannel::accounts::ChannelKind;
 use domain::omnichannel::conversations::NewConversationInput;
@@ -266,19 +266,48 @@ pub fn invite(
             })?;
         }
         let now = persistence::now();
-        let mut outcomes = Vec::with_capacity(input.customer_ids.len());
-        for customer in &input.customer_ids {
-            let outcome = invite_one(
+        let customers = match input.segment_id {
+            Some(segment) => segment_members(conn, acting, segment)?,
+            None => input.customer_ids.clone(),
+        };
+        let visible: HashSet<Uuid> =
+            persistence::customers::search::visible_ids(conn, &customers, &acting.scope())?
+                .into_iter()
+                .collect();
+        let seen: Vec<Uuid> = customers
+            .iter()
+            .copied()
+            .filter(|customer| visible.contains(customer))
+            .collect();
+        let throttled = if policy.survey_throttle_days > 0 {
+            let since = now - Duration::days(policy.survey_throttle_days);
+            persistence::feedback_surveys::invited_since(conn, &seen, since)?
+        } else {
+            HashMap::new()
+        };
+        let refused: HashSet<Uuid> = match kind {
+            Some(kind) => persistence::consents::refused_among(
                 conn,
-                acting,
-                &survey,
-                *customer,
-                &input,
-                kind,
-                policy.survey_throttle_days,
-                now,
-            )?;
-            outcomes.push((*customer, outcome));
+                &seen,
+                kind.consent_channel().as_str(),
+                ConsentPurpose::Surveys.as_str(),
+            )?
+            .into_iter()
+            .collect(),
+            None => HashSet::new(),
+        };
+        let mut outcomes = Vec::with_capacity(customers.len());
+        for customer in customers {
+            let outcome = if !visible.contains(&customer) {
+                Invited::NotFound
+            } else if let Some(last) = throttled.get(&customer) {
+                Invited::Throttled { last: *last }
+            } else if refused.contains(&customer) {
+                Invited::NoConsent
+            } else {
+                send_invitation(conn, acting, &survey, customer, &input, kind, now)?
+            };
+            outcomes.push((customer, outcome));
         }
         let sent = outcomes
             .iter()
@@ -302,41 +331,46 @@ pub fn invite(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn invite_one(
+/// The current members of `segment` the caller sees, in customer-id order: 422 when
+/// there is no such segment or it has more than [`MAX_SEGMENT_INVITEES`].
+fn segment_members(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    segment: Uuid,
+) -> AppResult<Vec<Uuid>> {
+    persistence::segments::find(conn, segment).map_err(|err| match err {
+        PersistenceError::NotFound => AppError::field("segment_id", "not_found", "no such segment"),
+        other => other.into(),
+    })?;
+    let limit = i64::try_from(MAX_SEGMENT_INVITEES + 1).unwrap_or(i64::MAX);
+    let members: Vec<Uuid> =
+        persistence::segments::members(conn, segment, &acting.scope(), None, limit)?
+            .into_iter()
+            .map(|spell| spell.customer_id.0)
+            .collect();
+    if members.len() > MAX_SEGMENT_INVITEES {
+        return Err(AppError::field(
+            "segment_id",
+            "too_large",
+            format!(
+                "the segment has more than {MAX_SEGMENT_INVITEES} members; invite a smaller one"
+            ),
+        ));
+    }
+    Ok(members)
+}
+
+/// Writes one customer's invitation and, through a channel, sends its message; a
+/// message the channel cannot carry leaves nothing written for the customer.
+fn send_invitation(
     conn: &mut DbConnection,
     acting: &Acting,
     survey: &SurveyRow,
     customer: Uuid,
     input: &InviteInput,
     kind: Option<ChannelKind>,
-    throttle_days: i64,
     now: DateTime<Utc>,
 ) -> AppResult<Invited> {
-    match crate::customers::visible(conn, acting, customer) {
-        Err(AppError::NotFound) => return Ok(Invited::NotFound),
-        other => other?,
-    };
-    if throttle_days > 0 {
-        if let Some(last) = persistence::feedback_surveys::last_invited_at(conn, customer)? {
-            if last > now - Duration::days(throttle_days) {
-                return Ok(Invited::Throttled { last });
-            }
-        }
-    }
-    if let Some(kind) = kind {
-        let channel = kind.consent_channel();
-        let refused = persistence::consents::current(conn, customer)?
-            .into_iter()
-            .any(|state| {
-                state.channel == channel.as_str()
-                    && state.purpose == ConsentPurpose::Surveys.as_str()
-                    && !state.granted
-            });
-        if refused {
-            return Ok(Invited::NoConsent);
-        }
-    }
     let token = crate::accounts::random_token(32);
     let mut invitation = InvitationRow {
         id: DbUuid(Uuid::now_v7()),
@@ -412,29 +446,17 @@ pub fn invitations(
 ) -> AppResult<Vec<InvitationRow>> {
     acting.require(Permission::RecordsRead)?;
     persistence::feedback_surveys::find(conn, id)?;
-    let only = match customer {
-        Some(customer) => {
-            crate::customers::visible(conn, acting, customer)?;
-            Some(vec![customer])
-        }
-        None => None,
-    };
-    let rows = persistence::feedback_surveys::invitations_of_survey(
+    if let Some(customer) = customer {
+        crate::customers::visible(conn, acting, customer)?;
+    }
+    Ok(persistence::feedback_surveys::invitations_of_survey(
         conn,
         id,
-        only.as_deref(),
+        customer,
+        &acting.scope(),
         created_after(cursor)?,
         limit,
-    )?;
-    let scope = acting.scope();
-    let mut visible = Vec::with_capacity(rows.len());
-    for row in rows {
-        let customer = persistence::customers::find(conn, row.customer_id.0)?;
-        if scope.can_see(&customer.row) {
-            visible.push(row);
-        }
-    }
-    Ok(visible)
+    )?)
 }
 
 /// What the customer sees behind a link.
@@ -455,13 +477,14 @@ fn open_invitation(
         conn,
         &crate::accounts::sha256_hex(token),
     )?;
-    if invitation.answered_at.is_some() {
-        return Err(AppError::Gone("this survey was already answered".into()));
+    match ClosedLink::of(
+        invitation.answered_at.is_some(),
+        invitation.expires_at.0,
+        now,
+    ) {
+        Some(closed) => Err(closed.into()),
+        None => Ok(invitation),
     }
-    if invitation.expires_at.0 <= now {
-        return Err(AppError::Gone("this survey has expired".into()));
-    }
-    Ok(invitation)
 }
 
 /// The survey behind a link (no account needed): its name and questions only.

@@ -11,7 +11,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::authz::Permission;
 use domain::calendar::{CalendarSystem, LocalCalendar};
-use domain::feedback::reports::{round2, ReportMetric};
+use domain::feedback::reports::{metric_value, ReportMetric};
 use domain::reports::{
     age_thresholds, periods, AcquisitionDimension, Bucket, ProfitDimension, ReportPeriod,
     SalesDimension, FUNNEL_STAGES, REFERRER_CUSTOMER, REFERRER_USER,
@@ -400,24 +400,37 @@ pub fn kpis(conn: &mut DbConnection, acting: &Acting, range: ReportRange) -> App
         let index = period_index(cell.period, periods.len())?;
         let period = &mut periods[index];
         period.nps_answers = cell.answers;
-        period.nps = domain::feedback::entries::net_promoter_score(
+        period.nps = metric_value(
+            ReportMetric::Nps,
+            cell.answers,
             cell.top,
-            cell.answers - cell.top - cell.bottom,
             cell.bottom,
-        )
-        .map(round2);
+            cell.sum,
+        );
     }
     for cell in &csat {
         let index = period_index(cell.period, periods.len())?;
         let period = &mut periods[index];
         period.csat_answers = cell.answers;
-        period.csat_percent = ratio(cell.top, cell.answers).map(|share| round2(share * 100.0));
+        period.csat_percent = metric_value(
+            ReportMetric::Csat,
+            cell.answers,
+            cell.top,
+            cell.bottom,
+            cell.sum,
+        );
     }
     for cell in &ces {
         let index = period_index(cell.period, periods.len())?;
         let period = &mut periods[index];
         period.ces_answers = cell.answers;
-        period.ces_average = (cell.answers > 0).then(|| round2(cell.sum / cell.answers as f64));
+        period.ces_average = metric_value(
+            ReportMetric::Ces,
+            cell.answers,
+            cell.top,
+            cell.bottom,
+            cell.sum,
+        );
     }
     // Running totals from before the first period: customers who had bought, and of
     // them those churned, at the start of each period.

@@ -13,6 +13,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::authz::Permission;
 use domain::calendar::DateRange;
+use domain::feedback::surveys::ClosedLink;
 use domain::notifications::{NotificationKind, Texts};
 use domain::service::surveys::{is_low, CsatAction, CsatFigures, SurveyAnswer, SATISFIED_RATING};
 use persistence::audit;
@@ -42,13 +43,10 @@ pub struct SurveyView {
 fn open_survey(conn: &mut DbConnection, token: &str, now: DateTime<Utc>) -> AppResult<SurveyRow> {
     let survey =
         persistence::ticket_surveys::find_by_token(conn, &crate::accounts::sha256_hex(token))?;
-    if survey.answered_at.is_some() {
-        return Err(AppError::Gone("this survey was already answered".into()));
+    match ClosedLink::of(survey.answered_at.is_some(), survey.expires_at.0, now) {
+        Some(closed) => Err(closed.into()),
+        None => Ok(survey),
     }
-    if survey.expires_at.0 <= now {
-        return Err(AppError::Gone("this survey has expired".into()));
-    }
-    Ok(survey)
 }
 
 /// The survey behind a link, for the customer (no account needed).

@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::entries::{Metric, CSAT_SATISFIED, NPS_PASSIVE, NPS_PROMOTER};
+use super::entries::{net_promoter_score, Metric, CSAT_SATISFIED, NPS_PASSIVE, NPS_PROMOTER};
 use crate::customers::snake_names;
+use crate::reports::round2;
 
 /// What a feedback report measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -97,7 +98,22 @@ pub struct FeedbackFigures {
     pub bottom: i64,
 }
 
-/// Two decimals, as reports show.
-pub fn round2(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
+/// The figure a report shows for `metric` from the sums of its answers, to two
+/// decimals: the NPS, the CSAT %, or the mean; `None` without answers.
+pub fn metric_value(
+    metric: ReportMetric,
+    answers: i64,
+    top: i64,
+    bottom: i64,
+    sum: f64,
+) -> Option<f64> {
+    if answers <= 0 {
+        return None;
+    }
+    let value = match metric {
+        ReportMetric::Nps => net_promoter_score(top, answers - top - bottom, bottom)?,
+        ReportMetric::Csat => 100.0 * top as f64 / answers as f64,
+        ReportMetric::Ces | ReportMetric::Rating | ReportMetric::Sentiment => sum / answers as f64,
+    };
+    Some(round2(value))
 }

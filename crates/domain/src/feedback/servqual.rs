@@ -15,7 +15,8 @@
 //!   zone, the customer is delighted).
 //!
 //! The customer also rates how much each of the factors that shape expectations
-//! (prior experience, word of mouth, price, personal needs, the company's image, and
+//! (prior experience, word of mouth, price, their own striving for excellence,
+//! personal needs, the company's image, and
 //! what the company promised outright or implied) shaped theirs, so that a gap can be
 //! read against where the expectation came from.
 //!
@@ -38,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::customers::snake_names;
-use crate::service::surveys::round2;
+use crate::reports::round2;
 use crate::validation::Violations;
 
 /// The lowest rating of the three columns. The 1994 three-column format uses a 1-to-9
@@ -314,7 +315,7 @@ impl ItemAnswer {
 
 /// What shapes a customer's expectations of a service (Zeithaml, Berry & Parasuraman
 /// 1993, and the factors of the expectation model: prior experience, recommendations,
-/// price, personal needs and the company's image).
+/// price, the striving for excellence, personal needs and the company's image).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
 )]
@@ -326,6 +327,10 @@ pub enum ExpectationFactor {
     WordOfMouth,
     /// What the service costs: a higher price raises what is expected.
     Price,
+    /// The customer's own standard of excellent service, which raises what they
+    /// expect of every provider (the striving for excellence, تعالی‌جویی; Zeithaml's
+    /// enduring service intensifiers).
+    StrivingForExcellence,
     /// The customer's own physical, social, psychological and functional needs.
     PersonalNeeds,
     /// The picture the customer has of the company.
@@ -341,6 +346,7 @@ snake_names!(ExpectationFactor {
     PriorExperience => "prior_experience",
     WordOfMouth => "word_of_mouth",
     Price => "price",
+    StrivingForExcellence => "striving_for_excellence",
     PersonalNeeds => "personal_needs",
     CompanyImage => "company_image",
     ExplicitPromises => "explicit_promises",
@@ -354,6 +360,7 @@ impl ExpectationFactor {
             ExpectationFactor::PriorExperience => "تجربهٔ قبلی شما از این شرکت و شرکت‌های مشابه",
             ExpectationFactor::WordOfMouth => "توصیه‌ها و گفته‌های دیگران",
             ExpectationFactor::Price => "قیمت خدمات",
+            ExpectationFactor::StrivingForExcellence => "معیار شخصی شما از خدمت عالی (تعالی‌جویی)",
             ExpectationFactor::PersonalNeeds => "نیازهای شخصی شما",
             ExpectationFactor::CompanyImage => "تصویری که از شرکت در ذهن دارید",
             ExpectationFactor::ExplicitPromises => {
@@ -373,6 +380,7 @@ impl ExpectationFactor {
             }
             ExpectationFactor::WordOfMouth => "What others have told you",
             ExpectationFactor::Price => "The price of the service",
+            ExpectationFactor::StrivingForExcellence => "Your own standard of excellent service",
             ExpectationFactor::PersonalNeeds => "Your personal needs",
             ExpectationFactor::CompanyImage => "The picture you have of the company",
             ExpectationFactor::ExplicitPromises => {
@@ -718,7 +726,7 @@ mod tests {
                 serde_json::json!(f.as_str())
             );
         }
-        assert_eq!(ExpectationFactor::ALL.len(), 7);
+        assert_eq!(ExpectationFactor::ALL.len(), 8);
         assert_eq!(ZonePosition::parse("within"), Some(ZonePosition::Within));
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -427,6 +428,10 @@ pub fn check_answers(
 /// Most customers one invitation request names.
 pub const MAX_INVITEES: usize = 500;
 
+/// Most members of a segment one invitation request reaches: every invitation, and
+/// its message, is written in the request's one transaction.
+pub const MAX_SEGMENT_INVITEES: usize = 5_000;
+
 /// Customers to send a survey to (`POST /feedback-surveys/{id}/invitations`).
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
@@ -435,8 +440,13 @@ pub const MAX_INVITEES: usize = 500;
     "channel_account_id": "0193a4e2-7c1d-7b3e-9f10-888888888888"
 }))]
 pub struct InviteInput {
-    /// 1 to 500 customers, each once.
+    /// 1 to 500 customers, each once; or, instead, `segment_id`.
+    #[serde(default)]
     pub customer_ids: Vec<uuid::Uuid>,
+    /// Every current member of this segment the caller sees (at most 5,000), in
+    /// customer-id order; instead of `customer_ids`.
+    #[serde(default)]
+    pub segment_id: Option<uuid::Uuid>,
     /// The channel account that sends each customer the link in a message; without
     /// one, the links are only returned, for the caller to hand out.
     #[serde(default)]
@@ -453,6 +463,16 @@ pub struct InviteInput {
 impl InviteInput {
     pub fn validated(self) -> Result<InviteInput, Vec<FieldViolation>> {
         let mut v = Violations::default();
+        if self.segment_id.is_some() {
+            if !self.customer_ids.is_empty() {
+                v.push(
+                    "segment_id",
+                    "exclusive",
+                    "give customer_ids or segment_id, not both",
+                );
+            }
+            return v.into_result().map(|()| self);
+        }
         if self.customer_ids.is_empty() || self.customer_ids.len() > MAX_INVITEES {
             v.push(
                 "customer_ids",
@@ -465,6 +485,35 @@ impl InviteInput {
             v.push("customer_ids", "duplicate", "name each customer once");
         }
         v.into_result().map(|()| self)
+    }
+}
+
+/// Why a one-use survey link — a feedback survey's invitation or a ticket's
+/// satisfaction survey — no longer opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedLink {
+    Answered,
+    Expired,
+}
+
+impl ClosedLink {
+    /// `None` while the link is open: not yet answered, and `now` before it expires.
+    pub fn of(answered: bool, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Self> {
+        if answered {
+            Some(ClosedLink::Answered)
+        } else if expires_at <= now {
+            Some(ClosedLink::Expired)
+        } else {
+            None
+        }
+    }
+
+    /// What the customer is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            ClosedLink::Answered => "this survey was already answered",
+            ClosedLink::Expired => "this survey has expired",
+        }
     }
 }
 
@@ -486,6 +535,54 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn invite(body: serde_json::Value) -> Result<InviteInput, Vec<String>> {
+        serde_json::from_value::<InviteInput>(body)
+            .expect("shape")
+            .validated()
+            .map_err(|violations| {
+                violations
+                    .into_iter()
+                    .map(|v| format!("{}:{}", v.field, v.code))
+                    .collect()
+            })
+    }
+
+    #[test]
+    fn an_invitation_names_customers_or_a_segment() {
+        let one = uuid::Uuid::from_u128(1);
+        let segment = uuid::Uuid::from_u128(9);
+        assert!(invite(json!({"customer_ids": [one]})).is_ok());
+        assert!(invite(json!({"segment_id": segment})).is_ok());
+        assert_eq!(
+            invite(json!({"customer_ids": [one], "segment_id": segment})),
+            Err(vec!["segment_id:exclusive".to_string()])
+        );
+        assert_eq!(
+            invite(json!({})),
+            Err(vec!["customer_ids:out_of_range".to_string()])
+        );
+        assert_eq!(
+            invite(json!({"customer_ids": [one, one]})),
+            Err(vec!["customer_ids:duplicate".to_string()])
+        );
+        let many: Vec<uuid::Uuid> = (0..=MAX_INVITEES as u128)
+            .map(uuid::Uuid::from_u128)
+            .collect();
+        assert_eq!(
+            invite(json!({"customer_ids": many})),
+            Err(vec!["customer_ids:out_of_range".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_link_is_open_until_answered_or_expired() {
+        let now = chrono::Utc::now();
+        let later = now + chrono::Duration::hours(1);
+        assert_eq!(ClosedLink::of(false, later, now), None);
+        assert_eq!(ClosedLink::of(false, now, now), Some(ClosedLink::Expired));
+        assert_eq!(ClosedLink::of(true, later, now), Some(ClosedLink::Answered));
+    }
 
     fn survey() -> SurveyInput {
         serde_json::from_value(json!({

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::service::surveys::round2;
+use crate::reports::round2;
 
 /// A lead, deal or order counts for a conversation when it came at or after the
 /// conversation started and less than this many days (of 24 hours) after it.

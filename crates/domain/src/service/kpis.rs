@@ -5,7 +5,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::service::surveys::round2;
+use crate::reports::round2;
 
 /// The most durations one summary holds: each is kept and sorted exactly, so memory
 /// stays bounded (8 MB a summary) and a range holding more tickets is refused.

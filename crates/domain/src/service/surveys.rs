@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::customers::snake_names;
+use crate::reports::round2;
 use crate::validation::{FieldViolation, Violations};
 
 /// Days a survey link stays valid after the ticket is resolved: long enough for a
@@ -151,11 +152,6 @@ impl CsatFigures {
             response_percent: share(answered, sent),
         }
     }
-}
-
-/// Two decimals: what a report shows, and what a test can compare exactly.
-pub fn round2(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
 }
 
 #[cfg(test)]

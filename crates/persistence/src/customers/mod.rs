@@ -9,6 +9,7 @@ pub mod history;
 pub mod matching;
 pub mod merges;
 pub mod search;
+pub mod sentiment;
 
 use std::collections::HashMap;
 

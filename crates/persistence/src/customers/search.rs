@@ -115,6 +115,9 @@ impl SearchTable for CustomerColumns {
         field: &str,
         predicate: &Predicate,
     ) -> Option<Result<Condition<customers::table>, FilterError>> {
+        if let Some(sentiment) = super::sentiment::SentimentMatch::of(field, predicate) {
+            return Some(sentiment.map(|m| -> Condition<_> { Box::new(m) }));
+        }
         let (table, column, field_key) = match field {
             "segment_id" => (CURRENT_MEMBERSHIPS, "segment_id", None),
             "phone" => ("customer_phones", "number", None),
@@ -465,6 +468,38 @@ impl QueryFragment<MultiBackend> for QuickSearch {
         out.push_sql(")");
         Ok(())
     }
+}
+
+/// A boxed query `$query` narrowed by its column `$customer_id` to the customers
+/// `$scope` may see: the rule as a subquery (concrete types, which every backend of the
+/// multi-connection can write), which the planner turns into a semi-join on the owner
+/// and team indexes. For the records seen through their customer: orders, feedback,
+/// survey invitations.
+#[macro_export]
+macro_rules! seen_through_customer {
+    ($query:expr, $customer_id:expr, $scope:expr) => {{
+        use diesel::prelude::*;
+        use $crate::schema::customers;
+        let scope: &$crate::customers::search::Scope = $scope;
+        let me = $crate::sql_types::DbUuid(scope.user_id);
+        match (scope.visibility, scope.team_id) {
+            (domain::authz::Visibility::All, _) => $query,
+            (domain::authz::Visibility::Own, _) | (domain::authz::Visibility::Team, None) => {
+                let visible = customers::table
+                    .select(customers::id)
+                    .filter(customers::owner_id.eq(me));
+                $query.filter($customer_id.eq_any(visible))
+            }
+            (domain::authz::Visibility::Team, Some(team)) => {
+                let visible = customers::table.select(customers::id).filter(
+                    customers::owner_id
+                        .eq(me)
+                        .or(customers::team_id.eq($crate::sql_types::DbUuid(team))),
+                );
+                $query.filter($customer_id.eq_any(visible))
+            }
+        }
+    }};
 }
 
 /// Which customers a principal may see, as a condition on owner and team.

@@ -103,17 +103,20 @@ impl TicketSummary {
     }
 }
 
-/// How a customer feels, by the messages they wrote on the channels (F-2).
+/// How a customer feels, by the texts they wrote: messages on the channels and feedback.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerSentiment {
     /// The mean sentiment score, from −1 (complaint) to 1 (praise), of the customer's
-    /// inbound messages of the last 90 days, automatic mail left out; null when there is
-    /// none.
+    /// inbound messages (automatic mail left out) and feedback texts of the last 90
+    /// days; null when there is none. The search fields `sentiment` and
+    /// `sentiment_score` filter on it.
     pub average_score: Option<f64>,
     /// The label of that mean.
     pub label: Option<SentimentLabel>,
     /// How many messages the mean is over.
     pub messages: i64,
+    /// How many feedback texts it is over, besides messages marked as feedback.
+    pub feedback: i64,
     /// The start of the 90 days.
     pub since: DateTime<Utc>,
 }
@@ -310,6 +313,7 @@ pub async fn get_customer_overview(
             average_score: found.sentiment.average_score,
             label: found.sentiment.label,
             messages: found.sentiment.messages,
+            feedback: found.sentiment.feedback,
             since: found.sentiment.since,
         },
     };
