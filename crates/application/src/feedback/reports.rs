@@ -213,8 +213,6 @@ pub fn feedback(
         None => Measure::Sentiment,
     };
     let visibility = acting.scope();
-    let totals =
-        persistence::feedback_reports::cells(conn, &bounds, measure, None, &scope, &visibility)?;
     let grouped = match group_by {
         Some(grouping) => persistence::feedback_reports::cells(
             conn,
@@ -226,9 +224,24 @@ pub fn feedback(
         )?,
         None => Vec::new(),
     };
+    // An answer falls in exactly one agent, team, product, channel or source group (or
+    // the group of none), so the groups add up to the totals and the answers need not
+    // be read twice; a customer may be in several segments or none, so segment groups
+    // do not.
+    let totals = match group_by {
+        Some(grouping) if grouping != FeedbackGrouping::Segment => None,
+        _ => Some(persistence::feedback_reports::cells(
+            conn,
+            &bounds,
+            measure,
+            None,
+            &scope,
+            &visibility,
+        )?),
+    };
     let mut period_sums = vec![Sums::default(); cut.len()];
     let mut whole = Sums::default();
-    for cell in &totals {
+    for cell in totals.as_ref().unwrap_or(&grouped) {
         let index = period_index(cell.period, cut.len())?;
         period_sums[index].add(Sums::of(cell));
         whole.add(Sums::of(cell));
