@@ -38,6 +38,7 @@ mod observability;
 mod openapi;
 mod order_exports;
 mod order_imports;
+mod outgoing_webhooks;
 mod product_imports;
 mod product_models;
 mod quotes;

@@ -420,6 +420,10 @@ impl Setup<'_> {
                     "/api/v1/message-templates",
                     json!({"name": Self::unique("الگو"), "body_fa": "سلام {{ customer.name }}"}),
                 ),
+            "/api/v1/webhook-subscriptions/{id}" => self.create(
+                "/api/v1/webhook-subscriptions",
+                json!({"url": "https://hooks.example.ir/peyvand", "event_types": ["*"]}),
+            ),
             "/api/v1/lost-reasons/{id}" => self.create(
                 "/api/v1/lost-reasons",
                 json!({"name": Self::unique("دلیل")}),

@@ -147,6 +147,13 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
         ),
     );
     registry.register(
+        application::webhooks::WEBHOOK_DELIVER,
+        application::webhooks::delivery::WebhookDeliverJob::new(
+            state.credentials.clone(),
+            config.webhooks_allow_private_targets,
+        ),
+    );
+    registry.register(
         application::omnichannel::mailbox::MAILBOX_FETCH,
         application::omnichannel::mailbox::MailboxFetchJob::new(state.credentials.clone()),
     );

@@ -97,6 +97,12 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Let webhook subscriptions target loopback, private and link-local addresses
+    /// (an endpoint on the business's own network, a local test receiver). Off, such
+    /// targets are refused when subscribed and again, once resolved, at every delivery.
+    #[arg(long, env = "PEYVAND_WEBHOOKS_ALLOW_PRIVATE_TARGETS")]
+    pub webhooks_allow_private_targets: bool,
+
     /// `iss` claim of issued access tokens, checked on every request.
     #[arg(long, env = "PEYVAND_JWT_ISSUER", default_value = "peyvand")]
     pub jwt_issuer: String,

@@ -151,6 +151,14 @@ use crate::routes;
             Provider credentials are write-only and sealed at rest; each account has a webhook \
             URL to give the provider. The webhooks themselves are called by the providers and \
             checked by each provider's own scheme (secret token, HMAC signature, secret URL)."),
+        (name = "webhooks", description = "Outgoing webhooks and the change feed \
+            (`crm:configure`): an endpoint subscribes to event types (customer, order, deal, \
+            ticket, segment and feedback events) and receives each as a POST signed per the \
+            Standard Webhooks specification (`webhook-id`, `webhook-timestamp`, \
+            `webhook-signature`), retried with exponential back-off, every attempt logged, \
+            replayable; a subscription whose deliveries keep failing switches itself off. The \
+            same events, in the order they were committed, are the change feed \
+            `GET /events`."),
         (name = "widget", description = "The web chat widget on the business's own site: a \
             visitor starts a chat, writes and reads the answers, with no account; the site key \
             in the path names the `web_chat` channel account, whose listed origins alone may \

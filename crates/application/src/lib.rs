@@ -11,6 +11,7 @@ pub mod assignment;
 pub mod commerce;
 pub mod customers;
 pub mod error;
+pub mod events;
 pub mod feedback;
 pub mod i18n;
 pub mod jobs;
@@ -24,6 +25,7 @@ pub mod search;
 pub mod segments;
 pub mod service;
 pub mod settings;
+pub mod webhooks;
 
 use persistence::db::DbConnection;
 use persistence::transaction::write_transaction;

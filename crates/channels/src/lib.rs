@@ -14,5 +14,6 @@ pub mod outbound;
 pub mod secrets;
 pub mod sms;
 pub mod telegram;
+pub mod webhooks;
 
 pub use inbound::{DeliveryState, DeliveryUpdate, Inbound, InboundMessage, PayloadError, Sender};

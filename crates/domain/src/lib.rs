@@ -26,3 +26,4 @@ pub mod settings;
 pub mod text;
 pub mod timeline;
 pub mod validation;
+pub mod webhooks;

@@ -67,6 +67,7 @@ pub mod transaction;
 pub mod user_search;
 pub mod users;
 pub mod web_chat_visitors;
+pub mod webhooks;
 
 pub use db::{BackendKind, DbConnection, DbPool, PoolConfig};
 

@@ -1734,11 +1734,56 @@ diesel::table! {
 
 diesel::joinable!(feedback -> customers (customer_id));
 diesel::joinable!(survey_invitations -> feedback_surveys (survey_id));
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
+
+    webhook_subscriptions (id) {
+        id -> Uuid,
+        url -> Text,
+        event_types -> Jsonb,
+        description -> Nullable<Text>,
+        active -> Bool,
+        secret_key_id -> Text,
+        secret_sealed -> Text,
+        consecutive_failures -> Integer,
+        disabled_reason -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    webhook_deliveries (id) {
+        id -> Uuid,
+        subscription_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        response_status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+        last_attempt_at -> Nullable<UtcTimestamp>,
+        delivered_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+
 diesel::joinable!(survey_invitations -> customers (customer_id));
 diesel::joinable!(servqual_answers -> survey_invitations (invitation_id));
 diesel::joinable!(expectation_factor_ratings -> survey_invitations (invitation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    webhook_subscriptions,
+    webhook_deliveries,
     feedback,
     feedback_surveys,
     survey_invitations,

@@ -615,6 +615,9 @@ mod tests {
             // invitation's outcome) for the customer to open, not as a token field.
             "get_survey_link",
             "answer_survey_link",
+            // A webhook delivery is made by an event, not by a request; its id comes
+            // from the subscription's delivery log.
+            "replay_webhook_delivery",
             // Called by the widget with the site key written into the business's
             // pages; no response links to them.
             "start_widget_chat",

@@ -49,6 +49,7 @@ pub mod ticket_time;
 pub mod tickets;
 pub mod unsubscribe;
 pub mod users;
+pub mod webhook_subscriptions;
 pub mod webhooks;
 pub mod widget;
 
@@ -87,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     canned_answers::configure(cfg);
     channel_accounts::configure(cfg);
     webhooks::configure(cfg);
+    webhook_subscriptions::configure(cfg);
     widget::configure(cfg);
     unsubscribe::configure(cfg);
     conversations::configure(cfg);
@@ -137,6 +139,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         canned_answers::CannedAnswersApi::openapi(),
         channel_accounts::ChannelAccountsApi::openapi(),
         webhooks::WebhooksApi::openapi(),
+        webhook_subscriptions::WebhookSubscriptionsApi::openapi(),
         widget::WidgetApi::openapi(),
         unsubscribe::UnsubscribeApi::openapi(),
         conversations::ConversationsApi::openapi(),

@@ -192,6 +192,23 @@ pub fn create_checked(
         &record.row,
         input.status.is_purchase(),
     )?;
+    crate::events::publish(
+        conn,
+        &[persistence::events::NewEvent::new(
+            "order.placed",
+            "order",
+            id,
+            serde_json::json!({
+                "order_id": id,
+                "customer_id": record.row.customer_id.0,
+                "status": record.row.status,
+                "total": record.row.total,
+                "currency": record.row.currency,
+                "placed_at": record.row.placed_at.0,
+            }),
+            persistence::now(),
+        )],
+    )?;
     // Last: appending to the audit chain serialises writers until they commit, so the
     // less that follows it, the more orders are placed at once.
     audit::record_change(

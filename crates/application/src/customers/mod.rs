@@ -28,6 +28,7 @@ use persistence::audit::{self, DigestedEvent, NewAuditEvent};
 use persistence::customers::history::{self, LifecycleTransitionRow, OwnerChangeRow};
 use persistence::customers::{CustomerMeta, CustomerRecord, CustomerRow};
 use persistence::db::DbConnection;
+use persistence::events::NewEvent;
 use persistence::sql_types::{DbTime, DbUuid};
 use uuid::Uuid;
 
@@ -475,6 +476,22 @@ fn creation_event(id: Uuid, input: &CustomerInput) -> NewAuditEvent<'static> {
     }
 }
 
+/// The outbox event `event_type` (`customer.created`, `.updated`, `.deleted`) about
+/// customer `id`: its id and, for a change, the names of the fields that changed —
+/// never their values, which may be personal data.
+pub(crate) fn customer_event(
+    event_type: &str,
+    id: Uuid,
+    changed: Option<Vec<String>>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> NewEvent {
+    let mut payload = serde_json::json!({"customer_id": id});
+    if let Some(changed) = changed {
+        payload["changed"] = serde_json::json!(changed);
+    }
+    NewEvent::new(event_type, "customer", id, payload, at)
+}
+
 /// Stores a new, checked customer with its first lifecycle entry and audit event.
 pub fn create(
     conn: &mut DbConnection,
@@ -500,6 +517,10 @@ pub fn create(
         conn,
         &acting.audit_actor(),
         creation_event(meta.id, &checked.input),
+    )?;
+    crate::events::publish(
+        conn,
+        &[customer_event("customer.created", meta.id, None, now)],
     )?;
     Ok(record)
 }
@@ -594,6 +615,13 @@ fn write_creates(
     persistence::customers::insert_many(conn, &step.records, &custom)?;
     history::record_transitions(conn, &step.transitions)?;
     audit::record_digested(conn, &acting.audit_actor(), step.events)?;
+    let now = persistence::now();
+    let created: Vec<NewEvent> = step
+        .records
+        .iter()
+        .map(|r| customer_event("customer.created", r.row.id.0, None, now))
+        .collect();
+    crate::events::publish(conn, &created)?;
     Ok(step.records.iter().map(|r| r.row.id.0).collect())
 }
 
@@ -622,6 +650,7 @@ pub fn update_many(
     let mut transitions = Vec::new();
     let mut owner_changes = Vec::new();
     let mut events = Vec::with_capacity(changes.len());
+    let mut outbox = Vec::with_capacity(changes.len());
     let mut records = Vec::with_capacity(changes.len());
     for (current, checked) in changes {
         let before = current.to_input()?;
@@ -648,14 +677,23 @@ pub fn update_many(
                 changed_at: DbTime(now),
             });
         }
+        let changes = domain::audit::changed_fields(&snapshot(&before), &snapshot(&checked.input));
+        outbox.push(customer_event(
+            "customer.updated",
+            meta.id,
+            Some(
+                changes
+                    .as_object()
+                    .map(|fields| fields.keys().cloned().collect())
+                    .unwrap_or_default(),
+            ),
+            now,
+        ));
         events.push(NewAuditEvent {
             action,
             resource_type: "customer",
             resource_id: Some(meta.id.to_string()),
-            changes: Some(domain::audit::changed_fields(
-                &snapshot(&before),
-                &snapshot(&checked.input),
-            )),
+            changes: Some(changes),
         });
         records.push(CustomerRecord::from_input(
             &meta,
@@ -676,6 +714,7 @@ pub fn update_many(
     history::record_transitions(conn, &transitions)?;
     history::record_owner_changes(conn, &owner_changes)?;
     audit::record_many(conn, &acting.audit_actor(), events)?;
+    crate::events::publish(conn, &outbox)?;
     Ok(())
 }
 

@@ -142,6 +142,15 @@ pub fn delete(
                 changes: None,
             },
         )?;
+        crate::events::publish(
+            conn,
+            &[super::customer_event(
+                "customer.deleted",
+                id,
+                None,
+                persistence::now(),
+            )],
+        )?;
         Ok(())
     })
 }

@@ -870,6 +870,23 @@ pub fn update(
             notify_owner(conn, acting, &updated.row)?;
         }
         if moved {
+            crate::events::publish(
+                conn,
+                &[persistence::events::NewEvent::new(
+                    "deal.stage_changed",
+                    "deal",
+                    id,
+                    serde_json::json!({
+                        "deal_id": id,
+                        "customer_id": updated.row.customer_id.0,
+                        "pipeline_id": updated.row.pipeline_id.0,
+                        "from_stage_id": current.row.stage_id.0,
+                        "to_stage_id": updated.row.stage_id.0,
+                        "status": updated.row.status,
+                    }),
+                    now,
+                )],
+            )?;
             super::follow_ups::deal_entered_stage(conn, acting, &updated.row)?;
         }
         Ok(details(conn, vec![updated])?.remove(0))

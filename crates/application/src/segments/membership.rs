@@ -85,7 +85,7 @@ fn enter(
         .iter()
         .map(|spell| event(ENTERED, spell, cause, at))
         .collect();
-    persistence::events::append(conn, &events)?;
+    crate::events::publish(conn, &events)?;
     Ok(spells.len())
 }
 
@@ -102,7 +102,7 @@ fn leave(
         .iter()
         .map(|spell| event(LEFT, spell, cause, at))
         .collect();
-    persistence::events::append(conn, &events)?;
+    crate::events::publish(conn, &events)?;
     Ok(spells.len())
 }
 
@@ -458,8 +458,8 @@ pub fn merge(conn: &mut DbConnection, winner: Uuid, losers: &[Uuid]) -> AppResul
     Ok(())
 }
 
-/// Erasure (in its transaction): deletes every spell of `customer` and the events about
-/// it; answers how many spells there were.
+/// Erasure (in its transaction): deletes every spell of `customer`, the events about it
+/// and their webhook deliveries; answers how many spells there were.
 pub fn erase(conn: &mut DbConnection, customer: Uuid) -> AppResult<usize> {
     let spells = persistence::segments::of_customer(conn, customer)?;
     let current: std::collections::BTreeSet<Uuid> = spells
@@ -468,6 +468,7 @@ pub fn erase(conn: &mut DbConnection, customer: Uuid) -> AppResult<usize> {
         .map(|spell| spell.segment_id.0)
         .collect();
     let deleted = persistence::segments::delete_of_customer(conn, customer)?;
+    persistence::webhooks::delete_deliveries_about(conn, "customer", customer)?;
     persistence::events::delete_of_subject(conn, "customer", customer)?;
     for segment in current {
         persistence::segments::store_count(conn, segment, None)?;

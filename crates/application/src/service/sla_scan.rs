@@ -121,6 +121,24 @@ fn check_ticket(
         {
             row.priority = raised(&row.priority).as_str().to_string();
         }
+        crate::events::publish(
+            conn,
+            &[persistence::events::NewEvent::new(
+                "ticket.sla_breached",
+                "ticket",
+                row.id.0,
+                serde_json::json!({
+                    "ticket_id": row.id.0,
+                    "number": row.number,
+                    "customer_id": row.customer_id.0,
+                    "target": target.as_str(),
+                    "due_at": due,
+                    "owner_id": row.owner_id.map(|id| id.0),
+                    "team_id": row.team_id.map(|id| id.0),
+                }),
+                now,
+            )],
+        )?;
         tell_breach(conn, &row, target, due)?;
     }
     if clock.pickup_lapsed(now) {

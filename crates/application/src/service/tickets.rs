@@ -527,6 +527,22 @@ pub fn create(
         apply_policy(conn, &mut row, true)?;
         persistence::tickets::rewrite(conn, &row)?;
         watch(conn, &row)?;
+        crate::events::publish(
+            conn,
+            &[persistence::events::NewEvent::new(
+                "ticket.created",
+                "ticket",
+                row.id.0,
+                serde_json::json!({
+                    "ticket_id": row.id.0,
+                    "number": row.number,
+                    "customer_id": row.customer_id.0,
+                    "channel": row.channel,
+                    "priority": row.priority,
+                }),
+                row.created_at.0,
+            )],
+        )?;
         audit::record_change(
             conn,
             &acting.audit_actor(),

@@ -1,0 +1,311 @@
+//! Outgoing webhooks: subscriptions (`crm:configure`; the signing secret sealed under
+//! the credential key, shown once), the fan-out of every event published to the
+//! outbox into one delivery per matching active subscription — written, with its job,
+//! in the transaction of the change — and the `webhooks.deliver` job that signs and
+//! sends each delivery per the Standard Webhooks specification, retries it with the
+//! queue's exponential back-off, records every attempt, and switches off a
+//! subscription whose deliveries keep being given up. A delivery can be replayed.
+
+pub mod delivery;
+
+use channels::secrets::CredentialCipher;
+use domain::authz::Permission;
+use domain::webhooks::{DeliveryStatus, SubscriptionInput, MAX_ATTEMPTS, MAX_SUBSCRIPTIONS};
+use persistence::audit;
+use persistence::db::DbConnection;
+use persistence::events::NewEvent;
+use persistence::jobs::NewJob;
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use persistence::webhooks::{DeliveryRow, SubscriptionRow};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::acting::Acting;
+use crate::error::{AppError, AppResult};
+use crate::paging::{created_after, Cursor};
+use crate::precondition::Precondition;
+use crate::transaction;
+
+/// The job kind that makes one delivery.
+pub const WEBHOOK_DELIVER: &str = "webhooks.deliver";
+
+/// The document a merge patch of a subscription applies to.
+pub fn subscription_input(row: &SubscriptionRow) -> SubscriptionInput {
+    SubscriptionInput {
+        url: row.url.clone(),
+        event_types: row.event_types(),
+        description: row.description.clone(),
+        active: row.active,
+    }
+}
+
+/// A new subscription (`crm:configure`) and its secret, shown this once. Audited as
+/// `webhook_subscription.create`, without the secret.
+pub fn create(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    cipher: &CredentialCipher,
+    allow_private: bool,
+    input: SubscriptionInput,
+) -> AppResult<(SubscriptionRow, String)> {
+    acting.require(Permission::CrmConfigure)?;
+    let input = input.validated(allow_private).map_err(AppError::Invalid)?;
+    transaction(conn, |conn| {
+        if persistence::webhooks::count(conn)? >= MAX_SUBSCRIPTIONS {
+            return Err(AppError::Conflict(format!(
+                "a business keeps at most {MAX_SUBSCRIPTIONS} webhook subscriptions"
+            )));
+        }
+        let id = Uuid::now_v7();
+        let secret = channels::webhooks::new_secret();
+        let sealed = cipher.seal(id.as_bytes(), secret.as_bytes());
+        let now = DbTime(persistence::now());
+        let row = SubscriptionRow {
+            id: DbUuid(id),
+            url: input.url,
+            event_types: DbJson(json!(input.event_types)),
+            description: input.description,
+            active: input.active,
+            secret_key_id: sealed.key_id,
+            secret_sealed: sealed.data,
+            consecutive_failures: 0,
+            disabled_reason: None,
+            created_by: acting.user_id.map(DbUuid),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        persistence::webhooks::insert(conn, &row)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "webhook_subscription.create",
+            "webhook_subscription",
+            id,
+            &json!({}),
+            &row.audit_snapshot(),
+        )?;
+        Ok((row, secret))
+    })
+}
+
+/// A subscription (`crm:configure`).
+pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<SubscriptionRow> {
+    acting.require(Permission::CrmConfigure)?;
+    Ok(persistence::webhooks::find(conn, id)?)
+}
+
+/// One page of subscriptions in creation order (`crm:configure`).
+pub fn list(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> AppResult<Vec<SubscriptionRow>> {
+    acting.require(Permission::CrmConfigure)?;
+    Ok(persistence::webhooks::list(
+        conn,
+        created_after(cursor)?,
+        limit,
+    )?)
+}
+
+/// Changes a subscription (`crm:configure`): `edit` turns its document into the new
+/// one, checked as a new subscription's. Switching it on clears the failures that
+/// switched it off.
+pub fn update(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    allow_private: bool,
+    id: Uuid,
+    precondition: &Precondition,
+    edit: impl FnOnce(&SubscriptionInput) -> AppResult<SubscriptionInput>,
+) -> AppResult<SubscriptionRow> {
+    acting.require(Permission::CrmConfigure)?;
+    let current = persistence::webhooks::find(conn, id)?;
+    precondition.check(id, current.version)?;
+    let after = edit(&subscription_input(&current))?
+        .validated(allow_private)
+        .map_err(AppError::Invalid)?;
+    transaction(conn, |conn| {
+        let switched_on = after.active && !current.active;
+        let row = SubscriptionRow {
+            url: after.url,
+            event_types: DbJson(json!(after.event_types)),
+            description: after.description,
+            active: after.active,
+            consecutive_failures: if switched_on {
+                0
+            } else {
+                current.consecutive_failures
+            },
+            disabled_reason: if after.active {
+                None
+            } else {
+                current.disabled_reason.clone()
+            },
+            ..current.clone()
+        };
+        // Refused as stale when the subscription changed since it was read above.
+        let row = persistence::webhooks::update(conn, &row)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "webhook_subscription.update",
+            "webhook_subscription",
+            id,
+            &current.audit_snapshot(),
+            &row.audit_snapshot(),
+        )?;
+        Ok(row)
+    })
+}
+
+/// Deletes a subscription and its deliveries (`crm:configure`); their jobs find
+/// nothing to send.
+pub fn delete(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    precondition: &Precondition,
+) -> AppResult<()> {
+    acting.require(Permission::CrmConfigure)?;
+    transaction(conn, |conn| {
+        let current = persistence::webhooks::find(conn, id)?;
+        precondition.check(id, current.version)?;
+        persistence::webhooks::delete(conn, id)?;
+        audit::record_change(
+            conn,
+            &acting.audit_actor(),
+            "webhook_subscription.delete",
+            "webhook_subscription",
+            id,
+            &current.audit_snapshot(),
+            &json!({}),
+        )?;
+        Ok(())
+    })
+}
+
+/// One page of a subscription's deliveries (`crm:configure`), of `status` when given.
+pub fn deliveries(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    status: Option<DeliveryStatus>,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> AppResult<Vec<DeliveryRow>> {
+    acting.require(Permission::CrmConfigure)?;
+    persistence::webhooks::find(conn, id)?;
+    Ok(persistence::webhooks::deliveries(
+        conn,
+        id,
+        status.map(DeliveryStatus::as_str),
+        created_after(cursor)?,
+        limit,
+    )?)
+}
+
+/// Sends a delivery of subscription `id` again (`crm:configure`): the same
+/// `webhook-id` and body, a fresh round of attempts. One still waiting is a conflict.
+/// Audited as `webhook_delivery.replay`.
+pub fn replay(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    delivery: Uuid,
+) -> AppResult<DeliveryRow> {
+    acting.require(Permission::CrmConfigure)?;
+    transaction(conn, |conn| {
+        let found = persistence::webhooks::find_delivery(conn, delivery)?;
+        if found.subscription_id.0 != id {
+            return Err(AppError::NotFound);
+        }
+        if !persistence::webhooks::reopen_delivery(conn, delivery)? {
+            return Err(AppError::Conflict(
+                "the delivery is still waiting for its next attempt".into(),
+            ));
+        }
+        queue_delivery(conn, delivery, acting.user_id)?;
+        audit::record(
+            conn,
+            &acting.audit_actor(),
+            audit::NewAuditEvent {
+                action: "webhook_delivery.replay",
+                resource_type: "webhook_subscription",
+                resource_id: Some(id.to_string()),
+                changes: Some(json!({"delivery_id": delivery})),
+            },
+        )?;
+        Ok(persistence::webhooks::find_delivery(conn, delivery)?)
+    })
+}
+
+fn queue_delivery(conn: &mut DbConnection, delivery: Uuid, by: Option<Uuid>) -> AppResult<()> {
+    persistence::jobs::enqueue(
+        conn,
+        NewJob {
+            kind: WEBHOOK_DELIVER,
+            payload: json!({"delivery_id": delivery}),
+            run_at: persistence::now(),
+            max_attempts: MAX_ATTEMPTS,
+            created_by: by,
+        },
+    )?;
+    Ok(())
+}
+
+/// The body every attempt of a delivery of `event` sends.
+fn body_of(event: &NewEvent) -> String {
+    json!({
+        "type": event.event_type,
+        "timestamp": event.occurred_at.0,
+        "data": {
+            "event_id": event.id.0,
+            "subject": {"kind": event.subject_kind, "id": event.subject_id.0},
+            "payload": event.payload.0,
+        },
+    })
+    .to_string()
+}
+
+/// One delivery, with its job, per event of `events` and active subscription that
+/// wants it; in the caller's transaction (the events' own).
+pub(crate) fn fan_out(conn: &mut DbConnection, events: &[NewEvent]) -> AppResult<()> {
+    let subscriptions = persistence::webhooks::active(conn)?;
+    if subscriptions.is_empty() {
+        return Ok(());
+    }
+    let wanted: Vec<(DbUuid, Vec<String>)> = subscriptions
+        .into_iter()
+        .map(|row| (row.id, row.event_types()))
+        .collect();
+    let now = DbTime(persistence::now());
+    let mut rows = Vec::new();
+    for event in events {
+        for (subscription, types) in &wanted {
+            if SubscriptionInput::wants(types, &event.event_type) {
+                rows.push(DeliveryRow {
+                    id: DbUuid(Uuid::now_v7()),
+                    subscription_id: *subscription,
+                    event_id: event.id,
+                    event_type: event.event_type.clone(),
+                    body: body_of(event),
+                    status: DeliveryStatus::Pending.as_str().to_string(),
+                    attempts: 0,
+                    response_status: None,
+                    error: None,
+                    created_at: now,
+                    last_attempt_at: None,
+                    delivered_at: None,
+                });
+            }
+        }
+    }
+    persistence::webhooks::insert_deliveries(conn, &rows)?;
+    for row in &rows {
+        queue_delivery(conn, row.id.0, None)?;
+    }
+    Ok(())
+}
