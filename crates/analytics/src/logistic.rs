@@ -250,6 +250,7 @@ fn newton(
     let (mut loss, mut gradient, mut hessian) = loss_gradient_hessian(z, labels, options.l2, &w);
     let (mut iterations, mut evaluations) = (0, 1);
     let norm = |g: &[f64]| g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let mut at_minimum = false;
     while iterations < options.max_iterations && norm(&gradient) > options.gradient_tolerance {
         // A separable data set without penalty has a singular Hessian at infinity.
         let Some(inverse) = invert(hessian.clone()) else {
@@ -259,6 +260,15 @@ fn newton(
             .iter()
             .map(|row| row.iter().zip(&gradient).map(|(a, b)| a * b).sum())
             .collect();
+        // Half the Newton decrement gᵀH⁻¹g is what the step can still take off the
+        // (convex) loss. Below the rounding of a sum over thousands of rows no step can
+        // be seen to descend, though the gradient's last digits stay above the
+        // tolerance: that is the minimum.
+        let decrement: f64 = step.iter().zip(&gradient).map(|(s, g)| s * g).sum();
+        if decrement / 2.0 <= 1e-12 * loss.abs().max(1.0) {
+            at_minimum = true;
+            break;
+        }
         let mut scale = 1.0;
         let mut accepted = false;
         for _ in 0..30 {
@@ -281,7 +291,7 @@ fn newton(
     let report = OptimizerReport {
         iterations,
         evaluations,
-        converged: gradient_norm <= options.gradient_tolerance,
+        converged: at_minimum || gradient_norm <= options.gradient_tolerance,
         gradient_norm,
     };
     (w, report)
