@@ -329,6 +329,57 @@ fn subscriptions_are_checked_guarded_and_switched_off_after_repeated_failures() 
             Some(json!({"url": "https://hooks.example.ir/x", "event_types": ["*"]})),
         );
         assert_eq!(status, 403);
+        // Nor may it read, change, delete or replay an existing one by id.
+        let guarded = created(
+            app,
+            &admin,
+            "/api/v1/webhook-subscriptions",
+            json!({"url": "https://hooks.example.ir/guarded", "event_types": ["*"]}),
+        );
+        let guarded = format!("/api/v1/webhook-subscriptions/{}", id_of(&guarded));
+        for (method, path, body) in [
+            (Method::GET, guarded.clone(), None),
+            (
+                Method::PATCH,
+                guarded.clone(),
+                Some(json!({"active": false})),
+            ),
+            (Method::DELETE, guarded.clone(), None),
+            (Method::GET, format!("{guarded}/deliveries"), None),
+            (
+                Method::POST,
+                format!("{guarded}/deliveries/{}/replay", uuid::Uuid::now_v7()),
+                None,
+            ),
+        ] {
+            assert_eq!(
+                send(app, method.clone(), &path, &sales, body).0,
+                403,
+                "{method} {path}"
+            );
+        }
+        assert_eq!(
+            send(app, Method::GET, &guarded, &admin, None).1["active"],
+            true
+        );
+        // A NUL or control character in the URL is named, not stored.
+        for (url, code) in [
+            ("https://hooks.example.ir/a\u{0}b", "nul_character"),
+            ("https://hooks.example.ir/a\u{7}b", "control_character"),
+        ] {
+            let (status, problem) = send(
+                app,
+                Method::POST,
+                "/api/v1/webhook-subscriptions",
+                &admin,
+                Some(json!({"url": url, "event_types": ["*"]})),
+            );
+            assert_eq!(status, 422, "{problem}");
+            assert_eq!(
+                field_codes(&problem),
+                [("url".to_string(), code.to_string())]
+            );
+        }
 
         // Five deliveries given up in a row switch a subscription off; switching it on
         // clears them. No event is queued for it while it is off.

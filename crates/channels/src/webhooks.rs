@@ -99,55 +99,66 @@ impl ureq::Resolver for CheckedResolver {
 
 const PRIVATE_TARGET: &str = "the target resolves to an address deliveries may not reach";
 
-/// POSTs `delivery` to an address `allowed` lets through; `Ok` with the status of a
-/// 2xx answer.
-pub fn deliver(
-    delivery: Delivery<'_>,
-    allowed: fn(IpAddr) -> bool,
-    timeout: Duration,
-) -> Result<u16, DeliveryError> {
-    let signature = signature(
-        delivery.secret,
-        delivery.id,
-        delivery.timestamp,
-        delivery.body,
-    )?;
-    let agent = ureq::AgentBuilder::new()
-        .resolver(CheckedResolver { allowed })
-        .redirects(0)
-        .timeout_connect(Duration::from_secs(5))
-        .timeout(timeout)
-        .user_agent("Peyvand-Webhooks/1")
-        .build();
-    let answer = agent
-        .post(delivery.url)
-        .set("content-type", "application/json")
-        .set("webhook-id", delivery.id)
-        .set("webhook-timestamp", &delivery.timestamp.to_string())
-        .set("webhook-signature", &signature)
-        .send_string(delivery.body);
-    match answer {
-        Ok(response) if (200..300).contains(&response.status()) => Ok(response.status()),
-        Ok(response) => Err(DeliveryError::Failed {
-            status: Some(response.status()),
-            message: format!(
-                "answered {} (redirects are not followed)",
-                response.status()
-            ),
-        }),
-        Err(ureq::Error::Status(status, _)) => Err(DeliveryError::Failed {
-            status: Some(status),
-            message: format!("answered {status}"),
-        }),
-        Err(ureq::Error::Transport(transport)) => {
-            let text = transport.to_string();
-            if text.contains(PRIVATE_TARGET) {
-                Err(DeliveryError::Refused(PRIVATE_TARGET.into()))
-            } else {
-                Err(DeliveryError::Failed {
-                    status: None,
-                    message: format!("unreachable: {}", transport.kind()),
-                })
+/// Makes deliveries through one HTTP agent, so connections to a target are reused
+/// from one delivery to the next.
+pub struct Sender {
+    agent: ureq::Agent,
+}
+
+impl Sender {
+    /// Connecting only to addresses `allowed` lets through, each answer awaited at most
+    /// `timeout`.
+    pub fn new(allowed: fn(IpAddr) -> bool, timeout: Duration) -> Sender {
+        Sender {
+            agent: ureq::AgentBuilder::new()
+                .resolver(CheckedResolver { allowed })
+                .redirects(0)
+                .timeout_connect(Duration::from_secs(5))
+                .timeout(timeout)
+                .user_agent("Peyvand-Webhooks/1")
+                .build(),
+        }
+    }
+
+    /// POSTs `delivery`; `Ok` with the status of a 2xx answer.
+    pub fn deliver(&self, delivery: Delivery<'_>) -> Result<u16, DeliveryError> {
+        let signature = signature(
+            delivery.secret,
+            delivery.id,
+            delivery.timestamp,
+            delivery.body,
+        )?;
+        let agent = &self.agent;
+        let answer = agent
+            .post(delivery.url)
+            .set("content-type", "application/json")
+            .set("webhook-id", delivery.id)
+            .set("webhook-timestamp", &delivery.timestamp.to_string())
+            .set("webhook-signature", &signature)
+            .send_string(delivery.body);
+        match answer {
+            Ok(response) if (200..300).contains(&response.status()) => Ok(response.status()),
+            Ok(response) => Err(DeliveryError::Failed {
+                status: Some(response.status()),
+                message: format!(
+                    "answered {} (redirects are not followed)",
+                    response.status()
+                ),
+            }),
+            Err(ureq::Error::Status(status, _)) => Err(DeliveryError::Failed {
+                status: Some(status),
+                message: format!("answered {status}"),
+            }),
+            Err(ureq::Error::Transport(transport)) => {
+                let text = transport.to_string();
+                if text.contains(PRIVATE_TARGET) {
+                    Err(DeliveryError::Refused(PRIVATE_TARGET.into()))
+                } else {
+                    Err(DeliveryError::Failed {
+                        status: None,
+                        message: format!("unreachable: {}", transport.kind()),
+                    })
+                }
             }
         }
     }
@@ -190,12 +201,12 @@ mod tests {
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         };
         assert_eq!(
-            deliver(delivery, |ip| !ip.is_loopback(), Duration::from_secs(1)),
+            Sender::new(|ip| !ip.is_loopback(), Duration::from_secs(1)).deliver(delivery),
             Err(DeliveryError::Refused(PRIVATE_TARGET.into()))
         );
         // Allowed, the (closed) port is simply unreachable.
         assert!(matches!(
-            deliver(delivery, |_| true, Duration::from_secs(1)),
+            Sender::new(|_| true, Duration::from_secs(1)).deliver(delivery),
             Err(DeliveryError::Failed { status: None, .. })
         ));
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use channels::secrets::{CredentialCipher, Sealed};
-use channels::webhooks::{Delivery, DeliveryError};
+use channels::webhooks::{Delivery, DeliveryError, Sender};
 use domain::webhooks::{DeliveryStatus, DISABLE_AFTER_FAILURES, MAX_ATTEMPTS, TIMEOUT_SECS};
 use persistence::db::DbConnection;
 use persistence::webhooks::{DeliveryRow, SubscriptionRow};
@@ -24,20 +24,22 @@ fn sealing_failed(err: channels::secrets::SecretError) -> AppError {
 /// Makes deliveries: the `webhooks.deliver` job.
 pub struct WebhookDeliverJob {
     cipher: Arc<CredentialCipher>,
-    /// Which addresses a target may resolve to.
-    allowed: fn(IpAddr) -> bool,
+    /// One agent for every delivery; it connects only to the addresses targets may
+    /// resolve to.
+    sender: Sender,
 }
 
 impl WebhookDeliverJob {
     /// With `allow_private`, targets on loopback and private networks are called too.
     pub fn new(cipher: Arc<CredentialCipher>, allow_private: bool) -> WebhookDeliverJob {
+        let allowed: fn(IpAddr) -> bool = if allow_private {
+            |_| true
+        } else {
+            domain::webhooks::is_public
+        };
         WebhookDeliverJob {
             cipher,
-            allowed: if allow_private {
-                |_| true
-            } else {
-                domain::webhooks::is_public
-            },
+            sender: Sender::new(allowed, Duration::from_secs(TIMEOUT_SECS)),
         }
     }
 
@@ -115,17 +117,13 @@ impl JobHandler for WebhookDeliverJob {
         }
         let secret = self.secret(&subscription)?;
         // The target is called with no transaction open: a slow one holds no locks.
-        let outcome = channels::webhooks::deliver(
-            Delivery {
-                url: &subscription.url,
-                id: &delivery.id.0.to_string(),
-                timestamp: persistence::now().timestamp(),
-                body: &delivery.body,
-                secret: &secret,
-            },
-            self.allowed,
-            Duration::from_secs(TIMEOUT_SECS),
-        );
+        let outcome = self.sender.deliver(Delivery {
+            url: &subscription.url,
+            id: &delivery.id.0.to_string(),
+            timestamp: persistence::now().timestamp(),
+            body: &delivery.body,
+            secret: &secret,
+        });
         match outcome {
             Ok(status) => {
                 transaction(&mut conn, |conn| {

@@ -284,6 +284,7 @@ pub(crate) fn fan_out(conn: &mut DbConnection, events: &[NewEvent]) -> AppResult
     let now = DbTime(persistence::now());
     let mut rows = Vec::new();
     for event in events {
+        let mut body = None;
         for (subscription, types) in &wanted {
             if SubscriptionInput::wants(types, &event.event_type) {
                 rows.push(DeliveryRow {
@@ -291,7 +292,7 @@ pub(crate) fn fan_out(conn: &mut DbConnection, events: &[NewEvent]) -> AppResult
                     subscription_id: *subscription,
                     event_id: event.id,
                     event_type: event.event_type.clone(),
-                    body: body_of(event),
+                    body: body.get_or_insert_with(|| body_of(event)).clone(),
                     status: DeliveryStatus::Pending.as_str().to_string(),
                     attempts: 0,
                     response_status: None,
