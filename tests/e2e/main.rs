@@ -6,6 +6,7 @@ mod assignment;
 mod audit;
 mod auth;
 mod bad_input;
+mod behavioural_events;
 mod business_calendar;
 mod canned_answers;
 mod channel_replies;

@@ -249,7 +249,7 @@ fn deliveries_are_signed_retried_logged_and_replayed() {
         );
 
         // The change feed holds the same events, in order, from a cursor.
-        let (status, feed) = send(app, Method::GET, "/api/v1/events?after=0", &admin, None);
+        let (status, feed) = send(app, Method::GET, "/api/v1/changes?after=0", &admin, None);
         assert_eq!(status, 200, "{feed}");
         let types: Vec<&str> = feed["data"]
             .as_array()
@@ -262,7 +262,7 @@ fn deliveries_are_signed_retried_logged_and_replayed() {
         let (_, rest) = send(
             app,
             Method::GET,
-            &format!("/api/v1/events?after={}", feed["next_after"]),
+            &format!("/api/v1/changes?after={}", feed["next_after"]),
             &admin,
             None,
         );
@@ -317,7 +317,7 @@ fn subscriptions_are_checked_guarded_and_switched_off_after_repeated_failures() 
         let sales = app.login(&email, &password).access_token;
         for (method, path) in [
             (Method::GET, "/api/v1/webhook-subscriptions"),
-            (Method::GET, "/api/v1/events"),
+            (Method::GET, "/api/v1/changes"),
         ] {
             assert_eq!(send(app, method, path, &sales, None).0, 403, "{path}");
         }

@@ -420,6 +420,9 @@ impl Setup<'_> {
                     "/api/v1/message-templates",
                     json!({"name": Self::unique("الگو"), "body_fa": "سلام {{ customer.name }}"}),
                 ),
+            "/api/v1/event-definitions/{name}" => {
+                return format!("/api/v1/event-definitions/view_{}", uuid::Uuid::now_v7().simple())
+            }
             "/api/v1/webhook-subscriptions/{id}" => self.create(
                 "/api/v1/webhook-subscriptions",
                 json!({"url": "https://hooks.example.ir/peyvand", "event_types": ["*"]}),

@@ -130,6 +130,13 @@ use crate::routes;
             hold the customers added by hand. Current members and the history of who entered \
             and left when, each member shown only to those who may see the customer; every \
             entry and exit is also a `segment.entered` or `segment.left` event."),
+        (name = "events", description = "Behavioural events (`events:write`, the scope of an \
+            app's or a device's API key): page views, app use, device readings, each about a \
+            customer named by id, e-mail, phone or code, sent one at a time or a thousand at \
+            once and stored once per event id. Each event name has a definition (`crm:configure`) \
+            with an optional property schema and its weight in the customer's engagement score \
+            (a weighted count halved every 30 days), which the customer search and segments \
+            filter on (`engagement_score`, `event.<name>.count`, `event.<name>.last_at`)."),
         (name = "canned_answers", description = "The service desk's library of question-and-answer \
             templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
             English with variables such as `{{customer.name}}`, rendered for use with their uses \
@@ -158,7 +165,7 @@ use crate::routes;
             `webhook-signature`), retried with exponential back-off, every attempt logged, \
             replayable; a subscription whose deliveries keep failing switches itself off. The \
             same events, in the order they were committed, are the change feed \
-            `GET /events`."),
+            `GET /changes`."),
         (name = "widget", description = "The web chat widget on the business's own site: a \
             visitor starts a chat, writes and reads the answers, with no account; the site key \
             in the path names the `web_chat` channel account, whose listed origins alone may \

@@ -8,6 +8,7 @@ pub mod acting;
 pub mod administration;
 pub mod analytics;
 pub mod assignment;
+pub mod behaviour;
 pub mod commerce;
 pub mod customers;
 pub mod error;

@@ -255,12 +255,12 @@ fn with_quick_search(
 /// Prefix of custom fields in a catalogue: `custom.<key>`.
 pub const CUSTOM_FIELD_PREFIX: &str = "custom.";
 
-/// A `&'static` name for a custom field's catalogue entry. The filter machinery names
-/// fields by `&'static str`; custom fields are few and made by admins, so each distinct
-/// name is kept once for the life of the process.
-fn custom_field_name(key: &str) -> &'static str {
+/// A `&'static` name for a catalogue entry made at run time (a custom field, an event
+/// name's facts). The filter machinery names fields by `&'static str`; such fields are
+/// few (custom fields are made by admins, event names are capped) so each distinct name
+/// is kept once for the life of the process.
+pub(crate) fn interned(name: String) -> &'static str {
     static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let name = format!("{CUSTOM_FIELD_PREFIX}{key}");
     let mut names = NAMES
         .get_or_init(Default::default)
         .lock()
@@ -285,7 +285,11 @@ pub fn custom_field_specs(
             CustomFieldKind::Boolean => FieldKind::Bool,
             CustomFieldKind::Date => FieldKind::Date,
         };
-        FieldSpec::new(custom_field_name(&definition.key), kind).nullable()
+        FieldSpec::new(
+            interned(format!("{CUSTOM_FIELD_PREFIX}{}", definition.key)),
+            kind,
+        )
+        .nullable()
     })
 }
 

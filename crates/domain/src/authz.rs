@@ -66,7 +66,13 @@ impl Role {
             Role::Sales | Role::Support => {
                 matches!(
                     permission,
-                    UsersRead | TeamsRead | ApiKeysOwn | JobsRead | RecordsRead | RecordsWrite
+                    UsersRead
+                        | TeamsRead
+                        | ApiKeysOwn
+                        | JobsRead
+                        | RecordsRead
+                        | RecordsWrite
+                        | EventsWrite
                 )
             }
             Role::Marketing => {
@@ -79,6 +85,7 @@ impl Role {
                         | RecordsRead
                         | RecordsWrite
                         | RecordsImport
+                        | EventsWrite
                 )
             }
             Role::Analyst => matches!(
@@ -87,7 +94,7 @@ impl Role {
             ),
             Role::Partner => matches!(
                 permission,
-                ApiKeysOwn | JobsRead | RecordsRead | RecordsWrite
+                ApiKeysOwn | JobsRead | RecordsRead | RecordsWrite | EventsWrite
             ),
             Role::ReadOnly => matches!(permission, UsersRead | TeamsRead | JobsRead | RecordsRead),
         }
@@ -135,10 +142,13 @@ pub enum Permission {
     /// Start, re-run and cancel model runs (RFM, CLV) whose scores land on customers.
     #[serde(rename = "analytics:run")]
     AnalyticsRun,
+    /// Send behavioural events about customers (the scope of an app's or a device's key).
+    #[serde(rename = "events:write")]
+    EventsWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::UsersRead,
         Permission::UsersManage,
         Permission::TeamsRead,
@@ -152,6 +162,7 @@ impl Permission {
         Permission::CrmConfigure,
         Permission::PrivacyManage,
         Permission::AnalyticsRun,
+        Permission::EventsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -169,6 +180,7 @@ impl Permission {
             Permission::CrmConfigure => "crm:configure",
             Permission::PrivacyManage => "privacy:manage",
             Permission::AnalyticsRun => "analytics:run",
+            Permission::EventsWrite => "events:write",
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod assignment;
 pub mod audit;
 pub mod authz;
+pub mod behaviour;
 pub mod business_calendar;
 pub mod calendar;
 pub mod commerce;

@@ -1777,12 +1777,65 @@ diesel::table! {
 
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    event_definitions (name) {
+        name -> Text,
+        id -> Uuid,
+        description -> Nullable<Text>,
+        weight -> Double,
+        properties -> Nullable<Jsonb>,
+        allow_other_properties -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    behavioural_events (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        origin_customer_id -> Uuid,
+        event_name -> Text,
+        properties -> Jsonb,
+        occurred_at -> UtcTimestamp,
+        received_at -> UtcTimestamp,
+        api_key_id -> Nullable<Uuid>,
+        mass -> Double,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    customer_event_stats (customer_id, event_name) {
+        customer_id -> Uuid,
+        event_name -> Text,
+        event_count -> BigInt,
+        first_at -> UtcTimestamp,
+        last_at -> UtcTimestamp,
+        mass -> Double,
+    }
+}
+
+diesel::joinable!(customer_event_stats -> event_definitions (event_name));
+
 diesel::joinable!(survey_invitations -> customers (customer_id));
 diesel::joinable!(servqual_answers -> survey_invitations (invitation_id));
 diesel::joinable!(expectation_factor_ratings -> survey_invitations (invitation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscriptions,
+    event_definitions,
+    behavioural_events,
+    customer_event_stats,
     webhook_deliveries,
     feedback,
     feedback_surveys,

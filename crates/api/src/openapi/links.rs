@@ -618,6 +618,11 @@ mod tests {
             // A webhook delivery is made by an event, not by a request; its id comes
             // from the subscription's delivery log.
             "replay_webhook_delivery",
+            // An event definition is named by its event name, which the caller
+            // chooses (`PUT`) or an app sent; no response hands it over as an id.
+            "get_event_definition",
+            "put_event_definition",
+            "delete_event_definition",
             // Called by the widget with the site key written into the business's
             // pages; no response links to them.
             "start_widget_chat",

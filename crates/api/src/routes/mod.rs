@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod assignment;
 pub mod audit_events;
 pub mod auth;
+pub mod behavioural_events;
 pub mod canned_answers;
 pub mod channel_accounts;
 pub mod conversations;
@@ -63,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     leads::configure(cfg);
     lead_lists::configure(cfg);
     segments::configure(cfg);
+    behavioural_events::configure(cfg);
     assignment::configure(cfg);
     lead_scoring_rules::configure(cfg);
     labels::configure(cfg);
@@ -116,6 +118,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         leads::LeadsApi::openapi(),
         lead_lists::LeadListsApi::openapi(),
         segments::SegmentsApi::openapi(),
+        behavioural_events::BehaviouralEventsApi::openapi(),
         assignment::AssignmentApi::openapi(),
         lead_scoring_rules::LeadScoringRulesApi::openapi(),
         labels::LabelsApi::openapi(),

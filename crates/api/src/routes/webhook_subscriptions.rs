@@ -489,7 +489,7 @@ pub struct FeedParams {
     params(FeedParams),
     responses((status = 200, description = "The next events", body = EventFeed))
 )]
-#[get("/api/v1/events")]
+#[get("/api/v1/changes")]
 pub async fn event_feed(
     state: web::Data<AppState>,
     principal: Principal,

@@ -5,7 +5,9 @@
 //! checked like any other write), moves the losers' notes, personnel links, lifecycle
 //! and owner history, consent ledger, orders, deals, tickets, and the tasks and activities on
 //! them to the winner, marks the losers as merged and keeps a `customer_merges` record
-//! with everything needed to put it all back.
+//! with everything needed to put it all back. Behavioural events move too, but by
+//! customer rather than by id: each keeps the customer it was sent about, and an undo
+//! gives a loser back the events sent about it (or about a customer merged into it).
 //!
 //! An undo is refused (409) when it could not restore a consistent state: the merge was
 //! already undone; the winner was erased or merged into another customer since; a later
@@ -296,6 +298,10 @@ pub fn execute(
     let mut with_facts = vec![winner_id];
     with_facts.extend(plan.losers.iter().map(|loser| loser.row.id.0));
     persistence::orders::refresh_facts(conn, &with_facts)?;
+    // Behavioural events are many: they move by customer, each keeping the customer
+    // it was sent about, which is what an undo gives back by.
+    persistence::behavioural_events::move_to(conn, &with_facts[1..], winner_id)?;
+    persistence::behavioural_events::refresh_stats(conn, &with_facts)?;
     let removed: Vec<Uuid> = plan.removed_personnel.iter().map(|link| link.id).collect();
     persistence::personnel::delete_many(conn, &removed)?;
     for link in &moved.personnel {
@@ -502,6 +508,14 @@ pub fn undo(
     let mut with_facts = vec![winner_id];
     with_facts.extend(losers.iter().map(|loser| loser.row.id.0));
     persistence::orders::refresh_facts(conn, &with_facts)?;
+    for loser in losers {
+        // The events sent about the loser, or about a customer merged into it before.
+        let from = loser.row.id.0;
+        let mut origins = persistence::customers::erasure::merged_away(conn, from)?;
+        origins.push(from);
+        persistence::behavioural_events::give_back(conn, winner_id, from, &origins)?;
+    }
+    persistence::behavioural_events::refresh_stats(conn, &with_facts)?;
     restore_personnel(conn, &moved.personnel, &data.removed_personnel)?;
     persistence::consents::rebuild_current(conn, winner_id)?;
     for loser in losers {

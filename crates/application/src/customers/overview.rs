@@ -93,6 +93,7 @@ pub struct Overview {
     /// The newest entries of the customer's timeline, at most [`RECENT_INTERACTIONS`].
     pub recent_interactions: Vec<domain::timeline::Entry>,
     pub sentiment: CustomerSentiment,
+    pub engagement: crate::behaviour::engagement::Engagement,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -134,6 +135,7 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
     )?;
     let recent_interactions = super::timeline::latest(conn, acting, customer, RECENT_INTERACTIONS)?;
     Ok(Overview {
+        engagement: crate::behaviour::engagement::of_customer(conn, customer)?,
         sentiment: sentiment_of(conn, customer)?,
         recent_interactions,
         open_tickets,

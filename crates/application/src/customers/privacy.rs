@@ -3,7 +3,8 @@
 //!
 //! Erasure removes every personal field, contact point, address, custom value, note text,
 //! the free text of tasks, activities and tickets (their conversations and survey comments
-//! too) and consent evidence, deletes the files attached to those tickets, empties the
+//! too) and consent evidence, deletes the files attached to those tickets and the
+//! behavioural events apps sent about the customer, empties the
 //! search text so no search can find the person again, and redacts the changes of the
 //! customer's audit events to their digests (the chain still verifies). It reaches every copy the product keeps: the customers merged
 //! into the erased one (their own records stay for an undo), the documents a merge
@@ -210,6 +211,10 @@ pub struct DataPlaces {
     /// factors they answered (numbers, no words). Erasure deletes the unanswered ones,
     /// so their links stop working; answered ones stay for the reports.
     pub survey_invitations: usize,
+    /// Behavioural events apps and devices sent about those customers (what they did,
+    /// where, with which device). Erasure deletes them and the facts drawn from them;
+    /// the engagement score is 0 after.
+    pub behavioural_events: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -275,6 +280,8 @@ pub struct PersonalData {
     /// Their SERVQUAL answers and expectation-factor ratings.
     pub servqual_answers: Vec<persistence::feedback_surveys::ServqualAnswerRow>,
     pub factor_ratings: Vec<persistence::feedback_surveys::FactorRatingRow>,
+    /// Behavioural events about the customer and the merged customers, oldest first.
+    pub behavioural_events: Vec<persistence::behavioural_events::EventRow>,
     pub held_in: DataPlaces,
 }
 
@@ -337,7 +344,9 @@ pub fn personal_data(
     let mut survey_invitations = Vec::new();
     let mut servqual_answers = Vec::new();
     let mut factor_ratings = Vec::new();
+    let mut behavioural_events = Vec::new();
     for id in &ids {
+        behavioural_events.extend(persistence::behavioural_events::all_of_customer(conn, *id)?);
         feedback.extend(persistence::feedback::of_customer(conn, *id)?);
         survey_invitations.extend(persistence::feedback_surveys::invitations_of_customer(
             conn, *id,
@@ -425,6 +434,7 @@ pub fn personal_data(
         segment_memberships: segment_memberships.len(),
         feedback: feedback.len(),
         survey_invitations: survey_invitations.len(),
+        behavioural_events: behavioural_events.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -449,6 +459,7 @@ pub fn personal_data(
         survey_invitations,
         servqual_answers,
         factor_ratings,
+        behavioural_events,
         held_in,
     })
 }
@@ -568,6 +579,8 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             erased.feedback += persistence::feedback::redact_customer(conn, *id)?;
             erased.survey_invitations +=
                 persistence::feedback_surveys::delete_unanswered_of_customer(conn, *id)?;
+            erased.behavioural_events +=
+                persistence::behavioural_events::delete_of_customer(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

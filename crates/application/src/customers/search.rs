@@ -1,17 +1,19 @@
 //! The customers catalogue of the search convention: every stored field, related
-//! phones/e-mails/tags/groups, and `custom.<key>` for each custom field; sorting by the
+//! phones/e-mails/tags/groups, `custom.<key>` for each custom field, the engagement
+//! score and `event.<name>.count|first_at|last_at` for each event name; sorting by the
 //! indexed fields; the Persian-aware quick search.
 
 use domain::customers::{CustomerKind, EducationDegree, Gender, LifecycleStage};
 use domain::filter::{FieldKind, FieldSpec, ResolveContext, ResolvedFilter, TypedValue};
 use domain::validation::FieldViolation;
+use persistence::customers::engagement::{ENGAGEMENT_FIELD, EVENT_FACTS, EVENT_FIELD_PREFIX};
 use persistence::customers::search::{self as customer_search, CustomerColumns, Scope};
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::search::{custom_field_specs, Search, SearchRequest, Searchable};
+use crate::search::{custom_field_specs, interned, Search, SearchRequest, Searchable};
 
 /// The customers catalogue of the search convention.
 pub struct CustomerSearch;
@@ -107,6 +109,9 @@ impl Searchable for CustomerSearch {
         )
         .nullable(),
         FieldSpec::new("sentiment_score", FieldKind::Number).nullable(),
+        // The time-decayed, weighted count of the customer's behavioural events now; 0
+        // for a customer without any.
+        FieldSpec::new(ENGAGEMENT_FIELD, FieldKind::Number),
         FieldSpec::new("score.churn_run_id", FieldKind::Uuid).nullable(),
     ];
 
@@ -136,31 +141,59 @@ impl Searchable for CustomerSearch {
     }
 }
 
-/// The static catalogue plus one `custom.<key>` entry per defined custom field.
-fn catalogue(definitions: &[domain::customers::CustomFieldDefinition]) -> Vec<FieldSpec> {
-    let mut catalogue = CustomerSearch::CATALOGUE.to_vec();
-    catalogue.extend(custom_field_specs(definitions));
-    catalogue
+/// The fields of the customers catalogue the business made: its custom fields and the
+/// event names its apps and devices sent or it defined.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFields {
+    pub custom: Vec<domain::customers::CustomFieldDefinition>,
+    pub event_names: Vec<String>,
 }
 
-/// Checks a search body against the catalogue, custom fields included; relative dates
-/// resolve in `context`.
+impl CustomerFields {
+    pub fn load(conn: &mut DbConnection) -> AppResult<CustomerFields> {
+        Ok(CustomerFields {
+            custom: crate::customers::definitions(conn)?,
+            event_names: persistence::behavioural_events::all_names(conn)?,
+        })
+    }
+
+    /// The static catalogue plus one `custom.<key>` entry per custom field and three
+    /// `event.<name>.…` entries per event name.
+    fn catalogue(&self) -> Vec<FieldSpec> {
+        let mut catalogue = CustomerSearch::CATALOGUE.to_vec();
+        catalogue.extend(custom_field_specs(&self.custom));
+        for name in &self.event_names {
+            for fact in EVENT_FACTS {
+                let field = interned(format!("{EVENT_FIELD_PREFIX}{name}.{fact}"));
+                catalogue.push(match fact {
+                    "count" => FieldSpec::new(field, FieldKind::Integer),
+                    _ => FieldSpec::new(field, FieldKind::Timestamp).nullable(),
+                });
+            }
+        }
+        catalogue
+    }
+}
+
+/// Checks a search body against the catalogue, the business's fields included;
+/// relative dates resolve in `context`.
 pub fn resolve(
     request: SearchRequest,
-    definitions: &[domain::customers::CustomFieldDefinition],
+    fields: &CustomerFields,
     context: &ResolveContext,
 ) -> AppResult<Search<CustomerSearch>> {
-    Search::<CustomerSearch>::resolve_with(request, context, &catalogue(definitions))
+    Search::<CustomerSearch>::resolve_with(request, context, &fields.catalogue())
 }
 
-/// A rule's condition (a segment's) checked against the catalogue, custom fields
-/// included, each problem named under `condition`; relative dates resolve in `context`.
+/// A rule's condition (a segment's) checked against the catalogue, the business's
+/// fields included, each problem named under `condition`; relative dates resolve in
+/// `context`.
 pub fn resolve_condition(
     condition: &serde_json::Value,
-    definitions: &[domain::customers::CustomFieldDefinition],
+    fields: &CustomerFields,
     context: &ResolveContext,
 ) -> Result<ResolvedFilter, Vec<FieldViolation>> {
-    crate::search::resolve_condition(condition, &catalogue(definitions), context)
+    crate::search::resolve_condition(condition, &fields.catalogue(), context)
 }
 
 /// The next `search.fetch_limit()` customers of `search` that `scope` may see, whole.

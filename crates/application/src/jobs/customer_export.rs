@@ -76,13 +76,14 @@ impl JobHandler for CustomerExportJob {
         let format = request.format.format();
         let scope = payload.acting.scope();
         let mut conn = connection(ctx.pool())?;
-        let definitions = crate::customers::definitions(&mut conn)?;
+        let fields = search::CustomerFields::load(&mut conn)?;
+        let definitions = &fields.custom;
         // Both were checked when the export was requested; only a custom field deleted
         // since then fails here.
         let columns = export::columns(
             request.columns.as_deref(),
             request.include_custom_fields,
-            &definitions,
+            definitions,
         )
         .map_err(JobError::invalid)?;
         // Relative dates resolve now, in the business's time zone and week.
@@ -90,7 +91,7 @@ impl JobHandler for CustomerExportJob {
         let context = ResolveContext::new(persistence::now(), calendar.local());
         // The search refers to a custom field deleted since: the message names it.
         let mut search =
-            search::resolve(request.search(), &definitions, &context).map_err(JobError::invalid)?;
+            search::resolve(request.search(), &fields, &context).map_err(JobError::invalid)?;
         search.limit = PAGE_ROWS;
         let total =
             customer_search::count(&mut conn, &search.criteria, search::terms(&search), &scope)
@@ -132,7 +133,7 @@ impl JobHandler for CustomerExportJob {
             hold_customers(&mut conn, file_id, &ids, &read_before_erasure)?;
             let tags = export::tag_names(&mut conn, &records)?;
             for record in &records {
-                let cells = export::cells(record, &columns, dates, &definitions, &tags)?;
+                let cells = export::cells(record, &columns, dates, definitions, &tags)?;
                 sink.write_row(&cells).map_err(written)?;
             }
             rows += records.len() as u64;

@@ -82,15 +82,15 @@ pub fn customer_export(
     request: ExportRequest,
 ) -> AppResult<Job> {
     acting.require(Permission::RecordsRead)?;
-    let definitions = crate::customers::definitions(conn)?;
+    let fields = search::CustomerFields::load(conn)?;
     export::columns(
         request.columns.as_deref(),
         request.include_custom_fields,
-        &definitions,
+        &fields.custom,
     )?;
     let calendar = crate::settings::calendar(conn)?;
     let context = ResolveContext::new(persistence::now(), calendar.local());
-    search::resolve(request.search(), &definitions, &context)?;
+    search::resolve(request.search(), &fields, &context)?;
     let payload = to_payload(&ExportPayload {
         right_to_left: request.right_to_left.unwrap_or(acting.lang == Lang::Fa),
         file_name: format!(

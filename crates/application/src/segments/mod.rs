@@ -62,8 +62,8 @@ pub(crate) fn live_filter(
     condition: &Value,
     context: &ResolveContext,
 ) -> AppResult<ResolvedFilter> {
-    let definitions = crate::customers::definitions(conn)?;
-    let filter = customer_search::resolve_condition(condition, &definitions, context)
+    let fields = customer_search::CustomerFields::load(conn)?;
+    let filter = customer_search::resolve_condition(condition, &fields, context)
         .map_err(AppError::Invalid)?;
     Ok(not_erased(filter))
 }
@@ -289,7 +289,7 @@ pub fn preview(
     }
     let context = context(conn)?;
     let filter = live_filter(conn, &request.condition, &context)?;
-    let definitions = crate::customers::definitions(conn)?;
+    let fields = customer_search::CustomerFields::load(conn)?;
     // The search's own checks pass: the filter is resolved already and replaced below.
     let mut search: Search<CustomerSearch> = customer_search::resolve(
         SearchRequest {
@@ -297,7 +297,7 @@ pub fn preview(
             limit: Some(limit),
             ..SearchRequest::default()
         },
-        &definitions,
+        &fields,
         &context,
     )?;
     search.criteria.filter = Some(filter);

@@ -12,7 +12,7 @@ use crate::PersistenceError;
 const VALUES_PER_QUERY: usize = 5_000;
 
 /// A stored value that identifies a customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CustomerKey {
     /// The business's customer code (unique).
     Code,
@@ -82,6 +82,28 @@ pub fn find_by_key(
                 );
             }
         }
+    }
+    Ok(found)
+}
+
+/// The customers with `ids`, merged ones included (with `merged_into_id` to follow).
+pub fn find_by_ids(
+    conn: &mut DbConnection,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<CustomerRow>, PersistenceError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(VALUES_PER_QUERY) {
+        let chunk: Vec<crate::sql_types::DbUuid> = chunk
+            .iter()
+            .copied()
+            .map(crate::sql_types::DbUuid)
+            .collect();
+        found.extend(
+            customers::table
+                .filter(customers::id.eq_any(chunk))
+                .select(CustomerRow::as_select())
+                .load::<CustomerRow>(conn)?,
+        );
     }
     Ok(found)
 }

@@ -4,6 +4,7 @@
 //! [`CustomerRecord`], inside the caller's transaction.
 
 pub mod duplicates;
+pub mod engagement;
 pub mod erasure;
 pub mod history;
 pub mod matching;

@@ -118,6 +118,9 @@ impl SearchTable for CustomerColumns {
         if let Some(sentiment) = super::sentiment::SentimentMatch::of(field, predicate) {
             return Some(sentiment.map(|m| -> Condition<_> { Box::new(m) }));
         }
+        if let Some(events) = super::engagement::EngagementMatch::of(field, predicate) {
+            return Some(events.map(|m| -> Condition<_> { Box::new(m) }));
+        }
         let (table, column, field_key) = match field {
             "segment_id" => (CURRENT_MEMBERSHIPS, "segment_id", None),
             "phone" => ("customer_phones", "number", None),

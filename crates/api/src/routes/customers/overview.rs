@@ -1,7 +1,7 @@
 //! The 360 view (C-7): one call with the profile, owner, classification, personnel,
 //! notes, lifecycle and owner history and consent, purchases and the newest orders,
 //! the current model scores, deals, tasks, activities, service tickets and the newest
-//! entries of the interaction timeline, the customer's sentiment, plus the sections later capabilities fill
+//! entries of the interaction timeline, the customer's sentiment and engagement, plus the sections later capabilities fill
 //! (campaigns, loyalty), present now as empty lists so clients can be written against
 //! the final shape.
 
@@ -168,6 +168,9 @@ pub struct CustomerOverview {
     #[schema(value_type = Vec<Object>)]
     pub loyalty: Vec<serde_json::Value>,
     pub sentiment: CustomerSentiment,
+    /// What the customer's behavioural events add up to: the engagement score, how
+    /// many, and per event name the count and first and last time.
+    pub engagement: crate::routes::behavioural_events::CustomerEngagement,
 }
 
 /// Get a customer's 360-degree view.
@@ -182,7 +185,9 @@ pub struct CustomerOverview {
 /// leads the caller may see, its service tickets the caller may see (up to ten open ones,
 /// soonest due first, then the five latest resolved or closed), the ten newest entries
 /// of its interaction timeline, its sentiment (the mean score of the messages it wrote
-/// on the channels in the last 90 days, and their count), and the sections of
+/// on the channels in the last 90 days, and their count), its engagement (the score of
+/// its behavioural events and per event name their count and first and last time),
+/// and the sections of
 /// capabilities that fill them (campaigns, loyalty), empty until those are in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
@@ -316,6 +321,7 @@ pub async fn get_customer_overview(
             feedback: found.sentiment.feedback,
             since: found.sentiment.since,
         },
+        engagement: found.engagement.into(),
     };
     Ok(HttpResponse::Ok().json(overview))
 }

@@ -165,6 +165,9 @@ pub struct PersonalData {
     pub servqual_answers: Vec<ServqualAnswer>,
     /// How much each expectation factor shaped their expectations (1–7).
     pub expectation_factors: Vec<FactorRating>,
+    /// Behavioural events apps and devices sent about the customer and the merged
+    /// customers, oldest first.
+    pub behavioural_events: Vec<crate::routes::behavioural_events::BehaviouralEvent>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -416,6 +419,11 @@ pub async fn get_personal_data(
                 rating: row.rating,
                 answered_at: row.answered_at.0,
             })
+            .collect(),
+        behavioural_events: data
+            .behavioural_events
+            .iter()
+            .map(crate::routes::behavioural_events::BehaviouralEvent::from)
             .collect(),
         held_in: data.held_in,
     };

@@ -3,7 +3,7 @@
 //! custom field), sorting by the indexed fields, and the Persian-aware quick search.
 
 use actix_web::{get, post, web, HttpResponse};
-use application::customers::search::{fetch, resolve};
+use application::customers::search::{fetch, resolve, CustomerFields};
 use domain::authz::Permission;
 use persistence::customers::search::Scope;
 
@@ -20,11 +20,9 @@ async fn run_search(
     scope: Scope,
     request: SearchRequest,
 ) -> ApiResult<Page<Customer>> {
-    let definitions = state
-        .db(|conn| Ok(application::customers::definitions(conn)?))
-        .await?;
+    let fields = state.db(|conn| Ok(CustomerFields::load(conn)?)).await?;
     let context = state.resolve_context().await?;
-    let search = resolve(request, &definitions, &context)?;
+    let search = resolve(request, &fields, &context)?;
     let (search, records) = state
         .db(move |conn| {
             let records = fetch(conn, &search, &scope)?;
@@ -49,7 +47,10 @@ async fn run_search(
 /// `score.rfm_monetary`, `score.p_alive`, `score.expected_purchases`,
 /// `score.expected_spend`, `score.clv`, `score.cluster`, `score.churn_risk`, and the
 /// runs' ids `score.rfm_run_id`, `score.clv_run_id`, `score.cluster_run_id`,
-/// `score.churn_run_id`; empty for a customer no run scored). `phone`, `email`,
+/// `score.churn_run_id`; empty for a customer no run scored), the behavioural events
+/// (`engagement_score`: each event counts its name's weight, halved every 30 days, 0
+/// without events; and per event name `event.<name>.count` — 0 without events —
+/// `event.<name>.first_at` and `event.<name>.last_at`). `phone`, `email`,
 /// `tag_id`, `group_id` and `segment_id` (the segments the customer is a member of
 /// now) match any of the customer's entries; custom fields are
 /// `custom.<key>`. Sort by `id`, `display_name`, `created_at`, `updated_at`,

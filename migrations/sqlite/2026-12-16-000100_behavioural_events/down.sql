@@ -1,0 +1,3 @@
+DROP TABLE customer_event_stats;
+DROP TABLE behavioural_events;
+DROP TABLE event_definitions;
