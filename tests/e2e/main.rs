@@ -33,6 +33,7 @@ mod lead_imports;
 mod lead_scoring;
 mod leads;
 mod login_throttle;
+mod loyalty;
 mod merge;
 mod metrics;
 mod observability;

@@ -500,7 +500,20 @@ impl Setup<'_> {
             "/api/v1/customers/{id}/personnel" => self.organization(),
             "/api/v1/customers/{id}"
             | "/api/v1/customers/{id}/notes"
-            | "/api/v1/customers/{id}/consents" => self.person(),
+            | "/api/v1/customers/{id}/consents"
+            | "/api/v1/customers/{id}/loyalty/earn" => self.person(),
+            "/api/v1/customers/{id}/loyalty/redeem" | "/api/v1/customers/{id}/loyalty/deduct" => {
+                let customer = self.person();
+                let (status, earned) = send(
+                    self.app,
+                    Method::POST,
+                    &format!("/api/v1/customers/{customer}/loyalty/earn"),
+                    &self.token,
+                    Some(json!({"points": 1000, "reason": "موجودی آزمون"})),
+                );
+                assert_eq!(status, 201, "earning points to spend: {earned}");
+                customer
+            }
             "/api/v1/customers/{id}/notes/{note_id}" => {
                 let customer = self.person();
                 let note = self.create(

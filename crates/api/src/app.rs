@@ -88,6 +88,17 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
         .get()
         .map_err(|err| err.to_string())
         .and_then(|mut conn| {
+            application::jobs::loyalty_expiry::schedule_next(&mut conn, persistence::now(), None)
+                .map_err(|err| err.to_string())
+        });
+    match scheduled {
+        Ok(run_at) => tracing::info!(%run_at, "loyalty expiry scheduled"),
+        Err(error) => tracing::error!(%error, "scheduling the loyalty expiry failed"),
+    }
+    let scheduled = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
             application::jobs::stuck_check::schedule_next(&mut conn, persistence::now())
                 .map_err(|err| err.to_string())
         });

@@ -137,6 +137,11 @@ use crate::routes;
             with an optional property schema and its weight in the customer's engagement score \
             (a weighted count halved every 30 days), which the customer search and segments \
             filter on (`engagement_score`, `event.<name>.count`, `event.<name>.last_at`)."),
+        (name = "loyalty", description = "Loyalty points: an append-only ledger per customer. \
+            Points are earned in lots that expire (365 days by default); redeeming \
+            (`records:write`), taking away (`crm:configure`) and expiring take from the lot \
+            that expires first. The balance is derived from the lots, never stored, and two \
+            redemptions at the same moment take turns so that it never goes below zero."),
         (name = "canned_answers", description = "The service desk's library of question-and-answer \
             templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
             English with variables such as `{{customer.name}}`, rendered for use with their uses \

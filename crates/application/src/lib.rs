@@ -16,6 +16,7 @@ pub mod events;
 pub mod feedback;
 pub mod i18n;
 pub mod jobs;
+pub mod loyalty;
 pub mod notifications;
 pub mod omnichannel;
 pub mod paging;

@@ -14,6 +14,7 @@ pub mod feedback;
 pub mod filter;
 pub mod iran;
 pub mod login_throttle;
+pub mod loyalty;
 pub mod model_runs;
 pub mod notifications;
 pub mod omnichannel;

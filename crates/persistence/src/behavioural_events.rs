@@ -325,45 +325,9 @@ pub fn weighted_mass(conn: &mut DbConnection, customer: Uuid) -> Result<f64, Per
     Ok(sum.unwrap_or(0.0))
 }
 
-/// Moves the events of `losers` to `winner` (a merge); their facts are counted again by
-/// [`refresh_stats`].
-pub fn move_to(
-    conn: &mut DbConnection,
-    losers: &[Uuid],
-    winner: Uuid,
-) -> Result<(), PersistenceError> {
-    for chunk in losers.chunks(ID_CHUNK) {
-        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
-        diesel::update(
-            behavioural_events::table.filter(behavioural_events::customer_id.eq_any(chunk)),
-        )
-        .set(behavioural_events::customer_id.eq(DbUuid(winner)))
-        .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// Gives the events `winner` holds that were sent about one of `origins` back to
-/// `loser` (an undone merge: the loser and whatever had been merged into it).
-pub fn give_back(
-    conn: &mut DbConnection,
-    winner: Uuid,
-    loser: Uuid,
-    origins: &[Uuid],
-) -> Result<(), PersistenceError> {
-    use behavioural_events as e;
-    for chunk in origins.chunks(ID_CHUNK) {
-        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
-        diesel::update(
-            e::table
-                .filter(e::customer_id.eq(DbUuid(winner)))
-                .filter(e::origin_customer_id.eq_any(chunk)),
-        )
-        .set(e::customer_id.eq(DbUuid(loser)))
-        .execute(conn)?;
-    }
-    Ok(())
-}
+// `move_to(losers, winner)` for a merge (the facts are then counted again by
+// [`refresh_stats`]) and `give_back(winner, loser, origins)` for its undo.
+crate::follows_merges!(behavioural_events);
 
 /// Counts the facts of `customers` again from their events.
 pub fn refresh_stats(conn: &mut DbConnection, customers: &[Uuid]) -> Result<(), PersistenceError> {

@@ -33,6 +33,7 @@ pub mod lead_scoring;
 pub mod leads;
 pub mod lifecycle_rules;
 pub mod login_throttles;
+pub mod loyalty;
 pub mod message_templates;
 pub mod migrations;
 pub mod model_run_schedules;

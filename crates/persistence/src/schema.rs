@@ -1827,6 +1827,24 @@ diesel::table! {
 
 diesel::joinable!(customer_event_stats -> event_definitions (event_name));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    loyalty_entries (id) {
+        id -> Uuid,
+        customer_id -> Uuid,
+        origin_customer_id -> Uuid,
+        kind -> Text,
+        points -> BigInt,
+        lot_id -> Nullable<Uuid>,
+        expires_at -> Nullable<UtcTimestamp>,
+        reason -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(survey_invitations -> customers (customer_id));
 diesel::joinable!(servqual_answers -> survey_invitations (invitation_id));
 diesel::joinable!(expectation_factor_ratings -> survey_invitations (invitation_id));
@@ -1836,6 +1854,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_definitions,
     behavioural_events,
     customer_event_stats,
+    loyalty_entries,
     webhook_deliveries,
     feedback,
     feedback_surveys,

@@ -28,6 +28,7 @@ pub mod labels;
 pub mod lead_lists;
 pub mod lead_scoring_rules;
 pub mod leads;
+pub mod loyalty;
 pub mod message_templates;
 pub mod metrics;
 pub mod model_results;
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     lead_lists::configure(cfg);
     segments::configure(cfg);
     behavioural_events::configure(cfg);
+    loyalty::configure(cfg);
     assignment::configure(cfg);
     lead_scoring_rules::configure(cfg);
     labels::configure(cfg);
@@ -119,6 +121,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         lead_lists::LeadListsApi::openapi(),
         segments::SegmentsApi::openapi(),
         behavioural_events::BehaviouralEventsApi::openapi(),
+        loyalty::LoyaltyApi::openapi(),
         assignment::AssignmentApi::openapi(),
         lead_scoring_rules::LeadScoringRulesApi::openapi(),
         labels::LabelsApi::openapi(),

@@ -8,6 +8,8 @@
 //! with everything needed to put it all back. Behavioural events move too, but by
 //! customer rather than by id: each keeps the customer it was sent about, and an undo
 //! gives a loser back the events sent about it (or about a customer merged into it).
+//! Loyalty ledger entries move and come back the same way; what the winner redeemed
+//! meanwhile stays the winner's, taken from whichever lots it was taken from.
 //!
 //! An undo is refused (409) when it could not restore a consistent state: the merge was
 //! already undone; the winner was erased or merged into another customer since; a later
@@ -302,6 +304,8 @@ pub fn execute(
     // it was sent about, which is what an undo gives back by.
     persistence::behavioural_events::move_to(conn, &with_facts[1..], winner_id)?;
     persistence::behavioural_events::refresh_stats(conn, &with_facts)?;
+    // Loyalty lots move the same way: the winner's balance is the sum of both.
+    persistence::loyalty::move_to(conn, &with_facts[1..], winner_id)?;
     let removed: Vec<Uuid> = plan.removed_personnel.iter().map(|link| link.id).collect();
     persistence::personnel::delete_many(conn, &removed)?;
     for link in &moved.personnel {
@@ -514,6 +518,7 @@ pub fn undo(
         let mut origins = persistence::customers::erasure::merged_away(conn, from)?;
         origins.push(from);
         persistence::behavioural_events::give_back(conn, winner_id, from, &origins)?;
+        persistence::loyalty::give_back(conn, winner_id, from, &origins)?;
     }
     persistence::behavioural_events::refresh_stats(conn, &with_facts)?;
     restore_personnel(conn, &moved.personnel, &data.removed_personnel)?;

@@ -94,6 +94,7 @@ pub struct Overview {
     pub recent_interactions: Vec<domain::timeline::Entry>,
     pub sentiment: CustomerSentiment,
     pub engagement: crate::behaviour::engagement::Engagement,
+    pub loyalty: crate::loyalty::Account,
 }
 
 /// The 360 view of a customer visible to the caller.
@@ -136,6 +137,7 @@ pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
     let recent_interactions = super::timeline::latest(conn, acting, customer, RECENT_INTERACTIONS)?;
     Ok(Overview {
         engagement: crate::behaviour::engagement::of_customer(conn, customer)?,
+        loyalty: crate::loyalty::account_of(conn, customer, persistence::now())?,
         sentiment: sentiment_of(conn, customer)?,
         recent_interactions,
         open_tickets,

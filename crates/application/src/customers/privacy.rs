@@ -215,6 +215,9 @@ pub struct DataPlaces {
     /// where, with which device). Erasure deletes them and the facts drawn from them;
     /// the engagement score is 0 after.
     pub behavioural_events: usize,
+    /// Loyalty ledger entries of those customers. Erasure empties their reasons (staff
+    /// may have written about the person there); the points stay.
+    pub loyalty_entries: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -282,6 +285,8 @@ pub struct PersonalData {
     pub factor_ratings: Vec<persistence::feedback_surveys::FactorRatingRow>,
     /// Behavioural events about the customer and the merged customers, oldest first.
     pub behavioural_events: Vec<persistence::behavioural_events::EventRow>,
+    /// The loyalty ledger of the customer and the merged customers, oldest first.
+    pub loyalty_entries: Vec<persistence::loyalty::EntryRow>,
     pub held_in: DataPlaces,
 }
 
@@ -345,7 +350,9 @@ pub fn personal_data(
     let mut servqual_answers = Vec::new();
     let mut factor_ratings = Vec::new();
     let mut behavioural_events = Vec::new();
+    let mut loyalty_entries = Vec::new();
     for id in &ids {
+        loyalty_entries.extend(persistence::loyalty::all_of_customer(conn, *id)?);
         behavioural_events.extend(persistence::behavioural_events::all_of_customer(conn, *id)?);
         feedback.extend(persistence::feedback::of_customer(conn, *id)?);
         survey_invitations.extend(persistence::feedback_surveys::invitations_of_customer(
@@ -435,6 +442,7 @@ pub fn personal_data(
         feedback: feedback.len(),
         survey_invitations: survey_invitations.len(),
         behavioural_events: behavioural_events.len(),
+        loyalty_entries: loyalty_entries.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -460,6 +468,7 @@ pub fn personal_data(
         servqual_answers,
         factor_ratings,
         behavioural_events,
+        loyalty_entries,
         held_in,
     })
 }
@@ -581,6 +590,7 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
                 persistence::feedback_surveys::delete_unanswered_of_customer(conn, *id)?;
             erased.behavioural_events +=
                 persistence::behavioural_events::delete_of_customer(conn, *id)?;
+            erased.loyalty_entries += persistence::loyalty::redact_customer(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

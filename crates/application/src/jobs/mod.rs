@@ -15,6 +15,7 @@ mod lead_check;
 mod lead_export;
 mod lead_import;
 mod lead_rescore;
+pub mod loyalty_expiry;
 mod model_run;
 mod order_export;
 mod order_import;
@@ -279,6 +280,10 @@ impl JobRegistry {
         registry.register(REPORT_EXPORT, ReportExportJob);
         registry.register(crate::analytics::schedules::SCHEDULED_RUN, ScheduledRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);
+        registry.register(
+            loyalty_expiry::LOYALTY_EXPIRE,
+            loyalty_expiry::LoyaltyExpiryJob,
+        );
         registry.register(stuck_check::STUCK_CHECK, stuck_check::StuckCheckJob);
         registry.register(crate::service::sla_schedule::SLA_SCAN, sla_scan::SlaScanJob);
         registry.register(crate::sales::tasks::TASK_REMINDER, TaskReminderJob);

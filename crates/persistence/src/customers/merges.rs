@@ -282,3 +282,58 @@ pub fn set_merged_into(
     }
     Ok(())
 }
+
+/// `move_to` and `give_back` for a table whose rows follow their customer through
+/// merges by customer rather than by id (they are many): each row's `customer_id` is
+/// the customer holding it now and its `origin_customer_id` the customer it was made
+/// for, which is what an undo gives back by.
+#[macro_export]
+macro_rules! follows_merges {
+    ($table:ident) => {
+        /// Moves the rows of `losers` to `winner` (a merge).
+        pub fn move_to(
+            conn: &mut $crate::db::DbConnection,
+            losers: &[uuid::Uuid],
+            winner: uuid::Uuid,
+        ) -> Result<(), $crate::PersistenceError> {
+            use $crate::schema::$table as t;
+            for chunk in losers.chunks(500) {
+                let chunk: Vec<$crate::sql_types::DbUuid> = chunk
+                    .iter()
+                    .copied()
+                    .map($crate::sql_types::DbUuid)
+                    .collect();
+                diesel::update(t::table.filter(t::customer_id.eq_any(chunk)))
+                    .set(t::customer_id.eq($crate::sql_types::DbUuid(winner)))
+                    .execute(conn)?;
+            }
+            Ok(())
+        }
+
+        /// Gives the rows `winner` holds that were made for one of `origins` (the loser
+        /// and whatever had been merged into it) back to `loser` (an undone merge).
+        pub fn give_back(
+            conn: &mut $crate::db::DbConnection,
+            winner: uuid::Uuid,
+            loser: uuid::Uuid,
+            origins: &[uuid::Uuid],
+        ) -> Result<(), $crate::PersistenceError> {
+            use $crate::schema::$table as t;
+            for chunk in origins.chunks(500) {
+                let chunk: Vec<$crate::sql_types::DbUuid> = chunk
+                    .iter()
+                    .copied()
+                    .map($crate::sql_types::DbUuid)
+                    .collect();
+                diesel::update(
+                    t::table
+                        .filter(t::customer_id.eq($crate::sql_types::DbUuid(winner)))
+                        .filter(t::origin_customer_id.eq_any(chunk)),
+                )
+                .set(t::customer_id.eq($crate::sql_types::DbUuid(loser)))
+                .execute(conn)?;
+            }
+            Ok(())
+        }
+    };
+}

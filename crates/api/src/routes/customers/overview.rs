@@ -2,7 +2,7 @@
 //! notes, lifecycle and owner history and consent, purchases and the newest orders,
 //! the current model scores, deals, tasks, activities, service tickets and the newest
 //! entries of the interaction timeline, the customer's sentiment and engagement, plus the sections later capabilities fill
-//! (campaigns, loyalty), present now as empty lists so clients can be written against
+//! (campaigns), present now as empty lists so clients can be written against
 //! the final shape.
 
 use actix_web::{get, web, HttpResponse};
@@ -164,9 +164,9 @@ pub struct CustomerOverview {
     /// The scores of the current model runs (RFM segment, P(alive), CLV), each with its
     /// run; the same as the customer's `scores`.
     pub scores: Scores,
-    /// Loyalty accounts and balances.
-    #[schema(value_type = Vec<Object>)]
-    pub loyalty: Vec<serde_json::Value>,
+    /// The customer's loyalty account (balance, points earned, lots), one per
+    /// programme; empty for a customer who never earned points.
+    pub loyalty: Vec<crate::routes::loyalty::LoyaltyAccount>,
     pub sentiment: CustomerSentiment,
     /// What the customer's behavioural events add up to: the engagement score, how
     /// many, and per event name the count and first and last time.
@@ -186,9 +186,9 @@ pub struct CustomerOverview {
 /// soonest due first, then the five latest resolved or closed), the ten newest entries
 /// of its interaction timeline, its sentiment (the mean score of the messages it wrote
 /// on the channels in the last 90 days, and their count), its engagement (the score of
-/// its behavioural events and per event name their count and first and last time),
-/// and the sections of
-/// capabilities that fill them (campaigns, loyalty), empty until those are in use.
+/// its behavioural events and per event name their count and first and last time), its
+/// loyalty account (balance, points earned, lots), and the sections of capabilities
+/// that fill them (campaigns), empty until those are in use.
 ///
 /// Needs `records:read`; the customer must be within the caller's record visibility (404
 /// `not_found` otherwise, exactly as for a missing one).
@@ -313,7 +313,10 @@ pub async fn get_customer_overview(
             .collect::<ApiResult<_>>()?,
         campaigns: Vec::new(),
         scores: Scores::of(&record.scores()),
-        loyalty: Vec::new(),
+        loyalty: (found.loyalty.earned_total > 0)
+            .then(|| found.loyalty.into())
+            .into_iter()
+            .collect(),
         sentiment: CustomerSentiment {
             average_score: found.sentiment.average_score,
             label: found.sentiment.label,

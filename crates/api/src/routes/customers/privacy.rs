@@ -168,6 +168,8 @@ pub struct PersonalData {
     /// Behavioural events apps and devices sent about the customer and the merged
     /// customers, oldest first.
     pub behavioural_events: Vec<crate::routes::behavioural_events::BehaviouralEvent>,
+    /// The loyalty ledger of the customer and the merged customers, oldest first.
+    pub loyalty_entries: Vec<crate::routes::loyalty::LoyaltyEntry>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -425,6 +427,11 @@ pub async fn get_personal_data(
             .iter()
             .map(crate::routes::behavioural_events::BehaviouralEvent::from)
             .collect(),
+        loyalty_entries: data
+            .loyalty_entries
+            .iter()
+            .map(crate::routes::loyalty::LoyaltyEntry::try_from)
+            .collect::<Result<Vec<_>, _>>()?,
         held_in: data.held_in,
     };
     Ok(HttpResponse::Ok().json(data))

@@ -1,0 +1,286 @@
+//! Loyalty points (M-5): the account of a customer visible to the caller (balance,
+//! lots, total earned, the ledger page by page), points earned and redeemed
+//! (`records:write`) or taken away (`crm:configure`), and the expiry of lots.
+//!
+//! Every change of an account runs in one transaction that first locks the customer's
+//! row, then reads the lots and appends entries: two redemptions at the same moment take
+//! turns, and the second sees what the first took, so a balance never goes below zero.
+//! Each change is audited (`loyalty.earn`, `loyalty.redeem`, `loyalty.deduct`).
+
+use chrono::{DateTime, Utc};
+use domain::authz::Permission;
+use domain::loyalty::{allocate, balance, EarnInput, EntryKind, Lot, SpendInput};
+use persistence::audit::{self, NewAuditEvent};
+use persistence::db::DbConnection;
+use persistence::loyalty::{EntryRow, LotRow};
+use persistence::sql_types::{DbTime, DbUuid};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::acting::Acting;
+use crate::customers::visible;
+use crate::error::{AppError, AppResult};
+use crate::paging::{time_cursor, time_position, Cursor};
+use crate::transaction;
+
+/// Sort order name of the ledger, newest first.
+pub const NEWEST_FIRST: &str = "created_at_desc";
+/// Lots the expiry run writes off per transaction.
+const EXPIRY_PAGE: i64 = 500;
+
+/// A customer's points now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub balance: i64,
+    pub earned_total: i64,
+    /// The lots not expired that still hold points, the one expiring first first.
+    pub lots: Vec<LotRow>,
+}
+
+fn lot(row: &LotRow) -> Lot {
+    Lot {
+        id: row.id.0,
+        remaining: row.remaining,
+        expires_at: row.expires_at.0,
+        earned_at: row.created_at.0,
+    }
+}
+
+/// The account of `customer` at `now`, whose visibility the caller has checked.
+pub fn account_of(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Account> {
+    let lots = persistence::loyalty::lots_of(conn, customer)?;
+    let open: Vec<Lot> = lots.iter().map(lot).collect();
+    Ok(Account {
+        balance: balance(&open, now),
+        earned_total: persistence::loyalty::earned_total(conn, customer)?,
+        lots: lots
+            .into_iter()
+            .filter(|row| row.expires_at.0 > now)
+            .collect(),
+    })
+}
+
+/// The account of a customer visible to the caller (`records:read`).
+pub fn account(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppResult<Account> {
+    acting.require(Permission::RecordsRead)?;
+    visible(conn, acting, customer)?;
+    account_of(conn, customer, persistence::now())
+}
+
+/// One page of a visible customer's ledger, newest first (`records:read`).
+pub fn entries(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    customer: Uuid,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> AppResult<Vec<EntryRow>> {
+    acting.require(Permission::RecordsRead)?;
+    visible(conn, acting, customer)?;
+    let before = time_position(cursor, NEWEST_FIRST)?;
+    Ok(persistence::loyalty::entries_of(
+        conn, customer, before, limit,
+    )?)
+}
+
+/// The cursor after `row` in a ledger page.
+pub fn cursor_after(row: &EntryRow) -> Cursor {
+    time_cursor(NEWEST_FIRST, row.created_at.0, row.id.0)
+}
+
+/// Locks a customer the caller may see and change: not merged away, not erased.
+fn lock_account(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppResult<()> {
+    persistence::customers::lock_for_update(conn, &[customer])?;
+    let record = visible(conn, acting, customer)?;
+    if let Some(winner) = record.row.merged_into_id {
+        return Err(AppError::Conflict(format!(
+            "the customer was merged into customer {}, which holds its points",
+            winner.0
+        )));
+    }
+    if record.row.erased_at.is_some() {
+        return Err(AppError::Conflict("the customer was erased".into()));
+    }
+    Ok(())
+}
+
+/// An entry of `kind` moving `points` on `customer`'s ledger now, by the caller.
+fn entry(
+    acting: &Acting,
+    customer: Uuid,
+    kind: EntryKind,
+    points: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> EntryRow {
+    EntryRow {
+        id: DbUuid(Uuid::now_v7()),
+        customer_id: DbUuid(customer),
+        origin_customer_id: DbUuid(customer),
+        kind: kind.as_str().to_string(),
+        points,
+        lot_id: None,
+        expires_at: None,
+        reason: Some(reason.to_string()),
+        created_by: acting.user_id.map(DbUuid),
+        created_at: DbTime(now),
+    }
+}
+
+/// Gives a visible customer points (`records:write`): a new lot. Audited as
+/// `loyalty.earn`.
+pub fn earn(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    customer: Uuid,
+    input: EarnInput,
+) -> AppResult<(EntryRow, Account)> {
+    acting.require(Permission::RecordsWrite)?;
+    let now = persistence::now();
+    let input = input.validated(now).map_err(AppError::Invalid)?;
+    transaction(conn, |conn| {
+        lock_account(conn, acting, customer)?;
+        let row = EntryRow {
+            expires_at: input.expires_at.map(DbTime),
+            ..entry(
+                acting,
+                customer,
+                EntryKind::Earn,
+                input.points,
+                &input.reason,
+                now,
+            )
+        };
+        persistence::loyalty::append(conn, std::slice::from_ref(&row))?;
+        record(
+            conn,
+            acting,
+            "loyalty.earn",
+            customer,
+            input.points,
+            &[row.id.0],
+        )?;
+        Ok((row, account_of(conn, customer, now)?))
+    })
+}
+
+/// Takes points from a visible customer's lots, the lot expiring first first: `redeem`
+/// (`records:write`) or `deduct` (`crm:configure`). 422 `points` `exceeds_balance`
+/// when the balance is smaller, and nothing is taken. Audited as `loyalty.redeem` or
+/// `loyalty.deduct`.
+pub fn spend(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    customer: Uuid,
+    kind: EntryKind,
+    input: SpendInput,
+) -> AppResult<(Vec<EntryRow>, Account)> {
+    let (permission, action) = match kind {
+        EntryKind::Redeem => (Permission::RecordsWrite, "loyalty.redeem"),
+        EntryKind::Deduct => (Permission::CrmConfigure, "loyalty.deduct"),
+        other => {
+            return Err(AppError::Internal(format!(
+                "{} is not a way of spending points",
+                other.as_str()
+            )))
+        }
+    };
+    acting.require(permission)?;
+    let input = input.validated().map_err(AppError::Invalid)?;
+    let now = persistence::now();
+    transaction(conn, |conn| {
+        lock_account(conn, acting, customer)?;
+        let lots: Vec<Lot> = persistence::loyalty::lots_of(conn, customer)?
+            .iter()
+            .map(lot)
+            .collect();
+        let takes = allocate(&lots, input.points, now).map_err(|available| {
+            AppError::field(
+                "points",
+                "exceeds_balance",
+                format!("the customer has {available} points"),
+            )
+        })?;
+        let rows: Vec<EntryRow> = takes
+            .into_iter()
+            .map(|(lot_id, take)| EntryRow {
+                lot_id: Some(DbUuid(lot_id)),
+                ..entry(acting, customer, kind, -take, &input.reason, now)
+            })
+            .collect();
+        persistence::loyalty::append(conn, &rows)?;
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id.0).collect();
+        record(conn, acting, action, customer, -input.points, &ids)?;
+        Ok((rows, account_of(conn, customer, now)?))
+    })
+}
+
+fn record(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    action: &str,
+    customer: Uuid,
+    points: i64,
+    entries: &[Uuid],
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        &acting.audit_actor(),
+        NewAuditEvent {
+            action,
+            resource_type: "customer",
+            resource_id: Some(customer.to_string()),
+            changes: Some(json!({"points": points, "entries": entries})),
+        },
+    )?;
+    Ok(())
+}
+
+/// Writes off what remains of the lots that expired in `(after, until]`: one `expire`
+/// entry per lot, a page of lots per transaction, each customer's row locked first so
+/// that a redemption at the same moment takes turns with it. Answers the lots written
+/// off.
+pub fn expire(
+    conn: &mut DbConnection,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> AppResult<usize> {
+    let mut written = 0;
+    loop {
+        let done = transaction(conn, |conn| {
+            let page = persistence::loyalty::expired_lots(conn, after, until, EXPIRY_PAGE)?;
+            let mut customers: Vec<Uuid> = page.iter().map(|lot| lot.customer_id.0).collect();
+            customers.sort();
+            customers.dedup();
+            persistence::customers::lock_for_update(conn, &customers)?;
+            // Read again under the locks: a redemption may have taken from them.
+            let page = persistence::loyalty::expired_lots(conn, after, until, EXPIRY_PAGE)?;
+            let rows: Vec<EntryRow> = page
+                .iter()
+                .map(|lot| EntryRow {
+                    id: DbUuid(Uuid::now_v7()),
+                    customer_id: lot.customer_id,
+                    origin_customer_id: lot.customer_id,
+                    kind: EntryKind::Expire.as_str().to_string(),
+                    points: -lot.remaining,
+                    lot_id: Some(lot.id),
+                    expires_at: None,
+                    reason: None,
+                    created_by: None,
+                    // The instant it expired, where the ledger shows it.
+                    created_at: lot.expires_at,
+                })
+                .collect();
+            persistence::loyalty::append(conn, &rows)?;
+            Ok((rows.len(), (page.len() as i64) < EXPIRY_PAGE))
+        })?;
+        written += done.0;
+        if done.1 {
+            return Ok(written);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Loyalty points (M-5): an append-only ledger per customer. Points are earned in
+//! *lots*, each with the day it expires; redeeming, expiring and taking points away
+//! consume lots, the lot that expires first first. A customer's balance is never stored:
+//! it is the sum of what remains of their lots that have not expired.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::customers::snake_names;
+use crate::validation::{FieldViolation, Violations};
+
+/// Most points one entry moves.
+pub const MAX_POINTS: i64 = 1_000_000_000;
+/// How long earned points last unless the entry says otherwise.
+pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
+/// The longest a lot may last.
+pub const MAX_VALIDITY_DAYS: i64 = 3_650;
+/// Longest reason.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// What an entry of the ledger records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// Points given: a new lot.
+    Earn,
+    /// Points spent by the customer, taken from lots.
+    Redeem,
+    /// What remained of a lot on the day it expired.
+    Expire,
+    /// Points taken away by staff (a correction), taken from lots.
+    Deduct,
+}
+
+snake_names!(EntryKind {
+    Earn => "earn",
+    Redeem => "redeem",
+    Expire => "expire",
+    Deduct => "deduct",
+});
+
+/// Points given to a customer (`POST /customers/{id}/loyalty/earn`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"points": 500, "reason": "هدیهٔ تولد", "expires_at": "2027-12-31T20:30:00Z"}))]
+pub struct EarnInput {
+    /// 1 to 1,000,000,000.
+    pub points: i64,
+    /// Why, as the ledger shows it.
+    pub reason: String,
+    /// When the points expire (default: 365 days from now; at most ten years ahead).
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Points spent or taken away (`POST /customers/{id}/loyalty/redeem` and `…/deduct`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"points": 200, "reason": "تخفیف سفارش ۱۴۰۵-۰۰۱۲"}))]
+pub struct SpendInput {
+    /// 1 to 1,000,000,000; never more than the balance.
+    pub points: i64,
+    pub reason: String,
+}
+
+fn check_points(points: i64, v: &mut Violations) {
+    if !(1..=MAX_POINTS).contains(&points) {
+        v.push(
+            "points",
+            "out_of_range",
+            format!("must be 1 to {MAX_POINTS}"),
+        );
+    }
+}
+
+impl EarnInput {
+    /// The input in stored form at `now`, its expiry filled in, or every rule it breaks.
+    pub fn validated(mut self, now: DateTime<Utc>) -> Result<EarnInput, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        check_points(self.points, &mut v);
+        v.required_line("reason", &mut self.reason, MAX_REASON_CHARS);
+        let expires_at = self
+            .expires_at
+            .unwrap_or(now + TimeDelta::days(DEFAULT_VALIDITY_DAYS));
+        if expires_at <= now {
+            v.push("expires_at", "in_past", "must be after now");
+        } else if expires_at > now + TimeDelta::days(MAX_VALIDITY_DAYS) {
+            v.push(
+                "expires_at",
+                "too_far",
+                format!("must be within {MAX_VALIDITY_DAYS} days"),
+            );
+        }
+        self.expires_at = Some(expires_at);
+        v.into_result().map(|()| self)
+    }
+}
+
+impl SpendInput {
+    pub fn validated(mut self) -> Result<SpendInput, Vec<FieldViolation>> {
+        let mut v = Violations::default();
+        check_points(self.points, &mut v);
+        v.required_line("reason", &mut self.reason, MAX_REASON_CHARS);
+        v.into_result().map(|()| self)
+    }
+}
+
+/// A lot as spending sees it: what remains of it and when it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lot {
+    pub id: Uuid,
+    pub remaining: i64,
+    pub expires_at: DateTime<Utc>,
+    pub earned_at: DateTime<Utc>,
+}
+
+/// The points available at `now`: what remains of the lots not expired.
+pub fn balance(lots: &[Lot], now: DateTime<Utc>) -> i64 {
+    lots.iter()
+        .filter(|lot| lot.expires_at > now)
+        .map(|lot| lot.remaining.max(0))
+        .sum()
+}
+
+/// How `points` are taken from `lots` at `now`: from the lot that expires first (then
+/// the one earned first), each lot at most what remains of it; `Err(balance)` when the
+/// lots not expired hold fewer points.
+pub fn allocate(lots: &[Lot], points: i64, now: DateTime<Utc>) -> Result<Vec<(Uuid, i64)>, i64> {
+    let available = balance(lots, now);
+    if points > available {
+        return Err(available);
+    }
+    let mut open: Vec<&Lot> = lots
+        .iter()
+        .filter(|lot| lot.expires_at > now && lot.remaining > 0)
+        .collect();
+    open.sort_by_key(|lot| (lot.expires_at, lot.earned_at, lot.id));
+    let mut left = points;
+    let mut takes = Vec::new();
+    for lot in open {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(lot.remaining);
+        takes.push((lot.id, take));
+        left -= take;
+    }
+    Ok(takes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(days: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .to_utc()
+            + TimeDelta::days(days)
+    }
+
+    fn lot(n: u128, remaining: i64, expires: i64, earned: i64) -> Lot {
+        Lot {
+            id: Uuid::from_u128(n),
+            remaining,
+            expires_at: at(expires),
+            earned_at: at(earned),
+        }
+    }
+
+    #[test]
+    fn points_come_from_the_lot_that_expires_first() {
+        let lots = [
+            lot(1, 50, 100, 0),
+            lot(2, 30, 10, 1),
+            lot(3, 20, 10, 0),
+            lot(4, 99, -1, 0),
+        ];
+        assert_eq!(balance(&lots, at(0)), 100);
+        // Lot 4 expired; 3 and 2 expire on the same day, 3 was earned first.
+        assert_eq!(
+            allocate(&lots, 60, at(0)),
+            Ok(vec![
+                (Uuid::from_u128(3), 20),
+                (Uuid::from_u128(2), 30),
+                (Uuid::from_u128(1), 10)
+            ])
+        );
+        assert_eq!(allocate(&lots, 101, at(0)), Err(100));
+        // After day 10 only lot 1 is left.
+        assert_eq!(balance(&lots, at(10)), 50);
+        assert_eq!(
+            allocate(&lots, 50, at(10)),
+            Ok(vec![(Uuid::from_u128(1), 50)])
+        );
+    }
+
+    #[test]
+    fn inputs_keep_their_rules() {
+        let now = at(0);
+        let earn = EarnInput {
+            points: 10,
+            reason: "  خرید  اول ".into(),
+            expires_at: None,
+        }
+        .validated(now)
+        .unwrap();
+        assert_eq!(earn.reason, "خرید اول");
+        assert_eq!(earn.expires_at, Some(at(DEFAULT_VALIDITY_DAYS)));
+        let bad = EarnInput {
+            points: 0,
+            reason: " ".into(),
+            expires_at: Some(at(-1)),
+        }
+        .validated(now)
+        .unwrap_err();
+        let fields: Vec<&str> = bad.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["points", "reason", "expires_at"]);
+        assert!(SpendInput {
+            points: MAX_POINTS + 1,
+            reason: "x".into()
+        }
+        .validated()
+        .is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! The loyalty ledger in storage: entries are only ever appended (a merge moves them
+//! between customers, an erasure empties their reasons). What remains of a lot is its
+//! points plus the (negative) points of the entries that take from it, summed here.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use uuid::Uuid;
+
+use crate::db::{placeholders, DbConnection};
+use crate::schema::loyalty_entries;
+use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
+use crate::PersistenceError;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = loyalty_entries, treat_none_as_default_value = false)]
+pub struct EntryRow {
+    pub id: DbUuid,
+    pub customer_id: DbUuid,
+    pub origin_customer_id: DbUuid,
+    pub kind: String,
+    pub points: i64,
+    pub lot_id: Option<DbUuid>,
+    pub expires_at: Option<DbTime>,
+    pub reason: Option<String>,
+    pub created_by: Option<DbUuid>,
+    pub created_at: DbTime,
+}
+
+/// A lot with what remains of it.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct LotRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: DbUuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub customer_id: DbUuid,
+    #[diesel(sql_type = BigInt)]
+    pub points: i64,
+    #[diesel(sql_type = BigInt)]
+    pub remaining: i64,
+    #[diesel(sql_type = UtcTimestamp)]
+    pub expires_at: DbTime,
+    #[diesel(sql_type = UtcTimestamp)]
+    pub created_at: DbTime,
+}
+
+/// The lots with their remaining points, of the rows `filter` (SQL on `e`) selects.
+const LOTS: &str = "SELECT e.id, e.customer_id, e.points, \
+     e.points + CAST(COALESCE(SUM(t.points), 0) AS BIGINT) AS remaining, e.expires_at, e.created_at \
+     FROM loyalty_entries e LEFT JOIN loyalty_entries t ON t.lot_id = e.id \
+     WHERE e.kind = 'earn' AND ";
+
+pub fn append(conn: &mut DbConnection, rows: &[EntryRow]) -> Result<(), PersistenceError> {
+    for row in rows {
+        diesel::insert_into(loyalty_entries::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Every lot of `customer` that still holds points, expired or not.
+pub fn lots_of(conn: &mut DbConnection, customer: Uuid) -> Result<Vec<LotRow>, PersistenceError> {
+    let sql = format!(
+        "{LOTS} e.customer_id = ? GROUP BY e.id, e.customer_id, e.points, e.expires_at, \
+         e.created_at HAVING e.points + COALESCE(SUM(t.points), 0) > 0 \
+         ORDER BY e.expires_at, e.created_at, e.id"
+    );
+    Ok(diesel::sql_query(placeholders(conn, &sql))
+        .bind::<SqlUuid, _>(DbUuid(customer))
+        .load(conn)?)
+}
+
+/// The lots that expired in `(after, until]` and still hold points, oldest first, at
+/// most `limit`: what the expiry run writes off.
+pub fn expired_lots(
+    conn: &mut DbConnection,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<LotRow>, PersistenceError> {
+    let sql = format!(
+        "{LOTS} e.expires_at > ? AND e.expires_at <= ? \
+         GROUP BY e.id, e.customer_id, e.points, e.expires_at, e.created_at \
+         HAVING e.points + COALESCE(SUM(t.points), 0) > 0 \
+         ORDER BY e.expires_at, e.id LIMIT ?"
+    );
+    Ok(diesel::sql_query(placeholders(conn, &sql))
+        .bind::<UtcTimestamp, _>(DbTime(after))
+        .bind::<UtcTimestamp, _>(DbTime(until))
+        .bind::<BigInt, _>(limit)
+        .load(conn)?)
+}
+
+/// Points earned by `customer` over all time.
+pub fn earned_total(conn: &mut DbConnection, customer: Uuid) -> Result<i64, PersistenceError> {
+    #[derive(QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = Nullable<BigInt>)]
+        total: Option<i64>,
+    }
+    let sql = "SELECT CAST(SUM(points) AS BIGINT) AS total FROM loyalty_entries \
+               WHERE customer_id = ? AND kind = ?";
+    let total: Total = diesel::sql_query(placeholders(conn, sql))
+        .bind::<SqlUuid, _>(DbUuid(customer))
+        .bind::<Text, _>("earn")
+        .get_result(conn)?;
+    Ok(total.total.unwrap_or(0))
+}
+
+/// A page of `customer`'s entries, newest first, before `before` (`(created_at, id)` of
+/// the last one seen): up to `limit + 1` rows, the last telling that there is more.
+pub fn entries_of(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<EntryRow>, PersistenceError> {
+    use loyalty_entries as l;
+    let mut query = l::table
+        .filter(l::customer_id.eq(DbUuid(customer)))
+        .select(EntryRow::as_select())
+        .order((l::created_at.desc(), l::id.desc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some((at, id)) = before {
+        query = query.filter(
+            l::created_at
+                .lt(DbTime(at))
+                .or(l::created_at.eq(DbTime(at)).and(l::id.lt(DbUuid(id)))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Every entry of `customer`, oldest first: the personal-data export.
+pub fn all_of_customer(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<Vec<EntryRow>, PersistenceError> {
+    Ok(loyalty_entries::table
+        .filter(loyalty_entries::customer_id.eq(DbUuid(customer)))
+        .select(EntryRow::as_select())
+        .order((loyalty_entries::created_at.asc(), loyalty_entries::id.asc()))
+        .load(conn)?)
+}
+
+// `move_to(losers, winner)` for a merge and `give_back(winner, loser, origins)` for
+// its undo.
+crate::follows_merges!(loyalty_entries);
+
+/// Empties the reasons of `customer`'s entries (an erasure: staff may have written
+/// about the person there); answers how many entries the customer has.
+pub fn redact_customer(conn: &mut DbConnection, customer: Uuid) -> Result<usize, PersistenceError> {
+    Ok(diesel::update(
+        loyalty_entries::table.filter(loyalty_entries::customer_id.eq(DbUuid(customer))),
+    )
+    .set(loyalty_entries::reason.eq(None::<String>))
+    .execute(conn)?)
+}

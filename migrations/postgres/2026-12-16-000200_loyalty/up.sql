@@ -1,0 +1,23 @@
+-- Loyalty points: an append-only ledger. An `earn` entry is a lot of points with the
+-- instant it expires; `redeem`, `expire` and `deduct` entries take points (negative)
+-- from one lot each. A balance is derived from the lots, never stored.
+CREATE TABLE loyalty_entries (
+    id uuid PRIMARY KEY,
+    customer_id uuid NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    -- The customer the entry was made for; differs from customer_id while that
+    -- customer is merged into another, and takes the entry back when the merge is undone.
+    origin_customer_id uuid NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    kind text NOT NULL,
+    points bigint NOT NULL,
+    -- The lot a negative entry takes from.
+    lot_id uuid REFERENCES loyalty_entries (id) ON DELETE CASCADE,
+    -- When an earned lot expires.
+    expires_at timestamptz,
+    reason text,
+    created_by uuid REFERENCES users (id) ON DELETE SET NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE INDEX loyalty_entries_customer_idx ON loyalty_entries (customer_id, created_at, id);
+CREATE INDEX loyalty_entries_origin_idx ON loyalty_entries (origin_customer_id);
+CREATE INDEX loyalty_entries_lot_idx ON loyalty_entries (lot_id);
+CREATE INDEX loyalty_entries_expires_idx ON loyalty_entries (expires_at);

@@ -1,0 +1,372 @@
+//! Loyalty points (M-5): lots earned and redeemed from the one expiring first, a balance
+//! that is never below zero under concurrent redemptions, expiry by lot, the ledger,
+//! the 360 view, merges and their undo, erasure and the personal-data export, and who
+//! may do what.
+
+use chrono::{Duration, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use e2e::support::{create_customer, field_codes, for_each_backend, id_of, person, send, TestApp};
+
+fn account(app: &TestApp, token: &str, customer: &str) -> Value {
+    let (status, body) = send(
+        app,
+        Method::GET,
+        &format!("/api/v1/customers/{customer}/loyalty"),
+        token,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn earn(app: &TestApp, token: &str, customer: &str, points: i64, days: i64) -> Value {
+    let (status, body) = send(
+        app,
+        Method::POST,
+        &format!("/api/v1/customers/{customer}/loyalty/earn"),
+        token,
+        Some(json!({"points": points, "reason": "خرید",
+                    "expires_at": (Utc::now() + Duration::days(days)).to_rfc3339()})),
+    );
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+fn redeem(app: &TestApp, token: &str, customer: &str, points: i64) -> (u16, Value) {
+    send(
+        app,
+        Method::POST,
+        &format!("/api/v1/customers/{customer}/loyalty/redeem"),
+        token,
+        Some(json!({"points": points, "reason": "تخفیف سفارش"})),
+    )
+}
+
+fn entries(app: &TestApp, token: &str, customer: &str) -> Vec<Value> {
+    let (status, page) = send(
+        app,
+        Method::GET,
+        &format!("/api/v1/customers/{customer}/loyalty/entries?limit=200"),
+        token,
+        None,
+    );
+    assert_eq!(status, 200, "{page}");
+    page["data"].as_array().unwrap().clone()
+}
+
+#[test]
+fn points_are_redeemed_from_the_lot_that_expires_first() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let sara = id_of(&create_customer(
+            app,
+            &admin,
+            person("سارا", "کریمی", "09121234567", "sara@example.ir"),
+        ));
+        let late = earn(app, &admin, &sara, 50, 100);
+        let soon = earn(app, &admin, &sara, 30, 10);
+        let late_lot = late["entries"][0]["id"].as_str().unwrap().to_string();
+        let soon_lot = soon["entries"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(soon["account"]["balance"], 80);
+
+        // 40 points: all 30 of the lot expiring in 10 days, then 10 of the other.
+        let (status, redeemed) = redeem(app, &admin, &sara, 40);
+        assert_eq!(status, 200, "{redeemed}");
+        let taken: Vec<(String, i64)> = redeemed["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["lot_id"].as_str().unwrap().to_string(),
+                    e["points"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(taken, [(soon_lot.clone(), -30), (late_lot.clone(), -10)]);
+        let now = account(app, &admin, &sara);
+        assert_eq!(now["balance"], 40);
+        assert_eq!(now["earned_total"], 80);
+        assert_eq!(now["lots"].as_array().unwrap().len(), 1);
+        assert_eq!(now["lots"][0]["remaining"], 40);
+
+        // More than the balance: refused, nothing taken.
+        let (status, problem) = redeem(app, &admin, &sara, 41);
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            [("points".to_string(), "exceeds_balance".to_string())]
+        );
+        assert_eq!(account(app, &admin, &sara)["balance"], 40);
+
+        // The ledger, newest first, and the 360 view.
+        let ledger = entries(app, &admin, &sara);
+        let kinds: Vec<&str> = ledger.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds.len(), 4);
+        assert_eq!(kinds.iter().filter(|k| **k == "redeem").count(), 2);
+        let (_, overview) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{sara}/overview"),
+            &admin,
+            None,
+        );
+        assert_eq!(
+            overview["loyalty"][0]["balance"], 40,
+            "{}",
+            overview["loyalty"]
+        );
+
+        // Rules of the inputs.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{sara}/loyalty/earn"),
+            &admin,
+            Some(json!({"points": 0, "reason": " ", "expires_at": "2020-01-01T00:00:00Z"})),
+        );
+        assert_eq!(status, 422);
+        let fields: Vec<String> = field_codes(&problem).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["points", "reason", "expires_at"]);
+        let (status, _) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{sara}/loyalty/redeem"),
+            &admin,
+            Some(json!({"points": 5, "reason": "a\u{0}b"})),
+        );
+        assert_eq!(status, 422);
+
+        // Who may do what: a sales user sees only its own customers and may not take
+        // points away; a read-only user may not earn.
+        let (_, email, password) = app.create_user("sales", None);
+        let sales = app.login(&email, &password).access_token;
+        for (method, path, body) in [
+            (
+                Method::GET,
+                format!("/api/v1/customers/{sara}/loyalty"),
+                None,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/customers/{sara}/loyalty/entries"),
+                None,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/customers/{sara}/loyalty/redeem"),
+                Some(json!({"points": 1, "reason": "x"})),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/customers/{sara}/loyalty/earn"),
+                Some(json!({"points": 1, "reason": "x"})),
+            ),
+        ] {
+            assert_eq!(send(app, method, &path, &sales, body).0, 404, "{path}");
+        }
+        let (_, email, password) = app.create_user("sales", Some("all"));
+        let sales_all = app.login(&email, &password).access_token;
+        let (status, _) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{sara}/loyalty/deduct"),
+            &sales_all,
+            Some(json!({"points": 1, "reason": "x"})),
+        );
+        assert_eq!(status, 403);
+        let (_, email, password) = app.create_user("read_only", None);
+        let reader = app.login(&email, &password).access_token;
+        assert_eq!(account(app, &reader, &sara)["balance"], 40);
+        let (status, _) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{sara}/loyalty/earn"),
+            &reader,
+            Some(json!({"points": 1, "reason": "x"})),
+        );
+        assert_eq!(status, 403);
+        // An admin may take points away.
+        let (status, deducted) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{sara}/loyalty/deduct"),
+            &admin,
+            Some(json!({"points": 15, "reason": "ثبت اشتباه"})),
+        );
+        assert_eq!(status, 200, "{deducted}");
+        assert_eq!(deducted["account"]["balance"], 25);
+    });
+}
+
+#[test]
+fn concurrent_redemptions_never_take_more_than_the_balance() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let ali = id_of(&create_customer(
+            app,
+            &admin,
+            person("علی", "رضایی", "09351112233", "ali@example.ir"),
+        ));
+        earn(app, &admin, &ali, 60, 30);
+        earn(app, &admin, &ali, 40, 60);
+        let outcomes: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..10)
+                .map(|_| scope.spawn(|| redeem(app, &admin, &ali, 30).0))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let succeeded = outcomes.iter().filter(|s| **s == 200).count();
+        assert_eq!(succeeded, 3, "{outcomes:?}");
+        assert!(
+            outcomes.iter().all(|s| *s == 200 || *s == 422),
+            "{outcomes:?}"
+        );
+        let now = account(app, &admin, &ali);
+        assert_eq!(now["balance"], 10);
+        // No lot went below zero.
+        let ledger = entries(app, &admin, &ali);
+        let taken: i64 = ledger
+            .iter()
+            .filter(|e| e["kind"] == "redeem")
+            .map(|e| e["points"].as_i64().unwrap())
+            .sum();
+        assert_eq!(taken, -90);
+    });
+}
+
+#[test]
+fn lots_expire_first_in_first_out() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let mina = id_of(&create_customer(
+            app,
+            &admin,
+            person("مینا", "نوری", "09131110000", "mina@example.ir"),
+        ));
+        let customer: Uuid = mina.parse().unwrap();
+        // A lot that expired yesterday (written straight to the ledger: the API gives
+        // only future expiries) counts for nothing and is never redeemed from.
+        let mut conn = app.state.pool.get().unwrap();
+        let now = persistence::now();
+        let expired = persistence::loyalty::EntryRow {
+            id: persistence::sql_types::DbUuid(Uuid::now_v7()),
+            customer_id: persistence::sql_types::DbUuid(customer),
+            origin_customer_id: persistence::sql_types::DbUuid(customer),
+            kind: "earn".into(),
+            points: 70,
+            lot_id: None,
+            expires_at: Some(persistence::sql_types::DbTime(now - Duration::days(1))),
+            reason: Some("قدیمی".into()),
+            created_by: None,
+            created_at: persistence::sql_types::DbTime(now - Duration::days(400)),
+        };
+        persistence::loyalty::append(&mut conn, std::slice::from_ref(&expired)).unwrap();
+        earn(app, &admin, &mina, 20, 10);
+        earn(app, &admin, &mina, 50, 100);
+        assert_eq!(account(app, &admin, &mina)["balance"], 70);
+        let (status, redeemed) = redeem(app, &admin, &mina, 25);
+        assert_eq!(status, 200);
+        assert!(redeemed["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["lot_id"] != json!(expired.id.0.to_string())));
+
+        // The daily run writes off what remains of each lot expired in its window: the
+        // old lot now, and, thirty days on, the one that expires in ten days (used up
+        // already, so nothing) — but not the one of a hundred days.
+        let written =
+            application::loyalty::expire(&mut conn, now - Duration::days(2), now).unwrap();
+        assert_eq!(written, 1);
+        let again = application::loyalty::expire(&mut conn, now - Duration::days(2), now).unwrap();
+        assert_eq!(again, 0, "a lot is written off once");
+        let later = application::loyalty::expire(&mut conn, now, now + Duration::days(30)).unwrap();
+        assert_eq!(later, 0);
+        let ledger = entries(app, &admin, &mina);
+        let expiry: Vec<&Value> = ledger.iter().filter(|e| e["kind"] == "expire").collect();
+        assert_eq!(expiry.len(), 1);
+        assert_eq!(expiry[0]["points"], -70);
+        assert_eq!(expiry[0]["lot_id"], json!(expired.id.0.to_string()));
+        assert_eq!(account(app, &admin, &mina)["balance"], 45);
+        // Fifty days on, the lot of a hundred days still holds 45 points.
+        let later =
+            application::loyalty::expire(&mut conn, now, now + Duration::days(150)).unwrap();
+        assert_eq!(later, 1);
+        assert!(entries(app, &admin, &mina)
+            .iter()
+            .any(|e| e["kind"] == "expire" && e["points"] == -45));
+    });
+}
+
+#[test]
+fn merges_move_points_and_erasure_keeps_them_without_words() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let winner = id_of(&create_customer(
+            app,
+            &admin,
+            person("رضا", "صالحی", "09191234000", "reza@example.ir"),
+        ));
+        let loser = id_of(&create_customer(
+            app,
+            &admin,
+            person("رضا", "صالحی", "09191234001", "reza2@example.ir"),
+        ));
+        earn(app, &admin, &winner, 10, 30);
+        earn(app, &admin, &loser, 25, 30);
+        let (status, merged) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/merge",
+            &admin,
+            Some(json!({"winner_id": winner, "loser_ids": [loser]})),
+        );
+        assert_eq!(status, 201, "{merged}");
+        assert_eq!(account(app, &admin, &winner)["balance"], 35);
+        // A merged-away customer's account cannot change.
+        assert_eq!(redeem(app, &admin, &loser, 1).0, 409);
+        assert_eq!(redeem(app, &admin, &winner, 30).0, 200);
+        let merge_id = merged["merge"]["id"].as_str().unwrap();
+        let (status, _) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/merges/{merge_id}/undo"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200);
+        // The loser's lot comes back with what the winner took from it.
+        let (winner_now, loser_now) = (account(app, &admin, &winner), account(app, &admin, &loser));
+        assert_eq!(
+            winner_now["balance"].as_i64().unwrap() + loser_now["balance"].as_i64().unwrap(),
+            5
+        );
+        assert_eq!(loser_now["earned_total"], 25);
+
+        let (_, exported) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{winner}/personal-data"),
+            &admin,
+            None,
+        );
+        assert!(exported["loyalty_entries"].as_array().unwrap().len() >= 2);
+        let (status, erased) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{winner}/erasure"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{erased}");
+        assert!(erased["erased"]["loyalty_entries"].as_u64().unwrap() >= 2);
+        assert!(entries(app, &admin, &winner)
+            .iter()
+            .all(|e| e["reason"].is_null()));
+        assert_eq!(redeem(app, &admin, &winner, 1).0, 409);
+    });
+}
