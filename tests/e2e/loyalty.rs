@@ -261,6 +261,7 @@ fn lots_expire_first_in_first_out() {
             lot_id: None,
             expires_at: Some(persistence::sql_types::DbTime(now - Duration::days(1))),
             reason: Some("قدیمی".into()),
+            source: None,
             created_by: None,
             created_at: persistence::sql_types::DbTime(now - Duration::days(400)),
         };
@@ -368,5 +369,106 @@ fn merges_move_points_and_erasure_keeps_them_without_words() {
             .iter()
             .all(|e| e["reason"].is_null()));
         assert_eq!(redeem(app, &admin, &winner, 1).0, 409);
+    });
+}
+
+#[test]
+fn rules_give_points_for_paid_orders_and_events_once() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (status, problem) = e2e::support::merge_patch(
+            app,
+            "/api/v1/settings/business",
+            &admin,
+            &json!({"loyalty": {"order_amount_unit": 0, "event_points": {"Bad": 5}}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let (status, settings) = e2e::support::merge_patch(
+            app,
+            "/api/v1/settings/business",
+            &admin,
+            &json!({"loyalty": {"points_per_order_unit": 2, "order_amount_unit": 1_000_000,
+                                "event_points": {"review.written": 50}, "validity_days": 90}}),
+        );
+        assert_eq!(status, 200, "{settings}");
+        let nika = id_of(&create_customer(
+            app,
+            &admin,
+            person("نیکا", "کامرانی", "09141112222", "nika@example.ir"),
+        ));
+        let (status, product) = send(
+            app,
+            Method::POST,
+            "/api/v1/products",
+            &admin,
+            Some(json!({"sku": "LOY-1", "name": "کالا", "unit_price": 2_500_000})),
+        );
+        assert_eq!(status, 201, "{product}");
+        let product = id_of(&product);
+        // A pending order earns nothing; paid, 5,000,000 earns 2 × 5 = 10, once.
+        let (status, order) = send(
+            app,
+            Method::POST,
+            "/api/v1/orders",
+            &admin,
+            Some(json!({"customer_id": nika, "status": "pending",
+                        "lines": [{"product_id": product, "quantity": 2}]})),
+        );
+        assert_eq!(status, 201, "{order}");
+        assert_eq!(account(app, &admin, &nika)["balance"], 0);
+        let (status, paid) = e2e::support::merge_patch(
+            app,
+            &format!("/api/v1/orders/{}", id_of(&order)),
+            &admin,
+            &json!({"status": "paid"}),
+        );
+        assert_eq!(status, 200, "{paid}");
+        let (status, _) = e2e::support::merge_patch(
+            app,
+            &format!("/api/v1/orders/{}", id_of(&order)),
+            &admin,
+            &json!({"status": "fulfilled"}),
+        );
+        assert_eq!(status, 200);
+        let now = account(app, &admin, &nika);
+        assert_eq!(now["balance"], 10, "{now}");
+        // Its lot lasts the rules' 90 days from when the order was placed.
+        let expires: chrono::DateTime<Utc> = now["lots"][0]["expires_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let placed: chrono::DateTime<Utc> = order["placed_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(expires - placed, Duration::days(90));
+
+        // Events of a rewarded name earn per event, once per event id.
+        let (_, key) = send(
+            app,
+            Method::POST,
+            "/api/v1/api-keys",
+            &admin,
+            Some(json!({"name": "app", "scopes": ["events:write"]})),
+        );
+        let key = key["key"].as_str().unwrap().to_string();
+        let review = Uuid::now_v7().to_string();
+        for _ in 0..2 {
+            let (status, _) = send(
+                app,
+                Method::POST,
+                "/api/v1/events/batch",
+                &key,
+                Some(json!({"events": [
+                    {"id": review, "name": "review.written", "customer": {"id": nika}},
+                    {"name": "page_view", "customer": {"id": nika}}
+                ]})),
+            );
+            assert_eq!(status, 200);
+        }
+        assert_eq!(account(app, &admin, &nika)["balance"], 60);
+        let sources = entries(app, &admin, &nika)
+            .iter()
+            .filter(|e| e["kind"] == "earn")
+            .count();
+        assert_eq!(sources, 2);
     });
 }

@@ -1,6 +1,8 @@
 //! Loyalty points (M-5): the account of a customer visible to the caller (balance,
 //! lots, total earned, the ledger page by page), points earned and redeemed
-//! (`records:write`) or taken away (`crm:configure`), and the expiry of lots.
+//! (`records:write`) or taken away (`crm:configure`), points earned by the business's
+//! rules (a paid order by its total, behavioural events by name: `earn_for_order`,
+//! `earn_for_events`, once per order or event), and the expiry of lots.
 //!
 //! Every change of an account runs in one transaction that first locks the customer's
 //! row, then reads the lots and appends entries: two redemptions at the same moment take
@@ -9,10 +11,12 @@
 
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
-use domain::loyalty::{allocate, balance, EarnInput, EntryKind, Lot, SpendInput};
+use domain::loyalty::{allocate, balance, EarnInput, EntryKind, Lot, LoyaltyRules, SpendInput};
 use persistence::audit::{self, NewAuditEvent};
+use persistence::behavioural_events::EventRow;
 use persistence::db::DbConnection;
 use persistence::loyalty::{EntryRow, LotRow};
+use persistence::orders::OrderRow;
 use persistence::sql_types::{DbTime, DbUuid};
 use serde_json::json;
 use uuid::Uuid;
@@ -126,6 +130,7 @@ fn entry(
         lot_id: None,
         expires_at: None,
         reason: Some(reason.to_string()),
+        source: None,
         created_by: acting.user_id.map(DbUuid),
         created_at: DbTime(now),
     }
@@ -240,6 +245,81 @@ fn record(
     Ok(())
 }
 
+/// A lot earned by a rule for `customer` at `at` (the order's or event's time), once
+/// per `source`.
+fn earned_by_rule(
+    rules: &LoyaltyRules,
+    customer: Uuid,
+    points: i64,
+    source: String,
+    reason: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> EntryRow {
+    EntryRow {
+        id: DbUuid(Uuid::now_v7()),
+        customer_id: DbUuid(customer),
+        origin_customer_id: DbUuid(customer),
+        kind: EntryKind::Earn.as_str().to_string(),
+        points,
+        lot_id: None,
+        expires_at: Some(DbTime(rules.expiry(at))),
+        reason: Some(reason.to_string()),
+        source: Some(source),
+        created_by: None,
+        created_at: DbTime(now),
+    }
+}
+
+/// The points `order` earns by the business's rules now that it became a purchase,
+/// inside the transaction that made it one (the customer's row is locked); once per
+/// order. A lot of an old order expires counting from when it was placed.
+pub fn earn_for_order(conn: &mut DbConnection, order: &OrderRow) -> AppResult<()> {
+    let rules = crate::settings::current(conn)?.0.loyalty;
+    let points = rules.order_points(order.total);
+    if points == 0 {
+        return Ok(());
+    }
+    let row = earned_by_rule(
+        &rules,
+        order.customer_id.0,
+        points,
+        format!("order:{}", order.id.0),
+        "order",
+        order.placed_at.0,
+        persistence::now(),
+    );
+    persistence::loyalty::append_earned(conn, &[row])?;
+    Ok(())
+}
+
+/// The points behavioural `events` earn by the business's rules (per name), inside the
+/// transaction that stores them; once per event.
+pub fn earn_for_events(conn: &mut DbConnection, events: &[&EventRow]) -> AppResult<()> {
+    let rules = crate::settings::current(conn)?.0.loyalty;
+    if rules.event_points.is_empty() {
+        return Ok(());
+    }
+    let now = persistence::now();
+    let rows: Vec<EntryRow> = events
+        .iter()
+        .filter_map(|event| {
+            let points = *rules.event_points.get(&event.event_name)?;
+            Some(earned_by_rule(
+                &rules,
+                event.customer_id.0,
+                points,
+                format!("event:{}", event.id.0),
+                &event.event_name,
+                event.occurred_at.0,
+                now,
+            ))
+        })
+        .collect();
+    persistence::loyalty::append_earned(conn, &rows)?;
+    Ok(())
+}
+
 /// Writes off what remains of the lots that expired in `(after, until]`: one `expire`
 /// entry per lot, a page of lots per transaction, each customer's row locked first so
 /// that a redemption at the same moment takes turns with it. Answers the lots written
@@ -270,6 +350,7 @@ pub fn expire(
                     lot_id: Some(lot.id),
                     expires_at: None,
                     reason: None,
+                    source: None,
                     created_by: None,
                     // The instant it expired, where the ledger shows it.
                     created_at: lot.expires_at,

@@ -102,6 +102,11 @@ fn from_row(row: SettingsRow) -> AppResult<BusinessSettings> {
             .map(|json| stored(json.0))
             .transpose()?
             .unwrap_or_default(),
+        loyalty: row
+            .loyalty
+            .map(|json| stored(json.0))
+            .transpose()?
+            .unwrap_or_default(),
         updated_at: Some(row.updated_at.0),
     })
 }
@@ -130,6 +135,7 @@ fn to_row(
             .map(|quiet| to_json(quiet).map(DbJson))
             .transpose()?,
         feedback: Some(DbJson(to_json(&settings.feedback)?)),
+        loyalty: Some(DbJson(to_json(&settings.loyalty)?)),
     })
 }
 

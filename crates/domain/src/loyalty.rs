@@ -3,6 +3,8 @@
 //! consume lots, the lot that expires first first. A customer's balance is never stored:
 //! it is the sum of what remains of their lots that have not expired.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -107,6 +109,100 @@ impl SpendInput {
     }
 }
 
+/// Most points one rule gives.
+pub const MAX_RULE_POINTS: i64 = 1_000_000;
+/// Most event names that earn points.
+pub const MAX_EVENT_RULES: usize = 50;
+
+/// How customers earn points by themselves (a business setting): for paid orders, by
+/// their total, and for behavioural events, by name. None by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoyaltyRules {
+    /// Points an order earns, when it becomes a purchase (paid), per
+    /// `order_amount_unit` of its total (0, the default: none).
+    pub points_per_order_unit: i64,
+    /// The amount, in minor units of the business currency, that earns
+    /// `points_per_order_unit` (default 100,000).
+    pub order_amount_unit: i64,
+    /// Points per behavioural event of each name; other names earn none.
+    pub event_points: BTreeMap<String, i64>,
+    /// Days points earned by these rules last, from the order's or event's time
+    /// (default 365).
+    pub validity_days: i64,
+}
+
+impl Default for LoyaltyRules {
+    fn default() -> Self {
+        LoyaltyRules {
+            points_per_order_unit: 0,
+            order_amount_unit: 100_000,
+            event_points: BTreeMap::new(),
+            validity_days: DEFAULT_VALIDITY_DAYS,
+        }
+    }
+}
+
+impl LoyaltyRules {
+    /// Reports each broken rule under `field` (`loyalty`).
+    pub fn check(&self, v: &mut Violations, field: &str) {
+        if !(0..=MAX_RULE_POINTS).contains(&self.points_per_order_unit) {
+            v.push(
+                format!("{field}.points_per_order_unit"),
+                "out_of_range",
+                format!("must be 0 to {MAX_RULE_POINTS}"),
+            );
+        }
+        if self.order_amount_unit < 1 {
+            v.push(
+                format!("{field}.order_amount_unit"),
+                "out_of_range",
+                "must be at least 1",
+            );
+        }
+        if !(1..=MAX_VALIDITY_DAYS).contains(&self.validity_days) {
+            v.push(
+                format!("{field}.validity_days"),
+                "out_of_range",
+                format!("must be 1 to {MAX_VALIDITY_DAYS}"),
+            );
+        }
+        if self.event_points.len() > MAX_EVENT_RULES {
+            v.push(
+                format!("{field}.event_points"),
+                "too_many",
+                format!("at most {MAX_EVENT_RULES} event names earn points"),
+            );
+        }
+        for (name, points) in &self.event_points {
+            let at = format!("{field}.event_points.{name}");
+            if !crate::behaviour::is_valid_name(name) {
+                v.push(at.clone(), "invalid_format", "is not an event name");
+            }
+            if !(1..=MAX_RULE_POINTS).contains(points) {
+                v.push(
+                    at,
+                    "out_of_range",
+                    format!("must be 1 to {MAX_RULE_POINTS}"),
+                );
+            }
+        }
+    }
+
+    /// The points a purchase of `total` earns: whole units of `order_amount_unit`
+    /// times `points_per_order_unit`.
+    pub fn order_points(&self, total: i64) -> i64 {
+        (total.max(0) / self.order_amount_unit.max(1))
+            .saturating_mul(self.points_per_order_unit)
+            .min(MAX_POINTS)
+    }
+
+    /// When points earned by a rule at `at` expire.
+    pub fn expiry(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        at + TimeDelta::days(self.validity_days)
+    }
+}
+
 /// A lot as spending sees it: what remains of it and when it expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lot {
@@ -194,6 +290,34 @@ mod tests {
         assert_eq!(
             allocate(&lots, 50, at(10)),
             Ok(vec![(Uuid::from_u128(1), 50)])
+        );
+    }
+
+    #[test]
+    fn rules_earn_whole_units_of_an_order() {
+        let rules = LoyaltyRules {
+            points_per_order_unit: 3,
+            order_amount_unit: 100_000,
+            ..LoyaltyRules::default()
+        };
+        assert_eq!(rules.order_points(2_599_000), 75);
+        assert_eq!(rules.order_points(99_999), 0);
+        assert_eq!(LoyaltyRules::default().order_points(10_000_000), 0);
+        let mut v = Violations::default();
+        LoyaltyRules {
+            order_amount_unit: 0,
+            event_points: BTreeMap::from([("Page View".to_string(), 0)]),
+            ..LoyaltyRules::default()
+        }
+        .check(&mut v, "loyalty");
+        let fields: Vec<&str> = v.0.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "loyalty.order_amount_unit",
+                "loyalty.event_points.Page View",
+                "loyalty.event_points.Page View"
+            ]
         );
     }
 

@@ -246,6 +246,10 @@ pub struct BusinessSettings {
     /// sent a survey.
     #[serde(default)]
     pub feedback: FeedbackPolicy,
+    /// How customers earn loyalty points by themselves: for paid orders and for
+    /// behavioural events.
+    #[serde(default)]
+    pub loyalty: crate::loyalty::LoyaltyRules,
     /// When the settings were last changed (absent while the defaults apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
@@ -276,6 +280,7 @@ impl Default for BusinessSettings {
             service_cost_per_hour: 0,
             quiet_hours: None,
             feedback: FeedbackPolicy::default(),
+            loyalty: crate::loyalty::LoyaltyRules::default(),
             updated_at: None,
         }
     }
@@ -358,6 +363,7 @@ impl BusinessSettings {
         self.recurring_holidays
             .dedup_by_key(|holiday| (holiday.month, holiday.day));
         self.feedback.check(&mut v, "feedback");
+        self.loyalty.check(&mut v, "loyalty");
         if let Some(quiet) = &mut self.quiet_hours {
             let start = clock_minute(&quiet.start).filter(|minute| *minute < MINUTES_PER_DAY);
             let end = clock_minute(&quiet.end).filter(|minute| *minute < MINUTES_PER_DAY);

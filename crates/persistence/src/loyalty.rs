@@ -23,6 +23,8 @@ pub struct EntryRow {
     pub lot_id: Option<DbUuid>,
     pub expires_at: Option<DbTime>,
     pub reason: Option<String>,
+    /// What earned the points by a rule (`order:<id>`, `event:<id>`); earned once.
+    pub source: Option<String>,
     pub created_by: Option<DbUuid>,
     pub created_at: DbTime,
 }
@@ -57,6 +59,28 @@ pub fn append(conn: &mut DbConnection, rows: &[EntryRow]) -> Result<(), Persiste
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Appends `rows` earned by rules, skipping any whose `source` earned before; answers
+/// how many were appended.
+pub fn append_earned(
+    conn: &mut DbConnection,
+    rows: &[EntryRow],
+) -> Result<usize, PersistenceError> {
+    let mut appended = 0;
+    for chunk in rows.chunks(500) {
+        appended += match conn {
+            DbConnection::Postgres(pg) => diesel::insert_into(loyalty_entries::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(pg)?,
+            DbConnection::Sqlite(sqlite) => diesel::insert_into(loyalty_entries::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(sqlite)?,
+        };
+    }
+    Ok(appended)
 }
 
 /// Every lot of `customer` that still holds points, expired or not.

@@ -171,6 +171,7 @@ diesel::table! {
         service_cost_per_hour -> BigInt,
         quiet_hours -> Nullable<Jsonb>,
         feedback -> Nullable<Jsonb>,
+        loyalty -> Nullable<Jsonb>,
     }
 }
 
@@ -1840,6 +1841,7 @@ diesel::table! {
         lot_id -> Nullable<Uuid>,
         expires_at -> Nullable<UtcTimestamp>,
         reason -> Nullable<Text>,
+        source -> Nullable<Text>,
         created_by -> Nullable<Uuid>,
         created_at -> UtcTimestamp,
     }

@@ -34,6 +34,8 @@ pub struct SettingsRow {
     pub quiet_hours: Option<DbJson>,
     /// `domain::feedback::entries::FeedbackPolicy`; none: its defaults.
     pub feedback: Option<DbJson>,
+    /// `domain::loyalty::LoyaltyRules`; none: its defaults (no points by rules).
+    pub loyalty: Option<DbJson>,
 }
 
 pub fn find(conn: &mut DbConnection) -> Result<Option<SettingsRow>, PersistenceError> {

@@ -1,1 +1,2 @@
+ALTER TABLE business_settings DROP COLUMN loyalty;
 DROP TABLE loyalty_entries;

@@ -136,8 +136,13 @@ pub fn ingest(
         let inserted: HashSet<Uuid> = persistence::behavioural_events::insert(conn, &rows)?
             .into_iter()
             .collect();
-        let mut deltas = stats_deltas(rows.iter().filter(|row| inserted.contains(&row.id.0)));
+        let stored: Vec<&EventRow> = rows
+            .iter()
+            .filter(|row| inserted.contains(&row.id.0))
+            .collect();
+        let mut deltas = stats_deltas(stored.iter().copied());
         persistence::behavioural_events::add_stats(conn, &mut deltas)?;
+        crate::loyalty::earn_for_events(conn, &stored)?;
         // Each inserted id is accepted once: a repeat later in the batch is a duplicate.
         let mut first = inserted;
         for outcome in &mut outcomes {

@@ -96,8 +96,9 @@ fn transition(
 }
 
 /// Recomputes the purchase facts of `customer` after one of its orders changed;
-/// when that order `became_purchase` (placed paid, or paid later), applies the rules
-/// to the customer's stage. The caller holds the customer's lock.
+/// when that order `became_purchase` (placed paid, or paid later), gives the points
+/// the loyalty rules grant for it and applies the rules to the customer's stage. The
+/// caller holds the customer's lock.
 pub fn after_order_change(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -109,6 +110,7 @@ pub fn after_order_change(
     if !became_purchase {
         return Ok(facts);
     }
+    crate::loyalty::earn_for_order(conn, order)?;
     let (rules, _) = current(conn)?;
     let row = persistence::customers::find_row(conn, customer)?;
     let stage = LifecycleStage::parse(&row.lifecycle_stage).ok_or_else(|| {
