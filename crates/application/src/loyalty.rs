@@ -11,7 +11,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
-use domain::loyalty::{allocate, balance, EarnInput, EntryKind, Lot, LoyaltyRules, SpendInput};
+use domain::loyalty::{
+    allocate, balance, EarnInput, Lot, LoyaltyEntryKind, LoyaltyRules, SpendInput,
+};
 use persistence::audit::{self, NewAuditEvent};
 use persistence::behavioural_events::EventRow;
 use persistence::db::DbConnection;
@@ -116,7 +118,7 @@ fn lock_account(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> App
 fn entry(
     acting: &Acting,
     customer: Uuid,
-    kind: EntryKind,
+    kind: LoyaltyEntryKind,
     points: i64,
     reason: &str,
     now: DateTime<Utc>,
@@ -154,7 +156,7 @@ pub fn earn(
             ..entry(
                 acting,
                 customer,
-                EntryKind::Earn,
+                LoyaltyEntryKind::Earn,
                 input.points,
                 &input.reason,
                 now,
@@ -181,12 +183,12 @@ pub fn spend(
     conn: &mut DbConnection,
     acting: &Acting,
     customer: Uuid,
-    kind: EntryKind,
+    kind: LoyaltyEntryKind,
     input: SpendInput,
 ) -> AppResult<(Vec<EntryRow>, Account)> {
     let (permission, action) = match kind {
-        EntryKind::Redeem => (Permission::RecordsWrite, "loyalty.redeem"),
-        EntryKind::Deduct => (Permission::CrmConfigure, "loyalty.deduct"),
+        LoyaltyEntryKind::Redeem => (Permission::RecordsWrite, "loyalty.redeem"),
+        LoyaltyEntryKind::Deduct => (Permission::CrmConfigure, "loyalty.deduct"),
         other => {
             return Err(AppError::Internal(format!(
                 "{} is not a way of spending points",
@@ -260,7 +262,7 @@ fn earned_by_rule(
         id: DbUuid(Uuid::now_v7()),
         customer_id: DbUuid(customer),
         origin_customer_id: DbUuid(customer),
-        kind: EntryKind::Earn.as_str().to_string(),
+        kind: LoyaltyEntryKind::Earn.as_str().to_string(),
         points,
         lot_id: None,
         expires_at: Some(DbTime(rules.expiry(at))),
@@ -345,7 +347,7 @@ pub fn expire(
                     id: DbUuid(Uuid::now_v7()),
                     customer_id: lot.customer_id,
                     origin_customer_id: lot.customer_id,
-                    kind: EntryKind::Expire.as_str().to_string(),
+                    kind: LoyaltyEntryKind::Expire.as_str().to_string(),
                     points: -lot.remaining,
                     lot_id: Some(lot.id),
                     expires_at: None,

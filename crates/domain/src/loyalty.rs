@@ -25,7 +25,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// What an entry of the ledger records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum EntryKind {
+pub enum LoyaltyEntryKind {
     /// Points given: a new lot.
     Earn,
     /// Points spent by the customer, taken from lots.
@@ -36,7 +36,7 @@ pub enum EntryKind {
     Deduct,
 }
 
-snake_names!(EntryKind {
+snake_names!(LoyaltyEntryKind {
     Earn => "earn",
     Redeem => "redeem",
     Expire => "expire",

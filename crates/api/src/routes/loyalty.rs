@@ -4,7 +4,7 @@
 use actix_web::{get, post, web, HttpResponse};
 use application::loyalty::{self, Account};
 use chrono::{DateTime, Utc};
-use domain::loyalty::{EarnInput, EntryKind, SpendInput};
+use domain::loyalty::{EarnInput, LoyaltyEntryKind, SpendInput};
 use persistence::loyalty::{EntryRow, LotRow};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -31,7 +31,7 @@ use crate::state::AppState;
         LoyaltyChange,
         EarnInput,
         SpendInput,
-        EntryKind
+        LoyaltyEntryKind
     ))
 )]
 pub struct LoyaltyApi;
@@ -93,7 +93,7 @@ impl From<&LotRow> for LoyaltyLot {
 pub struct LoyaltyEntry {
     pub id: Uuid,
     pub customer_id: Uuid,
-    pub kind: EntryKind,
+    pub kind: LoyaltyEntryKind,
     /// Positive for `earn`, negative otherwise.
     pub points: i64,
     /// The lot a negative entry took from.
@@ -112,7 +112,7 @@ impl TryFrom<&EntryRow> for LoyaltyEntry {
         Ok(LoyaltyEntry {
             id: row.id.0,
             customer_id: row.customer_id.0,
-            kind: EntryKind::parse(&row.kind).ok_or_else(|| {
+            kind: LoyaltyEntryKind::parse(&row.kind).ok_or_else(|| {
                 ApiError::Internal(format!("stored loyalty entry kind {:?}", row.kind))
             })?,
             points: row.points,
@@ -252,7 +252,14 @@ pub async fn redeem_loyalty_points(
     id: web::Path<Uuid>,
     body: JsonBody<SpendInput>,
 ) -> ApiResult<HttpResponse> {
-    spend(state, principal, id.into_inner(), EntryKind::Redeem, body.0).await
+    spend(
+        state,
+        principal,
+        id.into_inner(),
+        LoyaltyEntryKind::Redeem,
+        body.0,
+    )
+    .await
 }
 
 /// Take loyalty points away.
@@ -276,14 +283,21 @@ pub async fn deduct_loyalty_points(
     id: web::Path<Uuid>,
     body: JsonBody<SpendInput>,
 ) -> ApiResult<HttpResponse> {
-    spend(state, principal, id.into_inner(), EntryKind::Deduct, body.0).await
+    spend(
+        state,
+        principal,
+        id.into_inner(),
+        LoyaltyEntryKind::Deduct,
+        body.0,
+    )
+    .await
 }
 
 async fn spend(
     state: web::Data<AppState>,
     principal: Principal,
     id: Uuid,
-    kind: EntryKind,
+    kind: LoyaltyEntryKind,
     input: SpendInput,
 ) -> ApiResult<HttpResponse> {
     let acting = principal.0;
