@@ -53,10 +53,8 @@ const LOTS: &str = "SELECT e.id, e.customer_id, e.points, \
      WHERE e.kind = 'earn' AND ";
 
 pub fn append(conn: &mut DbConnection, rows: &[EntryRow]) -> Result<(), PersistenceError> {
-    for row in rows {
-        diesel::insert_into(loyalty_entries::table)
-            .values(row)
-            .execute(conn)?;
+    for chunk in rows.chunks(500) {
+        crate::insert_batch!(conn, loyalty_entries::table, chunk)?;
     }
     Ok(())
 }

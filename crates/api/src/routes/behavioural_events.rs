@@ -219,13 +219,10 @@ pub async fn send_events_batch(
                 id: ingested.id,
                 status: ingested.status,
                 customer_id: ingested.customer_id,
-                problem: ingested.problem.clone().map(|problem| {
-                    let problem = domain::validation::FieldViolation {
-                        field: format!("events[{index}].{}", problem.field),
-                        ..problem
-                    };
-                    ApiError::Validation(vec![problem]).to_problem(lang)
-                }),
+                problem: ingested
+                    .problem
+                    .clone()
+                    .map(|problem| ApiError::Validation(vec![problem]).to_problem(lang)),
             })
             .collect(),
     };

@@ -107,7 +107,8 @@ pub(crate) fn admit(
     Ok(())
 }
 
-fn at(field: &str, name: &str) -> String {
+/// `name` under `field` (`events[3]` → `events[3].name`; `""` for a lone event).
+pub(super) fn at(field: &str, name: &str) -> String {
     if field.is_empty() {
         name.to_string()
     } else {

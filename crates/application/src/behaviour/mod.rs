@@ -105,8 +105,13 @@ pub fn ingest(
         // The schemas are checked even when other rules are broken, so that one answer
         // names every problem.
         definitions::admit(conn, &checked, &field_of, violations)?;
+        // Where each event's customer problem is reported: `events[3].customer`.
+        let fields: Vec<String> = checked
+            .iter()
+            .map(|(index, _)| definitions::at(&field_of(*index), "customer"))
+            .collect();
         let checked: Vec<CheckedEvent> = checked.into_iter().map(|(_, event)| event).collect();
-        let customers = resolve_customers(conn, acting, &checked)?;
+        let customers = resolve_customers(conn, acting, &checked, &fields)?;
         let mut outcomes = Vec::with_capacity(checked.len());
         let mut rows = Vec::with_capacity(checked.len());
         let mut seen = HashSet::with_capacity(checked.len());
@@ -187,6 +192,7 @@ fn resolve_customers(
     conn: &mut DbConnection,
     acting: &Acting,
     events: &[CheckedEvent],
+    fields: &[String],
 ) -> AppResult<Vec<Result<(Uuid, Uuid), FieldViolation>>> {
     let mut ids = Vec::new();
     let mut values: HashMap<CustomerKey, Vec<String>> = HashMap::new();
@@ -250,10 +256,11 @@ fn resolve_customers(
         None
     };
     let scope = acting.scope();
-    let field = "customer";
     Ok(events
         .iter()
-        .map(|event| {
+        .zip(fields)
+        .map(|(event, field)| {
+            let field = field.as_str();
             let (origin, row) = match &event.identity {
                 CustomerIdentity::Id(id) => match holder(*id) {
                     Some(row) => (*id, row),
