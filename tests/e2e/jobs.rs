@@ -160,9 +160,9 @@ fn two_worker_pools_on_one_database_run_every_job_exactly_once() {
                 jobs::count_by_status(&mut setup.get().expect("connection")).expect("counts");
             counts.sort();
             // Besides them only the daily runs the server scheduled at start: tomorrow's
-            // churn check and loyalty expiry, and the next business day's stuck-deals
-            // check.
-            counts == vec![("queued".to_string(), 3), ("succeeded".to_string(), 200)]
+            // churn check, loyalty expiry and workflow dates, and the next business
+            // day's stuck-deals check.
+            counts == vec![("queued".to_string(), 4), ("succeeded".to_string(), 200)]
         });
         pools.into_iter().for_each(WorkerPool::stop);
 

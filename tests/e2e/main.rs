@@ -59,3 +59,4 @@ mod tickets;
 mod timeline;
 mod users;
 mod web_chat;
+mod workflows;

@@ -423,6 +423,12 @@ impl Setup<'_> {
             "/api/v1/event-definitions/{name}" => {
                 return format!("/api/v1/event-definitions/view_{}", uuid::Uuid::now_v7().simple())
             }
+            "/api/v1/workflows/{id}" | "/api/v1/workflows/{id}/dry-run" => self.create(
+                "/api/v1/workflows",
+                json!({"name": Self::unique("گردش"),
+                       "trigger": {"kind": "event", "event_type": "customer.created"},
+                       "steps": [{"kind": "wait", "minutes": 5}]}),
+            ),
             "/api/v1/webhook-subscriptions/{id}" => self.create(
                 "/api/v1/webhook-subscriptions",
                 json!({"url": "https://hooks.example.ir/peyvand", "event_types": ["*"]}),

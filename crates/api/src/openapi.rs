@@ -142,6 +142,12 @@ use crate::routes;
             (`records:write`), taking away (`crm:configure`) and expiring take from the lot \
             that expires first. The balance is derived from the lots, never stored, and two \
             redemptions at the same moment take turns so that it never goes below zero."),
+        (name = "workflows", description = "Workflow automation (`crm:configure`): a trigger (an \
+            outbox event such as `order.placed`, a behavioural event, a birthday or anniversary \
+            on the Jalali calendar), a condition in the customer filter tree and steps (tag, \
+            change a field, give points, create a task, wait, branch). Definitions keep every \
+            version and a run keeps its own; each run has a step log, an occurrence runs a \
+            workflow once, loops are cut, and a dry run shows what would happen to a customer."),
         (name = "canned_answers", description = "The service desk's library of question-and-answer \
             templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
             English with variables such as `{{customer.name}}`, rendered for use with their uses \

@@ -29,6 +29,13 @@ pub enum Credential {
     },
     /// The system itself: the command line, demo data, maintenance work.
     System,
+    /// A step of a workflow run, acting as the system does; `depth` counts the runs
+    /// before it in a chain of runs each started by a step of the one before.
+    Workflow {
+        workflow_id: Uuid,
+        run_id: Uuid,
+        depth: i32,
+    },
 }
 
 /// The acting context of a use case.
@@ -64,12 +71,27 @@ impl Acting {
         }
     }
 
+    /// A workflow run's steps: every permission and every record, like the system, and
+    /// recorded in the audit log as the workflow.
+    pub fn workflow(workflow_id: Uuid, run_id: Uuid, depth: i32, lang: Lang) -> Acting {
+        Acting {
+            credential: Credential::Workflow {
+                workflow_id,
+                run_id,
+                depth,
+            },
+            ..Acting::system(lang)
+        }
+    }
+
     /// Whether the caller may do what `permission` names: the role must allow it and,
     /// for an API key, the key's scopes must include it.
     pub fn can(&self, permission: Permission) -> bool {
         self.role.allows(permission)
             && match &self.credential {
-                Credential::Session { .. } | Credential::System => true,
+                Credential::Session { .. } | Credential::System | Credential::Workflow { .. } => {
+                    true
+                }
                 Credential::ApiKey { scopes, .. } => scopes.contains(&permission),
             }
     }
@@ -101,14 +123,15 @@ impl Acting {
 
     /// How the caller is recorded in the audit log.
     pub fn audit_actor(&self) -> Actor {
-        let actor_type = match self.credential {
-            Credential::Session { .. } => "user",
-            Credential::ApiKey { .. } => "api_key",
-            Credential::System => "system",
+        let (actor_type, actor_id) = match self.credential {
+            Credential::Session { .. } => ("user", self.user_id),
+            Credential::ApiKey { .. } => ("api_key", self.user_id),
+            Credential::System => ("system", self.user_id),
+            Credential::Workflow { workflow_id, .. } => ("workflow", Some(workflow_id)),
         };
         Actor {
             actor_type,
-            actor_id: self.user_id,
+            actor_id,
             request_id: self.request_id.clone(),
         }
     }

@@ -28,6 +28,7 @@ pub mod segments;
 pub mod service;
 pub mod settings;
 pub mod webhooks;
+pub mod workflows;
 
 use persistence::db::DbConnection;
 use persistence::transaction::write_transaction;

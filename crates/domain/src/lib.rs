@@ -29,3 +29,4 @@ pub mod text;
 pub mod timeline;
 pub mod validation;
 pub mod webhooks;
+pub mod workflows;

@@ -16,6 +16,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "customer.created",
     "customer.updated",
     "customer.deleted",
+    "customer.lifecycle_changed",
     "order.placed",
     "deal.stage_changed",
     "ticket.created",

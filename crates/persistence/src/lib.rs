@@ -70,6 +70,7 @@ pub mod user_search;
 pub mod users;
 pub mod web_chat_visitors;
 pub mod webhooks;
+pub mod workflows;
 
 pub use db::{BackendKind, DbConnection, DbPool, PoolConfig};
 

@@ -1851,8 +1851,87 @@ diesel::joinable!(survey_invitations -> customers (customer_id));
 diesel::joinable!(servqual_answers -> survey_invitations (invitation_id));
 diesel::joinable!(expectation_factor_ratings -> survey_invitations (invitation_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    workflows (id) {
+        id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        trigger_kind -> Text,
+        trigger_key -> Text,
+        definition -> Jsonb,
+        active -> Bool,
+        version -> BigInt,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    workflow_versions (workflow_id, version) {
+        workflow_id -> Uuid,
+        version -> BigInt,
+        definition -> Jsonb,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    workflow_runs (id) {
+        id -> Uuid,
+        workflow_id -> Uuid,
+        version -> BigInt,
+        customer_id -> Uuid,
+        occurrence -> Text,
+        cause -> Jsonb,
+        status -> Text,
+        position -> Integer,
+        resume_at -> Nullable<UtcTimestamp>,
+        depth -> Integer,
+        reason -> Nullable<Text>,
+        started_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        finished_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    workflow_run_steps (id) {
+        id -> Uuid,
+        run_id -> Uuid,
+        position -> Integer,
+        path -> Text,
+        kind -> Text,
+        outcome -> Text,
+        detail -> Nullable<Jsonb>,
+        at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(workflow_versions -> workflows (workflow_id));
+diesel::joinable!(workflow_runs -> workflows (workflow_id));
+diesel::joinable!(workflow_runs -> customers (customer_id));
+diesel::joinable!(workflow_run_steps -> workflow_runs (run_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscriptions,
+    workflows,
+    workflow_versions,
+    workflow_runs,
+    workflow_run_steps,
     event_definitions,
     behavioural_events,
     customer_event_stats,

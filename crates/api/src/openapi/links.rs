@@ -618,6 +618,10 @@ mod tests {
             // A webhook delivery is made by an event, not by a request; its id comes
             // from the subscription's delivery log.
             "replay_webhook_delivery",
+            // A workflow run is started by its trigger, not by a request; its id comes
+            // from the list of runs.
+            "get_workflow_run",
+            "cancel_workflow_run",
             // An event definition is named by its event name, which the caller
             // chooses (`PUT`) or an app sent; no response hands it over as an id.
             "get_event_definition",

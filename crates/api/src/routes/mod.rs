@@ -54,6 +54,7 @@ pub mod users;
 pub mod webhook_subscriptions;
 pub mod webhooks;
 pub mod widget;
+pub mod workflows;
 
 /// Registers every route of the API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -93,6 +94,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     channel_accounts::configure(cfg);
     webhooks::configure(cfg);
     webhook_subscriptions::configure(cfg);
+    workflows::configure(cfg);
     widget::configure(cfg);
     unsubscribe::configure(cfg);
     conversations::configure(cfg);
@@ -122,6 +124,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         segments::SegmentsApi::openapi(),
         behavioural_events::BehaviouralEventsApi::openapi(),
         loyalty::LoyaltyApi::openapi(),
+        workflows::WorkflowsApi::openapi(),
         assignment::AssignmentApi::openapi(),
         lead_scoring_rules::LeadScoringRulesApi::openapi(),
         labels::LabelsApi::openapi(),

@@ -148,6 +148,7 @@ pub fn ingest(
         let mut deltas = stats_deltas(stored.iter().copied());
         persistence::behavioural_events::add_stats(conn, &mut deltas)?;
         crate::loyalty::earn_for_events(conn, &stored)?;
+        crate::workflows::enrolment::on_behaviour(conn, acting, &stored)?;
         // Each inserted id is accepted once: a repeat later in the batch is a duplicate.
         let mut first = inserted;
         for outcome in &mut outcomes {

@@ -124,8 +124,9 @@ pub fn after_order_change(
     if let Some((to, rule)) = rules.after_purchase(stage, previous, order.placed_at.0) {
         let now = persistence::now();
         history::set_stage(conn, &[customer], to.as_str(), now)?;
-        history::record_transitions(
+        crate::customers::record_transitions(
             conn,
+            acting,
             &[transition(
                 customer,
                 &row.lifecycle_stage,
@@ -228,7 +229,7 @@ pub fn check_churn(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<Chu
                     )
                 })
                 .collect();
-            history::record_transitions(conn, &transitions)?;
+            crate::customers::record_transitions(conn, &acting, &transitions)?;
             audit::record_many(
                 conn,
                 &acting.audit_actor(),

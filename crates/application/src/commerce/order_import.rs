@@ -1247,7 +1247,7 @@ fn apply_lifecycle(
     for (stage, ids) in &moves {
         history::set_stage(conn, ids, stage, now)?;
     }
-    history::record_transitions(conn, &transitions)?;
+    crate::customers::record_transitions(conn, acting, &transitions)?;
     audit::record_many(conn, &acting.audit_actor(), events)?;
     Ok(())
 }

@@ -194,6 +194,7 @@ pub fn create_checked(
     )?;
     crate::events::publish(
         conn,
+        acting,
         &[persistence::events::NewEvent::new(
             "order.placed",
             "order",

@@ -492,6 +492,36 @@ pub(crate) fn customer_event(
     NewEvent::new(event_type, "customer", id, payload, at)
 }
 
+/// Stores lifecycle transitions and announces each change of an existing customer's
+/// stage as `customer.lifecycle_changed` (`from`, `to`, `reason`); a customer's first
+/// stage is announced by `customer.created`.
+pub fn record_transitions(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    rows: &[LifecycleTransitionRow],
+) -> AppResult<()> {
+    history::record_transitions(conn, rows)?;
+    let changes: Vec<NewEvent> = rows
+        .iter()
+        .filter_map(|row| {
+            let from = row.from_stage.as_ref()?;
+            Some(NewEvent::new(
+                "customer.lifecycle_changed",
+                "customer",
+                row.customer_id.0,
+                serde_json::json!({
+                    "customer_id": row.customer_id.0,
+                    "from": from,
+                    "to": row.to_stage,
+                    "reason": row.reason,
+                }),
+                row.changed_at.0,
+            ))
+        })
+        .collect();
+    crate::events::publish(conn, acting, &changes)
+}
+
 /// Stores a new, checked customer with its first lifecycle entry and audit event.
 pub fn create(
     conn: &mut DbConnection,
@@ -503,8 +533,9 @@ pub fn create(
     let meta = new_meta(acting, now);
     let record = CustomerRecord::from_input(&meta, &checked.input, &checked.custom);
     persistence::customers::insert(conn, &record, &checked.custom)?;
-    history::record_transitions(
+    record_transitions(
         conn,
+        acting,
         &[transition(
             meta.id,
             None,
@@ -520,6 +551,7 @@ pub fn create(
     )?;
     crate::events::publish(
         conn,
+        acting,
         &[customer_event("customer.created", meta.id, None, now)],
     )?;
     Ok(record)
@@ -613,7 +645,7 @@ fn write_creates(
     let custom: Vec<&[(String, CustomValue)]> =
         step.checked.iter().map(|c| c.custom.as_slice()).collect();
     persistence::customers::insert_many(conn, &step.records, &custom)?;
-    history::record_transitions(conn, &step.transitions)?;
+    record_transitions(conn, acting, &step.transitions)?;
     audit::record_digested(conn, &acting.audit_actor(), step.events)?;
     let now = persistence::now();
     let created: Vec<NewEvent> = step
@@ -621,7 +653,7 @@ fn write_creates(
         .iter()
         .map(|r| customer_event("customer.created", r.row.id.0, None, now))
         .collect();
-    crate::events::publish(conn, &created)?;
+    crate::events::publish(conn, acting, &created)?;
     Ok(step.records.iter().map(|r| r.row.id.0).collect())
 }
 
@@ -711,10 +743,10 @@ pub fn update_many(
         .map(|(_, checked)| checked.custom.as_slice())
         .collect();
     persistence::customers::update_many(conn, &versioned, &custom)?;
-    history::record_transitions(conn, &transitions)?;
+    record_transitions(conn, acting, &transitions)?;
     history::record_owner_changes(conn, &owner_changes)?;
     audit::record_many(conn, &acting.audit_actor(), events)?;
-    crate::events::publish(conn, &outbox)?;
+    crate::events::publish(conn, acting, &outbox)?;
     Ok(())
 }
 

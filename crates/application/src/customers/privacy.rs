@@ -218,6 +218,9 @@ pub struct DataPlaces {
     /// Loyalty ledger entries of those customers. Erasure empties their reasons (staff
     /// may have written about the person there); the points stay.
     pub loyalty_entries: usize,
+    /// Workflow runs about those customers, with their step logs (what was done to
+    /// them, the events that started them). Erasure deletes them.
+    pub workflow_runs: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -287,6 +290,12 @@ pub struct PersonalData {
     pub behavioural_events: Vec<persistence::behavioural_events::EventRow>,
     /// The loyalty ledger of the customer and the merged customers, oldest first.
     pub loyalty_entries: Vec<persistence::loyalty::EntryRow>,
+    /// Workflow runs about the customer and the merged customers, each with its step
+    /// log, oldest first.
+    pub workflow_runs: Vec<(
+        persistence::workflows::RunRow,
+        Vec<persistence::workflows::StepRow>,
+    )>,
     pub held_in: DataPlaces,
 }
 
@@ -351,7 +360,12 @@ pub fn personal_data(
     let mut factor_ratings = Vec::new();
     let mut behavioural_events = Vec::new();
     let mut loyalty_entries = Vec::new();
+    let mut workflow_runs = Vec::new();
     for id in &ids {
+        for run in persistence::workflows::of_customer(conn, *id)? {
+            let steps = persistence::workflows::steps_of(conn, run.id.0)?;
+            workflow_runs.push((run, steps));
+        }
         loyalty_entries.extend(persistence::loyalty::all_of_customer(conn, *id)?);
         behavioural_events.extend(persistence::behavioural_events::all_of_customer(conn, *id)?);
         feedback.extend(persistence::feedback::of_customer(conn, *id)?);
@@ -443,6 +457,7 @@ pub fn personal_data(
         survey_invitations: survey_invitations.len(),
         behavioural_events: behavioural_events.len(),
         loyalty_entries: loyalty_entries.len(),
+        workflow_runs: workflow_runs.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -469,6 +484,7 @@ pub fn personal_data(
         factor_ratings,
         behavioural_events,
         loyalty_entries,
+        workflow_runs,
         held_in,
     })
 }
@@ -591,6 +607,7 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             erased.behavioural_events +=
                 persistence::behavioural_events::delete_of_customer(conn, *id)?;
             erased.loyalty_entries += persistence::loyalty::redact_customer(conn, *id)?;
+            erased.workflow_runs += persistence::workflows::delete_of_customer(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

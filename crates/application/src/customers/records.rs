@@ -144,6 +144,7 @@ pub fn delete(
         )?;
         crate::events::publish(
             conn,
+            acting,
             &[super::customer_event(
                 "customer.deleted",
                 id,

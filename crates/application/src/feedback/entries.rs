@@ -162,7 +162,7 @@ pub(crate) fn record(
             now,
         ));
     }
-    crate::events::publish(conn, &events)?;
+    crate::events::publish(conn, acting, &events)?;
     if negative && follow_up == FollowUp::ByPolicy && policy.action == NegativeFeedbackAction::Task
     {
         let (done, task) = follow_negative_up(conn, acting, &row, policy)?;

@@ -28,6 +28,8 @@ pub mod sla_scan;
 pub mod stuck_check;
 mod task_reminder;
 mod worker;
+mod workflow_dates;
+mod workflow_run;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -288,6 +290,14 @@ impl JobRegistry {
         registry.register(crate::service::sla_schedule::SLA_SCAN, sla_scan::SlaScanJob);
         registry.register(crate::sales::tasks::TASK_REMINDER, TaskReminderJob);
         registry.register(crate::sales::follow_ups::LEAD_CHECK, LeadCheckJob);
+        registry.register(
+            crate::workflows::enrolment::WORKFLOW_RUN,
+            workflow_run::WorkflowRunJob,
+        );
+        registry.register(
+            crate::workflows::enrolment::WORKFLOW_DATES,
+            workflow_dates::WorkflowDatesJob,
+        );
         registry
     }
 

@@ -872,6 +872,7 @@ pub fn update(
         if moved {
             crate::events::publish(
                 conn,
+                acting,
                 &[persistence::events::NewEvent::new(
                     "deal.stage_changed",
                     "deal",

@@ -72,9 +72,15 @@ fn event(
     )
 }
 
+/// Refreshes and merges change memberships on the system's behalf.
+fn system() -> Acting {
+    Acting::system(crate::i18n::Lang::En)
+}
+
 /// Opens spells in `segment` for `customers` (none of them a member now), with events.
 fn enter(
     conn: &mut DbConnection,
+    acting: &Acting,
     segment: Uuid,
     customers: &[Uuid],
     cause: MembershipCause,
@@ -85,13 +91,14 @@ fn enter(
         .iter()
         .map(|spell| event(ENTERED, spell, cause, at))
         .collect();
-    crate::events::publish(conn, &events)?;
+    crate::events::publish(conn, acting, &events)?;
     Ok(spells.len())
 }
 
 /// Ends the open `spells`, with events.
 fn leave(
     conn: &mut DbConnection,
+    acting: &Acting,
     spells: &[MembershipRow],
     cause: MembershipCause,
     at: DateTime<Utc>,
@@ -102,7 +109,7 @@ fn leave(
         .iter()
         .map(|spell| event(LEFT, spell, cause, at))
         .collect();
-    crate::events::publish(conn, &events)?;
+    crate::events::publish(conn, acting, &events)?;
     Ok(spells.len())
 }
 
@@ -137,7 +144,7 @@ pub fn refresh(conn: &mut DbConnection, id: Uuid) -> AppResult<Refreshed> {
             let spells = persistence::segments::leaving(conn, id, &filter, after, BLOCK)?;
             let Some(last) = spells.last() else { break };
             after = Some(last.customer_id.0);
-            left += leave(conn, &spells, MembershipCause::Refresh, now)?;
+            left += leave(conn, &system(), &spells, MembershipCause::Refresh, now)?;
         }
         let mut entered = 0;
         let mut after = None;
@@ -145,7 +152,14 @@ pub fn refresh(conn: &mut DbConnection, id: Uuid) -> AppResult<Refreshed> {
             let customers = persistence::segments::entering(conn, id, &filter, after, BLOCK)?;
             let Some(last) = customers.last() else { break };
             after = Some(*last);
-            entered += enter(conn, id, &customers, MembershipCause::Refresh, now)?;
+            entered += enter(
+                conn,
+                &system(),
+                id,
+                &customers,
+                MembershipCause::Refresh,
+                now,
+            )?;
         }
         let members = persistence::segments::store_count(conn, id, Some(now))?;
         Ok(Refreshed {
@@ -336,9 +350,9 @@ pub fn change_members(
                 .copied()
                 .filter(|customer| !members.contains(customer))
                 .collect();
-            enter(conn, id, &joining, MembershipCause::Manual, now)?
+            enter(conn, acting, id, &joining, MembershipCause::Manual, now)?
         } else {
-            leave(conn, &current, MembershipCause::Manual, now)?
+            leave(conn, acting, &current, MembershipCause::Manual, now)?
         };
         let member_count = persistence::segments::store_count(conn, id, None)?;
         audit::record(
@@ -440,6 +454,7 @@ pub fn merge(conn: &mut DbConnection, winner: Uuid, losers: &[Uuid]) -> AppResul
         for (segment, spell) in persistence::segments::current_of_customer(conn, *loser)? {
             leave(
                 conn,
+                &system(),
                 std::slice::from_ref(&spell),
                 MembershipCause::Merge,
                 now,
@@ -448,7 +463,14 @@ pub fn merge(conn: &mut DbConnection, winner: Uuid, losers: &[Uuid]) -> AppResul
             if kind_of(&segment)? == SegmentKind::Static
                 && persistence::segments::current_among(conn, segment.id.0, &[winner])?.is_empty()
             {
-                enter(conn, segment.id.0, &[winner], MembershipCause::Merge, now)?;
+                enter(
+                    conn,
+                    &system(),
+                    segment.id.0,
+                    &[winner],
+                    MembershipCause::Merge,
+                    now,
+                )?;
             }
         }
     }

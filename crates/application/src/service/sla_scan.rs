@@ -123,6 +123,7 @@ fn check_ticket(
         }
         crate::events::publish(
             conn,
+            &Acting::system(Lang::En),
             &[persistence::events::NewEvent::new(
                 "ticket.sla_breached",
                 "ticket",

@@ -529,6 +529,7 @@ pub fn create(
         watch(conn, &row)?;
         crate::events::publish(
             conn,
+            acting,
             &[persistence::events::NewEvent::new(
                 "ticket.created",
                 "ticket",

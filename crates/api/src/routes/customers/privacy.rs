@@ -170,6 +170,9 @@ pub struct PersonalData {
     pub behavioural_events: Vec<crate::routes::behavioural_events::BehaviouralEvent>,
     /// The loyalty ledger of the customer and the merged customers, oldest first.
     pub loyalty_entries: Vec<crate::routes::loyalty::LoyaltyEntry>,
+    /// Workflow runs about the customer and the merged customers, each with its step
+    /// log, oldest first.
+    pub workflow_runs: Vec<crate::routes::workflows::WorkflowRunDetail>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -431,6 +434,11 @@ pub async fn get_personal_data(
             .loyalty_entries
             .iter()
             .map(crate::routes::loyalty::LoyaltyEntry::try_from)
+            .collect::<Result<Vec<_>, _>>()?,
+        workflow_runs: data
+            .workflow_runs
+            .iter()
+            .map(|(run, steps)| crate::routes::workflows::WorkflowRunDetail::of(run, steps))
             .collect::<Result<Vec<_>, _>>()?,
         held_in: data.held_in,
     };

@@ -1,0 +1,591 @@
+//! Taking a run's steps. Each step is one transaction that holds the run: the step's
+//! own writes, its line in the log and the run's new position commit together, so a
+//! step is taken once however often its job is retried or a worker dies mid-way. A
+//! step that breaks a rule (a field no longer valid, a customer who was erased) fails
+//! the run, its writes undone and the reason logged; a storage failure undoes the whole
+//! step for the job to try again.
+//!
+//! A wait stores when the run resumes and queues the job that resumes it, so a wait
+//! survives a restart. Conditions are checked when the run gets to them, against the
+//! customer as it is then.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::filter::{Predicate, ResolvedFilter, SearchCriteria, TypedValue};
+use domain::omnichannel::conversations::NewConversationInput;
+use domain::sales::tasks::{SubjectType, TaskInput};
+use domain::workflows::{Instruction, Program, RunStatus, Step, WorkflowInput};
+use persistence::db::DbConnection;
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use persistence::workflows::{RunProgress, RunRow, StepRow};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::acting::Acting;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::precondition::Precondition;
+use crate::transaction;
+
+/// What taking a step left the run at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advanced {
+    /// More steps to take now.
+    Continue,
+    /// Waiting until the instant given; its resume is queued.
+    Paused(DateTime<Utc>),
+    /// No steps left (completed, skipped, failed or cancelled).
+    Finished,
+}
+
+pub fn status_of(row: &RunRow) -> AppResult<RunStatus> {
+    RunStatus::parse(&row.status)
+        .ok_or_else(|| AppError::Internal(format!("run {} has status {:?}", row.id.0, row.status)))
+}
+
+/// Whether customer `customer` (not erased) meets `condition` now.
+pub(crate) fn meets(conn: &mut DbConnection, condition: &Value, customer: Uuid) -> AppResult<bool> {
+    let context = domain::filter::ResolveContext::new(
+        persistence::now(),
+        crate::settings::calendar(conn)?.local(),
+    );
+    let filter = crate::segments::live_filter(conn, condition, &context)?;
+    let criteria = SearchCriteria {
+        filter: Some(ResolvedFilter::And(vec![
+            filter,
+            ResolvedFilter::Condition {
+                field: "id",
+                predicate: Predicate::Eq(TypedValue::Uuid(customer)),
+            },
+        ])),
+        sort: Vec::new(),
+    };
+    let scope = Acting::system(Lang::En).scope();
+    Ok(persistence::customers::search::count(conn, &criteria, Vec::new(), &scope)? > 0)
+}
+
+/// The program of the version a run keeps, with its definition.
+fn program_of(conn: &mut DbConnection, run: &RunRow) -> AppResult<(WorkflowInput, Program)> {
+    let version = persistence::workflows::find_version(conn, run.workflow_id.0, run.version)?;
+    let input = super::definition_of(&version.definition)?;
+    let program = Program::compile(&input.steps);
+    Ok((input, program))
+}
+
+fn log_row(
+    run: &RunRow,
+    position: i32,
+    path: &str,
+    kind: &str,
+    outcome: &str,
+    detail: Option<Value>,
+) -> StepRow {
+    StepRow {
+        id: DbUuid(Uuid::now_v7()),
+        run_id: run.id,
+        position,
+        path: path.to_string(),
+        kind: kind.to_string(),
+        outcome: outcome.to_string(),
+        detail: detail.map(DbJson),
+        at: DbTime(persistence::now()),
+    }
+}
+
+fn finish(
+    conn: &mut DbConnection,
+    run: &RunRow,
+    status: RunStatus,
+    position: i32,
+    reason: Option<&str>,
+) -> AppResult<Advanced> {
+    persistence::workflows::advance(
+        conn,
+        run.id.0,
+        RunProgress {
+            status: status.as_str(),
+            position,
+            resume_at: None,
+            reason,
+            finished: true,
+        },
+    )?;
+    Ok(Advanced::Finished)
+}
+
+/// Whether `err` is a rule the step broke (which fails the run) rather than a failure
+/// of storage (which a retry may mend).
+fn broke_a_rule(err: &AppError) -> bool {
+    !matches!(
+        err,
+        AppError::Storage(_)
+            | AppError::Internal(_)
+            | AppError::Unavailable(_)
+            | AppError::ConcurrentUpdate(_)
+    )
+}
+
+fn failure_detail(err: &AppError) -> Value {
+    match err {
+        AppError::Invalid(violations) => json!({
+            "code": err.code(),
+            "violations": violations
+                .iter()
+                .map(|v| json!({"field": v.field, "code": v.code, "message": v.message}))
+                .collect::<Vec<_>>(),
+        }),
+        other => json!({"code": other.code(), "message": other.to_string()}),
+    }
+}
+
+/// Takes run `id`'s next step (or checks its condition, for a run not yet begun).
+pub fn advance(conn: &mut DbConnection, id: Uuid) -> AppResult<Advanced> {
+    transaction(conn, |conn| {
+        let run = persistence::workflows::find_run_for_update(conn, id)?;
+        let status = status_of(&run)?;
+        if !status.is_open() {
+            return Ok(Advanced::Finished);
+        }
+        let now = persistence::now();
+        if let (RunStatus::Waiting, Some(resume_at)) = (status, run.resume_at) {
+            if resume_at.0 > now {
+                // An early job; the resume is queued for its time.
+                return Ok(Advanced::Paused(resume_at.0));
+            }
+        }
+        let customer = run.customer_id.0;
+        let (input, program) = program_of(conn, &run)?;
+        if status == RunStatus::Pending {
+            let live = persistence::customers::find_row(conn, customer)?;
+            if live.erased_at.is_some() || live.merged_into_id.is_some() {
+                return finish(
+                    conn,
+                    &run,
+                    RunStatus::Skipped,
+                    0,
+                    Some("the customer was erased or merged"),
+                );
+            }
+            if let Some(condition) = &input.condition {
+                let met = meets(conn, condition, customer)?;
+                persistence::workflows::log_steps(
+                    conn,
+                    &[log_row(
+                        &run,
+                        0,
+                        "condition",
+                        "condition",
+                        if met { "met" } else { "not_met" },
+                        None,
+                    )],
+                )?;
+                if !met {
+                    return finish(
+                        conn,
+                        &run,
+                        RunStatus::Skipped,
+                        0,
+                        Some("the customer does not meet the condition"),
+                    );
+                }
+            }
+        }
+        let position = run.position;
+        let Some((path, instruction)) = usize::try_from(position)
+            .ok()
+            .and_then(|at| program.instructions.get(at))
+        else {
+            return finish(conn, &run, RunStatus::Completed, position, None);
+        };
+        let next = match instruction {
+            Instruction::Jump(to) => i32::try_from(*to).unwrap_or(i32::MAX),
+            Instruction::Branch {
+                condition,
+                otherwise,
+            } => {
+                let met = meets(conn, condition, customer)?;
+                persistence::workflows::log_steps(
+                    conn,
+                    &[log_row(
+                        &run,
+                        position,
+                        path,
+                        "branch",
+                        if met { "then" } else { "else" },
+                        None,
+                    )],
+                )?;
+                if met {
+                    position + 1
+                } else {
+                    i32::try_from(*otherwise).unwrap_or(i32::MAX)
+                }
+            }
+            Instruction::Step(Step::Wait {
+                minutes,
+                business_minutes,
+                local_time,
+            }) => {
+                let calendar = crate::settings::calendar(conn)?;
+                let Some(until) = domain::workflows::wait_until(
+                    now,
+                    *minutes,
+                    *business_minutes,
+                    *local_time,
+                    &calendar,
+                ) else {
+                    persistence::workflows::log_steps(
+                        conn,
+                        &[log_row(
+                            &run,
+                            position,
+                            path,
+                            "wait",
+                            "failed",
+                            Some(
+                                json!({"message": "the business calendar has no working time ahead"}),
+                            ),
+                        )],
+                    )?;
+                    return finish(
+                        conn,
+                        &run,
+                        RunStatus::Failed,
+                        position,
+                        Some("the business calendar has no working time ahead"),
+                    );
+                };
+                persistence::workflows::log_steps(
+                    conn,
+                    &[log_row(
+                        &run,
+                        position,
+                        path,
+                        "wait",
+                        "waiting",
+                        Some(json!({"until": until})),
+                    )],
+                )?;
+                persistence::workflows::advance(
+                    conn,
+                    id,
+                    RunProgress {
+                        status: RunStatus::Waiting.as_str(),
+                        position: position + 1,
+                        resume_at: Some(until),
+                        reason: None,
+                        finished: false,
+                    },
+                )?;
+                super::enrolment::queue_run(conn, id, until, Some(position + 1))?;
+                return Ok(Advanced::Paused(until));
+            }
+            Instruction::Step(step) => {
+                let acting = Acting::workflow(run.workflow_id.0, id, run.depth, Lang::En);
+                // A savepoint: a step that breaks a rule leaves nothing behind.
+                match transaction(conn, |conn| act(conn, &acting, customer, step, now)) {
+                    Ok(detail) => {
+                        persistence::workflows::log_steps(
+                            conn,
+                            &[log_row(
+                                &run,
+                                position,
+                                path,
+                                step.kind(),
+                                "done",
+                                Some(detail),
+                            )],
+                        )?;
+                        position + 1
+                    }
+                    Err(err) if broke_a_rule(&err) => {
+                        persistence::workflows::log_steps(
+                            conn,
+                            &[log_row(
+                                &run,
+                                position,
+                                path,
+                                step.kind(),
+                                "failed",
+                                Some(failure_detail(&err)),
+                            )],
+                        )?;
+                        let reason = format!("{path} failed: {}", err.code());
+                        return finish(conn, &run, RunStatus::Failed, position, Some(&reason));
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+        };
+        if usize::try_from(next).is_ok_and(|next| next >= program.len()) {
+            return finish(conn, &run, RunStatus::Completed, next, None);
+        }
+        persistence::workflows::advance(
+            conn,
+            id,
+            RunProgress {
+                status: RunStatus::Running.as_str(),
+                position: next,
+                resume_at: None,
+                reason: None,
+                finished: false,
+            },
+        )?;
+        Ok(Advanced::Continue)
+    })
+}
+
+/// Does what an acting step says to `customer`; answers what it did, for the log.
+fn act(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    customer: Uuid,
+    step: &Step,
+    now: DateTime<Utc>,
+) -> AppResult<Value> {
+    match step {
+        Step::Tag { tag_id } | Step::Untag { tag_id } => {
+            let adding = matches!(step, Step::Tag { .. });
+            let tag = *tag_id;
+            crate::customers::records::update(
+                conn,
+                acting,
+                customer,
+                &Precondition::None,
+                now.date_naive(),
+                |current| {
+                    let mut next = current.clone();
+                    next.tag_ids.retain(|id| *id != tag);
+                    if adding {
+                        next.tag_ids.push(tag);
+                    }
+                    Ok(next)
+                },
+            )?;
+            Ok(json!({"tag_id": tag}))
+        }
+        Step::UpdateField { field, value } => {
+            crate::customers::records::update(
+                conn,
+                acting,
+                customer,
+                &Precondition::None,
+                now.date_naive(),
+                |current| {
+                    let mut document = serde_json::to_value(current)
+                        .map_err(|err| AppError::Internal(format!("customer to JSON: {err}")))?;
+                    set_member(&mut document, field, value.clone());
+                    serde_json::from_value(document).map_err(|err| {
+                        AppError::field(
+                            field.clone(),
+                            "invalid_value",
+                            format!("the value does not fit the field: {err}"),
+                        )
+                    })
+                },
+            )?;
+            Ok(json!({"field": field}))
+        }
+        Step::AddLoyaltyPoints {
+            points,
+            reason,
+            expires_in_days,
+        } => {
+            let input = domain::loyalty::EarnInput {
+                points: *points,
+                reason: reason.clone(),
+                expires_at: expires_in_days.map(|days| now + TimeDelta::days(days)),
+            };
+            let (entry, _) = crate::loyalty::earn(conn, acting, customer, input)?;
+            Ok(json!({"points": points, "entry_id": entry.id.0}))
+        }
+        Step::CreateTask {
+            title,
+            assignee_id,
+            due_in_hours,
+        } => {
+            let assignee = match assignee_id {
+                Some(user) => *user,
+                None => persistence::customers::find_row(conn, customer)?
+                    .owner_id
+                    .map(|id| id.0)
+                    .ok_or_else(|| {
+                        AppError::field(
+                            "assignee_id",
+                            "required",
+                            "the customer has no owner to give the task to",
+                        )
+                    })?,
+            };
+            let input = TaskInput {
+                kind: Default::default(),
+                title: title.clone(),
+                description: None,
+                subject_type: Some(SubjectType::Customer),
+                subject_id: Some(customer),
+                assignee_id: Some(assignee),
+                team_id: None,
+                due_at: due_in_hours.map(|hours| (now + TimeDelta::hours(hours)).to_rfc3339()),
+                priority: Default::default(),
+                reminders: Vec::new(),
+                status: Default::default(),
+                outcome: None,
+            };
+            let task = crate::sales::tasks::create(conn, acting, input)?;
+            Ok(json!({"task_id": task.id.0, "assignee_id": assignee}))
+        }
+        Step::SendMessage {
+            channel_account_id,
+            template_id,
+            language,
+            subject,
+            body,
+        } => {
+            let (conversation, message) = crate::omnichannel::outbound::start(
+                conn,
+                acting,
+                NewConversationInput {
+                    channel_account_id: *channel_account_id,
+                    customer_id: customer,
+                    to: None,
+                    subject: subject.clone(),
+                    body: body.clone(),
+                    template_id: *template_id,
+                    language: *language,
+                },
+            )?;
+            Ok(json!({"conversation_id": conversation.id.0, "message_id": message.id.0}))
+        }
+        Step::Wait { .. } | Step::Branch { .. } => Err(AppError::Internal(format!(
+            "a {} step is not an action",
+            step.kind()
+        ))),
+    }
+}
+
+/// Sets `path` (`city`, `custom_fields.branch`) in a customer's document as a merge
+/// patch would: null removes the member.
+fn set_member(document: &mut Value, path: &str, value: Value) {
+    let mut target = document;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if !target.is_object() {
+            *target = json!({});
+        }
+        let Some(object) = target.as_object_mut() else {
+            return;
+        };
+        if parts.peek().is_none() {
+            if value.is_null() {
+                object.remove(part);
+            } else {
+                object.insert(part.to_string(), value);
+            }
+            return;
+        }
+        target = object.entry(part.to_string()).or_insert_with(|| json!({}));
+    }
+}
+
+/// A step as a dry run would take it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlannedStep {
+    /// Where the step is in the definition, e.g. `steps[1].then[0]`.
+    pub path: String,
+    pub kind: String,
+    /// `would_do`, `would_wait`, `then`, `else`, `not_met` (the condition).
+    pub outcome: String,
+    /// What it would do or until when it would wait.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<Value>,
+}
+
+/// What a run of workflow `id` would do to `customer` now, changing nothing
+/// (`crm:configure`, and the customer visible): the condition and every branch are
+/// checked against the customer as it is now (a step's own change is not seen by the
+/// branches after it), waits are measured from now.
+pub fn dry_run(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    customer: Uuid,
+) -> AppResult<Vec<PlannedStep>> {
+    acting.require(domain::authz::Permission::CrmConfigure)?;
+    let row = persistence::workflows::find(conn, id)?;
+    crate::customers::visible(conn, acting, customer)?;
+    let input = super::definition_of(&row.definition)?;
+    let program = Program::compile(&input.steps);
+    let mut plan = Vec::new();
+    if let Some(condition) = &input.condition {
+        let met = meets(conn, condition, customer)?;
+        plan.push(PlannedStep {
+            path: "condition".into(),
+            kind: "condition".into(),
+            outcome: if met { "met" } else { "not_met" }.into(),
+            detail: None,
+        });
+        if !met {
+            return Ok(plan);
+        }
+    }
+    let calendar = crate::settings::calendar(conn)?;
+    let mut clock = persistence::now();
+    let mut at = 0;
+    while let Some((path, instruction)) = program.instructions.get(at) {
+        at = match instruction {
+            Instruction::Jump(to) => *to,
+            Instruction::Branch {
+                condition,
+                otherwise,
+            } => {
+                let met = meets(conn, condition, customer)?;
+                plan.push(PlannedStep {
+                    path: path.clone(),
+                    kind: "branch".into(),
+                    outcome: if met { "then" } else { "else" }.into(),
+                    detail: None,
+                });
+                if met {
+                    at + 1
+                } else {
+                    *otherwise
+                }
+            }
+            Instruction::Step(Step::Wait {
+                minutes,
+                business_minutes,
+                local_time,
+            }) => {
+                let until = domain::workflows::wait_until(
+                    clock,
+                    *minutes,
+                    *business_minutes,
+                    *local_time,
+                    &calendar,
+                );
+                plan.push(PlannedStep {
+                    path: path.clone(),
+                    kind: "wait".into(),
+                    outcome: "would_wait".into(),
+                    detail: Some(json!({"until": until})),
+                });
+                match until {
+                    Some(until) => clock = until,
+                    None => break,
+                }
+                at + 1
+            }
+            Instruction::Step(step) => {
+                plan.push(PlannedStep {
+                    path: path.clone(),
+                    kind: step.kind().into(),
+                    outcome: "would_do".into(),
+                    detail: Some(serde_json::to_value(step).unwrap_or(Value::Null)),
+                });
+                at + 1
+            }
+        };
+    }
+    Ok(plan)
+}

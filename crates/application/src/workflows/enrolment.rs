@@ -1,0 +1,303 @@
+//! Starting runs. A run is started in the transaction of what triggered it — the change
+//! that published an outbox event, the ingestion of a behavioural event — or by the
+//! daily date job, and is unique per workflow and occurrence: an occurrence is stored
+//! once whatever retries or second processes announce it, and its run with it.
+//!
+//! Loops are cut where they would start: a step of a run never starts a run of its own
+//! workflow, and a run [`MAX_CHAIN`] deep in a chain of runs, each started by a step of
+//! the one before, starts none. A cut run is kept, `skipped`, with the reason.
+
+use chrono::{DateTime, Days, Utc};
+use domain::workflows::{RunStatus, Trigger, EVENT_TRIGGERS, MAX_CHAIN};
+use persistence::behavioural_events::EventRow as BehaviouralEventRow;
+use persistence::db::DbConnection;
+use persistence::events::NewEvent;
+use persistence::jobs::NewJob;
+use persistence::sql_types::{DbJson, DbTime, DbUuid};
+use persistence::workflows::{RunRow, WorkflowRow};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::acting::{Acting, Credential};
+use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::transaction;
+
+/// The job kind that takes a run's steps.
+pub const WORKFLOW_RUN: &str = "workflow.run";
+/// The daily job that starts the date-triggered runs.
+pub const WORKFLOW_DATES: &str = "workflow.dates";
+
+/// Attempts of a run's job before it is given up (a storage failure mid-step).
+const RUN_ATTEMPTS: i32 = 10;
+/// Customers started per transaction by the date job.
+const DATE_PAGE: i64 = 1_000;
+/// The earliest year a date trigger looks at.
+const FIRST_YEAR: i32 = 1900;
+
+/// A run about to be started.
+struct Start<'a> {
+    workflow: &'a WorkflowRow,
+    customer: Uuid,
+    occurrence: String,
+    cause: Value,
+}
+
+/// Starts the runs the outbox `events` trigger (from [`crate::events::publish`]).
+pub(crate) fn on_events(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    events: &[NewEvent],
+) -> AppResult<()> {
+    let mut types: Vec<&str> = events
+        .iter()
+        .map(|event| event.event_type.as_str())
+        .filter(|kind| EVENT_TRIGGERS.contains(kind))
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    let workflows = triggered(conn, "event", &types)?;
+    if workflows.is_empty() {
+        return Ok(());
+    }
+    let mut starts = Vec::new();
+    for event in events {
+        let Some(customer) = event
+            .payload
+            .0
+            .get("customer_id")
+            .and_then(Value::as_str)
+            .and_then(|id| Uuid::parse_str(id).ok())
+        else {
+            continue;
+        };
+        for (workflow, trigger) in &workflows {
+            if workflow.trigger_key == event.event_type && trigger.matches_payload(&event.payload.0)
+            {
+                starts.push(Start {
+                    workflow,
+                    customer,
+                    occurrence: format!("event:{}", event.id.0),
+                    cause: json!({
+                        "event_type": event.event_type,
+                        "event_id": event.id.0,
+                        "payload": event.payload.0,
+                    }),
+                });
+            }
+        }
+    }
+    start(conn, acting, starts).map(|_| ())
+}
+
+/// Starts the runs newly stored behavioural `events` trigger (from the ingestion).
+pub(crate) fn on_behaviour(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    events: &[&BehaviouralEventRow],
+) -> AppResult<()> {
+    let mut names: Vec<&str> = events
+        .iter()
+        .map(|event| event.event_name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let workflows = triggered(conn, "behaviour", &names)?;
+    if workflows.is_empty() {
+        return Ok(());
+    }
+    let mut starts = Vec::new();
+    for event in events {
+        for (workflow, _) in &workflows {
+            if workflow.trigger_key == event.event_name {
+                starts.push(Start {
+                    workflow,
+                    customer: event.customer_id.0,
+                    occurrence: format!("behaviour:{}", event.id.0),
+                    cause: json!({
+                        "event_name": event.event_name,
+                        "event_id": event.id.0,
+                        "occurred_at": event.occurred_at.0,
+                    }),
+                });
+            }
+        }
+    }
+    start(conn, acting, starts).map(|_| ())
+}
+
+fn triggered(
+    conn: &mut DbConnection,
+    kind: &str,
+    keys: &[&str],
+) -> AppResult<Vec<(WorkflowRow, Trigger)>> {
+    persistence::workflows::triggered_by(conn, kind, keys)?
+        .into_iter()
+        .map(|row| {
+            let trigger = super::trigger_of(&row)?;
+            Ok((row, trigger))
+        })
+        .collect()
+}
+
+/// Stores the runs whose occurrence is new and queues a job for each that may go on;
+/// answers how many were new.
+fn start(conn: &mut DbConnection, acting: &Acting, starts: Vec<Start<'_>>) -> AppResult<usize> {
+    if starts.is_empty() {
+        return Ok(0);
+    }
+    let (cause_workflow, depth) = match acting.credential {
+        Credential::Workflow {
+            workflow_id, depth, ..
+        } => (Some(workflow_id), depth + 1),
+        _ => (None, 0),
+    };
+    let now = DbTime(persistence::now());
+    let rows: Vec<RunRow> = starts
+        .into_iter()
+        .map(|start| {
+            let cut = if cause_workflow == Some(start.workflow.id.0) {
+                Some("loop: started by a step of a run of the same workflow")
+            } else if depth > MAX_CHAIN {
+                Some("loop: too many runs in a chain, each started by a step of the one before")
+            } else {
+                None
+            };
+            RunRow {
+                id: DbUuid(Uuid::now_v7()),
+                workflow_id: start.workflow.id,
+                version: start.workflow.version,
+                customer_id: DbUuid(start.customer),
+                occurrence: start.occurrence,
+                cause: DbJson(start.cause),
+                status: if cut.is_some() {
+                    RunStatus::Skipped
+                } else {
+                    RunStatus::Pending
+                }
+                .as_str()
+                .to_string(),
+                position: 0,
+                resume_at: None,
+                depth,
+                reason: cut.map(str::to_string),
+                started_at: now,
+                updated_at: now,
+                finished_at: cut.map(|_| now),
+            }
+        })
+        .collect();
+    let started = persistence::workflows::start_runs(conn, &rows)?;
+    let pending: std::collections::HashSet<Uuid> = rows
+        .iter()
+        .filter(|row| row.status == RunStatus::Pending.as_str())
+        .map(|row| row.id.0)
+        .collect();
+    for id in started.iter().filter(|id| pending.contains(id)) {
+        queue_run(conn, *id, now.0, None)?;
+    }
+    Ok(started.len())
+}
+
+/// Queues the job that takes run `id`'s next steps at `at`; `position` names a resume
+/// after a wait, so that a run's resume is queued once however often it is asked for.
+pub(crate) fn queue_run(
+    conn: &mut DbConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+    position: Option<i32>,
+) -> AppResult<()> {
+    let job = NewJob {
+        kind: WORKFLOW_RUN,
+        payload: json!({"run_id": id}),
+        run_at: at,
+        max_attempts: RUN_ATTEMPTS,
+        created_by: None,
+    };
+    match position {
+        None => {
+            persistence::jobs::enqueue(conn, job)?;
+        }
+        Some(position) => {
+            persistence::jobs::schedule(conn, job, &format!("{WORKFLOW_RUN}:{id}:{position}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts the date-triggered runs due on the business day of `now`: for each active
+/// date workflow, the customers whose date's anniversary is that day plus the
+/// trigger's `days_before`. Answers how many runs were started. Idempotent: the
+/// occurrence is the day and the customer.
+pub fn on_dates(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usize> {
+    let calendar = crate::settings::calendar(conn)?;
+    let today = calendar.today(now);
+    let acting = Acting::system(Lang::En);
+    let mut started = 0;
+    for row in persistence::workflows::active_of_kind(conn, "date")? {
+        let Trigger::Date {
+            field,
+            calendar: anniversary,
+            days_before,
+        } = super::trigger_of(&row)?
+        else {
+            continue;
+        };
+        let day = if days_before >= 0 {
+            today.checked_add_days(Days::new(days_before.unsigned_abs().into()))
+        } else {
+            today.checked_sub_days(Days::new(days_before.unsigned_abs().into()))
+        };
+        let Some(day) = day else { continue };
+        let dates = domain::workflows::anniversaries_on(day, anniversary, FIRST_YEAR);
+        let mut after = None;
+        loop {
+            let customers = persistence::workflows::customers_with_dates(
+                conn, field, &dates, after, DATE_PAGE,
+            )?;
+            let Some(last) = customers.last().copied() else {
+                break;
+            };
+            let page = customers.len();
+            started += transaction(conn, |conn| {
+                let starts = customers
+                    .iter()
+                    .map(|customer| Start {
+                        workflow: &row,
+                        customer: *customer,
+                        occurrence: format!("date:{today}:{customer}"),
+                        cause: json!({"date": today, "field": field.as_str(), "anniversary": day}),
+                    })
+                    .collect();
+                start(conn, &acting, starts)
+            })?;
+            after = Some(last);
+            if (page as i64) < DATE_PAGE {
+                break;
+            }
+        }
+    }
+    Ok(started)
+}
+
+/// Schedules the date job at the coming midnight in the business time zone, once per
+/// day however many processes ask; answers its start.
+pub fn schedule_dates(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
+    let local = crate::settings::calendar(conn)?.local();
+    let tomorrow = local.today(now) + Days::new(1);
+    let run_at = local
+        .start_of_day(tomorrow)
+        .unwrap_or(now + chrono::TimeDelta::days(1));
+    persistence::jobs::schedule(
+        conn,
+        NewJob {
+            kind: WORKFLOW_DATES,
+            payload: json!({}),
+            run_at,
+            max_attempts: 5,
+            created_by: None,
+        },
+        &format!("{WORKFLOW_DATES}:{tomorrow}"),
+    )?;
+    Ok(run_at)
+}

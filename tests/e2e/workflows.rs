@@ -1,0 +1,757 @@
+//! Workflow automation (M-3): a birthday workflow firing once on the right Jalali day in
+//! the business time zone (also with two processes starting runs), an order workflow
+//! whose branch, field change, task and points show in the step log, a wait that
+//! survives in the database and resumes once with several worker pools, loops cut, a
+//! behavioural-event trigger, versions kept by runs, the dry run, checked definitions,
+//! who may do what, and erasure and export of runs.
+
+use std::time::{Duration, Instant};
+
+use application::jobs::{JobRegistry, WorkerPool, WorkerSettings};
+use chrono::{NaiveDate, TimeZone, Utc};
+use diesel::prelude::*;
+use domain::calendar::JalaliDate;
+use persistence::db::{build_pool, PoolConfig};
+use persistence::schema::{jobs, workflow_runs};
+use persistence::sql_types::{DbTime, DbUuid};
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use e2e::support::{
+    create_customer, created, field_codes, for_each_backend, id_of, insert_tag, merge_patch,
+    person, send, TestApp,
+};
+
+fn workflow(app: &TestApp, token: &str, body: Value) -> String {
+    id_of(&created(app, token, "/api/v1/workflows", body))
+}
+
+fn runs(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    loop {
+        let (status, page) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/workflow-runs?limit=200&{query}"),
+            token,
+            None,
+        );
+        // The polls below may outrun the per-user request limit.
+        if status == 429 {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        assert_eq!(status, 200, "{page}");
+        return page["data"].as_array().unwrap().clone();
+    }
+}
+
+/// The runs of `query` once none of them has steps to take now (each is finished or
+/// waiting), after at least `expected` exist.
+fn settled_runs(app: &TestApp, token: &str, query: &str, expected: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = runs(app, token, query);
+        let settled = found.len() >= expected
+            && found
+                .iter()
+                .all(|run| !["pending", "running"].contains(&run["status"].as_str().unwrap()));
+        if settled {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "runs did not settle: {found:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn run_detail(app: &TestApp, token: &str, run: &Value) -> Value {
+    let (status, detail) = send(
+        app,
+        Method::GET,
+        &format!("/api/v1/workflow-runs/{}", id_of(run)),
+        token,
+        None,
+    );
+    assert_eq!(status, 200, "{detail}");
+    detail
+}
+
+fn customer(app: &TestApp, token: &str, id: &str) -> Value {
+    let (status, body) = send(
+        app,
+        Method::GET,
+        &format!("/api/v1/customers/{id}"),
+        token,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn balance(app: &TestApp, token: &str, id: &str) -> i64 {
+    let (_, account) = send(
+        app,
+        Method::GET,
+        &format!("/api/v1/customers/{id}/loyalty"),
+        token,
+        None,
+    );
+    account["balance"].as_i64().unwrap()
+}
+
+fn second_pool(app: &TestApp) -> persistence::DbPool {
+    build_pool(&PoolConfig {
+        max_size: 3,
+        ..PoolConfig::new(app.database_url.clone())
+    })
+    .expect("pool")
+}
+
+fn jalali_birthday(day: NaiveDate, year: i32) -> NaiveDate {
+    let jalali = JalaliDate::from_gregorian(day);
+    JalaliDate::new(year, jalali.month(), jalali.day())
+        .expect("a day of that month")
+        .to_gregorian()
+}
+
+#[test]
+fn a_birthday_workflow_fires_once_on_the_jalali_day_of_the_business_time_zone() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let gift_tag = insert_tag(app, "تولد");
+        // 21:00 UTC is 00:30 the next day in Tehran: the business's day is the 11th.
+        let now = Utc.with_ymd_and_hms(2026, 12, 10, 21, 0, 0).unwrap();
+        let tehran_day = NaiveDate::from_ymd_opt(2026, 12, 11).unwrap();
+        let utc_day = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
+        let mut born_today = person("مریم", "احمدی", "09121110001", "maryam@example.ir");
+        born_today["birth_date"] = json!(jalali_birthday(tehran_day, 1370));
+        let maryam = id_of(&create_customer(app, &admin, born_today));
+        let mut born_yesterday = person("رضا", "نوری", "09121110002", "reza@example.ir");
+        born_yesterday["birth_date"] = json!(jalali_birthday(utc_day, 1365));
+        let reza = id_of(&create_customer(app, &admin, born_yesterday));
+
+        let birthday = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "تبریک تولد",
+                "trigger": {"kind": "date", "field": "birth_date", "calendar": "jalali"},
+                "steps": [
+                    {"kind": "add_loyalty_points", "points": 500, "reason": "هدیه تولد",
+                     "expires_in_days": 30},
+                    {"kind": "tag", "tag_id": gift_tag}
+                ]
+            }),
+        );
+
+        // Two processes start the day's runs at once, and one again later.
+        let started: Vec<usize> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let pool = second_pool(app);
+                    scope.spawn(move || {
+                        let mut conn = pool.get().expect("connection");
+                        application::workflows::enrolment::on_dates(&mut conn, now).expect("dates")
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(started.iter().sum::<usize>(), 1, "{started:?}");
+        let mut conn = app.state.pool.get().expect("connection");
+        let again = application::workflows::enrolment::on_dates(&mut conn, now).expect("dates");
+        assert_eq!(again, 0, "the day's occurrence runs once");
+        drop(conn);
+
+        let done = settled_runs(app, &admin, &format!("workflow_id={birthday}"), 1);
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0]["customer_id"], maryam.as_str());
+        assert_eq!(done[0]["status"], "completed", "{:?}", done[0]);
+        assert_eq!(done[0]["cause"]["date"], "2026-12-11");
+        assert_eq!(balance(app, &admin, &maryam), 500);
+        assert_eq!(balance(app, &admin, &reza), 0);
+        assert_eq!(
+            customer(app, &admin, &maryam)["tag_ids"],
+            json!([gift_tag.to_string()])
+        );
+        // The step log and the audit trail name the workflow.
+        let detail = run_detail(app, &admin, &done[0]);
+        let log: Vec<(&str, &str)> = detail["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["path"].as_str().unwrap(), s["outcome"].as_str().unwrap()))
+            .collect();
+        assert_eq!(log, [("steps[0]", "done"), ("steps[1]", "done")]);
+        let (_, audit) = send(
+            app,
+            Method::GET,
+            "/api/v1/audit-events?action=loyalty.earn",
+            &admin,
+            None,
+        );
+        assert!(
+            audit["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|event| event["actor_type"] == "workflow"
+                    && event["actor_id"] == birthday.as_str()),
+            "{audit}"
+        );
+
+        // The personal-data export holds the run; erasure deletes it.
+        let (status, export) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{maryam}/personal-data"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{export}");
+        assert_eq!(
+            export["workflow_runs"].as_array().unwrap().len(),
+            1,
+            "{export}"
+        );
+        assert_eq!(
+            export["workflow_runs"][0]["steps"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let (status, erased) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{maryam}/erasure"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(erased["erased"]["workflow_runs"], 1, "{erased}");
+        assert!(runs(app, &admin, &format!("customer_id={maryam}")).is_empty());
+    });
+}
+
+#[test]
+fn an_order_workflow_branches_changes_and_logs_every_step() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (owner_id, _, _) = app.create_user("sales", None);
+        let vip = insert_tag(app, "ویژه");
+        let other = insert_tag(app, "عادی");
+        let mut body = person("سینا", "مرادی", "09121110003", "sina@example.ir");
+        body["acquisition_source"] = json!("instagram");
+        body["owner_id"] = json!(owner_id);
+        let sina = id_of(&create_customer(app, &admin, body));
+        let mut body = person("لیلا", "صادقی", "09121110004", "leila@example.ir");
+        body["acquisition_source"] = json!("exhibition");
+        let leila = id_of(&create_customer(app, &admin, body));
+
+        let flow = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "پس از خرید",
+                "trigger": {"kind": "event", "event_type": "order.placed"},
+                "steps": [
+                    {"kind": "branch",
+                     "condition": {"field": "acquisition_source", "op": "eq", "value": "instagram"},
+                     "then": [{"kind": "tag", "tag_id": vip},
+                              {"kind": "create_task", "title": "تماس تشکر", "due_in_hours": 24}],
+                     "else": [{"kind": "tag", "tag_id": other}]},
+                    {"kind": "update_field", "field": "acquisition_campaign", "value": "پس از خرید"}
+                ]
+            }),
+        );
+
+        // The dry run changes nothing and shows the branch each would take.
+        let (status, dry) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/workflows/{flow}/dry-run"),
+            &admin,
+            Some(json!({"customer_id": leila})),
+        );
+        assert_eq!(status, 200, "{dry}");
+        let plan: Vec<(&str, &str)> = dry["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["path"].as_str().unwrap(), s["outcome"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            plan,
+            [
+                ("steps[0]", "else"),
+                ("steps[0].else[0]", "would_do"),
+                ("steps[1]", "would_do")
+            ]
+        );
+        assert!(runs(app, &admin, "").is_empty(), "a dry run starts no run");
+
+        let (status, product) = send(
+            app,
+            Method::POST,
+            "/api/v1/products",
+            &admin,
+            Some(json!({"sku": "WF-1", "name": "کالا", "unit_price": 1_000_000})),
+        );
+        assert_eq!(status, 201, "{product}");
+        for customer in [&sina, &leila] {
+            let (status, order) = send(
+                app,
+                Method::POST,
+                "/api/v1/orders",
+                &admin,
+                Some(json!({"customer_id": customer, "status": "paid",
+                            "lines": [{"product_id": id_of(&product), "quantity": 1}]})),
+            );
+            assert_eq!(status, 201, "{order}");
+        }
+        let done = settled_runs(app, &admin, &format!("workflow_id={flow}"), 2);
+        assert!(
+            done.iter().all(|run| run["status"] == "completed"),
+            "{done:?}"
+        );
+        let sina_run = done
+            .iter()
+            .find(|run| run["customer_id"] == sina.as_str())
+            .unwrap();
+        assert_eq!(sina_run["cause"]["event_type"], "order.placed");
+        let log: Vec<(String, String, String)> = run_detail(app, &admin, sina_run)["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["path"].as_str().unwrap().to_string(),
+                    s["kind"].as_str().unwrap().to_string(),
+                    s["outcome"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String, String)> = [
+            ("steps[0]", "branch", "then"),
+            ("steps[0].then[0]", "tag", "done"),
+            ("steps[0].then[1]", "create_task", "done"),
+            ("steps[1]", "update_field", "done"),
+        ]
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+        assert_eq!(log, expected);
+        let sina_now = customer(app, &admin, &sina);
+        assert_eq!(sina_now["tag_ids"], json!([vip.to_string()]));
+        assert_eq!(sina_now["acquisition_campaign"], "پس از خرید");
+        assert_eq!(
+            customer(app, &admin, &leila)["tag_ids"],
+            json!([other.to_string()])
+        );
+        // The task went to the customer's owner.
+        let (_, tasks) = send(app, Method::GET, "/api/v1/tasks?limit=200", &admin, None);
+        let thanks: Vec<&Value> = tasks["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["title"] == "تماس تشکر")
+            .collect();
+        assert_eq!(thanks.len(), 1, "{tasks}");
+        assert_eq!(thanks[0]["assignee_id"], owner_id.to_string().as_str());
+        assert_eq!(thanks[0]["subject_id"], sina.as_str());
+
+        // A step that breaks a rule fails the run, its reason logged, nothing half done:
+        // a birth date that is no date.
+        let strict = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "تاریخ نادرست",
+                "trigger": {"kind": "event", "event_type": "customer.updated",
+                            "matching": {"changed": "field_of_study"}},
+                "steps": [{"kind": "add_loyalty_points", "points": 7, "reason": "x"},
+                          {"kind": "update_field", "field": "birth_date", "value": "دیروز"}]
+            }),
+        );
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/customers/{leila}"),
+            &admin,
+            &json!({"field_of_study": "نساجی"}),
+        );
+        assert_eq!(status, 200);
+        let failed = settled_runs(app, &admin, &format!("workflow_id={strict}"), 1);
+        assert_eq!(failed[0]["status"], "failed", "{failed:?}");
+        assert_eq!(failed[0]["reason"], "steps[1] failed: validation_failed");
+        let detail = run_detail(app, &admin, &failed[0]);
+        assert_eq!(
+            detail["steps"][1]["detail"]["violations"][0]["field"],
+            "birth_date"
+        );
+        // The step before the failing one stays done.
+        assert_eq!(balance(app, &admin, &leila), 7);
+    });
+}
+
+#[test]
+fn a_wait_is_kept_in_the_database_and_resumes_once() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let first = insert_tag(app, "خوش‌آمد");
+        let second = insert_tag(app, "یادآوری");
+        let flow = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "خوش‌آمد و یادآوری",
+                "trigger": {"kind": "event", "event_type": "customer.created"},
+                "steps": [
+                    {"kind": "tag", "tag_id": first},
+                    {"kind": "wait", "minutes": 1440},
+                    {"kind": "tag", "tag_id": second}
+                ]
+            }),
+        );
+        let nima = id_of(&create_customer(
+            app,
+            &admin,
+            person("نیما", "کاظمی", "09121110005", "nima@example.ir"),
+        ));
+        let waiting = settled_runs(app, &admin, &format!("workflow_id={flow}"), 1);
+        assert_eq!(waiting[0]["status"], "waiting", "{waiting:?}");
+        let resume: chrono::DateTime<Utc> =
+            waiting[0]["resume_at"].as_str().unwrap().parse().unwrap();
+        assert!(resume > Utc::now() + chrono::Duration::hours(23));
+        assert_eq!(
+            customer(app, &admin, &nima)["tag_ids"],
+            json!([first.to_string()])
+        );
+
+        // A day passes (the run and its queued resume say so), and two more worker
+        // pools compete with the server's own for the resume.
+        let run: Uuid = waiting[0]["id"].as_str().unwrap().parse().unwrap();
+        {
+            let mut conn = app.state.pool.get().expect("connection");
+            let due = DbTime(persistence::now());
+            diesel::update(workflow_runs::table.filter(workflow_runs::id.eq(DbUuid(run))))
+                .set(workflow_runs::resume_at.eq(Some(due)))
+                .execute(&mut *conn)
+                .expect("run due");
+            let queued = diesel::update(
+                jobs::table
+                    .filter(jobs::kind.eq("workflow.run"))
+                    .filter(jobs::status.eq("queued")),
+            )
+            .set(jobs::run_at.eq(due))
+            .execute(&mut *conn)
+            .expect("job due");
+            assert_eq!(queued, 1, "one resume queued");
+        }
+        let pools: Vec<WorkerPool> = (0..2)
+            .map(|_| {
+                WorkerPool::start(
+                    second_pool(app),
+                    JobRegistry::builtin(),
+                    WorkerSettings {
+                        idle_poll_min: Duration::from_millis(5),
+                        idle_poll_max: Duration::from_millis(20),
+                        ..WorkerSettings::new(2)
+                    },
+                )
+                .expect("workers")
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let done = loop {
+            let found = runs(app, &admin, &format!("workflow_id={flow}"));
+            if found[0]["status"] == "completed" {
+                break found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the run never resumed: {found:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        pools.into_iter().for_each(WorkerPool::stop);
+        let outcomes: Vec<String> = run_detail(app, &admin, &done[0])["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["path"].as_str().unwrap(),
+                    s["outcome"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            outcomes,
+            ["steps[0] done", "steps[1] waiting", "steps[2] done"]
+        );
+        let tags = customer(app, &admin, &nima)["tag_ids"].clone();
+        assert_eq!(tags, json!([first.to_string(), second.to_string()]));
+    });
+}
+
+#[test]
+fn loops_between_workflows_are_cut() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        // Each changes the customer, which each is triggered by.
+        let ping = workflow(
+            app,
+            &admin,
+            json!({"name": "پینگ",
+                   "trigger": {"kind": "event", "event_type": "customer.updated"},
+                   "steps": [{"kind": "update_field", "field": "field_of_study", "value": "الف"}]}),
+        );
+        let pong = workflow(
+            app,
+            &admin,
+            json!({"name": "پونگ",
+                   "trigger": {"kind": "event", "event_type": "customer.updated"},
+                   "steps": [{"kind": "update_field", "field": "field_of_study", "value": "ب"}]}),
+        );
+        let id = id_of(&create_customer(
+            app,
+            &admin,
+            person("آرش", "رحیمی", "09121110006", "arash@example.ir"),
+        ));
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/customers/{id}"),
+            &admin,
+            &json!({"website": "https://arash.example.ir"}),
+        );
+        assert_eq!(status, 200);
+        // Chains stop at depth 3: a bounded number of runs, all finished, and the ones
+        // that would have gone on are kept as skipped loops.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let all = loop {
+            let found = runs(app, &admin, &format!("customer_id={id}"));
+            let finished = found
+                .iter()
+                .all(|run| ["completed", "skipped"].contains(&run["status"].as_str().unwrap()));
+            if finished && found.iter().any(|run| run["depth"] == 3) {
+                // Nothing else may still be coming: wait for the queue to drain.
+                let again = settled_runs(app, &admin, &format!("customer_id={id}"), found.len());
+                if again.len() == found.len() {
+                    break again;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the chain did not stop: {found:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // Two runs at each depth 0 to 3 go on; each starts two: one of its own
+        // workflow (cut) and one of the other (cut past depth 3).
+        assert_eq!(all.len(), 18, "{all:?}");
+        assert!(all.iter().all(|run| run["depth"].as_i64().unwrap() <= 4));
+        let loops: Vec<&Value> = all
+            .iter()
+            .filter(|run| run["status"] == "skipped")
+            .collect();
+        assert!(!loops.is_empty());
+        assert!(loops
+            .iter()
+            .all(|run| run["reason"].as_str().unwrap().starts_with("loop:")));
+        for flow in [&ping, &pong] {
+            assert!(
+                all.iter()
+                    .any(|run| run["workflow_id"] == flow.as_str() && run["status"] == "completed"),
+                "{flow} ran"
+            );
+        }
+    });
+}
+
+#[test]
+fn behavioural_events_and_lifecycle_changes_trigger_workflows_whose_runs_keep_their_version() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (status, key) = send(
+            app,
+            Method::POST,
+            "/api/v1/api-keys",
+            &admin,
+            Some(json!({"name": "اپ", "scopes": ["events:write"]})),
+        );
+        assert_eq!(status, 201, "{key}");
+        let key = key["key"].as_str().unwrap().to_string();
+        let line = created(
+            app,
+            &admin,
+            "/api/v1/channel-accounts",
+            json!({"kind": "sms", "name": "خط پیامک", "settings": {"provider_account_id": "10004346"},
+                   "credentials": {"api_key": "key"}}),
+        );
+        let cart = workflow(
+            app,
+            &admin,
+            json!({"name": "سبد رهاشده",
+                   "trigger": {"kind": "behaviour", "name": "cart.abandoned"},
+                   "steps": [{"kind": "add_loyalty_points", "points": 10, "reason": "بازگشت"},
+                             {"kind": "send_message", "channel_account_id": line["id"],
+                              "body": "سبد خرید شما منتظر است"}]}),
+        );
+        let stage = workflow(
+            app,
+            &admin,
+            json!({"name": "مشتری شد",
+                   "trigger": {"kind": "event", "event_type": "customer.lifecycle_changed",
+                               "matching": {"to": "retention"}},
+                   "steps": [{"kind": "add_loyalty_points", "points": 100, "reason": "خوش‌آمد"}]}),
+        );
+        let id = id_of(&create_customer(
+            app,
+            &admin,
+            person("کاوه", "شریفی", "09121110007", "kaveh@example.ir"),
+        ));
+        let (status, stored) = send(
+            app,
+            Method::POST,
+            "/api/v1/events",
+            &key,
+            Some(json!({"name": "cart.abandoned", "customer": {"id": id}})),
+        );
+        assert_eq!(status, 201, "{stored}");
+        let done = settled_runs(app, &admin, &format!("workflow_id={cart}"), 1);
+        assert_eq!(done[0]["status"], "completed", "{done:?}");
+        assert_eq!(done[0]["cause"]["event_name"], "cart.abandoned");
+        assert_eq!(done[0]["version"], 1);
+        let sent = &run_detail(app, &admin, &done[0])["steps"][1];
+        assert_eq!(sent["kind"], "send_message", "{sent}");
+        let (_, messages) = send(
+            app,
+            Method::GET,
+            &format!(
+                "/api/v1/conversations/{}/messages",
+                sent["detail"]["conversation_id"].as_str().unwrap()
+            ),
+            &admin,
+            None,
+        );
+        assert_eq!(
+            messages["data"][0]["body"], "سبد خرید شما منتظر است",
+            "{messages}"
+        );
+        assert_eq!(messages["data"][0]["direction"], "outbound");
+
+        // A new version: later runs take it, the earlier keeps its own.
+        let (status, changed) = merge_patch(
+            app,
+            &format!("/api/v1/workflows/{cart}"),
+            &admin,
+            &json!({"steps": [{"kind": "add_loyalty_points", "points": 20, "reason": "بازگشت"}]}),
+        );
+        assert_eq!(status, 200, "{changed}");
+        assert_eq!(changed["version"], 2);
+        let (_, versions) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/workflows/{cart}/versions"),
+            &admin,
+            None,
+        );
+        assert_eq!(versions.as_array().unwrap().len(), 2);
+        assert_eq!(versions[0]["steps"][0]["points"], 10);
+
+        // Lifecycle: the change to `retention` (only) starts the stage workflow.
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/customers/{id}"),
+            &admin,
+            &json!({"lifecycle_stage": "purchase"}),
+        );
+        assert_eq!(status, 200);
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/customers/{id}"),
+            &admin,
+            &json!({"lifecycle_stage": "retention"}),
+        );
+        assert_eq!(status, 200);
+        let welcomed = settled_runs(app, &admin, &format!("workflow_id={stage}"), 1);
+        assert_eq!(welcomed.len(), 1, "{welcomed:?}");
+        assert_eq!(welcomed[0]["cause"]["payload"]["from"], "purchase");
+        assert_eq!(balance(app, &admin, &id), 110);
+    });
+}
+
+#[test]
+fn definitions_are_checked_and_only_administrators_automate() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/workflows",
+            &admin,
+            Some(json!({
+                "name": "نادرست",
+                "trigger": {"kind": "event", "event_type": "order.placed"},
+                "condition": {"field": "shoe_size", "op": "eq", "value": 42},
+                "steps": [
+                    {"kind": "tag", "tag_id": Uuid::now_v7()},
+                    {"kind": "update_field", "field": "kind", "value": "organization"},
+                    {"kind": "branch", "condition": {"field": "city", "op": "eq", "value": "قم"},
+                     "then": [{"kind": "wait", "minutes": 0}]}
+                ]
+            })),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let fields: Vec<String> = field_codes(&problem).into_iter().map(|(f, _)| f).collect();
+        for expected in [
+            "steps[2].then[0].minutes",
+            "condition.field",
+            "steps[0].tag_id",
+            "steps[1].field",
+        ] {
+            assert!(
+                fields.contains(&expected.to_string()),
+                "{expected}: {fields:?}"
+            );
+        }
+
+        let flow = workflow(
+            app,
+            &admin,
+            json!({"name": "ساده",
+                   "trigger": {"kind": "event", "event_type": "customer.created"},
+                   "steps": [{"kind": "wait", "minutes": 5}]}),
+        );
+        let (_, _, _) = app.create_user("manager", Some("all"));
+        let (_, email, password) = app.create_user("sales", Some("all"));
+        let sales = app.login(&email, &password).access_token;
+        for (method, path, body) in [
+            (Method::GET, "/api/v1/workflows".to_string(), None),
+            (Method::GET, format!("/api/v1/workflows/{flow}"), None),
+            (Method::GET, "/api/v1/workflow-runs".to_string(), None),
+            (
+                Method::POST,
+                "/api/v1/workflows".to_string(),
+                Some(
+                    json!({"name": "x", "trigger": {"kind": "behaviour", "name": "x"},
+                            "steps": [{"kind": "wait", "minutes": 5}]}),
+                ),
+            ),
+            (Method::DELETE, format!("/api/v1/workflows/{flow}"), None),
+        ] {
+            let (status, body) = send(app, method.clone(), &path, &sales, body);
+            assert_eq!(status, 403, "{method} {path}: {body}");
+        }
+        let (status, _) = send(
+            app,
+            Method::DELETE,
+            &format!("/api/v1/workflows/{flow}"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 204);
+    });
+}
