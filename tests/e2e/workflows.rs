@@ -755,3 +755,109 @@ fn definitions_are_checked_and_only_administrators_automate() {
         assert_eq!(status, 204);
     });
 }
+
+#[test]
+fn a_scheduled_workflow_runs_for_everyone_meeting_its_condition_at_each_occurrence() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let mut ids = Vec::new();
+        for (i, source) in ["instagram", "instagram", "exhibition"].iter().enumerate() {
+            let mut body = person(
+                "مشتری",
+                &format!("شماره {i}"),
+                &format!("0912111002{i}"),
+                &format!("weekly{i}@example.ir"),
+            );
+            body["acquisition_source"] = json!(source);
+            ids.push(id_of(&create_customer(app, &admin, body)));
+        }
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/workflows",
+            &admin,
+            Some(
+                json!({"name": "بد", "trigger": {"kind": "schedule", "cron": "61 9 * * *"},
+                        "steps": [{"kind": "wait", "minutes": 5}]}),
+            ),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(field_codes(&problem)[0].0, "trigger.cron");
+        let weekly = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "امتیاز هفتگی",
+                "trigger": {"kind": "schedule", "cron": "0 9 * * 6"},
+                "condition": {"field": "acquisition_source", "op": "eq", "value": "instagram"},
+                "steps": [{"kind": "add_loyalty_points", "points": 5, "reason": "هفتگی"}]
+            }),
+        );
+        // The first occurrence is queued for Saturday 09:00 in Tehran.
+        let occurrences = || -> Vec<(DbTime, serde_json::Value)> {
+            let mut conn = app.state.pool.get().expect("connection");
+            jobs::table
+                .filter(jobs::kind.eq("workflow.schedule"))
+                .order(jobs::run_at)
+                .select((jobs::run_at, jobs::payload))
+                .load::<(DbTime, persistence::sql_types::DbJson)>(&mut *conn)
+                .expect("jobs")
+                .into_iter()
+                .map(|(at, payload)| (at, payload.0))
+                .collect()
+        };
+        let queued = occurrences();
+        assert_eq!(queued.len(), 1, "{queued:?}");
+        let first = queued[0].0 .0;
+        // Tehran keeps +03:30 all year.
+        let tehran = (first + chrono::Duration::minutes(210)).naive_utc();
+        assert_eq!(
+            tehran.format("%a %H:%M").to_string(),
+            "Sat 09:00",
+            "{first}"
+        );
+
+        // The occurrence, run twice (a retry, a second process), starts one run each
+        // for the two who meet the condition, and queues the next Saturday.
+        let occurrence: application::workflows::enrolment::ScheduleOccurrence =
+            serde_json::from_value(queued[0].1.clone()).unwrap();
+        let mut conn = app.state.pool.get().expect("connection");
+        let outcome =
+            application::workflows::enrolment::on_schedule(&mut conn, &occurrence).expect("runs");
+        assert_eq!(outcome["runs_started"], 2, "{outcome}");
+        let again =
+            application::workflows::enrolment::on_schedule(&mut conn, &occurrence).expect("runs");
+        assert_eq!(again["runs_started"], 0, "{again}");
+        drop(conn);
+        let next: Vec<DbTime> = occurrences().into_iter().map(|(at, _)| at).collect();
+        assert_eq!(next.len(), 2, "{next:?}");
+        assert_eq!(next[1].0 - first, chrono::Duration::days(7));
+        let done = settled_runs(app, &admin, &format!("workflow_id={weekly}"), 2);
+        let mut who: Vec<&str> = done
+            .iter()
+            .map(|run| run["customer_id"].as_str().unwrap())
+            .collect();
+        who.sort_unstable();
+        let mut expected = vec![ids[0].as_str(), ids[1].as_str()];
+        expected.sort_unstable();
+        assert_eq!(who, expected);
+        assert_eq!(balance(app, &admin, &ids[0]), 5);
+        assert_eq!(balance(app, &admin, &ids[2]), 0);
+
+        // A changed workflow's occurrence queued before does nothing.
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/workflows/{weekly}"),
+            &admin,
+            &json!({"description": "هر شنبه"}),
+        );
+        assert_eq!(status, 200);
+        let mut conn = app.state.pool.get().expect("connection");
+        let stale =
+            application::workflows::enrolment::on_schedule(&mut conn, &occurrence).expect("runs");
+        assert_eq!(
+            stale["skipped"], "the workflow was changed or switched off",
+            "{stale}"
+        );
+    });
+}

@@ -110,6 +110,17 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
         .get()
         .map_err(|err| err.to_string())
         .and_then(|mut conn| {
+            application::workflows::enrolment::schedule_all(&mut conn, persistence::now())
+                .map_err(|err| err.to_string())
+        });
+    match scheduled {
+        Ok(workflows) => tracing::info!(workflows, "scheduled workflows queued"),
+        Err(error) => tracing::error!(%error, "queuing the scheduled workflows failed"),
+    }
+    let scheduled = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
             application::jobs::stuck_check::schedule_next(&mut conn, persistence::now())
                 .map_err(|err| err.to_string())
         });

@@ -144,7 +144,7 @@ use crate::routes;
             redemptions at the same moment take turns so that it never goes below zero."),
         (name = "workflows", description = "Workflow automation (`crm:configure`): a trigger (an \
             outbox event such as `order.placed`, a behavioural event, a birthday or anniversary \
-            on the Jalali calendar), a condition in the customer filter tree and steps (tag, \
+            on the Jalali calendar, a cron schedule in the business time zone), a condition in the customer filter tree and steps (tag, \
             change a field, give points, create a task, wait, branch). Definitions keep every \
             version and a run keeps its own; each run has a step log, an occurrence runs a \
             workflow once, loops are cut, and a dry run shows what would happen to a customer."),

@@ -80,16 +80,21 @@ pub enum Trigger {
         #[schema(minimum = -365, maximum = 365)]
         days_before: i32,
     },
+    /// At each occurrence of a cron pattern (five fields: minute, hour, day of month,
+    /// month, day of week) in the business time zone, a run for everyone who meets the
+    /// condition then; e.g. `0 9 * * 6`, Saturdays at 09:00.
+    Schedule { cron: String },
 }
 
 /// How the stored trigger is found: its kind and the key an event names.
 impl Trigger {
-    /// `event`, `behaviour` or `date`.
+    /// `event`, `behaviour`, `date` or `schedule`.
     pub fn kind(&self) -> &'static str {
         match self {
             Trigger::Event { .. } => "event",
             Trigger::Behaviour { .. } => "behaviour",
             Trigger::Date { .. } => "date",
+            Trigger::Schedule { .. } => "schedule",
         }
     }
 
@@ -100,6 +105,7 @@ impl Trigger {
             Trigger::Event { event_type, .. } => event_type,
             Trigger::Behaviour { name } => name,
             Trigger::Date { field, .. } => field.as_str(),
+            Trigger::Schedule { cron } => cron,
         }
     }
 
@@ -376,6 +382,17 @@ impl WorkflowInput {
                         "trigger.name",
                         "invalid_format",
                         "must be a lower-case letter, then up to 63 lower-case letters, digits, '_', '.' or '-'",
+                    );
+                }
+            }
+            Trigger::Schedule { cron } => {
+                // Parsed by the caller, which knows the business time zone.
+                *cron = cron.trim().to_string();
+                if cron.is_empty() {
+                    v.push(
+                        "trigger.cron",
+                        "required",
+                        "a schedule needs a cron pattern",
                     );
                 }
             }

@@ -5,10 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::filter::ResolvedFilter;
 use domain::workflows::DateField;
 use uuid::Uuid;
 
+use crate::customers::search::CustomerColumns;
 use crate::db::{DbConnection, MultiBackend};
+use crate::filter::{condition, SearchError};
 use crate::schema::{customers, workflow_run_steps, workflow_runs, workflow_versions, workflows};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
@@ -338,6 +341,30 @@ pub fn runs(
         .order((workflow_runs::started_at, workflow_runs::id))
         .limit(limit + 1)
         .load(conn)?)
+}
+
+/// The next `limit` customers after `after` (by id), not merged away, who match
+/// `filter`.
+pub fn customers_matching(
+    conn: &mut DbConnection,
+    filter: &ResolvedFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, SearchError> {
+    let mut query = customers::table
+        .select(customers::id)
+        .filter(customers::merged_into_id.is_null())
+        .filter(condition::<CustomerColumns>(filter)?)
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(customers::id.gt(DbUuid(after)));
+    }
+    let ids: Vec<DbUuid> = query
+        .order(customers::id)
+        .limit(limit)
+        .load(conn)
+        .map_err(PersistenceError::from)?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
 }
 
 /// The customers (not erased, not merged away) whose `field` is one of `dates`, in id

@@ -270,7 +270,8 @@ fn workflow_response(req: &HttpRequest, row: &WorkflowRow) -> ApiResult<HttpResp
 /// `segment.entered`, `ticket.sla_breached`, narrowed by `matching` payload values), a
 /// `behaviour`al event by name, or a `date` (the customer's birth or marriage date,
 /// every year on the Jalali or Gregorian calendar, `days_before` earlier, at midnight
-/// in the business time zone). The run goes on only for a customer who meets the
+/// in the business time zone) or a `schedule` (a cron pattern in the business time
+/// zone: a run for everyone meeting the condition at each occurrence). The run goes on only for a customer who meets the
 /// `condition` (the filter tree of `POST /customers/search`) and takes the `steps`:
 /// `tag`, `untag`, `update_field`, `add_loyalty_points`, `create_task`, `wait`
 /// (`minutes`, `business_minutes` on the business calendar, or until a `local_time` on

@@ -30,6 +30,7 @@ mod task_reminder;
 mod worker;
 mod workflow_dates;
 mod workflow_run;
+mod workflow_schedule;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -293,6 +294,10 @@ impl JobRegistry {
         registry.register(
             crate::workflows::enrolment::WORKFLOW_RUN,
             workflow_run::WorkflowRunJob,
+        );
+        registry.register(
+            crate::workflows::enrolment::WORKFLOW_SCHEDULE,
+            workflow_schedule::WorkflowScheduleJob,
         );
         registry.register(
             crate::workflows::enrolment::WORKFLOW_DATES,

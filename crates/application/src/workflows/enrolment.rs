@@ -8,6 +8,8 @@
 //! the one before, starts none. A cut run is kept, `skipped`, with the reason.
 
 use chrono::{DateTime, Days, Utc};
+use domain::cron::CronPattern;
+use domain::filter::{Predicate, ResolveContext, ResolvedFilter};
 use domain::workflows::{RunStatus, Trigger, EVENT_TRIGGERS, MAX_CHAIN};
 use persistence::behavioural_events::EventRow as BehaviouralEventRow;
 use persistence::db::DbConnection;
@@ -15,11 +17,12 @@ use persistence::events::NewEvent;
 use persistence::jobs::NewJob;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use persistence::workflows::{RunRow, WorkflowRow};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::acting::{Acting, Credential};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::transaction;
 
@@ -27,10 +30,12 @@ use crate::transaction;
 pub const WORKFLOW_RUN: &str = "workflow.run";
 /// The daily job that starts the date-triggered runs.
 pub const WORKFLOW_DATES: &str = "workflow.dates";
+/// The job of one occurrence of a schedule-triggered workflow.
+pub const WORKFLOW_SCHEDULE: &str = "workflow.schedule";
 
 /// Attempts of a run's job before it is given up (a storage failure mid-step).
 const RUN_ATTEMPTS: i32 = 10;
-/// Customers started per transaction by the date job.
+/// Customers started per transaction by the date and schedule jobs.
 const DATE_PAGE: i64 = 1_000;
 /// The earliest year a date trigger looks at.
 const FIRST_YEAR: i32 = 1900;
@@ -278,6 +283,130 @@ pub fn on_dates(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usize>
         }
     }
     Ok(started)
+}
+
+/// One occurrence of a schedule-triggered workflow: its version when queued, and the
+/// instant the occurrence stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleOccurrence {
+    pub workflow_id: Uuid,
+    pub version: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// Queues the first occurrence after `after` of an active schedule-triggered workflow
+/// (no other kind has occurrences), once per workflow version and instant however
+/// often it is asked for; answers its instant.
+pub(crate) fn queue_schedule(
+    conn: &mut DbConnection,
+    row: &WorkflowRow,
+    after: DateTime<Utc>,
+) -> AppResult<Option<DateTime<Utc>>> {
+    if !row.active || row.trigger_kind != "schedule" {
+        return Ok(None);
+    }
+    let Trigger::Schedule { cron } = super::trigger_of(row)? else {
+        return Ok(None);
+    };
+    let zone = crate::settings::calendar(conn)?.local().time_zone;
+    let pattern = CronPattern::parse("trigger.cron", &cron, after, zone)
+        .map_err(|violation| AppError::Internal(format!("stored cron pattern: {violation:?}")))?;
+    let Some(at) = pattern.next_after(after, zone) else {
+        return Ok(None);
+    };
+    let occurrence = ScheduleOccurrence {
+        workflow_id: row.id.0,
+        version: row.version,
+        at,
+    };
+    persistence::jobs::schedule(
+        conn,
+        NewJob {
+            kind: WORKFLOW_SCHEDULE,
+            payload: serde_json::to_value(&occurrence)
+                .map_err(|err| AppError::Internal(err.to_string()))?,
+            run_at: at,
+            max_attempts: 5,
+            created_by: None,
+        },
+        &format!(
+            "{WORKFLOW_SCHEDULE}:{}:{}:{}",
+            row.id.0,
+            row.version,
+            at.to_rfc3339()
+        ),
+    )?;
+    Ok(Some(at))
+}
+
+/// Queues the next occurrence of every active schedule-triggered workflow (each
+/// process at start); answers how many workflows have one.
+pub fn schedule_all(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut queued = 0;
+    for row in persistence::workflows::active_of_kind(conn, "schedule")? {
+        queued += usize::from(queue_schedule(conn, &row, now)?.is_some());
+    }
+    Ok(queued)
+}
+
+/// Runs an occurrence of a schedule-triggered workflow: a run for every customer who
+/// meets its condition now (a page of customers per transaction, none in memory all
+/// at once), then the next occurrence queued. An occurrence of a workflow deleted,
+/// switched off or changed since it was queued does nothing. Idempotent: the
+/// occurrence is the instant and the customer.
+pub fn on_schedule(conn: &mut DbConnection, occurrence: &ScheduleOccurrence) -> AppResult<Value> {
+    let row = match persistence::workflows::find(conn, occurrence.workflow_id) {
+        Err(persistence::PersistenceError::NotFound) => {
+            return Ok(json!({"skipped": "the workflow was deleted"}))
+        }
+        other => other?,
+    };
+    if !row.active || row.version != occurrence.version {
+        return Ok(json!({"skipped": "the workflow was changed or switched off"}));
+    }
+    let input = super::definition_of(&row.definition)?;
+    let erased = ResolvedFilter::Condition {
+        field: "erased_at",
+        predicate: Predicate::IsNull(true),
+    };
+    let filter = match &input.condition {
+        Some(condition) => {
+            let context =
+                ResolveContext::new(persistence::now(), crate::settings::calendar(conn)?.local());
+            crate::segments::live_filter(conn, condition, &context)?
+        }
+        None => erased,
+    };
+    let acting = Acting::system(Lang::En);
+    let at = occurrence.at.to_rfc3339();
+    let mut started = 0;
+    let mut after = None;
+    loop {
+        let customers =
+            persistence::workflows::customers_matching(conn, &filter, after, DATE_PAGE)?;
+        let Some(last) = customers.last().copied() else {
+            break;
+        };
+        let page = customers.len();
+        started += transaction(conn, |conn| {
+            let starts = customers
+                .iter()
+                .map(|customer| Start {
+                    workflow: &row,
+                    customer: *customer,
+                    occurrence: format!("schedule:{at}:{customer}"),
+                    cause: json!({"schedule": input.trigger.key(), "at": occurrence.at}),
+                })
+                .collect();
+            start(conn, &acting, starts)
+        })?;
+        after = Some(last);
+        if (page as i64) < DATE_PAGE {
+            break;
+        }
+    }
+    let next = queue_schedule(conn, &row, occurrence.at.max(persistence::now()))?;
+    Ok(json!({"runs_started": started, "next_run_at": next}))
 }
 
 /// Schedules the date job at the coming midnight in the business time zone, once per

@@ -72,6 +72,14 @@ fn reference_violations(
 ) -> AppResult<Vec<FieldViolation>> {
     let references = input.references();
     let mut violations = Vec::new();
+    if let Trigger::Schedule { cron } = &input.trigger {
+        let zone = crate::settings::calendar(conn)?.local().time_zone;
+        if let Err(violation) =
+            domain::cron::CronPattern::parse("trigger.cron", cron, persistence::now(), zone)
+        {
+            violations.push(violation);
+        }
+    }
     if !references.conditions.is_empty() {
         let fields = CustomerFields::load(conn)?;
         let context = domain::filter::ResolveContext::new(
@@ -224,6 +232,7 @@ pub fn create(
     };
     transaction(conn, |conn| {
         persistence::workflows::insert(conn, &row, &version)?;
+        enrolment::queue_schedule(conn, &row, persistence::now())?;
         audit::record_change(
             conn,
             &acting.audit_actor(),
@@ -307,6 +316,8 @@ pub fn update(
             created_at: now,
         };
         persistence::workflows::update(conn, &row, Some(&version))?;
+        // The new version's occurrence; one queued for the old version does nothing.
+        enrolment::queue_schedule(conn, &row, persistence::now())?;
         audit::record_change(
             conn,
             &acting.audit_actor(),
