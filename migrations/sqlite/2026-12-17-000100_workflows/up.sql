@@ -67,3 +67,7 @@ CREATE TABLE workflow_run_steps (
     at TEXT NOT NULL
 );
 CREATE INDEX workflow_run_steps_run_idx ON workflow_run_steps (run_id, at, id);
+
+-- The daily date trigger looks customers up by the dates whose anniversary is today.
+CREATE INDEX customers_birth_date_idx ON customers (birth_date);
+CREATE INDEX customers_marriage_date_idx ON customers (marriage_date);
