@@ -278,7 +278,7 @@ pub fn advance(conn: &mut DbConnection, id: Uuid) -> AppResult<Advanced> {
                         finished: false,
                     },
                 )?;
-                super::enrolment::queue_run(conn, id, until, Some(position + 1))?;
+                super::enrolment::queue_resume(conn, id, until, position + 1)?;
                 return Ok(Advanced::Paused(until));
             }
             Instruction::Step(step) => {

@@ -198,35 +198,39 @@ fn start(conn: &mut DbConnection, acting: &Acting, starts: Vec<Start<'_>>) -> Ap
         .filter(|row| row.status == RunStatus::Pending.as_str())
         .map(|row| row.id.0)
         .collect();
-    for id in started.iter().filter(|id| pending.contains(id)) {
-        queue_run(conn, *id, now.0, None)?;
-    }
+    let jobs = started
+        .iter()
+        .filter(|id| pending.contains(id))
+        .map(|id| run_job(*id, now.0))
+        .collect();
+    persistence::jobs::enqueue_many(conn, jobs)?;
     Ok(started.len())
 }
 
-/// Queues the job that takes run `id`'s next steps at `at`; `position` names a resume
-/// after a wait, so that a run's resume is queued once however often it is asked for.
-pub(crate) fn queue_run(
-    conn: &mut DbConnection,
-    id: Uuid,
-    at: DateTime<Utc>,
-    position: Option<i32>,
-) -> AppResult<()> {
-    let job = NewJob {
+/// The job that takes run `id`'s next steps at `at`.
+fn run_job(id: Uuid, at: DateTime<Utc>) -> NewJob<'static> {
+    NewJob {
         kind: WORKFLOW_RUN,
         payload: json!({"run_id": id}),
         run_at: at,
         max_attempts: RUN_ATTEMPTS,
         created_by: None,
-    };
-    match position {
-        None => {
-            persistence::jobs::enqueue(conn, job)?;
-        }
-        Some(position) => {
-            persistence::jobs::schedule(conn, job, &format!("{WORKFLOW_RUN}:{id}:{position}"))?;
-        }
     }
+}
+
+/// Queues the job that resumes run `id` at `at` after a wait, at instruction
+/// `position`: once however often it is asked for.
+pub(crate) fn queue_resume(
+    conn: &mut DbConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+    position: i32,
+) -> AppResult<()> {
+    persistence::jobs::schedule(
+        conn,
+        run_job(id, at),
+        &format!("{WORKFLOW_RUN}:{id}:{position}"),
+    )?;
     Ok(())
 }
 
