@@ -51,7 +51,8 @@ pub struct AuditEventResource {
     /// Position in the log; consecutive without gaps.
     pub seq: i64,
     pub occurred_at: DateTime<Utc>,
-    /// `user`, `api_key` (acting for `actor_id`) or `system`.
+    /// `user`, `api_key` (acting for `actor_id`), `system`, or `workflow` (a step of the
+    /// workflow `actor_id`).
     pub actor_type: String,
     pub actor_id: Option<Uuid>,
     /// What was done, e.g. `user.update`.
