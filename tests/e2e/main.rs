@@ -41,6 +41,7 @@ mod openapi;
 mod order_exports;
 mod order_imports;
 mod outgoing_webhooks;
+mod price_experiments;
 mod product_imports;
 mod product_models;
 mod quotes;

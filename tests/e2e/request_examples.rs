@@ -301,6 +301,17 @@ impl Setup<'_> {
         )
     }
 
+    /// A draft price experiment on a product of its own.
+    fn price_experiment(&self) -> String {
+        self.create(
+            "/api/v1/price-experiments",
+            json!({"name": Self::unique("آزمایش قیمت"), "product_id": self.product(),
+                   "minimum_sample_per_variant": 100,
+                   "variants": [{"key": "a", "unit_price": 1_000_000, "control": true},
+                                {"key": "b", "unit_price": 1_100_000}]}),
+        )
+    }
+
     fn deal(&self) -> String {
         self.create(
             "/api/v1/deals",
@@ -429,6 +440,21 @@ impl Setup<'_> {
                        "trigger": {"kind": "event", "event_type": "customer.created"},
                        "steps": [{"kind": "wait", "minutes": 5}]}),
             ),
+            "/api/v1/price-experiments/{id}" => self.price_experiment(),
+            "/api/v1/price-experiments/{id}/exposures" => {
+                let id = self.price_experiment();
+                let response = self
+                    .app
+                    .authed(
+                        Method::POST,
+                        &format!("/api/v1/price-experiments/{id}/start"),
+                        &self.token,
+                    )
+                    .send()
+                    .expect("start request");
+                assert_eq!(response.status(), 200, "starting the experiment failed");
+                id
+            }
             "/api/v1/webhook-subscriptions/{id}" => self.create(
                 "/api/v1/webhook-subscriptions",
                 json!({"url": "https://hooks.example.ir/peyvand", "event_types": ["*"]}),

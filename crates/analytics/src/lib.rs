@@ -15,6 +15,7 @@
 //! | [`attribution`] | multi-touch marketing attribution | |
 //! | [`cross_sell`] | association rules and recommendations | Agrawal, Imieliński & Swami (1993) |
 //! | [`pricing`] | price elasticity and A/B test statistics | |
+//! | [`experiments`] | a price experiment's figures, comparisons and decision (Bonferroni) | |
 //! | [`intervals`] | confidence intervals of CSAT shares, NPS, means and correlations | Wilson (1927); Rocks (2016) |
 //! | [`sentiment`] | lexicon-based sentiment of Persian and English text, a bag-of-words baseline | Hutto & Gilbert (2014) |
 //! | [`simulate`] | data generators with known parameters, for tests and benchmarks | |
@@ -33,6 +34,7 @@ pub mod churn;
 pub mod clv;
 pub mod cross_sell;
 mod error;
+pub mod experiments;
 pub mod export;
 pub mod gamma_gamma;
 pub mod intervals;

@@ -148,6 +148,13 @@ use crate::routes;
             change a field, give points, create a task, wait, branch). Definitions keep every \
             version and a run keeps its own; each run has a step log, an occurrence runs a \
             workflow once, loops are cut, and a dry run shows what would happen to a customer."),
+        (name = "price_experiments", description = "A/B tests of a product's price \
+            (`crm:configure`): 2 to 10 price points, one the control, tried on every customer or \
+            on a segment's members. A shop asks for the price to show a customer (`events:write`) \
+            and gets the customer's variant, the same on every call; purchases of the product \
+            after that exposure are its conversions. Results per variant with 95 % intervals, \
+            z- and Welch tests against the control, the probability to beat it, and a decision \
+            that waits for the minimum sample and corrects for several variants."),
         (name = "canned_answers", description = "The service desk's library of question-and-answer \
             templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
             English with variables such as `{{customer.name}}`, rendered for use with their uses \

@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod omnichannel;
 pub mod paging;
 pub mod precondition;
+pub mod price_experiments;
 pub mod reports;
 pub mod sales;
 pub mod search;

@@ -19,6 +19,7 @@ pub mod model_runs;
 pub mod notifications;
 pub mod omnichannel;
 pub mod persian;
+pub mod price_experiments;
 pub mod reports;
 pub mod sales;
 pub mod segments;

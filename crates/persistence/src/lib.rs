@@ -43,6 +43,7 @@ pub mod notifications;
 pub mod orders;
 pub mod personnel;
 pub mod pipelines;
+pub mod price_experiments;
 pub mod product_models;
 pub mod products;
 pub mod quotes;

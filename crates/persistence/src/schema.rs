@@ -1921,6 +1921,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    price_experiments (id) {
+        id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        product_id -> Uuid,
+        segment_id -> Nullable<Uuid>,
+        goal -> Text,
+        alpha -> Double,
+        minimum_sample_per_variant -> BigInt,
+        status -> Text,
+        started_at -> Nullable<UtcTimestamp>,
+        stopped_at -> Nullable<UtcTimestamp>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    price_experiment_variants (experiment_id, key) {
+        experiment_id -> Uuid,
+        key -> Text,
+        position -> Integer,
+        name -> Nullable<Text>,
+        unit_price -> BigInt,
+        weight -> Integer,
+        control -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    price_experiment_exposures (experiment_id, customer_id) {
+        experiment_id -> Uuid,
+        customer_id -> Uuid,
+        variant_key -> Text,
+        exposed_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(price_experiments -> products (product_id));
+diesel::joinable!(price_experiment_variants -> price_experiments (experiment_id));
+diesel::joinable!(price_experiment_exposures -> price_experiments (experiment_id));
+diesel::joinable!(price_experiment_exposures -> customers (customer_id));
+
 diesel::joinable!(workflow_versions -> workflows (workflow_id));
 diesel::joinable!(workflow_runs -> workflows (workflow_id));
 diesel::joinable!(workflow_runs -> customers (customer_id));
@@ -1928,6 +1983,9 @@ diesel::joinable!(workflow_run_steps -> workflow_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscriptions,
+    price_experiments,
+    price_experiment_variants,
+    price_experiment_exposures,
     workflows,
     workflow_versions,
     workflow_runs,

@@ -36,6 +36,7 @@ pub mod model_run_schedules;
 pub mod notifications;
 pub mod orders;
 pub mod pipelines;
+pub mod price_experiments;
 pub mod products;
 pub mod quotes;
 pub mod reports;
@@ -74,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     custom_fields::configure(cfg);
     settings::configure(cfg);
     products::configure(cfg);
+    price_experiments::configure(cfg);
     orders::configure(cfg);
     pipelines::configure(cfg);
     deals::configure(cfg);
@@ -131,6 +133,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         custom_fields::CustomFieldsApi::openapi(),
         settings::SettingsApi::openapi(),
         products::ProductsApi::openapi(),
+        price_experiments::PriceExperimentsApi::openapi(),
         orders::OrdersApi::openapi(),
         pipelines::PipelinesApi::openapi(),
         deals::DealsApi::openapi(),

@@ -221,6 +221,9 @@ pub struct DataPlaces {
     /// Workflow runs about those customers, with their step logs (what was done to
     /// them, the events that started them). Erasure deletes them.
     pub workflow_runs: usize,
+    /// Price experiments those customers took part in: the variant (price) each was
+    /// shown and when. Erasure deletes them; the experiments' figures lose them.
+    pub price_exposures: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -296,6 +299,9 @@ pub struct PersonalData {
         persistence::workflows::RunRow,
         Vec<persistence::workflows::StepRow>,
     )>,
+    /// The price experiments the customer and the merged customers took part in, oldest
+    /// first.
+    pub price_exposures: Vec<persistence::price_experiments::ExposureRow>,
     pub held_in: DataPlaces,
 }
 
@@ -361,7 +367,9 @@ pub fn personal_data(
     let mut behavioural_events = Vec::new();
     let mut loyalty_entries = Vec::new();
     let mut workflow_runs = Vec::new();
+    let mut price_exposures = Vec::new();
     for id in &ids {
+        price_exposures.extend(crate::price_experiments::exposures_of(conn, *id)?);
         for run in persistence::workflows::of_customer(conn, *id)? {
             let steps = persistence::workflows::steps_of(conn, run.id.0)?;
             workflow_runs.push((run, steps));
@@ -458,6 +466,7 @@ pub fn personal_data(
         behavioural_events: behavioural_events.len(),
         loyalty_entries: loyalty_entries.len(),
         workflow_runs: workflow_runs.len(),
+        price_exposures: price_exposures.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -485,6 +494,7 @@ pub fn personal_data(
         behavioural_events,
         loyalty_entries,
         workflow_runs,
+        price_exposures,
         held_in,
     })
 }
@@ -608,6 +618,8 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
                 persistence::behavioural_events::delete_of_customer(conn, *id)?;
             erased.loyalty_entries += persistence::loyalty::redact_customer(conn, *id)?;
             erased.workflow_runs += persistence::workflows::delete_of_customer(conn, *id)?;
+            erased.price_exposures +=
+                persistence::price_experiments::delete_exposures_of(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

@@ -173,8 +173,21 @@ pub struct PersonalData {
     /// Workflow runs about the customer and the merged customers, each with its step
     /// log, oldest first.
     pub workflow_runs: Vec<crate::routes::workflows::WorkflowRunDetail>,
+    /// Price experiments the customer and the merged customers took part in: the
+    /// variant each was shown and when.
+    pub price_exposures: Vec<PriceExposureRecord>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
+}
+
+/// A price experiment a customer took part in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceExposureRecord {
+    pub experiment_id: Uuid,
+    pub customer_id: Uuid,
+    /// The key of the variant (price point) shown.
+    pub variant: String,
+    pub exposed_at: DateTime<Utc>,
 }
 
 /// One SERVQUAL item as the customer answered it.
@@ -440,6 +453,16 @@ pub async fn get_personal_data(
             .iter()
             .map(|(run, steps)| crate::routes::workflows::WorkflowRunDetail::of(run, steps))
             .collect::<Result<Vec<_>, _>>()?,
+        price_exposures: data
+            .price_exposures
+            .iter()
+            .map(|row| PriceExposureRecord {
+                experiment_id: row.experiment_id.0,
+                customer_id: row.customer_id.0,
+                variant: row.variant_key.clone(),
+                exposed_at: row.exposed_at.0,
+            })
+            .collect(),
         held_in: data.held_in,
     };
     Ok(HttpResponse::Ok().json(data))
