@@ -37,6 +37,7 @@ mod loyalty;
 mod merge;
 mod metrics;
 mod observability;
+mod offers;
 mod openapi;
 mod order_exports;
 mod order_imports;

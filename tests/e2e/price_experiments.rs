@@ -307,7 +307,7 @@ fn results_agree_with_scipy_and_only_purchases_after_the_exposure_count() {
         }
         assert_eq!(
             served["decision"],
-            json!({"outcome": "winner", "winner": "plus10"})
+            json!({"outcome": "winner", "winner": "plus10", "provisional": true})
         );
 
         // After the stop the window is closed: a later purchase changes nothing.
@@ -323,6 +323,7 @@ fn results_agree_with_scipy_and_only_purchases_after_the_exposure_count() {
         );
         let after = results(app, &admin, &id);
         assert_eq!(after["variants"], served["variants"]);
+        assert_eq!(after["decision"]["provisional"], false);
         assert_eq!(expose(app, &admin, &id, late).0, 409);
         assert_eq!(action(app, &admin, &id, "start").0, 409);
     });
@@ -365,7 +366,7 @@ fn the_decision_waits_for_the_minimum_sample() {
         );
         assert_eq!(
             served["decision"],
-            json!({"outcome": "insufficient_sample", "winner": null})
+            json!({"outcome": "insufficient_sample", "winner": null, "provisional": true})
         );
     });
 }
@@ -426,6 +427,21 @@ fn segments_decide_who_takes_part_and_erasure_forgets_exposures() {
         let expected = ["a", "b"][assign(id.parse().unwrap(), sara.parse().unwrap(), &[1, 3])];
         assert_eq!(inside["variant"], expected);
 
+        // Leaving the segment does not change the price a customer was shown.
+        let (status, _) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/segments/{segment}/members"),
+            &admin,
+            Some(json!({"action": "remove", "customer_ids": [sara]})),
+        );
+        assert_eq!(status, 200);
+        let (status, again) = expose(app, &admin, &id, &sara);
+        assert_eq!(
+            (status, again["variant"].clone()),
+            (200, json!(expected)),
+            "{again}"
+        );
         let (_, exported) = send(
             app,
             Method::GET,
@@ -652,5 +668,108 @@ fn who_may_do_what() {
             .map(|v| v["exposed"].as_u64().unwrap())
             .sum();
         assert_eq!(exposed, 2);
+    });
+}
+
+#[test]
+fn merged_customers_count_once_and_keep_their_variant() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let tea = product(app, &admin, "TEA-6", 1_000_000);
+        let id = id_of(&create(
+            app,
+            &admin,
+            json!({"name": "ادغام", "product_id": tea, "minimum_sample_per_variant": 2,
+                   "variants": [{"key": "a", "unit_price": 1_000_000, "control": true},
+                                {"key": "b", "unit_price": 1_100_000}]}),
+        ));
+        action(app, &admin, &id, "start");
+        let winner = id_of(&create_customer(
+            app,
+            &admin,
+            person("رضا", "صالحی", "09191234000", "reza@example.ir"),
+        ));
+        let loser = id_of(&create_customer(
+            app,
+            &admin,
+            person("رضا", "صالحی", "09191234001", "reza2@example.ir"),
+        ));
+        let lone = id_of(&create_customer(
+            app,
+            &admin,
+            person("مهسا", "نوری", "09191234002", "mahsa@example.ir"),
+        ));
+        let (_, shown_loser) = expose(app, &admin, &id, &loser);
+        let (_, shown_winner) = expose(app, &admin, &id, &winner);
+        let (status, merged) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/merge",
+            &admin,
+            Some(json!({"winner_id": winner, "loser_ids": [loser]})),
+        );
+        assert_eq!(status, 201, "{merged}");
+        // The merged-away id answers the customer's own variant.
+        let (status, again) = expose(app, &admin, &id, &loser);
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["customer_id"], winner.as_str());
+        assert_eq!(again["variant"], shown_winner["variant"]);
+        buy(
+            app,
+            &admin,
+            &winner,
+            json!([{"product_id": tea, "quantity": 1}]),
+            "paid",
+        );
+        // The lone customer was merged into nobody: its exposure is simply its own.
+        let (_, shown_lone) = expose(app, &admin, &id, &lone);
+        let served = results(app, &admin, &id);
+        let exposed: u64 = served["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["exposed"].as_u64().unwrap())
+            .sum();
+        let converted: u64 = served["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["converted"].as_u64().unwrap())
+            .sum();
+        // Two customers now (the merged pair counts once), one purchase counted once.
+        assert_eq!(
+            (exposed, converted),
+            (2, 1),
+            "{served} {shown_loser} {shown_lone}"
+        );
+        let winning = served["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["key"] == shown_winner["variant"])
+            .unwrap()
+            .clone();
+        assert_eq!(winning["converted"], 1);
+
+        // A product under test stays; a deactivated one shows no more test prices.
+        assert_eq!(
+            send(
+                app,
+                Method::DELETE,
+                &format!("/api/v1/products/{tea}"),
+                &admin,
+                None
+            )
+            .0,
+            409
+        );
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/products/{tea}"),
+            &admin,
+            &json!({"active": false}),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(expose(app, &admin, &id, &lone).0, 409);
     });
 }

@@ -94,8 +94,9 @@ impl Comparison {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Decision {
     /// Some arm has fewer exposed customers than the minimum: no verdict yet,
-    /// whatever the p-values say (looking early and stopping at the first small
-    /// p-value inflates false positives).
+    /// whatever the p-values say. (The minimum limits, but does not remove, the
+    /// inflation of false positives from looking again and again; a verdict is final
+    /// only once the experiment is stopped.)
     InsufficientSample,
     /// No treatment differs from the control beyond chance on the goal.
     NoSignificantDifference,

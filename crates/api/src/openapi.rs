@@ -148,6 +148,10 @@ use crate::routes;
             change a field, give points, create a task, wait, branch). Definitions keep every \
             version and a run keeps its own; each run has a step log, an occurrence runs a \
             workflow once, loops are cut, and a dry run shows what would happen to a customer."),
+        (name = "offers", description = "Next best offers for a customer (`records:read`): the \
+            products the latest cross-sell run recommends, less those bought since and those no \
+            longer sold, ranked by expected value (P(alive) × the rule's confidence × the margin), \
+            each with its reasons, and the channels the customer gave marketing consent on."),
         (name = "price_experiments", description = "A/B tests of a product's price \
             (`crm:configure`): 2 to 10 price points, one the control, tried on every customer or \
             on a segment's members. A shop asks for the price to show a customer (`events:write`) \

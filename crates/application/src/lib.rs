@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod loyalty;
 pub mod notifications;
+pub mod offers;
 pub mod omnichannel;
 pub mod paging;
 pub mod precondition;

@@ -104,11 +104,19 @@ pub fn experiment_input(experiment: &Experiment) -> AppResult<ExperimentInput> {
     })
 }
 
-/// `input` checked: its own rules, and that the product and the segment exist; every
-/// problem reported at once.
-fn checked(conn: &mut DbConnection, input: ExperimentInput) -> AppResult<ExperimentInput> {
+/// `input` checked: its own rules, and that the product and the segment exist unless
+/// they are `before`'s (a segment deleted since does not stop a rename); every problem
+/// reported at once.
+fn checked(
+    conn: &mut DbConnection,
+    input: ExperimentInput,
+    before: Option<&ExperimentInput>,
+) -> AppResult<ExperimentInput> {
     let mut missing = Vec::new();
+    let product_known = before.is_some_and(|before| before.product_id == input.product_id);
+    let segment_known = before.is_some_and(|before| before.segment_id == input.segment_id);
     match persistence::products::find(conn, input.product_id) {
+        _ if product_known => {}
         Ok(_) => {}
         Err(PersistenceError::NotFound) => missing.push(FieldViolation::new(
             "product_id",
@@ -117,7 +125,7 @@ fn checked(conn: &mut DbConnection, input: ExperimentInput) -> AppResult<Experim
         )),
         Err(err) => return Err(err.into()),
     }
-    if let Some(segment) = input.segment_id {
+    if let Some(segment) = input.segment_id.filter(|_| !segment_known) {
         match persistence::segments::find(conn, segment) {
             Ok(_) => {}
             Err(PersistenceError::NotFound) => missing.push(FieldViolation::new(
@@ -161,7 +169,7 @@ pub fn create(
     input: ExperimentInput,
 ) -> AppResult<Experiment> {
     acting.require(Permission::CrmConfigure)?;
-    let input = checked(conn, input)?;
+    let input = checked(conn, input, None)?;
     let now = DbTime(persistence::now());
     let id = Uuid::now_v7();
     let experiment = Experiment {
@@ -282,7 +290,7 @@ pub fn update(
             return Err(AppError::Invalid(frozen));
         }
     }
-    let after = checked(conn, after)?;
+    let after = checked(conn, after, Some(&before))?;
     transaction(conn, |conn| {
         let current = locked(conn, id)?;
         precondition.check(id, current.row.version)?;
@@ -426,17 +434,18 @@ pub struct Exposure {
     pub first: bool,
 }
 
-/// The customer `id` stands for now: itself, or the customer it was merged into.
-fn current_customer(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<Uuid> {
-    let mut id = id;
+/// The customers `id` stands for, from itself to the one it was merged into (last):
+/// an exposure of any of them is the customer's.
+fn merge_chain(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<Vec<Uuid>> {
+    let mut chain = vec![id];
     for _ in 0..MAX_MERGE_HOPS {
-        let record = visible(conn, acting, id)?;
+        let record = visible(conn, acting, *chain.last().unwrap_or(&id))?;
         if record.row.erased_at.is_some() {
             return Err(AppError::Gone("the customer was erased".into()));
         }
         match record.row.merged_into_id {
-            Some(winner) => id = winner.0,
-            None => return Ok(id),
+            Some(winner) => chain.push(winner.0),
+            None => return Ok(chain),
         }
     }
     Err(AppError::Internal(format!(
@@ -459,19 +468,40 @@ pub fn expose(
         return Err(AppError::Forbidden);
     }
     transaction(conn, |conn| {
-        let experiment = found(conn, id)?;
+        // Shared with other exposures, exclusive of a stop or a delete: an exposure is
+        // stored while the experiment runs, or not at all.
+        let row = persistence::price_experiments::find_for_share(conn, id)?;
+        let experiment = load(conn, row)?;
         if experiment.status()? != ExperimentStatus::Running {
             return Err(AppError::Conflict(format!(
                 "the experiment is {}; only a running experiment exposes customers",
                 experiment.row.status
             )));
         }
-        let customer = current_customer(conn, acting, customer)?;
+        let chain = merge_chain(conn, acting, customer)?;
+        let customer = *chain.last().unwrap_or(&customer);
         let product = persistence::products::find(conn, experiment.row.product_id.0)?;
-        let eligible = match experiment.row.segment_id {
-            Some(segment) => persistence::price_experiments::is_member(conn, segment.0, customer)?,
-            None => true,
-        };
+        if !product.active {
+            return Err(AppError::Conflict(
+                "the product is no longer sold; stop the experiment".into(),
+            ));
+        }
+        // A customer keeps the variant of their first exposure, whether it was under
+        // this id or one merged into it, and whatever their segments are now.
+        let mut existing = None;
+        for id_in_chain in chain.iter().rev() {
+            existing = persistence::price_experiments::exposure(conn, id, *id_in_chain)?;
+            if existing.is_some() {
+                break;
+            }
+        }
+        let eligible = existing.is_some()
+            || match experiment.row.segment_id {
+                Some(segment) => {
+                    persistence::price_experiments::is_member(conn, segment.0, customer)?
+                }
+                None => true,
+            };
         if !eligible {
             return Ok(Exposure {
                 customer_id: customer,
@@ -483,7 +513,6 @@ pub fn expose(
                 first: false,
             });
         }
-        let existing = persistence::price_experiments::exposure(conn, id, customer)?;
         let (row, first) = match existing {
             Some(row) => (row, false),
             None => {
@@ -547,6 +576,8 @@ pub struct Results {
     pub until: DateTime<Utc>,
     /// Per variant, in the variants' order.
     pub totals: Vec<ArmTotals>,
+    /// Per variant, the net revenue exactly, in minor units.
+    pub revenues: Vec<i64>,
     pub evaluation: Evaluation,
     /// The winning variant's key.
     pub winner: Option<String>,
@@ -567,7 +598,17 @@ pub fn results(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<
         .row
         .stopped_at
         .map_or_else(persistence::now, |at| at.0);
-    let sums = persistence::price_experiments::arm_sums(conn, id, product.id.0, until)?;
+    let sums =
+        persistence::price_experiments::arm_sums(conn, id, product.id.0, &product.currency, until)?;
+    let revenues = experiment
+        .variants
+        .iter()
+        .map(|variant| {
+            sums.iter()
+                .find(|sum| sum.variant_key == variant.key)
+                .map_or(0, |sum| sum.revenue)
+        })
+        .collect();
     let totals: Vec<ArmTotals> = experiment
         .variants
         .iter()
@@ -610,6 +651,7 @@ pub fn results(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<
         currency: product.currency,
         until,
         totals,
+        revenues,
         evaluation,
         winner,
         experiment,

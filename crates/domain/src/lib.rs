@@ -17,6 +17,7 @@ pub mod login_throttle;
 pub mod loyalty;
 pub mod model_runs;
 pub mod notifications;
+pub mod offers;
 pub mod omnichannel;
 pub mod persian;
 pub mod price_experiments;

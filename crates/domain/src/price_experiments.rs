@@ -4,7 +4,7 @@
 //! experiment and customer ids, so the same customer always sees the same price — and
 //! converts when they buy the product after that exposure.
 //!
-//! The evaluation (rates, intervals, tests, the decision) is `analytics::pricing`'s;
+//! The evaluation (rates, intervals, tests, the decision) is in `analytics::experiments`;
 //! this module holds the definition's rules and the assignment.
 
 use serde::{Deserialize, Serialize};
@@ -36,8 +36,8 @@ pub const ALPHA: std::ops::RangeInclusive<f64> = 0.001..=0.2;
 pub const DEFAULT_ALPHA: f64 = 0.05;
 
 /// Where an experiment stands. A draft can be changed freely; a running experiment
-/// exposes customers; a stopped one is over for good (its window is closed, so its
-/// results no longer move), and a product can run another.
+/// exposes customers; a stopped one is over for good (purchases placed after the stop
+/// no longer count), and its product can run another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExperimentStatus {

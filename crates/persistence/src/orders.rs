@@ -32,6 +32,28 @@ fn purchase_statuses() -> Vec<&'static str> {
         .collect()
 }
 
+/// The products `customer` bought in purchases placed at or after `since`, each with
+/// the last instant it was bought, in product id order.
+pub fn products_bought_since(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    since: DateTime<Utc>,
+) -> Result<Vec<(Uuid, DateTime<Utc>)>, PersistenceError> {
+    let rows: Vec<(DbUuid, DbTime)> = order_lines::table
+        .inner_join(orders::table)
+        .filter(orders::customer_id.eq(DbUuid(customer)))
+        .filter(orders::status.eq_any(purchase_statuses()))
+        .filter(orders::placed_at.ge(DbTime(since)))
+        .select((order_lines::product_id, orders::placed_at))
+        .load(conn)?;
+    let mut last: std::collections::BTreeMap<Uuid, DateTime<Utc>> = Default::default();
+    for (product, at) in rows {
+        let entry = last.entry(product.0).or_insert(at.0);
+        *entry = (*entry).max(at.0);
+    }
+    Ok(last.into_iter().collect())
+}
+
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {

@@ -123,6 +123,33 @@ pub fn find_for_update(
     find(conn, id)
 }
 
+/// [`find`] sharing the row until the transaction ends (PostgreSQL): exposures go on
+/// side by side, while a stop or a delete waits for them, and they for it.
+pub fn find_for_share(
+    conn: &mut DbConnection,
+    id: Uuid,
+) -> Result<ExperimentRow, PersistenceError> {
+    if let DbConnection::Postgres(pg) = conn {
+        price_experiments::table
+            .find(DbUuid(id))
+            .select(price_experiments::id)
+            .for_share()
+            .load::<DbUuid>(pg)?;
+    }
+    find(conn, id)
+}
+
+/// Whether an experiment tests `product`'s price (which must then stay).
+pub fn product_in_experiments(
+    conn: &mut DbConnection,
+    product: Uuid,
+) -> Result<bool, PersistenceError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        price_experiments::table.filter(price_experiments::product_id.eq(DbUuid(product))),
+    ))
+    .get_result(conn)?)
+}
+
 /// The experiment's variants in their stored order.
 pub fn variants(conn: &mut DbConnection, id: Uuid) -> Result<Vec<VariantRow>, PersistenceError> {
     Ok(price_experiment_variants::table
@@ -299,15 +326,18 @@ pub struct ArmSums {
     pub revenue_squares: f64,
 }
 
-/// Per variant of `experiment` (on `product`): exposed customers, converted ones, and
-/// the sum and sum of squares of each exposed customer's net revenue of the product
-/// from purchases placed from their exposure until `until`. A merged-away customer's
-/// orders moved to the customer it was merged into and are read there. Variants nobody
-/// saw yet are missing.
+/// Per variant of `experiment` (on `product`, sold in `currency`): customers exposed
+/// before `until`, converted ones, and the sum and sum of squares of each exposed
+/// customer's net revenue of the product from purchases in `currency` placed from their
+/// exposure until `until`. A merged-away customer's orders moved to the customer it was
+/// merged into and are read there; when that customer has an exposure of its own, the
+/// merged-away one's is left out, so no purchase counts twice. Variants nobody saw yet
+/// are missing.
 pub fn arm_sums(
     conn: &mut DbConnection,
     experiment: Uuid,
     product: Uuid,
+    currency: &str,
     until: DateTime<Utc>,
 ) -> Result<Vec<ArmSums>, PersistenceError> {
     let double = match conn {
@@ -333,16 +363,20 @@ pub fn arm_sums(
            JOIN customers c ON c.id = e.customer_id \
            LEFT JOIN orders o ON o.customer_id = COALESCE(c.merged_into_id, c.id) \
              AND o.placed_at >= e.exposed_at AND o.placed_at < ? \
-             AND o.status IN ({purchases}) \
+             AND o.status IN ({purchases}) AND o.currency = ? \
            LEFT JOIN order_lines l ON l.order_id = o.id AND l.product_id = ? \
-           WHERE e.experiment_id = ? \
+           WHERE e.experiment_id = ? AND e.exposed_at < ? \
+             AND NOT EXISTS (SELECT 1 FROM price_experiment_exposures w \
+               WHERE w.experiment_id = e.experiment_id AND w.customer_id = c.merged_into_id) \
            GROUP BY e.variant_key, e.customer_id\
          ) per \
          GROUP BY per.variant_key ORDER BY per.variant_key"
     );
     Ok(diesel::sql_query(placeholders(conn, &sql))
         .bind::<UtcTimestamp, _>(DbTime(until))
+        .bind::<Text, _>(currency)
         .bind::<SqlUuid, _>(DbUuid(product))
         .bind::<SqlUuid, _>(DbUuid(experiment))
+        .bind::<UtcTimestamp, _>(DbTime(until))
         .load(conn)?)
 }

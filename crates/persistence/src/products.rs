@@ -188,6 +188,11 @@ pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError>
             "the product is on quotes; deactivate it instead".into(),
         ));
     }
+    if crate::price_experiments::product_in_experiments(conn, id)? {
+        return Err(PersistenceError::Conflict(
+            "price experiments test the product; delete them or deactivate the product".into(),
+        ));
+    }
     let wanted = diesel::select(diesel::dsl::exists(
         crate::schema::leads::table.filter(crate::schema::leads::product_id.eq(DbUuid(id))),
     ))

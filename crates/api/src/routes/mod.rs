@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod model_results;
 pub mod model_run_schedules;
 pub mod notifications;
+pub mod offers;
 pub mod orders;
 pub mod pipelines;
 pub mod price_experiments;
@@ -76,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     settings::configure(cfg);
     products::configure(cfg);
     price_experiments::configure(cfg);
+    offers::configure(cfg);
     orders::configure(cfg);
     pipelines::configure(cfg);
     deals::configure(cfg);
@@ -134,6 +136,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         settings::SettingsApi::openapi(),
         products::ProductsApi::openapi(),
         price_experiments::PriceExperimentsApi::openapi(),
+        offers::OffersApi::openapi(),
         orders::OrdersApi::openapi(),
         pipelines::PipelinesApi::openapi(),
         deals::DealsApi::openapi(),

@@ -277,7 +277,8 @@ pub struct VariantResult {
     pub control: bool,
     /// Customers shown this variant.
     pub exposed: u64,
-    /// Of them, those who bought the product after being shown it.
+    /// Of them, those whose purchases of the product after being shown it are worth
+    /// more than 0 net of refunds (a wholly refunded buyer did not convert).
     pub converted: u64,
     /// Their net revenue of the product (less refunds), in minor units.
     pub revenue: i64,
@@ -310,6 +311,10 @@ pub struct ExperimentDecision {
     pub outcome: DecisionOutcome,
     /// The winning variant's key.
     pub winner: Option<String>,
+    /// True while the experiment runs: looking again and again and stopping at the
+    /// first winner inflates false positives, so a running experiment's verdict is
+    /// provisional; decide on the one read after the stop.
+    pub provisional: bool,
 }
 
 /// An experiment's results.
@@ -342,23 +347,24 @@ impl PriceExperimentResults {
         let variants = experiment
             .variants
             .iter()
-            .zip(results.totals.iter())
+            .zip(results.totals.iter().zip(&results.revenues))
             .zip(figures)
-            .map(|((variant, totals), (arm, versus))| VariantResult {
-                key: variant.key.clone(),
-                name: variant.name.clone(),
-                unit_price: variant.unit_price,
-                control: variant.control,
-                exposed: totals.exposed,
-                converted: totals.converted,
-                // Summed from whole amounts by the database, exact below 2^53.
-                revenue: totals.revenue as i64,
-                conversion_rate: arm.conversion_rate,
-                conversion_interval: interval(arm.conversion_interval),
-                revenue_per_exposed: arm.revenue_per_exposed,
-                revenue_interval: interval(arm.revenue_interval),
-                versus_control: comparison(versus),
-            })
+            .map(
+                |((variant, (totals, revenue)), (arm, versus))| VariantResult {
+                    key: variant.key.clone(),
+                    name: variant.name.clone(),
+                    unit_price: variant.unit_price,
+                    control: variant.control,
+                    exposed: totals.exposed,
+                    converted: totals.converted,
+                    revenue: *revenue,
+                    conversion_rate: arm.conversion_rate,
+                    conversion_interval: interval(arm.conversion_interval),
+                    revenue_per_exposed: arm.revenue_per_exposed,
+                    revenue_interval: interval(arm.revenue_interval),
+                    versus_control: comparison(versus),
+                },
+            )
             .collect();
         let outcome = match results.evaluation.decision {
             Decision::InsufficientSample => DecisionOutcome::InsufficientSample,
@@ -378,6 +384,7 @@ impl PriceExperimentResults {
             decision: ExperimentDecision {
                 outcome,
                 winner: results.winner,
+                provisional: experiment.status()? == ExperimentStatus::Running,
             },
         })
     }
@@ -519,7 +526,7 @@ pub async fn update_price_experiment(
 
 /// Delete a price experiment.
 ///
-/// With its exposures; a running experiment is stopped first (409 `conflict`). Needs
+/// With its exposures; a running experiment must be stopped first (409 `conflict`). Needs
 /// `crm:configure`. Honours `If-Match`. Audited as `price_experiment.delete`.
 #[utoipa::path(
     tag = "price_experiments",
@@ -608,8 +615,8 @@ pub async fn start_price_experiment(
 
 /// Stop a price experiment.
 ///
-/// For good: no more exposures, and purchases after this instant no longer count, so
-/// the results stop moving. Needs `crm:configure`. Honours `If-Match`. Audited as
+/// For good: no more exposures, and purchases placed after this instant no longer
+/// count (refunds of earlier ones and erasures still change the results). Needs `crm:configure`. Honours `If-Match`. Audited as
 /// `price_experiment.stop`. Problems: 409 `conflict` unless it is running.
 #[utoipa::path(
     tag = "price_experiments",
@@ -648,7 +655,8 @@ pub async fn stop_price_experiment(
 /// and a customer the caller may see. The first exposure is audited as
 /// `price_experiment.expose` on the customer. Problems: 404 for an unknown or
 /// invisible customer; 409 `conflict` unless the experiment is running; 410 `gone` for
-/// an erased customer.
+/// an erased customer. A customer keeps the variant of their first exposure even after
+/// leaving the segment. Problems also: 409 `conflict` when the product was deactivated.
 #[utoipa::path(
     tag = "price_experiments",
     operation_id = "expose_price_experiment",
@@ -656,7 +664,9 @@ pub async fn stop_price_experiment(
     request_body = ExposureRequest,
     responses(
         (status = 201, description = "Exposed now", body = PriceExposure),
-        (status = 200, description = "Exposed before, or not taking part", body = PriceExposure)
+        (status = 200, description = "Exposed before, or not taking part", body = PriceExposure),
+        (status = 404, description = "No such experiment, or a customer the caller may not see", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The customer was erased", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/api/v1/price-experiments/{id}/exposures")]
