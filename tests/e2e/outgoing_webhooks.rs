@@ -37,14 +37,14 @@ fn python() -> PathBuf {
 }
 
 /// The receiver (`tests/support/webhook_receiver.py`) on a free port.
-struct Receiver {
+pub(crate) struct Receiver {
     port: u16,
     dir: tempfile::TempDir,
     child: Child,
 }
 
 impl Receiver {
-    fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("support/webhook_receiver.py");
         let mut child = Command::new(python())
@@ -63,12 +63,12 @@ impl Receiver {
         Receiver { port, dir, child }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// The secret deliveries are checked with.
-    fn trust(&self, secret: &str) {
+    pub(crate) fn trust(&self, secret: &str) {
         std::fs::write(self.dir.path().join("secret"), secret).unwrap();
     }
 
@@ -83,7 +83,7 @@ impl Receiver {
 
     /// Waits until `done` holds of the requests received (the job workers deliver in
     /// the background).
-    fn until(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub(crate) fn until(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let received = self.received();

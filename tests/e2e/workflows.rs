@@ -18,9 +18,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::outgoing_webhooks::Receiver;
 use e2e::support::{
-    create_customer, created, field_codes, for_each_backend, id_of, insert_tag, merge_patch,
-    person, send, TestApp,
+    backends, create_customer, created, field_codes, for_each_backend, id_of, insert_tag,
+    merge_patch, person, send, TestApp,
 };
 
 fn workflow(app: &TestApp, token: &str, body: Value) -> String {
@@ -860,4 +861,103 @@ fn a_scheduled_workflow_runs_for_everyone_meeting_its_condition_at_each_occurren
             "{stale}"
         );
     });
+}
+
+#[test]
+fn a_workflow_calls_a_webhook_signed_and_logged() {
+    for backend in backends() {
+        let app = TestApp::spawn_with(backend, &["--webhooks-allow-private-targets"]);
+        let app = &app;
+        let admin = app.admin_token();
+        let receiver = Receiver::start();
+        // The subscription lists other events: the step calls it all the same.
+        let subscription = created(
+            app,
+            &admin,
+            "/api/v1/webhook-subscriptions",
+            json!({"url": receiver.url("/ok"), "event_types": ["order.placed"]}),
+        );
+        receiver.trust(subscription["secret"].as_str().unwrap());
+        let subscription = id_of(&subscription);
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/workflows",
+            &admin,
+            Some(
+                json!({"name": "بد", "trigger": {"kind": "event", "event_type": "customer.created"},
+                   "steps": [{"kind": "call_webhook", "subscription_id": Uuid::now_v7()},
+                             {"kind": "call_webhook", "subscription_id": subscription, "data": [1]}]}),
+            ),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let codes = field_codes(&problem);
+        assert!(
+            codes.contains(&("steps[0].subscription_id".into(), "not_found".into())),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("steps[1].data".into(), "invalid_type".into())),
+            "{codes:?}"
+        );
+        let flow = workflow(
+            app,
+            &admin,
+            json!({"name": "خبر به انبار", "trigger": {"kind": "event", "event_type": "customer.created"},
+                   "steps": [{"kind": "call_webhook", "subscription_id": subscription,
+                              "data": {"campaign": "خوش‌آمد"}}]}),
+        );
+        let sara = id_of(&create_customer(
+            app,
+            &admin,
+            person("سارا", "کریمی", "09121234567", "sara@example.ir"),
+        ));
+        let received = receiver.until("the workflow's call", |r| !r.is_empty());
+        assert_eq!(received.len(), 1, "{received:?}");
+        let call = &received[0];
+        assert_eq!(call["verified"], true, "{call}");
+        assert_eq!(call["payload"]["type"], "workflow.webhook");
+        assert_eq!(call["payload"]["data"]["subject"]["id"], sara.as_str());
+        let payload = &call["payload"]["data"]["payload"];
+        assert_eq!(payload["workflow_id"], flow.as_str());
+        assert_eq!(payload["data"], json!({"campaign": "خوش‌آمد"}));
+        let runs = settled_runs(app, &admin, &format!("workflow_id={flow}"), 1);
+        assert_eq!(runs[0]["status"], "completed", "{runs:?}");
+        assert_eq!(payload["run_id"], runs[0]["id"]);
+        let detail = run_detail(app, &admin, &runs[0]);
+        assert_eq!(detail["steps"][0]["kind"], "call_webhook", "{detail}");
+        let delivery = detail["steps"][0]["detail"]["delivery_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, log) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/webhook-subscriptions/{subscription}/deliveries"),
+            &admin,
+            None,
+        );
+        assert_eq!(log["data"][0]["id"], delivery.as_str(), "{log}");
+
+        // A subscription switched off fails the step, and the run with it.
+        let (status, _) = merge_patch(
+            app,
+            &format!("/api/v1/webhook-subscriptions/{subscription}"),
+            &admin,
+            &json!({"active": false}),
+        );
+        assert_eq!(status, 200);
+        create_customer(
+            app,
+            &admin,
+            person("رضا", "احمدی", "09121234568", "reza@example.ir"),
+        );
+        let runs = settled_runs(app, &admin, &format!("workflow_id={flow}"), 2);
+        let failed: Vec<&Value> = runs
+            .iter()
+            .filter(|run| run["status"] == "failed")
+            .collect();
+        assert_eq!(failed.len(), 1, "{runs:?}");
+        assert_eq!(failed[0]["reason"], "steps[0] failed: validation_failed");
+    }
 }

@@ -145,7 +145,7 @@ use crate::routes;
         (name = "workflows", description = "Workflow automation (`crm:configure`): a trigger (an \
             outbox event such as `order.placed`, a behavioural event, a birthday or anniversary \
             on the Jalali calendar, a cron schedule in the business time zone), a condition in the customer filter tree and steps (tag, \
-            change a field, give points, create a task, wait, branch). Definitions keep every \
+            change a field, give points, create a task, send a message, call a webhook, wait, branch). Definitions keep every \
             version and a run keeps its own; each run has a step log, an occurrence runs a \
             workflow once, loops are cut, and a dry run shows what would happen to a customer."),
         (name = "offers", description = "Next best offers for a customer (`records:read`): the \

@@ -22,6 +22,8 @@ const MAX_NAME_CHARS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 1_000;
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_REASON_CHARS: usize = 200;
+/// The largest `data` a `call_webhook` step passes on, as JSON text.
+pub const MAX_WEBHOOK_DATA_BYTES: usize = 4_096;
 /// Steps of one definition, counting those inside branches.
 pub const MAX_STEPS: usize = 50;
 /// Branches inside branches.
@@ -194,6 +196,16 @@ pub enum Step {
         #[serde(default)]
         body: Option<String>,
     },
+    /// Calls a webhook subscription (`GET /webhook-subscriptions`): one delivery of a
+    /// `workflow.webhook` event about the customer — `{workflow_id, run_id, data}` —
+    /// signed, retried and logged like every delivery, whatever event types the
+    /// subscription lists. `data` is an object of up to 4 KB passed as given.
+    CallWebhook {
+        subscription_id: Uuid,
+        #[serde(default)]
+        #[schema(value_type = Option<Object>)]
+        data: Option<serde_json::Value>,
+    },
     /// Pauses the run: `minutes` of clock time, `business_minutes` of the business
     /// calendar's working time, or until the next working day's `local_time` (e.g.
     /// `09:30`) in the business time zone. Exactly one of them.
@@ -229,6 +241,7 @@ impl Step {
             Step::AddLoyaltyPoints { .. } => "add_loyalty_points",
             Step::CreateTask { .. } => "create_task",
             Step::SendMessage { .. } => "send_message",
+            Step::CallWebhook { .. } => "call_webhook",
             Step::Wait { .. } => "wait",
             Step::Branch { .. } => "branch",
         }
@@ -283,6 +296,7 @@ pub struct References<'a> {
     pub fields: Vec<(String, &'a str)>,
     pub channel_accounts: Vec<(String, Uuid)>,
     pub templates: Vec<(String, Uuid)>,
+    pub webhook_subscriptions: Vec<(String, Uuid)>,
 }
 
 impl WorkflowInput {
@@ -313,6 +327,11 @@ impl WorkflowInput {
                                 .push((format!("{here}.template_id"), *template));
                         }
                     }
+                    Step::CallWebhook {
+                        subscription_id, ..
+                    } => out
+                        .webhook_subscriptions
+                        .push((format!("{here}.subscription_id"), *subscription_id)),
                     Step::Branch {
                         condition,
                         then,
@@ -494,6 +513,22 @@ fn check_steps(
                     );
                 }
             }
+            Step::CallWebhook { data, .. } => match data {
+                Some(serde_json::Value::Object(_)) => {
+                    if data
+                        .as_ref()
+                        .is_some_and(|d| d.to_string().len() > MAX_WEBHOOK_DATA_BYTES)
+                    {
+                        v.push(
+                            at("data"),
+                            "too_long",
+                            format!("at most {MAX_WEBHOOK_DATA_BYTES} bytes of JSON"),
+                        );
+                    }
+                }
+                None | Some(serde_json::Value::Null) => *data = None,
+                Some(_) => v.push(at("data"), "invalid_type", "must be a JSON object"),
+            },
             Step::Wait {
                 minutes,
                 business_minutes,

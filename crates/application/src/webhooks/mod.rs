@@ -270,6 +270,67 @@ fn body_of(event: &NewEvent) -> String {
     .to_string()
 }
 
+/// The event type of a workflow's `call_webhook` step.
+pub const WORKFLOW_WEBHOOK: &str = "workflow.webhook";
+
+/// A `call_webhook` step of run `run` of `workflow` about `customer`: a
+/// `workflow.webhook` event in the outbox (so the change feed has it too) and one
+/// delivery of it, with its job, to `subscription` alone, whatever event types the
+/// subscription lists. An inactive or deleted subscription breaks the step's rule.
+/// Answers the delivery's id.
+pub(crate) fn call_from_workflow(
+    conn: &mut DbConnection,
+    subscription: Uuid,
+    workflow: Uuid,
+    run: Uuid,
+    customer: Uuid,
+    data: Option<&serde_json::Value>,
+) -> AppResult<Uuid> {
+    let target = match persistence::webhooks::find(conn, subscription) {
+        Err(persistence::PersistenceError::NotFound) => {
+            return Err(AppError::field(
+                "subscription_id",
+                "not_found",
+                "the webhook subscription was deleted",
+            ))
+        }
+        other => other?,
+    };
+    if !target.active {
+        return Err(AppError::field(
+            "subscription_id",
+            "inactive",
+            "the webhook subscription is switched off",
+        ));
+    }
+    let now = persistence::now();
+    let event = NewEvent::new(
+        WORKFLOW_WEBHOOK,
+        "customer",
+        customer,
+        json!({"workflow_id": workflow, "run_id": run, "data": data}),
+        now,
+    );
+    persistence::events::append(conn, std::slice::from_ref(&event))?;
+    let delivery = DeliveryRow {
+        id: DbUuid(Uuid::now_v7()),
+        subscription_id: target.id,
+        event_id: event.id,
+        event_type: event.event_type.clone(),
+        body: body_of(&event),
+        status: DeliveryStatus::Pending.as_str().to_string(),
+        attempts: 0,
+        response_status: None,
+        error: None,
+        created_at: DbTime(now),
+        last_attempt_at: None,
+        delivered_at: None,
+    };
+    persistence::webhooks::insert_deliveries(conn, std::slice::from_ref(&delivery))?;
+    queue_delivery(conn, delivery.id.0, None)?;
+    Ok(delivery.id.0)
+}
+
 /// One delivery, with its job, per event of `events` and active subscription that
 /// wants it; in the caller's transaction (the events' own).
 pub(crate) fn fan_out(conn: &mut DbConnection, events: &[NewEvent]) -> AppResult<()> {

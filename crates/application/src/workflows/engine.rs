@@ -284,7 +284,8 @@ pub fn advance(conn: &mut DbConnection, id: Uuid) -> AppResult<Advanced> {
             Instruction::Step(step) => {
                 let acting = Acting::workflow(run.workflow_id.0, id, run.depth, Lang::En);
                 // A savepoint: a step that breaks a rule leaves nothing behind.
-                match transaction(conn, |conn| act(conn, &acting, customer, step, now)) {
+                let ids = (run.workflow_id.0, id);
+                match transaction(conn, |conn| act(conn, &acting, ids, customer, step, now)) {
                     Ok(detail) => {
                         persistence::workflows::log_steps(
                             conn,
@@ -340,6 +341,7 @@ pub fn advance(conn: &mut DbConnection, id: Uuid) -> AppResult<Advanced> {
 fn act(
     conn: &mut DbConnection,
     acting: &Acting,
+    (workflow, run): (Uuid, Uuid),
     customer: Uuid,
     step: &Step,
     now: DateTime<Utc>,
@@ -456,6 +458,20 @@ fn act(
                 },
             )?;
             Ok(json!({"conversation_id": conversation.id.0, "message_id": message.id.0}))
+        }
+        Step::CallWebhook {
+            subscription_id,
+            data,
+        } => {
+            let delivery = crate::webhooks::call_from_workflow(
+                conn,
+                *subscription_id,
+                workflow,
+                run,
+                customer,
+                data.as_ref(),
+            )?;
+            Ok(json!({"subscription_id": subscription_id, "delivery_id": delivery}))
         }
         Step::Wait { .. } | Step::Branch { .. } => Err(AppError::Internal(format!(
             "a {} step is not an action",

@@ -137,6 +137,17 @@ fn reference_violations(
             Err(err) => return Err(err.into()),
         }
     }
+    for (path, subscription) in &references.webhook_subscriptions {
+        match persistence::webhooks::find(conn, *subscription) {
+            Ok(_) => {}
+            Err(persistence::PersistenceError::NotFound) => violations.push(FieldViolation::new(
+                path.clone(),
+                "not_found",
+                "no such webhook subscription",
+            )),
+            Err(err) => return Err(err.into()),
+        }
+    }
     for (path, template) in &references.templates {
         match persistence::message_templates::find(conn, *template) {
             Ok(_) => {}
