@@ -472,3 +472,195 @@ fn rules_give_points_for_paid_orders_and_events_once() {
         assert_eq!(sources, 2);
     });
 }
+
+#[test]
+fn referrals_reward_the_referrer_once_at_the_first_purchase_never_oneself() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (status, problem) = e2e::support::merge_patch(
+            app,
+            "/api/v1/settings/business",
+            &admin,
+            &json!({"loyalty": {"referral_points": -1, "referral_link": "ftp://x/{code}"}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let codes = field_codes(&problem);
+        assert!(
+            codes.contains(&("loyalty.referral_points".into(), "out_of_range".into())),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("loyalty.referral_link".into(), "invalid_format".into())),
+            "{codes:?}"
+        );
+        let (status, settings) = e2e::support::merge_patch(
+            app,
+            "/api/v1/settings/business",
+            &admin,
+            &json!({"loyalty": {"referral_points": 300,
+                                "referral_link": "https://shop.example.ir/r/{code}"}}),
+        );
+        assert_eq!(status, 200, "{settings}");
+        let sara = id_of(&create_customer(
+            app,
+            &admin,
+            person("سارا", "کریمی", "09121234567", "sara@example.ir"),
+        ));
+        let (status, made) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{sara}/referral-code"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 201, "{made}");
+        let code = made["code"].as_str().unwrap().to_string();
+        assert_eq!(code.len(), 8);
+        assert_eq!(made["link"], format!("https://shop.example.ir/r/{code}"));
+        let (status, again) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{sara}/referral-code"),
+            &admin,
+            None,
+        );
+        assert_eq!((status, again["code"].clone()), (200, json!(code)));
+        // Typed in lower case with a dash, the code still finds its owner.
+        let typed = format!("{}-{}", &code[..4], &code[4..]).to_lowercase();
+        let (status, resolved) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/referral-codes/{typed}"),
+            &admin,
+            None,
+        );
+        assert_eq!(
+            (status, resolved["customer_id"].clone()),
+            (200, json!(sara)),
+            "{resolved}"
+        );
+        assert_eq!(
+            send(
+                app,
+                Method::GET,
+                "/api/v1/referral-codes/ZZZZZZZZ",
+                &admin,
+                None
+            )
+            .0,
+            404
+        );
+
+        let (status, product) = send(
+            app,
+            Method::POST,
+            "/api/v1/products",
+            &admin,
+            Some(json!({"sku": "REF-1", "name": "کالا", "unit_price": 1_000_000})),
+        );
+        assert_eq!(status, 201, "{product}");
+        let product = id_of(&product);
+        let order = |customer: &str, status: &str| {
+            let (code, body) = send(
+                app,
+                Method::POST,
+                "/api/v1/orders",
+                &admin,
+                Some(json!({"customer_id": customer, "status": status,
+                            "lines": [{"product_id": product, "quantity": 1}]})),
+            );
+            assert_eq!(code, 201, "{body}");
+            body
+        };
+        let mut referred = person("رضا", "احمدی", "09121234568", "reza@example.ir");
+        referred["referred_by_customer_id"] = json!(sara);
+        let reza = id_of(&create_customer(app, &admin, referred));
+        // Pending is no purchase; paid is; a second purchase earns nothing more.
+        let pending = order(&reza, "pending");
+        assert_eq!(account(app, &admin, &sara)["balance"], 0);
+        let (status, paid) = e2e::support::merge_patch(
+            app,
+            &format!("/api/v1/orders/{}", id_of(&pending)),
+            &admin,
+            &json!({"status": "paid"}),
+        );
+        assert_eq!(status, 200, "{paid}");
+        assert_eq!(account(app, &admin, &sara)["balance"], 300);
+        order(&reza, "paid");
+        assert_eq!(account(app, &admin, &sara)["balance"], 300);
+        let reasons: Vec<Value> = entries(app, &admin, &sara)
+            .iter()
+            .map(|e| e["reason"].clone())
+            .collect();
+        assert_eq!(reasons, [json!("referral")]);
+
+        // The same person under a second record (same phone) earns nothing.
+        let mut twin = person("سارا", "کریمی‌نژاد", "09121234567", "sara.k@example.ir");
+        twin["referred_by_customer_id"] = json!(sara);
+        let response = app
+            .authed(Method::POST, "/api/v1/customers", &admin)
+            .header("Peyvand-Confirm-Duplicate", "true")
+            .json(&twin)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let twin: Value = response.json().unwrap();
+        order(&id_of(&twin), "paid");
+        assert_eq!(account(app, &admin, &sara)["balance"], 300);
+
+        // A user who may not see Sara cannot make or read her code.
+        let (_, email, password) = app.create_user("sales", Some("own"));
+        let sales = app.login(&email, &password).access_token;
+        assert_eq!(
+            send(
+                app,
+                Method::POST,
+                &format!("/api/v1/customers/{sara}/referral-code"),
+                &sales,
+                None
+            )
+            .0,
+            404
+        );
+        assert_eq!(
+            send(
+                app,
+                Method::GET,
+                &format!("/api/v1/referral-codes/{code}"),
+                &sales,
+                None
+            )
+            .0,
+            404
+        );
+        // Erasure forgets the code.
+        let (_, exported) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{sara}/personal-data"),
+            &admin,
+            None,
+        );
+        assert_eq!(exported["referral_codes"], json!([code]));
+        let (status, erased) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/customers/{sara}/erasure"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(erased["erased"]["referral_codes"], 1);
+        assert_eq!(
+            send(
+                app,
+                Method::GET,
+                &format!("/api/v1/referral-codes/{code}"),
+                &admin,
+                None
+            )
+            .0,
+            404
+        );
+    });
+}

@@ -12,12 +12,14 @@
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::loyalty::{
-    allocate, balance, EarnInput, Lot, LoyaltyEntryKind, LoyaltyRules, SpendInput,
+    allocate, balance, is_self_referral, normalize_referral_code,
+    referral_code as referral_code_of_bits, referral_link, EarnInput, Identity, Lot,
+    LoyaltyEntryKind, LoyaltyRules, SpendInput,
 };
 use persistence::audit::{self, NewAuditEvent};
 use persistence::behavioural_events::EventRow;
 use persistence::db::DbConnection;
-use persistence::loyalty::{EntryRow, LotRow};
+use persistence::loyalty::{EntryRow, LotRow, ReferralCodeRow};
 use persistence::orders::OrderRow;
 use persistence::sql_types::{DbTime, DbUuid};
 use serde_json::json;
@@ -271,6 +273,169 @@ fn earned_by_rule(
         created_by: None,
         created_at: DbTime(now),
     }
+}
+
+/// Attempts at a fresh random code before giving up (a collision among 2^40 codes is
+/// already unlikely once).
+const CODE_ATTEMPTS: usize = 8;
+
+/// A customer's referral code and, when the loyalty rules have a template, its link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Referral {
+    pub customer_id: Uuid,
+    pub code: String,
+    pub link: Option<String>,
+    /// Whether this request made the code.
+    pub created: bool,
+}
+
+fn identity(record: &persistence::customers::CustomerRecord) -> Identity {
+    Identity {
+        id: record.row.id.0,
+        merged_into: record.row.merged_into_id.map(|id| id.0),
+        phones: record.phones.iter().map(|p| p.number.clone()).collect(),
+        emails: record.emails.iter().map(|e| e.address.clone()).collect(),
+        national_code: record.row.national_code.clone(),
+    }
+}
+
+/// The referral code of a visible customer (`records:write`), made on first asking:
+/// eight random base-32 digits, kept for good. Audited as `loyalty.referral_code` when
+/// made. 410 for an erased customer.
+pub fn referral_code(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    customer: Uuid,
+) -> AppResult<Referral> {
+    acting.require(Permission::RecordsWrite)?;
+    let link_of = |conn: &mut DbConnection, code: &str| -> AppResult<Option<String>> {
+        let rules = crate::settings::current(conn)?.0.loyalty;
+        Ok(rules
+            .referral_link
+            .map(|template| referral_link(&template, code)))
+    };
+    transaction(conn, |conn| {
+        let record = visible(conn, acting, customer)?;
+        if record.row.erased_at.is_some() {
+            return Err(AppError::Gone("the customer was erased".into()));
+        }
+        if let Some(row) = persistence::loyalty::referral_code_of(conn, customer)? {
+            let link = link_of(conn, &row.code)?;
+            return Ok(Referral {
+                customer_id: customer,
+                code: row.code,
+                link,
+                created: false,
+            });
+        }
+        for _ in 0..CODE_ATTEMPTS {
+            let row = ReferralCodeRow {
+                code: referral_code_of_bits(rand::random()),
+                customer_id: DbUuid(customer),
+                created_at: DbTime(persistence::now()),
+            };
+            if persistence::loyalty::insert_referral_code(conn, &row)? {
+                audit::record(
+                    conn,
+                    &acting.audit_actor(),
+                    NewAuditEvent {
+                        action: "loyalty.referral_code",
+                        resource_type: "customer",
+                        resource_id: Some(customer.to_string()),
+                        changes: Some(json!({"code": row.code})),
+                    },
+                )?;
+                let link = link_of(conn, &row.code)?;
+                return Ok(Referral {
+                    customer_id: customer,
+                    code: row.code,
+                    link,
+                    created: true,
+                });
+            }
+            // Another request made this customer's code meanwhile: answer it.
+            if let Some(row) = persistence::loyalty::referral_code_of(conn, customer)? {
+                let link = link_of(conn, &row.code)?;
+                return Ok(Referral {
+                    customer_id: customer,
+                    code: row.code,
+                    link,
+                    created: false,
+                });
+            }
+        }
+        Err(AppError::Internal(
+            "no free referral code after several attempts".into(),
+        ))
+    })
+}
+
+/// The customer a referral code belongs to, followed through merges, if the caller
+/// may see them (`records:read`); 404 for an unknown code, a malformed one or a
+/// customer out of sight.
+pub fn resolve_referral_code(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    code: &str,
+) -> AppResult<Referral> {
+    acting.require(Permission::RecordsRead)?;
+    let code = normalize_referral_code(code).ok_or(AppError::NotFound)?;
+    let row = persistence::loyalty::find_referral_code(conn, &code)?.ok_or(AppError::NotFound)?;
+    let mut customer = row.customer_id.0;
+    for _ in 0..16 {
+        let record = visible(conn, acting, customer)?;
+        match record.row.merged_into_id {
+            Some(winner) => customer = winner.0,
+            None if record.row.erased_at.is_some() => return Err(AppError::NotFound),
+            None => break,
+        }
+    }
+    let rules = crate::settings::current(conn)?.0.loyalty;
+    Ok(Referral {
+        customer_id: customer,
+        link: rules
+            .referral_link
+            .map(|template| referral_link(&template, &code)),
+        code,
+        created: false,
+    })
+}
+
+/// The referral reward for `customer`'s first purchase, `order`, inside the
+/// transaction that made it one: the loyalty rules' `referral_points` to the customer
+/// who referred them, once per referred customer (the lot's source
+/// `referral:<customer>`), never for a self-referral or an erased referrer.
+pub(crate) fn reward_referral(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    order: &OrderRow,
+) -> AppResult<()> {
+    let rules = crate::settings::current(conn)?.0.loyalty;
+    if rules.referral_points == 0 {
+        return Ok(());
+    }
+    let referred = persistence::customers::find(conn, customer)?;
+    let Some(referrer) = referred.row.referred_by_customer_id else {
+        return Ok(());
+    };
+    let referrer = persistence::customers::find(conn, referrer.0)?;
+    if referrer.row.erased_at.is_some()
+        || referrer.row.merged_into_id.is_some()
+        || is_self_referral(&identity(&referrer), &identity(&referred))
+    {
+        return Ok(());
+    }
+    let row = earned_by_rule(
+        &rules,
+        referrer.row.id.0,
+        rules.referral_points,
+        format!("referral:{customer}"),
+        "referral",
+        order.placed_at.0,
+        persistence::now(),
+    );
+    persistence::loyalty::append_earned(conn, &[row])?;
+    Ok(())
 }
 
 /// The points `order` earns by the business's rules now that it became a purchase,

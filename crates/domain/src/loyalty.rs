@@ -109,6 +109,75 @@ impl SpendInput {
     }
 }
 
+/// Where a referral link has its code.
+pub const CODE_PLACEHOLDER: &str = "{code}";
+const MAX_LINK_CHARS: usize = 500;
+
+/// Crockford's base-32 digits: no I, L, O or U, so a code read aloud or typed from a
+/// flyer is not mistaken.
+const CODE_DIGITS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Characters of a referral code.
+pub const CODE_CHARS: usize = 8;
+
+/// A referral code from 40 random bits: eight base-32 digits.
+pub fn referral_code(random: [u8; 5]) -> String {
+    let mut bits = random
+        .iter()
+        .fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte));
+    let mut code = [0u8; CODE_CHARS];
+    for digit in code.iter_mut().rev() {
+        *digit = CODE_DIGITS[(bits & 31) as usize];
+        bits >>= 5;
+    }
+    code.iter().map(|&b| char::from(b)).collect()
+}
+
+/// `text` as a referral code is stored (upper case, Crockford's look-alikes read as
+/// the digits they stand for), or `None` when it cannot be one.
+pub fn normalize_referral_code(text: &str) -> Option<String> {
+    let code: String = text
+        .trim()
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect();
+    (code.len() == CODE_CHARS && code.bytes().all(|b| CODE_DIGITS.contains(&b))).then_some(code)
+}
+
+/// The link of `code` by the `template` of the loyalty rules.
+pub fn referral_link(template: &str, code: &str) -> String {
+    template.replace(CODE_PLACEHOLDER, code)
+}
+
+/// Who a customer is, as far as telling two people apart goes: normalised phones and
+/// e-mail addresses and the national code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub id: Uuid,
+    pub merged_into: Option<Uuid>,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub national_code: Option<String>,
+}
+
+/// Whether `referred` referring to `referrer` is a customer referring themselves: the
+/// same record, one merged into the other, or a phone, e-mail address or national code
+/// in common.
+pub fn is_self_referral(referrer: &Identity, referred: &Identity) -> bool {
+    let shares = |a: &[String], b: &[String]| a.iter().any(|x| b.contains(x));
+    referrer.id == referred.id
+        || referrer.merged_into == Some(referred.id)
+        || referred.merged_into == Some(referrer.id)
+        || shares(&referrer.phones, &referred.phones)
+        || shares(&referrer.emails, &referred.emails)
+        || (referrer.national_code.is_some() && referrer.national_code == referred.national_code)
+}
+
 /// Most points one rule gives.
 pub const MAX_RULE_POINTS: i64 = 1_000_000;
 /// Most event names that earn points.
@@ -130,6 +199,14 @@ pub struct LoyaltyRules {
     /// Days points earned by these rules last, from the order's or event's time
     /// (default 365).
     pub validity_days: i64,
+    /// Points a customer earns when a customer they referred (`referred_by_customer_id`)
+    /// makes a first purchase (0, the default: no referral reward). Never for a
+    /// self-referral: the same customer, one merged into the other, or two records
+    /// sharing a phone, an e-mail address or a national code.
+    pub referral_points: i64,
+    /// The referral link a code goes in: an `http(s)` URL with `{code}` in it, e.g.
+    /// `https://shop.example.ir/r/{code}`; none by default.
+    pub referral_link: Option<String>,
 }
 
 impl Default for LoyaltyRules {
@@ -139,6 +216,8 @@ impl Default for LoyaltyRules {
             order_amount_unit: 100_000,
             event_points: BTreeMap::new(),
             validity_days: DEFAULT_VALIDITY_DAYS,
+            referral_points: 0,
+            referral_link: None,
         }
     }
 }
@@ -166,6 +245,27 @@ impl LoyaltyRules {
                 "out_of_range",
                 format!("must be 1 to {MAX_VALIDITY_DAYS}"),
             );
+        }
+        if !(0..=MAX_RULE_POINTS).contains(&self.referral_points) {
+            v.push(
+                format!("{field}.referral_points"),
+                "out_of_range",
+                format!("must be 0 to {MAX_RULE_POINTS}"),
+            );
+        }
+        if let Some(link) = &self.referral_link {
+            let usable = link.len() <= MAX_LINK_CHARS
+                && link.contains(CODE_PLACEHOLDER)
+                && url::Url::parse(&link.replace(CODE_PLACEHOLDER, "CODE")).is_ok_and(|url| {
+                    matches!(url.scheme(), "http" | "https") && url.host().is_some()
+                });
+            if !usable {
+                v.push(
+                    format!("{field}.referral_link"),
+                    "invalid_format",
+                    format!("an http(s) URL of at most {MAX_LINK_CHARS} characters with {CODE_PLACEHOLDER} in it"),
+                );
+            }
         }
         if self.event_points.len() > MAX_EVENT_RULES {
             v.push(
@@ -249,6 +349,63 @@ pub fn allocate(lots: &[Lot], points: i64, now: DateTime<Utc>) -> Result<Vec<(Uu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn referral_codes_are_eight_unambiguous_digits_read_back_as_written() {
+        let code = referral_code([0xff, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(code.len(), CODE_CHARS);
+        assert_eq!(referral_code([0; 5]), "00000000");
+        assert_eq!(referral_code([0xff; 5]), "ZZZZZZZZ");
+        assert_eq!(
+            normalize_referral_code(&code.to_lowercase()),
+            Some(code.clone())
+        );
+        assert_eq!(
+            normalize_referral_code(" 0o1i-lzzz "),
+            Some("00111ZZZ".into())
+        );
+        assert_eq!(normalize_referral_code("UUUUUUUU"), None);
+        assert_eq!(normalize_referral_code("ZZZZ"), None);
+        assert_eq!(
+            referral_link("https://shop.example.ir/r/{code}", "AB12CD34"),
+            "https://shop.example.ir/r/AB12CD34"
+        );
+    }
+
+    #[test]
+    fn self_referrals_are_the_same_person_by_any_identifier() {
+        let person = |id: u128, phone: &str, email: &str| Identity {
+            id: Uuid::from_u128(id),
+            merged_into: None,
+            phones: vec![phone.into()],
+            emails: vec![email.into()],
+            national_code: None,
+        };
+        let referrer = person(1, "+989121111111", "a@example.ir");
+        assert!(!is_self_referral(
+            &referrer,
+            &person(2, "+989122222222", "b@example.ir")
+        ));
+        assert!(is_self_referral(
+            &referrer,
+            &person(1, "+989122222222", "b@example.ir")
+        ));
+        assert!(is_self_referral(
+            &referrer,
+            &person(2, "+989121111111", "b@example.ir")
+        ));
+        assert!(is_self_referral(
+            &referrer,
+            &person(2, "+989122222222", "a@example.ir")
+        ));
+        let mut merged = person(2, "+989122222222", "b@example.ir");
+        merged.merged_into = Some(referrer.id);
+        assert!(is_self_referral(&referrer, &merged));
+        let (mut a, mut b) = (referrer.clone(), person(2, "+989122222222", "b@example.ir"));
+        a.national_code = Some("0012345678".into());
+        b.national_code = Some("0012345678".into());
+        assert!(is_self_referral(&a, &b));
+    }
 
     fn at(days: i64) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")

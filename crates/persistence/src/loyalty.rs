@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use uuid::Uuid;
 
 use crate::db::{placeholders, DbConnection};
-use crate::schema::loyalty_entries;
+use crate::schema::{loyalty_entries, referral_codes};
 use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
 
@@ -178,5 +178,65 @@ pub fn redact_customer(conn: &mut DbConnection, customer: Uuid) -> Result<usize,
         loyalty_entries::table.filter(loyalty_entries::customer_id.eq(DbUuid(customer))),
     )
     .set(loyalty_entries::reason.eq(None::<String>))
+    .execute(conn)?)
+}
+
+/// A customer's referral code.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = referral_codes)]
+pub struct ReferralCodeRow {
+    pub code: String,
+    pub customer_id: DbUuid,
+    pub created_at: DbTime,
+}
+
+pub fn referral_code_of(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<Option<ReferralCodeRow>, PersistenceError> {
+    Ok(referral_codes::table
+        .filter(referral_codes::customer_id.eq(DbUuid(customer)))
+        .select(ReferralCodeRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_referral_code(
+    conn: &mut DbConnection,
+    code: &str,
+) -> Result<Option<ReferralCodeRow>, PersistenceError> {
+    Ok(referral_codes::table
+        .find(code)
+        .select(ReferralCodeRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores `row` unless its code or its customer has one already; whether it was.
+pub fn insert_referral_code(
+    conn: &mut DbConnection,
+    row: &ReferralCodeRow,
+) -> Result<bool, PersistenceError> {
+    let inserted = match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(referral_codes::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(referral_codes::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(sqlite)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// Forgets a customer's referral code (erasure); answers how many went.
+pub fn delete_referral_code(
+    conn: &mut DbConnection,
+    customer: Uuid,
+) -> Result<usize, PersistenceError> {
+    Ok(diesel::delete(
+        referral_codes::table.filter(referral_codes::customer_id.eq(DbUuid(customer))),
+    )
     .execute(conn)?)
 }

@@ -1971,6 +1971,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    referral_codes (code) {
+        code -> Text,
+        customer_id -> Uuid,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(referral_codes -> customers (customer_id));
+
 diesel::joinable!(price_experiments -> products (product_id));
 diesel::joinable!(price_experiment_variants -> price_experiments (experiment_id));
 diesel::joinable!(price_experiment_exposures -> price_experiments (experiment_id));
@@ -1986,6 +1999,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     price_experiments,
     price_experiment_variants,
     price_experiment_exposures,
+    referral_codes,
     workflows,
     workflow_versions,
     workflow_runs,

@@ -627,6 +627,9 @@ mod tests {
             "get_event_definition",
             "put_event_definition",
             "delete_event_definition",
+            // A referral code travels in the business's own links and forms, typed in
+            // by the new customer; no response hands it over as an id.
+            "resolve_referral_code",
             // Called by the widget with the site key written into the business's
             // pages; no response links to them.
             "start_widget_chat",

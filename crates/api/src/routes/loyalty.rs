@@ -22,7 +22,9 @@ use crate::state::AppState;
         list_loyalty_entries,
         earn_loyalty_points,
         redeem_loyalty_points,
-        deduct_loyalty_points
+        deduct_loyalty_points,
+        create_referral_code,
+        resolve_referral_code
     ),
     components(schemas(
         LoyaltyAccount,
@@ -31,7 +33,8 @@ use crate::state::AppState;
         LoyaltyChange,
         EarnInput,
         SpendInput,
-        LoyaltyEntryKind
+        LoyaltyEntryKind,
+        ReferralCode
     ))
 )]
 pub struct LoyaltyApi;
@@ -41,7 +44,94 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_loyalty_entries)
         .service(earn_loyalty_points)
         .service(redeem_loyalty_points)
-        .service(deduct_loyalty_points);
+        .service(deduct_loyalty_points)
+        .service(create_referral_code)
+        .service(resolve_referral_code);
+}
+
+/// A customer's referral code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferralCode {
+    /// The customer the code belongs to (for a resolved code, the customer it was
+    /// merged into, if any).
+    pub customer_id: Uuid,
+    /// Eight base-32 digits (Crockford: no I, L, O or U); read back case-blind, with
+    /// O as 0 and I or L as 1.
+    pub code: String,
+    /// The code in the loyalty rules' `referral_link` template; null without one.
+    pub link: Option<String>,
+}
+
+impl From<loyalty::Referral> for ReferralCode {
+    fn from(referral: loyalty::Referral) -> Self {
+        ReferralCode {
+            customer_id: referral.customer_id,
+            code: referral.code,
+            link: referral.link,
+        }
+    }
+}
+
+/// A customer's referral code.
+///
+/// Made on first asking (201) and kept for good (200 after). Whoever names the code
+/// when they become a customer (`referred_by_customer_id` of the customer it resolves
+/// to, `GET /referral-codes/{code}`) earns its owner the loyalty rules'
+/// `referral_points` at their first purchase, once — never for a self-referral (one
+/// customer, one merged into the other, or a phone, e-mail address or national code in
+/// common). Needs `records:write` and a customer the caller may see. Audited as
+/// `loyalty.referral_code` when made. Problems: 410 for an erased customer.
+#[utoipa::path(
+    tag = "loyalty",
+    operation_id = "create_referral_code",
+    params(("id" = Uuid, Path, description = "Customer id")),
+    responses(
+        (status = 201, description = "Made now", body = ReferralCode),
+        (status = 200, description = "Made before", body = ReferralCode),
+        (status = 410, description = "The customer was erased", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/api/v1/customers/{id}/referral-code")]
+pub async fn create_referral_code(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let referral = state
+        .db(move |conn| Ok(loyalty::referral_code(conn, &principal, id)?))
+        .await?;
+    let created = referral.created;
+    let body = ReferralCode::from(referral);
+    Ok(if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
+}
+
+/// The customer a referral code belongs to.
+///
+/// For a sign-up form that took a code: the customer to set as the new customer's
+/// `referred_by_customer_id`. Needs `records:read`; 404 for an unknown or malformed code
+/// and for a customer the caller may not see.
+#[utoipa::path(
+    tag = "loyalty",
+    operation_id = "resolve_referral_code",
+    params(("code" = String, Path, description = "Referral code")),
+    responses((status = 200, description = "Found", body = ReferralCode))
+)]
+#[get("/api/v1/referral-codes/{code}")]
+pub async fn resolve_referral_code(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let code = code.into_inner();
+    let referral = state
+        .db(move |conn| Ok(loyalty::resolve_referral_code(conn, &principal, &code)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(ReferralCode::from(referral)))
 }
 
 /// A customer's points now.

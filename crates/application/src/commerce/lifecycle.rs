@@ -111,6 +111,11 @@ pub fn after_order_change(
         return Ok(facts);
     }
     crate::loyalty::earn_for_order(conn, order)?;
+    let previous =
+        persistence::orders::purchase_before(conn, customer, order.id.0, order.placed_at.0)?;
+    if previous.is_none() {
+        crate::loyalty::reward_referral(conn, customer, order)?;
+    }
     let (rules, _) = current(conn)?;
     let row = persistence::customers::find_row(conn, customer)?;
     let stage = LifecycleStage::parse(&row.lifecycle_stage).ok_or_else(|| {
@@ -119,8 +124,6 @@ pub fn after_order_change(
             row.lifecycle_stage
         ))
     })?;
-    let previous =
-        persistence::orders::purchase_before(conn, customer, order.id.0, order.placed_at.0)?;
     if let Some((to, rule)) = rules.after_purchase(stage, previous, order.placed_at.0) {
         let now = persistence::now();
         history::set_stage(conn, &[customer], to.as_str(), now)?;

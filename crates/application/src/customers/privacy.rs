@@ -224,6 +224,9 @@ pub struct DataPlaces {
     /// Price experiments those customers took part in: the variant (price) each was
     /// shown and when. Erasure deletes them; the experiments' figures lose them.
     pub price_exposures: usize,
+    /// Referral codes of those customers. Erasure deletes them, so a code handed out
+    /// no longer leads to the person.
+    pub referral_codes: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -302,6 +305,8 @@ pub struct PersonalData {
     /// The price experiments the customer and the merged customers took part in, oldest
     /// first.
     pub price_exposures: Vec<persistence::price_experiments::ExposureRow>,
+    /// The referral codes of the customer and the merged customers.
+    pub referral_codes: Vec<persistence::loyalty::ReferralCodeRow>,
     pub held_in: DataPlaces,
 }
 
@@ -368,7 +373,9 @@ pub fn personal_data(
     let mut loyalty_entries = Vec::new();
     let mut workflow_runs = Vec::new();
     let mut price_exposures = Vec::new();
+    let mut referral_codes = Vec::new();
     for id in &ids {
+        referral_codes.extend(persistence::loyalty::referral_code_of(conn, *id)?);
         price_exposures.extend(crate::price_experiments::exposures_of(conn, *id)?);
         for run in persistence::workflows::of_customer(conn, *id)? {
             let steps = persistence::workflows::steps_of(conn, run.id.0)?;
@@ -467,6 +474,7 @@ pub fn personal_data(
         loyalty_entries: loyalty_entries.len(),
         workflow_runs: workflow_runs.len(),
         price_exposures: price_exposures.len(),
+        referral_codes: referral_codes.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -495,6 +503,7 @@ pub fn personal_data(
         loyalty_entries,
         workflow_runs,
         price_exposures,
+        referral_codes,
         held_in,
     })
 }
@@ -620,6 +629,7 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             erased.workflow_runs += persistence::workflows::delete_of_customer(conn, *id)?;
             erased.price_exposures +=
                 persistence::price_experiments::delete_exposures_of(conn, *id)?;
+            erased.referral_codes += persistence::loyalty::delete_referral_code(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

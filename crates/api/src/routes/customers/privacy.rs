@@ -176,6 +176,8 @@ pub struct PersonalData {
     /// Price experiments the customer and the merged customers took part in: the
     /// variant each was shown and when.
     pub price_exposures: Vec<PriceExposureRecord>,
+    /// The referral codes of the customer and the merged customers.
+    pub referral_codes: Vec<String>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -463,6 +465,7 @@ pub async fn get_personal_data(
                 exposed_at: row.exposed_at.0,
             })
             .collect(),
+        referral_codes: data.referral_codes.into_iter().map(|row| row.code).collect(),
         held_in: data.held_in,
     };
     Ok(HttpResponse::Ok().json(data))
