@@ -664,3 +664,122 @@ fn referrals_reward_the_referrer_once_at_the_first_purchase_never_oneself() {
         );
     });
 }
+
+#[test]
+fn tiers_follow_points_earned_in_the_window_up_and_down() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let tier = |name: &str| {
+            let (status, body) = send(
+                app,
+                Method::POST,
+                "/api/v1/tiers",
+                &admin,
+                Some(json!({"name": name})),
+            );
+            assert_eq!(status, 201, "{body}");
+            id_of(&body)
+        };
+        let (silver, gold, vip) = (tier("نقره‌ای"), tier("طلایی"), tier("ویژه"));
+        let (status, problem) = e2e::support::merge_patch(
+            app,
+            "/api/v1/settings/business",
+            &admin,
+            &json!({"loyalty": {"tiers": [{"tier_id": silver, "minimum": 100},
+                                          {"tier_id": silver, "minimum": -5}],
+                                "tier_window_days": 0}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let codes = field_codes(&problem);
+        assert!(
+            codes.contains(&("loyalty.tiers[1].minimum".into(), "out_of_range".into())),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("loyalty.tiers[1]".into(), "duplicate".into())),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("loyalty.tier_window_days".into(), "out_of_range".into())),
+            "{codes:?}"
+        );
+        let (status, problem) = e2e::support::merge_patch(
+            app,
+            "/api/v1/settings/business",
+            &admin,
+            &json!({"loyalty": {"tiers": [{"tier_id": uuid::Uuid::now_v7(), "minimum": 100}]}}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [(
+                "loyalty.tiers[0].tier_id".to_string(),
+                "not_found".to_string()
+            )]
+        );
+        let (status, settings) = e2e::support::merge_patch(
+            app,
+            "/api/v1/settings/business",
+            &admin,
+            &json!({"loyalty": {"tiers": [{"tier_id": gold, "minimum": 500},
+                                          {"tier_id": silver, "minimum": 100}],
+                                "tier_window_days": 365}}),
+        );
+        assert_eq!(status, 200, "{settings}");
+        let customer = |first: &str, phone: &str| {
+            id_of(&create_customer(
+                app,
+                &admin,
+                person(first, "وفادار", phone, &format!("{phone}@example.ir")),
+            ))
+        };
+        let (ali, bita, cyrus, dara) = (
+            customer("علی", "09131000001"),
+            customer("بیتا", "09131000002"),
+            customer("کوروش", "09131000003"),
+            customer("دارا", "09131000004"),
+        );
+        earn(app, &admin, &ali, 120, 30);
+        earn(app, &admin, &bita, 700, 30);
+        earn(app, &admin, &cyrus, 50, 30);
+        // Dara sits in a tier outside the programme: left alone.
+        let (status, _) = e2e::support::merge_patch(
+            app,
+            &format!("/api/v1/customers/{dara}"),
+            &admin,
+            &json!({"tier_id": vip}),
+        );
+        assert_eq!(status, 200);
+        earn(app, &admin, &dara, 900, 30);
+        let mut conn = app.state.pool.get().unwrap();
+        let now = persistence::now();
+        let changes = application::loyalty::retier(&mut conn, now).unwrap();
+        assert_eq!(
+            (changes.upgraded, changes.downgraded),
+            (2, 0),
+            "{changes:?}"
+        );
+        let tier_of = |id: &str| {
+            let (_, body) = send(
+                app,
+                Method::GET,
+                &format!("/api/v1/customers/{id}"),
+                &admin,
+                None,
+            );
+            body["tier_id"].clone()
+        };
+        assert_eq!(tier_of(&ali), json!(silver));
+        assert_eq!(tier_of(&bita), json!(gold));
+        assert_eq!(tier_of(&cyrus), Value::Null);
+        assert_eq!(tier_of(&dara), json!(vip));
+        // A year and more on, the points earned fall out of the window: down they go.
+        let later = application::loyalty::retier(&mut conn, now + Duration::days(400)).unwrap();
+        assert_eq!((later.upgraded, later.downgraded), (0, 2), "{later:?}");
+        assert_eq!(tier_of(&bita), Value::Null);
+        assert_eq!(tier_of(&dara), json!(vip));
+        // Nothing to change: a run changes nothing.
+        let again = application::loyalty::retier(&mut conn, now + Duration::days(400)).unwrap();
+        assert_eq!((again.upgraded, again.downgraded), (0, 0));
+    });
+}

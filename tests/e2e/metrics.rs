@@ -70,7 +70,7 @@ fn requests_are_counted_by_route_pattern_and_gauges_are_exposed() {
         // Only the daily runs every server schedules at start: tomorrow's churn check,
         // loyalty expiry and workflow dates, and the next business day's stuck-deals
         // check.
-        assert!(text.contains(r#"jobs{status="queued"} 4"#), "{text}");
+        assert!(text.contains(r#"jobs{status="queued"} 5"#), "{text}");
         assert!(text.contains(r#"jobs{status="failed"} 0"#));
     });
 }

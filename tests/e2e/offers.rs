@@ -144,7 +144,7 @@ fn offers_rank_by_expected_margin_and_leave_out_what_was_bought_since() {
         assert_eq!(found["offers"][0]["sku"], "NB-SUGAR", "{found}");
         assert_eq!(found["offers"].as_array().unwrap().len(), 1);
         assert_eq!(found["excluded"][0]["product_id"], cake.as_str());
-        assert_eq!(found["excluded"][0]["reason"]["kind"], "bought_recently");
+        assert_eq!(found["excluded"][0]["reason"]["kind"], "already_bought");
         assert_eq!(found["marketing_channels"], json!([]));
 
         // Nothing recommended to a milk buyer.

@@ -870,12 +870,36 @@ fn a_workflow_calls_a_webhook_signed_and_logged() {
         let app = &app;
         let admin = app.admin_token();
         let receiver = Receiver::start();
-        // The subscription lists other events: the step calls it all the same.
-        let subscription = created(
+        // A subscription that does not list workflow.webhook may not be called.
+        let unwilling = created(
             app,
             &admin,
             "/api/v1/webhook-subscriptions",
             json!({"url": receiver.url("/ok"), "event_types": ["order.placed"]}),
+        );
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/workflows",
+            &admin,
+            Some(
+                json!({"name": "نخواسته", "trigger": {"kind": "event", "event_type": "customer.created"},
+                   "steps": [{"kind": "call_webhook", "subscription_id": id_of(&unwilling)}]}),
+            ),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [(
+                "steps[0].subscription_id".to_string(),
+                "not_subscribed".to_string()
+            )]
+        );
+        let subscription = created(
+            app,
+            &admin,
+            "/api/v1/webhook-subscriptions",
+            json!({"url": receiver.url("/ok"), "event_types": ["workflow.webhook"]}),
         );
         receiver.trust(subscription["secret"].as_str().unwrap());
         let subscription = id_of(&subscription);

@@ -99,6 +99,17 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
         .get()
         .map_err(|err| err.to_string())
         .and_then(|mut conn| {
+            application::jobs::loyalty_tiers::schedule_next(&mut conn, persistence::now())
+                .map_err(|err| err.to_string())
+        });
+    match scheduled {
+        Ok(run_at) => tracing::info!(%run_at, "loyalty tiers scheduled"),
+        Err(error) => tracing::error!(%error, "scheduling the loyalty tiers failed"),
+    }
+    let scheduled = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
             application::workflows::enrolment::schedule_dates(&mut conn, persistence::now())
                 .map_err(|err| err.to_string())
         });

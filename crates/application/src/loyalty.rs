@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::loyalty::{
     allocate, balance, is_self_referral, normalize_referral_code,
-    referral_code as referral_code_of_bits, referral_link, EarnInput, Identity, Lot,
-    LoyaltyEntryKind, LoyaltyRules, SpendInput,
+    referral_code as referral_code_of_bits, referral_link, tier_for, EarnInput, Identity, Lot,
+    LoyaltyEntryKind, LoyaltyRules, SpendInput, TierBasis,
 };
 use persistence::audit::{self, NewAuditEvent};
 use persistence::behavioural_events::EventRow;
@@ -275,6 +275,9 @@ fn earned_by_rule(
     }
 }
 
+/// Merges followed from a customer id to the customer it stands for now.
+const MAX_MERGE_HOPS: usize = 16;
+
 /// Attempts at a fresh random code before giving up (a collision among 2^40 codes is
 /// already unlikely once).
 const CODE_ATTEMPTS: usize = 8;
@@ -315,9 +318,17 @@ pub fn referral_code(
             .map(|template| referral_link(&template, code)))
     };
     transaction(conn, |conn| {
+        // Locked as for points: an erasure or a merge waits, or is waited for.
+        persistence::customers::lock_for_update(conn, &[customer])?;
         let record = visible(conn, acting, customer)?;
         if record.row.erased_at.is_some() {
             return Err(AppError::Gone("the customer was erased".into()));
+        }
+        if let Some(winner) = record.row.merged_into_id {
+            return Err(AppError::Conflict(format!(
+                "the customer was merged into customer {}; ask for its code",
+                winner.0
+            )));
         }
         if let Some(row) = persistence::loyalty::referral_code_of(conn, customer)? {
             let link = link_of(conn, &row.code)?;
@@ -382,13 +393,22 @@ pub fn resolve_referral_code(
     let code = normalize_referral_code(code).ok_or(AppError::NotFound)?;
     let row = persistence::loyalty::find_referral_code(conn, &code)?.ok_or(AppError::NotFound)?;
     let mut customer = row.customer_id.0;
-    for _ in 0..16 {
+    let mut settled = false;
+    for _ in 0..MAX_MERGE_HOPS {
         let record = visible(conn, acting, customer)?;
         match record.row.merged_into_id {
             Some(winner) => customer = winner.0,
             None if record.row.erased_at.is_some() => return Err(AppError::NotFound),
-            None => break,
+            None => {
+                settled = true;
+                break;
+            }
         }
+    }
+    if !settled {
+        return Err(AppError::Internal(format!(
+            "customer {customer} is merged more than {MAX_MERGE_HOPS} times over"
+        )));
     }
     let rules = crate::settings::current(conn)?.0.loyalty;
     Ok(Referral {
@@ -418,13 +438,31 @@ pub(crate) fn reward_referral(
     let Some(referrer) = referred.row.referred_by_customer_id else {
         return Ok(());
     };
-    let referrer = persistence::customers::find(conn, referrer.0)?;
-    if referrer.row.erased_at.is_some()
-        || referrer.row.merged_into_id.is_some()
-        || is_self_referral(&identity(&referrer), &identity(&referred))
+    // A referrer merged away since is the customer it was merged into now.
+    let mut referrer = referrer.0;
+    let mut records = Vec::new();
+    for _ in 0..MAX_MERGE_HOPS {
+        persistence::customers::lock_for_update(conn, &[referrer])?;
+        let record = persistence::customers::find(conn, referrer)?;
+        let next = record.row.merged_into_id;
+        records.push(record);
+        match next {
+            Some(winner) => referrer = winner.0,
+            None => break,
+        }
+    }
+    let Some(current) = records.last() else {
+        return Ok(());
+    };
+    if current.row.erased_at.is_some()
+        || current.row.merged_into_id.is_some()
+        || records
+            .iter()
+            .any(|record| is_self_referral(&identity(record), &identity(&referred)))
     {
         return Ok(());
     }
+    let referrer = current;
     let row = earned_by_rule(
         &rules,
         referrer.row.id.0,
@@ -531,4 +569,89 @@ pub fn expire(
             return Ok(written);
         }
     }
+}
+
+/// Customers re-tiered per transaction.
+const TIER_PAGE: i64 = 500;
+
+/// What a nightly tier run changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TierChanges {
+    pub upgraded: usize,
+    pub downgraded: usize,
+    pub customers: usize,
+}
+
+/// Puts every customer the loyalty tiers manage in the tier their measure over the
+/// window before `now` reaches (`domain::loyalty::tier_for`), a page of customers per
+/// transaction; a customer in a tier outside the programme keeps it. Audited as
+/// `loyalty.tiers` with the counts when anything changed.
+pub fn retier(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<TierChanges> {
+    let mut rules = crate::settings::current(conn)?.0.loyalty;
+    // A tier deleted since the rules were saved is no longer one to move anyone into.
+    let ids: Vec<Uuid> = rules.tiers.iter().map(|tier| tier.tier_id).collect();
+    let existing = persistence::labels::find_many(conn, &ids)?;
+    rules.tiers.retain(|tier| {
+        existing
+            .iter()
+            .any(|label| label.id.0 == tier.tier_id && label.kind == persistence::labels::TIER)
+    });
+    let mut changes = TierChanges::default();
+    if rules.tiers.is_empty() {
+        return Ok(changes);
+    }
+    let managed: Vec<Uuid> = rules.tiers.iter().map(|tier| tier.tier_id).collect();
+    let since = now - chrono::TimeDelta::days(rules.tier_window_days);
+    let mut after = None;
+    loop {
+        let page = transaction(conn, |conn| {
+            let page = persistence::loyalty::tier_candidates(conn, &managed, after, TIER_PAGE)?;
+            let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
+            let measures = match rules.tier_basis {
+                TierBasis::Points => persistence::loyalty::points_earned_since(conn, &ids, since)?,
+                TierBasis::Spend => persistence::orders::spend_since(conn, &ids, since)?,
+            };
+            let mut moves: std::collections::BTreeMap<Option<Uuid>, Vec<Uuid>> = Default::default();
+            for (id, current) in &page {
+                let measure = measures
+                    .iter()
+                    .find(|m| m.customer_id.0 == *id)
+                    .map_or(0, |m| m.measure);
+                let tier = tier_for(&rules.tiers, measure);
+                if tier != *current {
+                    if domain::loyalty::is_upgrade(&rules.tiers, *current, tier) {
+                        changes.upgraded += 1;
+                    } else {
+                        changes.downgraded += 1;
+                    }
+                    moves.entry(tier).or_default().push(*id);
+                }
+            }
+            for (tier, customers) in &moves {
+                persistence::loyalty::set_tier(conn, customers, *tier, now)?;
+            }
+            Ok(page)
+        })?;
+        changes.customers += page.len();
+        match page.last() {
+            Some((last, _)) if page.len() as i64 == TIER_PAGE => after = Some(*last),
+            _ => break,
+        }
+    }
+    if changes.upgraded + changes.downgraded > 0 {
+        transaction(conn, |conn| {
+            audit::record(
+                conn,
+                &Acting::system(crate::i18n::Lang::En).audit_actor(),
+                NewAuditEvent {
+                    action: "loyalty.tiers",
+                    resource_type: "loyalty",
+                    resource_id: None,
+                    changes: Some(json!(changes)),
+                },
+            )?;
+            Ok(())
+        })?;
+    }
+    Ok(changes)
 }

@@ -53,7 +53,16 @@ pub fn next_best_offers(
             format!("must be {} to {}", LIMITS.start(), LIMITS.end()),
         ));
     }
-    let record = visible(conn, acting, customer)?;
+    // A merged-away id stands for the customer it was merged into, which holds the
+    // orders and gets the scores.
+    let mut record = visible(conn, acting, customer)?;
+    for _ in 0..16 {
+        match record.row.merged_into_id {
+            Some(winner) => record = visible(conn, acting, winner.0)?,
+            None => break,
+        }
+    }
+    let customer = record.row.id.0;
     let scores = record.scores();
     let channels = persistence::consents::current(conn, customer)?
         .into_iter()
@@ -78,10 +87,9 @@ pub fn next_best_offers(
         })?;
     let ids: Vec<Uuid> = recommended.iter().map(|r| r.product_id).collect();
     let products = persistence::products::find_many(conn, &ids)?;
-    // What the run saw ends when it was started; purchases since are new to it.
-    let since = persistence::model_runs::find(conn, recommendations.run_id)?
-        .map_or(chrono::DateTime::UNIX_EPOCH, |run| run.row.created_at.0);
-    let bought_since = persistence::orders::products_bought_since(conn, customer, since)?
+    // The run left out what the customer owned then; anything bought since, or an
+    // older order paid since, is read here.
+    let bought = persistence::orders::products_bought(conn, customer)?
         .into_iter()
         .collect();
     let candidates = recommended
@@ -104,7 +112,7 @@ pub fn next_best_offers(
         p_alive: scores.clv.map(|clv| clv.p_alive),
         clv: scores.clv.map(|clv| clv.clv),
         churn_risk: scores.churn.as_ref().map(|churn| churn.risk),
-        bought_since,
+        bought,
     };
     let (offers, excluded) = rank(candidates, &known, limit as usize);
     let offers = offers

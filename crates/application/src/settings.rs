@@ -5,6 +5,7 @@
 use domain::authz::Permission;
 use domain::business_calendar::BusinessCalendar;
 use domain::settings::BusinessSettings;
+use domain::validation::FieldViolation;
 use persistence::audit::{self, NewAuditEvent};
 use persistence::db::DbConnection;
 use persistence::settings::SettingsRow;
@@ -58,6 +59,32 @@ pub fn update(
         let mut after = edit(&before)?;
         after.updated_at = None;
         after.normalize().map_err(AppError::Invalid)?;
+        let tier_ids: Vec<Uuid> = after
+            .loyalty
+            .tiers
+            .iter()
+            .map(|tier| tier.tier_id)
+            .collect();
+        let known = persistence::labels::find_many(conn, &tier_ids)?;
+        let unknown: Vec<FieldViolation> = tier_ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| {
+                !known
+                    .iter()
+                    .any(|label| label.id.0 == **id && label.kind == persistence::labels::TIER)
+            })
+            .map(|(i, _)| {
+                FieldViolation::new(
+                    format!("loyalty.tiers[{i}].tier_id"),
+                    "not_found",
+                    "no customer tier has this id",
+                )
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(AppError::Invalid(unknown));
+        }
         if after.default_currency != before.default_currency
             && persistence::orders::any_exist(conn)?
         {

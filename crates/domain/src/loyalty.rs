@@ -207,6 +207,56 @@ pub struct LoyaltyRules {
     /// The referral link a code goes in: an `http(s)` URL with `{code}` in it, e.g.
     /// `https://shop.example.ir/r/{code}`; none by default.
     pub referral_link: Option<String>,
+    /// Loyalty tiers (customer tiers, `GET /tiers`) by their threshold: every night a
+    /// customer gets the highest tier whose `minimum` their points earned (or their
+    /// spend) over the last `tier_window_days` reaches, up or down. Customers in a tier
+    /// outside this list are left as they are. None by default.
+    pub tiers: Vec<TierRule>,
+    pub tier_basis: TierBasis,
+    /// Days the tiers look back (default 365).
+    pub tier_window_days: i64,
+}
+
+/// A loyalty tier and what it takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierRule {
+    pub tier_id: Uuid,
+    /// Points earned, or spend in minor units, over the window.
+    pub minimum: i64,
+}
+
+/// What loyalty tiers are measured by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TierBasis {
+    /// Points earned in the window (spent or not).
+    #[default]
+    Points,
+    /// Purchases placed in the window, net of refunds.
+    Spend,
+}
+
+/// Most loyalty tiers.
+pub const MAX_TIERS: usize = 10;
+
+/// The tier of `tiers` a customer with `measure` belongs in: the one with the highest
+/// minimum reached, or none.
+pub fn tier_for(tiers: &[TierRule], measure: i64) -> Option<Uuid> {
+    tiers
+        .iter()
+        .filter(|tier| tier.minimum <= measure)
+        .max_by_key(|tier| tier.minimum)
+        .map(|tier| tier.tier_id)
+}
+
+/// Whether moving from tier `from` to `to` (of `tiers`; none is below all) goes up.
+pub fn is_upgrade(tiers: &[TierRule], from: Option<Uuid>, to: Option<Uuid>) -> bool {
+    let rank = |tier: Option<Uuid>| {
+        tier.and_then(|id| tiers.iter().find(|t| t.tier_id == id))
+            .map_or(-1, |t| t.minimum)
+    };
+    rank(to) > rank(from)
 }
 
 impl Default for LoyaltyRules {
@@ -218,6 +268,9 @@ impl Default for LoyaltyRules {
             validity_days: DEFAULT_VALIDITY_DAYS,
             referral_points: 0,
             referral_link: None,
+            tiers: Vec::new(),
+            tier_basis: TierBasis::Points,
+            tier_window_days: DEFAULT_VALIDITY_DAYS,
         }
     }
 }
@@ -266,6 +319,39 @@ impl LoyaltyRules {
                     format!("an http(s) URL of at most {MAX_LINK_CHARS} characters with {CODE_PLACEHOLDER} in it"),
                 );
             }
+        }
+        if self.tiers.len() > MAX_TIERS {
+            v.push(
+                format!("{field}.tiers"),
+                "too_many",
+                format!("at most {MAX_TIERS} tiers"),
+            );
+        }
+        for (i, tier) in self.tiers.iter().enumerate() {
+            if tier.minimum < 0 {
+                v.push(
+                    format!("{field}.tiers[{i}].minimum"),
+                    "out_of_range",
+                    "must be 0 or more",
+                );
+            }
+            if self.tiers[..i]
+                .iter()
+                .any(|t| t.tier_id == tier.tier_id || t.minimum == tier.minimum)
+            {
+                v.push(
+                    format!("{field}.tiers[{i}]"),
+                    "duplicate",
+                    "each tier once, each with its own minimum",
+                );
+            }
+        }
+        if !(1..=MAX_VALIDITY_DAYS).contains(&self.tier_window_days) {
+            v.push(
+                format!("{field}.tier_window_days"),
+                "out_of_range",
+                format!("must be 1 to {MAX_VALIDITY_DAYS}"),
+            );
         }
         if self.event_points.len() > MAX_EVENT_RULES {
             v.push(
@@ -349,6 +435,28 @@ pub fn allocate(lots: &[Lot], points: i64, now: DateTime<Utc>) -> Result<Vec<(Uu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_highest_tier_reached_is_the_customers() {
+        let (silver, gold) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let tiers = [
+            TierRule {
+                tier_id: gold,
+                minimum: 500,
+            },
+            TierRule {
+                tier_id: silver,
+                minimum: 100,
+            },
+        ];
+        assert_eq!(tier_for(&tiers, 99), None);
+        assert_eq!(tier_for(&tiers, 100), Some(silver));
+        assert_eq!(tier_for(&tiers, 10_000), Some(gold));
+        assert!(is_upgrade(&tiers, None, Some(silver)));
+        assert!(is_upgrade(&tiers, Some(silver), Some(gold)));
+        assert!(!is_upgrade(&tiers, Some(gold), Some(silver)));
+        assert!(!is_upgrade(&tiers, Some(silver), None));
+    }
 
     #[test]
     fn referral_codes_are_eight_unambiguous_digits_read_back_as_written() {

@@ -4,7 +4,7 @@
 //! The candidates are the products the latest `cross_sell` run recommends to the
 //! customer (association rules over everyone's baskets: "who bought X also bought Y").
 //! A candidate is dropped when the product is inactive or the customer has bought it
-//! since the run looked at their purchases. The rest are ranked by their expected
+//! (since the run looked at their purchases, or paid late for an older order). The rest are ranked by their expected
 //! value to the business, P(alive) × P(buys | rule) × margin, where P(alive) comes
 //! from the latest CLV run (1 when there is none: no evidence the customer is gone)
 //! and the margin is the unit price less the unit cost, or the price when the cost is
@@ -47,8 +47,8 @@ pub struct Customer {
     pub clv: Option<i64>,
     /// From the latest churn run.
     pub churn_risk: Option<f64>,
-    /// Products bought since the recommendations were computed, with the last time.
-    pub bought_since: BTreeMap<Uuid, DateTime<Utc>>,
+    /// Products the customer bought, with the last time.
+    pub bought: BTreeMap<Uuid, DateTime<Utc>>,
 }
 
 /// Why a product is offered.
@@ -85,8 +85,9 @@ pub struct Offer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Exclusion {
-    /// Bought since the recommendations were computed.
-    BoughtRecently { at: DateTime<Utc> },
+    /// Bought already (last at `at`): since the recommendations were computed, or an
+    /// older order paid since.
+    AlreadyBought { at: DateTime<Utc> },
     /// No longer sold.
     Inactive,
 }
@@ -107,8 +108,8 @@ pub fn rank(
             excluded.push((candidate.product_id, Exclusion::Inactive));
             continue;
         }
-        if let Some(at) = customer.bought_since.get(&candidate.product_id) {
-            excluded.push((candidate.product_id, Exclusion::BoughtRecently { at: *at }));
+        if let Some(at) = customer.bought.get(&candidate.product_id) {
+            excluded.push((candidate.product_id, Exclusion::AlreadyBought { at: *at }));
             continue;
         }
         let margin = candidate.unit_cost.map_or(candidate.unit_price, |cost| {
@@ -194,7 +195,7 @@ mod tests {
         let mut inactive = candidate(3, 0.9, 100, None);
         inactive.active = false;
         let customer = Customer {
-            bought_since: BTreeMap::from([(Uuid::from_u128(1), at)]),
+            bought: BTreeMap::from([(Uuid::from_u128(1), at)]),
             ..Customer::default()
         };
         let (offers, excluded) = rank(
@@ -210,7 +211,7 @@ mod tests {
         assert_eq!(
             excluded,
             [
-                (Uuid::from_u128(1), Exclusion::BoughtRecently { at }),
+                (Uuid::from_u128(1), Exclusion::AlreadyBought { at }),
                 (Uuid::from_u128(3), Exclusion::Inactive)
             ]
         );

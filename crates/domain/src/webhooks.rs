@@ -25,6 +25,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "segment.left",
     "feedback.received",
     "feedback.negative",
+    "workflow.webhook",
 ];
 
 /// Every event type.

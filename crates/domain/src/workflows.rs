@@ -196,10 +196,11 @@ pub enum Step {
         #[serde(default)]
         body: Option<String>,
     },
-    /// Calls a webhook subscription (`GET /webhook-subscriptions`): one delivery of a
-    /// `workflow.webhook` event about the customer — `{workflow_id, run_id, data}` —
-    /// signed, retried and logged like every delivery, whatever event types the
-    /// subscription lists. `data` is an object of up to 4 KB passed as given.
+    /// Calls a webhook subscription (`GET /webhook-subscriptions`) that lists
+    /// `workflow.webhook` (or `*`): one delivery of a `workflow.webhook` event about the
+    /// customer — `{workflow_id, run_id, data}` — signed, retried and logged like every
+    /// delivery, to that subscription alone. `data` is an object of up to 4 KB passed
+    /// as given.
     CallWebhook {
         subscription_id: Uuid,
         #[serde(default)]

@@ -240,3 +240,87 @@ pub fn delete_referral_code(
     )
     .execute(conn)?)
 }
+
+/// A customer's measure for the loyalty tiers, as the database sums it.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct TierMeasure {
+    #[diesel(sql_type = SqlUuid)]
+    pub customer_id: DbUuid,
+    #[diesel(sql_type = BigInt)]
+    pub measure: i64,
+}
+
+/// The next `limit` customers after `after` (by id) whose tier the loyalty tiers
+/// manage — none, or one of `managed` — and who are neither merged away nor erased,
+/// with their tier.
+pub fn tier_candidates(
+    conn: &mut DbConnection,
+    managed: &[Uuid],
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Option<Uuid>)>, PersistenceError> {
+    use crate::db::MultiBackend;
+    use crate::schema::customers;
+    let managed: Vec<DbUuid> = managed.iter().copied().map(DbUuid).collect();
+    let mut query = customers::table
+        .filter(customers::merged_into_id.is_null())
+        .filter(customers::erased_at.is_null())
+        .filter(
+            customers::tier_id
+                .is_null()
+                .or(customers::tier_id.eq_any(managed)),
+        )
+        .select((customers::id, customers::tier_id))
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(customers::id.gt(DbUuid(after)));
+    }
+    let rows: Vec<(DbUuid, Option<DbUuid>)> = query.order(customers::id).limit(limit).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, tier)| (id.0, tier.map(|tier| tier.0)))
+        .collect())
+}
+
+/// Points each of `customers` earned from `since` on (spent or not); customers
+/// without any are missing.
+pub fn points_earned_since(
+    conn: &mut DbConnection,
+    customers: &[Uuid],
+    since: DateTime<Utc>,
+) -> Result<Vec<TierMeasure>, PersistenceError> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = vec!["?"; customers.len()].join(", ");
+    let sql = format!(
+        "SELECT customer_id, CAST(SUM(points) AS BIGINT) AS measure FROM loyalty_entries \
+         WHERE kind = 'earn' AND created_at >= ? AND customer_id IN ({list}) \
+         GROUP BY customer_id"
+    );
+    let mut query = diesel::sql_query(placeholders(conn, &sql))
+        .into_boxed()
+        .bind::<UtcTimestamp, _>(DbTime(since));
+    for id in customers {
+        query = query.bind::<SqlUuid, _>(DbUuid(*id));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Puts `customers` in `tier` (none clears it), each record's version one more.
+pub fn set_tier(
+    conn: &mut DbConnection,
+    customers: &[Uuid],
+    tier: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<usize, PersistenceError> {
+    use crate::schema::customers as c;
+    let ids: Vec<DbUuid> = customers.iter().copied().map(DbUuid).collect();
+    Ok(diesel::update(c::table.filter(c::id.eq_any(ids)))
+        .set((
+            c::tier_id.eq(tier.map(DbUuid)),
+            c::version.eq(c::version + 1),
+            c::updated_at.eq(DbTime(now)),
+        ))
+        .execute(conn)?)
+}

@@ -32,18 +32,47 @@ fn purchase_statuses() -> Vec<&'static str> {
         .collect()
 }
 
-/// The products `customer` bought in purchases placed at or after `since`, each with
-/// the last instant it was bought, in product id order.
-pub fn products_bought_since(
+/// What each of `customers` spent in purchases placed from `since` on, net of refunds;
+/// customers without any are missing.
+pub fn spend_since(
+    conn: &mut DbConnection,
+    customers: &[Uuid],
+    since: DateTime<Utc>,
+) -> Result<Vec<crate::loyalty::TierMeasure>, PersistenceError> {
+    use crate::sql_types::{UtcTimestamp, Uuid as SqlUuid};
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statuses = purchase_statuses()
+        .iter()
+        .map(|status| format!("'{status}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let list = vec!["?"; customers.len()].join(", ");
+    let sql = format!(
+        "SELECT customer_id, CAST(SUM(total - refunded_total) AS BIGINT) AS measure \
+         FROM orders WHERE status IN ({statuses}) AND placed_at >= ? \
+         AND customer_id IN ({list}) GROUP BY customer_id"
+    );
+    let mut query = diesel::sql_query(crate::db::placeholders(conn, &sql))
+        .into_boxed()
+        .bind::<UtcTimestamp, _>(DbTime(since));
+    for id in customers {
+        query = query.bind::<SqlUuid, _>(DbUuid(*id));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The products `customer` bought, each with the last instant it was bought, in
+/// product id order.
+pub fn products_bought(
     conn: &mut DbConnection,
     customer: Uuid,
-    since: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, DateTime<Utc>)>, PersistenceError> {
     let rows: Vec<(DbUuid, DbTime)> = order_lines::table
         .inner_join(orders::table)
         .filter(orders::customer_id.eq(DbUuid(customer)))
         .filter(orders::status.eq_any(purchase_statuses()))
-        .filter(orders::placed_at.ge(DbTime(since)))
         .select((order_lines::product_id, orders::placed_at))
         .load(conn)?;
     let mut last: std::collections::BTreeMap<Uuid, DateTime<Utc>> = Default::default();

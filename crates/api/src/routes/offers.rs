@@ -111,13 +111,15 @@ impl From<NextBestOffers> for NextBestOffersResponse {
 /// A customer's next best offers.
 ///
 /// The products the latest `cross_sell` run recommends to the customer ("who bought
-/// X also bought Y"), less those bought since that run and those no longer sold
+/// X also bought Y"), less those the customer has bought (since that run, or in an
+/// older order paid since) and those no longer sold
 /// (listed in `excluded` with the reason), ranked by expected value: P(alive) from the
 /// latest CLV run (1 without one) × the rule's confidence × the margin (unit price less
 /// unit cost, or the price when the cost is unknown). Each offer carries its reasons:
 /// the rule, the margin, the customer's CLV and, when the latest churn run puts the
 /// risk at 0.5 or more, retention. `marketing_channels` are those the customer gave
-/// marketing consent on. Needs `records:read` and a customer the caller may see.
+/// marketing consent on. A merged-away customer's id answers for the customer it was
+/// merged into. Needs `records:read` and a customer the caller may see.
 #[utoipa::path(
     tag = "offers",
     operation_id = "next_best_offers",

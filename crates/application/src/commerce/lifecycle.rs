@@ -111,11 +111,13 @@ pub fn after_order_change(
         return Ok(facts);
     }
     crate::loyalty::earn_for_order(conn, order)?;
-    let previous =
-        persistence::orders::purchase_before(conn, customer, order.id.0, order.placed_at.0)?;
-    if previous.is_none() {
+    // The customer's only purchase, whenever it was placed: a back-dated order or an
+    // old one paid late rewards no referral for a customer who bought before.
+    if facts.order_count == 1 {
         crate::loyalty::reward_referral(conn, customer, order)?;
     }
+    let previous =
+        persistence::orders::purchase_before(conn, customer, order.id.0, order.placed_at.0)?;
     let (rules, _) = current(conn)?;
     let row = persistence::customers::find_row(conn, customer)?;
     let stage = LifecycleStage::parse(&row.lifecycle_stage).ok_or_else(|| {

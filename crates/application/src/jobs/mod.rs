@@ -16,6 +16,7 @@ mod lead_export;
 mod lead_import;
 mod lead_rescore;
 pub mod loyalty_expiry;
+pub mod loyalty_tiers;
 mod model_run;
 mod order_export;
 mod order_import;
@@ -287,6 +288,7 @@ impl JobRegistry {
             loyalty_expiry::LOYALTY_EXPIRE,
             loyalty_expiry::LoyaltyExpiryJob,
         );
+        registry.register(loyalty_tiers::LOYALTY_TIERS, loyalty_tiers::LoyaltyTiersJob);
         registry.register(stuck_check::STUCK_CHECK, stuck_check::StuckCheckJob);
         registry.register(crate::service::sla_schedule::SLA_SCAN, sla_scan::SlaScanJob);
         registry.register(crate::sales::tasks::TASK_REMINDER, TaskReminderJob);

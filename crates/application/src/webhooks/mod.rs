@@ -296,6 +296,13 @@ pub(crate) fn call_from_workflow(
         }
         other => other?,
     };
+    if !SubscriptionInput::wants(&target.event_types(), WORKFLOW_WEBHOOK) {
+        return Err(AppError::field(
+            "subscription_id",
+            "not_subscribed",
+            "the webhook subscription no longer lists workflow.webhook (or *)",
+        ));
+    }
     if !target.active {
         return Err(AppError::field(
             "subscription_id",

@@ -139,7 +139,18 @@ fn reference_violations(
     }
     for (path, subscription) in &references.webhook_subscriptions {
         match persistence::webhooks::find(conn, *subscription) {
-            Ok(_) => {}
+            Ok(found) => {
+                if !domain::webhooks::SubscriptionInput::wants(
+                    &found.event_types(),
+                    crate::webhooks::WORKFLOW_WEBHOOK,
+                ) {
+                    violations.push(FieldViolation::new(
+                        path.clone(),
+                        "not_subscribed",
+                        "the subscription must list workflow.webhook (or *) to be called",
+                    ));
+                }
+            }
             Err(persistence::PersistenceError::NotFound) => violations.push(FieldViolation::new(
                 path.clone(),
                 "not_found",
