@@ -773,3 +773,41 @@ fn merged_customers_count_once_and_keep_their_variant() {
         assert_eq!(expose(app, &admin, &id, &lone).0, 409);
     });
 }
+
+#[test]
+fn the_sample_size_follows_the_effect_and_the_variants() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let size = |query: &str| {
+            send(
+                app,
+                Method::GET,
+                &format!("{PATH}/sample-size?{query}"),
+                &admin,
+                None,
+            )
+        };
+        // 10 % to 12 %, alpha 0.05, power 0.8: 3,841 per arm (Fleiss).
+        let (status, two) = size("baseline_rate=0.10&minimum_detectable_rate=0.12");
+        assert_eq!(status, 200, "{two}");
+        let per_variant = two["per_variant"].as_u64().unwrap();
+        assert!((3830..=3850).contains(&per_variant), "{two}");
+        assert_eq!(two["total"].as_u64().unwrap(), 2 * per_variant);
+        // Three variants: each comparison at 0.025 needs more.
+        let (_, three) = size("baseline_rate=0.10&minimum_detectable_rate=0.12&variants=3");
+        assert_eq!(three["alpha_per_comparison"], 0.025);
+        assert!(three["per_variant"].as_u64().unwrap() > per_variant);
+        let (status, problem) = size("baseline_rate=0.10&minimum_detectable_rate=0.10&power=0.3");
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [
+                (
+                    "minimum_detectable_rate".to_string(),
+                    "out_of_range".to_string()
+                ),
+                ("power".to_string(), "out_of_range".to_string())
+            ]
+        );
+    });
+}

@@ -458,12 +458,15 @@ fn due_times_follow_the_business_calendar_and_stop_pending_the_customer() {
         let paused_at = at(&paused["sla"]["paused_at"]);
         let resumed_at = at(&resumed["updated_at"]);
         let remaining = calendar.business_minutes_between(paused_at, due_before);
-        assert_eq!(
-            at(&resumed["sla"]["resolution_due_at"]),
-            calendar
-                .add_business_minutes(resumed_at, u32::try_from(remaining).unwrap())
-                .unwrap(),
-            "{resumed}"
+        // The server resumes the clock at its instant of the change, a little before
+        // it stamps `updated_at`: within working hours the due times differ by that.
+        let expected = calendar
+            .add_business_minutes(resumed_at, u32::try_from(remaining).unwrap())
+            .unwrap();
+        let due = at(&resumed["sla"]["resolution_due_at"]);
+        assert!(
+            due <= expected && expected - due < Duration::seconds(1),
+            "{due} against {expected}: {resumed}"
         );
         assert!(resumed["sla"]["paused_at"].is_null());
     });

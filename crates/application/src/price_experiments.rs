@@ -658,6 +658,95 @@ pub fn results(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<
     })
 }
 
+/// What a sample-size calculation is asked.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SampleSizeRequest {
+    /// The control's conversion rate today, in (0, 1).
+    pub baseline_rate: f64,
+    /// The smallest different rate worth detecting, in (0, 1).
+    pub minimum_detectable_rate: f64,
+    /// The experiment's significance level (0.001 to 0.2; 0.05 by default).
+    pub alpha: Option<f64>,
+    /// The chance of detecting that difference when it is there (0.5 to 0.99; 0.8 by
+    /// default).
+    pub power: Option<f64>,
+    /// Variants, the control included (2 to 10; 2 by default).
+    pub variants: Option<usize>,
+}
+
+/// What it takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleSize {
+    pub per_variant: u64,
+    pub total: u64,
+    /// The level each comparison with the control is judged at: alpha / (variants − 1).
+    pub alpha_per_comparison: f64,
+}
+
+/// Exposed customers per variant to detect a change of the conversion rate from
+/// `baseline_rate` to `minimum_detectable_rate` (`analytics::pricing`, Fleiss), each
+/// comparison judged at the Bonferroni-corrected level the results use
+/// (`records:read`): a `minimum_sample_per_variant` to start an experiment with.
+pub fn sample_size(acting: &Acting, request: SampleSizeRequest) -> AppResult<SampleSize> {
+    acting.require(Permission::RecordsRead)?;
+    let alpha = request
+        .alpha
+        .unwrap_or(domain::price_experiments::DEFAULT_ALPHA);
+    let power = request.power.unwrap_or(0.8);
+    let variants = request.variants.unwrap_or(2);
+    let mut violations = Vec::new();
+    let mut check = |ok: bool, field: &str, rule: &str| {
+        if !ok {
+            violations.push(FieldViolation::new(field, "out_of_range", rule));
+        }
+    };
+    let rate = |r: f64| r.is_finite() && r > 0.0 && r < 1.0;
+    check(
+        rate(request.baseline_rate),
+        "baseline_rate",
+        "must lie in (0, 1)",
+    );
+    check(
+        rate(request.minimum_detectable_rate)
+            && request.minimum_detectable_rate != request.baseline_rate,
+        "minimum_detectable_rate",
+        "must lie in (0, 1) and differ from baseline_rate",
+    );
+    check(
+        alpha.is_finite() && domain::price_experiments::ALPHA.contains(&alpha),
+        "alpha",
+        "must be 0.001 to 0.2",
+    );
+    check(
+        power.is_finite() && (0.5..=0.99).contains(&power),
+        "power",
+        "must be 0.5 to 0.99",
+    );
+    check(
+        domain::price_experiments::VARIANTS.contains(&variants),
+        "variants",
+        "must be 2 to 10",
+    );
+    if !violations.is_empty() {
+        return Err(AppError::Invalid(violations));
+    }
+    let alpha_per_comparison = alpha / (variants - 1) as f64;
+    let per_variant = analytics::pricing::sample_size_two_proportions(
+        request.baseline_rate,
+        request.minimum_detectable_rate,
+        alpha_per_comparison,
+        power,
+    )
+    .map_err(|err| AppError::field("minimum_detectable_rate", "out_of_range", err.to_string()))?;
+    Ok(SampleSize {
+        per_variant,
+        total: per_variant.saturating_mul(variants as u64),
+        alpha_per_comparison,
+    })
+}
+
 /// A customer's exposures, for the personal-data export.
 pub fn exposures_of(conn: &mut DbConnection, customer: Uuid) -> AppResult<Vec<ExposureRow>> {
     Ok(persistence::price_experiments::exposures_of(
