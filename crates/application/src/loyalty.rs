@@ -275,9 +275,6 @@ fn earned_by_rule(
     }
 }
 
-/// Merges followed from a customer id to the customer it stands for now.
-const MAX_MERGE_HOPS: usize = 16;
-
 /// Attempts at a fresh random code before giving up (a collision among 2^40 codes is
 /// already unlikely once).
 const CODE_ATTEMPTS: usize = 8;
@@ -311,12 +308,6 @@ pub fn referral_code(
     customer: Uuid,
 ) -> AppResult<Referral> {
     acting.require(Permission::RecordsWrite)?;
-    let link_of = |conn: &mut DbConnection, code: &str| -> AppResult<Option<String>> {
-        let rules = crate::settings::current(conn)?.0.loyalty;
-        Ok(rules
-            .referral_link
-            .map(|template| referral_link(&template, code)))
-    };
     transaction(conn, |conn| {
         // Locked as for points: an erasure or a merge waits, or is waited for.
         persistence::customers::lock_for_update(conn, &[customer])?;
@@ -331,13 +322,7 @@ pub fn referral_code(
             )));
         }
         if let Some(row) = persistence::loyalty::referral_code_of(conn, customer)? {
-            let link = link_of(conn, &row.code)?;
-            return Ok(Referral {
-                customer_id: customer,
-                code: row.code,
-                link,
-                created: false,
-            });
+            return referral(conn, customer, row.code, false);
         }
         for _ in 0..CODE_ATTEMPTS {
             let row = ReferralCodeRow {
@@ -356,23 +341,11 @@ pub fn referral_code(
                         changes: Some(json!({"code": row.code})),
                     },
                 )?;
-                let link = link_of(conn, &row.code)?;
-                return Ok(Referral {
-                    customer_id: customer,
-                    code: row.code,
-                    link,
-                    created: true,
-                });
+                return referral(conn, customer, row.code, true);
             }
             // Another request made this customer's code meanwhile: answer it.
             if let Some(row) = persistence::loyalty::referral_code_of(conn, customer)? {
-                let link = link_of(conn, &row.code)?;
-                return Ok(Referral {
-                    customer_id: customer,
-                    code: row.code,
-                    link,
-                    created: false,
-                });
+                return referral(conn, customer, row.code, false);
             }
         }
         Err(AppError::Internal(
@@ -392,24 +365,22 @@ pub fn resolve_referral_code(
     acting.require(Permission::RecordsRead)?;
     let code = normalize_referral_code(code).ok_or(AppError::NotFound)?;
     let row = persistence::loyalty::find_referral_code(conn, &code)?.ok_or(AppError::NotFound)?;
-    let mut customer = row.customer_id.0;
-    let mut settled = false;
-    for _ in 0..MAX_MERGE_HOPS {
-        let record = visible(conn, acting, customer)?;
-        match record.row.merged_into_id {
-            Some(winner) => customer = winner.0,
-            None if record.row.erased_at.is_some() => return Err(AppError::NotFound),
-            None => {
-                settled = true;
-                break;
-            }
+    let chain = crate::customers::merge_chain(conn, acting, row.customer_id.0)?;
+    match chain.last() {
+        Some(current) if current.row.erased_at.is_none() => {
+            referral(conn, current.row.id.0, code, false)
         }
+        _ => Err(AppError::NotFound),
     }
-    if !settled {
-        return Err(AppError::Internal(format!(
-            "customer {customer} is merged more than {MAX_MERGE_HOPS} times over"
-        )));
-    }
+}
+
+/// `code` of `customer` with its link by the loyalty rules' template.
+fn referral(
+    conn: &mut DbConnection,
+    customer: Uuid,
+    code: String,
+    created: bool,
+) -> AppResult<Referral> {
     let rules = crate::settings::current(conn)?.0.loyalty;
     Ok(Referral {
         customer_id: customer,
@@ -417,7 +388,7 @@ pub fn resolve_referral_code(
             .referral_link
             .map(|template| referral_link(&template, &code)),
         code,
-        created: false,
+        created,
     })
 }
 
@@ -427,10 +398,10 @@ pub fn resolve_referral_code(
 /// `referral:<customer>`), never for a self-referral or an erased referrer.
 pub(crate) fn reward_referral(
     conn: &mut DbConnection,
+    rules: &LoyaltyRules,
     customer: Uuid,
     order: &OrderRow,
 ) -> AppResult<()> {
-    let rules = crate::settings::current(conn)?.0.loyalty;
     if rules.referral_points == 0 {
         return Ok(());
     }
@@ -441,7 +412,7 @@ pub(crate) fn reward_referral(
     // A referrer merged away since is the customer it was merged into now.
     let mut referrer = referrer.0;
     let mut records = Vec::new();
-    for _ in 0..MAX_MERGE_HOPS {
+    for _ in 0..crate::customers::MAX_MERGE_HOPS {
         persistence::customers::lock_for_update(conn, &[referrer])?;
         let record = persistence::customers::find(conn, referrer)?;
         let next = record.row.merged_into_id;
@@ -464,7 +435,7 @@ pub(crate) fn reward_referral(
     }
     let referrer = current;
     let row = earned_by_rule(
-        &rules,
+        rules,
         referrer.row.id.0,
         rules.referral_points,
         format!("referral:{customer}"),
@@ -479,14 +450,17 @@ pub(crate) fn reward_referral(
 /// The points `order` earns by the business's rules now that it became a purchase,
 /// inside the transaction that made it one (the customer's row is locked); once per
 /// order. A lot of an old order expires counting from when it was placed.
-pub fn earn_for_order(conn: &mut DbConnection, order: &OrderRow) -> AppResult<()> {
-    let rules = crate::settings::current(conn)?.0.loyalty;
+pub fn earn_for_order(
+    conn: &mut DbConnection,
+    rules: &LoyaltyRules,
+    order: &OrderRow,
+) -> AppResult<()> {
     let points = rules.order_points(order.total);
     if points == 0 {
         return Ok(());
     }
     let row = earned_by_rule(
-        &rules,
+        rules,
         order.customer_id.0,
         points,
         format!("order:{}", order.id.0),
@@ -611,12 +585,13 @@ pub fn retier(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<TierChan
                 TierBasis::Points => persistence::loyalty::points_earned_since(conn, &ids, since)?,
                 TierBasis::Spend => persistence::orders::spend_since(conn, &ids, since)?,
             };
+            let measures: std::collections::HashMap<Uuid, i64> = measures
+                .into_iter()
+                .map(|m| (m.customer_id.0, m.measure))
+                .collect();
             let mut moves: std::collections::BTreeMap<Option<Uuid>, Vec<Uuid>> = Default::default();
             for (id, current) in &page {
-                let measure = measures
-                    .iter()
-                    .find(|m| m.customer_id.0 == *id)
-                    .map_or(0, |m| m.measure);
+                let measure = measures.get(id).copied().unwrap_or(0);
                 let tier = tier_for(&rules.tiers, measure);
                 if tier != *current {
                     if domain::loyalty::is_upgrade(&rules.tiers, *current, tier) {

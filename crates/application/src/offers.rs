@@ -12,7 +12,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::acting::Acting;
-use crate::customers::visible;
 use crate::error::{AppError, AppResult};
 
 /// A customer's offers.
@@ -55,13 +54,9 @@ pub fn next_best_offers(
     }
     // A merged-away id stands for the customer it was merged into, which holds the
     // orders and gets the scores.
-    let mut record = visible(conn, acting, customer)?;
-    for _ in 0..16 {
-        match record.row.merged_into_id {
-            Some(winner) => record = visible(conn, acting, winner.0)?,
-            None => break,
-        }
-    }
+    let record = crate::customers::merge_chain(conn, acting, customer)?
+        .pop()
+        .ok_or(AppError::NotFound)?;
     let customer = record.row.id.0;
     let scores = record.scores();
     let channels = persistence::consents::current(conn, customer)?

@@ -26,15 +26,10 @@ use uuid::Uuid;
 
 use crate::acting::Acting;
 use crate::analytics::access::require_reader;
-use crate::customers::visible;
 use crate::error::{AppError, AppResult};
 use crate::paging::{created_after, creation_cursor, Cursor};
 use crate::precondition::Precondition;
 use crate::transaction;
-
-/// Merges followed at most when a customer id given for an exposure was merged away
-/// (a chain longer than this is corrupt data).
-const MAX_MERGE_HOPS: usize = 16;
 
 /// An experiment with its variants in their stored order.
 #[derive(Debug, Clone, PartialEq)]
@@ -437,20 +432,11 @@ pub struct Exposure {
 /// The customers `id` stands for, from itself to the one it was merged into (last):
 /// an exposure of any of them is the customer's.
 fn merge_chain(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<Vec<Uuid>> {
-    let mut chain = vec![id];
-    for _ in 0..MAX_MERGE_HOPS {
-        let record = visible(conn, acting, *chain.last().unwrap_or(&id))?;
-        if record.row.erased_at.is_some() {
-            return Err(AppError::Gone("the customer was erased".into()));
-        }
-        match record.row.merged_into_id {
-            Some(winner) => chain.push(winner.0),
-            None => return Ok(chain),
-        }
+    let chain = crate::customers::merge_chain(conn, acting, id)?;
+    if chain.iter().any(|record| record.row.erased_at.is_some()) {
+        return Err(AppError::Gone("the customer was erased".into()));
     }
-    Err(AppError::Internal(format!(
-        "customer {id} is merged more than {MAX_MERGE_HOPS} times over"
-    )))
+    Ok(chain.iter().map(|record| record.row.id.0).collect())
 }
 
 /// Exposes `customer` to a running experiment and answers the price to show them
@@ -600,37 +586,33 @@ pub fn results(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<
         .map_or_else(persistence::now, |at| at.0);
     let sums =
         persistence::price_experiments::arm_sums(conn, id, product.id.0, &product.currency, until)?;
-    let revenues = experiment
+    // Variants nobody saw yet have no row: zeros.
+    let (totals, revenues): (Vec<ArmTotals>, Vec<i64>) = experiment
         .variants
         .iter()
-        .map(|variant| {
-            sums.iter()
-                .find(|sum| sum.variant_key == variant.key)
-                .map_or(0, |sum| sum.revenue)
-        })
-        .collect();
-    let totals: Vec<ArmTotals> = experiment
-        .variants
-        .iter()
-        .map(|variant| {
-            sums.iter()
-                .find(|sum| sum.variant_key == variant.key)
-                .map_or(
+        .map(
+            |variant| match sums.iter().find(|sum| sum.variant_key == variant.key) {
+                Some(sum) => (
+                    ArmTotals {
+                        exposed: sum.exposed.max(0) as u64,
+                        converted: sum.converted.max(0) as u64,
+                        revenue: sum.revenue as f64,
+                        revenue_squares: sum.revenue_squares,
+                    },
+                    sum.revenue,
+                ),
+                None => (
                     ArmTotals {
                         exposed: 0,
                         converted: 0,
                         revenue: 0.0,
                         revenue_squares: 0.0,
                     },
-                    |sum| ArmTotals {
-                        exposed: sum.exposed.max(0) as u64,
-                        converted: sum.converted.max(0) as u64,
-                        revenue: sum.revenue as f64,
-                        revenue_squares: sum.revenue_squares,
-                    },
-                )
-        })
-        .collect();
+                    0,
+                ),
+            },
+        )
+        .unzip();
     let control = experiment
         .variants
         .iter()

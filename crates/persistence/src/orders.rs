@@ -43,11 +43,7 @@ pub fn spend_since(
     if customers.is_empty() {
         return Ok(Vec::new());
     }
-    let statuses = purchase_statuses()
-        .iter()
-        .map(|status| format!("'{status}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let statuses = purchase_statuses_sql();
     let list = vec!["?"; customers.len()].join(", ");
     let sql = format!(
         "SELECT customer_id, CAST(SUM(total - refunded_total) AS BIGINT) AS measure \
@@ -81,6 +77,15 @@ pub fn products_bought(
         *entry = (*entry).max(at.0);
     }
     Ok(last.into_iter().collect())
+}
+
+/// The purchase statuses as an SQL `IN` list of their fixed names.
+pub(crate) fn purchase_statuses_sql() -> String {
+    purchase_statuses()
+        .iter()
+        .map(|status| format!("'{status}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Text};
-use domain::commerce::orders::OrderStatus;
 use uuid::Uuid;
 
 use crate::db::{placeholders, DbConnection, MultiBackend};
@@ -344,12 +343,7 @@ pub fn arm_sums(
         DbConnection::Postgres(_) => "DOUBLE PRECISION",
         DbConnection::Sqlite(_) => "REAL",
     };
-    let purchases = OrderStatus::ALL
-        .iter()
-        .filter(|status| status.is_purchase())
-        .map(|status| format!("'{}'", status.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let purchases = crate::orders::purchase_statuses_sql();
     let sql = format!(
         "SELECT per.variant_key AS variant_key, \
            CAST(COUNT(*) AS BIGINT) AS exposed, \

@@ -110,11 +110,12 @@ pub fn after_order_change(
     if !became_purchase {
         return Ok(facts);
     }
-    crate::loyalty::earn_for_order(conn, order)?;
+    let loyalty = crate::settings::current(conn)?.0.loyalty;
+    crate::loyalty::earn_for_order(conn, &loyalty, order)?;
     // The customer's only purchase, whenever it was placed: a back-dated order or an
     // old one paid late rewards no referral for a customer who bought before.
     if facts.order_count == 1 {
-        crate::loyalty::reward_referral(conn, customer, order)?;
+        crate::loyalty::reward_referral(conn, &loyalty, customer, order)?;
     }
     let previous =
         persistence::orders::purchase_before(conn, customer, order.id.0, order.placed_at.0)?;

@@ -781,6 +781,28 @@ pub fn definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefiniti
 
 /// The customer `id` if `acting` may see it; one it may not see is not found, exactly
 /// as a missing one.
+/// Merges followed at most from a customer id (a longer chain is corrupt data).
+pub const MAX_MERGE_HOPS: usize = 16;
+
+/// The records `id` stands for, from its own to the customer it was finally merged
+/// into (last), each one the caller may see (404 otherwise).
+pub fn merge_chain(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+) -> AppResult<Vec<CustomerRecord>> {
+    let mut chain = vec![visible(conn, acting, id)?];
+    for _ in 0..MAX_MERGE_HOPS {
+        match chain.last().and_then(|record| record.row.merged_into_id) {
+            Some(winner) => chain.push(visible(conn, acting, winner.0)?),
+            None => return Ok(chain),
+        }
+    }
+    Err(AppError::Internal(format!(
+        "customer {id} is merged more than {MAX_MERGE_HOPS} times over"
+    )))
+}
+
 pub fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<CustomerRecord> {
     let record = persistence::customers::find(conn, id)?;
     if acting.scope().can_see(&record.row) {
