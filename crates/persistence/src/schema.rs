@@ -1984,6 +1984,86 @@ diesel::table! {
 
 diesel::joinable!(referral_codes -> customers (customer_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    campaigns (id) {
+        id -> Uuid,
+        name -> Text,
+        code -> Text,
+        description -> Nullable<Text>,
+        channel -> Text,
+        segment_id -> Nullable<Uuid>,
+        channel_account_id -> Nullable<Uuid>,
+        template_id -> Nullable<Uuid>,
+        language -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        body -> Nullable<Text>,
+        scheduled_at -> Nullable<UtcTimestamp>,
+        budget -> Nullable<BigInt>,
+        goal_metric -> Nullable<Text>,
+        goal_target -> Nullable<BigInt>,
+        attribution_window_days -> Integer,
+        status -> Text,
+        launched_at -> Nullable<UtcTimestamp>,
+        completed_at -> Nullable<UtcTimestamp>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    campaign_costs (id) {
+        id -> Uuid,
+        campaign_id -> Uuid,
+        amount -> BigInt,
+        incurred_on -> Date,
+        note -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    campaign_recipients (campaign_id, customer_id) {
+        campaign_id -> Uuid,
+        customer_id -> Uuid,
+        outcome -> Text,
+        message_id -> Nullable<Uuid>,
+        token -> Text,
+        sent_at -> UtcTimestamp,
+        opened_at -> Nullable<UtcTimestamp>,
+        clicked_at -> Nullable<UtcTimestamp>,
+        clicks -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::Uuid;
+
+    campaign_links (campaign_id, position) {
+        campaign_id -> Uuid,
+        position -> Integer,
+        url -> Text,
+    }
+}
+
+diesel::joinable!(campaign_costs -> campaigns (campaign_id));
+diesel::joinable!(campaign_recipients -> campaigns (campaign_id));
+diesel::joinable!(campaign_recipients -> customers (customer_id));
+diesel::joinable!(campaign_links -> campaigns (campaign_id));
+
+
 diesel::joinable!(price_experiments -> products (product_id));
 diesel::joinable!(price_experiment_variants -> price_experiments (experiment_id));
 diesel::joinable!(price_experiment_exposures -> price_experiments (experiment_id));
@@ -1995,6 +2075,10 @@ diesel::joinable!(workflow_runs -> customers (customer_id));
 diesel::joinable!(workflow_run_steps -> workflow_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    campaigns,
+    campaign_costs,
+    campaign_recipients,
+    campaign_links,
     webhook_subscriptions,
     price_experiments,
     price_experiment_variants,

@@ -1,0 +1,4 @@
+DROP TABLE campaign_links;
+DROP TABLE campaign_recipients;
+DROP TABLE campaign_costs;
+DROP TABLE campaigns;
