@@ -18,16 +18,16 @@ use e2e::support::{
 
 /// A request the stand-in provider received.
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
+pub(crate) struct Received {
+    pub(crate) path: String,
     authorization: Option<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
 /// An HTTP server on a loopback port that answers as the providers do and keeps what
 /// it was sent. Paths containing `fail-hard` answer 400 and `outage` 503, as a provider
 /// refusing a message or being down would.
-struct ProviderStub {
+pub(crate) struct ProviderStub {
     url: String,
     received: Arc<Mutex<Vec<Received>>>,
     server: Arc<tiny_http::Server>,
@@ -35,7 +35,7 @@ struct ProviderStub {
 }
 
 impl ProviderStub {
-    fn start() -> ProviderStub {
+    pub(crate) fn start() -> ProviderStub {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("stub binds"));
         let url = format!(
             "http://{}",
@@ -84,7 +84,7 @@ impl ProviderStub {
         }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 }
@@ -141,7 +141,7 @@ fn answer(path: &str, body: &str, count: usize) -> (u16, Value) {
     (404, json!({"error": "unknown path"}))
 }
 
-fn spawn(stub: &ProviderStub, backend: Backend) -> TestApp {
+pub(crate) fn spawn(stub: &ProviderStub, backend: Backend) -> TestApp {
     TestApp::spawn_with(
         backend,
         &[

@@ -741,3 +741,130 @@ fn mail_in_the_mailbox_becomes_conversations_and_answers_thread_to_it() {
         );
     }
 }
+
+/// Waits until the SMTP server has accepted `count` messages.
+fn accepted(smtp: &SmtpServer, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let messages = smtp.messages();
+        if messages.len() >= count || Instant::now() > deadline {
+            return messages;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_campaign_e_mail_carries_its_open_pixel_in_an_html_part() {
+    for backend in backends() {
+        let smtp = SmtpServer::start();
+        let app = TestApp::spawn_with(backend, &["--public-url", "https://crm.example.ir/"]);
+        let admin = app.admin_token();
+        let account = created(
+            &app,
+            &admin,
+            "/api/v1/channel-accounts",
+            json!({"kind": "email", "name": "خبرنامه", "settings": {"email": mailbox_settings(smtp.port)},
+                   "credentials": {"smtp_password": SMTP_PASSWORD}}),
+        );
+        let customer = id_of(&create_customer(
+            &app,
+            &admin,
+            person("سارا", "محمدی", "09121234567", "sara@example.ir"),
+        ));
+        created(
+            &app,
+            &admin,
+            &format!("/api/v1/customers/{customer}/consents"),
+            json!({"channel": "email", "purpose": "marketing", "granted": true, "source": "web_form"}),
+        );
+        let segment = id_of(&created(
+            &app,
+            &admin,
+            "/api/v1/segments",
+            json!({"name": "خبرنامه", "kind": "static"}),
+        ));
+        send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/segments/{segment}/members"),
+            &admin,
+            Some(json!({"action": "add", "customer_ids": [customer]})),
+        );
+        let mut body = json!({
+            "name": "خبرنامه آذر", "code": "news-azar", "channel": "email", "segment_id": segment,
+            "message": {"channel_account_id": id_of(&account), "body": "تازه‌ها: https://shop.example.ir/new"}
+        });
+        // An e-mail without a subject cannot go out.
+        let draft = created(&app, &admin, "/api/v1/campaigns", body.clone());
+        let (status, problem) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/campaigns/{}/launch", id_of(&draft)),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            vec![("message.subject".into(), "required".into())]
+        );
+        body["code"] = "news-azar-2".into();
+        body["message"]["subject"] = "تازه‌های آذر".into();
+        let campaign = id_of(&created(&app, &admin, "/api/v1/campaigns", body));
+        let (status, _) = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/campaigns/{campaign}/launch"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200);
+        let raw = accepted(&smtp, 1).pop().expect("the campaign e-mail");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        // Quoted-printable soft breaks undone, the pixel's address is in the HTML.
+        let unfolded = raw.replace("=\r\n", "").replace("=3D", "=");
+        let at = unfolded
+            .find("https://crm.example.ir/api/v1/campaign-opens/")
+            .unwrap_or_else(|| panic!("an open pixel in {raw}"));
+        let token: String = unfolded[at..]
+            .trim_start_matches("https://crm.example.ir/api/v1/campaign-opens/")
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(
+            unfolded.contains("https://crm.example.ir/api/v1/campaign-links/"),
+            "the link is tracked in {raw}"
+        );
+        assert!(!unfolded.contains("https://shop.example.ir/new"), "{raw}");
+
+        let results = |app: &TestApp| {
+            send(
+                app,
+                Method::GET,
+                &format!("/api/v1/campaigns/{campaign}/results"),
+                &admin,
+                None,
+            )
+            .1
+        };
+        // Accepted by the mail server is as delivered as e-mail gets (once the job has
+        // recorded it).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while results(&app)["delivered"] != 1 {
+            assert!(Instant::now() < deadline, "{}", results(&app));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(results(&app)["opened"], 0);
+        let pixel = app
+            .client()
+            .get(app.url(&format!("/api/v1/campaign-opens/{token}")))
+            .send()
+            .unwrap();
+        assert_eq!(pixel.status(), 200);
+        assert_eq!(pixel.headers()["content-type"], "image/gif");
+        assert_eq!(&pixel.bytes().unwrap()[..6], b"GIF89a");
+        assert_eq!(results(&app)["opened"], 1);
+        assert_eq!(results(&app)["open_rate"], 1.0);
+    }
+}

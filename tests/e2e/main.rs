@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod behavioural_events;
 mod business_calendar;
+mod campaigns;
 mod canned_answers;
 mod channel_replies;
 mod channel_reports;

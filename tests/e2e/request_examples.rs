@@ -312,6 +312,13 @@ impl Setup<'_> {
         )
     }
 
+    fn campaign(&self) -> String {
+        self.create(
+            "/api/v1/campaigns",
+            json!({"name": Self::unique("کمپین"), "code": Self::unique("code"), "channel": "sms"}),
+        )
+    }
+
     fn deal(&self) -> String {
         self.create(
             "/api/v1/deals",
@@ -441,6 +448,7 @@ impl Setup<'_> {
                        "steps": [{"kind": "wait", "minutes": 5}]}),
             ),
             "/api/v1/price-experiments/{id}" => self.price_experiment(),
+            "/api/v1/campaigns/{id}" | "/api/v1/campaigns/{id}/costs" => self.campaign(),
             "/api/v1/price-experiments/{id}/exposures" => {
                 let id = self.price_experiment();
                 let response = self

@@ -191,6 +191,10 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
         ),
     );
     registry.register(
+        application::campaigns::CAMPAIGN_SEND,
+        application::campaigns::CampaignSendJob::new(config.public_url()),
+    );
+    registry.register(
         application::webhooks::WEBHOOK_DELIVER,
         application::webhooks::delivery::WebhookDeliverJob::new(
             state.credentials.clone(),

@@ -159,6 +159,13 @@ use crate::routes;
             after that exposure are its conversions. Results per variant with 95 % intervals, \
             z- and Welch tests against the control, the probability to beat it, and a decision \
             that waits for the minimum sample and corrects for several variants."),
+        (name = "campaigns", description = "Marketing campaigns: a message to a segment's \
+            members through a channel account, sent only to those who consented to marketing \
+            on the channel, with tracked links and an e-mail open pixel; cost entries, a budget \
+            and a goal; results with reach, delivery, opens, clicks, replies, conversions and \
+            revenue (orders naming the campaign's code, or a recipient's within the attribution \
+            window), cost per acquisition and ROI. The acquisition cost report (CAC, CLV:CAC, \
+            payback) is under reports."),
         (name = "canned_answers", description = "The service desk's library of question-and-answer \
             templates (`records:write`; deleting needs `crm:configure`): answers in Persian and \
             English with variables such as `{{customer.name}}`, rendered for use with their uses \

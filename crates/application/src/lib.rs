@@ -9,6 +9,7 @@ pub mod administration;
 pub mod analytics;
 pub mod assignment;
 pub mod behaviour;
+pub mod campaigns;
 pub mod commerce;
 pub mod customers;
 pub mod error;

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
@@ -46,6 +46,8 @@ pub struct OutgoingEmail<'a> {
     pub subject: &'a str,
     /// The plain-text body.
     pub text: &'a str,
+    /// The same body as HTML, sent beside the text as `multipart/alternative`.
+    pub html: Option<&'a str>,
     /// The Message-ID (without angle brackets) of the message this answers.
     pub in_reply_to: Option<&'a str>,
     /// Where a click unsubscribes the recipient at once (an HTTPS URL).
@@ -96,10 +98,16 @@ pub fn build(email: &OutgoingEmail<'_>, message_id: &str) -> Result<Message, Sen
                 "List-Unsubscribe=One-Click".to_string(),
             ));
     }
-    builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(email.text.to_string())
-        .map_err(|err| SendError::Refused(format!("the message cannot be built: {err}")))
+    let built = match email.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            email.text.to_string(),
+            html.to_string(),
+        )),
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.text.to_string()),
+    };
+    built.map_err(|err| SendError::Refused(format!("the message cannot be built: {err}")))
 }
 
 /// Sends `email` through `server`; answers its Message-ID (without angle brackets),
@@ -148,6 +156,7 @@ mod tests {
             to: "sara@example.com",
             subject: "Re: سفارش ۱۲",
             text: "سلام، سفارش شما ارسال شد.",
+            html: None,
             in_reply_to: Some("abc@mail.example.com"),
             unsubscribe_url: Some("https://crm.example.ir/api/v1/unsubscribe/t0k3n"),
         }
@@ -177,6 +186,18 @@ mod tests {
         let raw = String::from_utf8(build(&plain, "m2@example.ir").unwrap().formatted()).unwrap();
         assert!(!raw.contains("In-Reply-To"));
         assert!(!raw.contains("List-Unsubscribe"));
+    }
+
+    #[test]
+    fn an_html_part_goes_beside_the_text() {
+        let both = OutgoingEmail {
+            html: Some("<p>سلام</p><img src=\"https://crm.example.ir/p\">"),
+            ..email()
+        };
+        let raw = String::from_utf8(build(&both, "m4@example.ir").unwrap().formatted()).unwrap();
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("text/plain"), "{raw}");
+        assert!(raw.contains("text/html"), "{raw}");
     }
 
     #[test]

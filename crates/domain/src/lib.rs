@@ -7,6 +7,7 @@ pub mod authz;
 pub mod behaviour;
 pub mod business_calendar;
 pub mod calendar;
+pub mod campaigns;
 pub mod commerce;
 pub mod cron;
 pub mod customers;

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod assignment;
 pub mod audit;
 pub mod behavioural_events;
+pub mod campaigns;
 pub mod canned_answers;
 pub mod channel_accounts;
 pub mod channel_reports;

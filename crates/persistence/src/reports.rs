@@ -767,6 +767,55 @@ pub fn service_minutes(
     Ok(bind_visibility(query, scope).load(conn)?)
 }
 
+/// What acquiring one group of customers cost (grouped as [`ProfitCell`]).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct AcquisitionCost {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_key: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub group_id: Option<DbUuid>,
+    #[diesel(sql_type = BigInt)]
+    pub cost: i64,
+}
+
+/// The acquisition cost of the customers `scope` may see who were created in
+/// `[start, end)`, per group of `dimension` (one row when `None`): each customer bears
+/// their acquisition campaign's share — the campaign's costs divided by the customers
+/// that name it — summed and rounded to the nearest minor unit per group.
+pub fn acquisition_costs(
+    conn: &mut DbConnection,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    dimension: Option<ProfitDimension>,
+    scope: &Scope,
+) -> Result<Vec<AcquisitionCost>, PersistenceError> {
+    let (group_key, group_id) = profit_grouping(conn, dimension);
+    let double = match conn {
+        DbConnection::Postgres(_) => "DOUBLE PRECISION",
+        DbConnection::Sqlite(_) => "REAL",
+    };
+    let sql = format!(
+        "WITH spent AS (\
+           SELECT k.code AS code, SUM(s.amount) AS cost \
+           FROM campaigns k JOIN campaign_costs s ON s.campaign_id = k.id GROUP BY k.code), \
+         share AS (\
+           SELECT spent.code AS code, CAST(spent.cost AS {double}) / COUNT(a.id) AS per_customer \
+           FROM spent JOIN customers a ON a.acquisition_campaign = spent.code \
+             AND a.merged_into_id IS NULL \
+           GROUP BY spent.code, spent.cost) \
+         SELECT {group_key} AS group_key, {group_id} AS group_id, \
+                CAST(ROUND(SUM(share.per_customer)) AS BIGINT) AS cost \
+         FROM customers c JOIN share ON share.code = c.acquisition_campaign \
+         WHERE c.merged_into_id IS NULL AND c.created_at >= ? AND c.created_at < ?{visibility} \
+         GROUP BY 1, 2",
+        visibility = visibility_sql(scope, "c"),
+    );
+    let query = diesel::sql_query(placeholders(conn, &sql))
+        .into_boxed::<MultiBackend>()
+        .bind::<UtcTimestamp, _>(DbTime(window.0))
+        .bind::<UtcTimestamp, _>(DbTime(window.1));
+    Ok(bind_visibility(query, scope).load(conn)?)
+}
+
 /// Revenue and product cost of the sales placed in `[start, end)` to the customers
 /// `scope` may see, per group of `dimension` (one row when `None`); for customers, the
 /// `limit` with the largest margin.

@@ -31,6 +31,8 @@ CREATE TABLE campaigns (
 CREATE UNIQUE INDEX campaigns_code_key ON campaigns (code);
 CREATE INDEX campaigns_created_idx ON campaigns (created_at, id);
 CREATE INDEX campaigns_channel_idx ON campaigns (channel);
+-- A campaign's conversions include the orders that name its code.
+CREATE INDEX orders_campaign_idx ON orders (campaign);
 
 -- What was spent on a campaign, entry by entry, in the business currency.
 CREATE TABLE campaign_costs (

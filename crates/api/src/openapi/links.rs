@@ -635,6 +635,10 @@ mod tests {
             "start_widget_chat",
             "send_widget_message",
             "list_widget_messages",
+            // A campaign recipient's tracking token reaches them only in the links and
+            // the open pixel of their message.
+            "campaign_link",
+            "campaign_open",
         ];
         for operation in operations(&doc) {
             if operation.path_params.is_empty() || unreachable.contains(&operation.id) {

@@ -11,6 +11,7 @@ pub mod assignment;
 pub mod audit_events;
 pub mod auth;
 pub mod behavioural_events;
+pub mod campaigns;
 pub mod canned_answers;
 pub mod channel_accounts;
 pub mod conversations;
@@ -77,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     settings::configure(cfg);
     products::configure(cfg);
     price_experiments::configure(cfg);
+    campaigns::configure(cfg);
     offers::configure(cfg);
     orders::configure(cfg);
     pipelines::configure(cfg);
@@ -136,6 +138,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         settings::SettingsApi::openapi(),
         products::ProductsApi::openapi(),
         price_experiments::PriceExperimentsApi::openapi(),
+        campaigns::CampaignsApi::openapi(),
         offers::OffersApi::openapi(),
         orders::OrdersApi::openapi(),
         pipelines::PipelinesApi::openapi(),

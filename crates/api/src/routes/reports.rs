@@ -385,7 +385,10 @@ pub struct ProfitParams {
 /// tickets of the customers in all and of each group's customers at the business setting
 /// `service_cost_per_hour` (minutes × rate ÷ 60, rounded to the nearest minor unit,
 /// halves up); it is `null` while that setting is 0. The groups are those with sales in
-/// the window. `acquisition_cost` is `null` until a capability records that cost.
+/// the window. `acquisition_cost` is what acquiring the customers created in the window
+/// cost: each bears their `acquisition_campaign`'s costs (`POST /campaigns/{id}/costs`)
+/// divided by the customers naming that campaign; `null` when none came through a
+/// campaign with costs.
 /// `lines_without_cost` counts lines whose product had no cost: the margin is overstated
 /// by their cost.
 ///

@@ -227,6 +227,10 @@ pub struct DataPlaces {
     /// Referral codes of those customers. Erasure deletes them, so a code handed out
     /// no longer leads to the person.
     pub referral_codes: usize,
+    /// Campaigns that reached those customers or passed them over: whether each was
+    /// sent the message, opened it and clicked. Erasure deletes them; the campaigns'
+    /// figures lose them.
+    pub campaign_receipts: usize,
 }
 
 /// The lifecycle and owner history of a customer.
@@ -307,6 +311,8 @@ pub struct PersonalData {
     pub price_exposures: Vec<persistence::price_experiments::ExposureRow>,
     /// The referral codes of the customer and the merged customers.
     pub referral_codes: Vec<persistence::loyalty::ReferralCodeRow>,
+    /// The campaigns that reached the customer and the merged customers, oldest first.
+    pub campaign_receipts: Vec<persistence::campaigns::RecipientRow>,
     pub held_in: DataPlaces,
 }
 
@@ -374,7 +380,9 @@ pub fn personal_data(
     let mut workflow_runs = Vec::new();
     let mut price_exposures = Vec::new();
     let mut referral_codes = Vec::new();
+    let mut campaign_receipts = Vec::new();
     for id in &ids {
+        campaign_receipts.extend(persistence::campaigns::recipients_of(conn, *id)?);
         referral_codes.extend(persistence::loyalty::referral_code_of(conn, *id)?);
         price_exposures.extend(crate::price_experiments::exposures_of(conn, *id)?);
         for run in persistence::workflows::of_customer(conn, *id)? {
@@ -475,6 +483,7 @@ pub fn personal_data(
         workflow_runs: workflow_runs.len(),
         price_exposures: price_exposures.len(),
         referral_codes: referral_codes.len(),
+        campaign_receipts: campaign_receipts.len(),
     };
     Ok(PersonalData {
         generated_at: persistence::now(),
@@ -504,6 +513,7 @@ pub fn personal_data(
         workflow_runs,
         price_exposures,
         referral_codes,
+        campaign_receipts,
         held_in,
     })
 }
@@ -630,6 +640,7 @@ pub fn erase(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppRes
             erased.price_exposures +=
                 persistence::price_experiments::delete_exposures_of(conn, *id)?;
             erased.referral_codes += persistence::loyalty::delete_referral_code(conn, *id)?;
+            erased.campaign_receipts += persistence::campaigns::delete_recipients_of(conn, *id)?;
         }
         for merge in merges::involving(conn, &ids)? {
             let undo = merge.undo_data()?;

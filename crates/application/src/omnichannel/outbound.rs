@@ -47,18 +47,18 @@ pub const MESSAGE_SEND: &str = "messages.send";
 /// with the worker's back-off (5 s doubling) about ten minutes.
 pub const MAX_ATTEMPTS: i32 = 8;
 
-/// The customer's current answer for service messages on `kind`'s consent channel.
-fn service_consent(
+/// The customer's current answer for `purpose` on `kind`'s consent channel; `None`
+/// when never asked.
+pub fn consent(
     conn: &mut DbConnection,
     customer: Uuid,
     kind: ChannelKind,
+    purpose: ConsentPurpose,
 ) -> AppResult<Option<bool>> {
     let channel = kind.consent_channel();
     Ok(persistence::consents::current(conn, customer)?
         .into_iter()
-        .find(|state| {
-            state.channel == channel.as_str() && state.purpose == ConsentPurpose::Service.as_str()
-        })
+        .find(|state| state.channel == channel.as_str() && state.purpose == purpose.as_str())
         .map(|state| state.granted))
 }
 
@@ -129,7 +129,12 @@ pub fn record(
         _ => None,
     };
     let consented = match conversation.customer_id {
-        Some(customer) => may_reply(service_consent(conn, customer.0, account.kind)?),
+        Some(customer) => may_reply(consent(
+            conn,
+            customer.0,
+            account.kind,
+            ConsentPurpose::Service,
+        )?),
         // A lead or an unknown sender wrote in and has no consent ledger yet.
         None => true,
     };
@@ -490,7 +495,15 @@ impl MessageSendJob {
                 super::unsubscribe::token(&self.cipher, customer.0, account.kind.consent_channel())
             )
         });
+        // A campaign's e-mail carries its recipient's open pixel, in an HTML part.
+        let html = persistence::campaigns::token_of_message(conn, message.id.0)?.map(|token| {
+            domain::campaigns::html_with_pixel(
+                &message.body,
+                &format!("{}/api/v1/campaign-opens/{token}", self.public_url),
+            )
+        });
         let email = OutgoingEmail {
+            html: html.as_deref(),
             from_address: &settings.address,
             from_name: settings.display_name.as_deref(),
             to: &conversation.contact_value,

@@ -28,6 +28,7 @@ use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::paging::Cursor;
 
+pub mod acquisition_cost;
 pub mod channels;
 pub mod export;
 pub mod forecast;
@@ -727,9 +728,10 @@ pub fn acquisition_naming(
 
 /// Revenue, product cost and margin of a group of customers. The service cost is
 /// the time agents logged on the group's tickets in the window priced at the business
-/// setting `service_cost_per_hour` (`None` while that is 0); the acquisition cost is a
-/// column a later capability fills (`None` until then). The margin is the gross margin
-/// on products either way.
+/// setting `service_cost_per_hour` (`None` while that is 0); the acquisition cost is
+/// what the group's customers acquired in the window cost, each their acquisition
+/// campaign's costs shared among the customers it acquired. The margin is the gross
+/// margin on products either way.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct ProfitFigures {
     pub customers: i64,
@@ -746,7 +748,10 @@ pub struct ProfitFigures {
     /// the window × `service_cost_per_hour` ÷ 60, rounded to the nearest minor unit
     /// (halves up); `None` while the hourly cost is not set.
     pub service_cost: Option<i64>,
-    /// Cost of acquiring them (not recorded yet).
+    /// Cost of acquiring the customers of the group (of all customers, in the totals)
+    /// who were created in the window: each bears their acquisition campaign's costs
+    /// (`POST /campaigns/{id}/costs`) divided by the customers naming that campaign,
+    /// rounded per group; `None` when none of them came through a campaign with costs.
     pub acquisition_cost: Option<i64>,
     /// Lines whose product had no cost recorded: `product_cost` lacks their cost, so
     /// the margin is overstated when this is not 0.
@@ -901,8 +906,22 @@ pub fn profitability_naming(
     let priced = |minutes: i64| {
         (per_hour > 0).then(|| domain::service::time_entries::service_cost(minutes, per_hour))
     };
+    let mut acquisition = |dimension| -> AppResult<HashMap<ProfitGroupKey, i64>> {
+        Ok(
+            persistence::reports::acquisition_costs(conn, bounds, dimension, &scope)?
+                .into_iter()
+                .map(|row| ((row.group_key, row.group_id.map(|id| id.0)), row.cost))
+                .collect(),
+        )
+    };
+    let acquisition_total = acquisition(None)?.into_values().next();
+    let acquisition_costs = match group_by {
+        Some(dimension) => acquisition(Some(dimension))?,
+        None => HashMap::new(),
+    };
     let totals = ProfitFigures {
         service_cost: priced(all_minutes),
+        acquisition_cost: acquisition_total,
         ..totals
     };
     let ids: Vec<Uuid> = cells
@@ -946,6 +965,9 @@ pub fn profitability_naming(
                             .copied()
                             .unwrap_or(0),
                     ),
+                    acquisition_cost: acquisition_costs
+                        .get(&(cell.group_key.clone(), id))
+                        .copied(),
                     ..ProfitFigures::of(cell)
                 },
             }

@@ -75,6 +75,14 @@ impl TemplateLanguage {
             TemplateLanguage::En => "en",
         }
     }
+
+    pub fn parse(text: &str) -> Option<TemplateLanguage> {
+        match text {
+            "fa" => Some(TemplateLanguage::Fa),
+            "en" => Some(TemplateLanguage::En),
+            _ => None,
+        }
+    }
 }
 
 /// A template as clients write it (also the merge-patch target).

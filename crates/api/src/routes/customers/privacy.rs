@@ -178,6 +178,9 @@ pub struct PersonalData {
     pub price_exposures: Vec<PriceExposureRecord>,
     /// The referral codes of the customer and the merged customers.
     pub referral_codes: Vec<String>,
+    /// The campaigns that reached the customer and the merged customers, or passed
+    /// them over, oldest first.
+    pub campaign_receipts: Vec<CampaignReceipt>,
     /// Where the data is held, place by place.
     pub held_in: DataPlaces,
 }
@@ -190,6 +193,21 @@ pub struct PriceExposureRecord {
     /// The key of the variant (price point) shown.
     pub variant: String,
     pub exposed_at: DateTime<Utc>,
+}
+
+/// What a campaign did with a customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignReceipt {
+    pub campaign_id: Uuid,
+    pub customer_id: Uuid,
+    /// `sent`, or why not: `no_consent`, `no_address`, `unsendable`.
+    pub outcome: String,
+    /// The message sent, while its conversation is kept.
+    pub message_id: Option<Uuid>,
+    pub sent_at: DateTime<Utc>,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub clicked_at: Option<DateTime<Utc>>,
+    pub clicks: i32,
 }
 
 /// One SERVQUAL item as the customer answered it.
@@ -466,6 +484,20 @@ pub async fn get_personal_data(
             })
             .collect(),
         referral_codes: data.referral_codes.into_iter().map(|row| row.code).collect(),
+        campaign_receipts: data
+            .campaign_receipts
+            .into_iter()
+            .map(|row| CampaignReceipt {
+                campaign_id: row.campaign_id.0,
+                customer_id: row.customer_id.0,
+                outcome: row.outcome,
+                message_id: row.message_id.map(|id| id.0),
+                sent_at: row.sent_at.0,
+                opened_at: row.opened_at.map(|at| at.0),
+                clicked_at: row.clicked_at.map(|at| at.0),
+                clicks: row.clicks,
+            })
+            .collect(),
         held_in: data.held_in,
     };
     Ok(HttpResponse::Ok().json(data))
