@@ -236,6 +236,83 @@ fn a_birthday_workflow_fires_once_on_the_jalali_day_of_the_business_time_zone() 
 }
 
 #[test]
+fn a_date_due_workflow_fires_once_days_before_a_custom_date() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let renew_tag = insert_tag(app, "تمدید");
+        created(
+            app,
+            &admin,
+            "/api/v1/custom-fields",
+            json!({"key": "contract_end", "label": "پایان قرارداد", "kind": "date"}),
+        );
+        created(
+            app,
+            &admin,
+            "/api/v1/custom-fields",
+            json!({"key": "branch", "label": "شعبه", "kind": "text"}),
+        );
+        // 21:00 UTC on the 10th is the 11th in Tehran: 30 days on is 2027-01-10.
+        let now = Utc.with_ymd_and_hms(2026, 12, 10, 21, 0, 0).unwrap();
+        let mut due = person("سحر", "امینی", "09121110011", "sahar@example.ir");
+        due["custom_fields"] = json!({"contract_end": "2027-01-10"});
+        let sahar = id_of(&create_customer(app, &admin, due));
+        let mut later = person("کیان", "امینی", "09121110012", "kian@example.ir");
+        later["custom_fields"] = json!({"contract_end": "2027-01-11"});
+        let kian = id_of(&create_customer(app, &admin, later));
+
+        // Only a known date field: a text custom field or another name is refused.
+        for (field, code) in [
+            ("custom_fields.branch", "not_found"),
+            ("custom_fields.nothing", "not_found"),
+            ("created_at", "unknown_field"),
+        ] {
+            let (status, problem) = send(
+                app,
+                Method::POST,
+                "/api/v1/workflows",
+                &admin,
+                Some(
+                    json!({"name": "x", "trigger": {"kind": "date_due", "field": field},
+                            "steps": [{"kind": "tag", "tag_id": renew_tag}]}),
+                ),
+            );
+            assert_eq!(status, 422, "{field}: {problem}");
+            assert_eq!(
+                field_codes(&problem),
+                vec![("trigger.field".into(), code.into())],
+                "{field}"
+            );
+        }
+        let renewal = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "یادآوری تمدید",
+                "trigger": {"kind": "date_due", "field": "custom_fields.contract_end",
+                            "days_before": 30},
+                "steps": [{"kind": "tag", "tag_id": renew_tag}]
+            }),
+        );
+        let mut conn = app.state.pool.get().expect("connection");
+        let started = application::workflows::enrolment::on_dates(&mut conn, now).expect("dates");
+        assert_eq!(started, 1);
+        let again = application::workflows::enrolment::on_dates(&mut conn, now).expect("dates");
+        assert_eq!(again, 0, "the same date comes due once");
+        drop(conn);
+        let done = settled_runs(app, &admin, &format!("workflow_id={renewal}"), 1);
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0]["customer_id"], sahar.as_str());
+        assert_eq!(done[0]["cause"]["due"], "2027-01-10");
+        assert_eq!(
+            customer(app, &admin, &sahar)["tag_ids"],
+            json!([renew_tag.to_string()])
+        );
+        assert_eq!(customer(app, &admin, &kian)["tag_ids"], json!([]));
+    });
+}
+
+#[test]
 fn an_order_workflow_branches_changes_and_logs_every_step() {
     for_each_backend(|app| {
         let admin = app.admin_token();

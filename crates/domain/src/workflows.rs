@@ -82,6 +82,17 @@ pub enum Trigger {
         #[schema(minimum = -365, maximum = 365)]
         days_before: i32,
     },
+    /// Once, `days_before` days before (negative: after) the day a customer's date
+    /// field holds, at the start of that day in the business time zone: `birth_date`,
+    /// `marriage_date`, `founding_date` or a custom field of kind `date`
+    /// (`custom_fields.<key>`), e.g. 30 days before a contract ends. A date moved
+    /// later comes due again on its new day; one already past does not.
+    DateDue {
+        field: String,
+        #[serde(default)]
+        #[schema(minimum = -365, maximum = 365)]
+        days_before: i32,
+    },
     /// At each occurrence of a cron pattern (five fields: minute, hour, day of month,
     /// month, day of week) in the business time zone, a run for everyone who meets the
     /// condition then; e.g. `0 9 * * 6`, Saturdays at 09:00.
@@ -90,12 +101,13 @@ pub enum Trigger {
 
 /// How the stored trigger is found: its kind and the key an event names.
 impl Trigger {
-    /// `event`, `behaviour`, `date` or `schedule`.
+    /// `event`, `behaviour`, `date`, `date_due` or `schedule`.
     pub fn kind(&self) -> &'static str {
         match self {
             Trigger::Event { .. } => "event",
             Trigger::Behaviour { .. } => "behaviour",
             Trigger::Date { .. } => "date",
+            Trigger::DateDue { .. } => "date_due",
             Trigger::Schedule { .. } => "schedule",
         }
     }
@@ -107,6 +119,7 @@ impl Trigger {
             Trigger::Event { event_type, .. } => event_type,
             Trigger::Behaviour { name } => name,
             Trigger::Date { field, .. } => field.as_str(),
+            Trigger::DateDue { field, .. } => field,
             Trigger::Schedule { cron } => cron,
         }
     }
@@ -140,6 +153,31 @@ snake_names!(DateField {
     BirthDate => "birth_date",
     MarriageDate => "marriage_date",
 });
+
+/// The date field a `date_due` trigger follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DueField {
+    BirthDate,
+    MarriageDate,
+    FoundingDate,
+    /// A custom field's key (of kind `date`, which the caller checks).
+    Custom(String),
+}
+
+impl DueField {
+    /// `birth_date`, `marriage_date`, `founding_date` or `custom_fields.<key>`.
+    pub fn parse(field: &str) -> Option<DueField> {
+        match field {
+            "birth_date" => Some(DueField::BirthDate),
+            "marriage_date" => Some(DueField::MarriageDate),
+            "founding_date" => Some(DueField::FoundingDate),
+            other => other
+                .strip_prefix("custom_fields.")
+                .filter(|key| !key.is_empty())
+                .map(|key| DueField::Custom(key.to_string())),
+        }
+    }
+}
 
 /// The calendar whose month and day an anniversary repeats.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -413,6 +451,23 @@ impl WorkflowInput {
                         "trigger.cron",
                         "required",
                         "a schedule needs a cron pattern",
+                    );
+                }
+            }
+            Trigger::DateDue { field, days_before } => {
+                *field = field.trim().to_string();
+                if DueField::parse(field).is_none() {
+                    v.push(
+                        "trigger.field",
+                        "unknown_field",
+                        "birth_date, marriage_date, founding_date or custom_fields.<key>",
+                    );
+                }
+                if days_before.abs() > MAX_DATE_OFFSET_DAYS {
+                    v.push(
+                        "trigger.days_before",
+                        "out_of_range",
+                        format!("must be -{MAX_DATE_OFFSET_DAYS} to {MAX_DATE_OFFSET_DAYS}"),
                     );
                 }
             }

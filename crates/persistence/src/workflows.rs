@@ -6,13 +6,16 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::filter::ResolvedFilter;
-use domain::workflows::DateField;
+use domain::workflows::{DateField, DueField};
 use uuid::Uuid;
 
 use crate::customers::search::CustomerColumns;
 use crate::db::{DbConnection, MultiBackend};
 use crate::filter::{condition, SearchError};
-use crate::schema::{customers, workflow_run_steps, workflow_runs, workflow_versions, workflows};
+use crate::schema::{
+    customer_custom_values, customers, workflow_run_steps, workflow_runs, workflow_versions,
+    workflows,
+};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -384,6 +387,40 @@ pub fn customers_with_dates(
     query = match field {
         DateField::BirthDate => query.filter(customers::birth_date.eq_any(dates.to_vec())),
         DateField::MarriageDate => query.filter(customers::marriage_date.eq_any(dates.to_vec())),
+    };
+    if let Some(after) = after {
+        query = query.filter(customers::id.gt(DbUuid(after)));
+    }
+    let ids: Vec<DbUuid> = query.order(customers::id).limit(limit).load(conn)?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// Customers (not erased, not merged away) whose date `field` holds `day`, by id after
+/// `after`; `limit` ids. Each column and custom date is indexed.
+pub fn customers_due(
+    conn: &mut DbConnection,
+    field: &DueField,
+    day: chrono::NaiveDate,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, PersistenceError> {
+    let mut query = customers::table
+        .select(customers::id)
+        .filter(customers::erased_at.is_null())
+        .filter(customers::merged_into_id.is_null())
+        .into_boxed::<MultiBackend>();
+    query = match field {
+        DueField::BirthDate => query.filter(customers::birth_date.eq(day)),
+        DueField::MarriageDate => query.filter(customers::marriage_date.eq(day)),
+        DueField::FoundingDate => query.filter(customers::founding_date.eq(day)),
+        DueField::Custom(key) => query.filter(
+            customers::id.eq_any(
+                customer_custom_values::table
+                    .select(customer_custom_values::customer_id)
+                    .filter(customer_custom_values::field_key.eq(key.clone()))
+                    .filter(customer_custom_values::date_value.eq(day)),
+            ),
+        ),
     };
     if let Some(after) = after {
         query = query.filter(customers::id.gt(DbUuid(after)));

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Days, Utc};
 use domain::cron::CronPattern;
 use domain::filter::{Predicate, ResolveContext, ResolvedFilter};
-use domain::workflows::{RunStatus, Trigger, EVENT_TRIGGERS, MAX_CHAIN};
+use domain::workflows::{DueField, RunStatus, Trigger, EVENT_TRIGGERS, MAX_CHAIN};
 use persistence::behavioural_events::EventRow as BehaviouralEventRow;
 use persistence::db::DbConnection;
 use persistence::events::NewEvent;
@@ -276,6 +276,50 @@ pub fn on_dates(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usize>
                         customer: *customer,
                         occurrence: format!("date:{today}:{customer}"),
                         cause: json!({"date": today, "field": field.as_str(), "anniversary": day}),
+                    })
+                    .collect();
+                start(conn, &acting, starts)
+            })?;
+            after = Some(last);
+            if (page as i64) < DATE_PAGE {
+                break;
+            }
+        }
+    }
+    for row in persistence::workflows::active_of_kind(conn, "date_due")? {
+        let Trigger::DateDue { field, days_before } = super::trigger_of(&row)? else {
+            continue;
+        };
+        let Some(due) = DueField::parse(&field) else {
+            return Err(AppError::Internal(format!(
+                "workflow {} follows the date {field:?}",
+                row.id.0
+            )));
+        };
+        let day = if days_before >= 0 {
+            today.checked_add_days(Days::new(days_before.unsigned_abs().into()))
+        } else {
+            today.checked_sub_days(Days::new(days_before.unsigned_abs().into()))
+        };
+        let Some(day) = day else { continue };
+        let mut after = None;
+        loop {
+            let customers =
+                persistence::workflows::customers_due(conn, &due, day, after, DATE_PAGE)?;
+            let Some(last) = customers.last().copied() else {
+                break;
+            };
+            let page = customers.len();
+            started += transaction(conn, |conn| {
+                let starts = customers
+                    .iter()
+                    .map(|customer| Start {
+                        workflow: &row,
+                        customer: *customer,
+                        // Keyed by the date itself: a date moved to another day comes
+                        // due again then, the same date never twice.
+                        occurrence: format!("date_due:{day}:{customer}"),
+                        cause: json!({"date": today, "field": field, "due": day}),
                     })
                     .collect();
                 start(conn, &acting, starts)

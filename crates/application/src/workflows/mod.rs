@@ -12,9 +12,9 @@ pub mod enrolment;
 use std::collections::HashSet;
 
 use domain::authz::Permission;
-use domain::customers::{CustomerInput, CustomerKind};
+use domain::customers::{CustomFieldEntity, CustomerInput, CustomerKind};
 use domain::validation::FieldViolation;
-use domain::workflows::{Trigger, WorkflowInput};
+use domain::workflows::{DueField, Trigger, WorkflowInput};
 use persistence::audit;
 use persistence::db::DbConnection;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
@@ -78,6 +78,20 @@ fn reference_violations(
             domain::cron::CronPattern::parse("trigger.cron", cron, persistence::now(), zone)
         {
             violations.push(violation);
+        }
+    }
+    if let Trigger::DateDue { field, .. } = &input.trigger {
+        if let Some(DueField::Custom(key)) = DueField::parse(field) {
+            let dated = persistence::custom_fields::all(conn, CustomFieldEntity::Customer)?
+                .into_iter()
+                .any(|definition| definition.field_key == key && definition.kind == "date");
+            if !dated {
+                violations.push(FieldViolation::new(
+                    "trigger.field",
+                    "not_found",
+                    "no custom field of kind date has this key",
+                ));
+            }
         }
     }
     if !references.conditions.is_empty() {
