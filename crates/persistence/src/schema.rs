@@ -2063,7 +2063,6 @@ diesel::joinable!(campaign_recipients -> campaigns (campaign_id));
 diesel::joinable!(campaign_recipients -> customers (customer_id));
 diesel::joinable!(campaign_links -> campaigns (campaign_id));
 
-
 diesel::joinable!(price_experiments -> products (product_id));
 diesel::joinable!(price_experiment_variants -> price_experiments (experiment_id));
 diesel::joinable!(price_experiment_exposures -> price_experiments (experiment_id));
