@@ -28,6 +28,7 @@ use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::paging::Cursor;
 
+pub mod attribution;
 pub mod channels;
 pub mod export;
 pub mod forecast;
