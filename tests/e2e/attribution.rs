@@ -8,8 +8,13 @@
 //! them yet); the SMS arrives through the line's webhook and is moved to its instant,
 //! as the cross-channel report's test does; events and activities go through the API.
 
+use application::acting::Acting;
+use application::i18n::Lang;
+use application::reports::attribution;
+use application::reports::DayWindow;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::attribution::AttributionModel;
 use persistence::conversations::{ConversationRow, MessageRow};
 use persistence::sql_types::{DbTime, DbUuid};
 use reqwest::Method;
@@ -577,6 +582,29 @@ fn attribution_models_credit_the_hand_computed_paths() {
             "campaigns",
             &[("nowruz", 1.0, 100_000), ("insta-autumn", 0.0, 0)],
         );
+
+        // Read a purchase or two at a time, the pages add up to the same report.
+        let mut conn = app.state.pool.get().expect("connection");
+        let whole = DayWindow {
+            from: "2026-11-01".parse().unwrap(),
+            to: "2026-11-30".parse().unwrap(),
+        };
+        for page in [1, 2] {
+            let paged = attribution::report_in_pages(
+                &mut conn,
+                &Acting::system(Lang::En),
+                whole,
+                (AttributionModel::Linear, None, None),
+                page,
+            )
+            .expect("the report");
+            assert_eq!(
+                serde_json::to_value(&paged).unwrap(),
+                all,
+                "pages of {page}"
+            );
+        }
+        drop(conn);
 
         // A sales user with `own` visibility sees Bita's purchase only.
         let mine = report(app, &sales, &format!("{month}&model=linear"));

@@ -28,7 +28,7 @@ use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 
 /// Conversions read (and paths attributed) at a time.
-const PAGE: i64 = 500;
+pub const PAGE: i64 = 500;
 
 /// What one channel or campaign earned.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -101,6 +101,19 @@ pub fn report(
     window_days: Option<i64>,
     half_life_days: Option<i64>,
 ) -> AppResult<AttributionReport> {
+    let params = (model, window_days, half_life_days);
+    report_in_pages(conn, acting, window, params, PAGE)
+}
+
+/// [`report`] reading `page` conversions at a time (any page size gives the same
+/// report, up to the rounding of floating-point sums).
+pub fn report_in_pages(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    window: DayWindow,
+    (model, window_days, half_life_days): (AttributionModel, Option<i64>, Option<i64>),
+    page_size: i64,
+) -> AppResult<AttributionReport> {
     acting.require(Permission::RecordsRead)?;
     let params = check(window, model, window_days, half_life_days)?;
     let (local, currency) = business(conn)?;
@@ -114,7 +127,7 @@ pub fn report(
     let mut revenue: i128 = 0;
     let mut after = None;
     loop {
-        let page = queries::conversions(conn, bounds, &currency, &scope, after, PAGE)?;
+        let page = queries::conversions(conn, bounds, &currency, &scope, after, page_size)?;
         let Some(last) = page.last() else { break };
         after = Some(last.key());
         let spans: Vec<PathSpan> = page
@@ -152,7 +165,7 @@ pub fn report(
             attribute(&paths, weighting)
                 .map_err(|err| AppError::Internal(format!("attribution: {err}")))?,
         );
-        if (page.len() as i64) < PAGE {
+        if (page.len() as i64) < page_size {
             break;
         }
     }
