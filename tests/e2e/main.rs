@@ -3,6 +3,7 @@
 mod analytics;
 mod api_keys;
 mod assignment;
+mod attribution;
 mod audit;
 mod auth;
 mod bad_input;

@@ -102,6 +102,25 @@ impl AttributionModel {
     }
 }
 
+impl AttributionReport {
+    /// Adds `other`'s counts and credits to these, so that paths attributed a batch at a
+    /// time sum to the report of them all (up to the rounding of floating-point sums).
+    pub fn absorb(&mut self, other: AttributionReport) {
+        let add = |into: &mut BTreeMap<String, Credit>, from: BTreeMap<String, Credit>| {
+            for (key, credit) in from {
+                let entry = into.entry(key).or_default();
+                entry.conversions += credit.conversions;
+                entry.revenue += credit.revenue;
+            }
+        };
+        add(&mut self.by_channel, other.by_channel);
+        add(&mut self.by_campaign, other.by_campaign);
+        self.conversions += other.conversions;
+        self.revenue += other.revenue;
+        self.paths_without_touchpoints += other.paths_without_touchpoints;
+    }
+}
+
 /// Attributes every path's conversion and revenue.
 pub fn attribute(paths: &[ConversionPath], model: AttributionModel) -> Result<AttributionReport> {
     if let AttributionModel::TimeDecay { half_life } = model {
@@ -180,5 +199,41 @@ mod tests {
         };
         let total = 0.25 + 0.5 + (-6.0f64 / 7.0).exp2() + 1.0;
         assert!((credit(decay, "search") - 25.0 / total).abs() < 1e-9);
+    }
+
+    #[test]
+    fn reports_of_batches_add_up_to_the_report_of_all_paths() {
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let mut other = path();
+        other.touchpoints.truncate(2);
+        other.touchpoints[1].campaign = None;
+        other.revenue = 40.0;
+        let empty = ConversionPath {
+            touchpoints: Vec::new(),
+            converted_at: t0,
+            revenue: 10.0,
+        };
+        let paths = [path(), other, empty];
+        let model = AttributionModel::PositionBased;
+        let whole = attribute(&paths, model).expect("valid");
+        let mut summed = attribute(&paths[..1], model).expect("valid");
+        summed.absorb(attribute(&paths[1..], model).expect("valid"));
+        assert_eq!(summed.conversions, 2);
+        assert_eq!(summed.paths_without_touchpoints, 1);
+        assert_eq!(summed.revenue, 140.0);
+        assert_eq!(
+            summed.by_channel.keys().collect::<Vec<_>>(),
+            whole.by_channel.keys().collect::<Vec<_>>()
+        );
+        for (key, credit) in &whole.by_channel {
+            assert!((summed.by_channel[key].revenue - credit.revenue).abs() < 1e-9);
+            assert!((summed.by_channel[key].conversions - credit.conversions).abs() < 1e-12);
+        }
+        // Search: 40 % of 100 and half of 40.
+        assert!((summed.by_channel["search"].revenue - 60.0).abs() < 1e-9);
+        assert_eq!(summed.by_campaign, whole.by_campaign);
+        let mut none = AttributionReport::default();
+        none.absorb(whole.clone());
+        assert_eq!(none, whole);
     }
 }

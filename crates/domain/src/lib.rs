@@ -2,6 +2,7 @@
 //! `persistence`, HTTP in `api`, models in `analytics`.
 
 pub mod assignment;
+pub mod attribution;
 pub mod audit;
 pub mod authz;
 pub mod behaviour;

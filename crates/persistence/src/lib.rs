@@ -3,6 +3,7 @@
 pub mod activities;
 pub mod api_keys;
 pub mod assignment;
+pub mod attribution;
 pub mod audit;
 pub mod behavioural_events;
 pub mod campaigns;

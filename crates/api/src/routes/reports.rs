@@ -1,10 +1,11 @@
-//! Reports (A-5, A-11, A-12, A-13, C-3): sales, key figures, cohorts, acquisition and the
-//! funnel per period of the Jalali or Gregorian calendar, profitability and lapsed
-//! buyers, summed by the database over the customers the caller can see; and any of them
-//! as a file.
+//! Reports (A-5, A-6, A-11, A-12, A-13, C-3): sales, key figures, cohorts, acquisition and
+//! the funnel per period of the Jalali or Gregorian calendar, profitability, attribution
+//! and lapsed buyers, summed over the customers the caller can see; and the period reports,
+//! profitability and lapsed buyers as files.
 
 use actix_web::{get, post, web, HttpResponse};
 use application::jobs::queue;
+use application::reports::attribution::{AttributionCredit, AttributionReport, AttributionTotals};
 use application::reports::channels::{
     ChannelFigures, ChannelPeriod, ChannelReport, ChannelRevenue, TouchpointPaths,
 };
@@ -23,6 +24,7 @@ use application::reports::{
 };
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
+use domain::attribution::AttributionModel;
 use domain::calendar::CalendarSystem;
 use domain::omnichannel::accounts::ChannelKind;
 use domain::omnichannel::analytics::{PathCount, ResponseTimes, DEFAULT_TOP_PATHS};
@@ -56,9 +58,14 @@ use crate::state::AppState;
         forecast_report,
         service_report,
         channel_report,
+        attribution_report,
         create_report_export
     ),
     components(schemas(
+        AttributionReport,
+        AttributionTotals,
+        AttributionCredit,
+        AttributionModel,
         ChannelReport,
         ChannelPeriod,
         ChannelFigures,
@@ -130,6 +137,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(forecast_report)
         .service(service_report)
         .service(channel_report)
+        .service(attribution_report)
         .service(create_report_export);
 }
 
@@ -770,6 +778,98 @@ pub async fn channel_report(
     let top = params.paths.unwrap_or(DEFAULT_TOP_PATHS as i64);
     let report = state
         .db(move |conn| Ok(reports::channels::channels(conn, &principal, range, top)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The window, model and path window of `GET /reports/attribution`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionParams {
+    /// First local day (business time zone) of the purchases attributed, `YYYY-MM-DD`.
+    pub from: NaiveDate,
+    /// Last local day, inclusive.
+    pub to: NaiveDate,
+    /// How each purchase's credit is shared among the touches before it.
+    pub model: AttributionModel,
+    /// How many days before a purchase a touch counts, 1 to 365 (default 30).
+    #[param(minimum = 1, maximum = 365)]
+    pub window_days: Option<i64>,
+    /// With `model=time_decay` only: the half-life in days, 1 to 365 (default 7).
+    #[param(minimum = 1, maximum = 365)]
+    pub half_life_days: Option<i64>,
+}
+
+/// Marketing attribution per channel and campaign.
+///
+/// Every purchase (an order paid, fulfilled or partly returned, in the business
+/// currency) placed from `from` to `to` (local days) by a customer the caller can see is
+/// a conversion worth its revenue net of refunds. Its path is the customer's touches at
+/// or before the purchase and at most `window_days` days before it, in time order:
+///
+/// - campaign sends (a recipient the campaign's message was sent to, unless that message
+///   was refused or failed): on the campaign's channel, for the campaign's code;
+/// - conversation messages on their channel: inbound ones, and outbound ones that were
+///   not refused or failed and not sent automatically (an out-of-office or canned
+///   answer replies to a touch counted already); a campaign's own message counts once,
+///   as its send;
+/// - behavioural events: on the channel of their string property `utm_source`, else
+///   `channel`, else `web`, for the campaign of `utm_campaign` when given;
+/// - activities logged on the customer or one of their deals (`call`, `meeting`,
+///   `email`, `visit`), on the channel named by their kind;
+/// - the order itself when it names a `campaign`: the last touch, at the moment it was
+///   placed, for that campaign, on the campaign's channel (a campaign of that code),
+///   else the order's `channel`, else `unknown`.
+///
+/// `model` shares each conversion (one per purchase) and its revenue among its path's
+/// touches: `first_touch` and `last_touch` give all to one; `linear` equal shares;
+/// `time_decay` shares proportional to 2^(−age ÷ `half_life_days`), the age measured
+/// back from the purchase; `position_based` 40 % to the first and 40 % to the last
+/// touch and 20 % shared equally by those between (one touch: all; two: half each).
+/// A touch's share goes to its channel and, when it has one, its campaign. `channels`
+/// and `campaigns` list the fractional conversions (six decimals) and the revenue
+/// (minor units, each row rounded to the nearest unit, halves away from zero, so rows
+/// may differ from `totals.attributed_revenue` by rounding) each earned, most revenue
+/// first; every channel and campaign touched on a path is listed, with 0 when the model
+/// gave its touches nothing (the first touch's model, say, to the later ones). Conversions
+/// without any touch are counted in
+/// `totals.paths_without_touchpoints` and credit nobody.
+///
+/// Needs `records:read`; over the customers the caller can see (their touches all
+/// count, whoever logged or sent them). Problems: 400 `malformed_request` naming
+/// `model` for a model not listed, or a parameter missing or unknown; 422
+/// `validation_failed` for `to` before `from` (`before_from`), a day before 1900 or
+/// after 2199, `window_days` or `half_life_days` out of range (`out_of_range`), and
+/// `half_life_days` with another model than `time_decay` (`time_decay_only`).
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "attribution_report",
+    params(AttributionParams),
+    responses((status = 200, description = "The report", body = AttributionReport))
+)]
+#[get("/api/v1/reports/attribution")]
+pub async fn attribution_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    params: web::Query<AttributionParams>,
+) -> ApiResult<HttpResponse> {
+    let params = params.into_inner();
+    let window = DayWindow {
+        from: params.from,
+        to: params.to,
+    };
+    let report = state
+        .db(move |conn| {
+            Ok(reports::attribution::report(
+                conn,
+                &principal,
+                window,
+                params.model,
+                params.window_days,
+                params.half_life_days,
+            )?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -29,6 +29,7 @@ use crate::error::{AppError, AppResult};
 use crate::paging::Cursor;
 
 pub mod acquisition_cost;
+pub mod attribution;
 pub mod channels;
 pub mod export;
 pub mod forecast;
