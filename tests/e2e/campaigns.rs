@@ -47,7 +47,7 @@ fn finished(app: &TestApp, token: &str, id: &str) -> Value {
     loop {
         let (status, campaign) = send(app, Method::GET, &format!("{PATH}/{id}"), token, None);
         assert_eq!(status, 200, "{campaign}");
-        if ["sent", "cancelled"].contains(&campaign["status"].as_str().unwrap())
+        if ["sent", "cancelled", "failed"].contains(&campaign["status"].as_str().unwrap())
             || Instant::now() > deadline
         {
             return campaign;
@@ -144,7 +144,7 @@ fn a_campaign_reaches_consenting_members_tracks_its_links_and_counts_what_it_bro
             "name": "جشنواره یلدا", "code": "yalda-1405", "channel": "sms",
             "segment_id": segment,
             "message": {"channel_account_id": id_of(&sms),
-                        "body": "یلدا مبارک! ۲۰٪ تخفیف: https://shop.example.ir/yalda"},
+                        "body": "یلدا مبارک! ۲۰٪ تخفیف: https://shop.example.ir/yalda یا https://shop.example.ir/یلدا"},
             "budget": 1_000_000,
             "goal": {"metric": "conversions", "target": 4},
             "attribution_window_days": 14
@@ -201,6 +201,16 @@ fn a_campaign_reaches_consenting_members_tracks_its_links_and_counts_what_it_bro
             .trim_start_matches("/api/v1/campaign-links/")
             .split_once('/')
             .unwrap();
+        // A Persian address goes out percent-encoded.
+        let response = no_redirects
+            .get(app.url(&format!("/api/v1/campaign-links/{token}/1")))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 302);
+        assert_eq!(
+            response.headers()["location"],
+            "https://shop.example.ir/%DB%8C%D9%84%D8%AF%D8%A7"
+        );
         for unknown in [
             format!("/api/v1/campaign-links/{token}/7"),
             "/api/v1/campaign-links/not-a-token/0".to_string(),
@@ -317,7 +327,7 @@ fn a_campaign_reaches_consenting_members_tracks_its_links_and_counts_what_it_bro
             "reach": 1, "skipped_no_consent": 1, "skipped_no_address": 1,
             "skipped_unsendable": 0, "failed": 0, "delivered": 1,
             // A click means it was read.
-            "opened": 1, "clicked": 1, "clicks": 2, "replies": 1,
+            "opened": 1, "clicked": 1, "clicks": 3, "replies": 1,
             "conversions": 2, "orders": 2,
             // 2,000,000 − 500,000 + 1,000,000.
             "revenue": 2_500_000,
@@ -462,7 +472,7 @@ fn a_campaign_reaches_consenting_members_tracks_its_links_and_counts_what_it_bro
         );
         assert_eq!(exported["held_in"]["campaign_receipts"], 1, "{exported}");
         assert_eq!(exported["campaign_receipts"][0]["outcome"], "sent");
-        assert_eq!(exported["campaign_receipts"][0]["clicks"], 2);
+        assert_eq!(exported["campaign_receipts"][0]["clicks"], 3);
         let (status, erased) = send(
             &app,
             Method::POST,
@@ -628,6 +638,67 @@ fn campaign_rules_and_rights() {
         assert_eq!(status, 200);
         assert_eq!(listed["data"].as_array().unwrap().len(), 1);
 
+        // Out of range: a schedule years away, a cost on a day out of the calendar's
+        // range, costs past the ceiling.
+        let (status, problem) = merge_patch(
+            &app,
+            &format!("{PATH}/{id}"),
+            &sales,
+            &json!({"scheduled_at": "+10000-01-01T00:00:00Z"}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let (status, problem) = merge_patch(
+            &app,
+            &format!("{PATH}/{id}"),
+            &sales,
+            &json!({"scheduled_at": "2031-01-01T00:00:00Z"}),
+        );
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            vec![("scheduled_at".into(), "out_of_range".into())]
+        );
+        let (status, problem) = send(
+            &app,
+            Method::POST,
+            &format!("{PATH}/{id}/costs"),
+            &sales,
+            Some(json!({"amount": 5, "incurred_on": "2300-01-01"})),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("incurred_on".into(), "out_of_range".into())]
+        );
+        let ceiling = domain::campaigns::MAX_AMOUNT;
+        created(
+            &app,
+            &sales,
+            &format!("{PATH}/{id}/costs"),
+            json!({"amount": ceiling, "incurred_on": "2026-12-01"}),
+        );
+        let (status, problem) = send(
+            &app,
+            Method::POST,
+            &format!("{PATH}/{id}/costs"),
+            &sales,
+            Some(json!({"amount": 1, "incurred_on": "2026-12-01"})),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            field_codes(&problem),
+            vec![("amount".into(), "exceeds_total".into())]
+        );
+        // The acquisition cost report counts every cost: it needs visibility `all`.
+        let (status, _) = send(
+            &app,
+            Method::GET,
+            "/api/v1/reports/acquisition-cost?from=2026-12-01&to=2026-12-01",
+            &sales,
+            None,
+        );
+        assert_eq!(status, 403);
+
         // A draft is cancelled, then deleted.
         let (status, cancelled) = send(
             &app,
@@ -642,5 +713,132 @@ fn campaign_rules_and_rights() {
         assert_eq!(status, 204);
         let (status, _) = send(&app, Method::GET, &format!("{PATH}/{id}"), &admin, None);
         assert_eq!(status, 404);
+    }
+}
+
+#[test]
+fn a_campaign_whose_account_is_deactivated_after_its_launch_fails_with_the_reason() {
+    use diesel::prelude::*;
+    use persistence::schema::jobs;
+    use persistence::sql_types::DbTime;
+
+    for backend in backends() {
+        let stub = ProviderStub::start();
+        let app = spawn(&stub, backend);
+        let admin = app.admin_token();
+        let sms = created(
+            &app,
+            &admin,
+            "/api/v1/channel-accounts",
+            json!({"kind": "sms", "name": "خط", "settings": {"provider_account_id": "10004346"},
+                   "credentials": {"api_key": "KAVE-KEY"}}),
+        );
+        let sara = id_of(&create_customer(
+            &app,
+            &admin,
+            person("سارا", "محمدی", "09121234567", "sara@example.ir"),
+        ));
+        consent(&app, &admin, &sara, "marketing", true);
+        let segment = id_of(&created(
+            &app,
+            &admin,
+            "/api/v1/segments",
+            json!({"name": "همه", "kind": "static"}),
+        ));
+        send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/segments/{segment}/members"),
+            &admin,
+            Some(json!({"action": "add", "customer_ids": [sara]})),
+        );
+        // A link made of the customer's data is not tracked: it would differ from
+        // recipient to recipient.
+        let template = created(
+            &app,
+            &admin,
+            "/api/v1/message-templates",
+            json!({"name": "کد تخفیف", "channel": "sms",
+                   "body_fa": "{{ customer.first_name }} عزیز: https://shop.example.ir/c/{{ customer.last_name }} و https://shop.example.ir/all"}),
+        );
+        let tomorrow = (Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+        let campaign = id_of(&created(
+            &app,
+            &admin,
+            PATH,
+            json!({"name": "فردا", "code": "tomorrow", "channel": "sms", "segment_id": segment,
+                   "scheduled_at": tomorrow,
+                   "message": {"channel_account_id": id_of(&sms), "template_id": id_of(&template)}}),
+        ));
+        let (status, launched) = send(
+            &app,
+            Method::POST,
+            &format!("{PATH}/{campaign}/launch"),
+            &admin,
+            None,
+        );
+        assert_eq!(status, 200, "{launched}");
+        assert_eq!(launched["status"], "scheduled");
+        let (status, _) = merge_patch(
+            &app,
+            &format!("/api/v1/channel-accounts/{}", id_of(&sms)),
+            &admin,
+            &json!({"active": false}),
+        );
+        assert_eq!(status, 200);
+        // The day comes.
+        let mut conn = app.state.pool.get().expect("connection");
+        diesel::update(jobs::table.filter(jobs::kind.eq("campaigns.send")))
+            .set(jobs::run_at.eq(DbTime(Utc::now())))
+            .execute(&mut *conn)
+            .expect("job due now");
+        drop(conn);
+        let done = finished(&app, &admin, &campaign);
+        assert_eq!(done["status"], "failed", "{done}");
+        assert!(sms_sent(&stub, 0).is_empty());
+        let (_, audit) = send(
+            &app,
+            Method::GET,
+            "/api/v1/audit-events?action=campaign.fail",
+            &admin,
+            None,
+        );
+        assert!(
+            audit["data"][0]["changes"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("deactivated"),
+            "{audit}"
+        );
+        assert_eq!(results(&app, &admin, &campaign)["reach"], 0);
+
+        // Active again, a new campaign with the template goes out, the link made of
+        // the customer's data as written and the other tracked.
+        merge_patch(
+            &app,
+            &format!("/api/v1/channel-accounts/{}", id_of(&sms)),
+            &admin,
+            &json!({"active": true}),
+        );
+        let again = id_of(&created(
+            &app,
+            &admin,
+            PATH,
+            json!({"name": "امروز", "code": "today", "channel": "sms", "segment_id": segment,
+                   "message": {"channel_account_id": id_of(&sms), "template_id": id_of(&template)}}),
+        ));
+        send(
+            &app,
+            Method::POST,
+            &format!("{PATH}/{again}/launch"),
+            &admin,
+            None,
+        );
+        assert_eq!(finished(&app, &admin, &again)["status"], "sent");
+        let text = form_value(&sms_sent(&stub, 1)[0], "message");
+        assert!(text.starts_with("سارا عزیز"), "{text}");
+        assert!(text.contains("https://shop.example.ir/c/محمدی"), "{text}");
+        assert!(!text.contains("https://shop.example.ir/all"), "{text}");
+        assert!(text.contains("/api/v1/campaign-links/"), "{text}");
     }
 }

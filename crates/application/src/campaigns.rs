@@ -14,10 +14,11 @@
 //! A conversion is a purchase that names the campaign's code, or one a recipient placed
 //! within the attribution window after their message; revenue is net of refunds.
 
+use chrono::Datelike;
 use domain::authz::Permission;
 use domain::campaigns::{
     achievement, links_in, may_market, per, roi, track_links, CampaignGoal, CampaignInput,
-    CampaignMessage, CampaignStatus, CostInput, GoalMetric, RecipientOutcome,
+    CampaignMessage, CampaignStatus, CostInput, GoalMetric, RecipientOutcome, MAX_AMOUNT,
 };
 use domain::customers::ConsentPurpose;
 use domain::omnichannel::conversations::NewConversationInput;
@@ -46,10 +47,9 @@ use crate::transaction;
 
 /// Job kind that sends a launched campaign.
 pub const CAMPAIGN_SEND: &str = "campaigns.send";
-/// Members sent to per transaction.
-const SEND_PAGE: i64 = 200;
-/// Distinct links a campaign tracks; others stay as written.
-const MAX_CAMPAIGN_LINKS: usize = 100;
+/// Members sent to per transaction: each takes a dozen statements, and on SQLite the
+/// page holds the one writer lock.
+const SEND_PAGE: i64 = 50;
 
 fn status_of(row: &CampaignRow) -> AppResult<CampaignStatus> {
     CampaignStatus::parse(&row.status).ok_or_else(|| {
@@ -141,6 +141,16 @@ fn checked(
                 "message.template_id",
                 persistence::message_templates::find(conn, template).map(drop),
             )?;
+        }
+    }
+    if let Some(at) = input.scheduled_at {
+        let now = persistence::now();
+        if at.year() < 2000 || at > now + chrono::TimeDelta::days(366) {
+            missing.push(FieldViolation::new(
+                "scheduled_at",
+                "out_of_range",
+                "must be within a year from now (a past time means at once)",
+            ));
         }
     }
     match input.validated() {
@@ -302,8 +312,8 @@ pub fn update(
     })
 }
 
-/// Deletes a campaign with its costs and receipts (`crm:configure`): a draft or a
-/// cancelled one; what went out stays on record.
+/// Deletes a campaign with its costs (`crm:configure`): a draft, or one cancelled
+/// before it reached anyone; what went out stays on record.
 pub fn delete(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -317,9 +327,11 @@ pub fn delete(
         if !matches!(
             status_of(&row)?,
             CampaignStatus::Draft | CampaignStatus::Cancelled
-        ) {
+        ) || persistence::campaigns::last_recipient(conn, id)?.is_some()
+        {
             return Err(AppError::Conflict(
-                "the campaign went out; cancel a campaign that is still sending, and keep a sent one".into(),
+                "the campaign went out (to some members at least); what went out stays on record"
+                    .into(),
             ));
         }
         persistence::campaigns::delete(conn, id)?;
@@ -355,6 +367,7 @@ pub fn launch(
             )));
         }
         let mut missing = Vec::new();
+        let mut links = Vec::new();
         if current.segment_id.is_none() {
             missing.push(FieldViolation::new(
                 "segment_id",
@@ -374,21 +387,27 @@ pub fn launch(
                 if !account.row.active {
                     return Err(AppError::Conflict("the channel account is inactive".into()));
                 }
-                if account.kind == domain::omnichannel::accounts::ChannelKind::Email
-                    && current.subject.is_none()
-                    && current.template_id.is_none()
-                {
-                    missing.push(FieldViolation::new(
-                        "message.subject",
-                        "required",
-                        "an e-mail needs a subject",
-                    ));
+                match message_text(conn, &current, &account)? {
+                    Ok(text) => links = links_in(&text),
+                    Err(violation) => missing.push(violation),
                 }
             }
         }
         if !missing.is_empty() {
             return Err(AppError::Invalid(missing));
         }
+        persistence::campaigns::insert_links(
+            conn,
+            &links
+                .into_iter()
+                .enumerate()
+                .map(|(position, url)| LinkRow {
+                    campaign_id: current.id,
+                    position: position as i32,
+                    url,
+                })
+                .collect::<Vec<_>>(),
+        )?;
         let now = persistence::now();
         let run_at = current.scheduled_at.map_or(now, |at| at.0.max(now));
         let mut row = current.clone();
@@ -417,6 +436,64 @@ pub fn launch(
         )?;
         Ok(row)
     })
+}
+
+/// The text of a campaign's message as written — its body, or its template's text in
+/// its language, variables unfilled — which is where its tracked links come from (a
+/// link filled in from a customer's data is never tracked). A violation when the
+/// message cannot go out on `account`: a template that is gone, inactive, of another
+/// channel or without that language; an e-mail without a subject.
+fn message_text(
+    conn: &mut DbConnection,
+    campaign: &CampaignRow,
+    account: &ChannelAccount,
+) -> AppResult<Result<String, FieldViolation>> {
+    let email = account.kind == domain::omnichannel::accounts::ChannelKind::Email;
+    let no_subject =
+        || FieldViolation::new("message.subject", "required", "an e-mail needs a subject");
+    match (&campaign.body, campaign.template_id) {
+        (Some(body), _) => Ok(if email && campaign.subject.is_none() {
+            Err(no_subject())
+        } else {
+            Ok(body.clone())
+        }),
+        (None, Some(template)) => {
+            let template = match crate::omnichannel::templates::sendable(
+                conn,
+                template.0,
+                "message.template_id",
+                account.kind,
+            ) {
+                Ok(template) => template,
+                Err(AppError::Invalid(mut violations)) if !violations.is_empty() => {
+                    return Ok(Err(violations.remove(0)))
+                }
+                Err(other) => return Err(other),
+            };
+            let english = campaign.language.as_deref() == Some(TemplateLanguage::En.as_str());
+            let (text, subject) = if english {
+                (template.body_en, template.subject_en)
+            } else {
+                (Some(template.body_fa), template.subject_fa)
+            };
+            Ok(match text {
+                None => Err(FieldViolation::new(
+                    "message.language",
+                    "missing_text",
+                    "the message template has no text in this language",
+                )),
+                Some(_) if email && campaign.subject.is_none() && subject.is_none() => {
+                    Err(no_subject())
+                }
+                Some(text) => Ok(text),
+            })
+        }
+        (None, None) => Ok(Err(FieldViolation::new(
+            "message.body",
+            "required",
+            "a message needs a body or a template",
+        ))),
+    }
 }
 
 /// Cancels a campaign that has not finished sending (`crm:configure`): members not
@@ -465,6 +542,14 @@ pub fn add_cost(
     let input = input.validated().map_err(AppError::Invalid)?;
     transaction(conn, |conn| {
         persistence::campaigns::find_for_update(conn, campaign)?;
+        let spent = persistence::campaigns::cost_total(conn, campaign)?.amount;
+        if spent > MAX_AMOUNT - input.amount {
+            return Err(AppError::field(
+                "amount",
+                "exceeds_total",
+                format!("a campaign's costs add up to at most {MAX_AMOUNT}"),
+            ));
+        }
         let row = CostRow {
             id: DbUuid(Uuid::now_v7()),
             campaign_id: DbUuid(campaign),
@@ -705,17 +790,21 @@ struct Sent {
     sent: i64,
     skipped: i64,
     after: Option<Uuid>,
+    /// Why the campaign stopped, when it could not go on.
+    failed: Option<String>,
     done: bool,
 }
 
 impl CampaignSendJob {
-    /// Sends to the next page of members after `after`, in one transaction; whether the
-    /// campaign may go on is read under its row lock first.
+    /// Sends to the next page of members after `progress.after`, in one transaction;
+    /// whether the campaign may go on is read under its row lock first. A campaign
+    /// whose channel account or template went away since the launch is failed with the
+    /// reason.
     fn page(
         &self,
         conn: &mut DbConnection,
         id: Uuid,
-        links: &mut Vec<String>,
+        links: &[String],
         progress: &mut Sent,
     ) -> AppResult<()> {
         transaction(conn, |conn| {
@@ -732,13 +821,51 @@ impl CampaignSendJob {
                     return Ok(());
                 }
             }
-            let (Some(segment), Some(account)) = (row.segment_id, row.channel_account_id) else {
+            let account = match row.channel_account_id {
+                Some(account) => match persistence::channel_accounts::find(conn, account.0) {
+                    Ok(found) => Some(ChannelAccount::of(found)?),
+                    Err(PersistenceError::NotFound) => None,
+                    Err(err) => return Err(err.into()),
+                },
+                None => None,
+            };
+            let reason = match (&account, row.segment_id) {
+                (None, _) => Some("its channel account was deleted".to_string()),
+                (Some(account), _) if !account.row.active => {
+                    Some("its channel account was deactivated".to_string())
+                }
+                (_, None) => Some("it has no segment".to_string()),
+                (Some(account), Some(_)) => message_text(conn, &row, account)?
+                    .err()
+                    .map(|violation| format!("{}: {}", violation.field, violation.message)),
+            };
+            if let Some(reason) = reason {
+                let before = row.status.clone();
+                row.status = CampaignStatus::Failed.as_str().to_string();
+                row.completed_at = Some(DbTime(persistence::now()));
+                let row = persistence::campaigns::update(conn, &row)?;
+                audit::record(
+                    conn,
+                    &audit::Actor::system(),
+                    audit::NewAuditEvent {
+                        action: "campaign.fail",
+                        resource_type: "campaign",
+                        resource_id: Some(id.to_string()),
+                        changes: Some(json!({
+                            "status": [before, row.status],
+                            "reason": reason,
+                        })),
+                    },
+                )?;
+                progress.failed = Some(reason);
+                progress.done = true;
+                return Ok(());
+            }
+            let (Some(account), Some(segment)) = (account, row.segment_id) else {
                 return Err(AppError::Internal(format!(
-                    "campaign {id} launched without a message"
+                    "campaign {id} without a message"
                 )));
             };
-            let account =
-                ChannelAccount::of(persistence::channel_accounts::find(conn, account.0)?)?;
             let system = Acting::system(Lang::Fa);
             let members = persistence::segments::members(
                 conn,
@@ -775,12 +902,11 @@ impl CampaignSendJob {
         campaign: &CampaignRow,
         account: &ChannelAccount,
         customer: Uuid,
-        links: &mut Vec<String>,
+        links: &[String],
     ) -> AppResult<bool> {
         if persistence::campaigns::recipient_of(conn, campaign.id.0, customer)? {
             return Ok(false);
         }
-        let now = persistence::now();
         let token = crate::accounts::random_token(18);
         let mut receipt = RecipientRow {
             campaign_id: campaign.id,
@@ -788,7 +914,7 @@ impl CampaignSendJob {
             outcome: RecipientOutcome::Sent.as_str().to_string(),
             message_id: None,
             token: token.clone(),
-            sent_at: DbTime(now),
+            sent_at: DbTime(persistence::now()),
             opened_at: None,
             clicked_at: None,
             clicks: 0,
@@ -799,11 +925,41 @@ impl CampaignSendJob {
             account.kind,
             ConsentPurpose::Marketing,
         )?;
-        if !may_market(consent) {
-            receipt.outcome = RecipientOutcome::NoConsent.as_str().to_string();
-            persistence::campaigns::insert_recipient(conn, &receipt)?;
-            return Ok(false);
+        let outcome = if may_market(consent) {
+            self.message(conn, system, campaign, account, customer, &token, links)?
+        } else {
+            Err(RecipientOutcome::NoConsent)
+        };
+        match outcome {
+            Ok(message) => receipt.message_id = Some(message),
+            Err(outcome) => receipt.outcome = outcome.as_str().to_string(),
         }
+        persistence::campaigns::insert_recipient(conn, &receipt)?;
+        Ok(receipt.message_id.is_some())
+    }
+
+    /// Records the campaign's message to `customer`, its links tracked by `token`; the
+    /// outcome instead when the channel cannot carry it to them: no address, or their
+    /// copy breaks the channel's rules (too long once filled in, say). Either leaves
+    /// nothing written for them but the outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn message(
+        &self,
+        conn: &mut DbConnection,
+        system: &Acting,
+        campaign: &CampaignRow,
+        account: &ChannelAccount,
+        customer: Uuid,
+        token: &str,
+        links: &[String],
+    ) -> AppResult<Result<DbUuid, RecipientOutcome>> {
+        let unsendable = |violations: &[FieldViolation]| {
+            if violations.iter().any(|v| v.code == "no_address") {
+                RecipientOutcome::NoAddress
+            } else {
+                RecipientOutcome::Unsendable
+            }
+        };
         let (body, subject) = match (&campaign.body, campaign.template_id) {
             (Some(body), _) => (body.clone(), campaign.subject.clone()),
             (None, Some(template)) => {
@@ -813,7 +969,7 @@ impl CampaignSendJob {
                     .as_deref()
                     .and_then(TemplateLanguage::parse)
                     .unwrap_or(TemplateLanguage::Fa);
-                let filled = crate::omnichannel::templates::fill(
+                match crate::omnichannel::templates::fill(
                     conn,
                     system,
                     template.0,
@@ -821,8 +977,11 @@ impl CampaignSendJob {
                     language,
                     account.kind,
                     &customer_row,
-                )?;
-                (filled.body, campaign.subject.clone().or(filled.subject))
+                ) {
+                    Ok(filled) => (filled.body, campaign.subject.clone().or(filled.subject)),
+                    Err(AppError::Invalid(violations)) => return Ok(Err(unsendable(&violations))),
+                    Err(other) => return Err(other),
+                }
             }
             (None, None) => {
                 return Err(AppError::Internal(format!(
@@ -831,7 +990,12 @@ impl CampaignSendJob {
                 )))
             }
         };
-        let body = self.tracked(conn, campaign.id.0, &body, &token, links)?;
+        let body = track_links(&body, links, |position| {
+            format!(
+                "{}/api/v1/campaign-links/{token}/{position}",
+                self.public_url
+            )
+        });
         let sent = crate::omnichannel::outbound::start(
             conn,
             system,
@@ -846,63 +1010,10 @@ impl CampaignSendJob {
             },
         );
         match sent {
-            Ok((_, message)) => receipt.message_id = Some(message.id),
-            Err(AppError::Invalid(violations)) => {
-                receipt.outcome = if violations.iter().any(|v| v.code == "no_address") {
-                    RecipientOutcome::NoAddress
-                } else {
-                    // Filled in for this customer, the message breaks the channel's
-                    // rules (too long, say); the others still get theirs.
-                    RecipientOutcome::Unsendable
-                }
-                .as_str()
-                .to_string();
-            }
-            Err(other) => return Err(other),
+            Ok((_, message)) => Ok(Ok(message.id)),
+            Err(AppError::Invalid(violations)) => Ok(Err(unsendable(&violations))),
+            Err(other) => Err(other),
         }
-        persistence::campaigns::insert_recipient(conn, &receipt)?;
-        Ok(receipt.message_id.is_some())
-    }
-
-    /// `body` with its links tracked by `token`: each link gets the next position the
-    /// first time the campaign meets it (stored, so a retried send agrees), up to
-    /// [`MAX_CAMPAIGN_LINKS`].
-    fn tracked(
-        &self,
-        conn: &mut DbConnection,
-        campaign: Uuid,
-        body: &str,
-        token: &str,
-        links: &mut Vec<String>,
-    ) -> AppResult<String> {
-        let mut tracked = Vec::new();
-        let mut positions = Vec::new();
-        for link in links_in(body) {
-            let position = match links.iter().position(|known| *known == link) {
-                Some(position) => position,
-                None if links.len() < MAX_CAMPAIGN_LINKS => {
-                    persistence::campaigns::insert_links(
-                        conn,
-                        &[LinkRow {
-                            campaign_id: DbUuid(campaign),
-                            position: links.len() as i32,
-                            url: link.clone(),
-                        }],
-                    )?;
-                    links.push(link.clone());
-                    links.len() - 1
-                }
-                None => continue,
-            };
-            tracked.push(link);
-            positions.push(position);
-        }
-        Ok(track_links(body, &tracked, |i| {
-            format!(
-                "{}/api/v1/campaign-links/{token}/{}",
-                self.public_url, positions[i]
-            )
-        }))
     }
 }
 
@@ -911,23 +1022,33 @@ impl JobHandler for CampaignSendJob {
         let id: Uuid = serde_json::from_value(ctx.payload()["campaign_id"].clone())
             .map_err(|err| JobError::internal(format!("campaign id: {err}")))?;
         let mut conn = connection(ctx.pool())?;
-        let mut links: Vec<String> = match persistence::campaigns::links(&mut conn, id) {
-            Ok(rows) => rows.into_iter().map(|link| link.url).collect(),
+        let (links, after) = match persistence::campaigns::find(&mut conn, id) {
+            // Deleted with its campaign: nothing left to send.
+            Err(PersistenceError::NotFound) => return Ok(json!({"campaign_id": id, "gone": true})),
             Err(err) => return Err(AppError::from(err).into()),
+            // The links were fixed at the launch; an earlier attempt's recipients are
+            // passed (members go in id order).
+            Ok(_) => (
+                persistence::campaigns::links(&mut conn, id)
+                    .map_err(AppError::from)?
+                    .into_iter()
+                    .map(|link| link.url)
+                    .collect::<Vec<_>>(),
+                persistence::campaigns::last_recipient(&mut conn, id).map_err(AppError::from)?,
+            ),
         };
-        let mut progress = Sent::default();
+        let mut progress = Sent {
+            after,
+            ..Sent::default()
+        };
         loop {
-            match self.page(&mut conn, id, &mut links, &mut progress) {
-                Ok(()) => {}
-                // Deleted with its campaign: nothing left to send.
-                Err(AppError::NotFound) => return Ok(json!({"campaign_id": id, "gone": true})),
-                Err(err) => return Err(err.into()),
-            }
+            self.page(&mut conn, id, &links, &mut progress)?;
             if progress.done {
                 return Ok(json!({
                     "campaign_id": id,
                     "sent": progress.sent,
                     "skipped": progress.skipped,
+                    "failed": progress.failed,
                 }));
             }
             if ctx.should_stop() {

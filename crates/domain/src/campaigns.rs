@@ -32,16 +32,18 @@ const MAX_NOTE_CHARS: usize = 500;
 pub const DEFAULT_ATTRIBUTION_WINDOW_DAYS: i32 = 30;
 /// The attribution windows a campaign may have.
 pub const ATTRIBUTION_WINDOW_DAYS: std::ops::RangeInclusive<i32> = 1..=365;
-/// Largest amount of one cost entry or budget (minor units): far beyond any real
-/// figure, and sums of many stay within 64 bits.
-pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+/// Largest budget, cost entry or sum of a campaign's cost entries (minor units: 10^14
+/// rials): beyond any real campaign, and the costs of ninety thousand campaigns at
+/// that ceiling still sum within 64 bits.
+pub const MAX_AMOUNT: i64 = 100_000_000_000_000;
 /// Links of a message that are tracked; more are left as written.
 pub const MAX_TRACKED_LINKS: usize = 20;
 
 /// Where a campaign stands. A draft changes freely; a scheduled one waits for its
 /// time; sending goes through the segment's members; sent is done. A cancelled
-/// campaign sends nothing more. A campaign without a message stays a draft and is
-/// measured all the same.
+/// campaign sends nothing more; a failed one stopped because its channel account or
+/// template was deleted or deactivated after the launch. A campaign without a message
+/// stays a draft and is measured all the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
@@ -50,6 +52,7 @@ pub enum CampaignStatus {
     Sending,
     Sent,
     Cancelled,
+    Failed,
 }
 
 snake_names!(CampaignStatus {
@@ -58,6 +61,7 @@ snake_names!(CampaignStatus {
     Sending => "sending",
     Sent => "sent",
     Cancelled => "cancelled",
+    Failed => "failed",
 });
 
 impl CampaignStatus {
@@ -293,6 +297,9 @@ impl CostInput {
                 format!("must be 1 to {MAX_AMOUNT}"),
             );
         }
+        if let Err(violation) = crate::reports::check_report_day("incurred_on", self.incurred_on) {
+            v.0.push(violation);
+        }
         v.tidy_text("note", &mut self.note, MAX_NOTE_CHARS);
         v.into_result().map(|()| self)
     }
@@ -326,14 +333,15 @@ pub fn may_market(marketing_consent: Option<bool>) -> bool {
     marketing_consent == Some(true)
 }
 
-/// The `http` and `https` links in `text`, each once, in the order they first appear,
-/// at most [`MAX_TRACKED_LINKS`]. A link ends at white space, a quote or an angle
-/// bracket; punctuation that ends a sentence after it is not part of it.
-pub fn links_in(text: &str) -> Vec<String> {
-    let mut links: Vec<String> = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("http") {
-        let candidate = &rest[start..];
+/// Where each `http` or `https` link of `text` is, as byte ranges in order. A link
+/// ends at white space, a quote or an angle bracket; punctuation that ends a sentence
+/// after it is not part of it.
+fn link_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("http") {
+        let start = from + found;
+        let candidate = &text[start..];
         let end = candidate
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
             .unwrap_or(candidate.len());
@@ -341,35 +349,51 @@ pub fn links_in(text: &str) -> Vec<String> {
             matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | ')' | '،' | '؛' | '؟')
         });
         let scheme = link.starts_with("https://") || link.starts_with("http://");
-        if scheme && link.len() > "https://".len() && !links.iter().any(|known| known == link) {
-            if links.len() == MAX_TRACKED_LINKS {
-                break;
-            }
-            links.push(link.to_string());
+        if scheme && link.len() > "https://".len() {
+            spans.push(start..start + link.len());
         }
-        rest = &candidate[end.max(4)..];
+        from = start + end.max(4);
+    }
+    spans
+}
+
+/// The `http` and `https` links in `text` worth tracking, each once, in the order they
+/// first appear, at most [`MAX_TRACKED_LINKS`]: a link with a template variable in it
+/// (`{{`, `{%`) differs from recipient to recipient and is left as written.
+pub fn links_in(text: &str) -> Vec<String> {
+    let mut links: Vec<String> = Vec::new();
+    for span in link_spans(text) {
+        let link = &text[span];
+        if link.contains("{{") || link.contains("{%") || links.iter().any(|known| known == link) {
+            continue;
+        }
+        if links.len() == MAX_TRACKED_LINKS {
+            break;
+        }
+        links.push(link.to_string());
     }
     links
 }
 
-/// `text` with every occurrence of `links[i]` replaced by `tracked(i)`; a longer link
-/// is replaced before a shorter one it starts with.
+/// `text` with every link that is exactly `links[i]` replaced by `tracked(i)`; other
+/// links, even ones that start with a tracked one, stay as written.
 pub fn track_links(text: &str, links: &[String], tracked: impl Fn(usize) -> String) -> String {
-    let mut order: Vec<usize> = (0..links.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(links[i].len()));
-    // Placeholders first, so a tracked address is never itself rewritten.
-    let mut out = text.to_string();
-    for &i in &order {
-        out = out.replace(&links[i], &format!("\u{0}{i}\u{0}"));
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for span in link_spans(text) {
+        if let Some(i) = links.iter().position(|link| *link == text[span.clone()]) {
+            out.push_str(&text[copied..span.start]);
+            out.push_str(&tracked(i));
+            copied = span.end;
+        }
     }
-    for i in 0..links.len() {
-        out = out.replace(&format!("\u{0}{i}\u{0}"), &tracked(i));
-    }
+    out.push_str(&text[copied..]);
     out
 }
 
 /// A campaign e-mail's text as an HTML part: the text escaped and kept as written
-/// (lines and direction), and the recipient's open pixel at `pixel_url` after it.
+/// (lines and direction), its links clickable, and the recipient's open pixel at
+/// `pixel_url` after it.
 pub fn html_with_pixel(text: &str, pixel_url: &str) -> String {
     let escape = |raw: &str| {
         raw.replace('&', "&amp;")
@@ -377,10 +401,18 @@ pub fn html_with_pixel(text: &str, pixel_url: &str) -> String {
             .replace('>', "&gt;")
             .replace('"', "&quot;")
     };
+    let mut body = String::with_capacity(text.len() * 2);
+    let mut copied = 0;
+    for span in link_spans(text) {
+        let link = escape(&text[span.clone()]);
+        body.push_str(&escape(&text[copied..span.start]));
+        body.push_str(&format!("<a href=\"{link}\">{link}</a>"));
+        copied = span.end;
+    }
+    body.push_str(&escape(&text[copied..]));
     format!(
-        "<!doctype html><html><body><div dir=\"auto\" style=\"white-space:pre-wrap\">{}</div>\
+        "<!doctype html><html><body><div dir=\"auto\" style=\"white-space:pre-wrap\">{body}</div>\
          <img src=\"{}\" width=\"1\" height=\"1\" alt=\"\"></body></html>",
-        escape(text),
         escape(pixel_url)
     )
 }
@@ -497,14 +529,20 @@ mod tests {
     }
 
     #[test]
-    fn tracked_links_replace_every_occurrence_longest_first() {
-        let text = "a https://s.ir/y b https://s.ir/y/more c https://s.ir/y";
-        let links = links_in(text);
+    fn tracked_links_replace_exactly_the_links_named() {
+        let text = "a https://s.ir/y b https://s.ir/y/more c https://s.ir/y.";
+        let links = vec!["https://s.ir/y".to_string()];
         let tracked = track_links(text, &links, |i| format!("https://t.ir/{i}"));
         assert_eq!(
             tracked,
-            "a https://t.ir/0 b https://t.ir/1 c https://t.ir/0"
+            "a https://t.ir/0 b https://s.ir/y/more c https://t.ir/0."
         );
+    }
+
+    #[test]
+    fn links_with_template_variables_are_not_tracked() {
+        let text = "https://s.ir/c/{{ customer.code }}x https://s.ir/{%if%} https://s.ir/ok";
+        assert_eq!(links_in(text), ["https://s.ir/ok"]);
     }
 
     #[test]
@@ -514,13 +552,37 @@ mod tests {
     }
 
     #[test]
-    fn the_html_part_escapes_the_text_and_ends_with_the_pixel() {
+    fn the_html_part_escapes_the_text_links_it_and_ends_with_the_pixel() {
         let html = html_with_pixel(
-            "<b>۲۰٪</b> & more",
+            "<b>۲۰٪</b> & more: https://s.ir/a?x=1&y=2.",
             "https://crm.ir/api/v1/campaign-opens/t",
         );
-        assert!(html.contains("&lt;b&gt;۲۰٪&lt;/b&gt; &amp; more"), "{html}");
+        assert!(
+            html.contains("&lt;b&gt;۲۰٪&lt;/b&gt; &amp; more: "),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"https://s.ir/a?x=1&amp;y=2\">https://s.ir/a?x=1&amp;y=2</a>."),
+            "{html}"
+        );
         assert!(html.contains("<img src=\"https://crm.ir/api/v1/campaign-opens/t\""));
+    }
+
+    #[test]
+    fn costs_are_checked() {
+        let cost = |amount: i64, day: &str| CostInput {
+            amount,
+            incurred_on: day.parse().unwrap(),
+            note: None,
+        };
+        assert!(cost(5, "2026-12-01").validated().is_ok());
+        let fields: Vec<String> = cost(0, "2300-01-01")
+            .validated()
+            .unwrap_err()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["amount", "incurred_on"]);
     }
 
     #[test]

@@ -17,6 +17,9 @@ use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
 
 const DUPLICATE_CODE: &str = "a campaign with this code already exists";
+/// Merges followed from a recipient to the customer their orders moved to (as the
+/// application follows them).
+const MAX_MERGE_HOPS: i32 = 16;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = campaigns, treat_none_as_null = true)]
@@ -252,6 +255,21 @@ pub fn recipient_of(
     .get_result(conn)?)
 }
 
+/// The largest customer id with a row for `campaign`: members are sent to in id order,
+/// so a send resumes after it. Also whether the campaign reached anyone.
+pub fn last_recipient(
+    conn: &mut DbConnection,
+    campaign: Uuid,
+) -> Result<Option<Uuid>, PersistenceError> {
+    let last: Option<DbUuid> = campaign_recipients::table
+        .filter(campaign_recipients::campaign_id.eq(DbUuid(campaign)))
+        .select(campaign_recipients::customer_id)
+        .order(campaign_recipients::customer_id.desc())
+        .first(conn)
+        .optional()?;
+    Ok(last.map(|id| id.0))
+}
+
 /// The recipient whose tracking token is `token`.
 pub fn recipient_by_token(
     conn: &mut DbConnection,
@@ -435,8 +453,9 @@ pub struct CampaignConversions {
 /// The purchases in `currency` that count for a campaign: orders that name its `code`,
 /// and orders a recipient who was sent its message placed after it and within
 /// `window_days` — each once. A recipient merged into another customer since is
-/// followed there, where their orders moved. Driven by the campaign's recipients and
-/// the index on `orders.campaign`, never by all orders.
+/// followed there (through every merge, as far as `MAX_MERGE_HOPS`), where their
+/// orders moved. Driven by the campaign's recipients and the index on
+/// `orders.campaign`, never by all orders.
 pub fn conversions(
     conn: &mut DbConnection,
     campaign: Uuid,
@@ -447,15 +466,20 @@ pub fn conversions(
     let in_window = before_window_end(conn, "o.placed_at", "r.sent_at", window_days);
     let purchases = crate::orders::purchase_statuses_sql();
     let sql = format!(
-        "WITH hits AS (\
+        "WITH RECURSIVE chain(customer_id, sent_at, hops) AS (\
+           SELECT r.customer_id, r.sent_at, 0 FROM campaign_recipients r \
+           WHERE r.campaign_id = ? AND r.outcome = 'sent' \
+           UNION ALL \
+           SELECT c.merged_into_id, chain.sent_at, chain.hops + 1 \
+           FROM chain JOIN customers c ON c.id = chain.customer_id \
+           WHERE c.merged_into_id IS NOT NULL AND chain.hops < {MAX_MERGE_HOPS}), \
+         hits AS (\
            SELECT o.id AS id, o.customer_id AS customer_id, \
              o.total - o.refunded_total AS net, 1 AS by_message \
-           FROM campaign_recipients r \
-           JOIN customers c ON c.id = r.customer_id \
-           JOIN orders o ON o.customer_id = COALESCE(c.merged_into_id, c.id) \
+           FROM chain r \
+           JOIN orders o ON o.customer_id = r.customer_id \
              AND o.placed_at >= r.sent_at AND {in_window} \
-           WHERE r.campaign_id = ? AND r.outcome = 'sent' \
-             AND o.status IN ({purchases}) AND o.currency = ? \
+           WHERE o.status IN ({purchases}) AND o.currency = ? \
            UNION ALL \
            SELECT o.id, o.customer_id, o.total - o.refunded_total, 0 \
            FROM orders o \

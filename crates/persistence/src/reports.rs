@@ -803,11 +803,16 @@ pub fn acquisition_costs(
              AND a.merged_into_id IS NULL \
            GROUP BY spent.code, spent.cost) \
          SELECT {group_key} AS group_key, {group_id} AS group_id, \
-                CAST(ROUND(SUM(share.per_customer)) AS BIGINT) AS cost \
+                CAST(ROUND({sum}) AS BIGINT) AS cost \
          FROM customers c JOIN share ON share.code = c.acquisition_campaign \
          WHERE c.merged_into_id IS NULL AND c.created_at >= ? AND c.created_at < ?{visibility} \
          GROUP BY 1, 2",
         visibility = visibility_sql(scope, "c"),
+        // Halves away from zero on both: PostgreSQL rounds a double's halves to even.
+        sum = match conn {
+            DbConnection::Postgres(_) => "CAST(SUM(share.per_customer) AS NUMERIC)",
+            DbConnection::Sqlite(_) => "SUM(share.per_customer)",
+        },
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed::<MultiBackend>()

@@ -33,6 +33,9 @@ CREATE INDEX campaigns_created_idx ON campaigns (created_at, id);
 CREATE INDEX campaigns_channel_idx ON campaigns (channel);
 -- A campaign's conversions include the orders that name its code.
 CREATE INDEX orders_campaign_idx ON orders (campaign);
+-- The customers a campaign or channel acquired: acquisition costs and their shares.
+CREATE INDEX customers_acquisition_campaign_idx ON customers (acquisition_campaign);
+CREATE INDEX customers_acquisition_channel_idx ON customers (acquisition_channel);
 
 -- What was spent on a campaign, entry by entry, in the business currency.
 CREATE TABLE campaign_costs (

@@ -313,8 +313,8 @@ pub async fn update_campaign(
 
 /// Delete a campaign.
 ///
-/// A draft or a cancelled campaign, with its costs and receipts; one that went out is
-/// kept (409 `conflict`). Needs `crm:configure`. Honours `If-Match`. Audited as
+/// A draft, or a campaign cancelled before it reached anyone, with its costs; one
+/// that went out, even to some members, is kept (409 `conflict`). Needs `crm:configure`. Honours `If-Match`. Audited as
 /// `campaign.delete`.
 #[utoipa::path(
     tag = "campaigns",
@@ -351,8 +351,15 @@ pub async fn delete_campaign(
 /// recipient's copy has its links tracked (`/api/v1/campaign-links/…`) and, by e-mail,
 /// an open pixel. Needs `crm:configure`. Honours `If-Match`. Audited as
 /// `campaign.launch`. Problems: 409 `conflict` when it is not a draft or the channel
-/// account is inactive; 422 naming `segment_id` or `message` when missing, or
-/// `message.subject` for an e-mail without one.
+/// account is inactive; 422 naming `segment_id` or `message` when missing,
+/// `message.subject` for an e-mail without one, `message.template_id` for a template
+/// that is gone, inactive or of another channel, `message.language` for a template
+/// without that language. The links of the message as written are fixed now: a link
+/// built from template variables differs per recipient and is left as written. Should
+/// the account be deleted or deactivated, or the template become unusable, before the
+/// job has gone through the members, the campaign stops as `failed`, audited as
+/// `campaign.fail` with the reason; a member whose own copy cannot go out (too long
+/// once filled in, say) is skipped as `unsendable`.
 #[utoipa::path(
     tag = "campaigns",
     operation_id = "launch_campaign",
@@ -408,7 +415,8 @@ pub async fn cancel_campaign(
 /// An amount spent on the campaign (minor units of the business currency) on a day:
 /// the costs add up to the campaign's `cost` in its results and, by the day, to the
 /// acquisition cost report. Needs `records:write`. Audited as `campaign.cost_add`.
-/// Problems: 422 naming `amount` or `note`.
+/// Problems: 422 naming `amount` (1 to 10^14, and a campaign's costs add up to at most
+/// 10^14: `exceeds_total`), `incurred_on` (1900 to 2199) or `note`.
 #[utoipa::path(
     tag = "campaigns",
     operation_id = "add_campaign_cost",
@@ -541,8 +549,16 @@ pub async fn campaign_link(
     let url = state
         .db(move |conn| Ok(campaigns::track_click(conn, &token, position)?))
         .await?;
+    // A Persian path or query goes out percent-encoded: a header is ASCII.
+    let location: String = url
+        .bytes()
+        .map(|byte| match byte {
+            0x21..=0x7e => char::from(byte).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
     Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, url))
+        .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
 }
@@ -606,8 +622,9 @@ pub struct AcquisitionCostParams {
 /// date (net revenue less the recorded unit cost of the units kept), the mean margin per
 /// customer per month since acquisition (over a 30.44-day month), and the payback
 /// period: CAC ÷ that monthly margin, in months (null when they earn no margin).
-/// Needs `records:read`; acquisitions of the customers the caller can see. Problems: 422
-/// for `to` before `from` (`before_from`) or a day before 1900 or after 2199.
+/// Needs `records:read` and visibility `all` (costs are the whole business's; 403
+/// otherwise). Problems: 422 for `to` before `from` (`before_from`) or a day before
+/// 1900 or after 2199.
 #[utoipa::path(
     tag = "reports",
     operation_id = "acquisition_cost_report",

@@ -212,7 +212,7 @@ fn customer_values(customer: &CustomerRow) -> TemplateCustomer {
 
 /// Template `id` as a send may use it: it exists (a 422 on `field` otherwise), is
 /// active and is of `channel` or of any channel.
-fn sendable(
+pub(crate) fn sendable(
     conn: &mut DbConnection,
     id: Uuid,
     field: &str,

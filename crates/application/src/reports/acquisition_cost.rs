@@ -7,7 +7,6 @@
 //! acquired by the campaign (`acquisition_campaign`, a campaign's code) or channel
 //! (`acquisition_channel`) their record names, on the day it was created.
 
-use domain::authz::Permission;
 use domain::campaigns::{payback_months, per};
 use persistence::campaigns::AcquisitionCostGroup;
 use persistence::db::DbConnection;
@@ -16,6 +15,7 @@ use utoipa::ToSchema;
 
 use super::{business, check_report_days, invalid, window_bounds, DayWindow};
 use crate::acting::Acting;
+use crate::analytics::access::require_reader;
 use crate::error::AppResult;
 
 /// Mean length of a month in days (365.2425 / 12), for the payback period.
@@ -62,15 +62,15 @@ pub struct AcquisitionCostReport {
     pub groups: Vec<AcquisitionCostGroupFigures>,
 }
 
-/// The report over the local days of `window` (`records:read`; acquisitions of the
-/// customers the caller can see, every cost).
+/// The report over the local days of `window` (`records:read` and visibility `all`:
+/// costs are the whole business's, so acquisitions must be too).
 pub fn acquisition_cost(
     conn: &mut DbConnection,
     acting: &Acting,
     window: DayWindow,
     group_by: AcquisitionCostDimension,
 ) -> AppResult<AcquisitionCostReport> {
-    acting.require(Permission::RecordsRead)?;
+    require_reader(acting)?;
     check_report_days(&[("from", window.from), ("to", window.to)])?;
     if window.to < window.from {
         return Err(invalid("to", "before_from", "must not be before `from`"));
