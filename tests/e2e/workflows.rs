@@ -313,6 +313,82 @@ fn a_date_due_workflow_fires_once_days_before_a_custom_date() {
 }
 
 #[test]
+fn an_assign_step_gives_the_customer_an_owner_by_the_customer_assignment_rules() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (tabriz_rep, _, _) = app.create_user("sales", None);
+        // A customer rule names customer fields, custom ones too.
+        let (status, problem) = send(
+            app,
+            Method::POST,
+            "/api/v1/assignment-rules",
+            &admin,
+            Some(
+                json!({"name": "x", "record_kind": "customer", "position": 1,
+                        "condition": {"field": "salary", "op": "eq", "value": 1},
+                        "target": {"kind": "user", "user_id": tabriz_rep}}),
+            ),
+        );
+        assert_eq!(status, 422, "{problem}");
+        let rule = created(
+            app,
+            &admin,
+            "/api/v1/assignment-rules",
+            json!({"name": "مشتریان تبریز", "record_kind": "customer", "position": 1,
+                   "condition": {"field": "city", "op": "eq", "value": "تبریز"},
+                   "target": {"kind": "user", "user_id": tabriz_rep}}),
+        );
+        let assign = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "مالک برای مشتری تازه",
+                "trigger": {"kind": "event", "event_type": "customer.created"},
+                "steps": [{"kind": "assign"}]
+            }),
+        );
+        let mut in_tabriz = person("آرش", "تبریزی", "09141110001", "arash@example.ir");
+        in_tabriz["addresses"] =
+            json!([{"city": "تبریز", "province": "آذربایجان شرقی", "line": "خیابان امام"}]);
+        let arash = id_of(&create_customer(app, &admin, in_tabriz));
+        let mut elsewhere = person("نگار", "شیرازی", "09171110002", "negar@example.ir");
+        elsewhere["addresses"] =
+            json!([{"city": "شیراز", "province": "فارس", "line": "خیابان زند"}]);
+        let negar = id_of(&create_customer(app, &admin, elsewhere));
+
+        let done = settled_runs(app, &admin, &format!("workflow_id={assign}"), 2);
+        assert_eq!(done.len(), 2, "{done:?}");
+        let outputs: Vec<Value> = done
+            .iter()
+            .map(|run| run_detail(app, &admin, run)["steps"][0]["detail"].clone())
+            .collect();
+        let of = |customer: &str| {
+            let at = done
+                .iter()
+                .position(|run| run["customer_id"] == customer)
+                .unwrap();
+            outputs[at].clone()
+        };
+        let placed = of(&arash);
+        assert_eq!(placed["assigned"], true, "{placed}");
+        assert_eq!(placed["user_id"], tabriz_rep.to_string());
+        assert_eq!(placed["rule_id"], rule["id"]);
+        assert_eq!(placed["method"], "user");
+        assert_eq!(
+            customer(app, &admin, &arash)["owner_id"],
+            tabriz_rep.to_string()
+        );
+        // Nobody's rule: the customer keeps its owner, and the step says why.
+        let unplaced = of(&negar);
+        assert_eq!(unplaced["assigned"], false, "{unplaced}");
+        assert_ne!(
+            customer(app, &admin, &negar)["owner_id"],
+            tabriz_rep.to_string()
+        );
+    });
+}
+
+#[test]
 fn an_order_workflow_branches_changes_and_logs_every_step() {
     for_each_backend(|app| {
         let admin = app.admin_token();

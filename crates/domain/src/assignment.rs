@@ -27,11 +27,15 @@ use crate::validation::{FieldViolation, Violations};
 pub enum RecordKind {
     Lead,
     Ticket,
+    /// Customers a workflow's `assign` step gives an owner; a user's load is the
+    /// customers they own.
+    Customer,
 }
 
 snake_names!(RecordKind {
     Lead => "lead",
     Ticket => "ticket",
+    Customer => "customer",
 });
 
 /// How a team shares records among its members.

@@ -234,6 +234,13 @@ pub enum Step {
         #[serde(default)]
         body: Option<String>,
     },
+    /// Gives the customer an owner through the assignment rules for customers
+    /// (`record_kind: customer`, `POST /assignment-rules`): the first rule the customer
+    /// meets whose user, team or territory has an available member decides (round
+    /// robin and least load as for leads, a user's load being the customers they
+    /// own), and the assignment is recorded with its rule and reason. A customer no
+    /// rule places keeps its owner, and the step says so.
+    Assign,
     /// Calls a webhook subscription (`GET /webhook-subscriptions`) that lists
     /// `workflow.webhook` (or `*`): one delivery of a `workflow.webhook` event about the
     /// customer — `{workflow_id, run_id, data}` — signed, retried and logged like every
@@ -281,6 +288,7 @@ impl Step {
             Step::CreateTask { .. } => "create_task",
             Step::SendMessage { .. } => "send_message",
             Step::CallWebhook { .. } => "call_webhook",
+            Step::Assign => "assign",
             Step::Wait { .. } => "wait",
             Step::Branch { .. } => "branch",
         }
@@ -508,7 +516,7 @@ fn check_steps(
         *count += 1;
         let at = |field: &str| format!("{path}[{i}].{field}");
         match step {
-            Step::Tag { .. } | Step::Untag { .. } => {}
+            Step::Tag { .. } | Step::Untag { .. } | Step::Assign => {}
             Step::UpdateField { field, .. } => {
                 if field.is_empty()
                     || !field

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use domain::assignment::{
     choose, territory_for, Candidate, Method, PlaceMatch, RecordKind, Strategy, Target, Unavailable,
 };
-use domain::filter::ResolveContext;
+use domain::filter::{Predicate, ResolveContext, ResolvedFilter, SearchCriteria, TypedValue};
 use domain::sales::leads::LeadStatus;
 use domain::service::tickets::TicketStatus;
 use persistence::assignment::{AssignmentRow, RuleRow};
@@ -22,11 +22,10 @@ use persistence::db::DbConnection;
 use persistence::sql_types::{DbTime, DbUuid};
 use uuid::Uuid;
 
-use super::rules::{catalogue, input_of};
+use super::rules::{input_of, resolve};
 use super::territories::places_of;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
-use crate::search::resolve_condition;
 
 /// A record to assign, with the facts territories are matched on.
 #[derive(Debug, Clone)]
@@ -67,6 +66,7 @@ pub fn open_items(
             let open: Vec<&str> = TicketStatus::OPEN.iter().map(|s| s.as_str()).collect();
             persistence::tickets::open_counts(conn, users, &open)?
         }
+        RecordKind::Customer => persistence::customers::owned_counts(conn, users)?,
     })
 }
 
@@ -82,7 +82,7 @@ fn meets(
     };
     // A condition checked when saved can stop fitting only if the catalogue loses a
     // field; such a rule is passed over (and logged) rather than failing every create.
-    let resolved = match resolve_condition(&condition.0, catalogue(subject.kind), context) {
+    let resolved = match resolve(conn, subject.kind, &condition.0, context)? {
         Ok(resolved) => resolved,
         Err(problems) => {
             tracing::warn!(
@@ -96,6 +96,20 @@ fn meets(
     match subject.kind {
         RecordKind::Lead => Ok(persistence::leads::matches(conn, subject.id, &resolved)?),
         RecordKind::Ticket => Ok(persistence::tickets::matches(conn, subject.id, &resolved)?),
+        RecordKind::Customer => {
+            let criteria = SearchCriteria {
+                filter: Some(ResolvedFilter::And(vec![
+                    resolved,
+                    ResolvedFilter::Condition {
+                        field: "id",
+                        predicate: Predicate::Eq(TypedValue::Uuid(subject.id)),
+                    },
+                ])),
+                sort: Vec::new(),
+            };
+            let everyone = Acting::system(crate::i18n::Lang::En).scope();
+            Ok(persistence::customers::search::count(conn, &criteria, Vec::new(), &everyone)? > 0)
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use domain::assignment::{RecordKind, RuleInput, Strategy, Target, MAX_RULES};
 use domain::authz::Permission;
-use domain::filter::{FieldSpec, ResolveContext};
+use domain::filter::{FieldSpec, ResolveContext, ResolvedFilter};
 use domain::validation::FieldViolation;
 use persistence::assignment::RuleRow;
 use persistence::audit;
@@ -14,17 +14,32 @@ use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use uuid::Uuid;
 
 use crate::acting::Acting;
+use crate::customers::search::{self as customer_search, CustomerFields};
 use crate::error::{AppError, AppResult};
 use crate::precondition::Precondition;
 use crate::search::resolve_condition;
 use crate::transaction;
 
-/// The fields a rule for `kind` may name.
-pub fn catalogue(kind: RecordKind) -> &'static [FieldSpec] {
-    match kind {
+/// `condition` resolved against the fields a rule for `kind` may name: a lead's or a
+/// ticket's search catalogue, or the customer search's with the custom fields and
+/// behavioural facts of now; the problems found otherwise.
+pub fn resolve(
+    conn: &mut DbConnection,
+    kind: RecordKind,
+    condition: &serde_json::Value,
+    context: &ResolveContext,
+) -> AppResult<Result<ResolvedFilter, Vec<FieldViolation>>> {
+    let catalogue: &[FieldSpec] = match kind {
         RecordKind::Lead => domain::sales::leads::CATALOGUE,
         RecordKind::Ticket => domain::service::tickets::CATALOGUE,
-    }
+        RecordKind::Customer => {
+            let fields = CustomerFields::load(conn)?;
+            return Ok(customer_search::resolve_condition(
+                condition, &fields, context,
+            ));
+        }
+    };
+    Ok(resolve_condition(condition, catalogue, context))
 }
 
 /// A stored rule as the input that would write it again.
@@ -86,7 +101,7 @@ fn checked(conn: &mut DbConnection, input: RuleInput) -> AppResult<RuleInput> {
     if let Some(condition) = input.condition.as_ref().filter(|c| c.is_object()) {
         let context =
             ResolveContext::new(persistence::now(), crate::settings::calendar(conn)?.local());
-        if let Err(found) = resolve_condition(condition, catalogue(input.record_kind), &context) {
+        if let Err(found) = resolve(conn, input.record_kind, condition, &context)? {
             problems.extend(found);
         }
     }

@@ -10,6 +10,7 @@
 //! customer as it is then.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use domain::assignment::RecordKind;
 use domain::filter::{Predicate, ResolvedFilter, SearchCriteria, TypedValue};
 use domain::omnichannel::conversations::NewConversationInput;
 use domain::sales::tasks::{SubjectType, TaskInput};
@@ -23,6 +24,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::acting::Acting;
+use crate::assignment::engine::{self as assignment, Subject};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::precondition::Precondition;
@@ -472,6 +474,47 @@ fn act(
                 data.as_ref(),
             )?;
             Ok(json!({"subscription_id": subscription_id, "delivery_id": delivery}))
+        }
+        Step::Assign => {
+            let record = persistence::customers::find_row(conn, customer)?;
+            let subject = Subject {
+                kind: RecordKind::Customer,
+                id: customer,
+                city: record.city.as_deref(),
+                province: record.province.as_deref(),
+                excluded: &[],
+            };
+            let Some(decision) = assignment::decide(conn, &subject)? else {
+                return Ok(json!({
+                    "assigned": false,
+                    "reason": "no customer assignment rule placed the customer with an available user",
+                }));
+            };
+            crate::customers::records::update(
+                conn,
+                acting,
+                customer,
+                &Precondition::None,
+                now.date_naive(),
+                |current| {
+                    let mut input = current.clone();
+                    input.owner_id = Some(decision.user_id);
+                    if decision.team_id.is_some() {
+                        input.team_id = decision.team_id;
+                    }
+                    Ok(input)
+                },
+            )?;
+            let row = assignment::record(conn, acting, RecordKind::Customer, customer, &decision)?;
+            Ok(json!({
+                "assigned": true,
+                "assignment_id": row.id.0,
+                "user_id": decision.user_id,
+                "team_id": decision.team_id,
+                "rule_id": decision.rule_id,
+                "method": decision.method.as_str(),
+                "reason": decision.reason,
+            }))
         }
         Step::Wait { .. } | Step::Branch { .. } => Err(AppError::Internal(format!(
             "a {} step is not an action",

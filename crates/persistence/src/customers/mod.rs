@@ -778,6 +778,25 @@ pub fn stages(
     Ok(stages)
 }
 
+/// How many customers (not merged away, not erased) each of `owners` owns; owners with
+/// none are absent. An owner's load when customers are assigned.
+pub fn owned_counts(
+    conn: &mut DbConnection,
+    owners: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i64>, PersistenceError> {
+    let ids: Vec<DbUuid> = owners.iter().copied().map(DbUuid).collect();
+    Ok(customers::table
+        .filter(customers::owner_id.eq_any(ids))
+        .filter(customers::merged_into_id.is_null())
+        .filter(customers::erased_at.is_null())
+        .group_by(customers::owner_id)
+        .select((customers::owner_id, diesel::dsl::count_star()))
+        .load::<(Option<DbUuid>, i64)>(conn)?
+        .into_iter()
+        .filter_map(|(owner, count)| owner.map(|owner| (owner.0, count)))
+        .collect())
+}
+
 pub fn find_row(conn: &mut DbConnection, id: Uuid) -> Result<CustomerRow, PersistenceError> {
     customers::table
         .find(DbUuid(id))
