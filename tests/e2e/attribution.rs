@@ -276,9 +276,10 @@ fn totals(report: &Value) -> [i64; 6] {
 ///   (insta-autumn) −2 d, call −1 d.
 /// - Bita (owned by a sales user) buys 1 × 100,000 on 22 Nov without any touch.
 /// - Cyrus buys 1 × 100,000 on 25 Nov 10:00 tagged with campaign `nowruz` (sold in
-///   `store`) after a page view without UTM properties (`web`) at −3 d and a meeting on
-///   his deal at −1 d. Path: web −3 d, meeting −1 d, sms(nowruz) at the purchase (the
-///   order's campaign, on the campaign's channel).
+///   `store`) after a page view without UTM properties at −3 d (no marketing touch: it
+///   says nothing of where he came from) and a meeting on his deal at −1 d. Path:
+///   meeting −1 d, sms(nowruz) at the purchase (the order's campaign, on the campaign's
+///   channel).
 #[test]
 fn attribution_models_credit_the_hand_computed_paths() {
     for_each_backend(|app| {
@@ -539,19 +540,18 @@ fn attribution_models_credit_the_hand_computed_paths() {
             ],
         );
 
-        // The month, linear: Ali as above; Bita without touches; Cyrus a third each
-        // to web, meeting and sms(nowruz) (33,333.33 each). SMS 0.5 + 1/3 = 0.833333
-        // (83,333.33 → 83,333); nowruz 0.25 + 1/3 = 0.583333 (58,333).
+        // The month, linear: Ali as above; Bita without touches; Cyrus half each to
+        // meeting and sms(nowruz) (50,000 each). SMS 0.5 + 0.5 = 1 (100,000); nowruz
+        // 0.25 + 0.5 = 0.75 (75,000).
         let month = "from=2026-11-01&to=2026-11-30";
         let all = report(app, &admin, &format!("{month}&model=linear"));
-        assert_eq!(totals(&all), [3, 300_000, 2, 200_000, 1, 7]);
+        assert_eq!(totals(&all), [3, 300_000, 2, 200_000, 1, 6]);
         assert_credits(
             &all,
             "channels",
             &[
-                ("sms", 0.5 + 1.0 / 3.0, 83_333),
-                ("meeting", 1.0 / 3.0, 33_333),
-                ("web", 1.0 / 3.0, 33_333),
+                ("sms", 1.0, 100_000),
+                ("meeting", 0.5, 50_000),
                 ("call", 0.25, 25_000),
                 ("instagram", 0.25, 25_000),
             ],
@@ -559,10 +559,7 @@ fn attribution_models_credit_the_hand_computed_paths() {
         assert_credits(
             &all,
             "campaigns",
-            &[
-                ("nowruz", 0.25 + 1.0 / 3.0, 58_333),
-                ("insta-autumn", 0.25, 25_000),
-            ],
+            &[("nowruz", 0.75, 75_000), ("insta-autumn", 0.25, 25_000)],
         );
         // Last touch: Ali's call and Cyrus's order's own campaign.
         let last = report(app, &admin, &format!("{month}&model=last_touch"));
@@ -574,7 +571,6 @@ fn attribution_models_credit_the_hand_computed_paths() {
                 ("sms", 1.0, 100_000),
                 ("instagram", 0.0, 0),
                 ("meeting", 0.0, 0),
-                ("web", 0.0, 0),
             ],
         );
         assert_credits(
@@ -611,6 +607,55 @@ fn attribution_models_credit_the_hand_computed_paths() {
         assert_eq!(totals(&mine), [1, 100_000, 0, 0, 1, 0]);
         assert_credits(&mine, "channels", &[]);
         assert_credits(&mine, "campaigns", &[]);
+    });
+}
+
+/// A campaign send stays with the customer it was sent to; merged into another since,
+/// it still leads the survivor's purchase.
+#[test]
+fn campaign_sends_follow_merges() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let nowruz = campaign(app, "nowruz-merge", "sms");
+        let loser = customer(app, &admin, "تکراری", "09120000101", None);
+        let winner = customer(app, &admin, "اصلی", "09120000102", None);
+        recipient(app, nowruz, &loser, "sent", "2026-11-20T08:00:00Z", None);
+        let (status, merged) = send(
+            app,
+            Method::POST,
+            "/api/v1/customers/merge",
+            &admin,
+            Some(json!({"winner_id": winner, "loser_ids": [loser]})),
+        );
+        assert_eq!(status, 201, "{merged}");
+        let tea = created(
+            app,
+            &admin,
+            "/api/v1/products",
+            json!({"sku": "MERGE-TEA", "name": "چای", "unit_price": 100_000}),
+        );
+        let placed = order(
+            app,
+            &admin,
+            json!({"customer_id": winner, "status": "paid",
+                   "lines": [{"product_id": id_of(&tea), "quantity": 1}]}),
+        );
+        let mut conn = app.state.pool.get().expect("connection");
+        diesel::update(
+            persistence::schema::orders::table.filter(
+                persistence::schema::orders::id.eq(DbUuid(id_of(&placed).parse().unwrap())),
+            ),
+        )
+        .set(persistence::schema::orders::placed_at.eq(DbTime(at("2026-11-22T08:00:00Z"))))
+        .execute(&mut conn)
+        .expect("back-date the order");
+        drop(conn);
+        let last = report(
+            app,
+            &admin,
+            "from=2026-11-01&to=2026-11-30&model=last_touch",
+        );
+        assert_credits(&last, "campaigns", &[("nowruz-merge", 1.0, 100_000)]);
     });
 }
 
@@ -662,6 +707,11 @@ fn attribution_needs_records_read_and_names_bad_parameters() {
                 format!("{base}&model=linear&half_life_days=7"),
                 "half_life_days",
                 "time_decay_only",
+            ),
+            (
+                "from=2025-01-01&to=2026-01-02&model=linear".to_string(),
+                "to",
+                "too_long",
             ),
         ] {
             let response = app

@@ -1,5 +1,5 @@
 //! What the attribution report reads (A-6): the conversions of a window a page at a
-//! time, in customer order by keyset, and for a page of them the touches of each
+//! time, in the order they were placed by keyset on the `(placed_at, id)` index, and for a page of them the touches of each
 //! conversion's path in one statement, the paths joined as a `VALUES` list. Neither
 //! orders nor touches are read beyond the page and its paths' windows.
 //!
@@ -8,12 +8,17 @@
 //! are the customer's, from `since` to `until` (both included):
 //! - campaign sends: `campaign_recipients` with outcome [`CAMPAIGN_SENT`] whose message,
 //!   if any, was not refused or failed, at `sent_at`, on the campaign's `channel`,
-//!   for the campaign's `code`;
-//! - messages of conversations on their channel: inbound ones, and outbound ones not
-//!   refused or failed and not automatic (an out-of-office or canned answer replies to
-//!   a touch counted already); a campaign's own message counts as its send only;
-//! - behavioural events: on the string property `utm_source`, else `channel`, else
-//!   [`EVENT_CHANNEL`], for the campaign of `utm_campaign` if given;
+//!   for the campaign's `code` — the customer's own and those of every customer merged
+//!   into it (a receipt stays with the customer it was sent to, while their orders
+//!   move to the survivor);
+//! - messages of conversations on their channel: inbound ones, and outbound ones the
+//!   provider took (sent, delivered or read; one held back counts when it was due) and
+//!   not automatic (an out-of-office or canned answer replies to a touch counted
+//!   already); a campaign's own message counts as its send only;
+//! - behavioural events that say where the customer came from — a string property
+//!   `utm_source`, `channel` or `utm_campaign` — on `utm_source`, else `channel`, else
+//!   [`EVENT_CHANNEL`], for the campaign of `utm_campaign` if given (a page view with
+//!   none of them is not a marketing touch);
 //! - logged activities (calls, meetings, e-mails, visits) on the customer or one of its
 //!   deals, on the channel named by their kind.
 //!
@@ -32,6 +37,10 @@ use crate::orders::purchase_statuses_sql;
 use crate::reports::{bind_visibility, visibility_sql};
 use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
+
+/// Merges followed back from a customer to those merged into it (as far as the
+/// application follows them forward).
+const MAX_MERGE_HOPS: i32 = 16;
 
 /// One purchase: an order, who placed it, when, and what it brought net of refunds.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -59,7 +68,6 @@ pub struct Conversion {
 /// Where a page of conversions ended: the next page starts after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConversionKey {
-    pub customer_id: Uuid,
     pub placed_at: DateTime<Utc>,
     pub order_id: Uuid,
 }
@@ -67,14 +75,14 @@ pub struct ConversionKey {
 impl Conversion {
     pub fn key(&self) -> ConversionKey {
         ConversionKey {
-            customer_id: self.customer_id.0,
             placed_at: self.placed_at.0,
             order_id: self.order_id.0,
         }
     }
 }
 
-/// The next `limit` purchases after `after`, in (customer, placed, order) order, placed
+/// The next `limit` purchases after `after`, in (placed, order) order — a keyset on
+/// the orders' `(placed_at, id)` index, so every page costs the same — placed
 /// in `[window.0, window.1)` in `currency` by customers `scope` may see.
 pub fn conversions(
     conn: &mut DbConnection,
@@ -85,8 +93,7 @@ pub fn conversions(
     limit: i64,
 ) -> Result<Vec<Conversion>, PersistenceError> {
     let keyset = if after.is_some() {
-        " AND (o.customer_id > ? OR (o.customer_id = ? AND (o.placed_at > ? \
-           OR (o.placed_at = ? AND o.id > ?))))"
+        " AND (o.placed_at, o.id) > (?, ?)"
     } else {
         ""
     };
@@ -99,7 +106,7 @@ pub fn conversions(
          LEFT JOIN campaigns k ON k.code = o.campaign \
          WHERE o.status IN ({statuses}) AND o.placed_at >= ? AND o.placed_at < ? \
            AND o.currency = ?{visibility}{keyset} \
-         ORDER BY o.customer_id, o.placed_at, o.id LIMIT ?",
+         ORDER BY o.placed_at, o.id LIMIT ?",
         statuses = purchase_statuses_sql(),
         visibility = visibility_sql(scope, "c"),
     );
@@ -111,9 +118,6 @@ pub fn conversions(
     let mut query = bind_visibility(query, scope);
     if let Some(key) = after {
         query = query
-            .bind::<SqlUuid, _>(DbUuid(key.customer_id))
-            .bind::<SqlUuid, _>(DbUuid(key.customer_id))
-            .bind::<UtcTimestamp, _>(DbTime(key.placed_at))
             .bind::<UtcTimestamp, _>(DbTime(key.placed_at))
             .bind::<SqlUuid, _>(DbUuid(key.order_id));
     }
@@ -174,11 +178,24 @@ pub fn touches(
     let source = string_property(conn, "e.properties", "utm_source");
     let channel = string_property(conn, "e.properties", "channel");
     let campaign = string_property(conn, "e.properties", "utm_campaign");
+    let delivered = format!(
+        "'{}', '{}', '{}'",
+        MessageStatus::Sent.as_str(),
+        MessageStatus::Delivered.as_str(),
+        MessageStatus::Read.as_str()
+    );
+    let message_at = "COALESCE(m.scheduled_at, m.occurred_at)";
     let sql = format!(
-        "WITH spans(idx, customer_id, span_start, span_end) AS (VALUES {values}), \
+        "WITH RECURSIVE spans(idx, customer_id, span_start, span_end) AS (VALUES {values}), \
+         merged(idx, customer_id, span_start, span_end, hops) AS (\
+           SELECT idx, customer_id, span_start, span_end, 0 FROM spans \
+           UNION ALL \
+           SELECT g.idx, c.id, g.span_start, g.span_end, g.hops + 1 \
+           FROM merged g JOIN customers c ON c.merged_into_id = g.customer_id \
+           WHERE g.hops < {MAX_MERGE_HOPS}), \
          touches(idx, touched_at, source, channel, campaign) AS (\
            SELECT s.idx, r.sent_at, 1, k.channel, k.code \
-           FROM spans s \
+           FROM merged s \
            JOIN campaign_recipients r ON r.customer_id = s.customer_id \
                 AND r.sent_at >= s.span_start AND r.sent_at <= s.span_end \
            JOIN campaigns k ON k.id = r.campaign_id \
@@ -186,12 +203,12 @@ pub fn touches(
            WHERE r.outcome = '{sent}' \
              AND (cm.id IS NULL OR cm.status NOT IN ({undelivered})) \
            UNION ALL \
-           SELECT s.idx, m.occurred_at, 2, m.channel, CAST(NULL AS TEXT) \
+           SELECT s.idx, {message_at}, 2, m.channel, CAST(NULL AS TEXT) \
            FROM spans s \
            JOIN messages m ON m.customer_id = s.customer_id \
-                AND m.occurred_at >= s.span_start AND m.occurred_at <= s.span_end \
+                AND {message_at} >= s.span_start AND {message_at} <= s.span_end \
            WHERE (m.direction = '{inbound}' \
-                  OR (m.direction = '{outbound}' AND m.status NOT IN ({undelivered}) \
+                  OR (m.direction = '{outbound}' AND m.status IN ({delivered}) \
                       AND NOT m.automatic)) \
              AND NOT EXISTS (SELECT 1 FROM campaign_recipients cr WHERE cr.message_id = m.id) \
            UNION ALL \
@@ -200,6 +217,7 @@ pub fn touches(
            FROM spans s \
            JOIN behavioural_events e ON e.customer_id = s.customer_id \
                 AND e.occurred_at >= s.span_start AND e.occurred_at <= s.span_end \
+           WHERE COALESCE({source}, {channel}, {campaign}) IS NOT NULL \
            UNION ALL \
            SELECT s.idx, a.occurred_at, 4, a.kind, CAST(NULL AS TEXT) \
            FROM spans s \

@@ -809,13 +809,17 @@ pub struct AttributionParams {
 /// or before the purchase and at most `window_days` days before it, in time order:
 ///
 /// - campaign sends (a recipient the campaign's message was sent to, unless that message
-///   was refused or failed): on the campaign's channel, for the campaign's code;
-/// - conversation messages on their channel: inbound ones, and outbound ones that were
-///   not refused or failed and not sent automatically (an out-of-office or canned
-///   answer replies to a touch counted already); a campaign's own message counts once,
-///   as its send;
-/// - behavioural events: on the channel of their string property `utm_source`, else
-///   `channel`, else `web`, for the campaign of `utm_campaign` when given;
+///   was refused or failed): on the campaign's channel, for the campaign's code — also
+///   those of customers merged into the buyer since;
+/// - conversation messages on their channel: inbound ones, and outbound ones the
+///   provider took (sent, delivered or read; one held back by the quiet hours at the
+///   time it was due) and not sent automatically (an out-of-office or canned answer
+///   replies to a touch counted already); a campaign's own message counts once, as its
+///   send;
+/// - behavioural events that say where the customer came from — a string property
+///   `utm_source`, `channel` or `utm_campaign` (values as sent, case and all) — on the
+///   channel of `utm_source`, else `channel`, else `web`, for the campaign of
+///   `utm_campaign` when given; other events (page views, say) are no marketing touch;
 /// - activities logged on the customer or one of their deals (`call`, `meeting`,
 ///   `email`, `visit`), on the channel named by their kind;
 /// - the order itself when it names a `campaign`: the last touch, at the moment it was
@@ -836,10 +840,11 @@ pub struct AttributionParams {
 /// without any touch are counted in
 /// `totals.paths_without_touchpoints` and credit nobody.
 ///
-/// Needs `records:read`; over the customers the caller can see (their touches all
-/// count, whoever logged or sent them). Problems: 400 `malformed_request` naming
-/// `model` for a model not listed, or a parameter missing or unknown; 422
-/// `validation_failed` for `to` before `from` (`before_from`), a day before 1900 or
+/// Needs `records:read` (403 otherwise); over the customers the caller can see (their
+/// touches all count, whoever logged or sent them). Problems: 400 `malformed_request`
+/// naming `model` for a model not listed, or a parameter missing or unknown; 422
+/// `validation_failed` for `to` before `from` (`before_from`), a window longer than
+/// 366 days (`too_long`), revenue past 64 bits (`too_large`), a day before 1900 or
 /// after 2199, `window_days` or `half_life_days` out of range (`out_of_range`), and
 /// `half_life_days` with another model than `time_decay` (`time_decay_only`).
 #[utoipa::path(

@@ -77,6 +77,10 @@ pub struct AttributionReport {
     pub campaigns: Vec<AttributionCredit>,
 }
 
+/// The longest window a report reads in one request: a year, leap or not. A longer one
+/// is a report of several.
+const MAX_WINDOW_DAYS: i64 = 366;
+
 /// Refuses a window or parameters `GET /reports/attribution` refuses.
 pub fn check(
     window: DayWindow,
@@ -87,6 +91,13 @@ pub fn check(
     check_report_days(&[("from", window.from), ("to", window.to)])?;
     if window.to < window.from {
         return Err(invalid("to", "before_from", "must not be before `from`"));
+    }
+    if (window.to - window.from).num_days() >= MAX_WINDOW_DAYS {
+        return Err(invalid(
+            "to",
+            "too_long",
+            format!("the window spans at most {MAX_WINDOW_DAYS} days"),
+        ));
     }
     AttributionParams::new(model, window_days, half_life_days).map_err(AppError::Invalid)
 }
