@@ -776,14 +776,6 @@ pub struct CampaignSendJob {
     public_url: String,
 }
 
-impl CampaignSendJob {
-    pub fn new(public_url: String) -> CampaignSendJob {
-        CampaignSendJob {
-            public_url: public_url.trim_end_matches('/').to_string(),
-        }
-    }
-}
-
 /// How far a send got.
 #[derive(Debug, Default)]
 struct Sent {
@@ -796,6 +788,12 @@ struct Sent {
 }
 
 impl CampaignSendJob {
+    pub fn new(public_url: String) -> CampaignSendJob {
+        CampaignSendJob {
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
     /// Sends to the next page of members after `progress.after`, in one transaction;
     /// whether the campaign may go on is read under its row lock first. A campaign
     /// whose channel account or template went away since the launch is failed with the

@@ -32,15 +32,12 @@ use domain::omnichannel::conversations::{Direction, MessageStatus};
 use uuid::Uuid;
 
 use crate::customers::search::Scope;
+use crate::customers::MAX_MERGE_HOPS;
 use crate::db::{placeholders, DbConnection, MultiBackend};
 use crate::orders::purchase_statuses_sql;
 use crate::reports::{bind_visibility, visibility_sql};
 use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
-
-/// Merges followed back from a customer to those merged into it (as far as the
-/// application follows them forward).
-const MAX_MERGE_HOPS: i32 = 16;
 
 /// One purchase: an order, who placed it, when, and what it brought net of refunds.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]

@@ -10,6 +10,7 @@ use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
 use uuid::Uuid;
 
 use crate::customers::search::Scope;
+use crate::customers::MAX_MERGE_HOPS;
 use crate::db::{placeholders, DbConnection, MultiBackend};
 use crate::reports::{bind_visibility, days_between, visibility_sql};
 use crate::schema::{campaign_costs, campaign_links, campaign_recipients, campaigns};
@@ -17,9 +18,6 @@ use crate::sql_types::{DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
 
 const DUPLICATE_CODE: &str = "a campaign with this code already exists";
-/// Merges followed from a recipient to the customer their orders moved to (as the
-/// application follows them).
-const MAX_MERGE_HOPS: i32 = 16;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = campaigns, treat_none_as_null = true)]
@@ -570,10 +568,7 @@ pub fn acquisition_costs(
         AcquisitionCostGroup::Channel => ("k.channel", "c.acquisition_channel"),
     };
     let purchases = crate::orders::purchase_statuses_sql();
-    let double = match conn {
-        DbConnection::Postgres(_) => "DOUBLE PRECISION",
-        DbConnection::Sqlite(_) => "REAL",
-    };
+    let double = crate::reports::double_type(conn);
     let age = days_between(conn, "?", "c.created_at");
     let sql = format!(
         "WITH spent AS (\

@@ -339,10 +339,7 @@ pub fn arm_sums(
     currency: &str,
     until: DateTime<Utc>,
 ) -> Result<Vec<ArmSums>, PersistenceError> {
-    let double = match conn {
-        DbConnection::Postgres(_) => "DOUBLE PRECISION",
-        DbConnection::Sqlite(_) => "REAL",
-    };
+    let double = crate::reports::double_type(conn);
     let purchases = crate::orders::purchase_statuses_sql();
     let sql = format!(
         "SELECT per.variant_key AS variant_key, \

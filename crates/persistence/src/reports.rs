@@ -145,6 +145,14 @@ pub(crate) fn null_uuid(conn: &DbConnection) -> &'static str {
     }
 }
 
+/// The double-precision type's name in a `CAST`.
+pub(crate) fn double_type(conn: &DbConnection) -> &'static str {
+    match conn {
+        DbConnection::Postgres(_) => "DOUBLE PRECISION",
+        DbConnection::Sqlite(_) => "REAL",
+    }
+}
+
 /// 2^32: a sum of amounts is read as the sums of their high and low halves.
 const HALF: i64 = 1 << 32;
 
@@ -789,10 +797,7 @@ pub fn acquisition_costs(
     scope: &Scope,
 ) -> Result<Vec<AcquisitionCost>, PersistenceError> {
     let (group_key, group_id) = profit_grouping(conn, dimension);
-    let double = match conn {
-        DbConnection::Postgres(_) => "DOUBLE PRECISION",
-        DbConnection::Sqlite(_) => "REAL",
-    };
+    let double = crate::reports::double_type(conn);
     let sql = format!(
         "WITH spent AS (\
            SELECT k.code AS code, SUM(s.amount) AS cost \

@@ -781,8 +781,7 @@ pub fn definitions(conn: &mut DbConnection) -> AppResult<Vec<CustomFieldDefiniti
 
 /// The customer `id` if `acting` may see it; one it may not see is not found, exactly
 /// as a missing one.
-/// Merges followed at most from a customer id (a longer chain is corrupt data).
-pub const MAX_MERGE_HOPS: usize = 16;
+pub use persistence::customers::MAX_MERGE_HOPS;
 
 /// The records `id` stands for, from its own to the customer it was finally merged
 /// into (last), each one the caller may see (404 otherwise).

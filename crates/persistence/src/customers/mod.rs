@@ -797,6 +797,9 @@ pub fn owned_counts(
         .collect())
 }
 
+/// Merges followed at most from a customer id (a longer chain is corrupt data).
+pub const MAX_MERGE_HOPS: usize = 16;
+
 pub fn find_row(conn: &mut DbConnection, id: Uuid) -> Result<CustomerRow, PersistenceError> {
     customers::table
         .find(DbUuid(id))
