@@ -3,7 +3,9 @@
 //! whose branch, field change, task and points show in the step log, a wait that
 //! survives in the database and resumes once with several worker pools, loops cut, a
 //! behavioural-event trigger, versions kept by runs, the dry run, checked definitions,
-//! who may do what, and erasure and export of runs.
+//! who may do what, erasure and export of runs, and workflows on leads (their events,
+//! assign, field and task steps) beside the customer workflows that lead conversions
+//! and new deals start.
 
 use std::time::{Duration, Instant};
 
@@ -1137,4 +1139,274 @@ fn a_workflow_calls_a_webhook_signed_and_logged() {
         assert_eq!(failed.len(), 1, "{runs:?}");
         assert_eq!(failed[0]["reason"], "steps[0] failed: validation_failed");
     }
+}
+
+fn get(app: &TestApp, token: &str, path: &str) -> Value {
+    let (status, body) = send(app, Method::GET, path, token, None);
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+#[test]
+fn workflows_on_leads_assign_qualify_and_task_them_and_conversions_start_customer_runs() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let admin_id = get(app, &admin, "/api/v1/users/me")["id"].clone();
+        let (expo_rep, _, _) = app.create_user("sales", None);
+        created(
+            app,
+            &admin,
+            "/api/v1/assignment-rules",
+            json!({"name": "سرنخ‌های نمایشگاه", "record_kind": "lead", "position": 1,
+                   "condition": {"field": "source", "op": "eq", "value": "exhibition"},
+                   "target": {"kind": "user", "user_id": expo_rep}}),
+        );
+        let intake = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "پیگیری سرنخ نمایشگاه",
+                "subject": "lead",
+                "trigger": {"kind": "event", "event_type": "lead.created"},
+                "condition": {"field": "source", "op": "eq", "value": "exhibition"},
+                "steps": [
+                    {"kind": "assign"},
+                    {"kind": "update_field", "field": "status", "value": "contacted"},
+                    {"kind": "create_task", "title": "تماس با سرنخ نمایشگاه", "due_in_hours": 4},
+                    {"kind": "branch",
+                     "condition": {"field": "city", "op": "eq", "value": "اصفهان"},
+                     "then": [{"kind": "update_field", "field": "campaign", "value": "expo-isfahan"}]}
+                ]
+            }),
+        );
+        let qualified = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "پیشنهاد برای سرنخ واجد شرایط",
+                "subject": "lead",
+                "trigger": {"kind": "event", "event_type": "lead.status_changed",
+                            "matching": {"to": "qualified"}},
+                "steps": [{"kind": "create_task", "title": "ارسال پیشنهاد قیمت"}]
+            }),
+        );
+        let welcome = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "خوش‌آمد مشتری از سرنخ",
+                "trigger": {"kind": "event", "event_type": "lead.converted"},
+                "steps": [{"kind": "update_field", "field": "acquisition_source", "value": "lead"}]
+            }),
+        );
+        let first_deal = workflow(
+            app,
+            &admin,
+            json!({
+                "name": "معامله‌ی نخست",
+                "trigger": {"kind": "event", "event_type": "deal.created"},
+                "steps": [{"kind": "update_field", "field": "acquisition_campaign", "value": "expo-deal"}]
+            }),
+        );
+
+        // Created with the administrator as owner: the workflow's assign step, not the
+        // creation, hands the exhibition lead to the rule's user.
+        let expo = id_of(&created(
+            app,
+            &admin,
+            "/api/v1/leads",
+            json!({"first_name": "سارا", "last_name": "کریمی", "source": "exhibition",
+                   "city": "اصفهان", "province": "اصفهان", "owner_id": admin_id,
+                   "phones": [{"number": "09131234567"}]}),
+        ));
+        let web = id_of(&created(
+            app,
+            &admin,
+            "/api/v1/leads",
+            json!({"first_name": "رضا", "last_name": "نادری", "source": "website",
+                   "owner_id": admin_id}),
+        ));
+        let done = settled_runs(app, &admin, &format!("workflow_id={intake}"), 2);
+        assert_eq!(done.len(), 2, "{done:?}");
+        let run_of = |lead: &str| {
+            done.iter()
+                .find(|run| run["lead_id"] == lead)
+                .unwrap_or_else(|| panic!("no run for {lead}: {done:?}"))
+                .clone()
+        };
+        let skipped = run_of(&web);
+        assert_eq!(skipped["status"], "skipped", "{skipped}");
+        assert_eq!(skipped["customer_id"], Value::Null);
+        assert_eq!(skipped["reason"], "the lead does not meet the condition");
+        let ran = run_of(&expo);
+        assert_eq!(ran["status"], "completed", "{ran}");
+        let log = run_detail(app, &admin, &ran)["steps"].clone();
+        let outcomes: Vec<(String, String)> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|step| {
+                (
+                    step["kind"].as_str().unwrap().to_string(),
+                    step["outcome"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String)> = [
+            ("condition", "met"),
+            ("assign", "done"),
+            ("update_field", "done"),
+            ("create_task", "done"),
+            ("branch", "then"),
+            ("update_field", "done"),
+        ]
+        .iter()
+        .map(|(kind, outcome)| (kind.to_string(), outcome.to_string()))
+        .collect();
+        assert_eq!(outcomes, expected, "{log}");
+        assert_eq!(log[1]["detail"]["assigned"], true, "{log}");
+        assert_eq!(log[1]["detail"]["user_id"], expo_rep.to_string());
+        let lead = get(app, &admin, &format!("/api/v1/leads/{expo}"));
+        assert_eq!(lead["owner_id"], expo_rep.to_string(), "{lead}");
+        assert_eq!(lead["status"], "contacted");
+        assert_eq!(lead["campaign"], "expo-isfahan");
+        // The task is about the lead, for the owner the assign step gave it.
+        let task_id = log[3]["detail"]["task_id"].as_str().unwrap().to_string();
+        let task = get(app, &admin, &format!("/api/v1/tasks/{task_id}"));
+        assert_eq!(task["subject_type"], "lead", "{task}");
+        assert_eq!(task["subject_id"], expo.as_str());
+        assert_eq!(task["assignee_id"], expo_rep.to_string());
+        // Its assignment history names the workflow's rule.
+        let history = get(app, &admin, &format!("/api/v1/leads/{expo}/assignments"));
+        assert_eq!(
+            history["data"][0]["user_id"],
+            expo_rep.to_string(),
+            "{history}"
+        );
+        // The step's move to `contacted` is no move to `qualified`: no run yet.
+        assert!(runs(app, &admin, &format!("workflow_id={qualified}")).is_empty());
+
+        // A person qualifies the lead: one run, a task for its owner.
+        let (status, body) = merge_patch(
+            app,
+            &format!("/api/v1/leads/{expo}"),
+            &admin,
+            &json!({"status": "qualified"}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let done = settled_runs(
+            app,
+            &admin,
+            &format!("workflow_id={qualified}&lead_id={expo}"),
+            1,
+        );
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0]["status"], "completed", "{done:?}");
+        assert!(runs(
+            app,
+            &admin,
+            &format!("workflow_id={qualified}&lead_id={web}")
+        )
+        .is_empty());
+
+        // Converted with a deal: the customer workflows on `lead.converted` and
+        // `deal.created` run for the person the lead became.
+        let (status, converted) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/leads/{expo}/convert"),
+            &admin,
+            Some(json!({"deal": {"title": "خط تولید", "amount": 5_000_000_000_i64}})),
+        );
+        assert_eq!(status, 200, "{converted}");
+        let person = converted["conversion"]["person_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (workflow_id, field, value) in [
+            (&welcome, "acquisition_source", "lead"),
+            (&first_deal, "acquisition_campaign", "expo-deal"),
+        ] {
+            let done = settled_runs(app, &admin, &format!("workflow_id={workflow_id}"), 1);
+            assert_eq!(done.len(), 1, "{done:?}");
+            assert_eq!(done[0]["customer_id"], person.as_str(), "{done:?}");
+            assert_eq!(done[0]["lead_id"], Value::Null);
+            assert_eq!(done[0]["status"], "completed", "{done:?}");
+            assert_eq!(customer(app, &admin, &person)[field], value);
+        }
+
+        // The dry run takes the subject the workflow is about, and only that.
+        let dry = |body: Value| {
+            send(
+                app,
+                Method::POST,
+                &format!("/api/v1/workflows/{intake}/dry-run"),
+                &admin,
+                Some(body),
+            )
+        };
+        let (status, plan) = dry(json!({"lead_id": web}));
+        assert_eq!(status, 200, "{plan}");
+        assert_eq!(plan["steps"][0]["outcome"], "not_met", "{plan}");
+        let (status, problem) = dry(json!({"customer_id": person}));
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("customer_id".to_string(), "not_for_subject".to_string())]
+        );
+        let (status, problem) = dry(json!({}));
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(
+            field_codes(&problem),
+            [("customer_id".to_string(), "one_of".to_string())]
+        );
+
+        // What a lead cannot take is refused when the workflow is saved.
+        let refused = |body: Value| {
+            let (status, problem) =
+                send(app, Method::POST, "/api/v1/workflows", &admin, Some(body));
+            assert_eq!(status, 422, "{problem}");
+            field_codes(&problem)
+        };
+        let tag = insert_tag(app, &format!("lead-{}", Uuid::now_v7()));
+        let codes = refused(json!({
+            "name": "x", "subject": "lead",
+            "trigger": {"kind": "date", "field": "birth_date"},
+            "condition": {"field": "order_count", "op": "gte", "value": 1},
+            "steps": [
+                {"kind": "tag", "tag_id": tag},
+                {"kind": "add_loyalty_points", "points": 5, "reason": "x"},
+                {"kind": "update_field", "field": "lifecycle_stage", "value": "lead"}
+            ]
+        }));
+        for expected in [
+            ("trigger.kind", "not_for_subject"),
+            ("steps[0].kind", "not_for_subject"),
+            ("steps[1].kind", "not_for_subject"),
+            ("steps[2].field", "unknown_field"),
+        ] {
+            assert!(
+                codes.contains(&(expected.0.to_string(), expected.1.to_string())),
+                "{expected:?} in {codes:?}"
+            );
+        }
+        assert!(
+            codes
+                .iter()
+                .any(|(field, _)| field.starts_with("condition")),
+            "{codes:?}"
+        );
+        let codes = refused(json!({
+            "name": "x",
+            "trigger": {"kind": "event", "event_type": "lead.created"},
+            "steps": [{"kind": "assign"}]
+        }));
+        assert_eq!(
+            codes,
+            [(
+                "trigger.event_type".to_string(),
+                "invalid_value".to_string()
+            )]
+        );
+    });
 }

@@ -38,13 +38,17 @@ pub const MAX_CHAIN: i32 = 3;
 /// Most days a date trigger fires before (or, negative, after) the date.
 pub const MAX_DATE_OFFSET_DAYS: i32 = 365;
 
-/// The outbox events a workflow may start on: the customer's, and those about its
-/// orders, deals, tickets, segments and feedback (each names the customer).
-pub const EVENT_TRIGGERS: &[&str] = &[
+/// The outbox events a workflow on customers may start on: the customer's, and those
+/// about its orders, deals, tickets, segments and feedback and the lead that became it
+/// (each names the customer).
+pub const CUSTOMER_EVENT_TRIGGERS: &[&str] = &[
     "customer.created",
     "customer.updated",
     "customer.lifecycle_changed",
+    "lead.converted",
     "order.placed",
+    "deal.created",
+    "deal.updated",
     "deal.stage_changed",
     "ticket.created",
     "ticket.sla_breached",
@@ -53,6 +57,54 @@ pub const EVENT_TRIGGERS: &[&str] = &[
     "feedback.received",
     "feedback.negative",
 ];
+
+/// The outbox events a workflow on leads may start on (each names the lead).
+pub const LEAD_EVENT_TRIGGERS: &[&str] = &["lead.created", "lead.updated", "lead.status_changed"];
+
+/// What a workflow's runs are about: a customer, or a lead not yet converted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowSubject {
+    #[default]
+    Customer,
+    Lead,
+}
+
+snake_names!(WorkflowSubject {
+    Customer => "customer",
+    Lead => "lead",
+});
+
+impl WorkflowSubject {
+    /// The outbox events a workflow on this subject may start on.
+    pub fn event_triggers(self) -> &'static [&'static str] {
+        match self {
+            WorkflowSubject::Customer => CUSTOMER_EVENT_TRIGGERS,
+            WorkflowSubject::Lead => LEAD_EVENT_TRIGGERS,
+        }
+    }
+
+    /// The member of an event's payload that names the subject.
+    pub fn payload_key(self) -> &'static str {
+        match self {
+            WorkflowSubject::Customer => "customer_id",
+            WorkflowSubject::Lead => "lead_id",
+        }
+    }
+
+    /// Whether a step of `kind` can act on this subject: a lead has no tags, loyalty
+    /// points or channel threads of its own.
+    fn takes(self, step: &Step) -> bool {
+        self == WorkflowSubject::Customer
+            || !matches!(
+                step,
+                Step::Tag { .. }
+                    | Step::Untag { .. }
+                    | Step::AddLoyaltyPoints { .. }
+                    | Step::SendMessage { .. }
+            )
+    }
+}
 
 /// What starts a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -196,8 +248,8 @@ pub enum Step {
     Tag { tag_id: Uuid },
     /// Takes a tag from the customer.
     Untag { tag_id: Uuid },
-    /// Sets one field of the customer as a merge patch would (`city`,
-    /// `lifecycle_stage`, `custom_fields.<key>`, …); null clears it.
+    /// Sets one field of the customer (or lead) as a merge patch would (`city`,
+    /// `lifecycle_stage`, a lead's `status`, `custom_fields.<key>`, …); null clears it.
     UpdateField {
         field: String,
         #[schema(value_type = Object)]
@@ -210,8 +262,8 @@ pub enum Step {
         #[serde(default)]
         expires_in_days: Option<i64>,
     },
-    /// A task about the customer for its owner (or `assignee_id`), due `due_in_hours`
-    /// after the step.
+    /// A task about the customer (or lead) for its owner (or `assignee_id`), due
+    /// `due_in_hours` after the step.
     CreateTask {
         title: String,
         #[serde(default)]
@@ -239,11 +291,12 @@ pub enum Step {
     /// meets whose user, team or territory has an available member decides (round
     /// robin and least load as for leads, a user's load being the customers they
     /// own), and the assignment is recorded with its rule and reason. A customer no
-    /// rule places keeps its owner, and the step says so.
+    /// rule places keeps its owner, and the step says so. On a lead, the assignment
+    /// rules for leads decide in the same way.
     Assign,
     /// Calls a webhook subscription (`GET /webhook-subscriptions`) that lists
     /// `workflow.webhook` (or `*`): one delivery of a `workflow.webhook` event about the
-    /// customer — `{workflow_id, run_id, data}` — signed, retried and logged like every
+    /// customer (or lead) — `{workflow_id, run_id, data}` — signed, retried and logged like every
     /// delivery, to that subscription alone. `data` is an object of up to 4 KB passed
     /// as given.
     CallWebhook {
@@ -264,8 +317,8 @@ pub enum Step {
         #[schema(value_type = Option<String>, example = "09:30")]
         local_time: Option<NaiveTime>,
     },
-    /// Goes on with `then` when the customer meets `condition` (a filter tree over the
-    /// customer search fields, checked when the run gets there), else with `else`.
+    /// Goes on with `then` when the customer (or lead) meets `condition` (a filter tree
+    /// over its search fields, checked when the run gets there), else with `else`.
     Branch {
         #[schema(value_type = Object)]
         condition: serde_json::Value,
@@ -316,9 +369,16 @@ pub struct WorkflowInput {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// What the runs are about: `customer` (the default) or `lead`. A workflow on leads
+    /// starts on a lead event or a schedule; its conditions are filter trees over the
+    /// lead search fields, its `update_field` sets a lead field, `create_task` makes a
+    /// task about the lead and `assign` goes by the assignment rules for leads; tag,
+    /// loyalty and message steps are for customers.
+    #[serde(default)]
+    pub subject: WorkflowSubject,
     pub trigger: Trigger,
-    /// A filter tree over the customer search fields the customer must meet when the
-    /// run starts; absent: everyone the trigger names.
+    /// A filter tree over the customer (or lead) search fields the subject must meet
+    /// when the run starts; absent: everyone the trigger names.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub condition: Option<serde_json::Value>,
@@ -420,11 +480,16 @@ impl WorkflowInput {
                 event_type,
                 matching,
             } => {
-                if !EVENT_TRIGGERS.contains(&event_type.as_str()) {
+                let known = self.subject.event_triggers();
+                if !known.contains(&event_type.as_str()) {
                     v.push(
                         "trigger.event_type",
                         "invalid_value",
-                        format!("must be one of {}", EVENT_TRIGGERS.join(", ")),
+                        format!(
+                            "a workflow on {} starts on one of {}",
+                            self.subject.as_str(),
+                            known.join(", ")
+                        ),
                     );
                 }
                 if let Some(matching) = matching {
@@ -489,11 +554,30 @@ impl WorkflowInput {
                 }
             }
         }
+        if self.subject == WorkflowSubject::Lead
+            && !matches!(
+                self.trigger,
+                Trigger::Event { .. } | Trigger::Schedule { .. }
+            )
+        {
+            v.push(
+                "trigger.kind",
+                "not_for_subject",
+                "a workflow on leads starts on a lead event or a schedule",
+            );
+        }
         if self.steps.is_empty() {
             v.push("steps", "required", "a workflow needs at least one step");
         }
         let mut count = 0;
-        check_steps(&mut v, &mut self.steps, "steps", 0, &mut count);
+        check_steps(
+            &mut v,
+            &mut self.steps,
+            "steps",
+            self.subject,
+            0,
+            &mut count,
+        );
         if count > MAX_STEPS {
             v.push(
                 "steps",
@@ -509,12 +593,20 @@ fn check_steps(
     v: &mut Violations,
     steps: &mut [Step],
     path: &str,
+    subject: WorkflowSubject,
     nesting: usize,
     count: &mut usize,
 ) {
     for (i, step) in steps.iter_mut().enumerate() {
         *count += 1;
         let at = |field: &str| format!("{path}[{i}].{field}");
+        if !subject.takes(step) {
+            v.push(
+                at("kind"),
+                "not_for_subject",
+                format!("a {} step acts on customers, not leads", step.kind()),
+            );
+        }
         match step {
             Step::Tag { .. } | Step::Untag { .. } | Step::Assign => {}
             Step::UpdateField { field, .. } => {
@@ -526,7 +618,7 @@ fn check_steps(
                     v.push(
                         at("field"),
                         "invalid_format",
-                        "a customer field name such as `city` or `custom_fields.branch`",
+                        "a field name such as `city` or `custom_fields.branch`",
                     );
                 }
             }
@@ -640,8 +732,8 @@ fn check_steps(
                     );
                     continue;
                 }
-                check_steps(v, then, &at("then"), nesting + 1, count);
-                check_steps(v, otherwise, &at("else"), nesting + 1, count);
+                check_steps(v, then, &at("then"), subject, nesting + 1, count);
+                check_steps(v, otherwise, &at("else"), subject, nesting + 1, count);
             }
         }
     }
@@ -917,6 +1009,65 @@ mod tests {
         );
         let unknown = serde_json::from_value::<Step>(json!({"kind": "wait", "minutes": 5, "x": 1}));
         assert!(unknown.is_err(), "unknown step fields are refused");
+    }
+
+    #[test]
+    fn a_workflow_on_leads_takes_lead_events_and_the_steps_a_lead_can_take() {
+        let checked = |definition: serde_json::Value| {
+            serde_json::from_value::<WorkflowInput>(definition)
+                .unwrap()
+                .validated()
+                .map_err(|violations| {
+                    violations
+                        .into_iter()
+                        .map(|v| (v.field, v.code))
+                        .collect::<Vec<_>>()
+                })
+        };
+        let lead = checked(json!({
+            "name": "x", "subject": "lead",
+            "trigger": {"kind": "event", "event_type": "lead.status_changed", "matching": {"to": "qualified"}},
+            "steps": [
+                {"kind": "assign"},
+                {"kind": "branch", "condition": {"field": "city", "op": "eq", "value": "قم"},
+                 "then": [{"kind": "create_task", "title": "تماس"}],
+                 "else": [{"kind": "send_message", "channel_account_id": "00000000-0000-0000-0000-000000000001", "body": "سلام"}]}
+            ]
+        }));
+        assert_eq!(
+            lead.unwrap_err(),
+            [(
+                "steps[1].else[0].kind".to_string(),
+                "not_for_subject".to_string()
+            )]
+        );
+        let scheduled = checked(json!({
+            "name": "x", "subject": "lead",
+            "trigger": {"kind": "schedule", "cron": "0 9 * * 6"},
+            "steps": [{"kind": "update_field", "field": "status", "value": "contacted"}]
+        }))
+        .unwrap();
+        assert_eq!(scheduled.subject, WorkflowSubject::Lead);
+        // The customer's events are not a lead's, nor a lead's a customer's.
+        assert_eq!(
+            checked(json!({
+                "name": "x", "subject": "lead",
+                "trigger": {"kind": "event", "event_type": "customer.created"},
+                "steps": [{"kind": "assign"}]
+            }))
+            .unwrap_err(),
+            [(
+                "trigger.event_type".to_string(),
+                "invalid_value".to_string()
+            )]
+        );
+        let customer = checked(json!({
+            "name": "x",
+            "trigger": {"kind": "event", "event_type": "lead.converted"},
+            "steps": [{"kind": "assign"}]
+        }))
+        .unwrap();
+        assert_eq!(customer.subject, WorkflowSubject::Customer);
     }
 
     #[test]

@@ -1891,7 +1891,7 @@ diesel::table! {
         id -> Uuid,
         workflow_id -> Uuid,
         version -> BigInt,
-        customer_id -> Uuid,
+        customer_id -> Nullable<Uuid>,
         occurrence -> Text,
         cause -> Jsonb,
         status -> Text,
@@ -1902,6 +1902,7 @@ diesel::table! {
         started_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         finished_at -> Nullable<UtcTimestamp>,
+        lead_id -> Nullable<Uuid>,
     }
 }
 
@@ -2071,6 +2072,7 @@ diesel::joinable!(price_experiment_exposures -> customers (customer_id));
 diesel::joinable!(workflow_versions -> workflows (workflow_id));
 diesel::joinable!(workflow_runs -> workflows (workflow_id));
 diesel::joinable!(workflow_runs -> customers (customer_id));
+diesel::joinable!(workflow_runs -> leads (lead_id));
 diesel::joinable!(workflow_run_steps -> workflow_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

@@ -12,8 +12,9 @@ use uuid::Uuid;
 use crate::customers::search::CustomerColumns;
 use crate::db::{DbConnection, MultiBackend};
 use crate::filter::{condition, SearchError};
+use crate::leads::LeadColumns;
 use crate::schema::{
-    customer_custom_values, customers, workflow_run_steps, workflow_runs, workflow_versions,
+    customer_custom_values, customers, leads, workflow_run_steps, workflow_runs, workflow_versions,
     workflows,
 };
 use crate::sql_types::{DbJson, DbTime, DbUuid};
@@ -57,7 +58,8 @@ pub struct RunRow {
     pub id: DbUuid,
     pub workflow_id: DbUuid,
     pub version: i64,
-    pub customer_id: DbUuid,
+    /// The customer the run is about, for a workflow on customers.
+    pub customer_id: Option<DbUuid>,
     pub occurrence: String,
     pub cause: DbJson,
     pub status: String,
@@ -68,6 +70,8 @@ pub struct RunRow {
     pub started_at: DbTime,
     pub updated_at: DbTime,
     pub finished_at: Option<DbTime>,
+    /// The lead the run is about, for a workflow on leads.
+    pub lead_id: Option<DbUuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -309,6 +313,7 @@ pub fn steps_of(conn: &mut DbConnection, run: Uuid) -> Result<Vec<StepRow>, Pers
 pub struct RunFilter<'a> {
     pub workflow: Option<Uuid>,
     pub customer: Option<Uuid>,
+    pub lead: Option<Uuid>,
     pub status: Option<&'a str>,
 }
 
@@ -327,6 +332,9 @@ pub fn runs(
     }
     if let Some(customer) = filter.customer {
         query = query.filter(workflow_runs::customer_id.eq(DbUuid(customer)));
+    }
+    if let Some(lead) = filter.lead {
+        query = query.filter(workflow_runs::lead_id.eq(DbUuid(lead)));
     }
     if let Some(status) = filter.status {
         query = query.filter(workflow_runs::status.eq(status.to_string()));
@@ -364,6 +372,31 @@ pub fn customers_matching(
     }
     let ids: Vec<DbUuid> = query
         .order(customers::id)
+        .limit(limit)
+        .load(conn)
+        .map_err(PersistenceError::from)?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// The next `limit` leads after `after` (by id), not converted, that match `filter`.
+pub fn leads_matching(
+    conn: &mut DbConnection,
+    filter: Option<&ResolvedFilter>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, SearchError> {
+    let mut query = leads::table
+        .select(leads::id)
+        .filter(leads::status.ne("converted"))
+        .into_boxed::<MultiBackend>();
+    if let Some(filter) = filter {
+        query = query.filter(condition::<LeadColumns>(filter)?);
+    }
+    if let Some(after) = after {
+        query = query.filter(leads::id.gt(DbUuid(after)));
+    }
+    let ids: Vec<DbUuid> = query
+        .order(leads::id)
         .limit(limit)
         .load(conn)
         .map_err(PersistenceError::from)?;

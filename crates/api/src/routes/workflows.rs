@@ -3,10 +3,13 @@
 //! anything. All of it needs `crm:configure`.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use application::error::AppError;
 use application::workflows::engine::{self, PlannedStep};
-use application::workflows::{self, definition_of};
+use application::workflows::{self, definition_of, RunSubject};
 use chrono::{DateTime, Utc};
-use domain::workflows::{AnniversaryCalendar, DateField, RunStatus, Step, Trigger, WorkflowInput};
+use domain::workflows::{
+    AnniversaryCalendar, DateField, RunStatus, Step, Trigger, WorkflowInput, WorkflowSubject,
+};
 use persistence::workflows::{RunFilter, RunRow, StepRow, VersionRow, WorkflowRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -35,6 +38,7 @@ use crate::state::AppState;
     components(schemas(
         Workflow,
         WorkflowInput,
+        WorkflowSubject,
         Trigger,
         DateField,
         AnniversaryCalendar,
@@ -70,8 +74,11 @@ pub struct Workflow {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
+    /// What the runs are about: customers or leads.
+    pub subject: WorkflowSubject,
     pub trigger: Trigger,
-    /// The filter tree a customer must meet when a run starts; null: everyone.
+    /// The filter tree a customer (or lead) must meet when a run starts; null:
+    /// everyone.
     #[schema(value_type = Option<Object>)]
     pub condition: Option<serde_json::Value>,
     pub steps: Vec<Step>,
@@ -92,6 +99,7 @@ impl TryFrom<&WorkflowRow> for Workflow {
             id: row.id.0,
             name: row.name.clone(),
             description: row.description.clone(),
+            subject: definition.subject,
             trigger: definition.trigger,
             condition: definition.condition,
             steps: definition.steps,
@@ -132,14 +140,17 @@ impl TryFrom<&VersionRow> for WorkflowVersion {
     }
 }
 
-/// A run of a workflow for one customer.
+/// A run of a workflow for one customer or lead.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkflowRun {
     pub id: Uuid,
     pub workflow_id: Uuid,
     /// The version of the definition the run keeps.
     pub version: i64,
-    pub customer_id: Uuid,
+    /// The customer the run is about (a workflow on customers).
+    pub customer_id: Option<Uuid>,
+    /// The lead the run is about (a workflow on leads).
+    pub lead_id: Option<Uuid>,
     /// What started it: the outbox event (`event_type`, `event_id`, `payload`), the
     /// behavioural event (`event_name`, `event_id`) or the date.
     #[schema(value_type = Object)]
@@ -167,7 +178,8 @@ impl TryFrom<&RunRow> for WorkflowRun {
             id: row.id.0,
             workflow_id: row.workflow_id.0,
             version: row.version,
-            customer_id: row.customer_id.0,
+            customer_id: row.customer_id.map(|id| id.0),
+            lead_id: row.lead_id.map(|id| id.0),
             cause: row.cause.0.clone(),
             status: engine::status_of(row)?,
             position: row.position,
@@ -228,15 +240,19 @@ impl WorkflowRunDetail {
     }
 }
 
-/// Whom to try a workflow on.
+/// Whom to try a workflow on: a customer for a workflow on customers, a lead for one
+/// on leads; exactly one of the two.
 #[derive(Debug, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"customer_id": "0193a4e2-7c1d-7b3e-9f10-bbbbbbbbbbbb"}))]
 pub struct DryRunRequest {
-    pub customer_id: Uuid,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    #[serde(default)]
+    pub lead_id: Option<Uuid>,
 }
 
-/// What a run would do to the customer now.
+/// What a run would do to the customer or lead now.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DryRun {
     pub steps: Vec<PlannedStep>,
@@ -250,6 +266,8 @@ pub struct WorkflowRunFilters {
     pub workflow_id: Option<Uuid>,
     /// Only runs for this customer.
     pub customer_id: Option<Uuid>,
+    /// Only runs for this lead.
+    pub lead_id: Option<Uuid>,
     /// Only runs in this status.
     pub status: Option<RunStatus>,
 }
@@ -466,9 +484,20 @@ pub async fn dry_run_workflow(
     body: JsonBody<DryRunRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let customer = body.0.customer_id;
+    let subject = match (body.0.customer_id, body.0.lead_id) {
+        (Some(customer), None) => RunSubject::Customer(customer),
+        (None, Some(lead)) => RunSubject::Lead(lead),
+        _ => {
+            return Err(AppError::field(
+                "customer_id",
+                "one_of",
+                "give exactly one of customer_id and lead_id",
+            )
+            .into())
+        }
+    };
     let steps = state
-        .db(move |conn| Ok(engine::dry_run(conn, &principal, id, customer)?))
+        .db(move |conn| Ok(engine::dry_run(conn, &principal, id, subject)?))
         .await?;
     Ok(HttpResponse::Ok().json(DryRun { steps }))
 }
@@ -497,6 +526,7 @@ pub async fn list_workflow_runs(
             let filter = RunFilter {
                 workflow: filters.workflow_id,
                 customer: filters.customer_id,
+                lead: filters.lead_id,
                 status: filters.status.map(RunStatus::as_str),
             };
             Ok(workflows::runs(

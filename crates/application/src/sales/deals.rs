@@ -34,6 +34,11 @@ use crate::precondition::Precondition;
 use crate::search::{custom_field_specs, Search, SearchRequest, Searchable};
 use crate::transaction;
 
+/// The outbox events about deals a workflow or webhook may follow, beside
+/// `deal.stage_changed`; each names the deal's customer.
+pub const DEAL_CREATED: &str = "deal.created";
+pub const DEAL_UPDATED: &str = "deal.updated";
+
 /// The deals catalogue of the search convention; `q` finds the title with Persian
 /// letters and digits normalised.
 #[derive(Debug)]
@@ -805,6 +810,23 @@ pub fn create(
             &serde_json::json!({}),
             &record.audit_snapshot(),
         )?;
+        crate::events::publish(
+            conn,
+            acting,
+            &[persistence::events::NewEvent::new(
+                DEAL_CREATED,
+                "deal",
+                id.0,
+                serde_json::json!({
+                    "deal_id": id.0,
+                    "customer_id": record.row.customer_id.0,
+                    "pipeline_id": record.row.pipeline_id.0,
+                    "stage_id": record.row.stage_id.0,
+                    "status": record.row.status,
+                }),
+                now,
+            )],
+        )?;
         notify_owner(conn, acting, &record.row)?;
         super::follow_ups::deal_entered_stage(conn, acting, &record.row)?;
         Ok(details(conn, vec![record])?.remove(0))
@@ -866,6 +888,29 @@ pub fn update(
             &current.audit_snapshot(),
             &updated.audit_snapshot(),
         )?;
+        let changes =
+            domain::audit::changed_fields(&current.audit_snapshot(), &updated.audit_snapshot());
+        let changed: Vec<String> = changes
+            .as_object()
+            .map(|fields| fields.keys().cloned().collect())
+            .unwrap_or_default();
+        if !changed.is_empty() {
+            crate::events::publish(
+                conn,
+                acting,
+                &[persistence::events::NewEvent::new(
+                    DEAL_UPDATED,
+                    "deal",
+                    id,
+                    serde_json::json!({
+                        "deal_id": id,
+                        "customer_id": updated.row.customer_id.0,
+                        "changed": changed,
+                    }),
+                    now,
+                )],
+            )?;
+        }
         if updated.row.owner_id != current.row.owner_id {
             notify_owner(conn, acting, &updated.row)?;
         }

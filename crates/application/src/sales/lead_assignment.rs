@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::leads::{input_of, owner_set, visible};
 use crate::acting::Acting;
-use crate::assignment::engine::{self, Subject};
+use crate::assignment::engine::{self, Decision, Subject};
 use crate::customers::check_assignment;
 use crate::error::{AppError, AppResult};
 use crate::paging::Cursor;
@@ -119,33 +119,47 @@ pub fn assign(
                 })?
             }
         };
-        let mut changed = current.clone();
-        changed.owner_id = Some(DbUuid(decision.user_id));
-        changed.team_id = decision.team_id.map(DbUuid);
-        let row = persistence::leads::update(conn, &changed)?;
-        let assignment = engine::record(conn, acting, RecordKind::Lead, id, &decision)?;
-        if row.owner_id != current.owner_id {
-            owner_set(conn, acting, &row)?;
-        }
-        audit::record_change(
-            conn,
-            &acting.audit_actor(),
-            "lead.assign",
-            "lead",
-            id,
-            &serde_json::json!({
-                "owner_id": current.owner_id.map(|id| id.0),
-                "team_id": current.team_id.map(|id| id.0),
-            }),
-            &serde_json::json!({
-                "owner_id": row.owner_id.map(|id| id.0),
-                "team_id": row.team_id.map(|id| id.0),
-                "method": assignment.method,
-                "rule_id": assignment.rule_id.map(|id| id.0),
-            }),
-        )?;
-        Ok((row, assignment))
+        hand_over(conn, acting, &current, &decision)
     })
+}
+
+/// Gives lead `current` (held for update, not converted) to the owner and team of
+/// `decision`: written, recorded as an assignment, audited as `lead.assign`, published
+/// as a change, the new owner told.
+pub(crate) fn hand_over(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    current: &LeadRow,
+    decision: &Decision,
+) -> AppResult<(LeadRow, AssignmentRow)> {
+    let id = current.id.0;
+    let mut changed = current.clone();
+    changed.owner_id = Some(DbUuid(decision.user_id));
+    changed.team_id = decision.team_id.map(DbUuid);
+    let row = persistence::leads::update(conn, &changed)?;
+    let assignment = engine::record(conn, acting, RecordKind::Lead, id, decision)?;
+    if row.owner_id != current.owner_id {
+        owner_set(conn, acting, &row)?;
+    }
+    super::leads::publish_changed(conn, acting, current, &row)?;
+    audit::record_change(
+        conn,
+        &acting.audit_actor(),
+        "lead.assign",
+        "lead",
+        id,
+        &serde_json::json!({
+            "owner_id": current.owner_id.map(|id| id.0),
+            "team_id": current.team_id.map(|id| id.0),
+        }),
+        &serde_json::json!({
+            "owner_id": row.owner_id.map(|id| id.0),
+            "team_id": row.team_id.map(|id| id.0),
+            "method": assignment.method,
+            "rule_id": assignment.rule_id.map(|id| id.0),
+        }),
+    )?;
+    Ok((row, assignment))
 }
 
 /// A page of a visible lead's assignments, newest first (`records:read`).

@@ -28,6 +28,7 @@ use domain::validation::FieldViolation;
 use persistence::audit;
 use persistence::customers::CustomerRecord;
 use persistence::db::DbConnection;
+use persistence::events::NewEvent;
 use persistence::leads::{LeadColumns, LeadRow};
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,52 @@ use crate::error::{AppError, AppResult};
 use crate::precondition::Precondition;
 use crate::search::{custom_field_specs, Search, SearchRequest, Searchable};
 use crate::transaction;
+
+/// The outbox events about leads (workflows on leads start on them, webhooks carry
+/// them).
+pub const LEAD_CREATED: &str = "lead.created";
+pub const LEAD_UPDATED: &str = "lead.updated";
+pub const LEAD_STATUS_CHANGED: &str = "lead.status_changed";
+pub const LEAD_CONVERTED: &str = "lead.converted";
+
+/// The outbox event `event_type` about lead `id`, its payload naming the lead.
+fn lead_event(event_type: &str, id: Uuid, mut payload: serde_json::Value) -> NewEvent {
+    if let Some(members) = payload.as_object_mut() {
+        members.insert("lead_id".into(), serde_json::json!(id));
+    }
+    NewEvent::new(event_type, "lead", id, payload, persistence::now())
+}
+
+/// Publishes that lead `after` changed from `before`: `lead.updated` with the names of
+/// the fields that changed, and `lead.status_changed` when the status did.
+pub(crate) fn publish_changed(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    before: &LeadRow,
+    after: &LeadRow,
+) -> AppResult<()> {
+    let changes = domain::audit::changed_fields(&before.audit_snapshot(), &after.audit_snapshot());
+    let changed: Vec<String> = changes
+        .as_object()
+        .map(|fields| fields.keys().cloned().collect())
+        .unwrap_or_default();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let mut events = vec![lead_event(
+        LEAD_UPDATED,
+        after.id.0,
+        serde_json::json!({"changed": changed}),
+    )];
+    if before.status != after.status {
+        events.push(lead_event(
+            LEAD_STATUS_CHANGED,
+            after.id.0,
+            serde_json::json!({"from": before.status, "to": after.status}),
+        ));
+    }
+    crate::events::publish(conn, acting, &events)
+}
 
 /// The leads catalogue of the search convention.
 pub struct LeadSearch;
@@ -128,6 +175,14 @@ pub fn checked(
             ..input
         }
     })
+}
+
+/// The fields a condition over leads may name: the search catalogue and `custom.<key>`
+/// for each lead custom field.
+pub fn catalogue(conn: &mut DbConnection) -> AppResult<Vec<FieldSpec>> {
+    let mut catalogue = LeadSearch::CATALOGUE.to_vec();
+    catalogue.extend(custom_field_specs(&definitions(conn)?));
+    Ok(catalogue)
 }
 
 /// Checks a lead search body against the catalogue and `custom.<key>` for each lead
@@ -245,6 +300,15 @@ pub fn insert_checked(
         row.id.0,
         &serde_json::json!({}),
         &row.audit_snapshot(),
+    )?;
+    crate::events::publish(
+        conn,
+        acting,
+        &[lead_event(
+            LEAD_CREATED,
+            row.id.0,
+            serde_json::json!({"status": row.status, "source": row.source}),
+        )],
     )?;
     owner_set(conn, acting, &row)?;
     Ok(row)
@@ -402,6 +466,7 @@ pub fn update(
             &current.audit_snapshot(),
             &row.audit_snapshot(),
         )?;
+        publish_changed(conn, acting, &current, &row)?;
         if row.owner_id != current.owner_id {
             owner_set(conn, acting, &row)?;
         }
@@ -801,6 +866,20 @@ pub fn convert(
             id,
             &current.audit_snapshot(),
             &row.audit_snapshot(),
+        )?;
+        crate::events::publish(
+            conn,
+            acting,
+            &[lead_event(
+                LEAD_CONVERTED,
+                id,
+                serde_json::json!({
+                    "customer_id": row.converted_customer_id.map(|id| id.0),
+                    "person_id": person,
+                    "organization_id": organization,
+                    "deal_id": deal_id,
+                }),
+            )],
         )?;
         Ok((
             row,

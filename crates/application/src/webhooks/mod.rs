@@ -273,7 +273,7 @@ fn body_of(event: &NewEvent) -> String {
 /// The event type of a workflow's `call_webhook` step.
 pub const WORKFLOW_WEBHOOK: &str = "workflow.webhook";
 
-/// A `call_webhook` step of run `run` of `workflow` about `customer`: a
+/// A `call_webhook` step of run `run` of `workflow` about a customer or lead: a
 /// `workflow.webhook` event in the outbox (so the change feed has it too) and one
 /// delivery of it, with its job, to `subscription` alone, whatever event types the
 /// subscription lists. An inactive or deleted subscription breaks the step's rule.
@@ -283,7 +283,7 @@ pub(crate) fn call_from_workflow(
     subscription: Uuid,
     workflow: Uuid,
     run: Uuid,
-    customer: Uuid,
+    (subject_kind, subject): (&str, Uuid),
     data: Option<&serde_json::Value>,
 ) -> AppResult<Uuid> {
     let target = match persistence::webhooks::find(conn, subscription) {
@@ -313,8 +313,8 @@ pub(crate) fn call_from_workflow(
     let now = persistence::now();
     let event = NewEvent::new(
         WORKFLOW_WEBHOOK,
-        "customer",
-        customer,
+        subject_kind,
+        subject,
         json!({"workflow_id": workflow, "run_id": run, "data": data}),
         now,
     );

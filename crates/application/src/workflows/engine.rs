@@ -13,18 +13,22 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::assignment::RecordKind;
 use domain::filter::{Predicate, ResolvedFilter, SearchCriteria, TypedValue};
 use domain::omnichannel::conversations::NewConversationInput;
+use domain::sales::leads::LeadStatus;
 use domain::sales::tasks::{SubjectType, TaskInput};
 use domain::workflows::{Instruction, Program, RunStatus, Step, WorkflowInput};
+use persistence::assignment::AssignmentRow;
 use persistence::db::DbConnection;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
 use persistence::workflows::{RunProgress, RunRow, StepRow};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::RunSubject;
 use crate::acting::Acting;
-use crate::assignment::engine::{self as assignment, Subject};
+use crate::assignment::engine::{self as assignment, Decision, Subject};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::precondition::Precondition;
@@ -46,12 +50,23 @@ pub fn status_of(row: &RunRow) -> AppResult<RunStatus> {
         .ok_or_else(|| AppError::Internal(format!("run {} has status {:?}", row.id.0, row.status)))
 }
 
-/// Whether customer `customer` (not erased) meets `condition` now.
-pub(crate) fn meets(conn: &mut DbConnection, condition: &Value, customer: Uuid) -> AppResult<bool> {
+/// Whether `subject` (a customer not erased, a lead) meets `condition` now.
+pub(crate) fn meets(
+    conn: &mut DbConnection,
+    condition: &Value,
+    subject: RunSubject,
+) -> AppResult<bool> {
     let context = domain::filter::ResolveContext::new(
         persistence::now(),
         crate::settings::calendar(conn)?.local(),
     );
+    let customer = match subject {
+        RunSubject::Customer(customer) => customer,
+        RunSubject::Lead(lead) => {
+            let filter = lead_filter(conn, condition, &context)?;
+            return Ok(persistence::leads::matches(conn, lead, &filter)?);
+        }
+    };
     let filter = crate::segments::live_filter(conn, condition, &context)?;
     let criteria = SearchCriteria {
         filter: Some(ResolvedFilter::And(vec![
@@ -65,6 +80,31 @@ pub(crate) fn meets(conn: &mut DbConnection, condition: &Value, customer: Uuid) 
     };
     let scope = Acting::system(Lang::En).scope();
     Ok(persistence::customers::search::count(conn, &criteria, Vec::new(), &scope)? > 0)
+}
+
+/// `condition` resolved against the lead search fields now.
+pub(crate) fn lead_filter(
+    conn: &mut DbConnection,
+    condition: &Value,
+    context: &domain::filter::ResolveContext,
+) -> AppResult<ResolvedFilter> {
+    let catalogue = crate::sales::leads::catalogue(conn)?;
+    crate::search::resolve_condition(condition, &catalogue, context).map_err(AppError::Invalid)
+}
+
+/// Why a run not yet begun has nothing to act on, if it has not: its customer was
+/// erased or merged away, its lead converted.
+fn gone(conn: &mut DbConnection, subject: RunSubject) -> AppResult<Option<&'static str>> {
+    Ok(match subject {
+        RunSubject::Customer(customer) => {
+            let live = persistence::customers::find_row(conn, customer)?;
+            (live.erased_at.is_some() || live.merged_into_id.is_some())
+                .then_some("the customer was erased or merged")
+        }
+        RunSubject::Lead(lead) => (persistence::leads::find(conn, lead)?.status
+            == LeadStatus::Converted.as_str())
+        .then_some("the lead was converted"),
+    })
 }
 
 /// The program of the version a run keeps, with its definition.
@@ -156,21 +196,14 @@ pub fn advance(conn: &mut DbConnection, id: Uuid) -> AppResult<Advanced> {
                 return Ok(Advanced::Paused(resume_at.0));
             }
         }
-        let customer = run.customer_id.0;
+        let subject = RunSubject::of(&run)?;
         let (input, program) = program_of(conn, &run)?;
         if status == RunStatus::Pending {
-            let live = persistence::customers::find_row(conn, customer)?;
-            if live.erased_at.is_some() || live.merged_into_id.is_some() {
-                return finish(
-                    conn,
-                    &run,
-                    RunStatus::Skipped,
-                    0,
-                    Some("the customer was erased or merged"),
-                );
+            if let Some(reason) = gone(conn, subject)? {
+                return finish(conn, &run, RunStatus::Skipped, 0, Some(reason));
             }
             if let Some(condition) = &input.condition {
-                let met = meets(conn, condition, customer)?;
+                let met = meets(conn, condition, subject)?;
                 persistence::workflows::log_steps(
                     conn,
                     &[log_row(
@@ -188,7 +221,10 @@ pub fn advance(conn: &mut DbConnection, id: Uuid) -> AppResult<Advanced> {
                         &run,
                         RunStatus::Skipped,
                         0,
-                        Some("the customer does not meet the condition"),
+                        Some(match subject {
+                            RunSubject::Customer(_) => "the customer does not meet the condition",
+                            RunSubject::Lead(_) => "the lead does not meet the condition",
+                        }),
                     );
                 }
             }
@@ -206,7 +242,7 @@ pub fn advance(conn: &mut DbConnection, id: Uuid) -> AppResult<Advanced> {
                 condition,
                 otherwise,
             } => {
-                let met = meets(conn, condition, customer)?;
+                let met = meets(conn, condition, subject)?;
                 persistence::workflows::log_steps(
                     conn,
                     &[log_row(
@@ -287,7 +323,11 @@ pub fn advance(conn: &mut DbConnection, id: Uuid) -> AppResult<Advanced> {
                 let acting = Acting::workflow(run.workflow_id.0, id, run.depth, Lang::En);
                 // A savepoint: a step that breaks a rule leaves nothing behind.
                 let ids = (run.workflow_id.0, id);
-                match transaction(conn, |conn| act(conn, &acting, ids, customer, step, now)) {
+                let acted = transaction(conn, |conn| match subject {
+                    RunSubject::Customer(customer) => act(conn, &acting, ids, customer, step, now),
+                    RunSubject::Lead(lead) => act_on_lead(conn, &acting, ids, lead, step, now),
+                });
+                match acted {
                     Ok(detail) => {
                         persistence::workflows::log_steps(
                             conn,
@@ -376,18 +416,7 @@ fn act(
                 customer,
                 &Precondition::None,
                 now.date_naive(),
-                |current| {
-                    let mut document = serde_json::to_value(current)
-                        .map_err(|err| AppError::Internal(format!("customer to JSON: {err}")))?;
-                    set_member(&mut document, field, value.clone());
-                    serde_json::from_value(document).map_err(|err| {
-                        AppError::field(
-                            field.clone(),
-                            "invalid_value",
-                            format!("the value does not fit the field: {err}"),
-                        )
-                    })
-                },
+                |current| with_member(current, field, value),
             )?;
             Ok(json!({"field": field}))
         }
@@ -409,35 +438,17 @@ fn act(
             assignee_id,
             due_in_hours,
         } => {
-            let assignee = match assignee_id {
-                Some(user) => *user,
-                None => persistence::customers::find_row(conn, customer)?
-                    .owner_id
-                    .map(|id| id.0)
-                    .ok_or_else(|| {
-                        AppError::field(
-                            "assignee_id",
-                            "required",
-                            "the customer has no owner to give the task to",
-                        )
-                    })?,
-            };
-            let input = TaskInput {
-                kind: Default::default(),
-                title: title.clone(),
-                description: None,
-                subject_type: Some(SubjectType::Customer),
-                subject_id: Some(customer),
-                assignee_id: Some(assignee),
-                team_id: None,
-                due_at: due_in_hours.map(|hours| (now + TimeDelta::hours(hours)).to_rfc3339()),
-                priority: Default::default(),
-                reminders: Vec::new(),
-                status: Default::default(),
-                outcome: None,
-            };
-            let task = crate::sales::tasks::create(conn, acting, input)?;
-            Ok(json!({"task_id": task.id.0, "assignee_id": assignee}))
+            let owner = persistence::customers::find_row(conn, customer)?
+                .owner_id
+                .map(|id| id.0);
+            create_task(
+                conn,
+                acting,
+                (SubjectType::Customer, customer),
+                owner,
+                (title, *assignee_id, *due_in_hours),
+                now,
+            )
         }
         Step::SendMessage {
             channel_account_id,
@@ -470,7 +481,7 @@ fn act(
                 *subscription_id,
                 workflow,
                 run,
-                customer,
+                ("customer", customer),
                 data.as_ref(),
             )?;
             Ok(json!({"subscription_id": subscription_id, "delivery_id": delivery}))
@@ -506,24 +517,171 @@ fn act(
                 },
             )?;
             let row = assignment::record(conn, acting, RecordKind::Customer, customer, &decision)?;
-            Ok(json!({
-                "assigned": true,
-                "assignment_id": row.id.0,
-                "user_id": decision.user_id,
-                "team_id": decision.team_id,
-                "rule_id": decision.rule_id,
-                "method": decision.method.as_str(),
-                "reason": decision.reason,
-            }))
+            Ok(assigned(&row, &decision))
         }
-        Step::Wait { .. } | Step::Branch { .. } => Err(AppError::Internal(format!(
-            "a {} step is not an action",
-            step.kind()
-        ))),
+        Step::Wait { .. } | Step::Branch { .. } => Err(not_an_action(step)),
     }
 }
 
-/// Sets `path` (`city`, `custom_fields.branch`) in a customer's document as a merge
+fn not_an_action(step: &Step) -> AppError {
+    AppError::Internal(format!("a {} step is not an action", step.kind()))
+}
+
+/// The log line of an assignment made.
+fn assigned(row: &AssignmentRow, decision: &Decision) -> Value {
+    json!({
+        "assigned": true,
+        "assignment_id": row.id.0,
+        "user_id": decision.user_id,
+        "team_id": decision.team_id,
+        "rule_id": decision.rule_id,
+        "method": decision.method.as_str(),
+        "reason": decision.reason,
+    })
+}
+
+/// A `create_task` step's task about `subject`: for `assignee_id`, else the subject's
+/// `owner`, due `due_in_hours` after `now`.
+fn create_task(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    (subject_type, subject): (SubjectType, Uuid),
+    owner: Option<Uuid>,
+    (title, assignee_id, due_in_hours): (&str, Option<Uuid>, Option<i64>),
+    now: DateTime<Utc>,
+) -> AppResult<Value> {
+    let assignee = assignee_id.or(owner).ok_or_else(|| {
+        AppError::field(
+            "assignee_id",
+            "required",
+            format!(
+                "the {} has no owner to give the task to",
+                subject_type.as_str()
+            ),
+        )
+    })?;
+    let input = TaskInput {
+        kind: Default::default(),
+        title: title.to_string(),
+        description: None,
+        subject_type: Some(subject_type),
+        subject_id: Some(subject),
+        assignee_id: Some(assignee),
+        team_id: None,
+        due_at: due_in_hours.map(|hours| (now + TimeDelta::hours(hours)).to_rfc3339()),
+        priority: Default::default(),
+        reminders: Vec::new(),
+        status: Default::default(),
+        outcome: None,
+    };
+    let task = crate::sales::tasks::create(conn, acting, input)?;
+    Ok(json!({"task_id": task.id.0, "assignee_id": assignee}))
+}
+
+/// Does what an acting step says to lead `lead`; answers what it did, for the log.
+/// The steps a lead does not take are refused when the workflow is saved.
+fn act_on_lead(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    (workflow, run): (Uuid, Uuid),
+    lead: Uuid,
+    step: &Step,
+    now: DateTime<Utc>,
+) -> AppResult<Value> {
+    match step {
+        Step::UpdateField { field, value } => {
+            crate::sales::leads::update(conn, acting, lead, &Precondition::None, |current| {
+                with_member(current, field, value)
+            })?;
+            Ok(json!({"field": field}))
+        }
+        Step::CreateTask {
+            title,
+            assignee_id,
+            due_in_hours,
+        } => {
+            let owner = persistence::leads::find(conn, lead)?
+                .owner_id
+                .map(|id| id.0);
+            create_task(
+                conn,
+                acting,
+                (SubjectType::Lead, lead),
+                owner,
+                (title, *assignee_id, *due_in_hours),
+                now,
+            )
+        }
+        Step::Assign => {
+            let current = persistence::leads::find_for_update(conn, lead)?;
+            if current.status == LeadStatus::Converted.as_str() {
+                return Err(AppError::Conflict(
+                    "the lead was converted and keeps its owner".into(),
+                ));
+            }
+            let subject = Subject {
+                kind: RecordKind::Lead,
+                id: lead,
+                city: current.city.as_deref(),
+                province: current.province.as_deref(),
+                excluded: &[],
+            };
+            let Some(decision) = assignment::decide(conn, &subject)? else {
+                return Ok(json!({
+                    "assigned": false,
+                    "reason": "no lead assignment rule placed the lead with an available user",
+                }));
+            };
+            let (_, row) =
+                crate::sales::lead_assignment::hand_over(conn, acting, &current, &decision)?;
+            Ok(assigned(&row, &decision))
+        }
+        Step::CallWebhook {
+            subscription_id,
+            data,
+        } => {
+            let delivery = crate::webhooks::call_from_workflow(
+                conn,
+                *subscription_id,
+                workflow,
+                run,
+                ("lead", lead),
+                data.as_ref(),
+            )?;
+            Ok(json!({"subscription_id": subscription_id, "delivery_id": delivery}))
+        }
+        Step::Tag { .. }
+        | Step::Untag { .. }
+        | Step::AddLoyaltyPoints { .. }
+        | Step::SendMessage { .. } => Err(AppError::field(
+            "kind",
+            "not_for_subject",
+            format!("a {} step acts on customers, not leads", step.kind()),
+        )),
+        Step::Wait { .. } | Step::Branch { .. } => Err(not_an_action(step)),
+    }
+}
+
+/// `document` (a customer's or lead's input) with `field` set to `value` as a merge
+/// patch would set it; a value the field cannot hold breaks the step's rule.
+fn with_member<T: Serialize + DeserializeOwned>(
+    document: &T,
+    field: &str,
+    value: &Value,
+) -> AppResult<T> {
+    let mut json = serde_json::to_value(document)
+        .map_err(|err| AppError::Internal(format!("record to JSON: {err}")))?;
+    set_member(&mut json, field, value.clone());
+    serde_json::from_value(json).map_err(|err| {
+        AppError::field(
+            field,
+            "invalid_value",
+            format!("the value does not fit the field: {err}"),
+        )
+    })
+}
+
+/// Sets `path` (`city`, `custom_fields.branch`) in a record's document as a merge
 /// patch would: null removes the member.
 fn set_member(document: &mut Value, path: &str, value: Value) {
     let mut target = document;
@@ -561,23 +719,38 @@ pub struct PlannedStep {
 }
 
 /// What a run of workflow `id` would do to `customer` now, changing nothing
-/// (`crm:configure`, and the customer visible): the condition and every branch are
-/// checked against the customer as it is now (a step's own change is not seen by the
-/// branches after it), waits are measured from now.
+/// (`crm:configure`, and the customer or lead visible): the condition and every branch
+/// are checked against the subject as it is now (a step's own change is not seen by the
+/// branches after it), waits are measured from now. The subject must be of the kind
+/// the workflow is about.
 pub fn dry_run(
     conn: &mut DbConnection,
     acting: &Acting,
     id: Uuid,
-    customer: Uuid,
+    subject: RunSubject,
 ) -> AppResult<Vec<PlannedStep>> {
     acting.require(domain::authz::Permission::CrmConfigure)?;
     let row = persistence::workflows::find(conn, id)?;
-    crate::customers::visible(conn, acting, customer)?;
+    match subject {
+        RunSubject::Customer(customer) => {
+            crate::customers::visible(conn, acting, customer)?;
+        }
+        RunSubject::Lead(lead) => {
+            crate::sales::leads::visible(conn, acting, lead)?;
+        }
+    }
     let input = super::definition_of(&row.definition)?;
+    if input.subject != subject.kind() {
+        return Err(AppError::field(
+            format!("{}_id", subject.kind().as_str()),
+            "not_for_subject",
+            format!("the workflow is about {}s", input.subject.as_str()),
+        ));
+    }
     let program = Program::compile(&input.steps);
     let mut plan = Vec::new();
     if let Some(condition) = &input.condition {
-        let met = meets(conn, condition, customer)?;
+        let met = meets(conn, condition, subject)?;
         plan.push(PlannedStep {
             path: "condition".into(),
             kind: "condition".into(),
@@ -598,7 +771,7 @@ pub fn dry_run(
                 condition,
                 otherwise,
             } => {
-                let met = meets(conn, condition, customer)?;
+                let met = meets(conn, condition, subject)?;
                 plan.push(PlannedStep {
                     path: path.clone(),
                     kind: "branch".into(),

@@ -10,7 +10,10 @@
 use chrono::{DateTime, Days, Utc};
 use domain::cron::CronPattern;
 use domain::filter::{Predicate, ResolveContext, ResolvedFilter};
-use domain::workflows::{DueField, RunStatus, Trigger, EVENT_TRIGGERS, MAX_CHAIN};
+use domain::workflows::{
+    DueField, RunStatus, Trigger, WorkflowInput, WorkflowSubject, CUSTOMER_EVENT_TRIGGERS,
+    LEAD_EVENT_TRIGGERS, MAX_CHAIN,
+};
 use persistence::behavioural_events::EventRow as BehaviouralEventRow;
 use persistence::db::DbConnection;
 use persistence::events::NewEvent;
@@ -21,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::RunSubject;
 use crate::acting::{Acting, Credential};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
@@ -43,7 +47,7 @@ const FIRST_YEAR: i32 = 1900;
 /// A run about to be started.
 struct Start<'a> {
     workflow: &'a WorkflowRow,
-    customer: Uuid,
+    subject: RunSubject,
     occurrence: String,
     cause: Value,
 }
@@ -57,7 +61,7 @@ pub(crate) fn on_events(
     let mut types: Vec<&str> = events
         .iter()
         .map(|event| event.event_type.as_str())
-        .filter(|kind| EVENT_TRIGGERS.contains(kind))
+        .filter(|kind| CUSTOMER_EVENT_TRIGGERS.contains(kind) || LEAD_EVENT_TRIGGERS.contains(kind))
         .collect();
     types.sort_unstable();
     types.dedup();
@@ -67,29 +71,32 @@ pub(crate) fn on_events(
     }
     let mut starts = Vec::new();
     for event in events {
-        let Some(customer) = event
-            .payload
-            .0
-            .get("customer_id")
-            .and_then(Value::as_str)
-            .and_then(|id| Uuid::parse_str(id).ok())
-        else {
-            continue;
-        };
-        for (workflow, trigger) in &workflows {
-            if workflow.trigger_key == event.event_type && trigger.matches_payload(&event.payload.0)
+        for (workflow, input) in &workflows {
+            if workflow.trigger_key != event.event_type
+                || !input.trigger.matches_payload(&event.payload.0)
             {
-                starts.push(Start {
-                    workflow,
-                    customer,
-                    occurrence: format!("event:{}", event.id.0),
-                    cause: json!({
-                        "event_type": event.event_type,
-                        "event_id": event.id.0,
-                        "payload": event.payload.0,
-                    }),
-                });
+                continue;
             }
+            // The event names the workflow's subject (a customer, a lead).
+            let Some(subject) = event
+                .payload
+                .0
+                .get(input.subject.payload_key())
+                .and_then(Value::as_str)
+                .and_then(|id| Uuid::parse_str(id).ok())
+            else {
+                continue;
+            };
+            starts.push(Start {
+                workflow,
+                subject: RunSubject::new(input.subject, subject),
+                occurrence: format!("event:{}", event.id.0),
+                cause: json!({
+                    "event_type": event.event_type,
+                    "event_id": event.id.0,
+                    "payload": event.payload.0,
+                }),
+            });
         }
     }
     start(conn, acting, starts).map(|_| ())
@@ -113,11 +120,13 @@ pub(crate) fn on_behaviour(
     }
     let mut starts = Vec::new();
     for event in events {
-        for (workflow, _) in &workflows {
-            if workflow.trigger_key == event.event_name {
+        for (workflow, input) in &workflows {
+            if workflow.trigger_key == event.event_name
+                && input.subject == WorkflowSubject::Customer
+            {
                 starts.push(Start {
                     workflow,
-                    customer: event.customer_id.0,
+                    subject: RunSubject::Customer(event.customer_id.0),
                     occurrence: format!("behaviour:{}", event.id.0),
                     cause: json!({
                         "event_name": event.event_name,
@@ -135,12 +144,12 @@ fn triggered(
     conn: &mut DbConnection,
     kind: &str,
     keys: &[&str],
-) -> AppResult<Vec<(WorkflowRow, Trigger)>> {
+) -> AppResult<Vec<(WorkflowRow, WorkflowInput)>> {
     persistence::workflows::triggered_by(conn, kind, keys)?
         .into_iter()
         .map(|row| {
-            let trigger = super::trigger_of(&row)?;
-            Ok((row, trigger))
+            let input = super::definition_of(&row.definition)?;
+            Ok((row, input))
         })
         .collect()
 }
@@ -172,7 +181,14 @@ fn start(conn: &mut DbConnection, acting: &Acting, starts: Vec<Start<'_>>) -> Ap
                 id: DbUuid(Uuid::now_v7()),
                 workflow_id: start.workflow.id,
                 version: start.workflow.version,
-                customer_id: DbUuid(start.customer),
+                customer_id: match start.subject {
+                    RunSubject::Customer(customer) => Some(DbUuid(customer)),
+                    RunSubject::Lead(_) => None,
+                },
+                lead_id: match start.subject {
+                    RunSubject::Lead(lead) => Some(DbUuid(lead)),
+                    RunSubject::Customer(_) => None,
+                },
                 occurrence: start.occurrence,
                 cause: DbJson(start.cause),
                 status: if cut.is_some() {
@@ -273,7 +289,7 @@ pub fn on_dates(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usize>
                     .iter()
                     .map(|customer| Start {
                         workflow: &row,
-                        customer: *customer,
+                        subject: RunSubject::Customer(*customer),
                         occurrence: format!("date:{today}:{customer}"),
                         cause: json!({"date": today, "field": field.as_str(), "anniversary": day}),
                     })
@@ -315,7 +331,7 @@ pub fn on_dates(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<usize>
                     .iter()
                     .map(|customer| Start {
                         workflow: &row,
-                        customer: *customer,
+                        subject: RunSubject::Customer(*customer),
                         // Keyed by the date itself: a date moved to another day comes
                         // due again then, the same date never twice.
                         occurrence: format!("date_due:{day}:{customer}"),
@@ -397,11 +413,11 @@ pub fn schedule_all(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<us
     Ok(queued)
 }
 
-/// Runs an occurrence of a schedule-triggered workflow: a run for every customer who
-/// meets its condition now (a page of customers per transaction, none in memory all
-/// at once), then the next occurrence queued. An occurrence of a workflow deleted,
-/// switched off or changed since it was queued does nothing. Idempotent: the
-/// occurrence is the instant and the customer.
+/// Runs an occurrence of a schedule-triggered workflow: a run for every customer (or
+/// lead not converted) that meets its condition now (a page per transaction, none in
+/// memory all at once), then the next occurrence queued. An occurrence of a workflow
+/// deleted, switched off or changed since it was queued does nothing. Idempotent: the
+/// occurrence is the instant and the subject.
 pub fn on_schedule(conn: &mut DbConnection, occurrence: &ScheduleOccurrence) -> AppResult<Value> {
     let row = match persistence::workflows::find(conn, occurrence.workflow_id) {
         Err(persistence::PersistenceError::NotFound) => {
@@ -413,36 +429,45 @@ pub fn on_schedule(conn: &mut DbConnection, occurrence: &ScheduleOccurrence) -> 
         return Ok(json!({"skipped": "the workflow was changed or switched off"}));
     }
     let input = super::definition_of(&row.definition)?;
-    let erased = ResolvedFilter::Condition {
-        field: "erased_at",
-        predicate: Predicate::IsNull(true),
-    };
-    let filter = match &input.condition {
-        Some(condition) => {
-            let context =
-                ResolveContext::new(persistence::now(), crate::settings::calendar(conn)?.local());
-            crate::segments::live_filter(conn, condition, &context)?
+    let context = ResolveContext::new(persistence::now(), crate::settings::calendar(conn)?.local());
+    let filter = match (&input.condition, input.subject) {
+        (Some(condition), WorkflowSubject::Customer) => {
+            Some(crate::segments::live_filter(conn, condition, &context)?)
         }
-        None => erased,
+        (Some(condition), WorkflowSubject::Lead) => {
+            Some(super::engine::lead_filter(conn, condition, &context)?)
+        }
+        (None, WorkflowSubject::Customer) => Some(ResolvedFilter::Condition {
+            field: "erased_at",
+            predicate: Predicate::IsNull(true),
+        }),
+        (None, WorkflowSubject::Lead) => None,
     };
     let acting = Acting::system(Lang::En);
     let at = occurrence.at.to_rfc3339();
     let mut started = 0;
     let mut after = None;
     loop {
-        let customers =
-            persistence::workflows::customers_matching(conn, &filter, after, DATE_PAGE)?;
-        let Some(last) = customers.last().copied() else {
+        let subjects = match (input.subject, &filter) {
+            (WorkflowSubject::Customer, Some(filter)) => {
+                persistence::workflows::customers_matching(conn, filter, after, DATE_PAGE)?
+            }
+            (WorkflowSubject::Customer, None) => Vec::new(),
+            (WorkflowSubject::Lead, filter) => {
+                persistence::workflows::leads_matching(conn, filter.as_ref(), after, DATE_PAGE)?
+            }
+        };
+        let Some(last) = subjects.last().copied() else {
             break;
         };
-        let page = customers.len();
+        let page = subjects.len();
         started += transaction(conn, |conn| {
-            let starts = customers
+            let starts = subjects
                 .iter()
-                .map(|customer| Start {
+                .map(|id| Start {
                     workflow: &row,
-                    customer: *customer,
-                    occurrence: format!("schedule:{at}:{customer}"),
+                    subject: RunSubject::new(input.subject, *id),
+                    occurrence: format!("schedule:{at}:{id}"),
                     cause: json!({"schedule": input.trigger.key(), "at": occurrence.at}),
                 })
                 .collect();

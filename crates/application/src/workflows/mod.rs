@@ -13,8 +13,9 @@ use std::collections::HashSet;
 
 use domain::authz::Permission;
 use domain::customers::{CustomFieldEntity, CustomerInput, CustomerKind};
+use domain::sales::leads::LeadInput;
 use domain::validation::FieldViolation;
-use domain::workflows::{DueField, Trigger, WorkflowInput};
+use domain::workflows::{DueField, Trigger, WorkflowInput, WorkflowSubject};
 use persistence::audit;
 use persistence::db::DbConnection;
 use persistence::sql_types::{DbJson, DbTime, DbUuid};
@@ -28,6 +29,48 @@ use crate::error::{AppError, AppResult};
 use crate::paging::{created_after, creation_cursor, Cursor};
 use crate::precondition::Precondition;
 use crate::transaction;
+
+/// What one run is about: the customer or the lead its workflow's subject names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunSubject {
+    Customer(Uuid),
+    Lead(Uuid),
+}
+
+impl RunSubject {
+    /// The subject a stored run names.
+    pub fn of(run: &RunRow) -> AppResult<RunSubject> {
+        match (run.customer_id, run.lead_id) {
+            (Some(customer), None) => Ok(RunSubject::Customer(customer.0)),
+            (None, Some(lead)) => Ok(RunSubject::Lead(lead.0)),
+            _ => Err(AppError::Internal(format!(
+                "run {} names no single subject",
+                run.id.0
+            ))),
+        }
+    }
+
+    /// A subject of `kind` with id `id`.
+    pub fn new(kind: WorkflowSubject, id: Uuid) -> RunSubject {
+        match kind {
+            WorkflowSubject::Customer => RunSubject::Customer(id),
+            WorkflowSubject::Lead => RunSubject::Lead(id),
+        }
+    }
+
+    pub fn id(self) -> Uuid {
+        match self {
+            RunSubject::Customer(id) | RunSubject::Lead(id) => id,
+        }
+    }
+
+    pub fn kind(self) -> WorkflowSubject {
+        match self {
+            RunSubject::Customer(_) => WorkflowSubject::Customer,
+            RunSubject::Lead(_) => WorkflowSubject::Lead,
+        }
+    }
+}
 
 /// The stored definition of a workflow's version.
 pub fn definition_of(definition: &DbJson) -> AppResult<WorkflowInput> {
@@ -95,13 +138,24 @@ fn reference_violations(
         }
     }
     if !references.conditions.is_empty() {
-        let fields = CustomerFields::load(conn)?;
         let context = domain::filter::ResolveContext::new(
             persistence::now(),
             crate::settings::calendar(conn)?.local(),
         );
+        let customer_fields = match input.subject {
+            WorkflowSubject::Customer => Some(CustomerFields::load(conn)?),
+            WorkflowSubject::Lead => None,
+        };
+        let lead_fields = match input.subject {
+            WorkflowSubject::Lead => crate::sales::leads::catalogue(conn)?,
+            WorkflowSubject::Customer => Vec::new(),
+        };
         for (path, condition) in &references.conditions {
-            if let Err(found) = customer_search::resolve_condition(condition, &fields, &context) {
+            let resolved = match &customer_fields {
+                Some(fields) => customer_search::resolve_condition(condition, fields, &context),
+                None => crate::search::resolve_condition(condition, &lead_fields, &context),
+            };
+            if let Err(found) = resolved {
                 violations.extend(found.into_iter().map(|v| {
                     // The search names problems under `condition`; here they sit at
                     // the condition's own path.
@@ -185,8 +239,12 @@ fn reference_violations(
         }
     }
     if !references.fields.is_empty() {
-        let writable = writable_fields();
-        let custom: HashSet<String> = crate::customers::definitions(conn)?
+        let writable = writable_fields(input.subject);
+        let definitions = match input.subject {
+            WorkflowSubject::Customer => crate::customers::definitions(conn)?,
+            WorkflowSubject::Lead => crate::sales::leads::definitions(conn)?,
+        };
+        let custom: HashSet<String> = definitions
             .into_iter()
             .map(|definition| definition.key)
             .collect();
@@ -200,7 +258,10 @@ fn reference_violations(
                 violations.push(FieldViolation::new(
                     path.clone(),
                     "unknown_field",
-                    "not a customer field a workflow may set (`kind` is fixed; custom fields are `custom_fields.<key>`)",
+                    match input.subject {
+                        WorkflowSubject::Customer => "not a customer field a workflow may set (`kind` is fixed; custom fields are `custom_fields.<key>`)",
+                        WorkflowSubject::Lead => "not a lead field a workflow may set (custom fields are `custom_fields.<key>`)",
+                    },
                 ));
             }
         }
@@ -208,22 +269,27 @@ fn reference_violations(
     Ok(violations)
 }
 
-/// The customer fields a step may set: every member of a customer's document but its
-/// kind.
-fn writable_fields() -> HashSet<String> {
-    serde_json::to_value(CustomerInput::empty(CustomerKind::Person))
-        .ok()
-        .and_then(|document| {
-            document
-                .as_object()
-                .map(|members| members.keys().cloned().collect::<HashSet<_>>())
-        })
-        .map(|mut keys| {
-            keys.remove("kind");
-            keys.remove("custom_fields");
-            keys
-        })
-        .unwrap_or_default()
+/// The fields a step may set: every member of a customer's document but its kind, or
+/// of a lead's.
+fn writable_fields(subject: WorkflowSubject) -> HashSet<String> {
+    match subject {
+        WorkflowSubject::Customer => {
+            serde_json::to_value(CustomerInput::empty(CustomerKind::Person))
+        }
+        WorkflowSubject::Lead => serde_json::to_value(LeadInput::default()),
+    }
+    .ok()
+    .and_then(|document| {
+        document
+            .as_object()
+            .map(|members| members.keys().cloned().collect::<HashSet<_>>())
+    })
+    .map(|mut keys| {
+        keys.remove("kind");
+        keys.remove("custom_fields");
+        keys
+    })
+    .unwrap_or_default()
 }
 
 fn audit_snapshot(row: &WorkflowRow) -> Value {
