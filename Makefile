@@ -12,7 +12,8 @@ run:
 	$(CARGO) run --release --bin peyvand -- serve
 
 ## Unit and integration tests on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set;
-## then the contract tests (OpenAPI validation, schemathesis, generated Python client).
+## then the contract tests (OpenAPI validation, schemathesis, generated Python and
+## TypeScript clients).
 test: test-rust contract
 
 # The e-mail tests talk to real mail servers (aiosmtpd, pymap) run by the venv's Python.

@@ -8,7 +8,10 @@
 #      hooks in hooks.py keep it from revoking or changing these credentials. Afterwards
 #      coverage.py prints which operations never answered a 2xx;
 #   3. a Python client generated from openapi/v1.json runs a real scenario (first, on
-#      the fresh database).
+#      the fresh database);
+#   4. a TypeScript client generated from it (openapi-typescript types, openapi-fetch
+#      requests; sdks/typescript) type-checks under `tsc --strict` and runs a scenario:
+#      a customer, an order, a deal, a ticket and a webhook subscription.
 # Every request comes from one address, so the per-address login throttle is lifted:
 # schemathesis sends many failing logins, and the client scenario must still log in.
 # Env: PEYVAND_BIN (server binary), PYTHON (with requirements.txt installed),
@@ -57,6 +60,16 @@ echo "-- generated Python client"
 PYTHONPATH="$WORK/client/.." PEYVAND_BASE_URL="$BASE" PEYVAND_ADMIN_EMAIL="$ADMIN_EMAIL" \
 PEYVAND_ADMIN_PASSWORD="$ADMIN_PASSWORD" CLIENT_PACKAGE="$(basename "$WORK/client")" \
     "$PYTHON" tests/contract/sdk_scenario.py
+
+echo "-- generated TypeScript client"
+(
+    cd sdks/typescript
+    npm ci --no-audit --no-fund --loglevel=error
+    npm run --silent generate >/dev/null
+    npm run --silent build
+)
+PEYVAND_BASE_URL="$BASE" PEYVAND_ADMIN_EMAIL="$ADMIN_EMAIL" PEYVAND_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+    node sdks/typescript/dist/scenario.js
 
 # post PATH BODY [TOKEN] FIELD: POST a JSON body and print one member of the answer.
 post() {
@@ -109,4 +122,4 @@ PYTHONPATH="tests/contract${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=hooks 
     }
 "$PYTHON" tests/contract/coverage.py openapi/v1.json "$WORK/statuses.tsv"
 
-echo "contract: 3 passed, 0 failed"
+echo "contract: 4 passed, 0 failed"
