@@ -44,6 +44,7 @@ mod openapi;
 mod order_exports;
 mod order_imports;
 mod outgoing_webhooks;
+mod owasp;
 mod price_experiments;
 mod product_imports;
 mod product_models;
