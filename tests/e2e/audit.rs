@@ -1,11 +1,12 @@
 //! The audit log over HTTP (filters, pages, single events, admin only) and the
-//! tamper-evidence check, from the command line and as a job.
+//! tamper-evidence check, from the command line and as a job, with the signed
+//! checkpoint that catches the newest events removed.
 
 use api::cli::{run, Cli};
 use clap::Parser;
 use diesel::prelude::*;
 use e2e::support::{finished_job, for_each_backend, send, TestApp};
-use persistence::schema::audit_events;
+use persistence::schema::{audit_checkpoints, audit_events};
 use persistence::sql_types::DbJson;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -22,6 +23,23 @@ fn cli_verify(app: &TestApp) -> Result<(), String> {
         "verify",
         "--database-url",
         &app.database_url,
+    ])
+    .expect("flags");
+    run(cli).map_err(|err| err.to_string())
+}
+
+/// `peyvand audit verify` with the server's data directory, whose checkpoint key and
+/// anchor file it then checks too.
+fn cli_verify_anchored(app: &TestApp) -> Result<(), String> {
+    let data_dir = app.data_dir().to_string_lossy().into_owned();
+    let cli = Cli::try_parse_from([
+        "peyvand",
+        "audit",
+        "verify",
+        "--database-url",
+        &app.database_url,
+        "--data-dir",
+        &data_dir,
     ])
     .expect("flags");
     run(cli).map_err(|err| err.to_string())
@@ -172,5 +190,46 @@ fn verification_finds_the_first_tampered_or_deleted_event() {
             .expect("delete an event");
         let err = cli_verify(app).expect_err("deletion is detected");
         assert!(err.contains("seq 2"), "{err}");
+    });
+}
+
+#[test]
+fn a_signed_checkpoint_catches_the_newest_events_removed() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        for role in ["sales", "support"] {
+            app.create_user(role, None);
+        }
+        let mut conn = app.state.pool.get().expect("connection");
+        let checkpoint = app
+            .state
+            .audit_anchor
+            .checkpoint(&mut conn)
+            .expect("checkpoint")
+            .expect("a chain end");
+        app.create_user("analyst", None);
+        let report = verify_via_api(app, &admin)["result"].clone();
+        assert_eq!(report["intact"], true, "{report}");
+        assert_eq!(report["anchored_seq"], checkpoint.seq, "{report}");
+        cli_verify_anchored(app).expect("an untouched chain verifies with its anchor");
+
+        // The newest events go, and the stored checkpoints with them: the chain that is
+        // left still links, but the anchor file outside the database names an event it
+        // no longer has.
+        diesel::delete(audit_events::table.filter(audit_events::seq.ge(checkpoint.seq)))
+            .execute(&mut conn)
+            .expect("cut the chain");
+        diesel::delete(audit_checkpoints::table)
+            .execute(&mut conn)
+            .expect("remove the checkpoints");
+        cli_verify(app).expect("without the anchor the shorter chain still links");
+        let err = cli_verify_anchored(app).expect_err("the anchor catches the cut");
+        assert!(err.contains(&format!("seq {}", checkpoint.seq)), "{err}");
+        let report = verify_via_api(app, &admin)["result"].clone();
+        assert_eq!(report["intact"], false, "{report}");
+        assert!(
+            report["reason"].as_str().unwrap().contains("checkpoint"),
+            "{report}"
+        );
     });
 }

@@ -768,7 +768,7 @@ fn erasure_leaves_no_personal_data_findable() {
             .unwrap();
         assert_eq!(again.status(), 409);
         let mut conn = app.state.pool.get().unwrap();
-        let chain = persistence::audit::verify(&mut conn).unwrap();
+        let chain = persistence::audit::verify(&mut conn, None, &[]).unwrap();
         assert_eq!(chain.first_broken, None, "the audit chain still verifies");
         let (_, email, password) = app.create_user("manager", None);
         let manager = app.login(&email, &password).access_token;

@@ -102,6 +102,11 @@ impl TestApp {
         }
     }
 
+    /// The server's data directory (generated keys, the audit anchor).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }

@@ -56,9 +56,11 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
             .map(ExposeSecret::expose_secret),
         &config.database.data_dir,
     )?);
+    let audit_anchor = Arc::new(crate::audit_key::load(&config.database.data_dir)?);
     let metrics = Arc::new(Metrics::new()?);
     Ok(AppState {
         credentials,
+        audit_anchor,
         pool,
         backend,
         config: Arc::new(config),
@@ -83,6 +85,17 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
     match scheduled {
         Ok((run_at, _)) => tracing::info!(%run_at, "churn check scheduled"),
         Err(error) => tracing::error!(%error, "scheduling the churn check failed"),
+    }
+    let scheduled = pool
+        .get()
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
+            application::jobs::audit_checkpoint::schedule_next(&mut conn, persistence::now())
+                .map_err(|err| err.to_string())
+        });
+    match scheduled {
+        Ok(run_at) => tracing::info!(%run_at, "audit checkpoint scheduled"),
+        Err(error) => tracing::error!(%error, "scheduling the audit checkpoint failed"),
     }
     let scheduled = pool
         .get()
@@ -189,6 +202,14 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
             config.provider_urls(),
             config.public_url(),
         ),
+    );
+    registry.register(
+        application::jobs::AUDIT_VERIFY,
+        application::jobs::AuditVerifyJob(Some(state.audit_anchor.clone())),
+    );
+    registry.register(
+        application::jobs::audit_checkpoint::AUDIT_CHECKPOINT,
+        application::jobs::audit_checkpoint::AuditCheckpointJob(state.audit_anchor.clone()),
     );
     registry.register(
         application::campaigns::CAMPAIGN_SEND,

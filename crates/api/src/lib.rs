@@ -1,6 +1,7 @@
 //! Peyvand's HTTP API, background workers and command line.
 
 pub mod app;
+pub mod audit_key;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub calendar: CalendarCache,
     /// Seals and opens the credentials of channel accounts.
     pub credentials: Arc<channels::secrets::CredentialCipher>,
+    /// Signs and keeps the audit chain's checkpoints.
+    pub audit_anchor: Arc<application::jobs::audit_checkpoint::AuditAnchor>,
 }
 
 /// How long this process trusts the business calendar it loaded: a settings change made

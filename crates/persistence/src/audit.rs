@@ -19,17 +19,25 @@
 //! a person can therefore replace the personal data in their events' changes with
 //! `{"redacted": true, "digest": ...}` ([`redact_changes`]) and the chain still verifies,
 //! while any other edit still breaks it.
+//!
+//! A chain cut short at its end still links. So the chain's end is *anchored*: a signed
+//! [`Checkpoint`] names an event by sequence number and hash, signed (HMAC-SHA256) with
+//! a key kept outside the database, and [`verify`] checks that every checkpoint it is
+//! given still names an event of the chain with that hash. Removing the newest events
+//! then breaks the chain at the first one removed; a checkpoint forged to match a
+//! shortened chain fails its signature.
 
 use std::cell::Cell;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::DbConnection;
-use crate::schema::{audit_events, audit_pending};
+use crate::schema::{audit_checkpoints, audit_events, audit_pending};
 use crate::sql_types::{sqlite_timestamp, DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -541,13 +549,165 @@ pub struct ChainReport {
     pub events_checked: u64,
     /// The first event whose link is broken, and why.
     pub first_broken: Option<(i64, &'static str)>,
+    /// The newest checkpoint found intact: the chain reaches at least that far.
+    pub anchored_seq: Option<i64>,
+}
+
+/// A signed statement that the chain reached event `seq` with hash `event_hash`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_checkpoints)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub event_hash: String,
+    pub created_at: DbTime,
+    /// Hex HMAC-SHA256 of [`checkpoint_message`] under the checkpoint key.
+    pub signature: String,
+}
+
+impl Checkpoint {
+    /// A checkpoint of event `seq` with hash `event_hash`, signed with `key` at `at`.
+    pub fn signed(key: &[u8], seq: i64, event_hash: String, at: DateTime<Utc>) -> Checkpoint {
+        let mut checkpoint = Checkpoint {
+            seq,
+            event_hash,
+            created_at: DbTime(at),
+            signature: String::new(),
+        };
+        checkpoint.signature = hex::encode(checkpoint.mac(key).finalize().into_bytes());
+        checkpoint
+    }
+
+    fn mac(&self, key: &[u8]) -> Hmac<Sha256> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+        mac.update(checkpoint_message(self).as_bytes());
+        mac
+    }
+
+    /// Whether the signature is `key`'s over this checkpoint (compared in constant time).
+    pub fn is_signed_by(&self, key: &[u8]) -> bool {
+        hex::decode(&self.signature)
+            .is_ok_and(|signature| self.mac(key).verify_slice(&signature).is_ok())
+    }
+}
+
+/// What a checkpoint's signature covers: its purpose, the event and the time.
+fn checkpoint_message(checkpoint: &Checkpoint) -> String {
+    format!(
+        "peyvand audit checkpoint\n{}\n{}\n{}",
+        checkpoint.seq,
+        checkpoint.event_hash,
+        checkpoint.created_at.0.timestamp_micros()
+    )
+}
+
+/// Seals the pending events and signs the chain's end with `key`, unless a checkpoint
+/// names it already; answers the newest checkpoint (none while the log is empty).
+pub fn checkpoint(
+    conn: &mut DbConnection,
+    key: &[u8],
+) -> Result<Option<Checkpoint>, PersistenceError> {
+    seal_pending(conn)?;
+    let end: Option<(i64, String)> = audit_events::table
+        .select((audit_events::seq, audit_events::hash))
+        .order(audit_events::seq.desc())
+        .first(conn)
+        .optional()?;
+    let Some((seq, hash)) = end else {
+        return Ok(None);
+    };
+    if let Some(existing) = find_checkpoint(conn, seq)? {
+        return Ok(Some(existing));
+    }
+    let signed = Checkpoint::signed(key, seq, hash, crate::now());
+    match diesel::insert_into(audit_checkpoints::table)
+        .values(&signed)
+        .execute(conn)
+    {
+        Ok(_) => Ok(Some(signed)),
+        // Another process signed the same end at the same moment: keep theirs.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(find_checkpoint(conn, seq)?),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn find_checkpoint(
+    conn: &mut DbConnection,
+    seq: i64,
+) -> Result<Option<Checkpoint>, PersistenceError> {
+    Ok(audit_checkpoints::table
+        .find(seq)
+        .select(Checkpoint::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The newest checkpoint stored in the database.
+pub fn newest_checkpoint(conn: &mut DbConnection) -> Result<Option<Checkpoint>, PersistenceError> {
+    Ok(audit_checkpoints::table
+        .order(audit_checkpoints::seq.desc())
+        .select(Checkpoint::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Walks the whole log in sequence order and reports the first broken link: a gap in the
 /// numbering, a `prev_hash` that is not the previous event's hash, or a hash that does
-/// not match the event's content.
-pub fn verify(conn: &mut DbConnection) -> Result<ChainReport, PersistenceError> {
+/// not match the event's content. Then the `anchors` (checkpoints kept outside the
+/// database) and the newest checkpoint stored in it: each must be signed by `key` (when
+/// the key is known) and name an event of the chain with its hash, so a chain whose
+/// newest events were removed is broken at the first one missing.
+pub fn verify(
+    conn: &mut DbConnection,
+    key: Option<&[u8]>,
+    anchors: &[Checkpoint],
+) -> Result<ChainReport, PersistenceError> {
     seal_pending(conn)?;
+    let mut checkpoints: Vec<Checkpoint> = anchors.to_vec();
+    checkpoints.extend(newest_checkpoint(conn)?);
+    let mut report = walk(conn)?;
+    if report.first_broken.is_some() {
+        return Ok(report);
+    }
+    let chain_end = i64::try_from(report.events_checked).unwrap_or(i64::MAX);
+    checkpoints.sort_by_key(|checkpoint| checkpoint.seq);
+    for checkpoint in &checkpoints {
+        if key.is_some_and(|key| !checkpoint.is_signed_by(key)) {
+            report.first_broken = Some((
+                checkpoint.seq.min(chain_end + 1),
+                "a checkpoint's signature does not verify: it was not signed with this server's key",
+            ));
+            return Ok(report);
+        }
+        if checkpoint.seq > chain_end {
+            report.first_broken = Some((
+                chain_end + 1,
+                "events were removed from the end: a signed checkpoint names a later event",
+            ));
+            return Ok(report);
+        }
+        let hash: Option<String> = audit_events::table
+            .find(checkpoint.seq)
+            .select(audit_events::hash)
+            .first(conn)
+            .optional()?;
+        if hash.as_deref() != Some(checkpoint.event_hash.as_str()) {
+            report.first_broken = Some((
+                checkpoint.seq,
+                "the event a signed checkpoint names was replaced",
+            ));
+            return Ok(report);
+        }
+        report.anchored_seq = Some(checkpoint.seq);
+    }
+    Ok(report)
+}
+
+/// The walk of [`verify`] over the chain's links.
+fn walk(conn: &mut DbConnection) -> Result<ChainReport, PersistenceError> {
     let mut expected_prev = GENESIS_HASH.to_string();
     let mut expected_seq = 1_i64;
     let mut checked = 0_u64;
@@ -562,6 +722,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<ChainReport, PersistenceError> 
             return Ok(ChainReport {
                 events_checked: checked,
                 first_broken: None,
+                anchored_seq: None,
             });
         }
         for event in batch {
@@ -578,6 +739,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<ChainReport, PersistenceError> 
                 return Ok(ChainReport {
                     events_checked: checked,
                     first_broken: Some((expected_seq.min(event.seq), reason)),
+                    anchored_seq: None,
                 });
             }
             checked += 1;

@@ -116,6 +116,18 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    audit_checkpoints (seq) {
+        seq -> BigInt,
+        event_hash -> Text,
+        created_at -> UtcTimestamp,
+        signature -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
     use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
 
     audit_events (seq) {
@@ -2076,6 +2088,7 @@ diesel::joinable!(workflow_runs -> leads (lead_id));
 diesel::joinable!(workflow_run_steps -> workflow_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_checkpoints,
     campaigns,
     campaign_costs,
     campaign_recipients,

@@ -1,5 +1,6 @@
 //! The audit chain on both backends: an untouched log verifies; editing an event's
-//! changes or deleting an event is reported at the first broken sequence number.
+//! changes or deleting an event is reported at the first broken sequence number, and
+//! removing the newest events is caught by a signed checkpoint.
 
 use diesel::prelude::*;
 use persistence::audit::{self, Actor, NewAuditEvent};
@@ -35,10 +36,10 @@ fn an_untouched_chain_is_intact() {
     for db in test_databases::databases() {
         let pool = db.pool();
         let mut conn = pool.get().expect("connection");
-        let empty = audit::verify(&mut conn).expect("verify");
+        let empty = audit::verify(&mut conn, None, &[]).expect("verify");
         assert_eq!((empty.events_checked, empty.first_broken), (0, None));
         record_events(&mut conn, 5);
-        let report = audit::verify(&mut conn).expect("verify");
+        let report = audit::verify(&mut conn, None, &[]).expect("verify");
         assert_eq!(report.events_checked, 5, "{}", db.backend());
         assert_eq!(report.first_broken, None, "{}", db.backend());
     }
@@ -56,7 +57,7 @@ fn edited_changes_break_the_chain_at_that_event() {
             ))))
             .execute(&mut conn)
             .expect("tamper");
-        let report = audit::verify(&mut conn).expect("verify");
+        let report = audit::verify(&mut conn, None, &[]).expect("verify");
         assert_eq!(report.events_checked, 3, "{}", db.backend());
         assert_eq!(
             report.first_broken.map(|(seq, _)| seq),
@@ -76,7 +77,7 @@ fn a_deleted_event_breaks_the_chain_at_its_number() {
         diesel::delete(audit_events::table.filter(audit_events::seq.eq(2)))
             .execute(&mut conn)
             .expect("delete");
-        let report = audit::verify(&mut conn).expect("verify");
+        let report = audit::verify(&mut conn, None, &[]).expect("verify");
         assert_eq!(report.events_checked, 1, "{}", db.backend());
         let (seq, reason) = report.first_broken.expect("broken");
         assert_eq!(seq, 2, "{}", db.backend());
@@ -102,7 +103,7 @@ fn concurrent_writers_leave_one_intact_chain() {
             }
         });
         let mut conn = pool.get().expect("connection");
-        let report = audit::verify(&mut conn).expect("verify");
+        let report = audit::verify(&mut conn, None, &[]).expect("verify");
         assert_eq!(
             report.events_checked,
             (WRITERS * EACH) as u64,
@@ -153,7 +154,7 @@ fn an_unsealed_commit_is_sealed_by_the_next_reader() {
         .expect("list");
         assert_eq!(listed.len(), 1, "{}", db.backend());
         assert_eq!(listed[0].seq, 3, "{}", db.backend());
-        let report = audit::verify(&mut conn).expect("verify");
+        let report = audit::verify(&mut conn, None, &[]).expect("verify");
         assert_eq!(
             (report.events_checked, report.first_broken),
             (3, None),
@@ -196,7 +197,7 @@ fn a_bulk_change_and_small_writers_share_one_chain() {
             });
         });
         let mut conn = pool.get().expect("connection");
-        let report = audit::verify(&mut conn).expect("verify");
+        let report = audit::verify(&mut conn, None, &[]).expect("verify");
         assert_eq!(
             report.events_checked,
             (3 * 20 + BULK) as u64,
@@ -204,5 +205,81 @@ fn a_bulk_change_and_small_writers_share_one_chain() {
             db.backend()
         );
         assert_eq!(report.first_broken, None, "{}", db.backend());
+    }
+}
+
+#[test]
+fn removing_the_newest_events_is_caught_by_a_signed_checkpoint() {
+    let key = b"a checkpoint key of thirty-two b";
+    for db in test_databases::databases() {
+        let backend = db.backend();
+        let pool = db.pool();
+        let mut conn = pool.get().expect("connection");
+        assert_eq!(audit::checkpoint(&mut conn, key).expect("empty"), None);
+        record_events(&mut conn, 6);
+        let signed = audit::checkpoint(&mut conn, key)
+            .expect("checkpoint")
+            .expect("a chain end");
+        assert_eq!(signed.seq, 6, "{backend}");
+        assert!(signed.is_signed_by(key));
+        assert!(!signed.is_signed_by(b"another key"));
+        // Asked again with nothing new, the same checkpoint.
+        assert_eq!(
+            audit::checkpoint(&mut conn, key).unwrap(),
+            Some(signed.clone())
+        );
+        record_events(&mut conn, 2);
+        let report = audit::verify(&mut conn, Some(key), &[]).expect("verify");
+        assert_eq!(
+            (
+                report.events_checked,
+                report.first_broken,
+                report.anchored_seq
+            ),
+            (8, None, Some(6)),
+            "{backend}"
+        );
+
+        // Cutting the chain back to five events leaves links that all hold; the
+        // checkpoint of event six does not.
+        diesel::delete(audit_events::table.filter(audit_events::seq.gt(5)))
+            .execute(&mut conn)
+            .expect("truncate");
+        let report = audit::verify(&mut conn, Some(key), &[]).expect("verify");
+        assert_eq!(report.events_checked, 5, "{backend}");
+        assert_eq!(
+            report.first_broken,
+            Some((
+                6,
+                "events were removed from the end: a signed checkpoint names a later event"
+            )),
+            "{backend}"
+        );
+        // Removing the checkpoint as well is caught by the copy kept outside the
+        // database (the anchor file), and a checkpoint forged for the shorter chain
+        // fails its signature.
+        diesel::delete(persistence::schema::audit_checkpoints::table)
+            .execute(&mut conn)
+            .expect("remove checkpoints");
+        let report =
+            audit::verify(&mut conn, Some(key), std::slice::from_ref(&signed)).expect("verify");
+        assert_eq!(
+            report.first_broken.map(|(seq, _)| seq),
+            Some(6),
+            "{backend}"
+        );
+        let forged = audit::checkpoint(&mut conn, b"the attacker's own key")
+            .expect("checkpoint")
+            .expect("a chain end");
+        assert_eq!(forged.seq, 5);
+        let report = audit::verify(&mut conn, Some(key), &[]).expect("verify");
+        assert_eq!(
+            report.first_broken,
+            Some((
+                5,
+                "a checkpoint's signature does not verify: it was not signed with this server's key"
+            )),
+            "{backend}"
+        );
     }
 }

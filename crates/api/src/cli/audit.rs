@@ -32,16 +32,31 @@ pub fn run(command: AuditCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Reads the chain without changing anything (no migrations are applied).
+/// Reads the chain without changing anything (no migrations are applied). With the
+/// checkpoint key of the data directory, the checkpoints' signatures are checked and
+/// the anchor file's checkpoint too.
 pub fn verify(database: &DatabaseArgs) -> anyhow::Result<ChainVerification> {
     let pool = persistence::db::build_pool(&persistence::PoolConfig {
         max_size: 1,
         ..persistence::PoolConfig::new(database.url())
     })?;
     let mut conn = pool.get().context("connecting to the database")?;
-    Ok(persistence::audit::verify(&mut conn)
-        .context("reading the audit log")?
-        .into())
+    let anchor = crate::audit_key::existing(&database.data_dir)?;
+    let anchors: Vec<_> = match &anchor {
+        Some(anchor) => anchor
+            .anchored()
+            .map_err(|err| anyhow::anyhow!("{err}"))?
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(persistence::audit::verify(
+        &mut conn,
+        anchor.as_ref().map(|anchor| anchor.key()),
+        &anchors,
+    )
+    .context("reading the audit log")?
+    .into())
 }
 
 /// The one-line summary printed by the command.
@@ -52,7 +67,13 @@ pub fn describe(report: &ChainVerification) -> String {
             report.events_checked,
             reason.as_deref().unwrap_or("unknown reason")
         ),
-        (None, _) => format!("{} event(s) checked; chain intact", report.events_checked),
+        (None, _) => match report.anchored_seq {
+            Some(seq) => format!(
+                "{} event(s) checked; chain intact, anchored at seq {seq}",
+                report.events_checked
+            ),
+            None => format!("{} event(s) checked; chain intact", report.events_checked),
+        },
     }
 }
 
@@ -67,13 +88,23 @@ mod tests {
             intact: true,
             first_broken_seq: None,
             reason: None,
+            anchored_seq: None,
         };
         assert_eq!(describe(&intact), "7 event(s) checked; chain intact");
+        let anchored = ChainVerification {
+            anchored_seq: Some(5),
+            ..intact
+        };
+        assert_eq!(
+            describe(&anchored),
+            "7 event(s) checked; chain intact, anchored at seq 5"
+        );
         let broken = ChainVerification {
             events_checked: 2,
             intact: false,
             first_broken_seq: Some(3),
             reason: Some("content does not match its hash".into()),
+            anchored_seq: None,
         };
         assert_eq!(
             describe(&broken),

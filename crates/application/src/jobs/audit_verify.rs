@@ -1,10 +1,15 @@
-//! `audit.verify`: walks the audit chain and stores the report as the job's result, so
-//! an administrator can check the log from the API without shell access.
+//! `audit.verify`: walks the audit chain and checks its checkpoints (the anchor file's
+//! and the newest stored one, signatures included when the key is known), and stores
+//! the report as the job's result, so an administrator can check the log from the API
+//! without shell access.
 
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use std::sync::Arc;
+
+use super::audit_checkpoint::AuditAnchor;
 use super::{connection, JobContext, JobError, JobHandler};
 
 pub const AUDIT_VERIFY: &str = "audit.verify";
@@ -23,6 +28,10 @@ pub struct ChainVerification {
     /// Why that link is broken.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The newest signed checkpoint the chain still reaches: events up to it cannot
+    /// have been removed unnoticed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchored_seq: Option<i64>,
 }
 
 impl From<persistence::audit::ChainReport> for ChainVerification {
@@ -32,15 +41,23 @@ impl From<persistence::audit::ChainReport> for ChainVerification {
             intact: report.first_broken.is_none(),
             first_broken_seq: report.first_broken.map(|(seq, _)| seq),
             reason: report.first_broken.map(|(_, reason)| reason.to_string()),
+            anchored_seq: report.anchored_seq,
         }
     }
 }
 
-pub struct AuditVerifyJob;
+/// The verification job; with the server's anchor, its checkpoints are checked too.
+#[derive(Default)]
+pub struct AuditVerifyJob(pub Option<Arc<AuditAnchor>>);
 
 impl JobHandler for AuditVerifyJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
-        let report = persistence::audit::verify(&mut *connection(ctx.pool())?)?;
+        let mut conn = connection(ctx.pool())?;
+        let (key, anchors) = match &self.0 {
+            Some(anchor) => (Some(anchor.key()), anchor.anchored()?.into_iter().collect()),
+            None => (None, Vec::new()),
+        };
+        let report = persistence::audit::verify(&mut conn, key, &anchors)?;
         serde_json::to_value(ChainVerification::from(report)).map_err(JobError::internal)
     }
 }

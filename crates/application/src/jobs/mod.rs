@@ -6,6 +6,7 @@
 //! executor) and receive a [`JobContext`] with the database pool, the payload and a way
 //! to report progress.
 
+pub mod audit_checkpoint;
 mod audit_verify;
 pub mod churn_check;
 mod customer_export;
@@ -269,7 +270,7 @@ impl JobRegistry {
     /// Every built-in job kind.
     pub fn builtin() -> JobRegistry {
         let mut registry = JobRegistry::default();
-        registry.register(AUDIT_VERIFY, AuditVerifyJob);
+        registry.register(AUDIT_VERIFY, AuditVerifyJob::default());
         registry.register(DUPLICATE_SCAN, DuplicateScanJob);
         registry.register(CUSTOMER_IMPORT, CustomerImportJob);
         registry.register(CUSTOMER_EXPORT, CustomerExportJob);
