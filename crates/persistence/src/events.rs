@@ -23,10 +23,12 @@ const OUTBOX_LOCK: &str = "events.outbox";
 
 /// Rows per `INSERT`, well below SQLite's bound-parameter limit.
 const CHUNK: usize = 500;
+/// Events from which an append is a bulk load.
+const BULK: usize = 100;
 
 /// An event as it is appended.
 #[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct NewEvent {
     pub id: DbUuid,
     pub event_type: String,
@@ -75,7 +77,13 @@ pub fn append(conn: &mut DbConnection, events: &[NewEvent]) -> Result<(), Persis
     }
     crate::transaction::advisory_lock(conn, OUTBOX_LOCK)?;
     for chunk in events.chunks(CHUNK) {
-        crate::insert_batch!(conn, events::table, chunk)?;
+        // `COPY` pays for its extra round trips on a bulk append (a segment refresh, an
+        // import); the usual handful of events is one `INSERT`.
+        if chunk.len() >= BULK {
+            crate::copy_rows!(conn, events::table, chunk)?;
+        } else {
+            crate::insert_batch!(conn, events::table, chunk)?;
+        }
     }
     Ok(())
 }

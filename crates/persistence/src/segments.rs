@@ -66,7 +66,7 @@ impl SegmentRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = segment_memberships)]
+#[diesel(table_name = segment_memberships, treat_none_as_default_value = false)]
 pub struct MembershipRow {
     pub id: DbUuid,
     pub segment_id: DbUuid,
@@ -248,8 +248,9 @@ pub fn enter(
             left_at: None,
         })
         .collect();
+    // A refresh opens thousands of spells at once: `COPY` on PostgreSQL.
     for chunk in rows.chunks(CHUNK) {
-        crate::insert_batch!(conn, segment_memberships::table, chunk)?;
+        crate::copy_rows!(conn, segment_memberships::table, chunk)?;
     }
     Ok(rows)
 }
@@ -405,8 +406,11 @@ pub fn delete_of_customer(
     .execute(conn)?)
 }
 
-/// `customers.id NOT IN (the current members of a segment)`: a condition on `customers`
-/// (diesel cannot box a query holding a subselect for the multi-backend connection).
+/// No current spell of a segment for the customer: a condition on `customers` (diesel
+/// cannot box a query holding a subselect for the multi-backend connection). Written as
+/// `NOT EXISTS`, which both backends answer by an index probe per customer (an
+/// anti-join); PostgreSQL plans `NOT IN` over a subquery larger than `work_mem` as a
+/// scan of the subquery per row, which a refresh of a million customers cannot afford.
 #[derive(Debug, Clone, Copy)]
 struct NotCurrentMember(DbUuid);
 
@@ -429,8 +433,9 @@ impl QueryId for NotCurrentMember {
 impl QueryFragment<MultiBackend> for NotCurrentMember {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         out.push_sql(
-            "customers.id NOT IN (SELECT customer_id FROM segment_memberships \
-             WHERE left_at IS NULL AND segment_id = ",
+            "NOT EXISTS (SELECT 1 FROM segment_memberships AS current \
+             WHERE current.left_at IS NULL AND current.customer_id = customers.id \
+             AND current.segment_id = ",
         );
         out.push_bind_param::<crate::sql_types::Uuid, _>(&self.0)?;
         out.push_sql(")");
@@ -438,9 +443,9 @@ impl QueryFragment<MultiBackend> for NotCurrentMember {
     }
 }
 
-/// `segment_memberships.customer_id [NOT] IN (SELECT id FROM customers WHERE …)`: a
-/// condition on spells by their customer — unmerged (`live`), meeting `filter`, seen
-/// by `scope`.
+/// `[NOT] EXISTS (SELECT 1 FROM customers WHERE customers.id = segment_memberships.customer_id
+/// AND …)`: a condition on spells by their customer — unmerged (`live`), meeting
+/// `filter`, seen by `scope`; `EXISTS` for the same reason as [`NotCurrentMember`].
 struct CustomerIn {
     negated: bool,
     live: bool,
@@ -467,9 +472,10 @@ impl QueryId for CustomerIn {
 impl QueryFragment<MultiBackend> for CustomerIn {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         out.push_sql(if self.negated {
-            "segment_memberships.customer_id NOT IN (SELECT customers.id FROM customers WHERE 1 = 1"
+            "NOT EXISTS (SELECT 1 FROM customers \
+             WHERE customers.id = segment_memberships.customer_id"
         } else {
-            "segment_memberships.customer_id IN (SELECT customers.id FROM customers WHERE 1 = 1"
+            "EXISTS (SELECT 1 FROM customers WHERE customers.id = segment_memberships.customer_id"
         });
         if self.live {
             out.push_sql(" AND customers.merged_into_id IS NULL");
