@@ -63,7 +63,7 @@ pub(crate) fn meets(
     let customer = match subject {
         RunSubject::Customer(customer) => customer,
         RunSubject::Lead(lead) => {
-            let filter = lead_filter(conn, condition, &context)?;
+            let filter = super::lead_filter(conn, condition, &context)?;
             return Ok(persistence::leads::matches(conn, lead, &filter)?);
         }
     };
@@ -80,16 +80,6 @@ pub(crate) fn meets(
     };
     let scope = Acting::system(Lang::En).scope();
     Ok(persistence::customers::search::count(conn, &criteria, Vec::new(), &scope)? > 0)
-}
-
-/// `condition` resolved against the lead search fields now.
-pub(crate) fn lead_filter(
-    conn: &mut DbConnection,
-    condition: &Value,
-    context: &domain::filter::ResolveContext,
-) -> AppResult<ResolvedFilter> {
-    let catalogue = crate::sales::leads::catalogue(conn)?;
-    crate::search::resolve_condition(condition, &catalogue, context).map_err(AppError::Invalid)
 }
 
 /// Why a run not yet begun has nothing to act on, if it has not: its customer was

@@ -435,7 +435,7 @@ pub fn on_schedule(conn: &mut DbConnection, occurrence: &ScheduleOccurrence) -> 
             Some(crate::segments::live_filter(conn, condition, &context)?)
         }
         (Some(condition), WorkflowSubject::Lead) => {
-            Some(super::engine::lead_filter(conn, condition, &context)?)
+            Some(super::lead_filter(conn, condition, &context)?)
         }
         (None, WorkflowSubject::Customer) => Some(ResolvedFilter::Condition {
             field: "erased_at",

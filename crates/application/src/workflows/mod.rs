@@ -13,6 +13,7 @@ use std::collections::HashSet;
 
 use domain::authz::Permission;
 use domain::customers::{CustomFieldEntity, CustomerInput, CustomerKind};
+use domain::filter::ResolvedFilter;
 use domain::sales::leads::LeadInput;
 use domain::validation::FieldViolation;
 use domain::workflows::{DueField, Trigger, WorkflowInput, WorkflowSubject};
@@ -70,6 +71,16 @@ impl RunSubject {
             RunSubject::Lead(_) => WorkflowSubject::Lead,
         }
     }
+}
+
+/// `condition` resolved against the lead search fields now.
+pub(crate) fn lead_filter(
+    conn: &mut DbConnection,
+    condition: &Value,
+    context: &domain::filter::ResolveContext,
+) -> AppResult<ResolvedFilter> {
+    let catalogue = crate::sales::leads::catalogue(conn)?;
+    crate::search::resolve_condition(condition, &catalogue, context).map_err(AppError::Invalid)
 }
 
 /// The stored definition of a workflow's version.
