@@ -67,10 +67,10 @@ fn requests_are_counted_by_route_pattern_and_gauges_are_exposed() {
         assert!(text.contains("http_request_duration_seconds_bucket{"));
         assert!(text.contains("db_pool_connections "));
         assert!(text.contains("db_pool_idle_connections "));
-        // Only the daily runs every server schedules at start: tomorrow's churn check,
-        // loyalty expiry and workflow dates, and the next business day's stuck-deals
-        // check.
-        assert!(text.contains(r#"jobs{status="queued"} 5"#), "{text}");
+        // Only the recurring runs every server schedules at start: tomorrow's churn
+        // check, loyalty expiry and workflow dates, the next business day's stuck-deals
+        // check, and the next hour's audit checkpoint.
+        assert!(text.contains(r#"jobs{status="queued"} 6"#), "{text}");
         assert!(text.contains(r#"jobs{status="failed"} 0"#));
     });
 }
