@@ -27,6 +27,15 @@ pub fn changed_fields(before: &Value, after: &Value) -> Value {
     Value::Object(changes)
 }
 
+/// The names of the top-level fields whose value differs between two snapshots (the
+/// keys of [`changed_fields`]), for an event that says what changed.
+pub fn changed_field_names(before: &Value, after: &Value) -> Vec<String> {
+    match changed_fields(before, after) {
+        Value::Object(fields) => fields.into_iter().map(|(name, _)| name).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Serialises JSON with object keys sorted at every level, so that a hash over it does
 /// not depend on how a database or a map type orders keys.
 pub fn canonical_json(value: &Value) -> String {

@@ -888,12 +888,10 @@ pub fn update(
             &current.audit_snapshot(),
             &updated.audit_snapshot(),
         )?;
-        let changes =
-            domain::audit::changed_fields(&current.audit_snapshot(), &updated.audit_snapshot());
-        let changed: Vec<String> = changes
-            .as_object()
-            .map(|fields| fields.keys().cloned().collect())
-            .unwrap_or_default();
+        let changed = domain::audit::changed_field_names(
+            &current.audit_snapshot(),
+            &updated.audit_snapshot(),
+        );
         if !changed.is_empty() {
             crate::events::publish(
                 conn,

@@ -68,11 +68,8 @@ pub(crate) fn publish_changed(
     before: &LeadRow,
     after: &LeadRow,
 ) -> AppResult<()> {
-    let changes = domain::audit::changed_fields(&before.audit_snapshot(), &after.audit_snapshot());
-    let changed: Vec<String> = changes
-        .as_object()
-        .map(|fields| fields.keys().cloned().collect())
-        .unwrap_or_default();
+    let changed =
+        domain::audit::changed_field_names(&before.audit_snapshot(), &after.audit_snapshot());
     if changed.is_empty() {
         return Ok(());
     }

@@ -413,6 +413,12 @@ pub fn schedule_all(conn: &mut DbConnection, now: DateTime<Utc>) -> AppResult<us
     Ok(queued)
 }
 
+/// The subjects an occurrence of a schedule-triggered workflow is for.
+enum Matching {
+    Customers(ResolvedFilter),
+    Leads(Option<ResolvedFilter>),
+}
+
 /// Runs an occurrence of a schedule-triggered workflow: a run for every customer (or
 /// lead not converted) that meets its condition now (a page per transaction, none in
 /// memory all at once), then the next occurrence queued. An occurrence of a workflow
@@ -430,30 +436,33 @@ pub fn on_schedule(conn: &mut DbConnection, occurrence: &ScheduleOccurrence) -> 
     }
     let input = super::definition_of(&row.definition)?;
     let context = ResolveContext::new(persistence::now(), crate::settings::calendar(conn)?.local());
-    let filter = match (&input.condition, input.subject) {
+    // Who the occurrence is for: customers (never the erased) or leads meeting the
+    // condition, if there is one.
+    let matching = match (&input.condition, input.subject) {
         (Some(condition), WorkflowSubject::Customer) => {
-            Some(crate::segments::live_filter(conn, condition, &context)?)
+            Matching::Customers(crate::segments::live_filter(conn, condition, &context)?)
         }
-        (Some(condition), WorkflowSubject::Lead) => {
-            Some(super::lead_filter(conn, condition, &context)?)
-        }
-        (None, WorkflowSubject::Customer) => Some(ResolvedFilter::Condition {
+        (None, WorkflowSubject::Customer) => Matching::Customers(ResolvedFilter::Condition {
             field: "erased_at",
             predicate: Predicate::IsNull(true),
         }),
-        (None, WorkflowSubject::Lead) => None,
+        (condition, WorkflowSubject::Lead) => Matching::Leads(
+            condition
+                .as_ref()
+                .map(|condition| super::lead_filter(conn, condition, &context))
+                .transpose()?,
+        ),
     };
     let acting = Acting::system(Lang::En);
     let at = occurrence.at.to_rfc3339();
     let mut started = 0;
     let mut after = None;
     loop {
-        let subjects = match (input.subject, &filter) {
-            (WorkflowSubject::Customer, Some(filter)) => {
+        let subjects = match &matching {
+            Matching::Customers(filter) => {
                 persistence::workflows::customers_matching(conn, filter, after, DATE_PAGE)?
             }
-            (WorkflowSubject::Customer, None) => Vec::new(),
-            (WorkflowSubject::Lead, filter) => {
+            Matching::Leads(filter) => {
                 persistence::workflows::leads_matching(conn, filter.as_ref(), after, DATE_PAGE)?
             }
         };
