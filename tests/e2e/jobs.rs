@@ -160,9 +160,10 @@ fn two_worker_pools_on_one_database_run_every_job_exactly_once() {
                 jobs::count_by_status(&mut setup.get().expect("connection")).expect("counts");
             counts.sort();
             // Besides them only the recurring runs the server scheduled at start:
-            // tomorrow's churn check, loyalty expiry and workflow dates, the next
-            // business day's stuck-deals check and the next hour's audit checkpoint.
-            counts == vec![("queued".to_string(), 6), ("succeeded".to_string(), 200)]
+            // tomorrow's churn check, loyalty expiry and tiers, retention and workflow
+            // dates, the next business day's stuck-deals check and the next hour's
+            // audit checkpoint.
+            counts == vec![("queued".to_string(), 7), ("succeeded".to_string(), 200)]
         });
         pools.into_iter().for_each(WorkerPool::stop);
 

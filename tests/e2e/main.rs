@@ -51,6 +51,7 @@ mod product_models;
 mod quotes;
 mod reports;
 mod request_examples;
+mod retention;
 mod search;
 mod security_headers;
 mod segments;

@@ -68,9 +68,9 @@ fn requests_are_counted_by_route_pattern_and_gauges_are_exposed() {
         assert!(text.contains("db_pool_connections "));
         assert!(text.contains("db_pool_idle_connections "));
         // Only the recurring runs every server schedules at start: tomorrow's churn
-        // check, loyalty expiry and workflow dates, the next business day's stuck-deals
-        // check, and the next hour's audit checkpoint.
-        assert!(text.contains(r#"jobs{status="queued"} 6"#), "{text}");
+        // check, loyalty expiry and tiers, retention and workflow dates, the next
+        // business day's stuck-deals check, and the next hour's audit checkpoint.
+        assert!(text.contains(r#"jobs{status="queued"} 7"#), "{text}");
         assert!(text.contains(r#"jobs{status="failed"} 0"#));
     });
 }

@@ -438,6 +438,9 @@ impl Setup<'_> {
                     "/api/v1/message-templates",
                     json!({"name": Self::unique("الگو"), "body_fa": "سلام {{ customer.name }}"}),
                 ),
+            "/api/v1/retention-rules/{kind}" => {
+                return "/api/v1/retention-rules/messages".to_string()
+            }
             "/api/v1/event-definitions/{name}" => {
                 return format!("/api/v1/event-definitions/view_{}", uuid::Uuid::now_v7().simple())
             }

@@ -9,7 +9,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use futures_util::future::LocalBoxFuture;
-use persistence::db::{build_pool, PoolConfig};
+use persistence::db::{build_pool, DbConnection, PoolConfig};
 use persistence::BackendKind;
 use secrecy::ExposeSecret;
 use utoipa_swagger_ui::SwaggerUi;
@@ -75,114 +75,61 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
 /// it; the occurrence key keeps one). A failure is logged: the server still serves,
 /// and the next process start or run schedules again.
 fn schedule_recurring_jobs(pool: &persistence::DbPool) {
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::jobs::churn_check::schedule_next(&mut conn, persistence::now())
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok((run_at, _)) => tracing::info!(%run_at, "churn check scheduled"),
-        Err(error) => tracing::error!(%error, "scheduling the churn check failed"),
-    }
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::jobs::audit_checkpoint::schedule_next(&mut conn, persistence::now())
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok(run_at) => tracing::info!(%run_at, "audit checkpoint scheduled"),
-        Err(error) => tracing::error!(%error, "scheduling the audit checkpoint failed"),
-    }
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::jobs::loyalty_expiry::schedule_next(&mut conn, persistence::now(), None)
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok(run_at) => tracing::info!(%run_at, "loyalty expiry scheduled"),
-        Err(error) => tracing::error!(%error, "scheduling the loyalty expiry failed"),
-    }
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::jobs::loyalty_tiers::schedule_next(&mut conn, persistence::now())
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok(run_at) => tracing::info!(%run_at, "loyalty tiers scheduled"),
-        Err(error) => tracing::error!(%error, "scheduling the loyalty tiers failed"),
-    }
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::workflows::enrolment::schedule_dates(&mut conn, persistence::now())
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok(run_at) => tracing::info!(%run_at, "workflow dates scheduled"),
-        Err(error) => tracing::error!(%error, "scheduling the workflow dates failed"),
-    }
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::workflows::enrolment::schedule_all(&mut conn, persistence::now())
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok(workflows) => tracing::info!(workflows, "scheduled workflows queued"),
-        Err(error) => tracing::error!(%error, "queuing the scheduled workflows failed"),
-    }
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::jobs::stuck_check::schedule_next(&mut conn, persistence::now())
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok((run_at, _)) => tracing::info!(%run_at, "stuck-deals check scheduled"),
-        Err(error) => tracing::error!(%error, "scheduling the stuck-deals check failed"),
-    }
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::service::sla_schedule::schedule_next(&mut conn)
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok(next) => tracing::info!(?next, "SLA scan scheduled"),
-        Err(error) => tracing::error!(%error, "scheduling the SLA scan failed"),
-    }
-    let queued = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::analytics::schedules::queue_all(&mut conn).map_err(|err| err.to_string())
-        });
-    match queued {
-        Ok(schedules) => tracing::info!(schedules, "model-run schedules queued"),
-        Err(error) => tracing::error!(%error, "queueing model-run schedules failed"),
-    }
-    let scheduled = pool
-        .get()
-        .map_err(|err| err.to_string())
-        .and_then(|mut conn| {
-            application::segments::membership::schedule_all(&mut conn)
-                .map_err(|err| err.to_string())
-        });
-    match scheduled {
-        Ok(segments) => tracing::info!(segments, "segment refreshes scheduled"),
-        Err(error) => tracing::error!(%error, "scheduling segment refreshes failed"),
+    type Schedule = fn(&mut DbConnection) -> application::AppResult<String>;
+    let recurring: [(&str, Schedule); 11] = [
+        ("churn check", |conn| {
+            application::jobs::churn_check::schedule_next(conn, persistence::now())
+                .map(|(run_at, _)| run_at.to_string())
+        }),
+        ("audit checkpoint", |conn| {
+            application::jobs::audit_checkpoint::schedule_next(conn, persistence::now())
+                .map(|run_at| run_at.to_string())
+        }),
+        ("loyalty expiry", |conn| {
+            application::jobs::loyalty_expiry::schedule_next(conn, persistence::now(), None)
+                .map(|run_at| run_at.to_string())
+        }),
+        ("loyalty tiers", |conn| {
+            application::jobs::loyalty_tiers::schedule_next(conn, persistence::now())
+                .map(|run_at| run_at.to_string())
+        }),
+        ("retention rules", |conn| {
+            application::jobs::retention_apply::schedule_next(conn, persistence::now())
+                .map(|run_at| run_at.to_string())
+        }),
+        ("workflow dates", |conn| {
+            application::workflows::enrolment::schedule_dates(conn, persistence::now())
+                .map(|run_at| run_at.to_string())
+        }),
+        ("scheduled workflows", |conn| {
+            application::workflows::enrolment::schedule_all(conn, persistence::now())
+                .map(|workflows| format!("{workflows} workflows"))
+        }),
+        ("stuck-deals check", |conn| {
+            application::jobs::stuck_check::schedule_next(conn, persistence::now())
+                .map(|(run_at, _)| run_at.to_string())
+        }),
+        ("SLA scan", |conn| {
+            application::service::sla_schedule::schedule_next(conn).map(|next| format!("{next:?}"))
+        }),
+        ("model-run schedules", |conn| {
+            application::analytics::schedules::queue_all(conn)
+                .map(|schedules| format!("{schedules} schedules"))
+        }),
+        ("segment refreshes", |conn| {
+            application::segments::membership::schedule_all(conn)
+                .map(|segments| format!("{segments} segments"))
+        }),
+    ];
+    for (job, schedule) in recurring {
+        let scheduled = pool
+            .get()
+            .map_err(|err| err.to_string())
+            .and_then(|mut conn| schedule(&mut conn).map_err(|err| err.to_string()));
+        match scheduled {
+            Ok(next) => tracing::info!(job, %next, "recurring job scheduled"),
+            Err(error) => tracing::error!(job, %error, "scheduling a recurring job failed"),
+        }
     }
 }
 
@@ -266,7 +213,11 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
         0 => None,
         workers => Some({
             schedule_recurring_jobs(&job_pool);
-            WorkerPool::start(job_pool, registry, WorkerSettings::new(workers))?
+            let settings = WorkerSettings {
+                lock_timeout: Duration::from_secs(config.job_lease_seconds),
+                ..WorkerSettings::new(workers)
+            };
+            WorkerPool::start(job_pool, registry, settings)?
         }),
     };
     Ok(RunningServer { server, workers })

@@ -56,6 +56,13 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_JOB_WORKERS", default_value_t = 2)]
     pub job_workers: usize,
 
+    /// Seconds a running job's lease lasts: its worker renews it every third of that,
+    /// and a job whose lease ran out (its worker died) is taken over by another worker.
+    /// Short leases recover sooner; a worker's pauses must stay well under a third.
+    #[arg(long, env = "PEYVAND_JOB_LEASE_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub job_lease_seconds: u64,
+
     /// HMAC key for access tokens (at least 32 bytes). Unset: a key is generated on first
     /// start and kept in `<data-dir>/jwt-signing.key` with owner-only permissions.
     #[arg(long, env = "PEYVAND_JWT_SECRET", hide_env_values = true, value_parser = secret)]

@@ -217,6 +217,9 @@ use crate::routes;
             work: jobs* in `docs/API-CONVENTIONS.md`."),
         (name = "audit", description = "The tamper-evident audit log of every change, readable by admins \
             (`audit:read`), and verification of its hash chain."),
+        (name = "retention", description = "Retention rules for personal data \
+            (`privacy:manage`): per kind of data, how many days it is kept before a daily job \
+            deletes or anonymises it; a dry run that counts what would go, and a run on demand."),
         (name = "operations", description = "Liveness and readiness probes for load balancers and \
             orchestrators; no authentication.")
     ),

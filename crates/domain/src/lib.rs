@@ -24,6 +24,7 @@ pub mod omnichannel;
 pub mod persian;
 pub mod price_experiments;
 pub mod reports;
+pub mod retention;
 pub mod sales;
 pub mod segments;
 pub mod sentiment;

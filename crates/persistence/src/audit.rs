@@ -465,6 +465,22 @@ pub fn redact_changes(
     Ok(redacted)
 }
 
+/// Replaces the changes of the sealed event `seq`, whose changes are `changes`, with
+/// their digest (retention of audit detail); answers whether it was not redacted yet.
+pub fn redact_event(
+    conn: &mut DbConnection,
+    seq: i64,
+    changes: &Value,
+) -> Result<bool, PersistenceError> {
+    let Some(replacement) = redacted_form(changes) else {
+        return Ok(false);
+    };
+    diesel::update(audit_events::table.find(seq))
+        .set(audit_events::changes.eq(Some(DbJson(replacement))))
+        .execute(conn)?;
+    Ok(true)
+}
+
 /// What `changes` become when redacted, or `None` when they already are.
 fn redacted_form(changes: &Value) -> Option<Value> {
     if redacted_digest(changes).is_some() {

@@ -13,7 +13,7 @@ use crate::filter::{
     apply_search, like_escape, Condition, FilterError, Keyset, SearchColumn, SearchError,
     SearchTable,
 };
-use crate::schema::{lead_list_members, leads};
+use crate::schema::{lead_contact_points, lead_list_members, leads};
 use crate::sql_types::{DbJson, DbTime, DbUuid};
 use crate::PersistenceError;
 
@@ -156,6 +156,52 @@ pub fn set_owner(
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
     diesel::delete(leads::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
+}
+
+/// Deletes the leads `ids` with everything that cascades from them; answers how many.
+pub fn delete_many(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, PersistenceError> {
+    let mut deleted = 0;
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        deleted += diesel::delete(leads::table.filter(leads::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(deleted)
+}
+
+/// Anonymises the leads `ids` (retention): the name becomes `placeholder`; names,
+/// company, title, phones, e-mails, description and custom fields go, with the lead's
+/// contact points. Source, campaign, place, status, owner, scores and dates stay for
+/// the reports. Answers how many.
+pub fn anonymise(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    placeholder: &str,
+) -> Result<usize, PersistenceError> {
+    let mut anonymised = 0;
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        diesel::delete(
+            lead_contact_points::table.filter(lead_contact_points::lead_id.eq_any(&chunk)),
+        )
+        .execute(conn)?;
+        anonymised += diesel::update(leads::table.filter(leads::id.eq_any(&chunk)))
+            .set((
+                leads::first_name.eq(None::<String>),
+                leads::last_name.eq(None::<String>),
+                leads::company.eq(None::<String>),
+                leads::job_title.eq(None::<String>),
+                leads::phones.eq(DbJson(serde_json::json!([]))),
+                leads::emails.eq(DbJson(serde_json::json!([]))),
+                leads::description.eq(None::<String>),
+                leads::disqualified_reason.eq(None::<String>),
+                leads::custom_fields.eq(DbJson(serde_json::json!({}))),
+                leads::display_name.eq(placeholder),
+                leads::search_text.eq(""),
+                leads::version.eq(leads::version + 1),
+            ))
+            .execute(conn)?;
+    }
+    Ok(anonymised)
 }
 
 /// The leads converted into `customer` (as the person or the organization), oldest

@@ -51,6 +51,7 @@ pub mod products;
 pub mod quotes;
 pub mod refresh_tokens;
 pub mod reports;
+pub mod retention;
 pub mod schema;
 pub mod scores;
 pub mod segments;

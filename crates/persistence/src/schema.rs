@@ -128,6 +128,25 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    retention_rules (kind) {
+        kind -> Text,
+        keep_days -> Integer,
+        action -> Text,
+        enabled -> Bool,
+        watermark_at -> Nullable<UtcTimestamp>,
+        watermark_seq -> Nullable<BigInt>,
+        last_applied_at -> Nullable<UtcTimestamp>,
+        last_removed -> Nullable<BigInt>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
     use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
 
     audit_events (seq) {
@@ -2089,6 +2108,7 @@ diesel::joinable!(workflow_run_steps -> workflow_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
+    retention_rules,
     campaigns,
     campaign_costs,
     campaign_recipients,

@@ -34,6 +34,10 @@ pub struct Uuid;
 #[diesel(sqlite_type(name = "Text"))]
 pub struct UtcTimestamp;
 
+/// Time order on both backends (lexical order on SQLite, see above): `MIN` and `MAX`
+/// of timestamps mean the earliest and the latest.
+impl diesel::sql_types::SqlOrd for UtcTimestamp {}
+
 /// `jsonb` on PostgreSQL, TEXT on SQLite.
 #[derive(Debug, Clone, Copy, Default, SqlType, QueryId)]
 #[diesel(postgres_type(oid = 3802, array_oid = 3807))]

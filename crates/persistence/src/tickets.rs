@@ -205,6 +205,17 @@ pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError>
     Ok(())
 }
 
+/// Deletes the tickets `ids` with everything that cascades from them; answers how many.
+pub fn delete_many(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, PersistenceError> {
+    let mut deleted = 0;
+    for chunk in ids.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        deleted +=
+            diesel::delete(tickets::table.filter(tickets::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(deleted)
+}
+
 /// The tickets whose SLA check time has come by `now`, earliest first, at most
 /// `limit`: what one pass of the breach scan looks at.
 pub fn due_for_check(
@@ -724,6 +735,16 @@ pub fn redact_all(
     placeholder: &str,
 ) -> Result<usize, PersistenceError> {
     let ids = ids_of_customer(conn, customer)?;
+    redact(conn, &ids, placeholder)
+}
+
+/// Redacts the tickets `ids` as [`redact_all`] does a customer's (erasure, retention);
+/// answers how many there were.
+pub fn redact(
+    conn: &mut DbConnection,
+    ids: &[Uuid],
+    placeholder: &str,
+) -> Result<usize, PersistenceError> {
     for chunk in ids.chunks(500) {
         let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
         diesel::update(ticket_messages::table.filter(ticket_messages::ticket_id.eq_any(&chunk)))
@@ -746,7 +767,7 @@ pub fn redact_all(
             .execute(conn)?;
     }
     // The number stays findable; the subject is gone from the search text.
-    for id in &ids {
+    for id in ids {
         let number: i64 = tickets::table
             .find(DbUuid(*id))
             .select(tickets::number)

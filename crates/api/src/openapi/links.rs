@@ -627,6 +627,11 @@ mod tests {
             "get_event_definition",
             "put_event_definition",
             "delete_event_definition",
+            // A retention rule is named by its kind, one of the values the
+            // `RetentionKind` schema lists; the caller chooses it (`PUT`).
+            "get_retention_rule",
+            "put_retention_rule",
+            "delete_retention_rule",
             // A referral code travels in the business's own links and forms, typed in
             // by the new customer; no response hands it over as an id.
             "resolve_referral_code",

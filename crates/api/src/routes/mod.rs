@@ -42,6 +42,7 @@ pub mod price_experiments;
 pub mod products;
 pub mod quotes;
 pub mod reports;
+pub mod retention_rules;
 pub mod segments;
 pub mod settings;
 pub mod sla_policies;
@@ -96,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     feedback_surveys::configure(cfg);
     notifications::configure(cfg);
     follow_up_rules::configure(cfg);
+    retention_rules::configure(cfg);
     canned_answers::configure(cfg);
     channel_accounts::configure(cfg);
     webhooks::configure(cfg);
@@ -154,6 +156,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         surveys::SurveysApi::openapi(),
         notifications::NotificationsApi::openapi(),
         follow_up_rules::FollowUpRulesApi::openapi(),
+        retention_rules::RetentionRulesApi::openapi(),
         canned_answers::CannedAnswersApi::openapi(),
         channel_accounts::ChannelAccountsApi::openapi(),
         webhooks::WebhooksApi::openapi(),

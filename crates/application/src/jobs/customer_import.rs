@@ -1,8 +1,10 @@
 //! `customers.import`: reads the uploaded file kept with the job, checks every row and,
 //! when none is rejected, writes them all in one transaction (see
 //! `crate::customers::import`). Progress moves while rows are checked; the result is the
-//! import's report. The upload is deleted in the transaction that finishes the import, so
-//! a retry after a crash past that point cannot import the file twice.
+//! import's report. The upload is deleted and the job marked succeeded in the transaction
+//! that writes the rows ([`JobContext::complete_within`]), so a worker killed after it
+//! leaves a finished job and one killed before it leaves nothing written; a worker whose
+//! lease ran out meanwhile rolls back instead of importing the file a second time.
 
 use persistence::db::DbConnection;
 use persistence::transaction::write_transaction;
@@ -73,12 +75,13 @@ impl JobHandler for CustomerImportJob {
         }
         let (report, writes) = importer.finish();
         let checked_in = started.elapsed();
+        let result = serde_json::to_value(&report).map_err(JobError::internal)?;
         write_transaction(&mut conn, |conn| {
             if let Some(writes) = &writes {
                 import::write(conn, &payload.acting, writes)?;
             }
             persistence::files::delete(conn, payload.file_id)?;
-            Ok::<_, crate::error::AppError>(())
+            ctx.complete_within(conn, result.clone())
         })?;
         // Phase times, so that a slow import shows whether checking or writing is slow.
         tracing::info!(
@@ -87,7 +90,7 @@ impl JobHandler for CustomerImportJob {
             write_ms = (started.elapsed() - checked_in).as_millis() as u64,
             "import finished"
         );
-        serde_json::to_value(report).map_err(JobError::internal)
+        Ok(result)
     }
 }
 

@@ -47,13 +47,14 @@ impl JobHandler for LeadImportJob {
         let (report, writes) =
             lead_import::check(&mut conn, &payload.acting, &payload.options, &plan, &sheet)?;
         ctx.set_progress(CHECKING_SHARE)?;
+        let result = serde_json::to_value(&report).map_err(JobError::internal)?;
         write_transaction(&mut conn, |conn| {
             if let Some(writes) = &writes {
                 lead_import::write(conn, &payload.acting, writes)?;
             }
             persistence::files::delete(conn, payload.file_id)?;
-            Ok::<_, crate::error::AppError>(())
+            ctx.complete_within(conn, result.clone())
         })?;
-        serde_json::to_value(report).map_err(JobError::internal)
+        Ok(result)
     }
 }

@@ -6,9 +6,8 @@
 //! [`LOOK_BACK_DAYS`]. Balances never wait for it: a lot past its expiry counts for
 //! nothing when read. The run only records the write-off in the ledger.
 
-use chrono::{DateTime, Days, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use persistence::db::DbConnection;
-use persistence::jobs::NewJob;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -34,24 +33,8 @@ pub fn schedule_next(
     now: DateTime<Utc>,
     after: Option<DateTime<Utc>>,
 ) -> AppResult<DateTime<Utc>> {
-    let local = crate::settings::calendar(conn)?.local();
-    let tomorrow = local.today(now) + Days::new(1);
-    let run_at = local
-        .start_of_day(tomorrow)
-        .unwrap_or(now + TimeDelta::days(1));
     let after = after.unwrap_or(now - TimeDelta::days(LOOK_BACK_DAYS));
-    persistence::jobs::schedule(
-        conn,
-        NewJob {
-            kind: LOYALTY_EXPIRE,
-            payload: json!({"after": after}),
-            run_at,
-            max_attempts: 5,
-            created_by: None,
-        },
-        &format!("{LOYALTY_EXPIRE}:{tomorrow}"),
-    )?;
-    Ok(run_at)
+    super::schedule_nightly(conn, now, LOYALTY_EXPIRE, json!({"after": after}))
 }
 
 pub struct LoyaltyExpiryJob;

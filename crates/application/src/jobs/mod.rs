@@ -24,6 +24,7 @@ mod order_import;
 mod product_import;
 pub mod queue;
 mod report_export;
+pub mod retention_apply;
 mod scheduled_run;
 mod segment_refresh;
 pub mod sla_scan;
@@ -37,12 +38,14 @@ mod workflow_schedule;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use persistence::db::DbPool;
+use chrono::{DateTime, Days, TimeDelta, Utc};
+use persistence::db::{DbConnection, DbPool};
+use persistence::jobs::NewJob;
 use persistence::PersistenceError;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 
 pub use audit_verify::{AuditVerifyJob, ChainVerification, AUDIT_VERIFY};
 pub use customer_export::{
@@ -198,6 +201,34 @@ impl From<AppError> for JobError {
     }
 }
 
+/// Schedules the nightly occurrence of `kind` after `now` with `payload`: at the coming
+/// midnight in the business time zone, under the key `<kind>:<local date>`, so that
+/// however many processes schedule it there is one row per day. Answers its start.
+pub(crate) fn schedule_nightly(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    kind: &'static str,
+    payload: Value,
+) -> AppResult<DateTime<Utc>> {
+    let local = crate::settings::calendar(conn)?.local();
+    let tomorrow = local.today(now) + Days::new(1);
+    let run_at = local
+        .start_of_day(tomorrow)
+        .unwrap_or(now + TimeDelta::days(1));
+    persistence::jobs::schedule(
+        conn,
+        NewJob {
+            kind,
+            payload,
+            run_at,
+            max_attempts: 5,
+            created_by: None,
+        },
+        &format!("{kind}:{tomorrow}"),
+    )?;
+    Ok(run_at)
+}
+
 /// A pooled connection; a pool timeout is a retryable failure.
 pub fn connection(pool: &DbPool) -> Result<persistence::db::PooledConnection, JobError> {
     pool.get().map_err(|err| {
@@ -253,6 +284,20 @@ impl JobContext<'_> {
         }
     }
 
+    /// Marks the job succeeded with `result` inside the caller's write transaction, so
+    /// that the job's writes and its completion commit together: a worker killed after
+    /// the commit leaves a finished job, never one that runs again, and a job taken over
+    /// meanwhile (its lease ran out) rolls back instead of writing twice.
+    pub fn complete_within(&self, conn: &mut DbConnection, result: Value) -> AppResult<()> {
+        if persistence::jobs::complete(conn, self.job_id, self.worker, result)? {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(
+                "the job was cancelled or taken over by another worker".into(),
+            ))
+        }
+    }
+
     /// Whether the worker pool is shutting down; long handlers check it between steps
     /// and return [`JobError::Interrupted`].
     pub fn should_stop(&self) -> bool {
@@ -291,6 +336,10 @@ impl JobRegistry {
         );
         registry.register(loyalty_tiers::LOYALTY_TIERS, loyalty_tiers::LoyaltyTiersJob);
         registry.register(stuck_check::STUCK_CHECK, stuck_check::StuckCheckJob);
+        registry.register(
+            retention_apply::RETENTION_APPLY,
+            retention_apply::RetentionApplyJob,
+        );
         registry.register(crate::service::sla_schedule::SLA_SCAN, sla_scan::SlaScanJob);
         registry.register(crate::sales::tasks::TASK_REMINDER, TaskReminderJob);
         registry.register(crate::sales::follow_ups::LEAD_CHECK, LeadCheckJob);

@@ -54,12 +54,13 @@ impl JobHandler for OrderImportJob {
                 ctx.set_progress(CHECKING_SHARE * share)
             })?;
         let checked_in = started.elapsed();
+        let result = serde_json::to_value(&report).map_err(JobError::internal)?;
         write_transaction(&mut conn, |conn| {
             if let Some(writes) = writes {
                 order_import::write(conn, &context, writes)?;
             }
             persistence::files::delete(conn, payload.file_id)?;
-            Ok::<_, crate::error::AppError>(())
+            ctx.complete_within(conn, result.clone())
         })?;
         tracing::info!(
             rows = sheet.rows.len(),
@@ -67,6 +68,6 @@ impl JobHandler for OrderImportJob {
             write_ms = (started.elapsed() - checked_in).as_millis() as u64,
             "order import finished"
         );
-        serde_json::to_value(report).map_err(JobError::internal)
+        Ok(result)
     }
 }

@@ -52,13 +52,14 @@ impl JobHandler for ProductImportJob {
             currency,
         )?;
         ctx.set_progress(CHECKING_SHARE)?;
+        let result = serde_json::to_value(&report).map_err(JobError::internal)?;
         write_transaction(&mut conn, |conn| {
             if let Some(writes) = &writes {
                 product_import::write(conn, &payload.acting, writes, currency)?;
             }
             persistence::files::delete(conn, payload.file_id)?;
-            Ok::<_, crate::error::AppError>(())
+            ctx.complete_within(conn, result.clone())
         })?;
-        serde_json::to_value(report).map_err(JobError::internal)
+        Ok(result)
     }
 }

@@ -61,6 +61,21 @@ pub fn audit_verification(conn: &mut DbConnection, acting: &Acting) -> AppResult
     })
 }
 
+/// Queues an application of the enabled retention rules now (`privacy:manage`), besides
+/// the daily one.
+pub fn retention_run(conn: &mut DbConnection, acting: &Acting) -> AppResult<Job> {
+    acting.require(Permission::PrivacyManage)?;
+    transaction(conn, |conn| {
+        enqueue(
+            conn,
+            acting,
+            super::retention_apply::RETENTION_APPLY,
+            json!({"on_demand": true}),
+            VERIFY_MAX_ATTEMPTS,
+        )
+    })
+}
+
 /// Queues a scan of the customers the caller may see for duplicates
 /// (`records:delete`, the permission to merge what the scan finds).
 pub fn duplicate_scan(conn: &mut DbConnection, acting: &Acting) -> AppResult<Job> {

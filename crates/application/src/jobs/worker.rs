@@ -37,7 +37,7 @@ impl WorkerSettings {
             workers,
             idle_poll_min: Duration::from_millis(100),
             idle_poll_max: Duration::from_secs(2),
-            lock_timeout: Duration::from_secs(300),
+            lock_timeout: Duration::from_secs(60),
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(3600),
         }
@@ -307,7 +307,12 @@ impl Worker {
         let (id, kind, attempt) = (job.id.0, job.kind.as_str(), job.attempts);
         match outcome {
             Ok(result) => {
-                if jobs::complete(conn, id, &self.name, result)? {
+                if jobs::complete(conn, id, &self.name, result)?
+                    // Completed by the handler in its own transaction.
+                    || jobs::find(conn, id)?.is_some_and(|job| {
+                        job.status().ok() == Some(jobs::JobStatus::Succeeded)
+                    })
+                {
                     tracing::info!(job_id = %id, kind, attempt, elapsed_ms, "job succeeded");
                 } else {
                     tracing::info!(job_id = %id, kind, "job finished after it was cancelled; result discarded");
