@@ -49,6 +49,7 @@ mod price_experiments;
 mod product_imports;
 mod product_models;
 mod quotes;
+mod replica;
 mod reports;
 mod request_examples;
 mod retention;

@@ -18,6 +18,9 @@ pub fn for_each_backend(test: impl Fn(&TestApp)) {
     }
 }
 
+/// Stands for the server's own database URL in [`TestApp::spawn_with`]'s flags.
+pub const OWN_DATABASE_URL: &str = "{own-database-url}";
+
 /// A running server and the database it owns.
 pub struct TestApp {
     pub backend: Backend,
@@ -50,10 +53,16 @@ impl TestApp {
 
     /// Starts a server with extra `peyvand serve` flags (e.g. `--rate-limit-per-minute`)
     /// on a fresh database that is already migrated, so the server's own migration run
-    /// at start finds nothing to do.
+    /// at start finds nothing to do. [`OWN_DATABASE_URL`] in a flag stands for that
+    /// database's URL.
     pub fn spawn_with(backend: Backend, extra_args: &[&str]) -> TestApp {
+        Self::spawn_on(TestDatabase::new(backend), extra_args)
+    }
+
+    /// [`TestApp::spawn_with`] on `database`, which the server owns from then on.
+    pub fn spawn_on(database: TestDatabase, extra_args: &[&str]) -> TestApp {
+        let backend = database.backend();
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let database = TestDatabase::new(backend);
         let database_url = database.url().to_string();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let address = listener.local_addr().expect("local addr");
@@ -70,7 +79,11 @@ impl TestApp {
             "--db-pool-size",
             "4",
         ];
-        args.extend_from_slice(extra_args);
+        let extra_args: Vec<String> = extra_args
+            .iter()
+            .map(|arg| arg.replace(OWN_DATABASE_URL, &database_url))
+            .collect();
+        args.extend(extra_args.iter().map(String::as_str));
         let cli = api::cli::Cli::try_parse_from(args).expect("valid serve flags");
         let api::cli::Command::Serve(config) = cli.command else {
             unreachable!("serve was parsed")

@@ -9,7 +9,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use futures_util::future::LocalBoxFuture;
-use persistence::db::{build_pool, DbConnection, PoolConfig};
+use persistence::db::{build_pool, build_read_only_pool, DbConnection, PoolConfig};
 use persistence::BackendKind;
 use secrecy::ExposeSecret;
 use utoipa_swagger_ui::SwaggerUi;
@@ -39,6 +39,16 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
             tracing::info!(count = applied.len(), "applied migrations");
         }
     }
+    let replica = match &config.replica_database_url {
+        None => None,
+        Some(replica) if BackendKind::of_url(replica) != backend => {
+            anyhow::bail!("the replica database must use the same backend as the database")
+        }
+        Some(replica) => Some(build_read_only_pool(&PoolConfig {
+            max_size: config.database.db_pool_size,
+            ..PoolConfig::new(replica.clone())
+        })?),
+    };
     let signing_key = SigningKey::load(
         config.jwt_secret.as_ref().map(ExposeSecret::expose_secret),
         &config.database.data_dir,
@@ -62,6 +72,7 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
         credentials,
         audit_anchor,
         pool,
+        replica,
         backend,
         config: Arc::new(config),
         tokens: Arc::new(tokens),
@@ -141,6 +152,7 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
 pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningServer> {
     let config = state.config.clone();
     let job_pool = state.pool.clone();
+    let replica = state.replica.clone();
     let mut registry = JobRegistry::builtin();
     registry.register(
         application::omnichannel::outbound::MESSAGE_SEND,
@@ -215,6 +227,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
             schedule_recurring_jobs(&job_pool);
             let settings = WorkerSettings {
                 lock_timeout: Duration::from_secs(config.job_lease_seconds),
+                replica: replica.clone(),
                 ..WorkerSettings::new(workers)
             };
             WorkerPool::start(job_pool, registry, settings)?

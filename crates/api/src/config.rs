@@ -52,6 +52,12 @@ pub struct ServerConfig {
     #[arg(long, env = "PEYVAND_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
 
+    /// A read-only replica of the database (a PostgreSQL standby, or a copy of the
+    /// SQLite file) that reports and model runs read from; unset, they read from the
+    /// database itself. Same backend as `--database-url`; its connections refuse writes.
+    #[arg(long, env = "PEYVAND_REPLICA_DATABASE_URL", hide_env_values = true)]
+    pub replica_database_url: Option<String>,
+
     /// Background job workers in this process (0 disables the worker pool).
     #[arg(long, env = "PEYVAND_JOB_WORKERS", default_value_t = 2)]
     pub job_workers: usize,

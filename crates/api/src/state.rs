@@ -19,6 +19,8 @@ use crate::observability::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    /// The read-only replica's pool (`--replica-database-url`), if there is one.
+    pub replica: Option<DbPool>,
     pub backend: BackendKind,
     pub config: Arc<ServerConfig>,
     /// Issues and verifies access tokens with the server's signing key.
@@ -95,7 +97,24 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        Self::on(self.pool.clone(), work).await
+    }
+
+    /// [`AppState::db`] on the read-only replica when there is one (reports): `work`
+    /// must only read, and may see the primary's latest writes a little late.
+    pub async fn db_read<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        Self::on(self.replica.as_ref().unwrap_or(&self.pool).clone(), work).await
+    }
+
+    async fn on<T, F>(pool: DbPool, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
         // The blocking thread logs in the request's span too.
         let span = tracing::Span::current();
         web::block(move || {

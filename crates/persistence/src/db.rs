@@ -112,6 +112,8 @@ pub fn truncate_wal(conn: &mut DbConnection) -> Result<Option<bool>, Persistence
 #[derive(Debug, Clone)]
 pub struct DbConnectionManager {
     url: String,
+    /// Connections refuse writes (a replica's pool, [`build_read_only_pool`]).
+    read_only: bool,
 }
 
 impl ManageConnection for DbConnectionManager {
@@ -119,7 +121,16 @@ impl ManageConnection for DbConnectionManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+        let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        if self.read_only {
+            let refuse_writes = match conn {
+                DbConnection::Postgres(_) => "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                DbConnection::Sqlite(_) => "PRAGMA query_only = ON",
+            };
+            conn.batch_execute(refuse_writes)
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
@@ -160,6 +171,22 @@ pub fn build_pool(config: &PoolConfig) -> Result<DbPool, PersistenceError> {
         .connection_timeout(config.connection_timeout)
         .build(DbConnectionManager {
             url: config.url.clone(),
+            read_only: false,
+        })
+        .map_err(|err| PersistenceError::Pool(err.to_string()))
+}
+
+/// Builds a pool of connections that refuse every write, for reading from a replica
+/// (reports, model runs): on PostgreSQL each session's transactions are read only, on
+/// SQLite `query_only` is set. The database must exist and be migrated (a replica of
+/// the primary).
+pub fn build_read_only_pool(config: &PoolConfig) -> Result<DbPool, PersistenceError> {
+    r2d2::Pool::builder()
+        .max_size(config.max_size)
+        .connection_timeout(config.connection_timeout)
+        .build(DbConnectionManager {
+            url: config.url.clone(),
+            read_only: true,
         })
         .map_err(|err| PersistenceError::Pool(err.to_string()))
 }

@@ -644,7 +644,7 @@ pub async fn acquisition_cost_report(
     };
     let group_by = params.group_by.unwrap_or(AcquisitionCostDimension::Channel);
     let report = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             Ok(acquisition_cost::acquisition_cost(
                 conn, &principal, window, group_by,
             )?)

@@ -408,7 +408,7 @@ pub async fn feedback_report(
         survey_id: p.survey_id,
     };
     let report = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             Ok(reports::feedback(
                 conn, &principal, range, p.metric, p.group_by, narrowing,
             )?)
@@ -476,7 +476,7 @@ pub async fn servqual_report(
         survey_id: p.survey_id,
     };
     let report = state
-        .db(move |conn| Ok(reports::servqual(conn, &principal, range, narrowing)?))
+        .db_read(move |conn| Ok(reports::servqual(conn, &principal, range, narrowing)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -116,7 +116,7 @@ pub async fn cross_sell_report(
     let params = params.into_inner();
     let (cursor, fetch) = (page.cursor.clone(), page.fetch_limit());
     let (run_id, rows) = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             Ok(product_models::cross_sell_rules(
                 conn,
                 &principal,
@@ -201,7 +201,7 @@ pub async fn price_elasticity_report(
     let params = params.into_inner();
     let (cursor, fetch) = (page.cursor.clone(), page.fetch_limit());
     let (run_id, rows) = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             Ok(product_models::price_elasticities(
                 conn,
                 &principal,

@@ -216,7 +216,7 @@ pub async fn sales_report(
     let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
-        .db(move |conn| Ok(reports::sales(conn, &principal, range, group_by)?))
+        .db_read(move |conn| Ok(reports::sales(conn, &principal, range, group_by)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -246,7 +246,7 @@ pub async fn kpi_report(
 ) -> ApiResult<HttpResponse> {
     let range = params.into_inner().range();
     let report = state
-        .db(move |conn| Ok(reports::kpis(conn, &principal, range)?))
+        .db_read(move |conn| Ok(reports::kpis(conn, &principal, range)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -274,7 +274,7 @@ pub async fn cohort_report(
 ) -> ApiResult<HttpResponse> {
     let range = params.into_inner().range();
     let report = state
-        .db(move |conn| Ok(reports::cohorts(conn, &principal, range)?))
+        .db_read(move |conn| Ok(reports::cohorts(conn, &principal, range)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -329,7 +329,7 @@ pub async fn acquisition_report(
     let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
-        .db(move |conn| Ok(reports::acquisition(conn, &principal, range, group_by)?))
+        .db_read(move |conn| Ok(reports::acquisition(conn, &principal, range, group_by)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -363,7 +363,7 @@ pub async fn funnel_report(
     let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let group_by = params.group_by;
     let report = state
-        .db(move |conn| Ok(reports::funnel(conn, &principal, range, group_by)?))
+        .db_read(move |conn| Ok(reports::funnel(conn, &principal, range, group_by)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -425,7 +425,7 @@ pub async fn profitability_report(
         params.limit.unwrap_or(reports::DEFAULT_PROFIT_LIMIT),
     );
     let report = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             Ok(reports::profitability(
                 conn, &principal, window, group_by, limit,
             )?)
@@ -512,7 +512,7 @@ pub async fn lapsed_buyers_report(
     };
     let (cursor, limit) = (page.cursor.clone(), page.limit as i64);
     let (windows, rows) = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             Ok(reports::lapsed_buyers(
                 conn,
                 &principal,
@@ -636,7 +636,7 @@ pub async fn forecast_report(
     let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let (group_by, pipeline) = (params.group_by, params.pipeline_id);
     let report = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             Ok(reports::forecast::forecast(
                 conn, &principal, range, group_by, pipeline,
             )?)
@@ -706,7 +706,7 @@ pub async fn service_report(
         category_id: params.category_id,
     };
     let report = state
-        .db(move |conn| Ok(reports::service::service(conn, &principal, range, filter)?))
+        .db_read(move |conn| Ok(reports::service::service(conn, &principal, range, filter)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -777,7 +777,7 @@ pub async fn channel_report(
     let range = ReportRange::new(params.from, params.to, params.bucket, params.calendar);
     let top = params.paths.unwrap_or(DEFAULT_TOP_PATHS as i64);
     let report = state
-        .db(move |conn| Ok(reports::channels::channels(conn, &principal, range, top)?))
+        .db_read(move |conn| Ok(reports::channels::channels(conn, &principal, range, top)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -865,7 +865,7 @@ pub async fn attribution_report(
         to: params.to,
     };
     let report = state
-        .db(move |conn| {
+        .db_read(move |conn| {
             Ok(reports::attribution::report(
                 conn,
                 &principal,

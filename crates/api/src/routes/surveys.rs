@@ -298,7 +298,7 @@ pub async fn csat_report(
     let CsatParams { from, to, group_by } = params.into_inner();
     let group = CsatGroup::from(group_by.unwrap_or_default());
     let report = state
-        .db(move |conn| Ok(surveys::csat_report(conn, &principal, from, to, group)?))
+        .db_read(move |conn| Ok(surveys::csat_report(conn, &principal, from, to, group)?))
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -248,6 +248,7 @@ pub trait JobHandler: Send + Sync {
 /// What a handler gets to do its work.
 pub struct JobContext<'a> {
     pool: &'a DbPool,
+    replica: Option<&'a DbPool>,
     job_id: Uuid,
     worker: &'a str,
     payload: &'a Value,
@@ -258,6 +259,13 @@ pub struct JobContext<'a> {
 impl JobContext<'_> {
     pub fn pool(&self) -> &DbPool {
         self.pool
+    }
+
+    /// Where to read what only needs reading (a model run's input): the read-only
+    /// replica when the server has one, which may lag the database a little, else the
+    /// database itself.
+    pub fn read_pool(&self) -> &DbPool {
+        self.replica.unwrap_or(self.pool)
     }
 
     pub fn job_id(&self) -> Uuid {

@@ -2,7 +2,8 @@
 //! reporting progress between its steps — reading 0–45 %, fitting, storing 50–100 % —
 //! and stopping at the next step when cancelled or when the worker shuts down. Once it
 //! is storing scores it no longer stops for a cancellation: a run half stored would
-//! leave customers with the scores of a run that never became current.
+//! leave customers with the scores of a run that never became current. The input is
+//! read through [`JobContext::read_pool`] (a replica, when the server has one).
 
 use serde_json::Value;
 
@@ -17,7 +18,10 @@ impl JobHandler for ModelRunJob {
     fn run(&self, ctx: &JobContext<'_>) -> Result<Value, JobError> {
         let mut conn = connection(ctx.pool())?;
         let mut execution = execution::prepare(&mut conn, ctx.job_id())?;
-        while execution.read_block(&mut conn)? {
+        // The input is read from the replica when there is one; the run and its scores
+        // are the database's.
+        let mut reading = connection(ctx.read_pool())?;
+        while execution.read_block(&mut reading)? {
             if ctx.should_stop() {
                 return Err(JobError::Interrupted);
             }

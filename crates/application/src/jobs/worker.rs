@@ -29,6 +29,8 @@ pub struct WorkerSettings {
     /// Delay before the first retry; doubles with every failed attempt up to `retry_max`.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// A read-only replica that handlers may read from ([`JobContext::read_pool`]).
+    pub replica: Option<DbPool>,
 }
 
 impl WorkerSettings {
@@ -40,6 +42,7 @@ impl WorkerSettings {
             lock_timeout: Duration::from_secs(60),
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(3600),
+            replica: None,
         }
     }
 }
@@ -253,6 +256,7 @@ impl Worker {
                 let stopping = || self.stop.is_stopped();
                 let ctx = JobContext {
                     pool: &self.pool,
+                    replica: self.settings.replica.as_ref(),
                     job_id: id,
                     worker: &self.name,
                     payload: &job.payload.0,
