@@ -144,6 +144,142 @@ fn api1_broken_object_level_authorization() {
     });
 }
 
+/// API1 again, on the records that hang off a customer, a deal or a ticket: tasks,
+/// activities, notes, quotes (and their PDF) and a ticket's messages. Each is reached
+/// only through the record it belongs to, by id, change, list and search.
+#[test]
+fn api1_broken_object_level_authorization_of_dependent_records() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (alice, _) = user(app, "sales", "own");
+        let (bob, _) = user(app, "sales", "own");
+        let customer = id_of(&create_customer(
+            app,
+            &alice,
+            person("الهام", "صادقی", "09121000002", "elham2@example.ir"),
+        ));
+        let product = id_of(&created(
+            app,
+            &admin,
+            "/api/v1/products",
+            json!({"sku": "OWASP-2", "name": "کالا", "unit_price": 1000}),
+        ));
+        let deal = id_of(&created(
+            app,
+            &alice,
+            "/api/v1/deals",
+            json!({"title": "قرارداد", "customer_id": customer, "amount": 1000}),
+        ));
+        let ticket = id_of(&created(
+            app,
+            &alice,
+            "/api/v1/tickets",
+            json!({"subject": "خرابی", "customer_id": customer}),
+        ));
+        let task = id_of(&created(
+            app,
+            &alice,
+            "/api/v1/tasks",
+            json!({"kind": "call", "title": "پیگیری", "subject_type": "customer",
+                   "subject_id": customer, "due_at": "2030-01-05T10:00"}),
+        ));
+        let activity = id_of(&created(
+            app,
+            &alice,
+            "/api/v1/activities",
+            json!({"kind": "call", "subject_type": "customer", "subject_id": customer,
+                   "occurred_at": "2026-12-01T10:00", "direction": "outbound"}),
+        ));
+        let note = id_of(&created(
+            app,
+            &alice,
+            &format!("/api/v1/customers/{customer}/notes"),
+            json!({"body": "ترجیح می‌دهد عصر تماس بگیریم"}),
+        ));
+        let valid_until =
+            (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+        let quote = id_of(&created(
+            app,
+            &alice,
+            "/api/v1/quotes",
+            json!({"deal_id": deal, "valid_until": valid_until,
+                   "lines": [{"product_id": product, "quantity": 1}]}),
+        ));
+        let (code, message) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            &alice,
+            Some(json!({"kind": "agent", "body": "سلام، پیگیری می‌کنم."})),
+        );
+        assert_eq!(code, 201, "{message}");
+
+        for path in [
+            format!("/api/v1/tasks/{task}"),
+            format!("/api/v1/activities/{activity}"),
+            format!("/api/v1/customers/{customer}/notes"),
+            format!("/api/v1/quotes/{quote}"),
+            format!("/api/v1/quotes/{quote}/pdf"),
+            format!("/api/v1/tickets/{ticket}/messages"),
+        ] {
+            assert_eq!(status(app, Method::GET, &path, &alice, None), 200, "{path}");
+            assert_eq!(status(app, Method::GET, &path, &bob, None), 404, "{path}");
+        }
+        for (path, change) in [
+            (format!("/api/v1/tasks/{task}"), json!({"title": "ربوده"})),
+            (
+                format!("/api/v1/activities/{activity}"),
+                json!({"outcome": "ربوده"}),
+            ),
+            (
+                format!("/api/v1/customers/{customer}/notes/{note}"),
+                json!({"body": "ربوده"}),
+            ),
+            (format!("/api/v1/quotes/{quote}"), json!({"notes": "ربوده"})),
+        ] {
+            let (code, body) = merge_patch(app, &path, &bob, &change);
+            assert_eq!(code, 404, "{path}: {body}");
+        }
+        let (code, body) = send(
+            app,
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            &bob,
+            Some(json!({"kind": "agent", "body": "ربوده"})),
+        );
+        assert_eq!(code, 404, "{body}");
+        for (path, id) in [
+            ("/api/v1/tasks/search", &task),
+            ("/api/v1/activities/search", &activity),
+        ] {
+            let filter = json!({"filter": {"field": "id", "op": "eq", "value": id}});
+            let (code, mine) = send(app, Method::POST, path, &alice, Some(filter.clone()));
+            assert_eq!(code, 200, "{path}: {mine}");
+            assert_eq!(ids(&mine), BTreeSet::from([id.clone()]), "{path}");
+            let (code, theirs) = send(app, Method::POST, path, &bob, Some(filter));
+            assert_eq!(code, 200, "{path}: {theirs}");
+            assert!(ids(&theirs).is_empty(), "{path}: {theirs}");
+        }
+        for (path, id) in [
+            ("/api/v1/tasks", &task),
+            ("/api/v1/activities", &activity),
+            ("/api/v1/quotes", &quote),
+        ] {
+            let (_, page) = send(app, Method::GET, &format!("{path}?limit=200"), &bob, None);
+            assert!(!ids(&page).contains(id), "{path}: {page}");
+        }
+        // Unchanged by the attempts.
+        let (_, kept) = send(
+            app,
+            Method::GET,
+            &format!("/api/v1/tasks/{task}"),
+            &alice,
+            None,
+        );
+        assert_eq!(kept["title"], "پیگیری", "{kept}");
+    });
+}
+
 #[test]
 fn api2_broken_authentication() {
     for_each_backend(|app| {
