@@ -2,6 +2,7 @@
 
 use api::auth::jwt::{Claims, TokenIssuer};
 use api::auth::signing_key::SigningKey;
+use diesel::prelude::*;
 use e2e::support::{assert_problem, for_each_backend, TestApp, TEST_PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -371,4 +372,62 @@ fn a_session_revoked_by_another_process_ends_within_the_cache_lifetime() {
         }
         assert_eq!(me_status(app, &session.access_token), 401);
     });
+}
+
+/// On PostgreSQL another process's revocations and account changes reach this one at
+/// once: the other process announces them (as its logout, password change or user
+/// update does) and this process's listener forgets what it cached, long before the
+/// cache entry would run out.
+#[test]
+fn another_process_s_revocations_and_account_changes_apply_at_once_on_postgresql() {
+    use api::auth::principal_cache::FRESHNESS;
+    use persistence::principal_events::{announce, PrincipalEvent};
+    use std::time::{Duration, Instant};
+
+    for backend in e2e::support::backends() {
+        if backend != e2e::support::Backend::Postgres {
+            continue;
+        }
+        let app = TestApp::spawn(backend);
+        let until_refused = |token: &str, what: &str| {
+            let announced = Instant::now();
+            while me_status(&app, token) == 200 {
+                assert!(
+                    announced.elapsed() < FRESHNESS / 2,
+                    "{what} was not applied before the cache entry would have run out"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert_eq!(me_status(&app, token), 401);
+        };
+
+        let (id, email, password) = app.create_user("sales", None);
+        let session = app.login(&email, &password);
+        assert_eq!(me_status(&app, &session.access_token), 200, "now cached");
+        let mut conn = app.state.pool.get().unwrap();
+        let ended = persistence::refresh_tokens::revoke_all_for_user(
+            &mut conn,
+            id,
+            None,
+            persistence::now(),
+        )
+        .unwrap();
+        announce(
+            &mut conn,
+            &PrincipalEvent::SessionsEnded { sessions: ended },
+        )
+        .unwrap();
+        until_refused(&session.access_token, "the revocation");
+
+        // A user deactivated by the other process.
+        let (id, email, password) = app.create_user("sales", None);
+        let session = app.login(&email, &password);
+        assert_eq!(me_status(&app, &session.access_token), 200, "now cached");
+        diesel::update(persistence::schema::users::table.find(persistence::sql_types::DbUuid(id)))
+            .set(persistence::schema::users::is_active.eq(false))
+            .execute(&mut *conn)
+            .unwrap();
+        announce(&mut conn, &PrincipalEvent::UserChanged { user_id: id }).unwrap();
+        until_refused(&session.access_token, "the deactivation");
+    }
 }

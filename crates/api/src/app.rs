@@ -152,6 +152,7 @@ fn schedule_recurring_jobs(pool: &persistence::DbPool) {
 pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningServer> {
     let config = state.config.clone();
     let job_pool = state.pool.clone();
+    let principals = state.principals.clone();
     let replica = state.replica.clone();
     let mut registry = JobRegistry::builtin();
     registry.register(
@@ -233,13 +234,20 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
             WorkerPool::start(job_pool, registry, settings)?
         }),
     };
-    Ok(RunningServer { server, workers })
+    let listening = crate::auth::principal_cache::listen(config.database.url(), principals)?;
+    Ok(RunningServer {
+        server,
+        workers,
+        listening,
+    })
 }
 
 /// The HTTP server and its job workers.
 pub struct RunningServer {
     server: Server,
     workers: Option<WorkerPool>,
+    /// Applies the other processes' principal changes (PostgreSQL).
+    listening: Option<crate::auth::principal_cache::Listening>,
 }
 
 impl RunningServer {
@@ -256,6 +264,14 @@ impl IntoFuture for RunningServer {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let outcome = self.server.await;
+            if let Some(listening) = self.listening {
+                if actix_web::rt::task::spawn_blocking(move || listening.stop())
+                    .await
+                    .is_err()
+                {
+                    tracing::error!("stopping the principal listener failed");
+                }
+            }
             if let Some(workers) = self.workers {
                 // Joining the worker threads blocks; keep it off the async executor.
                 if actix_web::rt::task::spawn_blocking(move || workers.stop())

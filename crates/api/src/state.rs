@@ -8,6 +8,7 @@ use domain::business_calendar::BusinessCalendar;
 use domain::filter::ResolveContext;
 use moka::sync::Cache;
 use persistence::db::{DbConnection, DbPool};
+use persistence::principal_events::PrincipalEvent;
 use persistence::BackendKind;
 
 use crate::auth::jwt::TokenIssuer;
@@ -69,6 +70,34 @@ impl AppState {
         );
         self.calendar.0.insert((), calendar.clone());
         Ok(calendar)
+    }
+
+    /// The account of `user_id` changed: this process forgets what it cached of it,
+    /// and the other processes sharing the database are told to.
+    pub async fn user_changed(&self, user_id: uuid::Uuid) {
+        self.principals.invalidate(&user_id);
+        self.announce(PrincipalEvent::UserChanged { user_id }).await;
+    }
+
+    /// `sessions` were revoked: their access tokens stop working here at once, and in
+    /// the other processes as soon as they hear of it.
+    pub async fn sessions_ended(&self, sessions: Vec<uuid::Uuid>) {
+        if sessions.is_empty() {
+            return;
+        }
+        self.principals.end_sessions(&sessions);
+        self.announce(PrincipalEvent::SessionsEnded { sessions })
+            .await;
+    }
+
+    /// A failed announcement leaves the other processes to the cache's lifetime.
+    async fn announce(&self, event: PrincipalEvent) {
+        let announced = self
+            .db(move |conn| Ok(persistence::principal_events::announce(conn, &event)?))
+            .await;
+        if let Err(error) = announced {
+            tracing::warn!(%error, "announcing a principal change failed");
+        }
     }
 
     /// Forgets the cached calendar: the settings changed.

@@ -46,6 +46,7 @@ pub mod orders;
 pub mod personnel;
 pub mod pipelines;
 pub mod price_experiments;
+pub mod principal_events;
 pub mod product_models;
 pub mod products;
 pub mod quotes;

@@ -5,13 +5,20 @@
 //! one query.
 //!
 //! Writes to a user and revoked sessions in this process invalidate their entries at
-//! once; another process sharing the database sees a role change, a deactivation or a
-//! revoked session (logout, refresh-token reuse, password change) within [`FRESHNESS`].
+//! once. They are also announced to the other processes sharing the database
+//! (`AppState::user_changed`, `AppState::sessions_ended`); on PostgreSQL each process
+//! listens ([`listen`]) and forgets the entries at once too. Without that (SQLite, or
+//! while the listening connection is down) another process sees a role change, a
+//! deactivation or a revoked session (logout, refresh-token reuse, password change)
+//! within [`FRESHNESS`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::authz::{Role, Visibility};
 use moka::sync::Cache;
+use persistence::principal_events::{PrincipalEvent, PrincipalListener};
 use uuid::Uuid;
 
 /// How long cached account facts and live sessions are trusted.
@@ -79,6 +86,83 @@ impl PrincipalCache {
             self.sessions.invalidate(session);
         }
     }
+}
+
+/// How often the listening connection is asked for what arrived.
+const POLL: Duration = Duration::from_millis(100);
+/// How long to wait before connecting again after the listening connection failed.
+const RECONNECT: Duration = Duration::from_secs(2);
+
+impl PrincipalCache {
+    /// Applies a change another process announced.
+    pub fn apply(&self, event: &PrincipalEvent) {
+        match event {
+            PrincipalEvent::UserChanged { user_id } => self.invalidate(user_id),
+            PrincipalEvent::SessionsEnded { sessions } => self.end_sessions(sessions),
+        }
+    }
+
+    fn forget_everything(&self) {
+        self.accounts.invalidate_all();
+        self.sessions.invalidate_all();
+    }
+}
+
+/// The thread that applies the other processes' announcements to this process's cache.
+pub struct Listening {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Listening {
+    /// Stops listening and waits for the thread.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if self.thread.join().is_err() {
+            tracing::error!("the principal listener panicked");
+        }
+    }
+}
+
+/// Starts listening on the PostgreSQL database at `url` for principal changes; `None`
+/// on SQLite. A lost connection is opened again, and the whole cache is forgotten then,
+/// since announcements may have been missed meanwhile.
+pub fn listen(url: String, cache: PrincipalCache) -> std::io::Result<Option<Listening>> {
+    if persistence::BackendKind::of_url(&url) != persistence::BackendKind::Postgres {
+        return Ok(None);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("principal-listener".into())
+        .spawn(move || {
+            let mut listener: Option<PrincipalListener> = None;
+            while !stopping.load(Ordering::Relaxed) {
+                let Some(connected) = listener.as_mut() else {
+                    match PrincipalListener::connect(&url) {
+                        Ok(connected) => {
+                            cache.forget_everything();
+                            listener = connected;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "listening for principal changes failed");
+                            std::thread::sleep(RECONNECT);
+                        }
+                    }
+                    continue;
+                };
+                match connected.take() {
+                    Ok(events) => events.iter().for_each(|event| cache.apply(event)),
+                    Err(error) => {
+                        tracing::warn!(%error, "the principal listener lost its connection");
+                        listener = None;
+                        continue;
+                    }
+                }
+                std::thread::sleep(POLL);
+            }
+        })?;
+    Ok(Some(Listening { stop, thread }))
 }
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ pub async fn refresh_token(
         Rotation::Rotated(issued) => Ok(HttpResponse::Ok().json(token_pair(&state, issued)?)),
         Rotation::ReuseDetected { session } => {
             // The access tokens of the stolen session stop working at once.
-            state.principals.end_sessions(&[session]);
+            state.sessions_ended(vec![session]).await;
             Err(ApiError::InvalidToken)
         }
         Rotation::Rejected => Err(ApiError::InvalidToken),
@@ -179,7 +179,7 @@ pub async fn logout(
         .db(move |conn| Ok(sessions::logout(conn, &principal, &body.0.refresh_token)?))
         .await?;
     if let Some(session) = ended {
-        state.principals.end_sessions(&[session]);
+        state.sessions_ended(vec![session]).await;
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -194,7 +194,7 @@ pub async fn change_my_password(
         })
         .await?;
     // The other sessions' access tokens stop working at once.
-    state.principals.end_sessions(&ended);
+    state.sessions_ended(ended).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -283,8 +283,8 @@ pub async fn update_user(
         })
         .await?;
     // The account changed: the next request rebuilds its principal.
-    state.principals.invalidate(&id);
-    state.principals.end_sessions(&change.ended_sessions);
+    state.user_changed(id).await;
+    state.sessions_ended(change.ended_sessions.clone()).await;
     user_response(&req, &change.user)
 }
 
@@ -322,6 +322,6 @@ pub async fn deactivate_user(
         .db(move |conn| Ok(users::deactivate(conn, &principal, id, &precondition)?))
         .await?;
     // The account changed: the next request rebuilds its principal.
-    state.principals.invalidate(&id);
+    state.user_changed(id).await;
     Ok(HttpResponse::NoContent().finish())
 }
