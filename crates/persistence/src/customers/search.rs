@@ -302,13 +302,20 @@ impl QueryId for RelatedMatch {
 
 impl QueryFragment<MultiBackend> for RelatedMatch {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        // The negation is an anti-join (`NOT EXISTS`, correlated on the customer), which
+        // PostgreSQL plans as one; `NOT IN` over a subquery it cannot, and at scale
+        // rereads the subquery per customer once it outgrows `work_mem`.
         out.push_sql(if self.negated {
-            "customers.id NOT IN (SELECT customer_id FROM "
+            "NOT EXISTS (SELECT 1 FROM "
         } else {
             "customers.id IN (SELECT customer_id FROM "
         });
         out.push_sql(self.table);
         let mut first = true;
+        if self.negated {
+            out.push_sql(" WHERE customer_id = customers.id");
+            first = false;
+        }
         let mut clause = |out: &mut AstPass<'_, 'b, MultiBackend>| {
             out.push_sql(if first { " WHERE " } else { " AND " });
             first = false;
