@@ -45,7 +45,7 @@ echo "loaded $CUSTOMERS customers in $((SECONDS - started)) s"
     --password quiet-harbor-lantern-42 >/dev/null
 psql "$primary" -qc 'VACUUM ANALYZE'
 
-as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p 5441 -U postgres -D "$WORK/standby" -R -X stream
+as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p 5441 -U postgres -D "$WORK/standby" -R -X stream -c fast
 as_postgres "$PG_BIN/pg_ctl" -D "$WORK/standby" -l "$WORK/standby.log" -w -o "-p 5442 -k $WORK" start >/dev/null
 echo "standby in recovery: $(psql "$standby" -XAtc 'SELECT pg_is_in_recovery()'), orders there: $(psql "$standby" -XAtc 'SELECT count(*) FROM orders')"
 
