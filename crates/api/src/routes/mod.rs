@@ -178,3 +178,32 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         audit_events::AuditEventsApi::openapi(),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// Merging the fragments keeps one schema per name, so two types published under one
+    /// name would leave one of them described wrongly in the document.
+    #[test]
+    fn no_two_route_modules_publish_different_schemas_under_one_name() {
+        let mut seen: BTreeMap<String, (usize, serde_json::Value)> = BTreeMap::new();
+        for (part, fragment) in super::openapi_parts().into_iter().enumerate() {
+            let Some(components) = fragment.components else {
+                continue;
+            };
+            for (name, schema) in components.schemas {
+                let schema = serde_json::to_value(&schema).expect("a schema serialises");
+                match seen.get(&name) {
+                    Some((first, earlier)) => assert_eq!(
+                        earlier, &schema,
+                        "schema `{name}` differs between route fragments {first} and {part}"
+                    ),
+                    None => {
+                        seen.insert(name, (part, schema));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The question, in both languages.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CsatSurveyQuestion)]
 pub struct SurveyQuestion {
     pub fa: &'static str,
     pub en: &'static str,

@@ -31,6 +31,7 @@ snake_names!(ActivityKind {
 /// Who reached whom, for calls and e-mails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ActivityDirection)]
 pub enum Direction {
     Inbound,
     Outbound,
