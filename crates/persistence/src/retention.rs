@@ -289,6 +289,13 @@ pub fn apply_batch(
     let from = watermark.at.map(DbTime);
     let before = DbTime(cutoff);
     let full = |found: usize| found as i64 == limit;
+    // A kind that is only ever deleted leaves no watermark and names no records.
+    let deleted = |removed: usize, found: usize| Batch {
+        removed,
+        records: Vec::new(),
+        watermark,
+        more: full(found),
+    };
     match kind {
         RetentionKind::Messages => {
             let rows: Vec<(DbUuid, DbTime)> = messages_reached(before, anonymise, from)
@@ -326,12 +333,7 @@ pub fn apply_batch(
                 behavioural_events::table.filter(behavioural_events::id.eq_any(&ids)),
             )
             .execute(conn)?;
-            Ok(Batch {
-                removed,
-                records: Vec::new(),
-                watermark,
-                more: full(ids.len()),
-            })
+            Ok(deleted(removed, ids.len()))
         }
         RetentionKind::ClosedTickets => {
             let rows: Vec<(DbUuid, Option<DbTime>)> = tickets_reached(before, anonymise, from)
@@ -439,12 +441,7 @@ pub fn apply_batch(
                 .select(stored_files::id)
                 .load(conn)?;
             let ids: Vec<Uuid> = ids.into_iter().map(|id| id.0).collect();
-            Ok(Batch {
-                removed: crate::files::delete_many(conn, &ids)?,
-                records: Vec::new(),
-                watermark,
-                more: full(ids.len()),
-            })
+            Ok(deleted(crate::files::delete_many(conn, &ids)?, ids.len()))
         }
         RetentionKind::WebhookDeliveries => {
             let ids: Vec<DbUuid> = deliveries_reached(before)
@@ -456,12 +453,7 @@ pub fn apply_batch(
                 webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)),
             )
             .execute(conn)?;
-            Ok(Batch {
-                removed,
-                records: Vec::new(),
-                watermark,
-                more: full(ids.len()),
-            })
+            Ok(deleted(removed, ids.len()))
         }
     }
 }
