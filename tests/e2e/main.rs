@@ -45,6 +45,7 @@ mod order_exports;
 mod order_imports;
 mod outgoing_webhooks;
 mod owasp;
+mod partners;
 mod price_experiments;
 mod product_imports;
 mod product_models;

@@ -14,13 +14,43 @@ use serde_json::{json, Value};
 
 use e2e::support::{
     backends, create_customer, created, field_codes, for_each_backend, id_of, merge_patch, person,
-    send, TestApp,
+    send, TestApp, TEST_PASSWORD,
 };
 
 /// A user of `role` with `visibility`, logged in; answers the token and the user's id.
 fn user(app: &TestApp, role: &str, visibility: &str) -> (String, String) {
     let (id, email, password) = app.create_user(role, Some(visibility));
     (app.login(&email, &password).access_token, id.to_string())
+}
+
+/// The token of a user of a new partner, which holds a `write` share of a customer of
+/// its own (so that its shares are not simply empty).
+fn partner_user_with_a_share(app: &TestApp, admin: &str) -> String {
+    let partner = id_of(&created(
+        app,
+        admin,
+        "/api/v1/partners",
+        json!({"name": format!("Partner {}", uuid::Uuid::now_v7().simple()), "kind": "agency"}),
+    ));
+    let email = format!("partner-{}@example.com", uuid::Uuid::now_v7().simple());
+    created(
+        app,
+        admin,
+        &format!("/api/v1/partners/{partner}/users"),
+        json!({"email": email, "display_name": "Carol", "password": TEST_PASSWORD}),
+    );
+    let shared = id_of(&create_customer(
+        app,
+        admin,
+        person("کارول", "همکار", "09121000099", "carol-customer@example.ir"),
+    ));
+    created(
+        app,
+        admin,
+        &format!("/api/v1/partners/{partner}/shares"),
+        json!({"record_kind": "customer", "record_id": shared, "access": "write"}),
+    );
+    app.login(&email, TEST_PASSWORD).access_token
 }
 
 fn status(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> u16 {
@@ -40,6 +70,8 @@ fn api1_broken_object_level_authorization() {
         let admin = app.admin_token();
         let (alice, _) = user(app, "sales", "own");
         let (bob, _) = user(app, "sales", "own");
+        // A partner's user with shares of its own, none of Alice's records.
+        let carol = partner_user_with_a_share(app, &admin);
         let customer = id_of(&create_customer(
             app,
             &alice,
@@ -86,9 +118,15 @@ fn api1_broken_object_level_authorization() {
         ];
         for path in &by_id {
             assert_eq!(status(app, Method::GET, path, &alice, None), 200, "{path}");
-            // Someone else's record does not exist for Bob: 404, not 403, so that ids
-            // cannot be probed.
-            assert_eq!(status(app, Method::GET, path, &bob, None), 404, "{path}");
+            // Someone else's record does not exist for Bob or a partner's Carol: 404,
+            // not 403, so that ids cannot be probed.
+            for stranger in [&bob, &carol] {
+                assert_eq!(
+                    status(app, Method::GET, path, stranger, None),
+                    404,
+                    "{path}"
+                );
+            }
         }
         for (path, change) in [
             (
@@ -105,8 +143,10 @@ fn api1_broken_object_level_authorization() {
                 json!({"priority": "low"}),
             ),
         ] {
-            let (code, body) = merge_patch(app, &path, &bob, &change);
-            assert_eq!(code, 404, "{path}: {body}");
+            for stranger in [&bob, &carol] {
+                let (code, body) = merge_patch(app, &path, stranger, &change);
+                assert_eq!(code, 404, "{path}: {body}");
+            }
         }
         // Nor does it turn up in a list or a search, even searched for by its id.
         for (path, id) in [
@@ -120,9 +160,11 @@ fn api1_broken_object_level_authorization() {
             let (code, mine) = send(app, Method::POST, path, &alice, Some(filter.clone()));
             assert_eq!(code, 200, "{path}: {mine}");
             assert_eq!(ids(&mine), BTreeSet::from([id.clone()]), "{path}");
-            let (code, theirs) = send(app, Method::POST, path, &bob, Some(filter));
-            assert_eq!(code, 200, "{path}: {theirs}");
-            assert!(ids(&theirs).is_empty(), "{path}: {theirs}");
+            for stranger in [&bob, &carol] {
+                let (code, theirs) = send(app, Method::POST, path, stranger, Some(filter.clone()));
+                assert_eq!(code, 200, "{path}: {theirs}");
+                assert!(ids(&theirs).is_empty(), "{path}: {theirs}");
+            }
         }
         for path in [
             "/api/v1/customers",
@@ -130,13 +172,21 @@ fn api1_broken_object_level_authorization() {
             "/api/v1/deals",
             "/api/v1/tickets",
         ] {
-            let (_, page) = send(app, Method::GET, &format!("{path}?limit=200"), &bob, None);
-            assert!(ids(&page).is_disjoint(&BTreeSet::from([
-                customer.clone(),
-                lead.clone(),
-                deal.clone(),
-                ticket.clone()
-            ])));
+            for stranger in [&bob, &carol] {
+                let (_, page) = send(
+                    app,
+                    Method::GET,
+                    &format!("{path}?limit=200"),
+                    stranger,
+                    None,
+                );
+                assert!(ids(&page).is_disjoint(&BTreeSet::from([
+                    customer.clone(),
+                    lead.clone(),
+                    deal.clone(),
+                    ticket.clone()
+                ])));
+            }
         }
         // Unchanged by the attempts.
         let (_, kept) = send(app, Method::GET, &by_id[0], &alice, None);

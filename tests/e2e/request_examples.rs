@@ -438,6 +438,25 @@ impl Setup<'_> {
                     "/api/v1/message-templates",
                     json!({"name": Self::unique("الگو"), "body_fa": "سلام {{ customer.name }}"}),
                 ),
+            "/api/v1/partners/{id}"
+            | "/api/v1/partners/{id}/users"
+            | "/api/v1/partners/{id}/shares"
+            | "/api/v1/partners/{id}/share-rules" => self.create(
+                "/api/v1/partners",
+                json!({"name": Self::unique("همکار"), "kind": "agency"}),
+            ),
+            "/api/v1/partners/{id}/share-rules/{rule_id}" => {
+                let partner = self.create(
+                    "/api/v1/partners",
+                    json!({"name": Self::unique("همکار"), "kind": "distributor"}),
+                );
+                let rule = self.create(
+                    &format!("/api/v1/partners/{partner}/share-rules"),
+                    json!({"record_kind": "lead", "access": "write",
+                           "condition": {"field": "province", "op": "eq", "value": "قم"}}),
+                );
+                return format!("/api/v1/partners/{partner}/share-rules/{rule}");
+            }
             "/api/v1/retention-rules/{kind}" => {
                 return "/api/v1/retention-rules/messages".to_string()
             }

@@ -217,6 +217,10 @@ use crate::routes;
             work: jobs* in `docs/API-CONVENTIONS.md`."),
         (name = "audit", description = "The tamper-evident audit log of every change, readable by admins \
             (`audit:read`), and verification of its hash chain."),
+        (name = "partners", description = "Partners (suppliers, distributors, agencies) and \
+            their users (`users:manage`); records shared with a partner by hand (read or write, \
+            optionally until a date) or by share rule (`crm:configure`). A partner's users see \
+            what they own and what is shared with their partner, and nothing else."),
         (name = "retention", description = "Retention rules for personal data \
             (`privacy:manage`): per kind of data, how many days it is kept before a daily job \
             deletes or anonymises it; a dry run that counts what would go, and a run on demand."),

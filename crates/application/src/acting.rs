@@ -48,6 +48,10 @@ pub struct Acting {
     pub team_id: Option<Uuid>,
     /// Which customers the caller may see and change.
     pub visibility: Visibility,
+    /// The partner whose user is acting: the caller sees besides what is shared
+    /// with it, and its visibility is `own` whatever is stored.
+    #[serde(default)]
+    pub partner_id: Option<Uuid>,
     pub credential: Credential,
     /// The language messages meant for the caller are written in.
     pub lang: Lang,
@@ -65,6 +69,7 @@ impl Acting {
             role: Role::Admin,
             team_id: None,
             visibility: Visibility::All,
+            partner_id: None,
             credential: Credential::System,
             lang,
             request_id: None,
@@ -108,10 +113,14 @@ impl Acting {
     /// The customers the caller may see, as a query condition.
     pub fn scope(&self) -> Scope {
         Scope {
-            visibility: self.visibility,
+            visibility: match self.partner_id {
+                Some(_) => Visibility::Own,
+                None => self.visibility,
+            },
             // The system sees everything; its id is never compared.
             user_id: self.user_id.unwrap_or(Uuid::nil()),
             team_id: self.team_id,
+            partner_id: self.partner_id,
         }
     }
 
@@ -155,6 +164,7 @@ mod tests {
             role: Role::Sales,
             team_id: None,
             visibility: Visibility::Own,
+            partner_id: None,
             credential,
             lang: Lang::En,
             request_id: Some("r1".into()),

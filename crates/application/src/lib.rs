@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod offers;
 pub mod omnichannel;
 pub mod paging;
+pub mod partners;
 pub mod precondition;
 pub mod price_experiments;
 pub mod reports;

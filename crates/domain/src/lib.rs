@@ -21,6 +21,7 @@ pub mod model_runs;
 pub mod notifications;
 pub mod offers;
 pub mod omnichannel;
+pub mod partners;
 pub mod persian;
 pub mod price_experiments;
 pub mod reports;

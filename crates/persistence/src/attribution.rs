@@ -105,7 +105,7 @@ pub fn conversions(
            AND o.currency = ?{visibility}{keyset} \
          ORDER BY o.placed_at, o.id LIMIT ?",
         statuses = purchase_statuses_sql(),
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", domain::partners::SharedKind::Customer),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed::<MultiBackend>()

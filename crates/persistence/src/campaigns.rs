@@ -604,7 +604,7 @@ pub fn acquisition_costs(
          FROM keys LEFT JOIN spent ON spent.group_key = keys.group_key \
          LEFT JOIN acquired ON acquired.group_key = keys.group_key \
          ORDER BY 1",
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", domain::partners::SharedKind::Customer),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed::<MultiBackend>()

@@ -68,8 +68,8 @@ fn conversation_visibility_sql(scope: &Scope) -> String {
                 WHERE c.id = conv.customer_id{customer})) \
             OR (conv.customer_id IS NULL AND EXISTS (SELECT 1 FROM leads l \
                 WHERE l.id = conv.lead_id{lead})))",
-        customer = visibility_sql(scope, "c"),
-        lead = visibility_sql(scope, "l"),
+        customer = visibility_sql(scope, "c", domain::partners::SharedKind::Customer),
+        lead = visibility_sql(scope, "l", domain::partners::SharedKind::Lead),
     )
 }
 
@@ -430,7 +430,7 @@ pub fn paths(
          aligned AS (SELECT {aligned} FROM kept) \
          SELECT {list}, COUNT(*) AS customers FROM aligned \
          GROUP BY {list} ORDER BY customers DESC, {list}",
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", domain::partners::SharedKind::Customer),
         inbound = inbound(),
         list = columns.join(", "),
     );
@@ -456,7 +456,7 @@ pub fn first_buyers(
     let sql = format!(
         "SELECT COUNT(*) AS count FROM customers c \
          WHERE c.first_order_at >= ? AND c.first_order_at < ?{visibility}",
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", domain::partners::SharedKind::Customer),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed()

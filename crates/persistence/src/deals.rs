@@ -314,6 +314,7 @@ pub fn update(
 
 /// Deletes a deal with its lines, contacts and history.
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
+    crate::record_shares::forget_records(conn, domain::partners::SharedKind::Deal, &[id])?;
     diesel::delete(deals::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
 }
@@ -481,6 +482,12 @@ fn visible_to<'a, ST: 'a>(
     let me = DbUuid(scope.user_id);
     match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => query,
+        _ if scope.partner_id.is_some() => query.filter(deals::owner_id.eq(me).or(
+            deals::id.eq_any(crate::shared_with!(
+                scope.partner_id.unwrap_or_default(),
+                domain::partners::SharedKind::Deal
+            )),
+        )),
         (Visibility::Own, _) | (Visibility::Team, None) => query.filter(deals::owner_id.eq(me)),
         (Visibility::Team, Some(team)) => {
             query.filter(deals::owner_id.eq(me).or(deals::team_id.eq(DbUuid(team))))
@@ -552,7 +559,7 @@ pub fn stage_totals(
          GROUP BY d.stage_id, d.currency, s.probability ORDER BY d.stage_id, d.currency",
         amount = split_sum_sql("d.amount", "amount"),
         open = StageKind::Open.as_str(),
-        visibility = visibility_sql(scope, "d"),
+        visibility = visibility_sql(scope, "d", domain::partners::SharedKind::Deal),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed::<MultiBackend>()

@@ -172,7 +172,7 @@ pub fn cells(
             ""
         },
         narrowing = narrowing_sql(narrowing, "f.customer_id"),
-        visibility = visibility_sql(visibility, "c"),
+        visibility = visibility_sql(visibility, "c", domain::partners::SharedKind::Customer),
     );
     let mut query = bind_periods(
         diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>(),
@@ -235,7 +235,7 @@ pub fn servqual_cells(
             ""
         },
         narrowing = narrowing_sql(narrowing, "a.customer_id"),
-        visibility = visibility_sql(visibility, "c"),
+        visibility = visibility_sql(visibility, "c", domain::partners::SharedKind::Customer),
     );
     let mut query = bind_periods(
         diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>(),
@@ -309,7 +309,7 @@ pub fn factor_sums(
             ""
         },
         narrowing = narrowing_sql(narrowing, "a.customer_id"),
-        visibility = visibility_sql(visibility, "c"),
+        visibility = visibility_sql(visibility, "c", domain::partners::SharedKind::Customer),
     );
     let mut query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed::<MultiBackend>()

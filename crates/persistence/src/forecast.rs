@@ -99,7 +99,10 @@ impl ForecastScope<'_> {
         } else {
             ""
         };
-        format!("{pipeline}{}", visibility_sql(self.visibility, "d"))
+        format!(
+            "{pipeline}{}",
+            visibility_sql(self.visibility, "d", domain::partners::SharedKind::Deal)
+        )
     }
 
     fn bind<'a>(&self, mut query: Query<'a>) -> Query<'a> {

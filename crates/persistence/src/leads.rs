@@ -154,12 +154,14 @@ pub fn set_owner(
 }
 
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
+    crate::record_shares::forget_records(conn, domain::partners::SharedKind::Lead, &[id])?;
     diesel::delete(leads::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
 }
 
 /// Deletes the leads `ids` with everything that cascades from them; answers how many.
 pub fn delete_many(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, PersistenceError> {
+    crate::record_shares::forget_records(conn, domain::partners::SharedKind::Lead, ids)?;
     let mut deleted = 0;
     for chunk in ids.chunks(500) {
         let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
@@ -368,6 +370,12 @@ fn visible_to<'a, ST: 'a>(
     let me = DbUuid(scope.user_id);
     match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => query,
+        _ if scope.partner_id.is_some() => query.filter(leads::owner_id.eq(me).or(
+            leads::id.eq_any(crate::shared_with!(
+                scope.partner_id.unwrap_or_default(),
+                domain::partners::SharedKind::Lead
+            )),
+        )),
         (Visibility::Own, _) | (Visibility::Team, None) => query.filter(leads::owner_id.eq(me)),
         (Visibility::Team, Some(team)) => {
             query.filter(leads::owner_id.eq(me).or(leads::team_id.eq(DbUuid(team))))

@@ -248,6 +248,12 @@ pub fn list(
     let me = DbUuid(scope.user_id);
     query = match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => query,
+        _ if scope.partner_id.is_some() => query.filter(deals::owner_id.eq(me).or(
+            deals::id.eq_any(crate::shared_with!(
+                scope.partner_id.unwrap_or_default(),
+                domain::partners::SharedKind::Deal
+            )),
+        )),
         (Visibility::Own, _) | (Visibility::Team, None) => query.filter(deals::owner_id.eq(me)),
         (Visibility::Team, Some(team)) => {
             query.filter(deals::owner_id.eq(me).or(deals::team_id.eq(DbUuid(team))))

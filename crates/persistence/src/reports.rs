@@ -10,6 +10,7 @@ use diesel::query_builder::BoxedSqlQuery;
 use diesel::sql_types::{BigInt, Bool, Date, Double, Nullable, Text};
 use domain::authz::Visibility;
 use domain::commerce::orders::OrderStatus;
+use domain::partners::SharedKind;
 use domain::reports::{
     AcquisitionDimension, ProfitDimension, SalesDimension, AGE_BANDS, AGE_UNKNOWN, FUNNEL_STAGES,
     REFERRER_CUSTOMER, REFERRER_USER,
@@ -110,11 +111,18 @@ pub(crate) fn bind_periods<'a>(
     query
 }
 
-/// The condition on the owned record `alias` (a customer `c`, a deal) that `scope`
-/// allows, with its values bound after the periods' by [`bind_visibility`].
-pub(crate) fn visibility_sql(scope: &Scope, alias: &str) -> String {
+/// The condition on the owned record `alias` (a customer `c`, a ticket) of `kind` that
+/// `scope` allows, with its values bound after the periods' by [`bind_visibility`]. A
+/// partner's user sees besides the records of `kind` shared with its partner.
+pub(crate) fn visibility_sql(scope: &Scope, alias: &str, kind: SharedKind) -> String {
     match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => String::new(),
+        _ if scope.partner_id.is_some() => format!(
+            " AND ({alias}.owner_id = ? OR {alias}.id IN (SELECT record_id FROM record_shares \
+             WHERE partner_id = ? AND record_kind = '{kind}' \
+             AND (expires_at IS NULL OR expires_at > ?)))",
+            kind = kind.as_str()
+        ),
         (Visibility::Own, _) | (Visibility::Team, None) => format!(" AND {alias}.owner_id = ?"),
         (Visibility::Team, Some(_)) => {
             format!(" AND ({alias}.owner_id = ? OR {alias}.team_id = ?)")
@@ -125,6 +133,12 @@ pub(crate) fn visibility_sql(scope: &Scope, alias: &str) -> String {
 pub(crate) fn bind_visibility<'a>(mut query: Query<'a>, scope: &Scope) -> Query<'a> {
     match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => {}
+        _ if scope.partner_id.is_some() => {
+            query = query
+                .bind::<SqlUuid, _>(DbUuid(scope.user_id))
+                .bind::<SqlUuid, _>(DbUuid(scope.partner_id.unwrap_or_default()))
+                .bind::<UtcTimestamp, _>(DbTime(crate::now()));
+        }
         (Visibility::Own, _) | (Visibility::Team, None) => {
             query = query.bind::<SqlUuid, _>(DbUuid(scope.user_id));
         }
@@ -276,7 +290,7 @@ pub fn sales(
         cte = periods_cte(periods.len(), ages),
         statuses = sale_statuses_sql(),
         visibility = if needs_customer {
-            visibility_sql(scope, "c")
+            visibility_sql(scope, "c", SharedKind::Customer)
         } else {
             String::new()
         },
@@ -333,7 +347,7 @@ pub fn buyers(
          GROUP BY pb.period ORDER BY pb.period",
         cte = periods_cte(periods.len(), false),
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(bind_periods(query, periods, false), scope);
@@ -411,7 +425,7 @@ pub fn flows(
          LEFT JOIN moves ON moves.period = periods.idx \
          ORDER BY periods.idx",
         cte = periods_cte(with_before.len(), false),
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(
@@ -435,7 +449,7 @@ pub fn clv_totals(conn: &mut DbConnection, scope: &Scope) -> Result<ClvTotals, P
     let sql = format!(
         "SELECT COUNT(c.clv) AS scored, CAST(SUM(c.clv) AS BIGINT) AS total \
          FROM customers c WHERE c.clv IS NOT NULL{}",
-        visibility_sql(scope, "c")
+        visibility_sql(scope, "c", SharedKind::Customer)
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     Ok(bind_visibility(query, scope).get_result(conn)?)
@@ -502,7 +516,7 @@ pub fn cohorts(
          FROM cohorts JOIN activity ON activity.customer_id = cohorts.customer_id \
          GROUP BY cohorts.cohort, activity.period ORDER BY 1, 2",
         cte = periods_cte(periods.len(), false),
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
         statuses = sale_statuses_sql(),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
@@ -564,7 +578,7 @@ pub fn lapsed_buyers(
          GROUP BY o.customer_id, c.display_name, c.erased_at \
          ORDER BY o.customer_id LIMIT ?",
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
         after = if after.is_some() {
             " AND o.customer_id > ?"
         } else {
@@ -690,7 +704,7 @@ pub fn acquisition(
          WHERE c.merged_into_id IS NULL{visibility} \
          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         cte = periods_cte(periods.len(), false),
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
     );
     let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed::<MultiBackend>();
     let query = bind_visibility(bind_periods(query, periods, false), scope);
@@ -766,7 +780,7 @@ pub fn service_minutes(
          JOIN customers c ON c.id = t.customer_id \
          WHERE e.spent_on >= ? AND e.spent_on <= ?{visibility} \
          GROUP BY 1, 2",
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed::<MultiBackend>()
@@ -812,7 +826,7 @@ pub fn acquisition_costs(
          FROM customers c JOIN share ON share.code = c.acquisition_campaign \
          WHERE c.merged_into_id IS NULL AND c.created_at >= ? AND c.created_at < ?{visibility} \
          GROUP BY 1, 2",
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
         // Halves away from zero on both: PostgreSQL rounds a double's halves to even.
         sum = match conn {
             DbConnection::Postgres(_) => "CAST(SUM(share.per_customer) AS NUMERIC)",
@@ -854,7 +868,7 @@ pub fn profitability(
          GROUP BY 1, 2 \
          ORDER BY {order} LIMIT ?",
         statuses = sale_statuses_sql(),
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
         order = if dimension == Some(ProfitDimension::Customer) {
             "SUM(l.total - l.refunded) \
              - SUM(COALESCE(l.unit_cost, 0) * (l.quantity - l.returned_quantity)) DESC, 2"
@@ -938,7 +952,7 @@ fn funnel_cohort_sql(
            {join} \
            WHERE c.merged_into_id IS NULL{visibility})",
         cte = periods_cte(periods, false),
-        visibility = visibility_sql(scope, "c"),
+        visibility = visibility_sql(scope, "c", SharedKind::Customer),
     )
 }
 

@@ -147,6 +147,69 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    partners (id) {
+        id -> Uuid,
+        name -> Text,
+        kind -> Text,
+        notes -> Nullable<Text>,
+        is_active -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    partner_users (user_id) {
+        user_id -> Uuid,
+        partner_id -> Uuid,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Jsonb, Uuid, UtcTimestamp};
+
+    share_rules (id) {
+        id -> Uuid,
+        partner_id -> Uuid,
+        record_kind -> Text,
+        condition -> Jsonb,
+        access -> Text,
+        refreshed_at -> Nullable<UtcTimestamp>,
+        matched -> Nullable<BigInt>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{Uuid, UtcTimestamp};
+
+    record_shares (id) {
+        id -> Uuid,
+        partner_id -> Uuid,
+        record_kind -> Text,
+        record_id -> Uuid,
+        access -> Text,
+        expires_at -> Nullable<UtcTimestamp>,
+        rule_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
     use crate::sql_types::{Uuid, UtcTimestamp, Jsonb};
 
     audit_events (seq) {
@@ -2106,9 +2169,19 @@ diesel::joinable!(workflow_runs -> customers (customer_id));
 diesel::joinable!(workflow_runs -> leads (lead_id));
 diesel::joinable!(workflow_run_steps -> workflow_runs (run_id));
 
+diesel::joinable!(partner_users -> partners (partner_id));
+diesel::joinable!(partner_users -> users (user_id));
+diesel::joinable!(share_rules -> partners (partner_id));
+diesel::joinable!(record_shares -> partners (partner_id));
+diesel::joinable!(record_shares -> share_rules (rule_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     retention_rules,
+    partners,
+    partner_users,
+    share_rules,
+    record_shares,
     campaigns,
     campaign_costs,
     campaign_recipients,

@@ -99,7 +99,7 @@ pub fn created(
          {filter}{visibility} GROUP BY periods.idx",
         cte = periods_cte(periods.len(), false),
         filter = filter.sql(&TICKET_COLUMNS),
-        visibility = visibility_sql(scope, "t"),
+        visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
     );
     let query = bind_periods(
         diesel::sql_query(placeholders(conn, &sql)).into_boxed(),
@@ -138,7 +138,7 @@ pub fn backlog(
          GROUP BY periods.idx",
         cte = periods_cte(periods.len(), false),
         filter = filter.sql(&TICKET_COLUMNS),
-        visibility = visibility_sql(scope, "t"),
+        visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
         open = open_statuses_sql(),
     );
     let query = bind_periods(
@@ -170,7 +170,7 @@ pub fn closed_per_agent(
          WHERE ((t.resolved_at >= ? AND t.resolved_at < ?) OR (t.closed_at >= ? AND t.closed_at < ?))\
          {filter}{visibility} GROUP BY t.owner_id",
         filter = filter.sql(&TICKET_COLUMNS),
-        visibility = visibility_sql(scope, "t"),
+        visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed()
@@ -214,7 +214,7 @@ pub fn created_sums(
          CAST(COALESCE(SUM(t.reassignments), 0) AS BIGINT) AS reassignments \
          FROM tickets t WHERE t.created_at >= ? AND t.created_at < ?{filter}{visibility}",
         filter = filter.sql(&TICKET_COLUMNS),
-        visibility = visibility_sql(scope, "t"),
+        visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed()
@@ -254,7 +254,7 @@ pub fn instants(
          {filter}{visibility} ORDER BY t.id LIMIT {limit}",
         after = if after.is_some() { " AND t.id > ?" } else { "" },
         filter = filter.sql(&TICKET_COLUMNS),
-        visibility = visibility_sql(scope, "t"),
+        visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
     );
     let mut query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed()

@@ -10,7 +10,7 @@ macro_rules! visible_by_subject {
     ($query:expr, $scope:expr, $table:ident, $person:ident) => {{
         use diesel::prelude::*;
         use domain::authz::Visibility;
-        use $crate::schema::{customers, deals, leads};
+        use $crate::schema::{customers, deals, leads, record_shares};
         use $crate::sql_types::DbUuid;
         let scope: &$crate::customers::search::Scope = $scope;
         let me = DbUuid(scope.user_id);
@@ -21,6 +21,26 @@ macro_rules! visible_by_subject {
         });
         match scope.visibility {
             Visibility::All => $query,
+            // A partner's user also sees what hangs off the records shared with it.
+            _ if scope.partner_id.is_some() => {
+                let partner = scope.partner_id.unwrap_or_default();
+                $query.filter(
+                    $table::$person
+                        .eq(me)
+                        .or($table::customer_id.eq_any(
+                            $crate::shared_with!(partner, domain::partners::SharedKind::Customer)
+                                .select(record_shares::record_id.nullable()),
+                        ))
+                        .or($table::lead_id.eq_any(
+                            $crate::shared_with!(partner, domain::partners::SharedKind::Lead)
+                                .select(record_shares::record_id.nullable()),
+                        ))
+                        .or($table::deal_id.eq_any(
+                            $crate::shared_with!(partner, domain::partners::SharedKind::Deal)
+                                .select(record_shares::record_id.nullable()),
+                        )),
+                )
+            }
             Visibility::Own | Visibility::Team => $query.filter(
                 $table::$person
                     .eq(me)

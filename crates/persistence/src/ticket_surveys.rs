@@ -205,7 +205,7 @@ pub fn csat(
          WHERE s.created_at >= ? AND s.created_at < ?{filter}{visibility} \
          GROUP BY {column}",
         filter = filter.sql(&SURVEY_COLUMNS),
-        visibility = visibility_sql(scope, "t"),
+        visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
     );
     let query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed()

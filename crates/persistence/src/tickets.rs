@@ -201,12 +201,14 @@ pub fn rewrite(conn: &mut DbConnection, row: &TicketRow) -> Result<(), Persisten
 }
 
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
+    crate::record_shares::forget_records(conn, domain::partners::SharedKind::Ticket, &[id])?;
     diesel::delete(tickets::table.find(DbUuid(id))).execute(conn)?;
     Ok(())
 }
 
 /// Deletes the tickets `ids` with everything that cascades from them; answers how many.
 pub fn delete_many(conn: &mut DbConnection, ids: &[Uuid]) -> Result<usize, PersistenceError> {
+    crate::record_shares::forget_records(conn, domain::partners::SharedKind::Ticket, ids)?;
     let mut deleted = 0;
     for chunk in ids.chunks(500) {
         let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
@@ -631,6 +633,12 @@ fn visible_to<'a, ST: 'a>(
     let me = DbUuid(scope.user_id);
     match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => query,
+        _ if scope.partner_id.is_some() => query.filter(tickets::owner_id.eq(me).or(
+            tickets::id.eq_any(crate::shared_with!(
+                scope.partner_id.unwrap_or_default(),
+                domain::partners::SharedKind::Ticket
+            )),
+        )),
         (Visibility::Own, _) | (Visibility::Team, None) => query.filter(tickets::owner_id.eq(me)),
         (Visibility::Team, Some(team)) => query.filter(
             tickets::owner_id

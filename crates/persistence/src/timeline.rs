@@ -65,6 +65,12 @@ macro_rules! ticket_scope {
         let me = DbUuid(scope.user_id);
         match (scope.visibility, scope.team_id) {
             (Visibility::All, _) => $query,
+            _ if scope.partner_id.is_some() => $query.filter(tickets::owner_id.eq(me).or(
+                tickets::id.eq_any(crate::shared_with!(
+                    scope.partner_id.unwrap_or_default(),
+                    domain::partners::SharedKind::Ticket
+                )),
+            )),
             (Visibility::Own, _) | (Visibility::Team, None) => {
                 $query.filter(tickets::owner_id.eq(me))
             }

@@ -168,6 +168,7 @@ fn everyone() -> Scope {
         visibility: Visibility::All,
         user_id: Uuid::nil(),
         team_id: None,
+        partner_id: None,
     }
 }
 
@@ -619,6 +620,7 @@ fn visibility_limits_search_and_count_to_what_the_caller_may_see() {
             visibility,
             user_id,
             team_id,
+            partner_id: None,
         };
         // Sara's customer is in the team only through Sara: the rule reads the
         // customer's own team, so Ali's team view does not include it.

@@ -6,6 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use application::accounts::{api_key_format, api_keys, sessions, users};
+use application::partners;
 use application::{Acting, Credential};
 use domain::authz::Permission;
 use futures_util::future::LocalBoxFuture;
@@ -90,10 +91,12 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Identi
             let facts = match state.principals.get(&user_id, &session) {
                 Some(facts) => facts,
                 None => {
-                    let user = state
-                        .db(move |conn| Ok(sessions::session_user(conn, user_id, session)?))
+                    let facts = state
+                        .db(move |conn| {
+                            let user = sessions::session_user(conn, user_id, session)?;
+                            account_facts(conn, &user)
+                        })
                         .await?;
-                    let facts = account_facts(&user)?;
                     state.principals.insert(user_id, session, facts);
                     facts
                 }
@@ -122,7 +125,7 @@ fn authenticate_api_key(
     let holder = api_keys::authenticate(conn, prefix, secret_hash)?;
     Ok(Identity {
         user_id: holder.user.id.0,
-        facts: account_facts(&holder.user)?,
+        facts: account_facts(conn, &holder.user)?,
         credential: Credential::ApiKey {
             key_id: holder.key_id,
             scopes: holder.scopes,
@@ -130,11 +133,19 @@ fn authenticate_api_key(
     })
 }
 
-fn account_facts(user: &UserRow) -> ApiResult<AccountFacts> {
+/// What a principal needs of an active user; the user of an inactive partner is
+/// refused as an inactive user is.
+fn account_facts(conn: &mut DbConnection, user: &UserRow) -> ApiResult<AccountFacts> {
+    let partner_id = match partners::membership(conn, user.id.0)? {
+        Some((_, false)) => return Err(ApiError::InvalidToken),
+        Some((partner, true)) => Some(partner),
+        None => None,
+    };
     Ok(AccountFacts {
         role: users::stored_role(user)?,
         team_id: user.team_id.map(|id| id.0),
         visibility: users::stored_visibility(user)?,
+        partner_id,
     })
 }
 
@@ -162,6 +173,7 @@ impl FromRequest for Principal {
                 role: identity.facts.role,
                 team_id: identity.facts.team_id,
                 visibility: identity.facts.visibility,
+                partner_id: identity.facts.partner_id,
                 credential: identity.credential,
                 lang: crate::i18n::current(),
                 request_id: Some(RequestId::of(&req).to_string()),

@@ -33,6 +33,8 @@ pub struct AccountFacts {
     pub role: Role,
     pub team_id: Option<Uuid>,
     pub visibility: Visibility,
+    /// The partner the user belongs to.
+    pub partner_id: Option<Uuid>,
 }
 
 #[derive(Clone)]
@@ -173,6 +175,7 @@ mod tests {
         role: Role::Sales,
         team_id: None,
         visibility: Visibility::Own,
+        partner_id: None,
     };
 
     #[test]

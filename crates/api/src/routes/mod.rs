@@ -37,6 +37,7 @@ pub mod model_run_schedules;
 pub mod notifications;
 pub mod offers;
 pub mod orders;
+pub mod partners;
 pub mod pipelines;
 pub mod price_experiments;
 pub mod products;
@@ -97,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     feedback_surveys::configure(cfg);
     notifications::configure(cfg);
     follow_up_rules::configure(cfg);
+    partners::configure(cfg);
     retention_rules::configure(cfg);
     canned_answers::configure(cfg);
     channel_accounts::configure(cfg);
@@ -156,6 +158,7 @@ pub fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         surveys::SurveysApi::openapi(),
         notifications::NotificationsApi::openapi(),
         follow_up_rules::FollowUpRulesApi::openapi(),
+        partners::PartnersApi::openapi(),
         retention_rules::RetentionRulesApi::openapi(),
         canned_answers::CannedAnswersApi::openapi(),
         channel_accounts::ChannelAccountsApi::openapi(),

@@ -224,6 +224,23 @@ pub fn update(
     }
     let email = checked_email(&mut violations, &after.email);
     check_display_name(&mut violations, &after.display_name);
+    if persistence::partners::membership(conn, id)?.is_some() {
+        // A partner's user sees what is shared with its partner and what it owns,
+        // nothing wider: it stays a `partner` of `own` visibility and no team.
+        for (field, fits) in [
+            ("role", after.role == Role::Partner),
+            ("visibility", after.visibility == Visibility::Own),
+            ("team_id", after.team_id.is_none()),
+        ] {
+            if !fits {
+                violations.push(
+                    field,
+                    "partner_user",
+                    "a partner's user keeps the partner role, own visibility and no team",
+                );
+            }
+        }
+    }
     if let Some((code, message)) = after.password.as_deref().and_then(|new_password| {
         password::check_new_password(new_password, &[&after.email, &after.display_name])
     }) {

@@ -23,6 +23,7 @@ use domain::customers::{
     validate_custom_fields, validate_customer, CustomFieldDefinition, CustomFieldEntity,
     CustomValue, CustomerInput, LifecycleStage,
 };
+use domain::partners::{ShareAccess, SharedKind};
 use domain::validation::{FieldViolation, Violations};
 use persistence::audit::{self, DigestedEvent, NewAuditEvent};
 use persistence::customers::history::{self, LifecycleTransitionRow, OwnerChangeRow};
@@ -554,6 +555,13 @@ pub fn create(
         acting,
         &[customer_event("customer.created", meta.id, None, now)],
     )?;
+    crate::partners::access::after_create(
+        conn,
+        acting,
+        SharedKind::Customer,
+        meta.id,
+        search::catalogue,
+    )?;
     Ok(record)
 }
 
@@ -654,7 +662,9 @@ fn write_creates(
         .map(|r| customer_event("customer.created", r.row.id.0, None, now))
         .collect();
     crate::events::publish(conn, acting, &created)?;
-    Ok(step.records.iter().map(|r| r.row.id.0).collect())
+    let ids: Vec<Uuid> = step.records.iter().map(|r| r.row.id.0).collect();
+    crate::partners::access::apply_rules(conn, SharedKind::Customer, &ids, search::catalogue)?;
+    Ok(ids)
 }
 
 /// Replaces `current` with checked content, recording lifecycle and owner changes and
@@ -747,7 +757,8 @@ pub fn update_many(
     history::record_owner_changes(conn, &owner_changes)?;
     audit::record_many(conn, &acting.audit_actor(), events)?;
     crate::events::publish(conn, acting, &outbox)?;
-    Ok(())
+    let ids: Vec<Uuid> = records.iter().map(|r| r.row.id.0).collect();
+    crate::partners::access::apply_rules(conn, SharedKind::Customer, &ids, search::catalogue)
 }
 
 fn transition(
@@ -802,11 +813,27 @@ pub fn merge_chain(
     )))
 }
 
+/// The customer `id` if the caller may see and change it (by owner and team, or a
+/// partner's share with write access); one it may only read is forbidden, any other
+/// is not found.
 pub fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<CustomerRecord> {
+    reach(conn, acting, id, ShareAccess::Write)
+}
+
+/// The customer `id` if the caller may see it (a partner's share of either access
+/// will do); any other is not found.
+pub fn readable(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<CustomerRecord> {
+    reach(conn, acting, id, ShareAccess::Read)
+}
+
+fn reach(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    need: ShareAccess,
+) -> AppResult<CustomerRecord> {
     let record = persistence::customers::find(conn, id)?;
-    if acting.scope().can_see(&record.row) {
-        Ok(record)
-    } else {
-        Err(AppError::NotFound)
-    }
+    let owned = acting.scope().can_see(&record.row);
+    crate::partners::access::admit(conn, acting, SharedKind::Customer, id, owned, need)?;
+    Ok(record)
 }

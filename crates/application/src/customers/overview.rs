@@ -14,7 +14,7 @@ use persistence::users::UserRow;
 use uuid::Uuid;
 
 use super::privacy::{consents_of, history_of, Consents, History};
-use super::visible;
+use super::readable;
 use crate::acting::Acting;
 use crate::error::AppResult;
 
@@ -99,7 +99,7 @@ pub struct Overview {
 
 /// The 360 view of a customer visible to the caller.
 pub fn overview(conn: &mut DbConnection, acting: &Acting, customer: Uuid) -> AppResult<Overview> {
-    let record = visible(conn, acting, customer)?;
+    let record = readable(conn, acting, customer)?;
     let owner = match record.row.owner_id {
         Some(owner) => persistence::users::find(conn, owner.0).ok(),
         None => None,

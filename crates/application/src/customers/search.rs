@@ -185,6 +185,12 @@ pub fn resolve(
     Search::<CustomerSearch>::resolve_with(request, context, &fields.catalogue())
 }
 
+/// The customer search catalogue with the business's custom fields and event names (a
+/// share rule's condition is resolved against it).
+pub fn catalogue(conn: &mut DbConnection) -> AppResult<Vec<FieldSpec>> {
+    Ok(CustomerFields::load(conn)?.catalogue())
+}
+
 /// A rule's condition (a segment's) checked against the catalogue, the business's
 /// fields included, each problem named under `condition`; relative dates resolve in
 /// `context`.

@@ -23,7 +23,7 @@ use persistence::timeline::{self as sources, Window};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::visible;
+use super::readable;
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
@@ -135,7 +135,7 @@ pub fn timeline(
 ) -> AppResult<MergedPage> {
     acting.require(Permission::RecordsRead)?;
     let after = cursor.map(position_of).transpose()?;
-    visible(conn, acting, customer)?;
+    readable(conn, acting, customer)?;
     read(conn, acting, customer, filter, after, limit)
 }
 

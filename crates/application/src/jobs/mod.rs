@@ -27,6 +27,7 @@ mod report_export;
 pub mod retention_apply;
 mod scheduled_run;
 mod segment_refresh;
+pub mod share_rule_refresh;
 pub mod sla_scan;
 pub mod stuck_check;
 mod task_reminder;
@@ -335,6 +336,10 @@ impl JobRegistry {
         registry.register(MODEL_RUN, ModelRunJob);
         registry.register(LEAD_RESCORE, LeadRescoreJob);
         registry.register(SEGMENT_REFRESH, SegmentRefreshJob);
+        registry.register(
+            share_rule_refresh::SHARE_RULE_REFRESH,
+            share_rule_refresh::ShareRuleRefreshJob,
+        );
         registry.register(REPORT_EXPORT, ReportExportJob);
         registry.register(crate::analytics::schedules::SCHEDULED_RUN, ScheduledRunJob);
         registry.register(churn_check::CHURN_CHECK, churn_check::ChurnCheckJob);

@@ -12,6 +12,7 @@ use domain::commerce::Currency;
 use domain::customers::{CustomFieldDefinition, CustomFieldEntity};
 use domain::filter::{FieldKind, FieldSpec, Predicate, ResolvedFilter, TypedValue};
 use domain::notifications::{Link, LinkType, Texts};
+use domain::partners::{ShareAccess, SharedKind};
 use domain::sales::deals::{
     closed_at_after, deal_amount, is_stuck, lost_reason_at, stuck_cutoff, time_in_stages,
     DealInput, DealLineInput, StageEvent,
@@ -195,27 +196,48 @@ pub fn details(conn: &mut DbConnection, records: Vec<DealRecord>) -> AppResult<V
 /// The deal `id` if the caller may see it (by its owner and team); any other is not
 /// found.
 pub(crate) fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<DealRecord> {
+    reach(conn, acting, id, ShareAccess::Write)
+}
+
+/// The deals search catalogue, for the share rules over deals.
+fn deal_catalogue(_: &mut DbConnection) -> AppResult<Vec<FieldSpec>> {
+    Ok(DealSearch::CATALOGUE.to_vec())
+}
+
+/// The deal `id` if the caller may see it (a partner's share of either access will
+/// do); any other is not found.
+pub(crate) fn readable(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+) -> AppResult<DealRecord> {
+    reach(conn, acting, id, ShareAccess::Read)
+}
+
+fn reach(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    need: ShareAccess,
+) -> AppResult<DealRecord> {
     let record = persistence::deals::find(conn, id)?;
     let row = &record.row;
     let scope = acting.scope();
-    let seen = domain::authz::can_see(
+    let owned = domain::authz::can_see(
         scope.visibility,
         scope.user_id,
         scope.team_id,
         row.owner_id.map(|id| id.0),
         row.team_id.map(|id| id.0),
     );
-    if seen {
-        Ok(record)
-    } else {
-        Err(AppError::NotFound)
-    }
+    crate::partners::access::admit(conn, acting, SharedKind::Deal, id, owned, need)?;
+    Ok(record)
 }
 
 /// A deal (`records:read`).
 pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<DealDetails> {
     acting.require(Permission::RecordsRead)?;
-    let record = visible(conn, acting, id)?;
+    let record = readable(conn, acting, id)?;
     Ok(details(conn, vec![record])?.remove(0))
 }
 
@@ -229,7 +251,7 @@ pub struct HistoryEntry {
 /// A deal's stage history, oldest first (`records:read`).
 pub fn history(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<Vec<HistoryEntry>> {
     acting.require(Permission::RecordsRead)?;
-    let record = visible(conn, acting, id)?;
+    let record = readable(conn, acting, id)?;
     // A deal may have moved between pipelines: every stage it entered is looked up.
     let kinds: HashMap<DbUuid, StageKind> = persistence::pipelines::all(conn)?
         .into_iter()
@@ -801,6 +823,13 @@ pub fn create(
             .history
             .push(stage_change(acting, id, None, record.row.stage_id, now));
         persistence::deals::insert(conn, &record)?;
+        crate::partners::access::after_create(
+            conn,
+            acting,
+            SharedKind::Deal,
+            record.row.id.0,
+            deal_catalogue,
+        )?;
         audit::record_change(
             conn,
             &acting.audit_actor(),
@@ -879,6 +908,7 @@ pub fn update(
             )
         });
         let updated = persistence::deals::update(conn, &record, change.as_ref())?;
+        crate::partners::access::apply_rules(conn, SharedKind::Deal, &[id], deal_catalogue)?;
         audit::record_change(
             conn,
             &acting.audit_actor(),

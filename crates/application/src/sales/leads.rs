@@ -22,6 +22,7 @@ use domain::customers::{validate_custom_fields, CustomFieldDefinition, CustomFie
 use domain::customers::{AddressInput, CustomerInput, CustomerKind};
 use domain::filter::{FieldSpec, Finite, ResolveContext, TypedValue};
 use domain::notifications::{Link, LinkType, Texts};
+use domain::partners::{ShareAccess, SharedKind};
 use domain::sales::deals::{DealInput, DealLineInput};
 use domain::sales::leads::{LeadInput, LeadStatus};
 use domain::validation::FieldViolation;
@@ -289,6 +290,7 @@ pub fn insert_checked(
     // Scored first, so that assignment rules may route on the points.
     let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
     let row = assign_created(conn, acting, row, owner_given)?;
+    crate::partners::access::after_create(conn, acting, SharedKind::Lead, row.id.0, catalogue)?;
     audit::record_change(
         conn,
         &acting.audit_actor(),
@@ -397,20 +399,29 @@ pub fn can_see(acting: &Acting, row: &LeadRow) -> bool {
     )
 }
 
-/// The lead `id` if the caller may see it; any other is not found.
+/// The lead `id` if the caller may see and change it (by owner and team, or a
+/// partner's share with write access); one it may only read is forbidden, any other is
+/// not found.
 pub fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<LeadRow> {
-    let row = persistence::leads::find(conn, id)?;
-    if can_see(acting, &row) {
-        Ok(row)
-    } else {
-        Err(AppError::NotFound)
-    }
+    reach(conn, acting, id, ShareAccess::Write)
 }
 
-/// A lead (`records:read`).
+fn reach(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    need: ShareAccess,
+) -> AppResult<LeadRow> {
+    let row = persistence::leads::find(conn, id)?;
+    let owned = can_see(acting, &row);
+    crate::partners::access::admit(conn, acting, SharedKind::Lead, id, owned, need)?;
+    Ok(row)
+}
+
+/// A lead (`records:read`); a partner's share of either access will do.
 pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<LeadRow> {
     acting.require(Permission::RecordsRead)?;
-    visible(conn, acting, id)
+    reach(conn, acting, id, ShareAccess::Read)
 }
 
 /// Changes a lead visible to the caller (`records:write`): `edit` turns its current
@@ -454,6 +465,7 @@ pub fn update(
             engine::record(conn, acting, RecordKind::Lead, id, &decision)?;
         }
         let row = lead_scoring::rescore_lead(conn, row, LeadSearch::CATALOGUE)?;
+        crate::partners::access::apply_rules(conn, SharedKind::Lead, &[id], catalogue)?;
         audit::record_change(
             conn,
             &acting.audit_actor(),

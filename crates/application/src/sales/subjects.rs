@@ -2,6 +2,7 @@
 //! shape: whose they are (owner and team, which decide who sees them) and what they
 //! are called, for notifications.
 
+use domain::partners::{ShareAccess, SharedKind};
 use domain::sales::tasks::{Subject, SubjectType};
 use persistence::db::DbConnection;
 use persistence::sql_types::DbUuid;
@@ -22,16 +23,33 @@ pub struct SubjectRecord {
 }
 
 impl SubjectRecord {
-    /// Whether the caller may see the record, by its owner and team.
-    pub fn seen_by(&self, acting: &Acting) -> bool {
+    /// Whether the caller may see the record: by its owner and team, or for a
+    /// partner's user by a share with `need` at least (a `read` share where `write` is
+    /// needed is forbidden).
+    pub fn seen_by(
+        &self,
+        conn: &mut DbConnection,
+        acting: &Acting,
+        need: ShareAccess,
+    ) -> AppResult<bool> {
         let scope = acting.scope();
-        domain::authz::can_see(
+        let owned = domain::authz::can_see(
             scope.visibility,
             scope.user_id,
             scope.team_id,
             self.owner_id,
             self.team_id,
-        )
+        );
+        let kind = match self.subject.kind {
+            SubjectType::Customer => SharedKind::Customer,
+            SubjectType::Lead => SharedKind::Lead,
+            SubjectType::Deal => SharedKind::Deal,
+        };
+        match crate::partners::access::admit(conn, acting, kind, self.subject.id, owned, need) {
+            Ok(()) => Ok(true),
+            Err(AppError::NotFound) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 }
 
@@ -62,17 +80,22 @@ pub fn find(conn: &mut DbConnection, subject: Subject) -> AppResult<Option<Subje
     }
 }
 
-/// The subject a request names (`subject_id`), which the caller must see and which must
-/// be active; otherwise a 422 naming `subject_id`, the same for a missing record and
-/// one the caller may not see.
+/// The subject a request names (`subject_id`), which the caller must see (a partner's
+/// user with a `write` share) and which must be active; otherwise a 422 naming
+/// `subject_id`, the same for a missing record and one the caller may not see.
 pub fn checked(
     conn: &mut DbConnection,
     acting: &Acting,
     subject: Subject,
 ) -> AppResult<SubjectRecord> {
-    match find(conn, subject)? {
-        Some(record) if record.seen_by(acting) && record.active => Ok(record),
-        Some(record) if record.seen_by(acting) => Err(AppError::field(
+    let found = find(conn, subject)?;
+    let seen = match &found {
+        Some(record) => record.seen_by(conn, acting, ShareAccess::Write)?,
+        None => false,
+    };
+    match found {
+        Some(record) if seen && record.active => Ok(record),
+        Some(_) if seen => Err(AppError::field(
             "subject_id",
             "not_active",
             "the customer was erased or merged",
@@ -120,7 +143,10 @@ pub fn visible_subject(
     subject: Option<Subject>,
 ) -> AppResult<bool> {
     Ok(match subject {
-        Some(subject) => find(conn, subject)?.is_some_and(|record| record.seen_by(acting)),
+        Some(subject) => match find(conn, subject)? {
+            Some(record) => record.seen_by(conn, acting, ShareAccess::Read)?,
+            None => false,
+        },
         None => false,
     })
 }

@@ -19,6 +19,7 @@ use domain::authz::Permission;
 use domain::customers::CustomFieldDefinition;
 use domain::filter::{FieldSpec, ResolveContext, TypedValue};
 use domain::notifications::{Link, LinkType, NotificationKind, Texts};
+use domain::partners::{ShareAccess, SharedKind};
 use domain::service::canned_answers::MAX_SUGGESTIONS;
 use domain::service::sla::SlaClock;
 use domain::service::surveys::{invitation, SURVEY_VALID_DAYS};
@@ -512,6 +513,13 @@ pub fn create(
         let mut row = write_input(blank(number, acting, now), &input, &customer_name)?;
         row.status = input.status.as_str().to_string();
         persistence::tickets::insert(conn, &row, &input.tags)?;
+        crate::partners::access::after_create(
+            conn,
+            acting,
+            SharedKind::Ticket,
+            row.id.0,
+            crate::service::ticket_catalogue::catalogue,
+        )?;
         record_status(conn, acting, row.id.0, None, input.status, None)?;
         if !owner_given {
             assign_created(conn, acting, &mut row, &mut input)?;
@@ -674,20 +682,35 @@ pub fn can_see(acting: &Acting, row: &TicketRow) -> bool {
     )
 }
 
-/// The ticket `id` if the caller may see it; any other is not found.
+/// The ticket `id` if the caller may see and change it (by owner and team, or a
+/// partner's share with write access); one it may only read is forbidden, any other is
+/// not found.
 pub fn visible(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<TicketRow> {
+    reach(conn, acting, id, ShareAccess::Write)
+}
+
+/// The ticket `id` if the caller may see it (a partner's share of either access will
+/// do); any other is not found.
+pub fn readable(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<TicketRow> {
+    reach(conn, acting, id, ShareAccess::Read)
+}
+
+fn reach(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    id: Uuid,
+    need: ShareAccess,
+) -> AppResult<TicketRow> {
     let row = persistence::tickets::find(conn, id)?;
-    if can_see(acting, &row) {
-        Ok(row)
-    } else {
-        Err(AppError::NotFound)
-    }
+    let owned = can_see(acting, &row);
+    crate::partners::access::admit(conn, acting, SharedKind::Ticket, id, owned, need)?;
+    Ok(row)
 }
 
 /// A ticket (`records:read`).
 pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<TicketRow> {
     acting.require(Permission::RecordsRead)?;
-    visible(conn, acting, id)
+    readable(conn, acting, id)
 }
 
 /// Changes a ticket visible to the caller (`records:write`): `edit` turns its current
@@ -762,6 +785,12 @@ pub fn update(
             || after.tags != before.tags
             || after.custom_fields != before.custom_fields;
         let mut row = persistence::tickets::update(conn, &row)?;
+        crate::partners::access::apply_rules(
+            conn,
+            SharedKind::Ticket,
+            &[id],
+            crate::service::ticket_catalogue::catalogue,
+        )?;
         if routed && after.status.is_open() && apply_policy(conn, &mut row, false)? {
             persistence::tickets::rewrite(conn, &row)?;
         }
@@ -966,7 +995,7 @@ pub fn messages(
     limit: i64,
 ) -> AppResult<Vec<MessageRow>> {
     acting.require(Permission::RecordsRead)?;
-    visible(conn, acting, id)?;
+    readable(conn, acting, id)?;
     Ok(persistence::tickets::messages(
         conn,
         id,
@@ -989,7 +1018,7 @@ const HISTORY_ASSIGNMENTS: i64 = 200;
 
 pub fn history(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<TicketHistory> {
     acting.require(Permission::RecordsRead)?;
-    visible(conn, acting, id)?;
+    readable(conn, acting, id)?;
     let mut assignments = persistence::assignment::history(
         conn,
         RecordKind::Ticket.as_str(),

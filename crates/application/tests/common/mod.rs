@@ -49,6 +49,7 @@ pub fn signed_in(id: Uuid, role: Role) -> Acting {
         role,
         team_id: None,
         visibility: role.default_visibility(),
+        partner_id: None,
         credential: Credential::Session {
             session: Uuid::now_v7(),
         },

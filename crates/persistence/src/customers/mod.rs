@@ -892,6 +892,7 @@ fn group_by_customer<R>(rows: Vec<R>, customer: fn(&R) -> Uuid) -> HashMap<Uuid,
 
 /// Deletes a customer and everything that hangs off it (`ON DELETE CASCADE`).
 pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
+    crate::record_shares::forget_records(conn, domain::partners::SharedKind::Customer, &[id])?;
     match diesel::delete(customers::table.find(DbUuid(id))).execute(conn)? {
         0 => Err(PersistenceError::NotFound),
         _ => Ok(()),

@@ -16,6 +16,7 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Date, Double, Nullable, Text};
 use domain::authz::Visibility;
 use domain::filter::{Predicate, SearchCriteria, TypedValue};
+use domain::partners::SharedKind;
 use uuid::Uuid;
 
 use super::CustomerRow;
@@ -494,6 +495,16 @@ macro_rules! seen_through_customer {
         let me = $crate::sql_types::DbUuid(scope.user_id);
         match (scope.visibility, scope.team_id) {
             (domain::authz::Visibility::All, _) => $query,
+            _ if scope.partner_id.is_some() => {
+                let partner = scope.partner_id.unwrap_or_default();
+                let visible =
+                    customers::table
+                        .select(customers::id)
+                        .filter(customers::owner_id.eq(me).or(customers::id.eq_any(
+                            $crate::shared_with!(partner, domain::partners::SharedKind::Customer),
+                        )));
+                $query.filter($customer_id.eq_any(visible))
+            }
             (domain::authz::Visibility::Own, _) | (domain::authz::Visibility::Team, None) => {
                 let visible = customers::table
                     .select(customers::id)
@@ -512,12 +523,15 @@ macro_rules! seen_through_customer {
     }};
 }
 
-/// Which customers a principal may see, as a condition on owner and team.
+/// Which customers a principal may see, as a condition on owner and team. A
+/// partner's user has `own` visibility and sees besides what is shared with its
+/// partner (`crate::partners`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scope {
     pub visibility: Visibility,
     pub user_id: Uuid,
     pub team_id: Option<Uuid>,
+    pub partner_id: Option<Uuid>,
 }
 
 impl Scope {
@@ -528,6 +542,15 @@ impl Scope {
         let me = DbUuid(self.user_id);
         match (self.visibility, self.team_id) {
             (Visibility::All, _) => None,
+            _ if self.partner_id.is_some() => Some(Box::new(
+                customers::owner_id
+                    .eq(me)
+                    .or(customers::id.eq_any(crate::shared_with!(
+                        self.partner_id.unwrap_or_default(),
+                        SharedKind::Customer
+                    )))
+                    .assume_not_null(),
+            )),
             (Visibility::Own, _) | (Visibility::Team, None) => {
                 Some(Box::new(customers::owner_id.eq(me).assume_not_null()))
             }
@@ -540,7 +563,8 @@ impl Scope {
         }
     }
 
-    /// The single-record form of the same rule.
+    /// The single-record form of the same rule, shares aside: a partner's user may
+    /// see more (`crate::partners::access` says which).
     pub fn can_see(&self, row: &CustomerRow) -> bool {
         domain::authz::can_see(
             self.visibility,

@@ -109,7 +109,7 @@ pub async fn get_customer(
     let id = id.into_inner();
     let acting = principal.0.clone();
     let record = state
-        .db(move |conn| Ok(application::customers::visible(conn, &acting, id)?))
+        .db(move |conn| Ok(application::customers::readable(conn, &acting, id)?))
         .await?;
     Ok(etag::single(
         &req,
