@@ -558,3 +558,101 @@ fn share_rules_share_the_leads_of_a_province_as_they_come_and_go() {
         assert!(actions.contains(&"share_rule.create") && actions.contains(&"share_rule.delete"));
     });
 }
+
+#[test]
+fn a_partner_s_webhooks_carry_only_what_is_shared_with_it() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let distributor = partner(app, &admin, "distributor");
+        let (_, seller) = partner_user(app, &admin, &distributor);
+        let agency = partner(app, &admin, "agency");
+        let (_, outsider) = partner_user(app, &admin, &agency);
+        let (_, email, password) = app.create_user("sales", Some("own"));
+        let sales = app.login(&email, &password).access_token;
+
+        let subscribe = |token: &str| {
+            send(
+                app,
+                Method::POST,
+                "/api/v1/webhook-subscriptions",
+                token,
+                Some(json!({"url": "https://hooks.example.ir/partner",
+                            "event_types": ["customer.updated"]})),
+            )
+        };
+        let (status, mine) = subscribe(&seller);
+        assert_eq!(status, 201, "{mine}");
+        assert_eq!(mine["partner_id"], distributor.as_str());
+        let subscription = id_of(&mine);
+        let (status, business) = subscribe(&admin);
+        assert_eq!(status, 201, "{business}");
+        assert_eq!(business["partner_id"], Value::Null);
+        assert_eq!(
+            subscribe(&sales).0,
+            403,
+            "a user outside a partner needs crm:configure"
+        );
+
+        // Each sees its own: the partner's users theirs, nobody else's.
+        let path = format!("/api/v1/webhook-subscriptions/{subscription}");
+        assert_eq!(status_of(app, &seller, &path), 200);
+        assert_eq!(status_of(app, &outsider, &path), 404);
+        assert_eq!(
+            status_of(
+                app,
+                &seller,
+                &format!("/api/v1/webhook-subscriptions/{}", id_of(&business))
+            ),
+            404
+        );
+        let (_, listed) = send(
+            app,
+            Method::GET,
+            "/api/v1/webhook-subscriptions",
+            &seller,
+            None,
+        );
+        let listed: Vec<String> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id_of)
+            .collect();
+        assert_eq!(listed, std::slice::from_ref(&subscription));
+
+        let shared = id_of(&create_customer(app, &admin, coded("W-A", "09121110011")));
+        let hidden = id_of(&create_customer(app, &admin, coded("W-B", "09121110012")));
+        share(app, &admin, &distributor, "customer", &shared, "read");
+        for customer in [&shared, &hidden] {
+            let (status, _) = merge_patch(
+                app,
+                &format!("/api/v1/customers/{customer}"),
+                &admin,
+                &json!({"first_name": "نسرین"}),
+            );
+            assert_eq!(status, 200);
+        }
+        let delivered = |subscription: &str| -> Vec<String> {
+            let mut conn = app.state.pool.get().unwrap();
+            use persistence::schema::webhook_deliveries as d;
+            d::table
+                .filter(d::subscription_id.eq(DbUuid(subscription.parse().unwrap())))
+                .select(d::body)
+                .load::<String>(&mut *conn)
+                .expect("deliveries")
+        };
+        let partner_bodies = delivered(&subscription);
+        assert_eq!(partner_bodies.len(), 1, "{partner_bodies:?}");
+        assert!(partner_bodies[0].contains(&shared));
+        assert_eq!(delivered(&id_of(&business)).len(), 2);
+        let (status, deliveries) = send(
+            app,
+            Method::GET,
+            &format!("{path}/deliveries"),
+            &seller,
+            None,
+        );
+        assert_eq!(status, 200, "{deliveries}");
+        assert_eq!(deliveries["data"].as_array().unwrap().len(), 1);
+    });
+}

@@ -111,6 +111,7 @@ fn subscription(app: &TestApp) -> Uuid {
             created_at: days_ago(400),
             updated_at: days_ago(400),
             version: 1,
+            partner_id: None,
         },
     )
     .expect("subscription");

@@ -173,3 +173,25 @@ pub fn forget_records(
     }
     Ok(())
 }
+
+/// Which of `records` (of `kind`) `partner` holds a share in force on.
+pub fn shared_among(
+    conn: &mut DbConnection,
+    partner: Uuid,
+    kind: SharedKind,
+    records: &[Uuid],
+) -> Result<Vec<Uuid>, PersistenceError> {
+    let mut shared = Vec::new();
+    for chunk in records.chunks(500) {
+        let chunk: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        shared.extend(
+            crate::shared_with!(partner, kind)
+                .filter(record_shares::record_id.eq_any(chunk))
+                .distinct()
+                .load::<DbUuid>(conn)?
+                .into_iter()
+                .map(|id| id.0),
+        );
+    }
+    Ok(shared)
+}

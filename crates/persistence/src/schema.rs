@@ -1847,6 +1847,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         version -> BigInt,
+        partner_id -> Nullable<Uuid>,
     }
 }
 
@@ -2173,6 +2174,7 @@ diesel::joinable!(partner_users -> partners (partner_id));
 diesel::joinable!(partner_users -> users (user_id));
 diesel::joinable!(share_rules -> partners (partner_id));
 diesel::joinable!(record_shares -> partners (partner_id));
+diesel::joinable!(webhook_subscriptions -> partners (partner_id));
 diesel::joinable!(record_shares -> share_rules (rule_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

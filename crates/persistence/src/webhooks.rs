@@ -32,6 +32,9 @@ pub struct SubscriptionRow {
     pub created_at: DbTime,
     pub updated_at: DbTime,
     pub version: i64,
+    /// The partner whose user made it: it is sent only the events about records
+    /// shared with that partner.
+    pub partner_id: Option<DbUuid>,
 }
 
 impl SubscriptionRow {
@@ -90,15 +93,20 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<SubscriptionRow, Persis
         .ok_or(PersistenceError::NotFound)
 }
 
-/// Subscriptions in creation order after `after`; `limit + 1` rows.
+/// Subscriptions (of `partner` only, when given) in creation order after `after`;
+/// `limit + 1` rows.
 pub fn list(
     conn: &mut DbConnection,
+    partner: Option<Uuid>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<SubscriptionRow>, PersistenceError> {
-    let query = webhook_subscriptions::table
+    let mut query = webhook_subscriptions::table
         .select(SubscriptionRow::as_select())
         .into_boxed::<MultiBackend>();
+    if let Some(partner) = partner {
+        query = query.filter(webhook_subscriptions::partner_id.eq(DbUuid(partner)));
+    }
     Ok(crate::creation_order_page!(
         conn,
         webhook_subscriptions,

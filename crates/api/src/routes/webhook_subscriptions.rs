@@ -68,6 +68,9 @@ pub struct WebhookSubscription {
     /// Why it switched itself off, while it is off.
     pub disabled_reason: Option<String>,
     pub created_by: Option<Uuid>,
+    /// The partner whose user made it: it is sent only the events about the customers,
+    /// leads, deals and tickets shared with that partner.
+    pub partner_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -84,6 +87,7 @@ impl From<&SubscriptionRow> for WebhookSubscription {
             consecutive_failures: row.consecutive_failures,
             disabled_reason: row.disabled_reason.clone(),
             created_by: row.created_by.map(|id| id.0),
+            partner_id: row.partner_id.map(|id| id.0),
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
             version: row.version,
@@ -169,8 +173,10 @@ pub struct DeliveryFilters {
 /// address is refused, when subscribed and at every delivery, unless the server allows
 /// them.
 ///
-/// Needs `crm:configure`. Audited as `webhook_subscription.create` (without the
-/// secret). Problems: 422 `url` `invalid_format` or `private_address`,
+/// Needs `crm:configure`. A partner's user may subscribe for its partner: such a
+/// subscription is sent only the events about the customers, leads, deals and tickets
+/// shared with the partner, and only that partner's users see it. Audited as
+/// `webhook_subscription.create` (without the secret). Problems: 422 `url` `invalid_format` or `private_address`,
 /// `event_types[i]` `invalid_value`; 409 past 100 subscriptions.
 #[utoipa::path(
     tag = "webhooks",
@@ -216,7 +222,8 @@ pub async fn create_webhook_subscription(
 
 /// List webhook subscriptions.
 ///
-/// In creation order, one page at a time. Needs `crm:configure`.
+/// In creation order, one page at a time. Needs `crm:configure` (a partner's user: its
+/// partner's own subscriptions).
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "list_webhook_subscriptions",
@@ -245,7 +252,8 @@ pub async fn list_webhook_subscriptions(
 
 /// Get a webhook subscription.
 ///
-/// Needs `crm:configure`. Answers with an `ETag` for a later `If-Match`.
+/// Needs `crm:configure` (a partner's user: its partner's own
+/// subscriptions). Answers with an `ETag` for a later `If-Match`.
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "get_webhook_subscription",
@@ -276,7 +284,8 @@ pub async fn get_webhook_subscription(
 ///
 /// `url`, `event_types`, `description` or `active`, checked as on creation, e.g.
 /// `{"active": true}` to switch back on one that switched itself off (its failures in
-/// a row are cleared). Needs `crm:configure`; honours `If-Match` (412 when stale).
+/// a row are cleared). Needs `crm:configure` (a partner's user: its partner's own
+/// subscriptions); honours `If-Match` (412 when stale).
 /// Audited as `webhook_subscription.update`.
 #[utoipa::path(
     tag = "webhooks",
@@ -323,8 +332,8 @@ pub async fn update_webhook_subscription(
 
 /// Delete a webhook subscription.
 ///
-/// With its deliveries; nothing more is sent. Needs `crm:configure`. Honours
-/// `If-Match`. Audited as `webhook_subscription.delete`.
+/// With its deliveries; nothing more is sent. Needs `crm:configure` (a partner's user:
+/// its partner's own subscriptions). Honours `If-Match`. Audited as `webhook_subscription.delete`.
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "delete_webhook_subscription",
@@ -354,7 +363,8 @@ pub async fn delete_webhook_subscription(
 ///
 /// In creation order, one page at a time, of one `status` when given: each event sent
 /// to the subscription with its attempts, the target's last answer or error, and the
-/// body. Needs `crm:configure`.
+/// body. Needs `crm:configure` (a partner's user: its partner's own
+/// subscriptions).
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "list_webhook_deliveries",

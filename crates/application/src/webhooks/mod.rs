@@ -1,5 +1,6 @@
-//! Outgoing webhooks: subscriptions (`crm:configure`; the signing secret sealed under
-//! the credential key, shown once), the fan-out of every event published to the
+//! Outgoing webhooks: subscriptions (`crm:configure`, or a partner's user for its
+//! partner's own; the signing secret sealed under the credential key, shown once), the
+//! fan-out of every event published to the
 //! outbox into one delivery per matching active subscription — written, with its job,
 //! in the transaction of the change — and the `webhooks.deliver` job that signs and
 //! sends each delivery per the Standard Webhooks specification, retries it with the
@@ -8,8 +9,11 @@
 
 pub mod delivery;
 
+use std::collections::{BTreeSet, HashSet};
+
 use channels::secrets::CredentialCipher;
 use domain::authz::Permission;
+use domain::partners::SharedKind;
 use domain::webhooks::{DeliveryStatus, SubscriptionInput, MAX_ATTEMPTS, MAX_SUBSCRIPTIONS};
 use persistence::audit;
 use persistence::db::DbConnection;
@@ -39,7 +43,8 @@ pub fn subscription_input(row: &SubscriptionRow) -> SubscriptionInput {
     }
 }
 
-/// A new subscription (`crm:configure`) and its secret, shown this once. Audited as
+/// A new subscription (`crm:configure`, or a partner's user for its partner: see
+/// `managing`) and its secret, shown this once. Audited as
 /// `webhook_subscription.create`, without the secret.
 pub fn create(
     conn: &mut DbConnection,
@@ -48,7 +53,7 @@ pub fn create(
     allow_private: bool,
     input: SubscriptionInput,
 ) -> AppResult<(SubscriptionRow, String)> {
-    acting.require(Permission::CrmConfigure)?;
+    let partner = managing(acting)?;
     let input = input.validated(allow_private).map_err(AppError::Invalid)?;
     transaction(conn, |conn| {
         if persistence::webhooks::count(conn)? >= MAX_SUBSCRIPTIONS {
@@ -74,6 +79,7 @@ pub fn create(
             created_at: now,
             updated_at: now,
             version: 1,
+            partner_id: partner.map(DbUuid),
         };
         persistence::webhooks::insert(conn, &row)?;
         audit::record_change(
@@ -89,28 +95,52 @@ pub fn create(
     })
 }
 
-/// A subscription (`crm:configure`).
+/// A subscription (as `managed` allows).
 pub fn get(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<SubscriptionRow> {
-    acting.require(Permission::CrmConfigure)?;
-    Ok(persistence::webhooks::find(conn, id)?)
+    managed(conn, acting, id)
 }
 
-/// One page of subscriptions in creation order (`crm:configure`).
+/// Who may manage subscriptions: `crm:configure` every one (`None`), a partner's user
+/// with `records:read` those of its partner (`Some`); anyone else none.
+fn managing(acting: &Acting) -> AppResult<Option<Uuid>> {
+    if acting.can(Permission::CrmConfigure) {
+        return Ok(None);
+    }
+    match acting.partner_id {
+        Some(partner) if acting.can(Permission::RecordsRead) => Ok(Some(partner)),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Subscription `id` if the caller may manage it; another partner's, or the business's
+/// own for a partner's user, is not found.
+fn managed(conn: &mut DbConnection, acting: &Acting, id: Uuid) -> AppResult<SubscriptionRow> {
+    let partner = managing(acting)?;
+    let row = persistence::webhooks::find(conn, id)?;
+    match partner {
+        Some(partner) if row.partner_id != Some(DbUuid(partner)) => Err(AppError::NotFound),
+        _ => Ok(row),
+    }
+}
+
+/// One page of subscriptions in creation order (all with `crm:configure`, its
+/// partner's for a partner's user).
 pub fn list(
     conn: &mut DbConnection,
     acting: &Acting,
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> AppResult<Vec<SubscriptionRow>> {
-    acting.require(Permission::CrmConfigure)?;
+    let partner = managing(acting)?;
     Ok(persistence::webhooks::list(
         conn,
+        partner,
         created_after(cursor)?,
         limit,
     )?)
 }
 
-/// Changes a subscription (`crm:configure`): `edit` turns its document into the new
+/// Changes a subscription (as `managed` allows): `edit` turns its document into the new
 /// one, checked as a new subscription's. Switching it on clears the failures that
 /// switched it off.
 pub fn update(
@@ -121,8 +151,7 @@ pub fn update(
     precondition: &Precondition,
     edit: impl FnOnce(&SubscriptionInput) -> AppResult<SubscriptionInput>,
 ) -> AppResult<SubscriptionRow> {
-    acting.require(Permission::CrmConfigure)?;
-    let current = persistence::webhooks::find(conn, id)?;
+    let current = managed(conn, acting, id)?;
     precondition.check(id, current.version)?;
     let after = edit(&subscription_input(&current))?
         .validated(allow_private)
@@ -161,7 +190,7 @@ pub fn update(
     })
 }
 
-/// Deletes a subscription and its deliveries (`crm:configure`); their jobs find
+/// Deletes a subscription and its deliveries (as `managed` allows); their jobs find
 /// nothing to send.
 pub fn delete(
     conn: &mut DbConnection,
@@ -169,9 +198,8 @@ pub fn delete(
     id: Uuid,
     precondition: &Precondition,
 ) -> AppResult<()> {
-    acting.require(Permission::CrmConfigure)?;
     transaction(conn, |conn| {
-        let current = persistence::webhooks::find(conn, id)?;
+        let current = managed(conn, acting, id)?;
         precondition.check(id, current.version)?;
         persistence::webhooks::delete(conn, id)?;
         audit::record_change(
@@ -187,7 +215,7 @@ pub fn delete(
     })
 }
 
-/// One page of a subscription's deliveries (`crm:configure`), of `status` when given.
+/// One page of a subscription's deliveries (as `managed` allows), of `status` when given.
 pub fn deliveries(
     conn: &mut DbConnection,
     acting: &Acting,
@@ -196,8 +224,7 @@ pub fn deliveries(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> AppResult<Vec<DeliveryRow>> {
-    acting.require(Permission::CrmConfigure)?;
-    persistence::webhooks::find(conn, id)?;
+    managed(conn, acting, id)?;
     Ok(persistence::webhooks::deliveries(
         conn,
         id,
@@ -207,7 +234,7 @@ pub fn deliveries(
     )?)
 }
 
-/// Sends a delivery of subscription `id` again (`crm:configure`): the same
+/// Sends a delivery of subscription `id` again (as `managed` allows): the same
 /// `webhook-id` and body, a fresh round of attempts. One still waiting is a conflict.
 /// Audited as `webhook_delivery.replay`.
 pub fn replay(
@@ -216,8 +243,8 @@ pub fn replay(
     id: Uuid,
     delivery: Uuid,
 ) -> AppResult<DeliveryRow> {
-    acting.require(Permission::CrmConfigure)?;
     transaction(conn, |conn| {
+        managed(conn, acting, id)?;
         let found = persistence::webhooks::find_delivery(conn, delivery)?;
         if found.subscription_id.0 != id {
             return Err(AppError::NotFound);
@@ -345,16 +372,18 @@ pub(crate) fn fan_out(conn: &mut DbConnection, events: &[NewEvent]) -> AppResult
     if subscriptions.is_empty() {
         return Ok(());
     }
-    let wanted: Vec<(DbUuid, Vec<String>)> = subscriptions
+    let shared = shared_with_partners(conn, &subscriptions, events)?;
+    let wanted: Vec<(DbUuid, Vec<String>, Option<Uuid>)> = subscriptions
         .into_iter()
-        .map(|row| (row.id, row.event_types()))
+        .map(|row| (row.id, row.event_types(), row.partner_id.map(|id| id.0)))
         .collect();
     let now = DbTime(persistence::now());
     let mut rows = Vec::new();
     for event in events {
         let mut body = None;
-        for (subscription, types) in &wanted {
-            if SubscriptionInput::wants(types, &event.event_type) {
+        for (subscription, types, partner) in &wanted {
+            let seen = partner.is_none_or(|p| shared.contains(&(p, event.subject_id.0)));
+            if seen && SubscriptionInput::wants(types, &event.event_type) {
                 rows.push(DeliveryRow {
                     id: DbUuid(Uuid::now_v7()),
                     subscription_id: *subscription,
@@ -377,4 +406,35 @@ pub(crate) fn fan_out(conn: &mut DbConnection, events: &[NewEvent]) -> AppResult
         queue_delivery(conn, row.id.0, None)?;
     }
     Ok(())
+}
+
+/// The `(partner, record)` pairs among `events`' subjects that the partners of
+/// `subscriptions` hold a share of now: a partner's subscription is sent only the
+/// events about a customer, lead, deal or ticket shared with it.
+fn shared_with_partners(
+    conn: &mut DbConnection,
+    subscriptions: &[SubscriptionRow],
+    events: &[NewEvent],
+) -> AppResult<HashSet<(Uuid, Uuid)>> {
+    let partners: BTreeSet<Uuid> = subscriptions
+        .iter()
+        .filter_map(|row| row.partner_id.map(|id| id.0))
+        .collect();
+    let mut shared = HashSet::new();
+    for partner in partners {
+        for kind in SharedKind::ALL {
+            let ids: Vec<Uuid> = events
+                .iter()
+                .filter(|event| event.subject_kind == kind.as_str())
+                .map(|event| event.subject_id.0)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            for id in persistence::record_shares::shared_among(conn, partner, *kind, &ids)? {
+                shared.insert((partner, id));
+            }
+        }
+    }
+    Ok(shared)
 }
