@@ -19,6 +19,11 @@ PG_SERVER=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/release/peyvand
 WORK=$(mktemp -d)
 DB=${BENCH_DATABASE:-peyvand_soak_$$}
+# A kept database keeps its data directory too: the credential key there seals the
+# webhook subscriptions' secrets, which a later run must still open.
+DATA=$WORK/data
+[[ -z ${BENCH_DATABASE:-} ]] || DATA=${XDG_CACHE_HOME:-$HOME/.cache}/peyvand-soak/$DB-data
+mkdir -p "$DATA"
 cleanup() {
     kill $(jobs -p) 2>/dev/null || true
     [[ -n ${BENCH_DATABASE:-} ]] || psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
@@ -31,20 +36,20 @@ wait_ready() { for _ in $(seq 1 300); do curl -fs "$1" >/dev/null 2>&1 && return
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:\s*//p')"
 if [[ -z $(psql "$PG_SERVER/postgres" -XAtc "SELECT 1 FROM pg_database WHERE datname = '$DB'") ]]; then
     psql "$PG_SERVER/postgres" -qc "CREATE DATABASE $DB"
-    "$BIN" migrate --database-url "$url" --data-dir "$WORK/data" >/dev/null
+    "$BIN" migrate --database-url "$url" --data-dir "$DATA" >/dev/null
     started=$SECONDS
-    "$BIN" demo-data --database-url "$url" --data-dir "$WORK/data" --customers "$CUSTOMERS" --seed 23 >"$WORK/demo.log"
+    "$BIN" demo-data --database-url "$url" --data-dir "$DATA" --customers "$CUSTOMERS" --seed 23 >"$WORK/demo.log"
     echo "loaded $CUSTOMERS customers in $((SECONDS - started)) s"
-    "$BIN" create-admin --database-url "$url" --data-dir "$WORK/data" --email bench@example.com \
+    "$BIN" create-admin --database-url "$url" --data-dir "$DATA" --email bench@example.com \
         --password quiet-harbor-lantern-42 >/dev/null
     psql "$url" -qc 'VACUUM ANALYZE'
 fi
-"$BIN" migrate --database-url "$url" --data-dir "$WORK/data" >/dev/null
+"$BIN" migrate --database-url "$url" --data-dir "$DATA" >/dev/null
 echo "customers: $(psql "$url" -XAtc 'SELECT count(*) FROM customers'), orders: $(psql "$url" -XAtc 'SELECT count(*) FROM orders')"
 
 pids=()
 for port in 8101 8102; do
-    "$BIN" serve --database-url "$url" --data-dir "$WORK/data" --bind "127.0.0.1:$port" \
+    "$BIN" serve --database-url "$url" --data-dir "$DATA" --bind "127.0.0.1:$port" \
         --rate-limit-per-minute 100000000 --job-workers 1 --webhooks-allow-private-targets \
         --log-format json >/dev/null 2>"$WORK/server-$port.log" &
     pids+=($!)

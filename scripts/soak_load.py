@@ -190,6 +190,9 @@ def main():
         if series:
             print(f"server {pid} RSS MiB: first {series[0]}, max {max(series)}, last {series[-1]}, "
                   f"samples {len(series)}")
+            # The run in tenths: whether memory levels off or keeps climbing.
+            tenths = [series[min(len(series) - 1, len(series) * k // 10)] for k in range(10)]
+            print(f"server {pid} RSS MiB by tenth of the run: {tenths + [series[-1]]}")
     print(f"5xx in all: {total_5xx}")
     sys.exit(1 if total_5xx else 0)
 
