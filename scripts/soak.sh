@@ -58,7 +58,8 @@ done
 TOKEN=$(curl -fs -X POST http://127.0.0.1:8101/api/v1/auth/login -H 'content-type: application/json' \
     -d '{"email":"bench@example.com","password":"quiet-harbor-lantern-42"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-# The access token outlives the run: a soak longer than its 15 minutes needs a longer one.
+# The access token must outlive the run: for a soak longer than its 15 minutes, start the
+# script with a longer one (e.g. PEYVAND_ACCESS_TOKEN_TTL=3600, which the servers read).
 SOAK_PIDS="${pids[*]}" python3 scripts/soak_load.py "$SECONDS_TO_RUN" "$TOKEN" \
     http://127.0.0.1:8101 http://127.0.0.1:8102
 echo "jobs: $(psql "$url" -XAtc "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM jobs GROUP BY status) s")"
