@@ -304,10 +304,9 @@ pub fn update_rule(
     find_rule(conn, None, row.id.0)
 }
 
-/// Deletes a rule and the shares it keeps.
+/// Deletes a rule; the shares it keeps go with it (`ON DELETE CASCADE` on their
+/// `rule_id`, enforced on both backends).
 pub fn delete_rule(conn: &mut DbConnection, id: Uuid) -> Result<(), PersistenceError> {
-    diesel::delete(record_shares::table.filter(record_shares::rule_id.eq(DbUuid(id))))
-        .execute(conn)?;
     match diesel::delete(share_rules::table.find(DbUuid(id))).execute(conn)? {
         0 => Err(PersistenceError::NotFound),
         _ => Ok(()),
