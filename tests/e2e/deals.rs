@@ -1463,3 +1463,245 @@ fn deals_carry_custom_fields_checked_and_searched_within_visibility() {
         assert_eq!(status, 422, "{problem}");
     });
 }
+
+/// A board's cells as `(stage, currency) -> (deals, amount)`.
+type Cells = std::collections::BTreeMap<(String, String), (i64, i64)>;
+
+fn board_cells(app: &TestApp, token: &str, pipeline: &str) -> Cells {
+    let board = get(app, token, &format!("/api/v1/pipelines/{pipeline}/board"));
+    let mut cells = Cells::new();
+    for column in board["columns"].as_array().unwrap() {
+        for total in column["totals"].as_array().unwrap() {
+            cells.insert(
+                (
+                    column["stage"]["id"].as_str().unwrap().to_string(),
+                    total["currency"].as_str().unwrap().to_string(),
+                ),
+                (
+                    total["deals"].as_i64().unwrap(),
+                    total["amount"].as_i64().unwrap(),
+                ),
+            );
+        }
+    }
+    cells
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountedCell {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    stage_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    currency: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    deals: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    amount: i64,
+}
+
+/// The same cells counted from the open deals of `pipeline` that satisfy `condition`.
+fn counted_cells(app: &TestApp, pipeline: &str, condition: &str) -> Cells {
+    let mut conn = app.state.pool.get().unwrap();
+    let rows: Vec<CountedCell> = diesel::sql_query(format!(
+        "SELECT CAST(stage_id AS TEXT) AS stage_id, currency, COUNT(*) AS deals, \
+                CAST(SUM(amount) AS BIGINT) AS amount \
+         FROM deals WHERE pipeline_id = '{pipeline}' AND status = 'open' AND ({condition}) \
+         GROUP BY stage_id, currency"
+    ))
+    .load(&mut conn)
+    .unwrap();
+    rows.into_iter()
+        .map(|row| ((row.stage_id, row.currency), (row.deals, row.amount)))
+        .collect()
+}
+
+/// The cells the database keeps for the board of `pipeline`, keyed by stage, owner and
+/// team, beside the same cells counted from its open deals.
+fn kept_and_counted_cells(app: &TestApp, pipeline: &str) -> (Cells, Cells) {
+    const NONE: &str = "'00000000-0000-0000-0000-000000000000'";
+    let mut conn = app.state.pool.get().unwrap();
+    let kept: Vec<CountedCell> = diesel::sql_query(format!(
+        "SELECT CAST(stage_id AS TEXT) || ' ' || CAST(owner_key AS TEXT) || ' ' || \
+                CAST(team_key AS TEXT) AS stage_id, currency, deals, \
+                amount_high * 4294967296 + amount_low AS amount \
+         FROM deal_board_totals WHERE pipeline_id = '{pipeline}' AND deals <> 0"
+    ))
+    .load(&mut conn)
+    .unwrap();
+    let counted: Vec<CountedCell> = diesel::sql_query(format!(
+        "SELECT CAST(stage_id AS TEXT) || ' ' || COALESCE(CAST(owner_id AS TEXT), {NONE}) \
+                || ' ' || COALESCE(CAST(team_id AS TEXT), {NONE}) AS stage_id, \
+                currency, COUNT(*) AS deals, CAST(SUM(amount) AS BIGINT) AS amount \
+         FROM deals WHERE pipeline_id = '{pipeline}' AND status = 'open' \
+         GROUP BY stage_id, owner_id, team_id, currency"
+    ))
+    .load(&mut conn)
+    .unwrap();
+    let cells = |rows: Vec<CountedCell>| -> Cells {
+        rows.into_iter()
+            .map(|row| ((row.stage_id, row.currency), (row.deals, row.amount)))
+            .collect()
+    };
+    (cells(kept), cells(counted))
+}
+
+#[test]
+fn the_board_follows_every_write_of_a_deal_for_every_reader() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let squad = id_of(&created(
+            app,
+            &admin,
+            "/api/v1/teams",
+            json!({"name": format!("تیم تابلو {}", uuid::Uuid::now_v7().simple())}),
+        ));
+        let in_team = |visibility: &str| {
+            let email = format!("s-{}@example.com", uuid::Uuid::now_v7().simple());
+            let user = created(
+                app,
+                &admin,
+                "/api/v1/users",
+                json!({"email": email, "display_name": "فروشنده", "password": TEST_PASSWORD,
+                       "role": "sales", "visibility": visibility, "team_id": squad}),
+            );
+            (id_of(&user), app.login(&email, TEST_PASSWORD).access_token)
+        };
+        let (teamer, teamer_token) = in_team("team");
+        let (loner, loner_token) = in_team("own");
+        let partner = id_of(&created(
+            app,
+            &admin,
+            "/api/v1/partners",
+            json!({"name": format!("همکار {}", uuid::Uuid::now_v7().simple()), "kind": "distributor"}),
+        ));
+        let partner_email = format!("p-{}@example.com", uuid::Uuid::now_v7().simple());
+        let partner_user = id_of(&created(
+            app,
+            &admin,
+            &format!("/api/v1/partners/{partner}/users"),
+            json!({"email": partner_email, "display_name": "همکار", "password": TEST_PASSWORD}),
+        ));
+        let partner_token = app.login(&partner_email, TEST_PASSWORD).access_token;
+
+        let made = pipeline(
+            app,
+            &admin,
+            "تابلوی زنده",
+            json!([{"name": "اول", "probability": 20}, {"name": "دوم", "probability": 50}]),
+        );
+        let board = id_of(&made);
+        let [first, second, won, _lost] = <[String; 4]>::try_from(stage_ids(&made)).unwrap();
+        let elsewhere = pipeline(
+            app,
+            &admin,
+            "دیگر",
+            json!([{"name": "تنها", "probability": 10}]),
+        );
+        let acme = customer(app, &admin, "شرکت تابلو");
+        let open = |stage: &str, amount: i64, currency: &str, owner: &str| {
+            id_of(&deal(
+                app,
+                &admin,
+                json!({"title": "معامله", "customer_id": acme, "stage_id": stage,
+                       "amount": amount, "currency": currency, "owner_id": owner}),
+            ))
+        };
+        let admin_id = get(app, &admin, "/api/v1/users/me")["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        let readers = [
+            (&admin, "1 = 1".to_string()),
+            (
+                &teamer_token,
+                format!(
+                    "owner_id = '{teamer}' OR team_id = \
+                     (SELECT team_id FROM users WHERE id = '{teamer}')"
+                ),
+            ),
+            (&loner_token, format!("owner_id = '{loner}'")),
+            (
+                &partner_token,
+                format!(
+                    "owner_id = '{partner_user}' OR id IN (SELECT record_id FROM record_shares \
+                     WHERE partner_id = '{partner}' AND record_kind = 'deal')"
+                ),
+            ),
+        ];
+        let check = |step: &str| {
+            let (kept, counted) = kept_and_counted_cells(app, &board);
+            assert_eq!(kept, counted, "{step}: the kept cells");
+            for (token, condition) in &readers {
+                assert_eq!(
+                    board_cells(app, token, &board),
+                    counted_cells(app, &board, condition),
+                    "{step}, reader seeing {condition}"
+                );
+            }
+        };
+
+        let teamers = open(&first, 1_000, "IRR", &teamer);
+        let loners = open(&first, 7, "USD", &loner);
+        // Past 2^32, so that both halves of a cell's sum move.
+        let large = open(&second, 5_000_000_000, "IRR", &admin_id);
+        let closing = open(&second, 300, "IRR", &loner);
+        let shared = open(&first, 40, "IRR", &admin_id);
+        share_deal(app, &admin, &partner, &shared);
+        let partners = open(&first, 2, "IRR", &admin_id);
+        execute(
+            app,
+            format!("UPDATE deals SET owner_id = '{partner_user}' WHERE id = '{partners}'"),
+        );
+        check("created");
+        assert_eq!(
+            board_cells(app, &partner_token, &board),
+            Cells::from([((first.clone(), "IRR".to_string()), (2, 42))])
+        );
+
+        let deal_path = |id: &str| format!("/api/v1/deals/{id}");
+        patched(
+            app,
+            &admin,
+            &deal_path(&teamers),
+            json!({"stage_id": second}),
+        );
+        patched(app, &admin, &deal_path(&loners), json!({"amount": 9}));
+        patched(app, &admin, &deal_path(&large), json!({"owner_id": teamer}));
+        patched(app, &admin, &deal_path(&closing), json!({"stage_id": won}));
+        check("moved, repriced, handed over and won");
+        patched(
+            app,
+            &admin,
+            &deal_path(&closing),
+            json!({"stage_id": first}),
+        );
+        let (status, _) = send(app, Method::DELETE, &deal_path(&loners), &admin, None);
+        assert_eq!(status, 204);
+        check("reopened and deleted");
+        patched(
+            app,
+            &admin,
+            &deal_path(&shared),
+            json!({"pipeline_id": id_of(&elsewhere), "stage_id": stage_ids(&elsewhere)[0]}),
+        );
+        check("moved to another pipeline");
+        // A team's deletion sets the deals' team to none in the database itself.
+        assert!(!counted_cells(app, &board, &format!("team_id = '{squad}'")).is_empty());
+        execute(
+            app,
+            format!("UPDATE users SET team_id = NULL WHERE team_id = '{squad}'"),
+        );
+        execute(app, format!("DELETE FROM teams WHERE id = '{squad}'"));
+        check("team deleted");
+    });
+}
+
+fn share_deal(app: &TestApp, admin: &str, partner: &str, deal: &str) {
+    created(
+        app,
+        admin,
+        &format!("/api/v1/partners/{partner}/shares"),
+        json!({"record_kind": "deal", "record_id": deal, "access": "read"}),
+    );
+}

@@ -16,9 +16,9 @@ use crate::db::{placeholders, DbConnection, MultiBackend};
 use crate::filter::{
     apply_search, Condition, FilterError, Keyset, SearchColumn, SearchError, SearchTable,
 };
-use crate::reports::{bind_visibility, joined_sum, split_sum_sql, visibility_sql};
+use crate::reports::{joined_sum, split_sum_sql};
 use crate::schema::{deal_contacts, deal_lines, deal_stage_history, deals};
-use crate::sql_types::{DbJson, DbTime, DbUuid, Uuid as SqlUuid};
+use crate::sql_types::{DbJson, DbTime, DbUuid, UtcTimestamp, Uuid as SqlUuid};
 use crate::PersistenceError;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -544,38 +544,97 @@ struct StageSums {
 }
 
 /// Per stage and currency, the open deals of `pipeline` that `scope` may see: their
-/// number, amount and weighted amount, from the pipeline's open deals on
-/// `deals_pipeline_status_idx` (never the other pipelines' nor the closed deals).
+/// number, amount and weighted amount. The sums come from `deal_board_totals`, which the
+/// database's triggers keep per pipeline, stage, currency, owner and team as deals are
+/// written, so a board costs as many rows as it has cells, not as it has open deals.
+/// A partner's user sees, besides its own deals' cells, the deals shared with its
+/// partner that it does not own, summed from those deals (`record_shares` first).
 pub fn stage_totals(
     conn: &mut DbConnection,
     pipeline: Uuid,
     scope: &Scope,
 ) -> Result<Vec<StageTotals>, PersistenceError> {
+    let me = DbUuid(scope.user_id);
+    let (visibility, binds): (&str, Vec<DbUuid>) = match (scope.visibility, scope.team_id) {
+        (Visibility::All, _) => ("", vec![]),
+        _ if scope.partner_id.is_some() => (" AND t.owner_key = ?", vec![me]),
+        (Visibility::Own, _) | (Visibility::Team, None) => (" AND t.owner_key = ?", vec![me]),
+        // A team-less deal's key is the nil uuid, which no team has.
+        (Visibility::Team, Some(team)) => (
+            " AND (t.owner_key = ? OR t.team_key = ?)",
+            vec![me, DbUuid(team)],
+        ),
+    };
     let sql = format!(
-        "SELECT d.stage_id AS stage_id, d.currency AS currency, s.probability AS probability, \
-                COUNT(*) AS deals, {amount} \
-         FROM deals d JOIN pipeline_stages s ON s.id = d.stage_id \
-         WHERE d.pipeline_id = ? AND d.status = '{open}'{visibility} \
-         GROUP BY d.stage_id, d.currency, s.probability ORDER BY d.stage_id, d.currency",
-        amount = split_sum_sql("d.amount", "amount"),
-        open = StageKind::Open.as_str(),
-        visibility = visibility_sql(scope, "d", domain::partners::SharedKind::Deal),
+        "SELECT t.stage_id AS stage_id, t.currency AS currency, s.probability AS probability, \
+                CAST(SUM(t.deals) AS BIGINT) AS deals, \
+                CAST(SUM(t.amount_high) AS BIGINT) AS amount_high, \
+                CAST(SUM(t.amount_low) AS BIGINT) AS amount_low \
+         FROM deal_board_totals t JOIN pipeline_stages s ON s.id = t.stage_id \
+         WHERE t.pipeline_id = ? AND t.deals > 0{visibility} \
+         GROUP BY t.stage_id, t.currency, s.probability"
     );
-    let query = diesel::sql_query(placeholders(conn, &sql))
+    let mut query = diesel::sql_query(placeholders(conn, &sql))
         .into_boxed::<MultiBackend>()
         .bind::<SqlUuid, _>(DbUuid(pipeline));
-    let rows: Vec<StageSums> = bind_visibility(query, scope).load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let amount = joined_sum(row.amount_high, row.amount_low);
-            StageTotals {
+    for bind in binds {
+        query = query.bind::<SqlUuid, _>(bind);
+    }
+    let mut rows: Vec<StageSums> = query.load(conn)?;
+    if let Some(partner) = scope.partner_id {
+        rows.extend(shared_stage_sums(conn, pipeline, me, partner)?);
+    }
+    let mut totals: Vec<StageTotals> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let amount = joined_sum(row.amount_high, row.amount_low);
+        match totals
+            .iter_mut()
+            .find(|cell| cell.stage_id == row.stage_id && cell.currency == row.currency)
+        {
+            Some(cell) => {
+                cell.deals += row.deals;
+                cell.amount += amount;
+                cell.weighted_percent += amount * i128::from(row.probability);
+            }
+            None => totals.push(StageTotals {
                 stage_id: row.stage_id,
                 currency: row.currency,
                 deals: row.deals,
                 amount,
                 weighted_percent: amount * i128::from(row.probability),
-            }
-        })
-        .collect())
+            }),
+        }
+    }
+    totals.sort_by(|a, b| (a.stage_id.0, &a.currency).cmp(&(b.stage_id.0, &b.currency)));
+    Ok(totals)
+}
+
+/// The open deals of `pipeline` shared with `partner` (and not expired) that `owner`
+/// does not own, summed per stage and currency from the deals themselves: a partner's
+/// shares are few, and they are per deal, which no cell of the totals can say.
+fn shared_stage_sums(
+    conn: &mut DbConnection,
+    pipeline: Uuid,
+    owner: DbUuid,
+    partner: Uuid,
+) -> Result<Vec<StageSums>, PersistenceError> {
+    let sql = format!(
+        "SELECT d.stage_id AS stage_id, d.currency AS currency, s.probability AS probability, \
+                COUNT(*) AS deals, {amount} \
+         FROM deals d JOIN pipeline_stages s ON s.id = d.stage_id \
+         WHERE d.id IN (SELECT record_id FROM record_shares WHERE partner_id = ? \
+                        AND record_kind = '{kind}' AND (expires_at IS NULL OR expires_at > ?)) \
+           AND d.pipeline_id = ? AND d.status = '{open}' \
+           AND (d.owner_id IS NULL OR d.owner_id <> ?) \
+         GROUP BY d.stage_id, d.currency, s.probability",
+        amount = split_sum_sql("d.amount", "amount"),
+        kind = domain::partners::SharedKind::Deal.as_str(),
+        open = StageKind::Open.as_str(),
+    );
+    Ok(diesel::sql_query(placeholders(conn, &sql))
+        .bind::<SqlUuid, _>(DbUuid(partner))
+        .bind::<UtcTimestamp, _>(DbTime(crate::now()))
+        .bind::<SqlUuid, _>(DbUuid(pipeline))
+        .bind::<SqlUuid, _>(owner)
+        .load(conn)?)
 }

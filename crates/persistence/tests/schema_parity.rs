@@ -1,5 +1,5 @@
 //! Both backends' migrations produce the same schema: the same tables, per table the same
-//! columns with the same nullability, and the same index names.
+//! columns with the same nullability, and the same index and trigger names.
 
 use std::collections::BTreeMap;
 
@@ -119,6 +119,31 @@ fn index_names(conn: &mut DbConnection) -> Vec<String> {
     names
 }
 
+/// Triggers by name (PostgreSQL lists one row per event of a trigger). The triggers of
+/// SQLite's quick-search tables have no PostgreSQL twin.
+fn trigger_names(conn: &mut DbConnection) -> Vec<String> {
+    let rows: Vec<IndexName> = match conn {
+        DbConnection::Postgres(pg) => diesel::sql_query(
+            "SELECT DISTINCT trigger_name::text AS name FROM information_schema.triggers \
+             WHERE trigger_schema = current_schema()",
+        )
+        .load(pg),
+        DbConnection::Sqlite(sqlite) => {
+            diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'trigger'").load(sqlite)
+        }
+    }
+    .expect("triggers");
+    let mut names: Vec<String> = rows
+        .into_iter()
+        .map(|row| row.name)
+        .filter(|name| {
+            !name.starts_with("customer_search") && !name.starts_with("customers_search")
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn sqlite_and_postgres_schemas_match() {
     if test_databases::postgres_url().is_none() {
@@ -155,5 +180,12 @@ fn sqlite_and_postgres_schemas_match() {
         sqlite_indexes,
         index_names(&mut pg_conn),
         "same index names"
+    );
+    let sqlite_triggers = trigger_names(&mut sqlite_conn);
+    assert!(sqlite_triggers.contains(&"deal_board_totals_update".to_owned()));
+    assert_eq!(
+        sqlite_triggers,
+        trigger_names(&mut pg_conn),
+        "same trigger names"
     );
 }
