@@ -1,13 +1,13 @@
 //! Sealing the audit chain in the background for a server's writers (PostgreSQL).
 //!
 //! A write transaction that recorded audit events leaves them in `audit_pending`, and
-//! on its own its connection seals them right after the commit
-//! ([`crate::audit::seal_after_commit`]): a check and a short transaction of half a dozen
-//! statements, a round trip each, on every write. Under load most of those seals link a
-//! single event or find another connection sealing. A [`Sealer`] takes the work off the
-//! writers: a write made in its scope ([`Sealer::serve_writes`]) only wakes it, and its
-//! thread links whatever is pending in one sealing transaction per wake, however many
-//! writers woke it meanwhile.
+//! on its own its connection seals them right after the commit (`write_transaction`
+//! calls [`crate::audit::seal_after_commit`]): a check and a short transaction of half
+//! a dozen statements, a round trip each, on every write. Under load most of those
+//! seals link a single event or find another connection sealing. A [`Sealer`] takes the
+//! work off the writers: a write made in its scope ([`Sealer::serve_writes`]) only wakes
+//! it, and its thread links whatever is pending in one sealing transaction per wake,
+//! however many writers woke it meanwhile.
 //!
 //! The guarantees are those of sealing after the commit: readers of the log seal first
 //! ([`crate::audit::seal_pending`]), so a committed change's event is always listed; a

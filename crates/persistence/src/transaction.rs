@@ -43,7 +43,7 @@ where
             // Committed or rolled back, this transaction's events are settled either way.
             let recorded = crate::audit::take_recorded_pending();
             let value = outcome?;
-            if recorded {
+            if recorded && !crate::audit_sealer::wake_current() {
                 crate::audit::seal_after_commit(conn);
             }
             Ok(value)
