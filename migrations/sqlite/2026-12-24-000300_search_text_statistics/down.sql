@@ -1,0 +1,3 @@
+-- PostgreSQL keeps a larger histogram of leads' and tickets' quick-search text for its
+-- planner. SQLite scans their search text for a quick search, with no plan for
+-- statistics to steer: nothing changes here.
