@@ -9,7 +9,6 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use futures_util::future::LocalBoxFuture;
-use persistence::audit_sealer::Sealer;
 use persistence::db::{build_pool, build_read_only_pool, DbConnection, PoolConfig};
 use persistence::BackendKind;
 use secrecy::ExposeSecret;
@@ -69,12 +68,7 @@ pub fn prepare_state(config: ServerConfig) -> anyhow::Result<AppState> {
     )?);
     let audit_anchor = Arc::new(crate::audit_key::load(&config.database.data_dir)?);
     let metrics = Arc::new(Metrics::new()?);
-    let audit_sealer = match backend {
-        BackendKind::Postgres => Some(Sealer::start(pool.clone())?),
-        BackendKind::Sqlite => None,
-    };
     Ok(AppState {
-        audit_sealer,
         credentials,
         audit_anchor,
         pool,
@@ -193,7 +187,6 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
         application::omnichannel::mailbox::MailboxFetchJob::new(state.credentials.clone()),
     );
     let openapi = crate::openapi::document();
-    let audit_sealer = state.audit_sealer.clone();
     let data = web::Data::new(state);
     let rate_limits = web::Data::new(conventions::rate_limit::RateLimits::new(
         config.rate_limit_per_minute,
@@ -246,7 +239,6 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<RunningS
         server,
         workers,
         listening,
-        audit_sealer,
     })
 }
 
@@ -256,8 +248,6 @@ pub struct RunningServer {
     workers: Option<WorkerPool>,
     /// Applies the other processes' principal changes (PostgreSQL).
     listening: Option<crate::auth::principal_cache::Listening>,
-    /// Links the last requests' audit events before the process ends (PostgreSQL).
-    audit_sealer: Option<Sealer>,
 }
 
 impl RunningServer {
@@ -289,15 +279,6 @@ impl IntoFuture for RunningServer {
                     .is_err()
                 {
                     tracing::error!("stopping the job workers failed");
-                }
-            }
-            if let Some(sealer) = self.audit_sealer {
-                // The next write or read would seal them too; a clean stop leaves none.
-                if actix_web::rt::task::spawn_blocking(move || sealer.flush())
-                    .await
-                    .is_err()
-                {
-                    tracing::error!("sealing the last audit events failed");
                 }
             }
             outcome

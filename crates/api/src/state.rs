@@ -7,7 +7,6 @@ use actix_web::web;
 use domain::business_calendar::BusinessCalendar;
 use domain::filter::ResolveContext;
 use moka::sync::Cache;
-use persistence::audit_sealer::Sealer;
 use persistence::db::{DbConnection, DbPool};
 use persistence::principal_events::PrincipalEvent;
 use persistence::BackendKind;
@@ -37,9 +36,6 @@ pub struct AppState {
     pub credentials: Arc<channels::secrets::CredentialCipher>,
     /// Signs and keeps the audit chain's checkpoints.
     pub audit_anchor: Arc<application::jobs::audit_checkpoint::AuditAnchor>,
-    /// Seals the audit events of this server's requests in the background (PostgreSQL;
-    /// `None` on SQLite, which links them in their transaction).
-    pub audit_sealer: Option<Sealer>,
 }
 
 /// How long this process trusts the business calendar it loaded: a settings change made
@@ -130,7 +126,7 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        Self::on(self.pool.clone(), self.audit_sealer.clone(), work).await
+        Self::on(self.pool.clone(), work).await
     }
 
     /// [`AppState::db`] on the read-only replica when there is one (reports): `work`
@@ -140,16 +136,10 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        // Nothing read here records audit events: no sealer.
-        Self::on(
-            self.replica.as_ref().unwrap_or(&self.pool).clone(),
-            None,
-            work,
-        )
-        .await
+        Self::on(self.replica.as_ref().unwrap_or(&self.pool).clone(), work).await
     }
 
-    async fn on<T, F>(pool: DbPool, sealer: Option<Sealer>, work: F) -> ApiResult<T>
+    async fn on<T, F>(pool: DbPool, work: F) -> ApiResult<T>
     where
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
@@ -158,7 +148,6 @@ impl AppState {
         let span = tracing::Span::current();
         web::block(move || {
             let _in_request = span.enter();
-            let _sealing = sealer.as_ref().map(Sealer::serve_writes);
             let mut conn = pool
                 .get()
                 .map_err(|err| ApiError::Unavailable(format!("database pool: {err}")))?;

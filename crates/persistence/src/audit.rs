@@ -10,8 +10,7 @@
 //! `audit_pending`, unlinked, and they are *sealed* into the chain right after its
 //! commit ([`seal_after_commit`], called by [`crate::transaction::write_transaction`]): a short
 //! transaction under an advisory lock that links every pending event it finds, oldest
-//! first — by the writer's connection, or by a server's background sealer (the
-//! `audit_sealer` module), which the writer only wakes. Readers of the log seal first ([`seal_pending`]), so a committed change's
+//! first. Readers of the log seal first ([`seal_pending`]), so a committed change's
 //! event is always listed, and an event whose sealing was cut short (a crash between
 //! the commit and the seal) is sealed by the next write or read. A bulk change (an
 //! import) links its events inside its transaction under the same lock instead.
@@ -294,9 +293,8 @@ struct LockTaken {
     taken: bool,
 }
 
-/// Seals after a write transaction that recorded events committed (PostgreSQL) and
-/// has no background sealer to wake (the `audit_sealer` module): if no other connection
-/// is sealing, links every pending event. A connection that is sealing links every
+/// Seals after a write transaction that recorded events committed (PostgreSQL): if no
+/// other connection is sealing, links every pending event. A connection that is sealing links every
 /// event committed before its last look, and the next write or read seals the rest, so
 /// writers never queue behind each other here. Errors are logged, not returned: the
 /// change itself is committed, and its events stay pending until the next seal.

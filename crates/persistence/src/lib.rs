@@ -5,7 +5,6 @@ pub mod api_keys;
 pub mod assignment;
 pub mod attribution;
 pub mod audit;
-pub mod audit_sealer;
 pub mod behavioural_events;
 pub mod campaigns;
 pub mod canned_answers;

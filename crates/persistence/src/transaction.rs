@@ -12,9 +12,8 @@ use crate::db::{in_transaction, DbConnection};
 /// once to avoid a deadlock), whereas an immediate one waits up to the busy timeout.
 /// Nested calls become savepoints on both backends. On PostgreSQL the audit events the
 /// transaction recorded are sealed into the audit chain after its commit
-/// ([`crate::audit::seal_after_commit`]: by this connection, or by the server's
-/// background sealer, which it wakes); a transaction that recorded none (a job poll, an
-/// idempotency key) costs no extra round trip.
+/// ([`crate::audit::seal_after_commit`]); a transaction that recorded none (a job
+/// poll, an idempotency key) costs no extra round trip.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -43,7 +42,7 @@ where
             // Committed or rolled back, this transaction's events are settled either way.
             let recorded = crate::audit::take_recorded_pending();
             let value = outcome?;
-            if recorded && !crate::audit_sealer::wake_current() {
+            if recorded {
                 crate::audit::seal_after_commit(conn);
             }
             Ok(value)

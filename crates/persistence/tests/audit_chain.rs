@@ -89,45 +89,19 @@ fn a_deleted_event_breaks_the_chain_at_its_number() {
 /// neighbours' events) leave one gapless chain holding every event.
 #[test]
 fn concurrent_writers_leave_one_intact_chain() {
-    concurrent_writers(false);
-}
-
-/// The same writers served by a background sealer (as a server's requests are): they
-/// only wake it, it seals while they write, the reader seals what it has not reached,
-/// and the chain holds every event once, in one gapless line.
-#[test]
-fn concurrent_writers_served_by_a_sealer_leave_one_intact_chain() {
-    concurrent_writers(true);
-}
-
-fn concurrent_writers(with_sealer: bool) {
     const WRITERS: usize = 8;
     const EACH: usize = 25;
     for db in test_databases::databases() {
         let pool = db.pool();
-        let sealer = with_sealer
-            .then(|| persistence::audit_sealer::Sealer::start(pool.clone()).expect("sealer"));
         std::thread::scope(|scope| {
             for _ in 0..WRITERS {
                 let pool = pool.clone();
-                let sealer = sealer.clone();
                 scope.spawn(move || {
-                    let _sealing = sealer.as_ref().map(|sealer| sealer.serve_writes());
                     let mut conn = pool.get().expect("connection");
                     record_events(&mut conn, EACH);
                 });
             }
         });
-        if let Some(sealer) = sealer {
-            // The sealer alone links everything, no reader needed.
-            sealer.flush();
-            let mut conn = pool.get().expect("connection");
-            let linked: i64 = audit_events::table
-                .count()
-                .get_result(&mut conn)
-                .expect("count");
-            assert_eq!(linked, (WRITERS * EACH) as i64, "{}", db.backend());
-        }
         let mut conn = pool.get().expect("connection");
         let report = audit::verify(&mut conn, None, &[]).expect("verify");
         assert_eq!(
