@@ -1510,6 +1510,10 @@ fn counted_cells(app: &TestApp, pipeline: &str, condition: &str) -> Cells {
     ))
     .load(&mut conn)
     .unwrap();
+    cells_of(rows)
+}
+
+fn cells_of(rows: Vec<CountedCell>) -> Cells {
     rows.into_iter()
         .map(|row| ((row.stage_id, row.currency), (row.deals, row.amount)))
         .collect()
@@ -1537,12 +1541,7 @@ fn kept_and_counted_cells(app: &TestApp, pipeline: &str) -> (Cells, Cells) {
     ))
     .load(&mut conn)
     .unwrap();
-    let cells = |rows: Vec<CountedCell>| -> Cells {
-        rows.into_iter()
-            .map(|row| ((row.stage_id, row.currency), (row.deals, row.amount)))
-            .collect()
-    };
-    (cells(kept), cells(counted))
+    (cells_of(kept), cells_of(counted))
 }
 
 #[test]

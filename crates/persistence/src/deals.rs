@@ -2,7 +2,7 @@
 //! deal search with its record visibility (by the deal's owner and team, as customers'
 //! is by theirs), and the per-stage totals of a pipeline's board.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
@@ -555,15 +555,15 @@ pub fn stage_totals(
     scope: &Scope,
 ) -> Result<Vec<StageTotals>, PersistenceError> {
     let me = DbUuid(scope.user_id);
+    // A partner's user has `own` visibility; its shares are added below. A team-less
+    // deal's key is the nil uuid, which no team has.
     let (visibility, binds): (&str, Vec<DbUuid>) = match (scope.visibility, scope.team_id) {
         (Visibility::All, _) => ("", vec![]),
-        _ if scope.partner_id.is_some() => (" AND t.owner_key = ?", vec![me]),
-        (Visibility::Own, _) | (Visibility::Team, None) => (" AND t.owner_key = ?", vec![me]),
-        // A team-less deal's key is the nil uuid, which no team has.
-        (Visibility::Team, Some(team)) => (
+        (Visibility::Team, Some(team)) if scope.partner_id.is_none() => (
             " AND (t.owner_key = ? OR t.team_key = ?)",
             vec![me, DbUuid(team)],
         ),
+        _ => (" AND t.owner_key = ?", vec![me]),
     };
     let sql = format!(
         "SELECT t.stage_id AS stage_id, t.currency AS currency, s.probability AS probability, \
@@ -584,29 +584,25 @@ pub fn stage_totals(
     if let Some(partner) = scope.partner_id {
         rows.extend(shared_stage_sums(conn, pipeline, me, partner)?);
     }
-    let mut totals: Vec<StageTotals> = Vec::with_capacity(rows.len());
+    // A cell per stage and currency, in that order: the kept cells and the shared
+    // deals may both name one.
+    let mut totals: BTreeMap<(Uuid, String), StageTotals> = BTreeMap::new();
     for row in rows {
         let amount = joined_sum(row.amount_high, row.amount_low);
-        match totals
-            .iter_mut()
-            .find(|cell| cell.stage_id == row.stage_id && cell.currency == row.currency)
-        {
-            Some(cell) => {
-                cell.deals += row.deals;
-                cell.amount += amount;
-                cell.weighted_percent += amount * i128::from(row.probability);
-            }
-            None => totals.push(StageTotals {
+        let cell = totals
+            .entry((row.stage_id.0, row.currency.clone()))
+            .or_insert(StageTotals {
                 stage_id: row.stage_id,
                 currency: row.currency,
-                deals: row.deals,
-                amount,
-                weighted_percent: amount * i128::from(row.probability),
-            }),
-        }
+                deals: 0,
+                amount: 0,
+                weighted_percent: 0,
+            });
+        cell.deals += row.deals;
+        cell.amount += amount;
+        cell.weighted_percent += amount * i128::from(row.probability);
     }
-    totals.sort_by(|a, b| (a.stage_id.0, &a.currency).cmp(&(b.stage_id.0, &b.currency)));
-    Ok(totals)
+    Ok(totals.into_values().collect())
 }
 
 /// The open deals of `pipeline` shared with `partner` (and not expired) that `owner`

@@ -136,9 +136,7 @@ fn trigger_names(conn: &mut DbConnection) -> Vec<String> {
     let mut names: Vec<String> = rows
         .into_iter()
         .map(|row| row.name)
-        .filter(|name| {
-            !name.starts_with("customer_search") && !name.starts_with("customers_search")
-        })
+        .filter(|name| !is_backend_search_structure(name) && !name.starts_with("customers_search_"))
         .collect();
     names.sort();
     names
