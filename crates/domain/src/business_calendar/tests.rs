@@ -287,7 +287,36 @@ fn instants() -> impl Strategy<Value = DateTime<Utc>> {
     })
 }
 
+fn instants_to_the_second() -> impl Strategy<Value = DateTime<Utc>> {
+    // 2021 to 2023, with fractions of a second: the clocks changed in 2021 and 2022.
+    (1_609_459_200i64..1_704_067_200i64, 0u32..1_000_000_000)
+        .prop_filter_map("in range", |(second, nanos)| {
+            DateTime::from_timestamp(second, nanos)
+        })
+}
+
 proptest! {
+    #[test]
+    fn a_table_of_days_measures_as_the_calendar_does(
+        a in instants_to_the_second(),
+        b in instants_to_the_second(),
+        first in 0u64..400,
+        days in 0u64..400,
+    ) {
+        // Tehran's calendar with a holiday and the 2022 clocks (daylight saving until
+        // then), over days that hold both instants, one of them or neither.
+        let calendar = BusinessCalendar::new(
+            LocalCalendar::default(),
+            WeeklyHours::iranian_default(),
+            [date(2021, 9, 1), date(2022, 3, 10)],
+            IRANIAN_SOLAR_HOLIDAYS.map(|(day, _)| day),
+        );
+        let start = date(2021, 1, 1) + Days::new(first * 2);
+        let table = calendar.days(start, start + Days::new(days * 2));
+        prop_assert_eq!(table.minutes_between(a, b), calendar.business_minutes_between(a, b));
+        prop_assert_eq!(table.minutes_between(b, a), calendar.business_minutes_between(b, a));
+    }
+
     #[test]
     fn adding_then_measuring_gives_back_the_minutes(from in instants(), minutes in 0u32..20_000) {
         let calendar = tehran();
