@@ -37,6 +37,34 @@ fn user(app: &TestApp, role: &str, team: &str, visibility: &str) -> (String, Str
     )
 }
 
+/// A new support team and a customer of it: `(team, customer)`.
+fn team_and_customer(app: &TestApp, first: &str, last: &str, email: &str) -> (String, String) {
+    let admin = app.admin_token();
+    let team = id_of(&created(
+        app,
+        &admin,
+        "/api/v1/teams",
+        json!({"name": format!("پشتیبانی {}", Uuid::now_v7().simple())}),
+    ));
+    let mobile = format!("0912{:07}", Uuid::now_v7().as_u128() % 10_000_000);
+    let customer = id_of(&create_customer(
+        app,
+        &admin,
+        person(first, last, &mobile, email),
+    ));
+    (team, customer)
+}
+
+/// A new ticket of `customer` held by `owner` in `team`.
+fn open_ticket(app: &TestApp, subject: &str, customer: &str, owner: &str, team: &str) -> String {
+    id_of(&created(
+        app,
+        &app.admin_token(),
+        "/api/v1/tickets",
+        json!({"subject": subject, "customer_id": customer, "owner_id": owner, "team_id": team}),
+    ))
+}
+
 /// Sends without credentials, as a customer opening the link does.
 fn public(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut request = app.client().request(method, app.url(path));
@@ -454,12 +482,7 @@ fn set_history(
 fn service_kpis_add_up_by_hand() {
     for_each_backend(|app| {
         let admin = app.admin_token();
-        let team = id_of(&created(
-            app,
-            &admin,
-            "/api/v1/teams",
-            json!({"name": format!("پشتیبانی {}", Uuid::now_v7().simple())}),
-        ));
+        let (team, customer) = team_and_customer(app, "رضا", "نوری", "reza.n@example.ir");
         let (a, _) = user(app, "support", &team, "own");
         let (b, _) = user(app, "support", &team, "own");
         let (_, stranger) = user(app, "support", &team, "own");
@@ -469,21 +492,7 @@ fn service_kpis_add_up_by_hand() {
             "/api/v1/sla-policies",
             json!({"name": "همه", "resolution_minutes": 480}),
         );
-        let mobile = format!("0912{:07}", Uuid::now_v7().as_u128() % 10_000_000);
-        let customer = id_of(&create_customer(
-            app,
-            &admin,
-            person("رضا", "نوری", &mobile, "reza.n@example.ir"),
-        ));
-        let open = |owner: &str| {
-            id_of(&created(
-                app,
-                &admin,
-                "/api/v1/tickets",
-                json!({"subject": "پیگیری سفارش", "customer_id": customer,
-                       "owner_id": owner, "team_id": team}),
-            ))
-        };
+        let open = |owner: &str| open_ticket(app, "پیگیری سفارش", &customer, owner, &team);
         // Tehran is UTC+03:30; the calendar works Saturday–Wednesday 08:00–16:00 and
         // Thursday 08:00–12:00.
         // T1, A: created Saturday 2026-11-28 09:00, first reply 10:30 (90 business and
@@ -682,5 +691,104 @@ fn service_kpis_add_up_by_hand() {
         );
         assert_eq!(none["tickets"], 0, "{none}");
         assert_eq!(none["periods"][0]["backlog"], 0);
+    });
+}
+
+/// Moves the ticket's recorded status change into `to_status` to the instant `at`.
+fn set_move(app: &TestApp, ticket: &str, to_status: &str, at: &str) {
+    use diesel::prelude::*;
+    use persistence::schema::ticket_status_changes as moves;
+    use persistence::sql_types::{DbTime, DbUuid};
+    let mut conn = app.state.pool.get().expect("connection");
+    let changed = diesel::update(
+        moves::table
+            .filter(moves::ticket_id.eq(DbUuid(ticket.parse().expect("a ticket id"))))
+            .filter(moves::to_status.eq(to_status)),
+    )
+    .set(moves::changed_at.eq(DbTime(at.parse().expect("an instant"))))
+    .execute(&mut *conn)
+    .expect("status move");
+    assert_eq!(changed, 1, "{ticket} → {to_status}");
+}
+
+#[test]
+fn the_backlog_follows_resolutions_and_reopenings() {
+    for_each_backend(|app| {
+        let admin = app.admin_token();
+        let (team, customer) = team_and_customer(app, "مینا", "کاظمی", "mina.k@example.ir");
+        let (a, _) = user(app, "support", &team, "own");
+        let (b, _) = user(app, "support", &team, "own");
+        let open = |owner: &str| open_ticket(app, "پیگیری مرجوعی", &customer, owner, &team);
+        // X (A): created Sunday 11-01, resolved 11-10, reopened 11-20 (all 10:00Z).
+        let x = open(&a);
+        for status in ["resolved", "reopened"] {
+            let (code, moved) = merge_patch(
+                app,
+                &format!("/api/v1/tickets/{x}"),
+                &admin,
+                &json!({ "status": status }),
+            );
+            assert_eq!(code, 200, "{moved}");
+        }
+        // Y (A) and Z (B): created at the same instant on Thursday 11-05, still new.
+        let y = open(&a);
+        let z = open(&b);
+        for (ticket, created) in [
+            (&x, "2026-11-01T10:00:00Z"),
+            (&y, "2026-11-05T10:00:00Z"),
+            (&z, "2026-11-05T10:00:00Z"),
+        ] {
+            set_history(app, ticket, created, None, None, 1, false, 0);
+        }
+        set_move(app, &x, "resolved", "2026-11-10T10:00:00Z");
+        set_move(app, &x, "reopened", "2026-11-20T10:00:00Z");
+
+        // Weeks from Saturday, the first cut at 11-01: their ends are the local
+        // midnights after 11-06, 11-13, 11-20, 11-27 and 11-30.
+        let report = |query: &str| {
+            let (status, report) = send(
+                app,
+                Method::GET,
+                &format!(
+                    "/api/v1/reports/service?from=2026-11-01&to=2026-11-30&bucket=week\
+                     &calendar=gregorian{query}"
+                ),
+                &admin,
+                None,
+            );
+            assert_eq!(status, 200, "{report}");
+            report["periods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["created"].as_i64().unwrap(),
+                        p["backlog"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        // X open, then resolved through the second week, open again from the third;
+        // Y and Z open from the first.
+        assert_eq!(report(""), [(3, 3), (0, 2), (0, 3), (0, 3), (0, 3)]);
+        // A's tickets alone (the moves joined to their tickets).
+        assert_eq!(
+            report(&format!("&agent_id={a}")),
+            [(2, 2), (0, 1), (0, 2), (0, 2), (0, 2)]
+        );
+
+        // Y and Z, of the same instant, are both counted on their day, Thursday 11-05.
+        let (_, whole) = send(
+            app,
+            Method::GET,
+            "/api/v1/reports/service?from=2026-11-01&to=2026-11-30&bucket=month&calendar=gregorian",
+            &admin,
+            None,
+        );
+        assert_eq!(whole["tickets"], 3, "{whole}");
+        assert_eq!(whole["days"][0]["created"], 1);
+        assert_eq!(whole["days"][4]["created"], 2);
+        assert_eq!(whole["periods"][0]["backlog"], 3);
     });
 }

@@ -1,11 +1,11 @@
-//! What the service report reads (V-5): counts and sums over tickets per period,
-//! computed by the database with the periods joined as a `VALUES` list (as the sales
-//! reports do), and the ticket instants the application measures in business time,
-//! read a page at a time by keyset so the tickets are never all in memory.
+//! What the service report reads (V-5): the tickets created in the report's range, a
+//! few days at a time so they are never all in memory (the application counts them per
+//! local day and measures their durations in business time); the backlog per period
+//! and the tickets closed per agent, counted by the database.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use domain::service::tickets::TicketStatus;
 use uuid::Uuid;
 
@@ -86,29 +86,6 @@ pub struct PeriodCount {
     pub count: i64,
 }
 
-/// Tickets created in each period (periods without any are absent).
-pub fn created(
-    conn: &mut DbConnection,
-    periods: &[PeriodBounds],
-    filter: &ServiceFilter,
-    scope: &Scope,
-) -> Result<Vec<PeriodCount>, PersistenceError> {
-    let sql = format!(
-        "{cte} SELECT periods.idx AS period, COUNT(*) AS count FROM periods \
-         JOIN tickets t ON t.created_at >= periods.starts AND t.created_at < periods.ends\
-         {filter}{visibility} GROUP BY periods.idx",
-        cte = periods_cte(periods.len(), false),
-        filter = filter.sql(&TICKET_COLUMNS),
-        visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
-    );
-    let query = bind_periods(
-        diesel::sql_query(placeholders(conn, &sql)).into_boxed(),
-        periods,
-        false,
-    );
-    Ok(bind_visibility(filter.bind(query), scope).load(conn)?)
-}
-
 /// The statuses of a ticket still being worked, as an `IN` list of fixed names.
 fn open_statuses_sql() -> String {
     TicketStatus::OPEN
@@ -118,35 +95,100 @@ fn open_statuses_sql() -> String {
         .join(", ")
 }
 
-/// Per period: the tickets open at its end — created before it, and whose last status
-/// move before it (`ticket_status_changes`, which records the status each ticket was
-/// created with) left it in an open status. A ticket resolved and later reopened
-/// counts as open only after the reopening.
+/// Per period: the tickets open at its end — those whose status history
+/// (`ticket_status_changes`, which records the status each ticket was created with)
+/// leaves them in an open status then. A ticket resolved and later reopened counts as
+/// open only after the reopening.
+///
+/// Counted backwards from now rather than by replaying each ticket's history: every
+/// move changes the open count by +1 (into an open status from another or at
+/// creation), −1 (out of one) or 0, so the count at an instant is the tickets open now
+/// less the balance of the moves made since. That reads the open tickets (by status)
+/// and the moves since the first period's end (by time, from the index alone), so a
+/// recent range costs what happened since it, not the whole history.
 pub fn backlog(
     conn: &mut DbConnection,
     periods: &[PeriodBounds],
     filter: &ServiceFilter,
     scope: &Scope,
 ) -> Result<Vec<PeriodCount>, PersistenceError> {
-    let sql = format!(
-        "{cte} SELECT periods.idx AS period, COUNT(*) AS count FROM periods \
-         JOIN tickets t ON t.created_at < periods.ends\
-         {filter}{visibility} \
-         WHERE (SELECT sc.to_status FROM ticket_status_changes sc \
-                WHERE sc.ticket_id = t.id AND sc.changed_at < periods.ends \
-                ORDER BY sc.changed_at DESC, sc.id DESC LIMIT 1) IN ({open}) \
-         GROUP BY periods.idx",
-        cte = periods_cte(periods.len(), false),
+    // after[k]: the moves from the end of period k to the end of the next (the last
+    // one's to any time later).
+    let far_future = DateTime::<Utc>::from_naive_utc_and_offset(
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+            .and_then(|day| day.and_hms_opt(0, 0, 0))
+            .unwrap_or_default(),
+        Utc,
+    );
+    let after: Vec<PeriodBounds> = periods
+        .iter()
+        .enumerate()
+        .map(|(index, period)| PeriodBounds {
+            start: period.end,
+            end: periods.get(index + 1).map_or(far_future, |next| next.end),
+            age_thresholds: Default::default(),
+        })
+        .collect();
+    let open = open_statuses_sql();
+    let tickets = format!(
+        "{filter}{visibility}",
         filter = filter.sql(&TICKET_COLUMNS),
         visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
-        open = open_statuses_sql(),
+    );
+    // Without a condition on the ticket the moves are not joined to it.
+    let join = if tickets.is_empty() {
+        String::new()
+    } else {
+        format!(" JOIN tickets t ON t.id = sc.ticket_id{tickets}")
+    };
+    let sql = format!(
+        "{cte} SELECT periods.idx AS period, \
+         CAST(SUM(CASE WHEN sc.to_status IN ({open}) THEN 1 ELSE 0 END \
+                - CASE WHEN sc.from_status IN ({open}) THEN 1 ELSE 0 END) AS BIGINT) AS count \
+         FROM periods JOIN ticket_status_changes sc \
+         ON sc.changed_at >= periods.starts AND sc.changed_at < periods.ends{join} \
+         GROUP BY periods.idx",
+        cte = periods_cte(after.len(), false),
     );
     let query = bind_periods(
         diesel::sql_query(placeholders(conn, &sql)).into_boxed(),
-        periods,
+        &after,
         false,
     );
-    Ok(bind_visibility(filter.bind(query), scope).load(conn)?)
+    let moves: Vec<PeriodCount> = bind_visibility(filter.bind(query), scope).load(conn)?;
+    let sql =
+        format!("SELECT COUNT(*) AS count FROM tickets t WHERE t.status IN ({open}){tickets}");
+    let query = diesel::sql_query(placeholders(conn, &sql)).into_boxed();
+    let open_now: OpenCount = bind_visibility(filter.bind(query), scope).get_result(conn)?;
+
+    let mut balance = vec![0; after.len()];
+    for cell in moves {
+        if let Some(slot) = usize::try_from(cell.period)
+            .ok()
+            .and_then(|index| balance.get_mut(index))
+        {
+            *slot = cell.count;
+        }
+    }
+    let mut since = 0;
+    let mut counts: Vec<PeriodCount> = (0..after.len())
+        .rev()
+        .map(|index| {
+            since += balance[index];
+            PeriodCount {
+                period: index as i64,
+                count: open_now.count - since,
+            }
+        })
+        .collect();
+    counts.reverse();
+    Ok(counts)
+}
+
+#[derive(QueryableByName)]
+struct OpenCount {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
 }
 
 /// Tickets resolved or closed in `[start, end)`, per owner.
@@ -181,37 +223,40 @@ pub fn closed_per_agent(
     Ok(bind_visibility(filter.bind(query), scope).load(conn)?)
 }
 
-/// Sums over the tickets created in `[start, end)`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, QueryableByName)]
-pub struct CreatedSums {
-    #[diesel(sql_type = BigInt)]
-    pub tickets: i64,
+/// What the report reads of one ticket created in its range.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct CreatedTicket {
+    #[diesel(sql_type = UtcTimestamp)]
+    pub created_at: DbTime,
+    #[diesel(sql_type = Nullable<UtcTimestamp>)]
+    pub first_responded_at: Option<DbTime>,
+    #[diesel(sql_type = Nullable<UtcTimestamp>)]
+    pub resolved_at: Option<DbTime>,
     /// Customer messages and agent replies.
     #[diesel(sql_type = BigInt)]
-    pub messages: i64,
-    /// Tickets that had an SLA policy, and of them those that breached a target.
-    #[diesel(sql_type = BigInt)]
-    pub with_policy: i64,
-    #[diesel(sql_type = BigInt)]
-    pub breached: i64,
+    pub message_count: i64,
+    /// Whether it had an SLA policy, and whether it breached a target.
+    #[diesel(sql_type = Bool)]
+    pub with_policy: bool,
+    #[diesel(sql_type = Bool)]
+    pub sla_breached: bool,
     /// Re-assignments after a lapsed pick-up time.
     #[diesel(sql_type = BigInt)]
     pub reassignments: i64,
 }
 
-pub fn created_sums(
+/// The tickets created in `[start, end)`, in no particular order: the caller reads a
+/// long range a few days at a time, each an index range of `tickets_created_idx`.
+pub fn created_tickets(
     conn: &mut DbConnection,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     filter: &ServiceFilter,
     scope: &Scope,
-) -> Result<CreatedSums, PersistenceError> {
+) -> Result<Vec<CreatedTicket>, PersistenceError> {
     let sql = format!(
-        "SELECT COUNT(*) AS tickets, \
-         CAST(COALESCE(SUM(t.message_count), 0) AS BIGINT) AS messages, \
-         COUNT(t.sla_policy_id) AS with_policy, \
-         CAST(COALESCE(SUM(CASE WHEN t.sla_policy_id IS NOT NULL AND t.sla_breached THEN 1 ELSE 0 END), 0) AS BIGINT) AS breached, \
-         CAST(COALESCE(SUM(t.reassignments), 0) AS BIGINT) AS reassignments \
+        "SELECT t.created_at, t.first_responded_at, t.resolved_at, t.message_count, \
+         t.sla_policy_id IS NOT NULL AS with_policy, t.sla_breached, t.reassignments \
          FROM tickets t WHERE t.created_at >= ? AND t.created_at < ?{filter}{visibility}",
         filter = filter.sql(&TICKET_COLUMNS),
         visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
@@ -220,48 +265,5 @@ pub fn created_sums(
         .into_boxed()
         .bind::<UtcTimestamp, _>(DbTime(start))
         .bind::<UtcTimestamp, _>(DbTime(end));
-    Ok(bind_visibility(filter.bind(query), scope).get_result(conn)?)
-}
-
-/// The instants of one ticket the application measures.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
-pub struct TicketInstants {
-    #[diesel(sql_type = SqlUuid)]
-    pub id: DbUuid,
-    #[diesel(sql_type = UtcTimestamp)]
-    pub created_at: DbTime,
-    #[diesel(sql_type = Nullable<UtcTimestamp>)]
-    pub first_responded_at: Option<DbTime>,
-    #[diesel(sql_type = Nullable<UtcTimestamp>)]
-    pub resolved_at: Option<DbTime>,
-}
-
-/// The next `limit` tickets created in `[start, end)` after ticket `after` (keyset on
-/// the id) that were answered or resolved.
-pub fn instants(
-    conn: &mut DbConnection,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    after: Option<Uuid>,
-    limit: i64,
-    filter: &ServiceFilter,
-    scope: &Scope,
-) -> Result<Vec<TicketInstants>, PersistenceError> {
-    let sql = format!(
-        "SELECT t.id, t.created_at, t.first_responded_at, t.resolved_at FROM tickets t \
-         WHERE t.created_at >= ? AND t.created_at < ? \
-         AND (t.first_responded_at IS NOT NULL OR t.resolved_at IS NOT NULL){after}\
-         {filter}{visibility} ORDER BY t.id LIMIT {limit}",
-        after = if after.is_some() { " AND t.id > ?" } else { "" },
-        filter = filter.sql(&TICKET_COLUMNS),
-        visibility = visibility_sql(scope, "t", domain::partners::SharedKind::Ticket),
-    );
-    let mut query = diesel::sql_query(placeholders(conn, &sql))
-        .into_boxed()
-        .bind::<UtcTimestamp, _>(DbTime(start))
-        .bind::<UtcTimestamp, _>(DbTime(end));
-    if let Some(after) = after {
-        query = query.bind::<SqlUuid, _>(DbUuid(after));
-    }
     Ok(bind_visibility(filter.bind(query), scope).load(conn)?)
 }

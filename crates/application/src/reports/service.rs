@@ -7,11 +7,12 @@
 //! tickets the caller may see (by owner and team), optionally of one team, agent,
 //! channel or category.
 //!
-//! Counts and sums are the database's (`persistence::service_reports`). Business
-//! minutes need the business calendar, which SQL cannot apply portably, so the tickets'
-//! instants are read a page at a time and measured here; the durations are kept and
-//! sorted exactly, at most [`MAX_DURATIONS`] of each (8 MB), and a range holding more
-//! measured tickets is refused.
+//! The tickets created in the range are read once, a week at a time
+//! (`persistence::service_reports`), and counted per local day, summed and measured
+//! here: business minutes need the business calendar, which SQL cannot apply portably.
+//! The durations are kept and sorted exactly, at most [`MAX_DURATIONS`] of each (8 MB),
+//! and a range holding more measured tickets is refused. The backlog and the tickets
+//! closed per agent are the database's counts.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,7 @@ use domain::reports::Bucket;
 use domain::service::kpis::{percent, DurationFigures, DurationSummary, MAX_DURATIONS};
 use domain::service::surveys::{CsatFigures, SATISFIED_RATING};
 use persistence::db::DbConnection;
+use persistence::reports::PeriodBounds;
 use persistence::service_reports::{self as queries, ServiceFilter};
 use persistence::ticket_surveys::CsatGroup;
 use serde::Serialize;
@@ -33,8 +35,9 @@ use super::{cut, last_day, period_index, ReportRange};
 use crate::acting::Acting;
 use crate::error::{AppError, AppResult};
 
-/// Tickets read per page when measuring durations.
-const PAGE: i64 = 1_000;
+/// Local days of tickets read at a time: a week's tickets in memory at most, and a
+/// quarter in a dozen reads.
+const DAYS_A_READ: usize = 7;
 
 /// One period of the service report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -139,25 +142,69 @@ impl Durations {
     }
 }
 
-/// Reads the measured tickets of `[start, end)` a page at a time.
-fn measure(
+/// What one read of the tickets created in the range gives.
+#[derive(Default)]
+struct Tally {
+    /// Tickets created on each local day of the range.
+    per_day: Vec<i64>,
+    tickets: i64,
+    messages: i64,
+    with_policy: i64,
+    breached: i64,
+    reassignments: i64,
+    durations: Durations,
+}
+
+/// Reads the tickets created on the local `days` of the range a few days at a time:
+/// counted per day, summed, and measured.
+fn tally(
     conn: &mut DbConnection,
     calendar: &BusinessCalendar,
-    (start, end): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    days: &[PeriodBounds],
     filter: &ServiceFilter,
     acting: &Acting,
-) -> AppResult<Durations> {
+) -> AppResult<Tally> {
     let scope = acting.scope();
-    let mut durations = Durations::default();
-    let mut after = None;
-    loop {
-        let page = queries::instants(conn, start, end, after, PAGE, filter, &scope)?;
-        for ticket in &page {
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return Ok(Tally::default());
+    };
+    let first_day = calendar.today(first.start);
+    // Tickets created in the range may be answered or resolved up to today.
+    let business = calendar.days(
+        first_day,
+        calendar
+            .today(persistence::now())
+            .max(calendar.today(last.start)),
+    );
+    let mut tally = Tally {
+        per_day: vec![0; days.len()],
+        ..Tally::default()
+    };
+    let durations = &mut tally.durations;
+    for read in days.chunks(DAYS_A_READ) {
+        let (Some(from), Some(to)) = (read.first(), read.last()) else {
+            continue;
+        };
+        for ticket in queries::created_tickets(conn, from.start, to.end, filter, &scope)? {
             let created = ticket.created_at.0;
+            let day = (calendar.today(created) - first_day).num_days();
+            if let Some(count) = usize::try_from(day)
+                .ok()
+                .and_then(|day| tally.per_day.get_mut(day))
+            {
+                *count += 1;
+            }
+            tally.tickets += 1;
+            tally.messages += ticket.message_count;
+            tally.reassignments += ticket.reassignments;
+            if ticket.with_policy {
+                tally.with_policy += 1;
+                tally.breached += i64::from(ticket.sla_breached);
+            }
             if let Some(at) = ticket.first_responded_at {
                 durations
                     .first_business
-                    .push(calendar.business_minutes_between(created, at.0));
+                    .push(business.minutes_between(created, at.0));
                 durations
                     .first_calendar
                     .push((at.0 - created).num_minutes());
@@ -165,7 +212,7 @@ fn measure(
             if let Some(at) = ticket.resolved_at {
                 durations
                     .resolution_business
-                    .push(calendar.business_minutes_between(created, at.0));
+                    .push(business.minutes_between(created, at.0));
                 durations
                     .resolution_calendar
                     .push((at.0 - created).num_minutes());
@@ -180,11 +227,8 @@ fn measure(
                 format!("the range holds more than {MAX_DURATIONS} tickets; shorten it"),
             ));
         }
-        match page.last() {
-            Some(last) if page.len() as i64 == PAGE => after = Some(last.id.0),
-            _ => return Ok(durations),
-        }
     }
+    Ok(tally)
 }
 
 /// The service KPIs over `range` (`records:read`).
@@ -209,36 +253,34 @@ pub fn service(
     let whole = (first.start, last.end);
     let scope = acting.scope();
 
+    let mut tally = tally(conn, &calendar, &day_bounds, &filter, acting)?;
+    let days: Vec<DayCount> = cut_days
+        .iter()
+        .zip(&tally.per_day)
+        .map(|(day, created)| DayCount {
+            date: day.range.start,
+            label: day.label.clone(),
+            created: *created,
+        })
+        .collect();
     let mut periods: Vec<ServicePeriod> = cut_periods
         .iter()
         .map(|period| ServicePeriod {
             label: period.label.clone(),
             start: period.range.start,
             end: last_day(period),
-            created: 0,
+            // A period is whole local days.
+            created: days
+                .iter()
+                .filter(|day| period.range.start <= day.date && day.date < period.range.end)
+                .map(|day| day.created)
+                .sum(),
             backlog: 0,
         })
         .collect();
-    for cell in queries::created(conn, &bounds, &filter, &scope)? {
-        let index = period_index(cell.period, periods.len())?;
-        periods[index].created = cell.count;
-    }
     for cell in queries::backlog(conn, &bounds, &filter, &scope)? {
         let index = period_index(cell.period, periods.len())?;
         periods[index].backlog = cell.count;
-    }
-
-    let mut days: Vec<DayCount> = cut_days
-        .iter()
-        .map(|day| DayCount {
-            date: day.range.start,
-            label: day.label.clone(),
-            created: 0,
-        })
-        .collect();
-    for cell in queries::created(conn, &day_bounds, &filter, &scope)? {
-        let index = period_index(cell.period, days.len())?;
-        days[index].created = cell.count;
     }
     let mut weekday = local.first_weekday;
     let mut weekdays = Vec::with_capacity(7);
@@ -288,15 +330,14 @@ pub fn service(
     let mut agents: Vec<AgentService> = agents.into_values().collect();
     agents.sort_by(|a, b| b.closed.cmp(&a.closed).then(a.agent_id.cmp(&b.agent_id)));
 
-    let sums = queries::created_sums(conn, whole.0, whole.1, &filter, &scope)?;
-    let mut durations = measure(conn, &calendar, whole, &filter, acting)?;
+    let durations = &mut tally.durations;
     Ok(ServiceReport {
         range,
         periods,
         days,
         weekdays,
         agents,
-        tickets: sums.tickets,
+        tickets: tally.tickets,
         first_response: Durations::figures(
             &mut durations.first_business,
             &mut durations.first_calendar,
@@ -305,11 +346,11 @@ pub fn service(
             &mut durations.resolution_business,
             &mut durations.resolution_calendar,
         ),
-        average_messages: (sums.tickets > 0)
-            .then(|| round2(sums.messages as f64 / sums.tickets as f64)),
-        sla_tickets: sums.with_policy,
-        sla_breached: sums.breached,
-        sla_breach_percent: percent(sums.breached, sums.with_policy),
-        reassignments: sums.reassignments,
+        average_messages: (tally.tickets > 0)
+            .then(|| round2(tally.messages as f64 / tally.tickets as f64)),
+        sla_tickets: tally.with_policy,
+        sla_breached: tally.breached,
+        sla_breach_percent: percent(tally.breached, tally.with_policy),
+        reassignments: tally.reassignments,
     })
 }
